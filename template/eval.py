@@ -1,0 +1,17 @@
+"""Evaluate a checkpoint on the split it was trained with: `python eval.py ckpt_path=...`."""
+
+import hydra
+from omegaconf import DictConfig
+
+import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
+
+
+@hydra.main(version_base="1.3", config_path="configs", config_name="eval")
+def main(cfg: DictConfig) -> None:
+    from {{ cookiecutter.package_name }}.training.run import evaluate
+
+    evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Reading the result: what the numbers say and what to do next."""

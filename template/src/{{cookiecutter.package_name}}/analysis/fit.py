@@ -1,0 +1,51 @@
+"""Bias or variance? The train/val gap read the way practitioners do, with advice in the order
+worth trying (cheapest and most effective first)."""
+
+from __future__ import annotations
+
+# For overfitting (high variance), in this order.
+OVERFIT_ADVICE = [
+    "get more data (or use mode=full if you trained on a fraction)",
+    "add data augmentation (data.augment=true)",
+    "try a more generalizable architecture (e.g. a CNN instead of an MLP, or a pretrained backbone)",
+    "add regularization (model.dropout, optimizer.weight_decay, label smoothing)",
+    "use a smaller model (model.width / model.depth)",
+]
+# For underfitting (high bias).
+UNDERFIT_ADVICE = [
+    "use a bigger model (model.width / model.depth, or the next model up the ladder)",
+    "train longer (trainer.max_epochs)",
+    "raise the learning rate (optimizer.lr)",
+    "reduce regularization (model.dropout, optimizer.weight_decay)",
+]
+
+
+def fit_verdict(train_acc: float, val_acc: float, baseline_acc: float,
+                bias_tolerance: float = 0.05, variance_tolerance: float = 0.05) -> dict:
+    """``train_acc`` must be measured in eval mode (no dropout/augmentation) to be comparable.
+
+    Underfitting: train error above ``bias_tolerance`` (or no better than the majority baseline).
+    Overfitting: val accuracy more than ``variance_tolerance`` below train accuracy.
+    """
+    gap = train_acc - val_acc
+    underfit = (1.0 - train_acc) > bias_tolerance or val_acc <= baseline_acc
+    overfit = gap > variance_tolerance
+    if underfit and overfit:
+        diagnosis, advice = "underfitting and overfitting", UNDERFIT_ADVICE[:2] + OVERFIT_ADVICE[:2]
+        note = "fix the bias first: a model that cannot fit the training data cannot generalize"
+    elif underfit:
+        diagnosis, advice = "underfitting", UNDERFIT_ADVICE
+        note = f"train accuracy {train_acc:.1%} is low (high bias)"
+    elif overfit:
+        diagnosis, advice = "overfitting", OVERFIT_ADVICE
+        note = f"val accuracy is {gap:.1%} below train accuracy (high variance)"
+    else:
+        diagnosis, advice = "good fit", [
+            "train on all the data if you have not (mode=full)",
+            "check the confusion matrix and top losses for label noise",
+            "try a bigger or pretrained model to go further",
+        ]
+        note = "train and val accuracy are both high and close"
+    return {"diagnosis": diagnosis, "note": note, "train_acc": train_acc, "val_acc": val_acc,
+            "gap": gap, "baseline_acc": baseline_acc, "bias_tolerance": bias_tolerance,
+            "variance_tolerance": variance_tolerance, "advice": advice, "passed": True}

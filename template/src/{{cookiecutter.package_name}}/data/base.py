@@ -1,0 +1,278 @@
+"""One DataModule base for every classification data set.
+
+It owns everything the workflow needs from data, so concrete data sets stay tiny:
+
+* a seeded, stratified train/val/test split (``split_seed``, independent of the training seed);
+* ``fraction``: a fixed, seeded, stratified subset of the *training* split (val/test untouched);
+* ``overfit_batches``: a fixed set of training batches served again and again (no shuffling);
+* in-memory tensors served as whole batches by tensor indexing, not item by item;
+* ``augment``: cheap batch-level augmentation, on the training split only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import lightning as L
+import torch
+from sklearn.model_selection import train_test_split
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class LoadedData:
+    """What a concrete data set provides: all items, their integer labels and the class names.
+
+    ``inputs`` is an ``(N, C, H, W)`` float tensor for data that fits in memory (served as tensor
+    batches), or a ``Dataset`` of ``(image, label)`` pairs otherwise.
+    """
+
+    inputs: torch.Tensor | Dataset
+    targets: torch.Tensor
+    class_names: list[str]
+
+
+class TensorBatches(Dataset):
+    """Items are whole batches: ``dataset[list_of_indices] -> (x[idx], y[idx])``."""
+
+    def __init__(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
+        self.inputs, self.targets = inputs, targets
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.as_tensor(indices)
+        return self.inputs[index], self.targets[index]
+
+
+class ItemSubset(Dataset):
+    """Items ``indices`` of ``dataset``; with ``transform`` applied to each image."""
+
+    def __init__(self, dataset: Dataset, indices: list[int], transform=None) -> None:
+        self.dataset, self.indices, self.transform = dataset, indices, transform
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int):
+        image, label = self.dataset[self.indices[i]]
+        return (self.transform(image) if self.transform else image), label
+
+
+class ClassificationDataModule(L.LightningDataModule):
+    """Subclasses implement ``load()`` (and, for image files, ``item_transform``)."""
+
+    name = "data"
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        val_fraction: float = 0.15,
+        test_fraction: float = 0.15,
+        fraction: float = 1.0,
+        overfit_batches: int = 0,
+        overfit_repeats: int = 50,
+        augment: bool = False,
+        split_seed: int = 42,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"data.fraction must be in (0, 1], got {fraction}")
+        if not (0.0 < val_fraction < 1.0 and 0.0 <= test_fraction < 1.0
+                and val_fraction + test_fraction < 1.0):
+            raise ValueError("data.val_fraction and data.test_fraction must be in (0, 1) "
+                             f"and sum to < 1, got {val_fraction} and {test_fraction}")
+        if batch_size < 1 or overfit_batches < 0:
+            raise ValueError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
+        self.save_hyperparameters()  # plain values: the checkpoint can rebuild the same split
+        self.batch_size = batch_size
+        self.indices: dict[str, list[int]] = {}
+        self._loaded: LoadedData | None = None
+
+    def config(self) -> dict:
+        """Plain values that rebuild this data module (stored in checkpoints)."""
+        cls = type(self)
+        return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **dict(self.hparams)}
+
+    # ---- what a concrete data set provides -------------------------------------------------
+    def load(self) -> LoadedData:
+        raise NotImplementedError
+
+    def item_transform(self, train: bool):
+        """Per-item transform for ``Dataset`` inputs (image files); unused for tensors."""
+        return None
+
+    # ---- splitting ---------------------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        if self._loaded is not None:
+            return
+        self._loaded = data = self.load()
+        targets = data.targets
+        if len(targets) != len(data.inputs):
+            raise ValueError(f"{self.name}: {len(data.inputs)} inputs but {len(targets)} targets")
+        self.indices = stratified_split(targets, self.hparams.val_fraction,
+                                        self.hparams.test_fraction, self.hparams.split_seed)
+        self.full_train_size = len(self.indices["train"])
+        if self.hparams.fraction < 1.0:
+            self.indices["train"] = stratified_subset(self.indices["train"], targets,
+                                                      self.hparams.fraction, self.hparams.split_seed)
+        if isinstance(data.inputs, torch.Tensor):
+            self._standardize(data.inputs)
+
+    def _standardize(self, inputs: torch.Tensor) -> None:
+        """Per-channel mean/std of the full training split (so every mode sees the same scale)."""
+        train = inputs[torch.as_tensor(self.indices["train"])].float()
+        dims = [0, *range(2, train.dim())]
+        self.mean = train.mean(dim=dims, keepdim=True)[0]
+        self.std = train.std(dim=dims, keepdim=True)[0].clamp_min(1e-6)
+        self._loaded.inputs = (inputs.float() - self.mean) / self.std
+
+    # ---- facts the model and the summary need ------------------------------------------------
+    @property
+    def loaded(self) -> LoadedData:
+        if self._loaded is None:
+            self.setup()
+        return self._loaded
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.loaded.class_names
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def input_shape(self) -> list[int]:
+        first = self.loaded.inputs[0]
+        image = first if isinstance(first, torch.Tensor) else self.item_transform(False)(first[0])
+        return list(image.shape)
+
+    def sizes(self) -> dict[str, int]:
+        self.loaded  # noqa: B018 (make sure the split exists)
+        return {split: len(self._split_indices(split)) for split in SPLITS}
+
+    def majority_baseline(self) -> float:
+        """Accuracy of always predicting the most frequent training class, on the val split."""
+        targets = self.loaded.targets
+        majority = torch.bincount(targets[torch.as_tensor(self.indices["train"])]).argmax()
+        val = targets[torch.as_tensor(self.indices["val"])]
+        return float((val == majority).float().mean())
+
+    # ---- loaders -----------------------------------------------------------------------------
+    def _split_indices(self, split: str) -> list[int]:
+        """The items a split trains or evaluates on (in overfit mode: the fixed batches)."""
+        if split == "train" and self.hparams.overfit_batches:
+            return self._overfit_indices()
+        return self.indices[split]
+
+    def _overfit_indices(self) -> list[int]:
+        """The first ``overfit_batches`` batches of a seeded shuffle of the training split."""
+        generator = torch.Generator().manual_seed(self.hparams.split_seed)
+        train = self.indices["train"]
+        order = torch.randperm(len(train), generator=generator).tolist()
+        count = min(len(train), self.hparams.overfit_batches * self.batch_size)
+        return [train[i] for i in order[:count]]
+
+    def overfit_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (first) fixed overfit batch, as the model sees it."""
+        return next(iter(self.train_dataloader()))
+
+    def train_dataloader(self) -> DataLoader:
+        if self.hparams.overfit_batches:
+            fixed = self._overfit_indices()
+            batches = [fixed[i:i + self.batch_size] for i in range(0, len(fixed), self.batch_size)]
+            # the same batches, in the same order, ``overfit_repeats`` times per epoch
+            return self._loader(batches * self.hparams.overfit_repeats, "train", batch_sampler=True)
+        return self._loader(self.indices["train"], "train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.indices["val"], "val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.indices["test"], "test")
+
+    def eval_dataloaders(self, splits=SPLITS) -> list[DataLoader]:
+        """Loaders without shuffling or augmentation, to measure each split in eval mode."""
+        return [self._loader(self._split_indices(split), split) for split in splits]
+
+    def _loader(self, indices, split: str, shuffle: bool = False,
+                batch_sampler: bool = False) -> DataLoader:
+        data = self.loaded
+        if isinstance(data.inputs, torch.Tensor):
+            if batch_sampler:  # indices is already a list of batches
+                sampler = indices
+            else:
+                order = RandomSampler(indices) if shuffle else SequentialSampler(indices)
+                sampler = _MappedBatchSampler(indices, order, self.batch_size)
+            # batch_size=None: each sampled "item" is a whole batch of indices, fetched at once
+            return DataLoader(TensorBatches(data.inputs, data.targets), sampler=sampler,
+                              batch_size=None)
+        dataset = ItemSubset(data.inputs, [i for b in indices for i in b] if batch_sampler
+                             else indices, self.item_transform(train=split == "train"))
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle and not batch_sampler,
+                          num_workers=self.hparams.num_workers,
+                          persistent_workers=self.hparams.num_workers > 0)
+
+    # ---- augmentation ------------------------------------------------------------------------
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        # (the model summary also sends its example input through here: a bare tensor)
+        if (self.hparams.augment and self.trainer is not None and self.trainer.training
+                and isinstance(batch, (tuple, list))):
+            inputs, targets = batch
+            batch = (random_shift(inputs, max_shift=max(1, inputs.shape[-1] // 8)), targets)
+        return batch
+
+
+class _MappedBatchSampler(BatchSampler):
+    """Batches of ``indices`` in the order drawn by ``order`` (a sampler over positions)."""
+
+    def __init__(self, indices: list[int], order, batch_size: int) -> None:
+        super().__init__(order, batch_size, drop_last=False)
+        self.positions = indices
+
+    def __iter__(self):
+        for batch in super().__iter__():
+            yield [self.positions[i] for i in batch]
+
+
+def random_shift(images: torch.Tensor, max_shift: int) -> torch.Tensor:
+    """Translate each image by up to ``max_shift`` pixels (edge padding), all in one gather."""
+    n, _, h, w = images.shape
+    padded = torch.nn.functional.pad(images, [max_shift] * 4, mode="replicate")
+    dy = torch.randint(0, 2 * max_shift + 1, (n,), device=images.device)
+    dx = torch.randint(0, 2 * max_shift + 1, (n,), device=images.device)
+    rows = (dy[:, None] + torch.arange(h, device=images.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=images.device))[:, None, None, :]
+    batch = torch.arange(n, device=images.device)[:, None, None, None]
+    channels = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
+    return padded[batch, channels, rows, cols]
+
+
+def stratified_split(targets: torch.Tensor, val_fraction: float, test_fraction: float,
+                     seed: int) -> dict[str, list[int]]:
+    """Seeded, stratified train/val/test indices."""
+    labels = targets.numpy()
+    everything = list(range(len(labels)))
+    rest, test = (everything, []) if test_fraction == 0 else train_test_split(
+        everything, test_size=test_fraction, stratify=labels, random_state=seed)
+    train, val = train_test_split(rest, test_size=val_fraction / (1.0 - test_fraction),
+                                  stratify=labels[rest], random_state=seed)
+    return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
+
+
+def stratified_subset(indices: list[int], targets: torch.Tensor, fraction: float,
+                      seed: int) -> list[int]:
+    """A fixed, seeded subset of ``indices`` with the same class proportions (>= 1 per class)."""
+    labels = targets[torch.as_tensor(indices)].numpy()
+    num_classes = len(set(labels.tolist()))
+    size = max(num_classes, math.ceil(fraction * len(indices)))
+    if size >= len(indices):
+        return list(indices)
+    subset, _ = train_test_split(indices, train_size=size, stratify=labels, random_state=seed)
+    return sorted(subset)

@@ -1,0 +1,16 @@
+"""The model zoo: one registry, one factory, one model API.
+
+    model = create_model("cnn", num_classes=10, input_shape=[1, 8, 8], width=32)
+    model.backbone, model.head, model.layer_groups()   # the same questions for every model
+
+Add a model by decorating a builder with ``@register_model("name")``; it receives
+``num_classes``, ``input_shape`` and the keys of ``configs/model/<name>.yaml``.
+"""
+
+from .base import Classifier
+from .registry import create_model, list_models, register_model
+
+# Importing the module registers its builders.
+from . import ladder  # noqa: E402, F401, I001
+
+__all__ = ["Classifier", "create_model", "list_models", "register_model"]

@@ -1,0 +1,46 @@
+"""The interface every model answers, ladder or zoo: backbone -> head, and its layer groups."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Classifier(nn.Module):
+    """``head(backbone(x))``.
+
+    ``groups`` are the backbone's parameter groups ordered from input to output; the head is always
+    the last group. Freezing (fine-tuning) and discriminative learning rates work on these groups.
+    """
+
+    def __init__(self, backbone: nn.Module, head: nn.Module,
+                 groups: list[nn.Module] | None = None) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+        self._groups = groups if groups is not None else [backbone]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))
+
+    def layer_groups(self) -> list[nn.Module]:
+        """Modules from input to output, head last; groups without parameters are left out."""
+        groups = [*self._groups, self.head]
+        return [g for g in groups if any(True for _ in g.parameters())]
+
+    def parameter_counts(self) -> dict[str, int]:
+        params = list(self.parameters())
+        return {"total": sum(p.numel() for p in params),
+                "trainable": sum(p.numel() for p in params if p.requires_grad)}
+
+
+def linear_head(in_features: int, num_classes: int, dropout: float = 0.0,
+                hidden: int = 0) -> nn.Sequential:
+    """Dropout -> Linear; with ``hidden > 0``: Dropout -> Linear -> BN -> ReLU -> Dropout -> Linear."""
+    if hidden <= 0:
+        return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_features, num_classes))
+    return nn.Sequential(
+        nn.Dropout(dropout / 2), nn.Linear(in_features, hidden, bias=False),
+        nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+        nn.Dropout(dropout), nn.Linear(hidden, num_classes),
+    )

@@ -1,0 +1,53 @@
+"""Start simple and grow: linear -> MLP -> small CNN. Pretrained zoo backbones come after these."""
+
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+from .base import Classifier, linear_head
+from .registry import register_model
+
+
+@register_model("linear")
+def linear(num_classes: int, input_shape: list[int], dropout: float = 0.0) -> Classifier:
+    """Logistic regression on raw pixels: the baseline every other model must beat."""
+    return Classifier(nn.Flatten(), linear_head(math.prod(input_shape), num_classes, dropout), [])
+
+
+@register_model("mlp")
+def mlp(num_classes: int, input_shape: list[int], width: int = 256, depth: int = 2,
+        dropout: float = 0.0) -> Classifier:
+    """``depth`` hidden layers of ``width`` units (Linear -> BN -> ReLU)."""
+    blocks, features = [], math.prod(input_shape)
+    for _ in range(depth):
+        blocks.append(nn.Sequential(nn.Linear(features, width, bias=False),
+                                    nn.BatchNorm1d(width), nn.ReLU(inplace=True)))
+        features = width
+    backbone = nn.Sequential(nn.Flatten(), *blocks)
+    return Classifier(backbone, linear_head(features, num_classes, dropout), blocks)
+
+
+def conv_block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+@register_model("cnn")
+def cnn(num_classes: int, input_shape: list[int], width: int = 32, depth: int = 3,
+        dropout: float = 0.0) -> Classifier:
+    """``depth`` stages of two 3x3 conv blocks, width doubling and resolution halving per stage
+    (while the image is larger than 2x2), then global average pooling."""
+    channels, size = input_shape[0], min(input_shape[1:])
+    stages = []
+    for stage in range(depth):
+        out = width * 2**stage
+        layers = [conv_block(channels, out), conv_block(out, out)]
+        if size >= 4 and stage < depth - 1:
+            layers.append(nn.MaxPool2d(2))
+            size //= 2
+        stages.append(nn.Sequential(*layers))
+        channels = out
+    backbone = nn.Sequential(*stages, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    return Classifier(backbone, linear_head(channels, num_classes, dropout), stages)

@@ -1,0 +1,37 @@
+"""Name -> builder registry (the timm way: friendly names instead of import paths)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+from .base import Classifier
+
+_BUILDERS: dict[str, Callable[..., Classifier]] = {}
+
+
+def register_model(name: str):
+    def decorate(builder: Callable[..., Classifier]) -> Callable[..., Classifier]:
+        if name in _BUILDERS:
+            raise ValueError(f"model '{name}' is registered twice")
+        _BUILDERS[name] = builder
+        return builder
+
+    return decorate
+
+
+def list_models() -> list[str]:
+    return sorted(_BUILDERS)
+
+
+def create_model(name: str, num_classes: int, input_shape: list[int], **options) -> Classifier:
+    """Build model ``name`` for ``num_classes`` outputs and inputs of ``input_shape`` (C, H, W)."""
+    if name not in _BUILDERS:
+        raise ValueError(f"unknown model '{name}'. Known models: {', '.join(list_models())}")
+    builder = _BUILDERS[name]
+    accepted = inspect.signature(builder).parameters
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        known = sorted(set(accepted) - {"num_classes", "input_shape"})
+        raise ValueError(f"model '{name}' has no option(s) {unknown}; its options: {known}")
+    return builder(num_classes=num_classes, input_shape=list(input_shape), **options)

@@ -1,0 +1,1 @@
+"""What Lightning lacks for this workflow: the overfit check, optimizer groups, the run itself."""

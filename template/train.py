@@ -15,7 +15,8 @@ import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: s
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    from {{ cookiecutter.package_name }}.training.run import train  # heavy imports after Hydra parsed the command line
+    # heavy imports only now, after Hydra has parsed the command line
+    from {{ cookiecutter.package_name }}.training.run import train
 
     summary = train(cfg)
     # A failed check (e.g. the overfit target not reached) fails the command, but not a sweep:

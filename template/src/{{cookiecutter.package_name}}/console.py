@@ -54,4 +54,4 @@ def print_summary(summary: dict) -> None:
         lines.append(f"best checkpoint: {summary['best_checkpoint']}")
     if summary.get("error"):
         lines.append(f"[red]error: {summary['error']}[/red]")
-    console.print("\n".join(lines), highlight=False)
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)

@@ -2,15 +2,16 @@
 
 Only messages that say nothing about *this* project's code are filtered: deprecation notices
 raised inside libraries, and Lightning hints that do not apply to in-memory tensor batches.
-Import this module before Lightning. ``pyproject.toml`` mirrors the deprecation filter for pytest.
+Import this module before Lightning (the tests apply ``silence()`` to every test as well).
 """
 
 import logging
 import warnings
 
 # Deprecations raised from inside these libraries are for their maintainers, not for us.
-_LIBRARIES = r"(lightning|lightning_utilities|lightning_fabric|pytorch_lightning|torch|torchmetrics" \
-             r"|torchvision|hydra|omegaconf|wandb|google|pkg_resources|timm|mlflow|tensorboard)"
+_LIBRARIES = (r"(lightning|lightning_utilities|lightning_fabric|pytorch_lightning|torch"
+              r"|torchmetrics|torchvision|hydra|omegaconf|wandb|google|pkg_resources|timm|mlflow"
+              r"|tensorboard)")
 
 # Lightning hints that are wrong for this project: tensor batches need no worker processes, and
 # tiny data sets legitimately have fewer batches than the logging interval.
@@ -32,6 +33,12 @@ def silence() -> None:
     # logger (which Hydra configures) would print every line twice.
     logging.getLogger("lightning.pytorch").propagate = False
     logging.getLogger("lightning.fabric").propagate = False
+    # An advertisement for a hosted service, printed at every start.
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_no_advertisement)
+
+
+def _no_advertisement(record: logging.LogRecord) -> bool:
+    return "litlogger" not in record.getMessage().lower()
 
 
 silence()

@@ -1,5 +1,5 @@
-"""Bias or variance? The train/val gap read the way practitioners do, with advice in the order
-worth trying (cheapest and most effective first)."""
+"""Bias or variance? The train/val gap read the way practitioners do, with advice in the
+order worth trying (cheapest and most effective first)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 OVERFIT_ADVICE = [
     "get more data (or use mode=full if you trained on a fraction)",
     "add data augmentation (data.augment=true)",
-    "try a more generalizable architecture (e.g. a CNN instead of an MLP, or a pretrained backbone)",
+    "try a more generalizable architecture (a CNN instead of an MLP, a pretrained backbone)",
     "add regularization (model.dropout, optimizer.weight_decay, label smoothing)",
     "use a smaller model (model.width / model.depth)",
 ]

@@ -119,8 +119,8 @@ class ClassificationDataModule(L.LightningDataModule):
                                         self.hparams.test_fraction, self.hparams.split_seed)
         self.full_train_size = len(self.indices["train"])
         if self.hparams.fraction < 1.0:
-            self.indices["train"] = stratified_subset(self.indices["train"], targets,
-                                                      self.hparams.fraction, self.hparams.split_seed)
+            self.indices["train"] = stratified_subset(
+                self.indices["train"], targets, self.hparams.fraction, self.hparams.split_seed)
         if isinstance(data.inputs, torch.Tensor):
             self._standardize(data.inputs)
 
@@ -213,9 +213,9 @@ class ClassificationDataModule(L.LightningDataModule):
             # batch_size=None: each sampled "item" is a whole batch of indices, fetched at once
             return DataLoader(TensorBatches(data.inputs, data.targets), sampler=sampler,
                               batch_size=None)
-        dataset = ItemSubset(data.inputs, [i for b in indices for i in b] if batch_sampler
-                             else indices, self.item_transform(train=split == "train"))
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle and not batch_sampler,
+        items = [i for batch in indices for i in batch] if batch_sampler else indices
+        dataset = ItemSubset(data.inputs, items, self.item_transform(train=split == "train"))
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle,
                           num_workers=self.hparams.num_workers,
                           persistent_workers=self.hparams.num_workers > 0)
 

@@ -7,10 +7,8 @@ Add a model by decorating a builder with ``@register_model("name")``; it receive
 ``num_classes``, ``input_shape`` and the keys of ``configs/model/<name>.yaml``.
 """
 
+from . import ladder  # noqa: F401  (importing a module registers its builders)
 from .base import Classifier
 from .registry import create_model, list_models, register_model
-
-# Importing the module registers its builders.
-from . import ladder  # noqa: E402, F401, I001
 
 __all__ = ["Classifier", "create_model", "list_models", "register_model"]

@@ -36,7 +36,8 @@ class Classifier(nn.Module):
 
 def linear_head(in_features: int, num_classes: int, dropout: float = 0.0,
                 hidden: int = 0) -> nn.Sequential:
-    """Dropout -> Linear; with ``hidden > 0``: Dropout -> Linear -> BN -> ReLU -> Dropout -> Linear."""
+    """Dropout -> Linear; with ``hidden > 0``:
+    Dropout -> Linear -> BN -> ReLU -> Dropout -> Linear (fastai's head, without the pooling)."""
     if hidden <= 0:
         return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_features, num_classes))
     return nn.Sequential(

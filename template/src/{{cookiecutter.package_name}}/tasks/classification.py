@@ -1,4 +1,4 @@
-"""Image classification: cross-entropy, accuracy, and the optimizer built from the model's groups."""
+"""Image classification: cross-entropy, accuracy, the optimizer built from the model's groups."""
 
 from __future__ import annotations
 

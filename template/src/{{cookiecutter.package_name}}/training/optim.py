@@ -10,7 +10,8 @@ import torch
 from hydra.utils import get_class
 from torch import nn
 
-_NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.modules.instancenorm._InstanceNorm)
+_NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm,
+          nn.modules.instancenorm._InstanceNorm)
 
 
 def parameter_groups(layer_groups: list[nn.Module], lrs: list[float],
@@ -36,7 +37,8 @@ def build_optimizer(config: dict, groups: list[dict]) -> torch.optim.Optimizer:
     return get_class(config["_target_"])(groups, **options)
 
 
-def build_scheduler(config: dict, optimizer: torch.optim.Optimizer, total_steps: int) -> dict | None:
+def build_scheduler(config: dict, optimizer: torch.optim.Optimizer,
+                    total_steps: int) -> dict | None:
     """A Lightning ``lr_scheduler`` dict for ``config["name"]``, or None for a constant rate."""
     name = config["name"]
     max_lrs = [group["lr"] for group in optimizer.param_groups]

@@ -74,8 +74,8 @@ class OverfitCheck(L.Callback):
     def message(self) -> str:
         what = f"{self.num_batches_text()} of {self.batch_size}"
         if self.reached:
-            return (f"reached {self.target:.0%} train accuracy on {what} in {self.reached_at} steps "
-                    f"({self.seconds:.1f} s)")
+            return (f"reached {self.target:.0%} train accuracy on {what} in {self.reached_at} "
+                    f"steps ({self.seconds:.1f} s)")
         return (f"did NOT reach {self.target:.0%} train accuracy on {what} in {len(self.losses)} "
                 f"steps ({self.seconds:.1f} s); best {self.best_accuracy:.1%}")
 

@@ -1,4 +1,4 @@
-"""The two jobs behind ``train.py`` and ``eval.py``. Read top to bottom: build, fit, measure, report.
+"""The jobs behind ``train.py`` and ``eval.py``. Read top to bottom: build, fit, measure, report.
 
 Everything that differs between modes (overfit / fraction / full / smoke) arrives as configuration
 (``configs/mode/*.yaml``); nothing here asks which mode is running.

@@ -1,0 +1,52 @@
+"""The command line itself (one Python start each, so a few seconds per test)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import PROJECT
+
+pytestmark = pytest.mark.slow
+
+
+def run(script: str, *overrides: str, cwd=PROJECT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(PROJECT / script), *overrides], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_overfit_prints_its_verdict_and_records_it(tmp_path):
+    result = run("train.py", "mode=overfit", "logger=csv", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    assert "reached 100% train accuracy on 1 batch of 64 in" in result.stdout
+    assert json.loads((tmp_path / "summary.json").read_text())["verdicts"]["overfit"]["reached"]
+    assert (tmp_path / ".hydra" / "config.yaml").is_file()
+    assert "Warning" not in result.stderr  # known third-party noise is filtered
+
+
+def test_overfit_failure_exits_non_zero(tmp_path):
+    result = run("train.py", "mode=overfit", "optimizer.lr=0", "trainer.max_steps=30",
+                 "logger=csv", f"hydra.run.dir={tmp_path}")
+    assert result.returncode != 0
+    assert "did NOT reach" in result.stdout and "not decreasing" in result.stdout
+
+
+def test_train_then_eval_from_the_command_line(tmp_path):
+    result = run("train.py", "trainer.max_epochs=1", "logger=csv",
+                 f"hydra.run.dir={tmp_path / 'train'}")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "train" / "summary.json").read_text())
+    result = run("eval.py", f"ckpt_path={summary['best_checkpoint']}",
+                 f"hydra.run.dir={tmp_path / 'eval'}")
+    assert result.returncode == 0, result.stderr
+    evaluated = json.loads((tmp_path / "eval" / "summary.json").read_text())
+    assert evaluated["metrics"]["test"]["acc"] == pytest.approx(summary["metrics"]["test"]["acc"])
+
+
+def test_bad_override_gives_a_readable_error(tmp_path):
+    result = run("train.py", "model=transformer", f"hydra.run.dir={tmp_path}")
+    assert result.returncode != 0
+    assert "model" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,102 @@
+"""The data module owns the split, the fraction subset and the overfit batch: check each."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
+
+
+def digits(**kwargs) -> DigitsDataModule:
+    datamodule = DigitsDataModule(**kwargs)
+    datamodule.setup()
+    return datamodule
+
+
+def class_share(datamodule, indices) -> np.ndarray:
+    labels = datamodule.loaded.targets[torch.as_tensor(indices)]
+    return np.bincount(labels.numpy(), minlength=10) / len(indices)
+
+
+def test_split_is_disjoint_complete_stratified_and_seeded():
+    dm = digits()
+    train, val, test = (set(dm.indices[s]) for s in ("train", "val", "test"))
+    assert not (train & val or train & test or val & test)
+    assert len(train | val | test) == 1797
+    assert abs(len(val) - 0.15 * 1797) <= 1 and abs(len(test) - 0.15 * 1797) <= 1
+    overall = class_share(dm, list(range(1797)))
+    for split in ("train", "val", "test"):
+        assert np.abs(class_share(dm, dm.indices[split]) - overall).max() < 0.02
+    assert digits().indices == dm.indices  # same split_seed, same split
+    assert digits(split_seed=1).indices["val"] != dm.indices["val"]
+
+
+def test_fraction_is_a_fixed_stratified_subset_of_train_only():
+    full, part = digits(), digits(fraction=0.1)
+    assert set(part.indices["train"]) < set(full.indices["train"])
+    assert abs(len(part.indices["train"]) - 0.1 * len(full.indices["train"])) <= 1
+    assert part.indices["val"] == full.indices["val"]
+    assert part.indices["test"] == full.indices["test"]
+    assert np.abs(class_share(part, part.indices["train"])
+                  - class_share(full, full.indices["train"])).max() < 0.03
+    assert digits(fraction=0.1).indices["train"] == part.indices["train"]  # fixed, not per epoch
+    assert part.sizes()["train"] == len(part.indices["train"])
+
+
+def test_overfit_serves_the_same_batch_every_step_without_augmentation():
+    dm = digits(overfit_batches=1, batch_size=32, augment=True)
+    batches = list(dm.train_dataloader())
+    assert len(batches) == dm.hparams.overfit_repeats
+    first_x, first_y = batches[0]
+    assert first_x.shape == (32, 1, 8, 8)
+    for x, y in batches:
+        assert torch.equal(x, first_x) and torch.equal(y, first_y)
+    assert dm.sizes()["train"] == 32
+    assert set(dm._overfit_indices()) <= set(dm.indices["train"])
+
+
+def test_tensor_batches_cover_the_split_once_per_epoch():
+    dm = digits(batch_size=100)
+    seen = torch.cat([y for _, y in dm.val_dataloader()])
+    assert len(seen) == len(dm.indices["val"])
+    assert torch.equal(seen, dm.loaded.targets[torch.as_tensor(dm.indices["val"])])
+    shuffled = torch.cat([y for _, y in dm.train_dataloader()])
+    assert sorted(shuffled.tolist()) == sorted(
+        dm.loaded.targets[torch.as_tensor(dm.indices["train"])].tolist())
+
+
+def test_inputs_are_standardized_on_the_training_split():
+    dm = digits()
+    train = dm.loaded.inputs[torch.as_tensor(dm.indices["train"])]
+    assert abs(float(train.mean())) < 1e-4 and abs(float(train.std()) - 1) < 1e-3
+
+
+def test_bad_values_are_rejected_with_a_clear_message():
+    with pytest.raises(ValueError, match=r"data\.fraction"):
+        DigitsDataModule(fraction=0.0)
+    with pytest.raises(ValueError, match="val_fraction"):
+        DigitsDataModule(val_fraction=0.6, test_fraction=0.5)
+
+
+def test_image_folder(tmp_path):
+    from PIL import Image
+
+    from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
+
+    rng = np.random.default_rng(0)
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        for i in range(10):
+            pixels = rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / name / f"{i}.png")
+    dm = ImageFolderDataModule(root=str(tmp_path), image_size=8, batch_size=4, num_workers=0,
+                               val_fraction=0.2, test_fraction=0.2)
+    dm.setup()
+    assert dm.class_names == ["cat", "dog"] and dm.input_shape == [3, 8, 8]
+    assert sum(dm.sizes().values()) == 20
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (4, 3, 8, 8) and y.dtype == torch.long
+    with pytest.raises(FileNotFoundError, match="one sub-folder per class"):
+        ImageFolderDataModule(root=str(tmp_path / "missing")).setup()

@@ -1,0 +1,76 @@
+"""Each mode through the real configs, on the embedded digits."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+
+def test_overfit_reaches_the_target_on_one_batch_and_stops(run_train):
+    summary = run_train("mode=overfit")
+    verdict = summary["verdicts"]["overfit"]
+    assert summary["status"] == "completed"
+    assert verdict["reached"] and verdict["target"] == 1.0
+    assert 0 < verdict["steps"] < 500  # stopped early, as soon as the batch was learned
+    assert verdict["batch_size"] == 64 and verdict["num_batches"] == 1
+    assert f"in {verdict['steps']} steps" in verdict["message"]
+    assert summary["metrics"]["train"]["acc"] == 1.0  # measured again, in eval mode
+    assert summary["data"]["sizes"]["train"] == 64
+    on_disk = json.loads((Path(summary["output_dir"]) / "summary.json").read_text())
+    assert on_disk["verdicts"]["overfit"]["steps"] == verdict["steps"]
+
+
+def test_overfit_with_lr_zero_fails_with_a_diagnosis(run_train):
+    summary = run_train("mode=overfit", "optimizer.lr=0", "trainer.max_steps=60")
+    verdict = summary["verdicts"]["overfit"]
+    assert summary["status"] == "failed" and not verdict["reached"]
+    assert verdict["steps"] == 60
+    assert verdict["first_loss"] == verdict["last_loss"]
+    text = " ".join(verdict["diagnosis"])
+    assert "not decreasing" in text and "ln(C)" in text
+
+
+def test_overfit_with_nan_loss_says_lr_too_high(run_train):
+    summary = run_train("mode=overfit", "optimizer.lr=1e12", "trainer.max_steps=20",
+                        "optimizer=sgd", "optimizer.momentum=0", "optimizer.nesterov=false")
+    assert summary["status"] == "failed"
+    assert "too high" in summary["verdicts"]["overfit"]["diagnosis"][0]
+
+
+def test_fraction_trains_on_a_tenth_and_tests_on_untouched_splits(run_train):
+    full = run_train("mode=smoke")
+    part = run_train("mode=fraction", "trainer.max_epochs=15")
+    sizes, full_sizes = part["data"]["sizes"], full["data"]["sizes"]
+    assert sizes["train"] == math.ceil(0.1 * full_sizes["train"])
+    assert sizes["val"] == full_sizes["val"] and sizes["test"] == full_sizes["test"]
+    assert part["data"]["fraction"] == 0.1
+    assert part["metrics"]["test"]["acc"] > 0.7  # ~126 images are enough to learn digits
+    assert part["verdicts"]["fit"]["diagnosis"]
+
+
+def test_full_run_tests_the_best_checkpoint_and_judges_the_fit(run_train):
+    summary = run_train("mode=full", "trainer.max_epochs=6")
+    assert summary["status"] == "completed"
+    assert summary["metrics"]["test"]["acc"] > 0.9
+    assert set(summary["metrics"]) == {"train", "val", "test"}
+    assert Path(summary["best_checkpoint"]).name == "best.ckpt"
+    assert summary["verdicts"]["fit"]["diagnosis"] in {
+        "good fit", "overfitting", "underfitting", "underfitting and overfitting"}
+    assert summary["model"]["params_trainable"] == summary["model"]["params_total"] > 0
+
+
+def test_smoke_runs_a_few_batches_of_everything(run_train):
+    summary = run_train("mode=smoke", "model=mlp")
+    assert summary["status"] == "completed"
+    assert set(summary["metrics"]) == {"train", "val", "test"}
+    assert "fit" not in summary["verdicts"]
+
+
+def test_a_crash_still_writes_the_summary(run_train, tmp_path):
+    import pytest
+
+    with pytest.raises(Exception, match="unknown model"):
+        run_train("mode=smoke", "model.name=nope")
+    written = json.loads(next(tmp_path.glob("run*/summary.json")).read_text())
+    assert written["status"] == "crashed" and "unknown model" in written["error"]

@@ -21,9 +21,9 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # of these names would shadow it and break ``import``.
 SHADOWED = {
     "torch", "torchvision", "torchmetrics", "lightning", "pytorch_lightning", "hydra", "omegaconf",
-    "sklearn", "numpy", "matplotlib", "rich", "timm", "wandb", "mlflow", "tensorboard", "optuna",
-    "submitit", "pytest", "ruff", "setuptools", "hatchling", "pip", "test", "tests", "src", "configs",
-    "train", "eval", *sys.stdlib_module_names,
+    "sklearn", "numpy", "matplotlib", "rich", "timm", "wandb", "mlflow", "tensorboard",
+    "optuna", "submitit", "pytest", "ruff", "setuptools", "hatchling", "pip", "test", "tests",
+    "src", "configs", "train", "eval", *sys.stdlib_module_names,
 }
 
 

@@ -54,7 +54,7 @@ def extra_context_keys(argv: list[str]) -> list[str]:
     if not is_cli:
         return []
     keys = []
-    for previous, arg in zip(["", *argv], argv):
+    for previous, arg in zip(["", *argv], argv, strict=False):
         match = KEY_VALUE.match(arg)
         # an option's value (``-o dir=x``) is not extra context
         if match and previous not in OPTIONS_WITH_VALUE:

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The main job: generate a project with the default answers, install it, check that the model can
+# overfit one batch, then train on all of the embedded default data set and test.
+#   bash scripts/main.sh [OUTPUT_DIR]      (default: build/)
+source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
+
+OUTPUT_DIR="$(mkdir -p "${1:-$REPO/build}" && cd "${1:-$REPO/build}" && pwd)"
+install_torch
+install_group test
+"$VENV/bin/cookiecutter" --no-input --overwrite-if-exists "$REPO" --output-dir "$OUTPUT_DIR"
+PROJECT="$OUTPUT_DIR/my-vision-project"
+"$PY" -m pip install --quiet --disable-pip-version-check -e "$PROJECT[dev]" 2>&1 \
+    | grep -v "^WARNING: Location" || true
+
+cd "$PROJECT"
+echo "== $PROJECT: python train.py mode=overfit"
+"$PY" train.py mode=overfit print_config=false
+echo "== $PROJECT: python train.py"
+"$PY" train.py

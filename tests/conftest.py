@@ -1,0 +1,45 @@
+"""Fixtures that generate projects from this template (through cookiecutter's API or its CLI)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DEFAULT_SLUG = "my-vision-project"
+DEFAULT_PACKAGE = "my_vision_project"
+
+# Keep cookiecutter's clones and replay files out of the user's home folder (CLI calls inherit it).
+_HOME = Path(tempfile.mkdtemp(prefix="cookiecutter-home-"))
+(_HOME / "config.yaml").write_text(
+    f"cookiecutters_dir: {_HOME / 'clones'}\nreplay_dir: {_HOME / 'replay'}\n")
+os.environ["COOKIECUTTER_CONFIG"] = str(_HOME / "config.yaml")
+
+
+def generate(output_dir: Path, **answers: str | bool) -> Path:
+    """Generate a project with the default answers except ``answers``; return its folder."""
+    return Path(cookiecutter(str(REPO), no_input=True, extra_context=answers,
+                             output_dir=str(output_dir)))
+
+
+def cookiecutter_cli(*args: str, cwd: Path,
+                     stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "cookiecutter"), *args], cwd=cwd, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def project_files(project: Path) -> set[str]:
+    return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def default_project(tmp_path_factory) -> Path:
+    """One project with every default answer, shared by tests that only read it."""
+    return generate(tmp_path_factory.mktemp("default"))

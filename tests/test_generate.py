@@ -1,0 +1,149 @@
+"""Generation: file sets, rendered content and lint, for every value of every option."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from itertools import product
+from pathlib import Path
+
+import pytest
+import tomllib
+import yaml
+
+from conftest import BIN, DEFAULT_PACKAGE, REPO, generate, project_files
+
+CHOICES = {k: v for k, v in json.loads((REPO / "cookiecutter.json").read_text()).items()
+           if isinstance(v, list)}
+EXPECTED_DEFAULT_FILES = set((REPO / "tests/data/default_files.txt").read_text().split())
+# Files that only some answers keep (the post-generation hook prunes the others).
+OPTIONAL_FILES = {"github_actions": {".github/workflows/ci.yml"}, "license": {"LICENSE"}}
+LEFTOVER = re.compile(r"\{\{|\{%|\{#|cookiecutter", re.IGNORECASE)
+
+
+def expected_files(github_actions: bool = True, license: str = "MIT") -> set[str]:
+    files = set(EXPECTED_DEFAULT_FILES)
+    if not github_actions:
+        files -= OPTIONAL_FILES["github_actions"]
+    if license == "Proprietary":
+        files -= OPTIONAL_FILES["license"]
+    return files
+
+
+def ruff_check(project: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "ruff"), "check", "--no-cache", "--output-format",
+                           "concise", "."], cwd=project, capture_output=True, text=True)
+
+
+def assert_clean_render(project: Path) -> None:
+    """No template syntax or template-tool name left in any file name or file content."""
+    for path in project.rglob("*"):
+        assert not LEFTOVER.search(path.name), path
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            match = LEFTOVER.search(text)
+            context = text[max(0, match.start() - 60):match.end() + 60] if match else ""
+            assert match is None, f"{path}: ...{context}..."
+
+
+def test_default_project_has_exactly_the_expected_files(default_project):
+    files = project_files(default_project)
+    assert files == EXPECTED_DEFAULT_FILES, (
+        f"unexpected: {sorted(files - EXPECTED_DEFAULT_FILES)}, "
+        f"missing: {sorted(EXPECTED_DEFAULT_FILES - files)}")
+
+
+def test_default_project_is_rendered_linted_and_well_formed(default_project):
+    assert default_project.name == "my-vision-project"
+    assert_clean_render(default_project)
+    result = ruff_check(default_project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pyproject = tomllib.loads((default_project / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "my-vision-project"
+    assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [
+        f"src/{DEFAULT_PACKAGE}"]
+    for config in (default_project / "configs").rglob("*.yaml"):
+        yaml.safe_load(config.read_text())  # valid YAML
+    for script in default_project.rglob("*.py"):
+        compile(script.read_text(), str(script), "exec")
+
+
+# Every value of every option, each combined with every value of the option it interacts with:
+# the license with the CI switch (both prune files), the logger with the Python version (both
+# end up in pyproject.toml).
+PAIRS = [*product(CHOICES["license"], [True, False], [CHOICES["default_logger"][0]],
+                  [CHOICES["python_version"][0]]),
+         *product([CHOICES["license"][0]], [True], CHOICES["default_logger"],
+                  CHOICES["python_version"])]
+
+
+@pytest.mark.parametrize(("license", "github_actions", "logger", "python"), PAIRS,
+                         ids=[f"{a}-ci_{b}-{c}-py{d}" for a, b, c, d in PAIRS])
+def test_every_option_value(tmp_path, license, github_actions, logger, python):
+    project = generate(tmp_path, license=license, github_actions=github_actions,
+                       default_logger=logger, python_version=python)
+    assert project_files(project) == expected_files(github_actions, license)
+    assert_clean_render(project)
+    lint = ruff_check(project)
+    assert lint.returncode == 0, lint.stdout
+
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == f">={python}"
+    assert pyproject["tool"]["ruff"]["target-version"] == f"py{python.replace('.', '')}"
+    assert ("license" in pyproject["project"]) == (license != "Proprietary")
+    train = yaml.safe_load((project / "configs/train.yaml").read_text())
+    assert {"logger": logger} in train["defaults"]
+    dependencies = " ".join(pyproject["project"]["dependencies"])
+    for extra in ("tensorboard", "wandb", "mlflow"):
+        assert (extra in dependencies) == (extra == logger)
+        assert extra in pyproject["project"]["optional-dependencies"]
+    if github_actions:
+        workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+        steps = workflow["jobs"]["test"]["steps"]
+        assert any(s.get("with", {}).get("python-version") == python for s in steps)
+    if license != "Proprietary":
+        text = (project / "LICENSE").read_text()
+        assert "Your Name" in text
+        assert {"MIT": "MIT License", "BSD-3-Clause": "BSD 3-Clause",
+                "Apache-2.0": "Apache License, Version 2.0"}[license] in text
+
+
+def test_custom_names_reach_every_file(tmp_path):
+    project = generate(tmp_path, project_name="Cats vs Dogs", author_name="Ada Lovelace",
+                       author_email="ada@example.org", description='Tells "cats" from dogs.')
+    assert project.name == "cats-vs-dogs"
+    package = project / "src" / "cats_vs_dogs"
+    assert (package / "__init__.py").is_file()
+    assert not (project / "src" / DEFAULT_PACKAGE).exists()
+    assert "cats_vs_dogs.training.run" in (project / "train.py").read_text()
+    digits_config = (project / "configs/data/digits.yaml").read_text()
+    assert "_target_: cats_vs_dogs.data.digits" in digits_config
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["description"] == 'Tells "cats" from dogs.'
+    assert pyproject["project"]["authors"] == [{"name": "Ada Lovelace",
+                                                "email": "ada@example.org"}]
+    assert "# Cats vs Dogs" in (project / "README.md").read_text()
+    assert_clean_render(project)
+    assert ruff_check(project).returncode == 0
+
+
+def test_explicit_slug_and_package_name(tmp_path):
+    project = generate(tmp_path, project_slug="digits-lab", package_name="lab")
+    assert project.name == "digits-lab" and (project / "src/lab/training/run.py").is_file()
+    assert ruff_check(project).returncode == 0
+
+
+def test_template_files_are_all_text_and_tracked():
+    """No binary or cache file sneaks into template/ (Jinja would fail on it at generation)."""
+    for path in (REPO / "template").rglob("*"):
+        assert "__pycache__" not in path.parts and path.suffix not in {".pyc", ".ckpt"}, path
+        if path.is_file():
+            path.read_text(encoding="utf-8")
+
+
+def test_python_files_of_the_template_repo_pass_ruff():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

@@ -1,0 +1,111 @@
+"""Answer validation, pruning, and the ways users call cookiecutter (local path, git URL, prompts)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import DEFAULT_SLUG, REPO, cookiecutter_cli, project_files
+
+BAD_ANSWERS = [
+    ("package_name=torch", "would shadow"),
+    ("package_name=lightning", "would shadow"),
+    ("package_name=hydra", "would shadow"),
+    ("package_name=json", "would shadow"),          # standard library
+    ("package_name=class", "Python keyword"),
+    ("package_name=1digits", "not a valid import name"),
+    ("package_name=my-package", "not a valid import name"),
+    ("project_slug=My Project", "project_slug"),
+    ("project_slug=../escape", "project_slug"),
+    ("project_name=", "project_name is empty"),
+    ("author_email=nobody", "author_email"),
+]
+
+
+@pytest.mark.parametrize(("answer", "message"), BAD_ANSWERS, ids=[a for a, _ in BAD_ANSWERS])
+def test_invalid_answer_fails_clearly_and_writes_nothing(tmp_path, answer, message):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = cookiecutter_cli("--no-input", str(REPO), answer, "-o", str(out), cwd=tmp_path)
+    assert result.returncode != 0
+    assert "ERROR: invalid answers" in result.stderr and message in result.stderr
+    assert list(out.iterdir()) == []  # no half-written project
+    assert not (tmp_path / "escape").exists()
+
+
+def test_unknown_option_is_rejected_before_anything_is_written(tmp_path):
+    result = cookiecutter_cli("--no-input", str(REPO), "pakage_name=typo", "-o", str(tmp_path),
+                              cwd=tmp_path)
+    assert result.returncode != 0
+    assert "unknown option(s): pakage_name" in result.stderr
+    assert "package_name" in result.stderr  # lists the known ones
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_invalid_choice_is_rejected(tmp_path):
+    result = cookiecutter_cli("--no-input", str(REPO), "default_logger=neptune", "-o",
+                              str(tmp_path), cwd=tmp_path)
+    assert result.returncode != 0 and "neptune" in (result.stderr + result.stdout)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_with_options_and_no_directory_flag(tmp_path):
+    result = cookiecutter_cli("--no-input", str(REPO), "project_name=Leaf Disease",
+                              "github_actions=no", "license=Proprietary", "-o", str(tmp_path),
+                              cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "leaf-disease"
+    files = project_files(project)
+    assert "src/leaf_disease/training/run.py" in files
+    assert "LICENSE" not in files and not (project / ".github").exists()
+
+
+def test_interactive_prompts_with_defaults(tmp_path):
+    """A person pressing Enter at every prompt gets the default project."""
+    prompts = [k for k in json.loads((REPO / "cookiecutter.json").read_text())
+               if not k.startswith("_")]
+    result = cookiecutter_cli(str(REPO), "-o", str(tmp_path), cwd=tmp_path,
+                              stdin="\n" * len(prompts))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / DEFAULT_SLUG / "src/my_vision_project/__init__.py").is_file()
+    for prompt in ("Project name", "Python package name", "Default experiment logger"):
+        assert prompt in result.stdout
+
+
+def test_interactive_answers_are_used(tmp_path):
+    answers = ["Bird Songs", "", "", "Classifies birds.", "Ann", "ann@example.org", "2",
+               "", "3", "n"]
+    result = cookiecutter_cli(str(REPO), "-o", str(tmp_path), cwd=tmp_path,
+                              stdin="\n".join(answers) + "\n")
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "bird-songs"
+    assert 'requires-python = ">=3.12"' in (project / "pyproject.toml").read_text()
+    assert "- logger: wandb" in (project / "configs/train.yaml").read_text()
+    assert not (project / ".github").exists()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_git_url(tmp_path):
+    """`cookiecutter <git url>` (as `gh:org/template` does): a bare clone over file://."""
+    work, bare = tmp_path / "work", tmp_path / "template.git"
+    tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                              "--exclude-standard"], cwd=REPO, capture_output=True,
+                             check=True).stdout.decode().split("\0")
+    for name in filter(None, tracked):
+        if (REPO / name).is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, work / name)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
+    subprocess.run([*git, "init", "-q"], cwd=work, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=work, check=True)
+    subprocess.run([*git, "commit", "-qm", "template"], cwd=work, check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+
+    out = tmp_path / "out"
+    result = cookiecutter_cli("--no-input", f"file://{bare}", "project_name=From Git", "-o",
+                              str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (out / "from-git" / "src/from_git/training/run.py").is_file()

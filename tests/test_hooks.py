@@ -1,4 +1,4 @@
-"""Answer validation, pruning, and the ways users call cookiecutter (local path, git URL, prompts)."""
+"""Answer validation, pruning, and the ways users call cookiecutter (path, git URL, prompts)."""
 
 from __future__ import annotations
 

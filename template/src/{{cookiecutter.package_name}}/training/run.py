@@ -19,6 +19,7 @@ from ..analysis.fit import fit_verdict
 from ..console import print_config, print_summary
 from ..data import ClassificationDataModule
 from ..tasks import ClassificationTask
+from .before_fit import before_fit
 from .summary import final_status, split_metrics, write_summary
 
 
@@ -65,6 +66,7 @@ def train(cfg: DictConfig) -> dict:
         for logger in loggers:
             logger.log_hyperparams(plain(cfg))
 
+        summary.update(before_fit(cfg, task, datamodule, callbacks, output_dir))
         trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
 
         verdicts = {cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")}

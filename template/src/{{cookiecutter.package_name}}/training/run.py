@@ -132,8 +132,13 @@ def evaluate(cfg: DictConfig) -> dict:
                "output_dir": str(cfg.paths.output_dir), "checkpoint": str(ckpt_path),
                "data": {"name": datamodule.name, "sizes": datamodule.sizes(),
                         "fraction": datamodule.hparams.fraction},
-               "metrics": metrics, "verdicts": verdicts,
-               "wall_time_s": round(time.perf_counter() - start, 3)}
+               "metrics": metrics, "verdicts": verdicts}
+    if cfg.get("interpret") and trainer.is_global_zero:
+        from ..analysis.interpret import interpret
+
+        summary["interpretation"] = interpret(task, datamodule, cfg.paths.output_dir,
+                                              cfg.interpret_split, cfg.top_k)
+    summary["wall_time_s"] = round(time.perf_counter() - start, 3)
     if trainer.is_global_zero:
         write_summary(cfg.paths.output_dir, summary)
         print_summary(summary)

@@ -57,3 +57,24 @@ def item_images(datamodule, indices: list[int]) -> torch.Tensor:
         return inputs[torch.as_tensor(indices, dtype=torch.long)]
     transform = datamodule.item_transform(train=False)
     return torch.stack([transform(inputs[i][0]) for i in indices])
+
+
+def load_trained(ckpt_path, data_overrides: dict | None = None):
+    """(task, datamodule) from a checkpoint: the weights, and the data split they were trained on
+    (the checkpoint carries the data module's settings; ``data_overrides`` change single ones)."""
+    from pathlib import Path
+
+    from hydra.utils import get_class
+
+    from ..tasks import ClassificationTask
+
+    path = Path(ckpt_path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"ckpt_path={path} does not exist (checkpoints are in "
+                                "<run dir>/checkpoints/, e.g. outputs/full/<date>/checkpoints/)")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    task = ClassificationTask.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    config = {**checkpoint["datamodule"], **(data_overrides or {})}
+    datamodule = get_class(config.pop("_target_"))(**config)
+    datamodule.setup()
+    return task, datamodule

@@ -18,6 +18,7 @@ from pngcheck import assert_png
 
 def training_batches(datamodule, count=3):
     """Batches as ``training_step`` receives them (after the transfer hook, trainer training)."""
+    datamodule.setup()
     datamodule.trainer = SimpleNamespace(training=True)
     loader = iter(datamodule.train_dataloader())
     return [datamodule.on_after_batch_transfer(next(loader), 0) for _ in range(count)]
@@ -47,6 +48,7 @@ def test_augmentation_is_provably_off_in_overfit(tmp_path):
 def test_tensor_policies_change_training_batches_only(name, tmp_path):
     cfg = compose_config("train", [f"augment={name}"], tmp_path)
     datamodule = instantiate(cfg.data, _convert_="all")
+    datamodule.setup()
     torch.manual_seed(0)
     x, y = next(iter(datamodule.train_dataloader()))
     datamodule.trainer = SimpleNamespace(training=True)
@@ -86,9 +88,11 @@ def test_image_folders_get_torchvision_transforms(tmp_path):
     plain = [type(t).__name__ for t in light.item_transform(train=False).transforms]
     assert "RandomResizedCrop" not in plain and "CenterCrop" in plain
     strong = ImageFolderDataModule(root=str(tmp_path), image_size=16, augment={
-        **aug.policy("strong")}, val_fraction=0.25, test_fraction=0.25)
+        "name": "strong", "rotate": 10.0, "color": 0.3, "erase": 0.5, "crop_scale": [0.3, 1.0]},
+        val_fraction=0.25, test_fraction=0.25)
     steps = [type(t).__name__ for t in strong.item_transform(train=True).transforms]
     assert {"ColorJitter", "RandomRotation", "RandomErasing"} <= set(steps)
+    strong.setup()
     x, _ = next(iter(strong.train_dataloader()))
     assert x.shape[1:] == (3, 16, 16)
 

@@ -1,20 +1,22 @@
-"""The LR range test: suggestion rules, a sane suggestion on digits, group ratios kept, tiny data."""
+"""The LR range test: suggestion rules, a sane suggestion on digits, group ratios kept,
+tiny data sets."""
 
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 
 import lightning as L
 import numpy as np
 import pytest
 import torch
+from pngcheck import assert_png
 
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.tasks import ClassificationTask
 from {{ cookiecutter.package_name }}.training import lr_finder
 from {{ cookiecutter.package_name }}.training.optim import parameter_groups
-from pngcheck import assert_png
 
 RATIOS = [0.01, 0.1, 1.0]  # input stage, middle stage, head
 
@@ -75,7 +77,7 @@ def test_lr_find_on_digits_is_sane_keeps_ratios_and_restores_weights(tmp_path):
     with open(result["curve"], newline="") as file:
         rows = list(csv.DictReader(file))
     assert len(rows) == result["steps"] and float(rows[0]["lr"]) == pytest.approx(1e-7)
-    assert all(float(a["lr"]) < float(b["lr"]) for a, b in zip(rows, rows[1:], strict=False))
+    assert all(float(a["lr"]) < float(b["lr"]) for a, b in itertools.pairwise(rows))
     assert_png(tmp_path / "plots" / "lr_find.png")
 
 

@@ -41,9 +41,9 @@ def test_head_with_the_wrong_number_of_classes():
 
 def test_targets_that_do_not_fit_the_output():
     x, _ = batch()
-    with pytest.raises(ShapeError, match="expected \\(4,\\)"):
+    with pytest.raises(ShapeError, match=r"expected \(4,\)"):
         check_shapes(create_model("linear", 10, [1, 8, 8]), (x, torch.zeros(4, 10)), 10)
-    with pytest.raises(ShapeError, match="range 0..12"):
+    with pytest.raises(ShapeError, match=r"range 0\.\.12"):
         check_shapes(create_model("linear", 10, [1, 8, 8]), (x, torch.tensor([0, 1, 2, 12])), 10)
 
 

@@ -29,6 +29,7 @@ class Predictions:
 @torch.no_grad()
 def predict(task, datamodule, split: str) -> Predictions:
     """Run ``task`` over ``split`` (no shuffling, no augmentation) on the task's device."""
+    datamodule.setup()  # (once; later calls return at once)
     was_training = task.training
     task.eval()
     device = next(task.parameters()).device

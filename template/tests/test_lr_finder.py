@@ -105,3 +105,26 @@ def test_lr_find_from_the_config_records_the_suggestion(run_train):
     assert found["lr_after"] == found["suggestion"] != found["lr_before"]
     assert set(found["suggestions"]) == {"valley", "steep", "minimum"}
     assert_png(found["plot"])
+
+
+class FreezeBackbone(L.Callback):
+    """Stands in for a fine-tune schedule's first stage: only the head trains."""
+
+    use_in_lr_find = True
+
+    def on_fit_start(self, trainer, pl_module):
+        self.used = True
+        for param in pl_module.model.backbone.parameters():
+            param.requires_grad_(False)
+        trainer.strategy.setup_optimizers(trainer)  # rebuild: frozen groups are left out
+
+
+def test_lr_find_with_a_frozen_backbone_restores_everything(tmp_path):
+    task = make_task()
+    freeze = FreezeBackbone()
+    result = lr_finder.find_lr(task, DigitsDataModule(batch_size=64), tmp_path, num_it=30,
+                               end_lr=1e-2, callbacks=[freeze],
+                               trainer_options={"accelerator": "cpu"})
+    assert freeze.used and result["steps"] == 30
+    assert len(result["group_lr_ratios"]) == 2  # the head's two groups only
+    assert all(p.requires_grad for p in task.parameters())  # unfrozen again afterwards

@@ -42,13 +42,18 @@ class LRRangeTest(L.Callback):
     def lr_at(self, step: int) -> float:
         return self.start_lr * (self.end_lr / self.start_lr) ** (step / max(1, self.num_it - 1))
 
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def _capture(self, trainer: L.Trainer) -> None:
         # no schedule during the test: the callback sets the rates itself
         trainer.strategy.lr_scheduler_configs = []
         self._initial = [[g["lr"] for g in opt.param_groups] for opt in trainer.optimizers]
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._capture(trainer)
+
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch,
                              batch_idx: int) -> None:
+        if [len(o.param_groups) for o in trainer.optimizers] != [len(i) for i in self._initial]:
+            self._capture(trainer)  # a fine-tune callback rebuilt the optimizer: new groups
         lr = self.lr_at(len(self.lrs))
         factor = lr / self.base_lr
         for opt, initial in zip(trainer.optimizers, self._initial, strict=True):
@@ -122,7 +127,8 @@ def find_lr(task: L.LightningModule, datamodule: L.LightningDataModule, output_d
     """Run the range test on ``task`` (weights restored afterwards); return the summary section.
 
     ``callbacks``: extra callbacks that shape the model during training and must also shape it
-    during the test (e.g. a fine-tune schedule that freezes the backbone first).
+    during the test (e.g. a fine-tune schedule that freezes the backbone first); ``train.py``
+    passes the configured callbacks that set ``use_in_lr_find = True``.
     """
     if suggestion not in RULES:
         raise ValueError(f"lr_find.suggestion must be one of {SUGGESTIONS}, got '{suggestion}'")
@@ -130,6 +136,7 @@ def find_lr(task: L.LightningModule, datamodule: L.LightningDataModule, output_d
         raise ValueError(f"lr_find.num_it={num_it} is too few steps to read a curve (use >= 20)")
     base_lr = float(task.lr)
     state = copy.deepcopy(task.state_dict())
+    trainable = {name: p.requires_grad for name, p in task.named_parameters()}
     finder = LRRangeTest(base_lr, start_lr, end_lr, num_it, stop_div, beta)
     options = {"accelerator": "auto", "devices": 1, **(trainer_options or {})}
     trainer = L.Trainer(**options, max_steps=num_it, max_epochs=-1, limit_val_batches=0,
@@ -138,8 +145,10 @@ def find_lr(task: L.LightningModule, datamodule: L.LightningDataModule, output_d
                         callbacks=[finder, *(callbacks or [])])
     try:
         trainer.fit(task, datamodule=datamodule)
-    finally:
+    finally:  # as before the test: weights, BatchNorm statistics, frozen or not
         task.load_state_dict(state)
+        for name, param in task.named_parameters():
+            param.requires_grad_(trainable[name])
         task.trainer = None  # detach: the real training attaches its own trainer
     if len(finder.losses) < 10:
         raise RuntimeError(f"the LR range test stopped after {len(finder.losses)} steps (loss "

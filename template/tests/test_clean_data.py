@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from conftest import PROJECT
 from {{ cookiecutter.package_name }}.analysis import clean_data
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
@@ -124,3 +128,22 @@ def test_invalid_decisions_change_nothing(tmp_path):
     assert "line 3: new_label 'no-such-class'" in str(caught.value)
     assert "line 4: action 'remove'" in str(caught.value)
     assert snapshot(root) == original
+
+
+@pytest.mark.slow
+def test_clean_command_lists_suspicious_items_of_a_trained_model(run_train, tmp_path):
+    trained = run_train("mode=smoke")
+    out = tmp_path / "clean"
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "clean.py"), f"ckpt_path={trained['best_checkpoint']}",
+         "top_k=5", f"hydra.run.dir={out}"], cwd=PROJECT, capture_output=True, text=True,
+        timeout=300, env={**os.environ, "PYTHONPATH": str(PROJECT / "src")})
+    assert result.returncode == 0, result.stderr
+    assert "suspicious items ->" in result.stdout and "step=apply" in result.stdout
+    with (out / "suspicious.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == clean_data.COLUMNS
+    assert {row["split"] for row in rows} == {"train", "val"}
+    assert sum("high_loss" in row["reasons"] for row in rows) == 10  # top 5 of each split
+    meta = json.loads((out / clean_data.META_FILE).read_text())
+    assert meta["root"] is None and len(meta["class_names"]) == 10

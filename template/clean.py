@@ -1,6 +1,6 @@
 """Clean the data with the model: `python clean.py ckpt_path=...`, then `step=apply csv=...`.
 
-See configs/clean.yaml for the steps and src/{{ cookiecutter.package_name }}/analysis/clean_data.py.
+See configs/clean.yaml for the steps, and analysis/clean_data.py in the package for the details.
 """
 
 import json

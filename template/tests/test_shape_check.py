@@ -11,7 +11,9 @@ import torch
 
 from conftest import PROJECT
 from {{ cookiecutter.package_name }}.models import create_model
-from {{ cookiecutter.package_name }}.training.shape_check import ShapeError, check_shapes
+from {{ cookiecutter.package_name }}.training import shape_check
+
+ShapeError, check_shapes = shape_check.ShapeError, shape_check.check_shapes
 
 
 def batch(n=4, side=8, classes=10):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from {{ cookiecutter.package_name }}.analysis.fit import OVERFIT_ADVICE, UNDERFIT_ADVICE, fit_verdict
+from {{ cookiecutter.package_name }}.analysis import fit
+
+OVERFIT_ADVICE, UNDERFIT_ADVICE = fit.OVERFIT_ADVICE, fit.UNDERFIT_ADVICE
+fit_verdict = fit.fit_verdict
 
 
 def test_rule():

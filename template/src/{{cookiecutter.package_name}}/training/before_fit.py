@@ -13,7 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from .lr_finder import find_lr
+from .lr_finder import find_lr, launched_rank
 from .shape_check import check_shapes
 
 
@@ -22,7 +22,7 @@ def before_fit(cfg: DictConfig, task, datamodule, callbacks: list, output_dir: P
     if cfg.get("shape_check", True):
         batch = next(iter(datamodule.eval_dataloaders(["train"])[0]))
         sections["shape_check"] = check_shapes(task.model, batch, datamodule.num_classes)
-    if cfg.get("show_batch"):
+    if cfg.get("show_batch") and launched_rank() == 0:
         from ..analysis.plots import show_batch
 
         sections["plots"] = {"augmented_batch": str(

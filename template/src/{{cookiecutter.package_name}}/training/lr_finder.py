@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import csv
 import math
+import os
 from pathlib import Path
 
 import lightning as L
@@ -156,10 +157,10 @@ def find_lr(task: L.LightningModule, datamodule: L.LightningDataModule, output_d
     suggestions = {name: float(rule(finder.lrs, finder.smoothed)) for name, rule in RULES.items()}
     chosen = suggestions[suggestion]
     output_dir = Path(output_dir)
-    curve = output_dir / "lr_find.csv"
-    _write_curve(curve, finder)
-    plot = plot_lr_find(finder.lrs, finder.smoothed, suggestions, suggestion,
-                        output_dir / "plots" / "lr_find.png")
+    curve, plot = output_dir / "lr_find.csv", output_dir / "plots" / "lr_find.png"
+    if launched_rank() == 0:  # under strategy=ddp every process runs the (same) test
+        _write_curve(curve, finder)
+        plot_lr_find(finder.lrs, finder.smoothed, suggestions, suggestion, plot)
     if apply:
         task.lr = chosen
     ratios = [lr / finder.group_lrs[0][-1] for lr in finder.group_lrs[0]]
@@ -167,6 +168,12 @@ def find_lr(task: L.LightningModule, datamodule: L.LightningDataModule, output_d
             "applied": bool(apply), "lr_before": base_lr, "lr_after": float(task.lr),
             "group_lr_ratios": ratios, "steps": len(finder.losses),
             "stopped_early": len(finder.losses) < num_it, "curve": str(curve), "plot": str(plot)}
+
+
+def launched_rank() -> int:
+    """This process's rank when a DDP launcher started it (0 otherwise); known before any
+    Trainer exists, so it also holds while the range test's own one-device Trainer runs."""
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
 
 
 def _write_curve(path: Path, finder: LRRangeTest) -> None:

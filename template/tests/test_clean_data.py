@@ -69,6 +69,8 @@ def test_reasons_for_suspicion():
 def test_digits_decisions_are_reported_as_indices(tmp_path):
     datamodule = DigitsDataModule()
     rows = clean_data.find_suspicious(AlwaysZero(10), datamodule, top_k=3)
+    untouched = clean_data.write_review(rows, tmp_path / "keep", datamodule, "model.ckpt")
+    assert "nothing to do" in clean_data.apply_decisions(untouched)["note"]
     rows[0]["action"], rows[1]["action"], rows[1]["new_label"] = "delete", "relabel", "7"
     path = clean_data.write_review(rows, tmp_path, datamodule, "model.ckpt")
     report = clean_data.apply_decisions(path)

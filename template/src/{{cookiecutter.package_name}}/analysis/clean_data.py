@@ -65,7 +65,7 @@ def write_review(rows: list[dict], folder: str | Path, datamodule, checkpoint: s
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "suspicious.csv"
     with path.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, COLUMNS)
+        writer = csv.DictWriter(file, COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     root = getattr(datamodule, "root", None)
@@ -102,7 +102,9 @@ def apply_decisions(csv_path: str | Path, quarantine: str | Path | None = None) 
     csv_path = Path(csv_path)
     rows, meta = read_decisions(csv_path)
     todo = [row for row in rows if row["action"] != "keep"]
-    if meta["root"] is None or not any(row["path"] for row in todo):
+    if not todo:
+        return {"moved": 0, "note": f"nothing to do: every row of {csv_path} says keep"}
+    if meta["root"] is None:
         return _report_indices(todo, csv_path.parent)
     root = Path(meta["root"])
     quarantine = Path(quarantine) if quarantine else root.with_name(root.name + "_quarantine")

@@ -17,8 +17,13 @@ import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: s
 def main(cfg: DictConfig) -> float | None:
     # heavy imports only now, after Hydra has parsed the command line
     from {{ cookiecutter.package_name }}.training.run import train
+    from {{ cookiecutter.package_name }}.training.shape_check import ShapeError
 
-    summary = train(cfg)
+    try:
+        summary = train(cfg)
+    except ShapeError as error:  # one readable message instead of a stack trace
+        print(f"shape check failed: {error}", file=sys.stderr)
+        sys.exit(2)
     # A failed check (e.g. the overfit target not reached) fails the command, but not a sweep:
     # in multirun the other runs go on and the summary records the failure.
     if summary["status"] != "completed" and HydraConfig.get().mode == RunMode.RUN:

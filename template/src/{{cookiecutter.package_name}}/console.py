@@ -50,6 +50,15 @@ def print_summary(summary: dict) -> None:
                      f"{fit['val_acc']:.1%}, gap {fit['gap']:+.1%}, majority baseline "
                      f"{fit['baseline_acc']:.1%}): {fit['note']}")
         lines += [f"  next: {advice}" for advice in fit["advice"]]
+    if summary.get("lr_find"):
+        found = summary["lr_find"]
+        lines.append(f"lr_find: {found['rule']} suggests {found['suggestion']:.2e} "
+                     f"({'applied' if found['applied'] else 'not applied'}), {found['plot']}")
+    report = summary.get("interpretation")
+    if report:
+        pairs = ", ".join(f"{t}->{p} ({n})" for t, p, n in report["most_confused"][:3])
+        lines.append(f"interpretation ({report['split']}, macro F1 {report['macro_f1']:.3f}): "
+                     f"{report['folder']}" + (f"; most confused: {pairs}" if pairs else ""))
     if summary.get("best_checkpoint"):
         lines.append(f"best checkpoint: {summary['best_checkpoint']}")
     if summary.get("error"):

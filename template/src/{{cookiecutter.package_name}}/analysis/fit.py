@@ -6,7 +6,7 @@ from __future__ import annotations
 # For overfitting (high variance), in this order.
 OVERFIT_ADVICE = [
     "get more data (or use mode=full if you trained on a fraction)",
-    "add data augmentation (data.augment=true)",
+    "add data augmentation (augment=light, or augment=strong if it already has some)",
     "try a more generalizable architecture (a CNN instead of an MLP, a pretrained backbone)",
     "add regularization (model.dropout, optimizer.weight_decay, label smoothing)",
     "use a smaller model (model.width / model.depth)",

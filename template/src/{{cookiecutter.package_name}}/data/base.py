@@ -6,7 +6,8 @@ It owns everything the workflow needs from data, so concrete data sets stay tiny
 * ``fraction``: a fixed, seeded, stratified subset of the *training* split (val/test untouched);
 * ``overfit_batches``: a fixed set of training batches served again and again (no shuffling);
 * in-memory tensors served as whole batches by tensor indexing, not item by item;
-* ``augment``: cheap batch-level augmentation, on the training split only.
+* ``augment``: a policy from ``configs/augment/`` (see ``augment.py``), training split only;
+  in-memory tensors are augmented as whole batches after the transfer to the device.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import lightning as L
 import torch
 from sklearn.model_selection import train_test_split
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from . import augment as aug
 
 SPLITS = ("train", "val", "test")
 
@@ -67,6 +70,7 @@ class ClassificationDataModule(L.LightningDataModule):
     """Subclasses implement ``load()`` (and, for image files, ``item_transform``)."""
 
     name = "data"
+    hflip_ok = False  # may images be mirrored? (not digits or text; photos usually yes)
 
     def __init__(
         self,
@@ -76,7 +80,7 @@ class ClassificationDataModule(L.LightningDataModule):
         fraction: float = 1.0,
         overfit_batches: int = 0,
         overfit_repeats: int = 50,
-        augment: bool = False,
+        augment: dict | bool | None = None,
         split_seed: int = 42,
         num_workers: int = 0,
     ) -> None:
@@ -91,6 +95,7 @@ class ClassificationDataModule(L.LightningDataModule):
             raise ValueError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
         self.save_hyperparameters()  # plain values: the checkpoint can rebuild the same split
         self.batch_size = batch_size
+        self.augment_policy = aug.policy(augment)
         self.indices: dict[str, list[int]] = {}
         self._loaded: LoadedData | None = None
 
@@ -222,10 +227,10 @@ class ClassificationDataModule(L.LightningDataModule):
     # ---- augmentation ------------------------------------------------------------------------
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         # (the model summary also sends its example input through here: a bare tensor)
-        if (self.hparams.augment and self.trainer is not None and self.trainer.training
-                and isinstance(batch, (tuple, list))):
+        if (aug.is_active(self.augment_policy) and self.trainer is not None
+                and self.trainer.training and isinstance(batch, (tuple, list))):
             inputs, targets = batch
-            batch = (random_shift(inputs, max_shift=max(1, inputs.shape[-1] // 8)), targets)
+            batch = (aug.batch_augment(inputs, self.augment_policy, self.hflip_ok), targets)
         return batch
 
 
@@ -239,19 +244,6 @@ class _MappedBatchSampler(BatchSampler):
     def __iter__(self):
         for batch in super().__iter__():
             yield [self.positions[i] for i in batch]
-
-
-def random_shift(images: torch.Tensor, max_shift: int) -> torch.Tensor:
-    """Translate each image by up to ``max_shift`` pixels (edge padding), all in one gather."""
-    n, _, h, w = images.shape
-    padded = torch.nn.functional.pad(images, [max_shift] * 4, mode="replicate")
-    dy = torch.randint(0, 2 * max_shift + 1, (n,), device=images.device)
-    dx = torch.randint(0, 2 * max_shift + 1, (n,), device=images.device)
-    rows = (dy[:, None] + torch.arange(h, device=images.device))[:, None, :, None]
-    cols = (dx[:, None] + torch.arange(w, device=images.device))[:, None, None, :]
-    batch = torch.arange(n, device=images.device)[:, None, None, None]
-    channels = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
-    return padded[batch, channels, rows, cols]
 
 
 def stratified_split(targets: torch.Tensor, val_fraction: float, test_fraction: float,

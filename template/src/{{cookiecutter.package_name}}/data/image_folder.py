@@ -15,6 +15,7 @@ from .base import ClassificationDataModule, LoadedData
 
 class ImageFolderDataModule(ClassificationDataModule):
     name = "image_folder"
+    hflip_ok = True
 
     def __init__(self, root: str, image_size: int = 224, channels: int = 3,
                  mean: tuple[float, ...] = (0.485, 0.456, 0.406),
@@ -38,16 +39,17 @@ class ImageFolderDataModule(ClassificationDataModule):
     def item_transform(self, train: bool):
         from torchvision.transforms import v2
 
-        size = self.hparams.image_size
-        steps = [v2.Grayscale(self.hparams.channels) if self.hparams.channels == 1 else
-                 v2.RGB(), v2.Resize(size), v2.CenterCrop(size)]
-        if train and self.hparams.augment:
-            steps = [v2.Grayscale(self.hparams.channels) if self.hparams.channels == 1 else
-                     v2.RGB(), v2.RandomResizedCrop(size, scale=(0.5, 1.0)),
-                     v2.RandomHorizontalFlip()]
+        from .augment import is_active, item_transforms
+
+        size, channels = self.hparams.image_size, self.hparams.channels
+        colour = v2.Grayscale(channels) if channels == 1 else v2.RGB()
+        steps, after = [colour, v2.Resize(size), v2.CenterCrop(size)], []
+        if train and is_active(self.augment_policy):
+            before, after = item_transforms(self.augment_policy, size)
+            steps = [colour, *before]
         return v2.Compose([*steps, v2.ToImage(), v2.ToDtype(torch.float32, scale=True),
-                           v2.Normalize(self.hparams.mean[:self.hparams.channels],
-                                        self.hparams.std[:self.hparams.channels])])
+                           v2.Normalize(self.hparams.mean[:channels], self.hparams.std[:channels]),
+                           *after])
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         return batch  # augmentation happens per item, in item_transform

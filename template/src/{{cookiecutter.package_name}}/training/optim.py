@@ -6,6 +6,8 @@ Configs hold names and numbers only (never a ``functools.partial``): checkpoints
 
 from __future__ import annotations
 
+import math
+
 import torch
 from hydra.utils import get_class
 from torch import nn
@@ -45,8 +47,11 @@ def build_scheduler(config: dict, optimizer: torch.optim.Optimizer,
     if name == "constant":
         return None
     if name == "one_cycle":
+        # torch divides by zero when the warm-up is shorter than 2 steps (tiny runs): plan at
+        # least that many steps; the run then just stops before the end of the cycle
+        minimum = math.ceil(2 / config["pct_start"]) + 1
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=max_lrs, total_steps=max(total_steps, 2),
+            optimizer, max_lr=max_lrs, total_steps=max(total_steps, minimum),
             pct_start=config["pct_start"], div_factor=config["div_factor"],
             final_div_factor=config["final_div_factor"],
             cycle_momentum=config["cycle_momentum"] and _has_momentum(optimizer),

@@ -19,6 +19,7 @@ from ..analysis.fit import fit_verdict
 from ..console import print_config, print_summary
 from ..data import ClassificationDataModule
 from ..tasks import ClassificationTask
+from .before_fit import before_fit
 from .summary import final_status, split_metrics, write_summary
 
 
@@ -65,6 +66,7 @@ def train(cfg: DictConfig) -> dict:
         for logger in loggers:
             logger.log_hyperparams(plain(cfg))
 
+        summary.update(before_fit(cfg, task, datamodule, callbacks, output_dir))
         trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
 
         verdicts = {cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")}
@@ -130,8 +132,13 @@ def evaluate(cfg: DictConfig) -> dict:
                "output_dir": str(cfg.paths.output_dir), "checkpoint": str(ckpt_path),
                "data": {"name": datamodule.name, "sizes": datamodule.sizes(),
                         "fraction": datamodule.hparams.fraction},
-               "metrics": metrics, "verdicts": verdicts,
-               "wall_time_s": round(time.perf_counter() - start, 3)}
+               "metrics": metrics, "verdicts": verdicts}
+    if cfg.get("interpret") and trainer.is_global_zero:
+        from ..analysis.interpret import interpret
+
+        summary["interpretation"] = interpret(task, datamodule, cfg.paths.output_dir,
+                                              cfg.interpret_split, cfg.top_k)
+    summary["wall_time_s"] = round(time.perf_counter() - start, 3)
     if trainer.is_global_zero:
         write_summary(cfg.paths.output_dir, summary)
         print_summary(summary)

@@ -1,0 +1,118 @@
+"""Augmentation policies (``configs/augment/*.yaml``), read the way each kind of data needs them.
+
+One policy, two executions, because the data decides what is cheap:
+
+* in-memory tensors (digits): the whole batch is transformed at once, on the device, after the
+  transfer (``batch_augment``) - per-item transforms would undo the tensor-batch speed-up;
+* image files: torchvision v2 transforms per item, in the loader workers (``item_transforms``).
+
+A policy is a plain dict (it travels in checkpoints); ``True``/``False`` are accepted for old
+configs and mean ``light``/``none``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+DEFAULTS = {"name": "none", "shift": 0.0, "rotate": 0.0, "scale": [1.0, 1.0],
+            "crop_scale": [1.0, 1.0], "flip": False, "color": 0.0, "erase": 0.0}
+LIGHT = {**DEFAULTS, "name": "light", "shift": 0.125, "crop_scale": [0.5, 1.0], "flip": True}
+
+
+def policy(augment: dict | bool | str | None) -> dict:
+    """A complete policy dict from whatever the config holds."""
+    if augment is True or augment == "light":
+        return dict(LIGHT)
+    if not augment or augment == "none":
+        return dict(DEFAULTS)
+    if isinstance(augment, str):
+        raise ValueError(f"unknown augmentation '{augment}': use augment=none|light|strong")
+    unknown = set(augment) - set(DEFAULTS) - {"show_batch"}
+    if unknown:
+        raise ValueError(f"unknown augmentation option(s) {sorted(unknown)}; known: "
+                         f"{sorted(DEFAULTS)}")
+    return {**DEFAULTS, **augment}
+
+
+def is_active(p: dict) -> bool:
+    return p["name"] != "none"
+
+
+# ---- in-memory tensors: whole batches ---------------------------------------------------------
+def batch_augment(images: torch.Tensor, p: dict, flip_ok: bool = False) -> torch.Tensor:
+    """Random shift/rotation/zoom (one ``grid_sample``), optional flips and erasing, per image."""
+    n, _, h, w = images.shape
+    device = images.device
+    if p["rotate"] or tuple(p["scale"]) != (1.0, 1.0):
+        images = _affine(images, p)
+    elif p["shift"]:
+        images = random_shift(images, max_shift=max(1, round(p["shift"] * min(h, w))))
+    if p["flip"] and flip_ok:
+        flip = torch.rand(n, device=device) < 0.5
+        images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+    if p["erase"]:
+        images = _erase(images, p["erase"])
+    return images
+
+
+def _affine(images: torch.Tensor, p: dict) -> torch.Tensor:
+    n = images.shape[0]
+    device = images.device
+    angle = (torch.rand(n, device=device) * 2 - 1) * math.radians(p["rotate"])
+    low, high = p["scale"]
+    zoom = low + torch.rand(n, device=device) * (high - low)
+    shift = (torch.rand(n, 2, device=device) * 2 - 1) * 2 * p["shift"]  # grid units span 2
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
+                         torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = torch.nn.functional.affine_grid(theta, list(images.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(images, grid, padding_mode="border",
+                                           align_corners=False)
+
+
+def _erase(images: torch.Tensor, probability: float) -> torch.Tensor:
+    """Set a random rectangle (up to half of each side) to 0, i.e. the mean after standardizing."""
+    n, _, h, w = images.shape
+    device = images.device
+    eh = (torch.rand(n, device=device) * h / 2).long() + 1
+    ew = (torch.rand(n, device=device) * w / 2).long() + 1
+    top = (torch.rand(n, device=device) * (h - eh + 1)).long()
+    left = (torch.rand(n, device=device) * (w - ew + 1)).long()
+    rows = torch.arange(h, device=device)[None, :]
+    cols = torch.arange(w, device=device)[None, :]
+    inside = (((rows >= top[:, None]) & (rows < (top + eh)[:, None]))[:, :, None]
+              & ((cols >= left[:, None]) & (cols < (left + ew)[:, None]))[:, None, :])
+    chosen = torch.rand(n, device=device) < probability
+    mask = (inside & chosen[:, None, None])[:, None]
+    return images.masked_fill(mask, 0.0)
+
+
+def random_shift(images: torch.Tensor, max_shift: int) -> torch.Tensor:
+    """Translate each image by up to ``max_shift`` pixels (edge padding), all in one gather."""
+    n, _, h, w = images.shape
+    padded = torch.nn.functional.pad(images, [max_shift] * 4, mode="replicate")
+    dy = torch.randint(0, 2 * max_shift + 1, (n,), device=images.device)
+    dx = torch.randint(0, 2 * max_shift + 1, (n,), device=images.device)
+    rows = (dy[:, None] + torch.arange(h, device=images.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=images.device))[:, None, None, :]
+    batch = torch.arange(n, device=images.device)[:, None, None, None]
+    channels = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
+    return padded[batch, channels, rows, cols]
+
+
+# ---- image files: torchvision v2, per item ------------------------------------------------------
+def item_transforms(p: dict, size: int) -> tuple[list, list]:
+    """(transforms on the PIL image replacing resize+crop, transforms on the normalized tensor)."""
+    from torchvision.transforms import v2
+
+    before = [v2.RandomResizedCrop(size, scale=tuple(p["crop_scale"]), antialias=True)]
+    if p["flip"]:
+        before.append(v2.RandomHorizontalFlip())
+    if p["rotate"]:
+        before.append(v2.RandomRotation(p["rotate"]))
+    if p["color"]:
+        before.append(v2.ColorJitter(p["color"], p["color"], p["color"]))
+    after = [v2.RandomErasing(p=p["erase"])] if p["erase"] else []
+    return before, after

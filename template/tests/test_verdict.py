@@ -1,0 +1,44 @@
+"""The bias/variance verdict: the rule itself, and real runs that must be judged correctly."""
+
+from __future__ import annotations
+
+from {{ cookiecutter.package_name }}.analysis import fit
+
+OVERFIT_ADVICE, UNDERFIT_ADVICE = fit.OVERFIT_ADVICE, fit.UNDERFIT_ADVICE
+fit_verdict = fit.fit_verdict
+
+
+def test_rule():
+    assert fit_verdict(0.70, 0.68, 0.1)["diagnosis"] == "underfitting"
+    assert fit_verdict(1.00, 0.85, 0.1)["diagnosis"] == "overfitting"
+    assert fit_verdict(0.99, 0.97, 0.1)["diagnosis"] == "good fit"
+    assert fit_verdict(0.80, 0.60, 0.1)["diagnosis"] == "underfitting and overfitting"
+    assert fit_verdict(0.99, 0.10, 0.1)["diagnosis"] == "underfitting and overfitting"  # baseline
+    assert fit_verdict(0.99, 0.95, 0.1, variance_tolerance=0.03)["diagnosis"] == "overfitting"
+
+
+def test_advice_in_fastai_order():
+    words = ["more data", "augmentation", "architecture", "regularization", "smaller model"]
+    assert [w for w in words for a in OVERFIT_ADVICE if w in a] == words
+    words = ["bigger model", "longer", "learning rate", "regularization"]
+    assert [w for w in words for a in UNDERFIT_ADVICE if w in a] == words
+
+
+def test_a_crippled_model_is_underfitting(run_train):
+    # a linear model with a learning rate far too small, for two epochs of a fraction
+    summary = run_train("mode=fraction", "model=linear", "optimizer.lr=1e-5",
+                        "trainer.max_epochs=2")
+    fit = summary["verdicts"]["fit"]
+    assert fit["diagnosis"] == "underfitting"
+    assert fit["train_acc"] == summary["metrics"]["train"]["acc"] < 0.5
+    assert fit["advice"] == UNDERFIT_ADVICE
+
+
+def test_a_deliberately_overfit_run_is_overfitting(run_train):
+    # 5 % of the training data (63 images), no augmentation or regularization, 60 epochs
+    summary = run_train("mode=fraction", "mode.fraction=0.05", "model=mlp",
+                        "trainer.max_epochs=60")
+    fit = summary["verdicts"]["fit"]
+    assert fit["diagnosis"] == "overfitting", fit
+    assert fit["train_acc"] >= 0.99 and fit["gap"] > 0.05
+    assert fit["advice"][0].startswith("get more data")

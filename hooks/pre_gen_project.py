@@ -16,6 +16,7 @@ ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
+MAX_PACKAGE_LENGTH = 40  # it starts many import lines; longer names break the 100-column lint
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Import names the generated project depends on (or that every Python has): a package with one
 # of these names would shadow it and break ``import``.
@@ -40,6 +41,8 @@ def problems(answers: dict) -> list[str]:
                      "digits and underscores, starting with a letter (e.g. 'my_vision_project').")
     elif keyword.iskeyword(package) or keyword.issoftkeyword(package):
         found.append(f"package_name '{package}' is a Python keyword.")
+    elif len(package) > MAX_PACKAGE_LENGTH:
+        found.append(f"package_name '{package}' is longer than {MAX_PACKAGE_LENGTH} characters.")
     elif package in SHADOWED:
         found.append(f"package_name '{package}' would shadow the module of the same name that the "
                      "project imports; choose another name.")

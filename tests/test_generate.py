@@ -129,10 +129,15 @@ def test_custom_names_reach_every_file(tmp_path):
     assert ruff_check(project).returncode == 0
 
 
-def test_explicit_slug_and_package_name(tmp_path):
-    project = generate(tmp_path, project_slug="digits-lab", package_name="lab")
-    assert project.name == "digits-lab" and (project / "src/lab/training/run.py").is_file()
-    assert ruff_check(project).returncode == 0
+@pytest.mark.parametrize("package", ["lab", "a" + "_long_name" * 3 + "_fits_in", "zz_last"])
+def test_explicit_slug_and_package_name(tmp_path, package):
+    """Short and longest names both lint clean; names sorting before or after the test helpers
+    keep the import blocks sorted."""
+    project = generate(tmp_path, project_slug="digits-lab", package_name=package)
+    assert project.name == "digits-lab"
+    assert (project / f"src/{package}/training/run.py").is_file()
+    lint = ruff_check(project)
+    assert lint.returncode == 0, lint.stdout
 
 
 def test_template_files_are_all_text_and_tracked():

@@ -18,6 +18,7 @@ BAD_ANSWERS = [
     ("package_name=class", "Python keyword"),
     ("package_name=1digits", "not a valid import name"),
     ("package_name=my-package", "not a valid import name"),
+    ("package_name=" + "x" * 41, "longer than 40"),
     ("project_slug=My Project", "project_slug"),
     ("project_slug=../escape", "project_slug"),
     ("project_name=", "project_name is empty"),

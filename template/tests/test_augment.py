@@ -8,11 +8,12 @@ import pytest
 import torch
 from hydra.utils import instantiate
 from PIL import Image
-from pngcheck import assert_png
 
-from conftest import compose_config
 from {{ cookiecutter.package_name }}.data import augment as aug
 from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
+
+from conftest import compose_config
+from pngcheck import assert_png
 
 
 def training_batches(datamodule, count=3):

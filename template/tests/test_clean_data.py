@@ -16,10 +16,11 @@ import torch
 from PIL import Image
 from torch import nn
 
-from conftest import PROJECT
 from {{ cookiecutter.package_name }}.analysis import clean_data
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
+
+from conftest import PROJECT
 
 
 class AlwaysZero(nn.Module):

@@ -83,7 +83,7 @@ def test_bad_values_are_rejected_with_a_clear_message():
 def test_image_folder(tmp_path):
     from PIL import Image
 
-    from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
+    from {{ cookiecutter.package_name }}.data import image_folder
 
     rng = np.random.default_rng(0)
     for name in ("cat", "dog"):
@@ -91,12 +91,12 @@ def test_image_folder(tmp_path):
         for i in range(10):
             pixels = rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(tmp_path / name / f"{i}.png")
-    dm = ImageFolderDataModule(root=str(tmp_path), image_size=8, batch_size=4, num_workers=0,
-                               val_fraction=0.2, test_fraction=0.2)
+    dm = image_folder.ImageFolderDataModule(root=str(tmp_path), image_size=8, batch_size=4,
+                                            num_workers=0, val_fraction=0.2, test_fraction=0.2)
     dm.setup()
     assert dm.class_names == ["cat", "dog"] and dm.input_shape == [3, 8, 8]
     assert sum(dm.sizes().values()) == 20
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (4, 3, 8, 8) and y.dtype == torch.long
     with pytest.raises(FileNotFoundError, match="one sub-folder per class"):
-        ImageFolderDataModule(root=str(tmp_path / "missing")).setup()
+        image_folder.ImageFolderDataModule(root=str(tmp_path / "missing")).setup()

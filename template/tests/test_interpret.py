@@ -7,9 +7,9 @@ import math
 from pathlib import Path
 
 import pytest
-from pngcheck import assert_png
 
 from conftest import compose_config
+from pngcheck import assert_png
 
 
 def read(path: Path) -> list[dict]:

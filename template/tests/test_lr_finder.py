@@ -11,12 +11,13 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from pngcheck import assert_png
 
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.tasks import ClassificationTask
 from {{ cookiecutter.package_name }}.training import lr_finder
 from {{ cookiecutter.package_name }}.training.optim import parameter_groups
+
+from pngcheck import assert_png
 
 RATIOS = [0.01, 0.1, 1.0]  # input stage, middle stage, head
 

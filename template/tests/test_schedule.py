@@ -10,8 +10,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import compose_config
 from {{ cookiecutter.package_name }}.training.optim import build_scheduler
+
+from conftest import compose_config
 
 
 def curve(scheduler_name: str, tmp_path, total: int = 200, lrs=(1e-3, 1e-2)):

@@ -9,9 +9,10 @@ import sys
 import pytest
 import torch
 
-from conftest import PROJECT
 from {{ cookiecutter.package_name }}.models import create_model
 from {{ cookiecutter.package_name }}.training import shape_check
+
+from conftest import PROJECT
 
 ShapeError, check_shapes = shape_check.ShapeError, shape_check.check_shapes
 

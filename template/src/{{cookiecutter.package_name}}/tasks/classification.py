@@ -78,6 +78,10 @@ class ClassificationTask(L.LightningModule):
         datamodule = getattr(self.trainer, "datamodule", None)
         if datamodule is not None and hasattr(datamodule, "config"):
             checkpoint["datamodule"] = datamodule.config()
+        # the checkpoint holds every weight: rebuilding it must not need the start-from file
+        model = checkpoint.get("hyper_parameters", {}).get("model")
+        if isinstance(model, dict) and model.get("weights"):
+            checkpoint["hyper_parameters"]["model"] = {**model, "weights": None}
 
     def configure_optimizers(self):
         """Called again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""

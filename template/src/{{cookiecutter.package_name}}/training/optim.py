@@ -6,6 +6,8 @@ Configs hold names and numbers only (never a ``functools.partial``): checkpoints
 
 from __future__ import annotations
 
+import math
+
 import torch
 from hydra.utils import get_class
 from torch import nn
@@ -63,7 +65,10 @@ def build_scheduler(config: dict, optimizer: torch.optim.Optimizer,
         return None
     if name == "one_cycle":
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=max_lrs, total_steps=max(total_steps, 2),
+            # (OneCycleLR divides by zero when the warm-up is shorter than one step: a short
+            # fine-tune stage can be that short)
+            optimizer, max_lr=max_lrs,
+            total_steps=max(total_steps, math.floor(1 / config["pct_start"]) + 2),
             pct_start=config["pct_start"], div_factor=config["div_factor"],
             final_div_factor=config["final_div_factor"],
             cycle_momentum=config["cycle_momentum"] and _has_momentum(optimizer),

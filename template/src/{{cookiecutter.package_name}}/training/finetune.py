@@ -131,8 +131,8 @@ class FineTune(L.Callback):
             "resumed": resumed, "trainable_groups": stage.trainable_groups,
             "num_groups": len(groups), "params_trainable": counts["trainable"],
             "params_total": counts["total"], "schedule_steps": pl_module.schedule_steps,
-            "group_lrs": [None if i < len(frozen) else pl_module.lr * r
-                          for i, r in enumerate(stage.ratios)]})
+            # (in frozen groups, only the norm layers use their rate, and only with train_bn)
+            "group_lrs": [pl_module.lr * r for r in stage.ratios]})
 
     def _stage_steps(self, trainer: L.Trainer, index: int) -> int | None:
         """Optimizer steps the stage lasts, so each stage gets one whole one-cycle."""

@@ -35,7 +35,7 @@ class RecordOptimizers(L.Callback):
             ids = {id(p) for p in group.parameters()}
             lrs = {g["max_lr"] for g in optimizer.param_groups
                    if any(id(p) in ids for p in g["params"])}
-            layer_lrs.append(lrs.pop() if len(lrs) == 1 else (None if not lrs else lrs))
+            layer_lrs.append(lrs.pop() if len(lrs) == 1 else (lrs or None))
         self.epochs.append({"layer_lrs": layer_lrs, "scheduler": scheduler,
                             "scheduler_step": scheduler.last_epoch,
                             "total_steps": scheduler.total_steps})
@@ -83,7 +83,7 @@ def test_without_train_bn_batchnorm_is_frozen_too():
 def test_fine_tune_rebuilds_optimizer_with_log_spaced_rates_and_a_fresh_cycle():
     schedule = FineTune("fine_tune", freeze_epochs=1, lr_mult=100.0, unfreeze_lr_factor=0.5,
                         train_bn=False)
-    task, _, probe = fit(schedule, epochs=3)
+    _, _, probe = fit(schedule, epochs=3)
     frozen, unfrozen, later = probe.epochs
     assert frozen["layer_lrs"] == [None, None, LR]  # only the head is in the optimizer
     expected = [0.5 * LR / 100, 0.5 * LR / 10, 0.5 * LR]

@@ -18,7 +18,7 @@ def test_classes_keeps_and_relabels_a_subset_of_the_labels():
     everything.setup()
     sevens = (everything.loaded.targets == 7).sum()
     assert (data.loaded.targets == 0).sum() == sevens
-    with pytest.raises(ValueError, match="data.classes"):
+    with pytest.raises(ValueError, match=r"data\.classes"):
         DigitsDataModule(classes=[10]).setup()
 
 

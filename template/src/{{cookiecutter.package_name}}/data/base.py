@@ -263,7 +263,8 @@ def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
     task from the same data (the transfer demo pretrains on digits 0-4, fine-tunes on 5-9)."""
     unknown = [c for c in classes if not 0 <= c < len(data.class_names)]
     if unknown or not classes:
-        raise ValueError(f"data.classes={classes}: labels must be in 0..{len(data.class_names) - 1}")
+        last = len(data.class_names) - 1
+        raise ValueError(f"data.classes={classes}: labels must be in 0..{last}")
     relabel = torch.full((len(data.class_names),), -1, dtype=torch.long)
     relabel[torch.as_tensor(classes)] = torch.arange(len(classes))
     keep = torch.nonzero(relabel[data.targets] >= 0).flatten()

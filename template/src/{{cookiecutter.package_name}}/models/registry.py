@@ -25,11 +25,15 @@ def list_models() -> list[str]:
 
 
 def create_model(name: str, num_classes: int, input_shape: list[int], weights: str | None = None,
-                 **options) -> Classifier:
+                 zoo: str | None = None, **options) -> Classifier:
     """Build model ``name`` for ``num_classes`` outputs and inputs of ``input_shape`` (C, H, W).
 
-    ``weights``: a local file the backbone starts from (see ``weights.py``); the head stays new.
+    ``zoo``: a library builder ("torchvision", "timm") that receives ``name`` as the library's
+    model name. ``weights``: a local file the backbone starts from (see ``weights.py``); the head
+    stays new.
     """
+    if zoo is not None:
+        name, options = zoo, {**options, "name": name}
     if name not in _BUILDERS:
         raise ValueError(f"unknown model '{name}'. Known models: {', '.join(list_models())}")
     builder = _BUILDERS[name]

@@ -84,7 +84,7 @@ class ClassificationTask(L.LightningModule):
             checkpoint["hyper_parameters"]["model"] = {**model, "weights": None}
 
     def configure_optimizers(self):
-        """Called again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""
+        """Runs again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""
         groups = self.model.layer_groups()
         lrs = group_learning_rates(self.lr, self.lr_ratios, len(groups))
         optimizer = build_optimizer(self.hparams.optimizer, parameter_groups(

@@ -72,8 +72,10 @@ class FineTune(L.Callback):
         if self.name == "frozen":
             return [Stage("frozen", 1, head_only, None)]
         if self.name == "fine_tune":
-            first = [Stage("frozen", 1, head_only, self.freeze_epochs)] if self.freeze_epochs else []
-            return [*first, Stage("unfrozen", n, spread, None)]
+            unfrozen = Stage("unfrozen", n, spread, None)
+            if not self.freeze_epochs:
+                return [unfrozen]
+            return [Stage("frozen", 1, head_only, self.freeze_epochs), unfrozen]
         stages = [Stage("frozen", 1, head_only, self.epochs_per_group)]
         stages += [Stage(f"top_{k}", k, spread, self.epochs_per_group) for k in range(2, n)]
         return [*stages, Stage("unfrozen", n, spread, None)]

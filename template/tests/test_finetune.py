@@ -143,3 +143,53 @@ def test_resume_restores_the_stage(run_train, stop_after: int):
     assert stages[-1]["stage"] == "unfrozen"
     restored = [s for s in stages if s["resumed"]]
     assert [s["index"] for s in restored] == [stop_after - 1]
+
+
+DDP_SCRIPT = '''
+import sys
+import lightning as L
+import torch
+from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
+from {{ cookiecutter.package_name }}.tasks import ClassificationTask
+from {{ cookiecutter.package_name }}.training.finetune import FineTune
+
+
+class SameWeights(L.Callback):
+    """After each epoch: do both processes hold the same backbone?"""
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        sums = torch.stack([p.detach().sum() for p in pl_module.model.backbone.parameters()])
+        both = trainer.strategy.all_gather(sums)
+        if trainer.is_global_zero and not torch.allclose(both[0], both[1]):
+            print("ranks differ after epoch", trainer.current_epoch, flush=True)
+            sys.exit(3)
+
+
+if __name__ == "__main__":
+    optimizer = {"_target_": "torch.optim.AdamW", "lr": 1e-2}
+    task = ClassificationTask({"name": "cnn", "width": 8, "depth": 2}, 10, [1, 8, 8], optimizer,
+                              {"name": "constant"})
+    trainer = L.Trainer(max_epochs=2, limit_train_batches=3, limit_val_batches=0,
+                        accelerator="cpu", devices=2, strategy="ddp_spawn",
+                        callbacks=[FineTune("fine_tune", freeze_epochs=1), SameWeights()],
+                        logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False)
+    trainer.fit(task, datamodule=DigitsDataModule(batch_size=32))
+'''
+
+
+@pytest.mark.slow
+def test_unfrozen_parameters_stay_in_sync_under_ddp(tmp_path):
+    """2 CPU processes: parameters unfrozen mid-training must be averaged across processes."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "ddp_finetune.py"
+    script.write_text(DDP_SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "src"),
+                                          os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=300, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -168,5 +168,15 @@ class FineTune(L.Callback):
 
 
 def _refresh_optimizers(trainer: L.Trainer) -> None:
-    """Rebuild optimizers and schedulers from ``configure_optimizers`` (a fresh one-cycle)."""
-    trainer.strategy.setup_optimizers(trainer)
+    """Rebuild optimizers and schedulers from ``configure_optimizers`` (a fresh one-cycle).
+
+    Under DDP the model is wrapped anew first: DDP registers the parameters that require grad
+    when it wraps the module, so gradients of parameters unfrozen later would never be averaged
+    across processes and the copies would drift apart (what happens with BackboneFinetuning).
+    """
+    from torch.nn.parallel import DistributedDataParallel
+
+    strategy = trainer.strategy
+    if isinstance(strategy.model, DistributedDataParallel) and hasattr(strategy, "_setup_model"):
+        strategy.model = strategy._setup_model(strategy.model.module)
+    strategy.setup_optimizers(trainer)

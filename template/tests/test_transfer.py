@@ -48,5 +48,7 @@ def test_fine_tuning_a_pretrained_backbone_beats_scratch_at_the_same_budget(run_
     assert tuned["data"]["sizes"]["train"] == scratch["data"]["sizes"]["train"] <= 40
     assert [s["stage"] for s in tuned["verdicts"]["finetune"]["stages"]] == ["frozen",
                                                                              "unfrozen"]
-    for split in ("val", "test"):
-        assert tuned["metrics"][split]["acc"] > scratch["metrics"][split]["acc"], split
+    def accuracy(summary):  # val and test together: 270 images
+        return sum(summary["metrics"][split]["acc"] for split in ("val", "test")) / 2
+
+    assert accuracy(tuned) > accuracy(scratch) + 0.01

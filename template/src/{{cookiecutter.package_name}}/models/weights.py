@@ -26,7 +26,10 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
                                 "dict (.pt/.pth/.bin), a .safetensors file or a .ckpt of this "
                                 "project, or set model.weights=null")
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+        try:
+            from safetensors.torch import load_file
+        except ImportError as error:
+            raise ImportError(f"model.weights={path} needs `pip install safetensors`") from error
 
         state = load_file(str(path), device="cpu")
     else:

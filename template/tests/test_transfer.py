@@ -7,6 +7,7 @@ import torch
 
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.models import create_model
+from {{ cookiecutter.package_name }}.tasks import ClassificationTask
 
 
 def test_classes_keeps_and_relabels_a_subset_of_the_labels():
@@ -52,3 +53,8 @@ def test_fine_tuning_a_pretrained_backbone_beats_scratch_at_the_same_budget(run_
         return sum(summary["metrics"][split]["acc"] for split in ("val", "test")) / 2
 
     assert accuracy(tuned) > accuracy(scratch) + 0.01
+
+    # the fine-tuned checkpoint holds every weight: it loads without the pretraining file
+    (tmp_path / "transfer" / "pretrained.ckpt").unlink()
+    task = ClassificationTask.load_from_checkpoint(tuned["best_checkpoint"], weights_only=True)
+    assert task.hparams.model["weights"] is None

@@ -47,8 +47,10 @@ def test_fine_tuning_a_pretrained_backbone_beats_scratch_at_the_same_budget(run_
     tuned = run_train("experiment=transfer_demo", where)
     scratch = run_train("experiment=transfer_demo", where, "model.weights=null", "finetune=none")
     assert tuned["data"]["sizes"]["train"] == scratch["data"]["sizes"]["train"] <= 40
-    assert [s["stage"] for s in tuned["verdicts"]["finetune"]["stages"]] == ["frozen",
-                                                                             "unfrozen"]
+    finetune = tuned["verdicts"]["finetune"]
+    assert [s["stage"] for s in finetune["stages"]] == ["frozen", "unfrozen"]
+    assert finetune["weights"]["loaded"] == finetune["weights"]["total"] > 0
+    assert scratch["verdicts"]["finetune"]["weights"] is None
     def accuracy(summary):  # val and test together: 270 images
         return sum(summary["metrics"][split]["acc"] for split in ("val", "test")) / 2
 

@@ -60,6 +60,7 @@ class FineTune(L.Callback):
         self.stage = 0
         self.stages: list[Stage] = []
         self.history: list[dict] = []
+        self.weights: dict | None = None
         self._module: L.LightningModule | None = None
 
     # ---- the plan ------------------------------------------------------------------------
@@ -89,6 +90,8 @@ class FineTune(L.Callback):
             return
         self._module = pl_module
         self.stages = self.plan(len(pl_module.model.layer_groups()))
+        self.history = []  # (a tuner's trial fit may have run the plan before)
+        self.weights = getattr(pl_module.model, "weights_info", None)
         self._enter(trainer, pl_module, 0)  # before configure_optimizers runs for the first time
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -134,7 +137,7 @@ class FineTune(L.Callback):
             "num_groups": len(groups), "params_trainable": counts["trainable"],
             "params_total": counts["total"], "schedule_steps": pl_module.schedule_steps,
             # (in frozen groups, only the norm layers use their rate, and only with train_bn)
-            "group_lrs": [pl_module.lr * r for r in stage.ratios]})
+            "group_lrs": [float(f"{pl_module.lr * r:.6g}") for r in stage.ratios]})
 
     def _stage_steps(self, trainer: L.Trainer, index: int) -> int | None:
         """Optimizer steps the stage lasts, so each stage gets one whole one-cycle."""
@@ -164,7 +167,8 @@ class FineTune(L.Callback):
     def summary(self) -> dict:
         return {"name": self.name, "train_bn": self.train_bn, "lr_mult": self.lr_mult,
                 "stage": self.stages[self.stage].name if self.stages else None,
-                "plan": [asdict(s) for s in self.stages], "stages": self.history}
+                "plan": [asdict(s) for s in self.stages], "stages": self.history,
+                "weights": self.weights}
 
 
 def _refresh_optimizers(trainer: L.Trainer) -> None:

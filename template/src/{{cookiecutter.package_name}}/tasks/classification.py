@@ -78,10 +78,13 @@ class ClassificationTask(L.LightningModule):
         datamodule = getattr(self.trainer, "datamodule", None)
         if datamodule is not None and hasattr(datamodule, "config"):
             checkpoint["datamodule"] = datamodule.config()
-        # the checkpoint holds every weight: rebuilding it must not need the start-from file
+        # the checkpoint holds every weight: rebuilding it must need neither the start-from file
+        # nor a download of pretrained weights
         model = checkpoint.get("hyper_parameters", {}).get("model")
-        if isinstance(model, dict) and model.get("weights"):
-            checkpoint["hyper_parameters"]["model"] = {**model, "weights": None}
+        if isinstance(model, dict) and (model.get("weights") or model.get("pretrained")):
+            start = {k: v for k, v in (("weights", None), ("pretrained", False)) if k in model}
+            checkpoint["hyper_parameters"] = {**checkpoint["hyper_parameters"],
+                                              "model": {**model, **start}}
 
     def configure_optimizers(self):
         """Runs again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""

@@ -149,8 +149,9 @@ def test_a_zoo_model_fine_tunes_through_the_configs(run_train):
 
 @pytest.mark.slow
 def test_ladder_models_do_not_import_timm():
-    code = ("import sys; from {{ cookiecutter.package_name }}.tasks import ClassificationTask; "
+    code = ("import sys\n"
+            "from {{ cookiecutter.package_name }}.tasks import ClassificationTask\n"
             "ClassificationTask({'name': 'cnn'}, 10, [1, 8, 8], {'lr': 0.1, "
-            "'_target_': 'torch.optim.SGD'}, {'name': 'constant'}); "
+            "'_target_': 'torch.optim.SGD'}, {'name': 'constant'})\n"
             "assert 'timm' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

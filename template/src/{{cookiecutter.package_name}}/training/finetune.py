@@ -25,6 +25,7 @@ While frozen, normalization layers stay trainable (and keep updating their stati
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import asdict, dataclass
 
@@ -182,5 +183,10 @@ def _refresh_optimizers(trainer: L.Trainer) -> None:
 
     strategy = trainer.strategy
     if isinstance(strategy.model, DistributedDataParallel) and hasattr(strategy, "_setup_model"):
-        strategy.model = strategy._setup_model(strategy.model.module)
+        old = strategy.model
+        strategy.model = strategy._setup_model(old.module)
+        # free the old wrapper (and its communication threads) now, while the process group is
+        # alive: left to the exit of the process it sometimes aborted it (seen with ddp_spawn)
+        del old
+        gc.collect()
     strategy.setup_optimizers(trainer)

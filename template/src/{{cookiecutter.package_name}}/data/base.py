@@ -7,7 +7,8 @@ It owns everything the workflow needs from data, so concrete data sets stay tiny
 * ``overfit_batches``: a fixed set of training batches served again and again (no shuffling);
 * in-memory tensors served as whole batches by tensor indexing, not item by item;
 * ``augment``: a policy from ``configs/augment/`` (see ``augment.py``), training split only;
-  in-memory tensors are augmented as whole batches after the transfer to the device.
+  in-memory tensors are augmented as whole batches after the transfer to the device;
+* ``classes``: keep only some labels (a smaller task from the same data).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class ClassificationDataModule(L.LightningDataModule):
         augment: dict | bool | None = None,
         split_seed: int = 42,
         num_workers: int = 0,
+        classes: list[int] | None = None,
     ) -> None:
         super().__init__()
         if not 0.0 < fraction <= 1.0:
@@ -117,6 +119,8 @@ class ClassificationDataModule(L.LightningDataModule):
         if self._loaded is not None:
             return
         self._loaded = data = self.load()
+        if self.hparams.classes is not None:
+            self._loaded = data = keep_classes(data, list(self.hparams.classes))
         targets = data.targets
         if len(targets) != len(data.inputs):
             raise ValueError(f"{self.name}: {len(data.inputs)} inputs but {len(targets)} targets")
@@ -244,6 +248,23 @@ class _MappedBatchSampler(BatchSampler):
     def __iter__(self):
         for batch in super().__iter__():
             yield [self.positions[i] for i in batch]
+
+
+def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
+    """Only the items of ``classes`` (label numbers), relabelled 0..k-1 in the given order: a new
+    task from the same data (the transfer demo pretrains on digits 0-4, fine-tunes on 5-9)."""
+    unknown = [c for c in classes if not 0 <= c < len(data.class_names)]
+    if unknown or not classes:
+        last = len(data.class_names) - 1
+        raise ValueError(f"data.classes={classes}: labels must be in 0..{last}")
+    relabel = torch.full((len(data.class_names),), -1, dtype=torch.long)
+    relabel[torch.as_tensor(classes)] = torch.arange(len(classes))
+    keep = torch.nonzero(relabel[data.targets] >= 0).flatten()
+    if not isinstance(data.inputs, torch.Tensor):
+        raise ValueError("data.classes works for in-memory data sets; for image folders, point "
+                         "data.root at a folder that holds only the classes you want")
+    return LoadedData(data.inputs[keep], relabel[data.targets[keep]],
+                      [data.class_names[c] for c in classes])
 
 
 def stratified_split(targets: torch.Tensor, val_fraction: float, test_fraction: float,

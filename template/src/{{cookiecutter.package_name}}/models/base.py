@@ -14,14 +14,19 @@ class Classifier(nn.Module):
     """
 
     def __init__(self, backbone: nn.Module, head: nn.Module,
-                 groups: list[nn.Module] | None = None) -> None:
+                 groups: list[nn.Module] | None = None, adapter: nn.Module | None = None,
+                 data_config: dict | None = None) -> None:
         super().__init__()
         self.backbone = backbone
         self.head = head
         self._groups = groups if groups is not None else [backbone]
+        # parameter-free input adaptation in front of the backbone (e.g. resize to the size the
+        # backbone was pretrained at), and that size / normalization as plain values
+        self.adapter = adapter if adapter is not None else nn.Identity()
+        self.data_config = data_config or {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(x))
+        return self.head(self.backbone(self.adapter(x)))
 
     def layer_groups(self) -> list[nn.Module]:
         """Modules from input to output, head last; groups without parameters are left out."""
@@ -35,13 +40,16 @@ class Classifier(nn.Module):
 
 
 def linear_head(in_features: int, num_classes: int, dropout: float = 0.0,
-                hidden: int = 0) -> nn.Sequential:
+                hidden: int = 0, bn: bool = False) -> nn.Sequential:
     """Dropout -> Linear; with ``hidden > 0``:
-    Dropout -> Linear -> BN -> ReLU -> Dropout -> Linear (fastai's head, without the pooling)."""
+    Dropout -> Linear -> BN -> ReLU -> Dropout -> Linear (fastai's head, without the pooling);
+    ``bn`` puts a BatchNorm on the incoming features first, as fastai does for pretrained bodies.
+    (Zoo models choose the pooling: timm's ``pool=catavgmax`` is fastai's concat pooling.)"""
+    first = [nn.BatchNorm1d(in_features)] if bn else []
     if hidden <= 0:
-        return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_features, num_classes))
+        return nn.Sequential(*first, nn.Dropout(dropout), nn.Linear(in_features, num_classes))
     return nn.Sequential(
-        nn.Dropout(dropout / 2), nn.Linear(in_features, hidden, bias=False),
+        *first, nn.Dropout(dropout / 2), nn.Linear(in_features, hidden, bias=False),
         nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
         nn.Dropout(dropout), nn.Linear(hidden, num_classes),
     )

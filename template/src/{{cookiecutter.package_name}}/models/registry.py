@@ -24,8 +24,16 @@ def list_models() -> list[str]:
     return sorted(_BUILDERS)
 
 
-def create_model(name: str, num_classes: int, input_shape: list[int], **options) -> Classifier:
-    """Build model ``name`` for ``num_classes`` outputs and inputs of ``input_shape`` (C, H, W)."""
+def create_model(name: str, num_classes: int, input_shape: list[int], weights: str | None = None,
+                 zoo: str | None = None, **options) -> Classifier:
+    """Build model ``name`` for ``num_classes`` outputs and inputs of ``input_shape`` (C, H, W).
+
+    ``zoo``: a library builder ("torchvision", "timm") that receives ``name`` as the library's
+    model name. ``weights``: a local file the backbone starts from (see ``weights.py``); the head
+    stays new.
+    """
+    if zoo is not None:
+        name, options = zoo, {**options, "name": name}
     if name not in _BUILDERS:
         raise ValueError(f"unknown model '{name}'. Known models: {', '.join(list_models())}")
     builder = _BUILDERS[name]
@@ -34,4 +42,9 @@ def create_model(name: str, num_classes: int, input_shape: list[int], **options)
     if unknown:
         known = sorted(set(accepted) - {"num_classes", "input_shape"})
         raise ValueError(f"model '{name}' has no option(s) {unknown}; its options: {known}")
-    return builder(num_classes=num_classes, input_shape=list(input_shape), **options)
+    model = builder(num_classes=num_classes, input_shape=list(input_shape), **options)
+    if weights:
+        from .weights import load_backbone_weights
+
+        model.weights_info = load_backbone_weights(model.backbone, weights)
+    return model

@@ -8,7 +8,12 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from ..models import create_model
-from ..training.optim import build_optimizer, build_scheduler, parameter_groups
+from ..training.optim import (
+    build_optimizer,
+    build_scheduler,
+    group_learning_rates,
+    parameter_groups,
+)
 
 EVAL_SPLITS = ("train", "val", "test")
 
@@ -24,6 +29,10 @@ class ClassificationTask(L.LightningModule):
         self.save_hyperparameters()
         self.model = create_model(num_classes=num_classes, input_shape=input_shape, **model)
         self.lr = optimizer["lr"]  # a plain attribute, so an LR finder can set it
+        # set by the fine-tune schedule (training/finetune.py) at each stage: one LR multiplier per
+        # layer group and the number of optimizer steps the stage's schedule spans
+        self.lr_ratios: list[float] | None = None
+        self.schedule_steps: int | None = None
         self.criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         self.example_input_array = torch.zeros(2, *input_shape)  # per-layer shapes in the summary
         self.train_acc = MulticlassAccuracy(num_classes, average="micro")
@@ -69,12 +78,21 @@ class ClassificationTask(L.LightningModule):
         datamodule = getattr(self.trainer, "datamodule", None)
         if datamodule is not None and hasattr(datamodule, "config"):
             checkpoint["datamodule"] = datamodule.config()
+        # the checkpoint holds every weight: rebuilding it must need neither the start-from file
+        # nor a download of pretrained weights
+        model = checkpoint.get("hyper_parameters", {}).get("model")
+        if isinstance(model, dict) and (model.get("weights") or model.get("pretrained")):
+            start = {k: v for k, v in (("weights", None), ("pretrained", False)) if k in model}
+            checkpoint["hyper_parameters"] = {**checkpoint["hyper_parameters"],
+                                              "model": {**model, **start}}
 
     def configure_optimizers(self):
+        """Runs again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""
         groups = self.model.layer_groups()
+        lrs = group_learning_rates(self.lr, self.lr_ratios, len(groups))
         optimizer = build_optimizer(self.hparams.optimizer, parameter_groups(
-            groups, [self.lr] * len(groups), self.hparams.optimizer.get("weight_decay", 0.0)))
-        scheduler = build_scheduler(self.hparams.scheduler, optimizer,
-                                    int(self.trainer.estimated_stepping_batches))
+            groups, lrs, self.hparams.optimizer.get("weight_decay", 0.0)))
+        steps = self.schedule_steps or int(self.trainer.estimated_stepping_batches)
+        scheduler = build_scheduler(self.hparams.scheduler, optimizer, steps)
         return optimizer if scheduler is None else {"optimizer": optimizer,
                                                     "lr_scheduler": scheduler}

@@ -33,6 +33,23 @@ def parameter_groups(layer_groups: list[nn.Module], lrs: list[float],
     return [g for g in groups if g["params"]]
 
 
+def log_spaced_ratios(count: int, lr_mult: float) -> list[float]:
+    """``count`` learning-rate multipliers from ``1/lr_mult`` (first group, near the input) to 1
+    (the head), evenly spaced on a log scale: fastai's discriminative learning rates."""
+    if count <= 1:
+        return [1.0] * count
+    return [lr_mult ** (i / (count - 1) - 1.0) for i in range(count)]
+
+
+def group_learning_rates(lr: float, ratios: list[float] | None, count: int) -> list[float]:
+    """Per-layer-group learning rates ``lr * ratio``. Ratios, not absolute rates, are stored, so an
+    LR finder that changes ``lr`` keeps the discriminative spread."""
+    ratios = list(ratios) if ratios else [1.0] * count
+    if len(ratios) != count:
+        raise ValueError(f"{len(ratios)} learning-rate ratios for {count} layer groups")
+    return [lr * r for r in ratios]
+
+
 def build_optimizer(config: dict, groups: list[dict]) -> torch.optim.Optimizer:
     """``config``: ``{"_target_": "torch.optim.AdamW", "lr": ..., <other kwargs>}``."""
     options = {k: v for k, v in config.items() if k not in ("_target_", "lr", "weight_decay")}
@@ -47,8 +64,8 @@ def build_scheduler(config: dict, optimizer: torch.optim.Optimizer,
     if name == "constant":
         return None
     if name == "one_cycle":
-        # torch divides by zero when the warm-up is shorter than 2 steps (tiny runs): plan at
-        # least that many steps; the run then just stops before the end of the cycle
+        # torch divides by zero when the warm-up is shorter than 2 steps (tiny runs, short
+        # fine-tune stages): plan at least that many; the run then stops before the cycle ends
         minimum = math.ceil(2 / config["pct_start"]) + 1
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=max_lrs, total_steps=max(total_steps, minimum),

@@ -60,6 +60,8 @@ def train(cfg: DictConfig) -> dict:
                             "params_trainable": counts["trainable"]}
 
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+        if cfg.get("finetune"):  # the transfer-learning schedule (configs/finetune/)
+            callbacks.append(instantiate(cfg.finetune))
         loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                               default_root_dir=str(output_dir))

@@ -1,0 +1,47 @@
+"""``python -m <package>.models list [--search PATTERN]``: which model names you can use.
+
+Without ``--search``: the registered models (the ladder and the zoo entries). With it: also the
+matching torchvision and timm names (shell-style pattern, e.g. ``'*convnext*'``, ``resnet*``),
+with ``--pretrained`` only those that have pretrained weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+
+from . import list_models
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m {__package__}",
+                                     description="List the models this project can build.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    listing = sub.add_parser("list", help="list model names")
+    listing.add_argument("--search", metavar="PATTERN",
+                         help="also list torchvision and timm models matching PATTERN")
+    listing.add_argument("--pretrained", action="store_true",
+                         help="with --search: only timm models with pretrained weights")
+    args = parser.parse_args(argv)
+
+    print("registered (model=<name>):", ", ".join(list_models()))
+    if not args.search:
+        print("zoo: model=torchvision model.name=<name> | model=timm model.name=<name>; "
+              "search names with --search PATTERN, e.g. --search 'resnet*'")
+        return 0
+    pattern = args.search if any(c in args.search for c in "*?[") else f"*{args.search}*"
+    from torchvision import models
+
+    names = [n for n in models.list_models(module=models) if fnmatch.fnmatch(n, pattern)]
+    print(f"torchvision ({len(names)}; model=torchvision model.name=<name>):")
+    print("  " + (", ".join(names) or "-"))
+    import timm
+
+    names = timm.list_models(pattern, pretrained=args.pretrained)
+    print(f"timm ({len(names)}; model=timm model.name=<name>):")
+    print("  " + (", ".join(names) or "-"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Transfer learning on embedded data: pretrain on digits 0-4, fine-tune on few images of 5-9."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
+from {{ cookiecutter.package_name }}.models import create_model
+from {{ cookiecutter.package_name }}.tasks import ClassificationTask
+
+
+def test_classes_keeps_and_relabels_a_subset_of_the_labels():
+    data = DigitsDataModule(classes=[7, 5])
+    data.setup()
+    assert data.class_names == ["7", "5"] and data.num_classes == 2
+    assert set(data.loaded.targets.tolist()) == {0, 1}
+    everything = DigitsDataModule()
+    everything.setup()
+    sevens = (everything.loaded.targets == 7).sum()
+    assert (data.loaded.targets == 0).sum() == sevens
+    with pytest.raises(ValueError, match=r"data\.classes"):
+        DigitsDataModule(classes=[10]).setup()
+
+
+def test_weights_file_loads_the_backbone_and_leaves_the_head_new(tmp_path):
+    source = create_model("cnn", num_classes=5, input_shape=[1, 8, 8], width=8, depth=2)
+    path = tmp_path / "backbone.pt"
+    torch.save(source.state_dict(), path)
+    target = create_model("cnn", num_classes=3, input_shape=[1, 8, 8], width=8, depth=2,
+                          weights=str(path))
+    for (name, a), b in zip(source.backbone.state_dict().items(),
+                            target.backbone.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    assert target.head[-1].out_features == 3
+    assert target.weights_info["loaded"] == target.weights_info["total"]
+    with pytest.raises(ValueError, match="fits only"):
+        create_model("cnn", 3, [1, 8, 8], width=16, depth=2, weights=str(path))
+
+
+def test_fine_tuning_a_pretrained_backbone_beats_scratch_at_the_same_budget(run_train, tmp_path):
+    where = f"transfer.dir={tmp_path / 'transfer'}"
+    pretrain = run_train("experiment=transfer_pretrain", where, "evaluate.splits=[val]")
+    assert pretrain["metrics"]["val"]["acc"] > 0.9
+    assert (tmp_path / "transfer" / "pretrained.ckpt").is_file()
+
+    tuned = run_train("experiment=transfer_demo", where)
+    scratch = run_train("experiment=transfer_demo", where, "model.weights=null", "finetune=none")
+    assert tuned["data"]["sizes"]["train"] == scratch["data"]["sizes"]["train"] <= 40
+    finetune = tuned["verdicts"]["finetune"]
+    assert [s["stage"] for s in finetune["stages"]] == ["frozen", "unfrozen"]
+    assert finetune["weights"]["loaded"] == finetune["weights"]["total"] > 0
+    assert scratch["verdicts"]["finetune"]["weights"] is None
+    def accuracy(summary):  # val and test together: 270 images
+        return sum(summary["metrics"][split]["acc"] for split in ("val", "test")) / 2
+
+    assert accuracy(tuned) > accuracy(scratch) + 0.01
+
+    # the fine-tuned checkpoint holds every weight: it loads without the pretraining file
+    (tmp_path / "transfer" / "pretrained.ckpt").unlink()
+    task = ClassificationTask.load_from_checkpoint(tuned["best_checkpoint"], weights_only=True)
+    assert task.hparams.model["weights"] is None

@@ -44,17 +44,24 @@ def test_fine_tuning_a_pretrained_backbone_beats_scratch_at_the_same_budget(run_
     assert pretrain["metrics"]["val"]["acc"] > 0.9
     assert (tmp_path / "transfer" / "pretrained.ckpt").is_file()
 
-    tuned = run_train("experiment=transfer_demo", where)
-    scratch = run_train("experiment=transfer_demo", where, "model.weights=null", "finetune=none")
+    def accuracy(summary):  # val and test together: 270 images
+        return sum(summary["metrics"][split]["acc"] for split in ("val", "test")) / 2
+
+    # single seeds vary with 32 training images: compare the mean over the first three seeds
+    tuned_runs, scratch_runs = [], []
+    for seed in (0, 1, 2):
+        tuned_runs.append(run_train("experiment=transfer_demo", where, f"seed={seed}"))
+        scratch_runs.append(run_train("experiment=transfer_demo", where, f"seed={seed}",
+                                      "model.weights=null", "finetune=none"))
+    tuned, scratch = tuned_runs[0], scratch_runs[0]
     assert tuned["data"]["sizes"]["train"] == scratch["data"]["sizes"]["train"] <= 40
     finetune = tuned["verdicts"]["finetune"]
     assert [s["stage"] for s in finetune["stages"]] == ["frozen", "unfrozen"]
     assert finetune["weights"]["loaded"] == finetune["weights"]["total"] > 0
     assert scratch["verdicts"]["finetune"]["weights"] is None
-    def accuracy(summary):  # val and test together: 270 images
-        return sum(summary["metrics"][split]["acc"] for split in ("val", "test")) / 2
-
-    assert accuracy(tuned) > accuracy(scratch) + 0.01
+    mean_tuned = sum(map(accuracy, tuned_runs)) / 3
+    mean_scratch = sum(map(accuracy, scratch_runs)) / 3
+    assert mean_tuned > mean_scratch + 0.02, (mean_tuned, mean_scratch)
 
     # the fine-tuned checkpoint holds every weight: it loads without the pretraining file
     (tmp_path / "transfer" / "pretrained.ckpt").unlink()

@@ -64,9 +64,9 @@ def build_scheduler(config: dict, optimizer: torch.optim.Optimizer,
     if name == "constant":
         return None
     if name == "one_cycle":
-        # torch divides by zero when the warm-up is shorter than 2 steps (tiny runs, short
-        # fine-tune stages): plan at least that many; the run then stops before the cycle ends
-        minimum = math.ceil(2 / config["pct_start"]) + 1
+        # torch divides by zero when the warm-up ends exactly at step 1 (pct_start * steps == 1:
+        # tiny runs, short fine-tune stages): plan a few more; the run then stops a bit early
+        minimum = math.floor(1 / config["pct_start"]) + 2
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=max_lrs, total_steps=max(total_steps, minimum),
             pct_start=config["pct_start"], div_factor=config["div_factor"],

@@ -112,12 +112,12 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
     table = Table(title=title, title_justify="left")
     for column in ("job", "status", "overrides", "model", "train_acc", "val_acc", "test_acc",
                    "verdict / error", "s"):
-        table.add_column(column, justify="right" if column.endswith(("acc", "s")) else "left",
+        table.add_column(column, justify="right" if column.endswith("acc") or column == "s" else "left",
                          overflow="fold", no_wrap=column in ("job", "status"))
     colours = {"completed": "green", "failed": "yellow"}
     for row in rows:
         colour = colours.get(row["status"], "red")
-        varying = " ".join(o for o in row["overrides"].split() if o not in common)
+        varying = " ".join(_short(o) for o in row["overrides"].split() if o not in common)
         note = row["verdict"] or _short_error(row["error"])
         table.add_row(row["job"], f"[{colour}]{row['status']}[/{colour}]", varying,
                       _cell(row["model"]), _cell(row["train_acc"]), _cell(row["val_acc"]),
@@ -157,6 +157,16 @@ def _saved_overrides(job_dir: Path) -> list[str]:
 
 def _job_order(name: str) -> tuple:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in Path(name).parts)
+
+
+def _short(override: str) -> str:
+    """``optimizer.lr=0.000567080778`` -> ``optimizer.lr=0.000567``."""
+    key, _, value = override.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        return override
+    return f"{key}={number:.3g}" if "." in value or "e" in value else override
 
 
 def _short_error(error: str | None) -> str:

@@ -19,6 +19,9 @@ from ..analysis.fit import fit_verdict
 from ..console import print_config, print_summary
 from ..data import ClassificationDataModule
 from ..tasks import ClassificationTask
+from .distributed import eval_loaders, relaunchable
+from .loggers import build_loggers, finish_loggers, log_summary
+from .resume import resolve_ckpt_path
 from .summary import final_status, split_metrics, write_summary
 
 
@@ -34,7 +37,7 @@ def train(cfg: DictConfig) -> dict:
     summary: dict = {"status": "crashed", "mode": cfg.mode.name, "task": "classification",
                      "output_dir": str(output_dir), "seed": cfg.get("seed"),
                      "overrides": _overrides()}
-    trainer = None
+    trainer, loggers = None, []
     try:
         if cfg.get("print_config"):
             print_config(cfg)
@@ -59,13 +62,14 @@ def train(cfg: DictConfig) -> dict:
                             "params_trainable": counts["trainable"]}
 
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
-        loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+        loggers = build_loggers(cfg)
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                               default_root_dir=str(output_dir))
         for logger in loggers:
             logger.log_hyperparams(plain(cfg))
 
-        trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        with relaunchable():  # DDP under a Hydra multirun: the other ranks join this job
+            trainer.fit(task, datamodule=datamodule, ckpt_path=resolve_ckpt_path(cfg))
 
         verdicts = {cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")}
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
@@ -77,10 +81,11 @@ def train(cfg: DictConfig) -> dict:
                                           cfg.evaluate.bias_tolerance,
                                           cfg.evaluate.variance_tolerance)
         summary.update(metrics=metrics, verdicts=verdicts, best_checkpoint=best,
-                       status=final_status(verdicts))
-        for logger in loggers:
-            logger.log_metrics({f"summary/{s}/{k}": v for s, m in metrics.items()
-                                for k, v in m.items()}, step=trainer.global_step)
+                       status=final_status(verdicts),
+                       trainer={"global_step": trainer.global_step, "epochs": trainer.current_epoch,
+                                "world_size": trainer.world_size})
+        if trainer.is_global_zero:
+            log_summary(loggers, summary, step=trainer.global_step)
     except BaseException as error:
         summary["error"] = f"{type(error).__name__}: {error}"
         raise
@@ -89,6 +94,7 @@ def train(cfg: DictConfig) -> dict:
         if trainer is None or trainer.is_global_zero:
             write_summary(output_dir, summary)
             print_summary(summary)
+        finish_loggers(loggers, summary["status"])
     return summary
 
 
@@ -96,8 +102,9 @@ def measure(trainer: L.Trainer, task: ClassificationTask, datamodule: Classifica
             splits: list[str], ckpt_path: str | None = None) -> dict[str, dict[str, float]]:
     """Loss and accuracy of each split in eval mode (no dropout, no augmentation)."""
     task.eval_splits = tuple(splits)
-    results = trainer.test(task, dataloaders=datamodule.eval_dataloaders(splits),
-                           ckpt_path=ckpt_path, verbose=False, weights_only=True)
+    loaders = eval_loaders(datamodule.eval_dataloaders(splits), trainer)  # each sample once
+    results = trainer.test(task, dataloaders=loaders, ckpt_path=ckpt_path, verbose=False,
+                           weights_only=True)
     merged: dict[str, float] = {}
     for result in results:
         merged.update(result)

@@ -17,6 +17,7 @@ import csv
 import json
 import logging
 import math
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -31,12 +32,14 @@ from omegaconf import DictConfig, OmegaConf
 log = logging.getLogger(__name__)
 
 SUMMARY_CSV = "summary.csv"
+# set by Lightning's DDP launcher in the launching process
+DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
 COLUMNS = ("job", "status", "overrides", "model", "mode", "train_acc", "val_acc", "test_acc",
            "val_loss", "objective", "verdict", "wall_time_s", "error", "output_dir")
 
 
 def metric_value(summary: dict, name: str | None) -> float | None:
-    """``"val/acc"`` -> ``summary["metrics"]["val"]["acc"]`` (None when the run did not measure it)."""
+    """``"val/acc"`` -> ``summary["metrics"]["val"]["acc"]`` (None: the run did not measure it)."""
     if not name:
         return None
     split, _, key = name.partition("/")
@@ -47,6 +50,7 @@ def metric_value(summary: dict, name: str | None) -> float | None:
 def run_job(train: Callable[[DictConfig], dict], cfg: DictConfig) -> float | None:
     """Run ``train(cfg)`` for ``train.py`` and return the optimized metric to the sweeper."""
     multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    environment = {key: os.environ.get(key) for key in DDP_ENVIRONMENT}
     try:
         summary = train(cfg)
     except Exception:
@@ -55,10 +59,28 @@ def run_job(train: Callable[[DictConfig], dict], cfg: DictConfig) -> float | Non
         # summary.json of this job already says "crashed" and why; the sweep goes on
         log.error("job failed, the sweep goes on:\n%s", traceback.format_exc())
         return None
+    finally:
+        _end_process_group(environment)
     # A failed check (e.g. the overfit target not reached) fails a single command, not a sweep.
     if summary["status"] != "completed" and not multirun:
         sys.exit(1)
     return metric_value(summary, cfg.get("optimized_metric"))
+
+
+def _end_process_group(environment: dict[str, str | None]) -> None:
+    """A DDP job leaves its process group and its rank variables behind (with LOCAL_RANK set,
+    Lightning would wait for ranks it never starts): the next job of a sweep needs neither."""
+    for key, value in environment.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    if "torch" not in sys.modules:
+        return
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[dict[str, Any]]:
@@ -104,6 +126,7 @@ def write_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
 
 def print_table(rows: list[dict[str, Any]], title: str) -> None:
     """The table in the terminal: only the overrides that differ between jobs, short errors."""
+    from rich.markup import escape
     from rich.table import Table
 
     from ..console import console
@@ -111,14 +134,15 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
     common = set.intersection(*(set(row["overrides"].split()) for row in rows)) if rows else set()
     table = Table(title=title, title_justify="left")
     for column in ("job", "status", "overrides", "model", "train_acc", "val_acc", "test_acc",
-                   "verdict / error", "s"):
-        table.add_column(column, justify="right" if column.endswith("acc") or column == "s" else "left",
-                         overflow="fold", no_wrap=column in ("job", "status"))
+                   "note", "s"):
+        right = column.endswith("acc") or column == "s"
+        table.add_column(column, justify="right" if right else "left", overflow="fold",
+                         no_wrap=column in ("job", "status"))
     colours = {"completed": "green", "failed": "yellow"}
     for row in rows:
         colour = colours.get(row["status"], "red")
         varying = " ".join(_short(o) for o in row["overrides"].split() if o not in common)
-        note = row["verdict"] or _short_error(row["error"])
+        note = escape(row["verdict"] or _short_error(row["error"]))
         table.add_row(row["job"], f"[{colour}]{row['status']}[/{colour}]", varying,
                       _cell(row["model"]), _cell(row["train_acc"]), _cell(row["val_acc"]),
                       _cell(row["test_acc"]), note,
@@ -142,7 +166,8 @@ class SweepSummary(Callback):
 def _verdict(verdicts: dict) -> str:
     parts = []
     if "overfit" in verdicts:
-        parts.append("overfit " + ("reached" if verdicts["overfit"].get("reached") else "NOT reached"))
+        reached = verdicts["overfit"].get("reached")
+        parts.append("overfit " + ("reached" if reached else "NOT reached"))
     if "fit" in verdicts:
         parts.append(str(verdicts["fit"].get("diagnosis")))
     parts += [key for key, value in verdicts.items()

@@ -14,12 +14,15 @@ resumed from an epoch-end checkpoint ends with the same weights as one that neve
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 from pathlib import Path
 
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 LAST = "last.ckpt"
@@ -60,6 +63,41 @@ def find_last_run(runs_dir: Path, cfg: DictConfig, exclude: Path | None = None) 
 def _comparable(cfg: DictConfig) -> dict:
     config = OmegaConf.to_container(cfg, resolve=False)
     return {k: v for k, v in config.items() if k not in IGNORED_KEYS and k != "hydra"}
+
+
+class ResumableCheckpoint(ModelCheckpoint):
+    """Lightning's ``ModelCheckpoint``, but a run resumed into a new folder keeps its best.
+
+    Lightning forgets the best score when the checkpoint folder changed (it warns and starts
+    over), so the resumed run would call its first new epoch "best" even when an epoch before
+    the crash was better. Here the tracked checkpoints are copied into the new folder and the
+    state is rewritten to point there; then Lightning's own ``load_state_dict`` takes over.
+    """
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        old = state_dict.get("dirpath")
+        if old and self.dirpath and os.path.abspath(old) != os.path.abspath(self.dirpath):
+            state_dict = _moved(dict(state_dict), old, self.dirpath)
+        super().load_state_dict(state_dict)
+
+
+def _moved(state: dict, old: str, new: str) -> dict:
+    def move(path):
+        if not path or not os.path.abspath(path).startswith(os.path.abspath(old) + os.sep):
+            return path
+        target = os.path.join(new, os.path.relpath(path, old))
+        if os.path.isfile(path) and not os.path.exists(target):
+            os.makedirs(new, exist_ok=True)
+            partial = f"{target}.{os.getpid()}.partial"  # DDP ranks may copy at the same time
+            shutil.copy2(path, partial)
+            os.replace(partial, target)
+        return target
+
+    state["dirpath"] = new
+    for key in ("best_model_path", "kth_best_model_path", "last_model_path"):
+        state[key] = move(state.get(key))
+    state["best_k_models"] = {move(k): v for k, v in (state.get("best_k_models") or {}).items()}
+    return state
 
 
 class RngState(L.Callback):

@@ -1,0 +1,46 @@
+"""Experiment loggers: wandb offline writes a run with the config and the final summary; wandb
+online without an API key stops at once with a clear message (no prompt, no hang)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_wandb_offline_writes_a_run_with_config_and_summary(run_train, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    summary = run_train("logger=wandb", "mode=smoke", "model=linear")
+    assert summary["status"] == "completed"
+    runs = list((summary_dir(summary) / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1
+    # offline runs keep everything in one binary log (protobuf records; uploaded by `wandb sync`)
+    log = next(runs[0].glob("run-*.wandb")).read_bytes()
+    assert b"linear" in log and b"label_smoothing" in log  # the resolved config
+    assert b"summary/test/acc" in log and b"completed" in log  # the final summary and status
+
+def test_wandb_online_without_api_key_fails_fast_with_a_clear_message(run_train, monkeypatch,
+                                                                      tmp_path):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "online")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_IDENTITY_TOKEN_FILE", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    with pytest.raises(RuntimeError, match=r"wandb login.*WANDB_MODE=offline"):
+        run_train("logger=wandb", "mode=smoke")
+
+
+def test_tensorboard_gets_the_final_summary(run_train):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    summary = run_train("logger=tensorboard", "mode=smoke", "model=linear")
+    events = EventAccumulator(str(summary_dir(summary) / "tensorboard"),
+                              size_guidance={"tensors": 0}).Reload()
+    assert "summary/text_summary" in events.Tags()["tensors"]
+    assert "summary/test/acc" in events.Tags()["scalars"]
+
+
+def summary_dir(summary: dict):
+    from pathlib import Path
+
+    return Path(summary["output_dir"])

@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import importlib.util
 import logging
+import os
 import sqlite3
+import subprocess
 import sys
 
 import pytest
@@ -18,6 +20,7 @@ from hydra.types import RunMode
 from conftest import CONFIGS, PROJECT
 from {{ cookiecutter.package_name }}.training.sweep import collect, metric_value, run_job
 
+SUBMITIT = "hydra_plugins.hydra_submitit_launcher"
 QUIET = ["print_config=false", "logger=csv", "trainer.enable_model_summary=false",
          "+trainer.enable_progress_bar=false"]
 
@@ -123,3 +126,32 @@ def test_collect_reads_summaries_and_flags_jobs_without_one(tmp_path):
         ("0", "completed", "model=mlp"), ("1", "missing", "model=cnn")]
     assert rows[0]["objective"] == 0.5
     assert metric_value({"metrics": {}}, "val/acc") is None
+
+
+@pytest.mark.slow
+def test_submitit_local_runs_a_job_like_the_slurm_preset_would(tmp_path):
+    pytest.importorskip(SUBMITIT, reason='pip install -e ".[cluster]"')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(PROJECT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "train.py"), "-m", "hydra/launcher=slurm_local",
+         "mode=smoke", "model=linear", f"hydra.sweep.dir={tmp_path}", *QUIET],
+        cwd=PROJECT, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert list((tmp_path / ".submitit").iterdir())  # submitted through submitit
+    [row] = read_csv(tmp_path / "summary.csv")
+    assert row["status"] == "completed" and float(row["test_acc"]) >= 0.0
+
+
+def test_slurm_preset_follows_the_trainer():
+    pytest.importorskip(SUBMITIT, reason='pip install -e ".[cluster]"')
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = compose("train", overrides=[
+            "hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2",
+            "hydra.launcher.partition=gpu"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu"
+    # one SLURM task per GPU, on every node: what Lightning's SLURM environment expects
+    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)

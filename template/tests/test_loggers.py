@@ -3,6 +3,8 @@ online without an API key stops at once with a clear message (no prompt, no hang
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 
@@ -44,3 +46,18 @@ def summary_dir(summary: dict):
     from pathlib import Path
 
     return Path(summary["output_dir"])
+
+
+def test_mlflow_local_database_gets_config_and_summary(run_train, tmp_path):
+    pytest.importorskip("mlflow")
+    store = tmp_path / "mlruns"
+    summary = run_train("logger=mlflow", "mode=smoke", "model=linear",
+                        f"logger.mlflow.tracking_uri=sqlite:///{tmp_path}/mlflow.db",
+                        f"+logger.mlflow.artifact_location={store}")
+    assert summary["status"] == "completed"
+    artifacts = list(store.rglob("summary.json"))
+    assert len(artifacts) == 1
+    assert '"status": "completed"' in artifacts[0].read_text()
+    with sqlite3.connect(tmp_path / "mlflow.db") as db:
+        params = dict(db.execute("SELECT key, value FROM params").fetchall())
+    assert params["model/name"] == "linear"  # the resolved config, flattened

@@ -20,6 +20,11 @@ def test_wandb_offline_writes_a_run_with_config_and_summary(run_train, monkeypat
     assert b"linear" in log and b"label_smoothing" in log  # the resolved config
     assert b"summary/test/acc" in log and b"completed" in log  # the final summary and status
 
+    resumed = run_train("logger=wandb", "mode=smoke", "model=linear",
+                        f"ckpt_path={summary['output_dir']}")
+    [again] = (summary_dir(resumed) / "wandb").glob("offline-run-*")
+    assert again.name.split("-")[-1] == runs[0].name.split("-")[-1]  # the same wandb run id
+
 def test_wandb_online_without_api_key_fails_fast_with_a_clear_message(run_train, monkeypatch,
                                                                       tmp_path):
     pytest.importorskip("wandb")

@@ -62,14 +62,15 @@ def train(cfg: DictConfig) -> dict:
                             "params_trainable": counts["trainable"]}
 
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
-        loggers = build_loggers(cfg)
+        resume_from = resolve_ckpt_path(cfg)  # ckpt_path=last|<run dir>|<file>|null
+        loggers = build_loggers(cfg, resume_from)
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                               default_root_dir=str(output_dir))
         for logger in loggers:
             logger.log_hyperparams(plain(cfg))
 
         with relaunchable():  # DDP under a Hydra multirun: the other ranks join this job
-            trainer.fit(task, datamodule=datamodule, ckpt_path=resolve_ckpt_path(cfg))
+            trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from)
 
         verdicts = {cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")}
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None

@@ -13,6 +13,7 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class, instantiate
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from ..analysis.fit import fit_verdict
@@ -39,7 +40,7 @@ def train(cfg: DictConfig) -> dict:
                      "overrides": _overrides()}
     trainer, loggers = None, []
     try:
-        if cfg.get("print_config"):
+        if cfg.get("print_config") and rank_zero_only.rank == 0:  # not once per DDP process
             print_config(cfg)
         if cfg.get("seed") is not None:  # `if cfg.seed:` would ignore seed 0
             L.seed_everything(cfg.seed, workers=True, verbose=False)

@@ -133,18 +133,18 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
 
     common = set.intersection(*(set(row["overrides"].split()) for row in rows)) if rows else set()
     table = Table(title=title, title_justify="left")
-    for column in ("job", "status", "overrides", "model", "train_acc", "val_acc", "test_acc",
-                   "note", "s"):
-        right = column.endswith("acc") or column == "s"
+    for column in ("job", "status", "overrides", "train", "val", "test", "note", "s"):
+        right = column in ("train", "val", "test", "s")  # accuracy per split, seconds
         table.add_column(column, justify="right" if right else "left", overflow="fold",
-                         no_wrap=column in ("job", "status"))
+                         no_wrap=column not in ("overrides", "note"),
+                         min_width=12 if column in ("overrides", "note") else None)
     colours = {"completed": "green", "failed": "yellow"}
     for row in rows:
         colour = colours.get(row["status"], "red")
         varying = " ".join(_short(o) for o in row["overrides"].split() if o not in common)
         note = escape(row["verdict"] or _short_error(row["error"]))
         table.add_row(row["job"], f"[{colour}]{row['status']}[/{colour}]", varying,
-                      _cell(row["model"]), _cell(row["train_acc"]), _cell(row["val_acc"]),
+                      _cell(row["train_acc"]), _cell(row["val_acc"]),
                       _cell(row["test_acc"]), note,
                       "" if row["wall_time_s"] is None else f"{row['wall_time_s']:.1f}")
     console.print(table)
@@ -160,7 +160,7 @@ class SweepSummary(Callback):
         rows = collect(sweep_dir, OmegaConf.select(config, "optimized_metric"))
         path = write_csv(rows, sweep_dir / SUMMARY_CSV)
         failed = sum(row["status"] != "completed" for row in rows)
-        print_table(rows, f"{len(rows)} runs, {failed} not completed -> {path}")
+        print_table(rows, f"{len(rows)} runs, {failed} not completed (accuracy) -> {path}")
 
 
 def _verdict(verdicts: dict) -> str:

@@ -129,7 +129,8 @@ def evaluate(cfg: DictConfig) -> dict:
     trainer = instantiate(cfg.trainer, logger=False, default_root_dir=cfg.paths.output_dir)
     splits = list(cfg.splits)
     task.eval_splits = tuple(splits)
-    results = trainer.test(task, dataloaders=datamodule.eval_dataloaders(splits), verbose=False)
+    results = trainer.test(task, dataloaders=eval_loaders(datamodule.eval_dataloaders(splits),
+                                                          trainer), verbose=False)
     metrics = split_metrics({k: v for r in results for k, v in r.items()})
     verdicts = {}
     if {"train", "val"} <= metrics.keys():

@@ -18,7 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 from conftest import CONFIGS, PROJECT
-from {{ cookiecutter.package_name }}.training.sweep import collect, metric_value, run_job
+from {{ cookiecutter.package_name }}.training import sweep
 
 SUBMITIT = "hydra_plugins.hydra_submitit_launcher"
 QUIET = ["print_config=false", "logger=csv", "trainer.enable_model_summary=false",
@@ -107,9 +107,9 @@ def test_a_crash_in_a_multirun_is_recorded_and_returns_none(tmp_path):
         try:
             if expect_raise:
                 with pytest.raises(RuntimeError, match="diverged"):
-                    run_job(crash, cfg)
+                    sweep.run_job(crash, cfg)
             else:
-                assert run_job(crash, cfg) is None  # the Optuna sweeper marks the trial FAIL
+                assert sweep.run_job(crash, cfg) is None  # the Optuna sweeper marks the trial FAIL
         finally:
             HydraConfig.instance().cfg = None
 
@@ -121,11 +121,11 @@ def test_collect_reads_summaries_and_flags_jobs_without_one(tmp_path):
         '"metrics": {"val": {"acc": 0.5, "loss": 1.0}}, "wall_time_s": 1.5}')
     (tmp_path / "1" / ".hydra").mkdir(parents=True)  # killed before writing its summary
     (tmp_path / "1" / ".hydra" / "overrides.yaml").write_text("- model=cnn\n")
-    rows = collect(tmp_path, "val/acc")
+    rows = sweep.collect(tmp_path, "val/acc")
     assert [(r["job"], r["status"], r["overrides"]) for r in rows] == [
         ("0", "completed", "model=mlp"), ("1", "missing", "model=cnn")]
     assert rows[0]["objective"] == 0.5
-    assert metric_value({"metrics": {}}, "val/acc") is None
+    assert sweep.metric_value({"metrics": {}}, "val/acc") is None
 
 
 @pytest.mark.slow

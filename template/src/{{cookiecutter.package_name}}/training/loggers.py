@@ -15,6 +15,7 @@ they lack for this workflow lives here:
 from __future__ import annotations
 
 import json
+import logging
 import netrc
 import os
 from pathlib import Path
@@ -26,6 +27,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 OFFLINE_MODES = ("offline", "disabled", "dryrun")
+log = logging.getLogger(__name__)
 
 
 def build_loggers(cfg: DictConfig, resume_from: str | None = None) -> list:
@@ -110,4 +112,7 @@ def finish_loggers(loggers: list, status: str) -> None:
     """Close runs that outlive the Trainer (wandb), so a sweep's next job starts a new run."""
     for logger in loggers:
         if type(logger).__name__ == "WandbLogger" and logger._experiment is not None:
-            logger.experiment.finish(exit_code=0 if status in ("completed", "failed") else 1)
+            try:
+                logger.experiment.finish(exit_code=0 if status in ("completed", "failed") else 1)
+            except Exception as error:  # never hide the run's own error behind this one
+                log.warning("could not finish the wandb run: %s", error)

@@ -3,7 +3,8 @@
 Schema (all plain JSON values): status ("completed" | "failed" | "crashed"), mode, task,
 data {name, sizes {train, val, test}, fraction, num_classes, input_shape}, model {name,
 params_total, params_trainable}, metrics {split: {acc, loss}}, verdicts {overfit, fit},
-best_checkpoint, output_dir, wall_time_s, seed, overrides, error.
+best_checkpoint, trainer {global_step, epochs, world_size}, output_dir, wall_time_s, seed,
+overrides, error.
 Tests, benchmarks, sweeps and your own scripts read this file.
 """
 

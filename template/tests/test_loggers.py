@@ -66,3 +66,25 @@ def test_mlflow_local_database_gets_config_and_summary(run_train, tmp_path):
     with sqlite3.connect(tmp_path / "mlflow.db") as db:
         params = dict(db.execute("SELECT key, value FROM params").fetchall())
     assert params["model/name"] == "linear"  # the resolved config, flattened
+
+
+def test_wandb_runs_of_a_multirun_are_grouped_by_sweep(monkeypatch, tmp_path):
+    pytest.importorskip("wandb")
+    from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+
+    from conftest import CONFIGS
+    from {{ cookiecutter.package_name }}.training.loggers import build_loggers
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = compose("train", overrides=["logger=wandb", "model=mlp", "hydra.mode=MULTIRUN",
+                                          f"hydra.sweep.dir={tmp_path}/sweep"],
+                      return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    try:
+        [logger] = build_loggers(cfg)  # the run itself starts only when something is logged
+    finally:
+        HydraConfig.instance().cfg = None
+    assert logger._wandb_init["group"] == f"{tmp_path}/sweep"
+    assert "model=mlp" in logger._wandb_init["name"]

@@ -1,5 +1,5 @@
 """Sweeps: a failing run does not stop a multirun, summary.csv lists every run, Optuna studies
-return their best value and resume from their storage."""
+return their best value, resume from their storage and survive a crashing trial; launchers."""
 
 from __future__ import annotations
 
@@ -77,18 +77,20 @@ def test_optuna_returns_the_best_value_and_a_stored_study_resumes(tmp_path, hydr
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     common = ["hparams_search=optuna", "mode=smoke", "model=mlp",
               f"hydra.sweeper.storage={storage}", "hydra.sweeper.study_name=test"]
-    for name, trials in (("first", 2), ("resumed", 1)):
-        hydra_main(*common, f"hydra.sweeper.n_trials={trials}",
-                   f"hydra.sweep.dir={tmp_path / name}")
-    objectives = [float(r["objective"]) for name in ("first", "resumed")
-                  for r in read_csv(tmp_path / name / "summary.csv")]
-    assert len(objectives) == 3
+    hydra_main(*common, "hydra.sweeper.n_trials=2", f"hydra.sweep.dir={tmp_path / 'first'}")
+    # the resumed sweep adds one trial, which crashes (invalid fraction): marked FAIL, no abort
+    hydra_main(*common, "hydra.sweeper.n_trials=1", "data.fraction=2.0",
+               f"hydra.sweep.dir={tmp_path / 'resumed'}")
+    first = read_csv(tmp_path / "first" / "summary.csv")
+    [crashed] = read_csv(tmp_path / "resumed" / "summary.csv")
+    assert [r["status"] for r in first] == ["completed"] * 2 and crashed["status"] == "crashed"
     best = yaml.safe_load((tmp_path / "resumed" / "optimization_results.yaml").read_text())
-    assert best["best_value"] == pytest.approx(max(objectives))  # best over the whole study
+    # the best of the whole study, stored trials included
+    assert best["best_value"] == pytest.approx(max(float(r["objective"]) for r in first))
     with sqlite3.connect(tmp_path / "study.db") as db:
         states = [s for (s,) in db.execute("SELECT state FROM trials ORDER BY number")]
         params = db.execute("SELECT trial_id, param_name, param_value FROM trial_params").fetchall()
-    assert states == ["COMPLETE"] * 3
+    assert states == ["COMPLETE", "COMPLETE", "FAIL"]
     lrs = [v for (_, name, v) in params if name == "optimizer.lr"]
     assert len(set(lrs)) == 3  # the resumed sweep did not repeat the stored trials
 

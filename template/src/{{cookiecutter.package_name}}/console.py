@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.tree import Tree
 
@@ -62,5 +63,5 @@ def print_summary(summary: dict) -> None:
     if summary.get("best_checkpoint"):
         lines.append(f"best checkpoint: {summary['best_checkpoint']}")
     if summary.get("error"):
-        lines.append(f"[red]error: {summary['error']}[/red]")
+        lines.append(f"[red]error: {escape(summary['error'])}[/red]")
     console.print("\n".join(lines), highlight=False, soft_wrap=True)

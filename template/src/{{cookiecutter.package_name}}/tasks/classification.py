@@ -58,7 +58,8 @@ class ClassificationTask(L.LightningModule):
         x, y = batch
         logits = self(x)
         self.val_acc(logits, y)
-        self.log("val/loss", self.criterion(logits, y), prog_bar=True, batch_size=len(y))
+        self.log("val/loss", self.criterion(logits, y), prog_bar=True, batch_size=len(y),
+                 sync_dist=True)  # averaged over DDP ranks (no-op on one device)
         self.log("val/acc", self.val_acc, prog_bar=True, batch_size=len(y))
 
     def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
@@ -70,7 +71,8 @@ class ClassificationTask(L.LightningModule):
         metric(logits, y)
         # plain cross-entropy, without label smoothing, so numbers compare across configs
         loss = nn.functional.cross_entropy(logits, y)
-        self.log(f"{split}/final_loss", loss, batch_size=len(y), add_dataloader_idx=False)
+        self.log(f"{split}/final_loss", loss, batch_size=len(y), add_dataloader_idx=False,
+                 sync_dist=True)
         self.log(f"{split}/final_acc", metric, batch_size=len(y), add_dataloader_idx=False)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -13,6 +13,7 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class, instantiate
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from ..analysis.fit import fit_verdict
@@ -20,6 +21,9 @@ from ..console import print_config, print_summary
 from ..data import ClassificationDataModule
 from ..tasks import ClassificationTask
 from .before_fit import before_fit
+from .distributed import eval_loaders, relaunchable
+from .loggers import build_loggers, finish_loggers, log_summary
+from .resume import resolve_ckpt_path
 from .summary import final_status, split_metrics, write_summary
 
 
@@ -35,9 +39,9 @@ def train(cfg: DictConfig) -> dict:
     summary: dict = {"status": "crashed", "mode": cfg.mode.name, "task": "classification",
                      "output_dir": str(output_dir), "seed": cfg.get("seed"),
                      "overrides": _overrides()}
-    trainer = None
+    trainer, loggers = None, []
     try:
-        if cfg.get("print_config"):
+        if cfg.get("print_config") and rank_zero_only.rank == 0:  # not once per DDP process
             print_config(cfg)
         if cfg.get("seed") is not None:  # `if cfg.seed:` would ignore seed 0
             L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -62,14 +66,16 @@ def train(cfg: DictConfig) -> dict:
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
         if cfg.get("finetune"):  # the transfer-learning schedule (configs/finetune/)
             callbacks.append(instantiate(cfg.finetune))
-        loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+        resume_from = resolve_ckpt_path(cfg)  # ckpt_path=last|<run dir>|<file>|null
+        loggers = build_loggers(cfg, resume_from)
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                               default_root_dir=str(output_dir))
         for logger in loggers:
             logger.log_hyperparams(plain(cfg))
 
         summary.update(before_fit(cfg, task, datamodule, callbacks, output_dir))
-        trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        with relaunchable():  # DDP under a Hydra multirun: the other ranks join this job
+            trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from)
 
         verdicts = {cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")}
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
@@ -81,10 +87,11 @@ def train(cfg: DictConfig) -> dict:
                                           cfg.evaluate.bias_tolerance,
                                           cfg.evaluate.variance_tolerance)
         summary.update(metrics=metrics, verdicts=verdicts, best_checkpoint=best,
-                       status=final_status(verdicts))
-        for logger in loggers:
-            logger.log_metrics({f"summary/{s}/{k}": v for s, m in metrics.items()
-                                for k, v in m.items()}, step=trainer.global_step)
+                       status=final_status(verdicts),
+                       trainer={"global_step": trainer.global_step, "epochs": trainer.current_epoch,
+                                "world_size": trainer.world_size})
+        if trainer.is_global_zero:
+            log_summary(loggers, summary, step=trainer.global_step)
     except BaseException as error:
         summary["error"] = f"{type(error).__name__}: {error}"
         raise
@@ -93,6 +100,7 @@ def train(cfg: DictConfig) -> dict:
         if trainer is None or trainer.is_global_zero:
             write_summary(output_dir, summary)
             print_summary(summary)
+        finish_loggers(loggers, summary["status"])
     return summary
 
 
@@ -100,8 +108,9 @@ def measure(trainer: L.Trainer, task: ClassificationTask, datamodule: Classifica
             splits: list[str], ckpt_path: str | None = None) -> dict[str, dict[str, float]]:
     """Loss and accuracy of each split in eval mode (no dropout, no augmentation)."""
     task.eval_splits = tuple(splits)
-    results = trainer.test(task, dataloaders=datamodule.eval_dataloaders(splits),
-                           ckpt_path=ckpt_path, verbose=False, weights_only=True)
+    loaders = eval_loaders(datamodule.eval_dataloaders(splits), trainer)  # each sample once
+    results = trainer.test(task, dataloaders=loaders, ckpt_path=ckpt_path, verbose=False,
+                           weights_only=True)
     merged: dict[str, float] = {}
     for result in results:
         merged.update(result)
@@ -124,7 +133,8 @@ def evaluate(cfg: DictConfig) -> dict:
     trainer = instantiate(cfg.trainer, logger=False, default_root_dir=cfg.paths.output_dir)
     splits = list(cfg.splits)
     task.eval_splits = tuple(splits)
-    results = trainer.test(task, dataloaders=datamodule.eval_dataloaders(splits), verbose=False)
+    results = trainer.test(task, dataloaders=eval_loaders(datamodule.eval_dataloaders(splits),
+                                                          trainer), verbose=False)
     metrics = split_metrics({k: v for r in results for k, v in r.items()})
     verdicts = {}
     if {"train", "val"} <= metrics.keys():

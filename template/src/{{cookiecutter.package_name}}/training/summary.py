@@ -3,9 +3,10 @@
 Schema (all plain JSON values): status ("completed" | "failed" | "crashed"), mode, task,
 data {name, sizes {train, val, test}, fraction, num_classes, input_shape}, model {name,
 params_total, params_trainable}, metrics {split: {acc, loss}}, verdicts {overfit, fit},
-best_checkpoint, output_dir, wall_time_s, seed, overrides, error; when they ran: shape_check,
-lr_find {suggestion, rule, suggestions, applied, lr_before, lr_after, curve, plot}, plots,
-interpretation {split, folder, accuracy, macro_f1, most_confused} (eval.py).
+best_checkpoint, trainer {global_step, epochs, world_size}, output_dir, wall_time_s, seed,
+overrides, error; when they ran: shape_check, lr_find {suggestion, rule, suggestions, applied,
+lr_before, lr_after, curve, plot}, plots, interpretation {split, folder, accuracy, macro_f1,
+most_confused} (eval.py).
 Tests, benchmarks, sweeps and your own scripts read this file.
 """
 

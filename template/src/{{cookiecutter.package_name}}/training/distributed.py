@@ -1,0 +1,82 @@
+"""What DDP needs beyond Lightning's defaults in this project.
+
+Training: Lightning's own sampler injection is right. Our tensor loaders yield whole batches of
+indices (``batch_size=None``); Lightning wraps that sampler in ``DistributedSamplerWrapper``, so
+each rank gets every ``world_size``-th batch, padded so that all ranks step together.
+
+Final measurement (``measure`` in run.py): padding would count a few samples twice, so eval
+loaders get ``UnrepeatedDistributedSamplerWrapper`` (each batch exactly once; ranks may get one
+batch less, harmless without gradients). A split with fewer batches than ranks is replicated on
+every rank instead: a rank without a batch would skip the end-of-epoch metric sync and hang the
+others, and identical copies leave accuracy unchanged.
+
+Hydra multirun + ``strategy=ddp``: Lightning starts the other ranks by re-running the command
+line with ``hydra.run.dir``; under ``-m`` that would start a whole new sweep. ``relaunchable``
+makes the command line of the current job a single run in the job's own folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSamplerWrapper
+from omegaconf import read_write
+from torch.utils.data import DataLoader, DistributedSampler
+
+
+class _Replicated(DistributedSampler):
+    """All of ``sampler`` on every rank (a DistributedSampler, so Lightning leaves it alone)."""
+
+    def __init__(self, sampler) -> None:  # no super().__init__: it needs a process group
+        self.sampler = sampler
+
+    def __iter__(self) -> Iterator:
+        return iter(self.sampler)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def set_epoch(self, epoch: int) -> None:
+        pass
+
+
+def eval_loaders(loaders: list[DataLoader], trainer: L.Trainer) -> list[DataLoader]:
+    """Eval loaders that count every sample exactly once across ranks (unchanged on 1 device)."""
+    if trainer.world_size == 1:
+        return loaders
+    result = []
+    for loader in loaders:
+        if len(loader.sampler) >= trainer.world_size:
+            sampler = UnrepeatedDistributedSamplerWrapper(
+                loader.sampler, num_replicas=trainer.world_size, rank=trainer.global_rank,
+                shuffle=False)
+        else:
+            sampler = _Replicated(loader.sampler)
+        result.append(DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=sampler,
+                                 collate_fn=loader.collate_fn, num_workers=loader.num_workers,
+                                 pin_memory=loader.pin_memory))
+    return result
+
+
+@contextlib.contextmanager
+def relaunchable() -> Iterator[None]:
+    """In a multirun job: ``sys.argv`` = this job's overrides, ``hydra.run.dir`` = its folder."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        yield
+        return
+    hydra_cfg = HydraConfig.get()
+    argv, run_dir = sys.argv, hydra_cfg.run.dir
+    sys.argv = [argv[0], *hydra_cfg.overrides.task]
+    with read_write(hydra_cfg):
+        hydra_cfg.run.dir = hydra_cfg.runtime.output_dir
+    try:
+        yield
+    finally:
+        sys.argv = argv
+        with read_write(hydra_cfg):
+            hydra_cfg.run.dir = run_dir

@@ -1,0 +1,118 @@
+"""Experiment loggers: built from ``configs/logger/*.yaml``, given the final summary, closed.
+
+Lightning's loggers log the resolved config (run.py calls ``log_hyperparams``) and metrics. What
+they lack for this workflow lives here:
+
+* wandb in online mode without credentials would prompt for an API key (or fail deep inside a
+  background process): we stop first with a message that says what to do;
+* in a Hydra multirun, each wandb run is named after its overrides and grouped by sweep;
+* ``ckpt_path=last`` continues the wandb run of the resumed run (same run id);
+* the final ``summary.json`` goes to each logger in the form it understands (wandb run summary,
+  MLflow artifact, TensorBoard text), and wandb runs are finished so the next job of a sweep
+  starts a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import netrc
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from hydra.utils import instantiate
+from omegaconf import DictConfig, open_dict
+
+OFFLINE_MODES = ("offline", "disabled", "dryrun")
+log = logging.getLogger(__name__)
+
+
+def build_loggers(cfg: DictConfig, resume_from: str | None = None) -> list:
+    """The configured loggers; resuming a run continues its wandb run (same id)."""
+    loggers = []
+    for node in (cfg.get("logger") or {}).values():
+        if not node:
+            continue
+        if str(node.get("_target_", "")).endswith("WandbLogger"):
+            check_wandb_credentials()
+            node = _resumed(_grouped_by_sweep(node), resume_from)
+        loggers.append(instantiate(node))
+    return loggers
+
+
+def _resumed(node: DictConfig, resume_from: str | None) -> DictConfig:
+    """wandb keeps ``<run dir>/wandb/<offline->run-<date>-<id>``: reuse the newest id."""
+    if not resume_from or node.get("id"):
+        return node
+    runs = sorted(Path(resume_from).parent.parent.glob("wandb/*run-*-*"))
+    if not runs:
+        return node
+    node = node.copy()
+    with open_dict(node):
+        node.id = runs[-1].name.rsplit("-", 1)[-1]
+        node.resume = "allow"
+    return node
+
+
+def check_wandb_credentials() -> None:
+    """Raise (never prompt) when wandb would go online without an API key."""
+    if os.environ.get("WANDB_MODE", "online").lower() in OFFLINE_MODES:
+        return
+    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
+        return
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    path = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    try:
+        if path.is_file() and netrc.netrc(path).authenticators(host):
+            return
+    except (netrc.NetrcParseError, OSError):
+        pass
+    raise RuntimeError(
+        f"logger=wandb is in online mode but no wandb API key was found (WANDB_API_KEY, or "
+        f"{host} in {path}). Run `wandb login` once, or set WANDB_API_KEY, or log locally with "
+        "WANDB_MODE=offline (upload later with `wandb sync`), or pick another logger "
+        "(logger=csv).")
+
+
+def _grouped_by_sweep(node: DictConfig) -> DictConfig:
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return node
+    hydra_cfg = HydraConfig.get()
+    node = node.copy()
+    with open_dict(node):
+        node.group = str(hydra_cfg.sweep.dir)
+        if not node.get("name"):
+            node.name = " ".join(hydra_cfg.overrides.task) or f"job {hydra_cfg.job.num}"
+    return node
+
+
+def log_summary(loggers: list, summary: dict, step: int) -> None:
+    """Final metrics as ``summary/<split>/<metric>``, and the whole summary where it fits."""
+    flat = {f"summary/{split}/{name}": value for split, values in summary.get("metrics", {}).items()
+            for name, value in values.items()}
+    text = json.dumps(summary, indent=2, default=str)
+    for logger in loggers:
+        if flat:
+            logger.log_metrics(flat, step=step)
+        kind = type(logger).__name__
+        if kind == "WandbLogger":
+            logger.experiment.summary.update({**flat, "status": summary.get("status")})
+        elif kind == "MLFlowLogger":
+            logger.experiment.log_dict(logger.run_id, json.loads(text), "summary.json")
+            logger.experiment.set_tag(logger.run_id, "status", summary.get("status"))
+        elif kind == "TensorBoardLogger":
+            logger.experiment.add_text("summary", f"```\n{text}\n```", global_step=step)
+        logger.save()
+
+
+def finish_loggers(loggers: list, status: str) -> None:
+    """Close runs that outlive the Trainer (wandb), so a sweep's next job starts a new run."""
+    for logger in loggers:
+        if type(logger).__name__ == "WandbLogger" and logger._experiment is not None:
+            try:
+                logger.experiment.finish(exit_code=0 if status in ("completed", "failed") else 1)
+            except Exception as error:  # never hide the run's own error behind this one
+                log.warning("could not finish the wandb run: %s", error)

@@ -1,0 +1,206 @@
+"""Sweeps: what one job returns to Hydra's sweeper, and the table of every job at the end.
+
+Hydra's basic sweeper stops at the first job that raises, and the Optuna sweeper aborts the study.
+A sweep of ten runs should not die because one of them diverged, so ``run_job`` records a crashed
+run (its ``summary.json`` says ``status: crashed`` and the error) and hands the sweeper ``None``:
+the basic sweeper goes on and the Optuna sweeper marks that trial FAIL. A single run still raises
+(or exits 1 when a check failed), so the command line reports the failure.
+
+``SweepSummary`` is a Hydra callback (registered under ``hydra.callbacks`` in configs/train.yaml):
+at the end of a multirun it reads every job's ``summary.json`` into ``summary.csv`` at the sweep
+root and prints it as a table. Kept free of torch/Lightning imports: Hydra loads it at start-up.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+SUMMARY_CSV = "summary.csv"
+# set by Lightning's DDP launcher in the launching process
+DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+COLUMNS = ("job", "status", "overrides", "model", "mode", "train_acc", "val_acc", "test_acc",
+           "val_loss", "objective", "verdict", "wall_time_s", "error", "output_dir")
+
+
+def metric_value(summary: dict, name: str | None) -> float | None:
+    """``"val/acc"`` -> ``summary["metrics"]["val"]["acc"]`` (None: the run did not measure it)."""
+    if not name:
+        return None
+    split, _, key = name.partition("/")
+    value = summary.get("metrics", {}).get(split, {}).get(key)
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def run_job(train: Callable[[DictConfig], dict], cfg: DictConfig) -> float | None:
+    """Run ``train(cfg)`` for ``train.py`` and return the optimized metric to the sweeper."""
+    multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    environment = {key: os.environ.get(key) for key in DDP_ENVIRONMENT}
+    try:
+        summary = train(cfg)
+    except Exception:
+        if not multirun:
+            raise
+        # summary.json of this job already says "crashed" and why; the sweep goes on
+        log.error("job failed, the sweep goes on:\n%s", traceback.format_exc())
+        return None
+    finally:
+        _end_process_group(environment)
+    # A failed check (e.g. the overfit target not reached) fails a single command, not a sweep.
+    if summary["status"] != "completed" and not multirun:
+        sys.exit(1)
+    return metric_value(summary, cfg.get("optimized_metric"))
+
+
+def _end_process_group(environment: dict[str, str | None]) -> None:
+    """A DDP job leaves its process group and its rank variables behind (with LOCAL_RANK set,
+    Lightning would wait for ranks it never starts): the next job of a sweep needs neither."""
+    for key, value in environment.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    if "torch" not in sys.modules:
+        return
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[dict[str, Any]]:
+    """One row per job folder under ``sweep_dir`` (a job killed before its summary: "missing")."""
+    sweep_dir = Path(sweep_dir)
+    job_dirs = {p.parent for p in sweep_dir.rglob("summary.json")}
+    job_dirs |= {p.parent.parent for p in sweep_dir.rglob(".hydra/overrides.yaml")}
+    rows = []
+    for job_dir in job_dirs:
+        if ".submitit" in job_dir.parts or job_dir == sweep_dir:
+            continue
+        path = job_dir / "summary.json"
+        summary = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {
+            "status": "missing", "overrides": _saved_overrides(job_dir)}
+        metrics = summary.get("metrics", {})
+        rows.append({
+            "job": str(job_dir.relative_to(sweep_dir)),
+            "status": summary.get("status"),
+            "overrides": " ".join(summary.get("overrides", [])),
+            "model": summary.get("model", {}).get("name"),
+            "mode": summary.get("mode"),
+            "train_acc": metrics.get("train", {}).get("acc"),
+            "val_acc": metrics.get("val", {}).get("acc"),
+            "test_acc": metrics.get("test", {}).get("acc"),
+            "val_loss": metrics.get("val", {}).get("loss"),
+            "objective": metric_value(summary, optimized_metric),
+            "verdict": _verdict(summary.get("verdicts", {})),
+            "wall_time_s": summary.get("wall_time_s"),
+            "error": summary.get("error"),
+            "output_dir": str(job_dir),
+        })
+    return sorted(rows, key=lambda row: _job_order(row["job"]))
+
+
+def write_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def print_table(rows: list[dict[str, Any]], title: str) -> None:
+    """The table in the terminal: only the overrides that differ between jobs, short errors."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..console import console
+
+    common = set.intersection(*(set(row["overrides"].split()) for row in rows)) if rows else set()
+    table = Table(title=title, title_justify="left")
+    for column in ("job", "status", "overrides", "train", "val", "test", "note", "s"):
+        right = column in ("train", "val", "test", "s")  # accuracy per split, seconds
+        table.add_column(column, justify="right" if right else "left", overflow="fold",
+                         no_wrap=column not in ("overrides", "note"),
+                         min_width=12 if column in ("overrides", "note") else None)
+    colours = {"completed": "green", "failed": "yellow"}
+    for row in rows:
+        colour = colours.get(row["status"], "red")
+        varying = " ".join(_short(o) for o in row["overrides"].split() if o not in common)
+        note = escape(row["verdict"] or _short_error(row["error"]))
+        table.add_row(row["job"], f"[{colour}]{row['status']}[/{colour}]", varying,
+                      _cell(row["train_acc"]), _cell(row["val_acc"]),
+                      _cell(row["test_acc"]), note,
+                      "" if row["wall_time_s"] is None else f"{row['wall_time_s']:.1f}")
+    console.print(table)
+
+
+class SweepSummary(Callback):
+    """Writes ``<sweep dir>/summary.csv`` and prints the table when a multirun ends."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if not sweep_dir.is_dir():
+            return
+        rows = collect(sweep_dir, OmegaConf.select(config, "optimized_metric"))
+        path = write_csv(rows, sweep_dir / SUMMARY_CSV)
+        failed = sum(row["status"] != "completed" for row in rows)
+        print_table(rows, f"{len(rows)} runs, {failed} not completed (accuracy) -> {path}")
+
+
+def _verdict(verdicts: dict) -> str:
+    parts = []
+    if "overfit" in verdicts:
+        reached = verdicts["overfit"].get("reached")
+        parts.append("overfit " + ("reached" if reached else "NOT reached"))
+    if "fit" in verdicts:
+        parts.append(str(verdicts["fit"].get("diagnosis")))
+    parts += [key for key, value in verdicts.items()
+              if key not in ("overfit", "fit") and not value.get("passed", True)]
+    return "; ".join(parts)
+
+
+def _saved_overrides(job_dir: Path) -> list[str]:
+    path = job_dir / ".hydra" / "overrides.yaml"
+    return list(OmegaConf.load(path)) if path.is_file() else []
+
+
+def _job_order(name: str) -> tuple:
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in Path(name).parts)
+
+
+def _short(override: str) -> str:
+    """``optimizer.lr=0.000567080778`` -> ``optimizer.lr=0.000567``."""
+    key, _, value = override.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        return override
+    return f"{key}={number:.3g}" if "." in value or "e" in value else override
+
+
+def _short_error(error: str | None) -> str:
+    """The root cause: the last line of the message (Hydra wraps errors of ``_target_``s)."""
+    lines = [line for line in (error or "").splitlines() if line and "full_key" not in line]
+    return lines[-1][:80] if lines else ""
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:.4f}" if isinstance(value, float) else str(value)

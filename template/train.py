@@ -3,6 +3,8 @@
 See configs/train.yaml for every option and README.md for the workflow.
 """
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 

@@ -73,8 +73,9 @@ def test_wandb_runs_of_a_multirun_are_grouped_by_sweep(monkeypatch, tmp_path):
     from hydra import compose, initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
 
-    from conftest import CONFIGS
     from {{ cookiecutter.package_name }}.training.loggers import build_loggers
+
+    from conftest import CONFIGS
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):

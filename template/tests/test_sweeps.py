@@ -17,8 +17,9 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from conftest import CONFIGS, PROJECT
 from {{ cookiecutter.package_name }}.training import sweep
+
+from conftest import CONFIGS, PROJECT
 
 SUBMITIT = "hydra_plugins.hydra_submitit_launcher"
 QUIET = ["print_config=false", "logger=csv", "trainer.enable_model_summary=false",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 # For overfitting (high variance), in this order.
 OVERFIT_ADVICE = [
-    "get more data (or use mode=full if you trained on a fraction)",
+    "get more data (label more images)",
     "add data augmentation (augment=light, or augment=strong if it already has some)",
     "try a more generalizable architecture (a CNN instead of an MLP, a pretrained backbone)",
     "add regularization (model.dropout, optimizer.weight_decay, label smoothing)",
@@ -21,8 +21,10 @@ UNDERFIT_ADVICE = [
 
 
 def fit_verdict(train_acc: float, val_acc: float, baseline_acc: float,
-                bias_tolerance: float = 0.05, variance_tolerance: float = 0.05) -> dict:
+                bias_tolerance: float = 0.05, variance_tolerance: float = 0.05,
+                fraction: float = 1.0) -> dict:
     """``train_acc`` must be measured in eval mode (no dropout/augmentation) to be comparable.
+    ``fraction``: the share of the training split used (more data is at hand when < 1).
 
     Underfitting: train error above ``bias_tolerance`` (or no better than the majority baseline).
     Overfitting: val accuracy more than ``variance_tolerance`` below train accuracy.
@@ -37,14 +39,17 @@ def fit_verdict(train_acc: float, val_acc: float, baseline_acc: float,
         diagnosis, advice = "underfitting", UNDERFIT_ADVICE
         note = f"train accuracy {train_acc:.1%} is low (high bias)"
     elif overfit:
-        diagnosis, advice = "overfitting", OVERFIT_ADVICE
+        diagnosis, advice = "overfitting", list(OVERFIT_ADVICE)
+        if fraction < 1.0:
+            advice[0] = f"use all the data (mode=full): this run saw {fraction:.0%} of it"
         note = f"val accuracy is {gap:.1%} below train accuracy (high variance)"
     else:
         diagnosis, advice = "good fit", [
-            "train on all the data if you have not (mode=full)",
-            "check the confusion matrix and top losses for label noise",
+            "check the confusion matrix and top losses for label noise (python eval.py ...)",
             "try a bigger or pretrained model to go further",
         ]
+        if fraction < 1.0:
+            advice.insert(0, "train on all the data (mode=full)")
         note = "train and val accuracy are both high and close"
     return {"diagnosis": diagnosis, "note": note, "train_acc": train_acc, "val_acc": val_acc,
             "gap": gap, "baseline_acc": baseline_acc, "bias_tolerance": bias_tolerance,

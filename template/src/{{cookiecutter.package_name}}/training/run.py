@@ -85,7 +85,8 @@ def train(cfg: DictConfig) -> dict:
             verdicts["fit"] = fit_verdict(metrics["train"]["acc"], metrics["val"]["acc"],
                                           datamodule.majority_baseline(),
                                           cfg.evaluate.bias_tolerance,
-                                          cfg.evaluate.variance_tolerance)
+                                          cfg.evaluate.variance_tolerance,
+                                          datamodule.hparams.fraction)
         summary.update(metrics=metrics, verdicts=verdicts, best_checkpoint=best,
                        status=final_status(verdicts),
                        trainer={"global_step": trainer.global_step, "epochs": trainer.current_epoch,
@@ -139,7 +140,8 @@ def evaluate(cfg: DictConfig) -> dict:
     verdicts = {}
     if {"train", "val"} <= metrics.keys():
         verdicts["fit"] = fit_verdict(metrics["train"]["acc"], metrics["val"]["acc"],
-                                      datamodule.majority_baseline())
+                                      datamodule.majority_baseline(),
+                                      fraction=datamodule.hparams.fraction)
     summary = {"status": "completed", "mode": "eval", "task": "classification",
                "output_dir": str(cfg.paths.output_dir), "checkpoint": str(ckpt_path),
                "data": {"name": datamodule.name, "sizes": datamodule.sizes(),

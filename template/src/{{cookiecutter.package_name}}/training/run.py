@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 
 import lightning as L
-import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import get_class, instantiate
+from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from ..analysis.fit import fit_verdict
+from ..analysis.predict import load_trained
 from ..console import print_config, print_summary
 from ..data import ClassificationDataModule
 from ..tasks import ClassificationTask
@@ -122,15 +122,7 @@ def evaluate(cfg: DictConfig) -> dict:
     """Rebuild the data split stored in the checkpoint, then measure the checkpoint on it."""
     start = time.perf_counter()
     ckpt_path = Path(cfg.ckpt_path).expanduser()
-    if not ckpt_path.is_file():
-        raise FileNotFoundError(f"ckpt_path={ckpt_path} does not exist (checkpoints are in "
-                                "<run dir>/checkpoints/, e.g. outputs/full/<date>/checkpoints/)")
-    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    task = ClassificationTask.load_from_checkpoint(ckpt_path, map_location="cpu",
-                                                   weights_only=True)
-    data_config = {**checkpoint["datamodule"], **(plain(cfg.get("data")) or {})}
-    datamodule: ClassificationDataModule = get_class(data_config.pop("_target_"))(**data_config)
-    datamodule.setup()
+    task, datamodule = load_trained(ckpt_path, plain(cfg.get("data")))
     trainer = instantiate(cfg.trainer, logger=False, default_root_dir=cfg.paths.output_dir)
     splits = list(cfg.splits)
     task.eval_splits = tuple(splits)

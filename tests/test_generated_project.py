@@ -64,6 +64,8 @@ def test_the_generated_test_suite_passes(installed):
     result = run(python, project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
+    # every optional package its tests need is in this environment: nothing may be skipped
+    assert " skipped" not in result.stdout, result.stdout[-3000:]
 
 
 def test_overfit_mode_prints_and_records_its_verdict(installed, tmp_path):

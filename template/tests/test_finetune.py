@@ -170,11 +170,13 @@ if __name__ == "__main__":
     task = ClassificationTask({"name": "cnn", "width": 8, "depth": 2}, 10, [1, 8, 8], optimizer,
                               {"name": "constant"})
     trainer = L.Trainer(max_epochs=2, limit_train_batches=3, limit_val_batches=0,
-                        accelerator="cpu", devices=2, strategy="ddp_spawn",
+                        accelerator="cpu", devices=2, strategy="ddp",
                         callbacks=[FineTune("fine_tune", freeze_epochs=1), SameWeights()],
                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False)
     trainer.fit(task, datamodule=DigitsDataModule(batch_size=32))
+    # as train.py does: left to the exit of the process, gloo's teardown sometimes aborts it
+    torch.distributed.destroy_process_group()
 '''
 
 

@@ -129,3 +129,17 @@ def test_lr_find_with_a_frozen_backbone_restores_everything(tmp_path):
     assert freeze.used and result["steps"] == 30
     assert len(result["group_lr_ratios"]) == 2  # the head's two groups only
     assert all(p.requires_grad for p in task.parameters())  # unfrozen again afterwards
+
+
+def test_lr_find_with_fine_tune_searches_the_frozen_first_stage(run_train):
+    """fastai's order: find the LR on the frozen model, then fine-tune with it. The test runs
+    5 epochs of digits; it must not unfreeze after `freeze_epochs=1` in the middle of it."""
+    summary = run_train("finetune=fine_tune", "trainer.max_epochs=2", "lr_find=apply",
+                        "lr_find.num_it=100")
+    during = summary["lr_find"]["during"]["finetune"]
+    assert [s["stage"] for s in during["stages"]] == ["frozen"]
+    assert during["stages"][0]["params_trainable"] < during["stages"][0]["params_total"]
+    # the real training then went through both stages, at rates derived from the suggestion
+    stages = summary["verdicts"]["finetune"]["stages"]
+    assert [s["stage"] for s in stages] == ["frozen", "unfrozen"]
+    assert stages[0]["group_lrs"][-1] == pytest.approx(summary["lr_find"]["suggestion"], rel=1e-5)

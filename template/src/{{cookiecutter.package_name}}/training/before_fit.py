@@ -30,7 +30,9 @@ def before_fit(cfg: DictConfig, task, datamodule, callbacks: list, output_dir: P
     options = OmegaConf.to_container(cfg.get("lr_find") or {}, resolve=True)
     if options.pop("enabled", False) and not cfg.get("ckpt_path"):  # not when resuming
         trainer = cfg.trainer
-        keep = [c for c in callbacks if getattr(c, "use_in_lr_find", False)]
+        # callbacks that shape the model (a fine-tune schedule) shape it during the test too
+        keep = [c.for_lr_find() if hasattr(c, "for_lr_find") else c
+                for c in callbacks if getattr(c, "use_in_lr_find", False)]
         sections["lr_find"] = find_lr(
             task, datamodule, output_dir, callbacks=keep,
             trainer_options={"accelerator": trainer.get("accelerator", "auto"),

@@ -47,6 +47,7 @@ class Stage:
 
 class FineTune(L.Callback):
     summary_key = "finetune"
+    use_in_lr_find = True  # the LR range test runs on the first stage (frozen), as fastai's does
 
     def __init__(self, name: str = "none", freeze_epochs: int = 1, lr_mult: float = 100.0,
                  unfreeze_lr_factor: float = 0.5, epochs_per_group: int = 1,
@@ -62,7 +63,16 @@ class FineTune(L.Callback):
         self.stages: list[Stage] = []
         self.history: list[dict] = []
         self.weights: dict | None = None
+        self.hold_stage = False  # True: never leave the first stage (see ``for_lr_find``)
         self._module: L.LightningModule | None = None
+
+    def for_lr_find(self) -> FineTune:
+        """A copy for the LR range test: it freezes like the first stage and stays there (a
+        stage change mid-search would rebuild the optimizer under the test's feet)."""
+        copy = FineTune(self.name, self.freeze_epochs, self.lr_mult, self.unfreeze_lr_factor,
+                        self.epochs_per_group, self.train_bn)
+        copy.hold_stage = True
+        return copy
 
     # ---- the plan ------------------------------------------------------------------------
     def plan(self, num_groups: int) -> list[Stage]:
@@ -97,7 +107,8 @@ class FineTune(L.Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         index = self.stage
-        while index + 1 < len(self.stages) and trainer.current_epoch >= self.start_epoch(index + 1):
+        while (not self.hold_stage and index + 1 < len(self.stages)
+               and trainer.current_epoch >= self.start_epoch(index + 1)):
             index += 1
         if index != self.stage:
             self._enter(trainer, pl_module, index)

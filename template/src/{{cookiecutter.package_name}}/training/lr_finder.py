@@ -164,7 +164,8 @@ def find_lr(task: L.LightningModule, datamodule: L.LightningDataModule, output_d
     if apply:
         task.lr = chosen
     ratios = [lr / finder.group_lrs[0][-1] for lr in finder.group_lrs[0]]
-    return {"suggestion": chosen, "rule": suggestion, "suggestions": suggestions,
+    during = {c.summary_key: c.summary() for c in callbacks or [] if hasattr(c, "summary_key")}
+    return {"during": during,"suggestion": chosen, "rule": suggestion, "suggestions": suggestions,
             "applied": bool(apply), "lr_before": base_lr, "lr_after": float(task.lr),
             "group_lr_ratios": ratios, "steps": len(finder.losses),
             "stopped_early": len(finder.losses) < num_it, "curve": str(curve), "plot": str(plot)}

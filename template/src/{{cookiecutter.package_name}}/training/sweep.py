@@ -69,7 +69,8 @@ def run_job(train: Callable[[DictConfig], dict], cfg: DictConfig) -> float | Non
 
 def _end_process_group(environment: dict[str, str | None]) -> None:
     """A DDP job leaves its process group and its rank variables behind (with LOCAL_RANK set,
-    Lightning would wait for ranks it never starts): the next job of a sweep needs neither."""
+    Lightning would wait for ranks it never starts): the next job of a sweep needs neither, and a
+    process group left to the exit of the process sometimes aborts it (gloo, seen on CPU)."""
     for key, value in environment.items():
         if value is None:
             os.environ.pop(key, None)

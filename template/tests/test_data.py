@@ -100,3 +100,41 @@ def test_image_folder(tmp_path):
     assert x.shape == (4, 3, 8, 8) and y.dtype == torch.long
     with pytest.raises(FileNotFoundError, match="one sub-folder per class"):
         image_folder.ImageFolderDataModule(root=str(tmp_path / "missing")).setup()
+
+
+def test_image_folder_follows_the_backbone_unless_told(tmp_path):
+    """Input size and statistics left at null come from the model's pretrained config."""
+    from PIL import Image
+
+    from {{ cookiecutter.package_name }}.data import image_folder
+    from {{ cookiecutter.package_name }}.models import create_model
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    grey = np.full((20, 20, 3), 128, dtype=np.uint8)  # 128/255 in every channel
+    for name in ("a", "b"):
+        for i in range(6):
+            Image.fromarray(grey).save(tmp_path / name / f"{i}.png")
+
+    def first_pixel(dm) -> torch.Tensor:
+        x, _ = next(iter(dm.val_dataloader()))
+        return x[0, :, 0, 0]
+
+    model = create_model("test_resnet", num_classes=2, input_shape=[3, 32, 32], zoo="timm",
+                         input_size=16)
+    config = {**model.data_config, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+    dm = image_folder.ImageFolderDataModule(root=str(tmp_path), batch_size=4, num_workers=0)
+    dm.setup()
+    assert dm.input_shape == [3, 224, 224]  # before a model is chosen: ImageNet's defaults
+    dm.adopt_model_config(config)
+    assert dm.hparams.image_size == 16 and dm.input_shape == [3, 16, 16]
+    expected = (128 / 255 - 0.5) / 0.25
+    assert torch.allclose(first_pixel(dm), torch.full((3,), expected), atol=1e-4)
+    assert dm.config()["mean"] == [0.5, 0.5, 0.5]  # what checkpoints store
+
+    told = image_folder.ImageFolderDataModule(root=str(tmp_path), batch_size=4, num_workers=0,
+                                              image_size=8, mean=[0.0] * 3, std=[1.0] * 3)
+    told.setup()
+    told.adopt_model_config(config)  # explicit values win
+    assert told.input_shape == [3, 8, 8]
+    assert torch.allclose(first_pixel(told), torch.full((3,), 128 / 255), atol=1e-4)

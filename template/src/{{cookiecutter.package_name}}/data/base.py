@@ -110,6 +110,11 @@ class ClassificationDataModule(L.LightningDataModule):
     def load(self) -> LoadedData:
         raise NotImplementedError
 
+    def adopt_model_config(self, config: dict) -> None:
+        """Take input size / normalization from the model (a zoo backbone's pretrained config).
+        In-memory tensors keep their own per-channel standardization: grey digits have no
+        ImageNet statistics, and the model resizes its input itself."""
+
     def item_transform(self, train: bool):
         """Per-item transform for ``Dataset`` inputs (image files); unused for tensors."""
         return None

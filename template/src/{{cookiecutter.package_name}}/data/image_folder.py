@@ -1,7 +1,8 @@
 """Your own images: ``root/<class name>/<image file>`` (torchvision's ImageFolder layout).
 
 Images are read from disk item by item (they rarely fit in memory), resized to ``image_size``
-and normalized with ``mean``/``std`` (ImageNet's by default, right for pretrained backbones).
+and normalized with ``mean``/``std``. Left at null, these follow the chosen model: a zoo backbone's
+pretrained configuration (its input size and statistics), else 224 pixels and ImageNet's statistics.
 """
 
 from __future__ import annotations
@@ -12,16 +13,26 @@ import torch
 
 from .base import ClassificationDataModule, LoadedData
 
+# what pretrained torchvision/timm models mostly expect (and the default without a zoo model)
+IMAGENET = {"input_size": 224, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+
 
 class ImageFolderDataModule(ClassificationDataModule):
     name = "image_folder"
     hflip_ok = True
 
-    def __init__(self, root: str, image_size: int = 224, channels: int = 3,
-                 mean: tuple[float, ...] = (0.485, 0.456, 0.406),
-                 std: tuple[float, ...] = (0.229, 0.224, 0.225), **kwargs) -> None:
+    def __init__(self, root: str, image_size: int | None = None, channels: int = 3,
+                 mean: list[float] | None = None, std: list[float] | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.root = Path(root).expanduser()
+
+    def adopt_model_config(self, config: dict) -> None:
+        """Fill the settings left at null from the model's pretrained configuration (or
+        ImageNet's); they are hyperparameters, so checkpoints keep what was used."""
+        for key, source in (("image_size", "input_size"), ("mean", "mean"), ("std", "std")):
+            if self.hparams[key] is None:
+                self.hparams[key] = config.get(source) or IMAGENET[source]
 
     def load(self) -> LoadedData:
         from torchvision.datasets import ImageFolder  # heavy: only when this data set is used
@@ -41,14 +52,16 @@ class ImageFolderDataModule(ClassificationDataModule):
 
         from .augment import is_active, item_transforms
 
-        size, channels = self.hparams.image_size, self.hparams.channels
+        size, channels = self.hparams.image_size or IMAGENET["input_size"], self.hparams.channels
+        mean = (self.hparams.mean or IMAGENET["mean"])[:channels]
+        std = (self.hparams.std or IMAGENET["std"])[:channels]
         colour = v2.Grayscale(channels) if channels == 1 else v2.RGB()
         steps, after = [colour, v2.Resize(size), v2.CenterCrop(size)], []
         if train and is_active(self.augment_policy):
             before, after = item_transforms(self.augment_policy, size)
             steps = [colour, *before]
         return v2.Compose([*steps, v2.ToImage(), v2.ToDtype(torch.float32, scale=True),
-                           v2.Normalize(self.hparams.mean[:channels], self.hparams.std[:channels]),
+                           v2.Normalize(mean, std),
                            *after])
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):

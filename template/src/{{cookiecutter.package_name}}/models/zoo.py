@@ -33,11 +33,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..data.image_folder import IMAGENET
 from .base import Classifier, linear_head
 from .registry import register_model
 from .weights import _adapt_input_channels
 
-IMAGENET = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 HF_HOST = "huggingface.co"
 
 
@@ -80,7 +80,7 @@ def torchvision_model(num_classes: int, input_shape: list[int], name: str = "res
         config = {"input_size": int(transforms.crop_size[0]), "mean": list(transforms.mean),
                   "std": list(transforms.std)}
     else:
-        config = {"input_size": 224, **IMAGENET}
+        config = dict(IMAGENET)
     return _classifier(net, features, num_classes, input_size or config["input_size"], config,
                        groups, head_hidden, head_bn, dropout)
 

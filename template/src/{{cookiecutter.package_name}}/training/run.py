@@ -59,6 +59,7 @@ def train(cfg: DictConfig) -> dict:
                                   optimizer=plain(cfg.optimizer), scheduler=plain(cfg.scheduler),
                                   label_smoothing=cfg.task.label_smoothing,
                                   class_names=datamodule.class_names)
+        datamodule.adopt_model_config(task.model.data_config)  # a backbone's size/statistics
         counts = task.model.parameter_counts()
         summary["model"] = {"name": cfg.model.name, "params_total": counts["total"],
                             "params_trainable": counts["trainable"]}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 from rich.tree import Tree
 
-console = Console()
+# Piped to a file or a CI log, rich would assume 80 columns and cut the sweep table short.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 140)
 
 # Shown first, in this order; other top-level keys follow.
 CONFIG_ORDER = ("mode", "data", "model", "optimizer", "scheduler", "trainer", "callbacks", "logger")

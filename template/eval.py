@@ -1,5 +1,7 @@
 """Evaluate a checkpoint on the split it was trained with: `python eval.py ckpt_path=...`."""
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
@@ -10,7 +12,11 @@ import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: s
 def main(cfg: DictConfig) -> None:
     from {{ cookiecutter.package_name }}.training.run import evaluate
 
-    evaluate(cfg)
+    try:
+        evaluate(cfg)
+    except FileNotFoundError as error:  # no such checkpoint: one line, not a stack trace
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ def main(cfg: DictConfig) -> float | None:
     except ShapeError as error:  # one readable message instead of a stack trace
         print(f"shape check failed: {error}", file=sys.stderr)
         sys.exit(2)
+    except FileNotFoundError as error:  # a data root, checkpoint or run that is not there
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

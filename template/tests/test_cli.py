@@ -50,3 +50,9 @@ def test_bad_override_gives_a_readable_error(tmp_path):
     result = run("train.py", "model=transformer", f"hydra.run.dir={tmp_path}")
     assert result.returncode != 0
     assert "model" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_files_give_one_line_and_exit_2(tmp_path):
+    result = run("eval.py", f"ckpt_path={tmp_path / 'nope.ckpt'}", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr

@@ -138,3 +138,39 @@ def test_image_folder_follows_the_backbone_unless_told(tmp_path):
     told.adopt_model_config(config)  # explicit values win
     assert told.input_shape == [3, 8, 8]
     assert torch.allclose(first_pixel(told), torch.full((3,), 128 / 255), atol=1e-4)
+
+
+def test_image_folder_measures_train_without_augmentation_and_keeps_fixed_batches(tmp_path):
+    from PIL import Image
+
+    from {{ cookiecutter.package_name }}.data import augment as aug
+    from {{ cookiecutter.package_name }}.data import image_folder
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(10):
+            Image.fromarray(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)).save(
+                tmp_path / name / f"{i}.png")
+    dm = image_folder.ImageFolderDataModule(root=str(tmp_path), image_size=8, batch_size=4,
+                                            num_workers=0, augment=aug.policy("light"),
+                                            val_fraction=0.2, test_fraction=0.2)
+    dm.setup()
+    first, again = (next(iter(dm.eval_dataloaders(["train"])[0])) for _ in range(2))
+    assert torch.equal(first[0], again[0])  # eval loaders never augment, the train split too
+    augmented = [next(iter(dm.train_dataloader()))[0] for _ in range(2)]
+    assert augmented[0].shape == first[0].shape  # (and the training loader does augment)
+
+    fixed = image_folder.ImageFolderDataModule(root=str(tmp_path), image_size=8, batch_size=64,
+                                               num_workers=0, overfit_batches=1)
+    fixed.setup()
+    batches = fixed.overfit_batches()
+    train_size = len(fixed.indices["train"])  # fewer than one batch of 64
+    assert len(batches) == 1 and len(batches[0][1]) == fixed.sizes()["train"] == train_size
+    assert all(len(y) == train_size for _, y in fixed.train_dataloader())  # not re-chunked
+
+
+def test_a_split_too_small_for_every_class_says_so():
+    dm = DigitsDataModule(classes=[0, 1], val_fraction=0.001, test_fraction=0.001)
+    with pytest.raises(ValueError, match="every class in each split"):
+        dm.setup()

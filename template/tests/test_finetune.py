@@ -195,3 +195,10 @@ def test_unfrozen_parameters_stay_in_sync_under_ddp(tmp_path):
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                             timeout=300, env=env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_summary_counts_what_actually_trained(run_train):
+    summary = run_train("mode=smoke", "finetune=frozen")
+    stage = summary["verdicts"]["finetune"]["stages"][0]
+    assert summary["model"]["params_trainable"] == stage["params_trainable"]
+    assert summary["model"]["params_trainable"] < summary["model"]["params_total"]

@@ -74,3 +74,12 @@ def test_a_crash_still_writes_the_summary(run_train, tmp_path):
         run_train("mode=smoke", "model.name=nope")
     written = json.loads(next(tmp_path.glob("run*/summary.json")).read_text())
     assert written["status"] == "crashed" and "unknown model" in written["error"]
+
+
+def test_overfit_on_two_batches_needs_both(run_train):
+    """The target must hold on every fixed batch at once, not on whichever came last."""
+    summary = run_train("mode=overfit", "mode.batches=2", "mode.batch_size=32")
+    verdict = summary["verdicts"]["overfit"]
+    assert verdict["reached"] and verdict["num_batches"] == 2
+    assert summary["data"]["sizes"]["train"] == 64
+    assert summary["metrics"]["train"]["acc"] == 1.0  # both batches, measured after training

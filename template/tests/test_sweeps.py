@@ -69,7 +69,7 @@ def test_multirun_with_a_failing_run_writes_a_complete_summary(tmp_path, hydra_m
     for row in (rows[0], rows[2]):
         assert 0.0 <= float(row["val_acc"]) <= 1.0 and float(row["wall_time_s"]) > 0
         assert row["objective"] == row["val_acc"]  # optimized_metric: val/acc
-    assert "3 runs, 1 not completed" in capsys.readouterr().out  # the table in the terminal
+    assert "3 runs (1 failed or crashed)" in capsys.readouterr().out  # the table in the terminal
 
 
 @pytest.mark.slow

@@ -42,6 +42,6 @@ def test_a_deliberately_overfit_run_is_overfitting(run_train):
     assert fit["diagnosis"] == "overfitting", fit
     assert fit["train_acc"] >= 0.99 and fit["gap"] > 0.05
     # it trained on a fraction, so "more data" means: use the rest first
-    assert fit["advice"][0] == "use all the data (mode=full): this run saw 5% of it"
+    assert fit["advice"][0] == "use all the data (mode=full): this run saw 5.0% of it"
     assert fit["advice"][1:] == OVERFIT_ADVICE[1:]
     assert fit_verdict(1.0, 0.8, 0.1)["advice"] == OVERFIT_ADVICE  # all data: label more

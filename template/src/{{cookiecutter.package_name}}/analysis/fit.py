@@ -41,7 +41,7 @@ def fit_verdict(train_acc: float, val_acc: float, baseline_acc: float,
     elif overfit:
         diagnosis, advice = "overfitting", list(OVERFIT_ADVICE)
         if fraction < 1.0:
-            advice[0] = f"use all the data (mode=full): this run saw {fraction:.0%} of it"
+            advice[0] = f"use all the data (mode=full): this run saw {fraction:.1%} of it"
         note = f"val accuracy is {gap:.1%} below train accuracy (high variance)"
     else:
         diagnosis, advice = "good fit", [

@@ -13,10 +13,13 @@ It owns everything the workflow needs from data, so concrete data sets stay tiny
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import lightning as L
+import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
@@ -56,7 +59,7 @@ class TensorBatches(Dataset):
 class ItemSubset(Dataset):
     """Items ``indices`` of ``dataset``; with ``transform`` applied to each image."""
 
-    def __init__(self, dataset: Dataset, indices: list[int], transform=None) -> None:
+    def __init__(self, dataset: Dataset, indices: Sequence[int], transform=None) -> None:
         self.dataset, self.indices, self.transform = dataset, indices, transform
 
     def __len__(self) -> int:
@@ -132,11 +135,11 @@ class ClassificationDataModule(L.LightningDataModule):
         self.indices = stratified_split(targets, self.hparams.val_fraction,
                                         self.hparams.test_fraction, self.hparams.split_seed)
         self.full_train_size = len(self.indices["train"])
+        if isinstance(data.inputs, torch.Tensor):  # before the subset: every mode, one scale
+            self._standardize(data.inputs)
         if self.hparams.fraction < 1.0:
             self.indices["train"] = stratified_subset(
                 self.indices["train"], targets, self.hparams.fraction, self.hparams.split_seed)
-        if isinstance(data.inputs, torch.Tensor):
-            self._standardize(data.inputs)
 
     def _standardize(self, inputs: torch.Tensor) -> None:
         """Per-channel mean/std of the full training split (so every mode sees the same scale)."""
@@ -193,30 +196,32 @@ class ClassificationDataModule(L.LightningDataModule):
         count = min(len(train), self.hparams.overfit_batches * self.batch_size)
         return [train[i] for i in order[:count]]
 
-    def overfit_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The (first) fixed overfit batch, as the model sees it."""
-        return next(iter(self.train_dataloader()))
+    def overfit_batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The fixed overfit batches, once each, as the model sees them."""
+        return list(itertools.islice(self.train_dataloader(), self.hparams.overfit_batches))
 
     def train_dataloader(self) -> DataLoader:
         if self.hparams.overfit_batches:
             fixed = self._overfit_indices()
             batches = [fixed[i:i + self.batch_size] for i in range(0, len(fixed), self.batch_size)]
             # the same batches, in the same order, ``overfit_repeats`` times per epoch
-            return self._loader(batches * self.hparams.overfit_repeats, "train", batch_sampler=True)
-        return self._loader(self.indices["train"], "train", shuffle=True)
+            return self._loader(batches * self.hparams.overfit_repeats, batch_sampler=True)
+        return self._loader(self.indices["train"], shuffle=True, augment=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.indices["val"], "val")
+        return self._loader(self.indices["val"])
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.indices["test"], "test")
+        return self._loader(self.indices["test"])
 
     def eval_dataloaders(self, splits=SPLITS) -> list[DataLoader]:
         """Loaders without shuffling or augmentation, to measure each split in eval mode."""
-        return [self._loader(self._split_indices(split), split) for split in splits]
+        return [self._loader(self._split_indices(split)) for split in splits]
 
-    def _loader(self, indices, split: str, shuffle: bool = False,
-                batch_sampler: bool = False) -> DataLoader:
+    def _loader(self, indices, shuffle: bool = False, batch_sampler: bool = False,
+                augment: bool = False) -> DataLoader:
+        """``indices`` of items (or, with ``batch_sampler``, a list of fixed batches of them);
+        ``augment``: per-item augmentation of image files (tensors: see on_after_batch_transfer)."""
         data = self.loaded
         if isinstance(data.inputs, torch.Tensor):
             if batch_sampler:  # indices is already a list of batches
@@ -227,8 +232,12 @@ class ClassificationDataModule(L.LightningDataModule):
             # batch_size=None: each sampled "item" is a whole batch of indices, fetched at once
             return DataLoader(TensorBatches(data.inputs, data.targets), sampler=sampler,
                               batch_size=None)
-        items = [i for batch in indices for i in batch] if batch_sampler else indices
-        dataset = ItemSubset(data.inputs, items, self.item_transform(train=split == "train"))
+        transform = self.item_transform(train=augment)
+        if batch_sampler:  # fixed batches, kept as they are (not re-chunked)
+            everything = ItemSubset(data.inputs, range(len(data.targets)), transform)
+            return DataLoader(everything, batch_sampler=indices,
+                              num_workers=self.hparams.num_workers)
+        dataset = ItemSubset(data.inputs, indices, transform)
         return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle,
                           num_workers=self.hparams.num_workers,
                           persistent_workers=self.hparams.num_workers > 0)
@@ -277,10 +286,19 @@ def stratified_split(targets: torch.Tensor, val_fraction: float, test_fraction: 
     """Seeded, stratified train/val/test indices."""
     labels = targets.numpy()
     everything = list(range(len(labels)))
-    rest, test = (everything, []) if test_fraction == 0 else train_test_split(
-        everything, test_size=test_fraction, stratify=labels, random_state=seed)
-    train, val = train_test_split(rest, test_size=val_fraction / (1.0 - test_fraction),
-                                  stratify=labels[rest], random_state=seed)
+    try:
+        rest, test = (everything, []) if test_fraction == 0 else train_test_split(
+            everything, test_size=test_fraction, stratify=labels, random_state=seed)
+        train, val = train_test_split(rest, test_size=val_fraction / (1.0 - test_fraction),
+                                      stratify=labels[rest], random_state=seed)
+    except ValueError as error:  # sklearn's words are about its arguments, not about the data
+        counts = np.bincount(labels)
+        raise ValueError(
+            f"{len(labels)} items in {len(counts)} classes (the smallest has {counts.min()}) "
+            f"cannot be split into train/val/test with every class in each split "
+            f"(data.val_fraction={val_fraction}, data.test_fraction={test_fraction}): add "
+            f"images, or raise the fractions so that each split gets one item per class "
+            f"({error})") from None
     return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
 
 

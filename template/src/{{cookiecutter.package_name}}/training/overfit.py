@@ -35,6 +35,9 @@ class OverfitCheck(L.Callback):
         self.num_classes = getattr(pl_module.hparams, "num_classes", None)
         datamodule = trainer.datamodule
         self.num_batches = getattr(getattr(datamodule, "hparams", None), "overfit_batches", 1)
+        # with several fixed batches, the target must hold on all of them at the same time
+        self._all_batches = (datamodule.overfit_batches() if self.num_batches > 1
+                             and hasattr(datamodule, "overfit_batches") else [])
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs,
                            batch, batch_idx: int) -> None:
@@ -44,15 +47,27 @@ class OverfitCheck(L.Callback):
         self.losses.append(float(loss))
         if trainer.global_step % self.every_n_steps:
             return
-        was_training = pl_module.training
-        pl_module.eval()
-        with torch.no_grad():
-            accuracy = float((pl_module(x).argmax(dim=1) == y).float().mean())
-        pl_module.train(was_training)
+        accuracy = self._accuracy(pl_module, [(x, y)])
+        if accuracy >= self.target and self._all_batches:
+            accuracy = self._accuracy(pl_module, self._all_batches)
         self.best_accuracy = max(self.best_accuracy, accuracy)
         if accuracy >= self.target and self.reached_at is None:
             self.reached_at = trainer.global_step
             trainer.should_stop = True
+
+    @staticmethod
+    def _accuracy(pl_module: L.LightningModule, batches: list) -> float:
+        """Accuracy over ``batches`` in eval mode (dropout off, BatchNorm running statistics)."""
+        was_training = pl_module.training
+        pl_module.eval()
+        correct = total = 0
+        with torch.no_grad():
+            for x, y in batches:
+                x, y = x.to(pl_module.device), y.to(pl_module.device)
+                correct += int((pl_module(x).argmax(dim=1) == y).sum())
+                total += len(y)
+        pl_module.train(was_training)
+        return correct / max(total, 1)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.seconds = time.perf_counter() - self._start

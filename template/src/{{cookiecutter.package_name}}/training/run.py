@@ -88,6 +88,8 @@ def train(cfg: DictConfig) -> dict:
                                           cfg.evaluate.bias_tolerance,
                                           cfg.evaluate.variance_tolerance,
                                           datamodule.hparams.fraction)
+        # trainable as at the end of training (a fine-tune schedule may have frozen layers)
+        summary["model"]["params_trainable"] = task.model.parameter_counts()["trainable"]
         summary.update(metrics=metrics, verdicts=verdicts, best_checkpoint=best,
                        status=final_status(verdicts),
                        trainer={"global_step": trainer.global_step, "epochs": trainer.current_epoch,

@@ -161,7 +161,8 @@ class SweepSummary(Callback):
         rows = collect(sweep_dir, OmegaConf.select(config, "optimized_metric"))
         path = write_csv(rows, sweep_dir / SUMMARY_CSV)
         failed = sum(row["status"] != "completed" for row in rows)
-        print_table(rows, f"{len(rows)} runs, {failed} not completed (accuracy) -> {path}")
+        print_table(rows, f"{len(rows)} runs ({failed} failed or crashed), accuracy per split "
+                          f"-> {path}")
 
 
 def _verdict(verdicts: dict) -> str:

@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 
 OUTPUT_DIR="$(mkdir -p "${1:-$REPO/build}" && cd "${1:-$REPO/build}" && pwd)"
 install_torch
-install_group test
+install_group generate   # the project's own dependencies come from its pyproject.toml below
 "$VENV/bin/cookiecutter" --no-input --overwrite-if-exists "$REPO" --output-dir "$OUTPUT_DIR"
 PROJECT="$OUTPUT_DIR/my-vision-project"
 "$PY" -m pip install --quiet --disable-pip-version-check -e "$PROJECT[dev]" 2>&1 \

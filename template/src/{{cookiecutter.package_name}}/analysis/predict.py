@@ -73,8 +73,9 @@ def load_trained(ckpt_path, data_overrides: dict | None = None):
     if not path.is_file():
         raise FileNotFoundError(f"ckpt_path={path} does not exist (checkpoints are in "
                                 "<run dir>/checkpoints/, e.g. outputs/full/<date>/checkpoints/)")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    task = ClassificationTask.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)  # read once, for both
+    task = ClassificationTask(**checkpoint["hyper_parameters"])
+    task.load_state_dict(checkpoint["state_dict"])
     config = {**checkpoint["datamodule"], **(data_overrides or {})}
     datamodule = get_class(config.pop("_target_"))(**config)
     datamodule.setup()

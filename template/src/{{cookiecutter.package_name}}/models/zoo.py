@@ -9,8 +9,9 @@ classifier is the backbone, a new head fits the data's classes, the first convol
 data's channels (grey digits: RGB kernels summed), and the backbone's children are cut into
 ``groups`` layer groups (input -> output) for freezing and discriminative learning rates.
 Inputs are resized on the fly to the size the backbone was pretrained at (``input_size`` to
-choose another: ``model.input_size=32`` keeps 8x8 digits fast); normalization is the data
-module's (digits: standardized; image folders: ImageNet statistics, which most backbones use).
+choose another: ``model.input_size=32`` keeps 8x8 digits fast). The pretrained input size, mean
+and std go to the data module (``Classifier.data_config``): image folders read and normalize
+images with them; the embedded digits keep their own standardization.
 
 Weights: ``pretrained=true`` uses the library's own download and cache (torch hub for torchvision,
 the Hugging Face hub for timm); a filled cache works offline. When weights are requested and the

@@ -23,10 +23,11 @@ from collections.abc import Iterator
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSamplerWrapper
 from omegaconf import read_write
 from torch.utils.data import DataLoader, DistributedSampler
+
+from .sweep import in_multirun
 
 
 class _Replicated(DistributedSampler):
@@ -66,7 +67,7 @@ def eval_loaders(loaders: list[DataLoader], trainer: L.Trainer) -> list[DataLoad
 @contextlib.contextmanager
 def relaunchable() -> Iterator[None]:
     """In a multirun job: ``sys.argv`` = this job's overrides, ``hydra.run.dir`` = its folder."""
-    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+    if not in_multirun():
         yield
         return
     hydra_cfg = HydraConfig.get()

@@ -22,9 +22,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
+
+from .sweep import in_multirun
 
 OFFLINE_MODES = ("offline", "disabled", "dryrun")
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def check_wandb_credentials() -> None:
 
 
 def _grouped_by_sweep(node: DictConfig) -> DictConfig:
-    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+    if not in_multirun():
         return node
     hydra_cfg = HydraConfig.get()
     node = node.copy()

@@ -38,7 +38,3 @@ def write_summary(output_dir: str | Path, summary: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     return path
-
-
-def read_summary(output_dir: str | Path) -> dict:
-    return json.loads((Path(output_dir) / SUMMARY_FILE).read_text(encoding="utf-8"))

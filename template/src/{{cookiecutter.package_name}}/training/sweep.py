@@ -38,6 +38,11 @@ COLUMNS = ("job", "status", "overrides", "model", "mode", "train_acc", "val_acc"
            "val_loss", "objective", "verdict", "wall_time_s", "error", "output_dir")
 
 
+def in_multirun() -> bool:
+    """Is this process a job of a Hydra multirun (``-m``)?"""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 def metric_value(summary: dict, name: str | None) -> float | None:
     """``"val/acc"`` -> ``summary["metrics"]["val"]["acc"]`` (None: the run did not measure it)."""
     if not name:
@@ -49,7 +54,7 @@ def metric_value(summary: dict, name: str | None) -> float | None:
 
 def run_job(train: Callable[[DictConfig], dict], cfg: DictConfig) -> float | None:
     """Run ``train(cfg)`` for ``train.py`` and return the optimized metric to the sweeper."""
-    multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    multirun = in_multirun()
     environment = {key: os.environ.get(key) for key in DDP_ENVIRONMENT}
     try:
         summary = train(cfg)

@@ -23,7 +23,7 @@ def main(cfg: DictConfig) -> None:
 
         task, datamodule = load_trained(cfg.ckpt_path, OmegaConf.to_container(cfg.data))
         rows = clean_data.find_suspicious(task, datamodule, list(cfg.splits), cfg.top_k,
-                                          cfg.confident, cfg.unsure)
+                                          confident=cfg.confident, unsure=cfg.unsure)
         path = clean_data.write_review(rows, cfg.paths.output_dir, datamodule, cfg.ckpt_path)
         print(f"{len(rows)} suspicious items -> {path}\nedit the action column (keep | delete | "
               f"relabel + new_label), then: python clean.py step=apply csv={path}")

@@ -110,6 +110,18 @@ def test_every_option_value(tmp_path, license, github_actions, logger, python):
                 "Apache-2.0": "Apache License, Version 2.0"}[license] in text
 
 
+@pytest.mark.parametrize("task", CHOICES["default_task"])
+def test_every_task_value(tmp_path, task):
+    """Each task the prompt offers: rendered, linted, made the default of train.py."""
+    project = generate(tmp_path, default_task=task)
+    assert_clean_render(project)
+    lint = ruff_check(project)
+    assert lint.returncode == 0, lint.stdout
+    train = yaml.safe_load((project / "configs/train.yaml").read_text())
+    assert {"task": task} in train["defaults"]
+    assert (project / "configs" / "task" / f"{task}.yaml").is_file()
+
+
 def test_custom_names_reach_every_file(tmp_path):
     project = generate(tmp_path, project_name="Cats vs Dogs", author_name="Ada Lovelace",
                        author_email="ada@example.org", description='Tells "cats" from dogs.')

@@ -74,7 +74,7 @@ def test_overfit_mode_prints_and_records_its_verdict(installed, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     verdict = summary(tmp_path)["verdicts"]["overfit"]
     assert verdict["reached"] and verdict["target"] == 1.0
-    assert f"reached 100% train accuracy on 1 batch of 64 in {verdict['steps']} steps" \
+    assert f"reached 100% train acc on 1 batch of 64 in {verdict['steps']} steps" \
         in result.stdout
 
 
@@ -83,7 +83,7 @@ def test_overfit_mode_fails_loudly_with_lr_zero(installed, tmp_path):
     result = run(python, project, "train.py", "mode=overfit", "optimizer.lr=0",
                  f"hydra.run.dir={tmp_path}")
     assert result.returncode != 0
-    assert "did NOT reach 100% train accuracy" in result.stdout
+    assert "did NOT reach 100% train acc" in result.stdout
     assert "not decreasing" in result.stdout
     assert summary(tmp_path)["status"] == "failed"
 

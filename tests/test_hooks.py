@@ -77,7 +77,7 @@ def test_interactive_prompts_with_defaults(tmp_path):
 
 
 def test_interactive_answers_are_used(tmp_path):
-    answers = ["Bird Songs", "", "", "Classifies birds.", "Ann", "ann@example.org", "3",
+    answers = ["Bird Songs", "", "", "Classifies birds.", "", "Ann", "ann@example.org", "3",
                "", "3", "n"]
     result = cookiecutter_cli(str(REPO), "-o", str(tmp_path), cwd=tmp_path,
                               stdin="\n".join(answers) + "\n")

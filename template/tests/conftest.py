@@ -41,6 +41,8 @@ def run_train(tmp_path):
 
     def run(*overrides: str, quick: bool = True) -> dict:
         output_dir = tmp_path / f"run{next(counter)}"
-        return train(compose_config("train", [*(QUICK if quick else []), *overrides], output_dir))
+        summary = train(compose_config("train", [*(QUICK if quick else []), *overrides],
+                                       output_dir))
+        return summary.to_dict()
 
     return run

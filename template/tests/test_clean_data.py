@@ -19,6 +19,7 @@ from torch import nn
 from {{ cookiecutter.package_name }}.analysis import clean_data
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
+from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 
 from conftest import PROJECT
 
@@ -33,6 +34,15 @@ class AlwaysZero(nn.Module):
 
     def forward(self, x):
         return self.bias.expand(len(x), -1)
+
+
+def always_zero(datamodule) -> ClassificationTask:
+    """A classification task for the data's classes whose model always says class 0."""
+    names = datamodule.class_names
+    task = ClassificationTask({"name": "linear"}, {"names": names}, {"shape": [1, 8, 8]},
+                              {"lr": 0.1}, {"name": "constant"})
+    task.model = AlwaysZero(len(names))
+    return task
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -53,7 +63,7 @@ def image_folder(root: Path) -> ImageFolderDataModule:
 
 def test_reasons_for_suspicion():
     datamodule = DigitsDataModule()
-    rows = clean_data.find_suspicious(AlwaysZero(10), datamodule, top_k=5)
+    rows = clean_data.find_suspicious(always_zero(datamodule), datamodule, top_k=5)
     assert {row["split"] for row in rows} == {"train", "val"}
     mislabelled = [row for row in rows if "likely_mislabelled" in row["reasons"]]
     # every non-zero item is predicted 0 with 99 % confidence
@@ -69,7 +79,7 @@ def test_reasons_for_suspicion():
 
 def test_digits_decisions_are_reported_as_indices(tmp_path):
     datamodule = DigitsDataModule()
-    rows = clean_data.find_suspicious(AlwaysZero(10), datamodule, top_k=3)
+    rows = clean_data.find_suspicious(always_zero(datamodule), datamodule, top_k=3)
     untouched = clean_data.write_review(rows, tmp_path / "keep", datamodule, "model.ckpt")
     assert "nothing to do" in clean_data.apply_decisions(untouched)["note"]
     rows[0]["action"], rows[1]["action"], rows[1]["new_label"] = "delete", "relabel", "7"
@@ -84,7 +94,7 @@ def test_round_trip_moves_and_restores_files_with_nothing_lost(tmp_path):
     root = tmp_path / "pets"
     datamodule = image_folder(root)
     original = snapshot(root)
-    rows = clean_data.find_suspicious(AlwaysZero(3), datamodule, top_k=2)
+    rows = clean_data.find_suspicious(always_zero(datamodule), datamodule, top_k=2)
     assert rows and all(Path(row["path"]).is_file() for row in rows)
     path = clean_data.write_review(rows, tmp_path / "review", datamodule, "model.ckpt")
     # a person edits the CSV: delete one, relabel one (the model says it is class c0)
@@ -94,7 +104,7 @@ def test_round_trip_moves_and_restores_files_with_nothing_lost(tmp_path):
     deleted["action"] = "delete"
     relabelled["action"], relabelled["new_label"] = "relabel", "c0"
     with path.open("w", newline="") as file:
-        writer = csv.DictWriter(file, clean_data.COLUMNS)
+        writer = csv.DictWriter(file, list(edited[0]))
         writer.writeheader()
         writer.writerows(edited)
 
@@ -121,7 +131,7 @@ def test_invalid_decisions_change_nothing(tmp_path):
     root = tmp_path / "pets"
     datamodule = image_folder(root)
     original = snapshot(root)
-    rows = clean_data.find_suspicious(AlwaysZero(3), datamodule, top_k=2)
+    rows = clean_data.find_suspicious(always_zero(datamodule), datamodule, top_k=2)
     rows[0]["action"] = "delete"
     rows[1]["action"], rows[1]["new_label"] = "relabel", "no-such-class"
     rows[2]["action"] = "remove"
@@ -145,7 +155,8 @@ def test_clean_command_lists_suspicious_items_of_a_trained_model(run_train, tmp_
     assert "suspicious items ->" in result.stdout and "step=apply" in result.stdout
     with (out / "suspicious.csv").open(newline="") as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == clean_data.COLUMNS
+    columns = [*clean_data.FIRST, "probability", "label_probability", *clean_data.LAST]
+    assert list(rows[0]) == columns
     assert {row["split"] for row in rows} == {"train", "val"}
     assert sum("high_loss" in row["reasons"] for row in rows) == 10  # top 5 of each split
     meta = json.loads((out / clean_data.META_FILE).read_text())

@@ -31,8 +31,7 @@ def test_modes_are_configuration(mode, tmp_path):
     cfg = compose_config("train", [f"mode={mode}"], tmp_path)
     assert cfg.mode.name == mode
     regularized = mode in ("full", "smoke")
-    assert (cfg.model.dropout > 0) == regularized
-    assert (cfg.optimizer.weight_decay > 0) == regularized
+    assert cfg.regularize == regularized  # one switch: dropout, weight decay, label smoothing
     assert (cfg.data.augment.name != "none") == regularized
     assert (cfg.data.overfit_batches > 0) == (mode == "overfit")
     assert (cfg.data.fraction < 1.0) == (mode == "fraction")
@@ -48,7 +47,7 @@ def test_every_model_config_builds_and_runs(option, tmp_path):
     from {{ cookiecutter.package_name }}.models import create_model
 
     cfg = OmegaConf.to_container(compose_config("train", [f"model={option}"], tmp_path).model)
-    model = create_model(num_classes=10, input_shape=[1, 8, 8], **cfg)
+    model = create_model(num_outputs=10, inputs={"shape": [1, 8, 8]}, **cfg)
     assert model(torch.randn(4, 1, 8, 8)).shape == (4, 10)
     groups = model.layer_groups()
     assert groups[-1] is model.head  # groups run from input to output, head last

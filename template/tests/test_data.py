@@ -107,7 +107,7 @@ def test_image_folder_follows_the_backbone_unless_told(tmp_path):
     from PIL import Image
 
     from {{ cookiecutter.package_name }}.data import image_folder
-    from {{ cookiecutter.package_name }}.models import create_model
+    from {{ cookiecutter.package_name }}.models import model_data_config
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -120,22 +120,24 @@ def test_image_folder_follows_the_backbone_unless_told(tmp_path):
         x, _ = next(iter(dm.val_dataloader()))
         return x[0, :, 0, 0]
 
-    model = create_model("test_resnet", num_classes=2, input_shape=[3, 32, 32], zoo="timm",
-                         input_size=16)
-    config = {**model.data_config, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
-    dm = image_folder.ImageFolderDataModule(root=str(tmp_path), batch_size=4, num_workers=0)
+    config = {**model_data_config("test_resnet", zoo="timm", input_size=16),
+              "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+    assert config["input_size"] == 16
+    cls = image_folder.ImageFolderDataModule
+    plain = cls(root=str(tmp_path), batch_size=4, num_workers=0)
+    plain.setup()
+    assert plain.input_shape == [3, 224, 224]  # no model preference: ImageNet's defaults
+    settings = {"root": str(tmp_path), "batch_size": 4, "num_workers": 0}
+    dm = cls(**settings, **cls.settings_from_model(settings, config))  # known before building
     dm.setup()
-    assert dm.input_shape == [3, 224, 224]  # before a model is chosen: ImageNet's defaults
-    dm.adopt_model_config(config)
     assert dm.hparams.image_size == 16 and dm.input_shape == [3, 16, 16]
     expected = (128 / 255 - 0.5) / 0.25
     assert torch.allclose(first_pixel(dm), torch.full((3,), expected), atol=1e-4)
     assert dm.config()["mean"] == [0.5, 0.5, 0.5]  # what checkpoints store
 
-    told = image_folder.ImageFolderDataModule(root=str(tmp_path), batch_size=4, num_workers=0,
-                                              image_size=8, mean=[0.0] * 3, std=[1.0] * 3)
+    settings = {**settings, "image_size": 8, "mean": [0.0] * 3, "std": [1.0] * 3}
+    told = cls(**settings, **cls.settings_from_model(settings, config))  # explicit values win
     told.setup()
-    told.adopt_model_config(config)  # explicit values win
     assert told.input_shape == [3, 8, 8]
     assert torch.allclose(first_pixel(told), torch.full((3,), 128 / 255), atol=1e-4)
 

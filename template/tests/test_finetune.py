@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
-from {{ cookiecutter.package_name }}.tasks import ClassificationTask
+from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.finetune import FineTune
 from {{ cookiecutter.package_name }}.training.optim import log_spaced_ratios
 
@@ -44,8 +44,8 @@ class RecordOptimizers(L.Callback):
 def fit(schedule: FineTune, epochs: int, batches: int = 3, **model):
     data = DigitsDataModule(batch_size=32, augment=False)
     data.setup()
-    task = ClassificationTask({"name": "cnn", "width": 8, "depth": 2, **model}, data.num_classes,
-                              data.input_shape, ADAMW, ONE_CYCLE)
+    task = ClassificationTask({"name": "cnn", "width": 8, "depth": 2, **model},
+                              {"names": data.class_names}, data.input_info(), ADAMW, ONE_CYCLE)
     before = {k: v.clone() for k, v in task.model.state_dict().items()}
     probe = RecordOptimizers()
     trainer = L.Trainer(max_epochs=epochs, limit_train_batches=batches, limit_val_batches=0,
@@ -114,7 +114,8 @@ def test_an_lr_change_keeps_the_ratios():
     schedule = FineTune("fine_tune", freeze_epochs=0, lr_mult=10.0, unfreeze_lr_factor=1.0)
     data = DigitsDataModule(batch_size=32)
     data.setup()
-    task = ClassificationTask({"name": "cnn", "width": 8, "depth": 2}, 10, [1, 8, 8],
+    task = ClassificationTask({"name": "cnn", "width": 8, "depth": 2},
+                              {"names": list("0123456789")}, {"shape": [1, 8, 8]},
                               ADAMW, {"name": "constant"})
     trainer = L.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0, logger=False,
                         callbacks=[schedule], enable_checkpointing=False,
@@ -150,7 +151,7 @@ import sys
 import lightning as L
 import torch
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
-from {{ cookiecutter.package_name }}.tasks import ClassificationTask
+from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.finetune import FineTune
 
 
@@ -167,7 +168,8 @@ class SameWeights(L.Callback):
 
 if __name__ == "__main__":
     optimizer = {"_target_": "torch.optim.AdamW", "lr": 1e-2}
-    task = ClassificationTask({"name": "cnn", "width": 8, "depth": 2}, 10, [1, 8, 8], optimizer,
+    task = ClassificationTask({"name": "cnn", "width": 8, "depth": 2},
+                              {"names": list("0123456789")}, {"shape": [1, 8, 8]}, optimizer,
                               {"name": "constant"})
     trainer = L.Trainer(max_epochs=2, limit_train_batches=3, limit_val_batches=0,
                         accelerator="cpu", devices=2, strategy="ddp",

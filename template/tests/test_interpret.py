@@ -24,7 +24,7 @@ def test_eval_writes_a_report_consistent_with_the_metrics(run_train, tmp_path):
     cfg = compose_config("eval", [f"ckpt_path={trained['best_checkpoint']}",
                                   "+trainer.enable_progress_bar=false",
                                   "trainer.enable_model_summary=false"], tmp_path / "eval")
-    summary = evaluate(cfg)
+    summary = evaluate(cfg).to_dict()
     report = summary["interpretation"]
     folder = Path(report["folder"])
     assert report["split"] == "test" and report["items"] == summary["data"]["sizes"]["test"]
@@ -70,5 +70,5 @@ def test_eval_without_interpretation(run_train, tmp_path):
     trained = run_train("mode=smoke")
     cfg = compose_config("eval", [f"ckpt_path={trained['best_checkpoint']}", "interpret=false",
                                   "+trainer.enable_progress_bar=false"], tmp_path / "eval")
-    assert "interpretation" not in evaluate(cfg)
+    assert "interpretation" not in evaluate(cfg).to_dict()
     assert not (tmp_path / "eval" / "interpret").exists()

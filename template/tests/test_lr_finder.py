@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
-from {{ cookiecutter.package_name }}.tasks import ClassificationTask
+from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training import lr_finder
 from {{ cookiecutter.package_name }}.training.optim import parameter_groups
 
@@ -33,8 +33,8 @@ class Discriminative(ClassificationTask):
 
 def make_task(cls=ClassificationTask, lr=3e-3):
     torch.manual_seed(0)
-    return cls(model={"name": "cnn", "width": 8, "depth": 2}, num_classes=10,
-               input_shape=[1, 8, 8], optimizer={"_target_": "torch.optim.AdamW", "lr": lr},
+    return cls(model={"name": "cnn", "width": 8, "depth": 2}, targets={"names": list("0123456789")},
+               inputs={"shape": [1, 8, 8]}, optimizer={"_target_": "torch.optim.AdamW", "lr": lr},
                scheduler={"name": "constant"})
 
 

@@ -31,11 +31,24 @@ def test_overfit_with_lr_zero_fails_with_a_diagnosis(run_train):
     assert "not decreasing" in text and "ln(C)" in text
 
 
-def test_overfit_with_nan_loss_says_lr_too_high(run_train):
+def test_overfit_with_nan_loss_stops_as_diverged_and_says_lr_too_high(run_train):
     summary = run_train("mode=overfit", "optimizer.lr=1e12", "trainer.max_steps=20",
                         "optimizer=sgd", "optimizer.momentum=0", "optimizer.nesterov=false")
-    assert summary["status"] == "failed"
-    assert "too high" in summary["verdicts"]["overfit"]["diagnosis"][0]
+    assert summary["status"] == "diverged" and summary["exit_code"] == 3
+    assert "too high" in summary["message"] and "too high" in \
+        summary["verdicts"]["overfit"]["diagnosis"][0]
+    assert summary["trainer"]["global_step"] < 20  # stopped at the first non-finite loss
+
+
+def test_a_rising_loss_is_diagnosed_as_a_rate_too_high():
+    """A loss that rises without becoming NaN: the rate is too high, not too small."""
+    from {{ cookiecutter.package_name }}.training.overfit import OverfitCheck
+
+    check = OverfitCheck(target=1.0)
+    check.losses = [2.3, 5.0, 40.0, 300.0, 280.0, 310.0]
+    assert "too high" in check.diagnosis()[0] and "too small" not in " ".join(check.diagnosis())
+    check.losses = [2.3] * 6  # flat: nothing learns (lr 0 or far too small)
+    assert any("too small" in cause for cause in check.diagnosis())
 
 
 def test_fraction_trains_on_a_tenth_and_tests_on_untouched_splits(run_train):

@@ -26,7 +26,7 @@ def test_checkpoint_holds_plain_values_and_eval_reproduces_the_metrics(run_train
 
     cfg = compose_config("eval", [f"ckpt_path={summary['best_checkpoint']}",
                                   "+trainer.enable_progress_bar=false"], tmp_path / "eval")
-    evaluated = evaluate(cfg)
+    evaluated = evaluate(cfg).to_dict()
     for split, values in summary["metrics"].items():
         for name, value in values.items():
             assert abs(evaluated["metrics"][split][name] - value) < 1e-6, (split, name)

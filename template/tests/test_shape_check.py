@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from {{ cookiecutter.package_name }}.models import create_model
+from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training import shape_check
 
 from conftest import PROJECT
@@ -21,16 +22,25 @@ def batch(n=4, side=8, classes=10):
     return torch.randn(n, 1, side, side), torch.arange(n) % classes
 
 
+def task(name: str, classes: int = 10, **options) -> ClassificationTask:
+    """A classification task for 10 digit classes whose model has ``classes`` outputs."""
+    built = ClassificationTask({"name": name, **options}, {"names": list("0123456789")},
+                               {"shape": [1, 8, 8]}, {"lr": 0.1}, {"name": "constant"})
+    built.model = create_model(name, classes, {"shape": [1, 8, 8]}, **options)
+    return built
+
+
 def test_a_good_model_passes_and_reports_shapes():
-    result = check_shapes(create_model("cnn", 10, [1, 8, 8], width=8, depth=2), batch(), 10)
-    assert result == {"passed": True, "input": "(4, 1, 8, 8)", "output": "(4, 10)",
-                      "layers": result["layers"]} and result["layers"] > 5
+    result = check_shapes(task("cnn", width=8, depth=2), batch())
+    assert result["passed"] and result["input"] == "(4, 1, 8, 8)"
+    assert result["output"] == "(4, 10)" and result["layers"] > 5
+    assert result["message"].startswith("shape check passed: (4, 1, 8, 8) -> (4, 10)")
 
 
 def test_model_built_for_other_images_names_the_layer():
-    model = create_model("mlp", 10, [1, 8, 8], width=32, depth=1)  # expects 64 pixels
+    model = task("mlp", width=32, depth=1)  # expects 64 pixels
     with pytest.raises(ShapeError) as caught:
-        check_shapes(model, batch(side=16), 10)  # gets 256
+        check_shapes(model, batch(side=16))  # gets 256
     message = str(caught.value)
     assert "layer 'backbone.1.0'" in message and "Linear(in_features=64" in message
     assert "(4, 256)" in message and "(4, 1, 16, 16)" in message
@@ -39,15 +49,15 @@ def test_model_built_for_other_images_names_the_layer():
 
 def test_head_with_the_wrong_number_of_classes():
     with pytest.raises(ShapeError, match=r"output has shape \(4, 5\), expected \(4, 10\)"):
-        check_shapes(create_model("linear", 5, [1, 8, 8]), batch(), 10)
+        check_shapes(task("linear", classes=5), batch())
 
 
 def test_targets_that_do_not_fit_the_output():
     x, _ = batch()
     with pytest.raises(ShapeError, match=r"expected \(4,\)"):
-        check_shapes(create_model("linear", 10, [1, 8, 8]), (x, torch.zeros(4, 10)), 10)
+        check_shapes(task("linear"), (x, torch.zeros(4, 10)))
     with pytest.raises(ShapeError, match=r"range 0\.\.12"):
-        check_shapes(create_model("linear", 10, [1, 8, 8]), (x, torch.tensor([0, 1, 2, 12])), 10)
+        check_shapes(task("linear"), (x, torch.tensor([0, 1, 2, 12])))
 
 
 BROKEN = """

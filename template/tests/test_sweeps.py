@@ -67,9 +67,10 @@ def test_multirun_with_a_failing_run_writes_a_complete_summary(tmp_path, hydra_m
     assert [r["status"] for r in rows] == ["completed", "crashed", "completed"]
     assert "data.fraction=2.0" in rows[1]["overrides"] and "data.fraction" in rows[1]["error"]
     for row in (rows[0], rows[2]):
-        assert 0.0 <= float(row["val_acc"]) <= 1.0 and float(row["wall_time_s"]) > 0
-        assert row["objective"] == row["val_acc"]  # optimized_metric: val/acc
-    assert "3 runs (1 failed or crashed)" in capsys.readouterr().out  # the table in the terminal
+        assert row["score"] == "acc" and row["task"] == "classification"
+        assert 0.0 <= float(row["val"]) <= 1.0 and float(row["wall_time_s"]) > 0
+        assert row["objective"] == row["val"]  # optimized_metric: val/${task.score}
+    assert "3 runs (1 not completed), acc per split" in capsys.readouterr().out  # the table
 
 
 @pytest.mark.slow
@@ -121,13 +122,14 @@ def test_collect_reads_summaries_and_flags_jobs_without_one(tmp_path):
     (tmp_path / "0").mkdir()
     (tmp_path / "0" / "summary.json").write_text(
         '{"status": "completed", "overrides": ["model=mlp"], "model": {"name": "mlp"}, '
+        '"task": {"name": "classification", "score": "acc"}, '
         '"metrics": {"val": {"acc": 0.5, "loss": 1.0}}, "wall_time_s": 1.5}')
     (tmp_path / "1" / ".hydra").mkdir(parents=True)  # killed before writing its summary
     (tmp_path / "1" / ".hydra" / "overrides.yaml").write_text("- model=cnn\n")
     rows = sweep.collect(tmp_path, "val/acc")
     assert [(r["job"], r["status"], r["overrides"]) for r in rows] == [
         ("0", "completed", "model=mlp"), ("1", "missing", "model=cnn")]
-    assert rows[0]["objective"] == 0.5
+    assert rows[0]["objective"] == 0.5 and rows[0]["val"] == 0.5 and rows[0]["score"] == "acc"
     assert sweep.metric_value({"metrics": {}}, "val/acc") is None
 
 
@@ -143,7 +145,7 @@ def test_submitit_local_runs_a_job_like_the_slurm_preset_would(tmp_path):
     assert result.returncode == 0, result.stderr
     assert list((tmp_path / ".submitit").iterdir())  # submitted through submitit
     [row] = read_csv(tmp_path / "summary.csv")
-    assert row["status"] == "completed" and float(row["test_acc"]) >= 0.0
+    assert row["status"] == "completed" and float(row["test"]) >= 0.0
 
 
 def test_slurm_preset_follows_the_trainer():

@@ -7,13 +7,13 @@ import torch
 
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.models import create_model
-from {{ cookiecutter.package_name }}.tasks import ClassificationTask
+from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 
 
 def test_classes_keeps_and_relabels_a_subset_of_the_labels():
     data = DigitsDataModule(classes=[7, 5])
     data.setup()
-    assert data.class_names == ["7", "5"] and data.num_classes == 2
+    assert data.class_names == ["7", "5"] and len(data.class_names) == 2
     assert set(data.loaded.targets.tolist()) == {0, 1}
     everything = DigitsDataModule()
     everything.setup()
@@ -24,10 +24,10 @@ def test_classes_keeps_and_relabels_a_subset_of_the_labels():
 
 
 def test_weights_file_loads_the_backbone_and_leaves_the_head_new(tmp_path):
-    source = create_model("cnn", num_classes=5, input_shape=[1, 8, 8], width=8, depth=2)
+    source = create_model("cnn", num_outputs=5, inputs={"shape": [1, 8, 8]}, width=8, depth=2)
     path = tmp_path / "backbone.pt"
     torch.save(source.state_dict(), path)
-    target = create_model("cnn", num_classes=3, input_shape=[1, 8, 8], width=8, depth=2,
+    target = create_model("cnn", num_outputs=3, inputs={"shape": [1, 8, 8]}, width=8, depth=2,
                           weights=str(path))
     for (name, a), b in zip(source.backbone.state_dict().items(),
                             target.backbone.state_dict().values(), strict=True):
@@ -35,7 +35,7 @@ def test_weights_file_loads_the_backbone_and_leaves_the_head_new(tmp_path):
     assert target.head[-1].out_features == 3
     assert target.weights_info["loaded"] == target.weights_info["total"]
     with pytest.raises(ValueError, match="fits only"):
-        create_model("cnn", 3, [1, 8, 8], width=16, depth=2, weights=str(path))
+        create_model("cnn", 3, {"shape": [1, 8, 8]}, width=16, depth=2, weights=str(path))
 
 
 def test_fine_tuning_a_pretrained_backbone_beats_scratch_at_the_same_budget(run_train, tmp_path):

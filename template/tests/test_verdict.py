@@ -9,12 +9,14 @@ fit_verdict = fit.fit_verdict
 
 
 def test_rule():
-    assert fit_verdict(0.70, 0.68, 0.1)["diagnosis"] == "underfitting"
-    assert fit_verdict(1.00, 0.85, 0.1)["diagnosis"] == "overfitting"
-    assert fit_verdict(0.99, 0.97, 0.1)["diagnosis"] == "good fit"
-    assert fit_verdict(0.80, 0.60, 0.1)["diagnosis"] == "underfitting and overfitting"
-    assert fit_verdict(0.99, 0.10, 0.1)["diagnosis"] == "underfitting and overfitting"  # baseline
-    assert fit_verdict(0.99, 0.95, 0.1, variance_tolerance=0.03)["diagnosis"] == "overfitting"
+    assert fit_verdict("acc", 0.70, 0.68, 0.1)["diagnosis"] == "underfitting"
+    assert fit_verdict("acc", 1.00, 0.85, 0.1)["diagnosis"] == "overfitting"
+    assert fit_verdict("acc", 0.99, 0.97, 0.1)["diagnosis"] == "good fit"
+    assert fit_verdict("acc", 0.80, 0.60, 0.1)["diagnosis"] == "underfitting and overfitting"
+    # val no better than the baseline: underfitting too
+    assert fit_verdict("acc", 0.99, 0.10, 0.1)["diagnosis"] == "underfitting and overfitting"
+    assert fit_verdict("acc", 0.99, 0.95, 0.1,
+                       variance_tolerance=0.03)["diagnosis"] == "overfitting"
 
 
 def test_advice_in_fastai_order():
@@ -30,7 +32,8 @@ def test_a_crippled_model_is_underfitting(run_train):
                         "trainer.max_epochs=2")
     fit = summary["verdicts"]["fit"]
     assert fit["diagnosis"] == "underfitting"
-    assert fit["train_acc"] == summary["metrics"]["train"]["acc"] < 0.5
+    assert fit["metric"] == "acc" and fit["train"] == summary["metrics"]["train"]["acc"] < 0.5
+    assert fit["message"].startswith("underfitting (acc: train ")
     assert fit["advice"] == UNDERFIT_ADVICE
 
 
@@ -40,8 +43,8 @@ def test_a_deliberately_overfit_run_is_overfitting(run_train):
                         "trainer.max_epochs=60")
     fit = summary["verdicts"]["fit"]
     assert fit["diagnosis"] == "overfitting", fit
-    assert fit["train_acc"] >= 0.99 and fit["gap"] > 0.05
+    assert fit["train"] >= 0.99 and fit["gap"] > 0.05
     # it trained on a fraction, so "more data" means: use the rest first
     assert fit["advice"][0] == "use all the data (mode=full): this run saw 5.0% of it"
     assert fit["advice"][1:] == OVERFIT_ADVICE[1:]
-    assert fit_verdict(1.0, 0.8, 0.1)["advice"] == OVERFIT_ADVICE  # all data: label more
+    assert fit_verdict("acc", 1.0, 0.8, 0.1)["advice"] == OVERFIT_ADVICE  # all data: label more

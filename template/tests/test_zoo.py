@@ -31,7 +31,7 @@ def no_network(monkeypatch):
 @pytest.mark.parametrize("options", [TINY, {"name": "resnet18", "input_size": 32}],
                          ids=["timm", "torchvision"])
 def test_zoo_models_answer_the_same_questions_as_the_ladder(options):
-    model = create_model(num_classes=5, input_shape=[1, 8, 8], groups=3, **options)
+    model = create_model(num_outputs=5, inputs={"shape": [1, 8, 8]}, groups=3, **options)
     assert model(torch.randn(2, 1, 8, 8)).shape == (2, 5)  # grey 8x8 in, resized to 32x32
     groups = model.layer_groups()
     assert len(groups) == 3 + 1 and groups[-1] is model.head
@@ -44,7 +44,7 @@ def test_zoo_models_answer_the_same_questions_as_the_ladder(options):
 
 
 def test_head_options_build_fastais_head():
-    model = create_model(num_classes=4, input_shape=[3, 16, 16], head_hidden=16, head_bn=True,
+    model = create_model(num_outputs=4, inputs={"shape": [3, 16, 16]}, head_hidden=16, head_bn=True,
                          dropout=0.5, pool="catavgmax", **{**TINY, "input_size": 16})
     kinds = [type(m).__name__ for m in model.head]
     assert kinds == ["BatchNorm1d", "Dropout", "Linear", "BatchNorm1d", "ReLU", "Dropout",
@@ -61,7 +61,7 @@ def test_weights_file_fills_the_backbone_drops_the_head_and_adapts_channels(tmp_
     source = timm.create_model("test_resnet", pretrained=False)  # RGB, 1000 classes
     path = tmp_path / "model.safetensors"
     save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(path))
-    model = create_model(num_classes=3, input_shape=[1, 8, 8], weights=str(path), **TINY)
+    model = create_model(num_outputs=3, inputs={"shape": [1, 8, 8]}, weights=str(path), **TINY)
     assert torch.equal(model.backbone.layer4[0].conv1.weight, source.layer4[0].conv1.weight)
     stem = source.conv1[0].weight
     assert torch.allclose(model.backbone.conv1[0].weight, stem.sum(dim=1, keepdim=True))
@@ -77,7 +77,7 @@ def test_prefilled_torch_hub_cache_is_used_offline(tmp_path, monkeypatch, no_net
     cache = tmp_path / "hub" / "checkpoints"
     cache.mkdir(parents=True)
     torch.save(reference, cache / ResNet18_Weights.DEFAULT.url.rsplit("/", 1)[-1])
-    model = create_model("resnet18", num_classes=2, input_shape=[3, 8, 8], pretrained=True,
+    model = create_model("resnet18", num_outputs=2, inputs={"shape": [3, 8, 8]}, pretrained=True,
                          input_size=32)
     assert torch.equal(model.backbone.layer3[1].conv2.weight, reference["layer3.1.conv2.weight"])
     assert model.data_config["input_size"] == 32
@@ -98,7 +98,7 @@ def test_prefilled_hugging_face_cache_is_used_offline(tmp_path, monkeypatch, no_
     snapshot.mkdir(parents=True)
     save_file({k: v.contiguous() for k, v in reference.items()},
               str(snapshot / "model.safetensors"))
-    model = create_model(num_classes=2, input_shape=[3, 8, 8], pretrained=True, **TINY)
+    model = create_model(num_outputs=2, inputs={"shape": [3, 8, 8]}, pretrained=True, **TINY)
     assert torch.equal(model.backbone.layer2[0].conv1.weight, reference["layer2.0.conv1.weight"])
 
 
@@ -117,16 +117,16 @@ def test_missing_weights_offline_fail_at_once_and_say_what_to_do(tmp_path, monke
     for options in (TINY, {"name": "resnet18"}):
         start = time.perf_counter()
         with pytest.raises(RuntimeError, match=r"model\.weights=") as error:
-            create_model(num_classes=2, input_shape=[3, 8, 8], pretrained=True, **options)
+            create_model(num_outputs=2, inputs={"shape": [3, 8, 8]}, pretrained=True, **options)
         assert time.perf_counter() - start < 10
         assert "model.pretrained=false" in str(error.value)
 
 
 def test_unknown_names_point_to_the_list_command():
     with pytest.raises(ValueError, match="models list"):
-        create_model(num_classes=2, input_shape=[3, 8, 8], zoo="timm", name="no_such_net")
+        create_model(num_outputs=2, inputs={"shape": [3, 8, 8]}, zoo="timm", name="no_such_net")
     with pytest.raises(ValueError, match="models list"):
-        create_model(num_classes=2, input_shape=[3, 8, 8], zoo="torchvision", name="nope")
+        create_model(num_outputs=2, inputs={"shape": [3, 8, 8]}, zoo="torchvision", name="nope")
 
 
 def test_models_list_command(capsys):
@@ -150,8 +150,10 @@ def test_a_zoo_model_fine_tunes_through_the_configs(run_train):
 @pytest.mark.slow
 def test_ladder_models_do_not_import_timm():
     code = ("import sys\n"
-            "from {{ cookiecutter.package_name }}.tasks import ClassificationTask\n"
-            "ClassificationTask({'name': 'cnn'}, 10, [1, 8, 8], {'lr': 0.1, "
+            "from {{ cookiecutter.package_name }}.tasks.classification import "
+            "ClassificationTask\n"
+            "ClassificationTask({'name': 'cnn'}, {'names': list('0123456789')}, "
+            "{'shape': [1, 8, 8]}, {'lr': 0.1, "
             "'_target_': 'torch.optim.SGD'}, {'name': 'constant'})\n"
             "assert 'timm' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

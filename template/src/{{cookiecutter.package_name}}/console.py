@@ -13,9 +13,12 @@ from rich.tree import Tree
 
 # Piped to a file or a CI log, rich would assume 80 columns and cut the sweep table short.
 console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 140)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ
+                 else 140)
 
 # Shown first, in this order; other top-level keys follow.
-CONFIG_ORDER = ("mode", "data", "model", "optimizer", "scheduler", "trainer", "callbacks", "logger")
+CONFIG_ORDER = ("mode", "task", "data", "model", "optimizer", "scheduler", "trainer", "callbacks",
+                "logger")
 
 
 def print_config(cfg: DictConfig) -> None:
@@ -31,41 +34,49 @@ def print_config(cfg: DictConfig) -> None:
     console.print(tree)
 
 
-def print_summary(summary: dict) -> None:
-    lines = [f"[bold]{summary['mode']}[/bold] run {summary['status'].upper()} "
-             f"in {summary['wall_time_s']:.1f} s  ->  {summary['output_dir']}"]
-    data, model = summary.get("data", {}), summary.get("model", {})
+def print_summary(summary) -> None:
+    """The end-of-run report. Each section that judges something carries its own one-line
+    ``message``; this prints them as they are (it knows nothing about tasks or metrics). The
+    error line goes to stderr."""
+    s = summary if isinstance(summary, dict) else summary.to_dict()
+    colour = {"completed": "green", "failed": "yellow", "interrupted": "yellow"}.get(
+        s["status"], "red")
+    lines = [f"[bold]{s['mode']}[/bold] run [{colour}]{s['status'].upper()}[/{colour}] "
+             f"in {s['wall_time_s']:.1f} s  ->  {s['output_dir']}"]
+    data, model, task = s.get("data") or {}, s.get("model") or {}, s.get("task") or {}
     if data:
         sizes = ", ".join(f"{k} {v}" for k, v in data["sizes"].items())
-        lines.append(f"data   {data['name']}: {sizes} (fraction {data['fraction']})")
+        skipped = f", {data['skipped_files']} unreadable files skipped" \
+            if data.get("skipped_files") else ""
+        lines.append(f"data   {data['name']}: {sizes} (fraction {data['fraction']}){skipped}")
+    if task:
+        lines.append(f"task   {task['name']} (score: {task['score']})")
     if model:
         lines.append(f"model  {model['name']}: {model['params_total']:,} parameters "
                      f"({model['params_trainable']:,} trainable)")
-    for split, values in summary.get("metrics", {}).items():
-        shown = "  ".join(f"{k} {v:.4f}" for k, v in values.items())
+    for split, values in (s.get("metrics") or {}).items():
+        shown = "  ".join(f"{k} {_number(v)}" for k, v in values.items())
         lines.append(f"{split:<6} {shown}")
-    overfit = summary.get("verdicts", {}).get("overfit")
-    if overfit:
-        colour = "green" if overfit["reached"] else "red"
-        lines.append(f"[{colour}]overfit: {overfit['message']}[/{colour}]")
-        lines += [f"  [red]- {cause}[/red]" for cause in overfit["diagnosis"]]
-    fit = summary.get("verdicts", {}).get("fit")
-    if fit:
-        lines.append(f"[bold]fit: {fit['diagnosis']}[/bold] (train {fit['train_acc']:.1%}, val "
-                     f"{fit['val_acc']:.1%}, gap {fit['gap']:+.1%}, majority baseline "
-                     f"{fit['baseline_acc']:.1%}): {fit['note']}")
-        lines += [f"  next: {advice}" for advice in fit["advice"]]
-    if summary.get("lr_find"):
-        found = summary["lr_find"]
-        lines.append(f"lr_find: {found['rule']} suggests {found['suggestion']:.2e} "
-                     f"({'applied' if found['applied'] else 'not applied'}), {found['plot']}")
-    report = summary.get("interpretation")
-    if report:
-        pairs = ", ".join(f"{t}->{p} ({n})" for t, p, n in report["most_confused"][:3])
-        lines.append(f"interpretation ({report['split']}, macro F1 {report['macro_f1']:.3f}): "
-                     f"{report['folder']}" + (f"; most confused: {pairs}" if pairs else ""))
-    if summary.get("best_checkpoint"):
-        lines.append(f"best checkpoint: {summary['best_checkpoint']}")
-    if summary.get("error"):
-        lines.append(f"[red]error: {escape(summary['error'])}[/red]")
+    for key, verdict in (s.get("verdicts") or {}).items():
+        if not verdict.get("message"):
+            continue
+        passed = verdict.get("passed", True)
+        style = "bold" if key == "fit" else "green" if passed else "red"
+        lines.append(f"[{style}]{key}: {escape(verdict['message'])}[/{style}]")
+        lines += [f"  [red]- {escape(cause)}[/red]" for cause in verdict.get("diagnosis", [])]
+        lines += [f"  next: {escape(advice)}" for advice in verdict.get("advice", [])]
+    for key in ("lr_find", "interpretation"):
+        if (s.get(key) or {}).get("message"):
+            lines.append(escape(s[key]["message"]) + (f" -> {s[key]['folder']}"
+                                                      if s[key].get("folder") else ""))
+    if s.get("best_checkpoint"):
+        lines.append(f"best checkpoint: {s['best_checkpoint']}")
+    if s["status"] in ("diverged", "interrupted"):
+        lines.append(f"[{colour}]{escape(s['message'])}[/{colour}]")
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
+    if s.get("error"):
+        errors.print(f"[red]error: {escape(s['error'])}[/red]", highlight=False, soft_wrap=True)
+
+
+def _number(value) -> str:
+    return "nan" if value is None else f"{value:.4f}"

@@ -1,9 +1,9 @@
 """Clean the data with the model, in two steps with a person in between.
 
-1. ``find``: the trained model ranks the train and val items that look wrong: the highest losses,
-   confident predictions that disagree with the label (likely mislabelled), and correct but
-   unsure predictions. They go into ``suspicious.csv`` with ``action=keep``; a person edits each
-   row to ``keep``, ``delete`` or ``relabel`` (with ``new_label``).
+1. ``find``: the trained model ranks the train and val items that look wrong; the task says which
+   and why (classification: the highest losses, confident predictions that disagree with the
+   label, correct but unsure predictions). They go into ``suspicious.csv`` with ``action=keep``;
+   a person edits each row to ``keep``, ``delete`` or ``relabel`` (with ``new_label``).
 2. ``apply``: for an image folder, ``delete`` moves the file to a quarantine folder and
    ``relabel`` moves it into the new class's folder. Nothing is deleted: every move is logged
    (JSON lines) and ``undo`` moves everything back. In-memory data (digits) has no files: the
@@ -18,43 +18,28 @@ import shutil
 import time
 from pathlib import Path
 
-import torch
-
 from .predict import predict
 
 ACTIONS = ("keep", "delete", "relabel")
-COLUMNS = ["split", "index", "path", "label", "prediction", "probability", "label_probability",
-           "loss", "reasons", "action", "new_label"]
+# first and last columns of the review CSV; the task's own columns (probabilities, errors, ...)
+# go in between
+FIRST = ["split", "index", "path", "label", "prediction"]
+LAST = ["loss", "reasons", "action", "new_label"]
 META_FILE = "suspicious.json"
 LOG_POINTER = "applied.json"
 
 
 # ---- step 1: find ------------------------------------------------------------------------------
 def find_suspicious(task, datamodule, splits=("train", "val"), top_k: int = 20,
-                    confident: float = 0.9, unsure: float = 0.5) -> list[dict]:
-    """Rows for the review CSV, highest loss first; each says why it was picked (``reasons``)."""
+                    **options) -> list[dict]:
+    """Rows for the review CSV, highest loss first; the task says which items and why
+    (``reasons``); ``options`` are the task's thresholds (e.g. ``confident``, ``unsure``)."""
     rows = []
     for split in splits:
         p = predict(task, datamodule, split)
-        preds = p.preds
-        chosen_prob = p.probs.gather(1, preds[:, None])[:, 0]
-        reasons: dict[int, list[str]] = {}
-        for i in torch.argsort(p.losses, descending=True)[:top_k].tolist():
-            reasons.setdefault(i, []).append("high_loss")
-        wrong_but_sure = ((preds != p.targets) & (chosen_prob >= confident)).nonzero()[:, 0]
-        for i in wrong_but_sure.tolist():
-            reasons.setdefault(i, []).append("likely_mislabelled")
-        right_but_unsure = ((preds == p.targets) & (chosen_prob < unsure)).nonzero()[:, 0]
-        order = torch.argsort(chosen_prob[right_but_unsure])[:top_k]
-        for i in right_but_unsure[order].tolist():
-            reasons.setdefault(i, []).append("low_confidence_correct")
-        for i, why in reasons.items():
-            label, pred = int(p.targets[i]), int(preds[i])
-            rows.append({"split": split, "index": p.indices[i], "path": p.paths[i] or "",
-                         "label": p.class_names[label], "prediction": p.class_names[pred],
-                         "probability": round(float(chosen_prob[i]), 6),
-                         "label_probability": round(float(p.probs[i, label]), 6),
-                         "loss": round(float(p.losses[i]), 6), "reasons": "+".join(why),
+        for row in task.suspicious(p, top_k, **options):
+            i = row.pop("item")
+            rows.append({"split": split, "index": p.indices[i], "path": p.paths[i] or "", **row,
                          "action": "keep", "new_label": ""})
     return sorted(rows, key=lambda row: -row["loss"])
 
@@ -64,8 +49,10 @@ def write_review(rows: list[dict], folder: str | Path, datamodule, checkpoint: s
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "suspicious.csv"
+    middle = [k for row in rows for k in row if k not in FIRST + LAST]
+    columns = FIRST + list(dict.fromkeys(middle)) + LAST
     with path.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(file, columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     root = getattr(datamodule, "root", None)

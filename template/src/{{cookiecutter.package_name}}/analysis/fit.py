@@ -1,11 +1,15 @@
-"""Bias or variance? The train/val gap read the way practitioners do, with advice in the
-order worth trying (cheapest and most effective first)."""
+"""Bias or variance? The train/val gap of the task's score read the way practitioners do, with
+advice in the order worth trying (cheapest and most effective first).
+
+The score is the task's (accuracy, F1, R², mean IoU): higher is better and a perfect model scores
+1, so one pair of tolerances reads every task.
+"""
 
 from __future__ import annotations
 
 # For overfitting (high variance), in this order.
 OVERFIT_ADVICE = [
-    "get more data (label more images)",
+    "get more data (label more items)",
     "add data augmentation (augment=light, or augment=strong if it already has some)",
     "try a more generalizable architecture (a CNN instead of an MLP, a pretrained backbone)",
     "add regularization (model.dropout, optimizer.weight_decay, label smoothing)",
@@ -15,42 +19,46 @@ OVERFIT_ADVICE = [
 UNDERFIT_ADVICE = [
     "use a bigger model (model.width / model.depth, or the next model up the ladder)",
     "train longer (trainer.max_epochs)",
-    "raise the learning rate (optimizer.lr)",
+    "raise the learning rate (optimizer.lr), or find one with lr_find=report",
     "reduce regularization (model.dropout, optimizer.weight_decay)",
 ]
 
 
-def fit_verdict(train_acc: float, val_acc: float, baseline_acc: float,
+def fit_verdict(score: str, train: float, val: float, baseline: float,
                 bias_tolerance: float = 0.05, variance_tolerance: float = 0.05,
                 fraction: float = 1.0) -> dict:
-    """``train_acc`` must be measured in eval mode (no dropout/augmentation) to be comparable.
+    """``train`` must be measured in eval mode (no dropout/augmentation) to be comparable.
     ``fraction``: the share of the training split used (more data is at hand when < 1).
 
-    Underfitting: train error above ``bias_tolerance`` (or no better than the majority baseline).
-    Overfitting: val accuracy more than ``variance_tolerance`` below train accuracy.
+    Underfitting: train score more than ``bias_tolerance`` below 1 (or val no better than the
+    trivial baseline). Overfitting: val more than ``variance_tolerance`` below train.
     """
-    gap = train_acc - val_acc
-    underfit = (1.0 - train_acc) > bias_tolerance or val_acc <= baseline_acc
+    gap = train - val
+    underfit = (1.0 - train) > bias_tolerance or val <= baseline
     overfit = gap > variance_tolerance
     if underfit and overfit:
         diagnosis, advice = "underfitting and overfitting", UNDERFIT_ADVICE[:2] + OVERFIT_ADVICE[:2]
         note = "fix the bias first: a model that cannot fit the training data cannot generalize"
     elif underfit:
-        diagnosis, advice = "underfitting", UNDERFIT_ADVICE
-        note = f"train accuracy {train_acc:.1%} is low (high bias)"
+        diagnosis, advice = "underfitting", list(UNDERFIT_ADVICE)
+        note = (f"val {score} is no better than the trivial baseline" if val <= baseline
+                else f"train {score} {train:.3f} is low (high bias)")
     elif overfit:
         diagnosis, advice = "overfitting", list(OVERFIT_ADVICE)
         if fraction < 1.0:
             advice[0] = f"use all the data (mode=full): this run saw {fraction:.1%} of it"
-        note = f"val accuracy is {gap:.1%} below train accuracy (high variance)"
+        note = f"val {score} is {gap:.3f} below train (high variance)"
     else:
         diagnosis, advice = "good fit", [
-            "check the confusion matrix and top losses for label noise (python eval.py ...)",
+            "read the interpretation report for label noise and hard cases (python eval.py ...)",
             "try a bigger or pretrained model to go further",
         ]
         if fraction < 1.0:
             advice.insert(0, "train on all the data (mode=full)")
-        note = "train and val accuracy are both high and close"
-    return {"diagnosis": diagnosis, "note": note, "train_acc": train_acc, "val_acc": val_acc,
-            "gap": gap, "baseline_acc": baseline_acc, "bias_tolerance": bias_tolerance,
-            "variance_tolerance": variance_tolerance, "advice": advice, "passed": True}
+        note = f"train and val {score} are both high and close"
+    message = (f"{diagnosis} ({score}: train {train:.4f}, val {val:.4f}, gap {gap:+.4f}, "
+               f"trivial baseline {baseline:.4f}): {note}")
+    return {"diagnosis": diagnosis, "note": note, "metric": score, "train": train, "val": val,
+            "gap": gap, "baseline": baseline, "bias_tolerance": bias_tolerance,
+            "variance_tolerance": variance_tolerance, "advice": advice, "passed": True,
+            "message": message}

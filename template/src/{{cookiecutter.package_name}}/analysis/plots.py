@@ -57,8 +57,9 @@ def image_grid(images: torch.Tensor, titles: list[str], path: str | Path, column
     return save_figure(fig, path)
 
 
-def show_batch(datamodule, path: str | Path, count: int = 32) -> Path:
-    """Training images as the model sees them, augmentation included (``show_batch=true``)."""
+def show_batch(datamodule, path: str | Path, describe=str, count: int = 32) -> Path:
+    """Training images as the model sees them, augmentation included (``show_batch=true``);
+    ``describe`` turns a target into a title (the task's ``describe_item``)."""
     from types import SimpleNamespace
 
     x, y = next(iter(datamodule.train_dataloader()))
@@ -68,7 +69,6 @@ def show_batch(datamodule, path: str | Path, count: int = 32) -> Path:
         x, y = datamodule.on_after_batch_transfer((x, y), 0)
     finally:
         datamodule.trainer = trainer
-    names = datamodule.class_names
     policy = datamodule.augment_policy["name"]
-    return image_grid(x[:count], [names[int(t)] for t in y[:count]], path,
+    return image_grid(x[:count], [describe(t) for t in y[:count]], path,
                       title=f"training batch, augment={policy}")

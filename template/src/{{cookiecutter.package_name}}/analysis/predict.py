@@ -1,12 +1,15 @@
-"""Predictions of a trained task on one split, in eval mode, with what each item is.
+"""Predictions of a trained task on one split, in eval mode, with what each item is; and the one
+loader of trained checkpoints.
 
-Shared by the interpretation report and the data cleaner: per item its index in the data set,
-its file path (image folders) or None (in-memory data), label, predicted probabilities and loss.
+Shared by interpretation, clean-data and prediction: per item its index in the data set, its file
+path (files on disk) or None (in-memory data), its target, the model's raw output and its loss.
+What the outputs *mean* is the task's business (``task.decode``, ``task.interpret``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -15,15 +18,20 @@ import torch
 class Predictions:
     split: str
     indices: list[int]             # positions in the full data set
-    paths: list[str | None]        # image files, or None for in-memory data
-    targets: torch.Tensor          # (N,)
-    probs: torch.Tensor            # (N, C)
-    losses: torch.Tensor           # (N,) cross-entropy per item
-    class_names: list[str]
+    paths: list[str | None]        # files, or None for in-memory data
+    targets: torch.Tensor          # as the data set gives them
+    outputs: torch.Tensor          # raw model outputs (logits, standardized values, ...)
+    losses: torch.Tensor           # (N,) the task's unregularized loss per item
 
-    @property
-    def preds(self) -> torch.Tensor:
-        return self.probs.argmax(dim=1)
+
+def _to(value, device):
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_to(v, device) for v in value)
+    if isinstance(value, dict):
+        return {k: _to(v, device) for k, v in value.items()}
+    return value
 
 
 @torch.no_grad()
@@ -33,48 +41,49 @@ def predict(task, datamodule, split: str) -> Predictions:
     was_training = task.training
     task.eval()
     device = next(task.parameters()).device
-    logits, targets = [], []
+    outputs, targets, losses = [], [], []
     try:
         for x, y in datamodule.eval_dataloaders([split])[0]:
-            logits.append(task(x.to(device)).float().cpu())
+            out = task(_to(x, device)).float()
+            losses.append(task.item_losses(out, y.to(device)).cpu())
+            outputs.append(out.cpu())
             targets.append(y.cpu())
     finally:
         task.train(was_training)
-    logits_all, targets_all = torch.cat(logits), torch.cat(targets)
     indices = list(datamodule._split_indices(split))
     paths = getattr(datamodule, "paths", None)
     return Predictions(
         split=split, indices=indices,
         paths=[paths[i] for i in indices] if paths else [None] * len(indices),
-        targets=targets_all, probs=logits_all.softmax(dim=1),
-        losses=torch.nn.functional.cross_entropy(logits_all, targets_all, reduction="none"),
-        class_names=list(datamodule.class_names))
+        targets=torch.cat(targets), outputs=torch.cat(outputs), losses=torch.cat(losses))
 
 
-def item_images(datamodule, indices: list[int]) -> torch.Tensor:
-    """The (non-augmented) input tensors of the given data-set positions, for image grids."""
+def item_images(datamodule, indices: list[int]) -> torch.Tensor | None:
+    """The (non-augmented) input images of the given data-set positions, for image grids; None
+    when the inputs are not images."""
     inputs = datamodule.loaded.inputs
     if isinstance(inputs, torch.Tensor):
-        return inputs[torch.as_tensor(indices, dtype=torch.long)]
+        picked = inputs[torch.as_tensor(indices, dtype=torch.long)]
+        return picked if picked.dim() == 4 else None
     transform = datamodule.item_transform(train=False)
-    return torch.stack([transform(inputs[i][0]) for i in indices])
+    if transform is None:
+        return None
+    images = [transform(inputs[i][0]) for i in indices]
+    return torch.stack(images) if images and images[0].dim() == 3 else None
 
 
 def load_trained(ckpt_path, data_overrides: dict | None = None):
-    """(task, datamodule) from a checkpoint: the weights, and the data split they were trained on
-    (the checkpoint carries the data module's settings; ``data_overrides`` change single ones)."""
-    from pathlib import Path
-
+    """(task, datamodule) from a checkpoint: the task (whatever its kind), its weights, and the
+    data split they were trained on (the checkpoint carries the task's class and the data
+    module's settings; ``data_overrides`` change single settings)."""
     from hydra.utils import get_class
-
-    from ..tasks import ClassificationTask
 
     path = Path(ckpt_path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"ckpt_path={path} does not exist (checkpoints are in "
                                 "<run dir>/checkpoints/, e.g. outputs/full/<date>/checkpoints/)")
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)  # read once, for both
-    task = ClassificationTask(**checkpoint["hyper_parameters"])
+    task = get_class(checkpoint["task"]["_target_"])(**checkpoint["hyper_parameters"])
     task.load_state_dict(checkpoint["state_dict"])
     config = {**checkpoint["datamodule"], **(data_overrides or {})}
     datamodule = get_class(config.pop("_target_"))(**config)

@@ -1,6 +1,6 @@
-"""Data sets. ``base.ClassificationDataModule`` owns splitting, the fraction subset and the overfit
-batch; a concrete data set only says what its items, labels and class names are."""
+"""Data sets. ``base.DataModule`` owns splitting, the fraction subset and the overfit batch; a
+concrete data set only says what its items and targets are (and which kind of targets)."""
 
-from .base import ClassificationDataModule, LoadedData
+from .base import DataModule, LoadedData
 
-__all__ = ["ClassificationDataModule", "LoadedData"]
+__all__ = ["DataModule", "LoadedData"]

@@ -7,7 +7,9 @@ One policy, two executions, because the data decides what is cheap:
 * image files: torchvision v2 transforms per item, in the loader workers (``item_transforms``).
 
 A policy is a plain dict (it travels in checkpoints); ``True``/``False`` are accepted for old
-configs and mean ``light``/``none``.
+configs and mean ``light``/``none``. Targets decide what may move: a data set whose targets are
+positions or angles sets ``geometric_ok = False``; masks are transformed with their images by
+the segmentation data sets.
 """
 
 from __future__ import annotations
@@ -41,15 +43,20 @@ def is_active(p: dict) -> bool:
 
 
 # ---- in-memory tensors: whole batches ---------------------------------------------------------
-def batch_augment(images: torch.Tensor, p: dict, flip_ok: bool = False) -> torch.Tensor:
-    """Random shift/rotation/zoom (one ``grid_sample``), optional flips and erasing, per image."""
+def batch_augment(images: torch.Tensor, p: dict, flip_ok: bool = False,
+                  geometric_ok: bool = True) -> torch.Tensor:
+    """Random shift/rotation/zoom (one ``grid_sample``), optional flips and erasing, per image.
+    ``geometric_ok=False`` (targets that are positions or angles: moving the image would make
+    them lie) keeps only erasing."""
     n, _, h, w = images.shape
     device = images.device
-    if p["rotate"] or tuple(p["scale"]) != (1.0, 1.0):
+    if not geometric_ok:
+        pass
+    elif p["rotate"] or tuple(p["scale"]) != (1.0, 1.0):
         images = _affine(images, p)
     elif p["shift"]:
         images = random_shift(images, max_shift=max(1, round(p["shift"] * min(h, w))))
-    if p["flip"] and flip_ok:
+    if p["flip"] and flip_ok and geometric_ok:
         flip = torch.rand(n, device=device) < 0.5
         images = torch.where(flip[:, None, None, None], images.flip(-1), images)
     if p["erase"]:

@@ -1,45 +1,53 @@
-"""One DataModule base for every classification data set.
+"""One DataModule base for every data set, whatever the task.
 
 It owns everything the workflow needs from data, so concrete data sets stay tiny:
 
-* a seeded, stratified train/val/test split (``split_seed``, independent of the training seed);
-* ``fraction``: a fixed, seeded, stratified subset of the *training* split (val/test untouched);
+* a seeded train/val/test split (``split_seed``, independent of the training seed), stratified as
+  the task declares (``stratify``: labels, label sets, quantile bins or none; see ``split.py``);
+* ``fraction``: a fixed, seeded subset of the *training* split (val/test untouched);
 * ``overfit_batches``: a fixed set of training batches served again and again (no shuffling);
 * in-memory tensors served as whole batches by tensor indexing, not item by item;
 * ``augment``: a policy from ``configs/augment/`` (see ``augment.py``), training split only;
   in-memory tensors are augmented as whole batches after the transfer to the device;
-* ``classes``: keep only some labels (a smaller task from the same data).
+* ``classes``: keep only some labels (a smaller task from the same data, class targets only).
+
+A concrete data set says what its items and targets are (``load``), which kind of targets it has
+(``target_kind``, checked against the task's) and, for image files, how to read an item.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import lightning as L
-import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from . import augment as aug
+from .split import split_indices, subset
 
 SPLITS = ("train", "val", "test")
 
 
 @dataclass
 class LoadedData:
-    """What a concrete data set provides: all items, their integer labels and the class names.
+    """What a concrete data set provides: all items, their targets and the targets' names.
 
-    ``inputs`` is an ``(N, C, H, W)`` float tensor for data that fits in memory (served as tensor
-    batches), or a ``Dataset`` of ``(image, label)`` pairs otherwise.
+    ``inputs`` is an ``(N, ...)`` tensor for data that fits in memory (served as tensor batches),
+    or a ``Dataset`` of ``(input, target)`` pairs otherwise. ``targets``: ``(N,)`` class indices,
+    ``(N, L)`` multi-hot label sets, ``(N, K)`` numbers, ``(N, H, W)`` masks, ... as the task
+    expects. ``target_names``: the class / label / target-column names.
     """
 
     inputs: torch.Tensor | Dataset
     targets: torch.Tensor
-    class_names: list[str]
+    target_names: list[str]
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.target_names
 
 
 class TensorBatches(Dataset):
@@ -70,11 +78,13 @@ class ItemSubset(Dataset):
         return (self.transform(image) if self.transform else image), label
 
 
-class ClassificationDataModule(L.LightningDataModule):
+class DataModule(L.LightningDataModule):
     """Subclasses implement ``load()`` (and, for image files, ``item_transform``)."""
 
     name = "data"
-    hflip_ok = False  # may images be mirrored? (not digits or text; photos usually yes)
+    target_kind = "class"  # what the targets are; the task says which kind it needs
+    hflip_ok = False       # may images be mirrored? (not digits or text; photos usually yes)
+    geometric_ok = True    # may inputs be shifted/rotated/zoomed? (not when targets are positions)
 
     def __init__(
         self,
@@ -88,6 +98,7 @@ class ClassificationDataModule(L.LightningDataModule):
         split_seed: int = 42,
         num_workers: int = 0,
         classes: list[int] | None = None,
+        stratify: str = "labels",
     ) -> None:
         super().__init__()
         if not 0.0 < fraction <= 1.0:
@@ -113,10 +124,13 @@ class ClassificationDataModule(L.LightningDataModule):
     def load(self) -> LoadedData:
         raise NotImplementedError
 
-    def adopt_model_config(self, config: dict) -> None:
-        """Take input size / normalization from the model (a zoo backbone's pretrained config).
-        In-memory tensors keep their own per-channel standardization: grey digits have no
-        ImageNet statistics, and the model resizes its input itself."""
+    @classmethod
+    def settings_from_model(cls, settings: dict, model_config: dict) -> dict:
+        """Settings this data set takes from the model (a zoo backbone's input size and
+        normalization), for the keys ``settings`` leaves unset. Called before construction, so
+        the data module never changes afterwards. In-memory tensors keep their own per-channel
+        standardization (grey digits have no ImageNet statistics; the model resizes itself)."""
+        return {}
 
     def item_transform(self, train: bool):
         """Per-item transform for ``Dataset`` inputs (image files); unused for tensors."""
@@ -132,14 +146,15 @@ class ClassificationDataModule(L.LightningDataModule):
         targets = data.targets
         if len(targets) != len(data.inputs):
             raise ValueError(f"{self.name}: {len(data.inputs)} inputs but {len(targets)} targets")
-        self.indices = stratified_split(targets, self.hparams.val_fraction,
-                                        self.hparams.test_fraction, self.hparams.split_seed)
-        self.full_train_size = len(self.indices["train"])
+        self.indices = split_indices(targets, self.hparams.stratify, self.hparams.val_fraction,
+                                     self.hparams.test_fraction, self.hparams.split_seed)
+        self._full_train = list(self.indices["train"])
+        self.full_train_size = len(self._full_train)
         if isinstance(data.inputs, torch.Tensor):  # before the subset: every mode, one scale
             self._standardize(data.inputs)
         if self.hparams.fraction < 1.0:
-            self.indices["train"] = stratified_subset(
-                self.indices["train"], targets, self.hparams.fraction, self.hparams.split_seed)
+            self.indices["train"] = subset(self.indices["train"], targets, self.hparams.stratify,
+                                           self.hparams.fraction, self.hparams.split_seed)
 
     def _standardize(self, inputs: torch.Tensor) -> None:
         """Per-channel mean/std of the full training split (so every mode sees the same scale)."""
@@ -157,12 +172,12 @@ class ClassificationDataModule(L.LightningDataModule):
         return self._loaded
 
     @property
-    def class_names(self) -> list[str]:
-        return self.loaded.class_names
+    def target_names(self) -> list[str]:
+        return self.loaded.target_names
 
     @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
+    def class_names(self) -> list[str]:  # (the same names, as classification calls them)
+        return self.target_names
 
     @property
     def input_shape(self) -> list[int]:
@@ -170,16 +185,31 @@ class ClassificationDataModule(L.LightningDataModule):
         image = first if isinstance(first, torch.Tensor) else self.item_transform(False)(first[0])
         return list(image.shape)
 
+    def input_info(self) -> dict:
+        """Facts about the inputs a model builder may ask for by name (``shape`` for images)."""
+        return {"shape": self.input_shape}
+
+    def example_input(self, count: int = 2) -> torch.Tensor:
+        """A batch-shaped input for Lightning's per-layer summary."""
+        return torch.zeros(count, *self.input_shape)
+
     def sizes(self) -> dict[str, int]:
         self.loaded  # noqa: B018 (make sure the split exists)
         return {split: len(self._split_indices(split)) for split in SPLITS}
 
-    def majority_baseline(self) -> float:
-        """Accuracy of always predicting the most frequent training class, on the val split."""
-        targets = self.loaded.targets
-        majority = torch.bincount(targets[torch.as_tensor(self.indices["train"])]).argmax()
-        val = targets[torch.as_tensor(self.indices["val"])]
-        return float((val == majority).float().mean())
+    def split_targets(self, split: str, full: bool = False) -> torch.Tensor:
+        """The targets of ``split`` (``full``: the whole training split, whatever the fraction:
+        statistics such as target scaling use it, so every mode sees the same scale)."""
+        indices = self._full_train if full and split == "train" else self.indices[split]
+        return self.loaded.targets[torch.as_tensor(indices, dtype=torch.long)]
+
+    def describe(self) -> dict:
+        """The data section of summary.json."""
+        return {"name": self.name, "target_kind": self.target_kind, "sizes": self.sizes(),
+                "full_train_size": self.full_train_size, "fraction": self.hparams.fraction,
+                "overfit_batches": self.hparams.overfit_batches,
+                "targets": len(self.target_names), "input": self.input_info(),
+                "skipped_files": len(getattr(self, "skipped_files", []))}
 
     # ---- loaders -----------------------------------------------------------------------------
     def _split_indices(self, split: str) -> list[int]:
@@ -248,7 +278,8 @@ class ClassificationDataModule(L.LightningDataModule):
         if (aug.is_active(self.augment_policy) and self.trainer is not None
                 and self.trainer.training and isinstance(batch, (tuple, list))):
             inputs, targets = batch
-            batch = (aug.batch_augment(inputs, self.augment_policy, self.hflip_ok), targets)
+            batch = (aug.batch_augment(inputs, self.augment_policy, self.hflip_ok,
+                                       self.geometric_ok), targets)
         return batch
 
 
@@ -267,6 +298,9 @@ class _MappedBatchSampler(BatchSampler):
 def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
     """Only the items of ``classes`` (label numbers), relabelled 0..k-1 in the given order: a new
     task from the same data (the transfer demo pretrains on digits 0-4, fine-tunes on 5-9)."""
+    if data.targets.dim() != 1 or data.targets.is_floating_point():
+        raise ValueError("data.classes selects class labels: this data set's targets are not "
+                         "single class labels")
     unknown = [c for c in classes if not 0 <= c < len(data.class_names)]
     if unknown or not classes:
         last = len(data.class_names) - 1
@@ -279,36 +313,3 @@ def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
                          "data.root at a folder that holds only the classes you want")
     return LoadedData(data.inputs[keep], relabel[data.targets[keep]],
                       [data.class_names[c] for c in classes])
-
-
-def stratified_split(targets: torch.Tensor, val_fraction: float, test_fraction: float,
-                     seed: int) -> dict[str, list[int]]:
-    """Seeded, stratified train/val/test indices."""
-    labels = targets.numpy()
-    everything = list(range(len(labels)))
-    try:
-        rest, test = (everything, []) if test_fraction == 0 else train_test_split(
-            everything, test_size=test_fraction, stratify=labels, random_state=seed)
-        train, val = train_test_split(rest, test_size=val_fraction / (1.0 - test_fraction),
-                                      stratify=labels[rest], random_state=seed)
-    except ValueError as error:  # sklearn's words are about its arguments, not about the data
-        counts = np.bincount(labels)
-        raise ValueError(
-            f"{len(labels)} items in {len(counts)} classes (the smallest has {counts.min()}) "
-            f"cannot be split into train/val/test with every class in each split "
-            f"(data.val_fraction={val_fraction}, data.test_fraction={test_fraction}): add "
-            f"images, or raise the fractions so that each split gets one item per class "
-            f"({error})") from None
-    return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
-
-
-def stratified_subset(indices: list[int], targets: torch.Tensor, fraction: float,
-                      seed: int) -> list[int]:
-    """A fixed, seeded subset of ``indices`` with the same class proportions (>= 1 per class)."""
-    labels = targets[torch.as_tensor(indices)].numpy()
-    num_classes = len(set(labels.tolist()))
-    size = max(num_classes, math.ceil(fraction * len(indices)))
-    if size >= len(indices):
-        return list(indices)
-    subset, _ = train_test_split(indices, train_size=size, stratify=labels, random_state=seed)
-    return sorted(subset)

@@ -4,10 +4,10 @@
 import torch
 from sklearn.datasets import load_digits
 
-from .base import ClassificationDataModule, LoadedData
+from .base import DataModule, LoadedData
 
 
-class DigitsDataModule(ClassificationDataModule):
+class DigitsDataModule(DataModule):
     name = "digits"
 
     def load(self) -> LoadedData:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import torch
 
-from .base import ClassificationDataModule, LoadedData
+from .base import DataModule, LoadedData
 
 # what pretrained torchvision/timm models mostly expect (and the default without a zoo model)
 IMAGENET = {"input_size": 224, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 
 
-class ImageFolderDataModule(ClassificationDataModule):
+class ImageFolderDataModule(DataModule):
     name = "image_folder"
     hflip_ok = True
 
@@ -27,12 +27,13 @@ class ImageFolderDataModule(ClassificationDataModule):
         super().__init__(**kwargs)
         self.root = Path(root).expanduser()
 
-    def adopt_model_config(self, config: dict) -> None:
-        """Fill the settings left at null from the model's pretrained configuration (or
-        ImageNet's); they are hyperparameters, so checkpoints keep what was used."""
-        for key, source in (("image_size", "input_size"), ("mean", "mean"), ("std", "std")):
-            if self.hparams[key] is None:
-                self.hparams[key] = config.get(source) or IMAGENET[source]
+    @classmethod
+    def settings_from_model(cls, settings: dict, model_config: dict) -> dict:
+        """The settings left at null, from the model's pretrained configuration (or ImageNet's);
+        they are hyperparameters, so checkpoints and summary.json keep what was used."""
+        return {key: model_config.get(source) or IMAGENET[source]
+                for key, source in (("image_size", "input_size"), ("mean", "mean"), ("std", "std"))
+                if settings.get(key) is None}
 
     def load(self) -> LoadedData:
         from torchvision.datasets import ImageFolder  # heavy: only when this data set is used

@@ -1,6 +1,6 @@
 """The model zoo: one registry, one factory, one model API.
 
-    model = create_model("cnn", num_classes=10, input_shape=[1, 8, 8], width=32)
+    model = create_model("cnn", num_outputs=10, inputs={"shape": [1, 8, 8]}, width=32)
     model.backbone, model.head, model.layer_groups()   # the same questions for every model
 
 ``model=resnet18``, ``model=torchvision model.name=...`` and ``model=timm model.name=...`` wrap the
@@ -8,12 +8,20 @@ libraries' models (zoo.py; timm/torchvision are imported only then); ``model.wei
 starts any model's backbone from a local file (weights.py). ``python -m <package>.models list``
 lists them.
 
-Add a model by decorating a builder with ``@register_model("name")``; it receives
-``num_classes``, ``input_shape`` and the keys of ``configs/model/<name>.yaml``.
+Add a model: a new module in this folder with a builder decorated by ``@register_model("name")``
+(every module here is imported, so it registers itself), plus ``configs/model/<name>.yaml``.
 """
 
-from . import ladder, zoo  # noqa: F401  (importing a module registers its builders)
-from .base import Classifier
-from .registry import create_model, list_models, register_model
+import importlib
+import pkgutil
 
-__all__ = ["Classifier", "create_model", "list_models", "register_model"]
+from .base import Network
+from .registry import create_model, list_models, model_data_config, model_head, register_model
+
+# importing a module registers its builders: every module of this package, yours included
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in ("base", "registry", "weights", "__main__"):
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["Network", "create_model", "list_models", "model_data_config", "model_head",
+           "register_model"]

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 
-class Classifier(nn.Module):
+class Network(nn.Module):
     """``head(backbone(x))``.
 
     ``groups`` are the backbone's parameter groups ordered from input to output; the head is always
@@ -39,7 +39,7 @@ class Classifier(nn.Module):
                 "trainable": sum(p.numel() for p in params if p.requires_grad)}
 
 
-def linear_head(in_features: int, num_classes: int, dropout: float = 0.0,
+def linear_head(in_features: int, num_outputs: int, dropout: float = 0.0,
                 hidden: int = 0, bn: bool = False) -> nn.Sequential:
     """Dropout -> Linear; with ``hidden > 0``:
     Dropout -> Linear -> BN -> ReLU -> Dropout -> Linear (fastai's head, without the pooling);
@@ -47,9 +47,9 @@ def linear_head(in_features: int, num_classes: int, dropout: float = 0.0,
     (Zoo models choose the pooling: timm's ``pool=catavgmax`` is fastai's concat pooling.)"""
     first = [nn.BatchNorm1d(in_features)] if bn else []
     if hidden <= 0:
-        return nn.Sequential(*first, nn.Dropout(dropout), nn.Linear(in_features, num_classes))
+        return nn.Sequential(*first, nn.Dropout(dropout), nn.Linear(in_features, num_outputs))
     return nn.Sequential(
         *first, nn.Dropout(dropout / 2), nn.Linear(in_features, hidden, bias=False),
         nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-        nn.Dropout(dropout), nn.Linear(hidden, num_classes),
+        nn.Dropout(dropout), nn.Linear(hidden, num_outputs),
     )

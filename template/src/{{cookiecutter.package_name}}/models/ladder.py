@@ -6,19 +6,19 @@ import math
 
 from torch import nn
 
-from .base import Classifier, linear_head
+from .base import Network, linear_head
 from .registry import register_model
 
 
 @register_model("linear")
-def linear(num_classes: int, input_shape: list[int], dropout: float = 0.0) -> Classifier:
+def linear(num_outputs: int, input_shape: list[int], dropout: float = 0.0) -> Network:
     """Logistic regression on raw pixels: the baseline every other model must beat."""
-    return Classifier(nn.Flatten(), linear_head(math.prod(input_shape), num_classes, dropout), [])
+    return Network(nn.Flatten(), linear_head(math.prod(input_shape), num_outputs, dropout), [])
 
 
 @register_model("mlp")
-def mlp(num_classes: int, input_shape: list[int], width: int = 256, depth: int = 2,
-        dropout: float = 0.0) -> Classifier:
+def mlp(num_outputs: int, input_shape: list[int], width: int = 256, depth: int = 2,
+        dropout: float = 0.0) -> Network:
     """``depth`` hidden layers of ``width`` units (Linear -> BN -> ReLU)."""
     blocks, features = [], math.prod(input_shape)
     for _ in range(depth):
@@ -26,7 +26,7 @@ def mlp(num_classes: int, input_shape: list[int], width: int = 256, depth: int =
                                     nn.BatchNorm1d(width), nn.ReLU(inplace=True)))
         features = width
     backbone = nn.Sequential(nn.Flatten(), *blocks)
-    return Classifier(backbone, linear_head(features, num_classes, dropout), blocks)
+    return Network(backbone, linear_head(features, num_outputs, dropout), blocks)
 
 
 def conv_block(c_in: int, c_out: int) -> nn.Sequential:
@@ -35,8 +35,8 @@ def conv_block(c_in: int, c_out: int) -> nn.Sequential:
 
 
 @register_model("cnn")
-def cnn(num_classes: int, input_shape: list[int], width: int = 32, depth: int = 3,
-        dropout: float = 0.0) -> Classifier:
+def cnn(num_outputs: int, input_shape: list[int], width: int = 32, depth: int = 3,
+        dropout: float = 0.0) -> Network:
     """``depth`` stages of two 3x3 conv blocks, width doubling and resolution halving per stage
     (while the image is larger than 2x2), then global average pooling."""
     channels, size = input_shape[0], min(input_shape[1:])
@@ -50,4 +50,4 @@ def cnn(num_classes: int, input_shape: list[int], width: int = 32, depth: int = 
         stages.append(nn.Sequential(*layers))
         channels = out
     backbone = nn.Sequential(*stages, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-    return Classifier(backbone, linear_head(channels, num_classes, dropout), stages)
+    return Network(backbone, linear_head(channels, num_outputs, dropout), stages)

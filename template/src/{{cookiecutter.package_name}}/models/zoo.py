@@ -4,13 +4,13 @@
     model=torchvision model.name=efficientnet_b0
     model=timm model.name=convnext_tiny         (any name of `python -m <package>.models list`)
 
-Each becomes the same ``Classifier`` as the ladder models: the library network without its
+Each becomes the same ``Network`` as the ladder models: the library network without its
 classifier is the backbone, a new head fits the data's classes, the first convolution takes the
 data's channels (grey digits: RGB kernels summed), and the backbone's children are cut into
 ``groups`` layer groups (input -> output) for freezing and discriminative learning rates.
 Inputs are resized on the fly to the size the backbone was pretrained at (``input_size`` to
 choose another: ``model.input_size=32`` keeps 8x8 digits fast). The pretrained input size, mean
-and std go to the data module (``Classifier.data_config``): image folders read and normalize
+and std go to the data module (``Network.data_config``): image folders read and normalize
 images with them; the embedded digits keep their own standardization.
 
 Weights: ``pretrained=true`` uses the library's own download and cache (torch hub for torchvision,
@@ -35,7 +35,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..data.image_folder import IMAGENET
-from .base import Classifier, linear_head
+from .base import Network, linear_head
 from .registry import register_model
 from .weights import _adapt_input_channels
 
@@ -59,11 +59,36 @@ class Resize(nn.Module):
 
 
 # ---- torchvision -------------------------------------------------------------------------------
-@register_model("torchvision")
-def torchvision_model(num_classes: int, input_shape: list[int], name: str = "resnet18",
+def torchvision_data_config(name: str = "resnet18", pretrained: bool = False,
+                            input_size: int | None = None) -> dict:
+    """Input size and statistics of the pretrained weights (ImageNet's without them)."""
+    config = dict(IMAGENET)
+    if pretrained:
+        from torchvision import models
+
+        transforms = models.get_model_weights(name).DEFAULT.transforms()
+        config = {"input_size": int(transforms.crop_size[0]), "mean": list(transforms.mean),
+                  "std": list(transforms.std)}
+    return {**config, "input_size": input_size or config["input_size"]}
+
+
+def timm_data_config(name: str = "resnet18", input_size: int | None = None) -> dict:
+    """timm's own default configuration of the model (its pretrained input size and statistics)."""
+    import timm
+
+    if not timm.is_model(name):
+        return {}
+    cfg = timm.get_pretrained_cfg(name)
+    config = dict(IMAGENET) if cfg is None else {
+        "input_size": int(cfg.input_size[-1]), "mean": list(cfg.mean), "std": list(cfg.std)}
+    return {**config, "input_size": input_size or config["input_size"]}
+
+
+@register_model("torchvision", data_config=torchvision_data_config)
+def torchvision_model(num_outputs: int, input_shape: list[int], name: str = "resnet18",
                       pretrained: bool = False, input_size: int | None = None, groups: int = 3,
                       head_hidden: int = 0, head_bn: bool = False,
-                      dropout: float = 0.0) -> Classifier:
+                      dropout: float = 0.0) -> Network:
     """Any classification model of ``torchvision.models.list_models()``."""
     from torchvision import models
 
@@ -82,16 +107,17 @@ def torchvision_model(num_classes: int, input_shape: list[int], name: str = "res
                   "std": list(transforms.std)}
     else:
         config = dict(IMAGENET)
-    return _classifier(net, features, num_classes, input_size or config["input_size"], config,
+    return _network(net, features, num_outputs, input_size or config["input_size"], config,
                        groups, head_hidden, head_bn, dropout)
 
 
-@register_model("resnet18")
-def resnet18(num_classes: int, input_shape: list[int], pretrained: bool = False,
+@register_model("resnet18", data_config=lambda pretrained=False, input_size=None:
+                torchvision_data_config("resnet18", pretrained, input_size))
+def resnet18(num_outputs: int, input_shape: list[int], pretrained: bool = False,
              input_size: int | None = None, groups: int = 3, head_hidden: int = 0,
-             head_bn: bool = False, dropout: float = 0.0) -> Classifier:
+             head_bn: bool = False, dropout: float = 0.0) -> Network:
     """torchvision's ResNet-18: the usual first pretrained model to try."""
-    return torchvision_model(num_classes, input_shape, "resnet18", pretrained, input_size, groups,
+    return torchvision_model(num_outputs, input_shape, "resnet18", pretrained, input_size, groups,
                              head_hidden, head_bn, dropout)
 
 
@@ -123,11 +149,11 @@ def _check_torch_hub_file(name: str, url: str) -> None:
 
 
 # ---- timm --------------------------------------------------------------------------------------
-@register_model("timm")
-def timm_model(num_classes: int, input_shape: list[int], name: str = "resnet18",
+@register_model("timm", data_config=timm_data_config)
+def timm_model(num_outputs: int, input_shape: list[int], name: str = "resnet18",
                pretrained: bool = False, input_size: int | None = None, groups: int = 3,
                pool: str = "avg", head_hidden: int = 0, head_bn: bool = False,
-               dropout: float = 0.0) -> Classifier:
+               dropout: float = 0.0) -> Network:
     """Any model of ``timm.list_models()``; ``pool``: avg, max, avgmax or catavgmax (fastai's
     concat pooling)."""
     if pretrained:
@@ -152,7 +178,7 @@ def timm_model(num_classes: int, input_shape: list[int], name: str = "resnet18",
         pool_module = getattr(net, "global_pool", None)
         multiplier = pool_module.feat_mult() if hasattr(pool_module, "feat_mult") else 1
         features = net.num_features * multiplier
-    return _classifier(net, features, num_classes, input_size or config["input_size"], config,
+    return _network(net, features, num_outputs, input_size or config["input_size"], config,
                        groups, head_hidden, head_bn, dropout)
 
 
@@ -185,10 +211,10 @@ def _timm_offline_message(name: str) -> str:
 
 
 # ---- shared ------------------------------------------------------------------------------------
-def _classifier(net: nn.Module, features: int, num_classes: int, input_size: int, config: dict,
-                groups: int, head_hidden: int, head_bn: bool, dropout: float) -> Classifier:
+def _network(net: nn.Module, features: int, num_outputs: int, input_size: int, config: dict,
+                groups: int, head_hidden: int, head_bn: bool, dropout: float) -> Network:
     size = [input_size, input_size]
-    return Classifier(net, linear_head(features, num_classes, dropout, head_hidden, head_bn),
+    return Network(net, linear_head(features, num_outputs, dropout, head_hidden, head_bn),
                       split_groups(net, groups), adapter=Resize(size),
                       data_config={**config, "input_size": input_size})
 

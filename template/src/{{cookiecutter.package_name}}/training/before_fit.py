@@ -21,12 +21,12 @@ def before_fit(cfg: DictConfig, task, datamodule, callbacks: list, output_dir: P
     sections: dict = {}
     if cfg.get("shape_check", True):
         batch = next(iter(datamodule.eval_dataloaders(["train"])[0]))
-        sections["shape_check"] = check_shapes(task.model, batch, datamodule.num_classes)
+        sections["shape_check"] = check_shapes(task, batch)
     if cfg.get("show_batch") and launched_rank() == 0:
         from ..analysis.plots import show_batch
 
-        sections["plots"] = {"augmented_batch": str(
-            show_batch(datamodule, output_dir / "plots" / "augmented_batch.png"))}
+        sections["plots"] = {"augmented_batch": str(show_batch(
+            datamodule, output_dir / "plots" / "augmented_batch.png", task.describe_item))}
     options = OmegaConf.to_container(cfg.get("lr_find") or {}, resolve=True)
     if options.pop("enabled", False) and not cfg.get("ckpt_path"):  # not when resuming
         trainer = cfg.trainer
@@ -38,8 +38,10 @@ def before_fit(cfg: DictConfig, task, datamodule, callbacks: list, output_dir: P
             trainer_options={"accelerator": trainer.get("accelerator", "auto"),
                              "precision": trainer.get("precision", "32-true")}, **options)
         result = sections["lr_find"]
-        print(f"lr_find: suggestion ({result['rule']}) {result['suggestion']:.2e}; "
-              + (f"training with lr {result['lr_after']:.2e}" if result["applied"] else
-                 f"kept lr {result['lr_before']:.2e} (lr_find=apply to use it)")
-              + f"; plot: {result['plot']}")
+        result["message"] = (
+            f"lr_find: suggestion ({result['rule']}) {result['suggestion']:.2e}; "
+            + (f"training with lr {result['lr_after']:.2e}" if result["applied"] else
+               f"kept lr {result['lr_before']:.2e} (lr_find=apply to use it)")
+            + f"; plot: {result['plot']}")
+        print(result["message"])
     return sections

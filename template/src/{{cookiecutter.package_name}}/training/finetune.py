@@ -5,9 +5,9 @@ optimizer, so a one-cycle scheduler breaks at the unfreeze epoch (``KeyError: 'm
 groups get no schedule of their own, and resuming from a checkpoint taken after the unfreeze fails.
 Here each stage is a fresh start instead: at a stage boundary the callback freezes/unfreezes layer
 groups, tells the task the learning-rate multiplier of each group and how many steps the stage
-lasts, and asks the strategy to run ``configure_optimizers`` again (new parameter groups, a new
-one-cycle). The stage index is saved in the checkpoint, so a resumed run continues in the right
-stage with an optimizer state that matches.
+lasts (``Task.set_schedule``), and asks the strategy to run ``configure_optimizers`` again (new
+parameter groups, a new one-cycle). The stage index is saved in the checkpoint, so a resumed run
+continues in the right stage with an optimizer state that matches.
 
 Stages, for a model with ``n`` layer groups (head last), ``lr`` = the task's ``lr``:
 
@@ -140,8 +140,7 @@ class FineTune(L.Callback):
                 if not (self.train_bn and isinstance(module, _NORMS)):
                     for param in module.parameters(recurse=False):
                         param.requires_grad_(False)
-        pl_module.lr_ratios = list(stage.ratios)
-        pl_module.schedule_steps = self._stage_steps(trainer, index)
+        pl_module.set_schedule(stage.ratios, self._stage_steps(trainer, index))
         counts = pl_module.model.parameter_counts()
         self.history.append({
             "stage": stage.name, "index": index, "start_epoch": self.start_epoch(index),
@@ -177,7 +176,10 @@ class FineTune(L.Callback):
 
     # ---- summary.json --------------------------------------------------------------------
     def summary(self) -> dict:
+        stage = self.stages[self.stage].name if self.stages else None
         return {"name": self.name, "train_bn": self.train_bn, "lr_mult": self.lr_mult,
+                "message": "" if self.name == "none" else (
+                    f"schedule {self.name}: {len(self.history)} stage(s), ended in stage {stage}"),
                 "stage": self.stages[self.stage].name if self.stages else None,
                 "plan": [asdict(s) for s in self.stages], "stages": self.history,
                 "weights": self.weights}

@@ -1,9 +1,10 @@
 """The overfit check: can the model learn one fixed batch by heart?
 
 Lightning's ``overfit_batches`` validates on a *validation* batch, so it cannot tell whether the
-training batch was learned. This callback measures accuracy on the training batch itself, in eval
-mode (dropout off, BatchNorm running statistics), after every ``every_n_steps`` optimizer steps,
-stops training as soon as ``target`` is reached, and otherwise explains what probably went wrong.
+training batch was learned. This callback measures the task's overfit metric (accuracy, exact
+match, R², pixel accuracy: ``Task.overfit_metric``) on the training batch itself, in eval mode
+(dropout off, BatchNorm running statistics), after every ``every_n_steps`` optimizer steps, stops
+training as soon as ``target`` is reached, and otherwise explains what probably went wrong.
 """
 
 from __future__ import annotations
@@ -12,27 +13,30 @@ import math
 import time
 
 import lightning as L
-import torch
 
 
 class OverfitCheck(L.Callback):
     summary_key = "overfit"
 
-    def __init__(self, target: float = 1.0, every_n_steps: int = 1) -> None:
-        if not 0.0 < target <= 1.0:
+    def __init__(self, target: float | None = None, every_n_steps: int = 1) -> None:
+        if target is not None and not 0.0 < target <= 1.0:
             raise ValueError(f"overfit target must be in (0, 1], got {target}")
-        self.target, self.every_n_steps = target, every_n_steps
+        self.target, self.every_n_steps = target, every_n_steps  # None: the task's target
+        self.metric = "acc"
         self.reached_at: int | None = None
-        self.best_accuracy = 0.0
+        self.best_value = float("-inf")
         self.losses: list[float] = []
         self.batch_size = 0
         self.num_batches = 0
         self.seconds = 0.0
-        self.num_classes: int | None = None
+        self.chance_loss: float | None = None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
-        self.num_classes = getattr(pl_module.hparams, "num_classes", None)
+        self.metric = pl_module.overfit_metric
+        if self.target is None:
+            self.target = pl_module.overfit_target
+        self.chance_loss = pl_module.chance_loss()
         datamodule = trainer.datamodule
         self.num_batches = getattr(getattr(datamodule, "hparams", None), "overfit_batches", 1)
         # with several fixed batches, the target must hold on all of them at the same time
@@ -45,29 +49,15 @@ class OverfitCheck(L.Callback):
         self.batch_size = len(y)
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
         self.losses.append(float(loss))
-        if trainer.global_step % self.every_n_steps:
+        if trainer.global_step % self.every_n_steps or not math.isfinite(self.losses[-1]):
             return
-        accuracy = self._accuracy(pl_module, [(x, y)])
-        if accuracy >= self.target and self._all_batches:
-            accuracy = self._accuracy(pl_module, self._all_batches)
-        self.best_accuracy = max(self.best_accuracy, accuracy)
-        if accuracy >= self.target and self.reached_at is None:
+        value = pl_module.evaluate_batches([(x, y)], self.metric)
+        if value >= self.target and self._all_batches:
+            value = pl_module.evaluate_batches(self._all_batches, self.metric)
+        self.best_value = max(self.best_value, value)
+        if value >= self.target and self.reached_at is None:
             self.reached_at = trainer.global_step
             trainer.should_stop = True
-
-    @staticmethod
-    def _accuracy(pl_module: L.LightningModule, batches: list) -> float:
-        """Accuracy over ``batches`` in eval mode (dropout off, BatchNorm running statistics)."""
-        was_training = pl_module.training
-        pl_module.eval()
-        correct = total = 0
-        with torch.no_grad():
-            for x, y in batches:
-                x, y = x.to(pl_module.device), y.to(pl_module.device)
-                correct += int((pl_module(x).argmax(dim=1) == y).sum())
-                total += len(y)
-        pl_module.train(was_training)
-        return correct / max(total, 1)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.seconds = time.perf_counter() - self._start
@@ -78,9 +68,11 @@ class OverfitCheck(L.Callback):
         return self.reached_at is not None
 
     def summary(self) -> dict:
-        return {"reached": self.reached, "passed": self.reached, "target": self.target,
+        best = self.best_value if math.isfinite(self.best_value) else None
+        return {"reached": self.reached, "passed": self.reached, "metric": self.metric,
+                "target": self.target,
                 "steps": self.reached_at if self.reached else len(self.losses),
-                "best_accuracy": self.best_accuracy, "batch_size": self.batch_size,
+                "best": best, "batch_size": self.batch_size,
                 "num_batches": max(1, self.num_batches), "seconds": round(self.seconds, 3),
                 "first_loss": self.losses[0] if self.losses else None,
                 "last_loss": self.losses[-1] if self.losses else None,
@@ -88,11 +80,14 @@ class OverfitCheck(L.Callback):
 
     def message(self) -> str:
         what = f"{self.num_batches_text()} of {self.batch_size}"
+        goal = f"{self.target:.0%} train {self.metric}" if self.metric in ("acc", "exact_match") \
+            else f"train {self.metric} >= {self.target:g}"
         if self.reached:
-            return (f"reached {self.target:.0%} train accuracy on {what} in {self.reached_at} "
-                    f"steps ({self.seconds:.1f} s)")
-        return (f"did NOT reach {self.target:.0%} train accuracy on {what} in {len(self.losses)} "
-                f"steps ({self.seconds:.1f} s); best {self.best_accuracy:.1%}")
+            return (f"reached {goal} on {what} in {self.reached_at} steps "
+                    f"({self.seconds:.1f} s)")
+        best = f"{self.best_value:.4g}" if math.isfinite(self.best_value) else "none"
+        return (f"did NOT reach {goal} on {what} in {len(self.losses)} steps "
+                f"({self.seconds:.1f} s); best {self.metric} {best}")
 
     def num_batches_text(self) -> str:
         n = max(1, self.num_batches)
@@ -109,14 +104,19 @@ class OverfitCheck(L.Callback):
         first, last = losses[0], losses[-1]
         tail = losses[-max(1, len(losses) // 10):]
         found = []
-        chance = math.log(self.num_classes) if self.num_classes else None
+        if max(losses) > 3 * first or min(tail) > 1.5 * first:
+            return [f"the loss rose ({first:.4g} -> max {max(losses):.4g}, last {last:.4g}): the "
+                    "learning rate is too high (lower optimizer.lr, or find one with "
+                    "lr_find=report)"]
+        chance = self.chance_loss
         if chance and all(abs(v - chance) < 0.05 * chance for v in tail):
-            found.append(f"the loss is stuck at ln(C) = {chance:.3f} (chance level): the outputs "
-                         "ignore the input (check the model's forward, a frozen backbone, lr=0)")
+            found.append(f"the loss is stuck at {chance:.3f}, the loss of outputs that ignore the "
+                         "input (chance level: ln(C) for C classes): check the model's forward, a "
+                         "frozen backbone, lr=0")
         if min(losses) > 0.9 * first:
             found.append(f"the loss is not decreasing ({first:.4f} -> {last:.4f}): check the "
-                         "learning rate (is optimizer.lr 0 or far too small?), that labels match "
-                         "inputs, and that the model's output has one logit per class")
+                         "learning rate (is optimizer.lr 0 or far too small?), that targets match "
+                         "inputs, and that the model's output fits the targets")
         if not found:
             found.append(f"the loss decreased ({first:.4f} -> {last:.4f}) but too slowly: raise "
                          "trainer.max_steps or optimizer.lr, or use a bigger model")

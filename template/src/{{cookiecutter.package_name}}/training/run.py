@@ -1,7 +1,8 @@
 """The jobs behind ``train.py`` and ``eval.py``. Read top to bottom: build, fit, measure, report.
 
 Everything that differs between modes (overfit / fraction / full / smoke) arrives as configuration
-(``configs/mode/*.yaml``); nothing here asks which mode is running.
+(``configs/mode/*.yaml``) and everything that differs between tasks is declared by the task
+(``tasks/base.py``); nothing here asks which mode or which task is running.
 """
 
 from __future__ import annotations
@@ -11,20 +12,21 @@ from pathlib import Path
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from ..analysis.fit import fit_verdict
 from ..analysis.predict import load_trained
 from ..console import print_config, print_summary
-from ..data import ClassificationDataModule
-from ..tasks import ClassificationTask
+from ..models import model_data_config, model_head
+from ..tasks.base import Task, TaskError
 from .before_fit import before_fit
 from .distributed import eval_loaders, relaunchable
+from .guards import Interruption, StopOnDivergence
 from .loggers import build_loggers, finish_loggers, log_summary
 from .resume import resolve_ckpt_path
-from .summary import final_status, split_metrics, write_summary
+from .summary import Summary, conclude, split_metrics, write_summary
 
 
 def plain(node) -> dict | list | None:
@@ -32,41 +34,80 @@ def plain(node) -> dict | list | None:
     return OmegaConf.to_container(node, resolve=True) if node is not None else None
 
 
-def train(cfg: DictConfig) -> dict:
-    """Fit, measure each split in eval mode with the best checkpoint, judge, write summary.json."""
+# ---- building: data first (with what the model expects of it), then the task ------------------
+def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
+    """The data module, built once with everything it needs: its own settings, the strata the
+    task declares and what the model expects of its inputs (a backbone's size/statistics)."""
+    settings = plain(cfg.data)
+    cls = get_class(settings.pop("_target_"))
+    model = plain(cfg.model)
+    settings.update(cls.settings_from_model(settings, model_data_config(**model)))
+    settings["stratify"] = cfg.task.get("stratify") or task_cls.default_stratify
+    datamodule = cls(**settings)
+    datamodule.setup()
+    if datamodule.target_kind != task_cls.target_kind:
+        raise TaskError(f"data={datamodule.name} has '{datamodule.target_kind}' targets, but "
+                        f"task={cfg.task.name} needs '{task_cls.target_kind}' targets: pick a "
+                        "data set made for this task (see configs/data/) or another task")
+    if model_head(**model) != task_cls.head:
+        raise TaskError(f"model={cfg.model.name} gives {model_head(**model)} outputs but "
+                        f"task={cfg.task.name} needs {task_cls.head} ones (one output "
+                        f"{'per pixel' if task_cls.head == 'dense' else 'per item'}): pick a "
+                        "model made for this task")
+    return datamodule
+
+
+def build_task(cfg: DictConfig, task_cls: type[Task], datamodule) -> Task:
+    targets = task_cls.describe_targets(datamodule.split_targets("train", full=True),
+                                        datamodule.target_names)
+    evaluate = cfg.evaluate
+    return instantiate(cfg.task, _convert_="all", _recursive_=False, model=plain(cfg.model),
+                       targets=targets,
+                       inputs=datamodule.input_info(), optimizer=plain(cfg.optimizer),
+                       scheduler=plain(cfg.scheduler), regularize=bool(cfg.regularize),
+                       tolerances={"bias": evaluate.bias_tolerance,
+                                   "variance": evaluate.variance_tolerance})
+
+
+def describe_task(task: Task) -> dict:
+    return {"name": task.hparams.get("name") or type(task).__name__,
+            "target_kind": task.target_kind, "score": task.score,
+            "overfit_metric": task.overfit_metric, "overfit_target": task.overfit_target}
+
+
+# ---- the train job -----------------------------------------------------------------------------
+def train(cfg: DictConfig) -> Summary:
+    """Fit, measure each split in eval mode with the best checkpoint, judge, write summary.json.
+
+    Always writes summary.json, whatever happens; the outcome (status, exit code, message) is
+    decided by ``summary.conclude``. Raises only when the run crashed (the caller decides how to
+    report it); a diverged or interrupted run returns its summary.
+    """
     start = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
-    summary: dict = {"status": "crashed", "mode": cfg.mode.name, "task": "classification",
-                     "output_dir": str(output_dir), "seed": cfg.get("seed"),
-                     "overrides": _overrides()}
-    trainer, loggers = None, []
+    summary = Summary(mode=cfg.mode.name, output_dir=str(output_dir), seed=cfg.get("seed"),
+                      overrides=_overrides())
+    trainer, loggers, error = None, [], None
+    interruption = Interruption()
     try:
         if cfg.get("print_config") and rank_zero_only.rank == 0:  # not once per DDP process
             print_config(cfg)
         if cfg.get("seed") is not None:  # `if cfg.seed:` would ignore seed 0
             L.seed_everything(cfg.seed, workers=True, verbose=False)
 
-        datamodule: ClassificationDataModule = instantiate(cfg.data, _convert_="all")
-        datamodule.setup()
-        summary["data"] = {"name": datamodule.name, "sizes": datamodule.sizes(),
-                           "full_train_size": datamodule.full_train_size,
-                           "fraction": datamodule.hparams.fraction,
-                           "overfit_batches": datamodule.hparams.overfit_batches,
-                           "num_classes": datamodule.num_classes,
-                           "input_shape": datamodule.input_shape}
-        task = ClassificationTask(model=plain(cfg.model), num_classes=datamodule.num_classes,
-                                  input_shape=datamodule.input_shape,
-                                  optimizer=plain(cfg.optimizer), scheduler=plain(cfg.scheduler),
-                                  label_smoothing=cfg.task.label_smoothing,
-                                  class_names=datamodule.class_names)
-        datamodule.adopt_model_config(task.model.data_config)  # a backbone's size/statistics
+        task_cls = get_class(cfg.task._target_)
+        datamodule = build_datamodule(cfg, task_cls)
+        summary.data = datamodule.describe()
+        task = build_task(cfg, task_cls, datamodule)
+        summary.task = describe_task(task)
         counts = task.model.parameter_counts()
-        summary["model"] = {"name": cfg.model.name, "params_total": counts["total"],
-                            "params_trainable": counts["trainable"]}
+        summary.model = {"name": cfg.model.name, "params_total": counts["total"],
+                         "params_trainable": counts["trainable"]}
 
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
         if cfg.get("finetune"):  # the transfer-learning schedule (configs/finetune/)
             callbacks.append(instantiate(cfg.finetune))
+        callbacks += [StopOnDivergence(), interruption]
         resume_from = resolve_ckpt_path(cfg)  # ckpt_path=last|<run dir>|<file>|null
         loggers = build_loggers(cfg, resume_from)
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
@@ -74,85 +115,106 @@ def train(cfg: DictConfig) -> dict:
         for logger in loggers:
             logger.log_hyperparams(plain(cfg))
 
-        summary.update(before_fit(cfg, task, datamodule, callbacks, output_dir))
-        with relaunchable():  # DDP under a Hydra multirun: the other ranks join this job
-            trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from)
+        summary.sections.update(before_fit(cfg, task, datamodule, callbacks, output_dir))
+        try:
+            with relaunchable():  # DDP under a Hydra multirun: the other ranks join this job
+                trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from)
+        finally:  # the checks' verdicts, also when fit stopped early (diverged, interrupted)
+            summary.verdicts = {cb.summary_key: cb.summary() for cb in callbacks
+                                if hasattr(cb, "summary_key")}
+        summary.trainer = _trainer_facts(trainer)
 
-        verdicts = {cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")}
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
         splits = list(cfg.evaluate.splits)
-        metrics = measure(trainer, task, datamodule, splits, ckpt_path=best) if splits else {}
-        if cfg.evaluate.fit_verdict and {"train", "val"} <= metrics.keys():
-            verdicts["fit"] = fit_verdict(metrics["train"]["acc"], metrics["val"]["acc"],
-                                          datamodule.majority_baseline(),
-                                          cfg.evaluate.bias_tolerance,
-                                          cfg.evaluate.variance_tolerance,
-                                          datamodule.hparams.fraction)
+        summary.metrics = measure(trainer, task, datamodule, splits, best) if splits else {}
+        if cfg.evaluate.fit_verdict and {"train", "val"} <= summary.metrics.keys():
+            summary.verdicts["fit"] = judge_fit(task, datamodule, summary.metrics)
         # trainable as at the end of training (a fine-tune schedule may have frozen layers)
-        summary["model"]["params_trainable"] = task.model.parameter_counts()["trainable"]
-        summary.update(metrics=metrics, verdicts=verdicts, best_checkpoint=best,
-                       status=final_status(verdicts),
-                       trainer={"global_step": trainer.global_step, "epochs": trainer.current_epoch,
-                                "world_size": trainer.world_size})
-        if trainer.is_global_zero:
-            log_summary(loggers, summary, step=trainer.global_step)
-    except BaseException as error:
-        summary["error"] = f"{type(error).__name__}: {error}"
-        raise
+        summary.model["params_trainable"] = task.model.parameter_counts()["trainable"]
+        summary.best_checkpoint = best
+    except BaseException as caught:  # every ending is recorded (re-raised below)
+        # Lightning turns Ctrl-C into SystemExit(1): report what really happened
+        error = interruption.exception if isinstance(caught, SystemExit) and isinstance(
+            interruption.exception, KeyboardInterrupt) else caught
     finally:
-        summary["wall_time_s"] = round(time.perf_counter() - start, 3)
+        if trainer is not None and not summary.trainer:
+            summary.trainer = _trainer_facts(trainer)
+        conclude(summary, error)
+        summary.wall_time_s = round(time.perf_counter() - start, 3)
         if trainer is None or trainer.is_global_zero:
             write_summary(output_dir, summary)
             print_summary(summary)
-        finish_loggers(loggers, summary["status"])
+            if trainer is not None:
+                log_summary(loggers, summary.to_dict(), step=trainer.global_step)
+        finish_loggers(loggers, summary.status)
+    if summary.status == "crashed" or (summary.status == "interrupted" and error is not None
+                                       and _in_sweep()):
+        raise error  # a crash is the caller's to report; Ctrl-C also stops a whole sweep
     return summary
 
 
-def measure(trainer: L.Trainer, task: ClassificationTask, datamodule: ClassificationDataModule,
-            splits: list[str], ckpt_path: str | None = None) -> dict[str, dict[str, float]]:
-    """Loss and accuracy of each split in eval mode (no dropout, no augmentation)."""
+def measure(trainer: L.Trainer, task: Task, datamodule, splits: list[str],
+            ckpt_path: str | None = None) -> dict[str, dict[str, float]]:
+    """The task's metrics and loss on each split in eval mode (no dropout, no augmentation)."""
     task.eval_splits = tuple(splits)
     loaders = eval_loaders(datamodule.eval_dataloaders(splits), trainer)  # each sample once
     results = trainer.test(task, dataloaders=loaders, ckpt_path=ckpt_path, verbose=False,
                            weights_only=True)
-    merged: dict[str, float] = {}
-    for result in results:
-        merged.update(result)
-    return split_metrics(merged)
+    return split_metrics({k: v for result in results for k, v in result.items()})
 
 
-def evaluate(cfg: DictConfig) -> dict:
-    """Rebuild the data split stored in the checkpoint, then measure the checkpoint on it."""
+def judge_fit(task: Task, datamodule, metrics: dict) -> dict:
+    """The bias/variance verdict on the task's score, against the task's trivial baseline."""
+    baseline = task.baseline(datamodule.split_targets("train"), datamodule.split_targets("val"))
+    return fit_verdict(task.score, metrics["train"][task.score], metrics["val"][task.score],
+                       baseline, task.tolerances["bias"], task.tolerances["variance"],
+                       datamodule.hparams.fraction)
+
+
+# ---- the eval job ------------------------------------------------------------------------------
+def evaluate(cfg: DictConfig) -> Summary:
+    """Rebuild the task and data split stored in the checkpoint, then measure the checkpoint on it;
+    the fit verdict uses the tolerances the run was trained with."""
     start = time.perf_counter()
     ckpt_path = Path(cfg.ckpt_path).expanduser()
-    task, datamodule = load_trained(ckpt_path, plain(cfg.get("data")))
-    trainer = instantiate(cfg.trainer, logger=False, default_root_dir=cfg.paths.output_dir)
-    splits = list(cfg.splits)
-    task.eval_splits = tuple(splits)
-    results = trainer.test(task, dataloaders=eval_loaders(datamodule.eval_dataloaders(splits),
-                                                          trainer), verbose=False)
-    metrics = split_metrics({k: v for r in results for k, v in r.items()})
-    verdicts = {}
-    if {"train", "val"} <= metrics.keys():
-        verdicts["fit"] = fit_verdict(metrics["train"]["acc"], metrics["val"]["acc"],
-                                      datamodule.majority_baseline(),
-                                      fraction=datamodule.hparams.fraction)
-    summary = {"status": "completed", "mode": "eval", "task": "classification",
-               "output_dir": str(cfg.paths.output_dir), "checkpoint": str(ckpt_path),
-               "data": {"name": datamodule.name, "sizes": datamodule.sizes(),
-                        "fraction": datamodule.hparams.fraction},
-               "metrics": metrics, "verdicts": verdicts}
-    if cfg.get("interpret") and trainer.is_global_zero:
-        from ..analysis.interpret import interpret
+    summary = Summary(mode="eval", output_dir=str(cfg.paths.output_dir), overrides=_overrides())
+    error, trainer = None, None
+    try:
+        task, datamodule = load_trained(ckpt_path, plain(cfg.get("data")))
+        summary.task, summary.data = describe_task(task), datamodule.describe()
+        summary.sections["checkpoint"] = str(ckpt_path)
+        trainer = instantiate(cfg.trainer, logger=False, default_root_dir=cfg.paths.output_dir)
+        summary.metrics = measure(trainer, task, datamodule, list(cfg.splits))
+        if {"train", "val"} <= summary.metrics.keys():
+            summary.verdicts["fit"] = judge_fit(task, datamodule, summary.metrics)
+        if cfg.get("interpret") and trainer.is_global_zero:
+            from ..analysis.interpret import interpret
 
-        summary["interpretation"] = interpret(task, datamodule, cfg.paths.output_dir,
-                                              cfg.interpret_split, cfg.top_k)
-    summary["wall_time_s"] = round(time.perf_counter() - start, 3)
-    if trainer.is_global_zero:
-        write_summary(cfg.paths.output_dir, summary)
-        print_summary(summary)
+            summary.sections["interpretation"] = interpret(
+                task, datamodule, cfg.paths.output_dir, cfg.interpret_split, cfg.top_k)
+    except BaseException as caught:  # recorded, then re-raised
+        error = caught
+    finally:
+        conclude(summary, error)
+        summary.wall_time_s = round(time.perf_counter() - start, 3)
+        if trainer is None or trainer.is_global_zero:
+            write_summary(cfg.paths.output_dir, summary)
+            print_summary(summary)
+    if error is not None:
+        raise error
     return summary
+
+
+def _trainer_facts(trainer: L.Trainer) -> dict:
+    return {"global_step": trainer.global_step, "epochs": trainer.current_epoch,
+            "world_size": trainer.world_size}
 
 
 def _overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def _in_sweep() -> bool:
+    from .sweep import in_multirun
+
+    return in_multirun()

@@ -2,9 +2,9 @@
 
 A shape bug otherwise surfaces as a long stack trace from deep inside torch, minutes into a run.
 Here forward hooks record every layer's input and output shapes; when a layer fails, the message
-names that layer, its input shapes and what it expected. Output vs number of classes and targets
-vs output are checked too. (Per-layer shapes of a working model: Lightning's model summary, which
-uses the task's ``example_input_array``.)
+names that layer, its input shapes and what it expected. Then the task checks the output and the
+targets in its own terms (classes, labels, target columns, mask classes). (Per-layer shapes of a
+working model: Lightning's model summary, which uses the task's ``example_input_array``.)
 """
 
 from __future__ import annotations
@@ -14,19 +14,24 @@ from torch import nn
 
 
 class ShapeError(ValueError):
-    """A readable shape mismatch (train.py prints it without a stack trace)."""
+    """A readable shape mismatch (printed as one line, exit status 2)."""
+
+    user_error = True
 
 
-def _shapes(value) -> str:
+def describe_shapes(value) -> str:
     if isinstance(value, torch.Tensor):
         return str(tuple(value.shape))
     if isinstance(value, (tuple, list)):
-        return ", ".join(_shapes(v) for v in value)
+        return ", ".join(describe_shapes(v) for v in value)
     return type(value).__name__
 
 
-def check_shapes(model: nn.Module, batch, num_classes: int) -> dict:
-    """Forward one batch (eval mode, no gradients); raise ``ShapeError`` on any mismatch."""
+def check_shapes(task, batch) -> dict:
+    """Forward one batch (eval mode, no gradients); raise ``ShapeError`` on any mismatch. The
+    layer-by-layer part is the same for every model; the output/target part is the task's own
+    check (``Task.check_output``), worded in its terms."""
+    model = task.model
     inputs, targets = batch
     trace: list[tuple[str, str, str]] = []  # (layer, input shapes, output shapes)
     running: list[tuple[str, nn.Module, str]] = []
@@ -36,11 +41,11 @@ def check_shapes(model: nn.Module, batch, num_classes: int) -> dict:
             continue  # leaf layers only: the containers just pass tensors along
 
         def before(mod, args, name=name):
-            running.append((name, mod, _shapes(args)))
+            running.append((name, mod, describe_shapes(args)))
 
         def after(mod, args, output, name=name):
             running.pop()
-            trace.append((name, _shapes(args), _shapes(output)))
+            trace.append((name, describe_shapes(args), describe_shapes(output)))
 
         hooks += [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
     was_training = model.training
@@ -50,32 +55,24 @@ def check_shapes(model: nn.Module, batch, num_classes: int) -> dict:
             output = model(inputs)
     except RuntimeError as error:
         if not running:
-            raise ShapeError(f"the model fails on a batch of shape {_shapes(inputs)}: "
+            raise ShapeError(f"the model fails on a batch of shape {describe_shapes(inputs)}: "
                              f"{_first_line(error)}") from None
         name, module, shapes = running[-1]
         before = f" (the layer before, '{trace[-1][0]}', output {trace[-1][2]})" if trace else ""
         raise ShapeError(
             f"shape mismatch in layer '{name}' = {module}: it got input {shapes}{before}; "
-            f"torch says: {_first_line(error)}. Input batch: {_shapes(inputs)}. Check that the "
-            "model's input size matches the data (data.image_size, data.channels) and the "
+            f"torch says: {_first_line(error)}. Input batch: {describe_shapes(inputs)}. Check that "
+            "the model's input size matches the data (data.image_size, data.channels) and the "
             "layer sizes in configs/model/.") from None
     finally:
         for hook in hooks:
             hook.remove()
         model.train(was_training)
-    expected = (len(inputs), num_classes)
-    if tuple(output.shape) != expected:
-        raise ShapeError(f"the model's output has shape {_shapes(output)}, expected {expected} "
-                         f"(batch, classes): the head must give one logit per class "
-                         f"(the data has {num_classes} classes; last layer '{trace[-1][0]}')")
-    if targets.dim() != 1 or len(targets) != len(inputs):
-        raise ShapeError(f"targets have shape {_shapes(targets)}, expected ({len(inputs)},): one "
-                         "integer class index per input")
-    if len(targets) and (int(targets.min()) < 0 or int(targets.max()) >= num_classes):
-        raise ShapeError(f"target values range {int(targets.min())}..{int(targets.max())}, but "
-                         f"the model has {num_classes} outputs (0..{num_classes - 1})")
-    return {"passed": True, "input": _shapes(inputs), "output": _shapes(output),
-            "layers": len(trace)}
+    task.check_output(inputs, targets, output)
+    return {"passed": True, "input": describe_shapes(inputs), "output": describe_shapes(output),
+            "layers": len(trace),
+            "message": f"shape check passed: {describe_shapes(inputs)} -> "
+                       f"{describe_shapes(output)} through {len(trace)} layers"}
 
 
 def _first_line(error: Exception) -> str:

@@ -1,26 +1,108 @@
-"""``summary.json``: one file per run that says what ran and how it went.
+"""``summary.json``: one file per run that says what ran and how it went. This module owns its
+schema (``Summary``, used by train.py and eval.py alike) and the run's outcome: the status, the
+exit code and the one-line message are decided here, together, so they always agree.
 
-Schema (all plain JSON values): status ("completed" | "failed" | "crashed"), mode, task,
-data {name, sizes {train, val, test}, fraction, num_classes, input_shape}, model {name,
-params_total, params_trainable}, metrics {split: {acc, loss}}, verdicts {overfit, fit},
-best_checkpoint, trainer {global_step, epochs, world_size}, output_dir, wall_time_s, seed,
-overrides, error; when they ran: shape_check, lr_find {suggestion, rule, suggestions, applied,
-lr_before, lr_after, curve, plot}, plots, interpretation {split, folder, accuracy, macro_f1,
-most_confused} (eval.py).
-Tests, benchmarks, sweeps and your own scripts read this file.
+Statuses and exit codes:
+
+=============  ====  ==========================================================================
+completed      0     everything ran and every check passed
+failed         1     a check did not pass (the overfit target was not reached)
+diverged       3     the loss became NaN/inf: training stopped at once, no model kept as best
+interrupted    130   Ctrl-C (143 for SIGTERM: preemption, ``docker stop``); resumable
+crashed        1     an error (the ``error`` field says which); 2 for an error in what was asked
+                     (a missing file, an invalid value, a model that does not fit the data)
+=============  ====  ==========================================================================
+
+Sections (plain JSON values; each section that judges something has a one-line ``message``,
+which the console prints as is): task {name, target_kind, score, overfit_metric}, data
+{name, target_kind, sizes, full_train_size, fraction, overfit_batches, targets, input,
+skipped_files}, model {name, params_total, params_trainable}, metrics {split: {loss, <the task's
+metrics>}}, verdicts {overfit, fit, finetune, ...}, best_checkpoint, trainer {global_step,
+epochs, world_size}, and when they ran: shape_check, lr_find, plots, interpretation (eval.py),
+checkpoint (eval.py). ``non_finite`` lists the fields whose value was NaN/inf (written as null:
+strict JSON). Tests, benchmarks, sweeps and your own scripts read this file.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 SUMMARY_FILE = "summary.json"
+EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "interrupted": 130, "crashed": 1}
+SIGTERM_EXIT = 143
 
 
-def final_status(verdicts: dict) -> str:
-    """A run whose checks did not pass is "failed" (the command then exits non-zero)."""
-    return "completed" if all(v.get("passed", True) for v in verdicts.values()) else "failed"
+@dataclass
+class Summary:
+    mode: str
+    output_dir: str
+    status: str = "crashed"
+    message: str = ""
+    exit_code: int = 1
+    task: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+    model: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    verdicts: dict = field(default_factory=dict)
+    best_checkpoint: str | None = None
+    trainer: dict = field(default_factory=dict)
+    wall_time_s: float = 0.0
+    seed: int | None = None
+    overrides: list = field(default_factory=list)
+    error: str | None = None
+    sections: dict = field(default_factory=dict)  # optional: shape_check, lr_find, plots, ...
+
+    def score(self, split: str) -> float | None:
+        """``metrics[split][task.score]``: the number sweeps, checkpoints and verdicts read."""
+        return self.metrics.get(split, {}).get(self.task.get("score"))
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        return {**{k: v for k, v in data.items() if k != "sections"}, **data["sections"]}
+
+
+def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
+    """Decide status, exit code and message from the verdicts and the error, in one place."""
+    from .guards import Diverged
+
+    if isinstance(error, Diverged):
+        status, message = "diverged", str(error)
+        summary.metrics = {}  # numbers of a diverged model mean nothing
+    elif isinstance(error, KeyboardInterrupt) or _is_sigterm(error):
+        status = "interrupted"
+        where = (f" at epoch {summary.trainer.get('epochs')} step "
+                 f"{summary.trainer.get('global_step')}" if summary.trainer else "")
+        message = f"interrupted{where}; resume with ckpt_path=last (same overrides)"
+    elif error is not None:
+        status = "crashed"
+        summary.error = f"{type(error).__name__}: {error}"
+        message = f"crashed: {summary.error.splitlines()[0]}"
+    else:
+        failed = [k for k, v in summary.verdicts.items() if not v.get("passed", True)]
+        status = "failed" if failed else "completed"
+        message = (f"failed: {', '.join(failed)} check did not pass" if failed
+                   else "completed")
+    summary.status, summary.message = status, message
+    summary.exit_code = (SIGTERM_EXIT if _is_sigterm(error) else 2 if is_user_error(error)
+                         else EXIT_CODES[status])
+    return summary
+
+
+def is_user_error(error: BaseException | None) -> bool:
+    """Errors in what the user asked for (a missing file, a bad value, a model that does not fit
+    the data): one readable line and exit status 2, not a stack trace."""
+    return isinstance(error, (FileNotFoundError, NotADirectoryError, PermissionError)) or bool(
+        getattr(error, "user_error", False))
+
+
+def _is_sigterm(error: BaseException | None) -> bool:
+    # Lightning turns SIGTERM into a SystemExit subclass (exit status 0 unless remapped)
+    return error is not None and type(error).__name__ == "SIGTERMException"
 
 
 def split_metrics(results: dict[str, float]) -> dict[str, dict[str, float]]:
@@ -33,8 +115,35 @@ def split_metrics(results: dict[str, float]) -> dict[str, dict[str, float]]:
     return metrics
 
 
-def write_summary(output_dir: str | Path, summary: dict) -> Path:
-    path = Path(output_dir) / SUMMARY_FILE
+def strict(value: Any, path: str = "", found: list[str] | None = None) -> Any:
+    """``value`` with NaN/inf replaced by None (strict JSON); their paths appended to ``found``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        if found is not None:
+            found.append(path)
+        return None
+    if isinstance(value, dict):
+        return {k: strict(v, f"{path}.{k}" if path else str(k), found) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+    return value
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write through a temporary file and rename: a full disk or a crash never leaves a
+    half-written file where a complete one was expected."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(data, indent=2, default=str, allow_nan=False) + "\n",
+                       encoding="utf-8")
+    os.replace(partial, path)
     return path
+
+
+def write_summary(output_dir: str | Path, summary: Summary | dict) -> Path:
+    data = summary.to_dict() if isinstance(summary, Summary) else dict(summary)
+    found: list[str] = []
+    data = strict(data, found=found)
+    if found:
+        data["non_finite"] = found
+    return write_json(Path(output_dir) / SUMMARY_FILE, data)

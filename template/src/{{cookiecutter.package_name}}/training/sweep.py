@@ -1,10 +1,11 @@
 """Sweeps: what one job returns to Hydra's sweeper, and the table of every job at the end.
 
 Hydra's basic sweeper stops at the first job that raises, and the Optuna sweeper aborts the study.
-A sweep of ten runs should not die because one of them diverged, so ``run_job`` records a crashed
-run (its ``summary.json`` says ``status: crashed`` and the error) and hands the sweeper ``None``:
-the basic sweeper goes on and the Optuna sweeper marks that trial FAIL. A single run still raises
-(or exits 1 when a check failed), so the command line reports the failure.
+A sweep of ten runs should not die because one of them crashed or diverged, so ``run_job``
+records such a run (its ``summary.json`` says which status and why) and hands the sweeper
+``None``: the basic sweeper goes on and the Optuna sweeper marks that trial FAIL. A single run
+exits with its outcome's exit code (summary.py: 1 failed check, 2 user error, 3 diverged, 130/143
+interrupted), so the command line reports the failure; Ctrl-C stops a whole sweep.
 
 ``SweepSummary`` is a Hydra callback (registered under ``hydra.callbacks`` in configs/train.yaml):
 at the end of a multirun it reads every job's ``summary.json`` into ``summary.csv`` at the sweep
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 SUMMARY_CSV = "summary.csv"
 # set by Lightning's DDP launcher in the launching process
 DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
-COLUMNS = ("job", "status", "overrides", "model", "mode", "train_acc", "val_acc", "test_acc",
+# train/val/test: the task's score (column ``score`` names it: acc, f1_micro, r2, miou, ...)
+COLUMNS = ("job", "status", "overrides", "model", "mode", "task", "score", "train", "val", "test",
            "val_loss", "objective", "verdict", "wall_time_s", "error", "output_dir")
 
 
@@ -48,28 +50,32 @@ def metric_value(summary: dict, name: str | None) -> float | None:
     if not name:
         return None
     split, _, key = name.partition("/")
-    value = summary.get("metrics", {}).get(split, {}).get(key)
+    value = (summary.get("metrics") or {}).get(split, {}).get(key)
     return None if value is None or math.isnan(value) else float(value)
 
 
 def run_job(train: Callable[[DictConfig], dict], cfg: DictConfig) -> float | None:
     """Run ``train(cfg)`` for ``train.py`` and return the optimized metric to the sweeper."""
+    from .summary import is_user_error  # (no heavy imports: Hydra loads this module early)
+
     multirun = in_multirun()
     environment = {key: os.environ.get(key) for key in DDP_ENVIRONMENT}
     try:
         summary = train(cfg)
-    except Exception:
-        if not multirun:
-            raise
-        # summary.json of this job already says "crashed" and why; the sweep goes on
-        log.error("job failed, the sweep goes on:\n%s", traceback.format_exc())
-        return None
+    except Exception as error:
+        if multirun:  # summary.json of this job already says "crashed" and why
+            log.error("job failed, the sweep goes on:\n%s", traceback.format_exc())
+            return None
+        if is_user_error(error):
+            sys.exit(2)  # the summary printed the one line that says what to fix
+        raise
     finally:
         _end_process_group(environment)
-    # A failed check (e.g. the overfit target not reached) fails a single command, not a sweep.
-    if summary["status"] != "completed" and not multirun:
-        sys.exit(1)
-    return metric_value(summary, cfg.get("optimized_metric"))
+    if summary.status != "completed":
+        if not multirun:
+            sys.exit(summary.exit_code)
+        return None  # failed, diverged: recorded in summary.csv, the sweep goes on
+    return metric_value(summary.to_dict(), cfg.get("optimized_metric"))
 
 
 def _end_process_group(environment: dict[str, str | None]) -> None:
@@ -101,19 +107,22 @@ def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[
         path = job_dir / "summary.json"
         summary = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {
             "status": "missing", "overrides": _saved_overrides(job_dir)}
-        metrics = summary.get("metrics", {})
+        metrics = summary.get("metrics") or {}
+        score = (summary.get("task") or {}).get("score")
         rows.append({
             "job": str(job_dir.relative_to(sweep_dir)),
             "status": summary.get("status"),
             "overrides": " ".join(summary.get("overrides", [])),
-            "model": summary.get("model", {}).get("name"),
+            "model": (summary.get("model") or {}).get("name"),
             "mode": summary.get("mode"),
-            "train_acc": metrics.get("train", {}).get("acc"),
-            "val_acc": metrics.get("val", {}).get("acc"),
-            "test_acc": metrics.get("test", {}).get("acc"),
+            "task": (summary.get("task") or {}).get("name"),
+            "score": score,
+            **{split: metrics.get(split, {}).get(score) for split in ("train", "val", "test")},
             "val_loss": metrics.get("val", {}).get("loss"),
             "objective": metric_value(summary, optimized_metric),
-            "verdict": _verdict(summary.get("verdicts", {})),
+            "verdict": _verdict(summary.get("verdicts") or {})
+            or ("" if summary.get("status") in ("completed", "crashed")
+                else summary.get("message", "")),
             "wall_time_s": summary.get("wall_time_s"),
             "error": summary.get("error"),
             "output_dir": str(job_dir),
@@ -140,18 +149,17 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
     common = set.intersection(*(set(row["overrides"].split()) for row in rows)) if rows else set()
     table = Table(title=title, title_justify="left")
     for column in ("job", "status", "overrides", "train", "val", "test", "note", "s"):
-        right = column in ("train", "val", "test", "s")  # accuracy per split, seconds
+        right = column in ("train", "val", "test", "s")  # the task's score per split, seconds
         table.add_column(column, justify="right" if right else "left", overflow="fold",
                          no_wrap=column not in ("overrides", "note"),
                          min_width=12 if column in ("overrides", "note") else None)
-    colours = {"completed": "green", "failed": "yellow"}
+    colours = {"completed": "green", "failed": "yellow", "interrupted": "yellow"}
     for row in rows:
         colour = colours.get(row["status"], "red")
         varying = " ".join(_short(o) for o in row["overrides"].split() if o not in common)
         note = escape(row["verdict"] or _short_error(row["error"]))
         table.add_row(row["job"], f"[{colour}]{row['status']}[/{colour}]", varying,
-                      _cell(row["train_acc"]), _cell(row["val_acc"]),
-                      _cell(row["test_acc"]), note,
+                      _cell(row["train"]), _cell(row["val"]), _cell(row["test"]), note,
                       "" if row["wall_time_s"] is None else f"{row['wall_time_s']:.1f}")
     console.print(table)
 
@@ -166,8 +174,9 @@ class SweepSummary(Callback):
         rows = collect(sweep_dir, OmegaConf.select(config, "optimized_metric"))
         path = write_csv(rows, sweep_dir / SUMMARY_CSV)
         failed = sum(row["status"] != "completed" for row in rows)
-        print_table(rows, f"{len(rows)} runs ({failed} failed or crashed), accuracy per split "
-                          f"-> {path}")
+        scores = sorted({row["score"] for row in rows if row["score"]})
+        print_table(rows, f"{len(rows)} runs ({failed} not completed), "
+                          f"{'/'.join(scores) or 'score'} per split -> {path}")
 
 
 def _verdict(verdicts: dict) -> str:

@@ -1,0 +1,61 @@
+"""Pieces every task's interpretation report is made of: CSV tables, a confusion-matrix figure,
+the most confused pairs, image grids of chosen items. Task-agnostic: functions of tensors."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import torch
+
+from .plots import image_grid, new_figure, save_figure
+from .predict import item_images
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def most_confused(matrix: torch.Tensor, names: list[str], min_count: int = 1) -> list[list]:
+    """Off-diagonal (true, predicted, count) with count >= ``min_count``, largest first."""
+    pairs = [[names[t], names[q], int(matrix[t, q])] for t in range(len(names))
+             for q in range(len(names)) if t != q and int(matrix[t, q]) >= min_count]
+    return sorted(pairs, key=lambda row: -row[2])
+
+
+def plot_confusion_matrix(matrix: torch.Tensor, names: list[str], path: Path, split: str,
+                          unit: str = "items") -> Path:
+    """Rows = true class, columns = predicted class, counts written in non-empty cells."""
+    n = len(names)
+    side = min(12.0, 2.0 + 0.45 * n)
+    fig, ax = new_figure(side + 1, side)
+    image = ax.imshow(matrix.numpy(), cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(n), names, rotation=90 if n > 10 else 0)
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"confusion matrix ({split}, {int(matrix.sum())} {unit})")
+    if n <= 30:
+        high = float(matrix.max()) or 1.0
+        for t in range(n):
+            for q in range(n):
+                value = int(matrix[t, q])
+                if value:
+                    ax.text(q, t, str(value), ha="center", va="center", fontsize=7,
+                            color="white" if value > high / 2 else "black")
+    return save_figure(fig, path)
+
+
+def image_rows(datamodule, indices: list[int], titles: list[str], path: Path,
+               title: str) -> Path | None:
+    """The items ``indices`` (data-set positions) as an image grid; None for non-image data."""
+    images = item_images(datamodule, indices)
+    if images is None or images.dim() != 4:
+        return None
+    return image_grid(images, titles, path, title=title)

@@ -1,0 +1,245 @@
+"""The task contract: what every kind of problem declares, and the steps they all share.
+
+A *task* is what the targets are (one class, a set of labels, numbers, a mask per pixel, ratings);
+how inputs are read (image tensors, image files, table rows, token ids) belongs to the data module.
+The shared code (run, overfit check, fit verdict, summary, sweeps, LR finder, fine-tuning, eval,
+interpretation, clean-data) reads only what this class declares; it never asks which task runs.
+
+A task declares (class attributes, or methods to override):
+
+* ``target_kind``: the kind of targets it needs (the data module's ``target_kind`` must match);
+* ``head``: ``"pooled"`` (one output vector per item) or ``"dense"`` (one per pixel);
+* ``score``: the one number that says how good the model is: higher is better, a perfect model
+  scores 1 (accuracy, F1, R², mean IoU). Checkpoint monitoring, early stopping, the fit verdict,
+  the sweep table and Optuna read ``<split>/<score>``; ``overfit_metric``/``overfit_target``: what
+  the overfit check reads on the fixed batch and the value it must reach;
+* ``stratify``: how the data split stratifies (``labels``, ``label_sets``, ``quantiles``, ``none``);
+* ``describe_targets``: what it keeps of the training targets (names, scaling statistics);
+* ``num_outputs``, ``loss``, ``item_losses``, ``decode``, ``metrics``, ``metric_inputs``;
+* ``baseline``: the score of the trivial predictor (majority class, training mean, ...);
+* ``chance_loss``: the loss of outputs that ignore the input (the overfit diagnosis);
+* ``check_output``: a batch/output check worded in the task's own terms (the shape check);
+* ``interpret`` and ``suspicious``: its interpretation report and what makes an item suspicious.
+
+The base owns the training/validation/test steps, per-split logging, ``configure_optimizers``
+(from the model's layer groups) and the checkpoint hook. Every constructor argument is a plain
+value: checkpoints load with ``weights_only=True`` and rebuild the task without knowing it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics import Metric, MetricCollection
+
+from ..models import create_model
+from ..training.optim import (
+    build_optimizer,
+    build_scheduler,
+    group_learning_rates,
+    parameter_groups,
+)
+
+EVAL_SPLITS = ("train", "val", "test")
+
+
+class TaskError(ValueError):
+    """A task and its data or model do not fit together (one readable line, exit status 2)."""
+
+    user_error = True
+
+
+class Task(L.LightningModule):
+    target_kind: ClassVar[str] = ""
+    head: ClassVar[str] = "pooled"
+    default_score: ClassVar[str] = ""
+    default_overfit_metric: ClassVar[str] = ""
+    default_overfit_target: ClassVar[float] = 1.0
+    default_stratify: ClassVar[str] = "none"
+
+    def __init__(self, model: dict, targets: dict, inputs: dict, optimizer: dict,
+                 scheduler: dict, regularize: bool = True, score: str | None = None,
+                 overfit_metric: str | None = None, overfit_target: float | None = None,
+                 stratify: str | None = None, name: str | None = None,
+                 tolerances: dict | None = None) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.target_info = targets  # what describe_targets kept: names, statistics
+        self.regularize = regularize
+        self.score = score or self.default_score
+        self.overfit_metric = overfit_metric or self.default_overfit_metric or self.score
+        self.overfit_target = (self.default_overfit_target if overfit_target is None
+                               else overfit_target)
+        # how the fit verdict reads this run (kept in the checkpoint: eval.py judges alike)
+        self.tolerances = {"bias": 0.05, "variance": 0.05, **(tolerances or {})}
+        self.model = create_model(num_outputs=self.num_outputs(), inputs=inputs,
+                                  regularize=regularize, **model)
+        self.lr = optimizer["lr"]  # a plain attribute, so an LR finder can set it
+        self.lr_ratios: list[float] | None = None  # per layer group (see ``set_schedule``)
+        self.schedule_steps: int | None = None
+        if "shape" in inputs:  # per-layer shapes in Lightning's model summary
+            self.example_input_array = torch.zeros(2, *inputs["shape"])
+        names = set(self.metrics())
+        for key, value in (("score", self.score), ("overfit_metric", self.overfit_metric)):
+            if value not in names:
+                raise TaskError(f"task.{key}={value}: {type(self).__name__} measures "
+                                f"{', '.join(sorted(names))}")
+        self.train_score = self.metrics()[self.score]
+        self.val_metrics = MetricCollection(self.metrics(), prefix="val/")
+        # every split measured in eval mode after training (``measure`` in training/run.py)
+        # (keys are prefixed: a ModuleDict key may not shadow a method such as ``train``)
+        self.eval_metrics = nn.ModuleDict({f"split_{s}": MetricCollection(
+            self.metrics(), prefix=f"{s}/final_") for s in EVAL_SPLITS})
+        self.eval_splits: tuple[str, ...] = ("test",)
+
+    # ---- declarations: override in each task ---------------------------------------------------
+    @classmethod
+    def describe_targets(cls, train_targets: torch.Tensor, names: list[str]) -> dict:
+        """Plain values the task keeps about its targets, from the (full) training split."""
+        return {"names": list(names)}
+
+    def num_outputs(self) -> int:
+        return len(self.target_info["names"])
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The training loss (may include regularization such as label smoothing)."""
+        return self.item_losses(outputs, targets).mean()
+
+    def item_losses(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """One unregularized loss per item ``(N,)``: eval loss, top losses, clean-data."""
+        raise NotImplementedError
+
+    def decode(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Raw outputs -> predictions in the targets' own terms."""
+        raise NotImplementedError
+
+    def metrics(self) -> dict[str, Metric]:
+        """Fresh torchmetrics, by name; must contain ``score`` and ``overfit_metric``."""
+        raise NotImplementedError
+
+    def metric_inputs(self, outputs: torch.Tensor,
+                      targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the metrics are updated with (e.g. values back in original units)."""
+        return outputs, targets
+
+    def baseline(self, train_targets: torch.Tensor, val_targets: torch.Tensor) -> float:
+        """The score on ``val_targets`` of the trivial predictor fitted on ``train_targets``."""
+        raise NotImplementedError
+
+    def chance_loss(self) -> float | None:
+        """The loss of outputs that ignore the input (None: no single level)."""
+        return None
+
+    def check_output(self, inputs, targets: torch.Tensor, output: torch.Tensor) -> None:
+        """Raise ``ShapeError`` with a message in the task's terms when the batch or the output
+        does not fit (called by the shape check on one real batch)."""
+        from ..training.shape_check import ShapeError, describe_shapes
+
+        expected = (len(targets), self.num_outputs())
+        if tuple(output.shape) != expected:
+            raise ShapeError(f"the model's output has shape {describe_shapes(output)}, expected "
+                             f"{expected} (batch, outputs): the head must give one output per "
+                             f"target ({self.num_outputs()} here)")
+
+    def interpret(self, predictions, folder, datamodule, top_k: int) -> dict:
+        """Write the task's interpretation report into ``folder``; return the summary section
+        (with a one-line ``message``)."""
+        raise NotImplementedError
+
+    def suspicious(self, predictions, top_k: int, **options) -> list[dict]:
+        """Items worth a second look (review rows: ``label``, ``prediction``, ``loss``,
+        ``reasons``), for clean-data."""
+        raise NotImplementedError
+
+    def describe_item(self, target: torch.Tensor) -> str:
+        """A target or a decoded prediction as a person reads it (for CSVs and plot titles)."""
+        return str(target.tolist())
+
+    # ---- what fine-tuning and the LR finder change -----------------------------------------------
+    def set_schedule(self, lr_ratios: list[float] | None, steps: int | None) -> None:
+        """One LR multiplier per layer group and the optimizer steps the schedule spans; a
+        fine-tune stage calls this, then has ``configure_optimizers`` run again."""
+        self.lr_ratios = None if lr_ratios is None else list(lr_ratios)
+        self.schedule_steps = steps
+
+    # ---- the shared steps ------------------------------------------------------------------------
+    def forward(self, x) -> torch.Tensor:
+        return self.model(x)
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        outputs = self(x)
+        loss = self.loss(outputs, y)
+        self.train_score.update(*self.metric_inputs(outputs.detach(), y))
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
+        self.log(f"train/{self.score}", self.train_score, on_step=False, on_epoch=True,
+                 batch_size=len(y))
+        return loss
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        x, y = batch
+        outputs = self(x)
+        self.val_metrics.update(*self.metric_inputs(outputs, y))
+        self.log("val/loss", self.item_losses(outputs, y).mean(), prog_bar=True,
+                 batch_size=len(y), sync_dist=True)  # averaged over DDP ranks
+        self.log_dict(self.val_metrics, batch_size=len(y))
+
+    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        """One dataloader per name in ``self.eval_splits``; logs ``<split>/final_<metric>``."""
+        split = self.eval_splits[dataloader_idx]
+        x, y = batch
+        outputs = self(x)
+        metrics = self.eval_metrics[f"split_{split}"]
+        metrics.update(*self.metric_inputs(outputs, y))
+        self.log(f"{split}/final_loss", self.item_losses(outputs, y).mean(), batch_size=len(y),
+                 add_dataloader_idx=False, sync_dist=True)
+        self.log_dict(metrics, batch_size=len(y), add_dataloader_idx=False)
+
+    @torch.no_grad()
+    def evaluate_batches(self, batches, name: str) -> float:
+        """Metric ``name`` over ``batches`` in eval mode (dropout off, BatchNorm statistics);
+        the overfit check calls this after every step, so the metric is built once."""
+        probes = self.__dict__.setdefault("_probes", {})  # (not a submodule: not checkpointed)
+        if name not in probes:
+            probes[name] = self.metrics()[name]
+        metric = probes[name].to(self.device)
+        metric.reset()
+        was_training = self.training
+        self.eval()
+        try:
+            for x, y in batches:
+                x = x.to(self.device) if isinstance(x, torch.Tensor) else x
+                metric.update(*self.metric_inputs(self(x), y.to(self.device)))
+            return float(metric.compute())
+        finally:
+            self.train(was_training)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # the task and the data split travel with the weights: eval/predict rebuild both
+        cls = type(self)
+        checkpoint["task"] = {"_target_": f"{cls.__module__}.{cls.__qualname__}"}
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        if datamodule is not None and hasattr(datamodule, "config"):
+            checkpoint["datamodule"] = datamodule.config()
+        # the checkpoint holds every weight: rebuilding it must need neither the start-from file
+        # nor a download of pretrained weights
+        model = checkpoint.get("hyper_parameters", {}).get("model")
+        if isinstance(model, dict) and (model.get("weights") or model.get("pretrained")):
+            start = {k: v for k, v in (("weights", None), ("pretrained", False)) if k in model}
+            checkpoint["hyper_parameters"] = {**checkpoint["hyper_parameters"],
+                                              "model": {**model, **start}}
+
+    def configure_optimizers(self):
+        """Runs again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""
+        groups = self.model.layer_groups()
+        lrs = group_learning_rates(self.lr, self.lr_ratios, len(groups))
+        decay = self.hparams.optimizer.get("weight_decay", 0.0) if self.regularize else 0.0
+        optimizer = build_optimizer(self.hparams.optimizer, parameter_groups(groups, lrs, decay))
+        steps = self.schedule_steps or int(self.trainer.estimated_stepping_batches)
+        scheduler = build_scheduler(self.hparams.scheduler, optimizer, steps)
+        return optimizer if scheduler is None else {"optimizer": optimizer,
+                                                    "lr_scheduler": scheduler}
+

@@ -1,0 +1,100 @@
+"""The task contract, checked for every option of configs/task/ (the way timm tests every model):
+each task's overfit check reaches its target and fails with lr=0, a fraction run gives a verdict
+on the task's score, the checkpoint rebuilds the task and reproduces the metrics, eval writes the
+task's interpretation, clean-data finds items. A new task file + yaml is covered automatically."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import get_class
+
+from {{ cookiecutter.package_name }}.analysis import clean_data
+from {{ cookiecutter.package_name }}.analysis.predict import load_trained
+from {{ cookiecutter.package_name }}.training.run import evaluate
+
+from conftest import CONFIGS, compose_config
+
+TASKS = sorted(f.stem for f in (CONFIGS / "task").glob("*.yaml"))
+
+
+@pytest.fixture(params=TASKS)
+def task_name(request) -> str:
+    return request.param
+
+
+def test_the_task_declares_what_shared_code_reads(task_name, tmp_path):
+    cfg = compose_config("train", [f"task={task_name}"], tmp_path)
+    cls = get_class(cfg.task._target_)
+    assert cfg.task.name == task_name
+    assert cls.target_kind and cls.head in ("pooled", "dense")
+    # the names configs interpolate: checkpoint monitor, sweeps, early stopping
+    assert cfg.callbacks.model_checkpoint.monitor == f"val/{cfg.task.score}"
+    assert cfg.optimized_metric == f"val/{cfg.task.score}"
+    assert 0 < cfg.task.overfit_target <= 1
+
+
+def test_overfit_reaches_the_target_and_lr_zero_fails(task_name, run_train):
+    summary = run_train(f"task={task_name}", "mode=overfit")
+    verdict = summary["verdicts"]["overfit"]
+    task = summary["task"]
+    assert summary["status"] == "completed" and summary["exit_code"] == 0, verdict
+    assert verdict["reached"] and verdict["metric"] == task["overfit_metric"]
+    assert verdict["target"] == task["overfit_target"] and 0 < verdict["steps"] < 500
+    # measured again after training, in eval mode, on the fixed batch itself
+    assert summary["metrics"]["train"][task["overfit_metric"]] >= task["overfit_target"]
+
+    failed = run_train(f"task={task_name}", "mode=overfit", "optimizer.lr=0",
+                       "trainer.max_steps=30")
+    assert failed["status"] == "failed" and failed["exit_code"] == 1
+    assert not failed["verdicts"]["overfit"]["reached"]
+    assert any("not decreasing" in cause for cause in failed["verdicts"]["overfit"]["diagnosis"])
+
+
+def test_fraction_judges_the_fit_on_the_task_score(task_name, run_train):
+    summary = run_train(f"task={task_name}", "mode=fraction", "trainer.max_epochs=3")
+    fit, score = summary["verdicts"]["fit"], summary["task"]["score"]
+    assert summary["status"] == "completed"
+    assert fit["metric"] == score and fit["train"] == summary["metrics"]["train"][score]
+    assert fit["diagnosis"] in {"good fit", "overfitting", "underfitting",
+                                "underfitting and overfitting"}
+    assert fit["message"].startswith(fit["diagnosis"]) and fit["advice"]
+    assert summary["data"]["sizes"]["train"] < summary["data"]["full_train_size"]
+    on_disk = json.loads((Path(summary["output_dir"]) / "summary.json").read_text())
+    assert on_disk["verdicts"]["fit"]["metric"] == score
+
+
+def test_checkpoint_rebuilds_the_task_eval_interprets_and_clean_finds_items(task_name, run_train,
+                                                                            tmp_path):
+    trained = run_train(f"task={task_name}", "trainer.max_epochs=1",
+                        "+trainer.limit_train_batches=5")
+    best = trained["best_checkpoint"]
+    checkpoint = torch.load(best, map_location="cpu", weights_only=True)  # plain values only
+    assert checkpoint["task"]["_target_"].endswith(type_name(task_name, tmp_path))
+
+    cfg = compose_config("eval", [f"ckpt_path={best}", "+trainer.enable_progress_bar=false",
+                                  "trainer.enable_model_summary=false"], tmp_path / "eval")
+    evaluated = evaluate(cfg).to_dict()
+    for split in ("train", "val", "test"):  # the same numbers, from the checkpoint alone
+        for name, value in trained["metrics"][split].items():
+            assert evaluated["metrics"][split][name] == pytest.approx(value, rel=1e-4, abs=1e-5)
+    report = evaluated["interpretation"]
+    assert report["message"] and report["files"]
+    assert all((Path(report["folder"]) / name).stat().st_size > 0 for name in report["files"])
+
+    task, datamodule = load_trained(best)
+    rows = clean_data.find_suspicious(task, datamodule, ["val"], top_k=3)
+    assert rows and all(row["split"] == "val" and row["reasons"] for row in rows)
+    path = clean_data.write_review(rows, tmp_path / "review", datamodule, best)
+    with path.open(newline="") as file:
+        written = list(csv.DictReader(file))
+    assert len(written) == len(rows) and {"label", "prediction", "loss"} <= set(written[0])
+
+
+def type_name(task_name: str, tmp_path: Path) -> str:
+    cfg = compose_config("train", [f"task={task_name}"], tmp_path / "cfg")
+    return cfg.task._target_.rsplit(".", 1)[-1]

@@ -86,7 +86,7 @@ def is_readable(file: str | Path) -> bool:
 
 
 def _why_unreadable(file: Path, error: Exception) -> str:
-    if isinstance(error, OSError) and not isinstance(error, zipfile.BadZipFile):
+    if isinstance(error, PermissionError | IsADirectoryError | FileNotFoundError):
         return f"cannot be read ({error.strerror or error})"
     size = file.stat().st_size
     with file.open("rb") as handle:

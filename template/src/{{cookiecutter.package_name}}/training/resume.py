@@ -128,10 +128,13 @@ def _refuse(path: Path, saved: str, wanted: str) -> None:
 
 
 def _describe(model: dict, keys: list[str]) -> str:
+    """``model=mlp model.width=64``: the model's name, and the differing settings when the
+    names are the same."""
     name = f"model={model.get('zoo')} model.name={model.get('name')}" if model.get(
         "zoo") else f"model={model.get('name')}"
-    extra = " ".join(f"model.{k}={model.get(k)}" for k in keys if k not in ("name", "zoo"))
-    return f"{name} {extra}".strip()
+    if {"name", "zoo"} & set(keys):
+        return name
+    return " ".join([name, *(f"model.{k}={model.get(k)}" for k in keys)])
 
 
 def _epoch(file: Path) -> object:
@@ -251,7 +254,7 @@ class Resume(L.Callback):
                     continue
                 scheduler_config.scheduler = fresh
                 rank_zero_info(f"the LR schedule of the checkpoint ended at step "
-                               f"{trainer.global_step}: a new {config.get('name')} cycle of "
+                               f"{trainer.global_step}: a new {config.get('name')} schedule of "
                                f"{remaining} steps starts from the saved weights and optimizer")
 
 

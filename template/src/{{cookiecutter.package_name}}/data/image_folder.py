@@ -54,7 +54,7 @@ class ImageFolderDataModule(ClassificationDataModule):
         if not self.root.is_dir():
             raise FileNotFoundError(
                 f"data.root={self.root} is not a folder. Expected one sub-folder per class, "
-                "e.g. data.root=~/pets with ~/pets/cat/001.jpg, ~/pets/dog/002.jpg, ...")
+                "e.g. data.root=$HOME/pets with $HOME/pets/cat/1.jpg, $HOME/pets/dog/2.jpg, ...")
         reject_empty_classes(self.root)
         folder = ImageFolder(str(self.root))
         if len(folder) == 0:

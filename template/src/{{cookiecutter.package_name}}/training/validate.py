@@ -106,6 +106,19 @@ def _seed(cfg: DictConfig) -> str | None:
     return f"seed must be an integer or null (no seeding), got {value!r}"
 
 
+def _gpu(cfg: DictConfig) -> str | None:
+    accelerator = str(_get(cfg, "trainer.accelerator") or "")
+    if accelerator not in ("gpu", "cuda"):
+        return None
+    import torch
+
+    if torch.cuda.is_available():
+        return None
+    return (f"trainer.accelerator={accelerator} (trainer=gpu, ddp) asks for a GPU, but no GPU is "
+            "visible to PyTorch (torch.cuda.is_available() is False): use trainer=cpu, or "
+            "trainer=default (a GPU when there is one, else the CPU)")
+
+
 _CHECKS = (
     _learning_rate,
     _number("optimizer.weight_decay", 0),
@@ -118,4 +131,5 @@ _CHECKS = (
     _number("data.test_fraction", 0, 1),
     _integer("data.overfit_batches", 0),
     _number("task.label_smoothing", 0, 1),
+    _gpu,
 )

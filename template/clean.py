@@ -10,7 +10,11 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
-from {{ cookiecutter.package_name }}.training.errors import drop_unset, reject_unknown_keys, run_command
+from {{ cookiecutter.package_name }}.training.errors import (
+    drop_unset,
+    reject_unknown_keys,
+    run_command,
+)
 from {{ cookiecutter.package_name }}.training.validate import ConfigError
 
 CONFIGS = Path(__file__).parent / "configs"
@@ -32,7 +36,10 @@ def clean(cfg: DictConfig) -> None:
             raise ConfigError("step=find needs ckpt_path=<run folder or .ckpt file>, e.g. "
                               "ckpt_path=outputs/full/<date>_<time>")
         from {{ cookiecutter.package_name }}.analysis.predict import load_trained
-        from {{ cookiecutter.package_name }}.training.checkpoints import checkpoint_file, read_checkpoint
+        from {{ cookiecutter.package_name }}.training.checkpoints import (
+            checkpoint_file,
+            read_checkpoint,
+        )
 
         ckpt_path = str(checkpoint_file(cfg.ckpt_path))  # a run folder: its best checkpoint
         read_checkpoint(ckpt_path)  # unreadable or not from train.py: one clear message

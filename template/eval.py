@@ -6,7 +6,11 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
-from {{ cookiecutter.package_name }}.training.errors import drop_unset, reject_unknown_keys, run_command
+from {{ cookiecutter.package_name }}.training.errors import (
+    drop_unset,
+    reject_unknown_keys,
+    run_command,
+)
 from {{ cookiecutter.package_name }}.training.validate import ConfigError
 
 CONFIGS = Path(__file__).parent / "configs"
@@ -20,7 +24,10 @@ def main(cfg: DictConfig) -> None:
         if OmegaConf.is_missing(cfg, "ckpt_path") or not cfg.ckpt_path:
             raise ConfigError("eval.py needs ckpt_path=<run folder or .ckpt file>, e.g. "
                               "ckpt_path=outputs/full/<date>_<time>")
-        from {{ cookiecutter.package_name }}.training.checkpoints import checkpoint_file, read_checkpoint
+        from {{ cookiecutter.package_name }}.training.checkpoints import (
+            checkpoint_file,
+            read_checkpoint,
+        )
         from {{ cookiecutter.package_name }}.training.run import evaluate
 
         cfg.ckpt_path = str(checkpoint_file(cfg.ckpt_path))  # a run folder: its best checkpoint

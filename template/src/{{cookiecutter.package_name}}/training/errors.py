@@ -16,13 +16,12 @@ import shutil
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-T = TypeVar("T")
 USER_ERROR = 2  # the exit status of a command the user has to change
 HYDRA_FILES = {".hydra"}  # what Hydra writes into every run folder (and <job name>.log)
 
@@ -53,8 +52,8 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
-def run_command(job: Callable[[], T], cfg: DictConfig | None = None,
-                keep_empty_run_dir: bool = True) -> T:
+def run_command(job: Callable[[], Any], cfg: DictConfig | None = None,
+                keep_empty_run_dir: bool = True) -> Any:
     """``job()``; a user error -> one line on stderr and exit 2. A failed command (or, with
     ``keep_empty_run_dir=False``, any command) that wrote nothing into its run folder but
     Hydra's own files removes that folder."""

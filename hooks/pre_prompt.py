@@ -5,7 +5,10 @@
    throw-away copy, it gets the name cookiecutter looks for.
 2. ``--no-input key=value`` pairs are checked here, before cookiecutter reads them: it silently
    ignores unknown keys (a typo would go unnoticed) and answers a choice outside its list with a
-   traceback. Every problem is listed in one message.
+   traceback. The answers cookiecutter will use are then worked out with its own functions and
+   given to the checks of ``pre_gen_project.py`` (a bad slug, package name, e-mail): every problem
+   is listed in one message, before cookiecutter starts (a failing pre_gen hook makes it print a
+   traceback of its own).
 3. Cookiecutter leaves its temporary copy behind: an empty folder after a successful generation,
    the whole copy after a failed one. A small background process removes it once cookiecutter
    is done with it (the copy is gone) or has exited; a failing check removes it at once.
@@ -119,6 +122,42 @@ def extra_context(argv: list[str]) -> dict[str, str]:
     return answers
 
 
+def option_value(argv: list[str], *names: str) -> str | None:
+    for previous, arg in zip(["", *argv], argv, strict=False):
+        if previous in names:
+            return arg
+        for name in names:
+            if name.startswith("--") and arg.startswith(f"{name}="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def answer_problems(answers: dict[str, str], argv: list[str]) -> list[str]:
+    """The checks of pre_gen_project.py on the answers a ``--no-input`` call will use (derived
+    ones included); [] when they cannot be worked out here (pre_gen then checks them)."""
+    try:
+        from cookiecutter.config import get_user_config
+        from cookiecutter.environment import StrictEnvironment
+        from cookiecutter.generate import generate_context
+        from cookiecutter.prompt import prompt_for_config
+
+        user = get_user_config(config_file=option_value(argv, "--config-file"),
+                               default_config="--default-config" in argv)
+        context = generate_context(context_file="cookiecutter.json",
+                                   default_context=user["default_context"],
+                                   extra_context=answers)
+        config = prompt_for_config(context, no_input=True)
+        source = Path("hooks/pre_gen_project.py").read_text(encoding="utf-8")
+        environment = StrictEnvironment(context={"cookiecutter": config},
+                                        keep_trailing_newline=True)
+        rendered = environment.from_string(source).render(cookiecutter=config)
+        namespace: dict = {"__name__": "pre_gen_checks"}
+        exec(compile(rendered, "pre_gen_project.py", "exec"), namespace)  # its checks only
+        return list(namespace["problems"](namespace["ANSWERS"]))
+    except Exception:  # a newer cookiecutter, an odd user config: pre_gen still checks
+        return []
+
+
 def problems(answers: dict[str, str], known: dict) -> list[str]:
     """Unknown keys, choices outside their list, yes/no questions answered otherwise."""
     found = []
@@ -137,7 +176,13 @@ def problems(answers: dict[str, str], known: dict) -> list[str]:
 
 if __name__ == "__main__":
     known = json.loads(Path("cookiecutter.json").read_text(encoding="utf-8"))
-    found = problems(extra_context(parent_command_line()), known)
+    argv = parent_command_line()
+    answers = extra_context(argv)
+    found = problems(answers, known)
+    if "--no-input" in argv:
+        usable = {key: value for key, value in answers.items()
+                  if key in known and not any(f"{key}=" in problem for problem in found)}
+        found += answer_problems(usable, argv)
     if found:
         fail(found)
     move_template_into_place()

@@ -57,8 +57,8 @@ def test_invalid_choice_is_rejected(tmp_path):
 def test_every_bad_option_is_listed_in_one_message_without_a_traceback(tmp_path):
     """Cookiecutter itself answers a choice outside its list with a ValueError traceback."""
     result = cookiecutter_cli("--no-input", str(REPO), "default_logger=foo", "license=GPL",
-                              "github_actions=maybe", "pakage_name=x", "-o", str(tmp_path),
-                              cwd=tmp_path)
+                              "github_actions=maybe", "pakage_name=x", "package_name=torch",
+                              "author_email=nobody", "-o", str(tmp_path), cwd=tmp_path)
     assert result.returncode != 0
     output = result.stderr + result.stdout
     assert "Traceback" not in output and "ValueError" not in output
@@ -68,6 +68,9 @@ def test_every_bad_option_is_listed_in_one_message_without_a_traceback(tmp_path)
     assert "license='GPL' is not one of the choices" in output
     assert "github_actions='maybe' is not a yes/no answer" in output
     assert "unknown option(s): pakage_name" in output
+    # and the checks of the answers themselves, in the same message
+    assert "package_name 'torch' would shadow" in output
+    assert "author_email 'nobody' is not an e-mail address" in output
     assert list(tmp_path.iterdir()) == []
 
 
@@ -77,6 +80,7 @@ def test_a_slug_derived_from_a_free_text_name_says_how_to_pass_one(tmp_path):
     result = cookiecutter_cli("--no-input", str(REPO), "project_name=My Project!", "-o", str(out),
                               cwd=tmp_path)
     assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
     assert "derived from project_name 'My Project!'" in result.stderr
     assert "project_slug=my-project package_name=my_project" in result.stderr
     assert list(out.iterdir()) == []

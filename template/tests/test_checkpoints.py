@@ -189,11 +189,15 @@ def test_extending_a_finished_run_starts_a_new_cycle(run_train, given):
     assert [g["max_lr"] for g in after] == pytest.approx([g["max_lr"] for g in before])
 
 
-def test_resuming_with_another_model_says_which(run_train):
+def test_resuming_with_another_model_or_optimizer_says_which(run_train):
     first = run_train(*SHORT, "trainer.max_epochs=1")
     with pytest.raises(CheckpointError, match=(
             r"was trained with model=linear, this run asks for model=mlp.*model\.weights=")):
         run_train(*SHORT, "model=mlp", "trainer.max_epochs=2",
+                  f"ckpt_path={first['output_dir']}")
+    with pytest.raises(CheckpointError, match=r"optimizer torch\.optim\.AdamW, this run asks "
+                                              r"for torch\.optim\.SGD"):
+        run_train(*SHORT, "optimizer=sgd", "trainer.max_epochs=2",
                   f"ckpt_path={first['output_dir']}")
     wide = run_train(*SHORT, "model=mlp", "model.width=32", "trainer.max_epochs=1")
     with pytest.raises(CheckpointError, match=r"model\.width=32.*model\.width=64"):

@@ -111,6 +111,14 @@ def check_resumable(ckpt_path: str | Path, cfg: DictConfig | None = None,
                            if saved.get(k) != wanted.get(k))
         if differing:
             _refuse(path, _describe(saved, differing), _describe(wanted, differing))
+    saved_optimizer = ((checkpoint.get("hyper_parameters") or {}).get("optimizer") or {}).get(
+        "_target_")
+    wanted_optimizer = OmegaConf.select(cfg, "optimizer._target_") if cfg is not None else None
+    if saved_optimizer and wanted_optimizer and saved_optimizer != wanted_optimizer:
+        raise CheckpointError(
+            f"{path} was trained with the optimizer {saved_optimizer}, this run asks for "
+            f"{wanted_optimizer}: resume with the same optimizer, or start a new run from its "
+            f"weights with model.weights={path}")
     if module is not None:
         mine = module.state_dict()
         theirs = checkpoint["state_dict"]

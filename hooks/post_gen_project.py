@@ -8,6 +8,7 @@ Standard library only, no prompts, no network.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 # path (relative to the project) -> keep it?
@@ -28,5 +29,13 @@ def prune(paths: dict[str, bool]) -> None:
             path.unlink()
 
 
+def remove_rendered_hook() -> None:
+    """Cookiecutter renders each hook into a file of the temp folder and never removes it."""
+    script = Path(__file__).resolve()
+    if script.parent == Path(tempfile.gettempdir()).resolve():
+        script.unlink(missing_ok=True)
+
+
 if __name__ == "__main__":
+    remove_rendered_hook()
     prune(OPTIONAL_PATHS)

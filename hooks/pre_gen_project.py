@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import keyword
 import re
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 # The answers, as JSON inside a Python string literal (``tojson`` escapes quotes).
 ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
@@ -28,17 +31,43 @@ SHADOWED = {
 }
 
 
+def derived_slug(project_name: str) -> str:
+    """What cookiecutter.json derives from project_name (keep the two in step)."""
+    return project_name.lower().strip().replace(" ", "-").replace("_", "-") or "project"
+
+
+def suggested_slug(project_name: str) -> str:
+    words = re.findall(r"[a-z0-9]+", project_name.lower())
+    slug = "-".join(words).lstrip("0123456789-")
+    return slug or "my-project"
+
+
 def problems(answers: dict) -> list[str]:
     found = []
-    slug, package = answers["project_slug"], answers["package_name"]
-    if not answers["project_name"].strip():
+    name, slug, package = answers["project_name"], answers["project_slug"], answers["package_name"]
+    slug_derived = slug == derived_slug(name)
+    package_derived = package == slug.replace("-", "_")
+    if not name.strip():
         found.append("project_name is empty.")
     if not SLUG.match(slug):
-        found.append(f"project_slug '{slug}' must be lowercase letters, digits and single dashes, "
-                     "starting with a letter (e.g. 'my-vision-project').")
+        if slug_derived:
+            good = suggested_slug(name)
+            found.append(f"project_slug '{slug}' was derived from project_name '{name}' and is not "
+                         "valid (lowercase letters, digits and single dashes, starting with a "
+                         f"letter): pass it yourself, e.g. project_slug={good} "
+                         f"package_name={good.replace('-', '_')}")
+        else:
+            found.append(f"project_slug '{slug}' must be lowercase letters, digits and single "
+                         "dashes, starting with a letter (e.g. 'my-vision-project').")
     if not PACKAGE.match(package) or not package.isidentifier():
-        found.append(f"package_name '{package}' is not a valid import name: use lowercase letters, "
-                     "digits and underscores, starting with a letter (e.g. 'my_vision_project').")
+        if package_derived and not SLUG.match(slug):
+            found.append(f"package_name '{package}' was derived from project_slug and is not a "
+                         "valid import name: passing a valid project_slug= fixes both, or pass "
+                         "package_name=<lowercase_with_underscores>")
+        else:
+            found.append(f"package_name '{package}' is not a valid import name: use lowercase "
+                         "letters, digits and underscores, starting with a letter (e.g. "
+                         "'my_vision_project').")
     elif keyword.iskeyword(package) or keyword.issoftkeyword(package):
         found.append(f"package_name '{package}' is a Python keyword.")
     elif len(package) > MAX_PACKAGE_LENGTH:
@@ -51,9 +80,28 @@ def problems(answers: dict) -> list[str]:
     return found
 
 
+def remove_rendered_hook() -> None:
+    """Cookiecutter renders each hook into a file of the temp folder and never removes it."""
+    script = Path(__file__).resolve()
+    if script.parent == Path(tempfile.gettempdir()).resolve():
+        script.unlink(missing_ok=True)
+
+
+def remove_template_copy(copy: str) -> None:
+    """After a failure cookiecutter leaves its temporary copy of the template behind."""
+    if not copy:
+        return
+    base = Path(copy).resolve().parent
+    temp = Path(tempfile.gettempdir()).resolve()
+    if base.name.startswith("cookiecutter") and base.parent == temp:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 if __name__ == "__main__":
+    remove_rendered_hook()
     found = problems(ANSWERS)
     if found:
         lines = "\n".join(f"  - {problem}" for problem in found)
         print(f"\nERROR: invalid answers, nothing was generated:\n{lines}\n", file=sys.stderr)
+        remove_template_copy(ANSWERS.get("_repo_dir", ""))
         sys.exit(1)

@@ -10,26 +10,48 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
+from {{ cookiecutter.package_name }}.training.errors import (
+    drop_unset,
+    reject_unknown_keys,
+    run_command,
+)
+from {{ cookiecutter.package_name }}.training.validate import ConfigError
+
+CONFIGS = Path(__file__).parent / "configs"
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="clean")
 def main(cfg: DictConfig) -> None:
+    # only step=find writes into its run folder: apply and undo leave none behind
+    run_command(lambda: clean(cfg), cfg, keep_empty_run_dir=False)
+
+
+def clean(cfg: DictConfig) -> None:
+    reject_unknown_keys(cfg, CONFIGS / "clean.yaml")
+    drop_unset(cfg, "data")  # only the data settings given on the command line
     from {{ cookiecutter.package_name }}.analysis import clean_data
 
     if cfg.step == "find":
         if not cfg.ckpt_path:
-            raise SystemExit("step=find needs ckpt_path=<run dir>/checkpoints/best.ckpt")
+            raise ConfigError("step=find needs ckpt_path=<run folder or .ckpt file>, e.g. "
+                              "ckpt_path=outputs/full/<date>_<time>")
         from {{ cookiecutter.package_name }}.analysis.predict import load_trained
+        from {{ cookiecutter.package_name }}.training.checkpoints import (
+            checkpoint_file,
+            read_checkpoint,
+        )
 
-        task, datamodule = load_trained(cfg.ckpt_path, OmegaConf.to_container(cfg.data))
+        ckpt_path = str(checkpoint_file(cfg.ckpt_path))  # a run folder: its best checkpoint
+        read_checkpoint(ckpt_path)  # unreadable or not from train.py: one clear message
+        task, datamodule = load_trained(ckpt_path, OmegaConf.to_container(cfg.data))
         rows = clean_data.find_suspicious(task, datamodule, list(cfg.splits), cfg.top_k,
                                           confident=cfg.confident, unsure=cfg.unsure)
-        path = clean_data.write_review(rows, cfg.paths.output_dir, datamodule, cfg.ckpt_path)
+        path = clean_data.write_review(rows, cfg.paths.output_dir, datamodule, ckpt_path)
         print(f"{len(rows)} suspicious items -> {path}\nedit the action column (keep | delete | "
               f"relabel + new_label), then: python clean.py step=apply csv={path}")
     elif cfg.step == "apply":
         if not cfg.csv:
-            raise SystemExit("step=apply needs csv=<the edited suspicious.csv>")
+            raise ConfigError("step=apply needs csv=<the edited suspicious.csv>")
         print(json.dumps(clean_data.apply_decisions(cfg.csv, cfg.quarantine), indent=2))
     elif cfg.step == "undo":
         log = cfg.log
@@ -37,10 +59,10 @@ def main(cfg: DictConfig) -> None:
             pointer = Path(cfg.csv).parent / clean_data.LOG_POINTER
             log = json.loads(pointer.read_text())["log"] if pointer.is_file() else None
         if not log:
-            raise SystemExit("step=undo needs log=<moves log> or csv=<the applied csv>")
+            raise ConfigError("step=undo needs log=<moves log> or csv=<the applied csv>")
         print(json.dumps(clean_data.undo(log), indent=2))
     else:
-        raise SystemExit(f"unknown step '{cfg.step}': use find, apply or undo")
+        raise ConfigError(f"step={cfg.step} is not a step: use step=find, apply or undo")
 
 
 if __name__ == "__main__":

@@ -1,22 +1,40 @@
 """Evaluate a checkpoint on the split it was trained with: `python eval.py ckpt_path=...`."""
 
-import sys
+from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
+from {{ cookiecutter.package_name }}.training.errors import (
+    drop_unset,
+    reject_unknown_keys,
+    run_command,
+)
+from {{ cookiecutter.package_name }}.training.validate import ConfigError
+
+CONFIGS = Path(__file__).parent / "configs"
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="eval")
 def main(cfg: DictConfig) -> None:
-    from {{ cookiecutter.package_name }}.training.run import evaluate
+    def job() -> None:
+        reject_unknown_keys(cfg, CONFIGS / "eval.yaml")
+        drop_unset(cfg, "data")  # only the data settings given on the command line
+        if OmegaConf.is_missing(cfg, "ckpt_path") or not cfg.ckpt_path:
+            raise ConfigError("eval.py needs ckpt_path=<run folder or .ckpt file>, e.g. "
+                              "ckpt_path=outputs/full/<date>_<time>")
+        from {{ cookiecutter.package_name }}.training.checkpoints import (
+            checkpoint_file,
+            read_checkpoint,
+        )
+        from {{ cookiecutter.package_name }}.training.run import evaluate
 
-    try:
+        cfg.ckpt_path = str(checkpoint_file(cfg.ckpt_path))  # a run folder: its best checkpoint
+        read_checkpoint(cfg.ckpt_path)  # unreadable or not from train.py: one clear message
         evaluate(cfg)
-    except FileNotFoundError as error:  # no such checkpoint: one line, not a stack trace
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+
+    run_command(job, cfg)
 
 
 if __name__ == "__main__":

@@ -29,10 +29,12 @@ def generate(output_dir: Path, **answers: str | bool) -> Path:
                              output_dir=str(output_dir)))
 
 
-def cookiecutter_cli(*args: str, cwd: Path,
-                     stdin: str | None = None) -> subprocess.CompletedProcess:
+def cookiecutter_cli(*args: str, cwd: Path, stdin: str | None = None,
+                     env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``env``: variables to set on top of this process's environment."""
     return subprocess.run([str(BIN / "cookiecutter"), *args], cwd=cwd, input=stdin,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
 
 
 def project_files(project: Path) -> set[str]:

@@ -70,6 +70,27 @@ def test_default_project_is_rendered_linted_and_well_formed(default_project):
         compile(script.read_text(), str(script), "exec")
 
 
+# Releases that must never be installed: malicious uploads, with the advisory that says so.
+KNOWN_BAD = {"lightning": (["2.6.2", "2.6.3"], "GHSA-w37p-236h-pfx3")}
+
+
+@pytest.mark.parametrize("pyproject_path", ["generated", "template-tooling"])
+def test_known_bad_releases_are_excluded(default_project, pyproject_path):
+    from packaging.requirements import Requirement
+
+    path = (default_project if pyproject_path == "generated" else REPO) / "pyproject.toml"
+    pyproject = tomllib.loads(path.read_text())
+    requirements = [Requirement(r) for r in (pyproject["project"]["dependencies"]
+                                             if pyproject_path == "generated"
+                                             else pyproject["dependency-groups"]["test"])]
+    for package, (versions, advisory) in KNOWN_BAD.items():
+        [requirement] = [r for r in requirements if r.name == package]
+        for version in versions:
+            assert version not in requirement.specifier, f"{package}=={version}: {advisory}"
+        assert "2.6.1" in requirement.specifier and "2.6.6" in requirement.specifier
+    assert "GHSA-w37p-236h-pfx3" in path.read_text()  # the reason stays next to the exclusion
+
+
 # Every value of every option, each combined with every value of the option it interacts with:
 # the license with the CI switch (both prune files), the logger with the Python version (both
 # end up in pyproject.toml).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -51,6 +52,66 @@ def test_invalid_choice_is_rejected(tmp_path):
                               str(tmp_path), cwd=tmp_path)
     assert result.returncode != 0 and "neptune" in (result.stderr + result.stdout)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_bad_option_is_listed_in_one_message_without_a_traceback(tmp_path):
+    """Cookiecutter itself answers a choice outside its list with a ValueError traceback."""
+    result = cookiecutter_cli("--no-input", str(REPO), "default_logger=foo", "license=GPL",
+                              "github_actions=maybe", "pakage_name=x", "package_name=torch",
+                              "author_email=nobody", "-o", str(tmp_path), cwd=tmp_path)
+    assert result.returncode != 0
+    output = result.stderr + result.stdout
+    assert "Traceback" not in output and "ValueError" not in output
+    assert output.count("ERROR: invalid answers") == 1
+    assert ("default_logger='foo' is not one of the choices: csv, tensorboard, wandb, mlflow"
+            in output)
+    assert "license='GPL' is not one of the choices" in output
+    assert "github_actions='maybe' is not a yes/no answer" in output
+    assert "unknown option(s): pakage_name" in output
+    # and the checks of the answers themselves, in the same message
+    assert "package_name 'torch' would shadow" in output
+    assert "author_email 'nobody' is not an e-mail address" in output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_slug_derived_from_a_free_text_name_says_how_to_pass_one(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = cookiecutter_cli("--no-input", str(REPO), "project_name=My Project!", "-o", str(out),
+                              cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "derived from project_name 'My Project!'" in result.stderr
+    assert "project_slug=my-project package_name=my_project" in result.stderr
+    assert list(out.iterdir()) == []
+    # the suggestion works as given
+    result = cookiecutter_cli("--no-input", str(REPO), "project_name=My Project!",
+                              "project_slug=my-project", "package_name=my_project", "-o", str(out),
+                              cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (out / "my-project/src/my_project/__init__.py").is_file()
+
+
+def _empty_soon(folder, seconds: float = 10.0) -> list[str]:
+    """What is left in ``folder`` once the background clean-up had time to run."""
+    deadline = time.monotonic() + seconds
+    while (left := sorted(p.name for p in folder.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+@pytest.mark.parametrize("answers", [[], ["default_logger=foo"], ["package_name=torch"]],
+                         ids=["success", "bad-choice", "bad-answer"])
+def test_generation_leaves_nothing_in_the_temp_folder(tmp_path, answers):
+    """Cookiecutter copies the template into the temp folder for the pre_prompt hook and leaves
+    that copy behind (empty after a success, whole after a failure); its rendered hooks too."""
+    temp, out = tmp_path / "temp", tmp_path / "out"
+    temp.mkdir()
+    out.mkdir()
+    result = cookiecutter_cli("--no-input", str(REPO), *answers, "-o", str(out), cwd=tmp_path,
+                              env={"TMPDIR": str(temp)})
+    assert (result.returncode == 0) == (not answers), result.stderr
+    assert _empty_soon(temp) == []
 
 
 def test_cli_with_options_and_no_directory_flag(tmp_path):

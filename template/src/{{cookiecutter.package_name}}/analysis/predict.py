@@ -9,7 +9,6 @@ What the outputs *mean* is the task's business (``task.decode``, ``task.interpre
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -78,11 +77,9 @@ def load_trained(ckpt_path, data_overrides: dict | None = None):
     module's settings; ``data_overrides`` change single settings)."""
     from hydra.utils import get_class
 
-    path = Path(ckpt_path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"ckpt_path={path} does not exist (checkpoints are in "
-                                "<run dir>/checkpoints/, e.g. outputs/full/<date>/checkpoints/)")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)  # read once, for both
+    from ..training.checkpoints import read_checkpoint
+
+    checkpoint = read_checkpoint(ckpt_path)  # a file or a run folder; one clear error if unusable
     task = get_class(checkpoint["task"]["_target_"])(**checkpoint["hyper_parameters"])
     task.load_state_dict(checkpoint["state_dict"])
     config = {**checkpoint["datamodule"], **(data_overrides or {})}

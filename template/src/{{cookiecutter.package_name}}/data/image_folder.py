@@ -3,15 +3,28 @@
 Images are read from disk item by item (they rarely fit in memory), resized to ``image_size``
 and normalized with ``mean``/``std``. Left at null, these follow the chosen model: a zoo backbone's
 pretrained configuration (its input size and statistics), else 224 pixels and ImageNet's statistics.
+
+Every file is decoded once before training (JPEGs at a reduced scale: fast): an unreadable one
+(corrupt, cut short, empty) is skipped and listed in ``skipped_files`` instead of killing a
+DataLoader worker mid-epoch. The verdicts are cached by path, size and modification time in
+``$XDG_CACHE_HOME/<package>/image-checks/`` (default ``~/.cache``), so the next run pays only for
+new or changed files.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
 
 from .base import DataModule, LoadedData
+
+log = logging.getLogger(__name__)
 
 # what pretrained torchvision/timm models mostly expect (and the default without a zoo model)
 IMAGENET = {"input_size": 224, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
@@ -26,6 +39,7 @@ class ImageFolderDataModule(DataModule):
                  **kwargs) -> None:
         super().__init__(**kwargs)
         self.root = Path(root).expanduser()
+        self.skipped_files: list[str] = []  # unreadable images left out (see load())
 
     @classmethod
     def settings_from_model(cls, settings: dict, model_config: dict) -> dict:
@@ -41,10 +55,21 @@ class ImageFolderDataModule(DataModule):
         if not self.root.is_dir():
             raise FileNotFoundError(
                 f"data.root={self.root} is not a folder. Expected one sub-folder per class, "
-                "e.g. data.root=~/pets with ~/pets/cat/001.jpg, ~/pets/dog/002.jpg, ...")
+                "e.g. data.root=$HOME/pets with $HOME/pets/cat/1.jpg, $HOME/pets/dog/2.jpg, ...")
+        reject_empty_classes(self.root)
         folder = ImageFolder(str(self.root))
         if len(folder) == 0:
             raise FileNotFoundError(f"no images found under {self.root}")
+        readable = verify_images([path for path, _ in folder.samples])
+        self.skipped_files = [path for path, _ in folder.samples if not readable[path]]
+        if self.skipped_files:
+            kept = [(path, label) for path, label in folder.samples if readable[path]]
+            folder.samples = folder.imgs = kept
+            folder.targets = [label for _, label in kept]
+            log.warning("%d unreadable image file(s) skipped (corrupt, cut short or empty): %s",
+                        len(self.skipped_files), ", ".join(self.skipped_files[:5])
+                        + (", ..." if len(self.skipped_files) > 5 else ""))
+            reject_empty_classes(self.root, kept, folder.classes)
         self.paths = [path for path, _ in folder.samples]
         return LoadedData(folder, torch.tensor(folder.targets, dtype=torch.long), folder.classes)
 
@@ -67,3 +92,100 @@ class ImageFolderDataModule(DataModule):
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         return batch  # augmentation happens per item, in item_transform
+
+
+def reject_empty_classes(root: Path, samples: list[tuple[str, int]] | None = None,
+                         classes: list[str] | None = None) -> None:
+    """A class folder without (readable) images: say which, and what to do."""
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    if samples is None:
+        classes = sorted(d.name for d in root.iterdir() if d.is_dir())
+        counts = {name: sum(1 for f in (root / name).rglob("*")
+                            if f.is_file() and f.suffix.lower() in IMG_EXTENSIONS)
+                  for name in classes}
+    else:
+        counts = dict.fromkeys(classes or [], 0)
+        for _, label in samples:
+            counts[classes[label]] += 1
+    empty = [name for name, count in counts.items() if count == 0]
+    if empty:
+        folders = ", ".join(str(root / name) for name in empty)
+        raise FileNotFoundError(
+            f"class folder(s) without readable images: {folders}. Remove the folder(s) or add "
+            f"images ({', '.join(sorted(IMG_EXTENSIONS))})")
+
+
+def verify_images(paths: list[str], cache_dir: Path | None = None) -> dict[str, bool]:
+    """``{path: readable}`` for each image file; known files answered from the cache."""
+    cache_file = _cache_file(paths, cache_dir)
+    cache = _read_cache(cache_file)
+    verdicts, todo = {}, []
+    for path in paths:
+        stamp, entry = _stamp(path), cache.get(path)
+        if stamp is not None and isinstance(entry, list) and entry[:2] == stamp:
+            verdicts[path] = bool(entry[2])  # same size and modification time: same verdict
+        else:
+            todo.append(path)
+    workers = min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # decoding releases the GIL
+        for path, readable in zip(todo, pool.map(is_readable_image, todo), strict=True):
+            verdicts[path] = readable
+    if todo and cache_file is not None:
+        for path in todo:
+            stamp = _stamp(path)
+            if stamp is not None:
+                cache[path] = [*stamp, verdicts[path]]
+        _write_cache(cache_file, {p: cache[p] for p in paths if p in cache})
+    return verdicts
+
+
+def is_readable_image(path: str) -> bool:
+    """Can PIL decode the whole file? (JPEGs at 1/8 scale: the same checks, far faster)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.draft("RGB", (64, 64))  # JPEG only; other formats ignore it
+            image.load()
+    except Exception:  # PIL raises many kinds (OSError, SyntaxError, ValueError, ...)
+        return False
+    return True
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _cache_file(paths: list[str], cache_dir: Path | None) -> Path | None:
+    if cache_dir is None:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        cache_dir = Path(base) / __package__.split(".")[0] / "image-checks"
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: verify every time
+        return None
+    root = os.path.commonpath(paths) if paths else ""
+    return cache_dir / f"{hashlib.sha1(root.encode()).hexdigest()[:16]}.json"
+
+
+def _read_cache(path: Path | None) -> dict:
+    if path is None or not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_cache(path: Path, cache: dict) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")  # DDP ranks write too
+    try:
+        partial.write_text(json.dumps(cache), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:  # not writable after all: the next run verifies again
+        partial.unlink(missing_ok=True)

@@ -111,9 +111,26 @@ def log_summary(loggers: list, summary: dict, step: int) -> None:
 
 def finish_loggers(loggers: list, status: str) -> None:
     """Close runs that outlive the Trainer (wandb), so a sweep's next job starts a new run."""
+    finished_wandb = False
     for logger in loggers:
         if type(logger).__name__ == "WandbLogger" and logger._experiment is not None:
             try:
                 logger.experiment.finish(exit_code=0 if status in ("completed", "failed") else 1)
+                finished_wandb = True
             except Exception as error:  # never hide the run's own error behind this one
                 log.warning("could not finish the wandb run: %s", error)
+    if finished_wandb:
+        _flush_wandb()
+
+
+def _flush_wandb() -> None:
+    """``run.finish()`` only tells wandb's background service that the run is over; the service
+    writes the rest of the run's files (``run-<id>.wandb`` offline: config, metrics, summary)
+    later. Reading them right after finish() found only the file's header now and then.
+    Tearing the service down waits until every file is written; the next run starts a new one."""
+    try:
+        import wandb
+
+        wandb.teardown()
+    except Exception as error:
+        log.warning("wandb did not shut down cleanly: %s", error)

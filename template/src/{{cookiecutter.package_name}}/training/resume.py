@@ -10,6 +10,19 @@ Lightning does not store random number generators, so a resumed run would shuffl
 differently from an uninterrupted one. ``RngState`` keeps them in the checkpoint (as plain
 tensors and lists, loadable with ``weights_only=True``): with the same seed, a run killed and
 resumed from an epoch-end checkpoint ends with the same weights as one that never stopped.
+
+What else can go wrong when resuming, and what happens here instead:
+
+* ``last.ckpt`` unreadable (a full disk, a killed write): the run's ``best.ckpt`` is used, with a
+  message; checkpoints are written to a temporary name and renamed, so this should not happen.
+* Lightning 2.6 rewrites ``last.ckpt`` only when the monitored metric improved: here it is
+  written at the end of every epoch, so a crash loses at most one epoch.
+* Another model than the checkpoint's: one message naming both (instead of Lightning's list of
+  missing state-dict keys).
+* Training longer than the run that wrote the checkpoint (``trainer.max_epochs`` raised): the
+  LR schedule it saved has run its course, so a new cycle over the remaining steps starts from
+  the saved weights and optimizer state (fastai's repeated ``fit_one_cycle``), instead of
+  OneCycleLR's "Tried to step ... times".
 """
 
 from __future__ import annotations
@@ -18,34 +31,125 @@ import os
 import random
 import shutil
 from pathlib import Path
+from weakref import proxy
 
 import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf
 
+from .checkpoints import CheckpointError, commit, is_readable, load_file
+
 LAST = "last.ckpt"
+BEST = "best.ckpt"
 IGNORED_KEYS = ("ckpt_path", "paths", "print_config")
+# model settings that do not change the parameters' names or shapes
+NOT_ARCHITECTURE = ("dropout", "pretrained", "weights")
 
 
 def resolve_ckpt_path(cfg: DictConfig) -> str | None:
-    """The checkpoint ``trainer.fit`` should start from (None: from scratch)."""
+    """The checkpoint ``trainer.fit`` should start from (None: from scratch). Raises
+    ``CheckpointError`` when it cannot be used (unreadable, or written for another model)."""
     value = cfg.get("ckpt_path")
     if value in (None, ""):
         return None
     if str(value) != "last":
         path = Path(str(value)).expanduser()
-        return str(path / "checkpoints" / LAST if path.is_dir() else path)
-    output_dir = Path(cfg.paths.output_dir)
-    run = find_last_run(output_dir.parent, cfg, exclude=output_dir)
-    if run is None:
-        raise FileNotFoundError(
-            f"ckpt_path=last: no earlier run of this config with checkpoints/{LAST} under "
-            f"{output_dir.parent}; give a run folder or a checkpoint file instead "
-            "(ckpt_path=outputs/<mode>/<date>_<time>)")
-    print(f"resuming {run}")
-    return str(run / "checkpoints" / LAST)
+        if not path.exists():
+            raise CheckpointError(
+                f"ckpt_path={path} does not exist: give a run folder "
+                "(outputs/<mode>/<date>_<time>), a .ckpt file or last")
+        file = usable_checkpoint(path / "checkpoints") if path.is_dir() else path
+    else:
+        output_dir = Path(cfg.paths.output_dir)
+        run = find_last_run(output_dir.parent, cfg, exclude=output_dir)
+        if run is None:
+            raise FileNotFoundError(
+                f"ckpt_path=last: no earlier run of this config with checkpoints/{LAST} under "
+                f"{output_dir.parent}; give a run folder or a checkpoint file instead "
+                "(ckpt_path=outputs/<mode>/<date>_<time>)")
+        print(f"resuming {run}")
+        file = usable_checkpoint(run / "checkpoints")
+    check_resumable(file, cfg)
+    return str(file)
+
+
+def usable_checkpoint(folder: Path) -> Path:
+    """``folder/last.ckpt``, or ``best.ckpt`` when last is missing or unreadable (with a message
+    naming both); ``CheckpointError`` when neither can be read."""
+    last, best = folder / LAST, folder / BEST
+    if last.is_file() and is_readable(last):
+        return last
+    problem = "is missing" if not last.is_file() else "cannot be read (truncated or corrupt)"
+    if best.is_file() and is_readable(best):
+        print(f"{last} {problem}; resuming from {best} instead (epoch {_epoch(best)})")
+        return best
+    raise CheckpointError(
+        f"{last} {problem} and no other readable checkpoint is in {folder}: start a new run "
+        "(without ckpt_path), or give another run folder or .ckpt file")
+
+
+def check_resumable(ckpt_path: str | Path, cfg: DictConfig | None = None,
+                    module: L.LightningModule | None = None) -> dict:
+    """Raise ``CheckpointError`` unless training can continue from ``ckpt_path``: the file is
+    readable, was written for the model ``cfg.model`` names and (with ``module``) its weights
+    fit that module. Returns the checkpoint."""
+    path = Path(ckpt_path)
+    checkpoint = load_file(path)
+    if "state_dict" not in checkpoint or "optimizer_states" not in checkpoint:
+        raise CheckpointError(
+            f"{path} holds no training state (weights and optimizer) to resume from: give a "
+            "checkpoint from a run's checkpoints/ folder, or start from these weights with "
+            f"model.weights={path}")
+    saved = (checkpoint.get("hyper_parameters") or {}).get("model")
+    wanted = OmegaConf.to_container(cfg.model, resolve=True) if cfg is not None and cfg.get(
+        "model") is not None else None
+    if isinstance(saved, dict) and isinstance(wanted, dict):
+        differing = sorted(k for k in {*saved, *wanted} - set(NOT_ARCHITECTURE)
+                           if saved.get(k) != wanted.get(k))
+        if differing:
+            _refuse(path, _describe(saved, differing), _describe(wanted, differing))
+    saved_optimizer = ((checkpoint.get("hyper_parameters") or {}).get("optimizer") or {}).get(
+        "_target_")
+    wanted_optimizer = OmegaConf.select(cfg, "optimizer._target_") if cfg is not None else None
+    if saved_optimizer and wanted_optimizer and saved_optimizer != wanted_optimizer:
+        raise CheckpointError(
+            f"{path} was trained with the optimizer {saved_optimizer}, this run asks for "
+            f"{wanted_optimizer}: resume with the same optimizer, or start a new run from its "
+            f"weights with model.weights={path}")
+    if module is not None:
+        mine = module.state_dict()
+        theirs = checkpoint["state_dict"]
+        if set(mine) != set(theirs) or any(
+                tuple(mine[k].shape) != tuple(theirs[k].shape) for k in mine):
+            _refuse(path, _describe(saved or {}, ["name"]),
+                    _describe((module.hparams or {}).get("model") or {}, ["name"]))
+    return checkpoint
+
+
+def _refuse(path: Path, saved: str, wanted: str) -> None:
+    raise CheckpointError(
+        f"{path} was trained with {saved}, this run asks for {wanted}: resume with the same "
+        f"model settings, or start a new run from its weights with model.weights={path}")
+
+
+def _describe(model: dict, keys: list[str]) -> str:
+    """``model=mlp model.width=64``: the model's name, and the differing settings when the
+    names are the same."""
+    name = f"model={model.get('zoo')} model.name={model.get('name')}" if model.get(
+        "zoo") else f"model={model.get('name')}"
+    if {"name", "zoo"} & set(keys):
+        return name
+    return " ".join([name, *(f"model.{k}={model.get(k)}" for k in keys)])
+
+
+def _epoch(file: Path) -> object:
+    try:
+        return load_file(file).get("epoch", "?")
+    except CheckpointError:
+        return "?"
 
 
 def find_last_run(runs_dir: Path, cfg: DictConfig, exclude: Path | None = None) -> Path | None:
@@ -66,12 +170,16 @@ def _comparable(cfg: DictConfig) -> dict:
 
 
 class ResumableCheckpoint(ModelCheckpoint):
-    """Lightning's ``ModelCheckpoint``, but a run resumed into a new folder keeps its best.
+    """Lightning's ``ModelCheckpoint``, with three changes for resuming:
 
-    Lightning forgets the best score when the checkpoint folder changed (it warns and starts
-    over), so the resumed run would call its first new epoch "best" even when an epoch before
-    the crash was better. Here the tracked checkpoints are copied into the new folder and the
-    state is rewritten to point there; then Lightning's own ``load_state_dict`` takes over.
+    * a run resumed into a new folder keeps its best: Lightning forgets the best score when the
+      checkpoint folder changed (it warns and starts over), so the resumed run would call its
+      first new epoch "best" even when an epoch before the crash was better. The tracked
+      checkpoints are copied into the new folder and the state rewritten to point there;
+    * ``last.ckpt`` is the last epoch, always (Lightning 2.6 writes it only together with a new
+      best);
+    * every file is written under a temporary name and renamed once complete: a full disk or a
+      kill during the write leaves the previous checkpoint intact.
     """
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -79,6 +187,38 @@ class ResumableCheckpoint(ModelCheckpoint):
         if old and self.dirpath and os.path.abspath(old) != os.path.abspath(self.dirpath):
             state_dict = _moved(dict(state_dict), old, self.dirpath)
         super().load_state_dict(state_dict)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if self._should_save_on_train_epoch_end(trainer):
+            self._save_last_of_epoch(trainer)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._save_last_of_epoch(trainer)
+
+    def _save_last_of_epoch(self, trainer: L.Trainer) -> None:
+        """Lightning skipped last.ckpt because no new best was saved at this step: save it."""
+        if (not self.save_last or self._should_skip_saving_checkpoint(trainer)
+                or self._last_global_step_saved == trainer.global_step
+                or self._every_n_epochs < 1
+                or (trainer.current_epoch + 1) % self._every_n_epochs != 0):
+            return
+        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
+        # Lightning's own write goes through the system temp folder and, across file systems,
+        # a copy: a full disk then truncates the target. Write a partial file next to it instead.
+        partial = f"{filepath}.partial"
+        trainer.save_checkpoint(partial, self.save_weights_only)
+        if trainer.is_global_zero:
+            commit(partial, filepath)
+        self._last_global_step_saved = trainer.global_step
+        self._last_checkpoint_saved = filepath
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.after_save_checkpoint(proxy(self))
 
 
 def _moved(state: dict, old: str, new: str) -> dict:
@@ -98,6 +238,59 @@ def _moved(state: dict, old: str, new: str) -> dict:
         state[key] = move(state.get(key))
     state["best_k_models"] = {move(k): v for k, v in (state.get("best_k_models") or {}).items()}
     return state
+
+
+class Resume(L.Callback):
+    """Before Lightning loads a checkpoint: does it fit the model? When the LR schedule it
+    saved has run out before the requested training ends: a new cycle for the rest."""
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage == "fit" and trainer.ckpt_path:
+            check_resumable(trainer.ckpt_path, module=pl_module)
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch,
+                             batch_idx: int) -> None:
+        config = (getattr(pl_module, "hparams", None) or {}).get("scheduler")
+        if not config:
+            return
+        for scheduler_config in trainer.lr_scheduler_configs:
+            scheduler = scheduler_config.scheduler
+            if scheduler_config.interval == "step" and _exhausted(scheduler):
+                remaining = _remaining_steps(trainer, _planned_steps(scheduler))
+                fresh = new_cycle(dict(config), scheduler.optimizer, remaining)
+                if fresh is None:
+                    continue
+                scheduler_config.scheduler = fresh
+                rank_zero_info(f"the LR schedule of the checkpoint ended at step "
+                               f"{trainer.global_step}: a new {config.get('name')} schedule of "
+                               f"{remaining} steps starts from the saved weights and optimizer")
+
+
+def new_cycle(config: dict, optimizer: torch.optim.Optimizer, steps: int):
+    """A fresh schedule of ``config`` over ``steps``, peaking at the rates of the last one."""
+    from .optim import build_scheduler
+
+    for group in optimizer.param_groups:
+        group["lr"] = group.get("max_lr", group.get("initial_lr", group["lr"]))
+        group.pop("initial_lr", None)
+    built = build_scheduler(config, optimizer, steps)
+    return built["scheduler"] if built else None
+
+
+def _planned_steps(scheduler) -> int | None:
+    return getattr(scheduler, "total_steps", None) or getattr(scheduler, "T_max", None)
+
+
+def _exhausted(scheduler) -> bool:
+    planned = _planned_steps(scheduler)
+    return planned is not None and scheduler.last_epoch >= planned
+
+
+def _remaining_steps(trainer: L.Trainer, fallback: int | None) -> int:
+    total = trainer.estimated_stepping_batches
+    if total is None or total == float("inf"):
+        return max(1, fallback or 1)
+    return max(1, int(total) - trainer.global_step)
 
 
 class RngState(L.Callback):

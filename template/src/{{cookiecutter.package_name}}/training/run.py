@@ -98,6 +98,11 @@ def train(cfg: DictConfig) -> Summary:
         task_cls = get_class(cfg.task._target_)
         datamodule = build_datamodule(cfg, task_cls)
         summary.data = datamodule.describe()
+        if getattr(datamodule, "skipped_files", None) and rank_zero_only.rank == 0:
+            skipped = output_dir / "skipped_files.txt"  # unreadable files, left out of the run
+            skipped.parent.mkdir(parents=True, exist_ok=True)
+            skipped.write_text("\n".join(map(str, datamodule.skipped_files)) + "\n")
+            summary.data["skipped_files_list"] = str(skipped)
         task = build_task(cfg, task_cls, datamodule)
         summary.task = describe_task(task)
         counts = task.model.parameter_counts()
@@ -180,7 +185,9 @@ def evaluate(cfg: DictConfig) -> Summary:
     summary = Summary(mode="eval", output_dir=str(cfg.paths.output_dir), overrides=_overrides())
     error, trainer = None, None
     try:
-        task, datamodule = load_trained(ckpt_path, plain(cfg.get("data")))
+        # data settings given on the command line (the ones left at null keep the checkpoint's)
+        changes = {k: v for k, v in (plain(cfg.get("data")) or {}).items() if v is not None}
+        task, datamodule = load_trained(ckpt_path, changes)
         summary.task, summary.data = describe_task(task), datamodule.describe()
         summary.sections["checkpoint"] = str(ckpt_path)
         trainer = instantiate(cfg.trainer, logger=False, default_root_dir=cfg.paths.output_dir)

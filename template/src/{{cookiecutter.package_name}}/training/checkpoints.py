@@ -1,0 +1,135 @@
+"""Reading and writing checkpoints safely.
+
+``read_checkpoint`` accepts a ``.ckpt`` file or a run folder and turns every way a checkpoint can
+be unusable (missing, truncated by a full disk, a text file, a checkpoint of another program) into
+one ``CheckpointError`` whose message names the file and says what to do. Files are loaded with
+``weights_only=True``: plain tensors and values only, never code.
+
+``atomic_save`` / ``atomic_write`` write to a temporary name in the same folder, flush it to disk
+and rename it over the target: a crash or a full disk leaves the old file or the new one, never a
+truncated one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import torch
+
+# what train.py's checkpoints hold besides Lightning's own keys (tasks/ and data/ write them)
+REQUIRED_KEYS = ("hyper_parameters", "state_dict", "datamodule", "task")
+CHECKPOINTS = "checkpoints"
+PREFERRED = ("best.ckpt", "last.ckpt")  # for a run folder: the best weights, else the latest
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used; the message says which file and what to do."""
+
+    user_error = True  # one line, exit status 2 (training/summary.py)
+
+
+def checkpoint_file(path: str | Path, preferred: tuple[str, ...] = PREFERRED) -> Path:
+    """``path`` itself when it is a file; for a run folder (or its ``checkpoints/`` folder) the
+    first of ``preferred`` that exists."""
+    path = Path(path).expanduser()
+    if path.is_file():
+        return path
+    if not path.exists():
+        raise CheckpointError(
+            f"ckpt_path={path} does not exist: give a run folder (outputs/<mode>/<date>_<time>) "
+            f"or a checkpoint file in its {CHECKPOINTS}/ folder")
+    folder = path if path.name == CHECKPOINTS else path / CHECKPOINTS
+    for name in preferred:
+        if (folder / name).is_file():
+            return folder / name
+    names = " or ".join(f"{CHECKPOINTS}/{name}" for name in preferred)
+    raise CheckpointError(f"ckpt_path={path} is a folder without {names}: give the run folder "
+                          "of a training run, or a .ckpt file")
+
+
+def read_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_KEYS) -> dict:
+    """The checkpoint at ``path`` (a file or a run folder), loaded on the CPU."""
+    file = checkpoint_file(path)
+    checkpoint = load_file(file)
+    missing = [key for key in required if key not in checkpoint]
+    if missing:
+        raise CheckpointError(
+            f"{file} is a PyTorch file but not a checkpoint written by train.py (it has no "
+            f"{', '.join(repr(k) for k in missing)}): give a checkpoint from a run's "
+            f"{CHECKPOINTS}/ folder (to start a model from other weights: model.weights=<file>)")
+    return checkpoint
+
+
+def load_file(file: Path) -> dict:
+    """``torch.load`` with one clear error for a file that is empty, cut short or not a
+    checkpoint at all."""
+    try:
+        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as error:  # garbage makes torch's unpickler fail in many ways (KeyError, ...)
+        raise CheckpointError(f"{file} {_why_unreadable(file, error)}") from error
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f"{file} holds a {type(checkpoint).__name__}, not a checkpoint "
+                              "written by train.py")
+    return checkpoint
+
+
+def is_readable(file: str | Path) -> bool:
+    """Can ``file`` be loaded at all (without keeping it in memory)?"""
+    try:
+        load_file(Path(file))
+    except CheckpointError:
+        return False
+    return True
+
+
+def _why_unreadable(file: Path, error: Exception) -> str:
+    if isinstance(error, PermissionError | IsADirectoryError | FileNotFoundError):
+        return f"cannot be read ({error.strerror or error})"
+    size = file.stat().st_size
+    with file.open("rb") as handle:
+        head = handle.read(4)
+    if size == 0:
+        return "is empty (0 bytes): the write was interrupted; use another checkpoint"
+    if head.startswith(b"PK"):  # torch's zip format, cut short or damaged
+        return (f"is truncated or corrupt ({size} bytes; a full disk or a killed write?): use "
+                "another checkpoint of the run, e.g. checkpoints/best.ckpt")
+    if head.startswith(b"\x80") and "Weights only load failed" in str(error):  # a pickle
+        return ("holds Python objects that are not loaded for safety (weights_only): it was "
+                "not written by train.py")
+    return "is not a PyTorch checkpoint (not the format torch.save writes)"
+
+
+def atomic_write(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path``: a temporary file in the same folder, synced, then renamed."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with partial.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write(path, text.encode("utf-8"))
+
+
+def atomic_save(obj, path: str | Path) -> Path:
+    """``torch.save`` that never leaves a truncated file behind."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return atomic_write(path, buffer.getvalue())
+
+
+def commit(partial: str | Path, path: str | Path) -> None:
+    """Sync a fully written ``partial`` file and rename it to ``path`` (same folder: atomic)."""
+
+    with open(partial, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, path)

@@ -1,0 +1,222 @@
+"""What ``train.py``, ``eval.py`` and ``clean.py`` do with an error: one line, not a traceback.
+
+A user's mistake (a missing or unreadable checkpoint, a value out of range, no GPU for
+``trainer=gpu``, an outputs folder that cannot be written) ends the command with one line
+``error: ...`` that says what to do, and exit status 2. Anything else is a bug and keeps its
+traceback. A command that failed before it wrote anything leaves no empty run folder behind.
+
+Kept free of torch/Lightning imports: ``OutputCheck`` is a Hydra callback, loaded at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+
+USER_ERROR = 2  # the exit status of a command the user has to change
+HYDRA_FILES = {".hydra"}  # what Hydra writes into every run folder (and <job name>.log)
+
+
+def user_message(error: BaseException) -> str | None:
+    """The one-line message for an error the user can fix; None for anything else (a bug)."""
+    from .validate import ConfigError
+
+    for cause in _chain(error):
+        if isinstance(cause, ConfigError):
+            return str(cause)
+        if isinstance(cause, MissingMandatoryValue):
+            key = getattr(cause, "full_key", None) or "a value"
+            return f"{key} is required: add {key}=... to the command"
+        if type(cause).__name__ in ("CheckpointError", "ShapeError"):
+            return str(cause)
+        if "No supported gpu backend found" in str(cause):
+            return ("trainer=gpu asks for a GPU, but no GPU is visible to PyTorch "
+                    "(torch.cuda.is_available() is False): use trainer=cpu, or trainer=default "
+                    "(a GPU when there is one, else the CPU)")
+        if isinstance(cause, PermissionError):
+            where = cause.filename or "a file"
+            return (f"cannot write {where} (permission denied): run where you can write, or "
+                    "send the outputs elsewhere with hydra.run.dir=<writable folder>")
+        if isinstance(cause, FileNotFoundError):
+            return str(cause) if cause.filename is None else (
+                f"{cause.filename} does not exist ({cause.strerror})")
+    return None
+
+
+def run_command(job: Callable[[], Any], cfg: DictConfig | None = None,
+                keep_empty_run_dir: bool = True) -> Any:
+    """``job()``; a user error -> one line on stderr and exit 2. A failed command (or, with
+    ``keep_empty_run_dir=False``, any command) that wrote nothing into its run folder but
+    Hydra's own files removes that folder."""
+    run_dir = _run_dir(cfg)
+    try:
+        result = job()
+    except SystemExit:
+        _remove_if_empty(run_dir)
+        raise
+    except Exception as error:
+        message = user_message(error)
+        _remove_if_empty(run_dir)
+        if message is None:
+            raise
+        if not _already_reported(run_dir, message):
+            print(f"error: {message}", file=sys.stderr)
+        sys.exit(USER_ERROR)
+    if not keep_empty_run_dir:
+        _remove_if_empty(run_dir)
+    return result
+
+
+def reject_unknown_keys(cfg: DictConfig, primary_config: Path,
+                        overrides: Iterable[str] | None = None) -> None:
+    """``+model=cnn`` given to a command that has no ``model``: Hydra adds it and the command
+    silently ignores it. Raise ``ConfigError`` naming the keys it accepts instead."""
+    from .validate import ConfigError
+
+    known = _known_keys(primary_config)
+    if overrides is None:
+        overrides = _task_overrides()
+    unknown = []
+    for override in overrides:
+        key = override.lstrip("+~").split("=", 1)[0].split("@", 1)[0]
+        top = key.split(".", 1)[0].split("/", 1)[0]
+        if top and top not in known and top != "hydra":
+            unknown.append(override)
+    if unknown:
+        raise ConfigError(
+            f"{', '.join(unknown)}: {primary_config.stem}.py has no such setting; it accepts "
+            f"{', '.join(sorted(known))} (see {primary_config.parent.name}/{primary_config.name})")
+
+
+def drop_unset(cfg: DictConfig, key: str) -> None:
+    """Settings listed as null in a config only so that ``key.<name>=`` works without ``+``:
+    removed, so what is passed on holds only what the user set."""
+    node = cfg.get(key)
+    if node is None:
+        return
+    values = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items()
+              if v is not None}
+    with _writable(cfg):
+        cfg[key] = values
+
+
+class OutputCheck(Callback):
+    """Before Hydra creates the run folder: a clear message when it cannot (a read-only outputs
+    folder) instead of a traceback from ``mkdir``."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, "hydra.sweep.dir")
+
+    @staticmethod
+    def _check(config: DictConfig, key: str) -> None:
+        folder = Path(str(OmegaConf.select(config, key)))
+        problem = output_problem(folder)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            sys.exit(USER_ERROR)
+
+
+def output_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be created or written (None: it can)."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return (f"cannot create the run folder {folder}: {existing} is not a folder; choose "
+                "another with hydra.run.dir=<writable folder>")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return (f"cannot create the run folder {folder}: {existing} is read-only; run where "
+                "you can write, or choose another with hydra.run.dir=<writable folder>")
+    return None
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error and its causes (Hydra wraps the errors of ``_target_``s it instantiates)."""
+    seen: list[BaseException] = []
+    while error is not None and error not in seen:
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return seen
+
+
+def _run_dir(cfg: DictConfig | None) -> Path | None:
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        return Path(HydraConfig.get().runtime.output_dir)
+    folder = OmegaConf.select(cfg, "paths.output_dir") if cfg is not None else None
+    return Path(folder) if folder else None
+
+
+def _remove_if_empty(run_dir: Path | None) -> None:
+    if run_dir is None or not run_dir.is_dir():
+        return
+    names = {p.name for p in run_dir.iterdir()}
+    if not all(name in HYDRA_FILES or name.endswith(".log") for name in names):
+        return
+    shutil.rmtree(run_dir, ignore_errors=True)
+    # and the folders Hydra made for it (outputs/eval/), when nothing else is in them
+    cwd = Path.cwd().resolve()
+    for parent in run_dir.resolve().parents:
+        if parent == cwd or cwd not in parent.parents:
+            break
+        try:
+            parent.rmdir()  # only when empty
+        except OSError:
+            break
+
+
+def _already_reported(run_dir: Path | None, message: str) -> bool:
+    """The run's own summary (printed at its end) already carries this message."""
+    path = run_dir / "summary.json" if run_dir else None
+    if path is None or not path.is_file():
+        return False
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8")).get("error") or ""
+    except (OSError, ValueError):
+        return False
+    return message in recorded
+
+
+def _known_keys(primary_config: Path) -> set[str]:
+    raw = OmegaConf.load(primary_config)
+    keys = {k for k in raw if k != "defaults"}
+    for entry in raw.get("defaults") or []:
+        if isinstance(entry, str):
+            keys.add(entry.split("@", 1)[0].lstrip("/"))
+        else:
+            for group in entry:
+                keys.add(str(group).split("@", 1)[0].split("/", 1)[0].replace("override ", ""))
+    return keys - {"_self_"}
+
+
+def _task_overrides() -> list[str]:
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+class _writable:
+    def __init__(self, cfg: DictConfig) -> None:
+        self.cfg = cfg
+
+    def __enter__(self):
+        self.struct, self.readonly = OmegaConf.is_struct(self.cfg), OmegaConf.is_readonly(self.cfg)
+        OmegaConf.set_struct(self.cfg, False)
+        OmegaConf.set_readonly(self.cfg, False)
+
+    def __exit__(self, *exc) -> None:
+        OmegaConf.set_struct(self.cfg, self.struct)
+        OmegaConf.set_readonly(self.cfg, self.readonly)

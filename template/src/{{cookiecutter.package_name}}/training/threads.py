@@ -1,0 +1,107 @@
+"""CPU threads per run when several runs share one machine.
+
+torch gives every process one thread per core. Two trainings at once on a 2-core machine then
+fight over the cores and run 5-10x slower than one after the other. When this run is one of
+several on the machine (a job of the joblib ``parallel`` launcher, a job of the local submitit
+launcher, one of N processes of DDP on the CPU), it gets its share: ``cores // concurrent``.
+``OMP_NUM_THREADS``, when set, always wins (torch reads it itself).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+
+def available_cores() -> int:
+    """Cores this process may run on (a SLURM or container limit included, where visible)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def thread_count(cores: int, concurrent: int,
+                 environ: Mapping[str, str] | None = None) -> int | None:
+    """Threads for one of ``concurrent`` runs on ``cores`` cores; None: leave torch's default
+    (a single run, or ``OMP_NUM_THREADS`` set by the user)."""
+    environ = os.environ if environ is None else environ
+    if environ.get("OMP_NUM_THREADS") or concurrent <= 1:
+        return None
+    return max(1, cores // concurrent)
+
+
+def concurrent_runs(cfg: DictConfig | None, hydra_cfg: Any = None,
+                    cores: int | None = None) -> int:
+    """How many processes like this one the machine runs at the same time."""
+    cores = cores or available_cores()
+    runs = 1
+    launcher = _get(hydra_cfg, "launcher") if _is_multirun(hydra_cfg) else None
+    target = str(_get(launcher, "_target_") or "")
+    if target.endswith("JoblibLauncher"):
+        n_jobs = _get(launcher, "n_jobs")
+        n_jobs = -1 if n_jobs is None else int(n_jobs)
+        runs = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)  # joblib: -1 = every core
+    elif target.endswith("submitit_launcher.LocalLauncher"):
+        # the local executor starts the jobs of a sweep at once, up to array_parallelism
+        runs = int(_get(launcher, "array_parallelism") or 256)
+        runs = min(runs, _sweep_size(hydra_cfg) or runs)
+    return runs * _ddp_cpu_processes(cfg)
+
+
+def configure_threads(cfg: DictConfig | None = None, hydra_cfg: Any = None) -> int | None:
+    """Give this run its share of the cores; returns the thread count set (None: unchanged)."""
+    if hydra_cfg is None:
+        from hydra.core.hydra_config import HydraConfig
+
+        hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
+    cores = available_cores()
+    threads = thread_count(cores, concurrent_runs(cfg, hydra_cfg, cores))
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    return threads
+
+
+def _ddp_cpu_processes(cfg: DictConfig | None) -> int:
+    trainer = _get(cfg, "trainer")
+    if trainer is None or str(_get(trainer, "accelerator")) != "cpu":
+        return 1
+    if "ddp" not in str(_get(trainer, "strategy") or ""):
+        return 1
+    devices = _get(trainer, "devices")
+    if isinstance(devices, int) and devices > 0:
+        return devices
+    if isinstance(devices, list | tuple):
+        return max(1, len(devices))
+    return 1
+
+
+def _is_multirun(hydra_cfg: Any) -> bool:
+    mode = _get(hydra_cfg, "mode")
+    return getattr(mode, "name", mode) == "MULTIRUN"  # Hydra's RunMode, or its name
+
+
+def _sweep_size(hydra_cfg: Any) -> int | None:
+    """Jobs of the sweep when known from the command line (``a=1,2,3 b=x,y`` -> 6)."""
+    overrides = _get(_get(hydra_cfg, "overrides"), "task") or []
+    size = 1
+    for override in overrides:
+        value = str(override).partition("=")[2]
+        if "," in value and not value.startswith(("[", "{")):
+            size *= len(value.split(","))
+    return size if size > 1 else None
+
+
+def _get(node: Any, key: str) -> Any:
+    if node is None:
+        return None
+    if isinstance(node, DictConfig):
+        return OmegaConf.select(node, key, default=None)
+    if isinstance(node, Mapping):
+        return node.get(key)
+    return getattr(node, key, None)

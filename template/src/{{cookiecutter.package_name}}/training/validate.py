@@ -1,0 +1,138 @@
+"""Check a run's settings before anything is built: a wrong value is named with its allowed range.
+
+Without this, ``optimizer.lr=-1`` trains (and the verdict advises raising the rate),
+``trainer.max_epochs=0`` "completes" with an untrained model, and ``optimizer.lr=abc`` ends in a
+TypeError deep inside torch that names no key.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+_ABSENT = object()
+
+
+class ConfigError(ValueError):
+    """One or more settings out of range; the message names each key and what it accepts."""
+
+    user_error = True  # one line, exit status 2 (training/summary.py)
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Raise ``ConfigError`` listing every setting of ``cfg`` that is out of range."""
+    problems = [problem for check in _CHECKS if (problem := check(cfg))]
+    if problems:
+        raise ConfigError("; ".join(problems))
+
+
+def _get(cfg: DictConfig, key: str) -> Any:
+    try:
+        return OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=True)
+    except Exception:  # a missing value (???) or an interpolation that does not resolve
+        return _ABSENT
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(key: str, minimum: float, maximum: float | None = None,
+            include_minimum: bool = True):
+    """A check that ``key``, when set, is a finite number in [minimum, maximum]."""
+
+    def check(cfg: DictConfig) -> str | None:
+        value = _get(cfg, key)
+        if value is _ABSENT or value is None:
+            return None
+        if not _is_number(value):
+            return f"{key} must be a number, got {value!r}"
+        low = ">=" if include_minimum else ">"
+        allowed = f"{low} {minimum:g}" + (f" and <= {maximum:g}" if maximum is not None else "")
+        too_low = value < minimum if include_minimum else value <= minimum
+        if not math.isfinite(value) or too_low or (maximum is not None and value > maximum):
+            return f"{key} must be a number {allowed}, got {value!r}"
+        return None
+    return check
+
+
+def _integer(key: str, minimum: int):
+    def check(cfg: DictConfig) -> str | None:
+        value = _get(cfg, key)
+        if value is _ABSENT or value is None:
+            return None
+        if not _is_int(value) or value < minimum:
+            return f"{key} must be an integer >= {minimum}, got {value!r}"
+        return None
+    return check
+
+
+def _learning_rate(cfg: DictConfig) -> str | None:
+    value = _get(cfg, "optimizer.lr")
+    if value is _ABSENT:
+        return None
+    if not _is_number(value):
+        return f"optimizer.lr must be a number, got {value!r}"
+    # 0 is allowed on purpose: the overfit check's own test trains with lr=0 to see it fail
+    if not math.isfinite(value) or value < 0:
+        return f"optimizer.lr must be a number >= 0 (e.g. 3e-3), got {value!r}"
+    return None
+
+
+def _epochs(cfg: DictConfig) -> str | None:
+    epochs, steps = _get(cfg, "trainer.max_epochs"), _get(cfg, "trainer.max_steps")
+    if epochs is _ABSENT:
+        return None
+    if steps not in (_ABSENT, None) and (not _is_int(steps) or (steps < 1 and steps != -1)):
+        return f"trainer.max_steps must be an integer >= 1 or -1 (no limit), got {steps!r}"
+    if epochs is not None and not _is_int(epochs):
+        return f"trainer.max_epochs must be an integer >= 1, got {epochs!r}"
+    has_steps = _is_int(steps) and steps > 0
+    if epochs in (None, -1) and has_steps:
+        return None
+    if epochs is None or epochs < 1:
+        return (f"trainer.max_epochs must be an integer >= 1 (or -1 with trainer.max_steps > 0), "
+                f"got {epochs!r}")
+    return None
+
+
+def _seed(cfg: DictConfig) -> str | None:
+    value = _get(cfg, "seed")
+    if value is _ABSENT or value is None or _is_int(value):
+        return None
+    return f"seed must be an integer or null (no seeding), got {value!r}"
+
+
+def _gpu(cfg: DictConfig) -> str | None:
+    accelerator = str(_get(cfg, "trainer.accelerator") or "")
+    if accelerator not in ("gpu", "cuda"):
+        return None
+    import torch
+
+    if torch.cuda.is_available():
+        return None
+    return (f"trainer.accelerator={accelerator} (trainer=gpu, ddp) asks for a GPU, but no GPU is "
+            "visible to PyTorch (torch.cuda.is_available() is False): use trainer=cpu, or "
+            "trainer=default (a GPU when there is one, else the CPU)")
+
+
+_CHECKS = (
+    _learning_rate,
+    _number("optimizer.weight_decay", 0),
+    _epochs,
+    _seed,
+    _integer("data.batch_size", 1),
+    _integer("data.num_workers", 0),
+    _number("data.fraction", 0, 1, include_minimum=False),
+    _number("data.val_fraction", 0, 1),
+    _number("data.test_fraction", 0, 1),
+    _integer("data.overfit_batches", 0),
+    _number("task.label_smoothing", 0, 1),
+    _gpu,
+)

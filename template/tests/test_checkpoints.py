@@ -1,0 +1,205 @@
+"""Checkpoints: one clear error for every unusable file, atomic writes, a last.ckpt of the last
+epoch, resuming from best.ckpt when last.ckpt is broken, extending a finished run, and a clear
+refusal to resume into another model."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+import torch
+
+from {{ cookiecutter.package_name }}.training.checkpoints import (
+    CheckpointError,
+    atomic_save,
+    atomic_write_text,
+    read_checkpoint,
+)
+
+from conftest import QUICK, compose_config
+
+STEPS = 3  # training batches per epoch below
+SHORT = ["mode=full", "model=linear", f"+trainer.limit_train_batches={STEPS}",
+         "+trainer.limit_val_batches=1", "evaluate.splits=[]", "evaluate.fit_verdict=false"]
+
+
+def checkpoints(summary: dict) -> Path:
+    return Path(summary["output_dir"]) / "checkpoints"
+
+
+def save_config(summary: dict, *overrides: str) -> None:
+    """What Hydra writes for a command-line run (``ckpt_path=last`` compares it)."""
+    from omegaconf import OmegaConf
+
+    folder = Path(summary["output_dir"])
+    cfg = compose_config("train", [*QUICK, *overrides], folder)
+    (folder / ".hydra").mkdir(exist_ok=True)
+    OmegaConf.save(cfg, folder / ".hydra" / "config.yaml")
+
+
+def load(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """One short run (its folder), shared by the tests that only read its checkpoints."""
+    from {{ cookiecutter.package_name }}.training.run import train
+
+    output_dir = tmp_path_factory.mktemp("trained") / "run"
+    train(compose_config("train", [*QUICK, *SHORT, "trainer.max_epochs=2"], output_dir))
+    return output_dir
+
+
+def test_a_run_folder_or_a_file(trained):
+    by_folder = read_checkpoint(trained)
+    assert by_folder["epoch"] == load(trained / "checkpoints" / "best.ckpt")["epoch"]
+    assert {"hyper_parameters", "state_dict", "datamodule"} <= by_folder.keys()
+    assert read_checkpoint(trained / "checkpoints" / "last.ckpt")["epoch"] == 1
+
+
+def unusable(kind: str, folder: Path, real: Path) -> Path:
+    """A checkpoint path that cannot be used, of the given kind."""
+    path = folder / f"{kind.replace(' ', '_')}.ckpt"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":  # a write cut short (a full disk, a killed process)
+        data = real.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "text":
+        path.write_text("not a checkpoint\n")
+    elif kind == "random bytes":
+        path.write_bytes(bytes(range(256)) * 8)
+    elif kind == "another program's":
+        torch.save({"weights": torch.ones(2)}, path)
+    elif kind == "folder without checkpoints":
+        return folder
+    return path
+
+
+UNUSABLE = {
+    "missing": "does not exist",
+    "empty": "is empty",
+    "truncated": "is truncated or corrupt",
+    "text": "is not a PyTorch checkpoint",
+    "random bytes": "is not a PyTorch checkpoint",
+    "another program's": "not a checkpoint written by train.py",
+    "folder without checkpoints": "is a folder without checkpoints/best.ckpt",
+}
+
+
+@pytest.mark.parametrize("kind", list(UNUSABLE))
+def test_an_unusable_checkpoint_is_one_clear_error(tmp_path, trained, kind):
+    path = unusable(kind, tmp_path, trained / "checkpoints" / "last.ckpt")
+    with pytest.raises(CheckpointError, match=UNUSABLE[kind]) as error:
+        read_checkpoint(path)
+    assert str(path) in str(error.value)  # names the file
+    assert "\n" not in str(error.value)  # one line
+
+
+def test_atomic_writes_keep_the_old_file_when_a_write_fails(tmp_path):
+    target = tmp_path / "state.pt"
+    atomic_save({"step": torch.tensor(1)}, target)
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError):
+        atomic_save({"step": torch.tensor(2), "bad": Unpicklable()}, target)
+    assert load(target)["step"] == 1
+    atomic_write_text(tmp_path / "summary.json", "{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.pt", "summary.json"]
+
+
+def test_a_checkpoint_write_cut_short_by_a_full_disk_leaves_the_previous_one(run_train,
+                                                                               monkeypatch):
+    """Lightning writes through the system temp folder and copies: a full disk used to leave a
+    truncated last.ckpt, and resuming then failed with a raw traceback."""
+    import lightning.fabric.plugins.io.torch_io as torch_io
+
+    real, calls = torch_io._atomic_save, []
+
+    def full_disk_at_the_second_last_ckpt(checkpoint, path):
+        calls.append(path)
+        if sum(Path(c).name.startswith("last.ckpt") for c in calls) < 2:
+            return real(checkpoint, path)
+        Path(path).write_bytes(b"PK\x03\x04 half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch_io, "_atomic_save", full_disk_at_the_second_last_ckpt)
+    with pytest.raises(OSError, match="No space left"):
+        run_train(*SHORT, "trainer.max_epochs=3")
+    monkeypatch.undo()
+    folder = Path(calls[0]).parent
+    assert load(folder / "last.ckpt")["epoch"] == 0  # the epoch before the failed write
+    resumed = run_train(*SHORT, "trainer.max_epochs=3", f"ckpt_path={folder.parent}")
+    assert resumed["status"] == "completed"
+    assert resumed["trainer"]["global_step"] == 3 * STEPS
+
+
+def test_last_is_the_last_epoch_even_when_the_metric_stopped_improving(run_train):
+    """lr=0: val/acc never improves after the first epoch. Lightning 2.6 then kept last.ckpt at
+    epoch 0, so a crash lost every later epoch and `ckpt_path=last` trained them again."""
+    first = run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=3")
+    save_config(first, *SHORT, "optimizer.lr=0", "trainer.max_epochs=3")
+    assert load(checkpoints(first) / "best.ckpt")["epoch"] == 0
+    last = load(checkpoints(first) / "last.ckpt")
+    assert last["epoch"] == 2 and last["global_step"] == 3 * STEPS
+    again = run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=3", "ckpt_path=last")
+    assert again["status"] == "completed"
+    assert again["trainer"]["global_step"] == 3 * STEPS  # a finished run: nothing trained
+
+
+def test_an_unreadable_last_checkpoint_falls_back_to_best(run_train, capsys):
+    first = run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=2")
+    last, best = checkpoints(first) / "last.ckpt", checkpoints(first) / "best.ckpt"
+    last.write_bytes(last.read_bytes()[:1000])  # a write cut short
+    resumed = run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=2",
+                        f"ckpt_path={first['output_dir']}")
+    assert f"{last} cannot be read (truncated or corrupt); resuming from {best}" in (
+        capsys.readouterr().out)
+    assert resumed["status"] == "completed" and resumed["trainer"]["global_step"] == 2 * STEPS
+    best.write_bytes(b"")
+    with pytest.raises(CheckpointError, match="no other readable checkpoint"):
+        run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=2",
+                  f"ckpt_path={first['output_dir']}")
+    with pytest.raises(CheckpointError, match="is truncated or corrupt"):  # a file: no fallback
+        run_train(*SHORT, "trainer.max_epochs=2", f"ckpt_path={last}")
+
+
+@pytest.mark.parametrize("given", ["run folder", "checkpoint file"])
+def test_extending_a_finished_run_starts_a_new_cycle(run_train, given):
+    """The README's `ckpt_path=<run> trainer.max_epochs=<more>` failed with OneCycleLR's
+    "Tried to step 7 times": the saved schedule had run its course."""
+    first = run_train(*SHORT, "trainer.max_epochs=2")
+    source = first["output_dir"] if given == "run folder" else checkpoints(first) / "last.ckpt"
+    extended = run_train(*SHORT, "trainer.max_epochs=4", f"ckpt_path={source}")
+    assert extended["status"] == "completed"
+    assert extended["trainer"]["global_step"] == 4 * STEPS
+    saved = load(checkpoints(extended) / "last.ckpt")
+    schedule = saved["lr_schedulers"][0]
+    assert schedule["total_steps"] == 2 * STEPS  # the new cycle spans the added epochs
+    assert schedule["last_epoch"] == 2 * STEPS
+    # a cycle as long as the first one, with the same peak: it ends at the same rate
+    before = load(checkpoints(first) / "last.ckpt")["optimizer_states"][0]["param_groups"]
+    after = saved["optimizer_states"][0]["param_groups"]
+    assert [g["lr"] for g in after] == pytest.approx([g["lr"] for g in before])
+    assert [g["max_lr"] for g in after] == pytest.approx([g["max_lr"] for g in before])
+
+
+def test_resuming_with_another_model_or_optimizer_says_which(run_train):
+    first = run_train(*SHORT, "trainer.max_epochs=1")
+    with pytest.raises(CheckpointError, match=(
+            r"was trained with model=linear, this run asks for model=mlp.*model\.weights=")):
+        run_train(*SHORT, "model=mlp", "trainer.max_epochs=2",
+                  f"ckpt_path={first['output_dir']}")
+    with pytest.raises(CheckpointError, match=r"optimizer torch\.optim\.AdamW, this run asks "
+                                              r"for torch\.optim\.SGD"):
+        run_train(*SHORT, "optimizer=sgd", "trainer.max_epochs=2",
+                  f"ckpt_path={first['output_dir']}")
+    wide = run_train(*SHORT, "model=mlp", "model.width=32", "trainer.max_epochs=1")
+    with pytest.raises(CheckpointError, match=r"model\.width=32.*model\.width=64"):
+        run_train(*SHORT, "model=mlp", "model.width=64", "trainer.max_epochs=2",
+                  f"ckpt_path={wide['output_dir']}")

@@ -1,0 +1,117 @@
+"""User mistakes become one line and exit status 2; failed commands leave no empty run folder."""
+
+from __future__ import annotations
+
+import pytest
+from omegaconf import OmegaConf
+
+from {{ cookiecutter.package_name }}.training.checkpoints import CheckpointError
+from {{ cookiecutter.package_name }}.training.errors import (
+    output_problem,
+    reject_unknown_keys,
+    run_command,
+    user_message,
+)
+from {{ cookiecutter.package_name }}.training.validate import ConfigError
+
+from conftest import CONFIGS
+
+
+def gpu_error() -> Exception:
+    """What Hydra raises for trainer=gpu on a machine without one (the cause, wrapped)."""
+    from hydra.errors import InstantiationException
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        try:
+            raise MisconfigurationException("No supported gpu backend found!")
+        except MisconfigurationException as cause:
+            raise InstantiationException("Error in call to target 'Trainer'") from cause
+    except InstantiationException as error:
+        return error
+
+
+@pytest.mark.parametrize(("error", "expected"), [
+    (ConfigError("optimizer.lr must be a number, got 'abc'"), "optimizer.lr must be a number"),
+    (CheckpointError("x.ckpt is empty"), "x.ckpt is empty"),
+    (FileNotFoundError("data.root=/x is not a folder"), "data.root=/x is not a folder"),
+    (PermissionError(13, "Permission denied", "/ro/outputs/run/summary.json"),
+     "cannot write /ro/outputs/run/summary.json (permission denied): run where you can write, "
+     "or send the outputs elsewhere with hydra.run.dir=<writable folder>"),
+    (gpu_error(), "no GPU is visible to PyTorch (torch.cuda.is_available() is False): use "
+                  "trainer=cpu, or trainer=default"),
+])
+def test_user_errors_have_one_line(error, expected):
+    message = user_message(error)
+    assert expected in message and "\n" not in message
+
+
+def test_bugs_keep_their_traceback():
+    assert user_message(KeyError("state")) is None
+    with pytest.raises(KeyError):
+        run_command(lambda: {}["state"])
+
+
+def test_a_failed_command_exits_2_prints_once_and_removes_its_empty_run_folder(tmp_path,
+                                                                                  capsys):
+    run_dir = tmp_path / "outputs" / "eval" / "run"
+    (run_dir / ".hydra").mkdir(parents=True)
+    (run_dir / "eval.log").write_text("")
+    cfg = OmegaConf.create({"paths": {"output_dir": str(run_dir)}})
+
+    def job():
+        raise CheckpointError(f"{tmp_path}/x.ckpt is empty")
+
+    with pytest.raises(SystemExit) as exit_:
+        run_command(job, cfg)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"error: {tmp_path}/x.ckpt is empty\n"
+    assert not run_dir.exists()
+
+
+def test_a_folder_with_results_is_kept(tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / ".hydra").mkdir(parents=True)
+    cfg = OmegaConf.create({"paths": {"output_dir": str(run_dir)}})
+
+    def job():
+        (run_dir / "summary.json").write_text("{}")
+        raise ConfigError("bad")
+
+    with pytest.raises(SystemExit):
+        run_command(job, cfg)
+    assert (run_dir / "summary.json").is_file()
+
+
+def test_an_empty_run_folder_of_a_successful_command_can_be_dropped(tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / ".hydra").mkdir(parents=True)
+    cfg = OmegaConf.create({"paths": {"output_dir": str(run_dir)}})
+    assert run_command(lambda: 7, cfg, keep_empty_run_dir=False) == 7
+    assert not run_dir.exists()
+
+
+@pytest.mark.parametrize(("override", "rejected"), [
+    ("+model=cnn", True), ("+optimizer.lr=0.1", True), ("data.root=/x", False),
+    ("+data.new_key=1", False), ("trainer=cpu", False), ("top_k=4", False),
+    ("hydra.run.dir=x", False)])
+def test_eval_rejects_settings_it_does_not_have(override, rejected):
+    cfg = OmegaConf.create({})
+    if rejected:
+        with pytest.raises(ConfigError) as error:
+            reject_unknown_keys(cfg, CONFIGS / "eval.yaml", [override])
+        assert str(error.value).startswith(f"{override}: eval.py has no such setting")
+    else:
+        reject_unknown_keys(cfg, CONFIGS / "eval.yaml", [override])
+
+
+def test_a_read_only_outputs_folder_is_named(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    problem = output_problem(tmp_path / "outputs" / "eval" / "run")
+    assert problem.startswith(f"cannot create the run folder {tmp_path}/outputs/eval/run: "
+                              f"{tmp_path} is read-only")
+    assert "hydra.run.dir=" in problem
+    (tmp_path / "file").write_text("")
+    assert "is not a folder" in output_problem(tmp_path / "file" / "run")

@@ -1,0 +1,106 @@
+"""The command line after a user's mistake: one line `error: ...`, exit status 2, no traceback,
+no run folder left behind (one Python start each: a few seconds per call)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import PROJECT
+
+pytestmark = pytest.mark.slow
+
+
+def run(script: str, *overrides: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(PROJECT / script), *overrides], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line(result: subprocess.CompletedProcess, *expected: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output and "HYDRA_FULL_ERROR" not in output, output
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, output  # printed once
+    for text in expected:
+        assert text in errors[0], errors[0]
+
+
+def left_behind(cwd: Path) -> list[str]:
+    return sorted(str(p.relative_to(cwd)) for p in (cwd / "outputs").rglob("*")) if (
+        cwd / "outputs").exists() else []
+
+
+def test_eval_without_a_checkpoint(tmp_path):
+    assert_one_line(run("eval.py", cwd=tmp_path), "eval.py needs ckpt_path=")
+    assert left_behind(tmp_path) == []
+
+
+@pytest.mark.parametrize("content", [b"", b"just some text\n", b"PK\x03\x04cut short"],
+                         ids=["empty", "text", "truncated"])
+def test_eval_with_an_unusable_checkpoint(tmp_path, content):
+    (tmp_path / "model.ckpt").write_bytes(content)
+    result = run("eval.py", "ckpt_path=model.ckpt", cwd=tmp_path)
+    assert_one_line(result, "model.ckpt ")
+    assert left_behind(tmp_path) == []
+
+
+def test_eval_rejects_a_setting_it_does_not_have(tmp_path):
+    result = run("eval.py", "ckpt_path=x.ckpt", "+model=cnn", cwd=tmp_path)
+    assert_one_line(result, "+model=cnn: eval.py has no such setting")
+
+
+def test_train_with_values_out_of_range_builds_nothing(tmp_path):
+    result = run("train.py", "optimizer.lr=abc", "seed=x", cwd=tmp_path)
+    assert_one_line(result, "optimizer.lr must be a number, got 'abc'",
+                    "seed must be an integer or null")
+    assert left_behind(tmp_path) == []
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_train_on_a_gpu_that_is_not_there(tmp_path):
+    result = run("train.py", "trainer=gpu", "mode=smoke", cwd=tmp_path)
+    assert_one_line(result, "no GPU is visible", "trainer=cpu")
+    assert left_behind(tmp_path) == []
+
+
+def test_an_outputs_folder_that_cannot_be_created(tmp_path):
+    (tmp_path / "outputs").write_text("a file where the outputs folder should be")
+    result = run("eval.py", "ckpt_path=x.ckpt", cwd=tmp_path)
+    assert_one_line(result, "cannot create the run folder", "hydra.run.dir=<writable folder>")
+
+
+def test_clean_apply_and_undo_leave_no_run_folder(tmp_path):
+    result = run("clean.py", "step=apply", cwd=tmp_path)
+    assert_one_line(result, "step=apply needs csv=")
+    (tmp_path / "moves.jsonl").write_text("")
+    result = run("clean.py", "step=undo", "log=moves.jsonl", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert left_behind(tmp_path) == []
+
+
+def test_eval_data_overrides_work_as_the_readme_writes_them(tmp_path, run_train):
+    """`data.root=...` (no `+`) points eval.py at the images' new place."""
+    from PIL import Image
+
+    root = tmp_path / "pets"
+    for name in ("cat", "dog"):
+        (root / name).mkdir(parents=True)
+        for i in range(12):
+            Image.new("RGB", (12, 12), (i * 20, 0 if name == "cat" else 255, 0)).save(
+                root / name / f"{i}.png")
+    summary = run_train("data=image_folder", f"data.root={root}", "data.image_size=8",
+                        "model=linear", "mode=smoke")
+    moved = root.rename(tmp_path / "moved")
+    result = run("eval.py", f"ckpt_path={summary['output_dir']}", "interpret=false", cwd=tmp_path)
+    assert_one_line(result, f"data.root={root} is not a folder")
+    result = run("eval.py", f"ckpt_path={summary['output_dir']}", f"data.root={moved}",
+                 "data.batch_size=5", "interpret=false", "hydra.run.dir=evaluated", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    evaluated = json.loads((tmp_path / "evaluated" / "summary.json").read_text())
+    assert sum(evaluated["data"]["sizes"].values()) == 24

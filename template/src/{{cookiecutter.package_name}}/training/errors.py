@@ -36,8 +36,10 @@ def user_message(error: BaseException) -> str | None:
         if isinstance(cause, MissingMandatoryValue):
             key = getattr(cause, "full_key", None) or "a value"
             return f"{key} is required: add {key}=... to the command"
-        if type(cause).__name__ in ("CheckpointError", "ShapeError"):
+        if type(cause).__name__ == "CheckpointError":
             return str(cause)
+        if type(cause).__name__ == "ShapeError":  # training/shape_check.py: model vs data
+            return f"shape check failed: {cause}"
         if "No supported gpu backend found" in str(cause):
             return ("trainer=gpu asks for a GPU, but no GPU is visible to PyTorch "
                     "(torch.cuda.is_available() is False): use trainer=cpu, or trainer=default "

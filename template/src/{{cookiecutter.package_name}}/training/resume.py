@@ -37,7 +37,6 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf
 
 from .checkpoints import CheckpointError, commit, is_readable, load_file
@@ -261,9 +260,10 @@ class Resume(L.Callback):
                 if fresh is None:
                     continue
                 scheduler_config.scheduler = fresh
-                rank_zero_info(f"the LR schedule of the checkpoint ended at step "
-                               f"{trainer.global_step}: a new {config.get('name')} schedule of "
-                               f"{remaining} steps starts from the saved weights and optimizer")
+                if trainer.is_global_zero:  # a visible line, not a log record
+                    print(f"the LR schedule of the checkpoint ended at step {trainer.global_step}: "
+                          f"a new {config.get('name')} schedule of {remaining} steps starts "
+                          "from the saved weights and optimizer state")
 
 
 def new_cycle(config: dict, optimizer: torch.optim.Optimizer, steps: int):

@@ -63,7 +63,9 @@ def print_summary(summary) -> None:
         passed = verdict.get("passed", True)
         style = "bold" if key == "fit" else "green" if passed else "red"
         lines.append(f"[{style}]{key}: {escape(verdict['message'])}[/{style}]")
-        lines += [f"  [red]- {escape(cause)}[/red]" for cause in verdict.get("diagnosis", [])]
+        causes = verdict.get("diagnosis")  # the overfit check's list of likely causes
+        if isinstance(causes, list):
+            lines += [f"  [red]- {escape(cause)}[/red]" for cause in causes]
         lines += [f"  next: {escape(advice)}" for advice in verdict.get("advice", [])]
     for key in ("lr_find", "interpretation"):
         if (s.get(key) or {}).get("message"):

@@ -111,8 +111,8 @@ class OverfitCheck(L.Callback):
         chance = self.chance_loss
         if chance and all(abs(v - chance) < 0.05 * chance for v in tail):
             found.append(f"the loss is stuck at {chance:.3f}, the loss of outputs that ignore the "
-                         "input (chance level: ln(C) for C classes): check the model's forward, a "
-                         "frozen backbone, lr=0")
+                         "input (chance level, e.g. ln(C) for C classes): check the model's "
+                         "forward, a frozen backbone, lr=0")
         if min(losses) > 0.9 * first:
             found.append(f"the loss is not decreasing ({first:.4f} -> {last:.4f}): check the "
                          "learning rate (is optimizer.lr 0 or far too small?), that targets match "

@@ -27,6 +27,7 @@ from .guards import Interruption, StopOnDivergence
 from .loggers import build_loggers, finish_loggers, log_summary
 from .resume import resolve_ckpt_path
 from .summary import Summary, conclude, split_metrics, write_summary
+from .validate import validate_config
 
 
 def plain(node) -> dict | list | None:
@@ -90,6 +91,7 @@ def train(cfg: DictConfig) -> Summary:
     trainer, loggers, error = None, [], None
     interruption = Interruption()
     try:
+        validate_config(cfg)  # (train.py checks single runs before this; jobs of a sweep here)
         if cfg.get("print_config") and rank_zero_only.rank == 0:  # not once per DDP process
             print_config(cfg)
         if cfg.get("seed") is not None:  # `if cfg.seed:` would ignore seed 0

@@ -79,8 +79,10 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
                  f"{summary.trainer.get('global_step')}" if summary.trainer else "")
         message = f"interrupted{where}; resume with ckpt_path=last (same overrides)"
     elif error is not None:
-        status = "crashed"
-        summary.error = f"{type(error).__name__}: {error}"
+        from .errors import user_message
+
+        status = "crashed"  # a user's mistake reads as the one line that says what to do
+        summary.error = user_message(error) or f"{type(error).__name__}: {error}"
         message = f"crashed: {summary.error.splitlines()[0]}"
     else:
         failed = [k for k, v in summary.verdicts.items() if not v.get("passed", True)]

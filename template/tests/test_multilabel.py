@@ -159,7 +159,7 @@ def test_csv_bad_rows_are_reported_and_is_valid_fixes_the_val_split(tmp_path):
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (4, 3, 8, 8) and y.shape == (4, 4)
 
-    with pytest.raises(ValueError, match="line 5: gone.png"):
+    with pytest.raises(ValueError, match=r"line 5: gone\.png"):
         ImageCsvDataModule(root=str(tmp_path), bad_rows="fail", num_workers=0).setup()
 
 

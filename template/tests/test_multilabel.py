@@ -43,11 +43,11 @@ def test_digit_labels_are_derived_from_the_digit():
 def test_full_run_beats_the_majority_baseline_on_test(run_train):
     summary = run_train("task=multilabel", "mode=full", "trainer.max_epochs=12")
     test, fit = summary["metrics"]["test"], summary["verdicts"]["fit"]
-    # the per-label majority guesses 3 of 4 labels right but rarely the whole set
-    assert fit["metric"] == "f1_micro" and fit["baseline"] < 0.75
+    # the per-label majority (each label on or off for every image) scores about 0.35 here
+    assert fit["metric"] == "f1_micro" and fit["baseline"] < 0.5
     assert test["f1_micro"] >= 0.9, test
-    assert test["f1_micro"] - fit["baseline"] >= 0.2
-    assert test["exact_match"] >= 0.75 and test["map"] >= 0.9
+    assert test["f1_micro"] - fit["baseline"] >= 0.5  # measured: 0.99 vs 0.35
+    assert test["exact_match"] >= 0.9 and test["map"] >= 0.95
 
 
 def test_baseline_is_the_per_label_majority():
@@ -173,3 +173,15 @@ def test_user_csv_trains_in_smoke_mode(run_train, tmp_path):
     assert summary["status"] == "completed", summary.get("message")
     assert summary["data"]["skipped_files"] == 2 and summary["data"]["targets"] == 4
     assert set(summary["metrics"]["test"]) >= {"f1_micro", "exact_match", "map", "acc"}
+
+
+def test_zoo_backbone_fine_tunes_and_lr_finder_reads_the_bce_loss(run_train):
+    summary = run_train("task=multilabel", "mode=smoke", "model=timm", "model.name=test_resnet",
+                        "model.input_size=16", "finetune=fine_tune", "finetune.freeze_epochs=1",
+                        "trainer.max_epochs=2", "evaluate.splits=[val]", "lr_find=apply",
+                        "lr_find.num_it=30")
+    assert summary["status"] == "completed", summary.get("message")
+    stages = summary["verdicts"]["finetune"]["stages"]
+    assert [s["stage"] for s in stages] == ["frozen", "unfrozen"]
+    assert summary["lr_find"]["applied"] and summary["lr_find"]["suggestion"] > 0
+    assert "f1_micro" in summary["metrics"]["val"]

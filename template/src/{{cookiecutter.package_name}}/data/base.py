@@ -38,12 +38,15 @@ class LoadedData:
     ``inputs`` is an ``(N, ...)`` tensor for data that fits in memory (served as tensor batches),
     or a ``Dataset`` of ``(input, target)`` pairs otherwise. ``targets``: ``(N,)`` class indices,
     ``(N, L)`` multi-hot label sets, ``(N, K)`` numbers, ``(N, H, W)`` masks, ... as the task
-    expects. ``target_names``: the class / label / target-column names.
+    expects. ``target_names``: the class / label / target-column names. ``val_indices``: the
+    data set's own validation items (e.g. a CSV's ``is_valid`` column), used as the val split;
+    train and test are then split, seeded, from the other items.
     """
 
     inputs: torch.Tensor | Dataset
     targets: torch.Tensor
     target_names: list[str]
+    val_indices: list[int] | None = None
 
     @property
     def class_names(self) -> list[str]:
@@ -147,7 +150,8 @@ class DataModule(L.LightningDataModule):
         if len(targets) != len(data.inputs):
             raise ValueError(f"{self.name}: {len(data.inputs)} inputs but {len(targets)} targets")
         self.indices = split_indices(targets, self.hparams.stratify, self.hparams.val_fraction,
-                                     self.hparams.test_fraction, self.hparams.split_seed)
+                                     self.hparams.test_fraction, self.hparams.split_seed,
+                                     fixed_val=data.val_indices)
         self._full_train = list(self.indices["train"])
         self.full_train_size = len(self._full_train)
         if isinstance(data.inputs, torch.Tensor):  # before the subset: every mode, one scale

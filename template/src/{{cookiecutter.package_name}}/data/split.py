@@ -52,12 +52,16 @@ def _mergeable(groups: np.ndarray | None, minimum: int) -> np.ndarray | None:
 
 
 def split_indices(targets: torch.Tensor, stratify: str, val_fraction: float,
-                  test_fraction: float, seed: int) -> dict[str, list[int]]:
-    """Seeded train/val/test indices, stratified on ``strata(targets, stratify)``."""
+                  test_fraction: float, seed: int,
+                  fixed_val: list[int] | None = None) -> dict[str, list[int]]:
+    """Seeded train/val/test indices, stratified on ``strata(targets, stratify)``; with
+    ``fixed_val`` (the data set's own validation items), test is split from the other items."""
     groups = strata(targets, stratify)
     if stratify != "labels":  # approximate strata: tiny ones are merged rather than fatal
         groups = _mergeable(groups, 3)
     everything = np.arange(len(targets))
+    if fixed_val is not None:
+        return _split_around(everything, groups, sorted(set(fixed_val)), test_fraction, seed)
     try:
         rest, test = (everything, everything[:0]) if test_fraction == 0 else train_test_split(
             everything, test_size=test_fraction, stratify=groups, random_state=seed)
@@ -74,6 +78,26 @@ def split_indices(targets: torch.Tensor, stratify: str, val_fraction: float,
             f"split gets one item per class ({error})") from None
     return {"train": sorted(train.tolist()), "val": sorted(val.tolist()),
             "test": sorted(test.tolist())}
+
+
+def _split_around(everything: np.ndarray, groups: np.ndarray | None, val: list[int],
+                  test_fraction: float, seed: int) -> dict[str, list[int]]:
+    """The given val items; test (``test_fraction`` of all items) seeded from the rest."""
+    rest = np.setdiff1d(everything, val)
+    test_size = round(test_fraction * len(everything))
+    if not val or len(rest) - test_size < 1:
+        raise ValueError(f"the data set's own validation split has {len(val)} of "
+                         f"{len(everything)} items: it must leave items for training and be "
+                         "non-empty")
+    test = rest[:0]
+    if test_size:
+        rest_groups = None if groups is None else _mergeable(groups[rest], 2)
+        try:
+            rest, test = train_test_split(rest, test_size=test_size, stratify=rest_groups,
+                                          random_state=seed)
+        except ValueError:  # too few items per stratum for a stratified test split: seeded only
+            rest, test = train_test_split(rest, test_size=test_size, random_state=seed)
+    return {"train": sorted(rest.tolist()), "val": list(val), "test": sorted(test.tolist())}
 
 
 def subset(indices: list[int], targets: torch.Tensor, stratify: str, fraction: float,

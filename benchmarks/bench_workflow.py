@@ -1,0 +1,432 @@
+"""Benchmarks of the generated project that print ratios, measured side by side.
+
+Generates the default project into a temporary folder, then, for each benchmark, alternates the
+project's way and a plain-PyTorch baseline for several rounds and prints min / median / max of the
+ratio (never an absolute time alone: machines differ, ratios travel).
+
+  loop     default `python train.py` training loop (cnn, digits, batch 64, AdamW + one-cycle, a val
+           pass each epoch; progress bar, CSV logger, checkpoints as configured) vs a raw PyTorch
+           loop on the same model, split, batches, optimizer and epochs. ratio = raw / project
+  heavy    the same on a compute-heavy workload: ResNet-18 on 64-px image files
+  verdict  `python train.py mode=overfit` wall time minus `python -c "import torch, lightning"`
+  images   image-folder loading: the project's loader vs raw PIL decode + the same transforms with
+           the same workers; and with the decoded images cached in memory. ratio = project / raw
+  gpu      ResNet-18 on a GPU, trainer=gpu (bf16) vs a raw bf16 loop (skipped without a GPU)
+
+    python benchmarks/bench_workflow.py all              # everything (several minutes)
+    python benchmarks/bench_workflow.py loop --rounds 7
+    python benchmarks/bench_workflow.py loop --profile   # where the project's loop spends time
+    python benchmarks/bench_workflow.py loop --ablate    # the loop with one part switched off
+    python benchmarks/bench_workflow.py all --smoke      # a few seconds each: checks it runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import cProfile
+import io
+import logging
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from functools import cache
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = "my_vision_project"
+GOALS = {"loop": 0.8, "heavy": 0.95, "images": 0.9, "gpu": 0.95}
+
+
+# ---- the project under test -------------------------------------------------------------------
+@cache
+def project() -> Path:
+    """The default project, generated once per process; its package importable in-process."""
+    from cookiecutter.main import cookiecutter
+
+    out = Path(tempfile.mkdtemp(prefix="bench-"))
+    path = Path(cookiecutter(str(REPO), no_input=True, output_dir=str(out)))
+    sys.path.insert(0, str(path / "src"))
+    return path
+
+
+def compose(overrides: list[str], output_dir: Path):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(project() / "configs"), version_base="1.3"):
+        return hydra_compose("train", overrides=[f"paths.output_dir={output_dir}",
+                                                 "print_config=false", *overrides])
+
+
+class FitCapture:
+    """Times ``Trainer.fit`` inside the project's own ``train(cfg)`` and keeps what it was given
+    (the module as initialized, the data module), so the raw loop can run the very same model."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.module = None
+        self.datamodule = None
+
+    @contextlib.contextmanager
+    def patch(self):
+        from lightning.pytorch import Trainer
+
+        original = Trainer.fit
+
+        def timed_fit(trainer, model, *args, **kwargs):
+            self.module = copy.deepcopy(model)  # initial weights, before any step
+            self.datamodule = kwargs.get("datamodule")
+            start = time.perf_counter()
+            try:
+                return original(trainer, model, *args, **kwargs)
+            finally:
+                self.seconds = time.perf_counter() - start
+
+        Trainer.fit = timed_fit
+        try:
+            yield self
+        finally:
+            Trainer.fit = original
+
+
+def project_fit(overrides: list[str], profile: cProfile.Profile | None = None) -> FitCapture:
+    """Run the project's train job in-process; returns the timed fit. stdout is kept out of the
+    benchmark's report (the progress bar still renders, into a buffer)."""
+    import importlib
+
+    train = importlib.import_module(f"{PACKAGE}.training.run").train
+    capture = FitCapture()
+    with tempfile.TemporaryDirectory() as out, capture.patch(), \
+            contextlib.redirect_stdout(io.StringIO()):
+        cfg = compose(overrides, Path(out))
+        if profile is not None:
+            profile.enable()
+        try:
+            train(cfg)
+        finally:
+            if profile is not None:
+                profile.disable()
+    return capture
+
+
+def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False) -> float:
+    """The same model (initial weights), batches, optimizer, schedule and epochs in plain
+    PyTorch: train steps, then a val pass (loss + accuracy) each epoch. Returns seconds."""
+    from types import SimpleNamespace
+
+    import torch
+    import torch.nn.functional as F
+
+    module, dm = copy.deepcopy(capture.module), capture.datamodule
+    net = getattr(module, "model", module).to(device)
+    dm.trainer = SimpleNamespace(training=True)  # its batch hook augments as in training
+    torch.manual_seed(cfg.seed or 0)
+    start = time.perf_counter()
+    train_loader, val_loader = dm.train_dataloader(), dm.val_dataloader()
+    epochs = cfg.trainer.max_epochs
+    optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.optimizer.lr,
+                                  weight_decay=cfg.optimizer.weight_decay,
+                                  betas=tuple(cfg.optimizer.betas))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=cfg.optimizer.lr, total_steps=epochs * len(train_loader),
+        pct_start=cfg.scheduler.pct_start, div_factor=cfg.scheduler.div_factor,
+        final_div_factor=cfg.scheduler.final_div_factor)
+    autocast = (lambda: torch.autocast(device, dtype=torch.bfloat16)) if bf16 else \
+        contextlib.nullcontext
+    for _ in range(epochs):
+        net.train()
+        for batch in train_loader:
+            x, y = dm.on_after_batch_transfer(batch, 0)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with autocast():
+                loss = F.cross_entropy(net(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        net.eval()
+        correct, total, loss_sum = 0, 0, 0.0
+        with torch.no_grad(), autocast():
+            for x, y in val_loader:
+                x, y = x.to(device), y.to(device)
+                logits = net(x)
+                loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+                correct += (logits.argmax(1) == y).sum().item()
+                total += len(y)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def report(name: str, ratios: list[float], goal: float | None, what: str,
+           higher_is_better: bool = True) -> None:
+    low, mid, high = min(ratios), statistics.median(ratios), max(ratios)
+    verdict = ""
+    if goal is not None:
+        met = mid >= goal if higher_is_better else mid <= goal
+        sign = ">=" if higher_is_better else "<="
+        verdict = f"  goal {sign} {goal}: {'met' if met else 'MISSED'}"
+    print(f"{name}: {what} median {mid:.2f} (min {low:.2f}, max {high:.2f}, "
+          f"{len(ratios)} rounds){verdict}", flush=True)
+
+
+def side_by_side(overrides: list[str], rounds: int, **raw) -> tuple[list[float], FitCapture]:
+    """Alternate project and raw loop (which one goes first alternates too); raw / project."""
+    ratios = []
+    capture = None
+    for index in range(rounds + 1):  # round 0 warms up caches and lazy imports: not counted
+        timings = {}
+        for side in (("project", "raw") if index % 2 else ("raw", "project")):
+            if side == "project" or capture is None:
+                capture = project_fit(overrides)
+                timings["project"] = capture.seconds
+            if side == "raw":
+                timings["raw"] = raw_fit(capture, compose(overrides, Path(tempfile.gettempdir())),
+                                         **raw)
+        if index:
+            ratios.append(timings["raw"] / timings["project"])
+            print(f"  round {index}: raw {timings['raw']:.2f} s, project "
+                  f"{timings['project']:.2f} s -> {ratios[-1]:.2f}x", flush=True)
+    return ratios, capture
+
+
+# ---- benchmarks ------------------------------------------------------------------------------
+def loop_overrides(smoke: bool) -> list[str]:
+    return ["mode=full", f"trainer.max_epochs={1 if smoke else 10}", "evaluate.splits=[]"]
+
+
+def bench_loop(rounds: int, smoke: bool) -> None:
+    ratios, _ = side_by_side(loop_overrides(smoke), rounds)
+    report("loop", ratios, GOALS["loop"], "raw/project speed (digits, cnn, default loop)")
+
+
+def make_images(root: Path, per_class: int, size: int, fmt: str = "png") -> Path:
+    """Class folders of image files made from the digits (upscaled, coloured): real files."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rng = np.random.default_rng(0)
+    for label in range(10):
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        images = digits.images[digits.target == label][:per_class]
+        for index, image in enumerate(images):
+            grey = (image / 16 * 255).astype(np.uint8)
+            rgb = np.stack([grey, grey[::-1], grey.T], axis=-1)
+            noise = rng.integers(0, 30, (size, size, 3), dtype=np.uint8)
+            big = np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR)) | noise
+            Image.fromarray(big).save(folder / f"{index:04d}.{fmt}")
+    return root
+
+
+def heavy_overrides(root: Path, smoke: bool, extra: list[str] = ()) -> list[str]:
+    return ["mode=full", "data=image_folder", f"data.root={root}", "data.image_size=64",
+            "model=resnet18", "model.input_size=64", "augment=none",
+            f"trainer.max_epochs={1 if smoke else 2}", "evaluate.splits=[]", *extra]
+
+
+def bench_heavy(rounds: int, smoke: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_images(Path(tmp) / "images", 6 if smoke else 40, 64)
+        ratios, _ = side_by_side(heavy_overrides(root, smoke), rounds)
+    report("heavy", ratios, GOALS["heavy"], "raw/project speed (ResNet-18, 64-px files)")
+
+
+def bench_gpu(rounds: int, smoke: bool) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        print("gpu: skipped (no GPU)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_images(Path(tmp) / "images", 10 if smoke else 100, 64)
+        overrides = heavy_overrides(root, smoke, ["trainer=gpu", "data.num_workers=4"])
+        ratios, _ = side_by_side(overrides, rounds, device="cuda", bf16=True)
+    report("gpu", ratios, GOALS["gpu"], "raw/project speed (ResNet-18, bf16)")
+
+
+def bench_verdict(rounds: int, smoke: bool) -> None:
+    env = {**os.environ, "PYTHONPATH": str(project() / "src"), "OMP_NUM_THREADS": "1"}
+
+    def wall(*args: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, *args], cwd=project(), env=env, check=True,
+                       capture_output=True)
+        return time.perf_counter() - start
+
+    gaps = []
+    with tempfile.TemporaryDirectory() as tmp:
+        overfit = ["train.py", "mode=overfit", f"hydra.run.dir={tmp}/run"]
+        if smoke:
+            overfit += ["trainer.max_steps=2", "mode.target=0.0"]
+        for index in range(rounds):
+            order = ("floor", "overfit") if index % 2 else ("overfit", "floor")
+            times = {side: wall(*overfit) if side == "overfit" else
+                     wall("-c", "import torch, lightning") for side in order}
+            gaps.append(times["overfit"] - times["floor"])
+            print(f"  round {index + 1}: overfit {times['overfit']:.2f} s, import floor "
+                  f"{times['floor']:.2f} s -> {gaps[-1]:.2f} s above", flush=True)
+    report("verdict", gaps, 2.0, "seconds above the import floor,", higher_is_better=False)
+
+
+def bench_images(rounds: int, smoke: bool) -> None:
+    from PIL import Image
+    from torch.utils.data import DataLoader, Dataset
+
+    from_module = __import__(f"{PACKAGE}.data.image_folder", fromlist=["ImageFolderDataModule"])
+
+    class RawFiles(Dataset):
+        """Plain PIL decode + the project's transforms: the baseline."""
+
+        def __init__(self, paths, labels, transform, cached=False) -> None:
+            self.paths, self.labels, self.transform = paths, labels, transform
+            self.images = [self.decode(p) for p in paths] if cached else None
+
+        @staticmethod
+        def decode(path):
+            with Image.open(path) as image:
+                return image.convert("RGB")
+
+        def __len__(self) -> int:
+            return len(self.paths)
+
+        def __getitem__(self, i):
+            image = self.images[i] if self.images is not None else self.decode(self.paths[i])
+            return self.transform(image), self.labels[i]
+
+    def images_per_second(loader, epochs: int) -> float:
+        count, start = 0, time.perf_counter()
+        for _ in range(epochs):
+            for x, _ in loader:
+                count += len(x)
+        return count / (time.perf_counter() - start)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_images(Path(tmp) / "images", 8 if smoke else 120, 128, fmt="jpg")
+        dm = from_module.ImageFolderDataModule(root=str(root), image_size=64, augment="none",
+                                               batch_size=32, num_workers=2)
+        dm.setup()
+        dm.adopt_model_config({})
+        ours = dm.train_dataloader()
+        indices = list(dm.indices["train"]) if hasattr(dm, "indices") else None
+        paths = [dm.paths[i] for i in indices] if indices else list(dm.paths)
+        labels = [int(dm.loaded.targets[i]) for i in indices] if indices else None
+        transform = dm.item_transform(train=False)
+        settings = {"batch_size": 32, "shuffle": True, "num_workers": 2, "persistent_workers": True}
+        raw = DataLoader(RawFiles(paths, labels, transform), **settings)
+        decode_start = time.perf_counter()
+        cached = DataLoader(RawFiles(paths, labels, transform, cached=True), **settings)
+        decode_seconds = time.perf_counter() - decode_start
+        epochs = 1 if smoke else 3
+        ratios, cached_ratios = [], []
+        for _ in range(2):  # warm-up: worker start-up, file cache
+            images_per_second(ours, 1), images_per_second(raw, 1), images_per_second(cached, 1)
+        for index in range(rounds):
+            order = [ours, raw, cached] if index % 2 else [cached, raw, ours]
+            speed = {id(loader): images_per_second(loader, epochs) for loader in order}
+            ratios.append(speed[id(ours)] / speed[id(raw)])
+            cached_ratios.append(speed[id(cached)] / speed[id(raw)])
+            print(f"  round {index + 1}: project {speed[id(ours)]:.0f} img/s, raw PIL "
+                  f"{speed[id(raw)]:.0f} img/s, decoded-cache {speed[id(cached)]:.0f} img/s",
+                  flush=True)
+    report("images", ratios, GOALS["images"], "project/raw images per second")
+    report("images-cached", cached_ratios, None,
+           f"decoded-cache/raw images per second (one-time decode {decode_seconds:.2f} s,"
+           f" {len(paths)} images)")
+
+
+def profile_loop(smoke: bool, top: int = 30) -> None:
+    """cProfile of the project's fit on the loop workload, by cumulative and by own time."""
+    overrides = loop_overrides(smoke)
+    project_fit(overrides)  # warm-up: lazy imports and first-call costs are not the loop's
+    profile = cProfile.Profile()
+    capture = project_fit(overrides, profile)
+    print(f"profile: project fit {capture.seconds:.2f} s ({' '.join(overrides)})")
+    stats = pstats.Stats(profile)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+
+
+# What each part of the default loop costs: the same workload with one part switched off.
+ABLATIONS = {
+    "default": [],
+    "no progress bar": ["++trainer.enable_progress_bar=false"],
+    "no logger": ["logger=none"],
+    "no checkpoints": ["callbacks.model_checkpoint=null", "++trainer.enable_checkpointing=false"],
+    "no rng-state callback": ["callbacks.rng_state=null"],
+    "no model summary": ["trainer.enable_model_summary=false"],
+    "all five off": ["++trainer.enable_progress_bar=false", "logger=none",
+                     "callbacks.model_checkpoint=null", "++trainer.enable_checkpointing=false",
+                     "callbacks.rng_state=null", "trainer.enable_model_summary=false"],
+}
+
+
+def ablate_loop(rounds: int, smoke: bool) -> None:
+    """raw / project for each variant, alternating the order of the variants every round."""
+    base = loop_overrides(smoke)
+    capture = project_fit(base)  # warm-up, and the model for the raw loop
+    cfg = compose(base, Path(tempfile.gettempdir()))
+    ratios: dict[str, list[float]] = {name: [] for name in ABLATIONS}
+    seconds: dict[str, list[float]] = {name: [] for name in ABLATIONS}
+    names = list(ABLATIONS)
+    for index in range(rounds):
+        raw = raw_fit(capture, cfg)
+        order = names if index % 2 == 0 else names[::-1]
+        for name in order:
+            fit = project_fit(base + ABLATIONS[name]).seconds
+            seconds[name].append(fit)
+            ratios[name].append(raw / fit)
+        raw_after = raw_fit(capture, cfg)
+        for name in names:  # the raw time of this round: the mean of before and after
+            ratios[name][-1] *= (raw + raw_after) / 2 / raw
+        print(f"  round {index + 1}: raw {raw:.2f}/{raw_after:.2f} s, "
+              + ", ".join(f"{n} {seconds[n][-1]:.2f} s" for n in names), flush=True)
+    default = statistics.median(seconds["default"])
+    for name in names:
+        saved = 1 - statistics.median(seconds[name]) / default
+        report(f"ablate [{name}]", ratios[name], None,
+               f"raw/project (fit time {saved:+.0%} vs default: saved)")
+
+
+BENCHMARKS = {"loop": bench_loop, "heavy": bench_heavy, "verdict": bench_verdict,
+              "images": bench_images, "gpu": bench_gpu}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("which", nargs="?", default="all", choices=[*BENCHMARKS, "all"])
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
+    parser.add_argument("--profile", action="store_true", help="profile the loop instead")
+    parser.add_argument("--ablate", action="store_true",
+                        help="the loop with one part at a time switched off")
+    args = parser.parse_args(argv)
+    project()
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
+    from importlib import import_module
+
+    import_module(f"{PACKAGE}.noise").silence()
+    logging.disable(logging.INFO)  # Lightning's "GPU available: ..." once per run
+    if args.profile:
+        profile_loop(args.smoke)
+        return
+    rounds = 1 if args.smoke else args.rounds
+    if args.ablate:
+        ablate_loop(rounds, args.smoke)
+        return
+    for name in BENCHMARKS if args.which == "all" else [args.which]:
+        BENCHMARKS[name](rounds, args.smoke)
+
+
+if __name__ == "__main__":
+    main()

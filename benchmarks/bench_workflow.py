@@ -69,7 +69,8 @@ class FitCapture:
     (the module as initialized, the data module), so the raw loop can run the very same model."""
 
     def __init__(self) -> None:
-        self.seconds = 0.0
+        self.seconds = 0.0  # wall
+        self.cpu = 0.0      # CPU time of this process (all its threads): robust on a busy machine
         self.module = None
         self.datamodule = None
 
@@ -82,11 +83,12 @@ class FitCapture:
         def timed_fit(trainer, model, *args, **kwargs):
             self.module = copy.deepcopy(model)  # initial weights, before any step
             self.datamodule = kwargs.get("datamodule")
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             try:
                 return original(trainer, model, *args, **kwargs)
             finally:
                 self.seconds = time.perf_counter() - start
+                self.cpu = time.process_time() - start_cpu
 
         Trainer.fit = timed_fit
         try:
@@ -115,9 +117,10 @@ def project_fit(overrides: list[str], profile: cProfile.Profile | None = None) -
     return capture
 
 
-def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False) -> float:
+def raw_fit(capture: FitCapture, cfg, device: str = "cpu",
+            bf16: bool = False) -> tuple[float, float]:
     """The same model (initial weights), batches, optimizer, schedule and epochs in plain
-    PyTorch: train steps, then a val pass (loss + accuracy) each epoch. Returns seconds."""
+    PyTorch: train steps, then a val pass (loss + accuracy) each epoch. Returns (wall, CPU)."""
     from types import SimpleNamespace
 
     import torch
@@ -127,7 +130,7 @@ def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False) -
     net = getattr(module, "model", module).to(device)
     dm.trainer = SimpleNamespace(training=True)  # its batch hook augments as in training
     torch.manual_seed(cfg.seed or 0)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     train_loader, val_loader = dm.train_dataloader(), dm.val_dataloader()
     epochs = cfg.trainer.max_epochs
     optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.optimizer.lr,
@@ -161,7 +164,7 @@ def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False) -
                 total += len(y)
     if device == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - start_cpu
 
 
 def report(name: str, ratios: list[float], goal: float | None, what: str,
@@ -176,24 +179,28 @@ def report(name: str, ratios: list[float], goal: float | None, what: str,
           f"{len(ratios)} rounds){verdict}", flush=True)
 
 
-def side_by_side(overrides: list[str], rounds: int, **raw) -> tuple[list[float], FitCapture]:
-    """Alternate project and raw loop (which one goes first alternates too); raw / project."""
-    ratios = []
+def side_by_side(overrides: list[str], rounds: int, **raw) -> dict[str, list[float]]:
+    """Alternate project and raw loop (which one goes first alternates too). Returns raw /
+    project per round, by wall clock and by CPU time (the CPU ratio is the steadier one where
+    other programs share the cores; it can't see loader worker processes)."""
+    ratios: dict[str, list[float]] = {"wall": [], "cpu": []}
     capture = None
     for index in range(rounds + 1):  # round 0 warms up caches and lazy imports: not counted
         timings = {}
         for side in (("project", "raw") if index % 2 else ("raw", "project")):
             if side == "project" or capture is None:
                 capture = project_fit(overrides)
-                timings["project"] = capture.seconds
+                timings["project"] = capture.seconds, capture.cpu
             if side == "raw":
                 timings["raw"] = raw_fit(capture, compose(overrides, Path(tempfile.gettempdir())),
                                          **raw)
         if index:
-            ratios.append(timings["raw"] / timings["project"])
-            print(f"  round {index}: raw {timings['raw']:.2f} s, project "
-                  f"{timings['project']:.2f} s -> {ratios[-1]:.2f}x", flush=True)
-    return ratios, capture
+            for clock, i in (("wall", 0), ("cpu", 1)):
+                ratios[clock].append(timings["raw"][i] / timings["project"][i])
+            print(f"  round {index}: raw {timings['raw'][0]:.2f} s (CPU {timings['raw'][1]:.2f}),"
+                  f" project {timings['project'][0]:.2f} s (CPU {timings['project'][1]:.2f})"
+                  f" -> {ratios['wall'][-1]:.2f}x (CPU {ratios['cpu'][-1]:.2f}x)", flush=True)
+    return ratios
 
 
 # ---- benchmarks ------------------------------------------------------------------------------
@@ -202,8 +209,9 @@ def loop_overrides(smoke: bool) -> list[str]:
 
 
 def bench_loop(rounds: int, smoke: bool) -> None:
-    ratios, _ = side_by_side(loop_overrides(smoke), rounds)
-    report("loop", ratios, GOALS["loop"], "raw/project speed (digits, cnn, default loop)")
+    ratios = side_by_side(loop_overrides(smoke), rounds)
+    report("loop", ratios["wall"], GOALS["loop"], "raw/project speed (digits, cnn, default loop)")
+    report("loop-cpu", ratios["cpu"], GOALS["loop"], "raw/project CPU time")
 
 
 def make_images(root: Path, per_class: int, size: int, fmt: str = "png") -> Path:
@@ -236,8 +244,8 @@ def heavy_overrides(root: Path, smoke: bool, extra: list[str] = ()) -> list[str]
 def bench_heavy(rounds: int, smoke: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = make_images(Path(tmp) / "images", 6 if smoke else 40, 64)
-        ratios, _ = side_by_side(heavy_overrides(root, smoke), rounds)
-    report("heavy", ratios, GOALS["heavy"], "raw/project speed (ResNet-18, 64-px files)")
+        ratios = side_by_side(heavy_overrides(root, smoke), rounds)
+    report("heavy", ratios["wall"], GOALS["heavy"], "raw/project speed (ResNet-18, 64-px files)")
 
 
 def bench_gpu(rounds: int, smoke: bool) -> None:
@@ -249,8 +257,8 @@ def bench_gpu(rounds: int, smoke: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = make_images(Path(tmp) / "images", 10 if smoke else 100, 64)
         overrides = heavy_overrides(root, smoke, ["trainer=gpu", "data.num_workers=4"])
-        ratios, _ = side_by_side(overrides, rounds, device="cuda", bf16=True)
-    report("gpu", ratios, GOALS["gpu"], "raw/project speed (ResNet-18, bf16)")
+        ratios = side_by_side(overrides, rounds, device="cuda", bf16=True)
+    report("gpu", ratios["wall"], GOALS["gpu"], "raw/project speed (ResNet-18, bf16)")
 
 
 def bench_verdict(rounds: int, smoke: bool) -> None:
@@ -264,9 +272,7 @@ def bench_verdict(rounds: int, smoke: bool) -> None:
 
     gaps = []
     with tempfile.TemporaryDirectory() as tmp:
-        overfit = ["train.py", "mode=overfit", f"hydra.run.dir={tmp}/run"]
-        if smoke:
-            overfit += ["trainer.max_steps=2", "mode.target=0.0"]
+        overfit = ["train.py", "mode=overfit", f"hydra.run.dir={tmp}/run"]  # smoke: the same
         for index in range(rounds):
             order = ("floor", "overfit") if index % 2 else ("overfit", "floor")
             times = {side: wall(*overfit) if side == "overfit" else
@@ -356,44 +362,97 @@ def profile_loop(smoke: bool, top: int = 30) -> None:
 
 
 # What each part of the default loop costs: the same workload with one part switched off.
+# Configuration switches first; then the task's per-step work replaced at run time (monkeypatched
+# methods, to size what a change in tasks/ would save; checkpoints monitor val/acc, so a variant
+# that stops logging it also turns checkpoints off).
+PARTS_OFF = ["++trainer.enable_progress_bar=false", "logger=none",
+             "callbacks.model_checkpoint=null", "++trainer.enable_checkpointing=false",
+             "callbacks.rng_state=null", "trainer.enable_model_summary=false"]
 ABLATIONS = {
-    "default": [],
-    "no progress bar": ["++trainer.enable_progress_bar=false"],
-    "no logger": ["logger=none"],
-    "no checkpoints": ["callbacks.model_checkpoint=null", "++trainer.enable_checkpointing=false"],
-    "no rng-state callback": ["callbacks.rng_state=null"],
-    "no model summary": ["trainer.enable_model_summary=false"],
-    "all five off": ["++trainer.enable_progress_bar=false", "logger=none",
-                     "callbacks.model_checkpoint=null", "++trainer.enable_checkpointing=false",
-                     "callbacks.rng_state=null", "trainer.enable_model_summary=false"],
+    "default": ([], {}),
+    "no progress bar": (["++trainer.enable_progress_bar=false"], {}),
+    "no logger": (["logger=none"], {}),
+    "no checkpoints": (["callbacks.model_checkpoint=null", "++trainer.enable_checkpointing=false"],
+                       {}),
+    "no rng-state callback": (["callbacks.rng_state=null"], {}),
+    "no model summary": (["trainer.enable_model_summary=false"], {}),
+    "all five off": (PARTS_OFF, {}),
+    "train metric update() not forward": ([], {"training_step": "step_update_metric"}),
+    "no train metric, loss logged": ([], {"training_step": "step_loss_only"}),
+    "bare steps, five off": (PARTS_OFF, {"training_step": "step_bare",
+                                         "validation_step": "val_bare"}),
 }
 
 
+def step_update_metric(self, batch, batch_idx):
+    x, y = batch
+    logits = self(x)
+    loss = self.criterion(logits, y)
+    self.train_acc.update(logits, y)  # accumulate only: the epoch value is all that is logged
+    self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
+    self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(y))
+    return loss
+
+
+def step_loss_only(self, batch, batch_idx):
+    x, y = batch
+    loss = self.criterion(self(x), y)
+    self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
+    return loss
+
+
+def step_bare(self, batch, batch_idx):
+    x, y = batch
+    return self.criterion(self(x), y)
+
+
+def val_bare(self, batch, batch_idx):
+    x, y = batch
+    self.criterion(self(x), y)
+
+
+@contextlib.contextmanager
+def patched_task(patches: dict[str, str]):
+    import importlib
+
+    if not patches:
+        yield
+        return
+    task = importlib.import_module(f"{PACKAGE}.tasks.classification").ClassificationTask
+    saved = {name: task.__dict__[name] for name in patches}
+    for name, replacement in patches.items():
+        setattr(task, name, globals()[replacement])
+    try:
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(task, name, method)
+
+
 def ablate_loop(rounds: int, smoke: bool) -> None:
-    """raw / project for each variant, alternating the order of the variants every round."""
+    """CPU time of the fit for each variant against the raw loop's, the order of the variants
+    alternating every round (CPU time: the parts cost milliseconds, a busy machine's wall clock
+    varies by more)."""
     base = loop_overrides(smoke)
     capture = project_fit(base)  # warm-up, and the model for the raw loop
     cfg = compose(base, Path(tempfile.gettempdir()))
-    ratios: dict[str, list[float]] = {name: [] for name in ABLATIONS}
-    seconds: dict[str, list[float]] = {name: [] for name in ABLATIONS}
     names = list(ABLATIONS)
+    cpu: dict[str, list[float]] = {name: [] for name in [*names, "raw"]}
     for index in range(rounds):
-        raw = raw_fit(capture, cfg)
-        order = names if index % 2 == 0 else names[::-1]
-        for name in order:
-            fit = project_fit(base + ABLATIONS[name]).seconds
-            seconds[name].append(fit)
-            ratios[name].append(raw / fit)
-        raw_after = raw_fit(capture, cfg)
-        for name in names:  # the raw time of this round: the mean of before and after
-            ratios[name][-1] *= (raw + raw_after) / 2 / raw
-        print(f"  round {index + 1}: raw {raw:.2f}/{raw_after:.2f} s, "
-              + ", ".join(f"{n} {seconds[n][-1]:.2f} s" for n in names), flush=True)
-    default = statistics.median(seconds["default"])
+        cpu["raw"].append(raw_fit(capture, cfg)[1])
+        for name in names if index % 2 == 0 else names[::-1]:
+            overrides, patches = ABLATIONS[name]
+            with patched_task(patches):
+                cpu[name].append(project_fit(base + overrides).cpu)
+        print(f"  round {index + 1}: CPU s " + ", ".join(f"{n} {cpu[n][-1]:.2f}" for n in cpu),
+              flush=True)
+    raw = statistics.median(cpu["raw"])
+    default = statistics.median(cpu["default"])
     for name in names:
-        saved = 1 - statistics.median(seconds[name]) / default
-        report(f"ablate [{name}]", ratios[name], None,
-               f"raw/project (fit time {saved:+.0%} vs default: saved)")
+        ratios = [r / p for r, p in zip(cpu["raw"], cpu[name], strict=True)]
+        saved = default - statistics.median(cpu[name])
+        report(f"ablate [{name}]", ratios, None,
+               f"raw/project CPU ({saved:+.2f} s of {default:.2f} s saved; raw {raw:.2f} s)")
 
 
 BENCHMARKS = {"loop": bench_loop, "heavy": bench_heavy, "verdict": bench_verdict,

@@ -17,6 +17,7 @@ ratio (never an absolute time alone: machines differ, ratios travel).
     python benchmarks/bench_workflow.py loop --rounds 7
     python benchmarks/bench_workflow.py loop --profile   # where the project's loop spends time
     python benchmarks/bench_workflow.py loop --ablate    # the loop with one part switched off
+    python benchmarks/bench_workflow.py verdict --ablate # the same for the time to verdict
     python benchmarks/bench_workflow.py all --smoke      # a few seconds each: checks it runs
 """
 
@@ -205,7 +206,9 @@ def side_by_side(overrides: list[str], rounds: int, **raw) -> dict[str, list[flo
 
 # ---- benchmarks ------------------------------------------------------------------------------
 def loop_overrides(smoke: bool) -> list[str]:
-    return ["mode=full", f"trainer.max_epochs={1 if smoke else 10}", "evaluate.splits=[]"]
+    # the configured epochs (30 by default): fixed costs per fit weigh as they do for a user;
+    # the final evaluation is not part of the loop (evaluate.splits=[])
+    return ["mode=full", *(["trainer.max_epochs=1"] if smoke else []), "evaluate.splits=[]"]
 
 
 def bench_loop(rounds: int, smoke: bool) -> None:
@@ -281,6 +284,41 @@ def bench_verdict(rounds: int, smoke: bool) -> None:
             print(f"  round {index + 1}: overfit {times['overfit']:.2f} s, import floor "
                   f"{times['floor']:.2f} s -> {gaps[-1]:.2f} s above", flush=True)
     report("verdict", gaps, 2.0, "seconds above the import floor,", higher_is_better=False)
+
+
+def ablate_verdict(rounds: int, smoke: bool) -> None:
+    """Where the seconds above the import floor go: overfit runs with one part switched off, and
+    the project's own imports, as wall time above `import torch, lightning` (alternating)."""
+    env = {**os.environ, "PYTHONPATH": str(project() / "src"), "OMP_NUM_THREADS": "1"}
+    floor = ["-c", "import torch, lightning"]
+    variants = {
+        "overfit (default)": [],
+        "print_config=false": ["print_config=false"],
+        "no model summary": ["trainer.enable_model_summary=false"],
+        "no shape check": ["shape_check=false"],
+        "no progress bar": ["++trainer.enable_progress_bar=false"],
+    }
+    imports = ["-c", f"import torch, lightning, hydra; import {PACKAGE}.training.run"]
+    gaps: dict[str, list[float]] = {name: [] for name in [*variants, "imports of train.py"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        def wall(args: list[str]) -> float:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, *args], cwd=project(), env=env, check=True,
+                           capture_output=True)
+            return time.perf_counter() - start
+
+        for index in range(rounds):
+            base = wall(floor)
+            names = list(gaps) if index % 2 == 0 else list(gaps)[::-1]
+            for name in names:
+                args = imports if name == "imports of train.py" else [
+                    "train.py", "mode=overfit", f"hydra.run.dir={tmp}/{index}-{len(name)}",
+                    *variants[name]]
+                gaps[name].append(wall(args) - base)
+            print(f"  round {index + 1}: floor {base:.2f} s; above it: "
+                  + ", ".join(f"{n} {g[-1]:.2f}" for n, g in gaps.items()), flush=True)
+    for name, values in gaps.items():
+        report(f"verdict-ablate [{name}]", values, None, "seconds above the import floor,")
 
 
 def bench_images(rounds: int, smoke: bool) -> None:
@@ -466,7 +504,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
     parser.add_argument("--profile", action="store_true", help="profile the loop instead")
     parser.add_argument("--ablate", action="store_true",
-                        help="the loop with one part at a time switched off")
+                        help="loop or verdict: with one part at a time switched off")
     args = parser.parse_args(argv)
     project()
     import torch
@@ -481,7 +519,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     rounds = 1 if args.smoke else args.rounds
     if args.ablate:
-        ablate_loop(rounds, args.smoke)
+        {"loop": ablate_loop, "verdict": ablate_verdict}[args.which](rounds, args.smoke)
         return
     for name in BENCHMARKS if args.which == "all" else [args.which]:
         BENCHMARKS[name](rounds, args.smoke)

@@ -267,28 +267,43 @@ def bench_gpu(rounds: int, smoke: bool) -> None:
 def bench_verdict(rounds: int, smoke: bool) -> None:
     env = {**os.environ, "PYTHONPATH": str(project() / "src"), "OMP_NUM_THREADS": "1"}
 
-    def wall(*args: str) -> float:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, *args], cwd=project(), env=env, check=True,
-                       capture_output=True)
-        return time.perf_counter() - start
+    def timed(*args: str) -> tuple[float, float]:
+        return child_times([sys.executable, *args], cwd=project(), env=env)
 
-    gaps = []
+    gaps, cpu_gaps = [], []
     with tempfile.TemporaryDirectory() as tmp:
         overfit = ["train.py", "mode=overfit", f"hydra.run.dir={tmp}/run"]  # smoke: the same
         for index in range(rounds):
             order = ("floor", "overfit") if index % 2 else ("overfit", "floor")
-            times = {side: wall(*overfit) if side == "overfit" else
-                     wall("-c", "import torch, lightning") for side in order}
-            gaps.append(times["overfit"] - times["floor"])
-            print(f"  round {index + 1}: overfit {times['overfit']:.2f} s, import floor "
-                  f"{times['floor']:.2f} s -> {gaps[-1]:.2f} s above", flush=True)
+            times = {side: timed(*overfit) if side == "overfit" else
+                     timed("-c", "import torch, lightning") for side in order}
+            gaps.append(times["overfit"][0] - times["floor"][0])
+            cpu_gaps.append(times["overfit"][1] - times["floor"][1])
+            print(f"  round {index + 1}: overfit {times['overfit'][0]:.2f} s (CPU "
+                  f"{times['overfit'][1]:.2f}), import floor {times['floor'][0]:.2f} s (CPU "
+                  f"{times['floor'][1]:.2f}) -> {gaps[-1]:.2f} s above (CPU {cpu_gaps[-1]:.2f})",
+                  flush=True)
     report("verdict", gaps, 2.0, "seconds above the import floor,", higher_is_better=False)
+    report("verdict-cpu", cpu_gaps, 2.0, "CPU seconds above the import floor's,",
+           higher_is_better=False)
+
+
+def child_times(command: list[str], **kwargs) -> tuple[float, float]:
+    """(wall, CPU) seconds of a child process; its CPU time (user + system) barely depends on
+    what else runs on the machine."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, **kwargs)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def ablate_verdict(rounds: int, smoke: bool) -> None:
     """Where the seconds above the import floor go: overfit runs with one part switched off, and
-    the project's own imports, as wall time above `import torch, lightning` (alternating)."""
+    the project's own imports, as CPU time above `import torch, lightning`'s (alternating)."""
     env = {**os.environ, "PYTHONPATH": str(project() / "src"), "OMP_NUM_THREADS": "1"}
     floor = ["-c", "import torch, lightning"]
     variants = {
@@ -301,11 +316,8 @@ def ablate_verdict(rounds: int, smoke: bool) -> None:
     imports = ["-c", f"import torch, lightning, hydra; import {PACKAGE}.training.run"]
     gaps: dict[str, list[float]] = {name: [] for name in [*variants, "imports of train.py"]}
     with tempfile.TemporaryDirectory() as tmp:
-        def wall(args: list[str]) -> float:
-            start = time.perf_counter()
-            subprocess.run([sys.executable, *args], cwd=project(), env=env, check=True,
-                           capture_output=True)
-            return time.perf_counter() - start
+        def wall(args: list[str]) -> float:  # CPU seconds: the parts are small, the machine busy
+            return child_times([sys.executable, *args], cwd=project(), env=env)[1]
 
         for index in range(rounds):
             base = wall(floor)
@@ -315,10 +327,10 @@ def ablate_verdict(rounds: int, smoke: bool) -> None:
                     "train.py", "mode=overfit", f"hydra.run.dir={tmp}/{index}-{len(name)}",
                     *variants[name]]
                 gaps[name].append(wall(args) - base)
-            print(f"  round {index + 1}: floor {base:.2f} s; above it: "
+            print(f"  round {index + 1}: floor {base:.2f} CPU s; above it: "
                   + ", ".join(f"{n} {g[-1]:.2f}" for n, g in gaps.items()), flush=True)
     for name, values in gaps.items():
-        report(f"verdict-ablate [{name}]", values, None, "seconds above the import floor,")
+        report(f"verdict-ablate [{name}]", values, None, "CPU seconds above the import floor,")
 
 
 def bench_images(rounds: int, smoke: bool) -> None:

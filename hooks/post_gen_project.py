@@ -1,13 +1,17 @@
-"""Remove the parts of the project that the answers did not select.
+"""Finish the generated project: prune unselected parts, record where the template came from.
 
 Cookiecutter's conditional folder names are unreliable, so every optional part is generated and the
-unselected ones are deleted here. Add a new option by adding a row to ``OPTIONAL_PATHS``.
+unselected ones are deleted here. Add a new option by adding a row to ``OPTIONAL_PATHS`` (and the
+same pattern to ``_exclude`` in copier.yml).
 Standard library only, no prompts, no network.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -16,6 +20,10 @@ OPTIONAL_PATHS = {
     ".github": {{ cookiecutter.github_actions }},
     "LICENSE": "{{ cookiecutter.license }}" != "Proprietary",
 }
+ANSWERS_FILE = Path(".copier-answers.yml")
+# The template as the user named it (path, git URL, gh:org/name) and the copy cookiecutter read.
+TEMPLATE_SOURCE = {{ cookiecutter._template | tojson }}
+TEMPLATE_COPY = {{ cookiecutter._repo_dir | tojson }}
 
 
 def prune(paths: dict[str, bool]) -> None:
@@ -36,6 +44,44 @@ def remove_rendered_hook() -> None:
         script.unlink(missing_ok=True)
 
 
+def template_version(copy: str) -> str | None:
+    """The template's git version (tag, or tag-distance-hash, or hash) as copier names it."""
+    try:
+        result = subprocess.run(["git", "describe", "--tags", "--always"], cwd=copy,
+                                capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0:
+        return None  # not a git checkout (e.g. an unpacked archive): copier can't update then
+    return result.stdout.strip() or None
+
+
+def template_location(source: str) -> str:
+    """An absolute path for a local template (copier reads it from any folder later), else the
+    URL unchanged. Hooks run inside the new project, so a relative path is resolved against the
+    folder cookiecutter was started from."""
+    if Path(source).is_absolute():
+        return source
+    started_in = Path(os.environ.get("PWD", os.getcwd()))
+    candidate = started_in / Path(source).expanduser()
+    return str(candidate.resolve()) if (candidate / "copier.yml").is_file() else source
+
+
+def record_source(answers: Path, source: str, version: str | None) -> None:
+    """Fill in what copier writes itself when it generates: ``_src_path`` and ``_commit``."""
+    lines = answers.read_text(encoding="utf-8").splitlines(keepends=True)
+    values = {"_src_path": source, "_commit": version}
+    for index, line in enumerate(lines):
+        key = line.split(":", 1)[0]
+        if key in values and values[key] is not None:
+            # JSON strings are YAML strings: quoting survives any path or URL
+            lines[index] = f"{key}: {json.dumps(values[key])}\n"
+    answers.write_text("".join(lines), encoding="utf-8")
+
+
 if __name__ == "__main__":
     remove_rendered_hook()
     prune(OPTIONAL_PATHS)
+    if ANSWERS_FILE.is_file():
+        record_source(ANSWERS_FILE, template_location(TEMPLATE_SOURCE),
+                      template_version(TEMPLATE_COPY))

@@ -23,9 +23,9 @@ _HOME = Path(tempfile.mkdtemp(prefix="cookiecutter-home-"))
 os.environ["COOKIECUTTER_CONFIG"] = str(_HOME / "config.yaml")
 
 
-def generate(output_dir: Path, **answers: str | bool) -> Path:
+def generate(output_dir: Path, template: Path = REPO, **answers: str | bool) -> Path:
     """Generate a project with the default answers except ``answers``; return its folder."""
-    return Path(cookiecutter(str(REPO), no_input=True, extra_context=answers,
+    return Path(cookiecutter(str(template), no_input=True, extra_context=answers,
                              output_dir=str(output_dir)))
 
 

@@ -1,0 +1,541 @@
+"""Benchmarks of the generated project that print ratios, measured side by side.
+
+Generates the default project into a temporary folder, then, for each benchmark, alternates the
+project's way and a plain-PyTorch baseline for several rounds and prints min / median / max of the
+ratio (never an absolute time alone: machines differ, ratios travel).
+
+  loop     default `python train.py` training loop (cnn, digits, batch 64, AdamW + one-cycle, a val
+           pass each epoch; progress bar, CSV logger, checkpoints as configured) vs a raw PyTorch
+           loop on the same model, split, batches, optimizer and epochs. ratio = raw / project
+  heavy    the same on a compute-heavy workload: ResNet-18 on 64-px image files
+  verdict  `python train.py mode=overfit` wall time minus `python -c "import torch, lightning"`
+  images   image-folder loading: the project's loader vs raw PIL decode + the same transforms with
+           the same workers; and with the decoded images cached in memory. ratio = project / raw
+  gpu      ResNet-18 on a GPU, trainer=gpu (bf16) vs a raw bf16 loop (skipped without a GPU)
+
+    python benchmarks/bench_workflow.py all              # everything (several minutes)
+    python benchmarks/bench_workflow.py loop --rounds 7
+    python benchmarks/bench_workflow.py loop --profile   # where the project's loop spends time
+    python benchmarks/bench_workflow.py loop --ablate    # the loop with one part switched off
+    python benchmarks/bench_workflow.py verdict --ablate # the same for the time to verdict
+    python benchmarks/bench_workflow.py all --smoke      # a few seconds each: checks it runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import cProfile
+import io
+import logging
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from functools import cache
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = "my_vision_project"
+GOALS = {"loop": 0.8, "heavy": 0.95, "images": 0.9, "gpu": 0.95}
+
+
+# ---- the project under test -------------------------------------------------------------------
+@cache
+def project() -> Path:
+    """The default project, generated once per process; its package importable in-process."""
+    from cookiecutter.main import cookiecutter
+
+    out = Path(tempfile.mkdtemp(prefix="bench-"))
+    path = Path(cookiecutter(str(REPO), no_input=True, output_dir=str(out)))
+    sys.path.insert(0, str(path / "src"))
+    return path
+
+
+def compose(overrides: list[str], output_dir: Path):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(project() / "configs"), version_base="1.3"):
+        return hydra_compose("train", overrides=[f"paths.output_dir={output_dir}",
+                                                 "print_config=false", *overrides])
+
+
+class FitCapture:
+    """Times ``Trainer.fit`` inside the project's own ``train(cfg)`` and keeps what it was given
+    (the module as initialized, the data module), so the raw loop can run the very same model."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0  # wall
+        self.cpu = 0.0      # CPU time of this process (all its threads): robust on a busy machine
+        self.module = None
+        self.datamodule = None
+
+    @contextlib.contextmanager
+    def patch(self):
+        from lightning.pytorch import Trainer
+
+        original = Trainer.fit
+
+        def timed_fit(trainer, model, *args, **kwargs):
+            self.module = copy.deepcopy(model)  # initial weights, before any step
+            self.datamodule = kwargs.get("datamodule")
+            start, start_cpu = time.perf_counter(), time.process_time()
+            try:
+                return original(trainer, model, *args, **kwargs)
+            finally:
+                self.seconds = time.perf_counter() - start
+                self.cpu = time.process_time() - start_cpu
+
+        Trainer.fit = timed_fit
+        try:
+            yield self
+        finally:
+            Trainer.fit = original
+
+
+def project_fit(overrides: list[str], profile: cProfile.Profile | None = None) -> FitCapture:
+    """Run the project's train job in-process; returns the timed fit. stdout is kept out of the
+    benchmark's report (the progress bar still renders, into a buffer)."""
+    import importlib
+
+    train = importlib.import_module(f"{PACKAGE}.training.run").train
+    capture = FitCapture()
+    with tempfile.TemporaryDirectory() as out, capture.patch(), \
+            contextlib.redirect_stdout(io.StringIO()):
+        cfg = compose(overrides, Path(out))
+        if profile is not None:
+            profile.enable()
+        try:
+            train(cfg)
+        finally:
+            if profile is not None:
+                profile.disable()
+    return capture
+
+
+def raw_fit(capture: FitCapture, cfg, device: str = "cpu",
+            bf16: bool = False) -> tuple[float, float]:
+    """The same model (initial weights), batches, optimizer, schedule and epochs in plain
+    PyTorch: train steps, then a val pass (loss + accuracy) each epoch. Returns (wall, CPU)."""
+    from types import SimpleNamespace
+
+    import torch
+    import torch.nn.functional as F
+
+    module, dm = copy.deepcopy(capture.module), capture.datamodule
+    net = getattr(module, "model", module).to(device)
+    dm.trainer = SimpleNamespace(training=True)  # its batch hook augments as in training
+    torch.manual_seed(cfg.seed or 0)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    train_loader, val_loader = dm.train_dataloader(), dm.val_dataloader()
+    epochs = cfg.trainer.max_epochs
+    optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.optimizer.lr,
+                                  weight_decay=cfg.optimizer.weight_decay,
+                                  betas=tuple(cfg.optimizer.betas))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=cfg.optimizer.lr, total_steps=epochs * len(train_loader),
+        pct_start=cfg.scheduler.pct_start, div_factor=cfg.scheduler.div_factor,
+        final_div_factor=cfg.scheduler.final_div_factor)
+    autocast = (lambda: torch.autocast(device, dtype=torch.bfloat16)) if bf16 else \
+        contextlib.nullcontext
+    for _ in range(epochs):
+        net.train()
+        for batch in train_loader:
+            x, y = dm.on_after_batch_transfer(batch, 0)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with autocast():
+                loss = F.cross_entropy(net(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        net.eval()
+        correct, total, loss_sum = 0, 0, 0.0
+        with torch.no_grad(), autocast():
+            for x, y in val_loader:
+                x, y = x.to(device), y.to(device)
+                logits = net(x)
+                loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+                correct += (logits.argmax(1) == y).sum().item()
+                total += len(y)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start, time.process_time() - start_cpu
+
+
+def report(name: str, ratios: list[float], goal: float | None, what: str,
+           higher_is_better: bool = True) -> None:
+    low, mid, high = min(ratios), statistics.median(ratios), max(ratios)
+    verdict = ""
+    if goal is not None:
+        met = mid >= goal if higher_is_better else mid <= goal
+        sign = ">=" if higher_is_better else "<="
+        verdict = f"  goal {sign} {goal}: {'met' if met else 'MISSED'}"
+    print(f"{name}: {what} median {mid:.2f} (min {low:.2f}, max {high:.2f}, "
+          f"{len(ratios)} rounds){verdict}", flush=True)
+
+
+def side_by_side(overrides: list[str], rounds: int, **raw) -> dict[str, list[float]]:
+    """Alternate project and raw loop (which one goes first alternates too). Returns raw /
+    project per round, by wall clock and by CPU time (the CPU ratio is the steadier one where
+    other programs share the cores; it can't see loader worker processes)."""
+    ratios: dict[str, list[float]] = {"wall": [], "cpu": []}
+    capture = None
+    for index in range(rounds + 1):  # round 0 warms up caches and lazy imports: not counted
+        timings = {}
+        for side in (("project", "raw") if index % 2 else ("raw", "project")):
+            if side == "project" or capture is None:
+                capture = project_fit(overrides)
+                timings["project"] = capture.seconds, capture.cpu
+            if side == "raw":
+                timings["raw"] = raw_fit(capture, compose(overrides, Path(tempfile.gettempdir())),
+                                         **raw)
+        if index:
+            for clock, i in (("wall", 0), ("cpu", 1)):
+                ratios[clock].append(timings["raw"][i] / timings["project"][i])
+            print(f"  round {index}: raw {timings['raw'][0]:.2f} s (CPU {timings['raw'][1]:.2f}),"
+                  f" project {timings['project'][0]:.2f} s (CPU {timings['project'][1]:.2f})"
+                  f" -> {ratios['wall'][-1]:.2f}x (CPU {ratios['cpu'][-1]:.2f}x)", flush=True)
+    return ratios
+
+
+# ---- benchmarks ------------------------------------------------------------------------------
+def loop_overrides(smoke: bool) -> list[str]:
+    # the configured epochs (30 by default): fixed costs per fit weigh as they do for a user;
+    # the final evaluation is not part of the loop (evaluate.splits=[])
+    return ["mode=full", *(["trainer.max_epochs=1"] if smoke else []), "evaluate.splits=[]"]
+
+
+def bench_loop(rounds: int, smoke: bool) -> None:
+    ratios = side_by_side(loop_overrides(smoke), rounds)
+    report("loop", ratios["wall"], GOALS["loop"], "raw/project speed (digits, cnn, default loop)")
+    report("loop-cpu", ratios["cpu"], GOALS["loop"], "raw/project CPU time")
+
+
+def make_images(root: Path, per_class: int, size: int, fmt: str = "png") -> Path:
+    """Class folders of image files made from the digits (upscaled, coloured): real files."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rng = np.random.default_rng(0)
+    for label in range(10):
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        images = digits.images[digits.target == label][:per_class]
+        for index, image in enumerate(images):
+            grey = (image / 16 * 255).astype(np.uint8)
+            rgb = np.stack([grey, grey[::-1], grey.T], axis=-1)
+            noise = rng.integers(0, 30, (size, size, 3), dtype=np.uint8)
+            big = np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR)) | noise
+            Image.fromarray(big).save(folder / f"{index:04d}.{fmt}")
+    return root
+
+
+def heavy_overrides(root: Path, smoke: bool, extra: list[str] = ()) -> list[str]:
+    return ["mode=full", "data=image_folder", f"data.root={root}", "data.image_size=64",
+            "model=resnet18", "model.input_size=64", "augment=none",
+            f"trainer.max_epochs={1 if smoke else 2}", "evaluate.splits=[]", *extra]
+
+
+def bench_heavy(rounds: int, smoke: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_images(Path(tmp) / "images", 6 if smoke else 40, 64)
+        ratios = side_by_side(heavy_overrides(root, smoke), rounds)
+    report("heavy", ratios["wall"], GOALS["heavy"], "raw/project speed (ResNet-18, 64-px files)")
+
+
+def bench_gpu(rounds: int, smoke: bool) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        print("gpu: skipped (no GPU)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_images(Path(tmp) / "images", 10 if smoke else 100, 64)
+        overrides = heavy_overrides(root, smoke, ["trainer=gpu", "data.num_workers=4"])
+        ratios = side_by_side(overrides, rounds, device="cuda", bf16=True)
+    report("gpu", ratios["wall"], GOALS["gpu"], "raw/project speed (ResNet-18, bf16)")
+
+
+def bench_verdict(rounds: int, smoke: bool) -> None:
+    env = {**os.environ, "PYTHONPATH": str(project() / "src"), "OMP_NUM_THREADS": "1"}
+
+    def timed(*args: str) -> tuple[float, float]:
+        return child_times([sys.executable, *args], cwd=project(), env=env)
+
+    gaps, cpu_gaps = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        overfit = ["train.py", "mode=overfit", f"hydra.run.dir={tmp}/run"]  # smoke: the same
+        for index in range(rounds):
+            order = ("floor", "overfit") if index % 2 else ("overfit", "floor")
+            times = {side: timed(*overfit) if side == "overfit" else
+                     timed("-c", "import torch, lightning") for side in order}
+            gaps.append(times["overfit"][0] - times["floor"][0])
+            cpu_gaps.append(times["overfit"][1] - times["floor"][1])
+            print(f"  round {index + 1}: overfit {times['overfit'][0]:.2f} s (CPU "
+                  f"{times['overfit'][1]:.2f}), import floor {times['floor'][0]:.2f} s (CPU "
+                  f"{times['floor'][1]:.2f}) -> {gaps[-1]:.2f} s above (CPU {cpu_gaps[-1]:.2f})",
+                  flush=True)
+    report("verdict", gaps, 2.0, "seconds above the import floor,", higher_is_better=False)
+    report("verdict-cpu", cpu_gaps, 2.0, "CPU seconds above the import floor's,",
+           higher_is_better=False)
+
+
+def child_times(command: list[str], **kwargs) -> tuple[float, float]:
+    """(wall, CPU) seconds of a child process; its CPU time (user + system) barely depends on
+    what else runs on the machine."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, **kwargs)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def ablate_verdict(rounds: int, smoke: bool) -> None:
+    """Where the seconds above the import floor go: overfit runs with one part switched off, and
+    the project's own imports, as CPU time above `import torch, lightning`'s (alternating)."""
+    env = {**os.environ, "PYTHONPATH": str(project() / "src"), "OMP_NUM_THREADS": "1"}
+    floor = ["-c", "import torch, lightning"]
+    variants = {
+        "overfit (default)": [],
+        "print_config=false": ["print_config=false"],
+        "no model summary": ["trainer.enable_model_summary=false"],
+        "no shape check": ["shape_check=false"],
+        "no progress bar": ["++trainer.enable_progress_bar=false"],
+    }
+    imports = ["-c", f"import torch, lightning, hydra; import {PACKAGE}.training.run"]
+    gaps: dict[str, list[float]] = {name: [] for name in [*variants, "imports of train.py"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        def wall(args: list[str]) -> float:  # CPU seconds: the parts are small, the machine busy
+            return child_times([sys.executable, *args], cwd=project(), env=env)[1]
+
+        for index in range(rounds):
+            base = wall(floor)
+            names = list(gaps) if index % 2 == 0 else list(gaps)[::-1]
+            for name in names:
+                args = imports if name == "imports of train.py" else [
+                    "train.py", "mode=overfit", f"hydra.run.dir={tmp}/{index}-{len(name)}",
+                    *variants[name]]
+                gaps[name].append(wall(args) - base)
+            print(f"  round {index + 1}: floor {base:.2f} CPU s; above it: "
+                  + ", ".join(f"{n} {g[-1]:.2f}" for n, g in gaps.items()), flush=True)
+    for name, values in gaps.items():
+        report(f"verdict-ablate [{name}]", values, None, "CPU seconds above the import floor,")
+
+
+def bench_images(rounds: int, smoke: bool) -> None:
+    from PIL import Image
+    from torch.utils.data import DataLoader, Dataset
+
+    from_module = __import__(f"{PACKAGE}.data.image_folder", fromlist=["ImageFolderDataModule"])
+
+    class RawFiles(Dataset):
+        """Plain PIL decode + the project's transforms: the baseline."""
+
+        def __init__(self, paths, labels, transform, cached=False) -> None:
+            self.paths, self.labels, self.transform = paths, labels, transform
+            self.images = [self.decode(p) for p in paths] if cached else None
+
+        @staticmethod
+        def decode(path):
+            with Image.open(path) as image:
+                return image.convert("RGB")
+
+        def __len__(self) -> int:
+            return len(self.paths)
+
+        def __getitem__(self, i):
+            image = self.images[i] if self.images is not None else self.decode(self.paths[i])
+            return self.transform(image), self.labels[i]
+
+    def images_per_second(loader, epochs: int) -> float:
+        count, start = 0, time.perf_counter()
+        for _ in range(epochs):
+            for x, _ in loader:
+                count += len(x)
+        return count / (time.perf_counter() - start)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_images(Path(tmp) / "images", 8 if smoke else 120, 128, fmt="jpg")
+        dm = from_module.ImageFolderDataModule(root=str(root), image_size=64, augment="none",
+                                               batch_size=32, num_workers=2)
+        dm.setup()
+        dm.adopt_model_config({})
+        ours = dm.train_dataloader()
+        indices = list(dm.indices["train"]) if hasattr(dm, "indices") else None
+        paths = [dm.paths[i] for i in indices] if indices else list(dm.paths)
+        labels = [int(dm.loaded.targets[i]) for i in indices] if indices else None
+        transform = dm.item_transform(train=False)
+        settings = {"batch_size": 32, "shuffle": True, "num_workers": 2, "persistent_workers": True}
+        raw = DataLoader(RawFiles(paths, labels, transform), **settings)
+        decode_start = time.perf_counter()
+        cached = DataLoader(RawFiles(paths, labels, transform, cached=True), **settings)
+        decode_seconds = time.perf_counter() - decode_start
+        epochs = 1 if smoke else 3
+        ratios, cached_ratios = [], []
+        for _ in range(2):  # warm-up: worker start-up, file cache
+            images_per_second(ours, 1), images_per_second(raw, 1), images_per_second(cached, 1)
+        for index in range(rounds):
+            order = [ours, raw, cached] if index % 2 else [cached, raw, ours]
+            speed = {id(loader): images_per_second(loader, epochs) for loader in order}
+            ratios.append(speed[id(ours)] / speed[id(raw)])
+            cached_ratios.append(speed[id(cached)] / speed[id(raw)])
+            print(f"  round {index + 1}: project {speed[id(ours)]:.0f} img/s, raw PIL "
+                  f"{speed[id(raw)]:.0f} img/s, decoded-cache {speed[id(cached)]:.0f} img/s",
+                  flush=True)
+    report("images", ratios, GOALS["images"], "project/raw images per second")
+    report("images-cached", cached_ratios, None,
+           f"decoded-cache/raw images per second (one-time decode {decode_seconds:.2f} s,"
+           f" {len(paths)} images)")
+
+
+def profile_loop(smoke: bool, top: int = 30) -> None:
+    """cProfile of the project's fit on the loop workload, by cumulative and by own time."""
+    overrides = loop_overrides(smoke)
+    project_fit(overrides)  # warm-up: lazy imports and first-call costs are not the loop's
+    profile = cProfile.Profile()
+    capture = project_fit(overrides, profile)
+    print(f"profile: project fit {capture.seconds:.2f} s ({' '.join(overrides)})")
+    stats = pstats.Stats(profile)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+
+
+# What each part of the default loop costs: the same workload with one part switched off.
+# Configuration switches first; then the task's per-step work replaced at run time (monkeypatched
+# methods, to size what a change in tasks/ would save; checkpoints monitor val/acc, so a variant
+# that stops logging it also turns checkpoints off).
+PARTS_OFF = ["++trainer.enable_progress_bar=false", "logger=none",
+             "callbacks.model_checkpoint=null", "++trainer.enable_checkpointing=false",
+             "callbacks.rng_state=null", "trainer.enable_model_summary=false"]
+ABLATIONS = {
+    "default": ([], {}),
+    "no progress bar": (["++trainer.enable_progress_bar=false"], {}),
+    "no logger": (["logger=none"], {}),
+    "no checkpoints": (["callbacks.model_checkpoint=null", "++trainer.enable_checkpointing=false"],
+                       {}),
+    "no rng-state callback": (["callbacks.rng_state=null"], {}),
+    "no model summary": (["trainer.enable_model_summary=false"], {}),
+    "all five off": (PARTS_OFF, {}),
+    "train metric update() not forward": ([], {"training_step": "step_update_metric"}),
+    "no train metric, loss logged": ([], {"training_step": "step_loss_only"}),
+    "bare steps, five off": (PARTS_OFF, {"training_step": "step_bare",
+                                         "validation_step": "val_bare"}),
+}
+
+
+def step_update_metric(self, batch, batch_idx):
+    x, y = batch
+    logits = self(x)
+    loss = self.criterion(logits, y)
+    self.train_acc.update(logits, y)  # accumulate only: the epoch value is all that is logged
+    self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
+    self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(y))
+    return loss
+
+
+def step_loss_only(self, batch, batch_idx):
+    x, y = batch
+    loss = self.criterion(self(x), y)
+    self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
+    return loss
+
+
+def step_bare(self, batch, batch_idx):
+    x, y = batch
+    return self.criterion(self(x), y)
+
+
+def val_bare(self, batch, batch_idx):
+    x, y = batch
+    self.criterion(self(x), y)
+
+
+@contextlib.contextmanager
+def patched_task(patches: dict[str, str]):
+    import importlib
+
+    if not patches:
+        yield
+        return
+    task = importlib.import_module(f"{PACKAGE}.tasks.classification").ClassificationTask
+    saved = {name: task.__dict__[name] for name in patches}
+    for name, replacement in patches.items():
+        setattr(task, name, globals()[replacement])
+    try:
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(task, name, method)
+
+
+def ablate_loop(rounds: int, smoke: bool) -> None:
+    """CPU time of the fit for each variant against the raw loop's, the order of the variants
+    alternating every round (CPU time: the parts cost milliseconds, a busy machine's wall clock
+    varies by more)."""
+    base = loop_overrides(smoke)
+    capture = project_fit(base)  # warm-up, and the model for the raw loop
+    cfg = compose(base, Path(tempfile.gettempdir()))
+    names = list(ABLATIONS)
+    cpu: dict[str, list[float]] = {name: [] for name in [*names, "raw"]}
+    for index in range(rounds):
+        cpu["raw"].append(raw_fit(capture, cfg)[1])
+        for name in names if index % 2 == 0 else names[::-1]:
+            overrides, patches = ABLATIONS[name]
+            with patched_task(patches):
+                cpu[name].append(project_fit(base + overrides).cpu)
+        print(f"  round {index + 1}: CPU s " + ", ".join(f"{n} {cpu[n][-1]:.2f}" for n in cpu),
+              flush=True)
+    raw = statistics.median(cpu["raw"])
+    default = statistics.median(cpu["default"])
+    for name in names:
+        ratios = [r / p for r, p in zip(cpu["raw"], cpu[name], strict=True)]
+        saved = default - statistics.median(cpu[name])
+        report(f"ablate [{name}]", ratios, None,
+               f"raw/project CPU ({saved:+.2f} s of {default:.2f} s saved; raw {raw:.2f} s)")
+
+
+BENCHMARKS = {"loop": bench_loop, "heavy": bench_heavy, "verdict": bench_verdict,
+              "images": bench_images, "gpu": bench_gpu}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("which", nargs="?", default="all", choices=[*BENCHMARKS, "all"])
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
+    parser.add_argument("--profile", action="store_true", help="profile the loop instead")
+    parser.add_argument("--ablate", action="store_true",
+                        help="loop or verdict: with one part at a time switched off")
+    args = parser.parse_args(argv)
+    project()
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
+    from importlib import import_module
+
+    import_module(f"{PACKAGE}.noise").silence()
+    logging.disable(logging.INFO)  # Lightning's "GPU available: ..." once per run
+    if args.profile:
+        profile_loop(args.smoke)
+        return
+    rounds = 1 if args.smoke else args.rounds
+    if args.ablate:
+        {"loop": ablate_loop, "verdict": ablate_verdict}[args.which](rounds, args.smoke)
+        return
+    for name in BENCHMARKS if args.which == "all" else [args.which]:
+        BENCHMARKS[name](rounds, args.smoke)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""copier: the same template/ renders the same project, and `copier update` carries a project
+forward (three-way merge) whether cookiecutter or copier generated it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from copier import run_copy
+
+from conftest import BIN, DEFAULT_SLUG, REPO, generate
+
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+ANSWERS_FILE = ".copier-answers.yml"
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(["git", "-c", "init.defaultBranch=main", *args], cwd=cwd,
+                            capture_output=True, text=True, env={**os.environ, **GIT_IDENTITY})
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def commit(repo: Path, message: str, tag: str | None = None) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+    if tag:
+        git(repo, "tag", tag)
+
+
+@pytest.fixture
+def template_repo(tmp_path) -> Path:
+    """This checkout's files (committed or not, minus ignored ones) as a git repo tagged v1."""
+    repo = tmp_path / "template-repo"
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=REPO, capture_output=True, check=True).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (REPO / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, repo / name)
+    git(repo, "init", "-q")
+    commit(repo, "template A", tag="v1")
+    return repo
+
+
+def copier_generate(template: Path, project: Path, **answers) -> Path:
+    """What `copier copy --defaults --data k=v ... <template> <project>` does."""
+    run_copy(str(template), project, data=answers, defaults=True, quiet=True)
+    return project
+
+
+def tree(project: Path) -> dict[str, str]:
+    return {p.relative_to(project).as_posix(): p.read_text(encoding="utf-8")
+            for p in sorted(project.rglob("*")) if p.is_file() and ".git" not in p.parts}
+
+
+def test_copier_questions_match_cookiecutter_prompts():
+    prompts = json.loads((REPO / "cookiecutter.json").read_text())
+    questions = yaml.safe_load((REPO / "copier.yml").read_text())
+    asked = {k for k in prompts if not k.startswith("_")}
+    assert asked == {k for k in questions if not k.startswith("_") and k != "cookiecutter"}
+    for name in asked:
+        default, question = prompts[name], questions[name]
+        if isinstance(default, list):  # a choice: same values, same default (the first)
+            assert list(question["choices"].values() if isinstance(question["choices"], dict)
+                        else question["choices"]) == default, name
+            assert question["default"] == default[0], name
+        elif "{{" not in str(default):
+            assert question["default"] == default, name
+    # the computed `cookiecutter` value passes every answer on (one `key: {{ ... }}` per line)
+    computed = {line.split(":")[0] for line in questions["cookiecutter"]["default"].splitlines()}
+    assert computed == asked | {"__year"}
+
+
+ANSWER_SETS = [
+    {},
+    {"project_name": "Cats vs Dogs", "description": 'Tells "cats" from dogs: 100% sure.',
+     "author_name": "Ada O'Hara", "license": "Proprietary", "github_actions": False,
+     "default_logger": "wandb", "python_version": "3.12"},
+    {"project_slug": "digits-lab", "package_name": "lab", "license": "Apache-2.0",
+     "default_logger": "mlflow"},
+]
+
+
+@pytest.mark.parametrize("answers", ANSWER_SETS, ids=["defaults", "custom", "explicit-names"])
+def test_copier_and_cookiecutter_render_the_same_tree(template_repo, tmp_path, answers):
+    by_cookiecutter = generate(tmp_path / "cookiecutter", template=template_repo, **answers)
+    by_copier = copier_generate(template_repo, tmp_path / "copier" / by_cookiecutter.name,
+                                **answers)
+    made_by_cookiecutter, made_by_copier = tree(by_cookiecutter), tree(by_copier)
+    assert sorted(made_by_cookiecutter) == sorted(made_by_copier)
+    different = [name for name in made_by_copier if name != ANSWERS_FILE
+                 and made_by_cookiecutter[name] != made_by_copier[name]]
+    assert different == []
+    # the answers files differ in layout only: the same answers, the same source and version
+    answers_cookiecutter = yaml.safe_load(made_by_cookiecutter[ANSWERS_FILE])
+    answers_copier = yaml.safe_load(made_by_copier[ANSWERS_FILE])
+    assert answers_cookiecutter == answers_copier
+    assert answers_copier["_commit"] == "v1"
+    assert answers_copier["_src_path"] == str(template_repo)
+    for key, value in answers.items():
+        assert answers_copier[key] == value
+
+
+@pytest.mark.parametrize("tool", ["cookiecutter", "copier"])
+def test_copier_update_keeps_the_users_edit_and_brings_the_template_change(
+        template_repo, tmp_path, tool):
+    # A: generate, commit, and edit a generated file the way a user would
+    if tool == "cookiecutter":
+        project = generate(tmp_path / "out", template=template_repo)
+    else:
+        project = copier_generate(template_repo, tmp_path / "out" / DEFAULT_SLUG)
+    git(project, "init", "-q")
+    commit(project, "generated at template v1")
+    train_yaml = project / "configs/train.yaml"
+    original = train_yaml.read_text()
+    assert "seed: 42" in original
+    train_yaml.write_text(original.replace("seed: 42", "seed: 7"))
+    (project / "NOTES.md").write_text("our own file\n")
+    commit(project, "user edits")
+
+    # B: the template changes a file the user edited (elsewhere in it) and adds one
+    template_train = template_repo / "template/configs/train.yaml"
+    text = template_train.read_text()
+    assert "print_config: true" in text
+    template_train.write_text(text.replace("print_config: true", "print_config: false"))
+    new_file = template_repo / "template/configs/optimizer/adam.yaml"
+    new_file.write_text("_target_: torch.optim.Adam\nlr: 1.0e-3\n")
+    commit(template_repo, "template B", tag="v2")
+
+    result = subprocess.run([str(BIN / "copier"), "update", "--defaults"], cwd=project,
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, **GIT_IDENTITY})
+    assert result.returncode == 0, result.stdout + result.stderr
+    updated = train_yaml.read_text()
+    assert "seed: 7" in updated                  # the user's edit survives
+    assert "print_config: false" in updated      # B's change arrives
+    assert "<<<<<<<" not in updated
+    assert (project / "configs/optimizer/adam.yaml").read_text() == new_file.read_text()
+    assert (project / "NOTES.md").read_text() == "our own file\n"
+    assert not list(project.rglob("*.rej"))
+    answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
+    assert answers["_commit"] == "v2"
+    assert answers["project_name"] == "My Vision Project"

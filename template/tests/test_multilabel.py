@@ -13,7 +13,7 @@ import torch
 
 from {{ cookiecutter.package_name }}.analysis.interpret import interpret
 from {{ cookiecutter.package_name }}.analysis.predict import Predictions, load_trained
-from {{ cookiecutter.package_name }}.data.digits_multilabel import DigitsMultiLabelDataModule
+from {{ cookiecutter.package_name }}.data import digits_multilabel
 from {{ cookiecutter.package_name }}.data.image_csv import ImageCsvDataModule
 from {{ cookiecutter.package_name }}.tasks.multilabel import MultiLabelTask
 
@@ -28,7 +28,7 @@ def make_task(prevalence=(0.5, 0.5, 0.5, 0.4), threshold: float = 0.5) -> MultiL
 
 
 def test_digit_labels_are_derived_from_the_digit():
-    dm = DigitsMultiLabelDataModule()
+    dm = digits_multilabel.DigitsMultiLabelDataModule()
     dm.setup()
     from sklearn.datasets import load_digits
 

@@ -140,7 +140,7 @@ class RegressionTask(Task):
         values = target.reshape(-1).tolist()
         if len(values) == 1:
             return f"{values[0]:.4g}"
-        return ", ".join(f"{n}={v:.4g}" for n, v in zip(self.target_names, values))
+        return ", ".join(f"{n}={v:.4g}" for n, v in zip(self.target_names, values, strict=True))
 
     # ---- reading the result --------------------------------------------------------------------
     def interpret(self, p, folder: Path, datamodule, top_k: int) -> dict:
@@ -178,7 +178,7 @@ class RegressionTask(Task):
         rmse = float(residuals.pow(2).mean().sqrt()) if len(targets) else 0.0
         r2 = sum(row[3] for row in per_target) / len(per_target)
         return {"split": p.split, "items": len(targets), "mae": mae, "rmse": rmse, "r2": r2,
-                "per_target": {row[0]: dict(zip(("mae", "rmse", "r2"), row[1:4]))
+                "per_target": {row[0]: dict(zip(("mae", "rmse", "r2"), row[1:4], strict=True))
                                for row in per_target},
                 "message": f"{p.split}: R² {r2:.3f}, MAE {mae:.4g}, RMSE {rmse:.4g} "
                            f"({len(targets)} items, original units)"}

@@ -133,3 +133,16 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
     assert one.target_names == ["brightness"] and one.loaded.targets.shape == (59, 1)
     assert len(one.skipped_files) == 2 and one.skipped_files[0].startswith("line 6:")
     assert not one.geometric_ok and not one.hflip_ok
+
+
+def test_zoo_fine_tune_and_lr_finder_run_on_the_regression_task(run_train):
+    summary = run_train("task=regression", "mode=smoke", "model=timm", "model.name=test_resnet",
+                        "model.input_size=16", "finetune=fine_tune", "finetune.freeze_epochs=1",
+                        "trainer.max_epochs=2", "evaluate.splits=[val]", "lr_find=apply",
+                        "lr_find.num_it=20")
+    assert summary["status"] == "completed"
+    stages = summary["verdicts"]["finetune"]["stages"]
+    assert [s["stage"] for s in stages] == ["frozen", "unfrozen"]
+    found = summary["lr_find"]  # its suggestion comes from the regression loss
+    assert found["applied"] and found["lr_after"] == found["suggestion"] > 0
+    assert set(summary["metrics"]["val"]) == {"loss", "mae", "rmse", "r2"}

@@ -16,6 +16,7 @@ from PIL import Image
 from {{ cookiecutter.package_name }}.data.image_csv_regression import (
     ImageCSVRegressionDataModule,
 )
+from {{ cookiecutter.package_name }}.tasks.base import TaskError
 from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task, evaluate
 
 from conftest import compose_config
@@ -87,7 +88,7 @@ def test_y_range_bounds_the_outputs_in_original_units(tmp_path):
     assert (squashed.diff() >= 0).all() and squashed.min() >= -10.0 - 1e-4
     assert squashed[0] == pytest.approx(-10.0, abs=1e-3)
     assert squashed[-1] == pytest.approx(10.0, abs=1e-3)
-    with pytest.raises(Exception, match="low < high"):  # (Hydra wraps it)
+    with pytest.raises(TaskError, match="low < high"):
         _task(tmp_path / "bad", "task.y_range=[10,-10]")
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
@@ -62,12 +63,17 @@ def build_task(cfg: DictConfig, task_cls: type[Task], datamodule) -> Task:
     targets = task_cls.describe_targets(datamodule.split_targets("train", full=True),
                                         datamodule.target_names)
     evaluate = cfg.evaluate
-    return instantiate(cfg.task, _convert_="all", _recursive_=False, model=plain(cfg.model),
-                       targets=targets,
-                       inputs=datamodule.input_info(), optimizer=plain(cfg.optimizer),
-                       scheduler=plain(cfg.scheduler), regularize=bool(cfg.regularize),
-                       tolerances={"bias": evaluate.bias_tolerance,
-                                   "variance": evaluate.variance_tolerance})
+    try:
+        return instantiate(cfg.task, _convert_="all", _recursive_=False, model=plain(cfg.model),
+                           targets=targets,
+                           inputs=datamodule.input_info(), optimizer=plain(cfg.optimizer),
+                           scheduler=plain(cfg.scheduler), regularize=bool(cfg.regularize),
+                           tolerances={"bias": evaluate.bias_tolerance,
+                                       "variance": evaluate.variance_tolerance})
+    except InstantiationException as error:  # a task's bad option: its own one-line message
+        if isinstance(error.__cause__, TaskError):
+            raise error.__cause__ from None
+        raise
 
 
 def describe_task(task: Task) -> dict:

@@ -1,0 +1,125 @@
+"""Your own images with numbers to predict: a folder of images and a CSV naming them.
+
+``data.csv`` has a column with each image's file name (``file_column``, relative to ``data.root``)
+and one or more numeric target columns (``y_names``; null: every other column)::
+
+    file,angle,height
+    img/001.png,12.5,3.1
+    img/002.png,-4.0,2.7
+
+Rows with a missing or non-numeric value, or naming a missing file, are reported with their line
+numbers before training: ``on_bad_rows: fail`` stops with the list, ``skip`` leaves them out
+(``skipped_files`` lists them; summary.json counts them). Images are read item by item and resized
+like an image folder (the zoo backbone's input size and statistics unless set).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from .base import LoadedData
+from .image_folder import ImageFolderDataModule
+
+log = logging.getLogger(__name__)
+BAD_ROWS = ("fail", "skip")
+
+
+class ImageCSVRegressionDataModule(ImageFolderDataModule):
+    name = "image_csv_regression"
+    target_kind = "continuous"
+
+    def __init__(self, root: str, csv: str = "labels.csv", file_column: str = "file",
+                 y_names: list[str] | None = None, on_bad_rows: str = "fail",
+                 hflip_ok: bool = False, geometric_ok: bool = False, **kwargs) -> None:
+        if on_bad_rows not in BAD_ROWS:
+            raise ValueError(f"data.on_bad_rows={on_bad_rows}: use one of {', '.join(BAD_ROWS)}")
+        super().__init__(root=root, **kwargs)
+        # may mirroring/shifting the image keep its targets true? (an angle or a position: no)
+        self.hflip_ok, self.geometric_ok = hflip_ok, geometric_ok
+        if not hflip_ok and "flip" in self.augment_policy:
+            self.augment_policy = {**self.augment_policy, "flip": False}
+        self.skipped_files: list[str] = []
+
+    def item_transform(self, train: bool):
+        # the per-item policy crops, rotates and flips: none of it may move the targets' content
+        return super().item_transform(train and self.geometric_ok)
+
+    def load(self) -> LoadedData:
+        table = Path(self.hparams.csv).expanduser()
+        table = table if table.is_absolute() else self.root / table
+        if not table.is_file():
+            raise FileNotFoundError(f"data.csv={table} does not exist (a CSV with a "
+                                    f"'{self.hparams.file_column}' column and numeric targets)")
+        with table.open(newline="", encoding="utf-8-sig") as file:
+            reader = csv.DictReader(file)
+            columns = list(reader.fieldnames or [])
+            rows = list(reader)
+        names = self._target_columns(columns, table)
+        paths, values, problems = [], [], []
+        for line, row in enumerate(rows, start=2):  # line numbers as a spreadsheet shows them
+            name = (row.get(self.hparams.file_column) or "").strip()
+            path = self.root / name
+            why = [] if name and path.is_file() else [f"file '{name}' not found under "
+                                                      f"{self.root}"]
+            numbers = []
+            for column in names:
+                text = (row.get(column) or "").strip()
+                try:
+                    number = float(text)
+                except ValueError:
+                    number = math.nan
+                if not math.isfinite(number):
+                    why.append(f"{column}='{text}' is " + ("missing" if not text
+                                                            else "not a number"))
+                numbers.append(number)
+            if why:
+                problems.append(f"line {line}: {name or '(no file)'}: {'; '.join(why)}")
+                continue
+            paths.append(str(path))
+            values.append(numbers)
+        if problems:
+            listed = "\n  ".join(problems[:20]) + (f"\n  ... {len(problems) - 20} more"
+                                                   if len(problems) > 20 else "")
+            if self.hparams.on_bad_rows == "fail":
+                raise ValueError(f"{table}: {len(problems)} bad rows (fix them, or set "
+                                 f"data.on_bad_rows=skip):\n  {listed}")
+            log.warning("%s: skipping %d bad rows:\n  %s", table, len(problems), listed)
+            self.skipped_files = problems
+        if not paths:
+            raise ValueError(f"{table}: no usable rows")
+        self.paths = paths
+        return LoadedData(_ImageFiles(paths, torch.tensor(values)), torch.tensor(values), names)
+
+    def _target_columns(self, columns: list[str], table: Path) -> list[str]:
+        file_column = self.hparams.file_column
+        if file_column not in columns:
+            raise ValueError(f"{table}: no column '{file_column}' (data.file_column); columns: "
+                             f"{', '.join(columns)}")
+        names = list(self.hparams.y_names or [c for c in columns if c != file_column])
+        unknown = [n for n in names if n not in columns]
+        if unknown or not names:
+            raise ValueError(f"{table}: target columns {unknown or '(none)'} not found "
+                             f"(data.y_names); columns: {', '.join(columns)}")
+        return names
+
+
+class _ImageFiles(Dataset):
+    """``(PIL image, target row)`` pairs, opened when asked for."""
+
+    def __init__(self, paths: list[str], targets: torch.Tensor) -> None:
+        self.paths, self.targets = paths, targets
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        from PIL import Image
+
+        with Image.open(self.paths[i]) as image:
+            return image.convert("RGB"), self.targets[i]

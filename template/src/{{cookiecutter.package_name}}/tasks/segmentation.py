@@ -171,7 +171,7 @@ class SegmentationTask(Task):
         accuracy = float((preds == targets)[valid].float().mean()) if valid.any() else 0.0
         seen = matrix.sum(dim=1) + matrix.sum(dim=0) > 0
         miou = float(per_class[seen].mean()) if seen.any() else 0.0
-        worst = sorted(((float(per_class[c]), names[c]) for c in range(n) if seen[c]))[:3]
+        worst = sorted((float(per_class[c]), names[c]) for c in range(n) if seen[c])[:3]
         return {"split": p.split, "items": len(targets), "pixel_accuracy": accuracy,
                 "miou": miou, "worst_classes": [[name, round(v, 4)] for v, name in worst],
                 "message": f"{p.split}: pixel accuracy {accuracy:.1%}, mean IoU {miou:.3f}; "

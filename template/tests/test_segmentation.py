@@ -66,7 +66,7 @@ def test_unet_over_timm_encoder_fine_tunes_with_only_the_encoder_frozen(run_trai
     assert summary["status"] == "completed" and [s["stage"] for s in stages] == ["frozen",
                                                                                   "unfrozen"]
     model = create_model("unet", num_outputs=11, inputs={"shape": [1, 32, 32]},
-                         encoder="resnet10t")
+                         encoder="resnet10t", decoder_width=16)  # as configs/model/unet.yaml
     groups = model.layer_groups()
     assert groups[-1] is model.head and any(True for _ in model.head.blocks.parameters())
     # stage one trains the decoder + head and only the encoder's norm layers (train_bn)

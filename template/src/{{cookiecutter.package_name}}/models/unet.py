@@ -113,7 +113,7 @@ def unet_data_config(encoder: str = "resnet18") -> dict:
 
 @register_model("unet", head="dense", data_config=unet_data_config)
 def unet(num_outputs: int, input_shape: list[int], encoder: str = "resnet18",
-         pretrained: bool = False, groups: int = 3, decoder_width: int = 32,
+         pretrained: bool = False, groups: int = 3, decoder_width: int = 16,
          dropout: float = 0.0) -> Network:
     """A U-Net over any timm encoder; ``groups`` layer groups of the encoder (input -> output)
     for fine-tuning, plus the decoder+head group. Decoder widths halve from the coarsest level

@@ -3,11 +3,13 @@
 Per step: the training loss and the learning rate (first layer group); per epoch: the train loss
 (mean of the epoch's steps), the validation loss and the task's score on both splits, as the
 trainer logged them. Overfit runs that stop inside their first epoch still get the per-step curves.
-The series travel in the checkpoint (plain lists), so a resumed run draws its whole history.
+The numbers are written next to the figure (``curves.json``) to redraw or compare runs. A resumed
+run draws the epochs it ran itself.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -56,6 +58,8 @@ class TrainingCurves(L.Callback):
         self._flush()  # steps of an epoch that did not finish (an overfit run that stopped early)
         if trainer.is_global_zero and (self.epochs or self.steps):
             self.draw(getattr(pl_module, "score", None))
+            self.path.with_suffix(".json").write_text(json.dumps(_plain(
+                {"epochs": self.epochs, "epoch_steps": self.epoch_steps, "steps": self.steps})))
 
     def draw(self, score: str | None) -> Path:
         from ..analysis.plots import new_figure, save_figure
@@ -69,7 +73,8 @@ class TrainingCurves(L.Callback):
                          label="train (step)")
             lr_ax.plot(steps, rates)
         at = self.epoch_steps
-        for ax, key, style in ((loss_ax, "train/loss", "tab:blue"), (loss_ax, "val/loss", "tab:orange"),
+        for ax, key, style in ((loss_ax, "train/loss", "tab:blue"),
+                               (loss_ax, "val/loss", "tab:orange"),
                                (score_ax, f"train/{score}", "tab:blue"),
                                (score_ax, f"val/{score}", "tab:orange")):
             values = self.epochs.get(key, [])
@@ -85,11 +90,11 @@ class TrainingCurves(L.Callback):
                 ax.legend(fontsize=8)
         return save_figure(fig, self.path)
 
-    def state_dict(self) -> dict:
-        return {"epochs": self.epochs, "epoch_steps": self.epoch_steps,
-                "steps": [list(s) for s in self.steps]}
 
-    def load_state_dict(self, state: dict) -> None:
-        self.epochs = {k: list(v) for k, v in state.get("epochs", {}).items()}
-        self.epoch_steps = [int(s) for s in state.get("epoch_steps", [])]
-        self.steps = [(int(s), float(loss), float(lr)) for s, loss, lr in state.get("steps", [])]
+def _plain(value):
+    """JSON without NaN (not valid JSON): a value that was not logged becomes null."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value

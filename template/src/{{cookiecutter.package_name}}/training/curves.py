@@ -22,6 +22,7 @@ class TrainingCurves(L.Callback):
         self.epochs: dict[str, list[float]] = {}  # "train/loss" -> one value per epoch
         self.epoch_steps: list[int] = []          # the global step at each epoch end
         self.steps: list[tuple[int, float, float]] = []  # (global step, loss, learning rate)
+        self._lr = math.nan
         self._pending: list = []  # this epoch's (step, loss tensor, lr): read once per epoch,
         # not per step (a float() per step would wait for the GPU at every step)
 
@@ -29,12 +30,16 @@ class TrainingCurves(L.Callback):
         score = getattr(pl_module, "score", None)  # a task's score name (acc, r2, ...)
         return ["train/loss", "val/loss", *((f"train/{score}", f"val/{score}") if score else ())]
 
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        # the rate this step uses (a per-step scheduler has moved on by the batch's end)
+        self._lr = (float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers
+                    else math.nan)
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if loss is None:
             return
-        lr = float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers else math.nan
-        self._pending.append((trainer.global_step, loss.detach(), lr))
+        self._pending.append((trainer.global_step, loss.detach(), self._lr))
 
     def _flush(self) -> list[float]:
         losses = [float(loss) for _, loss, _ in self._pending]

@@ -133,3 +133,80 @@ def test_export_onnx_and_torch_export_match_pytorch(trained, tmp_path):
         with torch.no_grad():
             torch.testing.assert_close(program(x[:count]), expected[:count], atol=1e-4,
                                        rtol=1e-4)
+
+
+def test_serve_answers_an_image_and_rejects_a_bad_payload(trained, tmp_path):
+    pytest.importorskip("fastapi")
+    uvicorn = pytest.importorskip("uvicorn")
+    import socket
+    import threading
+    import time
+    import urllib.error
+    import urllib.request
+
+    from {{ cookiecutter.package_name }}.analysis.serve import create_app
+
+    output_dir, _ = trained
+    task, datamodule = load_trained(output_dir / "checkpoints" / "best.ckpt")
+    with socket.socket() as s:  # a free port
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(task, datamodule), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):  # until it listens
+            if server.started:
+                break
+            time.sleep(0.05)
+        with urllib.request.urlopen(f"{url}/health", timeout=10) as answer:
+            assert json.loads(answer.read())["target_names"] == task.class_names
+        from sklearn.datasets import load_digits
+
+        index = datamodule.indices["test"][0]
+        _write_digit(tmp_path / "digit.png", load_digits().images[index])
+        request = urllib.request.Request(f"{url}/predict", method="POST",
+                                         data=(tmp_path / "digit.png").read_bytes())
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            row = json.loads(answer.read())
+        with torch.no_grad():
+            probs = task.eval()(datamodule.loaded.inputs[index][None]).softmax(dim=1)[0]
+        assert row["label"] in task.class_names
+        assert row["probability"] == pytest.approx(float(probs.max()), abs=2e-3)
+        bad = urllib.request.Request(f"{url}/predict", method="POST", data=b"not an image")
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(bad, timeout=10)
+        assert error.value.code == 422
+        assert "not a readable image" in json.loads(error.value.read())["detail"]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_predict_and_export_from_the_command_line(trained, tmp_path):
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    from conftest import PROJECT
+
+    def run(script, *overrides):
+        return subprocess.run([sys.executable, str(PROJECT / script), *overrides], cwd=PROJECT,
+                              capture_output=True, text=True, timeout=300)
+
+    output_dir, _ = trained
+    for i, image in enumerate(load_digits().images[:3]):
+        _write_digit(tmp_path / f"{i}.png", image)
+    (tmp_path / "files.txt").write_text("0.png\n1.png\n2.png\nmissing.png\n")
+    result = run("predict.py", f"ckpt_path={output_dir}", f"inputs={tmp_path / 'files.txt'}",
+                 f"hydra.run.dir={tmp_path / 'out'}")
+    assert result.returncode == 0, result.stderr
+    assert "3 predicted" in result.stdout and "1 unreadable" in result.stdout
+    assert len((tmp_path / "out" / "predictions.csv").read_text().splitlines()) == 4
+    result = run("export.py", f"ckpt_path={tmp_path / 'nope'}", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr

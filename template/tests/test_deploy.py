@@ -210,3 +210,27 @@ def test_predict_and_export_from_the_command_line(trained, tmp_path):
     result = run("export.py", f"ckpt_path={tmp_path / 'nope'}", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 2
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_image_files_are_read_with_the_evaluation_transform(tmp_path):
+    from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
+
+    rng = np.random.default_rng(0)
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            pixels = rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / name / f"{i}.png")
+    datamodule = ImageFolderDataModule(root=str(tmp_path), image_size=16, mean=[0.5] * 3,
+                                       std=[0.25] * 3, val_fraction=0.3, test_fraction=0.0,
+                                       stratify="none")
+    path = tmp_path / "dog" / "1.png"
+    x = datamodule.read_input(path)
+    assert x.shape == (3, 16, 16)
+    expected = datamodule.item_transform(train=False)(Image.open(path).convert("RGB"))
+    torch.testing.assert_close(x, expected)
+    info = datamodule.preprocessing()
+    assert info["input_shape"] == [3, 16, 16] and info["mean"] == [0.5] * 3
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    with pytest.raises(OSError):
+        datamodule.read_input(tmp_path / "bad.png")

@@ -139,6 +139,44 @@ class DataModule(L.LightningDataModule):
         """Per-item transform for ``Dataset`` inputs (image files); unused for tensors."""
         return None
 
+    # ---- new inputs (predict.py, export) -----------------------------------------------------
+    def read_input(self, path) -> torch.Tensor:
+        """One input file as the model sees it, preprocessed like an evaluation item of this data.
+
+        Image files: ``item_transform(train=False)``. In-memory images (values in [0, 1] before
+        standardization): read grey or RGB to the data's channels, resized to its input shape,
+        scaled to [0, 1] and standardized with the training split's statistics. Data that is not
+        images (tables, text) overrides this. Raises ``OSError``/``ValueError`` for a bad file."""
+        from PIL import Image
+
+        with Image.open(path) as image:
+            image.load()  # decode now: a truncated file fails here, not in the batch
+            transform = self.item_transform(train=False)
+            if transform is not None:
+                return transform(image.convert("RGB"))
+            channels, height, width = self._image_shape()
+            image = image.convert("L" if channels == 1 else "RGB").resize(
+                (width, height), Image.Resampling.BILINEAR)
+            x = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).float() / 255.0
+        x = x.view(height, width, channels).permute(2, 0, 1)
+        return (x - self.mean) / self.std if hasattr(self, "mean") else x
+
+    def preprocessing(self) -> dict:
+        """How a raw image becomes the model's input, as plain values (the export's JSON)."""
+        channels, height, width = self._image_shape()
+        info = {"input_shape": [channels, height, width], "channels": channels,
+                "resize": f"to {height}x{width} (height x width)", "scale": "pixel / 255"}
+        if hasattr(self, "mean"):
+            info.update(mean=self.mean.flatten().tolist(), std=self.std.flatten().tolist())
+        return info
+
+    def _image_shape(self) -> list[int]:
+        shape = self.input_shape
+        if len(shape) != 3 or shape[0] not in (1, 3):
+            raise ValueError(f"{self.name}: inputs of shape {shape} are not images; this data "
+                             "set cannot read input files")
+        return shape
+
     # ---- splitting ---------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
         if self._loaded is not None:

@@ -78,9 +78,7 @@ class ImageFolderDataModule(DataModule):
 
         from .augment import is_active, item_transforms
 
-        size, channels = self.hparams.image_size or IMAGENET["input_size"], self.hparams.channels
-        mean = (self.hparams.mean or IMAGENET["mean"])[:channels]
-        std = (self.hparams.std or IMAGENET["std"])[:channels]
+        size, channels, mean, std = self._normalization()
         colour = v2.Grayscale(channels) if channels == 1 else v2.RGB()
         steps, after = [colour, v2.Resize(size), v2.CenterCrop(size)], []
         if train and is_active(self.augment_policy):
@@ -89,6 +87,17 @@ class ImageFolderDataModule(DataModule):
         return v2.Compose([*steps, v2.ToImage(), v2.ToDtype(torch.float32, scale=True),
                            v2.Normalize(mean, std),
                            *after])
+
+    def _normalization(self) -> tuple[int, int, list[float], list[float]]:
+        size, channels = self.hparams.image_size or IMAGENET["input_size"], self.hparams.channels
+        return (size, channels, (self.hparams.mean or IMAGENET["mean"])[:channels],
+                (self.hparams.std or IMAGENET["std"])[:channels])
+
+    def preprocessing(self) -> dict:
+        size, channels, mean, std = self._normalization()
+        return {"input_shape": [channels, size, size], "channels": channels,
+                "resize": f"shorter side to {size}, then center crop {size}x{size}",
+                "scale": "pixel / 255", "mean": list(mean), "std": list(std)}
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         return batch  # augmentation happens per item, in item_transform

@@ -19,7 +19,8 @@ A task declares (class attributes, or methods to override):
 * ``baseline``: the score of the trivial predictor (majority class, training mean, ...);
 * ``chance_loss``: the loss of outputs that ignore the input (the overfit diagnosis);
 * ``check_output``: a batch/output check worded in the task's own terms (the shape check);
-* ``interpret`` and ``suspicious``: its interpretation report and what makes an item suspicious.
+* ``interpret`` and ``suspicious``: its interpretation report and what makes an item suspicious;
+* ``prediction_row``: one predicted item as CSV columns (predict.py).
 
 The base owns the training/validation/test steps, per-split logging, ``configure_optimizers``
 (from the model's layer groups) and the checkpoint hook. Every constructor argument is a plain
@@ -157,6 +158,22 @@ class Task(L.LightningModule):
     def describe_item(self, target: torch.Tensor) -> str:
         """A target or a decoded prediction as a person reads it (for CSVs and plot titles)."""
         return str(target.tolist())
+
+    def prediction_row(self, output: torch.Tensor, folder=None, name: str = "") -> dict:
+        """One new item's prediction as CSV columns, from its raw output (predict.py). A task
+        whose prediction is not a row (a mask) may save it into ``folder`` as a file called after
+        ``name`` and return the file's path as a column."""
+        return {"prediction": self.describe_item(self.decode(output[None])[0])}
+
+    def export_info(self) -> dict:
+        """What a consumer of an exported model needs to read its raw outputs (plain values)."""
+        import inspect
+
+        cls = type(self)
+        return {"task": f"{cls.__module__}.{cls.__qualname__}", "name": self.hparams.get("name"),
+                "head": self.head, "num_outputs": self.num_outputs(),
+                "target_names": list(self.target_info.get("names", [])),
+                "targets": self.target_info, "decode": inspect.getdoc(cls.decode)}
 
     # ---- what fine-tuning and the LR finder change -----------------------------------------------
     def set_schedule(self, lr_ratios: list[float] | None, steps: int | None) -> None:

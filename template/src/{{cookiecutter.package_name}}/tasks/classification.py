@@ -48,6 +48,8 @@ class ClassificationTask(Task):
         return nn.functional.cross_entropy(outputs.float(), targets, reduction="none")
 
     def decode(self, outputs):
+        """Outputs are one logit per class: the prediction is the argmax; softmax over the logits
+        gives each class's probability."""
         return outputs.argmax(dim=1)
 
     def metrics(self) -> dict[str, Metric]:
@@ -80,6 +82,14 @@ class ClassificationTask(Task):
 
     def describe_item(self, target) -> str:
         return self.class_names[int(target)]
+
+    def prediction_row(self, output, folder=None, name: str = "") -> dict:
+        """The predicted label, its probability and every class's probability (``p_<class>``)."""
+        probs = output.float().softmax(dim=0)
+        best = int(probs.argmax())
+        return {"label": self.class_names[best], "probability": round(float(probs[best]), 6),
+                **{f"p_{c}": round(float(q), 6) for c, q in zip(self.class_names, probs,
+                                                               strict=True)}}
 
     # ---- reading the result --------------------------------------------------------------------
     def interpret(self, p, folder: Path, datamodule, top_k: int) -> dict:

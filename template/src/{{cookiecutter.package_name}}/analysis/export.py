@@ -1,0 +1,121 @@
+"""Export a trained checkpoint for use outside this project: ``python export.py ckpt_path=...``.
+
+Writes ``model.onnx`` (ONNX, dynamic batch axis), ``model.pt2`` (``torch.export``; load with
+``torch.export.load(path).module()``) and ``preprocessing.json`` (input shape, normalization,
+target names, the task and how to decode its outputs). Each model file is compared with the
+PyTorch model on a real batch of the checkpoint's data, and on a smaller part of it (the batch
+axis is dynamic), before it is reported as written; a file that disagrees is deleted.
+Needs the ``[export]`` extra (onnx, onnxscript, onnxruntime) for the ONNX file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+class ExportError(RuntimeError):
+    """An exported model does not give the PyTorch model's outputs."""
+
+    user_error = True
+
+
+class _Forward(nn.Module):
+    """The task's forward pass alone (no trainer, no metrics): what gets exported."""
+
+    def __init__(self, task) -> None:
+        super().__init__()
+        self.task = task
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.task(x)
+
+
+def real_batch(datamodule, size: int = 8) -> torch.Tensor:
+    """Up to ``size`` evaluation inputs of the checkpoint's data (validation split)."""
+    x, _ = next(iter(datamodule.eval_dataloaders(["val"])[0]))
+    if len(x) < 2:
+        raise ExportError("the validation split has fewer than 2 items: a dynamic batch axis "
+                          "needs an example batch of at least 2")
+    return x[:size].float()
+
+
+def _check(name: str, run, x: torch.Tensor, expected: torch.Tensor, path: Path,
+           atol: float, rtol: float) -> float:
+    """Largest difference to ``expected`` on ``x`` and on its first 3 items (another batch
+    size); deletes ``path`` and raises when outside the tolerance."""
+    worst = 0.0
+    for count in (len(x), min(3, len(x) - 1)):
+        got = torch.as_tensor(run(x[:count]))
+        want = expected[:count]
+        if got.shape != want.shape or not torch.allclose(got, want, atol=atol, rtol=rtol):
+            path.unlink(missing_ok=True)
+            diff = (got - want).abs().max() if got.shape == want.shape else "shape"
+            raise ExportError(f"{name} disagrees with the PyTorch model on a batch of {count} "
+                              f"(max difference {diff}, tolerance atol={atol} rtol={rtol}): "
+                              f"{path.name} not written")
+        worst = max(worst, float((got - want).abs().max()))
+    return worst
+
+
+def export(task, datamodule, folder: Path, onnx: bool = True, atol: float = 1e-4,
+           rtol: float = 1e-4, opset: int | None = None) -> dict:
+    """The checked files in ``folder`` and what was measured (max differences, tolerances)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    task = task.cpu().eval()
+    module = _Forward(task).eval()
+    x = real_batch(datamodule)
+    with torch.no_grad():
+        expected = module(x).float()
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(module, (x,), dynamic_shapes=({0: batch},))
+    result = {"tolerance": {"atol": atol, "rtol": rtol}, "example_batch": len(x)}
+
+    pt2 = folder / "model.pt2"
+    torch.export.save(program, pt2)
+    loaded = torch.export.load(pt2).module()
+    with torch.no_grad():
+        result["model.pt2"] = {"max_difference": _check(
+            "the torch.export program", lambda b: loaded(b).float(), x, expected, pt2, atol, rtol)}
+
+    if onnx:
+        import onnxruntime  # (the [export] extra)
+
+        path = folder / "model.onnx"
+        torch.onnx.export(program, (x,), str(path), input_names=["input"],
+                          output_names=["output"], dynamo=True, external_data=False,
+                          opset_version=opset, verbose=False)
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        result["model.onnx"] = {"max_difference": _check(
+            "the ONNX model (onnxruntime)",
+            lambda b: session.run(None, {"input": b.numpy()})[0], x, expected, path, atol, rtol),
+            "input": "input", "output": "output", "dynamic_axes": {"input": [0], "output": [0]}}
+
+    info = {"input": datamodule.preprocessing(), **task.export_info(),
+            "files": {k: v for k, v in result.items() if k.startswith("model.")},
+            "tolerance": result["tolerance"]}
+    (folder / "preprocessing.json").write_text(json.dumps(info, indent=2, default=str))
+    result["preprocessing.json"] = str(folder / "preprocessing.json")
+    return result
+
+
+def run(cfg) -> dict:
+    """export.py's job."""
+    from omegaconf import OmegaConf
+
+    from .predict import load_trained
+    from .predict_files import resolve_checkpoint
+
+    task, datamodule = load_trained(resolve_checkpoint(cfg.ckpt_path),
+                                    OmegaConf.to_container(cfg.data))
+    result = export(task, datamodule, Path(cfg.paths.output_dir), onnx=cfg.onnx,
+                    atol=cfg.atol, rtol=cfg.rtol, opset=cfg.get("opset"))
+    for name in ("model.pt2", "model.onnx"):
+        if name in result:
+            print(f"{name}: matches PyTorch (max difference {result[name]['max_difference']:.2e},"
+                  f" atol {cfg.atol}, rtol {cfg.rtol}) -> {Path(cfg.paths.output_dir) / name}")
+    print(f"preprocessing -> {result['preprocessing.json']}")
+    return result

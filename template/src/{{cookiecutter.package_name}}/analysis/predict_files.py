@@ -1,0 +1,120 @@
+"""Predict new files with a trained checkpoint: ``python predict.py ckpt_path=... inputs=...``.
+
+Preprocessing comes from the checkpoint (the data module it was trained with reads each file:
+``DataModule.read_input``); the columns come from the task (``Task.prediction_row``). Files that
+cannot be read are listed in ``unreadable.txt`` and the rest are predicted.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import torch
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
+                  ".pgm"}
+FILE_COLUMNS = ("file", "path", "filename", "image")
+
+
+def resolve_checkpoint(ckpt_path) -> Path:
+    """A checkpoint file, or a run folder (its ``checkpoints/best.ckpt``, else ``last.ckpt``)."""
+    path = Path(str(ckpt_path)).expanduser()
+    if path.is_dir():
+        for name in ("best.ckpt", "last.ckpt"):
+            if (path / "checkpoints" / name).is_file():
+                return path / "checkpoints" / name
+        raise FileNotFoundError(f"ckpt_path={path}: no checkpoints/best.ckpt or last.ckpt in it")
+    if not path.is_file():
+        raise FileNotFoundError(f"ckpt_path={path} does not exist (give a run folder or a "
+                                ".ckpt file, e.g. outputs/full/<date>/checkpoints/best.ckpt)")
+    return path
+
+
+def list_inputs(inputs, column: str | None = None) -> list[Path]:
+    """The files to predict: a folder (its image files, recursively), a ``.txt`` list (one path
+    per line) or a ``.csv`` with a file column; relative paths are read from the list's folder."""
+    path = Path(str(inputs)).expanduser()
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file()
+                      and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not path.is_file():
+        raise FileNotFoundError(f"inputs={path} does not exist (a folder of images, a .txt "
+                                "list of files or a .csv with a file column)")
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="") as f:
+            reader = csv.DictReader(f)
+            fields = reader.fieldnames or []
+            name = column or next((c for c in FILE_COLUMNS if c in fields), None)
+            if name not in fields:
+                raise ValueError(f"inputs={path}: no column {column or ' / '.join(FILE_COLUMNS)}"
+                                 f" among {fields}; name it with column=<name>")
+            entries = [row[name] for row in reader if row[name]]
+    elif path.suffix.lower() == ".txt":
+        entries = [line.strip() for line in path.read_text().splitlines()
+                   if line.strip() and not line.startswith("#")]
+    else:
+        return [path]  # a single file
+    return [_relative_to(Path(e).expanduser(), path.parent) for e in entries]
+
+
+def _relative_to(entry: Path, base: Path) -> Path:
+    return entry if entry.is_absolute() or not (base / entry).exists() else base / entry
+
+
+@torch.no_grad()
+def predict_files(task, datamodule, files: list[Path], folder: Path,
+                  batch_size: int = 64) -> dict:
+    """``predictions.csv`` (and ``unreadable.txt`` when some files fail) in ``folder``."""
+    from rich.progress import Progress
+
+    folder.mkdir(parents=True, exist_ok=True)
+    task.eval()
+    device = next(task.parameters()).device
+    rows, unreadable = [], []
+    with Progress(transient=True) as progress:
+        bar = progress.add_task("predicting", total=len(files))
+        for start in range(0, len(files), batch_size):
+            readable, tensors = [], []
+            for file in files[start:start + batch_size]:
+                try:
+                    tensors.append(datamodule.read_input(file))
+                    readable.append(file)
+                except (OSError, ValueError, SyntaxError) as error:  # PIL raises all three
+                    unreadable.append((file, str(error).splitlines()[0] if str(error) else
+                                       type(error).__name__))
+            if tensors:
+                outputs = task(torch.stack(tensors).to(device)).float().cpu()
+                rows += [{"file": str(f), **task.prediction_row(o, folder=folder, name=f.stem)}
+                         for f, o in zip(readable, outputs, strict=True)]
+            progress.advance(bar, len(files[start:start + batch_size]))
+    csv_path = folder / "predictions.csv"
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns or ["file"])
+        writer.writeheader()
+        writer.writerows(rows)
+    result = {"predictions": str(csv_path), "predicted": len(rows), "unreadable": len(unreadable)}
+    if unreadable:
+        listing = folder / "unreadable.txt"
+        listing.write_text("".join(f"{f}\t{why}\n" for f, why in unreadable))
+        result["unreadable_list"] = str(listing)
+    return result
+
+
+def run(cfg) -> dict:
+    """predict.py's job: load the checkpoint, list the inputs, predict, report."""
+    from omegaconf import OmegaConf
+
+    from .predict import load_trained
+
+    ckpt = resolve_checkpoint(cfg.ckpt_path)
+    files = list_inputs(cfg.inputs, cfg.get("column"))
+    if not files:
+        raise FileNotFoundError(f"inputs={cfg.inputs}: no image files found")
+    task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data))
+    result = predict_files(task, datamodule, files, Path(cfg.paths.output_dir), cfg.batch_size)
+    print(f"{result['predicted']} predicted -> {result['predictions']}")
+    if result["unreadable"]:
+        print(f"{result['unreadable']} unreadable -> {result['unreadable_list']}")
+    return result

@@ -1,0 +1,105 @@
+"""Training curves: every run draws its own metrics into ``plots/curves.png`` at the end of fit.
+
+Per step: the training loss and the learning rate (first layer group); per epoch: the train loss
+(mean of the epoch's steps), the validation loss and the task's score on both splits, as the
+trainer logged them. Overfit runs that stop inside their first epoch still get the per-step curves.
+The numbers are written next to the figure (``curves.json``) to redraw or compare runs. A resumed
+run draws the epochs it ran itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import lightning as L
+
+
+class TrainingCurves(L.Callback):
+    def __init__(self, path: str = "plots/curves.png") -> None:
+        self.path = Path(path)
+        self.epochs: dict[str, list[float]] = {}  # "train/loss" -> one value per epoch
+        self.epoch_steps: list[int] = []          # the global step at each epoch end
+        self.steps: list[tuple[int, float, float]] = []  # (global step, loss, learning rate)
+        self._lr = math.nan
+        self._pending: list = []  # this epoch's (step, loss tensor, lr): read once per epoch,
+        # not per step (a float() per step would wait for the GPU at every step)
+
+    def _keys(self, pl_module) -> list[str]:
+        score = getattr(pl_module, "score", None)  # a task's score name (acc, r2, ...)
+        return ["train/loss", "val/loss", *((f"train/{score}", f"val/{score}") if score else ())]
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        # the rate this step uses (a per-step scheduler has moved on by the batch's end)
+        self._lr = (float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers
+                    else math.nan)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if loss is None:
+            return
+        self._pending.append((trainer.global_step, loss.detach(), self._lr))
+
+    def _flush(self) -> list[float]:
+        losses = [float(loss) for _, loss, _ in self._pending]
+        self.steps += [(step, loss, lr) for (step, _, lr), loss in
+                       zip(self._pending, losses, strict=True)]
+        self._pending = []
+        return losses
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        # validation of this epoch has already run: its metrics are in callback_metrics too
+        logged, losses = trainer.callback_metrics, self._flush()
+        for key in self._keys(pl_module):
+            if key == "train/loss" and losses:
+                value = sum(losses) / len(losses)
+            else:
+                value = float(logged[key]) if key in logged else math.nan
+            self.epochs.setdefault(key, []).append(value)
+        self.epoch_steps.append(trainer.global_step)
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        self._flush()  # steps of an epoch that did not finish (an overfit run that stopped early)
+        if trainer.is_global_zero and (self.epochs or self.steps):
+            self.draw(getattr(pl_module, "score", None))
+            self.path.with_suffix(".json").write_text(json.dumps(_plain(
+                {"epochs": self.epochs, "epoch_steps": self.epoch_steps, "steps": self.steps})))
+
+    def draw(self, score: str | None) -> Path:
+        from ..analysis.plots import new_figure, save_figure
+
+        fig, ax = new_figure(13, 3.6)
+        ax.remove()
+        loss_ax, score_ax, lr_ax = fig.subplots(1, 3)
+        if self.steps:
+            steps, losses, rates = zip(*self.steps, strict=True)
+            loss_ax.plot(steps, losses, color="tab:blue", alpha=0.3, linewidth=0.8,
+                         label="train (step)")
+            lr_ax.plot(steps, rates)
+        at = self.epoch_steps
+        for ax, key, style in ((loss_ax, "train/loss", "tab:blue"),
+                               (loss_ax, "val/loss", "tab:orange"),
+                               (score_ax, f"train/{score}", "tab:blue"),
+                               (score_ax, f"val/{score}", "tab:orange")):
+            values = self.epochs.get(key, [])
+            if values and not all(math.isnan(v) for v in values):
+                x = at[:len(values)] if ax is loss_ax else range(1, len(values) + 1)
+                ax.plot(x, values, marker="o", markersize=3, color=style,
+                        label=key.split("/")[0] + (" (epoch)" if ax is loss_ax else ""))
+        loss_ax.set(title="loss", xlabel="step")
+        score_ax.set(title=score or "score", xlabel="epoch")
+        lr_ax.set(title="learning rate", xlabel="step")
+        for ax in (loss_ax, score_ax):
+            if ax.lines:
+                ax.legend(fontsize=8)
+        return save_figure(fig, self.path)
+
+
+def _plain(value):
+    """JSON without NaN (not valid JSON): a value that was not logged becomes null."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value

@@ -11,6 +11,7 @@ Needs the ``[export]`` extra (onnx, onnxscript, onnxruntime) for the ONNX file.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import torch
@@ -85,6 +86,8 @@ def export(task, datamodule, folder: Path, onnx: bool = True, atol: float = 1e-4
         import onnxruntime  # (the [export] extra)
 
         path = folder / "model.onnx"
+        for name in ("onnxscript", "onnx_ir"):  # their optimizer reports each pass at INFO
+            logging.getLogger(name).setLevel(logging.WARNING)
         torch.onnx.export(program, (x,), str(path), input_names=["input"],
                           output_names=["output"], dynamo=True, external_data=False,
                           opset_version=opset, verbose=False)

@@ -246,7 +246,7 @@ def heavy_overrides(root: Path, smoke: bool, extra: list[str] = ()) -> list[str]
 
 def bench_heavy(rounds: int, smoke: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        root = make_images(Path(tmp) / "images", 6 if smoke else 40, 64)
+        root = make_images(Path(tmp) / "images", 8 if smoke else 40, 64)  # >= 1 per class and split
         ratios = side_by_side(heavy_overrides(root, smoke), rounds)
     report("heavy", ratios["wall"], GOALS["heavy"], "raw/project speed (ResNet-18, 64-px files)")
 
@@ -370,7 +370,6 @@ def bench_images(rounds: int, smoke: bool) -> None:
         dm = from_module.ImageFolderDataModule(root=str(root), image_size=64, augment="none",
                                                batch_size=32, num_workers=2)
         dm.setup()
-        dm.adopt_model_config({})
         ours = dm.train_dataloader()
         indices = list(dm.indices["train"]) if hasattr(dm, "indices") else None
         paths = [dm.paths[i] for i in indices] if indices else list(dm.paths)

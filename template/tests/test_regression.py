@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.data.image_csv_regression import (
     ImageCSVRegressionDataModule,
 )
 from {{ cookiecutter.package_name }}.tasks.base import TaskError
-from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task, evaluate
+from {{ cookiecutter.package_name }}.training import run
 
 from conftest import compose_config
 
@@ -32,7 +32,7 @@ def test_full_run_learns_the_angle_and_reports_degrees(run_train, tmp_path):
     cfg = compose_config("eval", [f"ckpt_path={summary['best_checkpoint']}", "splits=[test]",
                                   "+trainer.enable_progress_bar=false",
                                   "trainer.enable_model_summary=false"], tmp_path / "eval")
-    report = evaluate(cfg).to_dict()["interpretation"]
+    report = run.evaluate(cfg).to_dict()["interpretation"]
     folder = Path(report["folder"])
     for name in ("scatter.png", "residuals.png", "worst.csv", "worst.png", "per_target.csv",
                  "predictions.csv"):
@@ -55,8 +55,8 @@ def test_full_run_learns_the_angle_and_reports_degrees(run_train, tmp_path):
 def _task(tmp_path, *overrides):
     cfg = compose_config("train", ["task=regression", *overrides], tmp_path)
     task_cls = get_class(cfg.task._target_)
-    datamodule = build_datamodule(cfg, task_cls)
-    return build_task(cfg, task_cls, datamodule), datamodule
+    datamodule = run.build_datamodule(cfg, task_cls)
+    return run.build_task(cfg, task_cls, datamodule), datamodule
 
 
 def test_targets_are_standardized_for_the_loss_and_decoded_to_original_units(tmp_path):

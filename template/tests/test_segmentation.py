@@ -11,7 +11,7 @@ import torch
 
 from {{ cookiecutter.package_name }}.analysis.interpret import interpret
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
-from {{ cookiecutter.package_name }}.data.digits_segmentation import DigitsSegmentationDataModule
+from {{ cookiecutter.package_name }}.data import digits_segmentation
 from {{ cookiecutter.package_name }}.data.masks import joint_augment
 from {{ cookiecutter.package_name }}.models import create_model
 from {{ cookiecutter.package_name }}.tasks.base import TaskError
@@ -20,7 +20,7 @@ SMALL = ["task=segmentation", "model.width=8", "model.depth=2"]
 
 
 def test_embedded_masks_are_seeded_and_label_the_ink():
-    first, second = (DigitsSegmentationDataModule().load() for _ in range(2))
+    first, second = (digits_segmentation.DigitsSegmentationDataModule().load() for _ in range(2))
     assert torch.equal(first.inputs, second.inputs) and torch.equal(first.targets, second.targets)
     assert first.inputs.shape[1:] == (1, 32, 32) and first.targets.shape[1:] == (32, 32)
     assert first.target_names[0] == "background" and len(first.target_names) == 11

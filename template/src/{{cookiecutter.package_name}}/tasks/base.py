@@ -259,4 +259,3 @@ class Task(L.LightningModule):
         scheduler = build_scheduler(self.hparams.scheduler, optimizer, steps)
         return optimizer if scheduler is None else {"optimizer": optimizer,
                                                     "lr_scheduler": scheduler}
-

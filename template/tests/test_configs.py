@@ -44,11 +44,13 @@ def test_eval_config_composes(tmp_path):
 
 @pytest.mark.parametrize("option", sorted(f.stem for f in (CONFIGS / "model").glob("*.yaml")))
 def test_every_model_config_builds_and_runs(option, tmp_path):
-    from {{ cookiecutter.package_name }}.models import create_model
+    from {{ cookiecutter.package_name }}.models import create_model, model_head
 
     cfg = OmegaConf.to_container(compose_config("train", [f"model={option}"], tmp_path).model)
     model = create_model(num_outputs=10, inputs={"shape": [1, 8, 8]}, **cfg)
-    assert model(torch.randn(4, 1, 8, 8)).shape == (4, 10)
+    # pooled: one output vector per item; dense: one per pixel (segmentation)
+    expected = (4, 10) if model_head(**cfg) == "pooled" else (4, 10, 8, 8)
+    assert model(torch.randn(4, 1, 8, 8)).shape == expected
     groups = model.layer_groups()
     assert groups[-1] is model.head  # groups run from input to output, head last
     assert sum(p.numel() for g in groups for p in g.parameters()) == \

@@ -246,7 +246,8 @@ def heavy_overrides(root: Path, smoke: bool, extra: list[str] = ()) -> list[str]
 
 def bench_heavy(rounds: int, smoke: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        root = make_images(Path(tmp) / "images", 8 if smoke else 40, 64)  # >= 1 per class and split
+        # smoke: 10 per class, the fewest that give every split one image of each class
+        root = make_images(Path(tmp) / "images", 10 if smoke else 40, 64)
         ratios = side_by_side(heavy_overrides(root, smoke), rounds)
     report("heavy", ratios["wall"], GOALS["heavy"], "raw/project speed (ResNet-18, 64-px files)")
 

@@ -8,8 +8,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pytest
-from cookiecutter.main import cookiecutter
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one thread per test process (pytest -n: one process per core), set before torch starts;
+    # the projects' runs and test suites inherit it
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+import pytest  # noqa: E402
+from cookiecutter.main import cookiecutter  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -21,6 +26,18 @@ _HOME = Path(tempfile.mkdtemp(prefix="cookiecutter-home-"))
 (_HOME / "config.yaml").write_text(
     f"cookiecutters_dir: {_HOME / 'clones'}\nreplay_dir: {_HOME / 'replay'}\n")
 os.environ["COOKIECUTTER_CONFIG"] = str(_HOME / "config.yaml")
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: the cores this process may use (xdist would count physical cores, which is 1
+    on many 2-vCPU machines)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """The longest test first (the generated project's whole suite, itself in parallel): the
+    other test process works through the rest meanwhile instead of waiting for it at the end."""
+    items.sort(key=lambda item: item.name != "test_the_generated_test_suite_passes")
 
 
 def generate(output_dir: Path, template: Path = REPO, **answers: str | bool) -> Path:

@@ -61,7 +61,7 @@ def test_the_package_is_installed_not_just_on_the_path(installed, tmp_path):
 
 def test_the_generated_test_suite_passes(installed):
     project, python = installed
-    result = run(python, project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    result = run(python, project, "-m", "pytest", "-q", "-p", "no:cacheprovider", timeout=1800)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
     # every optional package its tests need is in this environment: nothing may be skipped

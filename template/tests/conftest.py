@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one thread per test process (pytest -n: one process per core), set before torch starts;
+    # the runs the tests start inherit it. N processes x N threads would fight over the cores.
+    os.environ["OMP_NUM_THREADS"] = "1"
 
-from {{ cookiecutter.package_name }} import noise
+import pytest  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from {{ cookiecutter.package_name }} import noise  # noqa: E402
+from {{ cookiecutter.package_name }}.training.threads import available_cores  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONFIGS = PROJECT / "configs"
@@ -24,6 +30,12 @@ QUICK = ["print_config=false", "logger=csv", "+trainer.enable_progress_bar=false
 def compose_config(name: str, overrides: list[str], output_dir: Path) -> DictConfig:
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         return compose(name, overrides=[f"paths.output_dir={output_dir}", *overrides])
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: the cores this process may use (xdist would count physical cores, which is 1
+    on many 2-vCPU machines)."""
+    return available_cores()
 
 
 @pytest.fixture(autouse=True)

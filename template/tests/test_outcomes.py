@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,27 +54,36 @@ def test_sigterm_ends_as_interrupted_with_143_and_a_resumable_checkpoint(tmp_pat
 
 def test_a_model_added_as_the_readme_says_runs_in_every_mode(tmp_path):
     """README, "Add a model": a new module in models/ + a yaml, nothing else. The model has no
-    `dropout` option: modes switch regularization off through `regularize` all the same."""
-    package = next((PROJECT / "src").glob("*/models"))
-    module, config = package / "recipe_tiny.py", PROJECT / "configs" / "model" / "recipe_tiny.yaml"
-    module.write_text(
+    `dropout` option: modes switch regularization off through `regularize` all the same. (In a
+    copy of the project: the new files must not show up in tests running alongside.)"""
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT / "src", copy / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(PROJECT / "configs", copy / "configs")
+    shutil.copy(PROJECT / "train.py", copy)
+    package = next((copy / "src").glob("*/models"))
+    (package / "recipe_tiny.py").write_text(
         "import math\n\nfrom torch import nn\n\nfrom .base import Network\n"
         "from .registry import register_model\n\n\n@register_model('recipe_tiny')\n"
         "def recipe_tiny(num_outputs, input_shape, width: int = 16):\n"
         "    body = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(input_shape), width),\n"
         "                         nn.ReLU(), nn.Dropout(0.5))\n"
         "    return Network(body, nn.Linear(width, num_outputs), [body])\n")
-    config.write_text("name: recipe_tiny\nwidth: 32\n")
-    try:
-        for mode in ("overfit", "fraction", "full", "smoke"):
-            run_dir = tmp_path / mode
-            short = [] if mode == "overfit" else ["trainer.max_epochs=2"]
-            process = train("model=recipe_tiny", f"mode={mode}", *short,
-                            f"hydra.run.dir={run_dir}")
-            _, err = process.communicate(timeout=300)
-            assert process.returncode == 0, (mode, err[-2000:])
+    (copy / "configs" / "model" / "recipe_tiny.yaml").write_text("name: recipe_tiny\nwidth: 32\n")
+    env = {**os.environ, "PYTHONPATH": str(copy / "src")}  # the copy, not the installed package
+    # overfit (bounded by steps), then the other modes as one multirun: two Python starts
+    runs = [(["mode=overfit", f"hydra.run.dir={tmp_path / 'overfit'}"], [tmp_path / "overfit"]),
+            (["-m", "mode=fraction,full,smoke", "trainer.max_epochs=2",
+              f"hydra.sweep.dir={tmp_path / 'modes'}"], [tmp_path / "modes" / str(i)
+                                                         for i in range(3)])]
+    for overrides, run_dirs in runs:
+        process = subprocess.run([sys.executable, str(copy / "train.py"), *overrides, *QUIET,
+                                  "model=recipe_tiny"], cwd=tmp_path, env=env,
+                                 capture_output=True, text=True, timeout=300)
+        assert process.returncode == 0, (overrides, process.stderr[-2000:])
+        for run_dir in run_dirs:
             summary = json.loads((run_dir / "summary.json").read_text())
             assert summary["model"]["name"] == "recipe_tiny" and summary["status"] == "completed"
-    finally:
-        module.unlink(missing_ok=True)
-        config.unlink(missing_ok=True)
+    modes = [json.loads((tmp_path / "modes" / str(i) / "summary.json").read_text())["mode"]
+             for i in range(3)]
+    assert [m["name"] if isinstance(m, dict) else m for m in modes] == ["fraction", "full", "smoke"]

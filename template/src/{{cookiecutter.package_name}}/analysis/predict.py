@@ -77,12 +77,16 @@ def load_trained(ckpt_path, data_overrides: dict | None = None):
     module's settings; ``data_overrides`` change single settings)."""
     from hydra.utils import get_class
 
-    from ..training.checkpoints import read_checkpoint
+    from ..training.checkpoints import check_same_targets, read_checkpoint
 
     checkpoint = read_checkpoint(ckpt_path)  # a file or a run folder; one clear error if unusable
     task = get_class(checkpoint["task"]["_target_"])(**checkpoint["hyper_parameters"])
     task.load_state_dict(checkpoint["state_dict"])
     config = {**checkpoint["datamodule"], **(data_overrides or {})}
     datamodule = get_class(config.pop("_target_"))(**config)
+    # the split the model was trained with, item by item (files added since cannot leak into
+    # val/test), where the data module stored one (Lightning's key: the class's name)
+    datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__) or {})
     datamodule.setup()
+    check_same_targets(checkpoint, datamodule.target_names, "the data", ckpt_path)
     return task, datamodule

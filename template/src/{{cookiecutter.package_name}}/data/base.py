@@ -9,7 +9,13 @@ It owns everything the workflow needs from data, so concrete data sets stay tiny
 * in-memory tensors served as whole batches by tensor indexing, not item by item;
 * ``augment``: a policy from ``configs/augment/`` (see ``augment.py``), training split only;
   in-memory tensors are augmented as whole batches after the transfer to the device;
-* ``classes``: keep only some labels (a smaller task from the same data, class targets only).
+* ``classes``: keep only some labels (a smaller task from the same data, class targets only);
+* a stored split for files: data read from files names each item (``item_keys``: its path
+  relative to the data's root); the checkpoint keeps which items each split held, and eval,
+  predict and resume reuse exactly that assignment, however the folder changed since. Items that
+  appeared since are left out of every split, items that disappeared are counted; both are
+  reported (``split_changes`` in summary.json) instead of silently moving val/test items into
+  training.
 
 A concrete data set says what its items and targets are (``load``), which kind of targets it has
 (``target_kind``, checked against the task's) and, for image files, how to read an item.
@@ -18,6 +24,7 @@ A concrete data set says what its items and targets are (``load``), which kind o
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +36,7 @@ from . import augment as aug
 from .split import split_indices, subset
 
 SPLITS = ("train", "val", "test")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,13 +48,16 @@ class LoadedData:
     ``(N, L)`` multi-hot label sets, ``(N, K)`` numbers, ``(N, H, W)`` masks, ... as the task
     expects. ``target_names``: the class / label / target-column names. ``val_indices``: the
     data set's own validation items (e.g. a CSV's ``is_valid`` column), used as the val split;
-    train and test are then split, seeded, from the other items.
+    train and test are then split, seeded, from the other items. ``item_keys``: a stable name per
+    item (a file's path relative to the data's root) for data that can change between runs:
+    checkpoints keep the split by these names.
     """
 
     inputs: torch.Tensor | Dataset
     targets: torch.Tensor
     target_names: list[str]
     val_indices: list[int] | None = None
+    item_keys: list[str] | None = None
 
     @property
     def class_names(self) -> list[str]:
@@ -117,6 +128,8 @@ class DataModule(L.LightningDataModule):
         self.augment_policy = aug.policy(augment)
         self.indices: dict[str, list[int]] = {}
         self._loaded: LoadedData | None = None
+        self._stored_split: dict[str, list[str]] | None = None  # from a checkpoint
+        self.split_changes: dict = {}  # items that appeared / disappeared since the checkpoint
 
     def config(self) -> dict:
         """Plain values that rebuild this data module (stored in checkpoints)."""
@@ -187,16 +200,58 @@ class DataModule(L.LightningDataModule):
         targets = data.targets
         if len(targets) != len(data.inputs):
             raise ValueError(f"{self.name}: {len(data.inputs)} inputs but {len(targets)} targets")
+        if data.item_keys is not None:
+            data.item_keys = unique_names(data.item_keys)
         self.indices = split_indices(targets, self.hparams.stratify, self.hparams.val_fraction,
                                      self.hparams.test_fraction, self.hparams.split_seed,
                                      fixed_val=data.val_indices)
-        self._full_train = list(self.indices["train"])
-        self.full_train_size = len(self._full_train)
+        self._reuse_stored_split()
         if isinstance(data.inputs, torch.Tensor):  # before the subset: every mode, one scale
             self._standardize(data.inputs)
+
+    def _reuse_stored_split(self) -> None:
+        """The split a checkpoint stored (by item name), where there is one; then the subset."""
+        keys = self._loaded.item_keys
+        if self._stored_split is not None and keys is not None:
+            position = {key: i for i, key in enumerate(keys)}
+            stored = {split: list(self._stored_split.get(split, [])) for split in SPLITS}
+            self.indices = {split: sorted(position[key] for key in names if key in position)
+                            for split, names in stored.items()}
+            known = {key for names in stored.values() for key in names}
+            appeared = [key for key in keys if key not in known]
+            gone = sorted(known - set(position))
+            self.split_changes = {"appeared": len(appeared), "disappeared": len(gone),
+                                  "appeared_examples": appeared[:5],
+                                  "disappeared_examples": gone[:5]} if appeared or gone else {}
+            if self.split_changes:
+                log.warning("%s: the split is the checkpoint's; since then %d item(s) appeared "
+                            "(left out of every split: %s) and %d disappeared (%s)", self.name,
+                            len(appeared), ", ".join(appeared[:3]) or "-", len(gone),
+                            ", ".join(gone[:3]) or "-")
+        self._full_train = list(self.indices["train"])
+        self.full_train_size = len(self._full_train)
         if self.hparams.fraction < 1.0:
-            self.indices["train"] = subset(self.indices["train"], targets, self.hparams.stratify,
-                                           self.hparams.fraction, self.hparams.split_seed)
+            self.indices["train"] = subset(self.indices["train"], self._loaded.targets,
+                                           self.hparams.stratify, self.hparams.fraction,
+                                           self.hparams.split_seed)
+
+    # ---- the split in checkpoints (Lightning saves and restores a data module's state) ----------
+    def state_dict(self) -> dict:
+        """Which items each split holds, by name (data read from files only)."""
+        keys = self._loaded.item_keys if self._loaded is not None else None
+        if keys is None:
+            return {}
+        full = {"train": self._full_train, "val": self.indices["val"],
+                "test": self.indices["test"]}
+        return {"split_items": {split: [keys[i] for i in indices]
+                                for split, indices in full.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Use the stored split from now on (also when already set up: Lightning restores a
+        resumed run's data module state after ``setup``)."""
+        self._stored_split = (state or {}).get("split_items")
+        if self._loaded is not None and self._stored_split is not None:
+            self._reuse_stored_split()
 
     def _standardize(self, inputs: torch.Tensor) -> None:
         """Per-channel mean/std of the full training split (so every mode sees the same scale)."""
@@ -251,7 +306,8 @@ class DataModule(L.LightningDataModule):
                 "full_train_size": self.full_train_size, "fraction": self.hparams.fraction,
                 "overfit_batches": self.hparams.overfit_batches,
                 "targets": len(self.target_names), "input": self.input_info(),
-                "skipped_files": len(getattr(self, "skipped_files", []))}
+                "skipped_files": len(getattr(self, "skipped_files", [])),
+                **({"split_changes": self.split_changes} if self.split_changes else {})}
 
     # ---- loaders -----------------------------------------------------------------------------
     def _split_indices(self, split: str) -> list[int]:
@@ -335,6 +391,17 @@ class _MappedBatchSampler(BatchSampler):
     def __iter__(self):
         for batch in super().__iter__():
             yield [self.positions[i] for i in batch]
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """The names, a repeated one numbered from its second occurrence on (``a.jpg#2``): a CSV
+    may list a file twice."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return unique
 
 
 def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:

@@ -106,7 +106,8 @@ class ImageCsvDataModule(ImageFolderDataModule):
         if valid_column:
             val = [i for i, row in enumerate(kept)
                    if row[valid_column].strip().lower() in TRUE]
-        return LoadedData(ImageFiles(self.paths, targets), targets, names, val_indices=val)
+        return LoadedData(ImageFiles(self.paths, targets), targets, names, val_indices=val,
+                          item_keys=[row[h.file_column].strip() for row in kept])
 
     def _labels(self, row: dict) -> list[str]:
         text = row.get(self.hparams.label_column) or ""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import os
 from pathlib import Path
 
 import torch
@@ -94,7 +95,9 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
         if not paths:
             raise ValueError(f"{table}: no usable rows")
         self.paths = paths
-        return LoadedData(_ImageFiles(paths, torch.tensor(values)), torch.tensor(values), names)
+        keys = [Path(os.path.relpath(path, self.root)).as_posix() for path in paths]
+        return LoadedData(_ImageFiles(paths, torch.tensor(values)), torch.tensor(values), names,
+                          item_keys=keys)
 
     def _target_columns(self, columns: list[str], table: Path) -> list[str]:
         file_column = self.hparams.file_column

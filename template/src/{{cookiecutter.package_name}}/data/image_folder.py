@@ -71,7 +71,9 @@ class ImageFolderDataModule(DataModule):
                         + (", ..." if len(self.skipped_files) > 5 else ""))
             reject_empty_classes(self.root, kept, folder.classes)
         self.paths = [path for path, _ in folder.samples]
-        return LoadedData(folder, torch.tensor(folder.targets, dtype=torch.long), folder.classes)
+        keys = [Path(os.path.relpath(path, self.root)).as_posix() for path in self.paths]
+        return LoadedData(folder, torch.tensor(folder.targets, dtype=torch.long), folder.classes,
+                          item_keys=keys)
 
     def item_transform(self, train: bool):
         from torchvision.transforms import v2

@@ -62,6 +62,26 @@ def read_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_KEYS)
     return checkpoint
 
 
+def check_same_targets(checkpoint: dict, names: list[str] | None, where: str,
+                       file: str | Path) -> None:
+    """The targets a checkpoint was trained on (class names, label names, target columns) must
+    be the data's: a 3-class model measured on a 2-class folder would report a meaningless
+    accuracy, and one with the same count in another order would swap every label."""
+    saved = (((checkpoint.get("hyper_parameters") or {}).get("targets") or {}).get("names"))
+    if saved is None or names is None or list(saved) == list(names):
+        return
+    def show(values: list) -> str:
+        return ", ".join(map(str, values[:10])) + (", ..." if len(values) > 10 else "")
+    missing = [n for n in saved if n not in names]
+    new = [n for n in names if n not in saved]
+    detail = (f"missing now: {show(missing)}; " if missing else "") + (
+        f"new: {show(new)}; " if new else "") or "the same names in another order; "
+    raise CheckpointError(
+        f"{file} was trained on {len(saved)} targets ({show(list(saved))}) but {where} has "
+        f"{len(names)} ({show(list(names))}) - {detail}use the data the model was trained on, or "
+        "train a new model on this data")
+
+
 def load_file(file: Path) -> dict:
     """``torch.load`` with one clear error for a file that is empty, cut short or not a
     checkpoint at all."""

@@ -39,7 +39,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
-from .checkpoints import CheckpointError, commit, is_readable, load_file
+from .checkpoints import CheckpointError, check_same_targets, commit, is_readable, load_file
 
 LAST = "last.ckpt"
 BEST = "best.ckpt"
@@ -119,6 +119,8 @@ def check_resumable(ckpt_path: str | Path, cfg: DictConfig | None = None,
             f"{wanted_optimizer}: resume with the same optimizer, or start a new run from its "
             f"weights with model.weights={path}")
     if module is not None:
+        check_same_targets(checkpoint, (getattr(module, "target_info", None) or {}).get("names"),
+                           "this run's data", path)
         mine = module.state_dict()
         theirs = checkpoint["state_dict"]
         if set(mine) != set(theirs) or any(

@@ -1,0 +1,74 @@
+"""Segmentation data in fastai's CamVid layout, from real PNG files: bad pairs are listed by file
+name before training and left out, the void code is ignored, valid.txt is the val split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from {{ cookiecutter.package_name }}.data.mask_folder import MaskFolderDataModule
+
+CODES = ["Background", "Square", "Disc", "Void"]  # code 3 = void
+
+
+def camvid_folder(root: Path, count: int = 14) -> Path:
+    """Images with a bright square (code 1) or disc (code 2) on noise; masks as 8-bit PNGs with a
+    void border; plus three bad pairs."""
+    rng = np.random.default_rng(0)
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    yy, xx = np.mgrid[:24, :24]
+    for i in range(count):
+        top, left = rng.integers(2, 12, size=2)
+        if i % 2:
+            shape = (yy - top - 5) ** 2 + (xx - left - 5) ** 2 <= 25
+        else:
+            shape = (yy >= top) & (yy < top + 10) & (xx >= left) & (xx < left + 10)
+        pixels = rng.integers(0, 80, (24, 24, 3), dtype=np.uint8)
+        pixels[shape] = [230, 200 if i % 2 else 40, 40]
+        mask = np.where(shape, 2 if i % 2 else 1, 0).astype(np.uint8)
+        mask[0, :] = 3  # void
+        Image.fromarray(pixels).save(root / "images" / f"img{i:02d}.png")
+        Image.fromarray(mask, mode="L").save(root / "labels" / f"img{i:02d}_P.png")
+    bad_values = np.asarray(Image.open(root / "labels" / "img00_P.png")).copy()
+    bad_values[5, 5] = 9  # not a code
+    Image.fromarray(bad_values, mode="L").save(root / "labels" / "img00_P.png")
+    (root / "labels" / "img01_P.png").unlink()  # an image without a mask
+    Image.new("L", (20, 24)).save(root / "labels" / "img02_P.png")  # another size
+    (root / "codes.txt").write_text("\n".join(CODES) + "\n")
+    (root / "valid.txt").write_text("img03.png\nimg04.png\nimg05.png\n")
+    return root
+
+
+def test_bad_pairs_are_listed_void_is_ignored_and_valid_txt_is_the_val_split(tmp_path, caplog):
+    root = camvid_folder(tmp_path / "camvid")
+    datamodule = MaskFolderDataModule(root=str(root), image_size=16, batch_size=4)
+    datamodule.setup()
+    skipped = "\n".join(datamodule.skipped_files)
+    assert len(datamodule.skipped_files) == 3
+    assert "img00.png: mask values 9 are not codes of codes.txt (0..3)" in skipped
+    assert "img01.png: no mask (labels/img01_P.png not found)" in skipped
+    assert "img02.png: mask img02_P.png is 20x24, the image 24x24" in skipped
+    assert "skipped 3 of 14" in caplog.text
+    assert datamodule.target_names == ["Background", "Square", "Disc"]
+    masks = datamodule.loaded.targets
+    assert masks.shape[1:] == (16, 16) and set(masks.unique().tolist()) == {0, 1, 2, 255}
+    keys = datamodule.loaded.item_keys
+    assert sorted(keys[i] for i in datamodule.indices["val"]) == ["img03.png", "img04.png",
+                                                                 "img05.png"]
+    assert datamodule.describe()["skipped_files"] == 3
+
+    with pytest.raises(ValueError, match="3 of 14 image/mask pairs are unusable"):
+        MaskFolderDataModule(root=str(root), image_size=16, on_bad="fail").setup()
+
+
+def test_a_camvid_folder_trains_and_reports_what_it_skipped(tmp_path, run_train):
+    root = camvid_folder(tmp_path / "camvid")
+    summary = run_train("task=segmentation", "data=mask_folder", f"data.root={root}",
+                        "data.image_size=16", "trainer.max_epochs=2")
+    assert summary["status"] == "completed", summary["message"]
+    assert summary["data"]["skipped_files"] == 3 and summary["data"]["sizes"]["val"] == 3
+    assert 0.0 <= summary["metrics"]["test"]["miou"] <= 1.0

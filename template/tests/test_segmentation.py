@@ -22,7 +22,7 @@ SMALL = ["task=segmentation", "model.width=8", "model.depth=2"]
 def test_embedded_masks_are_seeded_and_label_the_ink():
     first, second = (digits_segmentation.DigitsSegmentationDataModule().load() for _ in range(2))
     assert torch.equal(first.inputs, second.inputs) and torch.equal(first.targets, second.targets)
-    assert first.inputs.shape[1:] == (1, 32, 32) and first.targets.shape[1:] == (32, 32)
+    assert first.inputs.shape[1:] == (1, 16, 16) and first.targets.shape[1:] == (16, 16)
     assert first.target_names[0] == "background" and len(first.target_names) == 11
     # each image: background plus exactly one digit class, on bright pixels
     for image, mask in zip(first.inputs[:20], first.targets[:20], strict=True):

@@ -10,10 +10,10 @@ target lie, so this data set allows no geometric augmentation. The same images o
 import math
 
 import torch
-from sklearn.datasets import load_digits
 from torch.nn import functional as F
 
 from .base import DataModule, LoadedData
+from .digits import load_digit_images
 
 
 class DigitsRegressionDataModule(DataModule):
@@ -30,8 +30,7 @@ class DigitsRegressionDataModule(DataModule):
                              f"{max_angle} and {size}")
 
     def load(self) -> LoadedData:
-        digits = load_digits()
-        images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
+        images, _ = load_digit_images()
         images = F.interpolate(images, size=self.hparams.size, mode="bilinear",
                                align_corners=False)
         # (its own seed: the images stay the same whatever the split or the training seed)

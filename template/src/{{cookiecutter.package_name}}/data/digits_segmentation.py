@@ -3,10 +3,10 @@ background; the mask labels each ink pixel with its digit's class (classes 1..10
 and every other pixel as background (0). Seeded: identical in every run, no download."""
 
 import torch
-from sklearn.datasets import load_digits
 from torch.nn import functional as F
 
 from .base import LoadedData
+from .digits import load_digit_images
 from .masks import MaskDataModule
 
 # image side, digit side (the digit sits at a random place inside); small on purpose: a U-Net's
@@ -23,15 +23,14 @@ class DigitsSegmentationDataModule(MaskDataModule):
         self.noise, self.data_seed = noise, data_seed
 
     def load(self) -> LoadedData:
-        digits = load_digits()
-        small = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
+        small, labels = load_digit_images()
         big = F.interpolate(small, size=(DIGIT, DIGIT), mode="bilinear", align_corners=False)
         n = len(big)
         generator = torch.Generator().manual_seed(self.data_seed)
         images = torch.rand(n, 1, SIZE, SIZE, generator=generator) * self.noise
         masks = torch.zeros(n, SIZE, SIZE, dtype=torch.long)
         offsets = torch.randint(0, SIZE - DIGIT + 1, (n, 2), generator=generator).tolist()
-        classes = torch.as_tensor(digits.target, dtype=torch.long) + 1
+        classes = labels + 1
         for i, (top, left) in enumerate(offsets):
             ink = big[i, 0] > 0.4
             window = (slice(top, top + DIGIT), slice(left, left + DIGIT))

@@ -16,7 +16,6 @@ import math
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 STRATA = ("labels", "label_sets", "quantiles", "none")
 
@@ -24,8 +23,10 @@ STRATA = ("labels", "label_sets", "quantiles", "none")
 def strata(targets: torch.Tensor, kind: str) -> np.ndarray | None:
     if kind not in STRATA:
         raise ValueError(f"stratify='{kind}': use one of {', '.join(STRATA)}")
-    if kind == "labels":
-        return targets.numpy()
+    if kind == "labels":  # (rows of several values: each distinct row is a stratum)
+        values = targets.numpy()
+        return values if values.ndim == 1 else np.unique(
+            values.reshape(len(values), -1), axis=0, return_inverse=True)[1].reshape(-1)
     if kind == "label_sets":
         multi_hot = targets.float()
         counts = multi_hot.sum(dim=0)
@@ -62,13 +63,14 @@ def split_indices(targets: torch.Tensor, stratify: str, val_fraction: float,
     everything = np.arange(len(targets))
     if fixed_val is not None:
         return _split_around(everything, groups, sorted(set(fixed_val)), test_fraction, seed)
+    every = "both" if stratify == "labels" else ""  # every class in every split, or an error
     try:
-        rest, test = (everything, everything[:0]) if test_fraction == 0 else train_test_split(
-            everything, test_size=test_fraction, stratify=groups, random_state=seed)
-        train, val = train_test_split(
-            rest, test_size=val_fraction / (1.0 - test_fraction),
-            stratify=None if groups is None else groups[rest], random_state=seed)
-    except ValueError as error:  # sklearn's words are about its arguments, not about the data
+        rest, test = (everything, everything[:0]) if test_fraction == 0 else draw(
+            everything, groups, math.ceil(test_fraction * len(everything)), seed, every)
+        train, val = draw(rest, None if groups is None else groups[rest],
+                          math.ceil(val_fraction / (1.0 - test_fraction) * len(rest)), seed + 1,
+                          every)
+    except ValueError as error:
         counts = np.bincount(groups) if groups is not None and groups.min() >= 0 else []
         smallest = f" (the smallest has {min(counts)})" if len(counts) else ""
         raise ValueError(
@@ -76,8 +78,55 @@ def split_indices(targets: torch.Tensor, stratify: str, val_fraction: float,
             f"train/val/test with every class in each split (data.val_fraction={val_fraction}, "
             f"data.test_fraction={test_fraction}): add data, or raise the fractions so that each "
             f"split gets one item per class ({error})") from None
-    return {"train": sorted(train.tolist()), "val": sorted(val.tolist()),
-            "test": sorted(test.tolist())}
+    return {"train": train.tolist(), "val": val.tolist(), "test": test.tolist()}
+
+
+def draw(items: np.ndarray, groups: np.ndarray | None, size: int, seed: int,
+         every_stratum: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """``(rest, drawn)``: ``size`` of ``items`` drawn at random (seeded), each stratum of
+    ``groups`` in proportion to its size (largest remainders). ``every_stratum="both"``: each
+    stratum on both sides, or ``ValueError``; ``"drawn"``: each stratum among the drawn items.
+
+    Written here rather than taken from scikit-learn's ``train_test_split``: importing
+    ``sklearn.model_selection`` pulls in SciPy and pandas, about two seconds at every start of
+    every run, more than ``mode=overfit`` needs for its whole verdict."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        order = rng.permutation(len(items))
+        return np.sort(items[order[size:]]), np.sort(items[order[:size]])
+    values, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    quota = counts * size / len(items)
+    take = np.floor(quota).astype(int)
+    # the remaining draws go to the largest remainders (ties in seeded random order)
+    order = np.lexsort((rng.random(len(values)), -(quota - take)))
+    take[order[:size - take.sum()]] += 1
+    if every_stratum == "both":
+        if counts.min() < 2 or not len(values) <= size <= len(items) - len(values):
+            raise ValueError(f"{len(values)} classes, the smallest with {counts.min()} items, "
+                             f"cannot all be on both sides of {size} drawn of {len(items)}")
+        take = _rebalance(take, quota, low=1, high=counts - 1)
+    elif every_stratum == "drawn" and size >= len(values):
+        take = _rebalance(take, quota, low=1, high=counts)
+    drawn = np.zeros(len(items), dtype=bool)
+    for stratum, count in enumerate(take):
+        members = np.flatnonzero(inverse == stratum)
+        drawn[rng.permutation(members)[:count]] = True
+    return np.sort(items[~drawn]), np.sort(items[drawn])
+
+
+def _rebalance(take: np.ndarray, quota: np.ndarray, low: int,
+               high: np.ndarray) -> np.ndarray:
+    """Clip each stratum's draws to ``[low, high]`` and move draws between strata until the
+    total is back (the strata furthest from their quota give or get first)."""
+    total = int(take.sum())
+    take = np.clip(take, low, high)
+    while take.sum() > total:
+        candidates = np.flatnonzero(take > low)
+        take[candidates[np.argmax((take - quota)[candidates])]] -= 1
+    while take.sum() < total:
+        candidates = np.flatnonzero(take < high)
+        take[candidates[np.argmax((quota - take)[candidates])]] += 1
+    return take
 
 
 def _split_around(everything: np.ndarray, groups: np.ndarray | None, val: list[int],
@@ -89,15 +138,9 @@ def _split_around(everything: np.ndarray, groups: np.ndarray | None, val: list[i
         raise ValueError(f"the data set's own validation split has {len(val)} of "
                          f"{len(everything)} items: it must leave items for training and be "
                          "non-empty")
-    test = rest[:0]
-    if test_size:
-        rest_groups = None if groups is None else _mergeable(groups[rest], 2)
-        try:
-            rest, test = train_test_split(rest, test_size=test_size, stratify=rest_groups,
-                                          random_state=seed)
-        except ValueError:  # too few items per stratum for a stratified test split: seeded only
-            rest, test = train_test_split(rest, test_size=test_size, random_state=seed)
-    return {"train": sorted(rest.tolist()), "val": list(val), "test": sorted(test.tolist())}
+    rest_groups = None if groups is None else _mergeable(groups[rest], 2)
+    rest, test = draw(rest, rest_groups, test_size, seed)
+    return {"train": rest.tolist(), "val": list(val), "test": test.tolist()}
 
 
 def subset(indices: list[int], targets: torch.Tensor, stratify: str, fraction: float,
@@ -110,5 +153,5 @@ def subset(indices: list[int], targets: torch.Tensor, stratify: str, fraction: f
     size = max(minimum, math.ceil(fraction * len(indices)))
     if size >= len(indices):
         return list(indices)
-    chosen, _ = train_test_split(indices, train_size=size, stratify=groups, random_state=seed)
-    return sorted(chosen)
+    _, chosen = draw(np.asarray(indices), groups, size, seed, every_stratum="drawn")
+    return chosen.tolist()

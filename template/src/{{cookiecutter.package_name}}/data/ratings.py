@@ -37,7 +37,7 @@ class RatingsDataModule(DataModule):
     name = "ratings"
     target_kind = "continuous"
 
-    def __init__(self, path: str | None = None, format: str = "csv",  # noqa: A002 (config key)
+    def __init__(self, path: str | None = None, format: str = "csv",
                  user_col: str = "user", item_col: str = "item", rating_col: str = "rating",
                  time_col: str | None = None, sep: str | None = None, split: str = "random",
                  synthetic: dict | None = None, vocab: dict | None = None, **kwargs) -> None:

@@ -132,6 +132,9 @@ class CollabTask(RegressionTask):
         sums = torch.zeros(n_items).index_add_(0, train[:, 1], train_y)
         counts = torch.bincount(train[:, 1], minlength=n_items).float()
         item_mean = torch.where(counts > 0, sums / counts.clamp_min(1), torch.tensor(mean))
-        rmse = lambda pred: float((pred - targets).pow(2).mean().sqrt()) if len(targets) else 0.0  # noqa: E731
+
+        def rmse(pred: torch.Tensor) -> float:
+            return float((pred - targets).pow(2).mean().sqrt()) if len(targets) else 0.0
+
         return {"global_mean": rmse(torch.full_like(targets, mean)),
                 "item_mean": rmse(item_mean[pairs[:, 1]])}

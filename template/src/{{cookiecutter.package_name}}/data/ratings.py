@@ -12,8 +12,8 @@ the rating; the collaborative-filtering task and models (``task=collab``) learn 
   ``1..n`` in order of first appearance there, ``0`` for "unknown". Users or items of val/test
   that training never saw get index 0, so the model can only use what it knows of the other side;
   how many there are is in ``describe()`` (summary.json's ``data.ratings``). The mapping is part
-  of ``config()``, which checkpoints store, so eval/predict encode the data exactly as training
-  did, even if the file has grown since.
+  of ``config()``, which checkpoints store, so eval encodes the data exactly as training did,
+  even if the file has grown since.
 * Image augmentation does not apply to ratings: the ``augment`` setting is accepted and ignored.
 """
 
@@ -195,8 +195,8 @@ class RatingsDataModule(DataModule):
         return batch  # no image augmentation of index pairs
 
     def read_input(self, path) -> torch.Tensor:
-        raise ValueError("ratings data reads no input files: score (user, item) pairs with "
-                         "eval.py on a ratings file (data.path=...)")
+        raise ValueError("ratings data reads no input files: measure a ratings file with "
+                         "eval.py ckpt_path=<run> +data.path=<file> (the stored mapping applies)")
 
     def preprocessing(self) -> dict:
         return {"inputs": "(user index, item index) pairs, long", "unknown_index": 0,

@@ -57,6 +57,9 @@ def test_u_data_loads_time_split_and_unseen_users_items_get_the_unknown_index(tm
     assert again.vocab == data.vocab
     assert again.loaded.inputs[-2].tolist() == [5, data.vocab["items"].index("12") + 1]
     assert again.loaded.inputs[-1, 0] == 0  # user 123: unknown
+    # resuming: Lightning hands the stored mapping back through load_state_dict
+    again.load_state_dict({"vocab": {"users": ["123"], "items": ["12"]}})
+    assert again.loaded.inputs[-1].tolist() == [1, 1] and again.loaded.inputs[0].tolist() == [0, 0]
 
 
 def test_csv_columns_by_name_and_a_clear_error_for_missing_ones(tmp_path):

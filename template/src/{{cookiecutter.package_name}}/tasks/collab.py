@@ -3,7 +3,8 @@
 The regression task over ``(user, item)`` index pairs (``data/ratings.py``): the same loss (MSE on
 standardized ratings), metrics (R² as the score, MAE, RMSE in rating units) and fit verdict, with
 the outputs squashed into ``y_range``: by default the training ratings' range widened by half a
-step each side (``[0.5, 5.5]`` for 1..5), so the extreme ratings lie inside the sigmoid's reach.
+step each side (``[0.5, 5.5]`` for 1..5), so the extreme ratings lie inside the sigmoid's reach;
+an output of 0 means the training mean.
 The baseline is the global mean rating (R² about 0); the interpretation also reports the per-item
 mean rating, a stronger baseline a useful model should still beat.
 
@@ -30,6 +31,15 @@ class CollabTask(RegressionTask):
     def __init__(self, *args, y_range: list | None = None, **kwargs) -> None:
         inputs = kwargs.get("inputs") or (args[2] if len(args) > 2 else {})
         super().__init__(*args, y_range=y_range or inputs.get("y_range"), **kwargs)
+        # an output of 0 means the training mean (0 when standardized): an untrained model with
+        # small weights starts at the mean-rating baseline, not at the middle of the range
+        self.offset = 0.0 if self.bounds is None else float(torch.logit(-self.low / (
+            self.high - self.low)).clamp(-10, 10))
+
+    def forward(self, x) -> torch.Tensor:
+        if self.bounds is None:
+            return super().forward(x)
+        return self.low + (self.high - self.low) * torch.sigmoid(self.model(x) + self.offset)
 
     # ---- reading the result --------------------------------------------------------------------
     def interpret(self, p, folder: Path, datamodule, top_k: int) -> dict:

@@ -13,8 +13,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # the projects' runs and test suites inherit it
     os.environ["OMP_NUM_THREADS"] = "1"
 
-import pytest  # noqa: E402
-from cookiecutter.main import cookiecutter  # noqa: E402
+import pytest
+from cookiecutter.main import cookiecutter
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

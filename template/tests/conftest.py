@@ -10,12 +10,12 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # the runs the tests start inherit it. N processes x N threads would fight over the cores.
     os.environ["OMP_NUM_THREADS"] = "1"
 
-import pytest  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
 
-from {{ cookiecutter.package_name }} import noise  # noqa: E402
-from {{ cookiecutter.package_name }}.training.threads import available_cores  # noqa: E402
+from {{ cookiecutter.package_name }} import noise
+from {{ cookiecutter.package_name }}.training.threads import available_cores
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONFIGS = PROJECT / "configs"

@@ -47,7 +47,12 @@ def test_every_model_config_builds_and_runs(option, tmp_path):
     from {{ cookiecutter.package_name }}.models import create_model, model_head
 
     cfg = OmegaConf.to_container(compose_config("train", [f"model={option}"], tmp_path).model)
-    model = create_model(num_outputs=10, inputs={"shape": [1, 8, 8]}, **cfg)
+    try:
+        model = create_model(num_outputs=10, inputs={"shape": [1, 8, 8]}, **cfg)
+    except ValueError as error:  # made for other inputs (ratings, tables): tested with its data
+        if "does not provide" not in str(error):
+            raise
+        pytest.skip(f"model={option} needs other inputs than images")
     # pooled: one output vector per item; dense: one per pixel (segmentation)
     expected = (4, 10) if model_head(**cfg) == "pooled" else (4, 10, 8, 8)
     assert model(torch.randn(4, 1, 8, 8)).shape == expected

@@ -26,6 +26,14 @@ def test_advice_in_fastai_order():
     assert [w for w in words for a in UNDERFIT_ADVICE if w in a] == words
 
 
+def test_inputs_that_are_not_images_get_no_augmentation_advice():
+    images = fit.fit_verdict("r2", 0.99, 0.7, 0.0)
+    rows = fit.fit_verdict("r2", 0.99, 0.7, 0.0, images=False)
+    assert images["diagnosis"] == rows["diagnosis"] == "overfitting"
+    assert any("augmentation" in a for a in images["advice"])
+    assert not any("augment" in a for a in rows["advice"]) and len(rows["advice"]) == 4
+
+
 def test_a_crippled_model_is_underfitting(run_train):
     # a linear model with a learning rate far too small, for two epochs of a fraction
     summary = run_train("mode=fraction", "model=linear", "optimizer.lr=1e-5",

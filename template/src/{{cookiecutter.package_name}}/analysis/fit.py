@@ -11,7 +11,8 @@ from __future__ import annotations
 OVERFIT_ADVICE = [
     "get more data (label more items)",
     "add data augmentation (augment=light, or augment=strong if it already has some)",
-    "try a more generalizable architecture (a CNN instead of an MLP, a pretrained backbone)",
+    "try an architecture that generalizes better (for images: a CNN instead of an MLP, a "
+    "pretrained backbone)",
     "add regularization (model.dropout, optimizer.weight_decay, label smoothing)",
     "use a smaller model (model.width / model.depth)",
 ]
@@ -26,25 +27,27 @@ UNDERFIT_ADVICE = [
 
 def fit_verdict(score: str, train: float, val: float, baseline: float,
                 bias_tolerance: float = 0.05, variance_tolerance: float = 0.05,
-                fraction: float = 1.0) -> dict:
+                fraction: float = 1.0, images: bool = True) -> dict:
     """``train`` must be measured in eval mode (no dropout/augmentation) to be comparable.
     ``fraction``: the share of the training split used (more data is at hand when < 1).
+    ``images``: the inputs are images (augmentation and CNNs are advice for them only).
 
     Underfitting: train score more than ``bias_tolerance`` below 1 (or val no better than the
     trivial baseline). Overfitting: val more than ``variance_tolerance`` below train.
     """
     gap = train - val
+    overfit_advice = [a for a in OVERFIT_ADVICE if images or "augment" not in a]
     underfit = (1.0 - train) > bias_tolerance or val <= baseline
     overfit = gap > variance_tolerance
     if underfit and overfit:
-        diagnosis, advice = "underfitting and overfitting", UNDERFIT_ADVICE[:2] + OVERFIT_ADVICE[:2]
+        diagnosis, advice = "underfitting and overfitting", UNDERFIT_ADVICE[:2] + overfit_advice[:2]
         note = "fix the bias first: a model that cannot fit the training data cannot generalize"
     elif underfit:
         diagnosis, advice = "underfitting", list(UNDERFIT_ADVICE)
         note = (f"val {score} is no better than the trivial baseline" if val <= baseline
                 else f"train {score} {train:.3f} is low (high bias)")
     elif overfit:
-        diagnosis, advice = "overfitting", list(OVERFIT_ADVICE)
+        diagnosis, advice = "overfitting", list(overfit_advice)
         if fraction < 1.0:
             advice[0] = f"use all the data (mode=full): this run saw {fraction:.1%} of it"
         note = f"val {score} is {gap:.3f} below train (high variance)"

@@ -99,6 +99,7 @@ class DataModule(L.LightningDataModule):
     target_kind = "class"  # what the targets are; the task says which kind it needs
     hflip_ok = False       # may images be mirrored? (not digits or text; photos usually yes)
     geometric_ok = True    # may inputs be shifted/rotated/zoomed? (not when targets are positions)
+    image_inputs = True    # False for table rows, ratings, text: no image augmentation or plots
 
     def __init__(
         self,

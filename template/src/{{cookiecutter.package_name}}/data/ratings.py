@@ -35,6 +35,7 @@ MOVIELENS_COLUMNS = ["user", "item", "rating", "timestamp"]
 
 class RatingsDataModule(DataModule):
     name = "ratings"
+    image_inputs = False  # (the augment group is accepted and ignored)
     target_kind = "continuous"
 
     def __init__(self, path: str | None = None, format: str = "csv",

@@ -22,7 +22,10 @@ def before_fit(cfg: DictConfig, task, datamodule, callbacks: list, output_dir: P
     if cfg.get("shape_check", True):
         batch = next(iter(datamodule.eval_dataloaders(["train"])[0]))
         sections["shape_check"] = check_shapes(task, batch)
-    if cfg.get("show_batch") and launched_rank() == 0:
+    if cfg.get("show_batch") and not datamodule.image_inputs:
+        sections["plots"] = {"message": f"show_batch: the inputs of data={datamodule.name} are "
+                                        "not images, nothing to show"}
+    elif cfg.get("show_batch") and launched_rank() == 0:
         from ..analysis.plots import show_batch
 
         sections["plots"] = {"augmented_batch": str(show_batch(

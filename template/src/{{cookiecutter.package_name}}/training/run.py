@@ -181,7 +181,7 @@ def judge_fit(task: Task, datamodule, metrics: dict) -> dict:
     baseline = task.baseline(datamodule.split_targets("train"), datamodule.split_targets("val"))
     return fit_verdict(task.score, metrics["train"][task.score], metrics["val"][task.score],
                        baseline, task.tolerances["bias"], task.tolerances["variance"],
-                       datamodule.hparams.fraction)
+                       datamodule.hparams.fraction, datamodule.image_inputs)
 
 
 # ---- the eval job ------------------------------------------------------------------------------

@@ -39,7 +39,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             state = state[key]
     if not isinstance(state, dict):
         raise ValueError(f"model.weights={path} does not hold a state dict")
-    return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    from ..training.speed import strip_compile_prefix
+
+    return strip_compile_prefix({k: v for k, v in state.items() if isinstance(v, torch.Tensor)})
 
 
 def load_backbone_weights(backbone: nn.Module, path: str | Path) -> dict:

@@ -183,7 +183,11 @@ class Task(L.LightningModule):
         self.schedule_steps = steps
 
     # ---- the shared steps ------------------------------------------------------------------------
+    channels_last = False  # set by training/speed.py's ChannelsLast at the start of fit
+
     def forward(self, x) -> torch.Tensor:
+        if self.channels_last and isinstance(x, torch.Tensor) and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.model(x)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:

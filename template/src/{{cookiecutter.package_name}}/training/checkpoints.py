@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from .speed import strip_compile_prefix
+
 # what train.py's checkpoints hold besides Lightning's own keys (tasks/ and data/ write them)
 REQUIRED_KEYS = ("hyper_parameters", "state_dict", "datamodule", "task")
 CHECKPOINTS = "checkpoints"
@@ -92,6 +94,8 @@ def load_file(file: Path) -> dict:
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f"{file} holds a {type(checkpoint).__name__}, not a checkpoint "
                               "written by train.py")
+    if isinstance(checkpoint.get("state_dict"), dict):  # a model compiled by wrapping it
+        checkpoint["state_dict"] = strip_compile_prefix(checkpoint["state_dict"])
     return checkpoint
 
 

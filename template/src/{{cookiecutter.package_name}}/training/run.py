@@ -27,6 +27,7 @@ from .distributed import eval_loaders, relaunchable
 from .guards import Interruption, StopOnDivergence
 from .loggers import build_loggers, finish_loggers, log_summary
 from .resume import resolve_ckpt_path
+from .speed import ChannelsLast, compile_model
 from .summary import Summary, conclude, split_metrics, write_summary
 from .validate import validate_config
 
@@ -115,9 +116,11 @@ def train(cfg: DictConfig) -> Summary:
         summary.task = describe_task(task)
         counts = task.model.parameter_counts()
         summary.model = {"name": cfg.model.name, "params_total": counts["total"],
-                         "params_trainable": counts["trainable"]}
+                         "params_trainable": counts["trainable"],
+                         "compiled": compile_model(task, cfg.get("compile"))}
 
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+        callbacks.append(ChannelsLast(cfg.get("channels_last")))
         if cfg.get("finetune"):  # the transfer-learning schedule (configs/finetune/)
             callbacks.append(instantiate(cfg.finetune))
         callbacks += [StopOnDivergence(), interruption]

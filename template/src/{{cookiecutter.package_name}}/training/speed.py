@@ -1,0 +1,47 @@
+"""Speed switches for accelerators: ``compile`` and ``channels_last`` (train.yaml).
+
+* ``compile``: ``torch.compile`` the network *in place* (``nn.Module.compile``). Compiling by
+  wrapping (``model = torch.compile(model)``) renames every state-dict key to
+  ``_orig_mod.<key>``, and a checkpoint written that way no longer loads into a plain model;
+  in place, the keys stay as they are, so eval, predict and export load compiled and plain runs
+  alike. (Checkpoints from elsewhere with ``_orig_mod.`` keys are read too:
+  ``strip_compile_prefix``.) The first steps are slower while it compiles.
+* ``channels_last``: image batches and the model's weights in NHWC memory layout, which GPU
+  convolutions under mixed precision run fastest on; ``null`` turns it on on a GPU only.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+
+COMPILE_PREFIX = "_orig_mod."
+
+
+def compile_model(task, option) -> dict | None:
+    """``option``: false/null (off), true (torch's defaults) or torch.compile's keyword
+    arguments (``{mode: max-autotune}``, ``{backend: aot_eager}``)."""
+    if not option:
+        return None
+    options = {} if option is True else {str(k): v for k, v in dict(option).items()}
+    task.model.compile(**options)
+    return options
+
+
+def strip_compile_prefix(state: dict) -> dict:
+    """State-dict keys of a wrapped ``torch.compile`` model, back to the plain model's."""
+    return {key.replace(COMPILE_PREFIX, ""): value for key, value in state.items()}
+
+
+class ChannelsLast(L.Callback):
+    """At the start of fit: the task's weights to channels_last where wanted (the task's
+    ``forward`` converts each 4-D batch the same way)."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = enabled
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        wanted = pl_module.device.type == "cuda" if self.enabled is None else self.enabled
+        if wanted:
+            pl_module.to(memory_format=torch.channels_last)
+        pl_module.channels_last = bool(wanted)

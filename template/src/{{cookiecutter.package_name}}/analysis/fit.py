@@ -26,9 +26,10 @@ UNDERFIT_ADVICE = [
 
 def fit_verdict(score: str, train: float, val: float, baseline: float,
                 bias_tolerance: float = 0.05, variance_tolerance: float = 0.05,
-                fraction: float = 1.0) -> dict:
+                fraction: float = 1.0, reference: dict | None = None) -> dict:
     """``train`` must be measured in eval mode (no dropout/augmentation) to be comparable.
     ``fraction``: the share of the training split used (more data is at hand when < 1).
+    ``reference``: a reference model's scores on the same split (``name``, ``val``), compared.
 
     Underfitting: train score more than ``bias_tolerance`` below 1 (or val no better than the
     trivial baseline). Overfitting: val more than ``variance_tolerance`` below train.
@@ -58,7 +59,15 @@ def fit_verdict(score: str, train: float, val: float, baseline: float,
         note = f"train and val {score} are both high and close"
     message = (f"{diagnosis} ({score}: train {train:.4f}, val {val:.4f}, gap {gap:+.4f}, "
                f"trivial baseline {baseline:.4f}): {note}")
-    return {"diagnosis": diagnosis, "note": note, "metric": score, "train": train, "val": val,
+    compared = {}
+    if reference and reference.get("val") is not None:
+        points = 100 * (val - reference["val"])
+        compared = {"reference": reference["name"], "reference_val": reference["val"],
+                    "reference_gap": val - reference["val"]}
+        message += (f"; the network is {abs(points):.1f} points "
+                    f"{'below' if points < 0 else 'above'} {reference['name']} "
+                    f"(val {score} {reference['val']:.4f})")
+    return {**compared, "diagnosis": diagnosis, "note": note, "metric": score, "train": train, "val": val,
             "gap": gap, "baseline": baseline, "bias_tolerance": bias_tolerance,
             "variance_tolerance": variance_tolerance, "advice": advice, "passed": True,
             "message": message}

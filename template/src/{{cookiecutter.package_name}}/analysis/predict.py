@@ -84,5 +84,8 @@ def load_trained(ckpt_path, data_overrides: dict | None = None):
     task.load_state_dict(checkpoint["state_dict"])
     config = {**checkpoint["datamodule"], **(data_overrides or {})}
     datamodule = get_class(config.pop("_target_"))(**config)
+    state = checkpoint.get(type(datamodule).__qualname__)  # Lightning saves DataModule.state_dict
+    if state:  # e.g. preprocessing learnt on the training split: applied as it was learnt
+        datamodule.load_state_dict(state)
     datamodule.setup()
     return task, datamodule

@@ -135,6 +135,12 @@ class DataModule(L.LightningDataModule):
         standardization (grey digits have no ImageNet statistics; the model resizes itself)."""
         return {}
 
+    def reference_scores(self, task, splits: list[str]) -> dict | None:
+        """A reference model to compare the network with, fitted on the same training items
+        (e.g. gradient boosting for tables): ``{"name", "metric", <split>: score}`` with the
+        task's score, or None (the default: no reference)."""
+        return None
+
     def item_transform(self, train: bool):
         """Per-item transform for ``Dataset`` inputs (image files); unused for tensors."""
         return None

@@ -167,6 +167,12 @@ class DataModule(L.LightningDataModule):
         x = x.view(height, width, channels).permute(2, 0, 1)
         return (x - self.mean) / self.std if hasattr(self, "mean") else x
 
+    def read_items(self, inputs) -> tuple[list[str], torch.Tensor, dict] | None:
+        """New items that one input file holds, read by the data set itself (the rows of a
+        table): (item names, model inputs, notes for the report). None (the default): ``inputs``
+        names files, each one item read by ``read_input``."""
+        return None
+
     def preprocessing(self) -> dict:
         """How a raw image becomes the model's input, as plain values (the export's JSON)."""
         channels, height, width = self._image_shape()

@@ -205,17 +205,20 @@ class TabularDataModule(DataModule):
         return {**super().describe(), "unknown_categories": dict(self.unknown_categories),
                 "missing_filled": list(self.preprocessing_state["na_columns"])}
 
-    def read_rows(self, path) -> tuple[list[str], torch.Tensor, dict[str, int]]:
+    def read_items(self, path) -> tuple[list[str], torch.Tensor, dict]:
         """New rows from a CSV/Parquet file, preprocessed as in training: (row names, inputs,
-        unseen categories per column). Target columns, if present, are ignored."""
+        categories not seen in training, per column). Other columns (targets) are ignored."""
         import pandas as pd
 
         path = Path(str(path)).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"inputs={path} does not exist (a .csv or .parquet table)")
         frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") \
             else pd.read_csv(path)
         unknown: dict[str, int] = {}
         inputs = self.transform(frame.reset_index(drop=True), unknown)
-        return [f"{path.name}:{i}" for i in range(len(frame))], inputs, unknown
+        names = [f"{path.name}:{i}" for i in range(len(frame))]
+        return names, inputs, {"unknown_categories": unknown}
 
     def preprocessing(self) -> dict:
         """How a raw row becomes the model's input (the export's JSON)."""

@@ -70,11 +70,17 @@ def test_preprocessing_is_learnt_on_the_training_split_only(tmp_path):
 @pytest.mark.parametrize(("change", "words"), [
     ({"cont_names": ["size", "height"]}, ["height", "columns", "weight", "is_valid"]),
     ({"y_names": ["size"], "target_kind": "continuous"}, ["target", "missing"]),
-    ({"cont_names": ["size", "color"]}, ["color", "not numbers", "'red'"]),
+    ({"corrupt": True}, ["weight", "1 value(s) that are not numbers", "'12kg'", "rows [4]"]),
 ], ids=["unknown_column", "missing_target", "text_in_continuous"])
 def test_bad_tables_are_one_clear_user_error(tmp_path, change, words):
+    path = write_table(tmp_path / "t.csv")
+    if change.pop("corrupt", False):
+        lines = path.read_text().splitlines()
+        cells = lines[5].split(",")
+        lines[5] = ",".join([*cells[:2], "12kg", *cells[3:]])  # data row 4: weight is text
+        path.write_text("\n".join(lines) + "\n")
     with pytest.raises(TableError) as raised:
-        table(write_table(tmp_path / "t.csv"), **change)
+        table(path, **change)
     assert is_user_error(raised.value)  # one line, exit status 2
     assert all(word in str(raised.value) for word in words), str(raised.value)
 
@@ -86,7 +92,7 @@ def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
                         "data.cont_names=[size,weight]", "data.valid_column=is_valid",
                         "trainer.max_epochs=2", "evaluate.tabular_baseline=false")
     assert summary["status"] == "completed" and "reference_model" not in summary
-    assert summary["data"]["unknown_categories"] == {"color": 3}  # the val-only "violet"
+    assert summary["data"]["unknown_categories"] == {"color": 12}  # val-only "violet" rows
     trained = load_trained(summary["best_checkpoint"])[1].preprocessing_state
 
     write_table(path, shift=5.0)  # the file changes after training: the checkpoint's

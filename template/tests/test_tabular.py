@@ -96,7 +96,7 @@ def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
     trained = load_trained(summary["best_checkpoint"])[1].preprocessing_state
 
     write_table(path, shift=5.0)  # the file changes after training: the checkpoint's
-    task, datamodule = load_trained(summary["best_checkpoint"])  # preprocessing still holds
+    datamodule = load_trained(summary["best_checkpoint"])[1]  # preprocessing still holds
     assert datamodule.preprocessing_state == trained
 
     rows = tmp_path / "new.csv"

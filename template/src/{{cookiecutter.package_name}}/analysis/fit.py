@@ -67,7 +67,7 @@ def fit_verdict(score: str, train: float, val: float, baseline: float,
         message += (f"; the network is {abs(points):.1f} points "
                     f"{'below' if points < 0 else 'above'} {reference['name']} "
                     f"(val {score} {reference['val']:.4f})")
-    return {**compared, "diagnosis": diagnosis, "note": note, "metric": score, "train": train, "val": val,
-            "gap": gap, "baseline": baseline, "bias_tolerance": bias_tolerance,
+    return {**compared, "diagnosis": diagnosis, "note": note, "metric": score, "train": train,
+            "val": val, "gap": gap, "baseline": baseline, "bias_tolerance": bias_tolerance,
             "variance_tolerance": variance_tolerance, "advice": advice, "passed": True,
             "message": message}

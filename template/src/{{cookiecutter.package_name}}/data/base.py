@@ -167,6 +167,11 @@ class DataModule(L.LightningDataModule):
         x = x.view(height, width, channels).permute(2, 0, 1)
         return (x - self.mean) / self.std if hasattr(self, "mean") else x
 
+    def describe_input(self, index: int) -> str:
+        """Item ``index`` as a person reads it in a review CSV ("" for images: they are shown
+        as pictures, or by their file path)."""
+        return ""
+
     def read_items(self, inputs) -> tuple[list[str], torch.Tensor, dict] | None:
         """New items that one input file holds, read by the data set itself (the rows of a
         table): (item names, model inputs, notes for the report). None (the default): ``inputs``

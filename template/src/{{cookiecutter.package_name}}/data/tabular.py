@@ -220,6 +220,11 @@ class TabularDataModule(DataModule):
         names = [f"{path.name}:{i}" for i in range(len(frame))]
         return names, inputs, {"unknown_categories": unknown}
 
+    def describe_input(self, index: int) -> str:
+        """The row's raw values (before preprocessing), for the clean-data review."""
+        row = self.frame.iloc[index]
+        return ", ".join(f"{name}={value}" for name, value in row.items())
+
     def preprocessing(self) -> dict:
         """How a raw row becomes the model's input (the export's JSON)."""
         return {"kind": "table", "layout": "category indices first, then continuous columns",

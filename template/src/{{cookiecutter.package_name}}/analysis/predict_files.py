@@ -135,6 +135,9 @@ def run(cfg) -> dict:
     if items is not None:
         result = predict_items(task, *items, Path(cfg.paths.output_dir), cfg.batch_size)
         print(f"{result['predicted']} predicted -> {result['predictions']}")
+        for key, value in items[2].items():  # the data set's notes (e.g. unseen categories)
+            if value:
+                print(f"{key}: {value}")
         return result
     files = list_inputs(cfg.inputs, cfg.get("column"))
     if not files:

@@ -64,8 +64,9 @@ def fit_verdict(score: str, train: float, val: float, baseline: float,
         points = 100 * (val - reference["val"])
         compared = {"reference": reference["name"], "reference_val": reference["val"],
                     "reference_gap": val - reference["val"]}
-        message += (f"; the network is {abs(points):.1f} points "
-                    f"{'below' if points < 0 else 'above'} {reference['name']} "
+        where = (f"{abs(points):.1f} points {'below' if points < 0 else 'above'}"
+                 if round(points, 1) else "level with")
+        message += (f"; the network is {where} {reference['name']} "
                     f"(val {score} {reference['val']:.4f})")
     return {**compared, "diagnosis": diagnosis, "note": note, "metric": score, "train": train,
             "val": val, "gap": gap, "baseline": baseline, "bias_tolerance": bias_tolerance,

@@ -20,8 +20,8 @@ skipped_files}, model {name, params_total, params_trainable}, metrics {split: {l
 metrics>}}, verdicts {overfit, fit, finetune, ...}, best_checkpoint, trainer {global_step,
 epochs, world_size}, and when they ran: shape_check, lr_find, plots, interpretation (eval.py),
 checkpoint (eval.py), reference_model (the data module's reference model, e.g. gradient boosting
-for tables: its score per split). ``non_finite`` lists the fields whose value was NaN/inf (written as null:
-strict JSON). Tests, benchmarks, sweeps and your own scripts read this file.
+for tables: its score per split). ``non_finite`` lists the fields whose value was NaN/inf
+(written as null: strict JSON). Tests, benchmarks, sweeps and your own scripts read this file.
 """
 
 from __future__ import annotations

@@ -195,7 +195,8 @@ class TabularDataModule(DataModule):
         return list(state["cat_names"]) + [f"{c}_na" for c in state["na_columns"]]
 
     def input_info(self) -> dict:
-        state = self.loaded and self.preprocessing_state
+        self.loaded  # noqa: B018 (the preprocessing is learnt with the split)
+        state = self.preprocessing_state
         cards = [len(state["categories"][c]) + 1 for c in state["cat_names"]]
         cards += [3] * len(state["na_columns"])
         return {"shape": self.input_shape, "cardinalities": cards,

@@ -21,10 +21,12 @@ def gradient_boosting_scores(datamodule, task, splits) -> dict:
     train = datamodule.indices["train"]
     categorical = np.zeros(x.shape[1], dtype=bool)
     categorical[:len(datamodule.input_info()["cardinalities"])] = True
-    seed = datamodule.hparams.split_seed
+    # scikit-learn's defaults, except leaves of 20 rows: on a few dozen rows (mode=fraction) the
+    # trees could not split at all and the baseline would be the mean
+    options = {"categorical_features": categorical, "random_state": datamodule.hparams.split_seed,
+               "min_samples_leaf": max(2, min(20, len(train) // 10))}
     if datamodule.target_kind == "class":
-        model = HistGradientBoostingClassifier(categorical_features=categorical,
-                                               random_state=seed)
+        model = HistGradientBoostingClassifier(**options)
         model.fit(x[train], y[train].numpy())
         classes = model.classes_
 
@@ -35,8 +37,7 @@ def gradient_boosting_scores(datamodule, task, splits) -> dict:
         name = type(model).__name__
     else:
         targets = y.numpy()
-        models = [HistGradientBoostingRegressor(categorical_features=categorical,
-                                                random_state=seed).fit(x[train], targets[train, k])
+        models = [HistGradientBoostingRegressor(**options).fit(x[train], targets[train, k])
                   for k in range(targets.shape[1])]
         info = task.target_info  # the network's outputs are standardized targets
         mean, std = np.asarray(info.get("mean", 0.0)), np.asarray(info.get("std", 1.0))

@@ -39,7 +39,9 @@ def find_suspicious(task, datamodule, splits=("train", "val"), top_k: int = 20,
         p = predict(task, datamodule, split)
         for row in task.suspicious(p, top_k, **options):
             i = row.pop("item")
+            described = datamodule.describe_input(p.indices[i])  # e.g. a table row's values
             rows.append({"split": split, "index": p.indices[i], "path": p.paths[i] or "", **row,
+                         **({"input": described} if described else {}),
                          "action": "keep", "new_label": ""})
     return sorted(rows, key=lambda row: -row["loss"])
 

@@ -27,10 +27,12 @@ UNDERFIT_ADVICE = [
 
 def fit_verdict(score: str, train: float, val: float, baseline: float,
                 bias_tolerance: float = 0.05, variance_tolerance: float = 0.05,
-                fraction: float = 1.0, images: bool = True) -> dict:
+                fraction: float = 1.0, images: bool = True,
+                reference: dict | None = None) -> dict:
     """``train`` must be measured in eval mode (no dropout/augmentation) to be comparable.
     ``fraction``: the share of the training split used (more data is at hand when < 1).
     ``images``: the inputs are images (augmentation and CNNs are advice for them only).
+    ``reference``: a reference model's scores on the same split (``name``, ``val``), compared.
 
     Underfitting: train score more than ``bias_tolerance`` below 1 (or val no better than the
     trivial baseline). Overfitting: val more than ``variance_tolerance`` below train.
@@ -61,7 +63,16 @@ def fit_verdict(score: str, train: float, val: float, baseline: float,
         note = f"train and val {score} are both high and close"
     message = (f"{diagnosis} ({score}: train {train:.4f}, val {val:.4f}, gap {gap:+.4f}, "
                f"trivial baseline {baseline:.4f}): {note}")
-    return {"diagnosis": diagnosis, "note": note, "metric": score, "train": train, "val": val,
-            "gap": gap, "baseline": baseline, "bias_tolerance": bias_tolerance,
+    compared = {}
+    if reference and reference.get("val") is not None:
+        points = 100 * (val - reference["val"])
+        compared = {"reference": reference["name"], "reference_val": reference["val"],
+                    "reference_gap": val - reference["val"]}
+        where = (f"{abs(points):.1f} points {'below' if points < 0 else 'above'}"
+                 if round(points, 1) else "level with")
+        message += (f"; the network is {where} {reference['name']} "
+                    f"(val {score} {reference['val']:.4f})")
+    return {**compared, "diagnosis": diagnosis, "note": note, "metric": score, "train": train,
+            "val": val, "gap": gap, "baseline": baseline, "bias_tolerance": bias_tolerance,
             "variance_tolerance": variance_tolerance, "advice": advice, "passed": True,
             "message": message}

@@ -84,8 +84,9 @@ def load_trained(ckpt_path, data_overrides: dict | None = None):
     task.load_state_dict(checkpoint["state_dict"])
     config = {**checkpoint["datamodule"], **(data_overrides or {})}
     datamodule = get_class(config.pop("_target_"))(**config)
-    # the split the model was trained with, item by item (files added since cannot leak into
-    # val/test), where the data module stored one (Lightning's key: the class's name)
+    # what the data module learnt from the run's data, stored by Lightning under the class's name:
+    # the split item by item (files added since cannot leak into val/test), preprocessing learnt
+    # on the training split (applied as it was learnt)
     datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__) or {})
     datamodule.setup()
     check_same_targets(checkpoint, datamodule.target_names, "the data", ckpt_path)

@@ -102,6 +102,27 @@ def predict_files(task, datamodule, files: list[Path], folder: Path,
     return result
 
 
+@torch.no_grad()
+def predict_items(task, names: list[str], inputs: torch.Tensor, notes: dict, folder: Path,
+                  batch_size: int = 64) -> dict:
+    """``predictions.csv`` for items already read (one ``item`` column, then the task's)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    task.eval()
+    device = next(task.parameters()).device
+    rows = []
+    for start in range(0, len(names), batch_size):
+        outputs = task(inputs[start:start + batch_size].to(device)).float().cpu()
+        rows += [{"item": n, **task.prediction_row(o, folder=folder, name=n)}
+                 for n, o in zip(names[start:start + batch_size], outputs, strict=True)]
+    csv_path = folder / "predictions.csv"
+    columns = list(dict.fromkeys(key for row in rows for key in row)) or ["item"]
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return {"predictions": str(csv_path), "predicted": len(rows), **notes}
+
+
 def run(cfg) -> dict:
     """predict.py's job: load the checkpoint, list the inputs, predict, report."""
     from omegaconf import OmegaConf
@@ -109,10 +130,18 @@ def run(cfg) -> dict:
     from .predict import load_trained
 
     ckpt = resolve_checkpoint(cfg.ckpt_path)
+    task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data))
+    items = datamodule.read_items(cfg.inputs)  # a file of many items (table rows), or None
+    if items is not None:
+        result = predict_items(task, *items, Path(cfg.paths.output_dir), cfg.batch_size)
+        print(f"{result['predicted']} predicted -> {result['predictions']}")
+        for key, value in items[2].items():  # the data set's notes (e.g. unseen categories)
+            if value:
+                print(f"{key}: {value}")
+        return result
     files = list_inputs(cfg.inputs, cfg.get("column"))
     if not files:
         raise FileNotFoundError(f"inputs={cfg.inputs}: no image files found")
-    task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data))
     result = predict_files(task, datamodule, files, Path(cfg.paths.output_dir), cfg.batch_size)
     print(f"{result['predicted']} predicted -> {result['predictions']}")
     if result["unreadable"]:

@@ -54,8 +54,15 @@ def plot_confusion_matrix(matrix: torch.Tensor, names: list[str], path: Path, sp
 
 def image_rows(datamodule, indices: list[int], titles: list[str], path: Path,
                title: str) -> Path | None:
-    """The items ``indices`` (data-set positions) as an image grid; None for non-image data."""
+    """The items ``indices`` (data-set positions) as an image grid; for data that is not images
+    but describes its items (table rows), ``<name>_inputs.csv`` with each item's values; else
+    None."""
     images = item_images(datamodule, indices)
-    if images is None or images.dim() != 4:
+    if images is not None and images.dim() == 4:
+        return image_grid(images, titles, path, title=title)
+    described = [datamodule.describe_input(i) for i in indices]
+    if not any(described):
         return None
-    return image_grid(images, titles, path, title=title)
+    return write_csv(path.with_name(f"{path.stem}_inputs.csv"), ["index", "shown as", "input"],
+                     [[i, t.replace("\n", " "), d] for i, t, d in zip(indices, titles, described,
+                                                                      strict=True)])

@@ -151,6 +151,12 @@ class DataModule(L.LightningDataModule):
         standardization (grey digits have no ImageNet statistics; the model resizes itself)."""
         return {}
 
+    def reference_scores(self, task, splits: list[str]) -> dict | None:
+        """A reference model to compare the network with, fitted on the same training items
+        (e.g. gradient boosting for tables): ``{"name", "metric", <split>: score}`` with the
+        task's score, or None (the default: no reference)."""
+        return None
+
     def item_transform(self, train: bool):
         """Per-item transform for ``Dataset`` inputs (image files); unused for tensors."""
         return None
@@ -176,6 +182,17 @@ class DataModule(L.LightningDataModule):
             x = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).float() / 255.0
         x = x.view(height, width, channels).permute(2, 0, 1)
         return (x - self.mean) / self.std if hasattr(self, "mean") else x
+
+    def describe_input(self, index: int) -> str:
+        """Item ``index`` as a person reads it in a review CSV ("" for images: they are shown
+        as pictures, or by their file path)."""
+        return ""
+
+    def read_items(self, inputs) -> tuple[list[str], torch.Tensor, dict] | None:
+        """New items that one input file holds, read by the data set itself (the rows of a
+        table): (item names, model inputs, notes for the report). None (the default): ``inputs``
+        names files, each one item read by ``read_input``."""
+        return None
 
     def preprocessing(self) -> dict:
         """How a raw image becomes the model's input, as plain values (the export's JSON)."""

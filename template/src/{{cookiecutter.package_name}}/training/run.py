@@ -143,8 +143,12 @@ def train(cfg: DictConfig) -> Summary:
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
         splits = list(cfg.evaluate.splits)
         summary.metrics = measure(trainer, task, datamodule, splits, best) if splits else {}
+        reference = (datamodule.reference_scores(task, splits)
+                     if cfg.evaluate.fit_verdict and splits else None)
+        if reference:  # the model the network has to beat, on the same split
+            summary.sections["reference_model"] = reference
         if cfg.evaluate.fit_verdict and {"train", "val"} <= summary.metrics.keys():
-            summary.verdicts["fit"] = judge_fit(task, datamodule, summary.metrics)
+            summary.verdicts["fit"] = judge_fit(task, datamodule, summary.metrics, reference)
         # trainable as at the end of training (a fine-tune schedule may have frozen layers)
         summary.model["params_trainable"] = task.model.parameter_counts()["trainable"]
         summary.best_checkpoint = best
@@ -179,12 +183,13 @@ def measure(trainer: L.Trainer, task: Task, datamodule, splits: list[str],
     return split_metrics({k: v for result in results for k, v in result.items()})
 
 
-def judge_fit(task: Task, datamodule, metrics: dict) -> dict:
-    """The bias/variance verdict on the task's score, against the task's trivial baseline."""
+def judge_fit(task: Task, datamodule, metrics: dict, reference: dict | None = None) -> dict:
+    """The bias/variance verdict on the task's score, against the task's trivial baseline (and
+    the data module's reference model, when it has one)."""
     baseline = task.baseline(datamodule.split_targets("train"), datamodule.split_targets("val"))
     return fit_verdict(task.score, metrics["train"][task.score], metrics["val"][task.score],
                        baseline, task.tolerances["bias"], task.tolerances["variance"],
-                       datamodule.hparams.fraction, datamodule.image_inputs)
+                       datamodule.hparams.fraction, datamodule.image_inputs, reference)
 
 
 # ---- the eval job ------------------------------------------------------------------------------

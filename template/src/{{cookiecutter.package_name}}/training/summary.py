@@ -19,8 +19,9 @@ which the console prints as is): task {name, target_kind, score, overfit_metric}
 skipped_files}, model {name, params_total, params_trainable}, metrics {split: {loss, <the task's
 metrics>}}, verdicts {overfit, fit, finetune, ...}, best_checkpoint, trainer {global_step,
 epochs, world_size}, and when they ran: shape_check, lr_find, plots, interpretation (eval.py),
-checkpoint (eval.py). ``non_finite`` lists the fields whose value was NaN/inf (written as null:
-strict JSON). Tests, benchmarks, sweeps and your own scripts read this file.
+checkpoint (eval.py), reference_model (the data module's reference model, e.g. gradient boosting
+for tables: its score per split). ``non_finite`` lists the fields whose value was NaN/inf
+(written as null: strict JSON). Tests, benchmarks, sweeps and your own scripts read this file.
 """
 
 from __future__ import annotations

@@ -1,0 +1,40 @@
+"""Tables that ship inside scikit-learn (no download), served like a user's file.
+
+* ``breast_cancer``: 569 tumours, 30 continuous measurements, target ``diagnosis`` (benign /
+  malignant): classification;
+* ``diabetes``: 442 patients, age, ``sex`` (a real categorical column: 1 or 2), BMI, blood
+  pressure and six blood serum measurements in their original units; target ``progression`` (a
+  disease progression score one year later): regression.
+"""
+
+from __future__ import annotations
+
+from .tabular import TabularDataModule
+
+
+class BreastCancerDataModule(TabularDataModule):
+    name = "breast_cancer"
+
+    def read_frame(self):
+        from sklearn.datasets import load_breast_cancer
+
+        data = load_breast_cancer(as_frame=True)
+        frame = data.frame.drop(columns="target")
+        frame["diagnosis"] = [str(data.target_names[t]) for t in data.target]
+        return frame
+
+    def source(self) -> str:
+        return "data=breast_cancer"
+
+
+class DiabetesDataModule(TabularDataModule):
+    name = "diabetes"
+
+    def read_frame(self):
+        from sklearn.datasets import load_diabetes
+
+        frame = load_diabetes(as_frame=True, scaled=False).frame
+        return frame.rename(columns={"target": "progression"})
+
+    def source(self) -> str:
+        return "data=diabetes"

@@ -1,0 +1,133 @@
+"""Tables: preprocessing learnt on the training split only and kept in the checkpoint, raw rows
+through the predict path, bad input as one clear error, gradient boosting as the baseline to beat.
+(The task contract over task=tabular / tabular_regression runs in test_tasks.py.)"""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+
+import pytest
+
+from {{ cookiecutter.package_name }}.analysis.predict import load_trained
+from {{ cookiecutter.package_name }}.analysis.predict_files import run as predict_run
+from {{ cookiecutter.package_name }}.data.tabular import TabularDataModule
+from {{ cookiecutter.package_name }}.data.tabular_errors import TableError
+from {{ cookiecutter.package_name }}.training.summary import is_user_error
+
+from conftest import compose_config
+
+COLUMNS = ["color", "size", "weight", "is_valid", "label"]
+
+
+def write_table(path, rows: int = 120, seed: int = 0, shift: float = 0.0):
+    """color (categorical), size (continuous, some missing), weight (continuous), is_valid,
+    label (yes/no, from weight and color). Validation rows also have a color training never sees."""
+    rng = random.Random(seed)
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(COLUMNS)
+        for i in range(rows):
+            valid = i % 5 == 0
+            color = "violet" if valid and i % 10 == 0 else rng.choice(["red", "green", "blue"])
+            weight = rng.gauss(0, 1) + shift
+            size = "" if i % 7 == 3 else round(rng.uniform(10, 20) + shift, 3)
+            label = "yes" if weight + (0.5 if color == "red" else 0.0) > 0.2 else "no"
+            writer.writerow([color, size, round(weight, 4), valid, label])
+    return path
+
+
+def table(path, **options) -> TabularDataModule:
+    settings = {"path": str(path), "y_names": ["label"], "cat_names": ["color"],
+                "cont_names": ["size", "weight"], "valid_column": "is_valid",
+                "test_fraction": 0.1, **options}
+    datamodule = TabularDataModule(**settings)
+    datamodule.setup()
+    return datamodule
+
+
+def test_preprocessing_is_learnt_on_the_training_split_only(tmp_path):
+    datamodule = table(write_table(tmp_path / "t.csv"))
+    state, frame = datamodule.preprocessing_state, datamodule.frame
+    train = frame.iloc[datamodule.indices["train"]]
+    assert state["categories"]["color"] == ["blue", "green", "red"]  # no val-only "violet"
+    assert state["na_columns"] == ["size"]  # size has missing values: size_na is added
+    assert state["fill"]["size"] == pytest.approx(train["size"].median())
+    assert state["mean"]["weight"] == pytest.approx(train["weight"].mean())
+    assert state["mean"]["weight"] != pytest.approx(frame["weight"].mean(), abs=1e-9)
+    info = datamodule.input_info()
+    assert info["cardinalities"] == [4, 3] and info["cat_names"] == ["color", "size_na"]
+    x = datamodule.loaded.inputs
+    assert x.shape == (120, 4) and not x.isnan().any()
+    violet = frame.index[frame["color"] == "violet"].tolist()
+    assert (x[violet, 0] == 0).all()  # unseen category -> index 0
+    assert datamodule.describe()["unknown_categories"] == {"color": len(violet)}
+    weights = x[datamodule.indices["train"], 3]  # continuous: train mean 0, std 1
+    assert float(weights.mean()) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_parquet_reads_like_csv(tmp_path):
+    import pandas as pd
+
+    csv_path = write_table(tmp_path / "t.csv")
+    pd.read_csv(csv_path).to_parquet(tmp_path / "t.parquet")
+    from_csv, from_parquet = table(csv_path), table(tmp_path / "t.parquet")
+    assert from_parquet.preprocessing_state == from_csv.preprocessing_state
+    assert from_parquet.loaded.inputs.equal(from_csv.loaded.inputs)
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"cont_names": ["size", "height"]}, ["height", "columns", "weight", "is_valid"]),
+    ({"y_names": ["size"], "target_kind": "continuous"}, ["target", "missing"]),
+    ({"corrupt": True}, ["weight", "1 value(s) that are not numbers", "'12kg'", "rows [4]"]),
+], ids=["unknown_column", "missing_target", "text_in_continuous"])
+def test_bad_tables_are_one_clear_user_error(tmp_path, change, words):
+    path = write_table(tmp_path / "t.csv")
+    if change.pop("corrupt", False):
+        lines = path.read_text().splitlines()
+        cells = lines[5].split(",")
+        lines[5] = ",".join([*cells[:2], "12kg", *cells[3:]])  # data row 4: weight is text
+        path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TableError) as raised:
+        table(path, **change)
+    assert is_user_error(raised.value)  # one line, exit status 2
+    assert all(word in str(raised.value) for word in words), str(raised.value)
+
+
+def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
+    path = write_table(tmp_path / "t.csv")
+    summary = run_train("task=tabular", "data=table_csv", f"data.path={path}",
+                        "data.y_names=[label]", "data.cat_names=[color]",
+                        "data.cont_names=[size,weight]", "data.valid_column=is_valid",
+                        "trainer.max_epochs=2", "evaluate.tabular_baseline=false")
+    assert summary["status"] == "completed" and "reference_model" not in summary
+    assert summary["data"]["unknown_categories"] == {"color": 12}  # val-only "violet" rows
+    trained = load_trained(summary["best_checkpoint"])[1].preprocessing_state
+
+    write_table(path, shift=5.0)  # the file changes after training: the checkpoint's
+    datamodule = load_trained(summary["best_checkpoint"])[1]  # preprocessing still holds
+    assert datamodule.preprocessing_state == trained
+
+    rows = tmp_path / "new.csv"
+    rows.write_text("color,size,weight\nred,,1.5\nturquoise,12.0,-2.0\nblue,15,\n")
+    cfg = compose_config("predict", [f"ckpt_path={summary['best_checkpoint']}",
+                                     f"inputs={rows}"], tmp_path / "predict")
+    result = predict_run(cfg)
+    assert result["predicted"] == 3 and result["unknown_categories"] == {"color": 1}
+    with open(result["predictions"], newline="") as file:
+        predicted = list(csv.DictReader(file))
+    assert [p["item"] for p in predicted] == ["new.csv:0", "new.csv:1", "new.csv:2"]
+    assert all(p["label"] in ("no", "yes") and 0 <= float(p["probability"]) <= 1
+               for p in predicted)
+
+
+def test_full_run_beats_the_trivial_baseline_and_reports_gradient_boosting(run_train):
+    summary = run_train("task=tabular", "trainer.max_epochs=4")
+    fit, reference = summary["verdicts"]["fit"], summary["reference_model"]
+    assert reference["name"] == "HistGradientBoostingClassifier" and reference["metric"] == "acc"
+    assert 0.85 < reference["val"] <= 1 and 0.85 < reference["test"] <= 1
+    assert "the network is" in fit["message"] and reference["name"] in fit["message"]
+    assert fit["reference_gap"] == pytest.approx(fit["val"] - reference["val"])
+    assert summary["metrics"]["test"]["acc"] > fit["baseline"] + 0.2  # majority class: ~0.63
+    assert not math.isnan(summary["metrics"]["val"]["loss"])

@@ -55,6 +55,7 @@ class TabularDataModule(DataModule):
         self.target_kind = target_kind
         self.augment_policy = aug.policy(None)
         self.preprocessing_state: dict | None = None  # learnt on train, or from a checkpoint
+        self.stored_classes: list[str] | None = None  # a checkpoint's class list
         self.unknown_categories: dict[str, int] = {}
 
     # ---- reading ---------------------------------------------------------------------------
@@ -120,8 +121,13 @@ class TabularDataModule(DataModule):
             if len(y_names) != 1:
                 raise TableError(f"data.y_names={y_names}: class targets need one column")
             keys = [category_key(v) for v in frame[y_names[0]]]
-            names = sorted(set(keys))
+            # the classes a checkpoint was trained on stay its classes, whichever this file has
+            names = self.stored_classes or sorted(set(keys))
             index = {name: i for i, name in enumerate(names)}
+            unknown = sorted(set(keys) - set(index))
+            if unknown:
+                raise TableError(f"{self.source()}: classes {unknown[:5]} in column "
+                                 f"'{y_names[0]}' are not among the model's classes {names}")
             return torch.tensor([index[k] for k in keys], dtype=torch.long), names
         values = [numeric_column(frame[c], c, self.source()) for c in y_names]
         return torch.tensor(values, dtype=torch.float32).T.contiguous(), list(y_names)
@@ -181,10 +187,13 @@ class TabularDataModule(DataModule):
         return torch.stack(columns, dim=1)
 
     def state_dict(self) -> dict:
-        """Saved by Lightning in every checkpoint: eval/predict apply the same preprocessing."""
-        return {"preprocessing": self.preprocessing_state}
+        """Saved by Lightning in every checkpoint: eval/predict apply the same preprocessing
+        (and keep the same class list)."""
+        classes = self.target_names if self.target_kind == "class" else None
+        return {"preprocessing": self.preprocessing_state, "classes": classes}
 
     def load_state_dict(self, state: dict) -> None:
+        self.stored_classes = state.get("classes")
         self.preprocessing_state = state.get("preprocessing")
         if self._loaded is not None and self.preprocessing_state is not None:
             self._standardize(self._loaded.inputs)

@@ -52,10 +52,11 @@ def test_sigterm_ends_as_interrupted_with_143_and_a_resumable_checkpoint(tmp_pat
     assert "resume with ckpt_path=last" in summary["message"] and last.exists()
 
 
-def test_a_model_added_as_the_readme_says_runs_in_every_mode(tmp_path):
-    """README, "Add a model": a new module in models/ + a yaml, nothing else. The model has no
-    `dropout` option: modes switch regularization off through `regularize` all the same. (In a
-    copy of the project: the new files must not show up in tests running alongside.)"""
+def test_a_model_and_a_data_set_added_as_the_readme_says_run_in_every_mode(tmp_path):
+    """README, "Add a model" and "Add your own data set": a new module + a yaml each, nothing
+    else. The model has no `dropout` option: modes switch regularization off through
+    `regularize` all the same. (In a copy of the project: the new files must not show up in
+    tests running alongside.)"""
     copy = tmp_path / "project"
     shutil.copytree(PROJECT / "src", copy / "src",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -70,6 +71,17 @@ def test_a_model_added_as_the_readme_says_runs_in_every_mode(tmp_path):
         "                         nn.ReLU(), nn.Dropout(0.5))\n"
         "    return Network(body, nn.Linear(width, num_outputs), [body])\n")
     (copy / "configs" / "model" / "recipe_tiny.yaml").write_text("name: recipe_tiny\nwidth: 32\n")
+    (package.parent / "data" / "recipe_blobs.py").write_text(
+        "import torch\n\nfrom .base import DataModule, LoadedData\n\n\n"
+        "class BlobsDataModule(DataModule):\n"
+        "    target_kind = 'class'\n\n"
+        "    def load(self):\n"
+        "        labels = torch.arange(600) % 3\n"
+        "        noise = torch.randn(600, 1, 4, 4, generator=torch.Generator().manual_seed(0))\n"
+        "        images = labels[:, None, None, None].float() + 0.3 * noise\n"
+        "        return LoadedData(images, labels, ['low', 'middle', 'high'])\n")
+    (copy / "configs" / "data" / "recipe_blobs.yaml").write_text(
+        f"_target_: {package.parent.name}.data.recipe_blobs.BlobsDataModule\n")
     env = {**os.environ, "PYTHONPATH": str(copy / "src")}  # the copy, not the installed package
     # overfit (bounded by steps), then the other modes as one multirun: two Python starts
     runs = [(["mode=overfit", f"hydra.run.dir={tmp_path / 'overfit'}"], [tmp_path / "overfit"]),
@@ -78,12 +90,14 @@ def test_a_model_added_as_the_readme_says_runs_in_every_mode(tmp_path):
                                                          for i in range(3)])]
     for overrides, run_dirs in runs:
         process = subprocess.run([sys.executable, str(copy / "train.py"), *overrides, *QUIET,
-                                  "model=recipe_tiny"], cwd=tmp_path, env=env,
+                                  "model=recipe_tiny", "data=recipe_blobs"], cwd=tmp_path,
+                                 env=env,
                                  capture_output=True, text=True, timeout=300)
         assert process.returncode == 0, (overrides, process.stderr[-2000:])
         for run_dir in run_dirs:
             summary = json.loads((run_dir / "summary.json").read_text())
             assert summary["model"]["name"] == "recipe_tiny" and summary["status"] == "completed"
+            assert summary["data"]["targets"] == 3
     modes = [json.loads((tmp_path / "modes" / str(i) / "summary.json").read_text())["mode"]
              for i in range(3)]
     assert [m["name"] if isinstance(m, dict) else m for m in modes] == ["fraction", "full", "smoke"]

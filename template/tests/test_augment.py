@@ -101,3 +101,9 @@ def test_show_batch_saves_a_grid_of_augmented_images(run_train):
     summary = run_train("mode=smoke", "show_batch=true", "augment=strong")
     width, height = assert_png(summary["plots"]["augmented_batch"])
     assert width > height  # 8 columns x 4 rows of images
+
+
+def test_show_batch_says_so_when_the_inputs_are_not_images(run_train):
+    summary = run_train("task=collab", "mode=smoke", "show_batch=true")
+    assert summary["status"] == "completed"
+    assert "not images" in summary["plots"]["message"]

@@ -7,10 +7,11 @@ The score is the task's (accuracy, F1, R², mean IoU): higher is better and a pe
 
 from __future__ import annotations
 
+AUGMENT_ADVICE = "add data augmentation (augment=light, or augment=strong if it already has some)"
 # For overfitting (high variance), in this order.
 OVERFIT_ADVICE = [
     "get more data (label more items)",
-    "add data augmentation (augment=light, or augment=strong if it already has some)",
+    AUGMENT_ADVICE,  # (images only)
     "try an architecture that generalizes better (for images: a CNN instead of an MLP, a "
     "pretrained backbone)",
     "add regularization (model.dropout, optimizer.weight_decay, label smoothing)",
@@ -38,7 +39,7 @@ def fit_verdict(score: str, train: float, val: float, baseline: float,
     trivial baseline). Overfitting: val more than ``variance_tolerance`` below train.
     """
     gap = train - val
-    overfit_advice = [a for a in OVERFIT_ADVICE if images or "augment" not in a]
+    overfit_advice = [a for a in OVERFIT_ADVICE if images or a != AUGMENT_ADVICE]
     underfit = (1.0 - train) > bias_tolerance or val <= baseline
     overfit = gap > variance_tolerance
     if underfit and overfit:

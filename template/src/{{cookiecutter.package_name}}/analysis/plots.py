@@ -57,15 +57,12 @@ def image_grid(images: torch.Tensor, titles: list[str], path: str | Path, column
     return save_figure(fig, path)
 
 
-def show_batch(datamodule, path: str | Path, describe=str, count: int = 32) -> Path | None:
+def show_batch(datamodule, path: str | Path, describe=str, count: int = 32) -> Path:
     """Training images as the model sees them, augmentation included (``show_batch=true``);
-    ``describe`` turns a target into a title (the task's ``describe_item``). None when the
-    inputs are not images (table rows)."""
+    ``describe`` turns a target into a title (the task's ``describe_item``)."""
     from types import SimpleNamespace
 
     x, y = next(iter(datamodule.train_dataloader()))
-    if not isinstance(x, torch.Tensor) or x.dim() != 4:
-        return None
     trainer = datamodule.trainer
     datamodule.trainer = SimpleNamespace(training=True)  # as during fit: augmentation on
     try:

@@ -37,8 +37,6 @@ from .split import split_indices, subset
 
 SPLITS = ("train", "val", "test")
 log = logging.getLogger(__name__)
-# batches decoded by loader workers go to a GPU faster from page-locked memory
-PIN_MEMORY = torch.cuda.is_available()
 
 
 @dataclass
@@ -381,13 +379,14 @@ class DataModule(L.LightningDataModule):
             return DataLoader(TensorBatches(data.inputs, data.targets), sampler=sampler,
                               batch_size=None)
         transform = self.item_transform(train=augment)
+        pin = torch.cuda.is_available()  # worker batches reach a GPU faster from page-locked memory
         if batch_sampler:  # fixed batches, kept as they are (not re-chunked)
             everything = ItemSubset(data.inputs, range(len(data.targets)), transform)
             return DataLoader(everything, batch_sampler=indices,
-                              num_workers=self.hparams.num_workers, pin_memory=PIN_MEMORY)
+                              num_workers=self.hparams.num_workers, pin_memory=pin)
         dataset = ItemSubset(data.inputs, indices, transform)
         return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle,
-                          num_workers=self.hparams.num_workers, pin_memory=PIN_MEMORY,
+                          num_workers=self.hparams.num_workers, pin_memory=pin,
                           persistent_workers=self.hparams.num_workers > 0)
 
     # ---- augmentation ------------------------------------------------------------------------

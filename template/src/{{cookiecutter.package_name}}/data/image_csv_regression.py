@@ -22,9 +22,9 @@ import os
 from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset
 
 from .base import LoadedData
+from .image_csv import ImageFiles
 from .image_folder import ImageFolderDataModule
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
             raise ValueError(f"{table}: no usable rows")
         self.paths = paths
         keys = [Path(os.path.relpath(path, self.root)).as_posix() for path in paths]
-        return LoadedData(_ImageFiles(paths, torch.tensor(values)), torch.tensor(values), names,
+        return LoadedData(ImageFiles(paths, torch.tensor(values)), torch.tensor(values), names,
                           item_keys=keys)
 
     def _target_columns(self, columns: list[str], table: Path) -> list[str]:
@@ -110,19 +110,3 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
             raise ValueError(f"{table}: target columns {unknown or '(none)'} not found "
                              f"(data.y_names); columns: {', '.join(columns)}")
         return names
-
-
-class _ImageFiles(Dataset):
-    """``(PIL image, target row)`` pairs, opened when asked for."""
-
-    def __init__(self, paths: list[str], targets: torch.Tensor) -> None:
-        self.paths, self.targets = paths, targets
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int):
-        from PIL import Image
-
-        with Image.open(self.paths[i]) as image:
-            return image.convert("RGB"), self.targets[i]

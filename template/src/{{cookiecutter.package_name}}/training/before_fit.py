@@ -28,10 +28,8 @@ def before_fit(cfg: DictConfig, task, datamodule, callbacks: list, output_dir: P
     elif cfg.get("show_batch") and launched_rank() == 0:
         from ..analysis.plots import show_batch
 
-        shown = show_batch(datamodule, output_dir / "plots" / "augmented_batch.png",
-                           task.describe_item)
-        if shown is not None:  # (nothing to show for inputs that are not images)
-            sections["plots"] = {"augmented_batch": str(shown)}
+        sections["plots"] = {"augmented_batch": str(show_batch(
+            datamodule, output_dir / "plots" / "augmented_batch.png", task.describe_item))}
     options = OmegaConf.to_container(cfg.get("lr_find") or {}, resolve=True)
     if options.pop("enabled", False) and not cfg.get("ckpt_path"):  # not when resuming
         trainer = cfg.trainer

@@ -43,10 +43,12 @@ def test_eval_config_composes(tmp_path):
 
 
 @pytest.mark.parametrize("option", sorted(f.stem for f in (CONFIGS / "model").glob("*.yaml")))
-def test_every_model_config_builds_and_runs(option, tmp_path):
+def test_every_model_config_builds_and_runs(option, tmp_path, request):
     from {{ cookiecutter.package_name }}.models import create_model, model_head
 
     cfg = OmegaConf.to_container(compose_config("train", [f"model={option}"], tmp_path).model)
+    if cfg.get("zoo") == "hf_text":  # a pretrained text model: a tiny one, saved locally
+        cfg["name"] = str(request.getfixturevalue("tiny_text_model"))
     inputs, x = {"shape": [1, 8, 8]}, torch.randn(4, 1, 8, 8)
     try:
         model = create_model(num_outputs=10, inputs=inputs, **cfg)

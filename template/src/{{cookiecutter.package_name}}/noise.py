@@ -1,12 +1,15 @@
-"""The one place where known third-party console noise is silenced.
+"""The one place where known third-party noise is silenced, and one slow import kept lazy.
 
 Only messages that say nothing about *this* project's code are filtered: deprecation notices
 raised inside libraries, and Lightning hints that do not apply to in-memory tensor batches.
 Import this module before Lightning (the tests apply ``silence()`` to every test as well).
 """
 
+import importlib.util
 import logging
+import sys
 import warnings
+from pathlib import Path
 
 # Deprecations raised from inside these libraries are for their maintainers, not for us.
 _LIBRARIES = (r"(lightning|lightning_utilities|lightning_fabric|pytorch_lightning|torch"
@@ -41,4 +44,28 @@ def _no_advertisement(record: logging.LogRecord) -> bool:
     return "litlogger" not in record.getMessage().lower()
 
 
+def keep_transformers_lazy() -> None:
+    """torchmetrics imports transformers at start whenever it is installed (for BERTScore and
+    InfoLM, which this project does not use): about 1.5 CPU seconds on every start, text or not.
+    It decides by the flags of ``torchmetrics.utilities.imports``, a small module that imports
+    nothing of torchmetrics: loaded first with the transformers flags off, it leaves the import
+    to the text models that need it (``models/hf_text.py``)."""
+    if "torchmetrics" in sys.modules:
+        return
+    package = importlib.util.find_spec("torchmetrics")  # (finds it without running it)
+    if package is None or not package.submodule_search_locations:
+        return
+    path = Path(package.submodule_search_locations[0]) / "utilities" / "imports.py"
+    spec = importlib.util.spec_from_file_location("torchmetrics.utilities.imports", path)
+    if spec is None or not path.is_file():
+        return
+    flags = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(flags)
+    for name in dir(flags):
+        if name.startswith("_TRANSFORMERS"):
+            setattr(flags, name, False)
+    sys.modules[spec.name] = flags
+
+
 silence()
+keep_transformers_lazy()

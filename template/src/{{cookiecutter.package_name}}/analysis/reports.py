@@ -55,14 +55,29 @@ def plot_confusion_matrix(matrix: torch.Tensor, names: list[str], path: Path, sp
 def image_rows(datamodule, indices: list[int], titles: list[str], path: Path,
                title: str) -> Path | None:
     """The items ``indices`` (data-set positions) as an image grid; for data that is not images
-    but describes its items (table rows), ``<name>_inputs.csv`` with each item's values; else
-    None."""
+    but describes its items (table rows, texts), ``<name>_inputs.csv`` and the same as a Markdown
+    table to read (``<name>.md``); else None."""
     images = item_images(datamodule, indices)
     if images is not None and images.dim() == 4:
         return image_grid(images, titles, path, title=title)
     described = [datamodule.describe_input(i) for i in indices]
     if not any(described):
         return None
-    return write_csv(path.with_name(f"{path.stem}_inputs.csv"), ["index", "shown as", "input"],
-                     [[i, t.replace("\n", " "), d] for i, t, d in zip(indices, titles, described,
-                                                                      strict=True)])
+    rows = [[i, t.replace("\n", " "), d] for i, t, d in zip(indices, titles, described,
+                                                            strict=True)]
+    header = ["index", "shown as", "input"]
+    write_markdown(path.with_suffix(".md"), title, header, rows)
+    return write_csv(path.with_name(f"{path.stem}_inputs.csv"), header, rows)
+
+
+def write_markdown(path: Path, title: str, header: list[str], rows: list[list]) -> Path:
+    """A Markdown table (readable as it is, rendered by GitHub and most editors)."""
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = [f"# {title}", "", "| " + " | ".join(header) + " |",
+             "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -246,12 +246,15 @@ class Task(L.LightningModule):
         if datamodule is not None and hasattr(datamodule, "config"):
             checkpoint["datamodule"] = datamodule.config()
         # the checkpoint holds every weight: rebuilding it must need neither the start-from file
-        # nor a download of pretrained weights
+        # nor a download of pretrained weights; a model may add what it needs to be rebuilt
+        # without its files (a Hugging Face model's configuration)
         model = checkpoint.get("hyper_parameters", {}).get("model")
-        if isinstance(model, dict) and (model.get("weights") or model.get("pretrained")):
+        rebuild = getattr(self.model, "rebuild_options", {})
+        if isinstance(model, dict) and (model.get("weights") or model.get("pretrained")
+                                        or rebuild):
             start = {k: v for k, v in (("weights", None), ("pretrained", False)) if k in model}
             checkpoint["hyper_parameters"] = {**checkpoint["hyper_parameters"],
-                                              "model": {**model, **start}}
+                                              "model": {**model, **start, **rebuild}}
 
     def configure_optimizers(self):
         """Runs again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""

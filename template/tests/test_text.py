@@ -227,6 +227,23 @@ def test_new_texts_are_predicted_and_bad_ones_listed(tmp_path, run_train):
     assert float(rows[0]["p_negative"]) + float(rows[0]["p_positive"]) == pytest.approx(1, 1e-4)
 
 
+def test_export_takes_texts_of_any_length_and_carries_the_tokenizer(tmp_path, run_train):
+    from tokenizers import Tokenizer
+
+    from {{ cookiecutter.package_name }}.analysis.export import export
+
+    summary = run_train("task=text", "trainer.max_epochs=1", "data.size=400")
+    task, datamodule = load_trained(summary["best_checkpoint"])
+    result = export(task, datamodule, tmp_path / "export")
+    assert result["model.onnx"]["dynamic_axes"]["input"] == [0, 1]  # batch and length
+    info = json.loads((tmp_path / "export" / "preprocessing.json").read_text())
+    tokenizer = Tokenizer.from_str(info["input"]["tokenizer_json"])
+    ids = torch.tensor([tokenizer.encode("the food was not bad .").ids])
+    program = torch.export.load(tmp_path / "export" / "model.pt2").module()
+    with torch.no_grad():
+        assert torch.allclose(program(ids), task.cpu().eval()(ids), atol=1e-4)
+
+
 def test_eval_shows_the_top_losses_with_their_text(tmp_path, run_train):
     summary = run_train("task=text", "model=text_bow", "trainer.max_epochs=1")
     cfg = compose_config("eval", [f"ckpt_path={summary['best_checkpoint']}",

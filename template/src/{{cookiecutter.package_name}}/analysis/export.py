@@ -1,10 +1,10 @@
 """Export a trained checkpoint for use outside this project: ``python export.py ckpt_path=...``.
 
-Writes ``model.onnx`` (ONNX, dynamic batch axis), ``model.pt2`` (``torch.export``; load with
+Writes ``model.onnx`` (ONNX, dynamic batch axis; texts: also their length), ``model.pt2`` (``torch.export``; load with
 ``torch.export.load(path).module()``) and ``preprocessing.json`` (input shape, normalization,
 target names, the task and how to decode its outputs). Each model file is compared with the
-PyTorch model on a real batch of the checkpoint's data, and on a smaller part of it (the batch
-axis is dynamic), before it is reported as written; a file that disagrees is deleted.
+PyTorch model on a real batch of the checkpoint's data, and on smaller parts of it (fewer items;
+shorter texts), before it is reported as written; a file that disagrees is deleted.
 Needs the ``[export]`` extra (onnx, onnxscript, onnxruntime) for the ONNX file.
 """
 
@@ -41,7 +41,8 @@ def real_batch(datamodule, size: int = 8) -> torch.Tensor:
     if len(x) < 2:
         raise ExportError("the validation split has fewer than 2 items: a dynamic batch axis "
                           "needs an example batch of at least 2")
-    return x[:size].float()
+    x = x[:size]
+    return x if not x.is_floating_point() else x.float()  # (token ids stay integers)
 
 
 def _check(name: str, run, x: torch.Tensor, expected: torch.Tensor, path: Path,
@@ -69,18 +70,25 @@ def export(task, datamodule, folder: Path, onnx: bool = True, atol: float = 1e-4
     task = task.cpu().eval()
     module = _Forward(task).eval()
     x = real_batch(datamodule)
+    # the axes that vary: the batch, and e.g. a text's length (token ids of any length)
+    axes = getattr(datamodule, "input_axes", {0: "batch"})
+    dims = {axis: torch.export.Dim(name, min=1) for axis, name in axes.items()}
+    examples = [x, *(x.narrow(axis, 0, max(1, x.shape[axis] // 2)) for axis in axes if axis)]
     with torch.no_grad():
-        expected = module(x).float()
-    batch = torch.export.Dim("batch", min=1)
-    program = torch.export.export(module, (x,), dynamic_shapes=({0: batch},))
+        expected = [module(e).float() for e in examples]
+    program = torch.export.export(module, (x,), dynamic_shapes=(dims,))
     result = {"tolerance": {"atol": atol, "rtol": rtol}, "example_batch": len(x)}
+
+    def check(name: str, run, path: Path) -> float:  # every example: batch sizes, lengths
+        return max(_check(name, run, e, want, path, atol, rtol)
+                   for e, want in zip(examples, expected, strict=True))
 
     pt2 = folder / "model.pt2"
     torch.export.save(program, pt2)
     loaded = torch.export.load(pt2).module()
     with torch.no_grad():
-        result["model.pt2"] = {"max_difference": _check(
-            "the torch.export program", lambda b: loaded(b).float(), x, expected, pt2, atol, rtol)}
+        result["model.pt2"] = {"max_difference": check(
+            "the torch.export program", lambda b: loaded(b).float(), pt2)}
 
     if onnx:
         import onnxruntime  # (the [export] extra)
@@ -92,10 +100,11 @@ def export(task, datamodule, folder: Path, onnx: bool = True, atol: float = 1e-4
                           output_names=["output"], dynamo=True, external_data=False,
                           opset_version=opset, verbose=False)
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        result["model.onnx"] = {"max_difference": _check(
+        result["model.onnx"] = {"max_difference": check(
             "the ONNX model (onnxruntime)",
-            lambda b: session.run(None, {"input": b.numpy()})[0], x, expected, path, atol, rtol),
-            "input": "input", "output": "output", "dynamic_axes": {"input": [0], "output": [0]}}
+            lambda b: session.run(None, {"input": b.numpy()})[0], path),
+            "input": "input", "output": "output",
+            "dynamic_axes": {"input": sorted(axes), "output": [0]}}
 
     info = {"input": datamodule.preprocessing(), **task.export_info(),
             "files": {k: v for k, v in result.items() if k.startswith("model.")},

@@ -100,6 +100,7 @@ class DataModule(L.LightningDataModule):
     hflip_ok = False       # may images be mirrored? (not digits or text; photos usually yes)
     geometric_ok = True    # may inputs be shifted/rotated/zoomed? (not when targets are positions)
     image_inputs = True    # False for table rows, ratings, text: no image augmentation or plots
+    input_axes = {0: "batch"}  # input axes whose size varies (exported models accept any size)
 
     def __init__(
         self,

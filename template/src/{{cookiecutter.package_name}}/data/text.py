@@ -115,6 +115,7 @@ class TextDataModule(DataModule):
     name = "text"
     image_inputs = False  # no image augmentation, batch plots or augmentation advice
     geometric_ok = False
+    input_axes = {0: "batch", 1: "length"}  # (exported models take texts of any length)
 
     def __init__(self, target_kind: str = "class", label_delim: str = " ",
                  tokenizer: str = "train", vocab_size: int = 8000, min_frequency: int = 2,

@@ -6,6 +6,7 @@ from bag of words to a sequence model, and a local pretrained model fine-tuned o
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 import subprocess
@@ -242,6 +243,46 @@ def test_export_takes_texts_of_any_length_and_carries_the_tokenizer(tmp_path, ru
     program = torch.export.load(tmp_path / "export" / "model.pt2").module()
     with torch.no_grad():
         assert torch.allclose(program(ids), task.cpu().eval()(ids), atol=1e-4)
+
+
+def test_serve_answers_a_text_and_rejects_bytes_that_are_not_utf8(run_train):
+    pytest.importorskip("fastapi")
+    uvicorn = pytest.importorskip("uvicorn")
+    import socket
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from {{ cookiecutter.package_name }}.analysis.serve import create_app
+
+    summary = run_train("task=text", "model=text_bow", "trainer.max_epochs=1", "data.size=400")
+    task, datamodule = load_trained(summary["best_checkpoint"])
+    with socket.socket() as s:  # a free port
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(task, datamodule), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}/predict"
+    try:
+        for _ in range(200):  # until it listens
+            if server.started:
+                break
+            time.sleep(0.05)
+        request = urllib.request.Request(url, data=b"the food was great .")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            row = json.loads(answer.read())
+        expected = task.prediction_row(task(datamodule.read_input(
+            io.BytesIO(b"the food was great ."))[None])[0].detach())
+        assert row == expected and row["label"] in ("negative", "positive")
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(urllib.request.Request(url, data=b"caf\xe9"), timeout=10)
+        assert error.value.code == 422
+        assert "not a readable text: not valid UTF-8" in json.loads(error.value.read())["detail"]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def test_eval_shows_the_top_losses_with_their_text(tmp_path, run_train):

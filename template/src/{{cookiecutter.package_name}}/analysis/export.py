@@ -1,10 +1,11 @@
 """Export a trained checkpoint for use outside this project: ``python export.py ckpt_path=...``.
 
-Writes ``model.onnx`` (ONNX, dynamic batch axis; texts: also their length), ``model.pt2`` (``torch.export``; load with
-``torch.export.load(path).module()``) and ``preprocessing.json`` (input shape, normalization,
-target names, the task and how to decode its outputs). Each model file is compared with the
-PyTorch model on a real batch of the checkpoint's data, and on smaller parts of it (fewer items;
-shorter texts), before it is reported as written; a file that disagrees is deleted.
+Writes ``model.onnx`` (ONNX, dynamic batch axis; texts: also their length), ``model.pt2``
+(``torch.export``; load with ``torch.export.load(path).module()``) and ``preprocessing.json``
+(input shape, normalization, target names, the task and how to decode its outputs). Each model
+file is compared with the PyTorch model on a real batch of the checkpoint's data, and on smaller
+parts of it (fewer items; shorter texts), before it is reported as written; a file that disagrees
+is deleted.
 Needs the ``[export]`` extra (onnx, onnxscript, onnxruntime) for the ONNX file.
 """
 

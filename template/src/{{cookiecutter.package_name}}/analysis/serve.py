@@ -1,9 +1,10 @@
 """Serve a trained checkpoint over HTTP: ``python serve.py ckpt_path=...`` (the ``[serve]`` extra).
 
-``POST /predict`` with an image file's bytes as the request body answers the task's prediction
-columns as JSON (the same as a row of predict.py's CSV); ``GET /health`` says what is served. The
-image is read with the checkpoint's own preprocessing (``DataModule.read_input``). A body that is
-not a readable image gets status 422 and a one-line ``detail``.
+``POST /predict`` with an image file's bytes (UTF-8 text for text models) as the request body
+answers the task's prediction columns as JSON (the same as a row of predict.py's CSV); ``GET
+/health`` says what is served. The input is read with the checkpoint's own preprocessing
+(``DataModule.read_input``). A body that is not a readable input gets status 422 and a one-line
+``detail``.
 """
 
 from __future__ import annotations
@@ -24,15 +25,17 @@ def create_app(task, datamodule):
     def health() -> dict:
         return {"status": "ok", "task": info["task"], "target_names": info["target_names"]}
 
+    kind = "image" if datamodule.image_inputs else "text"  # (tables and ratings: read_input says)
+
     @app.post("/predict")
     async def predict(request: Request) -> dict:
         body = await request.body()
         if not body:
-            raise HTTPException(400, "empty request body: send the image file's bytes")
+            raise HTTPException(400, f"empty request body: send the {kind} file's bytes")
         try:
             x = datamodule.read_input(io.BytesIO(body))
         except (OSError, ValueError, SyntaxError) as error:  # PIL raises all three
-            raise HTTPException(422, f"not a readable image: {error}") from None
+            raise HTTPException(422, f"not a readable {kind}: {error}") from None
         with torch.no_grad():
             output = task(x[None].to(next(task.parameters()).device)).float().cpu()[0]
         return task.prediction_row(output)

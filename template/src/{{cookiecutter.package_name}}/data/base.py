@@ -27,6 +27,7 @@ import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import lightning as L
 import torch
@@ -100,7 +101,8 @@ class DataModule(L.LightningDataModule):
     hflip_ok = False       # may images be mirrored? (not digits or text; photos usually yes)
     geometric_ok = True    # may inputs be shifted/rotated/zoomed? (not when targets are positions)
     image_inputs = True    # False for table rows, ratings, text: no image augmentation or plots
-    input_axes = {0: "batch"}  # input axes whose size varies (exported models accept any size)
+    # input axes whose size varies (an exported model accepts any size along them)
+    input_axes: ClassVar[dict] = {0: "batch"}
 
     def __init__(
         self,

@@ -24,6 +24,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, SequentialSampler
@@ -115,7 +116,7 @@ class TextDataModule(DataModule):
     name = "text"
     image_inputs = False  # no image augmentation, batch plots or augmentation advice
     geometric_ok = False
-    input_axes = {0: "batch", 1: "length"}  # (exported models take texts of any length)
+    input_axes: ClassVar[dict] = {0: "batch", 1: "length"}  # (exports take any text length)
 
     def __init__(self, target_kind: str = "class", label_delim: str = " ",
                  tokenizer: str = "train", vocab_size: int = 8000, min_frequency: int = 2,

@@ -19,7 +19,7 @@ import torch
 
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.analysis.predict_files import run as predict_run
-from {{ cookiecutter.package_name }}.data.text import SortishBatches, TextCsvDataModule, TextError
+from {{ cookiecutter.package_name }}.data import text as text_data
 from {{ cookiecutter.package_name }}.data.text_folder import TextFolderDataModule
 from {{ cookiecutter.package_name }}.data.text_reviews import make_reviews
 from {{ cookiecutter.package_name }}.models.hf_text import HubModelError, check_available
@@ -43,8 +43,8 @@ def review_rows(count: int = 120, seed: int = 1):
             for i, (t, y) in enumerate(zip(texts, labels, strict=True))]
 
 
-def text_csv(path, **options) -> TextCsvDataModule:
-    datamodule = TextCsvDataModule(path=str(path), min_frequency=1, **options)
+def text_csv(path, **options) -> text_data.TextCsvDataModule:
+    datamodule = text_data.TextCsvDataModule(path=str(path), min_frequency=1, **options)
     datamodule.setup()
     return datamodule
 
@@ -60,7 +60,7 @@ def test_bad_rows_are_listed_by_line_and_skipped_or_stop_the_run(tmp_path):
     assert datamodule.skipped_files == ["line 5: empty text", "line 9: missing label",
                                         "line 12: not valid UTF-8 (save the file as UTF-8)"]
     assert len(datamodule.texts) == 37 and datamodule.describe()["skipped_files"] == 3
-    with pytest.raises(TextError) as raised:
+    with pytest.raises(text_data.TextError) as raised:
         text_csv(path, on_bad="fail")
     assert is_user_error(raised.value)
     assert "3 bad item(s): line 5: empty text; line 9: missing label; line 12" in str(raised.value)
@@ -72,7 +72,7 @@ def test_bad_rows_are_listed_by_line_and_skipped_or_stop_the_run(tmp_path):
 ])
 def test_unusable_text_data_is_one_clear_error(tmp_path, rows, options, words):
     path = write_csv(tmp_path / "t.csv", rows, header=("text", "label"))
-    with pytest.raises(TextError) as raised:
+    with pytest.raises(text_data.TextError) as raised:
         text_csv(path, **options)
     assert is_user_error(raised.value)
     assert all(word in str(raised.value) for word in words), str(raised.value)
@@ -88,7 +88,7 @@ def test_batches_are_padded_to_their_longest_text_and_grouped_by_length(tmp_path
     lengths = datamodule.lengths
     train = datamodule.indices["train"]
     torch.manual_seed(0)
-    sortish = list(SortishBatches(train, lengths, 16, chunk=50))
+    sortish = list(text_data.SortishBatches(train, lengths, 16, chunk=50))
     assert sorted(i for batch in sortish for i in batch) == sorted(train)  # each item once
     shuffled = torch.as_tensor(train)[torch.randperm(len(train))].split(16)
 
@@ -298,8 +298,8 @@ def test_eval_shows_the_top_losses_with_their_text(tmp_path, run_train):
 
 
 def test_text_libraries_are_imported_only_when_text_is_used():
-    code = ("import sys; import {{ cookiecutter.package_name }}.training.run, "
-            "{{ cookiecutter.package_name }}.models, {{ cookiecutter.package_name }}.data.text; "
+    package = "{{ cookiecutter.package_name }}"
+    code = (f"import sys; import {package}.training.run, {package}.models, {package}.data.text; "
             "print(json.dumps(sorted(m for m in ('transformers', 'tokenizers') "
             "if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True,

@@ -78,6 +78,17 @@ def test_unusable_text_data_is_one_clear_error(tmp_path, rows, options, words):
     assert all(word in str(raised.value) for word in words), str(raised.value)
 
 
+def test_parquet_reads_like_csv(tmp_path):
+    import pandas as pd
+
+    csv_path = write_csv(tmp_path / "t.csv", review_rows(60))
+    pd.read_csv(csv_path).to_parquet(tmp_path / "t.parquet")
+    from_csv, from_parquet = text_csv(csv_path), text_csv(tmp_path / "t.parquet")
+    assert from_parquet.texts == from_csv.texts
+    assert from_parquet.loaded.targets.equal(from_csv.loaded.targets)
+    assert from_parquet.loaded.inputs.equal(from_csv.loaded.inputs)
+
+
 def test_batches_are_padded_to_their_longest_text_and_grouped_by_length(tmp_path):
     datamodule = text_csv(write_csv(tmp_path / "t.csv", review_rows(300)), batch_size=16)
     pad = datamodule.tokenizer_state["pad_id"]

@@ -137,7 +137,8 @@ class TabularDataModule(DataModule):
         """(Called by ``setup`` once the split is known.) Learn the preprocessing on the full
         training split, unless a checkpoint brought it, and turn every row into model inputs."""
         if self.preprocessing_state is None:
-            self.preprocessing_state = self.learn(self.frame.iloc[self.indices["train"]])
+            # the full training split, whatever data.fraction: every mode sees the same scale
+            self.preprocessing_state = self.learn(self.frame.iloc[self._full_train])
         self.unknown_categories = {}
         self._loaded.inputs = self.transform(self.frame, self.unknown_categories)
 

@@ -152,6 +152,31 @@ def test_last_is_the_last_epoch_even_when_the_metric_stopped_improving(run_train
     assert again["trainer"]["global_step"] == 3 * STEPS  # a finished run: nothing trained
 
 
+@pytest.mark.parametrize(("interval", "length", "written"), [
+    (0, ["trainer.max_epochs=3"], [0, 1, 2]),
+    (1e9, ["trainer.max_epochs=3"], [0, 2]),    # the first and the final epoch only
+    (1e9, ["trainer.max_epochs=10", "+trainer.max_steps=7"], [0, 2]),  # ends in epoch 2
+])
+def test_last_is_rewritten_at_most_every_interval_but_first_and_final_always(
+        run_train, monkeypatch, interval, length, written):
+    """Short epochs: rewriting last.ckpt at each one cost more than the training."""
+    from {{ cookiecutter.package_name }}.training.resume import ResumableCheckpoint
+
+    epochs, real = [], ResumableCheckpoint._save_checkpoint
+
+    def recorded(self, trainer, filepath):
+        if Path(filepath).name == "last.ckpt":
+            epochs.append(trainer.current_epoch)
+        real(self, trainer, filepath)
+
+    monkeypatch.setattr(ResumableCheckpoint, "_save_checkpoint", recorded)
+    summary = run_train(*SHORT, *length,
+                        f"callbacks.model_checkpoint.last_min_interval_s={interval}")
+    assert epochs == written
+    assert load(checkpoints(summary) / "last.ckpt")["global_step"] == summary["trainer"][
+        "global_step"]
+
+
 def test_an_unreadable_last_checkpoint_falls_back_to_best(run_train, capsys):
     first = run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=2")
     last, best = checkpoints(first) / "last.ckpt", checkpoints(first) / "best.ckpt"

@@ -185,7 +185,8 @@ class ResumableCheckpoint(ModelCheckpoint):
       rewritten at most every ``last_min_interval_s`` seconds (0: every epoch) apart from the
       first and the final epoch;
     * every file is written under a temporary name and renamed once complete: a full disk or a
-      kill during the write leaves the previous checkpoint intact.
+      kill during the write leaves the previous checkpoint intact; a ``last.ckpt`` of the same
+      step as a new ``best.ckpt`` is a hard link to it, not a second write.
     """
 
     def __init__(self, *args, last_min_interval_s: float = 0.0, **kwargs) -> None:
@@ -227,17 +228,40 @@ class ResumableCheckpoint(ModelCheckpoint):
         self._last_written = time.monotonic()
 
     def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
-        # Lightning's own write goes through the system temp folder and, across file systems,
-        # a copy: a full disk then truncates the target. Write a partial file next to it instead.
-        partial = f"{filepath}.partial"
-        trainer.save_checkpoint(partial, self.save_weights_only)
-        if trainer.is_global_zero:
-            commit(partial, filepath)
+        source = self._last_checkpoint_saved
+        if (filepath == self.last_model_path and source and source != filepath
+                and self._last_global_step_saved == trainer.global_step):
+            # this step's best.ckpt holds the same state: last.ckpt becomes a second name of that
+            # file instead of a second write of the weights and optimizer state (a hard link: a
+            # later best.ckpt is a new file, last.ckpt keeps this one)
+            if trainer.is_global_zero:
+                _link_or_copy(source, filepath)
+            trainer.strategy.barrier("ResumableCheckpoint.link")
+        else:
+            # Lightning's own write goes through the system temp folder and, across file systems,
+            # a copy: a full disk then truncates the target. Write a partial file next to it.
+            partial = f"{filepath}.partial"
+            trainer.save_checkpoint(partial, self.save_weights_only)
+            if trainer.is_global_zero:
+                commit(partial, filepath)
         self._last_global_step_saved = trainer.global_step
         self._last_checkpoint_saved = filepath
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.after_save_checkpoint(proxy(self))
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    partial = f"{target}.partial"
+    if os.path.lexists(partial):
+        os.unlink(partial)
+    try:
+        os.link(source, partial)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(source, partial)
+        commit(partial, target)
+        return
+    os.replace(partial, target)
 
 
 def _training_ends_here(trainer: L.Trainer) -> bool:

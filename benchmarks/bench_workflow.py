@@ -426,6 +426,8 @@ ABLATIONS = {
     "no logger": (["logger=none"], {}),
     "no checkpoints": (["callbacks.model_checkpoint=null", "++trainer.enable_checkpointing=false"],
                        {}),
+    "last.ckpt every epoch (before 2026-11-23)": (
+        ["callbacks.model_checkpoint.last_min_interval_s=0"], {}),
     "no rng-state callback": (["callbacks.rng_state=null"], {}),
     "no model summary": (["trainer.enable_model_summary=false"], {}),
     "no curves plot": (["callbacks.curves=null"], {}),

@@ -4,8 +4,9 @@ a second.
 Lightning's bar reads the logged metrics and updates itself after every batch, and redraws up to
 100 times a second: on a small model that is a noticeable share of each step, for changes faster
 than anyone reads. Here a batch updates the bar only when ``1 / refresh_rate`` seconds have passed
-since the last update; the last batch of an epoch always does. ``trainer.enable_progress_bar=false``
-still turns it off.
+since the last update; the last batch of an epoch always does. The training loss it shows is the
+one logged every ``trainer.log_every_n_steps`` steps (tasks/base.py). Turned off as before:
+``trainer.enable_progress_bar=false``.
 """
 
 from __future__ import annotations

@@ -313,6 +313,7 @@ def ablate_verdict(rounds: int, smoke: bool) -> None:
         "no model summary": ["trainer.enable_model_summary=false"],
         "no shape check": ["shape_check=false"],
         "no progress bar": ["++trainer.enable_progress_bar=false"],
+        "no curves plot": ["callbacks.curves=null"],
     }
     imports = ["-c", f"import torch, lightning, hydra; import {PACKAGE}.training.run"]
     gaps: dict[str, list[float]] = {name: [] for name in [*variants, "imports of train.py"]}
@@ -413,52 +414,67 @@ def profile_loop(smoke: bool, top: int = 30) -> None:
 
 # What each part of the default loop costs: the same workload with one part switched off.
 # Configuration switches first; then the task's per-step work replaced at run time (monkeypatched
-# methods, to size what a change in tasks/ would save; checkpoints monitor val/acc, so a variant
-# that stops logging it also turns checkpoints off).
+# methods, to size what a change in tasks/ would save; checkpoints monitor val/<score>, so a
+# variant that stops logging it also turns checkpoints off).
 PARTS_OFF = ["++trainer.enable_progress_bar=false", "logger=none",
              "callbacks.model_checkpoint=null", "++trainer.enable_checkpointing=false",
-             "callbacks.rng_state=null", "trainer.enable_model_summary=false"]
+             "callbacks.rng_state=null", "trainer.enable_model_summary=false",
+             "callbacks.curves=null"]
 ABLATIONS = {
     "default": ([], {}),
     "no progress bar": (["++trainer.enable_progress_bar=false"], {}),
     "no logger": (["logger=none"], {}),
     "no checkpoints": (["callbacks.model_checkpoint=null", "++trainer.enable_checkpointing=false"],
                        {}),
+    "last.ckpt every epoch (before 2026-11-23)": (
+        ["callbacks.model_checkpoint.last_min_interval_s=0"], {}),
     "no rng-state callback": (["callbacks.rng_state=null"], {}),
     "no model summary": (["trainer.enable_model_summary=false"], {}),
-    "all five off": (PARTS_OFF, {}),
-    "train metric update() not forward": ([], {"training_step": "step_update_metric"}),
-    "no train metric, loss logged": ([], {"training_step": "step_loss_only"}),
-    "bare steps, five off": (PARTS_OFF, {"training_step": "step_bare",
-                                         "validation_step": "val_bare"}),
+    "no curves plot": (["callbacks.curves=null"], {}),
+    "all six off": (PARTS_OFF, {}),
+    "self.log every step (before 2026-11-23)": ([], {"training_step": "step_log_every_step",
+                                                     "validation_step": "val_log_every_step"}),
+    "no train metric": ([], {"training_step": "step_no_metric"}),
+    "bare steps, six off": (PARTS_OFF, {"training_step": "step_bare",
+                                        "validation_step": "val_bare"}),
 }
 
 
-def step_update_metric(self, batch, batch_idx):
+def step_log_every_step(self, batch, batch_idx):
     x, y = batch
-    logits = self(x)
-    loss = self.criterion(logits, y)
-    self.train_acc.update(logits, y)  # accumulate only: the epoch value is all that is logged
+    outputs = self(x)
+    loss = self.loss(outputs, y)
+    self.train_score.update(*self.metric_inputs(outputs.detach(), y))
     self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
-    self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(y))
+    self.log(f"train/{self.score}", self.train_score, on_step=False, on_epoch=True,
+             batch_size=len(y))
     return loss
 
 
-def step_loss_only(self, batch, batch_idx):
+def val_log_every_step(self, batch, batch_idx):
     x, y = batch
-    loss = self.criterion(self(x), y)
-    self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
+    outputs = self(x)
+    self.val_metrics.update(*self.metric_inputs(outputs, y))
+    self.log("val/loss", self.item_losses(outputs, y).mean(), prog_bar=True, batch_size=len(y))
+    self.log_dict(self.val_metrics, batch_size=len(y))
+
+
+def step_no_metric(self, batch, batch_idx):
+    x, y = batch
+    loss = self.loss(self(x), y)
+    if self.trainer._logger_connector.should_update_logs:
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
     return loss
 
 
 def step_bare(self, batch, batch_idx):
     x, y = batch
-    return self.criterion(self(x), y)
+    return self.loss(self(x), y)
 
 
 def val_bare(self, batch, batch_idx):
     x, y = batch
-    self.criterion(self(x), y)
+    self.item_losses(self(x), y)
 
 
 @contextlib.contextmanager
@@ -469,14 +485,17 @@ def patched_task(patches: dict[str, str]):
         yield
         return
     task = importlib.import_module(f"{PACKAGE}.tasks.classification").ClassificationTask
-    saved = {name: task.__dict__[name] for name in patches}
+    saved = {name: task.__dict__.get(name) for name in patches}  # None: inherited from Task
     for name, replacement in patches.items():
         setattr(task, name, globals()[replacement])
     try:
         yield
     finally:
         for name, method in saved.items():
-            setattr(task, name, method)
+            if method is None:
+                delattr(task, name)
+            else:
+                setattr(task, name, method)
 
 
 def ablate_loop(rounds: int, smoke: bool) -> None:

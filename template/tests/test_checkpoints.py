@@ -121,14 +121,16 @@ def test_a_checkpoint_write_cut_short_by_a_full_disk_leaves_the_previous_one(run
 
     real, calls = torch_io._atomic_save, []
 
-    def full_disk_at_the_second_last_ckpt(checkpoint, path):
+    # the second checkpoint written (best.ckpt or last.ckpt: a last.ckpt of the same step as a
+    # new best.ckpt is a link to it, and last.ckpt is not rewritten every short epoch)
+    def full_disk_at_the_second_write(checkpoint, path):
         calls.append(path)
-        if sum(Path(c).name.startswith("last.ckpt") for c in calls) < 2:
+        if len(calls) < 2:
             return real(checkpoint, path)
         Path(path).write_bytes(b"PK\x03\x04 half a checkpoint")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(torch_io, "_atomic_save", full_disk_at_the_second_last_ckpt)
+    monkeypatch.setattr(torch_io, "_atomic_save", full_disk_at_the_second_write)
     with pytest.raises(OSError, match="No space left"):
         run_train(*SHORT, "trainer.max_epochs=3")
     monkeypatch.undo()
@@ -150,6 +152,38 @@ def test_last_is_the_last_epoch_even_when_the_metric_stopped_improving(run_train
     again = run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=3", "ckpt_path=last")
     assert again["status"] == "completed"
     assert again["trainer"]["global_step"] == 3 * STEPS  # a finished run: nothing trained
+
+
+@pytest.mark.parametrize(("interval", "length", "written"), [
+    (0, ["trainer.max_epochs=3"], [0, 1, 2]),
+    (1e9, ["trainer.max_epochs=3"], [0, 2]),    # the first and the final epoch only
+    (1e9, ["trainer.max_epochs=10", "+trainer.max_steps=7"], [0, 2]),  # ends in epoch 2
+])
+def test_last_is_rewritten_at_most_every_interval_but_first_and_final_always(
+        run_train, monkeypatch, interval, length, written):
+    """Short epochs: rewriting last.ckpt at each one cost more than the training."""
+    from {{ cookiecutter.package_name }}.training.resume import ResumableCheckpoint
+
+    epochs, real = [], ResumableCheckpoint._save_checkpoint
+
+    def recorded(self, trainer, filepath):
+        if Path(filepath).name == "last.ckpt":
+            epochs.append(trainer.current_epoch)
+        real(self, trainer, filepath)
+
+    monkeypatch.setattr(ResumableCheckpoint, "_save_checkpoint", recorded)
+    summary = run_train(*SHORT, *length,
+                        f"callbacks.model_checkpoint.last_min_interval_s={interval}")
+    assert epochs == written
+    assert load(checkpoints(summary) / "last.ckpt")["global_step"] == summary["trainer"][
+        "global_step"]
+
+
+def test_a_last_ckpt_of_the_same_step_as_a_new_best_is_the_same_file(run_train):
+    """Not a second write of the same weights and optimizer state: a hard link."""
+    summary = run_train(*SHORT, "trainer.max_epochs=1")
+    last, best = checkpoints(summary) / "last.ckpt", checkpoints(summary) / "best.ckpt"
+    assert last.samefile(best) and load(last)["epoch"] == 0
 
 
 def test_an_unreadable_last_checkpoint_falls_back_to_best(run_train, capsys):

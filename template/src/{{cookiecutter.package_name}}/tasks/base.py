@@ -190,14 +190,20 @@ class Task(L.LightningModule):
             x = x.contiguous(memory_format=torch.channels_last)
         return self.model(x)
 
+    # Each ``self.log`` costs Lightning about a millisecond (a sizeable part of a small model's
+    # step), so the steps log only what will be read: the loss on the steps the loggers write
+    # (``trainer.log_every_n_steps``), and each metric object once per epoch (Lightning computes
+    # and resets a logged metric at the epoch's end; ``update`` accumulates every batch).
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
         outputs = self(x)
         loss = self.loss(outputs, y)
         self.train_score.update(*self.metric_inputs(outputs.detach(), y))
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
-        self.log(f"train/{self.score}", self.train_score, on_step=False, on_epoch=True,
-                 batch_size=len(y))
+        if _writes_logs(self._trainer):  # (plots/curves.png reads every step's loss itself)
+            self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
+        if self.train_score.update_count == 1:  # the epoch's first batch (also after a resume)
+            self.log(f"train/{self.score}", self.train_score, on_step=False, on_epoch=True,
+                     batch_size=len(y))
         return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
@@ -206,7 +212,8 @@ class Task(L.LightningModule):
         self.val_metrics.update(*self.metric_inputs(outputs, y))
         self.log("val/loss", self.item_losses(outputs, y).mean(), prog_bar=True,
                  batch_size=len(y), sync_dist=True)  # averaged over DDP ranks
-        self.log_dict(self.val_metrics, batch_size=len(y))
+        if batch_idx == 0:
+            self.log_dict(self.val_metrics, batch_size=len(y))
 
     def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         """One dataloader per name in ``self.eval_splits``; logs ``<split>/final_<metric>``."""
@@ -217,7 +224,8 @@ class Task(L.LightningModule):
         metrics.update(*self.metric_inputs(outputs, y))
         self.log(f"{split}/final_loss", self.item_losses(outputs, y).mean(), batch_size=len(y),
                  add_dataloader_idx=False, sync_dist=True)
-        self.log_dict(metrics, batch_size=len(y), add_dataloader_idx=False)
+        if batch_idx == 0:  # (batch_idx counts from 0 in each split's loader)
+            self.log_dict(metrics, batch_size=len(y), add_dataloader_idx=False)
 
     @torch.no_grad()
     def evaluate_batches(self, batches, name: str) -> float:
@@ -266,3 +274,10 @@ class Task(L.LightningModule):
         scheduler = build_scheduler(self.hparams.scheduler, optimizer, steps)
         return optimizer if scheduler is None else {"optimizer": optimizer,
                                                     "lr_scheduler": scheduler}
+
+
+def _writes_logs(trainer) -> bool:
+    """Whether Lightning hands this training step's logged values to the loggers and the
+    progress bar (every ``log_every_n_steps`` steps; always without a trainer)."""
+    connector = getattr(trainer, "_logger_connector", None)
+    return connector is None or connector.should_update_logs or bool(trainer.fast_dev_run)

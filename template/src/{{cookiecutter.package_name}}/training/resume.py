@@ -16,7 +16,10 @@ What else can go wrong when resuming, and what happens here instead:
 * ``last.ckpt`` unreadable (a full disk, a killed write): the run's ``best.ckpt`` is used, with a
   message; checkpoints are written to a temporary name and renamed, so this should not happen.
 * Lightning 2.6 rewrites ``last.ckpt`` only when the monitored metric improved: here it is
-  written at the end of every epoch, so a crash loses at most one epoch.
+  written at the end of every epoch, except while this run's previous ``last.ckpt`` is less than
+  ``last_min_interval_s`` seconds old (a write can cost more than a short epoch's training); the
+  first and the final epoch are always written. A crash loses at most the current epoch and that
+  many seconds before it.
 * Another model than the checkpoint's: one message naming both (instead of Lightning's list of
   missing state-dict keys).
 * Training longer than the run that wrote the checkpoint (``trainer.max_epochs`` raised): the
@@ -30,6 +33,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import time
 from pathlib import Path
 from weakref import proxy
 
@@ -177,11 +181,18 @@ class ResumableCheckpoint(ModelCheckpoint):
       checkpoint folder changed (it warns and starts over), so the resumed run would call its
       first new epoch "best" even when an epoch before the crash was better. The tracked
       checkpoints are copied into the new folder and the state rewritten to point there;
-    * ``last.ckpt`` is the last epoch, always (Lightning 2.6 writes it only together with a new
-      best);
+    * ``last.ckpt`` is the last epoch (Lightning 2.6 writes it only together with a new best),
+      rewritten at most every ``last_min_interval_s`` seconds (0: every epoch) apart from the
+      first and the final epoch;
     * every file is written under a temporary name and renamed once complete: a full disk or a
-      kill during the write leaves the previous checkpoint intact.
+      kill during the write leaves the previous checkpoint intact; a ``last.ckpt`` of the same
+      step as a new ``best.ckpt`` is a hard link to it, not a second write.
     """
+
+    def __init__(self, *args, last_min_interval_s: float = 0.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.last_min_interval_s = last_min_interval_s
+        self._last_written: float | None = None  # when this run last wrote last.ckpt (monotonic)
 
     def load_state_dict(self, state_dict: dict) -> None:
         old = state_dict.get("dirpath")
@@ -208,18 +219,58 @@ class ResumableCheckpoint(ModelCheckpoint):
             return
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
+    def _save_last_checkpoint(self, trainer: L.Trainer, monitor_candidates: dict) -> None:
+        recent = self._last_written is not None and (
+            time.monotonic() - self._last_written < self.last_min_interval_s)
+        if recent and not _training_ends_here(trainer):
+            return
+        super()._save_last_checkpoint(trainer, monitor_candidates)
+        self._last_written = time.monotonic()
+
     def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
-        # Lightning's own write goes through the system temp folder and, across file systems,
-        # a copy: a full disk then truncates the target. Write a partial file next to it instead.
-        partial = f"{filepath}.partial"
-        trainer.save_checkpoint(partial, self.save_weights_only)
-        if trainer.is_global_zero:
-            commit(partial, filepath)
+        source = self._last_checkpoint_saved
+        if (filepath == self.last_model_path and source and source != filepath
+                and self._last_global_step_saved == trainer.global_step):
+            # this step's best.ckpt holds the same state: last.ckpt becomes a second name of that
+            # file instead of a second write of the weights and optimizer state (a hard link: a
+            # later best.ckpt is a new file, last.ckpt keeps this one)
+            if trainer.is_global_zero:
+                _link_or_copy(source, filepath)
+            trainer.strategy.barrier("ResumableCheckpoint.link")
+        else:
+            # Lightning's own write goes through the system temp folder and, across file systems,
+            # a copy: a full disk then truncates the target. Write a partial file next to it.
+            partial = f"{filepath}.partial"
+            trainer.save_checkpoint(partial, self.save_weights_only)
+            if trainer.is_global_zero:
+                commit(partial, filepath)
         self._last_global_step_saved = trainer.global_step
         self._last_checkpoint_saved = filepath
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.after_save_checkpoint(proxy(self))
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    partial = f"{target}.partial"
+    if os.path.lexists(partial):
+        os.unlink(partial)
+    try:
+        os.link(source, partial)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(source, partial)
+        commit(partial, target)
+        return
+    os.replace(partial, target)
+
+
+def _training_ends_here(trainer: L.Trainer) -> bool:
+    """Whether training stops after this epoch (or step): its last.ckpt is never skipped."""
+    return bool(trainer.should_stop
+                or (trainer.max_epochs not in (None, -1)
+                    and trainer.current_epoch + 1 >= trainer.max_epochs)
+                or (trainer.max_steps not in (None, -1)
+                    and trainer.global_step >= trainer.max_steps))
 
 
 def _moved(state: dict, old: str, new: str) -> dict:
@@ -296,18 +347,23 @@ def _remaining_steps(trainer: L.Trainer, fallback: int | None) -> int:
 
 
 class RngState(L.Callback):
-    """Saves and restores the torch, numpy and Python random generators with the checkpoint."""
+    """Saves and restores the torch, numpy and Python random generators with the checkpoint.
+    The generators' words are stored as tensors: as lists they were 1,250 objects for the pickler
+    at every checkpoint; lists of checkpoints written before are read too."""
 
     def state_dict(self) -> dict:
         name, keys, position, has_gauss, gauss = np.random.get_state()
         version, python_state, python_gauss = random.getstate()
         return {"torch": torch.get_rng_state(),
-                "numpy": [name, keys.tolist(), position, has_gauss, gauss],
-                "python": [version, list(python_state), python_gauss]}
+                "numpy": [name, torch.from_numpy(keys.astype(np.int64)), position, has_gauss,
+                          gauss],
+                "python": [version, torch.tensor(python_state, dtype=torch.int64), python_gauss]}
 
     def load_state_dict(self, state_dict: dict) -> None:
         torch.set_rng_state(state_dict["torch"])
         name, keys, position, has_gauss, gauss = state_dict["numpy"]
         np.random.set_state((name, np.asarray(keys, dtype=np.uint32), position, has_gauss, gauss))
         version, python_state, python_gauss = state_dict["python"]
+        if isinstance(python_state, torch.Tensor):
+            python_state = python_state.tolist()
         random.setstate((version, tuple(python_state), python_gauss))

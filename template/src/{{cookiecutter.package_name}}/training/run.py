@@ -26,6 +26,7 @@ from .before_fit import before_fit
 from .distributed import eval_loaders, relaunchable
 from .guards import Interruption, StopOnDivergence
 from .loggers import build_loggers, finish_loggers, log_summary
+from .progress import ProgressBar
 from .resume import resolve_ckpt_path
 from .speed import ChannelsLast, compile_model
 from .summary import Summary, conclude, split_metrics, write_summary
@@ -121,6 +122,8 @@ def train(cfg: DictConfig) -> Summary:
 
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
         callbacks.append(ChannelsLast(cfg.get("channels_last")))
+        if cfg.trainer.get("enable_progress_bar", True):  # (Lightning's own would be the default)
+            callbacks.append(ProgressBar())
         if cfg.get("finetune"):  # the transfer-learning schedule (configs/finetune/)
             callbacks.append(instantiate(cfg.finetune))
         callbacks += [StopOnDivergence(), interruption]

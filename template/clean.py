@@ -33,8 +33,10 @@ def clean(cfg: DictConfig) -> None:
 
     if cfg.step == "find":
         if not cfg.ckpt_path:
-            raise ConfigError("step=find needs ckpt_path=<run folder or .ckpt file>, e.g. "
-                              "ckpt_path=outputs/full/<date>_<time>")
+            raise ConfigError(
+                "step=find needs ckpt_path=<run folder or .ckpt file>, e.g. "
+                "ckpt_path=outputs/full/<date>_<time>"
+            )
         from {{ cookiecutter.package_name }}.analysis.predict import load_trained
         from {{ cookiecutter.package_name }}.training.checkpoints import (
             checkpoint_file,
@@ -44,11 +46,19 @@ def clean(cfg: DictConfig) -> None:
         ckpt_path = str(checkpoint_file(cfg.ckpt_path))  # a run folder: its best checkpoint
         read_checkpoint(ckpt_path)  # unreadable or not from train.py: one clear message
         task, datamodule = load_trained(ckpt_path, OmegaConf.to_container(cfg.data))
-        rows = clean_data.find_suspicious(task, datamodule, list(cfg.splits), cfg.top_k,
-                                          confident=cfg.confident, unsure=cfg.unsure)
+        rows = clean_data.find_suspicious(
+            task,
+            datamodule,
+            list(cfg.splits),
+            cfg.top_k,
+            confident=cfg.confident,
+            unsure=cfg.unsure,
+        )
         path = clean_data.write_review(rows, cfg.paths.output_dir, datamodule, ckpt_path)
-        print(f"{len(rows)} suspicious items -> {path}\nedit the action column (keep | delete | "
-              f"relabel + new_label), then: python clean.py step=apply csv={path}")
+        print(
+            f"{len(rows)} suspicious items -> {path}\nedit the action column (keep | delete | "
+            f"relabel + new_label), then: python clean.py step=apply csv={path}"
+        )
     elif cfg.step == "apply":
         if not cfg.csv:
             raise ConfigError("step=apply needs csv=<the edited suspicious.csv>")

@@ -22,8 +22,10 @@ def main(cfg: DictConfig) -> None:
         reject_unknown_keys(cfg, CONFIGS / "eval.yaml")
         drop_unset(cfg, "data")  # only the data settings given on the command line
         if OmegaConf.is_missing(cfg, "ckpt_path") or not cfg.ckpt_path:
-            raise ConfigError("eval.py needs ckpt_path=<run folder or .ckpt file>, e.g. "
-                              "ckpt_path=outputs/full/<date>_<time>")
+            raise ConfigError(
+                "eval.py needs ckpt_path=<run folder or .ckpt file>, e.g. "
+                "ckpt_path=outputs/full/<date>_<time>"
+            )
         from {{ cookiecutter.package_name }}.training.checkpoints import (
             checkpoint_file,
             read_checkpoint,

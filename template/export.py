@@ -16,8 +16,9 @@ def main(cfg: DictConfig) -> None:
     try:
         run(cfg)
     except ModuleNotFoundError as error:
-        print(f"error: {error}: install the export extra, pip install -e '.[export]'",
-              file=sys.stderr)
+        print(
+            f"error: {error}: install the export extra, pip install -e '.[export]'", file=sys.stderr
+        )
         sys.exit(2)
     except (FileNotFoundError, ValueError, RuntimeError) as error:  # one line, exit 2
         print(f"error: {error}", file=sys.stderr)

@@ -23,8 +23,12 @@ CONFIGS = PROJECT / "configs"
 os.environ.setdefault("WANDB_MODE", "offline")
 
 # Small and quick, but still a real run of the real configs.
-QUICK = ["print_config=false", "logger=csv", "+trainer.enable_progress_bar=false",
-         "trainer.enable_model_summary=false"]
+QUICK = [
+    "print_config=false",
+    "logger=csv",
+    "+trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
 
 
 def compose_config(name: str, overrides: list[str], output_dir: Path) -> DictConfig:
@@ -53,8 +57,9 @@ def run_train(tmp_path):
 
     def run(*overrides: str, quick: bool = True) -> dict:
         output_dir = tmp_path / f"run{next(counter)}"
-        summary = train(compose_config("train", [*(QUICK if quick else []), *overrides],
-                                       output_dir))
+        summary = train(
+            compose_config("train", [*(QUICK if quick else []), *overrides], output_dir)
+        )
         return summary.to_dict()
 
     return run
@@ -76,16 +81,29 @@ def tiny_text_model(tmp_path_factory) -> Path:
     tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.train_from_iterator(make_reviews(300, seed=5)[0], trainers.WordPieceTrainer(
-        vocab_size=200, special_tokens=special, show_progress=False))
+    tokenizer.train_from_iterator(
+        make_reviews(300, seed=5)[0],
+        trainers.WordPieceTrainer(vocab_size=200, special_tokens=special, show_progress=False),
+    )
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
-    PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="[PAD]", unk_token="[UNK]",
-                            cls_token="[CLS]", sep_token="[SEP]",
-                            mask_token="[MASK]").save_pretrained(folder)
-    config = BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=32,
-                        num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                        max_position_embeddings=64)
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    ).save_pretrained(folder)
+    config = BertConfig(
+        vocab_size=tokenizer.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     BertModel(config).save_pretrained(folder)
     return folder

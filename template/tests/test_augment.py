@@ -24,8 +24,10 @@ def training_batches(datamodule, count=3):
     return [datamodule.on_after_batch_transfer(next(loader), 0) for _ in range(count)]
 
 
-@pytest.mark.parametrize(("mode", "expected"), [("overfit", "none"), ("fraction", "none"),
-                                                ("full", "light"), ("smoke", "light")])
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("overfit", "none"), ("fraction", "none"), ("full", "light"), ("smoke", "light")],
+)
 def test_modes_choose_the_augmentation(mode, expected, tmp_path):
     assert compose_config("train", [f"mode={mode}"], tmp_path).data.augment.name == expected
 
@@ -65,8 +67,10 @@ def test_digits_are_never_mirrored():
     assert torch.equal(aug.batch_augment(images, flip_only, flip_ok=False), images)
     torch.manual_seed(0)
     flipped = aug.batch_augment(images, flip_only, flip_ok=True)
-    assert any(torch.equal(f, i.flip(-1)) and not torch.equal(f, i)
-               for f, i in zip(flipped, images, strict=True))
+    assert any(
+        torch.equal(f, i.flip(-1)) and not torch.equal(f, i)
+        for f, i in zip(flipped, images, strict=True)
+    )
 
 
 def test_unknown_policy_keys_are_rejected():
@@ -80,16 +84,30 @@ def test_image_folders_get_torchvision_transforms(tmp_path):
         (tmp_path / f"class{c}").mkdir()
         for i in range(4):
             Image.new("RGB", (20, 12), colour).save(tmp_path / f"class{c}" / f"{i}.png")
-    light = ImageFolderDataModule(root=str(tmp_path), image_size=16,
-                                  augment=aug.policy("light"), val_fraction=0.25,
-                                  test_fraction=0.25)
+    light = ImageFolderDataModule(
+        root=str(tmp_path),
+        image_size=16,
+        augment=aug.policy("light"),
+        val_fraction=0.25,
+        test_fraction=0.25,
+    )
     steps = [type(t).__name__ for t in light.item_transform(train=True).transforms]
     assert "RandomResizedCrop" in steps and "RandomHorizontalFlip" in steps
     plain = [type(t).__name__ for t in light.item_transform(train=False).transforms]
     assert "RandomResizedCrop" not in plain and "CenterCrop" in plain
-    strong = ImageFolderDataModule(root=str(tmp_path), image_size=16, augment={
-        "name": "strong", "rotate": 10.0, "color": 0.3, "erase": 0.5, "crop_scale": [0.3, 1.0]},
-        val_fraction=0.25, test_fraction=0.25)
+    strong = ImageFolderDataModule(
+        root=str(tmp_path),
+        image_size=16,
+        augment={
+            "name": "strong",
+            "rotate": 10.0,
+            "color": 0.3,
+            "erase": 0.5,
+            "crop_scale": [0.3, 1.0],
+        },
+        val_fraction=0.25,
+        test_fraction=0.25,
+    )
     steps = [type(t).__name__ for t in strong.item_transform(train=True).transforms]
     assert {"ColorJitter", "RandomRotation", "RandomErasing"} <= set(steps)
     strong.setup()

@@ -20,8 +20,14 @@ from {{ cookiecutter.package_name }}.training.checkpoints import (
 from conftest import QUICK, compose_config
 
 STEPS = 3  # training batches per epoch below
-SHORT = ["mode=full", "model=linear", f"+trainer.limit_train_batches={STEPS}",
-         "+trainer.limit_val_batches=1", "evaluate.splits=[]", "evaluate.fit_verdict=false"]
+SHORT = [
+    "mode=full",
+    "model=linear",
+    f"+trainer.limit_train_batches={STEPS}",
+    "+trainer.limit_val_batches=1",
+    "evaluate.splits=[]",
+    "evaluate.fit_verdict=false",
+]
 
 
 def checkpoints(summary: dict) -> Path:
@@ -113,8 +119,9 @@ def test_atomic_writes_keep_the_old_file_when_a_write_fails(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.pt", "summary.json"]
 
 
-def test_a_checkpoint_write_cut_short_by_a_full_disk_leaves_the_previous_one(run_train,
-                                                                               monkeypatch):
+def test_a_checkpoint_write_cut_short_by_a_full_disk_leaves_the_previous_one(
+    run_train, monkeypatch
+):
     """Lightning writes through the system temp folder and copies: a full disk used to leave a
     truncated last.ckpt, and resuming then failed with a raw traceback."""
     import lightning.fabric.plugins.io.torch_io as torch_io
@@ -154,13 +161,17 @@ def test_last_is_the_last_epoch_even_when_the_metric_stopped_improving(run_train
     assert again["trainer"]["global_step"] == 3 * STEPS  # a finished run: nothing trained
 
 
-@pytest.mark.parametrize(("interval", "length", "written"), [
-    (0, ["trainer.max_epochs=3"], [0, 1, 2]),
-    (1e9, ["trainer.max_epochs=3"], [0, 2]),    # the first and the final epoch only
-    (1e9, ["trainer.max_epochs=10", "+trainer.max_steps=7"], [0, 2]),  # ends in epoch 2
-])
+@pytest.mark.parametrize(
+    ("interval", "length", "written"),
+    [
+        (0, ["trainer.max_epochs=3"], [0, 1, 2]),
+        (1e9, ["trainer.max_epochs=3"], [0, 2]),  # the first and the final epoch only
+        (1e9, ["trainer.max_epochs=10", "+trainer.max_steps=7"], [0, 2]),  # ends in epoch 2
+    ],
+)
 def test_last_is_rewritten_at_most_every_interval_but_first_and_final_always(
-        run_train, monkeypatch, interval, length, written):
+    run_train, monkeypatch, interval, length, written
+):
     """Short epochs: rewriting last.ckpt at each one cost more than the training."""
     from {{ cookiecutter.package_name }}.training.resume import ResumableCheckpoint
 
@@ -172,11 +183,13 @@ def test_last_is_rewritten_at_most_every_interval_but_first_and_final_always(
         real(self, trainer, filepath)
 
     monkeypatch.setattr(ResumableCheckpoint, "_save_checkpoint", recorded)
-    summary = run_train(*SHORT, *length,
-                        f"callbacks.model_checkpoint.last_min_interval_s={interval}")
+    summary = run_train(
+        *SHORT, *length, f"callbacks.model_checkpoint.last_min_interval_s={interval}"
+    )
     assert epochs == written
-    assert load(checkpoints(summary) / "last.ckpt")["global_step"] == summary["trainer"][
-        "global_step"]
+    assert (
+        load(checkpoints(summary) / "last.ckpt")["global_step"] == summary["trainer"]["global_step"]
+    )
 
 
 def test_a_last_ckpt_of_the_same_step_as_a_new_best_is_the_same_file(run_train):
@@ -190,15 +203,18 @@ def test_an_unreadable_last_checkpoint_falls_back_to_best(run_train, capsys):
     first = run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=2")
     last, best = checkpoints(first) / "last.ckpt", checkpoints(first) / "best.ckpt"
     last.write_bytes(last.read_bytes()[:1000])  # a write cut short
-    resumed = run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=2",
-                        f"ckpt_path={first['output_dir']}")
+    resumed = run_train(
+        *SHORT, "optimizer.lr=0", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}"
+    )
     assert f"{last} cannot be read (truncated or corrupt); resuming from {best}" in (
-        capsys.readouterr().out)
+        capsys.readouterr().out
+    )
     assert resumed["status"] == "completed" and resumed["trainer"]["global_step"] == 2 * STEPS
     best.write_bytes(b"")
     with pytest.raises(CheckpointError, match="no other readable checkpoint"):
-        run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=2",
-                  f"ckpt_path={first['output_dir']}")
+        run_train(
+            *SHORT, "optimizer.lr=0", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}"
+        )
     with pytest.raises(CheckpointError, match="is truncated or corrupt"):  # a file: no fallback
         run_train(*SHORT, "trainer.max_epochs=2", f"ckpt_path={last}")
 
@@ -225,15 +241,25 @@ def test_extending_a_finished_run_starts_a_new_cycle(run_train, given):
 
 def test_resuming_with_another_model_or_optimizer_says_which(run_train):
     first = run_train(*SHORT, "trainer.max_epochs=1")
-    with pytest.raises(CheckpointError, match=(
-            r"was trained with model=linear, this run asks for model=mlp.*model\.weights=")):
-        run_train(*SHORT, "model=mlp", "trainer.max_epochs=2",
-                  f"ckpt_path={first['output_dir']}")
-    with pytest.raises(CheckpointError, match=r"optimizer torch\.optim\.AdamW, this run asks "
-                                              r"for torch\.optim\.SGD"):
-        run_train(*SHORT, "optimizer=sgd", "trainer.max_epochs=2",
-                  f"ckpt_path={first['output_dir']}")
+    with pytest.raises(
+        CheckpointError,
+        match=(r"was trained with model=linear, this run asks for model=mlp.*model\.weights="),
+    ):
+        run_train(*SHORT, "model=mlp", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}")
+    with pytest.raises(
+        CheckpointError,
+        match=r"optimizer torch\.optim\.AdamW, this run asks "
+        r"for torch\.optim\.SGD",
+    ):
+        run_train(
+            *SHORT, "optimizer=sgd", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}"
+        )
     wide = run_train(*SHORT, "model=mlp", "model.width=32", "trainer.max_epochs=1")
     with pytest.raises(CheckpointError, match=r"model\.width=32.*model\.width=64"):
-        run_train(*SHORT, "model=mlp", "model.width=64", "trainer.max_epochs=2",
-                  f"ckpt_path={wide['output_dir']}")
+        run_train(
+            *SHORT,
+            "model=mlp",
+            "model.width=64",
+            "trainer.max_epochs=2",
+            f"ckpt_path={wide['output_dir']}",
+        )

@@ -39,15 +39,23 @@ class AlwaysZero(nn.Module):
 def always_zero(datamodule) -> ClassificationTask:
     """A classification task for the data's classes whose model always says class 0."""
     names = datamodule.class_names
-    task = ClassificationTask({"name": "linear"}, {"names": names}, {"shape": [1, 8, 8]},
-                              {"lr": 0.1}, {"name": "constant"})
+    task = ClassificationTask(
+        {"name": "linear"},
+        {"names": names},
+        {"shape": [1, 8, 8]},
+        {"lr": 0.1},
+        {"name": "constant"},
+    )
     task.model = AlwaysZero(len(names))
     return task
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha1(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha1(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def image_folder(root: Path) -> ImageFolderDataModule:
@@ -55,8 +63,9 @@ def image_folder(root: Path) -> ImageFolderDataModule:
         (root / f"c{c}").mkdir(parents=True)
         for i in range(4):
             Image.new("RGB", (8, 8), colour).save(root / f"c{c}" / f"{i}.png")
-    datamodule = ImageFolderDataModule(root=str(root), image_size=8, batch_size=4,
-                                       val_fraction=0.25, test_fraction=0.25)
+    datamodule = ImageFolderDataModule(
+        root=str(root), image_size=8, batch_size=4, val_fraction=0.25, test_fraction=0.25
+    )
     datamodule.setup()
     return datamodule
 
@@ -68,8 +77,9 @@ def test_reasons_for_suspicion():
     mislabelled = [row for row in rows if "likely_mislabelled" in row["reasons"]]
     # every non-zero item is predicted 0 with 99 % confidence
     labels = datamodule.loaded.targets
-    expected = sum(int((labels[torch.as_tensor(datamodule.indices[s])] != 0).sum())
-                   for s in ("train", "val"))
+    expected = sum(
+        int((labels[torch.as_tensor(datamodule.indices[s])] != 0).sum()) for s in ("train", "val")
+    )
     assert len(mislabelled) == expected
     assert all(row["prediction"] == "0" and row["label"] != "0" for row in mislabelled)
     assert all(row["action"] == "keep" for row in rows)
@@ -116,8 +126,10 @@ def test_round_trip_moves_and_restores_files_with_nothing_lost(tmp_path):
     moved_to_c0 = root / "c0" / Path(relabelled["path"]).name
     assert moved_to_c0.is_file() or any((root / "c0").glob(Path(relabelled["path"]).stem + "_*"))
     # nothing lost: every original file's bytes are still somewhere
-    after = [*snapshot(root).values(),
-             *(v for k, v in snapshot(quarantine).items() if not k.endswith(".jsonl"))]
+    after = [
+        *snapshot(root).values(),
+        *(v for k, v in snapshot(quarantine).items() if not k.endswith(".jsonl")),
+    ]
     assert sorted(after) == sorted(original.values())
     log = [json.loads(line) for line in Path(report["log"]).read_text().splitlines()]
     assert [entry["action"] for entry in log] == ["delete", "relabel"]
@@ -148,9 +160,19 @@ def test_clean_command_lists_suspicious_items_of_a_trained_model(run_train, tmp_
     trained = run_train("mode=smoke")
     out = tmp_path / "clean"
     result = subprocess.run(
-        [sys.executable, str(PROJECT / "clean.py"), f"ckpt_path={trained['best_checkpoint']}",
-         "top_k=5", f"hydra.run.dir={out}"], cwd=PROJECT, capture_output=True, text=True,
-        timeout=300, env={**os.environ, "PYTHONPATH": str(PROJECT / "src")})
+        [
+            sys.executable,
+            str(PROJECT / "clean.py"),
+            f"ckpt_path={trained['best_checkpoint']}",
+            "top_k=5",
+            f"hydra.run.dir={out}",
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(PROJECT / "src")},
+    )
     assert result.returncode == 0, result.stderr
     assert "suspicious items ->" in result.stdout and "step=apply" in result.stdout
     with (out / "suspicious.csv").open(newline="") as file:

@@ -14,8 +14,13 @@ pytestmark = pytest.mark.slow
 
 
 def run(script: str, *overrides: str, cwd=PROJECT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(PROJECT / script), *overrides], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(PROJECT / script), *overrides],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_overfit_prints_its_verdict_and_records_it(tmp_path):
@@ -28,19 +33,27 @@ def test_overfit_prints_its_verdict_and_records_it(tmp_path):
 
 
 def test_overfit_failure_exits_non_zero(tmp_path):
-    result = run("train.py", "mode=overfit", "optimizer.lr=0", "trainer.max_steps=30",
-                 "logger=csv", f"hydra.run.dir={tmp_path}")
+    result = run(
+        "train.py",
+        "mode=overfit",
+        "optimizer.lr=0",
+        "trainer.max_steps=30",
+        "logger=csv",
+        f"hydra.run.dir={tmp_path}",
+    )
     assert result.returncode != 0
     assert "did NOT reach" in result.stdout and "not decreasing" in result.stdout
 
 
 def test_train_then_eval_from_the_command_line(tmp_path):
-    result = run("train.py", "trainer.max_epochs=1", "logger=csv",
-                 f"hydra.run.dir={tmp_path / 'train'}")
+    result = run(
+        "train.py", "trainer.max_epochs=1", "logger=csv", f"hydra.run.dir={tmp_path / 'train'}"
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "train" / "summary.json").read_text())
-    result = run("eval.py", f"ckpt_path={summary['best_checkpoint']}",
-                 f"hydra.run.dir={tmp_path / 'eval'}")
+    result = run(
+        "eval.py", f"ckpt_path={summary['best_checkpoint']}", f"hydra.run.dir={tmp_path / 'eval'}"
+    )
     assert result.returncode == 0, result.stderr
     evaluated = json.loads((tmp_path / "eval" / "summary.json").read_text())
     assert evaluated["metrics"]["test"]["acc"] == pytest.approx(summary["metrics"]["test"]["acc"])

@@ -31,8 +31,9 @@ def write_u_data(path: Path, extra: list[tuple] = ()) -> Path:
 
 def test_u_data_loads_time_split_and_unseen_users_items_get_the_unknown_index(tmp_path):
     path = write_u_data(tmp_path / "u.data")
-    data = RatingsDataModule(path=str(path), format="movielens", split="time",
-                             val_fraction=0.15, test_fraction=0.15)
+    data = RatingsDataModule(
+        path=str(path), format="movielens", split="time", val_fraction=0.15, test_fraction=0.15
+    )
     data.setup()
     x, y = data.loaded.inputs, data.loaded.targets
     assert x.dtype == torch.long and x.shape == (39, 2) and y.shape == (39, 1)
@@ -64,27 +65,31 @@ def test_u_data_loads_time_split_and_unseen_users_items_get_the_unknown_index(tm
 
 def test_csv_columns_by_name_and_a_clear_error_for_missing_ones(tmp_path):
     path = tmp_path / "ratings.csv"
-    path.write_text("who,what,stars\n" + "".join(f"a{k % 5},b{k % 7},{1 + k % 5}\n"
-                                                  for k in range(40)))
+    path.write_text(
+        "who,what,stars\n" + "".join(f"a{k % 5},b{k % 7},{1 + k % 5}\n" for k in range(40))
+    )
     data = RatingsDataModule(path=str(path), user_col="who", item_col="what", rating_col="stars")
     assert data.sizes() == {"train": 28, "val": 6, "test": 6}
     with pytest.raises(ValueError, match=r"no column\(s\) \['rating'\].*'stars'"):
         RatingsDataModule(path=str(path), user_col="who", item_col="what").setup()
     with pytest.raises(ValueError, match="split=time needs timestamps"):
-        RatingsDataModule(path=str(path), user_col="who", item_col="what", rating_col="stars",
-                          split="time").setup()
+        RatingsDataModule(
+            path=str(path), user_col="who", item_col="what", rating_col="stars", split="time"
+        ).setup()
 
 
 @pytest.mark.parametrize("name", ["dot_bias", "collab_nn"])
 def test_collab_models_answer_the_model_contract(name):
-    model = create_model(name, num_outputs=1, inputs={"n_users": 5, "n_items": 4,
-                                                      "y_range": [0.5, 5.5]})
+    model = create_model(
+        name, num_outputs=1, inputs={"n_users": 5, "n_items": 4, "y_range": [0.5, 5.5]}
+    )
     x = torch.tensor([[0, 0], [4, 3], [1, 2]])
     assert model.eval()(x).shape == (3, 1)
     groups = model.layer_groups()
     assert groups[-1] is model.head
-    assert sum(p.numel() for g in groups for p in g.parameters()) == \
-        model.parameter_counts()["total"]
+    assert (
+        sum(p.numel() for g in groups for p in g.parameters()) == model.parameter_counts()["total"]
+    )
     assert model.item_factors().shape == (4, 50)
 
 
@@ -97,17 +102,24 @@ def test_full_run_beats_the_mean_rating_baselines_and_interprets(run_train, tmp_
     # measured (seed 42, one thread): RMSE 0.805 vs global mean 1.161 and item mean 1.064
     assert test["r2"] >= 0.40 and report["r2"] == pytest.approx(test["r2"], abs=1e-4)
     assert test["rmse"] <= base["item_mean"] - 0.2 and base["item_mean"] < base["global_mean"]
-    assert {"worst.csv", "item_bias.csv", "similar_items.csv", "item_factors_pca.png",
-            "predictions.csv"} <= set(report["files"])
+    assert {
+        "worst.csv",
+        "item_bias.csv",
+        "similar_items.csv",
+        "item_factors_pca.png",
+        "predictions.csv",
+    } <= set(report["files"])
     assert_png(Path(report["folder"]) / "item_factors_pca.png")
     assert len(report["highest_bias"]) == 3 and report["item_effect"] == "learned bias"
     assert "unknown index" in summary["data"]["ratings"]["message"]
 
 
 def test_a_model_without_biases_is_interpreted_by_its_mean_predictions(tmp_path):
-    cfg = compose_config("train", ["task=collab", "model=collab_nn",
-                                   "data.synthetic={users: 30, items: 20, density: 0.3}"],
-                         tmp_path)
+    cfg = compose_config(
+        "train",
+        ["task=collab", "model=collab_nn", "data.synthetic={users: 30, items: 20, density: 0.3}"],
+        tmp_path,
+    )
     task_cls = get_class(cfg.task._target_)
     data = build_datamodule(cfg, task_cls)
     task = build_task(cfg, task_cls, data)

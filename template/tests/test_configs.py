@@ -13,8 +13,18 @@ OPTIONS = [(group, f.stem) for group in GROUPS for f in sorted((CONFIGS / group)
 
 
 def test_every_group_has_options():
-    assert {"mode", "data", "model", "optimizer", "scheduler", "trainer", "logger", "callbacks",
-            "experiment", "augment"} <= set(GROUPS)
+    assert {
+        "mode",
+        "data",
+        "model",
+        "optimizer",
+        "scheduler",
+        "trainer",
+        "logger",
+        "callbacks",
+        "experiment",
+        "augment",
+    } <= set(GROUPS)
 
 
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
@@ -63,8 +73,9 @@ def test_every_model_config_builds_and_runs(option, tmp_path, request):
     assert model(x).shape == expected
     groups = model.layer_groups()
     assert groups[-1] is model.head  # groups run from input to output, head last
-    assert sum(p.numel() for g in groups for p in g.parameters()) == \
-        model.parameter_counts()["total"]
+    assert (
+        sum(p.numel() for g in groups for p in g.parameters()) == model.parameter_counts()["total"]
+    )
 
 
 def inputs_of_a_task_data_set(error: ValueError, tmp_path) -> tuple[dict, torch.Tensor]:
@@ -91,4 +102,4 @@ def _needed(error: ValueError) -> list[str]:
     import ast
 
     text = str(error)
-    return ast.literal_eval(text[text.index("needs ") + 6:text.index("], which") + 1])
+    return ast.literal_eval(text[text.index("needs ") + 6 : text.index("], which") + 1])

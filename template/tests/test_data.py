@@ -39,8 +39,12 @@ def test_fraction_is_a_fixed_stratified_subset_of_train_only():
     assert abs(len(part.indices["train"]) - 0.1 * len(full.indices["train"])) <= 1
     assert part.indices["val"] == full.indices["val"]
     assert part.indices["test"] == full.indices["test"]
-    assert np.abs(class_share(part, part.indices["train"])
-                  - class_share(full, full.indices["train"])).max() < 0.03
+    assert (
+        np.abs(
+            class_share(part, part.indices["train"]) - class_share(full, full.indices["train"])
+        ).max()
+        < 0.03
+    )
     assert digits(fraction=0.1).indices["train"] == part.indices["train"]  # fixed, not per epoch
     assert part.sizes()["train"] == len(part.indices["train"])
 
@@ -64,7 +68,8 @@ def test_tensor_batches_cover_the_split_once_per_epoch():
     assert torch.equal(seen, dm.loaded.targets[torch.as_tensor(dm.indices["val"])])
     shuffled = torch.cat([y for _, y in dm.train_dataloader()])
     assert sorted(shuffled.tolist()) == sorted(
-        dm.loaded.targets[torch.as_tensor(dm.indices["train"])].tolist())
+        dm.loaded.targets[torch.as_tensor(dm.indices["train"])].tolist()
+    )
 
 
 def test_inputs_are_standardized_on_the_training_split():
@@ -91,8 +96,14 @@ def test_image_folder(tmp_path):
         for i in range(10):
             pixels = rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(tmp_path / name / f"{i}.png")
-    dm = image_folder.ImageFolderDataModule(root=str(tmp_path), image_size=8, batch_size=4,
-                                            num_workers=0, val_fraction=0.2, test_fraction=0.2)
+    dm = image_folder.ImageFolderDataModule(
+        root=str(tmp_path),
+        image_size=8,
+        batch_size=4,
+        num_workers=0,
+        val_fraction=0.2,
+        test_fraction=0.2,
+    )
     dm.setup()
     assert dm.class_names == ["cat", "dog"] and dm.input_shape == [3, 8, 8]
     assert sum(dm.sizes().values()) == 20
@@ -120,8 +131,11 @@ def test_image_folder_follows_the_backbone_unless_told(tmp_path):
         x, _ = next(iter(dm.val_dataloader()))
         return x[0, :, 0, 0]
 
-    config = {**model_data_config("test_resnet", zoo="timm", input_size=16),
-              "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+    config = {
+        **model_data_config("test_resnet", zoo="timm", input_size=16),
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.25, 0.25, 0.25],
+    }
     assert config["input_size"] == 16
     cls = image_folder.ImageFolderDataModule
     plain = cls(root=str(tmp_path), batch_size=4, num_workers=0)
@@ -153,18 +167,26 @@ def test_image_folder_measures_train_without_augmentation_and_keeps_fixed_batche
         (tmp_path / name).mkdir()
         for i in range(10):
             Image.fromarray(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)).save(
-                tmp_path / name / f"{i}.png")
-    dm = image_folder.ImageFolderDataModule(root=str(tmp_path), image_size=8, batch_size=4,
-                                            num_workers=0, augment=aug.policy("light"),
-                                            val_fraction=0.2, test_fraction=0.2)
+                tmp_path / name / f"{i}.png"
+            )
+    dm = image_folder.ImageFolderDataModule(
+        root=str(tmp_path),
+        image_size=8,
+        batch_size=4,
+        num_workers=0,
+        augment=aug.policy("light"),
+        val_fraction=0.2,
+        test_fraction=0.2,
+    )
     dm.setup()
     first, again = (next(iter(dm.eval_dataloaders(["train"])[0])) for _ in range(2))
     assert torch.equal(first[0], again[0])  # eval loaders never augment, the train split too
     augmented = [next(iter(dm.train_dataloader()))[0] for _ in range(2)]
     assert augmented[0].shape == first[0].shape  # (and the training loader does augment)
 
-    fixed = image_folder.ImageFolderDataModule(root=str(tmp_path), image_size=8, batch_size=64,
-                                               num_workers=0, overfit_batches=1)
+    fixed = image_folder.ImageFolderDataModule(
+        root=str(tmp_path), image_size=8, batch_size=64, num_workers=0, overfit_batches=1
+    )
     fixed.setup()
     batches = fixed.overfit_batches()
     train_size = len(fixed.indices["train"])  # fewer than one batch of 64

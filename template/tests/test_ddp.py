@@ -14,16 +14,32 @@ from conftest import PROJECT, QUICK
 
 pytestmark = pytest.mark.slow
 # the run starts in a fresh folder (to count run folders): find the package from there too
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
-    [str(PROJECT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(
+        [str(PROJECT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    ),
+}
 
 
 def test_ddp_cpu_trains_with_two_processes_into_one_run_folder(tmp_path):
     # fraction 0.1 of digits: 126 training images = 8 batches of 16 -> 4 steps per rank and epoch
     result = subprocess.run(
-        [sys.executable, str(PROJECT / "train.py"), *QUICK, "trainer=ddp_cpu", "mode=fraction",
-         "data.batch_size=16", "trainer.max_epochs=2"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=ENV)
+        [
+            sys.executable,
+            str(PROJECT / "train.py"),
+            *QUICK,
+            "trainer=ddp_cpu",
+            "mode=fraction",
+            "data.batch_size=16",
+            "trainer.max_epochs=2",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+    )
     assert result.returncode == 0, result.stderr
     runs = list((tmp_path / "outputs" / "fraction").iterdir())
     assert len(runs) == 1, runs  # rank 1 joined rank 0's folder

@@ -22,8 +22,11 @@ def trained(tmp_path_factory):
     from {{ cookiecutter.package_name }}.training.run import train
 
     output_dir = tmp_path_factory.mktemp("train")
-    cfg = compose_config("train", [*QUICK, "mode=smoke", "trainer.max_epochs=2",
-                                   "trainer.limit_train_batches=10"], output_dir)
+    cfg = compose_config(
+        "train",
+        [*QUICK, "mode=smoke", "trainer.max_epochs=2", "trainer.limit_train_batches=10"],
+        output_dir,
+    )
     summary = train(cfg).to_dict()
     return output_dir, summary
 
@@ -61,8 +64,11 @@ def test_predict_files_matches_eval_and_lists_unreadable(trained, tmp_path):
     for i in picked:
         _write_digit(folder / f"item{i:03d}.png", images[evaluated.indices[i]])
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really an image")
-    cfg = compose_config("predict", [f"ckpt_path={output_dir}", f"inputs={folder}",
-                                     "batch_size=16"], tmp_path / "predict")
+    cfg = compose_config(
+        "predict",
+        [f"ckpt_path={output_dir}", f"inputs={folder}", "batch_size=16"],
+        tmp_path / "predict",
+    )
     result = run(cfg)
     assert result["predicted"] == 40 and result["unreadable"] == 1
     listed = (tmp_path / "predict" / "unreadable.txt").read_text().splitlines()
@@ -131,8 +137,7 @@ def test_export_onnx_and_torch_export_match_pytorch(trained, tmp_path):
         assert got.shape == (count, 10)
         np.testing.assert_allclose(got, expected[:count].numpy(), atol=1e-4, rtol=1e-4)
         with torch.no_grad():
-            torch.testing.assert_close(program(x[:count]), expected[:count], atol=1e-4,
-                                       rtol=1e-4)
+            torch.testing.assert_close(program(x[:count]), expected[:count], atol=1e-4, rtol=1e-4)
 
 
 def test_serve_answers_an_image_and_rejects_a_bad_payload(trained, tmp_path):
@@ -151,8 +156,11 @@ def test_serve_answers_an_image_and_rejects_a_bad_payload(trained, tmp_path):
     with socket.socket() as s:  # a free port
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(task, datamodule), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(task, datamodule), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
@@ -167,8 +175,9 @@ def test_serve_answers_an_image_and_rejects_a_bad_payload(trained, tmp_path):
 
         index = datamodule.indices["test"][0]
         _write_digit(tmp_path / "digit.png", load_digits().images[index])
-        request = urllib.request.Request(f"{url}/predict", method="POST",
-                                         data=(tmp_path / "digit.png").read_bytes())
+        request = urllib.request.Request(
+            f"{url}/predict", method="POST", data=(tmp_path / "digit.png").read_bytes()
+        )
         with urllib.request.urlopen(request, timeout=10) as answer:
             row = json.loads(answer.read())
         with torch.no_grad():
@@ -195,15 +204,24 @@ def test_predict_and_export_from_the_command_line(trained, tmp_path):
     from conftest import PROJECT
 
     def run(script, *overrides):
-        return subprocess.run([sys.executable, str(PROJECT / script), *overrides], cwd=PROJECT,
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, str(PROJECT / script), *overrides],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     output_dir, _ = trained
     for i, image in enumerate(load_digits().images[:3]):
         _write_digit(tmp_path / f"{i}.png", image)
     (tmp_path / "files.txt").write_text("0.png\n1.png\n2.png\nmissing.png\n")
-    result = run("predict.py", f"ckpt_path={output_dir}", f"inputs={tmp_path / 'files.txt'}",
-                 f"hydra.run.dir={tmp_path / 'out'}")
+    result = run(
+        "predict.py",
+        f"ckpt_path={output_dir}",
+        f"inputs={tmp_path / 'files.txt'}",
+        f"hydra.run.dir={tmp_path / 'out'}",
+    )
     assert result.returncode == 0, result.stderr
     assert "3 predicted" in result.stdout and "1 unreadable" in result.stdout
     assert len((tmp_path / "out" / "predictions.csv").read_text().splitlines()) == 4
@@ -221,9 +239,15 @@ def test_image_files_are_read_with_the_evaluation_transform(tmp_path):
         for i in range(3):
             pixels = rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(tmp_path / name / f"{i}.png")
-    datamodule = ImageFolderDataModule(root=str(tmp_path), image_size=16, mean=[0.5] * 3,
-                                       std=[0.25] * 3, val_fraction=0.3, test_fraction=0.0,
-                                       stratify="none")
+    datamodule = ImageFolderDataModule(
+        root=str(tmp_path),
+        image_size=16,
+        mean=[0.5] * 3,
+        std=[0.25] * 3,
+        val_fraction=0.3,
+        test_fraction=0.0,
+        stratify="none",
+    )
     path = tmp_path / "dog" / "1.png"
     x = datamodule.read_input(path)
     assert x.shape == (3, 16, 16)

@@ -31,16 +31,25 @@ def gpu_error() -> Exception:
         return error
 
 
-@pytest.mark.parametrize(("error", "expected"), [
-    (ConfigError("optimizer.lr must be a number, got 'abc'"), "optimizer.lr must be a number"),
-    (CheckpointError("x.ckpt is empty"), "x.ckpt is empty"),
-    (FileNotFoundError("data.root=/x is not a folder"), "data.root=/x is not a folder"),
-    (PermissionError(13, "Permission denied", "/ro/outputs/run/summary.json"),
-     "cannot write /ro/outputs/run/summary.json (permission denied): run where you can write, "
-     "or send the outputs elsewhere with hydra.run.dir=<writable folder>"),
-    (gpu_error(), "no GPU is visible to PyTorch (torch.cuda.is_available() is False): use "
-                  "trainer=cpu, or trainer=default"),
-])
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ConfigError("optimizer.lr must be a number, got 'abc'"), "optimizer.lr must be a number"),
+        (CheckpointError("x.ckpt is empty"), "x.ckpt is empty"),
+        (FileNotFoundError("data.root=/x is not a folder"), "data.root=/x is not a folder"),
+        (
+            PermissionError(13, "Permission denied", "/ro/outputs/run/summary.json"),
+            "cannot write /ro/outputs/run/summary.json (permission denied): "
+            "run where you can write, "
+            "or send the outputs elsewhere with hydra.run.dir=<writable folder>",
+        ),
+        (
+            gpu_error(),
+            "no GPU is visible to PyTorch (torch.cuda.is_available() is False): use "
+            "trainer=cpu, or trainer=default",
+        ),
+    ],
+)
 def test_user_errors_have_one_line(error, expected):
     message = user_message(error)
     assert expected in message and "\n" not in message
@@ -52,8 +61,7 @@ def test_bugs_keep_their_traceback():
         run_command(lambda: {}["state"])
 
 
-def test_a_failed_command_exits_2_prints_once_and_removes_its_empty_run_folder(tmp_path,
-                                                                                  capsys):
+def test_a_failed_command_exits_2_prints_once_and_removes_its_empty_run_folder(tmp_path, capsys):
     run_dir = tmp_path / "outputs" / "eval" / "run"
     (run_dir / ".hydra").mkdir(parents=True)
     (run_dir / "eval.log").write_text("")
@@ -91,10 +99,18 @@ def test_an_empty_run_folder_of_a_successful_command_can_be_dropped(tmp_path):
     assert not run_dir.exists()
 
 
-@pytest.mark.parametrize(("override", "rejected"), [
-    ("+model=cnn", True), ("+optimizer.lr=0.1", True), ("data.root=/x", False),
-    ("+data.new_key=1", False), ("trainer=cpu", False), ("top_k=4", False),
-    ("hydra.run.dir=x", False)])
+@pytest.mark.parametrize(
+    ("override", "rejected"),
+    [
+        ("+model=cnn", True),
+        ("+optimizer.lr=0.1", True),
+        ("data.root=/x", False),
+        ("+data.new_key=1", False),
+        ("trainer=cpu", False),
+        ("top_k=4", False),
+        ("hydra.run.dir=x", False),
+    ],
+)
 def test_eval_rejects_settings_it_does_not_have(override, rejected):
     cfg = OmegaConf.create({})
     if rejected:
@@ -110,8 +126,9 @@ def test_a_read_only_outputs_folder_is_named(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     problem = output_problem(tmp_path / "outputs" / "eval" / "run")
-    assert problem.startswith(f"cannot create the run folder {tmp_path}/outputs/eval/run: "
-                              f"{tmp_path} is read-only")
+    assert problem.startswith(
+        f"cannot create the run folder {tmp_path}/outputs/eval/run: {tmp_path} is read-only"
+    )
     assert "hydra.run.dir=" in problem
     (tmp_path / "file").write_text("")
     assert "is not a folder" in output_problem(tmp_path / "file" / "run")

@@ -17,8 +17,13 @@ pytestmark = pytest.mark.slow
 
 
 def run(script: str, *overrides: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(PROJECT / script), *overrides], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(PROJECT / script), *overrides],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def assert_one_line(result: subprocess.CompletedProcess, *expected: str) -> None:
@@ -32,8 +37,11 @@ def assert_one_line(result: subprocess.CompletedProcess, *expected: str) -> None
 
 
 def left_behind(cwd: Path) -> list[str]:
-    return sorted(str(p.relative_to(cwd)) for p in (cwd / "outputs").rglob("*")) if (
-        cwd / "outputs").exists() else []
+    return (
+        sorted(str(p.relative_to(cwd)) for p in (cwd / "outputs").rglob("*"))
+        if (cwd / "outputs").exists()
+        else []
+    )
 
 
 def test_eval_without_a_checkpoint(tmp_path):
@@ -41,8 +49,11 @@ def test_eval_without_a_checkpoint(tmp_path):
     assert left_behind(tmp_path) == []
 
 
-@pytest.mark.parametrize("content", [b"", b"just some text\n", b"PK\x03\x04cut short"],
-                         ids=["empty", "text", "truncated"])
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"just some text\n", b"PK\x03\x04cut short"],
+    ids=["empty", "text", "truncated"],
+)
 def test_eval_with_an_unusable_checkpoint(tmp_path, content):
     (tmp_path / "model.ckpt").write_bytes(content)
     result = run("eval.py", "ckpt_path=model.ckpt", cwd=tmp_path)
@@ -57,8 +68,9 @@ def test_eval_rejects_a_setting_it_does_not_have(tmp_path):
 
 def test_train_with_values_out_of_range_builds_nothing(tmp_path):
     result = run("train.py", "optimizer.lr=abc", "seed=x", cwd=tmp_path)
-    assert_one_line(result, "optimizer.lr must be a number, got 'abc'",
-                    "seed must be an integer or null")
+    assert_one_line(
+        result, "optimizer.lr must be a number, got 'abc'", "seed must be an integer or null"
+    )
     assert left_behind(tmp_path) == []
 
 
@@ -93,14 +105,23 @@ def test_eval_data_overrides_work_as_the_readme_writes_them(tmp_path, run_train)
         (root / name).mkdir(parents=True)
         for i in range(12):
             Image.new("RGB", (12, 12), (i * 20, 0 if name == "cat" else 255, 0)).save(
-                root / name / f"{i}.png")
-    summary = run_train("data=image_folder", f"data.root={root}", "data.image_size=8",
-                        "model=linear", "mode=smoke")
+                root / name / f"{i}.png"
+            )
+    summary = run_train(
+        "data=image_folder", f"data.root={root}", "data.image_size=8", "model=linear", "mode=smoke"
+    )
     moved = root.rename(tmp_path / "moved")
     result = run("eval.py", f"ckpt_path={summary['output_dir']}", "interpret=false", cwd=tmp_path)
     assert_one_line(result, f"data.root={root} is not a folder")
-    result = run("eval.py", f"ckpt_path={summary['output_dir']}", f"data.root={moved}",
-                 "data.batch_size=5", "interpret=false", "hydra.run.dir=evaluated", cwd=tmp_path)
+    result = run(
+        "eval.py",
+        f"ckpt_path={summary['output_dir']}",
+        f"data.root={moved}",
+        "data.batch_size=5",
+        "interpret=false",
+        "hydra.run.dir=evaluated",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     evaluated = json.loads((tmp_path / "evaluated" / "summary.json").read_text())
     assert sum(evaluated["data"]["sizes"].values()) == 24

@@ -16,9 +16,15 @@ from {{ cookiecutter.package_name }}.training.optim import log_spaced_ratios
 
 LR = 1e-2
 ADAMW = {"_target_": "torch.optim.AdamW", "lr": LR, "weight_decay": 0.01}
-ONE_CYCLE = {"name": "one_cycle", "pct_start": 0.25, "div_factor": 25.0,
-             "final_div_factor": 4000.0, "cycle_momentum": True, "base_momentum": 0.85,
-             "max_momentum": 0.95}
+ONE_CYCLE = {
+    "name": "one_cycle",
+    "pct_start": 0.25,
+    "div_factor": 25.0,
+    "final_div_factor": 4000.0,
+    "cycle_momentum": True,
+    "base_momentum": 0.85,
+    "max_momentum": 0.95,
+}
 
 
 class RecordOptimizers(L.Callback):
@@ -33,25 +39,46 @@ class RecordOptimizers(L.Callback):
         layer_lrs = []
         for group in pl_module.model.layer_groups():
             ids = {id(p) for p in group.parameters()}
-            lrs = {g["max_lr"] for g in optimizer.param_groups
-                   if any(id(p) in ids for p in g["params"])}
+            lrs = {
+                g["max_lr"]
+                for g in optimizer.param_groups
+                if any(id(p) in ids for p in g["params"])
+            }
             layer_lrs.append(lrs.pop() if len(lrs) == 1 else (lrs or None))
-        self.epochs.append({"layer_lrs": layer_lrs, "scheduler": scheduler,
-                            "scheduler_step": scheduler.last_epoch,
-                            "total_steps": scheduler.total_steps})
+        self.epochs.append(
+            {
+                "layer_lrs": layer_lrs,
+                "scheduler": scheduler,
+                "scheduler_step": scheduler.last_epoch,
+                "total_steps": scheduler.total_steps,
+            }
+        )
 
 
 def fit(schedule: FineTune, epochs: int, batches: int = 3, **model):
     data = DigitsDataModule(batch_size=32, augment=False)
     data.setup()
-    task = ClassificationTask({"name": "cnn", "width": 8, "depth": 2, **model},
-                              {"names": data.class_names}, data.input_info(), ADAMW, ONE_CYCLE)
+    task = ClassificationTask(
+        {"name": "cnn", "width": 8, "depth": 2, **model},
+        {"names": data.class_names},
+        data.input_info(),
+        ADAMW,
+        ONE_CYCLE,
+    )
     before = {k: v.clone() for k, v in task.model.state_dict().items()}
     probe = RecordOptimizers()
-    trainer = L.Trainer(max_epochs=epochs, limit_train_batches=batches, limit_val_batches=0,
-                        callbacks=[schedule, probe], logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False,
-                        accelerator="cpu", devices=1)
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        limit_train_batches=batches,
+        limit_val_batches=0,
+        callbacks=[schedule, probe],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+    )
     trainer.fit(task, datamodule=data)
     return task, before, probe
 
@@ -60,9 +87,11 @@ def changed(task, before, key_part: str, kind: type = torch.nn.Module) -> dict[s
     """Which entries of the state dict under ``key_part`` (in modules of type ``kind``) moved."""
     after = task.model.state_dict()
     names = {n for n, m in task.model.named_modules() if isinstance(m, kind)}
-    return {k: not torch.equal(before[k], after[k]) for k in before
-            if key_part in k and k.rpartition(".")[0] in names
-            and not k.endswith("num_batches_tracked")}
+    return {
+        k: not torch.equal(before[k], after[k])
+        for k in before
+        if key_part in k and k.rpartition(".")[0] in names and not k.endswith("num_batches_tracked")
+    }
 
 
 def test_frozen_stage_keeps_the_backbone_but_trains_batchnorm_and_head():
@@ -81,8 +110,9 @@ def test_without_train_bn_batchnorm_is_frozen_too():
 
 
 def test_fine_tune_rebuilds_optimizer_with_log_spaced_rates_and_a_fresh_cycle():
-    schedule = FineTune("fine_tune", freeze_epochs=1, lr_mult=100.0, unfreeze_lr_factor=0.5,
-                        train_bn=False)
+    schedule = FineTune(
+        "fine_tune", freeze_epochs=1, lr_mult=100.0, unfreeze_lr_factor=0.5, train_bn=False
+    )
     _, _, probe = fit(schedule, epochs=3)
     frozen, unfrozen, later = probe.epochs
     assert frozen["layer_lrs"] == [None, None, LR]  # only the head is in the optimizer
@@ -114,12 +144,23 @@ def test_an_lr_change_keeps_the_ratios():
     schedule = FineTune("fine_tune", freeze_epochs=0, lr_mult=10.0, unfreeze_lr_factor=1.0)
     data = DigitsDataModule(batch_size=32)
     data.setup()
-    task = ClassificationTask({"name": "cnn", "width": 8, "depth": 2},
-                              {"names": list("0123456789")}, {"shape": [1, 8, 8]},
-                              ADAMW, {"name": "constant"})
-    trainer = L.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0, logger=False,
-                        callbacks=[schedule], enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+    task = ClassificationTask(
+        {"name": "cnn", "width": 8, "depth": 2},
+        {"names": list("0123456789")},
+        {"shape": [1, 8, 8]},
+        ADAMW,
+        {"name": "constant"},
+    )
+    trainer = L.Trainer(
+        max_epochs=1,
+        limit_train_batches=1,
+        limit_val_batches=0,
+        logger=False,
+        callbacks=[schedule],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.fit(task, datamodule=data)
     task.lr = 0.5
     lrs = sorted({g["lr"] for g in task.configure_optimizers().param_groups})
@@ -128,11 +169,17 @@ def test_an_lr_change_keeps_the_ratios():
 
 @pytest.mark.parametrize("stop_after", [1, 2], ids=["in-frozen-stage", "in-unfrozen-stage"])
 def test_resume_restores_the_stage(run_train, stop_after: int):
-    quick = ["finetune=fine_tune", "finetune.freeze_epochs=1", "+trainer.limit_train_batches=3",
-             "+trainer.limit_val_batches=1", "evaluate.splits=[]", "evaluate.fit_verdict=false",
-             # Lightning 2.6 writes last.ckpt only when the monitored metric improved: without a
-             # monitor, every epoch's checkpoint is written
-             "callbacks.model_checkpoint.monitor=null"]
+    quick = [
+        "finetune=fine_tune",
+        "finetune.freeze_epochs=1",
+        "+trainer.limit_train_batches=3",
+        "+trainer.limit_val_batches=1",
+        "evaluate.splits=[]",
+        "evaluate.fit_verdict=false",
+        # Lightning 2.6 writes last.ckpt only when the monitored metric improved: without a
+        # monitor, every epoch's checkpoint is written
+        "callbacks.model_checkpoint.monitor=null",
+    ]
     first = run_train(*quick, f"trainer.max_epochs={stop_after}")
     last = Path(first["output_dir"]) / "checkpoints" / "last.ckpt"
     saved = torch.load(last, map_location="cpu", weights_only=True)
@@ -191,11 +238,16 @@ def test_unfrozen_parameters_stay_in_sync_under_ddp(tmp_path):
 
     script = tmp_path / "ddp_finetune.py"
     script.write_text(DDP_SCRIPT)
-    env = {**os.environ, "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "src"),
-                                          os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                            timeout=300, env=env)
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parents[1] / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 

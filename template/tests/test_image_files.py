@@ -23,9 +23,14 @@ def make_folder(root: Path, per_class: int = 6) -> None:
 
 
 def data_module(root: Path) -> image_folder.ImageFolderDataModule:
-    return image_folder.ImageFolderDataModule(root=str(root), image_size=8, batch_size=4,
-                                              num_workers=0, val_fraction=0.25,
-                                              test_fraction=0.25)
+    return image_folder.ImageFolderDataModule(
+        root=str(root),
+        image_size=8,
+        batch_size=4,
+        num_workers=0,
+        val_fraction=0.25,
+        test_fraction=0.25,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -36,9 +41,11 @@ def _cache(tmp_path, monkeypatch):
 def test_unreadable_files_are_skipped_listed_and_training_data_is_whole(tmp_path, caplog):
     root = tmp_path / "pets"
     make_folder(root)
-    bad = {root / "cat" / "random.jpg": bytes(range(256)) * 4,  # not an image at all
-           root / "dog" / "empty.jpg": b"",
-           root / "dog" / "cut.jpg": (root / "dog" / "1.jpg").read_bytes()[:150]}
+    bad = {
+        root / "cat" / "random.jpg": bytes(range(256)) * 4,  # not an image at all
+        root / "dog" / "empty.jpg": b"",
+        root / "dog" / "cut.jpg": (root / "dog" / "1.jpg").read_bytes()[:150],
+    }
     for path, data in bad.items():
         path.write_bytes(data)
     dm = data_module(root)
@@ -59,8 +66,9 @@ def test_verdicts_are_cached_and_a_changed_file_is_checked_again(tmp_path, monke
     first = image_folder.verify_images(paths)
     checked = []
     real = image_folder.is_readable_image
-    monkeypatch.setattr(image_folder, "is_readable_image",
-                        lambda path: checked.append(path) or real(path))
+    monkeypatch.setattr(
+        image_folder, "is_readable_image", lambda path: checked.append(path) or real(path)
+    )
     assert image_folder.verify_images(paths) == first and checked == []  # all from the cache
     (root / "cat" / "bad.jpg").write_bytes((root / "cat" / "1.jpg").read_bytes())  # repaired
     again = image_folder.verify_images(paths)

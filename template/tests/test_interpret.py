@@ -21,9 +21,15 @@ def test_eval_writes_a_report_consistent_with_the_metrics(run_train, tmp_path):
     from {{ cookiecutter.package_name }}.training.run import evaluate
 
     trained = run_train("mode=full", "trainer.max_epochs=2", "model=mlp")
-    cfg = compose_config("eval", [f"ckpt_path={trained['best_checkpoint']}",
-                                  "+trainer.enable_progress_bar=false",
-                                  "trainer.enable_model_summary=false"], tmp_path / "eval")
+    cfg = compose_config(
+        "eval",
+        [
+            f"ckpt_path={trained['best_checkpoint']}",
+            "+trainer.enable_progress_bar=false",
+            "trainer.enable_model_summary=false",
+        ],
+        tmp_path / "eval",
+    )
     summary = evaluate(cfg).to_dict()
     report = summary["interpretation"]
     folder = Path(report["folder"])
@@ -45,17 +51,26 @@ def test_eval_writes_a_report_consistent_with_the_metrics(run_train, tmp_path):
     wrong = round(report["items"] * (1 - report["accuracy"]))
     assert sum(int(row["count"]) for row in confused) == wrong  # every error, once
     counts = [int(row["count"]) for row in confused]
-    assert counts == sorted(counts, reverse=True) and all(r["true"] != r["predicted"]
-                                                          for r in confused)
+    assert counts == sorted(counts, reverse=True) and all(
+        r["true"] != r["predicted"] for r in confused
+    )
 
     top = read(folder / "top_losses.csv")
-    assert len(top) == 16 and list(top[0]) == ["index", "path", "label", "prediction",
-                                               "probability", "label_probability", "loss"]
+    assert len(top) == 16 and list(top[0]) == [
+        "index",
+        "path",
+        "label",
+        "prediction",
+        "probability",
+        "label_probability",
+        "loss",
+    ]
     losses = [float(row["loss"]) for row in top]
     assert losses == sorted(losses, reverse=True)
     for row in top:  # loss is the cross-entropy of the label's probability
-        assert float(row["loss"]) == pytest.approx(-math.log(float(row["label_probability"])),
-                                                   rel=1e-3, abs=1e-4)
+        assert float(row["loss"]) == pytest.approx(
+            -math.log(float(row["label_probability"])), rel=1e-3, abs=1e-4
+        )
     assert len({row["index"] for row in top}) == 16
 
     width, height = assert_png(folder / "confusion_matrix.png", min_side=300)
@@ -68,7 +83,14 @@ def test_eval_without_interpretation(run_train, tmp_path):
     from {{ cookiecutter.package_name }}.training.run import evaluate
 
     trained = run_train("mode=smoke")
-    cfg = compose_config("eval", [f"ckpt_path={trained['best_checkpoint']}", "interpret=false",
-                                  "+trainer.enable_progress_bar=false"], tmp_path / "eval")
+    cfg = compose_config(
+        "eval",
+        [
+            f"ckpt_path={trained['best_checkpoint']}",
+            "interpret=false",
+            "+trainer.enable_progress_bar=false",
+        ],
+        tmp_path / "eval",
+    )
     assert "interpretation" not in evaluate(cfg).to_dict()
     assert not (tmp_path / "eval" / "interpret").exists()

@@ -20,13 +20,16 @@ def test_wandb_offline_writes_a_run_with_config_and_summary(run_train, monkeypat
     assert b"linear" in log and b"label_smoothing" in log  # the resolved config
     assert b"summary/test/acc" in log and b"completed" in log  # the final summary and status
 
-    resumed = run_train("logger=wandb", "mode=smoke", "model=linear",
-                        f"ckpt_path={summary['output_dir']}")
+    resumed = run_train(
+        "logger=wandb", "mode=smoke", "model=linear", f"ckpt_path={summary['output_dir']}"
+    )
     [again] = (summary_dir(resumed) / "wandb").glob("offline-run-*")
     assert again.name.split("-")[-1] == runs[0].name.split("-")[-1]  # the same wandb run id
 
-def test_wandb_online_without_api_key_fails_fast_with_a_clear_message(run_train, monkeypatch,
-                                                                      tmp_path):
+
+def test_wandb_online_without_api_key_fails_fast_with_a_clear_message(
+    run_train, monkeypatch, tmp_path
+):
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "online")
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
@@ -41,8 +44,9 @@ def test_tensorboard_gets_the_final_summary(run_train):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     summary = run_train("logger=tensorboard", "mode=smoke", "model=linear")
-    events = EventAccumulator(str(summary_dir(summary) / "tensorboard"),
-                              size_guidance={"tensors": 0}).Reload()
+    events = EventAccumulator(
+        str(summary_dir(summary) / "tensorboard"), size_guidance={"tensors": 0}
+    ).Reload()
     assert "summary/text_summary" in events.Tags()["tensors"]
     assert "summary/test/acc" in events.Tags()["scalars"]
 
@@ -56,9 +60,13 @@ def summary_dir(summary: dict):
 def test_mlflow_local_database_gets_config_and_summary(run_train, tmp_path):
     pytest.importorskip("mlflow")
     store = tmp_path / "mlruns"
-    summary = run_train("logger=mlflow", "mode=smoke", "model=linear",
-                        f"logger.mlflow.tracking_uri=sqlite:///{tmp_path}/mlflow.db",
-                        f"+logger.mlflow.artifact_location={store}")
+    summary = run_train(
+        "logger=mlflow",
+        "mode=smoke",
+        "model=linear",
+        f"logger.mlflow.tracking_uri=sqlite:///{tmp_path}/mlflow.db",
+        f"+logger.mlflow.artifact_location={store}",
+    )
     assert summary["status"] == "completed"
     artifacts = list(store.rglob("summary.json"))
     assert len(artifacts) == 1
@@ -79,9 +87,16 @@ def test_wandb_runs_of_a_multirun_are_grouped_by_sweep(monkeypatch, tmp_path):
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        cfg = compose("train", overrides=["logger=wandb", "model=mlp", "hydra.mode=MULTIRUN",
-                                          f"hydra.sweep.dir={tmp_path}/sweep"],
-                      return_hydra_config=True)
+        cfg = compose(
+            "train",
+            overrides=[
+                "logger=wandb",
+                "model=mlp",
+                "hydra.mode=MULTIRUN",
+                f"hydra.sweep.dir={tmp_path}/sweep",
+            ],
+            return_hydra_config=True,
+        )
     HydraConfig.instance().set_config(cfg)
     try:
         [logger] = build_loggers(cfg)  # the run itself starts only when something is logged

@@ -33,16 +33,22 @@ class Discriminative(ClassificationTask):
 
 def make_task(cls=ClassificationTask, lr=3e-3):
     torch.manual_seed(0)
-    return cls(model={"name": "cnn", "width": 8, "depth": 2}, targets={"names": list("0123456789")},
-               inputs={"shape": [1, 8, 8]}, optimizer={"_target_": "torch.optim.AdamW", "lr": lr},
-               scheduler={"name": "constant"})
+    return cls(
+        model={"name": "cnn", "width": 8, "depth": 2},
+        targets={"names": list("0123456789")},
+        inputs={"shape": [1, 8, 8]},
+        optimizer={"_target_": "torch.optim.AdamW", "lr": lr},
+        scheduler={"name": "constant"},
+    )
 
 
 def synthetic_curve():
     lrs = list(np.geomspace(1e-7, 10, 100))
     losses = [2.3 if lr < 1e-4 else 2.3 - 0.5 * math.log10(lr / 1e-4) for lr in lrs]
-    losses = [loss if lr < 0.1 else 0.8 + 3 * math.log10(lr / 0.1) for lr, loss in
-              zip(lrs, losses, strict=True)]
+    losses = [
+        loss if lr < 0.1 else 0.8 + 3 * math.log10(lr / 0.1)
+        for lr, loss in zip(lrs, losses, strict=True)
+    ]
     return lrs, losses
 
 
@@ -58,8 +64,9 @@ def test_lr_find_on_digits_is_sane_keeps_ratios_and_restores_weights(tmp_path):
     datamodule = DigitsDataModule(batch_size=64)
     task = make_task(Discriminative)
     before = {k: v.clone() for k, v in task.state_dict().items()}
-    result = lr_finder.find_lr(task, datamodule, tmp_path, apply=True, num_it=60,
-                               trainer_options={"accelerator": "cpu"})
+    result = lr_finder.find_lr(
+        task, datamodule, tmp_path, apply=True, num_it=60, trainer_options={"accelerator": "cpu"}
+    )
     assert 1e-4 <= result["suggestion"] <= 0.3, result["suggestions"]
     assert result["applied"] and task.lr == result["suggestion"]
     # during the test every group moved by the same factor: the ratios never changed
@@ -68,9 +75,15 @@ def test_lr_find_on_digits_is_sane_keeps_ratios_and_restores_weights(tmp_path):
     for name, value in task.state_dict().items():
         assert torch.equal(value, before[name]), f"{name} not restored"
     # training after apply: each group gets suggestion x its ratio
-    trainer = L.Trainer(accelerator="cpu", max_steps=1, logger=False, limit_val_batches=0,
-                        enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=1,
+        logger=False,
+        limit_val_batches=0,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.fit(task, datamodule=datamodule)
     lrs = sorted({round(g["lr"], 12) for g in trainer.optimizers[0].param_groups})
     assert lrs == pytest.approx([result["suggestion"] * r for r in RATIOS])
@@ -84,23 +97,36 @@ def test_lr_find_on_digits_is_sane_keeps_ratios_and_restores_weights(tmp_path):
 
 def test_tiny_data_is_not_cut_short_by_max_epochs(tmp_path):
     datamodule = DigitsDataModule(batch_size=64, fraction=0.04)  # 51 images: 1 batch per epoch
-    result = lr_finder.find_lr(make_task(), datamodule, tmp_path, num_it=30, end_lr=1e-2,
-                               trainer_options={"accelerator": "cpu"})
+    result = lr_finder.find_lr(
+        make_task(),
+        datamodule,
+        tmp_path,
+        num_it=30,
+        end_lr=1e-2,
+        trainer_options={"accelerator": "cpu"},
+    )
     assert datamodule.sizes()["train"] < 64
     assert result["steps"] == 30 and not result["stopped_early"]
     assert not result["applied"] and result["lr_after"] == result["lr_before"] == 3e-3
 
 
 def test_divergence_stops_the_test(tmp_path):
-    result = lr_finder.find_lr(make_task(), DigitsDataModule(batch_size=64), tmp_path,
-                               num_it=100, start_lr=1e-3, end_lr=1e6,
-                               trainer_options={"accelerator": "cpu"})
+    result = lr_finder.find_lr(
+        make_task(),
+        DigitsDataModule(batch_size=64),
+        tmp_path,
+        num_it=100,
+        start_lr=1e-3,
+        end_lr=1e6,
+        trainer_options={"accelerator": "cpu"},
+    )
     assert result["stopped_early"] and result["steps"] < 100
 
 
 def test_lr_find_from_the_config_records_the_suggestion(run_train):
-    summary = run_train("mode=fraction", "trainer.max_epochs=2", "lr_find=apply",
-                        "lr_find.num_it=40")
+    summary = run_train(
+        "mode=fraction", "trainer.max_epochs=2", "lr_find=apply", "lr_find.num_it=40"
+    )
     found = summary["lr_find"]
     assert found["applied"] and found["rule"] == "valley"
     assert found["lr_after"] == found["suggestion"] != found["lr_before"]
@@ -123,9 +149,15 @@ class FreezeBackbone(L.Callback):
 def test_lr_find_with_a_frozen_backbone_restores_everything(tmp_path):
     task = make_task()
     freeze = FreezeBackbone()
-    result = lr_finder.find_lr(task, DigitsDataModule(batch_size=64), tmp_path, num_it=30,
-                               end_lr=1e-2, callbacks=[freeze],
-                               trainer_options={"accelerator": "cpu"})
+    result = lr_finder.find_lr(
+        task,
+        DigitsDataModule(batch_size=64),
+        tmp_path,
+        num_it=30,
+        end_lr=1e-2,
+        callbacks=[freeze],
+        trainer_options={"accelerator": "cpu"},
+    )
     assert freeze.used and result["steps"] == 30
     assert len(result["group_lr_ratios"]) == 2  # the head's two groups only
     assert all(p.requires_grad for p in task.parameters())  # unfrozen again afterwards
@@ -134,8 +166,9 @@ def test_lr_find_with_a_frozen_backbone_restores_everything(tmp_path):
 def test_lr_find_with_fine_tune_searches_the_frozen_first_stage(run_train):
     """fastai's order: find the LR on the frozen model, then fine-tune with it. The test runs
     5 epochs of digits; it must not unfreeze after `freeze_epochs=1` in the middle of it."""
-    summary = run_train("finetune=fine_tune", "trainer.max_epochs=2", "lr_find=apply",
-                        "lr_find.num_it=100")
+    summary = run_train(
+        "finetune=fine_tune", "trainer.max_epochs=2", "lr_find=apply", "lr_find.num_it=100"
+    )
     during = summary["lr_find"]["during"]["finetune"]
     assert [s["stage"] for s in during["stages"]] == ["frozen"]
     assert during["stages"][0]["params_trainable"] < during["stages"][0]["params_total"]

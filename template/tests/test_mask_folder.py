@@ -57,8 +57,11 @@ def test_bad_pairs_are_listed_void_is_ignored_and_valid_txt_is_the_val_split(tmp
     masks = datamodule.loaded.targets
     assert masks.shape[1:] == (16, 16) and set(masks.unique().tolist()) == {0, 1, 2, 255}
     keys = datamodule.loaded.item_keys
-    assert sorted(keys[i] for i in datamodule.indices["val"]) == ["img03.png", "img04.png",
-                                                                 "img05.png"]
+    assert sorted(keys[i] for i in datamodule.indices["val"]) == [
+        "img03.png",
+        "img04.png",
+        "img05.png",
+    ]
     assert datamodule.describe()["skipped_files"] == 3
 
     with pytest.raises(ValueError, match="3 of 14 image/mask pairs are unusable"):
@@ -67,8 +70,13 @@ def test_bad_pairs_are_listed_void_is_ignored_and_valid_txt_is_the_val_split(tmp
 
 def test_a_camvid_folder_trains_and_reports_what_it_skipped(tmp_path, run_train):
     root = camvid_folder(tmp_path / "camvid")
-    summary = run_train("task=segmentation", "data=mask_folder", f"data.root={root}",
-                        "data.image_size=16", "trainer.max_epochs=2")
+    summary = run_train(
+        "task=segmentation",
+        "data=mask_folder",
+        f"data.root={root}",
+        "data.image_size=16",
+        "trainer.max_epochs=2",
+    )
     assert summary["status"] == "completed", summary["message"]
     assert summary["data"]["skipped_files"] == 3 and summary["data"]["sizes"]["val"] == 3
     assert 0.0 <= summary["metrics"]["test"]["miou"] <= 1.0

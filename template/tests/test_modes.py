@@ -32,11 +32,19 @@ def test_overfit_with_lr_zero_fails_with_a_diagnosis(run_train):
 
 
 def test_overfit_with_nan_loss_stops_as_diverged_and_says_lr_too_high(run_train):
-    summary = run_train("mode=overfit", "optimizer.lr=1e12", "trainer.max_steps=20",
-                        "optimizer=sgd", "optimizer.momentum=0", "optimizer.nesterov=false")
+    summary = run_train(
+        "mode=overfit",
+        "optimizer.lr=1e12",
+        "trainer.max_steps=20",
+        "optimizer=sgd",
+        "optimizer.momentum=0",
+        "optimizer.nesterov=false",
+    )
     assert summary["status"] == "diverged" and summary["exit_code"] == 3
-    assert "too high" in summary["message"] and "too high" in \
-        summary["verdicts"]["overfit"]["diagnosis"][0]
+    assert (
+        "too high" in summary["message"]
+        and "too high" in summary["verdicts"]["overfit"]["diagnosis"][0]
+    )
     assert summary["trainer"]["global_step"] < 20  # stopped at the first non-finite loss
 
 
@@ -69,7 +77,11 @@ def test_full_run_tests_the_best_checkpoint_and_judges_the_fit(run_train):
     assert set(summary["metrics"]) == {"train", "val", "test"}
     assert Path(summary["best_checkpoint"]).name == "best.ckpt"
     assert summary["verdicts"]["fit"]["diagnosis"] in {
-        "good fit", "overfitting", "underfitting", "underfitting and overfitting"}
+        "good fit",
+        "overfitting",
+        "underfitting",
+        "underfitting and overfitting",
+    }
     assert summary["model"]["params_trainable"] == summary["model"]["params_total"] > 0
 
 

@@ -21,10 +21,14 @@ LABELS = ["even", "greater_than_4", "closed_loop", "prime"]
 
 
 def make_task(prevalence=(0.5, 0.5, 0.5, 0.4), threshold: float = 0.5) -> MultiLabelTask:
-    return MultiLabelTask(model={"name": "linear"}, inputs={"shape": [1, 8, 8]},
-                          targets={"names": LABELS, "prevalence": list(prevalence)},
-                          optimizer={"name": "adamw", "lr": 1e-3}, scheduler={"name": "constant"},
-                          threshold=threshold)
+    return MultiLabelTask(
+        model={"name": "linear"},
+        inputs={"shape": [1, 8, 8]},
+        targets={"names": LABELS, "prevalence": list(prevalence)},
+        optimizer={"name": "adamw", "lr": 1e-3},
+        scheduler={"name": "constant"},
+        threshold=threshold,
+    )
 
 
 def test_digit_labels_are_derived_from_the_digit():
@@ -57,8 +61,15 @@ def test_baseline_is_the_per_label_majority():
     # majority per label: even yes, others no (closed_loop is a tie: 0.5 is not above 0.5)
     predicted = torch.tensor([[1, 0, 0, 0]] * 2)
     tp = int((predicted * val).sum())
-    f1 = 2 * tp / (2 * tp + int(((predicted == 1) & (val == 0)).sum())
-                   + int(((predicted == 0) & (val == 1)).sum()))
+    f1 = (
+        2
+        * tp
+        / (
+            2 * tp
+            + int(((predicted == 1) & (val == 0)).sum())
+            + int(((predicted == 0) & (val == 1)).sum())
+        )
+    )
     assert task.baseline(train, val) == pytest.approx(f1)
 
 
@@ -83,15 +94,21 @@ def test_describe_item_and_decode():
 def test_suspicious_names_missing_and_wrong_labels():
     task = make_task()
     targets = torch.tensor([[1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]]).float()
-    probs = torch.tensor([[0.9, 0.1, 0.1, 0.1],     # right
-                          [0.9, 0.1, 0.97, 0.1],    # closed_loop sure but absent
-                          [0.02, 0.1, 0.1, 0.1]])   # even present but improbable
+    probs = torch.tensor(
+        [
+            [0.9, 0.1, 0.1, 0.1],  # right
+            [0.9, 0.1, 0.97, 0.1],  # closed_loop sure but absent
+            [0.02, 0.1, 0.1, 0.1],
+        ]
+    )  # even present but improbable
     outputs = torch.logit(probs)
-    p = Predictions("val", [10, 11, 12], [None] * 3, targets, outputs,
-                    task.item_losses(outputs, targets))
+    p = Predictions(
+        "val", [10, 11, 12], [None] * 3, targets, outputs, task.item_losses(outputs, targets)
+    )
     rows = {row["item"]: row for row in task.suspicious(p, top_k=1)}
-    assert "likely_missing_label" in rows[1]["reasons"] and rows[1]["missing_labels"] == \
-        "closed_loop"
+    assert (
+        "likely_missing_label" in rows[1]["reasons"] and rows[1]["missing_labels"] == "closed_loop"
+    )
     assert "likely_wrong_label" in rows[2]["reasons"] and rows[2]["doubtful_labels"] == "even"
     assert 0 not in rows
     assert rows[1]["label"] == "even" and rows[1]["prediction"] == "even closed_loop"
@@ -102,8 +119,9 @@ def test_interpretation_files_and_per_label_support(run_train, tmp_path):
     task, dm = load_trained(trained["best_checkpoint"])
     report = interpret(task, dm, tmp_path, "val", top_k=6)
     folder = tmp_path / "interpret"
-    assert {"per_label.csv", "top_losses.csv", "top_losses.png", "thresholds.csv"} <= \
-        set(report["files"])
+    assert {"per_label.csv", "top_losses.csv", "top_losses.png", "thresholds.csv"} <= set(
+        report["files"]
+    )
     with (folder / "per_label.csv").open(newline="") as file:
         per_label = list(csv.DictReader(file))
     expected = dm.split_targets("val").sum(dim=0)
@@ -135,7 +153,7 @@ def write_user_data(root, count: int = 30):
         labels = " ".join(n for n, on in (("red", red), ("green", green), ("bright", bright)) if on)
         rows.append([f"img{i}.png", labels or "dark", "True" if i % 5 == 0 else "False"])
     rows[3][0] = "gone.png"  # line 5 of the CSV (the header is line 1)
-    rows[7][1] = ""          # line 9
+    rows[7][1] = ""  # line 9
     with (root / "labels.csv").open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["fname", "labels", "is_valid"])
@@ -167,19 +185,34 @@ def test_user_csv_trains_in_smoke_mode(run_train, tmp_path):
     root = tmp_path / "images"
     root.mkdir()
     write_user_data(root)
-    summary = run_train("task=multilabel", "data=image_csv_multilabel", f"data.root={root}",
-                        "data.image_size=8", "data.num_workers=0", "data.batch_size=4",
-                        "mode=smoke")
+    summary = run_train(
+        "task=multilabel",
+        "data=image_csv_multilabel",
+        f"data.root={root}",
+        "data.image_size=8",
+        "data.num_workers=0",
+        "data.batch_size=4",
+        "mode=smoke",
+    )
     assert summary["status"] == "completed", summary.get("message")
     assert summary["data"]["skipped_files"] == 2 and summary["data"]["targets"] == 4
     assert set(summary["metrics"]["test"]) >= {"f1_micro", "exact_match", "map", "acc"}
 
 
 def test_zoo_backbone_fine_tunes_and_lr_finder_reads_the_bce_loss(run_train):
-    summary = run_train("task=multilabel", "mode=smoke", "model=timm", "model.name=test_resnet",
-                        "model.input_size=16", "finetune=fine_tune", "finetune.freeze_epochs=1",
-                        "trainer.max_epochs=2", "evaluate.splits=[val]", "lr_find=apply",
-                        "lr_find.num_it=30")
+    summary = run_train(
+        "task=multilabel",
+        "mode=smoke",
+        "model=timm",
+        "model.name=test_resnet",
+        "model.input_size=16",
+        "finetune=fine_tune",
+        "finetune.freeze_epochs=1",
+        "trainer.max_epochs=2",
+        "evaluate.splits=[val]",
+        "lr_find=apply",
+        "lr_find.num_it=30",
+    )
     assert summary["status"] == "completed", summary.get("message")
     stages = summary["verdicts"]["finetune"]["stages"]
     assert [s["stage"] for s in stages] == ["frozen", "unfrozen"]

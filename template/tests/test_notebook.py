@@ -21,9 +21,15 @@ def test_quickstart_notebook_runs_and_prints_the_verdicts(tmp_path, monkeypatch)
     # against the environment under test, whatever kernels the machine has installed
     spec = tmp_path / "jupyter" / "kernels" / KERNEL
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": KERNEL, "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": KERNEL,
+                "language": "python",
+            }
+        )
+    )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
@@ -31,8 +37,12 @@ def test_quickstart_notebook_runs_and_prints_the_verdicts(tmp_path, monkeypatch)
     monkeypatch.setenv("QUICKSTART_OUTPUTS", str(tmp_path / "runs"))
 
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, kernel_name=KERNEL, timeout=600,
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        kernel_name=KERNEL,
+        timeout=600,
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    ).execute()
 
     outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
     assert [out for out in outputs if out.output_type == "error"] == []

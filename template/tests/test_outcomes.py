@@ -15,14 +15,23 @@ import pytest
 from conftest import PROJECT
 
 pytestmark = pytest.mark.slow
-QUIET = ["print_config=false", "logger=csv", "+trainer.enable_progress_bar=false",
-         "trainer.enable_model_summary=false"]
+QUIET = [
+    "print_config=false",
+    "logger=csv",
+    "+trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
 
 
 def train(*overrides: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(PROJECT / "train.py"), *QUIET, *overrides],
-                            cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, str(PROJECT / "train.py"), *QUIET, *overrides],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def test_a_diverging_run_stops_at_once_exits_3_and_keeps_no_nan_model(tmp_path):
@@ -58,8 +67,9 @@ def test_a_model_and_a_data_set_added_as_the_readme_says_run_in_every_mode(tmp_p
     `regularize` all the same. (In a copy of the project: the new files must not show up in
     tests running alongside.)"""
     copy = tmp_path / "project"
-    shutil.copytree(PROJECT / "src", copy / "src",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(
+        PROJECT / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
     shutil.copytree(PROJECT / "configs", copy / "configs")
     shutil.copy(PROJECT / "train.py", copy)
     package = next((copy / "src").glob("*/models"))
@@ -69,7 +79,8 @@ def test_a_model_and_a_data_set_added_as_the_readme_says_run_in_every_mode(tmp_p
         "def recipe_tiny(num_outputs, input_shape, width: int = 16):\n"
         "    body = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(input_shape), width),\n"
         "                         nn.ReLU(), nn.Dropout(0.5))\n"
-        "    return Network(body, nn.Linear(width, num_outputs), [body])\n")
+        "    return Network(body, nn.Linear(width, num_outputs), [body])\n"
+    )
     (copy / "configs" / "model" / "recipe_tiny.yaml").write_text("name: recipe_tiny\nwidth: 32\n")
     (package.parent / "data" / "recipe_blobs.py").write_text(
         "import torch\n\nfrom .base import DataModule, LoadedData\n\n\n"
@@ -79,25 +90,48 @@ def test_a_model_and_a_data_set_added_as_the_readme_says_run_in_every_mode(tmp_p
         "        labels = torch.arange(600) % 3\n"
         "        noise = torch.randn(600, 1, 4, 4, generator=torch.Generator().manual_seed(0))\n"
         "        images = labels[:, None, None, None].float() + 0.3 * noise\n"
-        "        return LoadedData(images, labels, ['low', 'middle', 'high'])\n")
+        "        return LoadedData(images, labels, ['low', 'middle', 'high'])\n"
+    )
     (copy / "configs" / "data" / "recipe_blobs.yaml").write_text(
-        f"_target_: {package.parent.name}.data.recipe_blobs.BlobsDataModule\n")
+        f"_target_: {package.parent.name}.data.recipe_blobs.BlobsDataModule\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(copy / "src")}  # the copy, not the installed package
     # overfit (bounded by steps), then the other modes as one multirun: two Python starts
-    runs = [(["mode=overfit", f"hydra.run.dir={tmp_path / 'overfit'}"], [tmp_path / "overfit"]),
-            (["-m", "mode=fraction,full,smoke", "trainer.max_epochs=2",
-              f"hydra.sweep.dir={tmp_path / 'modes'}"], [tmp_path / "modes" / str(i)
-                                                         for i in range(3)])]
+    runs = [
+        (["mode=overfit", f"hydra.run.dir={tmp_path / 'overfit'}"], [tmp_path / "overfit"]),
+        (
+            [
+                "-m",
+                "mode=fraction,full,smoke",
+                "trainer.max_epochs=2",
+                f"hydra.sweep.dir={tmp_path / 'modes'}",
+            ],
+            [tmp_path / "modes" / str(i) for i in range(3)],
+        ),
+    ]
     for overrides, run_dirs in runs:
-        process = subprocess.run([sys.executable, str(copy / "train.py"), *overrides, *QUIET,
-                                  "model=recipe_tiny", "data=recipe_blobs"], cwd=tmp_path,
-                                 env=env,
-                                 capture_output=True, text=True, timeout=300)
+        process = subprocess.run(
+            [
+                sys.executable,
+                str(copy / "train.py"),
+                *overrides,
+                *QUIET,
+                "model=recipe_tiny",
+                "data=recipe_blobs",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert process.returncode == 0, (overrides, process.stderr[-2000:])
         for run_dir in run_dirs:
             summary = json.loads((run_dir / "summary.json").read_text())
             assert summary["model"]["name"] == "recipe_tiny" and summary["status"] == "completed"
             assert summary["data"]["targets"] == 3
-    modes = [json.loads((tmp_path / "modes" / str(i) / "summary.json").read_text())["mode"]
-             for i in range(3)]
+    modes = [
+        json.loads((tmp_path / "modes" / str(i) / "summary.json").read_text())["mode"]
+        for i in range(3)
+    ]
     assert [m["name"] if isinstance(m, dict) else m for m in modes] == ["fraction", "full", "smoke"]

@@ -29,13 +29,26 @@ def test_full_run_learns_the_angle_and_reports_degrees(run_train, tmp_path):
     assert test["r2"] >= 0.9, test
     assert fit["baseline"] < 0.05 and fit["val"] > fit["baseline"] + 0.8  # far above the mean
     # eval writes the interpretation; its per-item table reproduces the run's numbers
-    cfg = compose_config("eval", [f"ckpt_path={summary['best_checkpoint']}", "splits=[test]",
-                                  "+trainer.enable_progress_bar=false",
-                                  "trainer.enable_model_summary=false"], tmp_path / "eval")
+    cfg = compose_config(
+        "eval",
+        [
+            f"ckpt_path={summary['best_checkpoint']}",
+            "splits=[test]",
+            "+trainer.enable_progress_bar=false",
+            "trainer.enable_model_summary=false",
+        ],
+        tmp_path / "eval",
+    )
     report = run.evaluate(cfg).to_dict()["interpretation"]
     folder = Path(report["folder"])
-    for name in ("scatter.png", "residuals.png", "worst.csv", "worst.png", "per_target.csv",
-                 "predictions.csv"):
+    for name in (
+        "scatter.png",
+        "residuals.png",
+        "worst.csv",
+        "worst.png",
+        "per_target.csv",
+        "predictions.csv",
+    ):
         assert (folder / name).stat().st_size > 0, name
     with (folder / "predictions.csv").open(newline="") as file:
         rows = list(csv.DictReader(file))
@@ -67,8 +80,9 @@ def test_targets_are_standardized_for_the_loss_and_decoded_to_original_units(tmp
     # predicting the training mean: standardized output 0, its loss is the chance level
     zeros = torch.zeros(len(train), 1)
     assert task.decode(zeros)[0, 0].item() == pytest.approx(float(train.mean()), abs=1e-4)
-    assert task.item_losses(zeros, train).mean().item() == pytest.approx(task.chance_loss(),
-                                                                         rel=1e-4)
+    assert task.item_losses(zeros, train).mean().item() == pytest.approx(
+        task.chance_loss(), rel=1e-4
+    )
     assert task.chance_loss() == pytest.approx(1.0, abs=0.01)
     val = datamodule.split_targets("val")
     assert abs(task.baseline(train, val)) < 0.05
@@ -107,9 +121,9 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
     root = tmp_path / "photos"
     root.mkdir()
     rows = _write_images(root, 60)
-    rows[4][1] = "n/a"                                   # line 6: not a number
-    rows[9][2] = ""                                      # line 11: missing
-    rows.append(["gone.png", "1.0", "2.0"])              # line 62: no such file
+    rows[4][1] = "n/a"  # line 6: not a number
+    rows[9][2] = ""  # line 11: missing
+    rows.append(["gone.png", "1.0", "2.0"])  # line 62: no such file
     with (root / "labels.csv").open("w", newline="") as file:
         csv.writer(file).writerows([["file", "brightness", "darkness"], *rows])
 
@@ -119,8 +133,15 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
     assert "3 bad rows" in message and "line 6:" in message and "not a number" in message
     assert "line 11:" in message and "missing" in message and "line 62:" in message
 
-    data = ["data=image_csv_regression", f"data.root={root}", "data.on_bad_rows=skip",
-            "data.image_size=16", "data.channels=1", "data.num_workers=0", "data.batch_size=8"]
+    data = [
+        "data=image_csv_regression",
+        f"data.root={root}",
+        "data.on_bad_rows=skip",
+        "data.image_size=16",
+        "data.channels=1",
+        "data.num_workers=0",
+        "data.batch_size=8",
+    ]
     summary = run_train("task=regression", *data, "trainer.max_epochs=2")
     assert summary["status"] == "completed"
     assert summary["data"]["skipped_files"] == 3 and summary["data"]["targets"] == 2
@@ -128,8 +149,13 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
     # errors in the CSV's units (brightness spans 0..100), not standardized ones
     assert summary["metrics"]["test"]["mae"] > 0.5
 
-    one = ImageCSVRegressionDataModule(root=str(root), on_bad_rows="skip", y_names=["brightness"],
-                                       stratify="quantiles", image_size=16)
+    one = ImageCSVRegressionDataModule(
+        root=str(root),
+        on_bad_rows="skip",
+        y_names=["brightness"],
+        stratify="quantiles",
+        image_size=16,
+    )
     one.setup()
     assert one.target_names == ["brightness"] and one.loaded.targets.shape == (59, 1)
     assert len(one.skipped_files) == 2 and one.skipped_files[0].startswith("line 6:")
@@ -137,10 +163,19 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
 
 
 def test_zoo_fine_tune_and_lr_finder_run_on_the_regression_task(run_train):
-    summary = run_train("task=regression", "mode=smoke", "model=timm", "model.name=test_resnet",
-                        "model.input_size=16", "finetune=fine_tune", "finetune.freeze_epochs=1",
-                        "trainer.max_epochs=2", "evaluate.splits=[val]", "lr_find=apply",
-                        "lr_find.num_it=20")
+    summary = run_train(
+        "task=regression",
+        "mode=smoke",
+        "model=timm",
+        "model.name=test_resnet",
+        "model.input_size=16",
+        "finetune=fine_tune",
+        "finetune.freeze_epochs=1",
+        "trainer.max_epochs=2",
+        "evaluate.splits=[val]",
+        "lr_find=apply",
+        "lr_find.num_it=20",
+    )
     assert summary["status"] == "completed"
     stages = summary["verdicts"]["finetune"]["stages"]
     assert [s["stage"] for s in stages] == ["frozen", "unfrozen"]

@@ -24,8 +24,11 @@ def test_checkpoint_holds_plain_values_and_eval_reproduces_the_metrics(run_train
     assert checkpoint["datamodule"]["_target_"].endswith("DigitsDataModule")
     assert checkpoint["hyper_parameters"]["model"]["name"] == "cnn"
 
-    cfg = compose_config("eval", [f"ckpt_path={summary['best_checkpoint']}",
-                                  "+trainer.enable_progress_bar=false"], tmp_path / "eval")
+    cfg = compose_config(
+        "eval",
+        [f"ckpt_path={summary['best_checkpoint']}", "+trainer.enable_progress_bar=false"],
+        tmp_path / "eval",
+    )
     evaluated = evaluate(cfg).to_dict()
     for split, values in summary["metrics"].items():
         for name, value in values.items():

@@ -24,13 +24,18 @@ TOLERANCE = 1e-6
 
 
 def train_cli(*overrides: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(PROJECT / "train.py"), *QUICK, *overrides],
-                            cwd=PROJECT, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, str(PROJECT / "train.py"), *QUICK, *overrides],
+        cwd=PROJECT,
+        text=True,
+        **kwargs,
+    )
 
 
 @pytest.mark.slow
-def test_killed_mid_epoch_then_resumed_ends_like_an_uninterrupted_run(tmp_path, run_train,
-                                                                       capsys, recwarn):
+def test_killed_mid_epoch_then_resumed_ends_like_an_uninterrupted_run(
+    tmp_path, run_train, capsys, recwarn
+):
     runs = tmp_path  # run_train's folders are tmp_path/run<i>: siblings of the killed run
     log = (tmp_path / "killed.log").open("w")  # a file: a full pipe would block the run
     killed = train_cli(*RUN, f"hydra.run.dir={runs / 'killed'}", stdout=log, stderr=log)

@@ -17,10 +17,12 @@ from conftest import compose_config
 
 def curve(scheduler_name: str, tmp_path, total: int = 200, lrs=(1e-3, 1e-2)):
     cfg = OmegaConf.to_container(
-        compose_config("train", [f"scheduler={scheduler_name}"], tmp_path).scheduler)
+        compose_config("train", [f"scheduler={scheduler_name}"], tmp_path).scheduler
+    )
     params = [torch.nn.Parameter(torch.zeros(1)) for _ in lrs]
-    optimizer = torch.optim.AdamW([{"params": [p], "lr": lr} for p, lr in zip(
-        params, lrs, strict=True)], betas=(0.9, 0.99))
+    optimizer = torch.optim.AdamW(
+        [{"params": [p], "lr": lr} for p, lr in zip(params, lrs, strict=True)], betas=(0.9, 0.99)
+    )
     scheduler = build_scheduler(cfg, optimizer, total)["scheduler"]
     seen = []
     for _ in range(total):
@@ -55,14 +57,23 @@ def test_cosine_alternative(tmp_path):
     lrs = [step[1][0] for step in seen]
     assert lrs[0] == pytest.approx(1e-2) and lrs == sorted(lrs, reverse=True)
     assert lrs[len(lrs) // 2] == pytest.approx(1e-2 * (1 + cfg["min_lr_ratio"]) / 2, rel=0.02)
-    assert build_scheduler({"name": "constant"}, torch.optim.SGD(
-        [torch.nn.Parameter(torch.zeros(1))], lr=0.1), 10) is None
+    assert (
+        build_scheduler(
+            {"name": "constant"}, torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1), 10
+        )
+        is None
+    )
 
 
 def test_training_switches_are_lightning_callbacks_and_trainer_flags(run_train):
-    summary = run_train("mode=smoke", "callbacks=early_stopping", "trainer.precision=bf16-mixed",
-                        "trainer.gradient_clip_val=0.5", "trainer.max_epochs=2",
-                        "callbacks.early_stopping.patience=1")
+    summary = run_train(
+        "mode=smoke",
+        "callbacks=early_stopping",
+        "trainer.precision=bf16-mixed",
+        "trainer.gradient_clip_val=0.5",
+        "trainer.max_epochs=2",
+        "callbacks.early_stopping.patience=1",
+    )
     assert summary["status"] == "completed"
     checkpoints = Path(summary["best_checkpoint"]).parent
     assert {p.name for p in checkpoints.glob("*.ckpt")} == {"best.ckpt", "last.ckpt"}

@@ -62,19 +62,32 @@ def test_full_run_beats_the_majority_class_mean_iou(run_train):
 
 
 def test_unet_over_timm_encoder_fine_tunes_with_only_the_encoder_frozen(run_train):
-    summary = run_train("task=segmentation", "model=unet", "model.encoder=resnet10t",
-                        "finetune=fine_tune", "mode=smoke", "trainer.max_epochs=2")
+    summary = run_train(
+        "task=segmentation",
+        "model=unet",
+        "model.encoder=resnet10t",
+        "finetune=fine_tune",
+        "mode=smoke",
+        "trainer.max_epochs=2",
+    )
     stages = summary["verdicts"]["finetune"]["stages"]
-    assert summary["status"] == "completed" and [s["stage"] for s in stages] == ["frozen",
-                                                                                  "unfrozen"]
-    model = create_model("unet", num_outputs=11, inputs={"shape": [1, 32, 32]},
-                         encoder="resnet10t", decoder_width=16)  # as configs/model/unet.yaml
+    assert summary["status"] == "completed" and [s["stage"] for s in stages] == [
+        "frozen",
+        "unfrozen",
+    ]
+    model = create_model(
+        "unet", num_outputs=11, inputs={"shape": [1, 32, 32]}, encoder="resnet10t", decoder_width=16
+    )  # as configs/model/unet.yaml
     groups = model.layer_groups()
     assert groups[-1] is model.head and any(True for _ in model.head.blocks.parameters())
     # stage one trains the decoder + head and only the encoder's norm layers (train_bn)
     decoder_and_head = sum(p.numel() for p in model.head.parameters())
-    encoder_norms = sum(p.numel() for m in model.backbone.modules()
-                        if isinstance(m, torch.nn.BatchNorm2d) for p in m.parameters())
+    encoder_norms = sum(
+        p.numel()
+        for m in model.backbone.modules()
+        if isinstance(m, torch.nn.BatchNorm2d)
+        for p in m.parameters()
+    )
     assert stages[0]["params_trainable"] == decoder_and_head + encoder_norms
     assert stages[1]["params_trainable"] == stages[1]["params_total"]
     out = model(torch.zeros(2, 1, 32, 32))
@@ -86,8 +99,12 @@ def test_interpretation_writes_iou_table_confusion_matrix_and_worst_images(run_t
     task, datamodule = load_trained(trained["best_checkpoint"])
     report = interpret(task, datamodule, tmp_path, "val", top_k=4)
     folder = Path(report["folder"])
-    assert {"per_class_iou.csv", "confusion_matrix.png", "worst_images.csv",
-            "worst_images.png"} <= set(report["files"])
+    assert {
+        "per_class_iou.csv",
+        "confusion_matrix.png",
+        "worst_images.csv",
+        "worst_images.png",
+    } <= set(report["files"])
     rows = (folder / "per_class_iou.csv").read_text().splitlines()
     assert rows[0] == "class,iou,pixels,predicted_pixels" and len(rows) == 12
     assert len((folder / "worst_images.csv").read_text().splitlines()) == 5

@@ -24,8 +24,13 @@ def batch(n=4, side=8, classes=10):
 
 def task(name: str, classes: int = 10, **options) -> ClassificationTask:
     """A classification task for 10 digit classes whose model has ``classes`` outputs."""
-    built = ClassificationTask({"name": name, **options}, {"names": list("0123456789")},
-                               {"shape": [1, 8, 8]}, {"lr": 0.1}, {"name": "constant"})
+    built = ClassificationTask(
+        {"name": name, **options},
+        {"names": list("0123456789")},
+        {"shape": [1, 8, 8]},
+        {"lr": 0.1},
+        {"name": "constant"},
+    )
     built.model = create_model(name, classes, {"shape": [1, 8, 8]}, **options)
     return built
 
@@ -73,9 +78,14 @@ runpy.run_path({train!r}, run_name="__main__")
 def test_train_py_prints_one_message_and_exits_2(tmp_path):
     script = tmp_path / "broken.py"
     script.write_text(BROKEN.format(out=tmp_path / "run", train=str(PROJECT / "train.py")))
-    result = subprocess.run([sys.executable, str(script)], cwd=PROJECT, capture_output=True,
-                            text=True, timeout=300,
-                            env={**os.environ, "PYTHONPATH": str(PROJECT / "src")})
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(PROJECT / "src")},
+    )
     assert result.returncode == 2, result.stderr
     assert "shape check failed: shape mismatch in layer 'backbone.1.0'" in result.stderr
     assert "Traceback" not in result.stderr

@@ -39,8 +39,14 @@ def folder(root: Path, classes=CLASSES, per_class: int = 10) -> Path:
 
 
 def data_module(root: Path) -> ImageFolderDataModule:
-    return ImageFolderDataModule(root=str(root), image_size=8, batch_size=4, num_workers=0,
-                                 val_fraction=0.2, test_fraction=0.2)
+    return ImageFolderDataModule(
+        root=str(root),
+        image_size=8,
+        batch_size=4,
+        num_workers=0,
+        val_fraction=0.2,
+        test_fraction=0.2,
+    )
 
 
 def split_files(datamodule) -> dict[str, set[str]]:
@@ -76,9 +82,15 @@ def test_added_and_removed_files_move_no_item_between_splits(tmp_path):
 
 def test_eval_uses_the_checkpoints_split_and_refuses_other_classes(tmp_path, run_train):
     root = folder(tmp_path / "pets")
-    trained = run_train("data=image_folder", f"data.root={root}", "data.image_size=8",
-                        "data.num_workers=0", "data.batch_size=8", "model=linear",
-                        "trainer.max_epochs=1")
+    trained = run_train(
+        "data=image_folder",
+        f"data.root={root}",
+        "data.image_size=8",
+        "data.num_workers=0",
+        "data.batch_size=8",
+        "model=linear",
+        "trainer.max_epochs=1",
+    )
     best = trained["best_checkpoint"]
     _, original = load_trained(best)
     stored = split_files(original)
@@ -93,8 +105,13 @@ def test_eval_uses_the_checkpoints_split_and_refuses_other_classes(tmp_path, run
         load_trained(best, data_overrides={"root": str(other)})
 
     # resuming with data whose classes differ: refused before any weight is loaded
-    task = ClassificationTask({"name": "linear"}, {"names": ["cat", "dog", "emu"]},
-                              {"shape": [3, 8, 8]}, {"lr": 0.1}, {"name": "constant"})
+    task = ClassificationTask(
+        {"name": "linear"},
+        {"names": ["cat", "dog", "emu"]},
+        {"shape": [3, 8, 8]},
+        {"lr": 0.1},
+        {"name": "constant"},
+    )
     last = Path(trained["output_dir"]) / "checkpoints" / "last.ckpt"
     with pytest.raises(CheckpointError, match="missing now: owl; new: emu"):
         check_resumable(last, module=task)

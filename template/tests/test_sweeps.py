@@ -22,8 +22,12 @@ from {{ cookiecutter.package_name }}.training import sweep
 from conftest import CONFIGS, PROJECT
 
 SUBMITIT = "hydra_plugins.hydra_submitit_launcher"
-QUIET = ["print_config=false", "logger=csv", "trainer.enable_model_summary=false",
-         "+trainer.enable_progress_bar=false"]
+QUIET = [
+    "print_config=false",
+    "logger=csv",
+    "trainer.enable_model_summary=false",
+    "+trainer.enable_progress_bar=false",
+]
 
 
 @pytest.fixture
@@ -60,8 +64,13 @@ def read_csv(path) -> list[dict]:
 @pytest.mark.slow
 def test_multirun_with_a_failing_run_writes_a_complete_summary(tmp_path, hydra_main, capsys):
     # data.fraction=2.0 is invalid: that run crashes, the two others must still run
-    hydra_main("-m", "mode=smoke", "model=linear", "data.fraction=0.5,2.0,1.0",
-               f"hydra.sweep.dir={tmp_path}")
+    hydra_main(
+        "-m",
+        "mode=smoke",
+        "model=linear",
+        "data.fraction=0.5,2.0,1.0",
+        f"hydra.sweep.dir={tmp_path}",
+    )
     rows = read_csv(tmp_path / "summary.csv")
     assert [r["job"] for r in rows] == ["0", "1", "2"]
     assert [r["status"] for r in rows] == ["completed", "crashed", "completed"]
@@ -77,12 +86,21 @@ def test_multirun_with_a_failing_run_writes_a_complete_summary(tmp_path, hydra_m
 def test_optuna_returns_the_best_value_and_a_stored_study_resumes(tmp_path, hydra_main):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason='pip install -e ".[sweeps]"')
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    common = ["hparams_search=optuna", "mode=smoke", "model=mlp",
-              f"hydra.sweeper.storage={storage}", "hydra.sweeper.study_name=test"]
+    common = [
+        "hparams_search=optuna",
+        "mode=smoke",
+        "model=mlp",
+        f"hydra.sweeper.storage={storage}",
+        "hydra.sweeper.study_name=test",
+    ]
     hydra_main(*common, "hydra.sweeper.n_trials=2", f"hydra.sweep.dir={tmp_path / 'first'}")
     # the resumed sweep adds one trial, which crashes (invalid fraction): marked FAIL, no abort
-    hydra_main(*common, "hydra.sweeper.n_trials=1", "data.fraction=2.0",
-               f"hydra.sweep.dir={tmp_path / 'resumed'}")
+    hydra_main(
+        *common,
+        "hydra.sweeper.n_trials=1",
+        "data.fraction=2.0",
+        f"hydra.sweep.dir={tmp_path / 'resumed'}",
+    )
     first = read_csv(tmp_path / "first" / "summary.csv")
     [crashed] = read_csv(tmp_path / "resumed" / "summary.csv")
     assert [r["status"] for r in first] == ["completed"] * 2 and crashed["status"] == "crashed"
@@ -105,8 +123,7 @@ def test_a_crash_in_a_multirun_is_recorded_and_returns_none(tmp_path):
 
     for mode, expect_raise in ((RunMode.MULTIRUN, False), (RunMode.RUN, True)):
         with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-            cfg = compose("train", overrides=[f"hydra.mode={mode.name}"],
-                          return_hydra_config=True)
+            cfg = compose("train", overrides=[f"hydra.mode={mode.name}"], return_hydra_config=True)
         HydraConfig.instance().set_config(cfg)
         try:
             if expect_raise:
@@ -123,12 +140,15 @@ def test_collect_reads_summaries_and_flags_jobs_without_one(tmp_path):
     (tmp_path / "0" / "summary.json").write_text(
         '{"status": "completed", "overrides": ["model=mlp"], "model": {"name": "mlp"}, '
         '"task": {"name": "classification", "score": "acc"}, '
-        '"metrics": {"val": {"acc": 0.5, "loss": 1.0}}, "wall_time_s": 1.5}')
+        '"metrics": {"val": {"acc": 0.5, "loss": 1.0}}, "wall_time_s": 1.5}'
+    )
     (tmp_path / "1" / ".hydra").mkdir(parents=True)  # killed before writing its summary
     (tmp_path / "1" / ".hydra" / "overrides.yaml").write_text("- model=cnn\n")
     rows = sweep.collect(tmp_path, "val/acc")
     assert [(r["job"], r["status"], r["overrides"]) for r in rows] == [
-        ("0", "completed", "model=mlp"), ("1", "missing", "model=cnn")]
+        ("0", "completed", "model=mlp"),
+        ("1", "missing", "model=cnn"),
+    ]
     assert rows[0]["objective"] == 0.5 and rows[0]["val"] == 0.5 and rows[0]["score"] == "acc"
     assert sweep.metric_value({"metrics": {}}, "val/acc") is None
 
@@ -136,12 +156,29 @@ def test_collect_reads_summaries_and_flags_jobs_without_one(tmp_path):
 @pytest.mark.slow
 def test_submitit_local_runs_a_job_like_the_slurm_preset_would(tmp_path):
     pytest.importorskip(SUBMITIT, reason='pip install -e ".[cluster]"')
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(PROJECT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(PROJECT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
+    }
     result = subprocess.run(
-        [sys.executable, str(PROJECT / "train.py"), "-m", "hydra/launcher=slurm_local",
-         "mode=smoke", "model=linear", f"hydra.sweep.dir={tmp_path}", *QUIET],
-        cwd=PROJECT, capture_output=True, text=True, timeout=300, env=env)
+        [
+            sys.executable,
+            str(PROJECT / "train.py"),
+            "-m",
+            "hydra/launcher=slurm_local",
+            "mode=smoke",
+            "model=linear",
+            f"hydra.sweep.dir={tmp_path}",
+            *QUIET,
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert list((tmp_path / ".submitit").iterdir())  # submitted through submitit
     [row] = read_csv(tmp_path / "summary.csv")
@@ -153,9 +190,17 @@ def test_slurm_preset_follows_the_trainer():
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        cfg = compose("train", overrides=[
-            "hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2",
-            "hydra.launcher.partition=gpu"], return_hydra_config=True)
+        cfg = compose(
+            "train",
+            overrides=[
+                "hydra/launcher=slurm",
+                "trainer=ddp",
+                "trainer.devices=4",
+                "trainer.num_nodes=2",
+                "hydra.launcher.partition=gpu",
+            ],
+            return_hydra_config=True,
+        )
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu"
     # one SLURM task per GPU, on every node: what Lightning's SLURM environment expects

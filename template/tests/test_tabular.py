@@ -39,9 +39,15 @@ def write_table(path, rows: int = 120, seed: int = 0, shift: float = 0.0):
 
 
 def table(path, **options) -> TabularDataModule:
-    settings = {"path": str(path), "y_names": ["label"], "cat_names": ["color"],
-                "cont_names": ["size", "weight"], "valid_column": "is_valid",
-                "test_fraction": 0.1, **options}
+    settings = {
+        "path": str(path),
+        "y_names": ["label"],
+        "cat_names": ["color"],
+        "cont_names": ["size", "weight"],
+        "valid_column": "is_valid",
+        "test_fraction": 0.1,
+        **options,
+    }
     datamodule = TabularDataModule(**settings)
     datamodule.setup()
     return datamodule
@@ -77,11 +83,15 @@ def test_parquet_reads_like_csv(tmp_path):
     assert from_parquet.loaded.inputs.equal(from_csv.loaded.inputs)
 
 
-@pytest.mark.parametrize(("change", "words"), [
-    ({"cont_names": ["size", "height"]}, ["height", "columns", "weight", "is_valid"]),
-    ({"y_names": ["size"], "target_kind": "continuous"}, ["target", "missing"]),
-    ({"corrupt": True}, ["weight", "1 value(s) that are not numbers", "'12kg'", "rows [4]"]),
-], ids=["unknown_column", "missing_target", "text_in_continuous"])
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"cont_names": ["size", "height"]}, ["height", "columns", "weight", "is_valid"]),
+        ({"y_names": ["size"], "target_kind": "continuous"}, ["target", "missing"]),
+        ({"corrupt": True}, ["weight", "1 value(s) that are not numbers", "'12kg'", "rows [4]"]),
+    ],
+    ids=["unknown_column", "missing_target", "text_in_continuous"],
+)
 def test_bad_tables_are_one_clear_user_error(tmp_path, change, words):
     path = write_table(tmp_path / "t.csv")
     if change.pop("corrupt", False):
@@ -97,10 +107,17 @@ def test_bad_tables_are_one_clear_user_error(tmp_path, change, words):
 
 def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
     path = write_table(tmp_path / "t.csv")
-    summary = run_train("task=tabular", "data=table_csv", f"data.path={path}",
-                        "data.y_names=[label]", "data.cat_names=[color]",
-                        "data.cont_names=[size,weight]", "data.valid_column=is_valid",
-                        "trainer.max_epochs=2", "evaluate.tabular_baseline=false")
+    summary = run_train(
+        "task=tabular",
+        "data=table_csv",
+        f"data.path={path}",
+        "data.y_names=[label]",
+        "data.cat_names=[color]",
+        "data.cont_names=[size,weight]",
+        "data.valid_column=is_valid",
+        "trainer.max_epochs=2",
+        "evaluate.tabular_baseline=false",
+    )
     assert summary["status"] == "completed" and "reference_model" not in summary
     assert summary["data"]["unknown_categories"] == {"color": 12}  # val-only "violet" rows
     trained = load_trained(summary["best_checkpoint"])[1].preprocessing_state
@@ -111,15 +128,17 @@ def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
 
     rows = tmp_path / "new.csv"
     rows.write_text("color,size,weight\nred,,1.5\nturquoise,12.0,-2.0\nblue,15,\n")
-    cfg = compose_config("predict", [f"ckpt_path={summary['best_checkpoint']}",
-                                     f"inputs={rows}"], tmp_path / "predict")
+    cfg = compose_config(
+        "predict",
+        [f"ckpt_path={summary['best_checkpoint']}", f"inputs={rows}"],
+        tmp_path / "predict",
+    )
     result = predict_run(cfg)
     assert result["predicted"] == 3 and result["unknown_categories"] == {"color": 1}
     with open(result["predictions"], newline="") as file:
         predicted = list(csv.DictReader(file))
     assert [p["item"] for p in predicted] == ["new.csv:0", "new.csv:1", "new.csv:2"]
-    assert all(p["label"] in ("no", "yes") and 0 <= float(p["probability"]) <= 1
-               for p in predicted)
+    assert all(p["label"] in ("no", "yes") and 0 <= float(p["probability"]) <= 1 for p in predicted)
 
 
 def test_full_run_beats_the_trivial_baseline_and_reports_gradient_boosting(run_train):

@@ -48,8 +48,9 @@ def test_overfit_reaches_the_target_and_lr_zero_fails(task_name, run_train):
     # measured again after training, in eval mode, on the fixed batch itself
     assert summary["metrics"]["train"][task["overfit_metric"]] >= task["overfit_target"]
 
-    failed = run_train(f"task={task_name}", "mode=overfit", "optimizer.lr=0",
-                       "trainer.max_steps=30")
+    failed = run_train(
+        f"task={task_name}", "mode=overfit", "optimizer.lr=0", "trainer.max_steps=30"
+    )
     assert failed["status"] == "failed" and failed["exit_code"] == 1
     assert not failed["verdicts"]["overfit"]["reached"]
     assert any("not decreasing" in cause for cause in failed["verdicts"]["overfit"]["diagnosis"])
@@ -60,24 +61,37 @@ def test_fraction_judges_the_fit_on_the_task_score(task_name, run_train):
     fit, score = summary["verdicts"]["fit"], summary["task"]["score"]
     assert summary["status"] == "completed"
     assert fit["metric"] == score and fit["train"] == summary["metrics"]["train"][score]
-    assert fit["diagnosis"] in {"good fit", "overfitting", "underfitting",
-                                "underfitting and overfitting"}
+    assert fit["diagnosis"] in {
+        "good fit",
+        "overfitting",
+        "underfitting",
+        "underfitting and overfitting",
+    }
     assert fit["message"].startswith(fit["diagnosis"]) and fit["advice"]
     assert summary["data"]["sizes"]["train"] < summary["data"]["full_train_size"]
     on_disk = json.loads((Path(summary["output_dir"]) / "summary.json").read_text())
     assert on_disk["verdicts"]["fit"]["metric"] == score
 
 
-def test_checkpoint_rebuilds_the_task_eval_interprets_and_clean_finds_items(task_name, run_train,
-                                                                            tmp_path):
-    trained = run_train(f"task={task_name}", "trainer.max_epochs=1",
-                        "+trainer.limit_train_batches=5")
+def test_checkpoint_rebuilds_the_task_eval_interprets_and_clean_finds_items(
+    task_name, run_train, tmp_path
+):
+    trained = run_train(
+        f"task={task_name}", "trainer.max_epochs=1", "+trainer.limit_train_batches=5"
+    )
     best = trained["best_checkpoint"]
     checkpoint = torch.load(best, map_location="cpu", weights_only=True)  # plain values only
     assert checkpoint["task"]["_target_"].endswith(type_name(task_name, tmp_path))
 
-    cfg = compose_config("eval", [f"ckpt_path={best}", "+trainer.enable_progress_bar=false",
-                                  "trainer.enable_model_summary=false"], tmp_path / "eval")
+    cfg = compose_config(
+        "eval",
+        [
+            f"ckpt_path={best}",
+            "+trainer.enable_progress_bar=false",
+            "trainer.enable_model_summary=false",
+        ],
+        tmp_path / "eval",
+    )
     evaluated = evaluate(cfg).to_dict()
     for split in ("train", "val", "test"):  # the same numbers, from the checkpoint alone
         for name, value in trained["metrics"][split].items():

@@ -39,8 +39,10 @@ def write_csv(path, rows, header=("text", "label", "is_valid")):
 
 def review_rows(count: int = 120, seed: int = 1):
     texts, labels = make_reviews(count, seed)
-    return [[t, ["neg", "pos"][y], i % 6 == 0]
-            for i, (t, y) in enumerate(zip(texts, labels, strict=True))]
+    return [
+        [t, ["neg", "pos"][y], i % 6 == 0]
+        for i, (t, y) in enumerate(zip(texts, labels, strict=True))
+    ]
 
 
 def text_csv(path, **options) -> text_data.TextCsvDataModule:
@@ -57,8 +59,11 @@ def test_bad_rows_are_listed_by_line_and_skipped_or_stop_the_run(tmp_path):
     data = path.read_bytes().replace(rows[10][0].encode(), b"caf\xe9 was " + rows[10][0].encode())
     path.write_bytes(data)  # line 12: Latin-1 bytes, not UTF-8
     datamodule = text_csv(path, valid_column="is_valid")
-    assert datamodule.skipped_files == ["line 5: empty text", "line 9: missing label",
-                                        "line 12: not valid UTF-8 (save the file as UTF-8)"]
+    assert datamodule.skipped_files == [
+        "line 5: empty text",
+        "line 9: missing label",
+        "line 12: not valid UTF-8 (save the file as UTF-8)",
+    ]
     assert len(datamodule.texts) == 37 and datamodule.describe()["skipped_files"] == 3
     with pytest.raises(text_data.TextError) as raised:
         text_csv(path, on_bad="fail")
@@ -66,10 +71,13 @@ def test_bad_rows_are_listed_by_line_and_skipped_or_stop_the_run(tmp_path):
     assert "3 bad item(s): line 5: empty text; line 9: missing label; line 12" in str(raised.value)
 
 
-@pytest.mark.parametrize(("rows", "options", "words"), [
-    ([["good", "pos"], ["bad", "pos"]], {}, ["every text has the label 'pos'", "two classes"]),
-    ([["good", "pos"]], {"text_column": "review"}, ["no column(s) ['review']", "'text'"]),
-])
+@pytest.mark.parametrize(
+    ("rows", "options", "words"),
+    [
+        ([["good", "pos"], ["bad", "pos"]], {}, ["every text has the label 'pos'", "two classes"]),
+        ([["good", "pos"]], {"text_column": "review"}, ["no column(s) ['review']", "'text'"]),
+    ],
+)
 def test_unusable_text_data_is_one_clear_error(tmp_path, rows, options, words):
     path = write_csv(tmp_path / "t.csv", rows, header=("text", "label"))
     with pytest.raises(text_data.TextError) as raised:
@@ -104,25 +112,34 @@ def test_batches_are_padded_to_their_longest_text_and_grouped_by_length(tmp_path
     shuffled = torch.as_tensor(train)[torch.randperm(len(train))].split(16)
 
     def spread(batches) -> float:
-        return sum(float(lengths[torch.as_tensor(b)].float().std()) for b in batches
-                   if len(b) > 1) / len(batches)
+        return sum(
+            float(lengths[torch.as_tensor(b)].float().std()) for b in batches if len(b) > 1
+        ) / len(batches)
 
     assert spread(sortish) < 0.5 * spread([b.tolist() for b in shuffled])
 
 
-def test_the_tokenizer_is_learnt_on_the_training_split_and_kept_in_the_checkpoint(tmp_path,
-                                                                                 run_train):
+def test_the_tokenizer_is_learnt_on_the_training_split_and_kept_in_the_checkpoint(
+    tmp_path, run_train
+):
     rows = review_rows(120)
     for i in range(0, 120, 6):  # validation rows only: a word training never sees
         rows[i][0] += " zyzzyva"
     path = write_csv(tmp_path / "t.csv", rows)
     datamodule = text_csv(path, valid_column="is_valid")
     assert datamodule.tokenizer.token_to_id("zyzzyva") is None
-    summary = run_train("task=text", "data=text_csv", f"data.path={path}",
-                        "data.valid_column=is_valid", "data.min_frequency=1",
-                        "trainer.max_epochs=2")
-    assert summary["status"] == "completed" and summary["data"]["tokenizer"] == \
-        "trained on the training split"
+    summary = run_train(
+        "task=text",
+        "data=text_csv",
+        f"data.path={path}",
+        "data.valid_column=is_valid",
+        "data.min_frequency=1",
+        "trainer.max_epochs=2",
+    )
+    assert (
+        summary["status"] == "completed"
+        and summary["data"]["tokenizer"] == "trained on the training split"
+    )
     # the file changes (new rows), the tokenizer does not: it comes from the checkpoint
     write_csv(path, rows + [["the zyzzyva was zyzzyva .", "pos", False]] * 40)
     _, reloaded = load_trained(summary["best_checkpoint"])
@@ -143,8 +160,9 @@ def test_imdb_folder_layout_with_its_test_folder_as_validation(tmp_path):
     datamodule = TextFolderDataModule(root=str(root), min_frequency=1, test_fraction=0.2)
     datamodule.setup()
     assert datamodule.class_names == ["neg", "pos"]
-    assert datamodule.skipped_files == ["train/neg/bad_1.txt: not valid UTF-8 (save the file as "
-                                        "UTF-8)"]
+    assert datamodule.skipped_files == [
+        "train/neg/bad_1.txt: not valid UTF-8 (save the file as UTF-8)"
+    ]
     keys = datamodule.loaded.item_keys
     assert len(keys) == 48 and not any("unsup" in k for k in keys)
     val = {keys[i] for i in datamodule.indices["val"]}
@@ -155,15 +173,23 @@ def test_imdb_folder_layout_with_its_test_folder_as_validation(tmp_path):
 
 def test_multilabel_texts_train_through_the_multilabel_task(tmp_path, run_train):
     texts, labels = make_reviews(160, seed=2)
-    rows = [[t, ("positive" if y else "negative") + (" food" if "food" in t else ""), False]
-            for t, y in zip(texts, labels, strict=True)]
+    rows = [
+        [t, ("positive" if y else "negative") + (" food" if "food" in t else ""), False]
+        for t, y in zip(texts, labels, strict=True)
+    ]
     path = write_csv(tmp_path / "t.csv", rows)
     datamodule = text_csv(path, target_kind="multilabel")
     assert datamodule.target_names == ["food", "negative", "positive"]
     assert datamodule.loaded.targets.sum(1).max() == 2
-    summary = run_train("task=multilabel", "data=text_csv", f"data.path={path}",
-                        "data.target_kind=multilabel", "data.min_frequency=1",
-                        "model=text_transformer", "trainer.max_epochs=2")
+    summary = run_train(
+        "task=multilabel",
+        "data=text_csv",
+        f"data.path={path}",
+        "data.target_kind=multilabel",
+        "data.min_frequency=1",
+        "model=text_transformer",
+        "trainer.max_epochs=2",
+    )
     assert summary["status"] == "completed" and summary["exit_code"] == 0
     assert "f1_micro" in summary["metrics"]["test"]
 
@@ -182,7 +208,8 @@ def test_the_sequence_model_beats_bag_of_words_by_a_wide_margin(run_train):
 
 @pytest.mark.slow
 def test_a_local_pretrained_model_fine_tunes_offline_and_rebuilds_without_its_files(
-        tiny_text_model, tmp_path, run_train, monkeypatch):
+    tiny_text_model, tmp_path, run_train, monkeypatch
+):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     folder = tmp_path / "my-bert"
     shutil.copytree(tiny_text_model, folder)
@@ -190,23 +217,33 @@ def test_a_local_pretrained_model_fine_tunes_offline_and_rebuilds_without_its_fi
     overfit = run_train("task=text", *model, "mode=overfit")
     assert overfit["status"] == "completed" and overfit["verdicts"]["overfit"]["reached"]
     assert overfit["data"]["tokenizer"] == str(folder)  # the model's own tokenizer
-    failed = run_train("task=text", *model, "mode=overfit", "optimizer.lr=0",
-                       "trainer.max_steps=20")
+    failed = run_train(
+        "task=text", *model, "mode=overfit", "optimizer.lr=0", "trainer.max_steps=20"
+    )
     assert failed["status"] == "failed" and failed["exit_code"] == 1
 
-    summary = run_train("task=text", *model, "finetune=fine_tune", "trainer.max_epochs=2",
-                        "data.size=400")
+    summary = run_train(
+        "task=text", *model, "finetune=fine_tune", "trainer.max_epochs=2", "data.size=400"
+    )
     assert summary["status"] == "completed"
     plan = summary["verdicts"]["finetune"]["plan"]
     assert [stage["name"] for stage in plan] == ["frozen", "unfrozen"]
     shutil.rmtree(folder)  # no folder, no network: the checkpoint holds all it needs
     best = summary["best_checkpoint"]
     assert torch.load(best, weights_only=True)["hyper_parameters"]["model"]["pretrained"] is False
-    cfg = compose_config("eval", [f"ckpt_path={best}", "+trainer.enable_progress_bar=false",
-                                  "trainer.enable_model_summary=false"], tmp_path / "eval")
+    cfg = compose_config(
+        "eval",
+        [
+            f"ckpt_path={best}",
+            "+trainer.enable_progress_bar=false",
+            "trainer.enable_model_summary=false",
+        ],
+        tmp_path / "eval",
+    )
     evaluated = evaluate(cfg).to_dict()
     assert evaluated["metrics"]["test"]["acc"] == pytest.approx(
-        summary["metrics"]["test"]["acc"], abs=1e-6)
+        summary["metrics"]["test"]["acc"], abs=1e-6
+    )
 
 
 def test_offline_without_the_files_is_a_clear_error_within_seconds(tmp_path, monkeypatch):
@@ -229,8 +266,11 @@ def test_new_texts_are_predicted_and_bad_ones_listed(tmp_path, run_train):
     (texts / "a.txt").write_text("the food was great .", encoding="utf-8")
     (texts / "b.txt").write_text("", encoding="utf-8")
     (texts / "c.txt").write_bytes(b"caf\xe9")
-    cfg = compose_config("predict", [f"ckpt_path={summary['best_checkpoint']}",
-                                     f"inputs={texts}"], tmp_path / "predict")
+    cfg = compose_config(
+        "predict",
+        [f"ckpt_path={summary['best_checkpoint']}", f"inputs={texts}"],
+        tmp_path / "predict",
+    )
     result = predict_run(cfg)
     assert result["predicted"] == 1 and len(result["left_out"]) == 2
     with open(result["predictions"]) as file:
@@ -271,8 +311,11 @@ def test_serve_answers_a_text_and_rejects_bytes_that_are_not_utf8(run_train):
     with socket.socket() as s:  # a free port
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(task, datamodule), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(task, datamodule), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}/predict"
@@ -284,8 +327,9 @@ def test_serve_answers_a_text_and_rejects_bytes_that_are_not_utf8(run_train):
         request = urllib.request.Request(url, data=b"the food was great .")
         with urllib.request.urlopen(request, timeout=10) as answer:
             row = json.loads(answer.read())
-        expected = task.prediction_row(task(datamodule.read_input(
-            io.BytesIO(b"the food was great ."))[None])[0].detach())
+        expected = task.prediction_row(
+            task(datamodule.read_input(io.BytesIO(b"the food was great ."))[None])[0].detach()
+        )
         assert row == expected and row["label"] in ("negative", "positive")
         with pytest.raises(urllib.error.HTTPError) as error:
             urllib.request.urlopen(urllib.request.Request(url, data=b"caf\xe9"), timeout=10)
@@ -298,9 +342,15 @@ def test_serve_answers_a_text_and_rejects_bytes_that_are_not_utf8(run_train):
 
 def test_eval_shows_the_top_losses_with_their_text(tmp_path, run_train):
     summary = run_train("task=text", "model=text_bow", "trainer.max_epochs=1")
-    cfg = compose_config("eval", [f"ckpt_path={summary['best_checkpoint']}",
-                                  "+trainer.enable_progress_bar=false",
-                                  "trainer.enable_model_summary=false"], tmp_path / "eval")
+    cfg = compose_config(
+        "eval",
+        [
+            f"ckpt_path={summary['best_checkpoint']}",
+            "+trainer.enable_progress_bar=false",
+            "trainer.enable_model_summary=false",
+        ],
+        tmp_path / "eval",
+    )
     report = evaluate(cfg).to_dict()["interpretation"]
     assert {"top_losses.csv", "top_losses.md", "top_losses_inputs.csv"} <= set(report["files"])
     table = (Path(report["folder"]) / "top_losses.md").read_text(encoding="utf-8")
@@ -310,9 +360,16 @@ def test_eval_shows_the_top_losses_with_their_text(tmp_path, run_train):
 
 def test_text_libraries_are_imported_only_when_text_is_used():
     package = "{{ cookiecutter.package_name }}"
-    code = (f"import sys; import {package}.training.run, {package}.models, {package}.data.text; "
-            "print(json.dumps(sorted(m for m in ('transformers', 'tokenizers') "
-            "if m in sys.modules)))")
-    out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True,
-                         text=True, check=True, cwd=PROJECT).stdout
+    code = (
+        f"import sys; import {package}.training.run, {package}.models, {package}.data.text; "
+        "print(json.dumps(sorted(m for m in ('transformers', 'tokenizers') "
+        "if m in sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import json; " + code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT,
+    ).stdout
     assert json.loads(out) == []

@@ -17,12 +17,15 @@ def hydra(launcher: dict | None = None, mode: str = "MULTIRUN", overrides=()) ->
 
 
 def trainer(accelerator: str = "auto", strategy: str = "auto", devices=1):
-    return OmegaConf.create({"trainer": {"accelerator": accelerator, "strategy": strategy,
-                                         "devices": devices}})
+    return OmegaConf.create(
+        {"trainer": {"accelerator": accelerator, "strategy": strategy, "devices": devices}}
+    )
 
 
-@pytest.mark.parametrize(("cores", "concurrent", "expected"),
-                         [(2, 1, None), (2, 2, 1), (8, 2, 4), (8, 3, 2), (2, 4, 1), (16, 4, 4)])
+@pytest.mark.parametrize(
+    ("cores", "concurrent", "expected"),
+    [(2, 1, None), (2, 2, 1), (8, 2, 4), (8, 3, 2), (2, 4, 1), (16, 4, 4)],
+)
 def test_each_run_gets_its_share_of_the_cores(cores, concurrent, expected):
     assert thread_count(cores, concurrent, environ={}) == expected
 
@@ -37,13 +40,19 @@ CASES = {
     "joblib n_jobs=2": (trainer(), hydra({"_target_": JOBLIB, "n_jobs": 2}), 2),
     "joblib n_jobs=-1 (every core)": (trainer(), hydra({"_target_": JOBLIB, "n_jobs": -1}), 8),
     "joblib n_jobs=-2": (trainer(), hydra({"_target_": JOBLIB, "n_jobs": -2}), 7),
-    "submitit local, 3 jobs": (trainer(), hydra({"_target_": SUBMITIT_LOCAL},
-                                                overrides=["model=linear,mlp,cnn"]), 3),
+    "submitit local, 3 jobs": (
+        trainer(),
+        hydra({"_target_": SUBMITIT_LOCAL}, overrides=["model=linear,mlp,cnn"]),
+        3,
+    ),
     "submitit on SLURM: its own node share": (trainer(), hydra({"_target_": SUBMITIT_SLURM}), 1),
     "ddp on 2 CPU processes": (trainer("cpu", "ddp", 2), hydra(mode="RUN"), 2),
     "ddp on GPUs": (trainer("gpu", "ddp", 4), hydra(mode="RUN"), 1),
-    "joblib x ddp on the CPU": (trainer("cpu", "ddp_spawn", 2),
-                                hydra({"_target_": JOBLIB, "n_jobs": 2}), 4),
+    "joblib x ddp on the CPU": (
+        trainer("cpu", "ddp_spawn", 2),
+        hydra({"_target_": JOBLIB, "n_jobs": 2}),
+        4,
+    ),
 }
 
 

@@ -27,10 +27,12 @@ def test_weights_file_loads_the_backbone_and_leaves_the_head_new(tmp_path):
     source = create_model("cnn", num_outputs=5, inputs={"shape": [1, 8, 8]}, width=8, depth=2)
     path = tmp_path / "backbone.pt"
     torch.save(source.state_dict(), path)
-    target = create_model("cnn", num_outputs=3, inputs={"shape": [1, 8, 8]}, width=8, depth=2,
-                          weights=str(path))
-    for (name, a), b in zip(source.backbone.state_dict().items(),
-                            target.backbone.state_dict().values(), strict=True):
+    target = create_model(
+        "cnn", num_outputs=3, inputs={"shape": [1, 8, 8]}, width=8, depth=2, weights=str(path)
+    )
+    for (name, a), b in zip(
+        source.backbone.state_dict().items(), target.backbone.state_dict().values(), strict=True
+    ):
         assert torch.equal(a, b), name
     assert target.head[-1].out_features == 3
     assert target.weights_info["loaded"] == target.weights_info["total"]
@@ -38,8 +40,7 @@ def test_weights_file_loads_the_backbone_and_leaves_the_head_new(tmp_path):
         create_model("cnn", 3, {"shape": [1, 8, 8]}, width=16, depth=2, weights=str(path))
 
 
-def test_fine_tuning_a_pretrained_backbone_learns_from_32_images_in_two_stages(run_train,
-                                                                              tmp_path):
+def test_fine_tuning_a_pretrained_backbone_learns_from_32_images_in_two_stages(run_train, tmp_path):
     where = f"transfer.dir={tmp_path / 'transfer'}"
     pretrain = run_train("experiment=transfer_pretrain", where, "evaluate.splits=[val]")
     assert pretrain["metrics"]["val"]["acc"] > 0.9
@@ -52,8 +53,15 @@ def test_fine_tuning_a_pretrained_backbone_learns_from_32_images_in_two_stages(r
     tuned_runs, scratch_runs = [], []
     for seed in (0, 1, 2):
         tuned_runs.append(run_train("experiment=transfer_demo", where, f"seed={seed}"))
-        scratch_runs.append(run_train("experiment=transfer_demo", where, f"seed={seed}",
-                                      "model.weights=null", "finetune=none"))
+        scratch_runs.append(
+            run_train(
+                "experiment=transfer_demo",
+                where,
+                f"seed={seed}",
+                "model.weights=null",
+                "finetune=none",
+            )
+        )
     tuned, scratch = tuned_runs[0], scratch_runs[0]
     assert tuned["data"]["sizes"]["train"] == scratch["data"]["sizes"]["train"] <= 40
     finetune = tuned["verdicts"]["finetune"]

@@ -14,8 +14,10 @@ BAD = [
     ("optimizer.lr=abc", "optimizer.lr must be a number, got 'abc'"),
     ("optimizer.lr=true", "optimizer.lr must be a number, got True"),
     ("optimizer.weight_decay=-0.1", "optimizer.weight_decay must be a number >= 0, got -0.1"),
-    ("trainer.max_epochs=0", "trainer.max_epochs must be an integer >= 1 (or -1 with "
-                             "trainer.max_steps > 0), got 0"),
+    (
+        "trainer.max_epochs=0",
+        "trainer.max_epochs must be an integer >= 1 (or -1 with trainer.max_steps > 0), got 0",
+    ),
     ("trainer.max_epochs=-1", "trainer.max_epochs must be an integer >= 1"),
     ("trainer.max_epochs=2.5", "trainer.max_epochs must be an integer >= 1, got 2.5"),
     ("seed=abc", "seed must be an integer or null (no seeding), got 'abc'"),
@@ -40,9 +42,17 @@ def test_a_bad_value_names_its_key_and_range(override, message):
 
 
 @pytest.mark.parametrize("mode", ["full", "fraction", "overfit", "smoke"])
-@pytest.mark.parametrize("extra", [[], ["optimizer.lr=0"], ["seed=null"], ["seed=0"],
-                                   ["trainer.max_epochs=-1", "++trainer.max_steps=50"]],
-                         ids=["defaults", "lr 0", "no seed", "seed 0", "steps only"])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        ["optimizer.lr=0"],
+        ["seed=null"],
+        ["seed=0"],
+        ["trainer.max_epochs=-1", "++trainer.max_steps=50"],
+    ],
+    ids=["defaults", "lr 0", "no seed", "seed 0", "steps only"],
+)
 def test_every_mode_and_the_edge_values_that_are_allowed_pass(mode, extra):
     validate_config(config(f"mode={mode}", *extra))  # lr=0 on purpose: the overfit test uses it
 

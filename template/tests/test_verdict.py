@@ -15,8 +15,9 @@ def test_rule():
     assert fit_verdict("acc", 0.80, 0.60, 0.1)["diagnosis"] == "underfitting and overfitting"
     # val no better than the baseline: underfitting too
     assert fit_verdict("acc", 0.99, 0.10, 0.1)["diagnosis"] == "underfitting and overfitting"
-    assert fit_verdict("acc", 0.99, 0.95, 0.1,
-                       variance_tolerance=0.03)["diagnosis"] == "overfitting"
+    assert (
+        fit_verdict("acc", 0.99, 0.95, 0.1, variance_tolerance=0.03)["diagnosis"] == "overfitting"
+    )
 
 
 def test_advice_in_fastai_order():
@@ -36,8 +37,9 @@ def test_inputs_that_are_not_images_get_no_augmentation_advice():
 
 def test_a_crippled_model_is_underfitting(run_train):
     # a linear model with a learning rate far too small, for two epochs of a fraction
-    summary = run_train("mode=fraction", "model=linear", "optimizer.lr=1e-5",
-                        "trainer.max_epochs=2")
+    summary = run_train(
+        "mode=fraction", "model=linear", "optimizer.lr=1e-5", "trainer.max_epochs=2"
+    )
     fit = summary["verdicts"]["fit"]
     assert fit["diagnosis"] == "underfitting"
     assert fit["metric"] == "acc" and fit["train"] == summary["metrics"]["train"]["acc"] < 0.5
@@ -47,8 +49,7 @@ def test_a_crippled_model_is_underfitting(run_train):
 
 def test_a_deliberately_overfit_run_is_overfitting(run_train):
     # 5 % of the training data (63 images), no augmentation or regularization, 60 epochs
-    summary = run_train("mode=fraction", "mode.fraction=0.05", "model=mlp",
-                        "trainer.max_epochs=60")
+    summary = run_train("mode=fraction", "mode.fraction=0.05", "model=mlp", "trainer.max_epochs=60")
     fit = summary["verdicts"]["fit"]
     assert fit["diagnosis"] == "overfitting", fit
     assert fit["train"] >= 0.99 and fit["gap"] > 0.05

@@ -29,8 +29,9 @@ def no_network(monkeypatch):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
 
 
-@pytest.mark.parametrize("options", [TINY, {"name": "resnet18", "input_size": 32}],
-                         ids=["timm", "torchvision"])
+@pytest.mark.parametrize(
+    "options", [TINY, {"name": "resnet18", "input_size": 32}], ids=["timm", "torchvision"]
+)
 def test_zoo_models_answer_the_same_questions_as_the_ladder(options):
     model = create_model(num_outputs=5, inputs={"shape": [1, 8, 8]}, groups=3, **options)
     assert model(torch.randn(2, 1, 8, 8)).shape == (2, 5)  # grey 8x8 in, resized to 32x32
@@ -45,11 +46,17 @@ def test_zoo_models_answer_the_same_questions_as_the_ladder(options):
 
 
 def test_head_options_build_fastais_head():
-    model = create_model(num_outputs=4, inputs={"shape": [3, 16, 16]}, head_hidden=16, head_bn=True,
-                         dropout=0.5, pool="catavgmax", **{**TINY, "input_size": 16})
+    model = create_model(
+        num_outputs=4,
+        inputs={"shape": [3, 16, 16]},
+        head_hidden=16,
+        head_bn=True,
+        dropout=0.5,
+        pool="catavgmax",
+        **{**TINY, "input_size": 16},
+    )
     kinds = [type(m).__name__ for m in model.head]
-    assert kinds == ["BatchNorm1d", "Dropout", "Linear", "BatchNorm1d", "ReLU", "Dropout",
-                     "Linear"]
+    assert kinds == ["BatchNorm1d", "Dropout", "Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear"]
     assert model.head[0].num_features == 2 * model.backbone.num_features  # concat pooling
     assert model.backbone.eval()(torch.randn(1, 3, 16, 16)).shape[1] == model.head[0].num_features
     assert model.eval()(torch.randn(2, 3, 16, 16)).shape == (2, 4)
@@ -78,8 +85,9 @@ def test_prefilled_torch_hub_cache_is_used_offline(tmp_path, monkeypatch, no_net
     cache = tmp_path / "hub" / "checkpoints"
     cache.mkdir(parents=True)
     torch.save(reference, cache / ResNet18_Weights.DEFAULT.url.rsplit("/", 1)[-1])
-    model = create_model("resnet18", num_outputs=2, inputs={"shape": [3, 8, 8]}, pretrained=True,
-                         input_size=32)
+    model = create_model(
+        "resnet18", num_outputs=2, inputs={"shape": [3, 8, 8]}, pretrained=True, input_size=32
+    )
     assert torch.equal(model.backbone.layer3[1].conv2.weight, reference["layer3.1.conv2.weight"])
     assert model.data_config["input_size"] == 32
 
@@ -97,8 +105,9 @@ def test_prefilled_hugging_face_cache_is_used_offline(tmp_path, monkeypatch, no_
     (repo / "refs" / "main").write_text(commit)
     snapshot = repo / "snapshots" / commit
     snapshot.mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in reference.items()},
-              str(snapshot / "model.safetensors"))
+    save_file(
+        {k: v.contiguous() for k, v in reference.items()}, str(snapshot / "model.safetensors")
+    )
     model = create_model(num_outputs=2, inputs={"shape": [3, 8, 8]}, pretrained=True, **TINY)
     assert torch.equal(model.backbone.layer2[0].conv1.weight, reference["layer2.0.conv1.weight"])
 
@@ -109,8 +118,7 @@ def reference_repo() -> str:
     return timm.create_model("test_resnet", pretrained=False).pretrained_cfg["hf_hub_id"]
 
 
-def test_missing_weights_offline_fail_at_once_and_say_what_to_do(tmp_path, monkeypatch,
-                                                                 no_network):
+def test_missing_weights_offline_fail_at_once_and_say_what_to_do(tmp_path, monkeypatch, no_network):
     import huggingface_hub.constants
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
@@ -139,9 +147,16 @@ def test_models_list_command(capsys):
 
 
 def test_a_zoo_model_fine_tunes_through_the_configs(run_train):
-    summary = run_train("mode=smoke", "model=timm", "model.name=test_resnet",
-                        "model.input_size=16", "finetune=fine_tune", "finetune.freeze_epochs=1",
-                        "trainer.max_epochs=2", "evaluate.splits=[val]")
+    summary = run_train(
+        "mode=smoke",
+        "model=timm",
+        "model.name=test_resnet",
+        "model.input_size=16",
+        "finetune=fine_tune",
+        "finetune.freeze_epochs=1",
+        "trainer.max_epochs=2",
+        "evaluate.splits=[val]",
+    )
     assert summary["status"] == "completed" and summary["model"]["name"] == "test_resnet"
     stages = summary["verdicts"]["finetune"]["stages"]
     assert [s["stage"] for s in stages] == ["frozen", "unfrozen"]
@@ -150,13 +165,15 @@ def test_a_zoo_model_fine_tunes_through_the_configs(run_train):
 
 @pytest.mark.slow
 def test_ladder_models_do_not_import_timm():
-    code = ("import sys\n"
-            "from {{ cookiecutter.package_name }}.tasks.classification import "
-            "ClassificationTask\n"
-            "ClassificationTask({'name': 'cnn'}, {'names': list('0123456789')}, "
-            "{'shape': [1, 8, 8]}, {'lr': 0.1, "
-            "'_target_': 'torch.optim.SGD'}, {'name': 'constant'})\n"
-            "assert 'timm' not in sys.modules")
+    code = (
+        "import sys\n"
+        "from {{ cookiecutter.package_name }}.tasks.classification import "
+        "ClassificationTask\n"
+        "ClassificationTask({'name': 'cnn'}, {'names': list('0123456789')}, "
+        "{'shape': [1, 8, 8]}, {'lr': 0.1, "
+        "'_target_': 'torch.optim.SGD'}, {'name': 'constant'})\n"
+        "assert 'timm' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
@@ -164,16 +181,16 @@ def test_a_compiled_run_writes_plain_checkpoints_that_eval_loads(run_train, tmp_
     """compile=...: torch.compile in place (here its tracing without code generation, quick);
     the checkpoint's keys stay plain, so eval/predict load it like any other."""
     summary = run_train("mode=smoke", "compile={backend:eager}", "channels_last=true")
-    assert summary["status"] == "completed" and summary["model"]["compiled"] == {
-        "backend": "eager"}
+    assert summary["status"] == "completed" and summary["model"]["compiled"] == {"backend": "eager"}
     checkpoint = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=True)
     assert not [key for key in checkpoint["state_dict"] if "_orig_mod" in key]
     task, _ = load_trained(summary["best_checkpoint"])
     assert task.model.parameter_counts()["total"] == summary["model"]["params_total"]
 
     # a checkpoint of a model compiled by wrapping it (keys "_orig_mod.") is read all the same
-    checkpoint["state_dict"] = {k.replace("model.", "model._orig_mod.", 1): v
-                                for k, v in checkpoint["state_dict"].items()}
+    checkpoint["state_dict"] = {
+        k.replace("model.", "model._orig_mod.", 1): v for k, v in checkpoint["state_dict"].items()
+    }
     wrapped = tmp_path / "wrapped.ckpt"
     torch.save(checkpoint, wrapped)
     again, _ = load_trained(wrapped)

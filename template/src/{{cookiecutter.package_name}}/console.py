@@ -13,12 +13,20 @@ from rich.tree import Tree
 
 # Piped to a file or a CI log, rich would assume 80 columns and cut the sweep table short.
 console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 140)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ
-                 else 140)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else 140)
 
 # Shown first, in this order; other top-level keys follow.
-CONFIG_ORDER = ("mode", "task", "data", "model", "optimizer", "scheduler", "trainer", "callbacks",
-                "logger")
+CONFIG_ORDER = (
+    "mode",
+    "task",
+    "data",
+    "model",
+    "optimizer",
+    "scheduler",
+    "trainer",
+    "callbacks",
+    "logger",
+)
 
 
 def print_config(cfg: DictConfig) -> None:
@@ -40,20 +48,28 @@ def print_summary(summary) -> None:
     error line goes to stderr."""
     s = summary if isinstance(summary, dict) else summary.to_dict()
     colour = {"completed": "green", "failed": "yellow", "interrupted": "yellow"}.get(
-        s["status"], "red")
-    lines = [f"[bold]{s['mode']}[/bold] run [{colour}]{s['status'].upper()}[/{colour}] "
-             f"in {s['wall_time_s']:.1f} s  ->  {s['output_dir']}"]
+        s["status"], "red"
+    )
+    lines = [
+        f"[bold]{s['mode']}[/bold] run [{colour}]{s['status'].upper()}[/{colour}] "
+        f"in {s['wall_time_s']:.1f} s  ->  {s['output_dir']}"
+    ]
     data, model, task = s.get("data") or {}, s.get("model") or {}, s.get("task") or {}
     if data:
         sizes = ", ".join(f"{k} {v}" for k, v in data["sizes"].items())
-        skipped = f", {data['skipped_files']} unreadable files skipped" \
-            if data.get("skipped_files") else ""
+        skipped = (
+            f", {data['skipped_files']} unreadable files skipped"
+            if data.get("skipped_files")
+            else ""
+        )
         lines.append(f"data   {data['name']}: {sizes} (fraction {data['fraction']}){skipped}")
     if task:
         lines.append(f"task   {task['name']} (score: {task['score']})")
     if model:
-        lines.append(f"model  {model['name']}: {model['params_total']:,} parameters "
-                     f"({model['params_trainable']:,} trainable)")
+        lines.append(
+            f"model  {model['name']}: {model['params_total']:,} parameters "
+            f"({model['params_trainable']:,} trainable)"
+        )
     for split, values in (s.get("metrics") or {}).items():
         shown = "  ".join(f"{k} {_number(v)}" for k, v in values.items())
         lines.append(f"{split:<6} {shown}")
@@ -69,8 +85,10 @@ def print_summary(summary) -> None:
         lines += [f"  next: {escape(advice)}" for advice in verdict.get("advice", [])]
     for key in ("lr_find", "interpretation"):
         if (s.get(key) or {}).get("message"):
-            lines.append(escape(s[key]["message"]) + (f" -> {s[key]['folder']}"
-                                                      if s[key].get("folder") else ""))
+            lines.append(
+                escape(s[key]["message"])
+                + (f" -> {s[key]['folder']}" if s[key].get("folder") else "")
+            )
     if s.get("best_checkpoint"):
         lines.append(f"best checkpoint: {s['best_checkpoint']}")
     if s["status"] in ("diverged", "interrupted"):

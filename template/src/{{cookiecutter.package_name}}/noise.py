@@ -12,9 +12,11 @@ import warnings
 from pathlib import Path
 
 # Deprecations raised from inside these libraries are for their maintainers, not for us.
-_LIBRARIES = (r"(lightning|lightning_utilities|lightning_fabric|pytorch_lightning|torch"
-              r"|torchmetrics|torchvision|hydra|omegaconf|wandb|google|pkg_resources|timm|mlflow"
-              r"|tensorboard|optuna|sqlalchemy|hydra_plugins|submitit)")
+_LIBRARIES = (
+    r"(lightning|lightning_utilities|lightning_fabric|pytorch_lightning|torch"
+    r"|torchmetrics|torchvision|hydra|omegaconf|wandb|google|pkg_resources|timm|mlflow"
+    r"|tensorboard|optuna|sqlalchemy|hydra_plugins|submitit)"
+)
 
 # Lightning hints that are wrong for this project: tensor batches need no worker processes, and
 # tiny data sets legitimately have fewer batches than the logging interval.

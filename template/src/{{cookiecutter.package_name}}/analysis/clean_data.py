@@ -30,8 +30,9 @@ LOG_POINTER = "applied.json"
 
 
 # ---- step 1: find ------------------------------------------------------------------------------
-def find_suspicious(task, datamodule, splits=("train", "val"), top_k: int = 20,
-                    **options) -> list[dict]:
+def find_suspicious(
+    task, datamodule, splits=("train", "val"), top_k: int = 20, **options
+) -> list[dict]:
     """Rows for the review CSV, highest loss first; the task says which items and why
     (``reasons``); ``options`` are the task's thresholds (e.g. ``confident``, ``unsure``)."""
     rows = []
@@ -40,9 +41,17 @@ def find_suspicious(task, datamodule, splits=("train", "val"), top_k: int = 20,
         for row in task.suspicious(p, top_k, **options):
             i = row.pop("item")
             described = datamodule.describe_input(p.indices[i])  # e.g. a table row's values
-            rows.append({"split": split, "index": p.indices[i], "path": p.paths[i] or "", **row,
-                         **({"input": described} if described else {}),
-                         "action": "keep", "new_label": ""})
+            rows.append(
+                {
+                    "split": split,
+                    "index": p.indices[i],
+                    "path": p.paths[i] or "",
+                    **row,
+                    **({"input": described} if described else {}),
+                    "action": "keep",
+                    "new_label": "",
+                }
+            )
     return sorted(rows, key=lambda row: -row["loss"])
 
 
@@ -58,8 +67,12 @@ def write_review(rows: list[dict], folder: str | Path, datamodule, checkpoint: s
         writer.writeheader()
         writer.writerows(rows)
     root = getattr(datamodule, "root", None)
-    meta = {"root": str(root) if root else None, "class_names": list(datamodule.class_names),
-            "checkpoint": str(checkpoint), "items": len(rows)}
+    meta = {
+        "root": str(root) if root else None,
+        "class_names": list(datamodule.class_names),
+        "checkpoint": str(checkpoint),
+        "items": len(rows),
+    }
     (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return path
 
@@ -78,11 +91,14 @@ def read_decisions(csv_path: str | Path) -> tuple[list[dict], dict]:
         if action not in ACTIONS:
             problems.append(f"line {number}: action '{action}' (use {', '.join(ACTIONS)})")
         if action == "relabel" and row.get("new_label", "").strip() not in meta["class_names"]:
-            problems.append(f"line {number}: new_label '{row.get('new_label', '')}' is not a "
-                            f"class ({', '.join(meta['class_names'])})")
+            problems.append(
+                f"line {number}: new_label '{row.get('new_label', '')}' is not a "
+                f"class ({', '.join(meta['class_names'])})"
+            )
     if problems:
-        raise ValueError(f"{csv_path} has invalid rows (nothing was changed):\n  "
-                         + "\n  ".join(problems))
+        raise ValueError(
+            f"{csv_path} has invalid rows (nothing was changed):\n  " + "\n  ".join(problems)
+        )
     return rows, meta
 
 
@@ -113,12 +129,14 @@ def apply_decisions(csv_path: str | Path, quarantine: str | Path | None = None) 
             target = _free(target)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(source), str(target))
-            file.write(json.dumps({"action": row["action"], "from": str(source),
-                                   "to": str(target)}) + "\n")
+            file.write(
+                json.dumps({"action": row["action"], "from": str(source), "to": str(target)}) + "\n"
+            )
             file.flush()  # the log is complete even if a later move fails
             moved += 1
-    (csv_path.parent / LOG_POINTER).write_text(json.dumps({"log": str(log)}) + "\n",
-                                               encoding="utf-8")
+    (csv_path.parent / LOG_POINTER).write_text(
+        json.dumps({"log": str(log)}) + "\n", encoding="utf-8"
+    )
     counts = {a: sum(r["action"] == a for r in rows) for a in ACTIONS}
     return {"moved": moved, "log": str(log), "quarantine": str(quarantine), **counts}
 
@@ -149,11 +167,18 @@ def _free(path: Path) -> Path:
 
 def _report_indices(todo: list[dict], folder: Path) -> dict:
     """In-memory data: no files to move; the decisions as indices into the data set."""
-    decisions = {"delete": sorted(int(r["index"]) for r in todo if r["action"] == "delete"),
-                 "relabel": {str(r["index"]): r["new_label"].strip() for r in todo
-                             if r["action"] == "relabel"}}
+    decisions = {
+        "delete": sorted(int(r["index"]) for r in todo if r["action"] == "delete"),
+        "relabel": {
+            str(r["index"]): r["new_label"].strip() for r in todo if r["action"] == "relabel"
+        },
+    }
     path = folder / "decisions.json"
     path.write_text(json.dumps(decisions, indent=2) + "\n", encoding="utf-8")
-    return {"moved": 0, "decisions": str(path), "delete": len(decisions["delete"]),
-            "relabel": len(decisions["relabel"]),
-            "note": "in-memory data: no files moved; drop/relabel these indices in your loader"}
+    return {
+        "moved": 0,
+        "decisions": str(path),
+        "delete": len(decisions["delete"]),
+        "relabel": len(decisions["relabel"]),
+        "note": "in-memory data: no files moved; drop/relabel these indices in your loader",
+    }

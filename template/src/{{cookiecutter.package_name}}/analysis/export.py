@@ -40,14 +40,17 @@ def real_batch(datamodule, size: int = 8) -> torch.Tensor:
     """Up to ``size`` evaluation inputs of the checkpoint's data (validation split)."""
     x, _ = next(iter(datamodule.eval_dataloaders(["val"])[0]))
     if len(x) < 2:
-        raise ExportError("the validation split has fewer than 2 items: a dynamic batch axis "
-                          "needs an example batch of at least 2")
+        raise ExportError(
+            "the validation split has fewer than 2 items: a dynamic batch axis "
+            "needs an example batch of at least 2"
+        )
     x = x[:size]
     return x if not x.is_floating_point() else x.float()  # (token ids stay integers)
 
 
-def _check(name: str, run, x: torch.Tensor, expected: torch.Tensor, path: Path,
-           atol: float, rtol: float) -> float:
+def _check(
+    name: str, run, x: torch.Tensor, expected: torch.Tensor, path: Path, atol: float, rtol: float
+) -> float:
     """Largest difference to ``expected`` on ``x`` and on its first 3 items (another batch
     size); deletes ``path`` and raises when outside the tolerance."""
     worst = 0.0
@@ -57,15 +60,24 @@ def _check(name: str, run, x: torch.Tensor, expected: torch.Tensor, path: Path,
         if got.shape != want.shape or not torch.allclose(got, want, atol=atol, rtol=rtol):
             path.unlink(missing_ok=True)
             diff = (got - want).abs().max() if got.shape == want.shape else "shape"
-            raise ExportError(f"{name} disagrees with the PyTorch model on a batch of {count} "
-                              f"(max difference {diff}, tolerance atol={atol} rtol={rtol}): "
-                              f"{path.name} not written")
+            raise ExportError(
+                f"{name} disagrees with the PyTorch model on a batch of {count} "
+                f"(max difference {diff}, tolerance atol={atol} rtol={rtol}): "
+                f"{path.name} not written"
+            )
         worst = max(worst, float((got - want).abs().max()))
     return worst
 
 
-def export(task, datamodule, folder: Path, onnx: bool = True, atol: float = 1e-4,
-           rtol: float = 1e-4, opset: int | None = None) -> dict:
+def export(
+    task,
+    datamodule,
+    folder: Path,
+    onnx: bool = True,
+    atol: float = 1e-4,
+    rtol: float = 1e-4,
+    opset: int | None = None,
+) -> dict:
     """The checked files in ``folder`` and what was measured (max differences, tolerances)."""
     folder.mkdir(parents=True, exist_ok=True)
     task = task.cpu().eval()
@@ -81,15 +93,18 @@ def export(task, datamodule, folder: Path, onnx: bool = True, atol: float = 1e-4
     result = {"tolerance": {"atol": atol, "rtol": rtol}, "example_batch": len(x)}
 
     def check(name: str, run, path: Path) -> float:  # every example: batch sizes, lengths
-        return max(_check(name, run, e, want, path, atol, rtol)
-                   for e, want in zip(examples, expected, strict=True))
+        return max(
+            _check(name, run, e, want, path, atol, rtol)
+            for e, want in zip(examples, expected, strict=True)
+        )
 
     pt2 = folder / "model.pt2"
     torch.export.save(program, pt2)
     loaded = torch.export.load(pt2).module()
     with torch.no_grad():
-        result["model.pt2"] = {"max_difference": check(
-            "the torch.export program", lambda b: loaded(b).float(), pt2)}
+        result["model.pt2"] = {
+            "max_difference": check("the torch.export program", lambda b: loaded(b).float(), pt2)
+        }
 
     if onnx:
         import onnxruntime  # (the [export] extra)
@@ -97,19 +112,35 @@ def export(task, datamodule, folder: Path, onnx: bool = True, atol: float = 1e-4
         path = folder / "model.onnx"
         for name in ("onnxscript", "onnx_ir"):  # their optimizer reports each pass at INFO
             logging.getLogger(name).setLevel(logging.WARNING)
-        torch.onnx.export(program, (x,), str(path), input_names=["input"],
-                          output_names=["output"], dynamo=True, external_data=False,
-                          opset_version=opset, verbose=False)
+        torch.onnx.export(
+            program,
+            (x,),
+            str(path),
+            input_names=["input"],
+            output_names=["output"],
+            dynamo=True,
+            external_data=False,
+            opset_version=opset,
+            verbose=False,
+        )
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        result["model.onnx"] = {"max_difference": check(
-            "the ONNX model (onnxruntime)",
-            lambda b: session.run(None, {"input": b.numpy()})[0], path),
-            "input": "input", "output": "output",
-            "dynamic_axes": {"input": sorted(axes), "output": [0]}}
+        result["model.onnx"] = {
+            "max_difference": check(
+                "the ONNX model (onnxruntime)",
+                lambda b: session.run(None, {"input": b.numpy()})[0],
+                path,
+            ),
+            "input": "input",
+            "output": "output",
+            "dynamic_axes": {"input": sorted(axes), "output": [0]},
+        }
 
-    info = {"input": datamodule.preprocessing(), **task.export_info(),
-            "files": {k: v for k, v in result.items() if k.startswith("model.")},
-            "tolerance": result["tolerance"]}
+    info = {
+        "input": datamodule.preprocessing(),
+        **task.export_info(),
+        "files": {k: v for k, v in result.items() if k.startswith("model.")},
+        "tolerance": result["tolerance"],
+    }
     (folder / "preprocessing.json").write_text(json.dumps(info, indent=2, default=str))
     result["preprocessing.json"] = str(folder / "preprocessing.json")
     return result
@@ -122,13 +153,23 @@ def run(cfg) -> dict:
     from .predict import load_trained
     from .predict_files import resolve_checkpoint
 
-    task, datamodule = load_trained(resolve_checkpoint(cfg.ckpt_path),
-                                    OmegaConf.to_container(cfg.data))
-    result = export(task, datamodule, Path(cfg.paths.output_dir), onnx=cfg.onnx,
-                    atol=cfg.atol, rtol=cfg.rtol, opset=cfg.get("opset"))
+    task, datamodule = load_trained(
+        resolve_checkpoint(cfg.ckpt_path), OmegaConf.to_container(cfg.data)
+    )
+    result = export(
+        task,
+        datamodule,
+        Path(cfg.paths.output_dir),
+        onnx=cfg.onnx,
+        atol=cfg.atol,
+        rtol=cfg.rtol,
+        opset=cfg.get("opset"),
+    )
     for name in ("model.pt2", "model.onnx"):
         if name in result:
-            print(f"{name}: matches PyTorch (max difference {result[name]['max_difference']:.2e},"
-                  f" atol {cfg.atol}, rtol {cfg.rtol}) -> {Path(cfg.paths.output_dir) / name}")
+            print(
+                f"{name}: matches PyTorch (max difference {result[name]['max_difference']:.2e},"
+                f" atol {cfg.atol}, rtol {cfg.rtol}) -> {Path(cfg.paths.output_dir) / name}"
+            )
     print(f"preprocessing -> {result['preprocessing.json']}")
     return result

@@ -26,10 +26,17 @@ UNDERFIT_ADVICE = [
 ]
 
 
-def fit_verdict(score: str, train: float, val: float, baseline: float,
-                bias_tolerance: float = 0.05, variance_tolerance: float = 0.05,
-                fraction: float = 1.0, images: bool = True,
-                reference: dict | None = None) -> dict:
+def fit_verdict(
+    score: str,
+    train: float,
+    val: float,
+    baseline: float,
+    bias_tolerance: float = 0.05,
+    variance_tolerance: float = 0.05,
+    fraction: float = 1.0,
+    images: bool = True,
+    reference: dict | None = None,
+) -> dict:
     """``train`` must be measured in eval mode (no dropout/augmentation) to be comparable.
     ``fraction``: the share of the training split used (more data is at hand when < 1).
     ``images``: the inputs are images (augmentation and CNNs are advice for them only).
@@ -47,33 +54,60 @@ def fit_verdict(score: str, train: float, val: float, baseline: float,
         note = "fix the bias first: a model that cannot fit the training data cannot generalize"
     elif underfit:
         diagnosis, advice = "underfitting", list(UNDERFIT_ADVICE)
-        note = (f"val {score} is no better than the trivial baseline" if val <= baseline
-                else f"train {score} {train:.3f} is low (high bias)")
+        note = (
+            f"val {score} is no better than the trivial baseline"
+            if val <= baseline
+            else f"train {score} {train:.3f} is low (high bias)"
+        )
     elif overfit:
         diagnosis, advice = "overfitting", list(overfit_advice)
         if fraction < 1.0:
             advice[0] = f"use all the data (mode=full): this run saw {fraction:.1%} of it"
         note = f"val {score} is {gap:.3f} below train (high variance)"
     else:
-        diagnosis, advice = "good fit", [
-            "read the interpretation report for label noise and hard cases (python eval.py ...)",
-            "try a bigger or pretrained model to go further",
-        ]
+        diagnosis, advice = (
+            "good fit",
+            [
+                "read the interpretation report for label noise and hard cases "
+                "(python eval.py ...)",
+                "try a bigger or pretrained model to go further",
+            ],
+        )
         if fraction < 1.0:
             advice.insert(0, "train on all the data (mode=full)")
         note = f"train and val {score} are both high and close"
-    message = (f"{diagnosis} ({score}: train {train:.4f}, val {val:.4f}, gap {gap:+.4f}, "
-               f"trivial baseline {baseline:.4f}): {note}")
+    message = (
+        f"{diagnosis} ({score}: train {train:.4f}, val {val:.4f}, gap {gap:+.4f}, "
+        f"trivial baseline {baseline:.4f}): {note}"
+    )
     compared = {}
     if reference and reference.get("val") is not None:
         points = 100 * (val - reference["val"])
-        compared = {"reference": reference["name"], "reference_val": reference["val"],
-                    "reference_gap": val - reference["val"]}
-        where = (f"{abs(points):.1f} points {'below' if points < 0 else 'above'}"
-                 if round(points, 1) else "level with")
-        message += (f"; the network is {where} {reference['name']} "
-                    f"(val {score} {reference['val']:.4f})")
-    return {**compared, "diagnosis": diagnosis, "note": note, "metric": score, "train": train,
-            "val": val, "gap": gap, "baseline": baseline, "bias_tolerance": bias_tolerance,
-            "variance_tolerance": variance_tolerance, "advice": advice, "passed": True,
-            "message": message}
+        compared = {
+            "reference": reference["name"],
+            "reference_val": reference["val"],
+            "reference_gap": val - reference["val"],
+        }
+        where = (
+            f"{abs(points):.1f} points {'below' if points < 0 else 'above'}"
+            if round(points, 1)
+            else "level with"
+        )
+        message += (
+            f"; the network is {where} {reference['name']} (val {score} {reference['val']:.4f})"
+        )
+    return {
+        **compared,
+        "diagnosis": diagnosis,
+        "note": note,
+        "metric": score,
+        "train": train,
+        "val": val,
+        "gap": gap,
+        "baseline": baseline,
+        "bias_tolerance": bias_tolerance,
+        "variance_tolerance": variance_tolerance,
+        "advice": advice,
+        "passed": True,
+        "message": message,
+    }

@@ -13,8 +13,9 @@ from pathlib import Path
 from .predict import predict
 
 
-def interpret(task, datamodule, output_dir: str | Path, split: str = "test",
-              top_k: int = 16) -> dict:
+def interpret(
+    task, datamodule, output_dir: str | Path, split: str = "test", top_k: int = 16
+) -> dict:
     folder = Path(output_dir) / "interpret"
     folder.mkdir(parents=True, exist_ok=True)
     report = task.interpret(predict(task, datamodule, split), folder, datamodule, top_k)

@@ -28,8 +28,9 @@ def save_figure(fig, path: str | Path) -> Path:
     return path
 
 
-def image_grid(images: torch.Tensor, titles: list[str], path: str | Path, columns: int = 8,
-               title: str = "") -> Path:
+def image_grid(
+    images: torch.Tensor, titles: list[str], path: str | Path, columns: int = 8, title: str = ""
+) -> Path:
     """``images``: (N, C, H, W), any scale (each image is stretched to its own min..max)."""
     import matplotlib
 
@@ -39,8 +40,9 @@ def image_grid(images: torch.Tensor, titles: list[str], path: str | Path, column
     n = max(1, len(images))
     columns = min(columns, n)
     rows = (n + columns - 1) // columns
-    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.8 * rows + 0.4), dpi=100,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(1.6 * columns, 1.8 * rows + 0.4), dpi=100, squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= len(images):
@@ -70,5 +72,6 @@ def show_batch(datamodule, path: str | Path, describe=str, count: int = 32) -> P
     finally:
         datamodule.trainer = trainer
     policy = datamodule.augment_policy["name"]
-    return image_grid(x[:count], [describe(t) for t in y[:count]], path,
-                      title=f"training batch, augment={policy}")
+    return image_grid(
+        x[:count], [describe(t) for t in y[:count]], path, title=f"training batch, augment={policy}"
+    )

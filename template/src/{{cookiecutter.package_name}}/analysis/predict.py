@@ -16,11 +16,11 @@ import torch
 @dataclass
 class Predictions:
     split: str
-    indices: list[int]             # positions in the full data set
-    paths: list[str | None]        # files, or None for in-memory data
-    targets: torch.Tensor          # as the data set gives them
-    outputs: torch.Tensor          # raw model outputs (logits, standardized values, ...)
-    losses: torch.Tensor           # (N,) the task's unregularized loss per item
+    indices: list[int]  # positions in the full data set
+    paths: list[str | None]  # files, or None for in-memory data
+    targets: torch.Tensor  # as the data set gives them
+    outputs: torch.Tensor  # raw model outputs (logits, standardized values, ...)
+    losses: torch.Tensor  # (N,) the task's unregularized loss per item
 
 
 def _to(value, device):
@@ -52,9 +52,13 @@ def predict(task, datamodule, split: str) -> Predictions:
     indices = list(datamodule._split_indices(split))
     paths = getattr(datamodule, "paths", None)
     return Predictions(
-        split=split, indices=indices,
+        split=split,
+        indices=indices,
         paths=[paths[i] for i in indices] if paths else [None] * len(indices),
-        targets=torch.cat(targets), outputs=torch.cat(outputs), losses=torch.cat(losses))
+        targets=torch.cat(targets),
+        outputs=torch.cat(outputs),
+        losses=torch.cat(losses),
+    )
 
 
 def item_images(datamodule, indices: list[int]) -> torch.Tensor | None:

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import torch
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
-                  ".pgm"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 FILE_COLUMNS = ("file", "path", "filename", "image")
 
 
@@ -26,8 +25,10 @@ def resolve_checkpoint(ckpt_path) -> Path:
                 return path / "checkpoints" / name
         raise FileNotFoundError(f"ckpt_path={path}: no checkpoints/best.ckpt or last.ckpt in it")
     if not path.is_file():
-        raise FileNotFoundError(f"ckpt_path={path} does not exist (give a run folder or a "
-                                ".ckpt file, e.g. outputs/full/<date>/checkpoints/best.ckpt)")
+        raise FileNotFoundError(
+            f"ckpt_path={path} does not exist (give a run folder or a "
+            ".ckpt file, e.g. outputs/full/<date>/checkpoints/best.ckpt)"
+        )
     return path
 
 
@@ -36,23 +37,31 @@ def list_inputs(inputs, column: str | None = None) -> list[Path]:
     per line) or a ``.csv`` with a file column; relative paths are read from the list's folder."""
     path = Path(str(inputs)).expanduser()
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file()
-                      and p.suffix.lower() in IMAGE_SUFFIXES)
+        return sorted(
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
     if not path.is_file():
-        raise FileNotFoundError(f"inputs={path} does not exist (a folder of images, a .txt "
-                                "list of files or a .csv with a file column)")
+        raise FileNotFoundError(
+            f"inputs={path} does not exist (a folder of images, a .txt "
+            "list of files or a .csv with a file column)"
+        )
     if path.suffix.lower() == ".csv":
         with path.open(newline="") as f:
             reader = csv.DictReader(f)
             fields = reader.fieldnames or []
             name = column or next((c for c in FILE_COLUMNS if c in fields), None)
             if name not in fields:
-                raise ValueError(f"inputs={path}: no column {column or ' / '.join(FILE_COLUMNS)}"
-                                 f" among {fields}; name it with column=<name>")
+                raise ValueError(
+                    f"inputs={path}: no column {column or ' / '.join(FILE_COLUMNS)}"
+                    f" among {fields}; name it with column=<name>"
+                )
             entries = [row[name] for row in reader if row[name]]
     elif path.suffix.lower() == ".txt":
-        entries = [line.strip() for line in path.read_text().splitlines()
-                   if line.strip() and not line.startswith("#")]
+        entries = [
+            line.strip()
+            for line in path.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
     else:
         return [path]  # a single file
     return [_relative_to(Path(e).expanduser(), path.parent) for e in entries]
@@ -63,8 +72,7 @@ def _relative_to(entry: Path, base: Path) -> Path:
 
 
 @torch.no_grad()
-def predict_files(task, datamodule, files: list[Path], folder: Path,
-                  batch_size: int = 64) -> dict:
+def predict_files(task, datamodule, files: list[Path], folder: Path, batch_size: int = 64) -> dict:
     """``predictions.csv`` (and ``unreadable.txt`` when some files fail) in ``folder``."""
     from rich.progress import Progress
 
@@ -76,18 +84,21 @@ def predict_files(task, datamodule, files: list[Path], folder: Path,
         bar = progress.add_task("predicting", total=len(files))
         for start in range(0, len(files), batch_size):
             readable, tensors = [], []
-            for file in files[start:start + batch_size]:
+            for file in files[start : start + batch_size]:
                 try:
                     tensors.append(datamodule.read_input(file))
                     readable.append(file)
                 except (OSError, ValueError, SyntaxError) as error:  # PIL raises all three
-                    unreadable.append((file, str(error).splitlines()[0] if str(error) else
-                                       type(error).__name__))
+                    unreadable.append(
+                        (file, str(error).splitlines()[0] if str(error) else type(error).__name__)
+                    )
             if tensors:
                 outputs = task(torch.stack(tensors).to(device)).float().cpu()
-                rows += [{"file": str(f), **task.prediction_row(o, folder=folder, name=f.stem)}
-                         for f, o in zip(readable, outputs, strict=True)]
-            progress.advance(bar, len(files[start:start + batch_size]))
+                rows += [
+                    {"file": str(f), **task.prediction_row(o, folder=folder, name=f.stem)}
+                    for f, o in zip(readable, outputs, strict=True)
+                ]
+            progress.advance(bar, len(files[start : start + batch_size]))
     csv_path = folder / "predictions.csv"
     columns = list(dict.fromkeys(key for row in rows for key in row))
     with csv_path.open("w", newline="") as f:
@@ -103,17 +114,20 @@ def predict_files(task, datamodule, files: list[Path], folder: Path,
 
 
 @torch.no_grad()
-def predict_items(task, names: list[str], inputs: torch.Tensor, notes: dict, folder: Path,
-                  batch_size: int = 64) -> dict:
+def predict_items(
+    task, names: list[str], inputs: torch.Tensor, notes: dict, folder: Path, batch_size: int = 64
+) -> dict:
     """``predictions.csv`` for items already read (one ``item`` column, then the task's)."""
     folder.mkdir(parents=True, exist_ok=True)
     task.eval()
     device = next(task.parameters()).device
     rows = []
     for start in range(0, len(names), batch_size):
-        outputs = task(inputs[start:start + batch_size].to(device)).float().cpu()
-        rows += [{"item": n, **task.prediction_row(o, folder=folder, name=n)}
-                 for n, o in zip(names[start:start + batch_size], outputs, strict=True)]
+        outputs = task(inputs[start : start + batch_size].to(device)).float().cpu()
+        rows += [
+            {"item": n, **task.prediction_row(o, folder=folder, name=n)}
+            for n, o in zip(names[start : start + batch_size], outputs, strict=True)
+        ]
     csv_path = folder / "predictions.csv"
     columns = list(dict.fromkeys(key for row in rows for key in row)) or ["item"]
     with csv_path.open("w", newline="") as f:

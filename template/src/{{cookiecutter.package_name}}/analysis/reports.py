@@ -23,13 +23,18 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
 
 def most_confused(matrix: torch.Tensor, names: list[str], min_count: int = 1) -> list[list]:
     """Off-diagonal (true, predicted, count) with count >= ``min_count``, largest first."""
-    pairs = [[names[t], names[q], int(matrix[t, q])] for t in range(len(names))
-             for q in range(len(names)) if t != q and int(matrix[t, q]) >= min_count]
+    pairs = [
+        [names[t], names[q], int(matrix[t, q])]
+        for t in range(len(names))
+        for q in range(len(names))
+        if t != q and int(matrix[t, q]) >= min_count
+    ]
     return sorted(pairs, key=lambda row: -row[2])
 
 
-def plot_confusion_matrix(matrix: torch.Tensor, names: list[str], path: Path, split: str,
-                          unit: str = "items") -> Path:
+def plot_confusion_matrix(
+    matrix: torch.Tensor, names: list[str], path: Path, split: str, unit: str = "items"
+) -> Path:
     """Rows = true class, columns = predicted class, counts written in non-empty cells."""
     n = len(names)
     side = min(12.0, 2.0 + 0.45 * n)
@@ -47,13 +52,21 @@ def plot_confusion_matrix(matrix: torch.Tensor, names: list[str], path: Path, sp
             for q in range(n):
                 value = int(matrix[t, q])
                 if value:
-                    ax.text(q, t, str(value), ha="center", va="center", fontsize=7,
-                            color="white" if value > high / 2 else "black")
+                    ax.text(
+                        q,
+                        t,
+                        str(value),
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if value > high / 2 else "black",
+                    )
     return save_figure(fig, path)
 
 
-def image_rows(datamodule, indices: list[int], titles: list[str], path: Path,
-               title: str) -> Path | None:
+def image_rows(
+    datamodule, indices: list[int], titles: list[str], path: Path, title: str
+) -> Path | None:
     """The items ``indices`` (data-set positions) as an image grid; for data that is not images
     but describes its items (table rows, texts), ``<name>_inputs.csv`` and the same as a Markdown
     table to read (``<name>.md``); else None."""
@@ -63,8 +76,9 @@ def image_rows(datamodule, indices: list[int], titles: list[str], path: Path,
     described = [datamodule.describe_input(i) for i in indices]
     if not any(described):
         return None
-    rows = [[i, t.replace("\n", " "), d] for i, t, d in zip(indices, titles, described,
-                                                            strict=True)]
+    rows = [
+        [i, t.replace("\n", " "), d] for i, t, d in zip(indices, titles, described, strict=True)
+    ]
     header = ["index", "shown as", "input"]
     write_markdown(path.with_suffix(".md"), title, header, rows)
     return write_csv(path.with_name(f"{path.stem}_inputs.csv"), header, rows)
@@ -72,11 +86,11 @@ def image_rows(datamodule, indices: list[int], titles: list[str], path: Path,
 
 def write_markdown(path: Path, title: str, header: list[str], rows: list[list]) -> Path:
     """A Markdown table (readable as it is, rendered by GitHub and most editors)."""
+
     def cell(value) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
 
-    lines = [f"# {title}", "", "| " + " | ".join(header) + " |",
-             "|" + "---|" * len(header)]
+    lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

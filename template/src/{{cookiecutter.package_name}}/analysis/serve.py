@@ -51,6 +51,7 @@ def run(cfg) -> None:
     from .predict import load_trained
     from .predict_files import resolve_checkpoint
 
-    task, datamodule = load_trained(resolve_checkpoint(cfg.ckpt_path),
-                                    OmegaConf.to_container(cfg.data))
+    task, datamodule = load_trained(
+        resolve_checkpoint(cfg.ckpt_path), OmegaConf.to_container(cfg.data)
+    )
     uvicorn.run(create_app(task, datamodule), host=cfg.host, port=cfg.port, log_level="warning")

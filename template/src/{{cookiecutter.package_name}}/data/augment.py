@@ -18,8 +18,16 @@ import math
 
 import torch
 
-DEFAULTS = {"name": "none", "shift": 0.0, "rotate": 0.0, "scale": [1.0, 1.0],
-            "crop_scale": [1.0, 1.0], "flip": False, "color": 0.0, "erase": 0.0}
+DEFAULTS = {
+    "name": "none",
+    "shift": 0.0,
+    "rotate": 0.0,
+    "scale": [1.0, 1.0],
+    "crop_scale": [1.0, 1.0],
+    "flip": False,
+    "color": 0.0,
+    "erase": 0.0,
+}
 LIGHT = {**DEFAULTS, "name": "light", "shift": 0.125, "crop_scale": [0.5, 1.0], "flip": True}
 
 
@@ -33,8 +41,9 @@ def policy(augment: dict | bool | str | None) -> dict:
         raise ValueError(f"unknown augmentation '{augment}': use augment=none|light|strong")
     unknown = set(augment) - set(DEFAULTS) - {"show_batch"}
     if unknown:
-        raise ValueError(f"unknown augmentation option(s) {sorted(unknown)}; known: "
-                         f"{sorted(DEFAULTS)}")
+        raise ValueError(
+            f"unknown augmentation option(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}"
+        )
     return {**DEFAULTS, **augment}
 
 
@@ -43,8 +52,9 @@ def is_active(p: dict) -> bool:
 
 
 # ---- in-memory tensors: whole batches ---------------------------------------------------------
-def batch_augment(images: torch.Tensor, p: dict, flip_ok: bool = False,
-                  geometric_ok: bool = True) -> torch.Tensor:
+def batch_augment(
+    images: torch.Tensor, p: dict, flip_ok: bool = False, geometric_ok: bool = True
+) -> torch.Tensor:
     """Random shift/rotation/zoom (one ``grid_sample``), optional flips and erasing, per image.
     ``geometric_ok=False`` (targets that are positions or angles: moving the image would make
     them lie) keeps only erasing."""
@@ -72,11 +82,11 @@ def _affine(images: torch.Tensor, p: dict) -> torch.Tensor:
     zoom = low + torch.rand(n, device=device) * (high - low)
     shift = (torch.rand(n, 2, device=device) * 2 - 1) * 2 * p["shift"]  # grid units span 2
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
-                         torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )
     grid = torch.nn.functional.affine_grid(theta, list(images.shape), align_corners=False)
-    return torch.nn.functional.grid_sample(images, grid, padding_mode="border",
-                                           align_corners=False)
+    return torch.nn.functional.grid_sample(images, grid, padding_mode="border", align_corners=False)
 
 
 def _erase(images: torch.Tensor, probability: float) -> torch.Tensor:
@@ -89,8 +99,9 @@ def _erase(images: torch.Tensor, probability: float) -> torch.Tensor:
     left = (torch.rand(n, device=device) * (w - ew + 1)).long()
     rows = torch.arange(h, device=device)[None, :]
     cols = torch.arange(w, device=device)[None, :]
-    inside = (((rows >= top[:, None]) & (rows < (top + eh)[:, None]))[:, :, None]
-              & ((cols >= left[:, None]) & (cols < (left + ew)[:, None]))[:, None, :])
+    inside = ((rows >= top[:, None]) & (rows < (top + eh)[:, None]))[:, :, None] & (
+        (cols >= left[:, None]) & (cols < (left + ew)[:, None])
+    )[:, None, :]
     chosen = torch.rand(n, device=device) < probability
     mask = (inside & chosen[:, None, None])[:, None]
     return images.masked_fill(mask, 0.0)

@@ -98,9 +98,9 @@ class DataModule(L.LightningDataModule):
 
     name = "data"
     target_kind = "class"  # what the targets are; the task says which kind it needs
-    hflip_ok = False       # may images be mirrored? (not digits or text; photos usually yes)
-    geometric_ok = True    # may inputs be shifted/rotated/zoomed? (not when targets are positions)
-    image_inputs = True    # False for table rows, ratings, text: no image augmentation or plots
+    hflip_ok = False  # may images be mirrored? (not digits or text; photos usually yes)
+    geometric_ok = True  # may inputs be shifted/rotated/zoomed? (not when targets are positions)
+    image_inputs = True  # False for table rows, ratings, text: no image augmentation or plots
     # input axes whose size varies (an exported model accepts any size along them)
     input_axes: ClassVar[dict] = {0: "batch"}
 
@@ -121,10 +121,15 @@ class DataModule(L.LightningDataModule):
         super().__init__()
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"data.fraction must be in (0, 1], got {fraction}")
-        if not (0.0 < val_fraction < 1.0 and 0.0 <= test_fraction < 1.0
-                and val_fraction + test_fraction < 1.0):
-            raise ValueError("data.val_fraction and data.test_fraction must be in (0, 1) "
-                             f"and sum to < 1, got {val_fraction} and {test_fraction}")
+        if not (
+            0.0 < val_fraction < 1.0
+            and 0.0 <= test_fraction < 1.0
+            and val_fraction + test_fraction < 1.0
+        ):
+            raise ValueError(
+                "data.val_fraction and data.test_fraction must be in (0, 1) "
+                f"and sum to < 1, got {val_fraction} and {test_fraction}"
+            )
         if batch_size < 1 or overfit_batches < 0:
             raise ValueError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
         self.save_hyperparameters()  # plain values: the checkpoint can rebuild the same split
@@ -179,7 +184,8 @@ class DataModule(L.LightningDataModule):
                 return transform(image.convert("RGB"))
             channels, height, width = self._image_shape()
             image = image.convert("L" if channels == 1 else "RGB").resize(
-                (width, height), Image.Resampling.BILINEAR)
+                (width, height), Image.Resampling.BILINEAR
+            )
             x = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).float() / 255.0
         x = x.view(height, width, channels).permute(2, 0, 1)
         return (x - self.mean) / self.std if hasattr(self, "mean") else x
@@ -198,8 +204,12 @@ class DataModule(L.LightningDataModule):
     def preprocessing(self) -> dict:
         """How a raw image becomes the model's input, as plain values (the export's JSON)."""
         channels, height, width = self._image_shape()
-        info = {"input_shape": [channels, height, width], "channels": channels,
-                "resize": f"to {height}x{width} (height x width)", "scale": "pixel / 255"}
+        info = {
+            "input_shape": [channels, height, width],
+            "channels": channels,
+            "resize": f"to {height}x{width} (height x width)",
+            "scale": "pixel / 255",
+        }
         if hasattr(self, "mean"):
             info.update(mean=self.mean.flatten().tolist(), std=self.std.flatten().tolist())
         return info
@@ -207,8 +217,10 @@ class DataModule(L.LightningDataModule):
     def _image_shape(self) -> list[int]:
         shape = self.input_shape
         if len(shape) != 3 or shape[0] not in (1, 3):
-            raise ValueError(f"{self.name}: inputs of shape {shape} are not images; this data "
-                             "set cannot read input files")
+            raise ValueError(
+                f"{self.name}: inputs of shape {shape} are not images; this data "
+                "set cannot read input files"
+            )
         return shape
 
     # ---- splitting ---------------------------------------------------------------------------
@@ -223,9 +235,14 @@ class DataModule(L.LightningDataModule):
             raise ValueError(f"{self.name}: {len(data.inputs)} inputs but {len(targets)} targets")
         if data.item_keys is not None:
             data.item_keys = unique_names(data.item_keys)
-        self.indices = split_indices(targets, self.hparams.stratify, self.hparams.val_fraction,
-                                     self.hparams.test_fraction, self.hparams.split_seed,
-                                     fixed_val=data.val_indices)
+        self.indices = split_indices(
+            targets,
+            self.hparams.stratify,
+            self.hparams.val_fraction,
+            self.hparams.test_fraction,
+            self.hparams.split_seed,
+            fixed_val=data.val_indices,
+        )
         self._reuse_stored_split()
         if isinstance(data.inputs, torch.Tensor):  # before the subset: every mode, one scale
             self._standardize(data.inputs)
@@ -236,25 +253,43 @@ class DataModule(L.LightningDataModule):
         if self._stored_split is not None and keys is not None:
             position = {key: i for i, key in enumerate(keys)}
             stored = {split: list(self._stored_split.get(split, [])) for split in SPLITS}
-            self.indices = {split: sorted(position[key] for key in names if key in position)
-                            for split, names in stored.items()}
+            self.indices = {
+                split: sorted(position[key] for key in names if key in position)
+                for split, names in stored.items()
+            }
             known = {key for names in stored.values() for key in names}
             appeared = [key for key in keys if key not in known]
             gone = sorted(known - set(position))
-            self.split_changes = {"appeared": len(appeared), "disappeared": len(gone),
-                                  "appeared_examples": appeared[:5],
-                                  "disappeared_examples": gone[:5]} if appeared or gone else {}
+            self.split_changes = (
+                {
+                    "appeared": len(appeared),
+                    "disappeared": len(gone),
+                    "appeared_examples": appeared[:5],
+                    "disappeared_examples": gone[:5],
+                }
+                if appeared or gone
+                else {}
+            )
             if self.split_changes:
-                log.warning("%s: the split is the checkpoint's; since then %d item(s) appeared "
-                            "(left out of every split: %s) and %d disappeared (%s)", self.name,
-                            len(appeared), ", ".join(appeared[:3]) or "-", len(gone),
-                            ", ".join(gone[:3]) or "-")
+                log.warning(
+                    "%s: the split is the checkpoint's; since then %d item(s) appeared "
+                    "(left out of every split: %s) and %d disappeared (%s)",
+                    self.name,
+                    len(appeared),
+                    ", ".join(appeared[:3]) or "-",
+                    len(gone),
+                    ", ".join(gone[:3]) or "-",
+                )
         self._full_train = list(self.indices["train"])
         self.full_train_size = len(self._full_train)
         if self.hparams.fraction < 1.0:
-            self.indices["train"] = subset(self.indices["train"], self._loaded.targets,
-                                           self.hparams.stratify, self.hparams.fraction,
-                                           self.hparams.split_seed)
+            self.indices["train"] = subset(
+                self.indices["train"],
+                self._loaded.targets,
+                self.hparams.stratify,
+                self.hparams.fraction,
+                self.hparams.split_seed,
+            )
 
     # ---- the split in checkpoints (Lightning saves and restores a data module's state) ----------
     def state_dict(self) -> dict:
@@ -262,10 +297,10 @@ class DataModule(L.LightningDataModule):
         keys = self._loaded.item_keys if self._loaded is not None else None
         if keys is None:
             return {}
-        full = {"train": self._full_train, "val": self.indices["val"],
-                "test": self.indices["test"]}
-        return {"split_items": {split: [keys[i] for i in indices]
-                                for split, indices in full.items()}}
+        full = {"train": self._full_train, "val": self.indices["val"], "test": self.indices["test"]}
+        return {
+            "split_items": {split: [keys[i] for i in indices] for split, indices in full.items()}
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Use the stored split from now on (also when already set up: Lightning restores a
@@ -323,12 +358,18 @@ class DataModule(L.LightningDataModule):
 
     def describe(self) -> dict:
         """The data section of summary.json."""
-        return {"name": self.name, "target_kind": self.target_kind, "sizes": self.sizes(),
-                "full_train_size": self.full_train_size, "fraction": self.hparams.fraction,
-                "overfit_batches": self.hparams.overfit_batches,
-                "targets": len(self.target_names), "input": self.input_info(),
-                "skipped_files": len(getattr(self, "skipped_files", [])),
-                **({"split_changes": self.split_changes} if self.split_changes else {})}
+        return {
+            "name": self.name,
+            "target_kind": self.target_kind,
+            "sizes": self.sizes(),
+            "full_train_size": self.full_train_size,
+            "fraction": self.hparams.fraction,
+            "overfit_batches": self.hparams.overfit_batches,
+            "targets": len(self.target_names),
+            "input": self.input_info(),
+            "skipped_files": len(getattr(self, "skipped_files", [])),
+            **({"split_changes": self.split_changes} if self.split_changes else {}),
+        }
 
     # ---- loaders -----------------------------------------------------------------------------
     def _split_indices(self, split: str) -> list[int]:
@@ -352,7 +393,9 @@ class DataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         if self.hparams.overfit_batches:
             fixed = self._overfit_indices()
-            batches = [fixed[i:i + self.batch_size] for i in range(0, len(fixed), self.batch_size)]
+            batches = [
+                fixed[i : i + self.batch_size] for i in range(0, len(fixed), self.batch_size)
+            ]
             # the same batches, in the same order, ``overfit_repeats`` times per epoch
             return self._loader(batches * self.hparams.overfit_repeats, batch_sampler=True)
         return self._loader(self.indices["train"], shuffle=True, augment=True)
@@ -367,8 +410,9 @@ class DataModule(L.LightningDataModule):
         """Loaders without shuffling or augmentation, to measure each split in eval mode."""
         return [self._loader(self._split_indices(split)) for split in splits]
 
-    def _loader(self, indices, shuffle: bool = False, batch_sampler: bool = False,
-                augment: bool = False) -> DataLoader:
+    def _loader(
+        self, indices, shuffle: bool = False, batch_sampler: bool = False, augment: bool = False
+    ) -> DataLoader:
         """``indices`` of items (or, with ``batch_sampler``, a list of fixed batches of them);
         ``augment``: per-item augmentation of image files (tensors: see on_after_batch_transfer)."""
         data = self.loaded
@@ -379,27 +423,43 @@ class DataModule(L.LightningDataModule):
                 order = RandomSampler(indices) if shuffle else SequentialSampler(indices)
                 sampler = _MappedBatchSampler(indices, order, self.batch_size)
             # batch_size=None: each sampled "item" is a whole batch of indices, fetched at once
-            return DataLoader(TensorBatches(data.inputs, data.targets), sampler=sampler,
-                              batch_size=None)
+            return DataLoader(
+                TensorBatches(data.inputs, data.targets), sampler=sampler, batch_size=None
+            )
         transform = self.item_transform(train=augment)
         pin = torch.cuda.is_available()  # worker batches reach a GPU faster from page-locked memory
         if batch_sampler:  # fixed batches, kept as they are (not re-chunked)
             everything = ItemSubset(data.inputs, range(len(data.targets)), transform)
-            return DataLoader(everything, batch_sampler=indices,
-                              num_workers=self.hparams.num_workers, pin_memory=pin)
+            return DataLoader(
+                everything,
+                batch_sampler=indices,
+                num_workers=self.hparams.num_workers,
+                pin_memory=pin,
+            )
         dataset = ItemSubset(data.inputs, indices, transform)
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle,
-                          num_workers=self.hparams.num_workers, pin_memory=pin,
-                          persistent_workers=self.hparams.num_workers > 0)
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.hparams.num_workers,
+            pin_memory=pin,
+            persistent_workers=self.hparams.num_workers > 0,
+        )
 
     # ---- augmentation ------------------------------------------------------------------------
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         # (the model summary also sends its example input through here: a bare tensor)
-        if (aug.is_active(self.augment_policy) and self.trainer is not None
-                and self.trainer.training and isinstance(batch, (tuple, list))):
+        if (
+            aug.is_active(self.augment_policy)
+            and self.trainer is not None
+            and self.trainer.training
+            and isinstance(batch, (tuple, list))
+        ):
             inputs, targets = batch
-            batch = (aug.batch_augment(inputs, self.augment_policy, self.hflip_ok,
-                                       self.geometric_ok), targets)
+            batch = (
+                aug.batch_augment(inputs, self.augment_policy, self.hflip_ok, self.geometric_ok),
+                targets,
+            )
         return batch
 
 
@@ -430,8 +490,9 @@ def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
     """Only the items of ``classes`` (label numbers), relabelled 0..k-1 in the given order: a new
     task from the same data (the transfer demo pretrains on digits 0-4, fine-tunes on 5-9)."""
     if data.targets.dim() != 1 or data.targets.is_floating_point():
-        raise ValueError("data.classes selects class labels: this data set's targets are not "
-                         "single class labels")
+        raise ValueError(
+            "data.classes selects class labels: this data set's targets are not single class labels"
+        )
     unknown = [c for c in classes if not 0 <= c < len(data.class_names)]
     if unknown or not classes:
         last = len(data.class_names) - 1
@@ -440,7 +501,10 @@ def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
     relabel[torch.as_tensor(classes)] = torch.arange(len(classes))
     keep = torch.nonzero(relabel[data.targets] >= 0).flatten()
     if not isinstance(data.inputs, torch.Tensor):
-        raise ValueError("data.classes works for in-memory data sets; for image folders, point "
-                         "data.root at a folder that holds only the classes you want")
-    return LoadedData(data.inputs[keep], relabel[data.targets[keep]],
-                      [data.class_names[c] for c in classes])
+        raise ValueError(
+            "data.classes works for in-memory data sets; for image folders, point "
+            "data.root at a folder that holds only the classes you want"
+        )
+    return LoadedData(
+        data.inputs[keep], relabel[data.targets[keep]], [data.class_names[c] for c in classes]
+    )

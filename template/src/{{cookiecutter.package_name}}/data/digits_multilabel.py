@@ -22,6 +22,7 @@ class DigitsMultiLabelDataModule(DigitsDataModule):
 
     def load(self) -> LoadedData:
         digits = super().load()
-        table = torch.tensor([[float(d in members) for members in LABELS.values()]
-                              for d in range(10)])  # (10 digits, 4 labels)
+        table = torch.tensor(
+            [[float(d in members) for members in LABELS.values()] for d in range(10)]
+        )  # (10 digits, 4 labels)
         return LoadedData(digits.inputs, table[digits.targets], list(LABELS))

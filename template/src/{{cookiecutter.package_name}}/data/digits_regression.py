@@ -21,18 +21,19 @@ class DigitsRegressionDataModule(DataModule):
     target_kind = "continuous"
     geometric_ok = False  # a rotated or shifted image would no longer match its angle
 
-    def __init__(self, max_angle: float = 45.0, size: int = 16, data_seed: int = 0,
-                 **kwargs) -> None:
+    def __init__(
+        self, max_angle: float = 45.0, size: int = 16, data_seed: int = 0, **kwargs
+    ) -> None:
         kwargs.setdefault("stratify", "quantiles")
         super().__init__(**kwargs)
         if not 0 < max_angle < 180 or size < 8:
-            raise ValueError(f"data.max_angle must be in (0, 180) and data.size >= 8, got "
-                             f"{max_angle} and {size}")
+            raise ValueError(
+                f"data.max_angle must be in (0, 180) and data.size >= 8, got {max_angle} and {size}"
+            )
 
     def load(self) -> LoadedData:
         images, _ = load_digit_images()
-        images = F.interpolate(images, size=self.hparams.size, mode="bilinear",
-                               align_corners=False)
+        images = F.interpolate(images, size=self.hparams.size, mode="bilinear", align_corners=False)
         # (its own seed: the images stay the same whatever the split or the training seed)
         generator = torch.Generator().manual_seed(self.hparams.data_seed)
         degrees = (torch.rand(len(images), generator=generator) * 2 - 1) * self.hparams.max_angle

@@ -49,10 +49,17 @@ class ImageCsvDataModule(ImageFolderDataModule):
     name = "image_csv"
     target_kind = "multilabel"
 
-    def __init__(self, root: str, csv: str | None = None, file_column: str = "fname",
-                 label_column: str = "labels", label_delim: str = " ",
-                 valid_column: str | None = "is_valid", bad_rows: str = "skip",
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        root: str,
+        csv: str | None = None,
+        file_column: str = "fname",
+        label_column: str = "labels",
+        label_delim: str = " ",
+        valid_column: str | None = "is_valid",
+        bad_rows: str = "skip",
+        **kwargs,
+    ) -> None:
         if bad_rows not in ("skip", "fail"):
             raise ValueError(f"data.bad_rows={bad_rows}: use skip or fail")
         super().__init__(root=root, **kwargs)
@@ -65,15 +72,18 @@ class ImageCsvDataModule(ImageFolderDataModule):
             raise FileNotFoundError(
                 f"data.csv={self.csv_path} does not exist. Expected a CSV with a '{h.file_column}' "
                 f"and a '{h.label_column}' column (e.g. 001.jpg,cat outdoor), file names "
-                f"relative to data.root={self.root}")
+                f"relative to data.root={self.root}"
+            )
         with self.csv_path.open(newline="", encoding="utf-8-sig") as file:
             reader = csv.DictReader(file)
             columns = reader.fieldnames or []
             missing = [c for c in (h.file_column, h.label_column) if c not in columns]
             if missing:
-                raise ValueError(f"{self.csv_path} has no column {', '.join(missing)} (columns: "
-                                 f"{', '.join(columns)}): set data.file_column / "
-                                 "data.label_column")
+                raise ValueError(
+                    f"{self.csv_path} has no column {', '.join(missing)} (columns: "
+                    f"{', '.join(columns)}): set data.file_column / "
+                    "data.label_column"
+                )
             rows = list(enumerate(reader, start=2))  # line numbers as a spreadsheet shows them
         valid_column = h.valid_column if h.valid_column in columns else None
 
@@ -85,15 +95,22 @@ class ImageCsvDataModule(ImageFolderDataModule):
             else:
                 kept.append(row)
         if problems and h.bad_rows == "fail":
-            raise ValueError(f"{self.csv_path}: {len(problems)} bad rows (data.bad_rows=fail; "
-                             "skip them with data.bad_rows=skip):\n  " + "\n  ".join(problems))
+            raise ValueError(
+                f"{self.csv_path}: {len(problems)} bad rows (data.bad_rows=fail; "
+                "skip them with data.bad_rows=skip):\n  " + "\n  ".join(problems)
+            )
         if problems:
-            log.warning("%s: skipped %d bad rows:\n  %s", self.csv_path, len(problems),
-                        "\n  ".join(problems))
+            log.warning(
+                "%s: skipped %d bad rows:\n  %s",
+                self.csv_path,
+                len(problems),
+                "\n  ".join(problems),
+            )
         self.skipped_files = problems
         if not kept:
-            raise ValueError(f"{self.csv_path}: no usable rows ({len(rows)} rows, "
-                             f"{len(problems)} bad)")
+            raise ValueError(
+                f"{self.csv_path}: no usable rows ({len(rows)} rows, {len(problems)} bad)"
+            )
 
         label_sets = [self._labels(row) for row in kept]
         names = sorted({label for labels in label_sets for label in labels})
@@ -104,10 +121,14 @@ class ImageCsvDataModule(ImageFolderDataModule):
         self.paths = [str(self.root / row[h.file_column].strip()) for row in kept]
         val = None
         if valid_column:
-            val = [i for i, row in enumerate(kept)
-                   if row[valid_column].strip().lower() in TRUE]
-        return LoadedData(ImageFiles(self.paths, targets), targets, names, val_indices=val,
-                          item_keys=[row[h.file_column].strip() for row in kept])
+            val = [i for i, row in enumerate(kept) if row[valid_column].strip().lower() in TRUE]
+        return LoadedData(
+            ImageFiles(self.paths, targets),
+            targets,
+            names,
+            val_indices=val,
+            item_keys=[row[h.file_column].strip() for row in kept],
+        )
 
     def _labels(self, row: dict) -> list[str]:
         text = row.get(self.hparams.label_column) or ""

@@ -35,9 +35,17 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
     name = "image_csv_regression"
     target_kind = "continuous"
 
-    def __init__(self, root: str, csv: str = "labels.csv", file_column: str = "file",
-                 y_names: list[str] | None = None, on_bad_rows: str = "fail",
-                 hflip_ok: bool = False, geometric_ok: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        root: str,
+        csv: str = "labels.csv",
+        file_column: str = "file",
+        y_names: list[str] | None = None,
+        on_bad_rows: str = "fail",
+        hflip_ok: bool = False,
+        geometric_ok: bool = False,
+        **kwargs,
+    ) -> None:
         if on_bad_rows not in BAD_ROWS:
             raise ValueError(f"data.on_bad_rows={on_bad_rows}: use one of {', '.join(BAD_ROWS)}")
         super().__init__(root=root, **kwargs)
@@ -55,8 +63,10 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
         table = Path(self.hparams.csv).expanduser()
         table = table if table.is_absolute() else self.root / table
         if not table.is_file():
-            raise FileNotFoundError(f"data.csv={table} does not exist (a CSV with a "
-                                    f"'{self.hparams.file_column}' column and numeric targets)")
+            raise FileNotFoundError(
+                f"data.csv={table} does not exist (a CSV with a "
+                f"'{self.hparams.file_column}' column and numeric targets)"
+            )
         with table.open(newline="", encoding="utf-8-sig") as file:
             reader = csv.DictReader(file)
             columns = list(reader.fieldnames or [])
@@ -66,8 +76,7 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
         for line, row in enumerate(rows, start=2):  # line numbers as a spreadsheet shows them
             name = (row.get(self.hparams.file_column) or "").strip()
             path = self.root / name
-            why = [] if name and path.is_file() else [f"file '{name}' not found under "
-                                                      f"{self.root}"]
+            why = [] if name and path.is_file() else [f"file '{name}' not found under {self.root}"]
             numbers = []
             for column in names:
                 text = (row.get(column) or "").strip()
@@ -76,8 +85,9 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
                 except ValueError:
                     number = math.nan
                 if not math.isfinite(number):
-                    why.append(f"{column}='{text}' is " + ("missing" if not text
-                                                            else "not a number"))
+                    why.append(
+                        f"{column}='{text}' is " + ("missing" if not text else "not a number")
+                    )
                 numbers.append(number)
             if why:
                 problems.append(f"line {line}: {name or '(no file)'}: {'; '.join(why)}")
@@ -85,28 +95,36 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
             paths.append(str(path))
             values.append(numbers)
         if problems:
-            listed = "\n  ".join(problems[:20]) + (f"\n  ... {len(problems) - 20} more"
-                                                   if len(problems) > 20 else "")
+            listed = "\n  ".join(problems[:20]) + (
+                f"\n  ... {len(problems) - 20} more" if len(problems) > 20 else ""
+            )
             if self.hparams.on_bad_rows == "fail":
-                raise ValueError(f"{table}: {len(problems)} bad rows (fix them, or set "
-                                 f"data.on_bad_rows=skip):\n  {listed}")
+                raise ValueError(
+                    f"{table}: {len(problems)} bad rows (fix them, or set "
+                    f"data.on_bad_rows=skip):\n  {listed}"
+                )
             log.warning("%s: skipping %d bad rows:\n  %s", table, len(problems), listed)
             self.skipped_files = problems
         if not paths:
             raise ValueError(f"{table}: no usable rows")
         self.paths = paths
         keys = [Path(os.path.relpath(path, self.root)).as_posix() for path in paths]
-        return LoadedData(ImageFiles(paths, torch.tensor(values)), torch.tensor(values), names,
-                          item_keys=keys)
+        return LoadedData(
+            ImageFiles(paths, torch.tensor(values)), torch.tensor(values), names, item_keys=keys
+        )
 
     def _target_columns(self, columns: list[str], table: Path) -> list[str]:
         file_column = self.hparams.file_column
         if file_column not in columns:
-            raise ValueError(f"{table}: no column '{file_column}' (data.file_column); columns: "
-                             f"{', '.join(columns)}")
+            raise ValueError(
+                f"{table}: no column '{file_column}' (data.file_column); columns: "
+                f"{', '.join(columns)}"
+            )
         names = list(self.hparams.y_names or [c for c in columns if c != file_column])
         unknown = [n for n in names if n not in columns]
         if unknown or not names:
-            raise ValueError(f"{table}: target columns {unknown or '(none)'} not found "
-                             f"(data.y_names); columns: {', '.join(columns)}")
+            raise ValueError(
+                f"{table}: target columns {unknown or '(none)'} not found "
+                f"(data.y_names); columns: {', '.join(columns)}"
+            )
         return names

@@ -34,9 +34,15 @@ class ImageFolderDataModule(DataModule):
     name = "image_folder"
     hflip_ok = True
 
-    def __init__(self, root: str, image_size: int | None = None, channels: int = 3,
-                 mean: list[float] | None = None, std: list[float] | None = None,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        root: str,
+        image_size: int | None = None,
+        channels: int = 3,
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.root = Path(root).expanduser()
         self.skipped_files: list[str] = []  # unreadable images left out (see load())
@@ -45,9 +51,11 @@ class ImageFolderDataModule(DataModule):
     def settings_from_model(cls, settings: dict, model_config: dict) -> dict:
         """The settings left at null, from the model's pretrained configuration (or ImageNet's);
         they are hyperparameters, so checkpoints and summary.json keep what was used."""
-        return {key: model_config.get(source) or IMAGENET[source]
-                for key, source in (("image_size", "input_size"), ("mean", "mean"), ("std", "std"))
-                if settings.get(key) is None}
+        return {
+            key: model_config.get(source) or IMAGENET[source]
+            for key, source in (("image_size", "input_size"), ("mean", "mean"), ("std", "std"))
+            if settings.get(key) is None
+        }
 
     def load(self) -> LoadedData:
         from torchvision.datasets import ImageFolder  # heavy: only when this data set is used
@@ -55,7 +63,8 @@ class ImageFolderDataModule(DataModule):
         if not self.root.is_dir():
             raise FileNotFoundError(
                 f"data.root={self.root} is not a folder. Expected one sub-folder per class, "
-                "e.g. data.root=$HOME/pets with $HOME/pets/cat/1.jpg, $HOME/pets/dog/2.jpg, ...")
+                "e.g. data.root=$HOME/pets with $HOME/pets/cat/1.jpg, $HOME/pets/dog/2.jpg, ..."
+            )
         reject_empty_classes(self.root)
         folder = ImageFolder(str(self.root))
         if len(folder) == 0:
@@ -66,14 +75,18 @@ class ImageFolderDataModule(DataModule):
             kept = [(path, label) for path, label in folder.samples if readable[path]]
             folder.samples = folder.imgs = kept
             folder.targets = [label for _, label in kept]
-            log.warning("%d unreadable image file(s) skipped (corrupt, cut short or empty): %s",
-                        len(self.skipped_files), ", ".join(self.skipped_files[:5])
-                        + (", ..." if len(self.skipped_files) > 5 else ""))
+            log.warning(
+                "%d unreadable image file(s) skipped (corrupt, cut short or empty): %s",
+                len(self.skipped_files),
+                ", ".join(self.skipped_files[:5])
+                + (", ..." if len(self.skipped_files) > 5 else ""),
+            )
             reject_empty_classes(self.root, kept, folder.classes)
         self.paths = [path for path, _ in folder.samples]
         keys = [Path(os.path.relpath(path, self.root)).as_posix() for path in self.paths]
-        return LoadedData(folder, torch.tensor(folder.targets, dtype=torch.long), folder.classes,
-                          item_keys=keys)
+        return LoadedData(
+            folder, torch.tensor(folder.targets, dtype=torch.long), folder.classes, item_keys=keys
+        )
 
     def item_transform(self, train: bool):
         from torchvision.transforms import v2
@@ -86,35 +99,56 @@ class ImageFolderDataModule(DataModule):
         if train and is_active(self.augment_policy):
             before, after = item_transforms(self.augment_policy, size)
             steps = [colour, *before]
-        return v2.Compose([*steps, v2.ToImage(), v2.ToDtype(torch.float32, scale=True),
-                           v2.Normalize(mean, std),
-                           *after])
+        return v2.Compose(
+            [
+                *steps,
+                v2.ToImage(),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize(mean, std),
+                *after,
+            ]
+        )
 
     def _normalization(self) -> tuple[int, int, list[float], list[float]]:
         size, channels = self.hparams.image_size or IMAGENET["input_size"], self.hparams.channels
-        return (size, channels, (self.hparams.mean or IMAGENET["mean"])[:channels],
-                (self.hparams.std or IMAGENET["std"])[:channels])
+        return (
+            size,
+            channels,
+            (self.hparams.mean or IMAGENET["mean"])[:channels],
+            (self.hparams.std or IMAGENET["std"])[:channels],
+        )
 
     def preprocessing(self) -> dict:
         size, channels, mean, std = self._normalization()
-        return {"input_shape": [channels, size, size], "channels": channels,
-                "resize": f"shorter side to {size}, then center crop {size}x{size}",
-                "scale": "pixel / 255", "mean": list(mean), "std": list(std)}
+        return {
+            "input_shape": [channels, size, size],
+            "channels": channels,
+            "resize": f"shorter side to {size}, then center crop {size}x{size}",
+            "scale": "pixel / 255",
+            "mean": list(mean),
+            "std": list(std),
+        }
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         return batch  # augmentation happens per item, in item_transform
 
 
-def reject_empty_classes(root: Path, samples: list[tuple[str, int]] | None = None,
-                         classes: list[str] | None = None) -> None:
+def reject_empty_classes(
+    root: Path, samples: list[tuple[str, int]] | None = None, classes: list[str] | None = None
+) -> None:
     """A class folder without (readable) images: say which, and what to do."""
     from torchvision.datasets.folder import IMG_EXTENSIONS
 
     if samples is None:
         classes = sorted(d.name for d in root.iterdir() if d.is_dir())
-        counts = {name: sum(1 for f in (root / name).rglob("*")
-                            if f.is_file() and f.suffix.lower() in IMG_EXTENSIONS)
-                  for name in classes}
+        counts = {
+            name: sum(
+                1
+                for f in (root / name).rglob("*")
+                if f.is_file() and f.suffix.lower() in IMG_EXTENSIONS
+            )
+            for name in classes
+        }
     else:
         counts = dict.fromkeys(classes or [], 0)
         for _, label in samples:
@@ -124,7 +158,8 @@ def reject_empty_classes(root: Path, samples: list[tuple[str, int]] | None = Non
         folders = ", ".join(str(root / name) for name in empty)
         raise FileNotFoundError(
             f"class folder(s) without readable images: {folders}. Remove the folder(s) or add "
-            f"images ({', '.join(sorted(IMG_EXTENSIONS))})")
+            f"images ({', '.join(sorted(IMG_EXTENSIONS))})"
+        )
 
 
 def verify_images(paths: list[str], cache_dir: Path | None = None) -> dict[str, bool]:

@@ -36,10 +36,20 @@ class MaskFolderDataModule(MaskDataModule):
     name = "mask_folder"
     hflip_ok = True  # photos of scenes: a mirrored street is a street
 
-    def __init__(self, root: str, image_size: int | list[int] = 128, channels: int = 3,
-                 images: str = "images", labels: str = "labels", mask_name: str = "{stem}_P.png",
-                 codes: str = "codes.txt", valid: str | None = "valid.txt",
-                 void: str | None = "Void", on_bad: str = "skip", **kwargs) -> None:
+    def __init__(
+        self,
+        root: str,
+        image_size: int | list[int] = 128,
+        channels: int = 3,
+        images: str = "images",
+        labels: str = "labels",
+        mask_name: str = "{stem}_P.png",
+        codes: str = "codes.txt",
+        valid: str | None = "valid.txt",
+        void: str | None = "Void",
+        on_bad: str = "skip",
+        **kwargs,
+    ) -> None:
         kwargs.setdefault("stratify", "none")
         super().__init__(**kwargs)
         if on_bad not in ("skip", "fail"):
@@ -57,7 +67,8 @@ class MaskFolderDataModule(MaskDataModule):
             example = h.mask_name.format(stem="a", name="a.png")
             raise FileNotFoundError(
                 f"data.root={self.root} needs an '{h.images}/' and a '{h.labels}/' folder "
-                f"(CamVid layout: {h.images}/a.png with its mask {h.labels}/{example})")
+                f"(CamVid layout: {h.images}/a.png with its mask {h.labels}/{example})"
+            )
         files = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         images, masks, keys, problems = [], [], [], []
         for file in files:
@@ -71,21 +82,26 @@ class MaskFolderDataModule(MaskDataModule):
                 keys.append(file.name)
         self._report(problems, len(files))
         if not images:
-            raise FileNotFoundError(f"no usable image/mask pairs under {self.root} "
-                                    f"({len(files)} images, {len(problems)} skipped)")
+            raise FileNotFoundError(
+                f"no usable image/mask pairs under {self.root} "
+                f"({len(files)} images, {len(problems)} skipped)"
+            )
         position = {key: i for i, key in enumerate(keys)}
         val = self._valid_names()
         val_indices = None if val is None else [position[n] for n in val if n in position]
-        return LoadedData(torch.stack(images), torch.stack(masks), names,
-                          val_indices=val_indices, item_keys=keys)
+        return LoadedData(
+            torch.stack(images), torch.stack(masks), names, val_indices=val_indices, item_keys=keys
+        )
 
     # ---- reading and checking ------------------------------------------------------------------
     def _codes(self) -> tuple[list[str], torch.Tensor]:
         """The class names and a code -> class lookup (the void code -> ignore_index)."""
         path = self.root / self.hparams.codes
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: it lists the class names, one per line, "
-                                    "in the order of the mask values (0, 1, 2, ...)")
+            raise FileNotFoundError(
+                f"{path} not found: it lists the class names, one per line, "
+                "in the order of the mask values (0, 1, 2, ...)"
+            )
         codes = [line.strip() for line in path.read_text().splitlines() if line.strip()]
         self._code_count = len(codes)
         void = (self.hparams.void or "").lower()
@@ -109,15 +125,20 @@ class MaskFolderDataModule(MaskDataModule):
         try:
             with Image.open(file) as image, Image.open(mask_file) as mask:
                 if image.size != mask.size:
-                    return None, (f"mask {mask_file.name} is {mask.size[0]}x{mask.size[1]}, "
-                                  f"the image {image.size[0]}x{image.size[1]}")
+                    return None, (
+                        f"mask {mask_file.name} is {mask.size[0]}x{mask.size[1]}, "
+                        f"the image {image.size[0]}x{image.size[1]}"
+                    )
                 mode = "L" if self.hparams.channels == 1 else "RGB"
                 height, width = self.size
                 image = image.convert(mode).resize((width, height), Image.Resampling.BILINEAR)
                 values = np.asarray(mask)
                 if values.ndim != 2:
-                    return None, f"mask {mask_file.name} has colour channels: expected one " \
-                                 "class code per pixel (a palette or greyscale PNG)"
+                    return (
+                        None,
+                        f"mask {mask_file.name} has colour channels: expected one "
+                        "class code per pixel (a palette or greyscale PNG)",
+                    )
                 mask = Image.fromarray(values.astype(np.uint8) if values.max() < 256 else values)
                 mask = mask.resize((width, height), Image.Resampling.NEAREST)
                 pixels = np.asarray(image, dtype=np.float32) / 255.0
@@ -127,8 +148,10 @@ class MaskFolderDataModule(MaskDataModule):
             return None, f"unreadable ({error})"
         if codes.min() < 0 or codes.max() > 255 or (lookup[codes] < 0).any():
             bad = sorted({int(v) for v in codes.unique() if v < 0 or v > 255 or lookup[v] < 0})
-            return None, (f"mask values {', '.join(map(str, bad[:5]))} are not codes of "
-                          f"{self.hparams.codes} (0..{self._code_count - 1})")
+            return None, (
+                f"mask values {', '.join(map(str, bad[:5]))} are not codes of "
+                f"{self.hparams.codes} (0..{self._code_count - 1})"
+            )
         x = torch.from_numpy(pixels).reshape(self.size[0], self.size[1], -1).permute(2, 0, 1)
         return (x, lookup[small]), ""
 
@@ -136,14 +159,18 @@ class MaskFolderDataModule(MaskDataModule):
         self.skipped_files = problems
         if not problems:
             return
-        listed = "\n  ".join(problems[:20]) + (f"\n  ... {len(problems) - 20} more"
-                                               if len(problems) > 20 else "")
+        listed = "\n  ".join(problems[:20]) + (
+            f"\n  ... {len(problems) - 20} more" if len(problems) > 20 else ""
+        )
         if self.hparams.on_bad == "fail":
-            raise ValueError(f"{self.root}: {len(problems)} of {total} image/mask pairs are "
-                             f"unusable (data.on_bad=fail; skip them with data.on_bad=skip):\n"
-                             f"  {listed}")
-        log.warning("%s: skipped %d of %d image/mask pairs:\n  %s", self.root, len(problems),
-                    total, listed)
+            raise ValueError(
+                f"{self.root}: {len(problems)} of {total} image/mask pairs are "
+                f"unusable (data.on_bad=fail; skip them with data.on_bad=skip):\n"
+                f"  {listed}"
+            )
+        log.warning(
+            "%s: skipped %d of %d image/mask pairs:\n  %s", self.root, len(problems), total, listed
+        )
 
     def _valid_names(self) -> list[str] | None:
         if not self.hparams.valid:

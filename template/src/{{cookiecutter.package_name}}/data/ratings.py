@@ -38,16 +38,28 @@ class RatingsDataModule(DataModule):
     image_inputs = False  # (the augment group is accepted and ignored)
     target_kind = "continuous"
 
-    def __init__(self, path: str | None = None, format: str = "csv",
-                 user_col: str = "user", item_col: str = "item", rating_col: str = "rating",
-                 time_col: str | None = None, sep: str | None = None, split: str = "random",
-                 synthetic: dict | None = None, vocab: dict | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        path: str | None = None,
+        format: str = "csv",
+        user_col: str = "user",
+        item_col: str = "item",
+        rating_col: str = "rating",
+        time_col: str | None = None,
+        sep: str | None = None,
+        split: str = "random",
+        synthetic: dict | None = None,
+        vocab: dict | None = None,
+        **kwargs,
+    ) -> None:
         kwargs.setdefault("stratify", "none")
         kwargs.pop("classes", None)
         super().__init__(**kwargs)
         if format not in FORMATS or split not in ("random", "time"):
-            raise ValueError(f"data.format={format}, data.split={split}: format is one of "
-                             f"{', '.join(FORMATS)}, split is random or time")
+            raise ValueError(
+                f"data.format={format}, data.split={split}: format is one of "
+                f"{', '.join(FORMATS)}, split is random or time"
+            )
         self.vocab = vocab  # {"users": [...], "items": [...]}: given back by a checkpoint
 
     # ---- reading -----------------------------------------------------------------------------
@@ -62,28 +74,44 @@ class RatingsDataModule(DataModule):
         if not path.is_file():
             raise FileNotFoundError(f"data.path={path}: no such ratings file")
         if h.format == "movielens":
-            frame = pd.read_csv(path, sep=h.sep or "\t", header=None, names=MOVIELENS_COLUMNS,
-                                dtype={"user": str, "item": str})
-            columns = dict(zip(("user", "item", "rating", "timestamp"), MOVIELENS_COLUMNS,
-                               strict=True))
+            frame = pd.read_csv(
+                path,
+                sep=h.sep or "\t",
+                header=None,
+                names=MOVIELENS_COLUMNS,
+                dtype={"user": str, "item": str},
+            )
+            columns = dict(
+                zip(("user", "item", "rating", "timestamp"), MOVIELENS_COLUMNS, strict=True)
+            )
         else:
             frame = pd.read_csv(path, sep=h.sep or ",", dtype={h.user_col: str, h.item_col: str})
-            columns = {"user": h.user_col, "item": h.item_col, "rating": h.rating_col,
-                       "timestamp": h.time_col}
+            columns = {
+                "user": h.user_col,
+                "item": h.item_col,
+                "rating": h.rating_col,
+                "timestamp": h.time_col,
+            }
             missing = [c for c in columns.values() if c is not None and c not in frame.columns]
             if missing:
-                raise ValueError(f"{path}: no column(s) {missing}; its columns: "
-                                 f"{list(frame.columns)} (set data.user_col, data.item_col, "
-                                 "data.rating_col, data.time_col)")
+                raise ValueError(
+                    f"{path}: no column(s) {missing}; its columns: "
+                    f"{list(frame.columns)} (set data.user_col, data.item_col, "
+                    "data.rating_col, data.time_col)"
+                )
         ratings = pd.to_numeric(frame[columns["rating"]], errors="coerce")
         if ratings.isna().any():
             bad = int(ratings.isna().sum())
-            raise ValueError(f"{path}: {bad} rating(s) are missing or not numbers (column "
-                             f"'{columns['rating']}')")
+            raise ValueError(
+                f"{path}: {bad} rating(s) are missing or not numbers (column '{columns['rating']}')"
+            )
         times = frame[columns["timestamp"]] if columns["timestamp"] else None
-        return {"user": frame[columns["user"]].tolist(), "item": frame[columns["item"]].tolist(),
-                "rating": ratings.astype(float).tolist(),
-                "timestamp": None if times is None else pd.to_numeric(times).tolist()}
+        return {
+            "user": frame[columns["user"]].tolist(),
+            "item": frame[columns["item"]].tolist(),
+            "rating": ratings.astype(float).tolist(),
+            "timestamp": None if times is None else pd.to_numeric(times).tolist(),
+        }
 
     def load(self) -> LoadedData:
         self.setup()
@@ -101,28 +129,34 @@ class RatingsDataModule(DataModule):
             raise ValueError(f"{self.name}: {len(ratings)} ratings are too few to split")
         if h.split == "time":
             if table["timestamp"] is None:
-                raise ValueError("data.split=time needs timestamps: set data.time_col (or "
-                                 "format=movielens), or use data.split=random")
+                raise ValueError(
+                    "data.split=time needs timestamps: set data.time_col (or "
+                    "format=movielens), or use data.split=random"
+                )
             self.indices = time_split(table["timestamp"], h.val_fraction, h.test_fraction)
         else:
-            self.indices = split_indices(ratings, "none", h.val_fraction, h.test_fraction,
-                                         h.split_seed)
+            self.indices = split_indices(
+                ratings, "none", h.val_fraction, h.test_fraction, h.split_seed
+            )
         self._full_train = list(self.indices["train"])
         self.full_train_size = len(self._full_train)
         if self.vocab is None:  # learnt here; a checkpoint gives it back unchanged
             train = self._full_train
-            self.vocab = {"users": first_seen([self.raw_users[i] for i in train]),
-                          "items": first_seen([self.raw_items[i] for i in train])}
-        self._loaded = LoadedData(self.encode(self.raw_users, self.raw_items), ratings,
-                                  ["rating"])
+            self.vocab = {
+                "users": first_seen([self.raw_users[i] for i in train]),
+                "items": first_seen([self.raw_items[i] for i in train]),
+            }
+        self._loaded = LoadedData(self.encode(self.raw_users, self.raw_items), ratings, ["rating"])
         if h.fraction < 1.0:
-            self.indices["train"] = subset(self.indices["train"], ratings, "none", h.fraction,
-                                           h.split_seed)
+            self.indices["train"] = subset(
+                self.indices["train"], ratings, "none", h.fraction, h.split_seed
+            )
 
     def encode(self, users: list, items: list) -> torch.Tensor:
         """``(N, 2)`` long: the user's and the item's index (0: not seen in training)."""
-        return torch.stack([_lookup(self.vocab["users"], users),
-                            _lookup(self.vocab["items"], items)], dim=1)
+        return torch.stack(
+            [_lookup(self.vocab["users"], users), _lookup(self.vocab["items"], items)], dim=1
+        )
 
     def config(self) -> dict:
         return {**super().config(), "vocab": self.vocab}
@@ -152,8 +186,11 @@ class RatingsDataModule(DataModule):
         self.loaded  # noqa: B018 (the vocabulary exists after setup)
         low, high = self.rating_range()
         # (half a step beyond the extremes: a sigmoid reaches 1 and 5 with finite outputs)
-        return {"n_users": len(self.user_names), "n_items": len(self.item_names),
-                "y_range": [low - 0.5, high + 0.5]}
+        return {
+            "n_users": len(self.user_names),
+            "n_items": len(self.item_names),
+            "y_range": [low - 0.5, high + 0.5],
+        }
 
     def item_counts(self) -> torch.Tensor:
         """Training ratings per item index (index 0: unknown, 0 ratings)."""
@@ -169,11 +206,23 @@ class RatingsDataModule(DataModule):
                 out[split] = {"users": 0, "items": 0, "ratings": 0}
                 continue
             unknown = pairs == 0
-            out[split] = {"users": len({self.raw_users[i] for i, u in zip(
-                              self.indices[split], unknown[:, 0].tolist(), strict=True) if u}),
-                          "items": len({self.raw_items[i] for i, u in zip(
-                              self.indices[split], unknown[:, 1].tolist(), strict=True) if u}),
-                          "ratings": int(unknown.any(dim=1).sum())}
+            out[split] = {
+                "users": len(
+                    {
+                        self.raw_users[i]
+                        for i, u in zip(self.indices[split], unknown[:, 0].tolist(), strict=True)
+                        if u
+                    }
+                ),
+                "items": len(
+                    {
+                        self.raw_items[i]
+                        for i, u in zip(self.indices[split], unknown[:, 1].tolist(), strict=True)
+                        if u
+                    }
+                ),
+                "ratings": int(unknown.any(dim=1).sum()),
+            }
         return out
 
     def describe(self) -> dict:
@@ -181,14 +230,20 @@ class RatingsDataModule(DataModule):
         users, items = len(self.vocab["users"]), len(self.vocab["items"])
         unknown = self.unknown_counts()
         info["ratings"] = {
-            "source": self.hparams.path or "synthetic", "split": self.hparams.split,
-            "users": users, "items": items, "rating_range": self.rating_range(),
+            "source": self.hparams.path or "synthetic",
+            "split": self.hparams.split,
+            "users": users,
+            "items": items,
+            "rating_range": self.rating_range(),
             "density": round(self.full_train_size / max(1, users * items), 4),
             "unknown": unknown,
             "message": f"{users} users x {items} items in training; unseen in training -> "
-                       "unknown index: " + ", ".join(
-                           f"{s} {c['ratings']} ratings ({c['users']} users, {c['items']} items)"
-                           for s, c in unknown.items())}
+            "unknown index: "
+            + ", ".join(
+                f"{s} {c['ratings']} ratings ({c['users']} users, {c['items']} items)"
+                for s, c in unknown.items()
+            ),
+        }
         return info
 
     # ---- what does not apply to ratings --------------------------------------------------------
@@ -196,12 +251,18 @@ class RatingsDataModule(DataModule):
         return batch  # no image augmentation of index pairs
 
     def read_input(self, path) -> torch.Tensor:
-        raise ValueError("ratings data reads no input files: measure a ratings file with "
-                         "eval.py ckpt_path=<run> +data.path=<file> (the stored mapping applies)")
+        raise ValueError(
+            "ratings data reads no input files: measure a ratings file with "
+            "eval.py ckpt_path=<run> +data.path=<file> (the stored mapping applies)"
+        )
 
     def preprocessing(self) -> dict:
-        return {"inputs": "(user index, item index) pairs, long", "unknown_index": 0,
-                "users": self.user_names, "items": self.item_names}
+        return {
+            "inputs": "(user index, item index) pairs, long",
+            "unknown_index": 0,
+            "users": self.user_names,
+            "items": self.item_names,
+        }
 
 
 def first_seen(values: list) -> list[str]:
@@ -219,5 +280,5 @@ def time_split(times: list, val_fraction: float, test_fraction: float) -> dict[s
     order = np.argsort(np.asarray(times), kind="stable").tolist()
     n = len(order)
     n_test, n_val = round(test_fraction * n), max(1, round(val_fraction * n))
-    train, val = order[:n - n_val - n_test], order[n - n_val - n_test:n - n_test]
-    return {"train": sorted(train), "val": sorted(val), "test": sorted(order[n - n_test:])}
+    train, val = order[: n - n_val - n_test], order[n - n_val - n_test : n - n_test]
+    return {"train": sorted(train), "val": sorted(val), "test": sorted(order[n - n_test :])}

@@ -25,8 +25,13 @@ def strata(targets: torch.Tensor, kind: str) -> np.ndarray | None:
         raise ValueError(f"stratify='{kind}': use one of {', '.join(STRATA)}")
     if kind == "labels":  # (rows of several values: each distinct row is a stratum)
         values = targets.numpy()
-        return values if values.ndim == 1 else np.unique(
-            values.reshape(len(values), -1), axis=0, return_inverse=True)[1].reshape(-1)
+        return (
+            values
+            if values.ndim == 1
+            else np.unique(values.reshape(len(values), -1), axis=0, return_inverse=True)[1].reshape(
+                -1
+            )
+        )
     if kind == "label_sets":
         multi_hot = targets.float()
         counts = multi_hot.sum(dim=0)
@@ -52,9 +57,14 @@ def _mergeable(groups: np.ndarray | None, minimum: int) -> np.ndarray | None:
     return merged if (np.unique(merged, return_counts=True)[1] >= minimum).all() else None
 
 
-def split_indices(targets: torch.Tensor, stratify: str, val_fraction: float,
-                  test_fraction: float, seed: int,
-                  fixed_val: list[int] | None = None) -> dict[str, list[int]]:
+def split_indices(
+    targets: torch.Tensor,
+    stratify: str,
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    fixed_val: list[int] | None = None,
+) -> dict[str, list[int]]:
     """Seeded train/val/test indices, stratified on ``strata(targets, stratify)``; with
     ``fixed_val`` (the data set's own validation items), test is split from the other items."""
     groups = strata(targets, stratify)
@@ -65,11 +75,18 @@ def split_indices(targets: torch.Tensor, stratify: str, val_fraction: float,
         return _split_around(everything, groups, sorted(set(fixed_val)), test_fraction, seed)
     every = "both" if stratify == "labels" else ""  # every class in every split, or an error
     try:
-        rest, test = (everything, everything[:0]) if test_fraction == 0 else draw(
-            everything, groups, math.ceil(test_fraction * len(everything)), seed, every)
-        train, val = draw(rest, None if groups is None else groups[rest],
-                          math.ceil(val_fraction / (1.0 - test_fraction) * len(rest)), seed + 1,
-                          every)
+        rest, test = (
+            (everything, everything[:0])
+            if test_fraction == 0
+            else draw(everything, groups, math.ceil(test_fraction * len(everything)), seed, every)
+        )
+        train, val = draw(
+            rest,
+            None if groups is None else groups[rest],
+            math.ceil(val_fraction / (1.0 - test_fraction) * len(rest)),
+            seed + 1,
+            every,
+        )
     except ValueError as error:
         counts = np.bincount(groups) if groups is not None and groups.min() >= 0 else []
         smallest = f" (the smallest has {min(counts)})" if len(counts) else ""
@@ -77,12 +94,14 @@ def split_indices(targets: torch.Tensor, stratify: str, val_fraction: float,
             f"{len(targets)} items in {len(counts)} classes{smallest} cannot be split into "
             f"train/val/test with every class in each split (data.val_fraction={val_fraction}, "
             f"data.test_fraction={test_fraction}): add data, or raise the fractions so that each "
-            f"split gets one item per class ({error})") from None
+            f"split gets one item per class ({error})"
+        ) from None
     return {"train": train.tolist(), "val": val.tolist(), "test": test.tolist()}
 
 
-def draw(items: np.ndarray, groups: np.ndarray | None, size: int, seed: int,
-         every_stratum: str = "") -> tuple[np.ndarray, np.ndarray]:
+def draw(
+    items: np.ndarray, groups: np.ndarray | None, size: int, seed: int, every_stratum: str = ""
+) -> tuple[np.ndarray, np.ndarray]:
     """``(rest, drawn)``: ``size`` of ``items`` drawn at random (seeded), each stratum of
     ``groups`` in proportion to its size (largest remainders). ``every_stratum="both"``: each
     stratum on both sides, or ``ValueError``; ``"drawn"``: each stratum among the drawn items.
@@ -99,11 +118,13 @@ def draw(items: np.ndarray, groups: np.ndarray | None, size: int, seed: int,
     take = np.floor(quota).astype(int)
     # the remaining draws go to the largest remainders (ties in seeded random order)
     order = np.lexsort((rng.random(len(values)), -(quota - take)))
-    take[order[:size - take.sum()]] += 1
+    take[order[: size - take.sum()]] += 1
     if every_stratum == "both":
         if counts.min() < 2 or not len(values) <= size <= len(items) - len(values):
-            raise ValueError(f"{len(values)} classes, the smallest with {counts.min()} items, "
-                             f"cannot all be on both sides of {size} drawn of {len(items)}")
+            raise ValueError(
+                f"{len(values)} classes, the smallest with {counts.min()} items, "
+                f"cannot all be on both sides of {size} drawn of {len(items)}"
+            )
         take = _rebalance(take, quota, low=1, high=counts - 1)
     elif every_stratum == "drawn" and size >= len(values):
         take = _rebalance(take, quota, low=1, high=counts)
@@ -114,8 +135,7 @@ def draw(items: np.ndarray, groups: np.ndarray | None, size: int, seed: int,
     return np.sort(items[~drawn]), np.sort(items[drawn])
 
 
-def _rebalance(take: np.ndarray, quota: np.ndarray, low: int,
-               high: np.ndarray) -> np.ndarray:
+def _rebalance(take: np.ndarray, quota: np.ndarray, low: int, high: np.ndarray) -> np.ndarray:
     """Clip each stratum's draws to ``[low, high]`` and move draws between strata until the
     total is back (the strata furthest from their quota give or get first)."""
     total = int(take.sum())
@@ -129,22 +149,30 @@ def _rebalance(take: np.ndarray, quota: np.ndarray, low: int,
     return take
 
 
-def _split_around(everything: np.ndarray, groups: np.ndarray | None, val: list[int],
-                  test_fraction: float, seed: int) -> dict[str, list[int]]:
+def _split_around(
+    everything: np.ndarray,
+    groups: np.ndarray | None,
+    val: list[int],
+    test_fraction: float,
+    seed: int,
+) -> dict[str, list[int]]:
     """The given val items; test (``test_fraction`` of all items) seeded from the rest."""
     rest = np.setdiff1d(everything, val)
     test_size = round(test_fraction * len(everything))
     if not val or len(rest) - test_size < 1:
-        raise ValueError(f"the data set's own validation split has {len(val)} of "
-                         f"{len(everything)} items: it must leave items for training and be "
-                         "non-empty")
+        raise ValueError(
+            f"the data set's own validation split has {len(val)} of "
+            f"{len(everything)} items: it must leave items for training and be "
+            "non-empty"
+        )
     rest_groups = None if groups is None else _mergeable(groups[rest], 2)
     rest, test = draw(rest, rest_groups, test_size, seed)
     return {"train": rest.tolist(), "val": list(val), "test": test.tolist()}
 
 
-def subset(indices: list[int], targets: torch.Tensor, stratify: str, fraction: float,
-           seed: int) -> list[int]:
+def subset(
+    indices: list[int], targets: torch.Tensor, stratify: str, fraction: float, seed: int
+) -> list[int]:
     """A fixed, seeded subset of ``indices`` (same strata proportions, >= 1 per class)."""
     groups = strata(targets[torch.as_tensor(indices)], stratify)
     if stratify != "labels":

@@ -43,10 +43,17 @@ class TabularDataModule(DataModule):
     name = "table"
     image_inputs = False  # rows: no image augmentation, plots or augmentation advice
 
-    def __init__(self, path: str | None = None, cat_names: list[str] | None = None,
-                 cont_names: list[str] | None = None, y_names: list[str] | str | None = None,
-                 target_kind: str = "class", valid_column: str | None = None,
-                 reference_model: bool = True, **kwargs) -> None:
+    def __init__(
+        self,
+        path: str | None = None,
+        cat_names: list[str] | None = None,
+        cont_names: list[str] | None = None,
+        y_names: list[str] | str | None = None,
+        target_kind: str = "class",
+        valid_column: str | None = None,
+        reference_model: bool = True,
+        **kwargs,
+    ) -> None:
         kwargs.setdefault("stratify", "labels" if target_kind == "class" else "quantiles")
         kwargs["augment"] = None  # image augmentation means nothing for rows
         super().__init__(**kwargs)
@@ -78,13 +85,21 @@ class TabularDataModule(DataModule):
         y = self.hparams.y_names
         y_names = [y] if isinstance(y, str) else list(y or [])
         if not y_names:
-            raise TableError(f"data.y_names is required: the target column(s), among "
-                             f"{list(map(str, frame.columns))}")
+            raise TableError(
+                f"data.y_names is required: the target column(s), among "
+                f"{list(map(str, frame.columns))}"
+            )
         cats, conts = self.hparams.cat_names, self.hparams.cont_names
         if cats is None or conts is None:
             valid = self.hparams.valid_column
-            rest = [c for c in frame.columns if c not in y_names and c != valid
-                    and c not in (cats or []) and c not in (conts or [])]
+            rest = [
+                c
+                for c in frame.columns
+                if c not in y_names
+                and c != valid
+                and c not in (cats or [])
+                and c not in (conts or [])
+            ]
             numeric = [c for c in rest if frame[c].dtype.kind in "fiu"]
             cats = list(cats) if cats is not None else [c for c in rest if c not in numeric]
             conts = list(conts) if conts is not None else numeric
@@ -94,8 +109,16 @@ class TabularDataModule(DataModule):
         frame = self.read_frame().reset_index(drop=True)
         cats, conts, y_names = self.columns(frame)
         valid = self.hparams.valid_column
-        check_columns(frame, {"cat_names": cats, "cont_names": conts, "y_names": y_names,
-                              "valid_column": [valid] if valid else []}, self.source())
+        check_columns(
+            frame,
+            {
+                "cat_names": cats,
+                "cont_names": conts,
+                "y_names": y_names,
+                "valid_column": [valid] if valid else [],
+            },
+            self.source(),
+        )
         self.cat_names, self.cont_names, self.y_names = cats, conts, y_names
         self.frame = frame[cats + conts]
         for column in conts:  # non-numeric text in a continuous column: a clear error now
@@ -115,8 +138,10 @@ class TabularDataModule(DataModule):
         missing = {c: int(frame[c].isna().sum()) for c in y_names if frame[c].isna().any()}
         if missing:
             rows = frame.index[frame[y_names].isna().any(axis=1)].tolist()[:5]
-            raise TableError(f"{self.source()}: the target column(s) have missing values "
-                             f"({missing}; first rows {rows}): fill or drop those rows")
+            raise TableError(
+                f"{self.source()}: the target column(s) have missing values "
+                f"({missing}; first rows {rows}): fill or drop those rows"
+            )
         if self.target_kind == "class":
             if len(y_names) != 1:
                 raise TableError(f"data.y_names={y_names}: class targets need one column")
@@ -126,8 +151,10 @@ class TabularDataModule(DataModule):
             index = {name: i for i, name in enumerate(names)}
             unknown = sorted(set(keys) - set(index))
             if unknown:
-                raise TableError(f"{self.source()}: classes {unknown[:5]} in column "
-                                 f"'{y_names[0]}' are not among the model's classes {names}")
+                raise TableError(
+                    f"{self.source()}: classes {unknown[:5]} in column "
+                    f"'{y_names[0]}' are not among the model's classes {names}"
+                )
             return torch.tensor([index[k] for k in keys], dtype=torch.long), names
         values = [numeric_column(frame[c], c, self.source()) for c in y_names]
         return torch.tensor(values, dtype=torch.float32).T.contiguous(), list(y_names)
@@ -144,8 +171,10 @@ class TabularDataModule(DataModule):
 
     def learn(self, train) -> dict:
         """Categories, fill values and statistics of the training rows, as plain values."""
-        categories = {c: sorted({k for k in map(category_key, train[c]) if k is not None})
-                      for c in self.cat_names}
+        categories = {
+            c: sorted({k for k in map(category_key, train[c]) if k is not None})
+            for c in self.cat_names
+        }
         fill, mean, std, na = {}, {}, {}, []
         for column in self.cont_names:
             values = numeric_column(train[column], column, self.source())
@@ -157,16 +186,25 @@ class TabularDataModule(DataModule):
             mean[column] = float(filled.mean()) if len(filled) else 0.0
             spread = float(filled.std()) if len(filled) > 1 else 0.0
             std[column] = spread if spread > 1e-8 else 1.0
-        return {"cat_names": list(self.cat_names), "cont_names": list(self.cont_names),
-                "categories": categories, "na_columns": na, "fill": fill, "mean": mean,
-                "std": std}
+        return {
+            "cat_names": list(self.cat_names),
+            "cont_names": list(self.cont_names),
+            "categories": categories,
+            "na_columns": na,
+            "fill": fill,
+            "mean": mean,
+            "std": std,
+        }
 
     def transform(self, frame, unknown: dict[str, int] | None = None) -> torch.Tensor:
         """Raw rows (a DataFrame with the feature columns) -> the model's float inputs;
         ``unknown`` counts, per column, the categories not seen in training."""
         state = self.preprocessing_state
-        check_columns(frame, {"cat_names": state["cat_names"],
-                              "cont_names": state["cont_names"]}, "the rows to predict")
+        check_columns(
+            frame,
+            {"cat_names": state["cat_names"], "cont_names": state["cont_names"]},
+            "the rows to predict",
+        )
         columns = []
         for column in state["cat_names"]:
             index = {name: i + 1 for i, name in enumerate(state["categories"][column])}
@@ -177,8 +215,7 @@ class TabularDataModule(DataModule):
             columns.append(torch.tensor([index.get(k, 0) for k in keys], dtype=torch.float32))
         conts = {c: numeric_column(frame[c], c, "the rows") for c in state["cont_names"]}
         for column in state["na_columns"]:  # 1: present, 2: missing (0 stays "unknown")
-            columns.append(torch.tensor(conts[column].isna().to_numpy() + 1.0,
-                                        dtype=torch.float32))
+            columns.append(torch.tensor(conts[column].isna().to_numpy() + 1.0, dtype=torch.float32))
         for column in state["cont_names"]:
             values = conts[column].fillna(state["fill"][column]).to_numpy(dtype="float64")
             scaled = (values - state["mean"][column]) / state["std"][column]
@@ -210,12 +247,19 @@ class TabularDataModule(DataModule):
         state = self.preprocessing_state
         cards = [len(state["categories"][c]) + 1 for c in state["cat_names"]]
         cards += [3] * len(state["na_columns"])
-        return {"shape": self.input_shape, "cardinalities": cards,
-                "cat_names": self.embedded_names, "cont_names": list(state["cont_names"])}
+        return {
+            "shape": self.input_shape,
+            "cardinalities": cards,
+            "cat_names": self.embedded_names,
+            "cont_names": list(state["cont_names"]),
+        }
 
     def describe(self) -> dict:
-        return {**super().describe(), "unknown_categories": dict(self.unknown_categories),
-                "missing_filled": list(self.preprocessing_state["na_columns"])}
+        return {
+            **super().describe(),
+            "unknown_categories": dict(self.unknown_categories),
+            "missing_filled": list(self.preprocessing_state["na_columns"]),
+        }
 
     def read_items(self, path) -> tuple[list[str], torch.Tensor, dict]:
         """New rows from a CSV/Parquet file, preprocessed as in training: (row names, inputs,
@@ -225,8 +269,11 @@ class TabularDataModule(DataModule):
         path = Path(str(path)).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"inputs={path} does not exist (a .csv or .parquet table)")
-        frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") \
+        frame = (
+            pd.read_parquet(path)
+            if path.suffix.lower() in (".parquet", ".pq")
             else pd.read_csv(path)
+        )
         unknown: dict[str, int] = {}
         inputs = self.transform(frame.reset_index(drop=True), unknown)
         names = [f"{path.name}:{i}" for i in range(len(frame))]
@@ -239,12 +286,16 @@ class TabularDataModule(DataModule):
 
     def preprocessing(self) -> dict:
         """How a raw row becomes the model's input (the export's JSON)."""
-        return {"kind": "table", "layout": "category indices first, then continuous columns",
-                **self.preprocessing_state}
+        return {
+            "kind": "table",
+            "layout": "category indices first, then continuous columns",
+            **self.preprocessing_state,
+        }
 
     def read_input(self, path) -> torch.Tensor:
-        raise TableError(f"{self.name}: a table predicts rows, not single files: give "
-                         "inputs=<rows.csv>")
+        raise TableError(
+            f"{self.name}: a table predicts rows, not single files: give inputs=<rows.csv>"
+        )
 
     # ---- the baseline to beat ----------------------------------------------------------------
     def reference_scores(self, task, splits) -> dict | None:

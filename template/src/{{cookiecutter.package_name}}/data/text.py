@@ -90,8 +90,9 @@ class SortishBatches(Sampler):
     """Shuffled batches of texts of similar length: a random order (the global torch RNG, seeded
     by the run), sorted by length within chunks of ``chunk`` batches, the batches shuffled."""
 
-    def __init__(self, indices: list[int], lengths: torch.Tensor, batch_size: int,
-                 chunk: int = 50) -> None:
+    def __init__(
+        self, indices: list[int], lengths: torch.Tensor, batch_size: int, chunk: int = 50
+    ) -> None:
         self.indices, self.lengths = torch.as_tensor(indices), lengths
         self.batch_size, self.chunk = batch_size, chunk * batch_size
 
@@ -102,10 +103,11 @@ class SortishBatches(Sampler):
         order = self.indices[torch.randperm(len(self.indices))]
         batches = []
         for start in range(0, len(order), self.chunk):
-            part = order[start:start + self.chunk]
+            part = order[start : start + self.chunk]
             part = part[torch.argsort(self.lengths[part], descending=True, stable=True)]
-            batches += [part[i:i + self.batch_size].tolist()
-                        for i in range(0, len(part), self.batch_size)]
+            batches += [
+                part[i : i + self.batch_size].tolist() for i in range(0, len(part), self.batch_size)
+            ]
         for b in torch.randperm(len(batches)).tolist():
             yield batches[b]
 
@@ -118,9 +120,17 @@ class TextDataModule(DataModule):
     geometric_ok = False
     input_axes: ClassVar[dict] = {0: "batch", 1: "length"}  # (exports take any text length)
 
-    def __init__(self, target_kind: str = "class", label_delim: str = " ",
-                 tokenizer: str = "train", vocab_size: int = 8000, min_frequency: int = 2,
-                 max_length: int = 128, on_bad: str = "skip", **kwargs) -> None:
+    def __init__(
+        self,
+        target_kind: str = "class",
+        label_delim: str = " ",
+        tokenizer: str = "train",
+        vocab_size: int = 8000,
+        min_frequency: int = 2,
+        max_length: int = 128,
+        on_bad: str = "skip",
+        **kwargs,
+    ) -> None:
         if target_kind not in TARGET_KINDS:
             raise TextError(f"data.target_kind={target_kind}: use one of {TARGET_KINDS}")
         if on_bad not in ("skip", "fail"):
@@ -159,11 +169,19 @@ class TextDataModule(DataModule):
             why = self._problem(record)
             (bad.append(f"{record.where}: {why}") if why else good.append(record))
         if bad and self.hparams.on_bad == "fail":
-            raise TextError(f"{self.source()}: {len(bad)} bad item(s): {'; '.join(bad[:10])}"
-                            + (" ..." if len(bad) > 10 else "") + " (data.on_bad=skip skips them)")
+            raise TextError(
+                f"{self.source()}: {len(bad)} bad item(s): {'; '.join(bad[:10])}"
+                + (" ..." if len(bad) > 10 else "")
+                + " (data.on_bad=skip skips them)"
+            )
         if bad:
-            log.warning("%s: skipped %d bad item(s): %s%s", self.source(), len(bad),
-                        "; ".join(bad[:10]), " ..." if len(bad) > 10 else "")
+            log.warning(
+                "%s: skipped %d bad item(s): %s%s",
+                self.source(),
+                len(bad),
+                "; ".join(bad[:10]),
+                " ..." if len(bad) > 10 else "",
+            )
         self.skipped_files = bad
         if not good:
             raise TextError(f"{self.source()}: no usable text")
@@ -173,8 +191,13 @@ class TextDataModule(DataModule):
         val = [i for i, r in enumerate(good) if r.is_valid] or None
         # token ids are made once the split is known (``_standardize``): a tokenizer trained
         # on the training split only
-        return LoadedData(torch.zeros(len(good), 0, dtype=torch.int32), targets, names, val,
-                          keys if all(k is not None for k in keys) else None)
+        return LoadedData(
+            torch.zeros(len(good), 0, dtype=torch.int32),
+            targets,
+            names,
+            val,
+            keys if all(k is not None for k in keys) else None,
+        )
 
     def _problem(self, record: Record) -> str | None:
         if record.problem:
@@ -192,16 +215,20 @@ class TextDataModule(DataModule):
             labels = [label.strip() for label in labels]
             names = sorted(set(labels))
             if len(names) < 2:
-                raise TextError(f"{self.source()}: every text has the label {names[0]!r}: a "
-                                "classifier needs at least two classes (is it the right column?)")
+                raise TextError(
+                    f"{self.source()}: every text has the label {names[0]!r}: a "
+                    "classifier needs at least two classes (is it the right column?)"
+                )
             index = {name: i for i, name in enumerate(names)}
             return torch.tensor([index[label] for label in labels], dtype=torch.long), names
         delim = self.hparams.label_delim or None  # "" or null: any white space
         sets = [[part for part in label.split(delim) if part.strip()] for label in labels]
         names = sorted({part.strip() for parts in sets for part in parts})
         if len(names) < 2:
-            raise TextError(f"{self.source()}: the labels hold only {names}: multi-label needs "
-                            "at least two labels")
+            raise TextError(
+                f"{self.source()}: the labels hold only {names}: multi-label needs "
+                "at least two labels"
+            )
         index = {name: i for i, name in enumerate(names)}
         targets = torch.zeros(len(sets), len(names))
         for row, parts in enumerate(sets):
@@ -216,8 +243,9 @@ class TextDataModule(DataModule):
             source = self.hparams.tokenizer
             if source == "train":
                 train = [self.texts[i] for i in self._full_train]
-                self.tokenizer_state = train_tokenizer(train, self.hparams.vocab_size,
-                                                       self.hparams.min_frequency)
+                self.tokenizer_state = train_tokenizer(
+                    train, self.hparams.vocab_size, self.hparams.min_frequency
+                )
             else:
                 self.tokenizer_state = pretrained_tokenizer(str(source))
         self.tokenizer = load_tokenizer(self.tokenizer_state, self.hparams.max_length)
@@ -240,15 +268,20 @@ class TextDataModule(DataModule):
     # ---- facts for the model, the summary and new texts --------------------------------------
     def input_info(self) -> dict:
         self.loaded  # noqa: B018 (the tokenizer comes with the split)
-        return {"vocab_size": self.tokenizer.get_vocab_size(),
-                "pad_id": self.tokenizer_state["pad_id"],
-                "max_length": self.hparams.max_length}
+        return {
+            "vocab_size": self.tokenizer.get_vocab_size(),
+            "pad_id": self.tokenizer_state["pad_id"],
+            "max_length": self.hparams.max_length,
+        }
 
     def describe(self) -> dict:
         lengths = self.lengths.float()
-        return {**super().describe(), "tokenizer": self.tokenizer_state["source"],
-                "tokens_per_text": {"median": int(lengths.median()), "max": int(lengths.max())},
-                "truncated": int((self.lengths >= self.hparams.max_length).sum())}
+        return {
+            **super().describe(),
+            "tokenizer": self.tokenizer_state["source"],
+            "tokens_per_text": {"median": int(lengths.median()), "max": int(lengths.max())},
+            "truncated": int((self.lengths >= self.hparams.max_length).sum()),
+        }
 
     def example_input(self, count: int = 2) -> torch.Tensor:
         return torch.full((count, 8), self.tokenizer_state["pad_id"], dtype=torch.long)
@@ -280,26 +313,36 @@ class TextDataModule(DataModule):
             for record in records:  # (names in predictions.csv: "new.csv line 7")
                 record.where = f"{path.name} {record.where}"
         else:
-            raise FileNotFoundError(f"inputs={path} does not exist (a .csv/.parquet file with a "
-                                    "text column, a .txt file or a folder of them)")
+            raise FileNotFoundError(
+                f"inputs={path} does not exist (a .csv/.parquet file with a "
+                "text column, a .txt file or a folder of them)"
+            )
         names, texts, left_out = [], [], []
         for record in records:
             record.label = "-"  # new texts have no label
             why = self._problem(record)
-            (left_out.append(f"{record.where}: {why}") if why
-             else (names.append(record.where), texts.append(record.text)))
+            (
+                left_out.append(f"{record.where}: {why}")
+                if why
+                else (names.append(record.where), texts.append(record.text))
+            )
         ids = self.encode(texts)[0].long() if texts else torch.zeros(0, 1, dtype=torch.long)
         return names, ids, {"left_out": left_out}
 
     def preprocessing(self) -> dict:
         """How a raw text becomes the model's input (the export's JSON)."""
-        return {"kind": "text", "tokenizer_json": self.tokenizer_state["json"],
-                "pad_id": self.tokenizer_state["pad_id"], "max_length": self.hparams.max_length,
-                "input": "token ids (batch, length) int64; padded positions hold pad_id"}
+        return {
+            "kind": "text",
+            "tokenizer_json": self.tokenizer_state["json"],
+            "pad_id": self.tokenizer_state["pad_id"],
+            "max_length": self.hparams.max_length,
+            "input": "token ids (batch, length) int64; padded positions hold pad_id",
+        }
 
     # ---- loaders: token batches, padded per batch, similar lengths together -----------------
-    def _loader(self, indices, shuffle: bool = False, batch_sampler: bool = False,
-                augment: bool = False) -> DataLoader:
+    def _loader(
+        self, indices, shuffle: bool = False, batch_sampler: bool = False, augment: bool = False
+    ) -> DataLoader:
         data = TokenBatches(self.loaded.inputs, self.lengths, self.loaded.targets)
         if batch_sampler:  # fixed batches (overfit mode), kept as they are
             sampler = indices
@@ -319,8 +362,9 @@ def _read_text_file(path: Path) -> tuple[str, None, None, bool, str | None]:
     return text, None, None, False, None if ok else "not valid UTF-8 (save the file as UTF-8)"
 
 
-def read_table(path: Path, text_column: str, label_column: str | None,
-               valid_column: str | None) -> list[Record]:
+def read_table(
+    path: Path, text_column: str, label_column: str | None, valid_column: str | None
+) -> list[Record]:
     """The rows of a CSV (read with the csv module: "line N" is the line an editor shows) or a
     Parquet file ("row N"), as records."""
     wanted = [c for c in (text_column, label_column, valid_column) if c]
@@ -330,9 +374,15 @@ def read_table(path: Path, text_column: str, label_column: str | None,
         frame = pd.read_parquet(path)
         _check_columns(list(map(str, frame.columns)), wanted, path)
         frame = frame.astype(object).where(frame.notna(), None)
-        return [Record(f"row {i + 1}", _cell(row.get(text_column)), _cell(row.get(label_column)),
-                       is_valid=_cell(row.get(valid_column)) in TRUE if valid_column else False)
-                for i, row in enumerate(frame.to_dict("records"))]
+        return [
+            Record(
+                f"row {i + 1}",
+                _cell(row.get(text_column)),
+                _cell(row.get(label_column)),
+                is_valid=_cell(row.get(valid_column)) in TRUE if valid_column else False,
+            )
+            for i, row in enumerate(frame.to_dict("records"))
+        ]
     text, _ = decode_utf8(path.read_bytes())
     reader = csv.DictReader(io.StringIO(text, newline=""))
     _check_columns(reader.fieldnames or [], wanted, path)
@@ -341,8 +391,14 @@ def read_table(path: Path, text_column: str, label_column: str | None,
         where = f"line {line + 1}"
         line = reader.line_num
         valid = (row.get(valid_column) or "").strip().lower() in TRUE if valid_column else False
-        records.append(Record(where, row.get(text_column), row.get(label_column) if label_column
-                              else None, is_valid=valid))
+        records.append(
+            Record(
+                where,
+                row.get(text_column),
+                row.get(label_column) if label_column else None,
+                is_valid=valid,
+            )
+        )
     return records
 
 
@@ -353,8 +409,10 @@ def _cell(value) -> str | None:
 def _check_columns(columns: list[str], wanted: list[str], path: Path) -> None:
     missing = [c for c in wanted if c not in columns]
     if missing:
-        raise TextError(f"{path}: no column(s) {missing}; its columns are {columns} (set "
-                        "data.text_column / data.label_column / data.valid_column)")
+        raise TextError(
+            f"{path}: no column(s) {missing}; its columns are {columns} (set "
+            "data.text_column / data.label_column / data.valid_column)"
+        )
 
 
 class TextCsvDataModule(TextDataModule):
@@ -363,8 +421,14 @@ class TextCsvDataModule(TextDataModule):
 
     name = "text_csv"
 
-    def __init__(self, path: str, text_column: str = "text", label_column: str = "label",
-                 valid_column: str | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        path: str,
+        text_column: str = "text",
+        label_column: str = "label",
+        valid_column: str | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.path = Path(str(path)).expanduser()
 
@@ -373,7 +437,9 @@ class TextCsvDataModule(TextDataModule):
 
     def records(self) -> list[Record]:
         if not self.path.is_file():
-            raise FileNotFoundError(f"data.path={self.path} does not exist (a .csv or .parquet "
-                                    "file with a text and a label column)")
+            raise FileNotFoundError(
+                f"data.path={self.path} does not exist (a .csv or .parquet "
+                "file with a text and a label column)"
+            )
         h = self.hparams
         return read_table(self.path, h.text_column, h.label_column, h.valid_column)

@@ -19,8 +19,14 @@ from .text import Record, TextDataModule, TextError, _read_text_file
 class TextFolderDataModule(TextDataModule):
     name = "text_folder"
 
-    def __init__(self, root: str, train_folder: str = "train", valid_folder: str | None = "test",
-                 ignore_folders: list[str] | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        root: str,
+        train_folder: str = "train",
+        valid_folder: str | None = "test",
+        ignore_folders: list[str] | None = None,
+        **kwargs,
+    ) -> None:
         kwargs["target_kind"] = "class"
         super().__init__(**kwargs)
         self.root = Path(str(root)).expanduser()

@@ -21,14 +21,56 @@ import random
 
 from .text import Record, TextDataModule
 
-SUBJECTS = ["the food", "the service", "the movie", "the plot", "the staff", "the room",
-            "the price", "the music", "the acting", "the book", "the story", "the ending",
-            "the hotel", "the coffee", "the app", "the game", "the show", "the team",
-            "the design", "the menu"]
-POSITIVE = ["good", "great", "excellent", "wonderful", "fine", "lovely", "superb", "pleasant",
-            "brilliant", "solid", "charming", "fantastic"]
-NEGATIVE = ["bad", "awful", "terrible", "poor", "dull", "boring", "weak", "horrible",
-            "mediocre", "bland", "disappointing", "lousy"]
+SUBJECTS = [
+    "the food",
+    "the service",
+    "the movie",
+    "the plot",
+    "the staff",
+    "the room",
+    "the price",
+    "the music",
+    "the acting",
+    "the book",
+    "the story",
+    "the ending",
+    "the hotel",
+    "the coffee",
+    "the app",
+    "the game",
+    "the show",
+    "the team",
+    "the design",
+    "the menu",
+]
+POSITIVE = [
+    "good",
+    "great",
+    "excellent",
+    "wonderful",
+    "fine",
+    "lovely",
+    "superb",
+    "pleasant",
+    "brilliant",
+    "solid",
+    "charming",
+    "fantastic",
+]
+NEGATIVE = [
+    "bad",
+    "awful",
+    "terrible",
+    "poor",
+    "dull",
+    "boring",
+    "weak",
+    "horrible",
+    "mediocre",
+    "bland",
+    "disappointing",
+    "lousy",
+]
 INTENSIFIERS = ["", "", "really ", "very ", "quite ", "truly "]
 OPENINGS = ["", "", "", "honestly , ", "overall , ", "i think ", "to be fair , ", "well , "]
 ENDINGS = [" .", " .", " !", " , i would say .", " this time ."]
@@ -70,5 +112,7 @@ class ReviewsDataModule(TextDataModule):
 
     def records(self) -> list[Record]:
         texts, labels = make_reviews(self.hparams.size, self.hparams.corpus_seed)
-        return [Record(f"review {i}", text, LABELS[label])
-                for i, (text, label) in enumerate(zip(texts, labels, strict=True))]
+        return [
+            Record(f"review {i}", text, LABELS[label])
+            for i, (text, label) in enumerate(zip(texts, labels, strict=True))
+        ]

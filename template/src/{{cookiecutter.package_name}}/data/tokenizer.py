@@ -37,21 +37,32 @@ def train_tokenizer(texts: list[str], vocab_size: int, min_frequency: int) -> di
 
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
 
-    normalizer, splitter = normalizers.BertNormalizer(lowercase=True), \
-        pre_tokenizers.BertPreTokenizer()
-    words = Counter(word for text in texts
-                    for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(text)))
+    normalizer, splitter = (
+        normalizers.BertNormalizer(lowercase=True),
+        pre_tokenizers.BertPreTokenizer(),
+    )
+    words = Counter(
+        word
+        for text in texts
+        for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(text))
+    )
     chars = sorted({c for word in words for c in word})
     pieces = [*chars, *(f"##{c}" for c in chars)]
     room = max(0, vocab_size - 2 - len(pieces))
-    frequent = [w for w, n in sorted(words.items(), key=lambda wn: (-wn[1], wn[0]))
-                if n >= min_frequency and len(w) > 1][:room]
+    frequent = [
+        w
+        for w, n in sorted(words.items(), key=lambda wn: (-wn[1], wn[0]))
+        if n >= min_frequency and len(w) > 1
+    ][:room]
     vocab = {token: i for i, token in enumerate(dict.fromkeys([PAD, UNK, *frequent, *pieces]))}
     tokenizer = Tokenizer(models.WordPiece(vocab, unk_token=UNK, max_input_chars_per_word=100))
     tokenizer.normalizer, tokenizer.pre_tokenizer = normalizer, splitter
     tokenizer.decoder = decoders.WordPiece()
-    return {"json": tokenizer.to_str(), "pad_id": vocab[PAD],
-            "source": "trained on the training split"}
+    return {
+        "json": tokenizer.to_str(),
+        "pad_id": vocab[PAD],
+        "source": "trained on the training split",
+    }
 
 
 def pretrained_tokenizer(name: str) -> dict:
@@ -61,13 +72,16 @@ def pretrained_tokenizer(name: str) -> dict:
     check_available(name)
     try:
         loaded = import_transformers().AutoTokenizer.from_pretrained(
-            str(Path(name).expanduser()) if name.startswith("~") else name)
+            str(Path(name).expanduser()) if name.startswith("~") else name
+        )
     except (OSError, ValueError) as error:
-        raise TokenizerError(f"data.tokenizer={name}: no tokenizer could be loaded "
-                             f"({str(error).splitlines()[0]})") from None
+        raise TokenizerError(
+            f"data.tokenizer={name}: no tokenizer could be loaded ({str(error).splitlines()[0]})"
+        ) from None
     if not getattr(loaded, "is_fast", False):
-        raise TokenizerError(f"data.tokenizer={name}: only fast tokenizers (a tokenizer.json) "
-                             "are supported")
+        raise TokenizerError(
+            f"data.tokenizer={name}: only fast tokenizers (a tokenizer.json) are supported"
+        )
     pad = loaded.pad_token_id
     if pad is None:  # (GPT-style models have no padding token: padded positions are masked)
         pad = loaded.eos_token_id if loaded.eos_token_id is not None else 0
@@ -92,5 +106,5 @@ def encode(tokenizer, texts: list[str], pad_id: int) -> tuple[torch.Tensor, torc
     width = int(lengths.max()) if len(rows) else 1
     ids = torch.full((len(rows), max(width, 1)), pad_id, dtype=torch.int32)
     for i, row in enumerate(rows):
-        ids[i, :len(row)] = torch.tensor(row, dtype=torch.int32)
+        ids[i, : len(row)] = torch.tensor(row, dtype=torch.int32)
     return ids, lengths.clamp_min(1)

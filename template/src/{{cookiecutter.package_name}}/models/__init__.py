@@ -23,5 +23,11 @@ for _module in pkgutil.iter_modules(__path__):
     if _module.name not in ("base", "registry", "weights", "__main__"):
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["Network", "create_model", "list_models", "model_data_config", "model_head",
-           "register_model"]
+__all__ = [
+    "Network",
+    "create_model",
+    "list_models",
+    "model_data_config",
+    "model_head",
+    "register_model",
+]

@@ -14,20 +14,27 @@ from . import list_models
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"python -m {__package__}",
-                                     description="List the models this project can build.")
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {__package__}", description="List the models this project can build."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="list model names")
-    listing.add_argument("--search", metavar="PATTERN",
-                         help="also list torchvision and timm models matching PATTERN")
-    listing.add_argument("--pretrained", action="store_true",
-                         help="with --search: only timm models with pretrained weights")
+    listing.add_argument(
+        "--search", metavar="PATTERN", help="also list torchvision and timm models matching PATTERN"
+    )
+    listing.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="with --search: only timm models with pretrained weights",
+    )
     args = parser.parse_args(argv)
 
     print("registered (model=<name>):", ", ".join(list_models()))
     if not args.search:
-        print("zoo: model=torchvision model.name=<name> | model=timm model.name=<name>; "
-              "search names with --search PATTERN, e.g. --search 'resnet*'")
+        print(
+            "zoo: model=torchvision model.name=<name> | model=timm model.name=<name>; "
+            "search names with --search PATTERN, e.g. --search 'resnet*'"
+        )
         return 0
     pattern = args.search if any(c in args.search for c in "*?[") else f"*{args.search}*"
     from torchvision import models

@@ -13,9 +13,14 @@ class Network(nn.Module):
     the last group. Freezing (fine-tuning) and discriminative learning rates work on these groups.
     """
 
-    def __init__(self, backbone: nn.Module, head: nn.Module,
-                 groups: list[nn.Module] | None = None, adapter: nn.Module | None = None,
-                 data_config: dict | None = None) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        head: nn.Module,
+        groups: list[nn.Module] | None = None,
+        adapter: nn.Module | None = None,
+        data_config: dict | None = None,
+    ) -> None:
         super().__init__()
         self.backbone = backbone
         self.head = head
@@ -35,12 +40,15 @@ class Network(nn.Module):
 
     def parameter_counts(self) -> dict[str, int]:
         params = list(self.parameters())
-        return {"total": sum(p.numel() for p in params),
-                "trainable": sum(p.numel() for p in params if p.requires_grad)}
+        return {
+            "total": sum(p.numel() for p in params),
+            "trainable": sum(p.numel() for p in params if p.requires_grad),
+        }
 
 
-def linear_head(in_features: int, num_outputs: int, dropout: float = 0.0,
-                hidden: int = 0, bn: bool = False) -> nn.Sequential:
+def linear_head(
+    in_features: int, num_outputs: int, dropout: float = 0.0, hidden: int = 0, bn: bool = False
+) -> nn.Sequential:
     """Dropout -> Linear; with ``hidden > 0``:
     Dropout -> Linear -> BN -> ReLU -> Dropout -> Linear (fastai's head, without the pooling);
     ``bn`` puts a BatchNorm on the incoming features first, as fastai does for pretrained bodies.
@@ -49,7 +57,11 @@ def linear_head(in_features: int, num_outputs: int, dropout: float = 0.0,
     if hidden <= 0:
         return nn.Sequential(*first, nn.Dropout(dropout), nn.Linear(in_features, num_outputs))
     return nn.Sequential(
-        *first, nn.Dropout(dropout / 2), nn.Linear(in_features, hidden, bias=False),
-        nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-        nn.Dropout(dropout), nn.Linear(hidden, num_outputs),
+        *first,
+        nn.Dropout(dropout / 2),
+        nn.Linear(in_features, hidden, bias=False),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(inplace=True),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, num_outputs),
     )

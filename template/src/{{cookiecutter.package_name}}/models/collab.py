@@ -54,9 +54,14 @@ class ConcatBody(PairEmbeddings):
         super().__init__(*args, biases=False)
         blocks, features = [], 2 * self.users.embedding_dim
         for width in hidden:
-            blocks.append(nn.Sequential(nn.Linear(features, width, bias=False),
-                                        nn.BatchNorm1d(width), nn.ReLU(inplace=True),
-                                        nn.Dropout(dropout)))
+            blocks.append(
+                nn.Sequential(
+                    nn.Linear(features, width, bias=False),
+                    nn.BatchNorm1d(width),
+                    nn.ReLU(inplace=True),
+                    nn.Dropout(dropout),
+                )
+            )
             features = width
         self.mlp = nn.Sequential(*blocks)
         self.out_features = features
@@ -86,8 +91,14 @@ def dot_bias(num_outputs: int, n_users: int, n_items: int, n_factors: int = 50) 
 
 
 @register_model("collab_nn")
-def collab_nn(num_outputs: int, n_users: int, n_items: int, n_factors: int = 50,
-              hidden: list[int] | None = None, dropout: float = 0.1) -> Network:
+def collab_nn(
+    num_outputs: int,
+    n_users: int,
+    n_items: int,
+    n_factors: int = 50,
+    hidden: list[int] | None = None,
+    dropout: float = 0.1,
+) -> Network:
     """Concatenated user and item vectors -> MLP (fastai's ``EmbeddingNN`` idea)."""
     body = ConcatBody(n_users, n_items, n_factors, hidden=list(hidden or [100]), dropout=dropout)
     return CollabNetwork(body, linear_head(body.out_features, num_outputs, dropout), [body])

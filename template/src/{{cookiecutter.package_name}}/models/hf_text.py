@@ -40,8 +40,10 @@ def check_available(name: str) -> None:
     folder = Path(name).expanduser()
     if folder.is_dir():
         if not (folder / "config.json").is_file() and not (folder / "tokenizer.json").is_file():
-            raise HubModelError(f"model.name={name}: the folder holds no config.json / "
-                                "tokenizer.json (save it with save_pretrained)")
+            raise HubModelError(
+                f"model.name={name}: the folder holds no config.json / "
+                "tokenizer.json (save it with save_pretrained)"
+            )
         return
     if name.startswith((".", "/", "~")):
         raise HubModelError(f"model.name={name}: no such folder")
@@ -59,7 +61,8 @@ def check_available(name: str) -> None:
         "huggingface.co cannot be reached (offline). Where there is network, save it with "
         "AutoModelForSequenceClassification.from_pretrained(name).save_pretrained(folder) and "
         "AutoTokenizer.from_pretrained(name).save_pretrained(folder), then give "
-        "model.name=<folder>; or fill the cache and set HF_HUB_CACHE")
+        "model.name=<folder>; or fill the cache and set HF_HUB_CACHE"
+    )
 
 
 def import_transformers():
@@ -68,8 +71,9 @@ def import_transformers():
     try:
         import transformers
     except ImportError:
-        raise HubModelError("model=hf_text needs the transformers library: "
-                            "pip install -e '.[text]'") from None
+        raise HubModelError(
+            "model=hf_text needs the transformers library: pip install -e '.[text]'"
+        ) from None
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
     return transformers
@@ -101,27 +105,40 @@ class HubTextNetwork(Network):
 
 
 @register_model("hf_text", data_config=hf_data_config)
-def hf_text(num_outputs: int, vocab_size: int, pad_id: int, name: str,
-            pretrained: bool = True, groups: int = 3, config: dict | None = None) -> Network:
+def hf_text(
+    num_outputs: int,
+    vocab_size: int,
+    pad_id: int,
+    name: str,
+    pretrained: bool = True,
+    groups: int = 3,
+    config: dict | None = None,
+) -> Network:
     """``name``'s pretrained body (or, with ``config``, its architecture) and a new head."""
     if config is None:
         check_available(name)
     transformers = import_transformers()
     AutoConfig, AutoModelForSequenceClassification = (
-        transformers.AutoConfig, transformers.AutoModelForSequenceClassification)
+        transformers.AutoConfig,
+        transformers.AutoModelForSequenceClassification,
+    )
     path = str(Path(name).expanduser())
     if config is not None:
         model = AutoModelForSequenceClassification.from_config(AutoConfig.for_model(**config))
     elif pretrained:
         model = AutoModelForSequenceClassification.from_pretrained(
-            path, num_labels=num_outputs, ignore_mismatched_sizes=True)
+            path, num_labels=num_outputs, ignore_mismatched_sizes=True
+        )
     else:
         model = AutoModelForSequenceClassification.from_config(
-            AutoConfig.from_pretrained(path, num_labels=num_outputs))
+            AutoConfig.from_pretrained(path, num_labels=num_outputs)
+        )
     embeddings = model.get_input_embeddings().num_embeddings
     if vocab_size > embeddings:
-        raise HubModelError(f"model.name={name}: the tokenizer has {vocab_size} tokens but the "
-                            f"model embeds {embeddings}: data.tokenizer must be the model's")
+        raise HubModelError(
+            f"model.name={name}: the tokenizer has {vocab_size} tokens but the "
+            f"model embeds {embeddings}: data.tokenizer must be the model's"
+        )
     return HubTextNetwork(model, layer_groups(model, groups), pad_id)
 
 
@@ -129,12 +146,18 @@ def layer_groups(model: nn.Module, count: int) -> list[nn.Module]:
     """Embeddings, the encoder layers in ``count`` consecutive chunks, then every other module
     with parameters (pooler, classifier): input -> output."""
     body = model.base_model
-    layers = max((m for m in body.modules() if isinstance(m, nn.ModuleList)), key=len,
-                 default=nn.ModuleList())
+    layers = max(
+        (m for m in body.modules() if isinstance(m, nn.ModuleList)),
+        key=len,
+        default=nn.ModuleList(),
+    )
     embeddings = getattr(body, "embeddings", None) or model.get_input_embeddings()
     covered = {id(m) for part in (embeddings, layers) for m in part.modules()}
-    rest = [m for m in model.modules() if id(m) not in covered
-            and any(True for _ in m.parameters(recurse=False))]
+    rest = [
+        m
+        for m in model.modules()
+        if id(m) not in covered and any(True for _ in m.parameters(recurse=False))
+    ]
     count = max(1, min(count, len(layers)))
     bounds = [round(i * len(layers) / count) for i in range(count + 1)]
     chunks = [nn.ModuleList(layers[a:b]) for a, b in itertools.pairwise(bounds)]

@@ -17,26 +17,34 @@ def linear(num_outputs: int, input_shape: list[int], dropout: float = 0.0) -> Ne
 
 
 @register_model("mlp")
-def mlp(num_outputs: int, input_shape: list[int], width: int = 256, depth: int = 2,
-        dropout: float = 0.0) -> Network:
+def mlp(
+    num_outputs: int, input_shape: list[int], width: int = 256, depth: int = 2, dropout: float = 0.0
+) -> Network:
     """``depth`` hidden layers of ``width`` units (Linear -> BN -> ReLU)."""
     blocks, features = [], math.prod(input_shape)
     for _ in range(depth):
-        blocks.append(nn.Sequential(nn.Linear(features, width, bias=False),
-                                    nn.BatchNorm1d(width), nn.ReLU(inplace=True)))
+        blocks.append(
+            nn.Sequential(
+                nn.Linear(features, width, bias=False), nn.BatchNorm1d(width), nn.ReLU(inplace=True)
+            )
+        )
         features = width
     backbone = nn.Sequential(nn.Flatten(), *blocks)
     return Network(backbone, linear_head(features, num_outputs, dropout), blocks)
 
 
 def conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
 
 
 @register_model("cnn")
-def cnn(num_outputs: int, input_shape: list[int], width: int = 32, depth: int = 3,
-        dropout: float = 0.0) -> Network:
+def cnn(
+    num_outputs: int, input_shape: list[int], width: int = 32, depth: int = 3, dropout: float = 0.0
+) -> Network:
     """``depth`` stages of two 3x3 conv blocks, width doubling and resolution halving per stage
     (while the image is larger than 2x2), then global average pooling."""
     channels, size = input_shape[0], min(input_shape[1:])

@@ -63,8 +63,9 @@ def model_head(name: str, zoo: str | None = None, **_) -> str:
     return _entry(name, zoo, {})[0].head
 
 
-def model_data_config(name: str, zoo: str | None = None, weights: str | None = None,
-                      **options) -> dict:
+def model_data_config(
+    name: str, zoo: str | None = None, weights: str | None = None, **options
+) -> dict:
     """What the model expects of its inputs (``input_size``, ``mean``, ``std``), known without
     building it; ``{}`` when it has no preference (models trained from scratch)."""
     entry, options = _entry(name, zoo, options)
@@ -74,8 +75,15 @@ def model_data_config(name: str, zoo: str | None = None, weights: str | None = N
     return entry.data_config(**{k: v for k, v in options.items() if k in accepted})
 
 
-def create_model(name: str, num_outputs: int, inputs: dict, weights: str | None = None,
-                 zoo: str | None = None, regularize: bool = True, **options) -> Network:
+def create_model(
+    name: str,
+    num_outputs: int,
+    inputs: dict,
+    weights: str | None = None,
+    zoo: str | None = None,
+    regularize: bool = True,
+    **options,
+) -> Network:
     """Build model ``name`` with ``num_outputs`` outputs for the inputs the data describes.
 
     ``inputs``: the data module's facts about its inputs (``shape`` for images -> the builder's
@@ -89,14 +97,23 @@ def create_model(name: str, num_outputs: int, inputs: dict, weights: str | None 
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         known = sorted(set(accepted) - {"num_outputs", *facts})
-        raise ValueError(f"model '{options.get('name', name)}' has no option(s) {unknown}; "
-                         f"its options: {known}")
-    missing = [p.name for p in accepted.values() if p.default is inspect.Parameter.empty
-               and p.name not in options and p.name not in facts and p.name != "num_outputs"
-               and p.kind is not inspect.Parameter.VAR_KEYWORD]
+        raise ValueError(
+            f"model '{options.get('name', name)}' has no option(s) {unknown}; its options: {known}"
+        )
+    missing = [
+        p.name
+        for p in accepted.values()
+        if p.default is inspect.Parameter.empty
+        and p.name not in options
+        and p.name not in facts
+        and p.name != "num_outputs"
+        and p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
     if missing:
-        raise ValueError(f"model '{name}' needs {missing}, which this data set does not provide "
-                         f"(it provides {sorted(facts)}): is the model made for this kind of data?")
+        raise ValueError(
+            f"model '{name}' needs {missing}, which this data set does not provide "
+            f"(it provides {sorted(facts)}): is the model made for this kind of data?"
+        )
     given = {k: v for k, v in facts.items() if k in accepted}
     model = entry.builder(num_outputs=num_outputs, **given, **options)
     if weights:

@@ -24,8 +24,13 @@ def embedding_size(categories: int) -> int:
 class TableInputs(nn.Module):
     """Category indices -> embeddings, concatenated with the continuous columns."""
 
-    def __init__(self, cardinalities: list[int], n_cont: int, embed_dropout: float = 0.0,
-                 bn_cont: bool = True) -> None:
+    def __init__(
+        self,
+        cardinalities: list[int],
+        n_cont: int,
+        embed_dropout: float = 0.0,
+        bn_cont: bool = True,
+    ) -> None:
         super().__init__()
         self.n_cat = len(cardinalities)
         self.embeddings = nn.ModuleList(nn.Embedding(c, embedding_size(c)) for c in cardinalities)
@@ -35,7 +40,7 @@ class TableInputs(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
-        cats, conts = x[:, :self.n_cat].long(), x[:, self.n_cat:]
+        cats, conts = x[:, : self.n_cat].long(), x[:, self.n_cat :]
         parts = [e(cats[:, i]) for i, e in enumerate(self.embeddings)]
         embedded = [self.embed_dropout(torch.cat(parts, dim=1))] if parts else []
         return torch.cat([*embedded, self.bn_cont(conts)], dim=1)
@@ -48,23 +53,38 @@ def _inputs(input_shape: list[int], cardinalities: list[int] | None, **options) 
 
 
 @register_model("tabular_mlp")
-def tabular_mlp(num_outputs: int, input_shape: list[int], cardinalities: list[int] | None = None,
-                layers: list[int] = (200, 100), dropout: float = 0.1,
-                embed_dropout: float = 0.0) -> Network:
+def tabular_mlp(
+    num_outputs: int,
+    input_shape: list[int],
+    cardinalities: list[int] | None = None,
+    layers: list[int] = (200, 100),
+    dropout: float = 0.1,
+    embed_dropout: float = 0.0,
+) -> Network:
     """Embeddings + continuous columns -> (Linear -> ReLU -> BatchNorm -> Dropout) per layer."""
     table = _inputs(input_shape, cardinalities, embed_dropout=embed_dropout)
     blocks, features = [], table.out_features
     for width in layers:
-        blocks.append(nn.Sequential(nn.Linear(features, width, bias=False), nn.ReLU(inplace=True),
-                                    nn.BatchNorm1d(width), nn.Dropout(dropout)))
+        blocks.append(
+            nn.Sequential(
+                nn.Linear(features, width, bias=False),
+                nn.ReLU(inplace=True),
+                nn.BatchNorm1d(width),
+                nn.Dropout(dropout),
+            )
+        )
         features = width
     groups = [g for g in (table, *blocks) if any(True for _ in g.parameters())]
     return Network(nn.Sequential(table, *blocks), nn.Linear(features, num_outputs), groups)
 
 
 @register_model("tabular_linear")
-def tabular_linear(num_outputs: int, input_shape: list[int],
-                   cardinalities: list[int] | None = None, dropout: float = 0.0) -> Network:
+def tabular_linear(
+    num_outputs: int,
+    input_shape: list[int],
+    cardinalities: list[int] | None = None,
+    dropout: float = 0.0,
+) -> Network:
     """Linear (regression) or logistic (classes) on the embeddings and continuous columns: an
     embedding followed by a linear layer is still linear in the one-hot category."""
     table = _inputs(input_shape, cardinalities, bn_cont=False)

@@ -30,16 +30,18 @@ class BagOfWords(nn.Module):
 
 
 @register_model("text_bow")
-def text_bow(num_outputs: int, vocab_size: int, pad_id: int, dim: int = 64,
-             dropout: float = 0.0) -> Network:
+def text_bow(
+    num_outputs: int, vocab_size: int, pad_id: int, dim: int = 64, dropout: float = 0.0
+) -> Network:
     """Mean of the token embeddings -> Linear: linear in the bag of words."""
     body = BagOfWords(vocab_size, dim, pad_id)
     return Network(body, linear_head(dim, num_outputs, dropout), [body])
 
 
 class TokenEmbedding(nn.Module):
-    def __init__(self, vocab_size: int, dim: int, max_length: int, pad_id: int,
-                 dropout: float) -> None:
+    def __init__(
+        self, vocab_size: int, dim: int, max_length: int, pad_id: int, dropout: float
+    ) -> None:
         super().__init__()
         self.tokens = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
         self.positions = nn.Embedding(max_length, dim)
@@ -67,14 +69,23 @@ class TextEncoder(nn.Module):
 
 
 @register_model("text_transformer")
-def text_transformer(num_outputs: int, vocab_size: int, pad_id: int, max_length: int,
-                     dim: int = 64, layers: int = 2, heads: int = 4, ff_dim: int = 128,
-                     dropout: float = 0.1) -> Network:
+def text_transformer(
+    num_outputs: int,
+    vocab_size: int,
+    pad_id: int,
+    max_length: int,
+    dim: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    ff_dim: int = 128,
+    dropout: float = 0.1,
+) -> Network:
     """A small pre-norm transformer encoder trained from scratch."""
     embedding = TokenEmbedding(vocab_size, dim, max_length, pad_id, dropout)
     blocks = nn.ModuleList(
         nn.TransformerEncoderLayer(dim, heads, ff_dim, dropout, batch_first=True, norm_first=True)
-        for _ in range(layers))
+        for _ in range(layers)
+    )
     encoder = TextEncoder(embedding, blocks, pad_id)
     head = nn.Sequential(nn.LayerNorm(dim), linear_head(dim, num_outputs))  # (pre-norm layers
-    return Network(encoder, head, [embedding, *blocks])                       # need a final norm)
+    return Network(encoder, head, [embedding, *blocks])  # need a final norm)

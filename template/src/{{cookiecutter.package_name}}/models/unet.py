@@ -33,8 +33,9 @@ class Decoder(nn.Module):
     two 3x3 conv blocks; then dropout and a 1x1 conv to ``num_outputs`` per pixel. The finest
     map is at the input's resolution, so the output has the input's height and width."""
 
-    def __init__(self, channels: list[int], num_outputs: int, widths: list[int],
-                 dropout: float = 0.0) -> None:
+    def __init__(
+        self, channels: list[int], num_outputs: int, widths: list[int], dropout: float = 0.0
+    ) -> None:
         super().__init__()
         blocks, below = [], channels[-1]
         for skip, width in zip(reversed(channels[:-1]), widths, strict=True):
@@ -77,15 +78,17 @@ class SmallEncoder(nn.Module):
 
 
 @register_model("unet_small", head="dense")
-def unet_small(num_outputs: int, input_shape: list[int], width: int = 16, depth: int = 3,
-               dropout: float = 0.0) -> Network:
+def unet_small(
+    num_outputs: int, input_shape: list[int], width: int = 16, depth: int = 3, dropout: float = 0.0
+) -> Network:
     """A U-Net from scratch: ``depth`` down/up steps, widths ``width * 2**level``."""
     if depth < 1 or min(input_shape[1:]) < 2**depth:
-        raise ValueError(f"model.depth={depth}: needs images of at least {2**depth} pixels a side "
-                         f"(got {input_shape[1:]}) and depth >= 1")
+        raise ValueError(
+            f"model.depth={depth}: needs images of at least {2**depth} pixels a side "
+            f"(got {input_shape[1:]}) and depth >= 1"
+        )
     encoder = SmallEncoder(input_shape[0], width, depth)
-    decoder = Decoder(encoder.channels, num_outputs, list(reversed(encoder.channels[:-1])),
-                      dropout)
+    decoder = Decoder(encoder.channels, num_outputs, list(reversed(encoder.channels[:-1])), dropout)
     return Network(encoder, decoder, list(encoder.stages))
 
 
@@ -112,9 +115,15 @@ def unet_data_config(encoder: str = "resnet18") -> dict:
 
 
 @register_model("unet", head="dense", data_config=unet_data_config)
-def unet(num_outputs: int, input_shape: list[int], encoder: str = "resnet18",
-         pretrained: bool = False, groups: int = 3, decoder_width: int = 16,
-         dropout: float = 0.0) -> Network:
+def unet(
+    num_outputs: int,
+    input_shape: list[int],
+    encoder: str = "resnet18",
+    pretrained: bool = False,
+    groups: int = 3,
+    decoder_width: int = 16,
+    dropout: float = 0.0,
+) -> Network:
     """A U-Net over any timm encoder; ``groups`` layer groups of the encoder (input -> output)
     for fine-tuning, plus the decoder+head group. Decoder widths halve from the coarsest level
     (``decoder_width * 2**k``)."""
@@ -125,11 +134,14 @@ def unet(num_outputs: int, input_shape: list[int], encoder: str = "resnet18",
     import timm
 
     if not timm.is_model(encoder):
-        raise ValueError(f"unknown timm encoder '{encoder}'. See "
-                         f"`python -m {__package__} list --search '*{encoder[:4]}*'`")
+        raise ValueError(
+            f"unknown timm encoder '{encoder}'. See "
+            f"`python -m {__package__} list --search '*{encoder[:4]}*'`"
+        )
     try:
-        net = timm.create_model(encoder, pretrained=pretrained, features_only=True,
-                                in_chans=input_shape[0])
+        net = timm.create_model(
+            encoder, pretrained=pretrained, features_only=True, in_chans=input_shape[0]
+        )
     except Exception as error:
         if not pretrained or not _looks_offline(error):
             raise

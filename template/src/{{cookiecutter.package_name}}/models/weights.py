@@ -22,9 +22,11 @@ _PREFIXES = ("", "backbone.", "model.backbone.", "module.", "module.backbone.", 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"model.weights={path}: no such file. Give the path of a state "
-                                "dict (.pt/.pth/.bin), a .safetensors file or a .ckpt of this "
-                                "project, or set model.weights=null")
+        raise FileNotFoundError(
+            f"model.weights={path}: no such file. Give the path of a state "
+            "dict (.pt/.pth/.bin), a .safetensors file or a .ckpt of this "
+            "project, or set model.weights=null"
+        )
     if path.suffix == ".safetensors":
         try:
             from safetensors.torch import load_file
@@ -67,15 +69,24 @@ def load_backbone_weights(backbone: nn.Module, path: str | Path) -> dict:
         raise ValueError(
             f"model.weights={path} fits only {len(found)} of the backbone's {len(needed)} tensors "
             f"(mismatched shapes: {mismatched[:5]}): is it a file for this model and model.name? "
-            "Set model.weights=null to start from scratch")
+            "Set model.weights=null to start from scratch"
+        )
     backbone.load_state_dict(loaded, strict=False)
-    return {"path": str(path), "loaded": len(found), "total": len(needed),
-            "adapted_channels": adapted, "skipped": [k for k in needed if k not in loaded]}
+    return {
+        "path": str(path),
+        "loaded": len(found),
+        "total": len(needed),
+        "adapted_channels": adapted,
+        "skipped": [k for k in needed if k not in loaded],
+    }
 
 
 def _is_input_conv(value: torch.Tensor, current: torch.Tensor) -> bool:
-    return value.dim() == 4 and value.shape[0] == current.shape[0] \
+    return (
+        value.dim() == 4
+        and value.shape[0] == current.shape[0]
         and value.shape[2:] == current.shape[2:]
+    )
 
 
 def _adapt_input_channels(weight: torch.Tensor, channels: int) -> torch.Tensor:

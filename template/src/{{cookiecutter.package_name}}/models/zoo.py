@@ -59,16 +59,20 @@ class Resize(nn.Module):
 
 
 # ---- torchvision -------------------------------------------------------------------------------
-def torchvision_data_config(name: str = "resnet18", pretrained: bool = False,
-                            input_size: int | None = None) -> dict:
+def torchvision_data_config(
+    name: str = "resnet18", pretrained: bool = False, input_size: int | None = None
+) -> dict:
     """Input size and statistics of the pretrained weights (ImageNet's without them)."""
     config = dict(IMAGENET)
     if pretrained:
         from torchvision import models
 
         transforms = models.get_model_weights(name).DEFAULT.transforms()
-        config = {"input_size": int(transforms.crop_size[0]), "mean": list(transforms.mean),
-                  "std": list(transforms.std)}
+        config = {
+            "input_size": int(transforms.crop_size[0]),
+            "mean": list(transforms.mean),
+            "std": list(transforms.std),
+        }
     return {**config, "input_size": input_size or config["input_size"]}
 
 
@@ -79,22 +83,34 @@ def timm_data_config(name: str = "resnet18", input_size: int | None = None) -> d
     if not timm.is_model(name):
         return {}
     cfg = timm.get_pretrained_cfg(name)
-    config = dict(IMAGENET) if cfg is None else {
-        "input_size": int(cfg.input_size[-1]), "mean": list(cfg.mean), "std": list(cfg.std)}
+    config = (
+        dict(IMAGENET)
+        if cfg is None
+        else {"input_size": int(cfg.input_size[-1]), "mean": list(cfg.mean), "std": list(cfg.std)}
+    )
     return {**config, "input_size": input_size or config["input_size"]}
 
 
 @register_model("torchvision", data_config=torchvision_data_config)
-def torchvision_model(num_outputs: int, input_shape: list[int], name: str = "resnet18",
-                      pretrained: bool = False, input_size: int | None = None, groups: int = 3,
-                      head_hidden: int = 0, head_bn: bool = False,
-                      dropout: float = 0.0) -> Network:
+def torchvision_model(
+    num_outputs: int,
+    input_shape: list[int],
+    name: str = "resnet18",
+    pretrained: bool = False,
+    input_size: int | None = None,
+    groups: int = 3,
+    head_hidden: int = 0,
+    head_bn: bool = False,
+    dropout: float = 0.0,
+) -> Network:
     """Any classification model of ``torchvision.models.list_models()``."""
     from torchvision import models
 
     if name not in models.list_models(module=models):
-        raise ValueError(f"unknown torchvision model '{name}'. See "
-                         f"`python -m {__package__} list --search {name[:4]}`")
+        raise ValueError(
+            f"unknown torchvision model '{name}'. See "
+            f"`python -m {__package__} list --search {name[:4]}`"
+        )
     weights = models.get_model_weights(name).DEFAULT if pretrained else None
     if weights is not None:
         _check_torch_hub_file(name, weights.url)
@@ -103,22 +119,54 @@ def torchvision_model(num_outputs: int, input_shape: list[int], name: str = "res
     _adapt_first_conv(net, input_shape[0])
     if weights is not None:
         transforms = weights.transforms()
-        config = {"input_size": int(transforms.crop_size[0]), "mean": list(transforms.mean),
-                  "std": list(transforms.std)}
+        config = {
+            "input_size": int(transforms.crop_size[0]),
+            "mean": list(transforms.mean),
+            "std": list(transforms.std),
+        }
     else:
         config = dict(IMAGENET)
-    return _network(net, features, num_outputs, input_size or config["input_size"], config,
-                       groups, head_hidden, head_bn, dropout)
+    return _network(
+        net,
+        features,
+        num_outputs,
+        input_size or config["input_size"],
+        config,
+        groups,
+        head_hidden,
+        head_bn,
+        dropout,
+    )
 
 
-@register_model("resnet18", data_config=lambda pretrained=False, input_size=None:
-                torchvision_data_config("resnet18", pretrained, input_size))
-def resnet18(num_outputs: int, input_shape: list[int], pretrained: bool = False,
-             input_size: int | None = None, groups: int = 3, head_hidden: int = 0,
-             head_bn: bool = False, dropout: float = 0.0) -> Network:
+@register_model(
+    "resnet18",
+    data_config=lambda pretrained=False, input_size=None: torchvision_data_config(
+        "resnet18", pretrained, input_size
+    ),
+)
+def resnet18(
+    num_outputs: int,
+    input_shape: list[int],
+    pretrained: bool = False,
+    input_size: int | None = None,
+    groups: int = 3,
+    head_hidden: int = 0,
+    head_bn: bool = False,
+    dropout: float = 0.0,
+) -> Network:
     """torchvision's ResNet-18: the usual first pretrained model to try."""
-    return torchvision_model(num_outputs, input_shape, "resnet18", pretrained, input_size, groups,
-                             head_hidden, head_bn, dropout)
+    return torchvision_model(
+        num_outputs,
+        input_shape,
+        "resnet18",
+        pretrained,
+        input_size,
+        groups,
+        head_hidden,
+        head_bn,
+        dropout,
+    )
 
 
 def _drop_torchvision_classifier(net: nn.Module, name: str) -> int:
@@ -130,8 +178,9 @@ def _drop_torchvision_classifier(net: nn.Module, name: str) -> int:
         if linears:
             setattr(net, attr, nn.Identity())
             return linears[0].in_features
-    raise ValueError(f"torchvision model '{name}' has no linear classifier to replace; "
-                     "use model=timm for it")
+    raise ValueError(
+        f"torchvision model '{name}' has no linear classifier to replace; use model=timm for it"
+    )
 
 
 def _check_torch_hub_file(name: str, url: str) -> None:
@@ -145,15 +194,24 @@ def _check_torch_hub_file(name: str, url: str) -> None:
         f"{host} cannot be reached (offline?). Either download {url} elsewhere and copy it to "
         f"{path} (set TORCH_HOME to use another cache folder), or start from a local file: "
         "model.pretrained=false model.weights=/path/to/file.pth, or train from scratch: "
-        "model.pretrained=false")
+        "model.pretrained=false"
+    )
 
 
 # ---- timm --------------------------------------------------------------------------------------
 @register_model("timm", data_config=timm_data_config)
-def timm_model(num_outputs: int, input_shape: list[int], name: str = "resnet18",
-               pretrained: bool = False, input_size: int | None = None, groups: int = 3,
-               pool: str = "avg", head_hidden: int = 0, head_bn: bool = False,
-               dropout: float = 0.0) -> Network:
+def timm_model(
+    num_outputs: int,
+    input_shape: list[int],
+    name: str = "resnet18",
+    pretrained: bool = False,
+    input_size: int | None = None,
+    groups: int = 3,
+    pool: str = "avg",
+    head_hidden: int = 0,
+    head_bn: bool = False,
+    dropout: float = 0.0,
+) -> Network:
     """Any model of ``timm.list_models()``; ``pool``: avg, max, avgmax or catavgmax (fastai's
     concat pooling)."""
     if pretrained:
@@ -161,25 +219,40 @@ def timm_model(num_outputs: int, input_shape: list[int], name: str = "resnet18",
     import timm
 
     if not timm.is_model(name):
-        raise ValueError(f"unknown timm model '{name}'. See "
-                         f"`python -m {__package__} list --search '*{name[:4]}*'`")
+        raise ValueError(
+            f"unknown timm model '{name}'. See "
+            f"`python -m {__package__} list --search '*{name[:4]}*'`"
+        )
     try:
-        net = timm.create_model(name, pretrained=pretrained, num_classes=0, global_pool=pool,
-                                in_chans=input_shape[0])
+        net = timm.create_model(
+            name, pretrained=pretrained, num_classes=0, global_pool=pool, in_chans=input_shape[0]
+        )
     except Exception as error:  # the hub's errors differ across versions: name the way out
         if not pretrained or not _looks_offline(error):
             raise
         raise RuntimeError(_timm_offline_message(name)) from error
     data = timm.data.resolve_data_config({}, model=net)
-    config = {"input_size": int(data["input_size"][-1]), "mean": list(data["mean"]),
-              "std": list(data["std"])}
+    config = {
+        "input_size": int(data["input_size"][-1]),
+        "mean": list(data["mean"]),
+        "std": list(data["std"]),
+    }
     features = getattr(net, "head_hidden_size", None)  # the pooled width (timm >= 1.0)
     if not features:
         pool_module = getattr(net, "global_pool", None)
         multiplier = pool_module.feat_mult() if hasattr(pool_module, "feat_mult") else 1
         features = net.num_features * multiplier
-    return _network(net, features, num_outputs, input_size or config["input_size"], config,
-                       groups, head_hidden, head_bn, dropout)
+    return _network(
+        net,
+        features,
+        num_outputs,
+        input_size or config["input_size"],
+        config,
+        groups,
+        head_hidden,
+        head_bn,
+        dropout,
+    )
 
 
 def prepare_hf_hub(timeout: float = 2.0) -> None:
@@ -196,27 +269,51 @@ def prepare_hf_hub(timeout: float = 2.0) -> None:
 
 def _looks_offline(error: BaseException) -> bool:
     text = f"{type(error).__name__}: {error}".lower()
-    return any(word in text for word in ("offline", "localentrynotfound", "connect", "resolve",
-                                         "network", "cannot find the requested files"))
+    return any(
+        word in text
+        for word in (
+            "offline",
+            "localentrynotfound",
+            "connect",
+            "resolve",
+            "network",
+            "cannot find the requested files",
+        )
+    )
 
 
 def _timm_offline_message(name: str) -> str:
     cache = os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or "~/.cache/huggingface"
-    return (f"model.pretrained=true: the weights of timm '{name}' are not in the Hugging Face "
-            f"cache ({cache}) and {HF_HOST} cannot be reached (offline, HF_HUB_OFFLINE=1). "
-            "Either run once with network to fill the cache (or copy a filled cache and set "
-            "HF_HUB_CACHE), or start from a local file: model.pretrained=false "
-            "model.weights=/path/to/model.safetensors, or train from scratch: "
-            "model.pretrained=false")
+    return (
+        f"model.pretrained=true: the weights of timm '{name}' are not in the Hugging Face "
+        f"cache ({cache}) and {HF_HOST} cannot be reached (offline, HF_HUB_OFFLINE=1). "
+        "Either run once with network to fill the cache (or copy a filled cache and set "
+        "HF_HUB_CACHE), or start from a local file: model.pretrained=false "
+        "model.weights=/path/to/model.safetensors, or train from scratch: "
+        "model.pretrained=false"
+    )
 
 
 # ---- shared ------------------------------------------------------------------------------------
-def _network(net: nn.Module, features: int, num_outputs: int, input_size: int, config: dict,
-                groups: int, head_hidden: int, head_bn: bool, dropout: float) -> Network:
+def _network(
+    net: nn.Module,
+    features: int,
+    num_outputs: int,
+    input_size: int,
+    config: dict,
+    groups: int,
+    head_hidden: int,
+    head_bn: bool,
+    dropout: float,
+) -> Network:
     size = [input_size, input_size]
-    return Network(net, linear_head(features, num_outputs, dropout, head_hidden, head_bn),
-                      split_groups(net, groups), adapter=Resize(size),
-                      data_config={**config, "input_size": input_size})
+    return Network(
+        net,
+        linear_head(features, num_outputs, dropout, head_hidden, head_bn),
+        split_groups(net, groups),
+        adapter=Resize(size),
+        data_config={**config, "input_size": input_size},
+    )
 
 
 def split_groups(net: nn.Module, count: int) -> list[nn.Module]:
@@ -228,7 +325,7 @@ def split_groups(net: nn.Module, count: int) -> list[nn.Module]:
         inner = [m for m in units[widest].children() if _has_params(m)]
         if len(inner) <= 1:
             break
-        units[widest:widest + 1] = inner
+        units[widest : widest + 1] = inner
     count = max(1, min(count, len(units)))
     bounds = [round(i * len(units) / count) for i in range(count + 1)]
     return [nn.ModuleList(units[a:b]) for a, b in itertools.pairwise(bounds)]
@@ -244,8 +341,17 @@ def _adapt_first_conv(net: nn.Module, channels: int) -> None:
     if found is None or found[1].in_channels == channels:
         return
     path, conv = found
-    new = nn.Conv2d(channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                    conv.dilation, conv.groups, conv.bias is not None, conv.padding_mode)
+    new = nn.Conv2d(
+        channels,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+        conv.groups,
+        conv.bias is not None,
+        conv.padding_mode,
+    )
     with torch.no_grad():
         new.weight.copy_(_adapt_input_channels(conv.weight, channels))
         if conv.bias is not None:

@@ -61,23 +61,35 @@ class Task(L.LightningModule):
     default_overfit_target: ClassVar[float] = 1.0
     default_stratify: ClassVar[str] = "none"
 
-    def __init__(self, model: dict, targets: dict, inputs: dict, optimizer: dict,
-                 scheduler: dict, regularize: bool = True, score: str | None = None,
-                 overfit_metric: str | None = None, overfit_target: float | None = None,
-                 stratify: str | None = None, name: str | None = None,
-                 tolerances: dict | None = None) -> None:
+    def __init__(
+        self,
+        model: dict,
+        targets: dict,
+        inputs: dict,
+        optimizer: dict,
+        scheduler: dict,
+        regularize: bool = True,
+        score: str | None = None,
+        overfit_metric: str | None = None,
+        overfit_target: float | None = None,
+        stratify: str | None = None,
+        name: str | None = None,
+        tolerances: dict | None = None,
+    ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.target_info = targets  # what describe_targets kept: names, statistics
         self.regularize = regularize
         self.score = score or self.default_score
         self.overfit_metric = overfit_metric or self.default_overfit_metric or self.score
-        self.overfit_target = (self.default_overfit_target if overfit_target is None
-                               else overfit_target)
+        self.overfit_target = (
+            self.default_overfit_target if overfit_target is None else overfit_target
+        )
         # how the fit verdict reads this run (kept in the checkpoint: eval.py judges alike)
         self.tolerances = {"bias": 0.05, "variance": 0.05, **(tolerances or {})}
-        self.model = create_model(num_outputs=self.num_outputs(), inputs=inputs,
-                                  regularize=regularize, **model)
+        self.model = create_model(
+            num_outputs=self.num_outputs(), inputs=inputs, regularize=regularize, **model
+        )
         self.lr = optimizer["lr"]  # a plain attribute, so an LR finder can set it
         self.lr_ratios: list[float] | None = None  # per layer group (see ``set_schedule``)
         self.schedule_steps: int | None = None
@@ -86,14 +98,19 @@ class Task(L.LightningModule):
         names = set(self.metrics())
         for key, value in (("score", self.score), ("overfit_metric", self.overfit_metric)):
             if value not in names:
-                raise TaskError(f"task.{key}={value}: {type(self).__name__} measures "
-                                f"{', '.join(sorted(names))}")
+                raise TaskError(
+                    f"task.{key}={value}: {type(self).__name__} measures {', '.join(sorted(names))}"
+                )
         self.train_score = self.metrics()[self.score]
         self.val_metrics = MetricCollection(self.metrics(), prefix="val/")
         # every split measured in eval mode after training (``measure`` in training/run.py)
         # (keys are prefixed: a ModuleDict key may not shadow a method such as ``train``)
-        self.eval_metrics = nn.ModuleDict({f"split_{s}": MetricCollection(
-            self.metrics(), prefix=f"{s}/final_") for s in EVAL_SPLITS})
+        self.eval_metrics = nn.ModuleDict(
+            {
+                f"split_{s}": MetricCollection(self.metrics(), prefix=f"{s}/final_")
+                for s in EVAL_SPLITS
+            }
+        )
         self.eval_splits: tuple[str, ...] = ("test",)
 
     # ---- declarations: override in each task ---------------------------------------------------
@@ -121,8 +138,9 @@ class Task(L.LightningModule):
         """Fresh torchmetrics, by name; must contain ``score`` and ``overfit_metric``."""
         raise NotImplementedError
 
-    def metric_inputs(self, outputs: torch.Tensor,
-                      targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def metric_inputs(
+        self, outputs: torch.Tensor, targets: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """What the metrics are updated with (e.g. values back in original units)."""
         return outputs, targets
 
@@ -141,9 +159,11 @@ class Task(L.LightningModule):
 
         expected = (len(targets), self.num_outputs())
         if tuple(output.shape) != expected:
-            raise ShapeError(f"the model's output has shape {describe_shapes(output)}, expected "
-                             f"{expected} (batch, outputs): the head must give one output per "
-                             f"target ({self.num_outputs()} here)")
+            raise ShapeError(
+                f"the model's output has shape {describe_shapes(output)}, expected "
+                f"{expected} (batch, outputs): the head must give one output per "
+                f"target ({self.num_outputs()} here)"
+            )
 
     def interpret(self, predictions, folder, datamodule, top_k: int) -> dict:
         """Write the task's interpretation report into ``folder``; return the summary section
@@ -170,10 +190,15 @@ class Task(L.LightningModule):
         import inspect
 
         cls = type(self)
-        return {"task": f"{cls.__module__}.{cls.__qualname__}", "name": self.hparams.get("name"),
-                "head": self.head, "num_outputs": self.num_outputs(),
-                "target_names": list(self.target_info.get("names", [])),
-                "targets": self.target_info, "decode": inspect.getdoc(cls.decode)}
+        return {
+            "task": f"{cls.__module__}.{cls.__qualname__}",
+            "name": self.hparams.get("name"),
+            "head": self.head,
+            "num_outputs": self.num_outputs(),
+            "target_names": list(self.target_info.get("names", [])),
+            "targets": self.target_info,
+            "decode": inspect.getdoc(cls.decode),
+        }
 
     # ---- what fine-tuning and the LR finder change -----------------------------------------------
     def set_schedule(self, lr_ratios: list[float] | None, steps: int | None) -> None:
@@ -202,16 +227,26 @@ class Task(L.LightningModule):
         if _writes_logs(self._trainer):  # (plots/curves.png reads every step's loss itself)
             self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
         if self.train_score.update_count == 1:  # the epoch's first batch (also after a resume)
-            self.log(f"train/{self.score}", self.train_score, on_step=False, on_epoch=True,
-                     batch_size=len(y))
+            self.log(
+                f"train/{self.score}",
+                self.train_score,
+                on_step=False,
+                on_epoch=True,
+                batch_size=len(y),
+            )
         return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
         x, y = batch
         outputs = self(x)
         self.val_metrics.update(*self.metric_inputs(outputs, y))
-        self.log("val/loss", self.item_losses(outputs, y).mean(), prog_bar=True,
-                 batch_size=len(y), sync_dist=True)  # averaged over DDP ranks
+        self.log(
+            "val/loss",
+            self.item_losses(outputs, y).mean(),
+            prog_bar=True,
+            batch_size=len(y),
+            sync_dist=True,
+        )  # averaged over DDP ranks
         if batch_idx == 0:
             self.log_dict(self.val_metrics, batch_size=len(y))
 
@@ -222,8 +257,13 @@ class Task(L.LightningModule):
         outputs = self(x)
         metrics = self.eval_metrics[f"split_{split}"]
         metrics.update(*self.metric_inputs(outputs, y))
-        self.log(f"{split}/final_loss", self.item_losses(outputs, y).mean(), batch_size=len(y),
-                 add_dataloader_idx=False, sync_dist=True)
+        self.log(
+            f"{split}/final_loss",
+            self.item_losses(outputs, y).mean(),
+            batch_size=len(y),
+            add_dataloader_idx=False,
+            sync_dist=True,
+        )
         if batch_idx == 0:  # (batch_idx counts from 0 in each split's loader)
             self.log_dict(metrics, batch_size=len(y), add_dataloader_idx=False)
 
@@ -258,11 +298,12 @@ class Task(L.LightningModule):
         # without its files (a Hugging Face model's configuration)
         model = checkpoint.get("hyper_parameters", {}).get("model")
         rebuild = getattr(self.model, "rebuild_options", {})
-        if isinstance(model, dict) and (model.get("weights") or model.get("pretrained")
-                                        or rebuild):
+        if isinstance(model, dict) and (model.get("weights") or model.get("pretrained") or rebuild):
             start = {k: v for k, v in (("weights", None), ("pretrained", False)) if k in model}
-            checkpoint["hyper_parameters"] = {**checkpoint["hyper_parameters"],
-                                              "model": {**model, **start, **rebuild}}
+            checkpoint["hyper_parameters"] = {
+                **checkpoint["hyper_parameters"],
+                "model": {**model, **start, **rebuild},
+            }
 
     def configure_optimizers(self):
         """Runs again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""
@@ -272,8 +313,9 @@ class Task(L.LightningModule):
         optimizer = build_optimizer(self.hparams.optimizer, parameter_groups(groups, lrs, decay))
         steps = self.schedule_steps or int(self.trainer.estimated_stepping_batches)
         scheduler = build_scheduler(self.hparams.scheduler, optimizer, steps)
-        return optimizer if scheduler is None else {"optimizer": optimizer,
-                                                    "lr_scheduler": scheduler}
+        return (
+            optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
+        )
 
 
 def _writes_logs(trainer) -> bool:

@@ -33,8 +33,11 @@ class CollabTask(RegressionTask):
         super().__init__(*args, y_range=y_range or inputs.get("y_range"), **kwargs)
         # an output of 0 means the training mean (0 when standardized): an untrained model with
         # small weights starts at the mean-rating baseline, not at the middle of the range
-        self.offset = 0.0 if self.bounds is None else float(torch.logit(-self.low / (
-            self.high - self.low)).clamp(-10, 10))
+        self.offset = (
+            0.0
+            if self.bounds is None
+            else float(torch.logit(-self.low / (self.high - self.low)).clamp(-10, 10))
+        )
 
     def forward(self, x) -> torch.Tensor:
         if self.bounds is None:
@@ -49,41 +52,91 @@ class CollabTask(RegressionTask):
         errors = (preds - targets).abs()
         pairs = datamodule.loaded.inputs[torch.as_tensor(p.indices, dtype=torch.long)]
         users, items = datamodule.raw_users, datamodule.raw_items
-        write_csv(folder / "predictions.csv", ["index", "user", "item", "known_user",
-                                               "known_item", "rating", "prediction"],
-                  [[k, users[k], items[k], int(pairs[n, 0] > 0), int(pairs[n, 1] > 0),
-                    float(targets[n]), round(float(preds[n]), 4)]
-                   for n, k in enumerate(p.indices)])
+        write_csv(
+            folder / "predictions.csv",
+            ["index", "user", "item", "known_user", "known_item", "rating", "prediction"],
+            [
+                [
+                    k,
+                    users[k],
+                    items[k],
+                    int(pairs[n, 0] > 0),
+                    int(pairs[n, 1] > 0),
+                    float(targets[n]),
+                    round(float(preds[n]), 4),
+                ]
+                for n, k in enumerate(p.indices)
+            ],
+        )
         worst = torch.argsort(errors, descending=True)[:top_k].tolist()
-        write_csv(folder / "worst.csv", ["index", "user", "item", "rating", "prediction",
-                                         "abs_error", "loss"],
-                  [[p.indices[n], users[p.indices[n]], items[p.indices[n]], float(targets[n]),
-                    round(float(preds[n]), 4), round(float(errors[n]), 4),
-                    round(float(p.losses[n]), 6)] for n in worst])
+        write_csv(
+            folder / "worst.csv",
+            ["index", "user", "item", "rating", "prediction", "abs_error", "loss"],
+            [
+                [
+                    p.indices[n],
+                    users[p.indices[n]],
+                    items[p.indices[n]],
+                    float(targets[n]),
+                    round(float(preds[n]), 4),
+                    round(float(errors[n]), 4),
+                    round(float(p.losses[n]), 6),
+                ]
+                for n in worst
+            ],
+        )
         names, counts = datamodule.item_names, datamodule.item_counts()
         bias, kind = self._item_effects(datamodule)
         known = torch.arange(1, len(names))  # (index 0: unknown)
         order = known[torch.argsort(bias[known], descending=True)].tolist()
         ranked = order[:top_k] + [i for i in order[-top_k:] if i not in order[:top_k]]
-        write_csv(folder / "item_bias.csv", ["rank", "item", "bias", "train_ratings", "end"],
-                  [[order.index(i) + 1, names[i], round(float(bias[i]), 4), int(counts[i]),
-                    "highest" if order.index(i) < top_k else "lowest"] for i in ranked])
+        write_csv(
+            folder / "item_bias.csv",
+            ["rank", "item", "bias", "train_ratings", "end"],
+            [
+                [
+                    order.index(i) + 1,
+                    names[i],
+                    round(float(bias[i]), 4),
+                    int(counts[i]),
+                    "highest" if order.index(i) < top_k else "lowest",
+                ]
+                for i in ranked
+            ],
+        )
         factors = self.model.item_factors().cpu()[known]
-        write_csv(folder / "similar_items.csv", ["item", "similar_item", "cosine"],
-                  self._similar(factors, [names[i] for i in known], counts[known], top_k))
+        write_csv(
+            folder / "similar_items.csv",
+            ["item", "similar_item", "cosine"],
+            self._similar(factors, [names[i] for i in known], counts[known], top_k),
+        )
         self._plot_pca(factors, bias[known], folder / "item_factors_pca.png", kind)
         baselines = self._baselines(datamodule, pairs, targets)
         rmse = float((preds - targets).pow(2).mean().sqrt()) if len(targets) else 0.0
         mae = float(errors.mean()) if len(targets) else 0.0
-        r2 = 1.0 - float((preds - targets).pow(2).sum() / (
-            targets - targets.mean()).pow(2).sum().clamp_min(1e-12)) if len(targets) > 1 else 0.0
-        return {"split": p.split, "items": len(targets), "mae": mae, "rmse": rmse, "r2": r2,
-                "baseline_rmse": baselines, "item_effect": kind,
-                "highest_bias": [names[i] for i in order[:3]],
-                "lowest_bias": [names[i] for i in order[-3:]],
-                "message": f"{p.split}: RMSE {rmse:.3f} (global mean {baselines['global_mean']:.3f}"
-                           f", item mean {baselines['item_mean']:.3f}), MAE {mae:.3f}, "
-                           f"R² {r2:.3f} ({len(targets)} ratings)"}
+        r2 = (
+            1.0
+            - float(
+                (preds - targets).pow(2).sum()
+                / (targets - targets.mean()).pow(2).sum().clamp_min(1e-12)
+            )
+            if len(targets) > 1
+            else 0.0
+        )
+        return {
+            "split": p.split,
+            "items": len(targets),
+            "mae": mae,
+            "rmse": rmse,
+            "r2": r2,
+            "baseline_rmse": baselines,
+            "item_effect": kind,
+            "highest_bias": [names[i] for i in order[:3]],
+            "lowest_bias": [names[i] for i in order[-3:]],
+            "message": f"{p.split}: RMSE {rmse:.3f} (global mean {baselines['global_mean']:.3f}"
+            f", item mean {baselines['item_mean']:.3f}), MAE {mae:.3f}, "
+            f"R² {r2:.3f} ({len(targets)} ratings)",
+        }
 
     def _item_effects(self, datamodule) -> tuple[torch.Tensor, str]:
         """Per-item learned bias, or (no biases in the model) the mean predicted rating of each
@@ -123,8 +176,9 @@ class CollabTask(RegressionTask):
         if xy.shape[1] < 2:
             xy = torch.cat([xy, torch.zeros(len(xy), 2 - xy.shape[1])], dim=1)
         fig, ax = new_figure(5.5, 4.5)
-        points = ax.scatter(xy[:, 0].numpy(), xy[:, 1].numpy(), c=effect.numpy(), s=10,
-                            cmap="coolwarm")
+        points = ax.scatter(
+            xy[:, 0].numpy(), xy[:, 1].numpy(), c=effect.numpy(), s=10, cmap="coolwarm"
+        )
         fig.colorbar(points, ax=ax, label=kind)
         ax.set_xlabel("first principal component")
         ax.set_ylabel("second principal component")
@@ -146,5 +200,7 @@ class CollabTask(RegressionTask):
         def rmse(pred: torch.Tensor) -> float:
             return float((pred - targets).pow(2).mean().sqrt()) if len(targets) else 0.0
 
-        return {"global_mean": rmse(torch.full_like(targets, mean)),
-                "item_mean": rmse(item_mean[pairs[:, 1]])}
+        return {
+            "global_mean": rmse(torch.full_like(targets, mean)),
+            "item_mean": rmse(item_mean[pairs[:, 1]]),
+        }

@@ -48,8 +48,10 @@ class MultiLabelTask(Task):
     def describe_targets(cls, train_targets, names) -> dict:
         """The label names and each label's share of the training items (its prevalence)."""
         prevalence = train_targets.float().mean(dim=0) if len(train_targets) else None
-        return {"names": list(names), "prevalence": [] if prevalence is None
-                else [round(float(v), 6) for v in prevalence]}
+        return {
+            "names": list(names),
+            "prevalence": [] if prevalence is None else [round(float(v), 6) for v in prevalence],
+        }
 
     @property
     def label_names(self) -> list[str]:
@@ -60,7 +62,8 @@ class MultiLabelTask(Task):
 
     def item_losses(self, outputs, targets):
         losses = nn.functional.binary_cross_entropy_with_logits(
-            outputs.float(), targets.float(), reduction="none")
+            outputs.float(), targets.float(), reduction="none"
+        )
         return losses.mean(dim=1)
 
     def decode(self, outputs):
@@ -68,11 +71,13 @@ class MultiLabelTask(Task):
 
     def metrics(self) -> dict[str, Metric]:
         n, t = self.num_outputs(), self.threshold
-        return {"exact_match": MultilabelExactMatch(n, threshold=t),
-                "acc": MultilabelAccuracy(n, threshold=t, average="micro"),
-                "f1_micro": MultilabelF1Score(n, threshold=t, average="micro"),
-                "f1_macro": MultilabelF1Score(n, threshold=t, average="macro"),
-                "map": MultilabelAveragePrecision(n, average="macro")}
+        return {
+            "exact_match": MultilabelExactMatch(n, threshold=t),
+            "acc": MultilabelAccuracy(n, threshold=t, average="micro"),
+            "f1_micro": MultilabelF1Score(n, threshold=t, average="micro"),
+            "f1_macro": MultilabelF1Score(n, threshold=t, average="macro"),
+            "map": MultilabelAveragePrecision(n, average="macro"),
+        }
 
     def metric_inputs(self, outputs, targets):
         # probabilities, not logits: torchmetrics would take logits that happen to lie in [0, 1]
@@ -95,8 +100,10 @@ class MultiLabelTask(Task):
         prevalence = self.target_info.get("prevalence") or []
         if not prevalence:
             return None
-        entropy = [0.0 if p in (0.0, 1.0) else -(p * math.log(p) + (1 - p) * math.log(1 - p))
-                   for p in prevalence]
+        entropy = [
+            0.0 if p in (0.0, 1.0) else -(p * math.log(p) + (1 - p) * math.log(1 - p))
+            for p in prevalence
+        ]
         return sum(entropy) / len(entropy) or None
 
     def check_output(self, inputs, targets, output) -> None:
@@ -104,15 +111,21 @@ class MultiLabelTask(Task):
 
         n = self.num_outputs()
         if tuple(output.shape) != (len(targets), n):
-            raise ShapeError(f"the model's output has shape {describe_shapes(output)}, expected "
-                             f"({len(targets)}, {n}) (batch, labels): the head must give one "
-                             f"logit per label (the data has {n} labels)")
+            raise ShapeError(
+                f"the model's output has shape {describe_shapes(output)}, expected "
+                f"({len(targets)}, {n}) (batch, labels): the head must give one "
+                f"logit per label (the data has {n} labels)"
+            )
         if targets.dim() != 2 or targets.shape[1] != n:
-            raise ShapeError(f"targets have shape {describe_shapes(targets)}, expected "
-                             f"({len(targets)}, {n}): one 0/1 row per input, a column per label")
+            raise ShapeError(
+                f"targets have shape {describe_shapes(targets)}, expected "
+                f"({len(targets)}, {n}): one 0/1 row per input, a column per label"
+            )
         if len(targets) and not ((targets == 0) | (targets == 1)).all():
-            raise ShapeError("targets must be 0 or 1 (multi-hot label sets); found values "
-                             f"{sorted(set(targets.flatten().tolist()) - {0, 1})[:5]}")
+            raise ShapeError(
+                "targets must be 0 or 1 (multi-hot label sets); found values "
+                f"{sorted(set(targets.flatten().tolist()) - {0, 1})[:5]}"
+            )
 
     def describe_item(self, target) -> str:
         """A label set as a person reads it: "even prime"; "-" for no label."""
@@ -125,48 +138,85 @@ class MultiLabelTask(Task):
         names, n = self.label_names, self.num_outputs()
         probs, targets = p.outputs.float().sigmoid(), p.targets.long()
         per_label = {
-            "precision": MultilabelPrecision(n, threshold=self.threshold, average=None,
-                                             zero_division=0)(probs, targets),
-            "recall": MultilabelRecall(n, threshold=self.threshold, average=None,
-                                       zero_division=0)(probs, targets),
-            "f1": MultilabelF1Score(n, threshold=self.threshold, average=None,
-                                    zero_division=0)(probs, targets),
+            "precision": MultilabelPrecision(
+                n, threshold=self.threshold, average=None, zero_division=0
+            )(probs, targets),
+            "recall": MultilabelRecall(n, threshold=self.threshold, average=None, zero_division=0)(
+                probs, targets
+            ),
+            "f1": MultilabelF1Score(n, threshold=self.threshold, average=None, zero_division=0)(
+                probs, targets
+            ),
         }
         support = targets.sum(dim=0)
-        write_csv(folder / "per_label.csv", ["label", "precision", "recall", "f1", "support"],
-                  [[names[c], *(round(float(per_label[k][c]), 6) for k in per_label),
-                    int(support[c])] for c in range(n)])
+        write_csv(
+            folder / "per_label.csv",
+            ["label", "precision", "recall", "f1", "support"],
+            [
+                [names[c], *(round(float(per_label[k][c]), 6) for k in per_label), int(support[c])]
+                for c in range(n)
+            ],
+        )
 
         # micro-F1 at each candidate threshold: the decision threshold is a config value
-        scores = [float(MultilabelF1Score(n, threshold=t, average="micro")(probs, targets))
-                  for t in THRESHOLDS]
-        write_csv(folder / "thresholds.csv", ["threshold", "f1_micro"],
-                  [[t, round(s, 6)] for t, s in zip(THRESHOLDS, scores, strict=True)])
+        scores = [
+            float(MultilabelF1Score(n, threshold=t, average="micro")(probs, targets))
+            for t in THRESHOLDS
+        ]
+        write_csv(
+            folder / "thresholds.csv",
+            ["threshold", "f1_micro"],
+            [[t, round(s, 6)] for t, s in zip(THRESHOLDS, scores, strict=True)],
+        )
         best = max(range(len(THRESHOLDS)), key=lambda i: (scores[i], -abs(THRESHOLDS[i] - 0.5)))
 
         preds = (probs > self.threshold).long()
         order = torch.argsort(p.losses, descending=True)[:top_k].tolist()
-        rows = [[p.indices[i], p.paths[i] or "", self.describe_item(targets[i]),
-                 self.describe_item(preds[i]), self._wrong(targets[i], preds[i]),
-                 round(float(p.losses[i]), 6)] for i in order]
-        write_csv(folder / "top_losses.csv", ["index", "path", "labels", "prediction", "wrong",
-                                              "loss"], rows)
-        image_rows(datamodule, [r[0] for r in rows],
-                   [f"{r[3]}\n{r[2]}\n{r[5]:.2f}" for r in rows], folder / "top_losses.png",
-                   f"top losses on {p.split}: prediction / labels / loss")
+        rows = [
+            [
+                p.indices[i],
+                p.paths[i] or "",
+                self.describe_item(targets[i]),
+                self.describe_item(preds[i]),
+                self._wrong(targets[i], preds[i]),
+                round(float(p.losses[i]), 6),
+            ]
+            for i in order
+        ]
+        write_csv(
+            folder / "top_losses.csv",
+            ["index", "path", "labels", "prediction", "wrong", "loss"],
+            rows,
+        )
+        image_rows(
+            datamodule,
+            [r[0] for r in rows],
+            [f"{r[3]}\n{r[2]}\n{r[5]:.2f}" for r in rows],
+            folder / "top_losses.png",
+            f"top losses on {p.split}: prediction / labels / loss",
+        )
 
         exact = float((preds == targets).all(dim=1).float().mean()) if len(targets) else 0.0
-        micro = float(MultilabelF1Score(n, threshold=self.threshold, average="micro")(
-            probs, targets)) if len(targets) else 0.0
+        micro = (
+            float(MultilabelF1Score(n, threshold=self.threshold, average="micro")(probs, targets))
+            if len(targets)
+            else 0.0
+        )
         weakest = sorted(range(n), key=lambda c: float(per_label["f1"][c]))[:3]
-        return {"split": p.split, "items": len(targets), "exact_match": exact, "f1_micro": micro,
-                "f1_macro": float(per_label["f1"].mean()), "threshold": self.threshold,
-                "best_threshold": THRESHOLDS[best], "best_threshold_f1_micro": scores[best],
-                "message": f"{p.split}: micro F1 {micro:.3f}, exact match {exact:.1%} at "
-                           f"threshold {self.threshold:g} (best threshold {THRESHOLDS[best]:g}: "
-                           f"micro F1 {scores[best]:.3f}); weakest labels "
-                           + ", ".join(f"{names[c]} ({float(per_label['f1'][c]):.2f})"
-                                       for c in weakest)}
+        return {
+            "split": p.split,
+            "items": len(targets),
+            "exact_match": exact,
+            "f1_micro": micro,
+            "f1_macro": float(per_label["f1"].mean()),
+            "threshold": self.threshold,
+            "best_threshold": THRESHOLDS[best],
+            "best_threshold_f1_micro": scores[best],
+            "message": f"{p.split}: micro F1 {micro:.3f}, exact match {exact:.1%} at "
+            f"threshold {self.threshold:g} (best threshold {THRESHOLDS[best]:g}: "
+            f"micro F1 {scores[best]:.3f}); weakest labels "
+            + ", ".join(f"{names[c]} ({float(per_label['f1'][c]):.2f})" for c in weakest),
+        }
 
     def _wrong(self, target, pred) -> str:
         """Labels missed (-name) and labels added (+name), e.g. "-prime +even"."""
@@ -174,8 +224,9 @@ class MultiLabelTask(Task):
         added = [f"+{self.label_names[i]}" for i in (pred > target).nonzero()[:, 0].tolist()]
         return " ".join(missed + added)
 
-    def suspicious(self, p, top_k: int, confident: float = 0.9, unsure: float = 0.5,
-                   **_) -> list[dict]:
+    def suspicious(
+        self, p, top_k: int, confident: float = 0.9, unsure: float = 0.5, **_
+    ) -> list[dict]:
         """The highest losses; a label predicted with probability >= ``confident`` but absent
         (likely a missing label); a label present but given <= 1 - ``confident`` (likely a wrong
         label). ``unsure`` is single-label's notion and has no meaning here."""
@@ -186,19 +237,27 @@ class MultiLabelTask(Task):
         for i in torch.argsort(p.losses, descending=True)[:top_k].tolist():
             reasons.setdefault(i, []).append("high_loss")
         # the most confident disagreements first, at most top_k of each kind
-        for mask, strength, why in ((absent_but_sure, probs, "likely_missing_label"),
-                                    (present_but_low, 1.0 - probs, "likely_wrong_label")):
+        for mask, strength, why in (
+            (absent_but_sure, probs, "likely_missing_label"),
+            (present_but_low, 1.0 - probs, "likely_wrong_label"),
+        ):
             items = mask.any(dim=1).nonzero()[:, 0]
             worst = (strength * mask).amax(dim=1)[items]
             for i in items[torch.argsort(worst, descending=True)[:top_k]].tolist():
                 reasons.setdefault(i, []).append(why)
         preds = (probs > self.threshold).long()
-        return [{"label": self.describe_item(targets[i]),
-                 "prediction": self.describe_item(preds[i]),
-                 "missing_labels": self._names(absent_but_sure[i]),
-                 "doubtful_labels": self._names(present_but_low[i]),
-                 "loss": round(float(p.losses[i]), 6), "reasons": "+".join(why), "item": i}
-                for i, why in reasons.items()]
+        return [
+            {
+                "label": self.describe_item(targets[i]),
+                "prediction": self.describe_item(preds[i]),
+                "missing_labels": self._names(absent_but_sure[i]),
+                "doubtful_labels": self._names(present_but_low[i]),
+                "loss": round(float(p.losses[i]), 6),
+                "reasons": "+".join(why),
+                "item": i,
+            }
+            for i, why in reasons.items()
+        ]
 
     def _names(self, mask) -> str:
         return " ".join(self.label_names[i] for i in mask.nonzero()[:, 0].tolist())

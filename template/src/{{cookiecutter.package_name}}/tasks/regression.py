@@ -23,8 +23,11 @@ from ..analysis.reports import image_rows, write_csv
 from .base import Task, TaskError
 
 # element-wise losses on standardized targets
-LOSSES = {"mse": nn.functional.mse_loss, "l1": nn.functional.l1_loss,
-          "smooth_l1": nn.functional.smooth_l1_loss}
+LOSSES = {
+    "mse": nn.functional.mse_loss,
+    "l1": nn.functional.l1_loss,
+    "smooth_l1": nn.functional.smooth_l1_loss,
+}
 
 
 class RegressionTask(Task):
@@ -56,8 +59,12 @@ class RegressionTask(Task):
         std = torch.where(std > 1e-8, std, torch.ones_like(std))  # constant column: keep units
         z = (y - mean) / std
         chance = {name: float(fn(torch.zeros_like(z), z)) for name, fn in LOSSES.items()}
-        return {"names": list(names), "mean": mean.tolist(), "std": std.tolist(),
-                "chance_loss": chance}
+        return {
+            "names": list(names),
+            "mean": mean.tolist(),
+            "std": std.tolist(),
+            "chance_loss": chance,
+        }
 
     @property
     def target_names(self) -> list[str]:
@@ -69,11 +76,16 @@ class RegressionTask(Task):
         if y_range is None:
             return None
         k = self.num_outputs()
-        pairs = [list(y_range)] * k if len(y_range) == 2 and not isinstance(
-            y_range[0], (list, tuple)) else [list(p) for p in y_range]
+        pairs = (
+            [list(y_range)] * k
+            if len(y_range) == 2 and not isinstance(y_range[0], (list, tuple))
+            else [list(p) for p in y_range]
+        )
         if len(pairs) != k or any(len(p) != 2 or float(p[0]) >= float(p[1]) for p in pairs):
-            raise TaskError(f"task.y_range={y_range}: give [low, high] with low < high, or one "
-                            f"such pair per target ({k}: {', '.join(self.target_names)})")
+            raise TaskError(
+                f"task.y_range={y_range}: give [low, high] with low < high, or one "
+                f"such pair per target ({k}: {', '.join(self.target_names)})"
+            )
         low = torch.tensor([float(p[0]) for p in pairs])
         high = torch.tensor([float(p[1]) for p in pairs])
         mean, std = torch.tensor(self.target_info["mean"]), torch.tensor(self.target_info["std"])
@@ -93,19 +105,24 @@ class RegressionTask(Task):
         return out
 
     def item_losses(self, outputs, targets):
-        losses = LOSSES[self.loss_name](outputs.float(), self.standardize(targets),
-                                        reduction="none")
+        losses = LOSSES[self.loss_name](
+            outputs.float(), self.standardize(targets), reduction="none"
+        )
         return losses.mean(dim=1)
 
     def decode(self, outputs):
         """Standardized outputs -> values in the targets' original units, ``(N, K)``."""
         return outputs.float() * self.target_std.to(outputs.device) + self.target_mean.to(
-            outputs.device)
+            outputs.device
+        )
 
     def metrics(self) -> dict[str, Metric]:
         # MAE/RMSE over every value (all columns); R²: the mean of the per-column R²
-        return {"mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False),
-                "r2": R2Score(multioutput="uniform_average")}
+        return {
+            "mae": MeanAbsoluteError(),
+            "rmse": MeanSquaredError(squared=False),
+            "r2": R2Score(multioutput="uniform_average"),
+        }
 
     def metric_inputs(self, outputs, targets):
         return self.decode(outputs), targets.float().reshape(len(targets), -1)
@@ -116,8 +133,7 @@ class RegressionTask(Task):
         val = val_targets.float().reshape(len(val_targets), -1)
         if len(val) < 2:
             return 0.0
-        return float(R2Score(multioutput="uniform_average")(train.mean(dim=0).expand_as(val),
-                                                            val))
+        return float(R2Score(multioutput="uniform_average")(train.mean(dim=0).expand_as(val), val))
 
     def chance_loss(self) -> float:
         """The loss of predicting the training mean (standardized: 0): 1.0 for MSE."""
@@ -128,13 +144,17 @@ class RegressionTask(Task):
 
         k, names = self.num_outputs(), ", ".join(self.target_names)
         if tuple(output.shape) != (len(targets), k):
-            raise ShapeError(f"the model's output has shape {describe_shapes(output)}, expected "
-                             f"({len(targets)}, {k}) (batch, target columns): the head must give "
-                             f"one number per target column ({names})")
+            raise ShapeError(
+                f"the model's output has shape {describe_shapes(output)}, expected "
+                f"({len(targets)}, {k}) (batch, target columns): the head must give "
+                f"one number per target column ({names})"
+            )
         if not targets.is_floating_point() or tuple(targets.shape) != (len(targets), k):
-            raise ShapeError(f"targets have shape {describe_shapes(targets)} "
-                             f"({targets.dtype}), expected ({len(targets)}, {k}) floats: one "
-                             f"value per target column ({names})")
+            raise ShapeError(
+                f"targets have shape {describe_shapes(targets)} "
+                f"({targets.dtype}), expected ({len(targets)}, {k}) floats: one "
+                f"value per target column ({names})"
+            )
 
     def describe_item(self, target) -> str:
         values = target.reshape(-1).tolist()
@@ -149,39 +169,72 @@ class RegressionTask(Task):
         preds, targets = self.decode(p.outputs), p.targets.float().reshape(len(p.targets), -1)
         residuals = preds - targets
         errors = residuals.abs()
-        write_csv(folder / "predictions.csv",
-                  ["index", "path", *(f"true_{n}" for n in names),
-                   *(f"pred_{n}" for n in names)],
-                  [[p.indices[i], p.paths[i] or "", *targets[i].tolist(), *preds[i].tolist()]
-                   for i in range(len(targets))])
+        write_csv(
+            folder / "predictions.csv",
+            ["index", "path", *(f"true_{n}" for n in names), *(f"pred_{n}" for n in names)],
+            [
+                [p.indices[i], p.paths[i] or "", *targets[i].tolist(), *preds[i].tolist()]
+                for i in range(len(targets))
+            ],
+        )
         per_target = []
         for c, name in enumerate(names):
             r2 = float(R2Score()(preds[:, c], targets[:, c])) if len(targets) > 1 else 0.0
-            per_target.append([name, round(float(errors[:, c].mean()), 6),
-                               round(float(residuals[:, c].pow(2).mean().sqrt()), 6),
-                               round(r2, 6), round(float(residuals[:, c].mean()), 6)])
-        write_csv(folder / "per_target.csv", ["target", "mae", "rmse", "r2", "mean_residual"],
-                  per_target)
+            per_target.append(
+                [
+                    name,
+                    round(float(errors[:, c].mean()), 6),
+                    round(float(residuals[:, c].pow(2).mean().sqrt()), 6),
+                    round(r2, 6),
+                    round(float(residuals[:, c].mean()), 6),
+                ]
+            )
+        write_csv(
+            folder / "per_target.csv", ["target", "mae", "rmse", "r2", "mean_residual"], per_target
+        )
         self._plot_scatter(preds, targets, folder / "scatter.png", p.split)
         self._plot_residuals(residuals, folder / "residuals.png", p.split)
         # worst: the largest error in units of each column's spread (comparable across columns)
         order = self._worst(errors, top_k)
-        rows = [[p.indices[i], p.paths[i] or "", self.describe_item(targets[i]),
-                 self.describe_item(preds[i]), round(float(errors[i].max()), 6),
-                 round(float(p.losses[i]), 6)] for i in order]
-        write_csv(folder / "worst.csv", ["index", "path", "label", "prediction",
-                                         "abs_error", "loss"], rows)
-        image_rows(datamodule, [r[0] for r in rows],
-                   [f"{r[3]}\n/{r[2]}" for r in rows], folder / "worst.png",
-                   f"largest errors on {p.split}: prediction / true")
+        rows = [
+            [
+                p.indices[i],
+                p.paths[i] or "",
+                self.describe_item(targets[i]),
+                self.describe_item(preds[i]),
+                round(float(errors[i].max()), 6),
+                round(float(p.losses[i]), 6),
+            ]
+            for i in order
+        ]
+        write_csv(
+            folder / "worst.csv",
+            ["index", "path", "label", "prediction", "abs_error", "loss"],
+            rows,
+        )
+        image_rows(
+            datamodule,
+            [r[0] for r in rows],
+            [f"{r[3]}\n/{r[2]}" for r in rows],
+            folder / "worst.png",
+            f"largest errors on {p.split}: prediction / true",
+        )
         mae = float(errors.mean()) if len(targets) else 0.0
         rmse = float(residuals.pow(2).mean().sqrt()) if len(targets) else 0.0
         r2 = sum(row[3] for row in per_target) / len(per_target)
-        return {"split": p.split, "items": len(targets), "mae": mae, "rmse": rmse, "r2": r2,
-                "per_target": {row[0]: dict(zip(("mae", "rmse", "r2"), row[1:4], strict=True))
-                               for row in per_target},
-                "message": f"{p.split}: R² {r2:.3f}, MAE {mae:.4g}, RMSE {rmse:.4g} "
-                           f"({len(targets)} items, original units)"}
+        return {
+            "split": p.split,
+            "items": len(targets),
+            "mae": mae,
+            "rmse": rmse,
+            "r2": r2,
+            "per_target": {
+                row[0]: dict(zip(("mae", "rmse", "r2"), row[1:4], strict=True))
+                for row in per_target
+            },
+            "message": f"{p.split}: R² {r2:.3f}, MAE {mae:.4g}, RMSE {rmse:.4g} "
+            f"({len(targets)} items, original units)",
+        }
 
     def _worst(self, errors: torch.Tensor, top_k: int) -> list[int]:
         scaled = (errors / self.target_std.cpu()).max(dim=1).values
@@ -223,8 +276,14 @@ class RegressionTask(Task):
             rmse = errors.pow(2).mean(dim=0).sqrt().clamp_min(1e-12)
             for i in ((errors / rmse) > outlier).any(dim=1).nonzero()[:, 0].tolist():
                 reasons.setdefault(i, []).append("outlier")
-        return [{"label": self.describe_item(targets[i]),
-                 "prediction": self.describe_item(preds[i]),
-                 "abs_error": round(float(errors[i].max()), 6),
-                 "loss": round(float(p.losses[i]), 6), "reasons": "+".join(why), "item": i}
-                for i, why in reasons.items()]
+        return [
+            {
+                "label": self.describe_item(targets[i]),
+                "prediction": self.describe_item(preds[i]),
+                "abs_error": round(float(errors[i].max()), 6),
+                "loss": round(float(p.losses[i]), 6),
+                "reasons": "+".join(why),
+                "item": i,
+            }
+            for i, why in reasons.items()
+        ]

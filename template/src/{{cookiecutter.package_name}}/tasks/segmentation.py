@@ -36,8 +36,14 @@ class SegmentationTask(Task):
     default_overfit_target = 0.99
     default_stratify = "none"
 
-    def __init__(self, *args, ce_weight: float = 1.0, dice_weight: float = 1.0,
-                 ignore_index: int = 255, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        ce_weight: float = 1.0,
+        dice_weight: float = 1.0,
+        ignore_index: int = 255,
+        **kwargs,
+    ) -> None:
         if ce_weight < 0 or dice_weight < 0 or ce_weight + dice_weight == 0:
             raise ValueError("task.ce_weight and task.dice_weight must be >= 0, not both 0")
         # (set first: the base's constructor already builds the metrics, which need them)
@@ -53,8 +59,9 @@ class SegmentationTask(Task):
     def loss(self, outputs, targets):
         loss = outputs.new_zeros(())
         if self.ce_weight:
-            loss = loss + self.ce_weight * F.cross_entropy(outputs.float(), targets,
-                                                           ignore_index=self.ignore_index)
+            loss = loss + self.ce_weight * F.cross_entropy(
+                outputs.float(), targets, ignore_index=self.ignore_index
+            )
         if self.dice_weight:
             loss = loss + self.dice_weight * self.dice_loss(outputs, targets)
         return loss
@@ -75,8 +82,9 @@ class SegmentationTask(Task):
 
     def item_losses(self, outputs, targets):
         """Cross-entropy per image: the mean over its non-void pixels."""
-        pixels = F.cross_entropy(outputs.float(), targets, ignore_index=self.ignore_index,
-                                 reduction="none")
+        pixels = F.cross_entropy(
+            outputs.float(), targets, ignore_index=self.ignore_index, reduction="none"
+        )
         valid = (targets != self.ignore_index).flatten(1).sum(dim=1).clamp_min(1)
         return pixels.flatten(1).sum(dim=1) / valid
 
@@ -85,10 +93,12 @@ class SegmentationTask(Task):
 
     def metrics(self) -> dict[str, Metric]:
         n, void = self.num_outputs(), self.ignore_index
-        return {"pixel_acc": MulticlassAccuracy(n, average="micro", ignore_index=void),
-                # macro mean IoU over the classes present (absent classes are left out)
-                "miou": MulticlassJaccardIndex(n, average="macro", ignore_index=void),
-                "dice": MulticlassF1Score(n, average="macro", ignore_index=void)}
+        return {
+            "pixel_acc": MulticlassAccuracy(n, average="micro", ignore_index=void),
+            # macro mean IoU over the classes present (absent classes are left out)
+            "miou": MulticlassJaccardIndex(n, average="macro", ignore_index=void),
+            "dice": MulticlassF1Score(n, average="macro", ignore_index=void),
+        }
 
     def metric_inputs(self, outputs, targets):
         return self.decode(outputs), targets  # class maps: far less memory than logits
@@ -103,25 +113,32 @@ class SegmentationTask(Task):
     def chance_loss(self) -> float:
         # cross-entropy of uniform outputs; the Dice part adds about 1 - 1/C on top
         return self.ce_weight * math.log(self.num_outputs()) + self.dice_weight * (
-            1 - 1 / self.num_outputs())
+            1 - 1 / self.num_outputs()
+        )
 
     def check_output(self, inputs, targets, output) -> None:
         from ..training.shape_check import ShapeError, describe_shapes
 
         n = self.num_outputs()
         if targets.dim() != 3 or targets.is_floating_point():
-            raise ShapeError(f"targets have shape {describe_shapes(targets)}, expected "
-                             f"({len(targets)}, H, W): one integer class per pixel (a mask)")
+            raise ShapeError(
+                f"targets have shape {describe_shapes(targets)}, expected "
+                f"({len(targets)}, H, W): one integer class per pixel (a mask)"
+            )
         expected = (len(targets), n, *targets.shape[-2:])
         if tuple(output.shape) != expected:
-            raise ShapeError(f"the model's output has shape {describe_shapes(output)}, expected "
-                             f"{expected} (batch, classes, height, width): one logit per class "
-                             f"per mask pixel (the data has {n} classes); is the model a "
-                             "dense one (a U-Net)?")
+            raise ShapeError(
+                f"the model's output has shape {describe_shapes(output)}, expected "
+                f"{expected} (batch, classes, height, width): one logit per class "
+                f"per mask pixel (the data has {n} classes); is the model a "
+                "dense one (a U-Net)?"
+            )
         real = targets[targets != self.ignore_index]
         if len(real) and (int(real.min()) < 0 or int(real.max()) >= n):
-            raise ShapeError(f"mask values range {int(real.min())}..{int(real.max())}, but the "
-                             f"model has {n} outputs (0..{n - 1}; {self.ignore_index} = void)")
+            raise ShapeError(
+                f"mask values range {int(real.min())}..{int(real.max())}, but the "
+                f"model has {n} outputs (0..{n - 1}; {self.ignore_index} = void)"
+            )
 
     def describe_item(self, target) -> str:
         if target.dim() == 0:
@@ -135,8 +152,10 @@ class SegmentationTask(Task):
         n = self.num_outputs()
         valid = (targets != self.ignore_index).flatten(1)
         pred = F.one_hot(preds.flatten(1), n).bool() & valid[..., None]
-        true = F.one_hot(torch.where(targets != self.ignore_index, targets, 0).flatten(1),
-                         n).bool() & valid[..., None]
+        true = (
+            F.one_hot(torch.where(targets != self.ignore_index, targets, 0).flatten(1), n).bool()
+            & valid[..., None]
+        )
         inter, union = (pred & true).sum(dim=1), (pred | true).sum(dim=1)
         present = union > 0
         ious = torch.where(present, inter / union.clamp_min(1), 0.0)
@@ -147,35 +166,68 @@ class SegmentationTask(Task):
         names, n = self.class_names, self.num_outputs()
         preds, targets = self.decode(p.outputs), p.targets
         per_class = MulticlassJaccardIndex(n, average=None, ignore_index=self.ignore_index)(
-            preds, targets)
+            preds, targets
+        )
         matrix = MulticlassConfusionMatrix(n, ignore_index=self.ignore_index)(preds, targets)
-        write_csv(folder / "per_class_iou.csv", ["class", "iou", "pixels", "predicted_pixels"],
-                  [[names[c], round(float(per_class[c]), 6), int(matrix[c].sum()),
-                    int(matrix[:, c].sum())] for c in range(n)])
-        plot_confusion_matrix(matrix, names, folder / "confusion_matrix.png", p.split,
-                              unit="pixels")
+        write_csv(
+            folder / "per_class_iou.csv",
+            ["class", "iou", "pixels", "predicted_pixels"],
+            [
+                [
+                    names[c],
+                    round(float(per_class[c]), 6),
+                    int(matrix[c].sum()),
+                    int(matrix[:, c].sum()),
+                ]
+                for c in range(n)
+            ],
+        )
+        plot_confusion_matrix(
+            matrix, names, folder / "confusion_matrix.png", p.split, unit="pixels"
+        )
         ious = self.image_ious(preds, targets)
         order = torch.argsort(ious)[:top_k].tolist()
-        write_csv(folder / "worst_images.csv", ["index", "path", "label", "prediction", "iou",
-                                                "loss"],
-                  [[p.indices[i], p.paths[i] or "", self.describe_item(targets[i]),
-                    self.describe_item(preds[i]), round(float(ious[i]), 6),
-                    round(float(p.losses[i]), 6)] for i in order])
+        write_csv(
+            folder / "worst_images.csv",
+            ["index", "path", "label", "prediction", "iou", "loss"],
+            [
+                [
+                    p.indices[i],
+                    p.paths[i] or "",
+                    self.describe_item(targets[i]),
+                    self.describe_item(preds[i]),
+                    round(float(ious[i]), 6),
+                    round(float(p.losses[i]), 6),
+                ]
+                for i in order
+            ],
+        )
         images = item_images(datamodule, [p.indices[i] for i in order])
         if images is not None:
-            mask_rows(images, targets[order], preds[order], n, self.ignore_index,
-                      [f"#{p.indices[i]} IoU {float(ious[i]):.2f}" for i in order],
-                      folder / "worst_images.png",
-                      f"worst images by IoU on {p.split}: image | true mask | predicted mask")
+            mask_rows(
+                images,
+                targets[order],
+                preds[order],
+                n,
+                self.ignore_index,
+                [f"#{p.indices[i]} IoU {float(ious[i]):.2f}" for i in order],
+                folder / "worst_images.png",
+                f"worst images by IoU on {p.split}: image | true mask | predicted mask",
+            )
         valid = targets != self.ignore_index
         accuracy = float((preds == targets)[valid].float().mean()) if valid.any() else 0.0
         seen = matrix.sum(dim=1) + matrix.sum(dim=0) > 0
         miou = float(per_class[seen].mean()) if seen.any() else 0.0
         worst = sorted((float(per_class[c]), names[c]) for c in range(n) if seen[c])[:3]
-        return {"split": p.split, "items": len(targets), "pixel_accuracy": accuracy,
-                "miou": miou, "worst_classes": [[name, round(v, 4)] for v, name in worst],
-                "message": f"{p.split}: pixel accuracy {accuracy:.1%}, mean IoU {miou:.3f}; "
-                           "worst classes " + ", ".join(f"{k} ({v:.2f})" for v, k in worst)}
+        return {
+            "split": p.split,
+            "items": len(targets),
+            "pixel_accuracy": accuracy,
+            "miou": miou,
+            "worst_classes": [[name, round(v, 4)] for v, name in worst],
+            "message": f"{p.split}: pixel accuracy {accuracy:.1%}, mean IoU {miou:.3f}; "
+            "worst classes " + ", ".join(f"{k} ({v:.2f})" for v, k in worst),
+        }
 
     def suspicious(self, p, top_k: int, **_) -> list[dict]:
         """The images whose prediction disagrees most with their mask (lowest IoU) and the
@@ -187,14 +239,29 @@ class SegmentationTask(Task):
             reasons.setdefault(i, []).append("low_iou")
         for i in torch.argsort(p.losses, descending=True)[:top_k].tolist():
             reasons.setdefault(i, []).append("high_loss")
-        return [{"label": self.describe_item(p.targets[i]),
-                 "prediction": self.describe_item(preds[i]), "iou": round(float(ious[i]), 6),
-                 "loss": round(float(p.losses[i]), 6), "reasons": "+".join(why), "item": i}
-                for i, why in reasons.items()]
+        return [
+            {
+                "label": self.describe_item(p.targets[i]),
+                "prediction": self.describe_item(preds[i]),
+                "iou": round(float(ious[i]), 6),
+                "loss": round(float(p.losses[i]), 6),
+                "reasons": "+".join(why),
+                "item": i,
+            }
+            for i, why in reasons.items()
+        ]
 
 
-def mask_rows(images: torch.Tensor, targets: torch.Tensor, preds: torch.Tensor, classes: int,
-              ignore_index: int, titles: list[str], path: Path, title: str) -> Path:
+def mask_rows(
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    preds: torch.Tensor,
+    classes: int,
+    ignore_index: int,
+    titles: list[str],
+    path: Path,
+    title: str,
+) -> Path:
     """One row per image: the image | its true mask | the predicted mask (same colours per
     class in every panel; void pixels blank)."""
     import numpy as np
@@ -203,8 +270,12 @@ def mask_rows(images: torch.Tensor, targets: torch.Tensor, preds: torch.Tensor, 
     fig, axes = new_figure(6.0, 2.0 * rows + 0.4)
     fig.clf()
     axes = fig.subplots(rows, 3, squeeze=False)
-    colours = {"cmap": "tab20" if classes <= 20 else "nipy_spectral", "vmin": 0,
-               "vmax": max(classes - 1, 1), "interpolation": "nearest"}
+    colours = {
+        "cmap": "tab20" if classes <= 20 else "nipy_spectral",
+        "vmin": 0,
+        "vmax": max(classes - 1, 1),
+        "interpolation": "nearest",
+    }
     for row, ax in enumerate(axes):
         for a in ax:
             a.axis("off")

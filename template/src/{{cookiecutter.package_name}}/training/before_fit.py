@@ -23,28 +23,49 @@ def before_fit(cfg: DictConfig, task, datamodule, callbacks: list, output_dir: P
         batch = next(iter(datamodule.eval_dataloaders(["train"])[0]))
         sections["shape_check"] = check_shapes(task, batch)
     if cfg.get("show_batch") and not datamodule.image_inputs:
-        sections["plots"] = {"message": f"show_batch: the inputs of data={datamodule.name} are "
-                                        "not images, nothing to show"}
+        sections["plots"] = {
+            "message": f"show_batch: the inputs of data={datamodule.name} are "
+            "not images, nothing to show"
+        }
     elif cfg.get("show_batch") and launched_rank() == 0:
         from ..analysis.plots import show_batch
 
-        sections["plots"] = {"augmented_batch": str(show_batch(
-            datamodule, output_dir / "plots" / "augmented_batch.png", task.describe_item))}
+        sections["plots"] = {
+            "augmented_batch": str(
+                show_batch(
+                    datamodule, output_dir / "plots" / "augmented_batch.png", task.describe_item
+                )
+            )
+        }
     options = OmegaConf.to_container(cfg.get("lr_find") or {}, resolve=True)
     if options.pop("enabled", False) and not cfg.get("ckpt_path"):  # not when resuming
         trainer = cfg.trainer
         # callbacks that shape the model (a fine-tune schedule) shape it during the test too
-        keep = [c.for_lr_find() if hasattr(c, "for_lr_find") else c
-                for c in callbacks if getattr(c, "use_in_lr_find", False)]
+        keep = [
+            c.for_lr_find() if hasattr(c, "for_lr_find") else c
+            for c in callbacks
+            if getattr(c, "use_in_lr_find", False)
+        ]
         sections["lr_find"] = find_lr(
-            task, datamodule, output_dir, callbacks=keep,
-            trainer_options={"accelerator": trainer.get("accelerator", "auto"),
-                             "precision": trainer.get("precision", "32-true")}, **options)
+            task,
+            datamodule,
+            output_dir,
+            callbacks=keep,
+            trainer_options={
+                "accelerator": trainer.get("accelerator", "auto"),
+                "precision": trainer.get("precision", "32-true"),
+            },
+            **options,
+        )
         result = sections["lr_find"]
         result["message"] = (
             f"lr_find: suggestion ({result['rule']}) {result['suggestion']:.2e}; "
-            + (f"training with lr {result['lr_after']:.2e}" if result["applied"] else
-               f"kept lr {result['lr_before']:.2e} (lr_find=apply to use it)")
-            + f"; plot: {result['plot']}")
+            + (
+                f"training with lr {result['lr_after']:.2e}"
+                if result["applied"]
+                else f"kept lr {result['lr_before']:.2e} (lr_find=apply to use it)"
+            )
+            + f"; plot: {result['plot']}"
+        )
         print(result["message"])
     return sections

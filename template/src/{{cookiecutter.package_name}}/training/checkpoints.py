@@ -41,14 +41,17 @@ def checkpoint_file(path: str | Path, preferred: tuple[str, ...] = PREFERRED) ->
     if not path.exists():
         raise CheckpointError(
             f"ckpt_path={path} does not exist: give a run folder (outputs/<mode>/<date>_<time>) "
-            f"or a checkpoint file in its {CHECKPOINTS}/ folder")
+            f"or a checkpoint file in its {CHECKPOINTS}/ folder"
+        )
     folder = path if path.name == CHECKPOINTS else path / CHECKPOINTS
     for name in preferred:
         if (folder / name).is_file():
             return folder / name
     names = " or ".join(f"{CHECKPOINTS}/{name}" for name in preferred)
-    raise CheckpointError(f"ckpt_path={path} is a folder without {names}: give the run folder "
-                          "of a training run, or a .ckpt file")
+    raise CheckpointError(
+        f"ckpt_path={path} is a folder without {names}: give the run folder "
+        "of a training run, or a .ckpt file"
+    )
 
 
 def read_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_KEYS) -> dict:
@@ -60,28 +63,34 @@ def read_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_KEYS)
         raise CheckpointError(
             f"{file} is a PyTorch file but not a checkpoint written by train.py (it has no "
             f"{', '.join(repr(k) for k in missing)}): give a checkpoint from a run's "
-            f"{CHECKPOINTS}/ folder (to start a model from other weights: model.weights=<file>)")
+            f"{CHECKPOINTS}/ folder (to start a model from other weights: model.weights=<file>)"
+        )
     return checkpoint
 
 
-def check_same_targets(checkpoint: dict, names: list[str] | None, where: str,
-                       file: str | Path) -> None:
+def check_same_targets(
+    checkpoint: dict, names: list[str] | None, where: str, file: str | Path
+) -> None:
     """The targets a checkpoint was trained on (class names, label names, target columns) must
     be the data's: a 3-class model measured on a 2-class folder would report a meaningless
     accuracy, and one with the same count in another order would swap every label."""
-    saved = (((checkpoint.get("hyper_parameters") or {}).get("targets") or {}).get("names"))
+    saved = ((checkpoint.get("hyper_parameters") or {}).get("targets") or {}).get("names")
     if saved is None or names is None or list(saved) == list(names):
         return
+
     def show(values: list) -> str:
         return ", ".join(map(str, values[:10])) + (", ..." if len(values) > 10 else "")
+
     missing = [n for n in saved if n not in names]
     new = [n for n in names if n not in saved]
     detail = (f"missing now: {show(missing)}; " if missing else "") + (
-        f"new: {show(new)}; " if new else "") or "the same names in another order; "
+        f"new: {show(new)}; " if new else ""
+    ) or "the same names in another order; "
     raise CheckpointError(
         f"{file} was trained on {len(saved)} targets ({show(list(saved))}) but {where} has "
         f"{len(names)} ({show(list(names))}) - {detail}use the data the model was trained on, or "
-        "train a new model on this data")
+        "train a new model on this data"
+    )
 
 
 def load_file(file: Path) -> dict:
@@ -92,8 +101,9 @@ def load_file(file: Path) -> dict:
     except Exception as error:  # garbage makes torch's unpickler fail in many ways (KeyError, ...)
         raise CheckpointError(f"{file} {_why_unreadable(file, error)}") from error
     if not isinstance(checkpoint, dict):
-        raise CheckpointError(f"{file} holds a {type(checkpoint).__name__}, not a checkpoint "
-                              "written by train.py")
+        raise CheckpointError(
+            f"{file} holds a {type(checkpoint).__name__}, not a checkpoint written by train.py"
+        )
     if isinstance(checkpoint.get("state_dict"), dict):  # a model compiled by wrapping it
         checkpoint["state_dict"] = strip_compile_prefix(checkpoint["state_dict"])
     return checkpoint
@@ -117,11 +127,15 @@ def _why_unreadable(file: Path, error: Exception) -> str:
     if size == 0:
         return "is empty (0 bytes): the write was interrupted; use another checkpoint"
     if head.startswith(b"PK"):  # torch's zip format, cut short or damaged
-        return (f"is truncated or corrupt ({size} bytes; a full disk or a killed write?): use "
-                "another checkpoint of the run, e.g. checkpoints/best.ckpt")
+        return (
+            f"is truncated or corrupt ({size} bytes; a full disk or a killed write?): use "
+            "another checkpoint of the run, e.g. checkpoints/best.ckpt"
+        )
     if head.startswith(b"\x80") and "Weights only load failed" in str(error):  # a pickle
-        return ("holds Python objects that are not loaded for safety (weights_only): it was "
-                "not written by train.py")
+        return (
+            "holds Python objects that are not loaded for safety (weights_only): it was "
+            "not written by train.py"
+        )
     return "is not a PyTorch checkpoint (not the format torch.save writes)"
 
 

@@ -20,7 +20,7 @@ class TrainingCurves(L.Callback):
     def __init__(self, path: str = "plots/curves.png") -> None:
         self.path = Path(path)
         self.epochs: dict[str, list[float]] = {}  # "train/loss" -> one value per epoch
-        self.epoch_steps: list[int] = []          # the global step at each epoch end
+        self.epoch_steps: list[int] = []  # the global step at each epoch end
         self.steps: list[tuple[int, float, float]] = []  # (global step, loss, learning rate)
         self._lr = math.nan
         self._pending: list = []  # this epoch's (step, loss tensor, lr): read once per epoch,
@@ -32,8 +32,9 @@ class TrainingCurves(L.Callback):
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         # the rate this step uses (a per-step scheduler has moved on by the batch's end)
-        self._lr = (float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers
-                    else math.nan)
+        self._lr = (
+            float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers else math.nan
+        )
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
@@ -43,8 +44,9 @@ class TrainingCurves(L.Callback):
 
     def _flush(self) -> list[float]:
         losses = [float(loss) for _, loss, _ in self._pending]
-        self.steps += [(step, loss, lr) for (step, _, lr), loss in
-                       zip(self._pending, losses, strict=True)]
+        self.steps += [
+            (step, loss, lr) for (step, _, lr), loss in zip(self._pending, losses, strict=True)
+        ]
         self._pending = []
         return losses
 
@@ -63,8 +65,17 @@ class TrainingCurves(L.Callback):
         self._flush()  # steps of an epoch that did not finish (an overfit run that stopped early)
         if trainer.is_global_zero and (self.epochs or self.steps):
             self.draw(getattr(pl_module, "score", None))
-            self.path.with_suffix(".json").write_text(json.dumps(_plain(
-                {"epochs": self.epochs, "epoch_steps": self.epoch_steps, "steps": self.steps})))
+            self.path.with_suffix(".json").write_text(
+                json.dumps(
+                    _plain(
+                        {
+                            "epochs": self.epochs,
+                            "epoch_steps": self.epoch_steps,
+                            "steps": self.steps,
+                        }
+                    )
+                )
+            )
 
     def draw(self, score: str | None) -> Path:
         # A bare Figure with fixed margins and legend places: tight_layout and legend
@@ -77,24 +88,33 @@ class TrainingCurves(L.Callback):
         loss_ax, score_ax, lr_ax = fig.subplots(1, 3)
         if self.steps:
             steps, losses, rates = zip(*self.steps, strict=True)
-            loss_ax.plot(steps, losses, color="tab:blue", alpha=0.3, linewidth=0.8,
-                         label="train (step)")
+            loss_ax.plot(
+                steps, losses, color="tab:blue", alpha=0.3, linewidth=0.8, label="train (step)"
+            )
             lr_ax.plot(steps, rates)
         at = self.epoch_steps
-        for ax, key, style in ((loss_ax, "train/loss", "tab:blue"),
-                               (loss_ax, "val/loss", "tab:orange"),
-                               (score_ax, f"train/{score}", "tab:blue"),
-                               (score_ax, f"val/{score}", "tab:orange")):
+        for ax, key, style in (
+            (loss_ax, "train/loss", "tab:blue"),
+            (loss_ax, "val/loss", "tab:orange"),
+            (score_ax, f"train/{score}", "tab:blue"),
+            (score_ax, f"val/{score}", "tab:orange"),
+        ):
             values = self.epochs.get(key, [])
             if values and not all(math.isnan(v) for v in values):
-                x = at[:len(values)] if ax is loss_ax else range(1, len(values) + 1)
-                ax.plot(x, values, marker="o", markersize=3, color=style,
-                        label=key.split("/")[0] + (" (epoch)" if ax is loss_ax else ""))
+                x = at[: len(values)] if ax is loss_ax else range(1, len(values) + 1)
+                ax.plot(
+                    x,
+                    values,
+                    marker="o",
+                    markersize=3,
+                    color=style,
+                    label=key.split("/")[0] + (" (epoch)" if ax is loss_ax else ""),
+                )
         loss_ax.set(title="loss", xlabel="step")
         score_ax.set(title=score or "score", xlabel="epoch")
         lr_ax.set(title="learning rate", xlabel="step")
         for ax, where in ((loss_ax, "upper right"), (score_ax, "lower right")):  # loss falls,
-            if ax.lines:                                                        # the score rises
+            if ax.lines:  # the score rises
                 ax.legend(fontsize=8, loc=where)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(self.path)  # (no pyplot: a Figure of its own picks Agg for a PNG)

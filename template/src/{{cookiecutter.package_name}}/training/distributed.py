@@ -54,13 +54,23 @@ def eval_loaders(loaders: list[DataLoader], trainer: L.Trainer) -> list[DataLoad
     for loader in loaders:
         if len(loader.sampler) >= trainer.world_size:
             sampler = UnrepeatedDistributedSamplerWrapper(
-                loader.sampler, num_replicas=trainer.world_size, rank=trainer.global_rank,
-                shuffle=False)
+                loader.sampler,
+                num_replicas=trainer.world_size,
+                rank=trainer.global_rank,
+                shuffle=False,
+            )
         else:
             sampler = _Replicated(loader.sampler)
-        result.append(DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=sampler,
-                                 collate_fn=loader.collate_fn, num_workers=loader.num_workers,
-                                 pin_memory=loader.pin_memory))
+        result.append(
+            DataLoader(
+                loader.dataset,
+                batch_size=loader.batch_size,
+                sampler=sampler,
+                collate_fn=loader.collate_fn,
+                num_workers=loader.num_workers,
+                pin_memory=loader.pin_memory,
+            )
+        )
     return result
 
 

@@ -41,21 +41,29 @@ def user_message(error: BaseException) -> str | None:
         if type(cause).__name__ == "ShapeError":  # training/shape_check.py: model vs data
             return f"shape check failed: {cause}"
         if "No supported gpu backend found" in str(cause):
-            return ("trainer=gpu asks for a GPU, but no GPU is visible to PyTorch "
-                    "(torch.cuda.is_available() is False): use trainer=cpu, or trainer=default "
-                    "(a GPU when there is one, else the CPU)")
+            return (
+                "trainer=gpu asks for a GPU, but no GPU is visible to PyTorch "
+                "(torch.cuda.is_available() is False): use trainer=cpu, or trainer=default "
+                "(a GPU when there is one, else the CPU)"
+            )
         if isinstance(cause, PermissionError):
             where = cause.filename or "a file"
-            return (f"cannot write {where} (permission denied): run where you can write, or "
-                    "send the outputs elsewhere with hydra.run.dir=<writable folder>")
+            return (
+                f"cannot write {where} (permission denied): run where you can write, or "
+                "send the outputs elsewhere with hydra.run.dir=<writable folder>"
+            )
         if isinstance(cause, FileNotFoundError):
-            return str(cause) if cause.filename is None else (
-                f"{cause.filename} does not exist ({cause.strerror})")
+            return (
+                str(cause)
+                if cause.filename is None
+                else (f"{cause.filename} does not exist ({cause.strerror})")
+            )
     return None
 
 
-def run_command(job: Callable[[], Any], cfg: DictConfig | None = None,
-                keep_empty_run_dir: bool = True) -> Any:
+def run_command(
+    job: Callable[[], Any], cfg: DictConfig | None = None, keep_empty_run_dir: bool = True
+) -> Any:
     """``job()``; a user error -> one line on stderr and exit 2. A failed command (or, with
     ``keep_empty_run_dir=False``, any command) that wrote nothing into its run folder but
     Hydra's own files removes that folder."""
@@ -78,8 +86,9 @@ def run_command(job: Callable[[], Any], cfg: DictConfig | None = None,
     return result
 
 
-def reject_unknown_keys(cfg: DictConfig, primary_config: Path,
-                        overrides: Iterable[str] | None = None) -> None:
+def reject_unknown_keys(
+    cfg: DictConfig, primary_config: Path, overrides: Iterable[str] | None = None
+) -> None:
     """``+model=cnn`` given to a command that has no ``model``: Hydra adds it and the command
     silently ignores it. Raise ``ConfigError`` naming the keys it accepts instead."""
     from .validate import ConfigError
@@ -96,7 +105,8 @@ def reject_unknown_keys(cfg: DictConfig, primary_config: Path,
     if unknown:
         raise ConfigError(
             f"{', '.join(unknown)}: {primary_config.stem}.py has no such setting; it accepts "
-            f"{', '.join(sorted(known))} (see {primary_config.parent.name}/{primary_config.name})")
+            f"{', '.join(sorted(known))} (see {primary_config.parent.name}/{primary_config.name})"
+        )
 
 
 def drop_unset(cfg: DictConfig, key: str) -> None:
@@ -105,8 +115,7 @@ def drop_unset(cfg: DictConfig, key: str) -> None:
     node = cfg.get(key)
     if node is None:
         return
-    values = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items()
-              if v is not None}
+    values = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if v is not None}
     with _writable(cfg):
         cfg[key] = values
 
@@ -136,11 +145,15 @@ def output_problem(folder: Path) -> str | None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        return (f"cannot create the run folder {folder}: {existing} is not a folder; choose "
-                "another with hydra.run.dir=<writable folder>")
+        return (
+            f"cannot create the run folder {folder}: {existing} is not a folder; choose "
+            "another with hydra.run.dir=<writable folder>"
+        )
     if not os.access(existing, os.W_OK | os.X_OK):
-        return (f"cannot create the run folder {folder}: {existing} is read-only; run where "
-                "you can write, or choose another with hydra.run.dir=<writable folder>")
+        return (
+            f"cannot create the run folder {folder}: {existing} is read-only; run where "
+            "you can write, or choose another with hydra.run.dir=<writable folder>"
+        )
     return None
 
 

@@ -40,18 +40,24 @@ SCHEDULES = ("none", "frozen", "fine_tune", "gradual")
 @dataclass
 class Stage:
     name: str
-    trainable_groups: int          # how many layer groups train, counted from the head
-    ratios: list[float]            # LR multiplier per layer group (input -> head)
-    epochs: int | None             # None: until the end of training
+    trainable_groups: int  # how many layer groups train, counted from the head
+    ratios: list[float]  # LR multiplier per layer group (input -> head)
+    epochs: int | None  # None: until the end of training
 
 
 class FineTune(L.Callback):
     summary_key = "finetune"
     use_in_lr_find = True  # the LR range test runs on the first stage (frozen), as fastai's does
 
-    def __init__(self, name: str = "none", freeze_epochs: int = 1, lr_mult: float = 100.0,
-                 unfreeze_lr_factor: float = 0.5, epochs_per_group: int = 1,
-                 train_bn: bool = True) -> None:
+    def __init__(
+        self,
+        name: str = "none",
+        freeze_epochs: int = 1,
+        lr_mult: float = 100.0,
+        unfreeze_lr_factor: float = 0.5,
+        epochs_per_group: int = 1,
+        train_bn: bool = True,
+    ) -> None:
         if name not in SCHEDULES:
             raise ValueError(f"finetune.name={name!r}: use one of {', '.join(SCHEDULES)}")
         if freeze_epochs < 0 or epochs_per_group < 1 or lr_mult < 1:
@@ -69,8 +75,14 @@ class FineTune(L.Callback):
     def for_lr_find(self) -> FineTune:
         """A copy for the LR range test: it freezes like the first stage and stays there (a
         stage change mid-search would rebuild the optimizer under the test's feet)."""
-        copy = FineTune(self.name, self.freeze_epochs, self.lr_mult, self.unfreeze_lr_factor,
-                        self.epochs_per_group, self.train_bn)
+        copy = FineTune(
+            self.name,
+            self.freeze_epochs,
+            self.lr_mult,
+            self.unfreeze_lr_factor,
+            self.epochs_per_group,
+            self.train_bn,
+        )
         copy.hold_stage = True
         return copy
 
@@ -107,8 +119,11 @@ class FineTune(L.Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         index = self.stage
-        while (not self.hold_stage and index + 1 < len(self.stages)
-               and trainer.current_epoch >= self.start_epoch(index + 1)):
+        while (
+            not self.hold_stage
+            and index + 1 < len(self.stages)
+            and trainer.current_epoch >= self.start_epoch(index + 1)
+        ):
             index += 1
         if index != self.stage:
             self._enter(trainer, pl_module, index)
@@ -124,16 +139,18 @@ class FineTune(L.Callback):
         trainer = self._module.trainer if self._module is not None else None
         # (testing a checkpoint also loads callback states: nothing to re-enter then)
         if trainer is not None and trainer.training and self.stages:
-            self._enter(trainer, self._module, min(state_dict["stage"], len(self.stages) - 1),
-                        resumed=True)
+            self._enter(
+                trainer, self._module, min(state_dict["stage"], len(self.stages) - 1), resumed=True
+            )
 
     # ---- applying a stage ----------------------------------------------------------------
-    def _enter(self, trainer: L.Trainer, pl_module: L.LightningModule, index: int,
-               resumed: bool = False) -> None:
+    def _enter(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, index: int, resumed: bool = False
+    ) -> None:
         self.stage = index
         stage = self.stages[index]
         groups = pl_module.model.layer_groups()
-        frozen = groups[:len(groups) - stage.trainable_groups]
+        frozen = groups[: len(groups) - stage.trainable_groups]
         pl_module.model.requires_grad_(True)
         for group in frozen:
             for module in group.modules():
@@ -142,13 +159,21 @@ class FineTune(L.Callback):
                         param.requires_grad_(False)
         pl_module.set_schedule(stage.ratios, self._stage_steps(trainer, index))
         counts = pl_module.model.parameter_counts()
-        self.history.append({
-            "stage": stage.name, "index": index, "start_epoch": self.start_epoch(index),
-            "resumed": resumed, "trainable_groups": stage.trainable_groups,
-            "num_groups": len(groups), "params_trainable": counts["trainable"],
-            "params_total": counts["total"], "schedule_steps": pl_module.schedule_steps,
-            # (in frozen groups, only the norm layers use their rate, and only with train_bn)
-            "group_lrs": [float(f"{pl_module.lr * r:.6g}") for r in stage.ratios]})
+        self.history.append(
+            {
+                "stage": stage.name,
+                "index": index,
+                "start_epoch": self.start_epoch(index),
+                "resumed": resumed,
+                "trainable_groups": stage.trainable_groups,
+                "num_groups": len(groups),
+                "params_trainable": counts["trainable"],
+                "params_total": counts["total"],
+                "schedule_steps": pl_module.schedule_steps,
+                # (in frozen groups, only the norm layers use their rate, and only with train_bn)
+                "group_lrs": [float(f"{pl_module.lr * r:.6g}") for r in stage.ratios],
+            }
+        )
 
     def _stage_steps(self, trainer: L.Trainer, index: int) -> int | None:
         """Optimizer steps the stage lasts, so each stage gets one whole one-cycle."""
@@ -169,7 +194,7 @@ class FineTune(L.Callback):
         if self.train_bn or not self.stages:
             return
         groups = pl_module.model.layer_groups()
-        for group in groups[:len(groups) - self.stages[self.stage].trainable_groups]:
+        for group in groups[: len(groups) - self.stages[self.stage].trainable_groups]:
             for module in group.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.eval()
@@ -177,12 +202,18 @@ class FineTune(L.Callback):
     # ---- summary.json --------------------------------------------------------------------
     def summary(self) -> dict:
         stage = self.stages[self.stage].name if self.stages else None
-        return {"name": self.name, "train_bn": self.train_bn, "lr_mult": self.lr_mult,
-                "message": "" if self.name == "none" else (
-                    f"schedule {self.name}: {len(self.history)} stage(s), ended in stage {stage}"),
-                "stage": self.stages[self.stage].name if self.stages else None,
-                "plan": [asdict(s) for s in self.stages], "stages": self.history,
-                "weights": self.weights}
+        return {
+            "name": self.name,
+            "train_bn": self.train_bn,
+            "lr_mult": self.lr_mult,
+            "message": ""
+            if self.name == "none"
+            else (f"schedule {self.name}: {len(self.history)} stage(s), ended in stage {stage}"),
+            "stage": self.stages[self.stage].name if self.stages else None,
+            "plan": [asdict(s) for s in self.stages],
+            "stages": self.history,
+            "weights": self.weights,
+        }
 
 
 def _refresh_optimizers(trainer: L.Trainer) -> None:

@@ -22,22 +22,33 @@ class Diverged(RuntimeError):
         super().__init__(
             f"diverged at epoch {epoch} step {step}: the {where} loss became {value}. The "
             f"learning rate is probably too high (optimizer.lr={lr:g}: lower it, or find one "
-            "with lr_find=report), or the inputs/targets contain NaN or inf")
+            "with lr_find=report), or the inputs/targets contain NaN or inf"
+        )
 
 
 class StopOnDivergence(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
         if loss is not None and not math.isfinite(float(loss)):
-            raise Diverged("training", float(loss), trainer.current_epoch, trainer.global_step,
-                           getattr(pl_module, "lr", float("nan")))
+            raise Diverged(
+                "training",
+                float(loss),
+                trainer.current_epoch,
+                trainer.global_step,
+                getattr(pl_module, "lr", float("nan")),
+            )
 
     def on_validation_end(self, trainer, pl_module) -> None:
         # Lightning runs checkpoint callbacks last: this check comes before a broken model is kept
         loss = trainer.callback_metrics.get("val/loss")
         if loss is not None and not trainer.sanity_checking and not math.isfinite(float(loss)):
-            raise Diverged("validation", float(loss), trainer.current_epoch, trainer.global_step,
-                           getattr(pl_module, "lr", float("nan")))
+            raise Diverged(
+                "validation",
+                float(loss),
+                trainer.current_epoch,
+                trainer.global_step,
+                getattr(pl_module, "lr", float("nan")),
+            )
 
 
 class Interruption(L.Callback):

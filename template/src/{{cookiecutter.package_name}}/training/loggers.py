@@ -75,7 +75,8 @@ def check_wandb_credentials() -> None:
         f"logger=wandb is in online mode but no wandb API key was found (WANDB_API_KEY, or "
         f"{host} in {path}). Run `wandb login` once, or set WANDB_API_KEY, or log locally with "
         "WANDB_MODE=offline (upload later with `wandb sync`), or pick another logger "
-        "(logger=csv).")
+        "(logger=csv)."
+    )
 
 
 def _grouped_by_sweep(node: DictConfig) -> DictConfig:
@@ -92,8 +93,11 @@ def _grouped_by_sweep(node: DictConfig) -> DictConfig:
 
 def log_summary(loggers: list, summary: dict, step: int) -> None:
     """Final metrics as ``summary/<split>/<metric>``, and the whole summary where it fits."""
-    flat = {f"summary/{split}/{name}": value for split, values in summary.get("metrics", {}).items()
-            for name, value in values.items()}
+    flat = {
+        f"summary/{split}/{name}": value
+        for split, values in summary.get("metrics", {}).items()
+        for name, value in values.items()
+    }
     text = json.dumps(summary, indent=2, default=str)
     for logger in loggers:
         if flat:

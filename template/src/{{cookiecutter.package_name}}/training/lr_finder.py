@@ -30,8 +30,15 @@ SUGGESTIONS = ("valley", "steep", "minimum")
 class LRRangeTest(L.Callback):
     """Drives the learning rates during a short fit and records the losses."""
 
-    def __init__(self, base_lr: float, start_lr: float = 1e-7, end_lr: float = 10.0,
-                 num_it: int = 100, stop_div: float = 4.0, beta: float = 0.98) -> None:
+    def __init__(
+        self,
+        base_lr: float,
+        start_lr: float = 1e-7,
+        end_lr: float = 10.0,
+        num_it: int = 100,
+        stop_div: float = 4.0,
+        beta: float = 0.98,
+    ) -> None:
         self.base_lr, self.start_lr, self.end_lr = base_lr, start_lr, end_lr
         self.num_it, self.stop_div, self.beta = num_it, stop_div, beta
         self.lrs: list[float] = []
@@ -51,8 +58,9 @@ class LRRangeTest(L.Callback):
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._capture(trainer)
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch,
-                             batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int
+    ) -> None:
         if [len(o.param_groups) for o in trainer.optimizers] != [len(i) for i in self._initial]:
             self._capture(trainer)  # a fine-tune callback rebuilt the optimizer: new groups
         lr = self.lr_at(len(self.lrs))
@@ -63,8 +71,9 @@ class LRRangeTest(L.Callback):
         self.lrs.append(lr)
         self.group_lrs.append([g["lr"] for opt in trainer.optimizers for g in opt.param_groups])
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs,
-                           batch, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int
+    ) -> None:
         loss = float(outputs["loss"] if isinstance(outputs, dict) else outputs)
         step = len(self.losses)
         self.losses.append(loss)
@@ -72,8 +81,11 @@ class LRRangeTest(L.Callback):
         smooth = self._avg / (1 - self.beta ** (step + 1))
         self.smoothed.append(smooth)
         self._best = min(self._best, smooth)
-        if (not math.isfinite(smooth) or smooth > self.stop_div * self._best
-                or len(self.losses) >= self.num_it):
+        if (
+            not math.isfinite(smooth)
+            or smooth > self.stop_div * self._best
+            or len(self.losses) >= self.num_it
+        ):
             trainer.should_stop = True
 
 
@@ -83,8 +95,11 @@ def _trimmed(lrs: list[float], losses: list[float]) -> tuple[list[float], list[f
     skip_end = 5 if len(lrs) > 20 else 0
     start = len(lrs) // 10
     end = len(lrs) - skip_end
-    pairs = [(lr, loss) for lr, loss in zip(lrs[start:end], losses[start:end], strict=True)
-             if math.isfinite(loss)]
+    pairs = [
+        (lr, loss)
+        for lr, loss in zip(lrs[start:end], losses[start:end], strict=True)
+        if math.isfinite(loss)
+    ]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
@@ -106,8 +121,10 @@ def suggest_valley(lrs: list[float], losses: list[float]) -> float:
 def suggest_steep(lrs: list[float], losses: list[float]) -> float:
     """Where the loss falls fastest against log(lr)."""
     lrs, losses = _trimmed(lrs, losses)
-    slopes = [(losses[i + 1] - losses[i]) / (math.log(lrs[i + 1]) - math.log(lrs[i]))
-              for i in range(len(lrs) - 1)]
+    slopes = [
+        (losses[i + 1] - losses[i]) / (math.log(lrs[i + 1]) - math.log(lrs[i]))
+        for i in range(len(lrs) - 1)
+    ]
     return lrs[min(range(len(slopes)), key=slopes.__getitem__)]
 
 
@@ -121,10 +138,20 @@ RULES = {"valley": suggest_valley, "steep": suggest_steep, "minimum": suggest_mi
 
 
 # ---- the job ---------------------------------------------------------------------------------
-def find_lr(task: L.LightningModule, datamodule: L.LightningDataModule, output_dir: str | Path,
-            suggestion: str = "valley", apply: bool = False, start_lr: float = 1e-7,
-            end_lr: float = 10.0, num_it: int = 100, stop_div: float = 4.0, beta: float = 0.98,
-            trainer_options: dict | None = None, callbacks: list | None = None) -> dict:
+def find_lr(
+    task: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    output_dir: str | Path,
+    suggestion: str = "valley",
+    apply: bool = False,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_it: int = 100,
+    stop_div: float = 4.0,
+    beta: float = 0.98,
+    trainer_options: dict | None = None,
+    callbacks: list | None = None,
+) -> dict:
     """Run the range test on ``task`` (weights restored afterwards); return the summary section.
 
     ``callbacks``: extra callbacks that shape the model during training and must also shape it
@@ -140,10 +167,18 @@ def find_lr(task: L.LightningModule, datamodule: L.LightningDataModule, output_d
     trainable = {name: p.requires_grad for name, p in task.named_parameters()}
     finder = LRRangeTest(base_lr, start_lr, end_lr, num_it, stop_div, beta)
     options = {"accelerator": "auto", "devices": 1, **(trainer_options or {})}
-    trainer = L.Trainer(**options, max_steps=num_it, max_epochs=-1, limit_val_batches=0,
-                        num_sanity_val_steps=0, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False,
-                        callbacks=[finder, *(callbacks or [])])
+    trainer = L.Trainer(
+        **options,
+        max_steps=num_it,
+        max_epochs=-1,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[finder, *(callbacks or [])],
+    )
     try:
         trainer.fit(task, datamodule=datamodule)
     finally:  # as before the test: weights, BatchNorm statistics, frozen or not
@@ -152,8 +187,10 @@ def find_lr(task: L.LightningModule, datamodule: L.LightningDataModule, output_d
             param.requires_grad_(trainable[name])
         task.trainer = None  # detach: the real training attaches its own trainer
     if len(finder.losses) < 10:
-        raise RuntimeError(f"the LR range test stopped after {len(finder.losses)} steps (loss "
-                           "diverged at once?): lower lr_find.start_lr")
+        raise RuntimeError(
+            f"the LR range test stopped after {len(finder.losses)} steps (loss "
+            "diverged at once?): lower lr_find.start_lr"
+        )
     suggestions = {name: float(rule(finder.lrs, finder.smoothed)) for name, rule in RULES.items()}
     chosen = suggestions[suggestion]
     output_dir = Path(output_dir)
@@ -165,10 +202,20 @@ def find_lr(task: L.LightningModule, datamodule: L.LightningDataModule, output_d
         task.lr = chosen
     ratios = [lr / finder.group_lrs[0][-1] for lr in finder.group_lrs[0]]
     during = {c.summary_key: c.summary() for c in callbacks or [] if hasattr(c, "summary_key")}
-    return {"during": during,"suggestion": chosen, "rule": suggestion, "suggestions": suggestions,
-            "applied": bool(apply), "lr_before": base_lr, "lr_after": float(task.lr),
-            "group_lr_ratios": ratios, "steps": len(finder.losses),
-            "stopped_early": len(finder.losses) < num_it, "curve": str(curve), "plot": str(plot)}
+    return {
+        "during": during,
+        "suggestion": chosen,
+        "rule": suggestion,
+        "suggestions": suggestions,
+        "applied": bool(apply),
+        "lr_before": base_lr,
+        "lr_after": float(task.lr),
+        "group_lr_ratios": ratios,
+        "steps": len(finder.losses),
+        "stopped_early": len(finder.losses) < num_it,
+        "curve": str(curve),
+        "plot": str(plot),
+    }
 
 
 def launched_rank() -> int:
@@ -186,8 +233,9 @@ def _write_curve(path: Path, finder: LRRangeTest) -> None:
             writer.writerow([step, *row])
 
 
-def plot_lr_find(lrs: list[float], losses: list[float], suggestions: dict[str, float],
-                 chosen: str, path: Path) -> Path:
+def plot_lr_find(
+    lrs: list[float], losses: list[float], suggestions: dict[str, float], chosen: str, path: Path
+) -> Path:
     """Smoothed loss against the learning rate (log axis), each suggestion marked."""
     from ..analysis.plots import new_figure, save_figure
 
@@ -204,8 +252,14 @@ def plot_lr_find(lrs: list[float], losses: list[float], suggestions: dict[str, f
     styles = {"valley": "tab:red", "steep": "tab:orange", "minimum": "tab:green"}
     for name, lr in suggestions.items():
         y = losses[min(range(len(lrs)), key=lambda i: abs(math.log(lrs[i] / lr)))]
-        ax.scatter([lr], [y], s=80 if name == chosen else 30, color=styles[name], zorder=3,
-                   label=f"{name}{' (chosen)' if name == chosen else ''}: {lr:.2e}")
+        ax.scatter(
+            [lr],
+            [y],
+            s=80 if name == chosen else 30,
+            color=styles[name],
+            zorder=3,
+            label=f"{name}{' (chosen)' if name == chosen else ''}: {lr:.2e}",
+        )
     ax.set_title("LR range test")
     ax.legend()
     return save_figure(fig, path)

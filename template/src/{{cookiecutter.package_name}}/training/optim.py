@@ -12,12 +12,17 @@ import torch
 from hydra.utils import get_class
 from torch import nn
 
-_NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm,
-          nn.modules.instancenorm._InstanceNorm)
+_NORMS = (
+    nn.modules.batchnorm._BatchNorm,
+    nn.GroupNorm,
+    nn.LayerNorm,
+    nn.modules.instancenorm._InstanceNorm,
+)
 
 
-def parameter_groups(layer_groups: list[nn.Module], lrs: list[float],
-                     weight_decay: float) -> list[dict]:
+def parameter_groups(
+    layer_groups: list[nn.Module], lrs: list[float], weight_decay: float
+) -> list[dict]:
     """Two optimizer groups per layer group: with weight decay, and without it for norm layers and
     biases (decaying those only hurts). Frozen parameters are left out."""
     groups = []
@@ -28,8 +33,10 @@ def parameter_groups(layer_groups: list[nn.Module], lrs: list[float],
                 if not param.requires_grad:
                     continue
                 (no_decay if isinstance(sub, _NORMS) or name == "bias" else decay).append(param)
-        groups += [{"params": decay, "lr": lr, "weight_decay": weight_decay},
-                   {"params": no_decay, "lr": lr, "weight_decay": 0.0}]
+        groups += [
+            {"params": decay, "lr": lr, "weight_decay": weight_decay},
+            {"params": no_decay, "lr": lr, "weight_decay": 0.0},
+        ]
     return [g for g in groups if g["params"]]
 
 
@@ -56,8 +63,9 @@ def build_optimizer(config: dict, groups: list[dict]) -> torch.optim.Optimizer:
     return get_class(config["_target_"])(groups, **options)
 
 
-def build_scheduler(config: dict, optimizer: torch.optim.Optimizer,
-                    total_steps: int) -> dict | None:
+def build_scheduler(
+    config: dict, optimizer: torch.optim.Optimizer, total_steps: int
+) -> dict | None:
     """A Lightning ``lr_scheduler`` dict for ``config["name"]``, or None for a constant rate."""
     name = config["name"]
     max_lrs = [group["lr"] for group in optimizer.param_groups]
@@ -68,14 +76,20 @@ def build_scheduler(config: dict, optimizer: torch.optim.Optimizer,
         # tiny runs, short fine-tune stages): plan a few more; the run then stops a bit early
         minimum = math.floor(1 / config["pct_start"]) + 2
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=max_lrs, total_steps=max(total_steps, minimum),
-            pct_start=config["pct_start"], div_factor=config["div_factor"],
+            optimizer,
+            max_lr=max_lrs,
+            total_steps=max(total_steps, minimum),
+            pct_start=config["pct_start"],
+            div_factor=config["div_factor"],
             final_div_factor=config["final_div_factor"],
             cycle_momentum=config["cycle_momentum"] and _has_momentum(optimizer),
-            base_momentum=config["base_momentum"], max_momentum=config["max_momentum"])
+            base_momentum=config["base_momentum"],
+            max_momentum=config["max_momentum"],
+        )
     elif name == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=max(total_steps, 1), eta_min=max_lrs[-1] * config["min_lr_ratio"])
+            optimizer, T_max=max(total_steps, 1), eta_min=max_lrs[-1] * config["min_lr_ratio"]
+        )
     else:
         raise ValueError(f"unknown scheduler '{name}': use one_cycle, cosine or constant")
     return {"scheduler": scheduler, "interval": "step"}

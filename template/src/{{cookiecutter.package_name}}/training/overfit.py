@@ -40,11 +40,15 @@ class OverfitCheck(L.Callback):
         datamodule = trainer.datamodule
         self.num_batches = getattr(getattr(datamodule, "hparams", None), "overfit_batches", 1)
         # with several fixed batches, the target must hold on all of them at the same time
-        self._all_batches = (datamodule.overfit_batches() if self.num_batches > 1
-                             and hasattr(datamodule, "overfit_batches") else [])
+        self._all_batches = (
+            datamodule.overfit_batches()
+            if self.num_batches > 1 and hasattr(datamodule, "overfit_batches")
+            else []
+        )
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs,
-                           batch, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int
+    ) -> None:
         x, y = batch
         self.batch_size = len(y)
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
@@ -69,26 +73,37 @@ class OverfitCheck(L.Callback):
 
     def summary(self) -> dict:
         best = self.best_value if math.isfinite(self.best_value) else None
-        return {"reached": self.reached, "passed": self.reached, "metric": self.metric,
-                "target": self.target,
-                "steps": self.reached_at if self.reached else len(self.losses),
-                "best": best, "batch_size": self.batch_size,
-                "num_batches": max(1, self.num_batches), "seconds": round(self.seconds, 3),
-                "first_loss": self.losses[0] if self.losses else None,
-                "last_loss": self.losses[-1] if self.losses else None,
-                "message": self.message(), "diagnosis": [] if self.reached else self.diagnosis()}
+        return {
+            "reached": self.reached,
+            "passed": self.reached,
+            "metric": self.metric,
+            "target": self.target,
+            "steps": self.reached_at if self.reached else len(self.losses),
+            "best": best,
+            "batch_size": self.batch_size,
+            "num_batches": max(1, self.num_batches),
+            "seconds": round(self.seconds, 3),
+            "first_loss": self.losses[0] if self.losses else None,
+            "last_loss": self.losses[-1] if self.losses else None,
+            "message": self.message(),
+            "diagnosis": [] if self.reached else self.diagnosis(),
+        }
 
     def message(self) -> str:
         what = f"{self.num_batches_text()} of {self.batch_size}"
         # a perfect score reads as a percentage; any other target as a threshold
-        goal = f"{self.target:.0%} train {self.metric}" if self.target == 1.0 \
+        goal = (
+            f"{self.target:.0%} train {self.metric}"
+            if self.target == 1.0
             else f"train {self.metric} >= {self.target:g}"
+        )
         if self.reached:
-            return (f"reached {goal} on {what} in {self.reached_at} steps "
-                    f"({self.seconds:.1f} s)")
+            return f"reached {goal} on {what} in {self.reached_at} steps ({self.seconds:.1f} s)"
         best = f"{self.best_value:.4g}" if math.isfinite(self.best_value) else "none"
-        return (f"did NOT reach {goal} on {what} in {len(self.losses)} steps "
-                f"({self.seconds:.1f} s); best {self.metric} {best}")
+        return (
+            f"did NOT reach {goal} on {what} in {len(self.losses)} steps "
+            f"({self.seconds:.1f} s); best {self.metric} {best}"
+        )
 
     def num_batches_text(self) -> str:
         n = max(1, self.num_batches)
@@ -100,25 +115,35 @@ class OverfitCheck(L.Callback):
         if not losses:
             return ["no training step ran: check trainer.max_steps / limit_train_batches"]
         if any(math.isnan(v) or math.isinf(v) for v in losses):
-            return ["the loss became NaN/inf: the learning rate is too high (lower optimizer.lr), "
-                    "or the inputs contain NaN"]
+            return [
+                "the loss became NaN/inf: the learning rate is too high (lower optimizer.lr), "
+                "or the inputs contain NaN"
+            ]
         first, last = losses[0], losses[-1]
-        tail = losses[-max(1, len(losses) // 10):]
+        tail = losses[-max(1, len(losses) // 10) :]
         found = []
         if max(losses) > 3 * first or min(tail) > 1.5 * first:
-            return [f"the loss rose ({first:.4g} -> max {max(losses):.4g}, last {last:.4g}): the "
-                    "learning rate is too high (lower optimizer.lr, or find one with "
-                    "lr_find=report)"]
+            return [
+                f"the loss rose ({first:.4g} -> max {max(losses):.4g}, last {last:.4g}): the "
+                "learning rate is too high (lower optimizer.lr, or find one with "
+                "lr_find=report)"
+            ]
         chance = self.chance_loss
         if chance and all(abs(v - chance) < 0.05 * chance for v in tail):
-            found.append(f"the loss is stuck at {chance:.3f}, the loss of outputs that ignore the "
-                         "input (chance level, e.g. ln(C) for C classes): check the model's "
-                         "forward, a frozen backbone, lr=0")
+            found.append(
+                f"the loss is stuck at {chance:.3f}, the loss of outputs that ignore the "
+                "input (chance level, e.g. ln(C) for C classes): check the model's "
+                "forward, a frozen backbone, lr=0"
+            )
         if min(losses) > 0.9 * first:
-            found.append(f"the loss is not decreasing ({first:.4f} -> {last:.4f}): check the "
-                         "learning rate (is optimizer.lr 0 or far too small?), that targets match "
-                         "inputs, and that the model's output fits the targets")
+            found.append(
+                f"the loss is not decreasing ({first:.4f} -> {last:.4f}): check the "
+                "learning rate (is optimizer.lr 0 or far too small?), that targets match "
+                "inputs, and that the model's output fits the targets"
+            )
         if not found:
-            found.append(f"the loss decreased ({first:.4f} -> {last:.4f}) but too slowly: raise "
-                         "trainer.max_steps or optimizer.lr, or use a bigger model")
+            found.append(
+                f"the loss decreased ({first:.4f} -> {last:.4f}) but too slowly: raise "
+                "trainer.max_steps or optimizer.lr, or use a bigger model"
+            )
         return found

@@ -63,7 +63,8 @@ def resolve_ckpt_path(cfg: DictConfig) -> str | None:
         if not path.exists():
             raise CheckpointError(
                 f"ckpt_path={path} does not exist: give a run folder "
-                "(outputs/<mode>/<date>_<time>), a .ckpt file or last")
+                "(outputs/<mode>/<date>_<time>), a .ckpt file or last"
+            )
         file = usable_checkpoint(path / "checkpoints") if path.is_dir() else path
     else:
         output_dir = Path(cfg.paths.output_dir)
@@ -72,7 +73,8 @@ def resolve_ckpt_path(cfg: DictConfig) -> str | None:
             raise FileNotFoundError(
                 f"ckpt_path=last: no earlier run of this config with checkpoints/{LAST} under "
                 f"{output_dir.parent}; give a run folder or a checkpoint file instead "
-                "(ckpt_path=outputs/<mode>/<date>_<time>)")
+                "(ckpt_path=outputs/<mode>/<date>_<time>)"
+            )
         print(f"resuming {run}")
         file = usable_checkpoint(run / "checkpoints")
     check_resumable(file, cfg)
@@ -91,11 +93,13 @@ def usable_checkpoint(folder: Path) -> Path:
         return best
     raise CheckpointError(
         f"{last} {problem} and no other readable checkpoint is in {folder}: start a new run "
-        "(without ckpt_path), or give another run folder or .ckpt file")
+        "(without ckpt_path), or give another run folder or .ckpt file"
+    )
 
 
-def check_resumable(ckpt_path: str | Path, cfg: DictConfig | None = None,
-                    module: L.LightningModule | None = None) -> dict:
+def check_resumable(
+    ckpt_path: str | Path, cfg: DictConfig | None = None, module: L.LightningModule | None = None
+) -> dict:
     """Raise ``CheckpointError`` unless training can continue from ``ckpt_path``: the file is
     readable, was written for the model ``cfg.model`` names and (with ``module``) its weights
     fit that module. Returns the checkpoint."""
@@ -105,46 +109,65 @@ def check_resumable(ckpt_path: str | Path, cfg: DictConfig | None = None,
         raise CheckpointError(
             f"{path} holds no training state (weights and optimizer) to resume from: give a "
             "checkpoint from a run's checkpoints/ folder, or start from these weights with "
-            f"model.weights={path}")
+            f"model.weights={path}"
+        )
     saved = (checkpoint.get("hyper_parameters") or {}).get("model")
-    wanted = OmegaConf.to_container(cfg.model, resolve=True) if cfg is not None and cfg.get(
-        "model") is not None else None
+    wanted = (
+        OmegaConf.to_container(cfg.model, resolve=True)
+        if cfg is not None and cfg.get("model") is not None
+        else None
+    )
     if isinstance(saved, dict) and isinstance(wanted, dict):
-        differing = sorted(k for k in {*saved, *wanted} - set(NOT_ARCHITECTURE)
-                           if saved.get(k) != wanted.get(k))
+        differing = sorted(
+            k for k in {*saved, *wanted} - set(NOT_ARCHITECTURE) if saved.get(k) != wanted.get(k)
+        )
         if differing:
             _refuse(path, _describe(saved, differing), _describe(wanted, differing))
     saved_optimizer = ((checkpoint.get("hyper_parameters") or {}).get("optimizer") or {}).get(
-        "_target_")
+        "_target_"
+    )
     wanted_optimizer = OmegaConf.select(cfg, "optimizer._target_") if cfg is not None else None
     if saved_optimizer and wanted_optimizer and saved_optimizer != wanted_optimizer:
         raise CheckpointError(
             f"{path} was trained with the optimizer {saved_optimizer}, this run asks for "
             f"{wanted_optimizer}: resume with the same optimizer, or start a new run from its "
-            f"weights with model.weights={path}")
+            f"weights with model.weights={path}"
+        )
     if module is not None:
-        check_same_targets(checkpoint, (getattr(module, "target_info", None) or {}).get("names"),
-                           "this run's data", path)
+        check_same_targets(
+            checkpoint,
+            (getattr(module, "target_info", None) or {}).get("names"),
+            "this run's data",
+            path,
+        )
         mine = module.state_dict()
         theirs = checkpoint["state_dict"]
         if set(mine) != set(theirs) or any(
-                tuple(mine[k].shape) != tuple(theirs[k].shape) for k in mine):
-            _refuse(path, _describe(saved or {}, ["name"]),
-                    _describe((module.hparams or {}).get("model") or {}, ["name"]))
+            tuple(mine[k].shape) != tuple(theirs[k].shape) for k in mine
+        ):
+            _refuse(
+                path,
+                _describe(saved or {}, ["name"]),
+                _describe((module.hparams or {}).get("model") or {}, ["name"]),
+            )
     return checkpoint
 
 
 def _refuse(path: Path, saved: str, wanted: str) -> None:
     raise CheckpointError(
         f"{path} was trained with {saved}, this run asks for {wanted}: resume with the same "
-        f"model settings, or start a new run from its weights with model.weights={path}")
+        f"model settings, or start a new run from its weights with model.weights={path}"
+    )
 
 
 def _describe(model: dict, keys: list[str]) -> str:
     """``model=mlp model.width=64``: the model's name, and the differing settings when the
     names are the same."""
-    name = f"model={model.get('zoo')} model.name={model.get('name')}" if model.get(
-        "zoo") else f"model={model.get('name')}"
+    name = (
+        f"model={model.get('zoo')} model.name={model.get('name')}"
+        if model.get("zoo")
+        else f"model={model.get('name')}"
+    )
     if {"name", "zoo"} & set(keys):
         return name
     return " ".join([name, *(f"model.{k}={model.get(k)}" for k in keys)])
@@ -160,8 +183,13 @@ def _epoch(file: Path) -> object:
 def find_last_run(runs_dir: Path, cfg: DictConfig, exclude: Path | None = None) -> Path | None:
     """The run folder under ``runs_dir`` with the same config whose last checkpoint is newest."""
     wanted = _comparable(cfg)
-    runs = [d for d in runs_dir.glob("*") if d != exclude and (d / "checkpoints" / LAST).is_file()
-            and (d / ".hydra" / "config.yaml").is_file()]
+    runs = [
+        d
+        for d in runs_dir.glob("*")
+        if d != exclude
+        and (d / "checkpoints" / LAST).is_file()
+        and (d / ".hydra" / "config.yaml").is_file()
+    ]
     runs.sort(key=lambda d: (d / "checkpoints" / LAST).stat().st_mtime, reverse=True)
     for run in runs:
         if _comparable(OmegaConf.load(run / ".hydra" / "config.yaml")) == wanted:
@@ -212,16 +240,20 @@ class ResumableCheckpoint(ModelCheckpoint):
 
     def _save_last_of_epoch(self, trainer: L.Trainer) -> None:
         """Lightning skipped last.ckpt because no new best was saved at this step: save it."""
-        if (not self.save_last or self._should_skip_saving_checkpoint(trainer)
-                or self._last_global_step_saved == trainer.global_step
-                or self._every_n_epochs < 1
-                or (trainer.current_epoch + 1) % self._every_n_epochs != 0):
+        if (
+            not self.save_last
+            or self._should_skip_saving_checkpoint(trainer)
+            or self._last_global_step_saved == trainer.global_step
+            or self._every_n_epochs < 1
+            or (trainer.current_epoch + 1) % self._every_n_epochs != 0
+        ):
             return
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def _save_last_checkpoint(self, trainer: L.Trainer, monitor_candidates: dict) -> None:
         recent = self._last_written is not None and (
-            time.monotonic() - self._last_written < self.last_min_interval_s)
+            time.monotonic() - self._last_written < self.last_min_interval_s
+        )
         if recent and not _training_ends_here(trainer):
             return
         super()._save_last_checkpoint(trainer, monitor_candidates)
@@ -229,8 +261,12 @@ class ResumableCheckpoint(ModelCheckpoint):
 
     def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
         source = self._last_checkpoint_saved
-        if (filepath == self.last_model_path and source and source != filepath
-                and self._last_global_step_saved == trainer.global_step):
+        if (
+            filepath == self.last_model_path
+            and source
+            and source != filepath
+            and self._last_global_step_saved == trainer.global_step
+        ):
             # this step's best.ckpt holds the same state: last.ckpt becomes a second name of that
             # file instead of a second write of the weights and optimizer state (a hard link: a
             # later best.ckpt is a new file, last.ckpt keeps this one)
@@ -266,11 +302,13 @@ def _link_or_copy(source: str, target: str) -> None:
 
 def _training_ends_here(trainer: L.Trainer) -> bool:
     """Whether training stops after this epoch (or step): its last.ckpt is never skipped."""
-    return bool(trainer.should_stop
-                or (trainer.max_epochs not in (None, -1)
-                    and trainer.current_epoch + 1 >= trainer.max_epochs)
-                or (trainer.max_steps not in (None, -1)
-                    and trainer.global_step >= trainer.max_steps))
+    return bool(
+        trainer.should_stop
+        or (
+            trainer.max_epochs not in (None, -1) and trainer.current_epoch + 1 >= trainer.max_epochs
+        )
+        or (trainer.max_steps not in (None, -1) and trainer.global_step >= trainer.max_steps)
+    )
 
 
 def _moved(state: dict, old: str, new: str) -> dict:
@@ -300,8 +338,9 @@ class Resume(L.Callback):
         if stage == "fit" and trainer.ckpt_path:
             check_resumable(trainer.ckpt_path, module=pl_module)
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch,
-                             batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int
+    ) -> None:
         config = (getattr(pl_module, "hparams", None) or {}).get("scheduler")
         if not config:
             return
@@ -314,9 +353,11 @@ class Resume(L.Callback):
                     continue
                 scheduler_config.scheduler = fresh
                 if trainer.is_global_zero:  # a visible line, not a log record
-                    print(f"the LR schedule of the checkpoint ended at step {trainer.global_step}: "
-                          f"a new {config.get('name')} schedule of {remaining} steps starts "
-                          "from the saved weights and optimizer state")
+                    print(
+                        f"the LR schedule of the checkpoint ended at step {trainer.global_step}: "
+                        f"a new {config.get('name')} schedule of {remaining} steps starts "
+                        "from the saved weights and optimizer state"
+                    )
 
 
 def new_cycle(config: dict, optimizer: torch.optim.Optimizer, steps: int):
@@ -354,10 +395,11 @@ class RngState(L.Callback):
     def state_dict(self) -> dict:
         name, keys, position, has_gauss, gauss = np.random.get_state()
         version, python_state, python_gauss = random.getstate()
-        return {"torch": torch.get_rng_state(),
-                "numpy": [name, torch.from_numpy(keys.astype(np.int64)), position, has_gauss,
-                          gauss],
-                "python": [version, torch.tensor(python_state, dtype=torch.int64), python_gauss]}
+        return {
+            "torch": torch.get_rng_state(),
+            "numpy": [name, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, gauss],
+            "python": [version, torch.tensor(python_state, dtype=torch.int64), python_gauss],
+        }
 
     def load_state_dict(self, state_dict: dict) -> None:
         torch.set_rng_state(state_dict["torch"])

@@ -50,28 +50,39 @@ def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
     datamodule = cls(**settings)
     datamodule.setup()
     if datamodule.target_kind != task_cls.target_kind:
-        raise TaskError(f"data={datamodule.name} has '{datamodule.target_kind}' targets, but "
-                        f"task={cfg.task.name} needs '{task_cls.target_kind}' targets: pick a "
-                        "data set made for this task (see configs/data/) or another task")
+        raise TaskError(
+            f"data={datamodule.name} has '{datamodule.target_kind}' targets, but "
+            f"task={cfg.task.name} needs '{task_cls.target_kind}' targets: pick a "
+            "data set made for this task (see configs/data/) or another task"
+        )
     if model_head(**model) != task_cls.head:
-        raise TaskError(f"model={cfg.model.name} gives {model_head(**model)} outputs but "
-                        f"task={cfg.task.name} needs {task_cls.head} ones (one output "
-                        f"{'per pixel' if task_cls.head == 'dense' else 'per item'}): pick a "
-                        "model made for this task")
+        raise TaskError(
+            f"model={cfg.model.name} gives {model_head(**model)} outputs but "
+            f"task={cfg.task.name} needs {task_cls.head} ones (one output "
+            f"{'per pixel' if task_cls.head == 'dense' else 'per item'}): pick a "
+            "model made for this task"
+        )
     return datamodule
 
 
 def build_task(cfg: DictConfig, task_cls: type[Task], datamodule) -> Task:
-    targets = task_cls.describe_targets(datamodule.split_targets("train", full=True),
-                                        datamodule.target_names)
+    targets = task_cls.describe_targets(
+        datamodule.split_targets("train", full=True), datamodule.target_names
+    )
     evaluate = cfg.evaluate
     try:
-        return instantiate(cfg.task, _convert_="all", _recursive_=False, model=plain(cfg.model),
-                           targets=targets,
-                           inputs=datamodule.input_info(), optimizer=plain(cfg.optimizer),
-                           scheduler=plain(cfg.scheduler), regularize=bool(cfg.regularize),
-                           tolerances={"bias": evaluate.bias_tolerance,
-                                       "variance": evaluate.variance_tolerance})
+        return instantiate(
+            cfg.task,
+            _convert_="all",
+            _recursive_=False,
+            model=plain(cfg.model),
+            targets=targets,
+            inputs=datamodule.input_info(),
+            optimizer=plain(cfg.optimizer),
+            scheduler=plain(cfg.scheduler),
+            regularize=bool(cfg.regularize),
+            tolerances={"bias": evaluate.bias_tolerance, "variance": evaluate.variance_tolerance},
+        )
     except InstantiationException as error:  # a task's bad option: its own one-line message
         if isinstance(error.__cause__, TaskError):
             raise error.__cause__ from None
@@ -79,9 +90,13 @@ def build_task(cfg: DictConfig, task_cls: type[Task], datamodule) -> Task:
 
 
 def describe_task(task: Task) -> dict:
-    return {"name": task.hparams.get("name") or type(task).__name__,
-            "target_kind": task.target_kind, "score": task.score,
-            "overfit_metric": task.overfit_metric, "overfit_target": task.overfit_target}
+    return {
+        "name": task.hparams.get("name") or type(task).__name__,
+        "target_kind": task.target_kind,
+        "score": task.score,
+        "overfit_metric": task.overfit_metric,
+        "overfit_target": task.overfit_target,
+    }
 
 
 # ---- the train job -----------------------------------------------------------------------------
@@ -94,8 +109,9 @@ def train(cfg: DictConfig) -> Summary:
     """
     start = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
-    summary = Summary(mode=cfg.mode.name, output_dir=str(output_dir), seed=cfg.get("seed"),
-                      overrides=_overrides())
+    summary = Summary(
+        mode=cfg.mode.name, output_dir=str(output_dir), seed=cfg.get("seed"), overrides=_overrides()
+    )
     trainer, loggers, error = None, [], None
     interruption = Interruption()
     try:
@@ -116,9 +132,12 @@ def train(cfg: DictConfig) -> Summary:
         task = build_task(cfg, task_cls, datamodule)
         summary.task = describe_task(task)
         counts = task.model.parameter_counts()
-        summary.model = {"name": cfg.model.name, "params_total": counts["total"],
-                         "params_trainable": counts["trainable"],
-                         "compiled": compile_model(task, cfg.get("compile"))}
+        summary.model = {
+            "name": cfg.model.name,
+            "params_total": counts["total"],
+            "params_trainable": counts["trainable"],
+            "compiled": compile_model(task, cfg.get("compile")),
+        }
 
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
         callbacks.append(ChannelsLast(cfg.get("channels_last")))
@@ -129,8 +148,12 @@ def train(cfg: DictConfig) -> Summary:
         callbacks += [StopOnDivergence(), interruption]
         resume_from = resolve_ckpt_path(cfg)  # ckpt_path=last|<run dir>|<file>|null
         loggers = build_loggers(cfg, resume_from)
-        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
-                              default_root_dir=str(output_dir))
+        trainer = instantiate(
+            cfg.trainer,
+            callbacks=callbacks,
+            logger=loggers or False,
+            default_root_dir=str(output_dir),
+        )
         for logger in loggers:
             logger.log_hyperparams(plain(cfg))
 
@@ -139,15 +162,19 @@ def train(cfg: DictConfig) -> Summary:
             with relaunchable():  # DDP under a Hydra multirun: the other ranks join this job
                 trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from)
         finally:  # the checks' verdicts, also when fit stopped early (diverged, interrupted)
-            summary.verdicts = {cb.summary_key: cb.summary() for cb in callbacks
-                                if hasattr(cb, "summary_key")}
+            summary.verdicts = {
+                cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")
+            }
         summary.trainer = _trainer_facts(trainer)
 
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
         splits = list(cfg.evaluate.splits)
         summary.metrics = measure(trainer, task, datamodule, splits, best) if splits else {}
-        reference = (datamodule.reference_scores(task, splits)
-                     if cfg.evaluate.fit_verdict and splits else None)
+        reference = (
+            datamodule.reference_scores(task, splits)
+            if cfg.evaluate.fit_verdict and splits
+            else None
+        )
         if reference:  # the model the network has to beat, on the same split
             summary.sections["reference_model"] = reference
         if cfg.evaluate.fit_verdict and {"train", "val"} <= summary.metrics.keys():
@@ -157,8 +184,12 @@ def train(cfg: DictConfig) -> Summary:
         summary.best_checkpoint = best
     except BaseException as caught:  # every ending is recorded (re-raised below)
         # Lightning turns Ctrl-C into SystemExit(1): report what really happened
-        error = interruption.exception if isinstance(caught, SystemExit) and isinstance(
-            interruption.exception, KeyboardInterrupt) else caught
+        error = (
+            interruption.exception
+            if isinstance(caught, SystemExit)
+            and isinstance(interruption.exception, KeyboardInterrupt)
+            else caught
+        )
     finally:
         if trainer is not None and not summary.trainer:
             summary.trainer = _trainer_facts(trainer)
@@ -170,19 +201,22 @@ def train(cfg: DictConfig) -> Summary:
             if trainer is not None:
                 log_summary(loggers, summary.to_dict(), step=trainer.global_step)
         finish_loggers(loggers, summary.status)
-    if summary.status == "crashed" or (summary.status == "interrupted" and error is not None
-                                       and _in_sweep()):
+    if summary.status == "crashed" or (
+        summary.status == "interrupted" and error is not None and _in_sweep()
+    ):
         raise error  # a crash is the caller's to report; Ctrl-C also stops a whole sweep
     return summary
 
 
-def measure(trainer: L.Trainer, task: Task, datamodule, splits: list[str],
-            ckpt_path: str | None = None) -> dict[str, dict[str, float]]:
+def measure(
+    trainer: L.Trainer, task: Task, datamodule, splits: list[str], ckpt_path: str | None = None
+) -> dict[str, dict[str, float]]:
     """The task's metrics and loss on each split in eval mode (no dropout, no augmentation)."""
     task.eval_splits = tuple(splits)
     loaders = eval_loaders(datamodule.eval_dataloaders(splits), trainer)  # each sample once
-    results = trainer.test(task, dataloaders=loaders, ckpt_path=ckpt_path, verbose=False,
-                           weights_only=True)
+    results = trainer.test(
+        task, dataloaders=loaders, ckpt_path=ckpt_path, verbose=False, weights_only=True
+    )
     return split_metrics({k: v for result in results for k, v in result.items()})
 
 
@@ -190,9 +224,17 @@ def judge_fit(task: Task, datamodule, metrics: dict, reference: dict | None = No
     """The bias/variance verdict on the task's score, against the task's trivial baseline (and
     the data module's reference model, when it has one)."""
     baseline = task.baseline(datamodule.split_targets("train"), datamodule.split_targets("val"))
-    return fit_verdict(task.score, metrics["train"][task.score], metrics["val"][task.score],
-                       baseline, task.tolerances["bias"], task.tolerances["variance"],
-                       datamodule.hparams.fraction, datamodule.image_inputs, reference)
+    return fit_verdict(
+        task.score,
+        metrics["train"][task.score],
+        metrics["val"][task.score],
+        baseline,
+        task.tolerances["bias"],
+        task.tolerances["variance"],
+        datamodule.hparams.fraction,
+        datamodule.image_inputs,
+        reference,
+    )
 
 
 # ---- the eval job ------------------------------------------------------------------------------
@@ -217,7 +259,8 @@ def evaluate(cfg: DictConfig) -> Summary:
             from ..analysis.interpret import interpret
 
             summary.sections["interpretation"] = interpret(
-                task, datamodule, cfg.paths.output_dir, cfg.interpret_split, cfg.top_k)
+                task, datamodule, cfg.paths.output_dir, cfg.interpret_split, cfg.top_k
+            )
     except BaseException as caught:  # recorded, then re-raised
         error = caught
     finally:
@@ -232,8 +275,11 @@ def evaluate(cfg: DictConfig) -> Summary:
 
 
 def _trainer_facts(trainer: L.Trainer) -> dict:
-    return {"global_step": trainer.global_step, "epochs": trainer.current_epoch,
-            "world_size": trainer.world_size}
+    return {
+        "global_step": trainer.global_step,
+        "epochs": trainer.current_epoch,
+        "world_size": trainer.world_size,
+    }
 
 
 def _overrides() -> list[str]:

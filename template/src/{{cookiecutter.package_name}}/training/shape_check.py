@@ -55,24 +55,31 @@ def check_shapes(task, batch) -> dict:
             output = model(inputs)
     except RuntimeError as error:
         if not running:
-            raise ShapeError(f"the model fails on a batch of shape {describe_shapes(inputs)}: "
-                             f"{_first_line(error)}") from None
+            raise ShapeError(
+                f"the model fails on a batch of shape {describe_shapes(inputs)}: "
+                f"{_first_line(error)}"
+            ) from None
         name, module, shapes = running[-1]
         before = f" (the layer before, '{trace[-1][0]}', output {trace[-1][2]})" if trace else ""
         raise ShapeError(
             f"shape mismatch in layer '{name}' = {module}: it got input {shapes}{before}; "
             f"torch says: {_first_line(error)}. Input batch: {describe_shapes(inputs)}. Check that "
             "the model's input size matches the data (data.image_size, data.channels) and the "
-            "layer sizes in configs/model/.") from None
+            "layer sizes in configs/model/."
+        ) from None
     finally:
         for hook in hooks:
             hook.remove()
         model.train(was_training)
     task.check_output(inputs, targets, output)
-    return {"passed": True, "input": describe_shapes(inputs), "output": describe_shapes(output),
-            "layers": len(trace),
-            "message": f"shape check passed: {describe_shapes(inputs)} -> "
-                       f"{describe_shapes(output)} through {len(trace)} layers"}
+    return {
+        "passed": True,
+        "input": describe_shapes(inputs),
+        "output": describe_shapes(output),
+        "layers": len(trace),
+        "message": f"shape check passed: {describe_shapes(inputs)} -> "
+        f"{describe_shapes(output)} through {len(trace)} layers",
+    }
 
 
 def _first_line(error: Exception) -> str:

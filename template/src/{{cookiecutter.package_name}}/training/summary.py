@@ -76,8 +76,11 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
         summary.metrics = {}  # numbers of a diverged model mean nothing
     elif isinstance(error, KeyboardInterrupt) or _is_sigterm(error):
         status = "interrupted"
-        where = (f" at epoch {summary.trainer.get('epochs')} step "
-                 f"{summary.trainer.get('global_step')}" if summary.trainer else "")
+        where = (
+            f" at epoch {summary.trainer.get('epochs')} step {summary.trainer.get('global_step')}"
+            if summary.trainer
+            else ""
+        )
         message = f"interrupted{where}; resume with ckpt_path=last (same overrides)"
     elif error is not None:
         from .errors import user_message
@@ -88,11 +91,11 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
     else:
         failed = [k for k, v in summary.verdicts.items() if not v.get("passed", True)]
         status = "failed" if failed else "completed"
-        message = (f"failed: {', '.join(failed)} check did not pass" if failed
-                   else "completed")
+        message = f"failed: {', '.join(failed)} check did not pass" if failed else "completed"
     summary.status, summary.message = status, message
-    summary.exit_code = (SIGTERM_EXIT if _is_sigterm(error) else 2 if is_user_error(error)
-                         else EXIT_CODES[status])
+    summary.exit_code = (
+        SIGTERM_EXIT if _is_sigterm(error) else 2 if is_user_error(error) else EXIT_CODES[status]
+    )
     return summary
 
 
@@ -100,7 +103,8 @@ def is_user_error(error: BaseException | None) -> bool:
     """Errors in what the user asked for (a missing file, a bad value, a model that does not fit
     the data): one readable line and exit status 2, not a stack trace."""
     return isinstance(error, (FileNotFoundError, NotADirectoryError, PermissionError)) or bool(
-        getattr(error, "user_error", False))
+        getattr(error, "user_error", False)
+    )
 
 
 def _is_sigterm(error: BaseException | None) -> bool:
@@ -137,8 +141,9 @@ def write_json(path: str | Path, data: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(data, indent=2, default=str, allow_nan=False) + "\n",
-                       encoding="utf-8")
+    partial.write_text(
+        json.dumps(data, indent=2, default=str, allow_nan=False) + "\n", encoding="utf-8"
+    )
     os.replace(partial, path)
     return path
 

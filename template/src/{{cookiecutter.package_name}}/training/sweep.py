@@ -36,8 +36,24 @@ SUMMARY_CSV = "summary.csv"
 # set by Lightning's DDP launcher in the launching process
 DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
 # train/val/test: the task's score (column ``score`` names it: acc, f1_micro, r2, miou, ...)
-COLUMNS = ("job", "status", "overrides", "model", "mode", "task", "score", "train", "val", "test",
-           "val_loss", "objective", "verdict", "wall_time_s", "error", "output_dir")
+COLUMNS = (
+    "job",
+    "status",
+    "overrides",
+    "model",
+    "mode",
+    "task",
+    "score",
+    "train",
+    "val",
+    "test",
+    "val_loss",
+    "objective",
+    "verdict",
+    "wall_time_s",
+    "error",
+    "output_dir",
+)
 
 
 def in_multirun() -> bool:
@@ -105,28 +121,36 @@ def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[
         if ".submitit" in job_dir.parts or job_dir == sweep_dir:
             continue
         path = job_dir / "summary.json"
-        summary = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {
-            "status": "missing", "overrides": _saved_overrides(job_dir)}
+        summary = (
+            json.loads(path.read_text(encoding="utf-8"))
+            if path.is_file()
+            else {"status": "missing", "overrides": _saved_overrides(job_dir)}
+        )
         metrics = summary.get("metrics") or {}
         score = (summary.get("task") or {}).get("score")
-        rows.append({
-            "job": str(job_dir.relative_to(sweep_dir)),
-            "status": summary.get("status"),
-            "overrides": " ".join(summary.get("overrides", [])),
-            "model": (summary.get("model") or {}).get("name"),
-            "mode": summary.get("mode"),
-            "task": (summary.get("task") or {}).get("name"),
-            "score": score,
-            **{split: metrics.get(split, {}).get(score) for split in ("train", "val", "test")},
-            "val_loss": metrics.get("val", {}).get("loss"),
-            "objective": metric_value(summary, optimized_metric),
-            "verdict": _verdict(summary.get("verdicts") or {})
-            or ("" if summary.get("status") in ("completed", "crashed")
-                else summary.get("message", "")),
-            "wall_time_s": summary.get("wall_time_s"),
-            "error": summary.get("error"),
-            "output_dir": str(job_dir),
-        })
+        rows.append(
+            {
+                "job": str(job_dir.relative_to(sweep_dir)),
+                "status": summary.get("status"),
+                "overrides": " ".join(summary.get("overrides", [])),
+                "model": (summary.get("model") or {}).get("name"),
+                "mode": summary.get("mode"),
+                "task": (summary.get("task") or {}).get("name"),
+                "score": score,
+                **{split: metrics.get(split, {}).get(score) for split in ("train", "val", "test")},
+                "val_loss": metrics.get("val", {}).get("loss"),
+                "objective": metric_value(summary, optimized_metric),
+                "verdict": _verdict(summary.get("verdicts") or {})
+                or (
+                    ""
+                    if summary.get("status") in ("completed", "crashed")
+                    else summary.get("message", "")
+                ),
+                "wall_time_s": summary.get("wall_time_s"),
+                "error": summary.get("error"),
+                "output_dir": str(job_dir),
+            }
+        )
     return sorted(rows, key=lambda row: _job_order(row["job"]))
 
 
@@ -150,17 +174,28 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
     table = Table(title=title, title_justify="left")
     for column in ("job", "status", "overrides", "train", "val", "test", "note", "s"):
         right = column in ("train", "val", "test", "s")  # the task's score per split, seconds
-        table.add_column(column, justify="right" if right else "left", overflow="fold",
-                         no_wrap=column not in ("overrides", "note"),
-                         min_width=12 if column in ("overrides", "note") else None)
+        table.add_column(
+            column,
+            justify="right" if right else "left",
+            overflow="fold",
+            no_wrap=column not in ("overrides", "note"),
+            min_width=12 if column in ("overrides", "note") else None,
+        )
     colours = {"completed": "green", "failed": "yellow", "interrupted": "yellow"}
     for row in rows:
         colour = colours.get(row["status"], "red")
         varying = " ".join(_short(o) for o in row["overrides"].split() if o not in common)
         note = escape(row["verdict"] or _short_error(row["error"]))
-        table.add_row(row["job"], f"[{colour}]{row['status']}[/{colour}]", varying,
-                      _cell(row["train"]), _cell(row["val"]), _cell(row["test"]), note,
-                      "" if row["wall_time_s"] is None else f"{row['wall_time_s']:.1f}")
+        table.add_row(
+            row["job"],
+            f"[{colour}]{row['status']}[/{colour}]",
+            varying,
+            _cell(row["train"]),
+            _cell(row["val"]),
+            _cell(row["test"]),
+            note,
+            "" if row["wall_time_s"] is None else f"{row['wall_time_s']:.1f}",
+        )
     console.print(table)
 
 
@@ -175,8 +210,11 @@ class SweepSummary(Callback):
         path = write_csv(rows, sweep_dir / SUMMARY_CSV)
         failed = sum(row["status"] != "completed" for row in rows)
         scores = sorted({row["score"] for row in rows if row["score"]})
-        print_table(rows, f"{len(rows)} runs ({failed} not completed), "
-                          f"{'/'.join(scores) or 'score'} per split -> {path}")
+        print_table(
+            rows,
+            f"{len(rows)} runs ({failed} not completed), "
+            f"{'/'.join(scores) or 'score'} per split -> {path}",
+        )
 
 
 def _verdict(verdicts: dict) -> str:
@@ -186,8 +224,11 @@ def _verdict(verdicts: dict) -> str:
         parts.append("overfit " + ("reached" if reached else "NOT reached"))
     if "fit" in verdicts:
         parts.append(str(verdicts["fit"].get("diagnosis")))
-    parts += [key for key, value in verdicts.items()
-              if key not in ("overfit", "fit") and not value.get("passed", True)]
+    parts += [
+        key
+        for key, value in verdicts.items()
+        if key not in ("overfit", "fit") and not value.get("passed", True)
+    ]
     return "; ".join(parts)
 
 

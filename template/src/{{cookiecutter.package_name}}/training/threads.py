@@ -24,8 +24,9 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def thread_count(cores: int, concurrent: int,
-                 environ: Mapping[str, str] | None = None) -> int | None:
+def thread_count(
+    cores: int, concurrent: int, environ: Mapping[str, str] | None = None
+) -> int | None:
     """Threads for one of ``concurrent`` runs on ``cores`` cores; None: leave torch's default
     (a single run, or ``OMP_NUM_THREADS`` set by the user)."""
     environ = os.environ if environ is None else environ
@@ -34,8 +35,7 @@ def thread_count(cores: int, concurrent: int,
     return max(1, cores // concurrent)
 
 
-def concurrent_runs(cfg: DictConfig | None, hydra_cfg: Any = None,
-                    cores: int | None = None) -> int:
+def concurrent_runs(cfg: DictConfig | None, hydra_cfg: Any = None, cores: int | None = None) -> int:
     """How many processes like this one the machine runs at the same time."""
     cores = cores or available_cores()
     runs = 1

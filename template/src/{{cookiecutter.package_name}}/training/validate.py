@@ -43,8 +43,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _number(key: str, minimum: float, maximum: float | None = None,
-            include_minimum: bool = True):
+def _number(key: str, minimum: float, maximum: float | None = None, include_minimum: bool = True):
     """A check that ``key``, when set, is a finite number in [minimum, maximum]."""
 
     def check(cfg: DictConfig) -> str | None:
@@ -59,6 +58,7 @@ def _number(key: str, minimum: float, maximum: float | None = None,
         if not math.isfinite(value) or too_low or (maximum is not None and value > maximum):
             return f"{key} must be a number {allowed}, got {value!r}"
         return None
+
     return check
 
 
@@ -70,6 +70,7 @@ def _integer(key: str, minimum: int):
         if not _is_int(value) or value < minimum:
             return f"{key} must be an integer >= {minimum}, got {value!r}"
         return None
+
     return check
 
 
@@ -97,8 +98,10 @@ def _epochs(cfg: DictConfig) -> str | None:
     if epochs in (None, -1) and has_steps:
         return None
     if epochs is None or epochs < 1:
-        return (f"trainer.max_epochs must be an integer >= 1 (or -1 with trainer.max_steps > 0), "
-                f"got {epochs!r}")
+        return (
+            f"trainer.max_epochs must be an integer >= 1 (or -1 with trainer.max_steps > 0), "
+            f"got {epochs!r}"
+        )
     return None
 
 
@@ -117,9 +120,11 @@ def _gpu(cfg: DictConfig) -> str | None:
 
     if torch.cuda.is_available():
         return None
-    return (f"trainer.accelerator={accelerator} (trainer=gpu, ddp) asks for a GPU, but no GPU is "
-            "visible to PyTorch (torch.cuda.is_available() is False): use trainer=cpu, or "
-            "trainer=default (a GPU when there is one, else the CPU)")
+    return (
+        f"trainer.accelerator={accelerator} (trainer=gpu, ddp) asks for a GPU, but no GPU is "
+        "visible to PyTorch (torch.cuda.is_available() is False): use trainer=cpu, or "
+        "trainer=default (a GPU when there is one, else the CPU)"
+    )
 
 
 _CHECKS = (

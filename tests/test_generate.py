@@ -60,6 +60,10 @@ def test_default_project_is_rendered_linted_and_well_formed(default_project):
     assert_clean_render(default_project)
     result = ruff_check(default_project)
     assert result.returncode == 0, result.stdout + result.stderr
+    # formatted as its pre-commit hook formats: `pre-commit run --all-files` changes nothing
+    formatted = subprocess.run([str(BIN / "ruff"), "format", "--check", "--no-cache", "."],
+                               cwd=default_project, capture_output=True, text=True)
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
     pyproject = tomllib.loads((default_project / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == "my-vision-project"
     assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [

@@ -12,7 +12,7 @@ from PIL import Image
 
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained, predict
 
-from conftest import QUICK, compose_config
+from conftest import QUICK, compose_config, serving
 from pngcheck import assert_png
 
 
@@ -141,34 +141,12 @@ def test_export_onnx_and_torch_export_match_pytorch(trained, tmp_path):
 
 
 def test_serve_answers_an_image_and_rejects_a_bad_payload(trained, tmp_path):
-    pytest.importorskip("fastapi")
-    uvicorn = pytest.importorskip("uvicorn")
-    import socket
-    import threading
-    import time
     import urllib.error
     import urllib.request
 
-    from {{ cookiecutter.package_name }}.analysis.serve import create_app
-
     output_dir, _ = trained
     task, datamodule = load_trained(output_dir / "checkpoints" / "best.ckpt")
-    with socket.socket() as s:  # a free port
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(task, datamodule), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):  # until it listens
-            if server.started:
-                break
-            time.sleep(0.05)
+    with serving(task, datamodule) as url:
         with urllib.request.urlopen(f"{url}/health", timeout=10) as answer:
             assert json.loads(answer.read())["target_names"] == task.class_names
         from sklearn.datasets import load_digits
@@ -189,9 +167,6 @@ def test_serve_answers_an_image_and_rejects_a_bad_payload(trained, tmp_path):
             urllib.request.urlopen(bad, timeout=10)
         assert error.value.code == 422
         assert "not a readable image" in json.loads(error.value.read())["detail"]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.mark.slow

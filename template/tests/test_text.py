@@ -26,7 +26,7 @@ from {{ cookiecutter.package_name }}.models.hf_text import HubModelError, check_
 from {{ cookiecutter.package_name }}.training.run import evaluate
 from {{ cookiecutter.package_name }}.training.summary import is_user_error
 
-from conftest import PROJECT, compose_config
+from conftest import PROJECT, compose_config, serving
 
 
 def write_csv(path, rows, header=("text", "label", "is_valid")):
@@ -297,33 +297,13 @@ def test_export_takes_texts_of_any_length_and_carries_the_tokenizer(tmp_path, ru
 
 
 def test_serve_answers_a_text_and_rejects_bytes_that_are_not_utf8(run_train):
-    pytest.importorskip("fastapi")
-    uvicorn = pytest.importorskip("uvicorn")
-    import socket
-    import threading
     import urllib.error
     import urllib.request
 
-    from {{ cookiecutter.package_name }}.analysis.serve import create_app
-
     summary = run_train("task=text", "model=text_bow", "trainer.max_epochs=1", "data.size=400")
     task, datamodule = load_trained(summary["best_checkpoint"])
-    with socket.socket() as s:  # a free port
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(task, datamodule), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}/predict"
-    try:
-        for _ in range(200):  # until it listens
-            if server.started:
-                break
-            time.sleep(0.05)
+    with serving(task, datamodule) as base:
+        url = f"{base}/predict"
         request = urllib.request.Request(url, data=b"the food was great .")
         with urllib.request.urlopen(request, timeout=10) as answer:
             row = json.loads(answer.read())
@@ -335,9 +315,6 @@ def test_serve_answers_a_text_and_rejects_bytes_that_are_not_utf8(run_train):
             urllib.request.urlopen(urllib.request.Request(url, data=b"caf\xe9"), timeout=10)
         assert error.value.code == 422
         assert "not a readable text: not valid UTF-8" in json.loads(error.value.read())["detail"]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_eval_shows_the_top_losses_with_their_text(tmp_path, run_train):

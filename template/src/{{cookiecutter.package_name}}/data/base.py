@@ -342,10 +342,6 @@ class DataModule(L.LightningDataModule):
         """Facts about the inputs a model builder may ask for by name (``shape`` for images)."""
         return {"shape": self.input_shape}
 
-    def example_input(self, count: int = 2) -> torch.Tensor:
-        """A batch-shaped input for Lightning's per-layer summary."""
-        return torch.zeros(count, *self.input_shape)
-
     def sizes(self) -> dict[str, int]:
         self.loaded  # noqa: B018 (make sure the split exists)
         return {split: len(self._split_indices(split)) for split in SPLITS}

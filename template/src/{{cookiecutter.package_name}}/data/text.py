@@ -283,9 +283,6 @@ class TextDataModule(DataModule):
             "truncated": int((self.lengths >= self.hparams.max_length).sum()),
         }
 
-    def example_input(self, count: int = 2) -> torch.Tensor:
-        return torch.full((count, 8), self.tokenizer_state["pad_id"], dtype=torch.long)
-
     def describe_input(self, index: int) -> str:
         """The text itself (long ones cut at 500 characters), for review tables."""
         text = " ".join(self.texts[index].split())

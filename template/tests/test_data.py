@@ -78,6 +78,11 @@ def test_inputs_are_standardized_on_the_training_split():
     assert abs(float(train.mean())) < 1e-4 and abs(float(train.std()) - 1) < 1e-3
 
 
+def test_every_mode_sees_the_same_inputs_whatever_the_fraction():
+    # the statistics come from the full training split, not from the fraction's subset
+    assert torch.equal(digits(fraction=0.1).loaded.inputs, digits().loaded.inputs)
+
+
 def test_bad_values_are_rejected_with_a_clear_message():
     with pytest.raises(ValueError, match=r"data\.fraction"):
         DigitsDataModule(fraction=0.0)

@@ -25,7 +25,7 @@ def create_app(task, datamodule):
     def health() -> dict:
         return {"status": "ok", "task": info["task"], "target_names": info["target_names"]}
 
-    kind = "image" if datamodule.image_inputs else "text"  # (tables and ratings: read_input says)
+    kind = datamodule.input_name
 
     @app.post("/predict")
     async def predict(request: Request) -> dict:

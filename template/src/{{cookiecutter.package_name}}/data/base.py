@@ -101,6 +101,7 @@ class DataModule(L.LightningDataModule):
     hflip_ok = False  # may images be mirrored? (not digits or text; photos usually yes)
     geometric_ok = True  # may inputs be shifted/rotated/zoomed? (not when targets are positions)
     image_inputs = True  # False for table rows, ratings, text: no image augmentation or plots
+    input_name = "image"  # what one input is called in messages (serve.py)
     # input axes whose size varies (an exported model accepts any size along them)
     input_axes: ClassVar[dict] = {0: "batch"}
 
@@ -244,8 +245,8 @@ class DataModule(L.LightningDataModule):
             fixed_val=data.val_indices,
         )
         self._reuse_stored_split()
-        if isinstance(data.inputs, torch.Tensor):  # before the subset: every mode, one scale
-            self._standardize(data.inputs)
+        if isinstance(data.inputs, torch.Tensor):  # in-memory inputs (not files read per item)
+            self._prepare_inputs(data.inputs)
 
     def _reuse_stored_split(self) -> None:
         """The split a checkpoint stored (by item name), where there is one; then the subset."""
@@ -309,9 +310,12 @@ class DataModule(L.LightningDataModule):
         if self._loaded is not None and self._stored_split is not None:
             self._reuse_stored_split()
 
-    def _standardize(self, inputs: torch.Tensor) -> None:
-        """Per-channel mean/std of the full training split (so every mode sees the same scale)."""
-        train = inputs[torch.as_tensor(self.indices["train"])].float()
+    def _prepare_inputs(self, inputs: torch.Tensor) -> None:
+        """Called once the split is known: what is learnt from the data is learnt from the full
+        training split, whatever ``fraction`` (so every mode sees the same inputs). Here:
+        per-channel mean/std standardization; tables learn their preprocessing, texts their
+        tokenizer."""
+        train = inputs[torch.as_tensor(self._full_train)].float()
         dims = [0, *range(2, train.dim())]
         self.mean = train.mean(dim=dims, keepdim=True)[0]
         self.std = train.std(dim=dims, keepdim=True)[0].clamp_min(1e-6)

@@ -128,7 +128,7 @@ class TabularDataModule(DataModule):
         if valid:
             flags = frame[valid].astype(str).str.lower().isin(["1", "true", "yes", "1.0"])
             val_indices = flags[flags].index.tolist()
-        # the inputs are made once the split is known (``_standardize``): learnt on train only
+        # the inputs are made once the split is known (``_prepare_inputs``): learnt on train only
         return LoadedData(torch.zeros(len(frame), 0), targets, names, val_indices)
 
     def source(self) -> str:
@@ -160,7 +160,7 @@ class TabularDataModule(DataModule):
         return torch.tensor(values, dtype=torch.float32).T.contiguous(), list(y_names)
 
     # ---- preprocessing: learnt on the training split, kept in the checkpoint ----------------
-    def _standardize(self, inputs: torch.Tensor) -> None:
+    def _prepare_inputs(self, inputs: torch.Tensor) -> None:
         """(Called by ``setup`` once the split is known.) Learn the preprocessing on the full
         training split, unless a checkpoint brought it, and turn every row into model inputs."""
         if self.preprocessing_state is None:
@@ -234,7 +234,7 @@ class TabularDataModule(DataModule):
         self.stored_classes = state.get("classes")
         self.preprocessing_state = state.get("preprocessing")
         if self._loaded is not None and self.preprocessing_state is not None:
-            self._standardize(self._loaded.inputs)
+            self._prepare_inputs(self._loaded.inputs)
 
     # ---- facts for the model, the summary and new rows ---------------------------------------
     @property

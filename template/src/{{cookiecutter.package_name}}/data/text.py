@@ -117,6 +117,7 @@ class TextDataModule(DataModule):
 
     name = "text"
     image_inputs = False  # no image augmentation, batch plots or augmentation advice
+    input_name = "text"
     geometric_ok = False
     input_axes: ClassVar[dict] = {0: "batch", 1: "length"}  # (exports take any text length)
 
@@ -189,7 +190,7 @@ class TextDataModule(DataModule):
         self.texts = [r.text for r in good]
         keys = [r.key for r in good]
         val = [i for i, r in enumerate(good) if r.is_valid] or None
-        # token ids are made once the split is known (``_standardize``): a tokenizer trained
+        # token ids are made once the split is known (``_prepare_inputs``): a tokenizer trained
         # on the training split only
         return LoadedData(
             torch.zeros(len(good), 0, dtype=torch.int32),
@@ -236,7 +237,7 @@ class TextDataModule(DataModule):
         return targets, names
 
     # ---- tokens: learnt on the training split, kept in the checkpoint ------------------------
-    def _standardize(self, inputs: torch.Tensor) -> None:
+    def _prepare_inputs(self, inputs: torch.Tensor) -> None:
         """(Called by ``setup`` once the split is known.) Get the tokenizer, unless a checkpoint
         brought it, and tokenize every text once."""
         if self.tokenizer_state is None:
@@ -263,7 +264,7 @@ class TextDataModule(DataModule):
         if (state or {}).get("tokenizer") is not None:
             self.tokenizer_state = state["tokenizer"]
             if self._loaded is not None:
-                self._standardize(self._loaded.inputs)
+                self._prepare_inputs(self._loaded.inputs)
 
     # ---- facts for the model, the summary and new texts --------------------------------------
     def input_info(self) -> dict:

@@ -18,6 +18,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+# the ONNX opsets torch's exporter writes itself (torch.onnx's own operators start at 18); a lower
+# one needs a version conversion that fails for common layers (a Linear's Gemm) and then keeps 18
+ONNX_OPSETS = range(18, 24)
+
 
 class ExportError(RuntimeError):
     """An exported model does not give the PyTorch model's outputs."""
@@ -123,6 +127,13 @@ def export(
             opset_version=opset,
             verbose=False,
         )
+        written = written_opset(path)
+        if opset is not None and written != opset:
+            path.unlink(missing_ok=True)
+            raise ExportError(
+                f"opset={opset}: the ONNX exporter could not write it (it wrote opset {written})"
+                f": model.onnx not written; {opset_advice()}"
+            )
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         result["model.onnx"] = {
             "max_difference": check(
@@ -130,6 +141,7 @@ def export(
                 lambda b: session.run(None, {"input": b.numpy()})[0],
                 path,
             ),
+            "opset": written,
             "input": "input",
             "output": "output",
             "dynamic_axes": {"input": sorted(axes), "output": [0]},
@@ -146,12 +158,32 @@ def export(
     return result
 
 
+def written_opset(path: Path) -> int:
+    """The default-domain opset a written ONNX file declares."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def opset_advice() -> str:
+    return (
+        f"choose opset= from {ONNX_OPSETS[0]} to {ONNX_OPSETS[-1]}, or opset=null (the "
+        "exporter's default)"
+    )
+
+
 def run(cfg) -> dict:
     """export.py's job."""
     from omegaconf import OmegaConf
 
+    from ..training.validate import ConfigError
     from .predict import load_trained
     from .predict_files import resolve_checkpoint
+
+    opset = cfg.get("opset")
+    if opset is not None and (isinstance(opset, bool) or opset not in ONNX_OPSETS):
+        raise ConfigError(f"opset={opset}: {opset_advice()}")
 
     task, datamodule = load_trained(
         resolve_checkpoint(cfg.ckpt_path), OmegaConf.to_container(cfg.data)
@@ -163,12 +195,13 @@ def run(cfg) -> dict:
         onnx=cfg.onnx,
         atol=cfg.atol,
         rtol=cfg.rtol,
-        opset=cfg.get("opset"),
+        opset=opset,
     )
     for name in ("model.pt2", "model.onnx"):
         if name in result:
+            what = f"{name} (opset {result[name]['opset']})" if "opset" in result[name] else name
             print(
-                f"{name}: matches PyTorch (max difference {result[name]['max_difference']:.2e},"
+                f"{what}: matches PyTorch (max difference {result[name]['max_difference']:.2e},"
                 f" atol {cfg.atol}, rtol {cfg.rtol}) -> {Path(cfg.paths.output_dir) / name}"
             )
     print(f"preprocessing -> {result['preprocessing.json']}")

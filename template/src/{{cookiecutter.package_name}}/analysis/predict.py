@@ -86,8 +86,11 @@ def load_trained(ckpt_path, data_overrides: dict | None = None):
     checkpoint = read_checkpoint(ckpt_path)  # a file or a run folder; one clear error if unusable
     task = get_class(checkpoint["task"]["_target_"])(**checkpoint["hyper_parameters"])
     task.load_state_dict(checkpoint["state_dict"])
+    data_class = get_class(checkpoint["datamodule"]["_target_"])
+    check_data_settings(data_class, data_overrides or {})
     config = {**checkpoint["datamodule"], **(data_overrides or {})}
-    datamodule = get_class(config.pop("_target_"))(**config)
+    config.pop("_target_")
+    datamodule = data_class(**config)
     # what the data module learnt from the run's data, stored by Lightning under the class's name:
     # the split item by item (files added since cannot leak into val/test), preprocessing learnt
     # on the training split (applied as it was learnt)
@@ -95,3 +98,36 @@ def load_trained(ckpt_path, data_overrides: dict | None = None):
     datamodule.setup()
     check_same_targets(checkpoint, datamodule.target_names, "the data", ckpt_path)
     return task, datamodule
+
+
+def check_data_settings(data_class, overrides: dict) -> None:
+    """``ConfigError`` naming each ``data.<key>`` the checkpoint's data class does not take (a
+    table's data has no ``root``), and the settings it does take."""
+    from ..training.validate import ConfigError
+
+    accepted = init_parameters(data_class)
+    unknown = sorted(set(overrides) - accepted)
+    if unknown:
+        raise ConfigError(
+            f"{', '.join(f'data.{k}' for k in unknown)}: this checkpoint's data "
+            f"({data_class.__name__}) has no such setting; it takes "
+            f"{', '.join(sorted(accepted))}"
+        )
+
+
+def init_parameters(cls) -> set[str]:
+    """The keyword arguments ``cls(...)`` takes: its constructor's, and, while a constructor
+    passes ``**kwargs`` on, its base classes' ones."""
+    import inspect
+
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = list(inspect.signature(vars(klass)["__init__"]).parameters.values())[1:]
+        names |= {
+            p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            break
+    return names

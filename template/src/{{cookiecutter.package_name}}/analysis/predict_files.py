@@ -2,18 +2,74 @@
 
 Preprocessing comes from the checkpoint (the data module it was trained with reads each file:
 ``DataModule.read_input``); the columns come from the task (``Task.prediction_row``). Files that
-cannot be read are listed in ``unreadable.txt`` and the rest are predicted.
+cannot be read are listed in ``unreadable.txt`` and the rest are predicted; when none can be, the
+command fails with one line and writes nothing. ``read_one`` is also how serve.py reads a request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import re
+import struct
+import warnings
 from pathlib import Path
 
 import torch
 
+from ..training.validate import ConfigError
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 FILE_COLUMNS = ("file", "path", "filename", "image")
+# what readers raise for a file that is not what they read (PIL raises all of these)
+READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error)
+# the largest image (width x height) read by default: a 24-megapixel photo. PIL's own limit
+# (~179 Mpx) lets a 27 KB PNG claim 15000x15000 pixels, and decoding 81 Mpx costs seconds.
+MAX_PIXELS = 24_000_000
+
+
+class UnreadableInput(ValueError):
+    """An input the data module cannot read (the message: one line, why)."""
+
+
+class InputTooLarge(UnreadableInput):
+    """An image with more pixels than ``max_pixels``: refused before it is decoded."""
+
+
+@contextlib.contextmanager
+def pixel_limit(max_pixels: int):
+    """Within: PIL refuses images of more than ``max_pixels`` pixels when it opens them (from
+    their header, before decoding), raising ``InputTooLarge``."""
+    from PIL import Image
+
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels  # (PIL warns above it, and raises above twice it)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        claimed = re.search(r"\((\d+) pixels\)", str(error))
+        size = f"{int(claimed[1]):,} pixels" if claimed else "more pixels"
+        raise InputTooLarge(
+            f"image of {size}, over the limit max_pixels={max_pixels:,} (raise it to read it)"
+        ) from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def read_one(datamodule, source, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
+    """One input (a path, or a file-like request body) read by the checkpoint's data module;
+    ``UnreadableInput`` (``InputTooLarge``) with a one-line reason when it cannot be."""
+    with pixel_limit(max_pixels):
+        try:
+            return datamodule.read_input(source)
+        except READ_ERRORS as error:
+            raise UnreadableInput(first_line(error)) from error
+
+
+def first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def resolve_checkpoint(ckpt_path) -> Path:
@@ -51,9 +107,10 @@ def list_inputs(inputs, column: str | None = None) -> list[Path]:
             fields = reader.fieldnames or []
             name = column or next((c for c in FILE_COLUMNS if c in fields), None)
             if name not in fields:
-                raise ValueError(
+                raise ConfigError(
                     f"inputs={path}: no column {column or ' / '.join(FILE_COLUMNS)}"
-                    f" among {fields}; name it with column=<name>"
+                    f" among {fields}; this model reads one file per item: name the column of"
+                    " file paths with column=<name>"
                 )
             entries = [row[name] for row in reader if row[name]]
     elif path.suffix.lower() == ".txt":
@@ -72,11 +129,18 @@ def _relative_to(entry: Path, base: Path) -> Path:
 
 
 @torch.no_grad()
-def predict_files(task, datamodule, files: list[Path], folder: Path, batch_size: int = 64) -> dict:
-    """``predictions.csv`` (and ``unreadable.txt`` when some files fail) in ``folder``."""
+def predict_files(
+    task,
+    datamodule,
+    files: list[Path],
+    folder: Path,
+    batch_size: int = 64,
+    max_pixels: int = MAX_PIXELS,
+) -> dict:
+    """``predictions.csv`` (and ``unreadable.txt`` when some files fail) in ``folder``;
+    ``ConfigError`` naming the reasons, and nothing written, when no file can be read."""
     from rich.progress import Progress
 
-    folder.mkdir(parents=True, exist_ok=True)
     task.eval()
     device = next(task.parameters()).device
     rows, unreadable = [], []
@@ -86,12 +150,10 @@ def predict_files(task, datamodule, files: list[Path], folder: Path, batch_size:
             readable, tensors = [], []
             for file in files[start : start + batch_size]:
                 try:
-                    tensors.append(datamodule.read_input(file))
+                    tensors.append(read_one(datamodule, file, max_pixels))
                     readable.append(file)
-                except (OSError, ValueError, SyntaxError) as error:  # PIL raises all three
-                    unreadable.append(
-                        (file, str(error).splitlines()[0] if str(error) else type(error).__name__)
-                    )
+                except UnreadableInput as error:
+                    unreadable.append((file, str(error)))
             if tensors:
                 outputs = task(torch.stack(tensors).to(device)).float().cpu()
                 rows += [
@@ -99,13 +161,12 @@ def predict_files(task, datamodule, files: list[Path], folder: Path, batch_size:
                     for f, o in zip(readable, outputs, strict=True)
                 ]
             progress.advance(bar, len(files[start : start + batch_size]))
-    csv_path = folder / "predictions.csv"
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    with csv_path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns or ["file"])
-        writer.writeheader()
-        writer.writerows(rows)
-    result = {"predictions": str(csv_path), "predicted": len(rows), "unreadable": len(unreadable)}
+    if not rows:
+        shown = "; ".join(f"{f}: {why}" for f, why in unreadable[:3])
+        more = f" (and {len(unreadable) - 3} more)" if len(unreadable) > 3 else ""
+        raise ConfigError(f"nothing predicted: no file could be read ({shown}{more})")
+    result = write_predictions(rows, folder)
+    result["unreadable"] = len(unreadable)
     if unreadable:
         listing = folder / "unreadable.txt"
         listing.write_text("".join(f"{f}\t{why}\n" for f, why in unreadable))
@@ -118,7 +179,12 @@ def predict_items(
     task, names: list[str], inputs: torch.Tensor, notes: dict, folder: Path, batch_size: int = 64
 ) -> dict:
     """``predictions.csv`` for items already read (one ``item`` column, then the task's)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    if not names:
+        left_out = "; ".join(str(n) for n in notes.get("left_out", [])[:3])
+        raise ConfigError(
+            "nothing predicted: the input holds no item to predict"
+            + (f" (left out: {left_out})" if left_out else "")
+        )
     task.eval()
     device = next(task.parameters()).device
     rows = []
@@ -128,13 +194,19 @@ def predict_items(
             {"item": n, **task.prediction_row(o, folder=folder, name=n)}
             for n, o in zip(names[start : start + batch_size], outputs, strict=True)
         ]
+    return {**write_predictions(rows, folder), **notes}
+
+
+def write_predictions(rows: list[dict], folder: Path) -> dict:
+    """``folder/predictions.csv``: one row per item, the columns in order of appearance."""
+    folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / "predictions.csv"
-    columns = list(dict.fromkeys(key for row in rows for key in row)) or ["item"]
+    columns = list(dict.fromkeys(key for row in rows for key in row))
     with csv_path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    return {"predictions": str(csv_path), "predicted": len(rows), **notes}
+    return {"predictions": str(csv_path), "predicted": len(rows)}
 
 
 def run(cfg) -> dict:
@@ -156,7 +228,14 @@ def run(cfg) -> dict:
     files = list_inputs(cfg.inputs, cfg.get("column"))
     if not files:
         raise FileNotFoundError(f"inputs={cfg.inputs}: no image files found")
-    result = predict_files(task, datamodule, files, Path(cfg.paths.output_dir), cfg.batch_size)
+    result = predict_files(
+        task,
+        datamodule,
+        files,
+        Path(cfg.paths.output_dir),
+        cfg.batch_size,
+        cfg.max_pixels,
+    )
     print(f"{result['predicted']} predicted -> {result['predictions']}")
     if result["unreadable"]:
         print(f"{result['unreadable']} unreadable -> {result['unreadable_list']}")

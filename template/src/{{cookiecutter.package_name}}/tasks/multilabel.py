@@ -132,6 +132,15 @@ class MultiLabelTask(Task):
         names = [self.label_names[i] for i, v in enumerate(target.tolist()) if v > 0.5]
         return " ".join(names) or "-"
 
+    def prediction_row(self, output, folder=None, name: str = "") -> dict:
+        """The predicted labels (``describe_item``: space-separated, "-" for none) and every
+        label's probability (``p_<label>``), as classification gives them."""
+        probs = output.float().sigmoid()
+        return {
+            "labels": self.describe_item(self.decode(output[None])[0]),
+            **{f"p_{n}": round(float(q), 6) for n, q in zip(self.label_names, probs, strict=True)},
+        }
+
     # ---- reading the result --------------------------------------------------------------------
     def interpret(self, p, folder: Path, datamodule, top_k: int) -> dict:
         """per_label.csv, thresholds.csv, top_losses.csv/.png."""

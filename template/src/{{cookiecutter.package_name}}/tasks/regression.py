@@ -162,6 +162,14 @@ class RegressionTask(Task):
             return f"{values[0]:.4g}"
         return ", ".join(f"{n}={v:.4g}" for n, v in zip(self.target_names, values, strict=True))
 
+    def prediction_row(self, output, folder=None, name: str = "") -> dict:
+        """The predicted value as a number, in the targets' units: ``prediction`` (one target)
+        or ``prediction_<name>`` per target (several), at float32's full precision."""
+        values = [float(f"{v:.9g}") for v in self.decode(output[None])[0].tolist()]
+        if len(values) == 1:
+            return {"prediction": values[0]}
+        return {f"prediction_{n}": v for n, v in zip(self.target_names, values, strict=True)}
+
     # ---- reading the result --------------------------------------------------------------------
     def interpret(self, p, folder: Path, datamodule, top_k: int) -> dict:
         """predictions.csv, per_target.csv, scatter.png, residuals.png, worst.csv/.png."""

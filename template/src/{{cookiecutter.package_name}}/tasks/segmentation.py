@@ -146,6 +146,33 @@ class SegmentationTask(Task):
         present = torch.unique(target[target != self.ignore_index]).tolist()
         return "+".join(self.class_names[c] for c in present if c) or self.class_names[0]
 
+    def prediction_row(self, output, folder=None, name: str = "") -> dict:
+        """The classes present (``classes``, as ``describe_item``) and the predicted mask, at the
+        model's input size: predict.py saves it as ``masks/<name>.png`` in ``folder`` (grey, pixel
+        value = class index) and gives its path; served (no ``folder``), it is run-length
+        encoded row by row, ``{"shape": [H, W], "values", "counts", "class_names"}``:
+        ``numpy.repeat(values, counts).reshape(shape)`` is the mask of class indices."""
+        mask = self.decode(output[None])[0].cpu()
+        row = {"classes": self.describe_item(mask)}
+        if folder is not None:
+            from PIL import Image
+
+            path = Path(folder) / "masks" / f"{name}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pixels = mask.numpy().astype("uint8" if self.num_outputs() <= 256 else "uint16")
+            Image.fromarray(pixels).save(path)
+            return {**row, "mask": str(path)}
+        values, counts = torch.unique_consecutive(mask.flatten(), return_counts=True)
+        return {
+            **row,
+            "mask": {
+                "shape": list(mask.shape),
+                "values": values.tolist(),
+                "counts": counts.tolist(),
+                "class_names": list(self.class_names),
+            },
+        }
+
     # ---- reading the result --------------------------------------------------------------------
     def image_ious(self, preds: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Mean IoU of each image over the classes in its mask or its prediction ``(N,)``."""

@@ -125,9 +125,7 @@ def init_parameters(cls) -> set[str]:
         if "__init__" not in vars(klass):
             continue
         parameters = list(inspect.signature(vars(klass)["__init__"]).parameters.values())[1:]
-        names |= {
-            p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        }
+        names |= {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         if not any(p.kind is p.VAR_KEYWORD for p in parameters):
             break
     return names

@@ -1,0 +1,358 @@
+"""Serving over HTTP on loopback (API key, size and pixel limits, table rows, load), and the
+answers each task gives to served and predicted items."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import http.client
+import io
+import json
+import struct
+import threading
+import urllib.error
+import urllib.request
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from {{ cookiecutter.package_name }}.analysis.predict import load_trained
+from {{ cookiecutter.package_name }}.training.validate import ConfigError
+
+from conftest import CONFIGS, QUICK, compose_config
+
+pytest.importorskip("fastapi")
+uvicorn = pytest.importorskip("uvicorn")
+
+
+def train_quickly(tmp_path_factory, *overrides: str):
+    """(task, datamodule) of a checkpoint trained for a few steps, and its run folder."""
+    from {{ cookiecutter.package_name }}.training.run import train
+
+    folder = tmp_path_factory.mktemp("run")
+    cfg = compose_config(
+        "train",
+        [*QUICK, "mode=smoke", "trainer.max_epochs=1", "trainer.limit_train_batches=4", *overrides],
+        folder,
+    )
+    summary = train(cfg).to_dict()
+    task, datamodule = load_trained(summary["best_checkpoint"])
+    return task.eval(), datamodule, folder
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    return train_quickly(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    return train_quickly(tmp_path_factory, "task=tabular", "evaluate.tabular_baseline=false")
+
+
+@contextlib.contextmanager
+def served(task, datamodule, **options):
+    """serve.py's app with ``options`` on a free port of 127.0.0.1, in a thread: yields its URL."""
+    from {{ cookiecutter.package_name }}.analysis.serve import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(task, datamodule, **options), host="127.0.0.1", port=0, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(400):  # until it listens
+            if server.started:
+                break
+            thread.join(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
+    """(status, JSON answer) of a POST; error statuses are answers too."""
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def get(url: str, headers: dict | None = None) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {})) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG of a few hundred bytes whose header claims ``width`` x ``height`` grey pixels (what
+    a decompression bomb looks like to a reader before it decodes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        checksum = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + checksum
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 4096))
+        + chunk(b"IEND", b"")
+    )
+
+
+def digit_png(datamodule, index: int) -> bytes:
+    """Item ``index`` of the digits as the 8-bit PNG a user would send."""
+    from sklearn.datasets import load_digits
+
+    image = load_digits().images[index]
+    return png_bytes(np.clip(np.round(image * 255.0 / 16.0), 0, 255).astype(np.uint8))
+
+
+def expected_row(task, datamodule, body: bytes) -> dict:
+    with torch.no_grad():
+        x = datamodule.read_input(io.BytesIO(body))
+        return task.prediction_row(task(x[None]).float()[0])
+
+
+# ---- the API key ---------------------------------------------------------------------------------
+def test_an_api_key_is_asked_on_every_request(digits):
+    task, datamodule, _ = digits
+    body = digit_png(datamodule, datamodule.indices["test"][0])
+    with served(task, datamodule, api_key="s3cret") as url:
+        assert post(f"{url}/predict", body)[0] == 401
+        status, answer = post(f"{url}/predict", body, {"X-API-Key": "wrong"})
+        assert status == 401 and "X-API-Key" in answer["detail"]
+        assert get(f"{url}/health")[0] == 401
+        assert get(f"{url}/health", {"X-API-Key": "s3cret"})[0] == 200
+        status, answer = post(f"{url}/predict", body, {"X-API-Key": "s3cret"})
+        assert status == 200 and answer == pytest.approx(expected_row(task, datamodule, body))
+        status, _ = post(f"{url}/predict", body, {"Authorization": "Bearer s3cret"})
+        assert status == 200
+
+
+def test_the_api_key_comes_from_the_environment_and_open_hosts_are_warned_about(monkeypatch):
+    from hydra import compose, initialize_config_dir
+
+    from {{ cookiecutter.package_name }}.analysis.serve import exposed_without_key
+
+    def api_key(*overrides: str) -> str | None:
+        with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+            return compose("serve", overrides=["ckpt_path=x", *overrides]).api_key
+
+    monkeypatch.delenv("SERVE_API_KEY", raising=False)
+    assert api_key() is None
+    monkeypatch.setenv("SERVE_API_KEY", "from-env")
+    assert api_key() == "from-env" and api_key("api_key=given") == "given"
+    assert exposed_without_key("0.0.0.0", None) and exposed_without_key("192.168.1.5", None)
+    assert not exposed_without_key("0.0.0.0", "key")
+    assert not exposed_without_key("127.0.0.1", None) and not exposed_without_key("localhost", None)
+
+
+# ---- what cannot be served: 4xx, one line --------------------------------------------------------
+def test_oversized_bodies_get_413_whether_their_length_is_declared_or_not(digits):
+    task, datamodule, _ = digits
+    with served(task, datamodule, max_request_bytes=1000) as url:
+        status, answer = post(f"{url}/predict", b"x" * 1001)
+        assert status == 413 and "limit of 1,000 bytes" in answer["detail"]
+        host, port = url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        connection.request(
+            "POST", "/predict", body=iter([b"y" * 600, b"y" * 600]), encode_chunked=True
+        )  # no Content-Length: counted as it arrives
+        answer = connection.getresponse()
+        assert answer.status == 413 and "limit" in json.loads(answer.read())["detail"]
+        connection.close()
+        small = digit_png(datamodule, 0)
+        assert len(small) < 1000 and post(f"{url}/predict", small)[0] == 200
+
+
+def test_images_over_the_pixel_limit_and_unreadable_bodies_get_4xx(digits):
+    task, datamodule, _ = digits
+    with served(task, datamodule) as url:  # the default limit: 24 Mpx
+        for width, height in ((15000, 15000), (9000, 9000)):  # PIL alone: 500, then 2 s a request
+            bomb = png_claiming(width, height)
+            assert len(bomb) < 1000
+            status, answer = post(f"{url}/predict", bomb)
+            assert status == 413, answer
+            assert f"{width * height:,} pixels" in answer["detail"]
+            assert "max_pixels=24,000,000" in answer["detail"]
+        for body in (b"not an image", png_claiming(64, 64)[:60], digit_png(datamodule, 1)[:-30]):
+            status, answer = post(f"{url}/predict", body)
+            assert status == 422 and answer["detail"].startswith("not a readable image")
+            assert "\n" not in answer["detail"]
+        status, answer = post(f"{url}/predict", b'{"a": 1}', {"Content-Type": "application/json"})
+        assert status == 415 and "send the file's bytes" in answer["detail"]
+    with served(task, datamodule, max_pixels=32) as url:
+        status, answer = post(f"{url}/predict", png_bytes(np.zeros((6, 6), np.uint8)))
+        assert status == 413 and "36 pixels" in answer["detail"]
+
+
+# ---- load ----------------------------------------------------------------------------------------
+def test_200_requests_20_at_a_time_all_answered_right(digits):
+    task, datamodule, _ = digits
+    indices = [datamodule.indices["test"][i % len(datamodule.indices["test"])] for i in range(200)]
+    bodies = [digit_png(datamodule, i) for i in indices]
+    expected = [expected_row(task, datamodule, body) for body in bodies]
+    with served(task, datamodule, api_key="k") as url, ThreadPoolExecutor(20) as pool:
+        answers = list(
+            pool.map(lambda body: post(f"{url}/predict", body, {"X-API-Key": "k"}), bodies)
+        )
+    assert [status for status, _ in answers] == [200] * 200
+    for (_, answer), want in zip(answers, expected, strict=True):
+        assert answer["label"] == want["label"]
+        assert answer["probability"] == pytest.approx(want["probability"], abs=1e-5)
+
+
+# ---- tables: a JSON row --------------------------------------------------------------------------
+def test_a_table_row_is_served_as_json_like_a_predicted_csv_row(table, tmp_path):
+    task, datamodule, _ = table
+    state = datamodule.preprocessing_state
+    columns = [*state["cat_names"], *state["cont_names"]]
+    index = datamodule.indices["test"][0]
+    values = datamodule.frame.iloc[index]
+    row = {c: values[c].item() if hasattr(values[c], "item") else values[c] for c in columns}
+    with torch.no_grad():
+        want = task.prediction_row(task(datamodule.loaded.inputs[index][None]).float()[0])
+    json_body = {"Content-Type": "application/json"}
+    with served(task, datamodule) as url:
+        status, answer = post(f"{url}/predict", json.dumps(row).encode(), json_body)
+        assert status == 200 and answer["label"] == want["label"]
+        assert answer["probability"] == pytest.approx(want["probability"], abs=1e-4)
+        status, answers = post(f"{url}/predict", json.dumps([row, row]).encode(), json_body)
+        assert status == 200 and answers == [answer, answer]
+        for bad in (b"{not json", b"[]", b"[1, 2]"):
+            status, error = post(f"{url}/predict", bad, json_body)
+            assert status == 422 and "\n" not in error["detail"]
+        status, error = post(f"{url}/predict", b"\x89PNG...")
+        assert status == 422  # a table reads rows, not files
+
+
+def test_a_table_checkpoint_names_the_data_settings_it_takes(table):
+    _, _, folder = table
+    with pytest.raises(ConfigError) as error:
+        load_trained(folder, {"root": "images/"})
+    message = str(error.value)
+    assert message.startswith("data.root: this checkpoint's data (BreastCancerDataModule)")
+    assert "path" in message and "batch_size" in message and "\n" not in message
+    _, datamodule = load_trained(folder, {"batch_size": 7})  # a setting it has still applies
+    assert datamodule.batch_size == 7
+
+
+# ---- predict.py ----------------------------------------------------------------------------------
+def test_predict_fails_in_one_line_and_writes_nothing_when_nothing_is_readable(digits, tmp_path):
+    from {{ cookiecutter.package_name }}.analysis.predict_files import run
+
+    _, _, folder = digits
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not an image")
+    (tmp_path / "bomb.png").write_bytes(png_claiming(15000, 15000))
+    out = tmp_path / "predict"
+    for inputs, reason in (("broken.png", "cannot identify"), ("bomb.png", "max_pixels")):
+        cfg = compose_config("predict", [f"ckpt_path={folder}", f"inputs={tmp_path / inputs}"], out)
+        with pytest.raises(ConfigError, match=f"nothing predicted: .*{reason}") as error:
+            run(cfg)
+        assert "\n" not in str(error.value)
+        assert not out.exists()
+
+
+# ---- export --------------------------------------------------------------------------------------
+def test_export_refuses_an_opset_it_cannot_write_and_names_the_one_written(
+    digits, tmp_path, capsys
+):
+    pytest.importorskip("onnxruntime")
+    from {{ cookiecutter.package_name }}.analysis.export import run
+
+    _, _, folder = digits
+    for opset in (1, 17, 99):
+        cfg = compose_config("export", [f"ckpt_path={folder}", f"opset={opset}"], tmp_path / "x")
+        with pytest.raises(ConfigError, match=f"opset={opset}: choose opset= from 18 to 23"):
+            run(cfg)
+    assert not (tmp_path / "x").exists()
+    cfg = compose_config("export", [f"ckpt_path={folder}", "opset=18"], tmp_path / "export")
+    result = run(cfg)
+    assert result["model.onnx"]["opset"] == 18
+    assert "model.onnx (opset 18): matches PyTorch" in capsys.readouterr().out
+    info = json.loads((tmp_path / "export" / "preprocessing.json").read_text())
+    assert info["files"]["model.onnx"]["opset"] == 18
+
+
+# ---- typed answers per task ----------------------------------------------------------------------
+def test_regression_answers_numbers_at_full_precision(tmp_path_factory, tmp_path):
+    from {{ cookiecutter.package_name }}.analysis.predict_files import run
+
+    task, datamodule, folder = train_quickly(tmp_path_factory, "task=regression")
+    index = datamodule.indices["test"][0]
+    body = digit_png(datamodule, index)
+    with torch.no_grad():
+        value = float(task.decode(task(datamodule.read_input(io.BytesIO(body))[None]))[0, 0])
+    with served(task, datamodule) as url:
+        status, answer = post(f"{url}/predict", body)
+    assert status == 200 and list(answer) == ["prediction"]
+    assert isinstance(answer["prediction"], float)
+    assert answer["prediction"] == pytest.approx(value, rel=1e-7)
+    (tmp_path / "x.png").write_bytes(body)
+    cfg = compose_config(
+        "predict", [f"ckpt_path={folder}", f"inputs={tmp_path / 'x.png'}"], tmp_path / "out"
+    )
+    with open(run(cfg)["predictions"], newline="") as file:
+        written = next(csv.DictReader(file))["prediction"]
+    assert float(written) == answer["prediction"]
+    assert len(written.lstrip("-").replace(".", "").lstrip("0")) > 4  # not 4 significant digits
+
+
+def test_multilabel_answers_every_label_s_probability(tmp_path_factory):
+    task, datamodule, _ = train_quickly(tmp_path_factory, "task=multilabel")
+    body = digit_png(datamodule, datamodule.indices["test"][0])
+    with torch.no_grad():
+        probs = task(datamodule.read_input(io.BytesIO(body))[None]).float().sigmoid()[0]
+    with served(task, datamodule) as url:
+        status, answer = post(f"{url}/predict", body)
+    assert status == 200
+    names = task.label_names
+    assert list(answer) == ["labels", *(f"p_{n}" for n in names)]
+    got = torch.tensor([answer[f"p_{n}"] for n in names])
+    assert torch.allclose(got, probs, atol=1e-5)
+    chosen = [n for n, p in zip(names, probs.tolist(), strict=True) if p > task.threshold]
+    assert answer["labels"] == (" ".join(chosen) or "-")
+
+
+def test_segmentation_answers_the_mask(tmp_path_factory, tmp_path):
+    from {{ cookiecutter.package_name }}.analysis.predict_files import predict_files
+
+    task, datamodule, _ = train_quickly(tmp_path_factory, "task=segmentation")
+    channels, height, width = datamodule.loaded.inputs.shape[1:]
+    pixels = np.random.default_rng(0).integers(0, 255, (height, width), dtype=np.uint8)
+    body = png_bytes(pixels if channels == 1 else np.stack([pixels] * 3, axis=-1))
+    with torch.no_grad():
+        mask = task(datamodule.read_input(io.BytesIO(body))[None]).argmax(dim=1)[0]
+    with served(task, datamodule) as url:
+        status, answer = post(f"{url}/predict", body)
+    assert status == 200
+    rle = answer["mask"]
+    decoded = np.repeat(rle["values"], rle["counts"]).reshape(rle["shape"])
+    np.testing.assert_array_equal(decoded, mask.numpy())
+    assert rle["class_names"] == task.class_names
+    assert answer["classes"] == task.describe_item(mask)
+    (tmp_path / "in.png").write_bytes(body)
+    result = predict_files(task, datamodule, [tmp_path / "in.png"], tmp_path / "out")
+    with open(result["predictions"], newline="") as file:
+        row = next(csv.DictReader(file))
+    np.testing.assert_array_equal(np.asarray(Image.open(row["mask"])), mask.numpy())

@@ -8,6 +8,7 @@ import csv
 import http.client
 import io
 import json
+import os
 import struct
 import threading
 import urllib.error
@@ -356,3 +357,56 @@ def test_segmentation_answers_the_mask(tmp_path_factory, tmp_path):
     with open(result["predictions"], newline="") as file:
         row = next(csv.DictReader(file))
     np.testing.assert_array_equal(np.asarray(Image.open(row["mask"])), mask.numpy())
+
+
+# ---- the commands --------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_commands_say_what_they_do_and_fail_in_one_line(digits, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import PROJECT
+
+    _, _, folder = digits
+    with socket.socket() as s:  # a free port
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "serve.py", f"ckpt_path={folder}", "host=0.0.0.0", f"port={port}"],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SERVE_API_KEY": ""},
+    )
+    try:
+        ready = server.stdout.readline()  # (blocks until the server listens, or exits)
+        assert ready.startswith("serving classification from "), ready
+        assert ready.rstrip().endswith(f"on http://0.0.0.0:{port} (POST /predict, GET /health)")
+        assert get(f"http://127.0.0.1:{port}/health")[0] == 200
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    assert "warning: host=0.0.0.0 serves every machine" in errors and "SERVE_API_KEY" in errors
+
+    def command(script: str, *overrides: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, script, f"ckpt_path={folder}", *overrides],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    predicted = command(
+        "predict.py", f"inputs={tmp_path / 'broken.png'}", f"hydra.run.dir={tmp_path / 'p'}"
+    )
+    assert predicted.returncode == 2 and "Traceback" not in predicted.stderr
+    assert predicted.stderr.strip().splitlines()[-1].startswith("error: nothing predicted")
+    assert not (tmp_path / "p" / "predictions.csv").exists()
+    exported = command("export.py", "opset=1", f"hydra.run.dir={tmp_path / 'e'}")
+    assert exported.returncode == 2 and "Traceback" not in exported.stderr
+    assert "error: opset=1: choose opset= from 18 to 23" in exported.stderr
+    assert "matches PyTorch" not in exported.stdout

@@ -410,3 +410,38 @@ def test_the_commands_say_what_they_do_and_fail_in_one_line(digits, tmp_path):
     assert exported.returncode == 2 and "Traceback" not in exported.stderr
     assert "error: opset=1: choose opset= from 18 to 23" in exported.stderr
     assert "matches PyTorch" not in exported.stdout
+
+
+# ---- ratings: user-item pairs --------------------------------------------------------------------
+def _reads_pairs() -> bool:
+    from {{ cookiecutter.package_name }}.data.base import DataModule
+    from {{ cookiecutter.package_name }}.data.ratings import RatingsDataModule
+
+    return RatingsDataModule.read_items is not DataModule.read_items
+
+
+@pytest.mark.skipif(not _reads_pairs(), reason="ratings data reads no pair tables (read_items)")
+def test_ratings_pairs_are_predicted_from_a_csv_and_served_as_json(tmp_path_factory, tmp_path):
+    from {{ cookiecutter.package_name }}.analysis.predict_files import run
+
+    task, datamodule, folder = train_quickly(tmp_path_factory, "task=collab")
+    index = datamodule.indices["test"][0]
+    user, item = datamodule.raw_users[index], datamodule.raw_items[index]
+    with torch.no_grad():
+        want = float(task.decode(task(datamodule.loaded.inputs[index][None]))[0, 0])
+    (tmp_path / "pairs.csv").write_text(f"user,item\n{user},{item}\nnobody,nothing\n")
+    cfg = compose_config(
+        "predict", [f"ckpt_path={folder}", f"inputs={tmp_path / 'pairs.csv'}"], tmp_path / "out"
+    )
+    result = run(cfg)
+    assert result["predicted"] == 2
+    with open(result["predictions"], newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert float(rows[0]["prediction"]) == pytest.approx(want, rel=1e-6)
+    with served(task, datamodule) as url:
+        status, answer = post(
+            f"{url}/predict",
+            json.dumps({"user": user, "item": item}).encode(),
+            {"Content-Type": "application/json"},
+        )
+    assert status == 200 and answer["prediction"] == pytest.approx(want, rel=1e-6)

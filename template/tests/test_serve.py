@@ -150,14 +150,18 @@ def test_an_api_key_is_asked_on_every_request(digits):
         assert status == 200
 
 
-def test_the_api_key_comes_from_the_environment_and_open_hosts_are_warned_about(monkeypatch):
+def serve_config(*overrides: str):
     from hydra import compose, initialize_config_dir
 
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        return compose("serve", overrides=list(overrides))
+
+
+def test_the_api_key_comes_from_the_environment_and_open_hosts_are_warned_about(monkeypatch):
     from {{ cookiecutter.package_name }}.analysis.serve import exposed_without_key
 
     def api_key(*overrides: str) -> str | None:
-        with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-            return compose("serve", overrides=["ckpt_path=x", *overrides]).api_key
+        return serve_config("ckpt_path=x", *overrides).api_key
 
     monkeypatch.delenv("SERVE_API_KEY", raising=False)
     assert api_key() is None
@@ -245,6 +249,8 @@ def test_a_table_row_is_served_as_json_like_a_predicted_csv_row(table, tmp_path)
             assert status == 422 and "\n" not in error["detail"]
         status, error = post(f"{url}/predict", b"\x89PNG...")
         assert status == 422  # a table reads rows, not files
+        status, error = post(f"{url}/predict", json.dumps(row).encode())  # no JSON header
+        assert status == 422 and "need Content-Type: application/json" in error["detail"]
 
 
 def test_a_table_checkpoint_names_the_data_settings_it_takes(table):
@@ -256,6 +262,21 @@ def test_a_table_checkpoint_names_the_data_settings_it_takes(table):
     assert "path" in message and "batch_size" in message and "\n" not in message
     _, datamodule = load_trained(folder, {"batch_size": 7})  # a setting it has still applies
     assert datamodule.batch_size == 7
+
+
+def test_a_busy_port_is_one_line(digits, tmp_path):
+    import socket
+
+    from {{ cookiecutter.package_name }}.analysis.serve import run
+
+    _, _, folder = digits
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cfg = serve_config(f"ckpt_path={folder}", f"port={port}", "api_key=null")
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port} .*port="):
+            run(cfg)
 
 
 # ---- predict.py ----------------------------------------------------------------------------------

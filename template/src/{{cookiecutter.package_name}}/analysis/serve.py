@@ -74,7 +74,8 @@ def create_app(
         except InputTooLarge as error:
             raise HTTPException(413, f"not a readable {kind}: {error}") from None
         except UnreadableInput as error:
-            raise HTTPException(422, f"not a readable {kind}: {error}") from None
+            hint = " (JSON rows need Content-Type: application/json)" if _is_json(body) else ""
+            raise HTTPException(422, f"not a readable {kind}: {error}{hint}") from None
         with torch.no_grad():
             output = task(x[None].to(next(task.parameters()).device)).float().cpu()[0]
         return task.prediction_row(output)
@@ -106,6 +107,13 @@ async def _read_body(request, limit: int) -> bytes:
         if len(body) > limit:
             raise too_large
     return bytes(body)
+
+
+def _is_json(body: bytes) -> bool:
+    try:
+        return isinstance(json.loads(body), (dict, list))
+    except ValueError:
+        return False
 
 
 def _json_rows(body: bytes) -> list[dict] | dict:

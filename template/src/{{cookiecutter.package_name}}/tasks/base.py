@@ -20,7 +20,7 @@ A task declares (class attributes, or methods to override):
 * ``chance_loss``: the loss of outputs that ignore the input (the overfit diagnosis);
 * ``check_output``: a batch/output check worded in the task's own terms (the shape check);
 * ``interpret`` and ``suspicious``: its interpretation report and what makes an item suspicious;
-* ``prediction_row``: one predicted item as CSV columns (predict.py).
+* ``prediction_row``: one predicted item as columns (predict.py's CSV, serve.py's JSON).
 
 The base owns the training/validation/test steps, per-split logging, ``configure_optimizers``
 (from the model's layer groups) and the checkpoint hook. Every constructor argument is a plain
@@ -180,9 +180,10 @@ class Task(L.LightningModule):
         return str(target.tolist())
 
     def prediction_row(self, output: torch.Tensor, folder=None, name: str = "") -> dict:
-        """One new item's prediction as CSV columns, from its raw output (predict.py). A task
-        whose prediction is not a row (a mask) may save it into ``folder`` as a file called after
-        ``name`` and return the file's path as a column."""
+        """One new item's prediction from its raw output: a row of predict.py's CSV, and the JSON
+        answer serve.py gives (``folder`` None), so plain values typed as they are (numbers as
+        numbers). A task whose prediction is not a row (a mask) may save it into ``folder`` as a
+        file called after ``name`` and give the file's path, and serve it encoded."""
         return {"prediction": self.describe_item(self.decode(output[None])[0])}
 
     def export_info(self) -> dict:

@@ -379,11 +379,15 @@ def test_segmentation_answers_the_mask(tmp_path_factory, tmp_path):
     np.testing.assert_array_equal(decoded, mask.numpy())
     assert rle["class_names"] == task.class_names
     assert answer["classes"] == task.describe_item(mask)
-    (tmp_path / "in.png").write_bytes(body)
-    result = predict_files(task, datamodule, [tmp_path / "in.png"], tmp_path / "out")
+    files = [tmp_path / "a" / "in.png", tmp_path / "b" / "in.png"]  # one name, two folders
+    for file, content in zip(files, (body, png_bytes(255 - pixels)), strict=True):
+        file.parent.mkdir()
+        file.write_bytes(content)
+    result = predict_files(task, datamodule, files, tmp_path / "out")
     with open(result["predictions"], newline="") as file:
-        row = next(csv.DictReader(file))
-    np.testing.assert_array_equal(np.asarray(Image.open(row["mask"])), mask.numpy())
+        rows = list(csv.DictReader(file))
+    assert rows[0]["mask"] != rows[1]["mask"]  # neither overwrites the other
+    np.testing.assert_array_equal(np.asarray(Image.open(rows[0]["mask"])), mask.numpy())
 
 
 # ---- the commands --------------------------------------------------------------------------------

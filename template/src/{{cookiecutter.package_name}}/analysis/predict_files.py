@@ -141,24 +141,27 @@ def predict_files(
     ``ConfigError`` naming the reasons, and nothing written, when no file can be read."""
     from rich.progress import Progress
 
+    from ..data.base import unique_names
+
     task.eval()
     device = next(task.parameters()).device
+    names = unique_names([f.stem for f in files])  # (for files a task saves: masks)
     rows, unreadable = [], []
     with Progress(transient=True) as progress:
         bar = progress.add_task("predicting", total=len(files))
         for start in range(0, len(files), batch_size):
             readable, tensors = [], []
-            for file in files[start : start + batch_size]:
+            for file, name in zip(files[start : start + batch_size], names[start:], strict=False):
                 try:
                     tensors.append(read_one(datamodule, file, max_pixels))
-                    readable.append(file)
+                    readable.append((file, name))
                 except UnreadableInput as error:
                     unreadable.append((file, str(error)))
             if tensors:
                 outputs = task(torch.stack(tensors).to(device)).float().cpu()
                 rows += [
-                    {"file": str(f), **task.prediction_row(o, folder=folder, name=f.stem)}
-                    for f, o in zip(readable, outputs, strict=True)
+                    {"file": str(f), **task.prediction_row(o, folder=folder, name=n)}
+                    for (f, n), o in zip(readable, outputs, strict=True)
                 ]
             progress.advance(bar, len(files[start : start + batch_size]))
     if not rows:

@@ -48,7 +48,7 @@ def train_quickly(tmp_path_factory, *overrides: str):
 
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
-    return train_quickly(tmp_path_factory)
+    return train_quickly(tmp_path_factory, "task=classification")
 
 
 @pytest.fixture(scope="module")

@@ -475,6 +475,15 @@ class _MappedBatchSampler(BatchSampler):
             yield [self.positions[i] for i in batch]
 
 
+def require_classes(names: list[str], where: str) -> None:
+    """Class targets need two classes or more (a single class leaves nothing to learn)."""
+    from ..training.validate import ConfigError
+
+    if len(names) < 2:
+        found = f"one class found ({names[0]})" if names else "no class found"
+        raise ConfigError(f"{where}: {found}: a classifier needs two or more")
+
+
 def unique_names(names: list[str]) -> list[str]:
     """The names, a repeated one numbered from its second occurrence on (``a.jpg#2``): a CSV
     may list a file twice."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from .base import DataModule, LoadedData
+from .base import DataModule, LoadedData, require_classes
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class ImageFolderDataModule(DataModule):
                 + (", ..." if len(self.skipped_files) > 5 else ""),
             )
             reject_empty_classes(self.root, kept, folder.classes)
+        require_classes(folder.classes, f"data.root={self.root}")
         self.paths = [path for path, _ in folder.samples]
         keys = [Path(os.path.relpath(path, self.root)).as_posix() for path in self.paths]
         return LoadedData(

@@ -113,4 +113,3 @@ def test_train_on_an_empty_csv_and_a_one_class_folder_exits_2(tmp_path):
         assert result.returncode == 2 and "Traceback" not in output, output
         errors = [line for line in output.splitlines() if line.startswith("error: ")]
         assert len(errors) == 1 and expected in errors[0], output
-

@@ -369,7 +369,13 @@ class DataModule(L.LightningDataModule):
             "input": self.input_info(),
             "skipped_files": len(getattr(self, "skipped_files", [])),
             **({"split_changes": self.split_changes} if self.split_changes else {}),
+            "notes": self.notes(),
         }
+
+    def notes(self) -> list[str]:
+        """What a person should know about how the data was read (one line each: the console
+        prints them under the data line): a size chosen for them, a split they gave, ..."""
+        return []
 
     # ---- loaders -----------------------------------------------------------------------------
     def _split_indices(self, split: str) -> list[int]:

@@ -1,8 +1,11 @@
 """Your own images: ``root/<class name>/<image file>`` (torchvision's ImageFolder layout).
 
 Images are read from disk item by item (they rarely fit in memory), resized to ``image_size``
-and normalized with ``mean``/``std``. Left at null, these follow the chosen model: a zoo backbone's
-pretrained configuration (its input size and statistics), else 224 pixels and ImageNet's statistics.
+and normalized with ``mean``/``std``. Left at null, these follow the chosen model when it was
+pretrained (a zoo backbone's input size and statistics), else the data: the images' median shorter
+side (measured on up to 64 files spread over the set; at most 224 px), and ImageNet's statistics.
+25x25 crops train at 25 px, not upscaled to 224 (80 times the pixels, for nothing). Which size
+was used and why is in summary.json (``data.image_size``, ``data.image_size_from``).
 
 Every file is decoded once before training (JPEGs at a reduced scale: fast): an unreadable one
 (corrupt, cut short, empty) is skipped and listed in ``skipped_files`` instead of killing a
@@ -17,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import statistics
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,8 +30,9 @@ from .base import DataModule, LoadedData, require_classes
 
 log = logging.getLogger(__name__)
 
-# what pretrained torchvision/timm models mostly expect (and the default without a zoo model)
+# what pretrained torchvision/timm models mostly expect (the statistics also serve other models)
 IMAGENET = {"input_size": 224, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+SIZE_SAMPLE = 64  # files measured for the size that follows the data
 
 
 class ImageFolderDataModule(DataModule):
@@ -41,21 +46,31 @@ class ImageFolderDataModule(DataModule):
         channels: int = 3,
         mean: list[float] | None = None,
         std: list[float] | None = None,
+        image_size_from: str | None = None,
         **kwargs,
     ) -> None:
+        """``image_size_from``: why ``image_size`` is what it is, filled in by the workflow (the
+        model's pretrained size, or the images' own); a size given without it was the user's."""
+        if image_size is not None and image_size_from is None:
+            image_size_from = "data.image_size"  # (saved with the hyperparameters below)
         super().__init__(**kwargs)
         self.root = Path(root).expanduser()
         self.skipped_files: list[str] = []  # unreadable images left out (see load())
 
     @classmethod
     def settings_from_model(cls, settings: dict, model_config: dict) -> dict:
-        """The settings left at null, from the model's pretrained configuration (or ImageNet's);
-        they are hyperparameters, so checkpoints and summary.json keep what was used."""
-        return {
-            key: model_config.get(source) or IMAGENET[source]
-            for key, source in (("image_size", "input_size"), ("mean", "mean"), ("std", "std"))
+        """The settings left at null, from the model's pretrained configuration (statistics:
+        else ImageNet's); they are hyperparameters, so checkpoints and summary.json keep what was
+        used. A model without a preference leaves the size to the images (``_normalization``)."""
+        chosen = {
+            key: model_config.get(key) or IMAGENET[key]
+            for key in ("mean", "std")
             if settings.get(key) is None
         }
+        if settings.get("image_size") is None and model_config.get("input_size"):
+            chosen["image_size"] = int(model_config["input_size"])
+            chosen["image_size_from"] = "the model's pretrained input size"
+        return chosen
 
     def load(self) -> LoadedData:
         from torchvision.datasets import ImageFolder  # heavy: only when this data set is used
@@ -111,7 +126,16 @@ class ImageFolderDataModule(DataModule):
         )
 
     def _normalization(self) -> tuple[int, int, list[float], list[float]]:
-        size, channels = self.hparams.image_size or IMAGENET["input_size"], self.hparams.channels
+        if self.hparams.image_size is None:  # no preference from the user or the model
+            self.loaded  # noqa: B018 (the files are known once loaded)
+            self.hparams.image_size, self.hparams.image_size_from = size_from_files(self.paths)
+            log.info(
+                "%s: images resized to %d px (%s; set data.image_size to choose)",
+                self.name,
+                self.hparams.image_size,
+                self.hparams.image_size_from,
+            )
+        size, channels = self.hparams.image_size, self.hparams.channels
         return (
             size,
             channels,
@@ -130,8 +154,34 @@ class ImageFolderDataModule(DataModule):
             "std": list(std),
         }
 
+    def describe(self) -> dict:
+        size = self._normalization()[0]
+        why = self.hparams.image_size_from
+        return {**super().describe(), "image_size": size, "image_size_from": why}
+
+    def notes(self) -> list[str]:
+        size = self._normalization()[0]
+        return [*super().notes(), f"images at {size}x{size} px ({self.hparams.image_size_from})"]
+
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         return batch  # augmentation happens per item, in item_transform
+
+
+def size_from_files(paths: list[str]) -> tuple[int, str]:
+    """(size, why): the median shorter side of up to ``SIZE_SAMPLE`` files spread over
+    ``paths`` (their headers only), at most the pretrained default (224 px)."""
+    from PIL import Image
+
+    step = max(1, len(paths) // SIZE_SAMPLE)
+    sides = []
+    for path in paths[::step][:SIZE_SAMPLE]:
+        with Image.open(path) as image:
+            sides.append(min(image.size))
+    median = int(statistics.median(sides))
+    why = f"the images' median shorter side, {median} px over {len(sides)} files"
+    if median > IMAGENET["input_size"]:
+        return IMAGENET["input_size"], f"{why}, capped at {IMAGENET['input_size']}"
+    return median, why
 
 
 def reject_empty_classes(

@@ -304,6 +304,16 @@ class TabularDataModule(DataModule):
             **({"text_in_numbers": self.text_in_numbers} if self.text_in_numbers else {}),
         }
 
+    def notes(self) -> list[str]:
+        return [
+            *super().notes(),
+            *(
+                f"column '{column}' read as categories: {found['rows']} text cell(s) among "
+                f"numbers (rows {found['first_rows']})"
+                for column, found in self.text_in_numbers.items()
+            ),
+        ]
+
     def read_items(self, path) -> tuple[list[str], torch.Tensor, dict]:
         """New rows from a CSV/Parquet file, preprocessed as in training: (row names, inputs,
         categories not seen in training, per column). Other columns (targets) are ignored."""

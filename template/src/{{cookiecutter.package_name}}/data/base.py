@@ -34,7 +34,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from . import augment as aug
-from .split import split_indices, subset
+from .split import DEFAULT_TEST_FRACTION, split_indices, subset
 
 SPLITS = ("train", "val", "test")
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class DataModule(L.LightningDataModule):
         self,
         batch_size: int = 64,
         val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
+        test_fraction: float | None = None,
         fraction: float = 1.0,
         overfit_batches: int = 0,
         overfit_repeats: int = 50,
@@ -122,10 +122,9 @@ class DataModule(L.LightningDataModule):
         super().__init__()
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"data.fraction must be in (0, 1], got {fraction}")
+        test_share = DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction
         if not (
-            0.0 < val_fraction < 1.0
-            and 0.0 <= test_fraction < 1.0
-            and val_fraction + test_fraction < 1.0
+            0.0 < val_fraction < 1.0 and 0.0 <= test_share < 1.0 and val_fraction + test_share < 1.0
         ):
             raise ValueError(
                 "data.val_fraction and data.test_fraction must be in (0, 1) "
@@ -364,6 +363,7 @@ class DataModule(L.LightningDataModule):
             "sizes": self.sizes(),
             "full_train_size": self.full_train_size,
             "fraction": self.hparams.fraction,
+            "split": self.split_origin(),
             "overfit_batches": self.hparams.overfit_batches,
             "targets": len(self.target_names),
             "input": self.input_info(),
@@ -375,7 +375,30 @@ class DataModule(L.LightningDataModule):
     def notes(self) -> list[str]:
         """What a person should know about how the data was read (one line each: the console
         prints them under the data line): a size chosen for them, a split they gave, ..."""
-        return []
+        origin = self.split_origin()
+        if not origin["val_given"]:
+            return []
+        test = (
+            "no test split (data.test_fraction=0 by default when the validation split is "
+            "given; set it to carve a test split out of the training items)"
+            if origin["test_fraction"] == 0
+            else f"test: {origin['test_fraction']} of the items, drawn from the others"
+        )
+        return [f"validation split given by the data ({self.val_source()}); {test}"]
+
+    def split_origin(self) -> dict:
+        """Where the split comes from: a validation split the data gives (a column, a list file,
+        a folder layout) or seeded fractions; and the test fraction used."""
+        given = self.loaded.val_indices is not None
+        test = self.hparams.test_fraction
+        if test is None:
+            test = 0.0 if given else DEFAULT_TEST_FRACTION
+        val = self.val_source() if given else "seeded"
+        return {"val_given": given, "val": val, "test_fraction": test}
+
+    def val_source(self) -> str:
+        """How the data names its own validation items (a data set that can says so)."""
+        return "the data set's own validation items"
 
     # ---- loaders -----------------------------------------------------------------------------
     def _split_indices(self, split: str) -> list[int]:

@@ -130,6 +130,9 @@ class ImageCsvDataModule(ImageFolderDataModule):
             item_keys=[row[h.file_column].strip() for row in kept],
         )
 
+    def val_source(self) -> str:
+        return f"data.valid_column={self.hparams.valid_column}"
+
     def _labels(self, row: dict) -> list[str]:
         text = row.get(self.hparams.label_column) or ""
         delim = self.hparams.label_delim or None  # "" or null: any whitespace

@@ -172,6 +172,9 @@ class MaskFolderDataModule(MaskDataModule):
             "%s: skipped %d of %d image/mask pairs:\n  %s", self.root, len(problems), total, listed
         )
 
+    def val_source(self) -> str:
+        return f"the list {self.hparams.valid}"
+
     def _valid_names(self) -> list[str] | None:
         if not self.hparams.valid:
             return None

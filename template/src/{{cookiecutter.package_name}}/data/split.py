@@ -18,6 +18,9 @@ import numpy as np
 import torch
 
 STRATA = ("labels", "label_sets", "quantiles", "none")
+# the test share when none is set; 0 when the data gives its validation split (a given split is
+# the user's: nothing of the training items is taken for a test split unless asked)
+DEFAULT_TEST_FRACTION = 0.15
 
 
 def strata(targets: torch.Tensor, kind: str) -> np.ndarray | None:
@@ -61,12 +64,15 @@ def split_indices(
     targets: torch.Tensor,
     stratify: str,
     val_fraction: float,
-    test_fraction: float,
+    test_fraction: float | None,
     seed: int,
     fixed_val: list[int] | None = None,
 ) -> dict[str, list[int]]:
     """Seeded train/val/test indices, stratified on ``strata(targets, stratify)``; with
-    ``fixed_val`` (the data set's own validation items), test is split from the other items."""
+    ``fixed_val`` (the data set's own validation items), test is split from the other items.
+    ``test_fraction=None``: ``DEFAULT_TEST_FRACTION``, or 0 with ``fixed_val``."""
+    if test_fraction is None:
+        test_fraction = 0.0 if fixed_val is not None else DEFAULT_TEST_FRACTION
     groups = strata(targets, stratify)
     if stratify != "labels":  # approximate strata: tiny ones are merged rather than fatal
         groups = _mergeable(groups, 3)

@@ -175,6 +175,9 @@ class TabularDataModule(DataModule):
     def source(self) -> str:
         return f"data.path={self.hparams.path}" if self.hparams.path else self.name
 
+    def val_source(self) -> str:
+        return f"data.valid_column={self.hparams.valid_column}"
+
     def _targets(self, frame, y_names: list[str]) -> tuple[torch.Tensor, list[str]]:
         missing = {c: int(frame[c].isna().sum()) for c in y_names if frame[c].isna().any()}
         if missing:

@@ -435,6 +435,9 @@ class TextCsvDataModule(TextDataModule):
     def source(self) -> str:
         return f"data.path={self.path}"
 
+    def val_source(self) -> str:
+        return f"data.valid_column={self.hparams.valid_column}"
+
     def records(self) -> list[Record]:
         if not self.path.is_file():
             raise FileNotFoundError(

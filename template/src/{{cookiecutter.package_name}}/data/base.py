@@ -10,6 +10,9 @@ It owns everything the workflow needs from data, so concrete data sets stay tiny
 * ``augment``: a policy from ``configs/augment/`` (see ``augment.py``), training split only;
   in-memory tensors are augmented as whole batches after the transfer to the device;
 * ``classes``: keep only some labels (a smaller task from the same data, class targets only);
+* ``decisions``: the clean-data review's ``decisions.json`` (``clean.py step=apply`` on data
+  without files of its own): its items are dropped from every split and relabelled; the
+  decisions are kept in the checkpoint, so eval and predict need no file;
 * a stored split for files: data read from files names each item (``item_keys``: its path
   relative to the data's root); the checkpoint keeps which items each split held, and eval,
   predict and resume reuse exactly that assignment, however the folder changed since. Items that
@@ -118,8 +121,11 @@ class DataModule(L.LightningDataModule):
         num_workers: int = 0,
         classes: list[int] | None = None,
         stratify: str = "labels",
+        decisions: str | dict | None = None,
     ) -> None:
         super().__init__()
+        self.decisions_source = decisions if isinstance(decisions, str) else "the checkpoint"
+        decisions = read_decisions(decisions) if isinstance(decisions, str) else decisions
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"data.fraction must be in (0, 1], got {fraction}")
         test_share = DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction
@@ -139,6 +145,7 @@ class DataModule(L.LightningDataModule):
         self._loaded: LoadedData | None = None
         self._stored_split: dict[str, list[str]] | None = None  # from a checkpoint
         self.split_changes: dict = {}  # items that appeared / disappeared since the checkpoint
+        self._dropped: set[int] = set()  # items the clean-data decisions delete
 
     def config(self) -> dict:
         """Plain values that rebuild this data module (stored in checkpoints)."""
@@ -230,6 +237,8 @@ class DataModule(L.LightningDataModule):
         self._loaded = data = self.load()
         if self.hparams.classes is not None:
             self._loaded = data = keep_classes(data, list(self.hparams.classes))
+        if self.hparams.decisions:
+            self._dropped = apply_decisions(data, self.hparams.decisions, self.decisions_source)
         targets = data.targets
         if len(targets) != len(data.inputs):
             raise ValueError(f"{self.name}: {len(data.inputs)} inputs but {len(targets)} targets")
@@ -280,6 +289,11 @@ class DataModule(L.LightningDataModule):
                     len(gone),
                     ", ".join(gone[:3]) or "-",
                 )
+        if self._dropped:  # deleted by the clean-data review: in no split
+            self.indices = {
+                split: [i for i in items if i not in self._dropped]
+                for split, items in self.indices.items()
+            }
         self._full_train = list(self.indices["train"])
         self.full_train_size = len(self._full_train)
         if self.hparams.fraction < 1.0:
@@ -364,6 +378,7 @@ class DataModule(L.LightningDataModule):
             "full_train_size": self.full_train_size,
             "fraction": self.hparams.fraction,
             "split": self.split_origin(),
+            **({"decisions": self.decisions_applied()} if self.hparams.decisions else {}),
             "overfit_batches": self.hparams.overfit_batches,
             "targets": len(self.target_names),
             "input": self.input_info(),
@@ -375,16 +390,31 @@ class DataModule(L.LightningDataModule):
     def notes(self) -> list[str]:
         """What a person should know about how the data was read (one line each: the console
         prints them under the data line): a size chosen for them, a split they gave, ..."""
+        notes = []
+        if self.hparams.decisions:
+            applied = self.decisions_applied()
+            notes.append(
+                f"clean-data decisions from {applied['file']}: {applied['dropped']} item(s) "
+                f"dropped, {applied['relabelled']} relabelled"
+            )
         origin = self.split_origin()
         if not origin["val_given"]:
-            return []
+            return notes
         test = (
             "no test split (data.test_fraction=0 by default when the validation split is "
             "given; set it to carve a test split out of the training items)"
             if origin["test_fraction"] == 0
             else f"test: {origin['test_fraction']} of the items, drawn from the others"
         )
-        return [f"validation split given by the data ({self.val_source()}); {test}"]
+        return [*notes, f"validation split given by the data ({self.val_source()}); {test}"]
+
+    def decisions_applied(self) -> dict:
+        decisions = self.hparams.decisions
+        return {
+            "file": self.decisions_source,
+            "dropped": len(decisions["delete"]),
+            "relabelled": len(decisions["relabel"]),
+        }
 
     def split_origin(self) -> dict:
         """Where the split comes from: a validation split the data gives (a column, a list file,
@@ -511,6 +541,62 @@ def require_classes(names: list[str], where: str) -> None:
     if len(names) < 2:
         found = f"one class found ({names[0]})" if names else "no class found"
         raise ConfigError(f"{where}: {found}: a classifier needs two or more")
+
+
+def read_decisions(path: str) -> dict:
+    """``data.decisions=<decisions.json>``: what the clean-data review decided, as plain values."""
+    import json
+    from pathlib import Path
+
+    from ..training.validate import ConfigError
+
+    file = Path(path).expanduser()
+    try:
+        decisions = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigError(
+            f"data.decisions={path}: not a readable decisions.json ({error}); it is written by "
+            "clean.py step=apply"
+        ) from None
+    if not isinstance(decisions, dict) or not {"delete", "relabel"} <= set(decisions):
+        raise ConfigError(f"data.decisions={path}: not a decisions.json of clean.py step=apply")
+    return decisions
+
+
+def apply_decisions(data: LoadedData, decisions: dict, source: str) -> set[int]:
+    """Relabel the decided items in place; return the items to drop. The decisions must have
+    been made on this data (same items, same classes): indices mean nothing otherwise."""
+    from ..training.validate import ConfigError
+
+    made_on = decisions.get("data") or {}
+    count = len(data.targets)
+    if made_on.get("items") not in (None, count) or decisions.get("class_names") not in (
+        None,
+        list(data.target_names),
+    ):
+        raise ConfigError(
+            f"data.decisions={source} was made on {made_on.get('items')} items with classes "
+            f"{decisions.get('class_names')}; this data has {count} with "
+            f"{list(data.target_names)}: use the reviewed run's data settings (data.classes, ...)"
+        )
+    relabel = {int(index): name for index, name in decisions["relabel"].items()}
+    dropped = {int(index) for index in decisions["delete"]}
+    outside = sorted(i for i in dropped | set(relabel) if not 0 <= i < count)
+    if outside:
+        raise ConfigError(f"data.decisions={source}: items {outside[:5]} are not in 0..{count - 1}")
+    if relabel:
+        if data.targets.dim() != 1 or data.targets.is_floating_point():
+            raise ConfigError(
+                f"data.decisions={source} relabels items: only single class labels can be"
+                " relabelled"
+            )
+        index = {name: i for i, name in enumerate(data.target_names)}
+        unknown = sorted({name for name in relabel.values() if name not in index})
+        if unknown:
+            raise ConfigError(f"data.decisions={source}: {unknown} are not classes of this data")
+        for item, name in relabel.items():
+            data.targets[item] = index[name]
+    return dropped
 
 
 def unique_names(names: list[str]) -> list[str]:

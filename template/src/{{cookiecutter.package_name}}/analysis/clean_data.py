@@ -163,9 +163,10 @@ def undo(log: str | Path) -> dict:
     if not log.is_file():
         raise ConfigError(f"log={log}: no such moves log (undone already? see {log}.undone)")
     lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
-    if not lines or "root" not in lines[0]:
+    if lines and "root" not in lines[0]:
         raise ConfigError(f"{log} is not a moves log written by step=apply (no data root)")
-    root, quarantine = Path(lines[0]["root"]).resolve(), log.parent.resolve()
+    root = Path(lines[0]["root"]).resolve() if lines else None  # (an empty log: no moves)
+    quarantine = log.parent.resolve()
     moves, todo, problems = lines[1:], [], []
     for number, move in enumerate(moves, start=2):
         source, target = Path(move["to"]), Path(move["from"])

@@ -193,6 +193,14 @@ def test_in_memory_decisions_are_applied_by_a_retraining_run_and_undone(tmp_path
     stored = retrained.config()["decisions"]  # the checkpoint keeps the decisions themselves
     assert stored["delete"] == [dropped]
 
+    second = clean_data.find_suspicious(always_zero(retrained), retrained, top_k=3)
+    assert dropped not in {row["index"] for row in second}  # dropped items are in no split
+    again = clean_data.write_review(second, tmp_path / "again", retrained, "model.ckpt")
+    edit_review(again, [("delete", "")])
+    merged = json.loads(Path(clean_data.apply_decisions(again)["decisions"]).read_text())
+    assert merged["delete"] == sorted({dropped, second[0]["index"]})  # a second round adds up
+    assert merged["relabel"] == {str(relabelled): "0"}
+
     undone = clean_data.undo_applied(path)  # step=undo csv=<the applied csv>
     assert undone["decisions"].endswith("decisions.json.undone")
     assert not Path(report["decisions"]).exists()

@@ -77,6 +77,8 @@ def write_review(rows: list[dict], folder: str | Path, datamodule, checkpoint: s
         "checkpoint": str(checkpoint),
         "items": len(rows),
         "data": {"name": datamodule.name, "items": len(datamodule.loaded.targets)},
+        # a model trained on earlier decisions (data.decisions=): the new ones add to them
+        "earlier_decisions": datamodule.hparams.get("decisions"),
     }
     (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return path
@@ -238,12 +240,15 @@ def _free(path: Path) -> Path:
 def _write_indices(todo: list[dict], csv_path: Path, meta: dict) -> dict:
     """Data without files of its own: the decisions as indices into the data set, with what they
     were made on (checked by the retraining run that applies them: ``data.decisions=``)."""
+    earlier = meta.get("earlier_decisions") or {"delete": [], "relabel": {}}
+    deleted = {int(r["index"]) for r in todo if r["action"] == "delete"}
     decisions = {
         "data": meta.get("data"),
         "class_names": meta["class_names"],
-        "delete": sorted(int(r["index"]) for r in todo if r["action"] == "delete"),
+        "delete": sorted(deleted | set(earlier["delete"])),
         "relabel": {
-            str(r["index"]): r["new_label"].strip() for r in todo if r["action"] == "relabel"
+            **{k: v for k, v in earlier["relabel"].items() if int(k) not in deleted},
+            **{str(r["index"]): r["new_label"].strip() for r in todo if r["action"] == "relabel"},
         },
     }
     path = csv_path.parent / "decisions.json"

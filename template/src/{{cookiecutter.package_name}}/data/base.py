@@ -37,7 +37,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from . import augment as aug
-from .split import DEFAULT_TEST_FRACTION, split_indices, subset
+from .split import DEFAULT_TEST_FRACTION, split_indices, subset, test_share
 
 SPLITS = ("train", "val", "test")
 log = logging.getLogger(__name__)
@@ -128,10 +128,8 @@ class DataModule(L.LightningDataModule):
         decisions = read_decisions(decisions) if isinstance(decisions, str) else decisions
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"data.fraction must be in (0, 1], got {fraction}")
-        test_share = DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction
-        if not (
-            0.0 < val_fraction < 1.0 and 0.0 <= test_share < 1.0 and val_fraction + test_share < 1.0
-        ):
+        test = DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction
+        if not (0.0 < val_fraction < 1.0 and 0.0 <= test < 1.0 and val_fraction + test < 1.0):
             raise ValueError(
                 "data.val_fraction and data.test_fraction must be in (0, 1) "
                 f"and sum to < 1, got {val_fraction} and {test_fraction}"
@@ -420,9 +418,7 @@ class DataModule(L.LightningDataModule):
         """Where the split comes from: a validation split the data gives (a column, a list file,
         a folder layout) or seeded fractions; and the test fraction used."""
         given = self.loaded.val_indices is not None
-        test = self.hparams.test_fraction
-        if test is None:
-            test = 0.0 if given else DEFAULT_TEST_FRACTION
+        test = test_share(self.hparams.test_fraction, given_val=given)
         val = self.val_source() if given else "seeded"
         return {"val_given": given, "val": val, "test_fraction": test}
 

@@ -71,8 +71,7 @@ def split_indices(
     """Seeded train/val/test indices, stratified on ``strata(targets, stratify)``; with
     ``fixed_val`` (the data set's own validation items), test is split from the other items.
     ``test_fraction=None``: ``DEFAULT_TEST_FRACTION``, or 0 with ``fixed_val``."""
-    if test_fraction is None:
-        test_fraction = 0.0 if fixed_val is not None else DEFAULT_TEST_FRACTION
+    test_fraction = test_share(test_fraction, given_val=fixed_val is not None)
     groups = strata(targets, stratify)
     if stratify != "labels":  # approximate strata: tiny ones are merged rather than fatal
         groups = _mergeable(groups, 3)
@@ -103,6 +102,13 @@ def split_indices(
             f"split gets one item per class ({error})"
         ) from None
     return {"train": train.tolist(), "val": val.tolist(), "test": test.tolist()}
+
+
+def test_share(test_fraction: float | None, given_val: bool) -> float:
+    """The test fraction used: as set, else 0 beside a given validation split, else the default."""
+    if test_fraction is not None:
+        return test_fraction
+    return 0.0 if given_val else DEFAULT_TEST_FRACTION
 
 
 def draw(

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from {{ cookiecutter.package_name }}.data.image_csv import ImageCsvDataModule
+from {{ cookiecutter.package_name }}.data.image_csv_regression import ImageCSVRegressionDataModule
 from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
 from {{ cookiecutter.package_name }}.data.tabular import TabularDataModule
 from {{ cookiecutter.package_name }}.training.errors import user_message
@@ -90,6 +92,25 @@ def test_an_image_folder_with_one_class_is_one_line(tmp_path, monkeypatch):
     with pytest.raises(ValueError) as raised:
         datamodule.setup()
     one_line_user_error(raised.value, "one class found (cat)", "a classifier needs two or more")
+
+
+@pytest.mark.parametrize(
+    ("data", "content", "words"),
+    [
+        (ImageCsvDataModule, "", ["has no column fname, labels"]),
+        (
+            ImageCSVRegressionDataModule,
+            "file,angle\n" + "".join(f"gone{i}.png,{i}\n" for i in range(8)),
+            ["8 bad rows", "line 2: gone0.png", "; ... 3 more"],
+        ),
+    ],
+    ids=["empty_label_csv", "bad_rows_fail"],
+)
+def test_image_csv_mistakes_are_one_line(tmp_path, data, content, words):
+    (tmp_path / "labels.csv").write_text(content)
+    with pytest.raises(ValueError) as raised:
+        data(root=str(tmp_path), image_size=8).setup()
+    one_line_user_error(raised.value, *words)
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
+from ..data.base import first_problems
 from ..training.validate import ConfigError
 from .predict import predict
 
@@ -110,7 +111,7 @@ def read_decisions(csv_path: str | Path) -> tuple[list[dict], dict]:
             )
     if problems:
         raise ConfigError(
-            f"{csv_path} has invalid rows, nothing was changed: {_listed(problems, 5)}"
+            f"{csv_path} has invalid rows, nothing was changed: {first_problems(problems)}"
         )
     return rows, meta
 
@@ -182,7 +183,7 @@ def undo(log: str | Path) -> dict:
             todo.append((source, target))
         # else: moved back already (an earlier undo that stopped): nothing to do
     if problems:
-        raise ConfigError(f"cannot undo {log}, nothing was moved: {_listed(problems, 3)}")
+        raise ConfigError(f"cannot undo {log}, nothing was moved: {first_problems(problems, 3)}")
     for source, target in reversed(todo):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(source), str(target))
@@ -212,12 +213,6 @@ def undo_applied(csv_path: str | Path) -> dict:
         "decisions": str(done),
         "note": f"{decisions.name} renamed: retrain without data.decisions= to use every item",
     }
-
-
-def _listed(problems: list[str], shown: int) -> str:
-    """The first problems on one line (the error is one line), and how many more."""
-    more = len(problems) - shown
-    return "; ".join(problems[:shown]) + (f"; ... {more} more" if more > 0 else "")
 
 
 def _inside(path: Path, folder: Path) -> bool:

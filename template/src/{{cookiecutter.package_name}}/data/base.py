@@ -36,6 +36,7 @@ import lightning as L
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
+from ..training.validate import ConfigError
 from . import augment as aug
 from .split import DEFAULT_TEST_FRACTION, split_indices, subset, test_share
 
@@ -127,15 +128,15 @@ class DataModule(L.LightningDataModule):
         self.decisions_source = decisions if isinstance(decisions, str) else "the checkpoint"
         decisions = read_decisions(decisions) if isinstance(decisions, str) else decisions
         if not 0.0 < fraction <= 1.0:
-            raise ValueError(f"data.fraction must be in (0, 1], got {fraction}")
+            raise ConfigError(f"data.fraction must be in (0, 1], got {fraction}")
         test = DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction
         if not (0.0 < val_fraction < 1.0 and 0.0 <= test < 1.0 and val_fraction + test < 1.0):
-            raise ValueError(
+            raise ConfigError(
                 "data.val_fraction and data.test_fraction must be in (0, 1) "
                 f"and sum to < 1, got {val_fraction} and {test_fraction}"
             )
         if batch_size < 1 or overfit_batches < 0:
-            raise ValueError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
+            raise ConfigError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
         self.save_hyperparameters()  # plain values: the checkpoint can rebuild the same split
         self.batch_size = batch_size
         self.augment_policy = aug.policy(augment)
@@ -222,7 +223,7 @@ class DataModule(L.LightningDataModule):
     def _image_shape(self) -> list[int]:
         shape = self.input_shape
         if len(shape) != 3 or shape[0] not in (1, 3):
-            raise ValueError(
+            raise ConfigError(
                 f"{self.name}: inputs of shape {shape} are not images; this data "
                 "set cannot read input files"
             )
@@ -532,8 +533,6 @@ class _MappedBatchSampler(BatchSampler):
 
 def require_classes(names: list[str], where: str) -> None:
     """Class targets need two classes or more (a single class leaves nothing to learn)."""
-    from ..training.validate import ConfigError
-
     if len(names) < 2:
         found = f"one class found ({names[0]})" if names else "no class found"
         raise ConfigError(f"{where}: {found}: a classifier needs two or more")
@@ -543,8 +542,6 @@ def read_decisions(path: str) -> dict:
     """``data.decisions=<decisions.json>``: what the clean-data review decided, as plain values."""
     import json
     from pathlib import Path
-
-    from ..training.validate import ConfigError
 
     file = Path(path).expanduser()
     try:
@@ -562,8 +559,6 @@ def read_decisions(path: str) -> dict:
 def apply_decisions(data: LoadedData, decisions: dict, source: str) -> set[int]:
     """Relabel the decided items in place; return the items to drop. The decisions must have
     been made on this data (same items, same classes): indices mean nothing otherwise."""
-    from ..training.validate import ConfigError
-
     made_on = decisions.get("data") or {}
     count = len(data.targets)
     if made_on.get("items") not in (None, count) or decisions.get("class_names") not in (
@@ -595,6 +590,12 @@ def apply_decisions(data: LoadedData, decisions: dict, source: str) -> set[int]:
     return dropped
 
 
+def first_problems(problems: list[str], shown: int = 5) -> str:
+    """The first problems of a list on one line (a user error is one line; a log has them all)."""
+    more = len(problems) - shown
+    return "; ".join(problems[:shown]) + (f"; ... {more} more" if more > 0 else "")
+
+
 def unique_names(names: list[str]) -> list[str]:
     """The names, a repeated one numbered from its second occurrence on (``a.jpg#2``): a CSV
     may list a file twice."""
@@ -610,18 +611,18 @@ def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
     """Only the items of ``classes`` (label numbers), relabelled 0..k-1 in the given order: a new
     task from the same data (the transfer demo pretrains on digits 0-4, fine-tunes on 5-9)."""
     if data.targets.dim() != 1 or data.targets.is_floating_point():
-        raise ValueError(
+        raise ConfigError(
             "data.classes selects class labels: this data set's targets are not single class labels"
         )
     unknown = [c for c in classes if not 0 <= c < len(data.class_names)]
     if unknown or not classes:
         last = len(data.class_names) - 1
-        raise ValueError(f"data.classes={classes}: labels must be in 0..{last}")
+        raise ConfigError(f"data.classes={classes}: labels must be in 0..{last}")
     relabel = torch.full((len(data.class_names),), -1, dtype=torch.long)
     relabel[torch.as_tensor(classes)] = torch.arange(len(classes))
     keep = torch.nonzero(relabel[data.targets] >= 0).flatten()
     if not isinstance(data.inputs, torch.Tensor):
-        raise ValueError(
+        raise ConfigError(
             "data.classes works for in-memory data sets; for image folders, point "
             "data.root at a folder that holds only the classes you want"
         )

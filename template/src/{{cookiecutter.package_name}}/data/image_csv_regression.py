@@ -24,7 +24,8 @@ from pathlib import Path
 
 import torch
 
-from .base import LoadedData
+from ..training.validate import ConfigError
+from .base import LoadedData, first_problems
 from .image_csv import TRUE, ImageFiles
 from .image_folder import ImageFolderDataModule
 
@@ -49,7 +50,7 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
         **kwargs,
     ) -> None:
         if on_bad_rows not in BAD_ROWS:
-            raise ValueError(f"data.on_bad_rows={on_bad_rows}: use one of {', '.join(BAD_ROWS)}")
+            raise ConfigError(f"data.on_bad_rows={on_bad_rows}: use one of {', '.join(BAD_ROWS)}")
         super().__init__(root=root, **kwargs)
         # may mirroring/shifting the image keep its targets true? (an angle or a position: no)
         self.hflip_ok, self.geometric_ok = hflip_ok, geometric_ok
@@ -104,14 +105,14 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
                 f"\n  ... {len(problems) - 20} more" if len(problems) > 20 else ""
             )
             if self.hparams.on_bad_rows == "fail":
-                raise ValueError(
+                raise ConfigError(
                     f"{table}: {len(problems)} bad rows (fix them, or set "
-                    f"data.on_bad_rows=skip):\n  {listed}"
+                    f"data.on_bad_rows=skip): {first_problems(problems)}"
                 )
             log.warning("%s: skipping %d bad rows:\n  %s", table, len(problems), listed)
             self.skipped_files = problems
         if not paths:
-            raise ValueError(f"{table}: no usable rows")
+            raise ConfigError(f"{table}: no usable rows")
         self.paths = paths
         keys = [Path(os.path.relpath(path, self.root)).as_posix() for path in paths]
         return LoadedData(
@@ -128,7 +129,7 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
     def _target_columns(self, columns: list[str], table: Path) -> list[str]:
         file_column = self.hparams.file_column
         if file_column not in columns:
-            raise ValueError(
+            raise ConfigError(
                 f"{table}: no column '{file_column}' (data.file_column); columns: "
                 f"{', '.join(columns)}"
             )
@@ -136,7 +137,7 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
         names = list(self.hparams.y_names or [c for c in columns if c not in not_targets])
         unknown = [n for n in names if n not in columns]
         if unknown or not names:
-            raise ValueError(
+            raise ConfigError(
                 f"{table}: target columns {unknown or '(none)'} not found "
                 f"(data.y_names); columns: {', '.join(columns)}"
             )

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import torch
 
+from ..training.validate import ConfigError
 from .base import DataModule, LoadedData, require_classes
 
 log = logging.getLogger(__name__)
@@ -141,8 +142,6 @@ class ImageFolderDataModule(DataModule):
     def _valid_samples(self, valid: Path, class_to_idx: dict[str, int]) -> list[tuple[str, int]]:
         from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
 
-        from ..training.validate import ConfigError
-
         unknown = sorted(
             d.name for d in valid.iterdir() if d.is_dir() and d.name not in class_to_idx
         )
@@ -157,8 +156,6 @@ class ImageFolderDataModule(DataModule):
     def _listed_valid(self, keys: list[str]) -> list[int] | None:
         """The items a list file (``valid``, one path under root per line) names; None when
         there is no such file."""
-        from ..training.validate import ConfigError
-
         if not self.hparams.valid:
             return None
         listing = Path(self.hparams.valid).expanduser()

@@ -64,13 +64,12 @@ def clean(cfg: DictConfig) -> None:
             raise ConfigError("step=apply needs csv=<the edited suspicious.csv>")
         print(json.dumps(clean_data.apply_decisions(cfg.csv, cfg.quarantine), indent=2))
     elif cfg.step == "undo":
-        log = cfg.log
-        if not log and cfg.csv:
-            pointer = Path(cfg.csv).parent / clean_data.LOG_POINTER
-            log = json.loads(pointer.read_text())["log"] if pointer.is_file() else None
-        if not log:
-            raise ConfigError("step=undo needs log=<moves log> or csv=<the applied csv>")
-        print(json.dumps(clean_data.undo(log), indent=2))
+        if cfg.log:
+            print(json.dumps(clean_data.undo(cfg.log), indent=2))
+        elif cfg.csv:
+            print(json.dumps(clean_data.undo_applied(cfg.csv), indent=2))
+        else:
+            raise ConfigError("step=undo needs csv=<the applied csv> or log=<moves log>")
     else:
         raise ConfigError(f"step={cfg.step} is not a step: use step=find, apply or undo")
 

@@ -1,5 +1,6 @@
 """Clean data: suspicious items are found for the right reasons; apply moves files with a log,
-undo restores them, nothing is ever lost; in-memory data gets indices."""
+undo restores them (checked first, re-runnable, never outside the data root), nothing is ever
+lost; data without files gets indices that a retraining run applies (data.decisions=)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from {{ cookiecutter.package_name }}.analysis import clean_data
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
+from {{ cookiecutter.package_name }}.training.errors import user_message
 
 from conftest import PROJECT
 
@@ -97,7 +99,9 @@ def test_digits_decisions_are_reported_as_indices(tmp_path):
     report = clean_data.apply_decisions(path)
     assert report["moved"] == 0 and report["delete"] == 1 and report["relabel"] == 1
     decisions = json.loads(Path(report["decisions"]).read_text())
-    assert decisions == {"delete": [rows[0]["index"]], "relabel": {str(rows[1]["index"]): "7"}}
+    assert decisions["delete"] == [rows[0]["index"]]
+    assert decisions["relabel"] == {str(rows[1]["index"]): "7"}
+    assert decisions["data"] == {"name": "digits", "items": 1797}  # what they were made on
 
 
 def test_round_trip_moves_and_restores_files_with_nothing_lost(tmp_path):
@@ -132,7 +136,8 @@ def test_round_trip_moves_and_restores_files_with_nothing_lost(tmp_path):
     ]
     assert sorted(after) == sorted(original.values())
     log = [json.loads(line) for line in Path(report["log"]).read_text().splitlines()]
-    assert [entry["action"] for entry in log] == ["delete", "relabel"]
+    assert log[0] == {"root": str(root)}  # what undo may move files into
+    assert [entry["action"] for entry in log[1:]] == ["delete", "relabel"]
 
     restored = clean_data.undo(report["log"])
     assert restored["restored"] == 2
@@ -153,6 +158,168 @@ def test_invalid_decisions_change_nothing(tmp_path):
     assert "line 3: new_label 'no-such-class'" in str(caught.value)
     assert "line 4: action 'remove'" in str(caught.value)
     assert snapshot(root) == original
+
+
+def edit_review(path: Path, actions: list[tuple[str, str]]) -> list[dict]:
+    """A person's edit of the review CSV: the first rows get ``(action, new_label)``."""
+    with path.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    for row, (action, new_label) in zip(rows, actions, strict=False):
+        row["action"], row["new_label"] = action, new_label
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+def test_in_memory_decisions_are_applied_by_a_retraining_run_and_undone(tmp_path):
+    reviewed = DigitsDataModule()
+    rows = clean_data.find_suspicious(always_zero(reviewed), reviewed, top_k=3)
+    path = clean_data.write_review(rows, tmp_path, reviewed, "model.ckpt")
+    edited = edit_review(path, [("delete", ""), ("relabel", "0")])  # the model's class
+    dropped, relabelled = int(edited[0]["index"]), int(edited[1]["index"])
+    report = clean_data.apply_decisions(path)
+    assert f"data.decisions={report['decisions']}" in report["note"]
+
+    retrained = DigitsDataModule(decisions=report["decisions"])
+    retrained.setup()
+    everywhere = [i for split in ("train", "val", "test") for i in retrained.indices[split]]
+    assert dropped not in everywhere and len(everywhere) == 1797 - 1
+    assert int(retrained.loaded.targets[relabelled]) == 0
+    assert int(reviewed.loaded.targets[relabelled]) != 0
+    applied = retrained.describe()["decisions"]
+    assert applied == {"file": report["decisions"], "dropped": 1, "relabelled": 1}
+    stored = retrained.config()["decisions"]  # the checkpoint keeps the decisions themselves
+    assert stored["delete"] == [dropped]
+
+    second = clean_data.find_suspicious(always_zero(retrained), retrained, top_k=3)
+    assert dropped not in {row["index"] for row in second}  # dropped items are in no split
+    again = clean_data.write_review(second, tmp_path / "again", retrained, "model.ckpt")
+    edit_review(again, [("delete", "")])
+    merged = json.loads(Path(clean_data.apply_decisions(again)["decisions"]).read_text())
+    assert merged["delete"] == sorted({dropped, second[0]["index"]})  # a second round adds up
+    assert merged["relabel"] == {str(relabelled): "0"}
+
+    undone = clean_data.undo_applied(path)  # step=undo csv=<the applied csv>
+    assert undone["decisions"].endswith("decisions.json.undone")
+    assert not Path(report["decisions"]).exists()
+    with pytest.raises(ValueError) as raised:
+        DigitsDataModule(decisions=report["decisions"])
+    assert "data.decisions=" in (user_message(raised.value) or "")
+    with pytest.raises(ValueError) as raised:
+        clean_data.undo_applied(path)  # twice: says why, changes nothing
+    assert "undone already" in (user_message(raised.value) or "")
+
+
+def test_decisions_made_on_other_data_are_refused(tmp_path):
+    reviewed = DigitsDataModule()
+    rows = clean_data.find_suspicious(always_zero(reviewed), reviewed, top_k=2)
+    path = clean_data.write_review(rows, tmp_path, reviewed, "model.ckpt")
+    edit_review(path, [("delete", "")])
+    decisions = clean_data.apply_decisions(path)["decisions"]
+    fewer = DigitsDataModule(decisions=decisions, classes=[0, 1, 2])
+    with pytest.raises(ValueError) as raised:
+        fewer.setup()
+    message = user_message(raised.value) or ""
+    assert "made on 1797 items" in message and "data.classes" in message
+
+
+def applied_folder(tmp_path) -> tuple[Path, dict, dict]:
+    """An image folder with two files moved by apply: (root, files before, apply's report)."""
+    root = tmp_path / "pets"
+    datamodule = image_folder(root)
+    original = snapshot(root)
+    rows = clean_data.find_suspicious(always_zero(datamodule), datamodule, top_k=2)
+    path = clean_data.write_review(rows, tmp_path / "review", datamodule, "model.ckpt")
+    edit_review(path, [("delete", ""), ("relabel", "c0"), ("delete", "")])
+    return root, original, clean_data.apply_decisions(path)
+
+
+def test_undo_checks_every_move_first_and_can_run_again(tmp_path):
+    root, original, report = applied_folder(tmp_path)
+    moves = [json.loads(line) for line in Path(report["log"]).read_text().splitlines()][1:]
+    assert len(moves) == 3
+    in_the_way = Path(moves[0]["from"])
+    in_the_way.write_bytes(b"a new file with the old name")
+    before = snapshot(root)
+    with pytest.raises(ValueError) as raised:
+        clean_data.undo(report["log"])
+    assert "exists again" in (user_message(raised.value) or "")
+    assert snapshot(root) == before  # nothing moved: not 2 of 3
+
+    in_the_way.unlink()
+    Path(moves[2]["to"]).rename(moves[2]["from"])  # one move undone by hand (a stopped undo)
+    restored = clean_data.undo(report["log"])
+    assert restored["restored"] == 2 and restored["already_back"] == 1
+    assert snapshot(root) == original
+
+
+def test_undo_refuses_a_log_that_leaves_the_data_root(tmp_path):
+    root, _, report = applied_folder(tmp_path)
+    outside = tmp_path / "elsewhere" / "secret.png"
+    outside.parent.mkdir()
+    lines = Path(report["log"]).read_text().splitlines()
+    move = json.loads(lines[1])
+    Path(move["to"]).unlink()
+    outside.write_bytes(b"not part of the data")
+    lines[1] = json.dumps({**move, "to": str(outside), "from": str(root / "c1" / "new.png")})
+    Path(report["log"]).write_text("\n".join(lines) + "\n")
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError) as raised:
+        clean_data.undo(report["log"])
+    assert "leaves the data root" in (user_message(raised.value) or "")
+    assert snapshot(tmp_path) == before and outside.is_file()
+
+
+def test_apply_moves_nothing_when_a_file_is_gone(tmp_path):
+    root = tmp_path / "pets"
+    datamodule = image_folder(root)
+    rows = clean_data.find_suspicious(always_zero(datamodule), datamodule, top_k=2)
+    path = clean_data.write_review(rows, tmp_path / "review", datamodule, "model.ckpt")
+    edited = edit_review(path, [("delete", ""), ("delete", "")])
+    Path(edited[1]["path"]).unlink()
+    before = snapshot(root)
+    with pytest.raises(ValueError) as raised:
+        clean_data.apply_decisions(path)
+    assert "nothing was changed" in (user_message(raised.value) or "")
+    assert snapshot(root) == before
+
+
+@pytest.mark.slow
+def test_clean_command_apply_retrain_undo_in_memory(run_train, tmp_path):
+    """The README's commands, end to end on in-memory digits: one error line for a bad edit,
+    then apply, retrain with the decisions (counted in summary.json), undo by the csv."""
+    trained = run_train("mode=smoke")
+    digits = DigitsDataModule()
+    rows = clean_data.find_suspicious(always_zero(digits), digits, top_k=2)
+    review = clean_data.write_review(rows, tmp_path / "review", digits, trained["best_checkpoint"])
+
+    def clean(*overrides: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(PROJECT / "clean.py"), *overrides],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    edit_review(review, [("delete", ""), ("remove", "")])
+    bad = clean("step=apply", f"csv={review}")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+    assert bad.stderr.strip().splitlines() == [
+        f"error: {review} has invalid rows, nothing was changed: line 3: action 'remove' "
+        "(use keep, delete, relabel)"
+    ]
+    edit_review(review, [("delete", ""), ("relabel", "7")])
+    applied = clean("step=apply", f"csv={review}")
+    assert applied.returncode == 0, applied.stderr
+    decisions = json.loads(applied.stdout)["decisions"]
+    retrained = run_train("mode=smoke", f"data.decisions={decisions}")
+    assert retrained["data"]["decisions"] == {"file": decisions, "dropped": 1, "relabelled": 1}
+    assert sum(retrained["data"]["sizes"].values()) == sum(trained["data"]["sizes"].values()) - 1
+    undone = clean("step=undo", f"csv={review}")
+    assert undone.returncode == 0 and "decisions.json.undone" in undone.stdout, undone.stderr
 
 
 @pytest.mark.slow

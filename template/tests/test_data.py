@@ -145,7 +145,7 @@ def test_image_folder_follows_the_backbone_unless_told(tmp_path):
     cls = image_folder.ImageFolderDataModule
     plain = cls(root=str(tmp_path), batch_size=4, num_workers=0)
     plain.setup()
-    assert plain.input_shape == [3, 224, 224]  # no model preference: ImageNet's defaults
+    assert plain.input_shape == [3, 20, 20]  # no model preference: the images' own size
     settings = {"root": str(tmp_path), "batch_size": 4, "num_workers": 0}
     dm = cls(**settings, **cls.settings_from_model(settings, config))  # known before building
     dm.setup()

@@ -1,5 +1,5 @@
 """Bad image files: verified before training, skipped and listed, verdicts cached; an empty
-class folder is named."""
+class folder is named; the input size follows the images unless a pretrained model needs its own."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import pytest
 from {{ cookiecutter.package_name }}.data import image_folder
 
 
-def make_folder(root: Path, per_class: int = 6) -> None:
+def make_folder(root: Path, per_class: int = 6, shape=(12, 16)) -> None:
     from PIL import Image
 
     rng = np.random.default_rng(0)
     for name in ("cat", "dog"):
         (root / name).mkdir(parents=True)
         for i in range(per_class):
-            pixels = rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)
+            pixels = rng.integers(0, 255, (*shape, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(root / name / f"{i}.{'jpg' if i % 2 else 'png'}")
 
 
@@ -95,3 +95,45 @@ def test_an_empty_class_folder_says_to_remove_it_or_add_images(tmp_path):
     (root / "fish" / "broken.jpg").write_bytes(b"\xff\xd8 not really")  # nothing readable
     with pytest.raises(FileNotFoundError, match=r"without readable images: .*fish"):
         data_module(root).setup()
+
+
+def test_small_images_train_at_their_own_size(tmp_path, run_train):
+    make_folder(tmp_path / "faces", per_class=10, shape=(25, 25))
+    summary = run_train("data=image_folder", f"data.root={tmp_path / 'faces'}", "mode=smoke")
+    assert summary["status"] == "completed"
+    data = summary["data"]
+    assert data["input"]["shape"] == [3, 25, 25] and data["image_size"] == 25  # not 224
+    assert data["image_size_from"].startswith("the images' median shorter side, 25 px")
+    assert "images at 25x25 px" in data["notes"][0]
+
+
+def test_the_size_a_pretrained_model_or_the_user_asks_for_wins(tmp_path):
+    from {{ cookiecutter.package_name }}.models import model_data_config
+
+    make_folder(tmp_path / "faces", shape=(25, 25))
+    cls = image_folder.ImageFolderDataModule
+    settings = {"root": str(tmp_path / "faces"), "batch_size": 4, "num_workers": 0}
+    pretrained = model_data_config("test_resnet", zoo="timm", input_size=16)
+    for extra, config, size, why in [
+        ({}, pretrained, 16, "the model's pretrained input size"),
+        ({"image_size": 12}, pretrained, 12, "data.image_size"),
+        ({}, model_data_config("cnn"), 25, "the images' median shorter side"),
+    ]:
+        given = {**settings, **extra}
+        datamodule = cls(**given, **cls.settings_from_model(given, config))
+        datamodule.setup()
+        assert datamodule.input_shape == [3, size, size]
+        assert datamodule.describe()["image_size_from"].startswith(why)
+        rebuilt = cls(**{k: v for k, v in datamodule.config().items() if k != "_target_"})
+        assert rebuilt.hparams.image_size_from == datamodule.hparams.image_size_from  # kept
+
+
+def test_large_photos_are_capped_at_the_pretrained_default(tmp_path):
+    from PIL import Image
+
+    paths = []
+    for i, size in enumerate([(300, 260), (400, 280), (500, 250)]):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.new("RGB", size).save(paths[-1])
+    size, why = image_folder.size_from_files(paths)
+    assert size == 224 and why.endswith("260 px over 3 files, capped at 224")

@@ -79,4 +79,5 @@ def test_a_camvid_folder_trains_and_reports_what_it_skipped(tmp_path, run_train)
     )
     assert summary["status"] == "completed", summary["message"]
     assert summary["data"]["skipped_files"] == 3 and summary["data"]["sizes"]["val"] == 3
-    assert 0.0 <= summary["metrics"]["test"]["miou"] <= 1.0
+    assert summary["data"]["sizes"]["test"] == 0  # valid.txt given: no test split unless asked
+    assert 0.0 <= summary["metrics"]["val"]["miou"] <= 1.0

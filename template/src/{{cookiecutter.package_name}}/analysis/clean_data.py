@@ -6,8 +6,11 @@
    a person edits each row to ``keep``, ``delete`` or ``relabel`` (with ``new_label``).
 2. ``apply``: for an image folder, ``delete`` moves the file to a quarantine folder and
    ``relabel`` moves it into the new class's folder. Nothing is deleted: every move is logged
-   (JSON lines) and ``undo`` moves everything back. In-memory data (digits) has no files: the
-   decisions are written as lists of indices (``decisions.json``) for your own loader.
+   (JSON lines) and ``undo`` moves everything back (every move is checked before any is made;
+   an undo that stopped can be run again; no path outside the data root is followed). Data
+   without files of its own (digits, a table, texts) gets ``decisions.json``: the items to drop
+   and to relabel, by index, which a retraining run applies with ``data.decisions=<file>``
+   (``undo`` renames it, so it is applied no more).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import shutil
 import time
 from pathlib import Path
 
+from ..data.base import first_problems
+from ..training.validate import ConfigError
 from .predict import predict
 
 ACTIONS = ("keep", "delete", "relabel")
@@ -72,6 +77,9 @@ def write_review(rows: list[dict], folder: str | Path, datamodule, checkpoint: s
         "class_names": list(datamodule.class_names),
         "checkpoint": str(checkpoint),
         "items": len(rows),
+        "data": {"name": datamodule.name, "items": len(datamodule.loaded.targets)},
+        # a model trained on earlier decisions (data.decisions=): the new ones add to them
+        "earlier_decisions": datamodule.hparams.get("decisions"),
     }
     (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return path
@@ -81,7 +89,13 @@ def write_review(rows: list[dict], folder: str | Path, datamodule, checkpoint: s
 def read_decisions(csv_path: str | Path) -> tuple[list[dict], dict]:
     """Edited rows (validated) and the metadata written next to them."""
     csv_path = Path(csv_path)
-    meta = json.loads((csv_path.parent / META_FILE).read_text(encoding="utf-8"))
+    meta_path = csv_path.parent / META_FILE
+    if not csv_path.is_file() or not meta_path.is_file():
+        missing = "no such file" if not csv_path.is_file() else f"no {META_FILE} next to it"
+        raise ConfigError(
+            f"csv={csv_path}: {missing} (give the suspicious.csv that step=find wrote, edited)"
+        )
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
     with csv_path.open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     problems = []
@@ -90,14 +104,14 @@ def read_decisions(csv_path: str | Path) -> tuple[list[dict], dict]:
         row["action"] = action
         if action not in ACTIONS:
             problems.append(f"line {number}: action '{action}' (use {', '.join(ACTIONS)})")
-        if action == "relabel" and row.get("new_label", "").strip() not in meta["class_names"]:
+        if action == "relabel" and (row.get("new_label") or "").strip() not in meta["class_names"]:
             problems.append(
-                f"line {number}: new_label '{row.get('new_label', '')}' is not a "
+                f"line {number}: new_label '{row.get('new_label') or ''}' is not a "
                 f"class ({', '.join(meta['class_names'])})"
             )
     if problems:
-        raise ValueError(
-            f"{csv_path} has invalid rows (nothing was changed):\n  " + "\n  ".join(problems)
+        raise ConfigError(
+            f"{csv_path} has invalid rows, nothing was changed: {first_problems(problems)}"
         )
     return rows, meta
 
@@ -110,18 +124,23 @@ def apply_decisions(csv_path: str | Path, quarantine: str | Path | None = None) 
     if not todo:
         return {"moved": 0, "note": f"nothing to do: every row of {csv_path} says keep"}
     if meta["root"] is None:
-        return _report_indices(todo, csv_path.parent)
+        return _write_indices(todo, csv_path, meta)
     root = Path(meta["root"])
     quarantine = Path(quarantine) if quarantine else root.with_name(root.name + "_quarantine")
+    gone = [row["path"] for row in todo if not Path(row["path"]).is_file()]
+    if gone:  # checked before any move: a half-applied review helps no one
+        raise ConfigError(
+            f"{len(gone)} file(s) of {csv_path} are gone (applied already? then undo first), "
+            f"nothing was changed: {', '.join(gone[:3])}"
+        )
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log = quarantine / f"moves-{stamp}.jsonl"
     log.parent.mkdir(parents=True, exist_ok=True)
     moved = 0
     with log.open("a", encoding="utf-8") as file:
+        file.write(json.dumps({"root": str(root)}) + "\n")  # what undo may touch
         for row in todo:
             source = Path(row["path"])
-            if not source.is_file():
-                raise FileNotFoundError(f"{source} is gone (applied twice?); log so far: {log}")
             if row["action"] == "delete":
                 target = quarantine / stamp / source.relative_to(root)
             else:
@@ -134,26 +153,74 @@ def apply_decisions(csv_path: str | Path, quarantine: str | Path | None = None) 
             )
             file.flush()  # the log is complete even if a later move fails
             moved += 1
-    (csv_path.parent / LOG_POINTER).write_text(
-        json.dumps({"log": str(log)}) + "\n", encoding="utf-8"
-    )
+    _point_to(csv_path, {"log": str(log)})
     counts = {a: sum(r["action"] == a for r in rows) for a in ACTIONS}
     return {"moved": moved, "log": str(log), "quarantine": str(quarantine), **counts}
 
 
 def undo(log: str | Path) -> dict:
-    """Move every file of an ``apply`` back, last move first; the log is kept, renamed."""
+    """Move every file of an ``apply`` back. Every move is checked first (nothing is moved when
+    one cannot be undone); moves already undone are skipped, so an undo can be run again. Only
+    paths inside the data root (``from``) and the log's quarantine folder (``to``) are moved."""
     log = Path(log)
-    moves = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
-    for move in reversed(moves):
+    if not log.is_file():
+        raise ConfigError(f"log={log}: no such moves log (undone already? see {log}.undone)")
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
+    if lines and "root" not in lines[0]:
+        raise ConfigError(f"{log} is not a moves log written by step=apply (no data root)")
+    root = Path(lines[0]["root"]).resolve() if lines else None  # (an empty log: no moves)
+    quarantine = log.parent.resolve()
+    moves, todo, problems = lines[1:], [], []
+    for number, move in enumerate(moves, start=2):
         source, target = Path(move["to"]), Path(move["from"])
-        if target.exists():
-            raise FileExistsError(f"cannot undo: {target} exists again (nothing overwritten)")
+        if not _inside(target, root) or not (_inside(source, quarantine) or _inside(source, root)):
+            problems.append(f"line {number}: {source} -> {target} leaves the data root {root}")
+        elif target.exists() and source.exists():
+            problems.append(f"line {number}: {target} exists again (nothing is overwritten)")
+        elif not target.exists() and not source.exists():
+            problems.append(f"line {number}: {source} is gone")
+        elif source.exists():
+            todo.append((source, target))
+        # else: moved back already (an earlier undo that stopped): nothing to do
+    if problems:
+        raise ConfigError(f"cannot undo {log}, nothing was moved: {first_problems(problems, 3)}")
+    for source, target in reversed(todo):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(source), str(target))
     done = log.with_name(log.name + ".undone")
     log.rename(done)
-    return {"restored": len(moves), "log": str(done)}
+    return {"restored": len(todo), "already_back": len(moves) - len(todo), "log": str(done)}
+
+
+def undo_applied(csv_path: str | Path) -> dict:
+    """Undo what ``apply`` did for this review CSV: its files' moves, or its decisions file."""
+    pointer = Path(csv_path).parent / LOG_POINTER
+    if not pointer.is_file():
+        raise ConfigError(
+            f"csv={csv_path}: nothing to undo, step=apply was not run on it (no {pointer.name} "
+            "next to it); or give log=<moves log>"
+        )
+    applied = json.loads(pointer.read_text(encoding="utf-8"))
+    if "log" in applied:
+        return undo(applied["log"])
+    decisions = Path(applied["decisions"])
+    if not decisions.is_file():
+        raise ConfigError(f"{decisions} is gone: undone already? (nothing to do)")
+    done = decisions.with_name(decisions.name + ".undone")
+    decisions.rename(done)
+    return {
+        "restored": 0,
+        "decisions": str(done),
+        "note": f"{decisions.name} renamed: retrain without data.decisions= to use every item",
+    }
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder)
+
+
+def _point_to(csv_path: Path, applied: dict) -> None:
+    (csv_path.parent / LOG_POINTER).write_text(json.dumps(applied) + "\n", encoding="utf-8")
 
 
 def _free(path: Path) -> Path:
@@ -165,20 +232,27 @@ def _free(path: Path) -> Path:
     return candidate
 
 
-def _report_indices(todo: list[dict], folder: Path) -> dict:
-    """In-memory data: no files to move; the decisions as indices into the data set."""
+def _write_indices(todo: list[dict], csv_path: Path, meta: dict) -> dict:
+    """Data without files of its own: the decisions as indices into the data set, with what they
+    were made on (checked by the retraining run that applies them: ``data.decisions=``)."""
+    earlier = meta.get("earlier_decisions") or {"delete": [], "relabel": {}}
+    deleted = {int(r["index"]) for r in todo if r["action"] == "delete"}
     decisions = {
-        "delete": sorted(int(r["index"]) for r in todo if r["action"] == "delete"),
+        "data": meta.get("data"),
+        "class_names": meta["class_names"],
+        "delete": sorted(deleted | set(earlier["delete"])),
         "relabel": {
-            str(r["index"]): r["new_label"].strip() for r in todo if r["action"] == "relabel"
+            **{k: v for k, v in earlier["relabel"].items() if int(k) not in deleted},
+            **{str(r["index"]): r["new_label"].strip() for r in todo if r["action"] == "relabel"},
         },
     }
-    path = folder / "decisions.json"
+    path = csv_path.parent / "decisions.json"
     path.write_text(json.dumps(decisions, indent=2) + "\n", encoding="utf-8")
+    _point_to(csv_path, {"decisions": str(path)})
     return {
         "moved": 0,
         "decisions": str(path),
         "delete": len(decisions["delete"]),
         "relabel": len(decisions["relabel"]),
-        "note": "in-memory data: no files moved; drop/relabel these indices in your loader",
+        "note": f"no files moved: retrain with data.decisions={path} to apply them",
     }

@@ -18,6 +18,8 @@ import math
 
 import torch
 
+from ..training.validate import ConfigError
+
 DEFAULTS = {
     "name": "none",
     "shift": 0.0,
@@ -38,10 +40,10 @@ def policy(augment: dict | bool | str | None) -> dict:
     if not augment or augment == "none":
         return dict(DEFAULTS)
     if isinstance(augment, str):
-        raise ValueError(f"unknown augmentation '{augment}': use augment=none|light|strong")
+        raise ConfigError(f"unknown augmentation '{augment}': use augment=none|light|strong")
     unknown = set(augment) - set(DEFAULTS) - {"show_batch"}
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"unknown augmentation option(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}"
         )
     return {**DEFAULTS, **augment}

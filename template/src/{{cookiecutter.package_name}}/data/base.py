@@ -10,6 +10,9 @@ It owns everything the workflow needs from data, so concrete data sets stay tiny
 * ``augment``: a policy from ``configs/augment/`` (see ``augment.py``), training split only;
   in-memory tensors are augmented as whole batches after the transfer to the device;
 * ``classes``: keep only some labels (a smaller task from the same data, class targets only);
+* ``decisions``: the clean-data review's ``decisions.json`` (``clean.py step=apply`` on data
+  without files of its own): its items are dropped from every split and relabelled; the
+  decisions are kept in the checkpoint, so eval and predict need no file;
 * a stored split for files: data read from files names each item (``item_keys``: its path
   relative to the data's root); the checkpoint keeps which items each split held, and eval,
   predict and resume reuse exactly that assignment, however the folder changed since. Items that
@@ -33,8 +36,9 @@ import lightning as L
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
+from ..training.validate import ConfigError
 from . import augment as aug
-from .split import split_indices, subset
+from .split import DEFAULT_TEST_FRACTION, split_indices, subset, test_share
 
 SPLITS = ("train", "val", "test")
 log = logging.getLogger(__name__)
@@ -109,7 +113,7 @@ class DataModule(L.LightningDataModule):
         self,
         batch_size: int = 64,
         val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
+        test_fraction: float | None = None,
         fraction: float = 1.0,
         overfit_batches: int = 0,
         overfit_repeats: int = 50,
@@ -118,21 +122,21 @@ class DataModule(L.LightningDataModule):
         num_workers: int = 0,
         classes: list[int] | None = None,
         stratify: str = "labels",
+        decisions: str | dict | None = None,
     ) -> None:
         super().__init__()
+        self.decisions_source = decisions if isinstance(decisions, str) else "the checkpoint"
+        decisions = read_decisions(decisions) if isinstance(decisions, str) else decisions
         if not 0.0 < fraction <= 1.0:
-            raise ValueError(f"data.fraction must be in (0, 1], got {fraction}")
-        if not (
-            0.0 < val_fraction < 1.0
-            and 0.0 <= test_fraction < 1.0
-            and val_fraction + test_fraction < 1.0
-        ):
-            raise ValueError(
+            raise ConfigError(f"data.fraction must be in (0, 1], got {fraction}")
+        test = DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction
+        if not (0.0 < val_fraction < 1.0 and 0.0 <= test < 1.0 and val_fraction + test < 1.0):
+            raise ConfigError(
                 "data.val_fraction and data.test_fraction must be in (0, 1) "
                 f"and sum to < 1, got {val_fraction} and {test_fraction}"
             )
         if batch_size < 1 or overfit_batches < 0:
-            raise ValueError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
+            raise ConfigError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
         self.save_hyperparameters()  # plain values: the checkpoint can rebuild the same split
         self.batch_size = batch_size
         self.augment_policy = aug.policy(augment)
@@ -140,6 +144,7 @@ class DataModule(L.LightningDataModule):
         self._loaded: LoadedData | None = None
         self._stored_split: dict[str, list[str]] | None = None  # from a checkpoint
         self.split_changes: dict = {}  # items that appeared / disappeared since the checkpoint
+        self._dropped: set[int] = set()  # items the clean-data decisions delete
 
     def config(self) -> dict:
         """Plain values that rebuild this data module (stored in checkpoints)."""
@@ -218,7 +223,7 @@ class DataModule(L.LightningDataModule):
     def _image_shape(self) -> list[int]:
         shape = self.input_shape
         if len(shape) != 3 or shape[0] not in (1, 3):
-            raise ValueError(
+            raise ConfigError(
                 f"{self.name}: inputs of shape {shape} are not images; this data "
                 "set cannot read input files"
             )
@@ -231,6 +236,8 @@ class DataModule(L.LightningDataModule):
         self._loaded = data = self.load()
         if self.hparams.classes is not None:
             self._loaded = data = keep_classes(data, list(self.hparams.classes))
+        if self.hparams.decisions:
+            self._dropped = apply_decisions(data, self.hparams.decisions, self.decisions_source)
         targets = data.targets
         if len(targets) != len(data.inputs):
             raise ValueError(f"{self.name}: {len(data.inputs)} inputs but {len(targets)} targets")
@@ -281,6 +288,11 @@ class DataModule(L.LightningDataModule):
                     len(gone),
                     ", ".join(gone[:3]) or "-",
                 )
+        if self._dropped:  # deleted by the clean-data review: in no split
+            self.indices = {
+                split: [i for i in items if i not in self._dropped]
+                for split, items in self.indices.items()
+            }
         self._full_train = list(self.indices["train"])
         self.full_train_size = len(self._full_train)
         if self.hparams.fraction < 1.0:
@@ -364,12 +376,56 @@ class DataModule(L.LightningDataModule):
             "sizes": self.sizes(),
             "full_train_size": self.full_train_size,
             "fraction": self.hparams.fraction,
+            "split": self.split_origin(),
+            **({"decisions": self.decisions_applied()} if self.hparams.decisions else {}),
             "overfit_batches": self.hparams.overfit_batches,
             "targets": len(self.target_names),
             "input": self.input_info(),
             "skipped_files": len(getattr(self, "skipped_files", [])),
             **({"split_changes": self.split_changes} if self.split_changes else {}),
+            "notes": self.notes(),
         }
+
+    def notes(self) -> list[str]:
+        """What a person should know about how the data was read (one line each: the console
+        prints them under the data line): a size chosen for them, a split they gave, ..."""
+        notes = []
+        if self.hparams.decisions:
+            applied = self.decisions_applied()
+            notes.append(
+                f"clean-data decisions from {applied['file']}: {applied['dropped']} item(s) "
+                f"dropped, {applied['relabelled']} relabelled"
+            )
+        origin = self.split_origin()
+        if not origin["val_given"]:
+            return notes
+        test = (
+            "no test split (data.test_fraction=0 by default when the validation split is "
+            "given; set it to carve a test split out of the training items)"
+            if origin["test_fraction"] == 0
+            else f"test: {origin['test_fraction']} of the items, drawn from the others"
+        )
+        return [*notes, f"validation split given by the data ({self.val_source()}); {test}"]
+
+    def decisions_applied(self) -> dict:
+        decisions = self.hparams.decisions
+        return {
+            "file": self.decisions_source,
+            "dropped": len(decisions["delete"]),
+            "relabelled": len(decisions["relabel"]),
+        }
+
+    def split_origin(self) -> dict:
+        """Where the split comes from: a validation split the data gives (a column, a list file,
+        a folder layout) or seeded fractions; and the test fraction used."""
+        given = self.loaded.val_indices is not None
+        test = test_share(self.hparams.test_fraction, given_val=given)
+        val = self.val_source() if given else "seeded"
+        return {"val_given": given, "val": val, "test_fraction": test}
+
+    def val_source(self) -> str:
+        """How the data names its own validation items (a data set that can says so)."""
+        return "the data set's own validation items"
 
     # ---- loaders -----------------------------------------------------------------------------
     def _split_indices(self, split: str) -> list[int]:
@@ -475,6 +531,71 @@ class _MappedBatchSampler(BatchSampler):
             yield [self.positions[i] for i in batch]
 
 
+def require_classes(names: list[str], where: str) -> None:
+    """Class targets need two classes or more (a single class leaves nothing to learn)."""
+    if len(names) < 2:
+        found = f"one class found ({names[0]})" if names else "no class found"
+        raise ConfigError(f"{where}: {found}: a classifier needs two or more")
+
+
+def read_decisions(path: str) -> dict:
+    """``data.decisions=<decisions.json>``: what the clean-data review decided, as plain values."""
+    import json
+    from pathlib import Path
+
+    file = Path(path).expanduser()
+    try:
+        decisions = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigError(
+            f"data.decisions={path}: not a readable decisions.json ({error}); it is written by "
+            "clean.py step=apply"
+        ) from None
+    if not isinstance(decisions, dict) or not {"delete", "relabel"} <= set(decisions):
+        raise ConfigError(f"data.decisions={path}: not a decisions.json of clean.py step=apply")
+    return decisions
+
+
+def apply_decisions(data: LoadedData, decisions: dict, source: str) -> set[int]:
+    """Relabel the decided items in place; return the items to drop. The decisions must have
+    been made on this data (same items, same classes): indices mean nothing otherwise."""
+    made_on = decisions.get("data") or {}
+    count = len(data.targets)
+    if made_on.get("items") not in (None, count) or decisions.get("class_names") not in (
+        None,
+        list(data.target_names),
+    ):
+        raise ConfigError(
+            f"data.decisions={source} was made on {made_on.get('items')} items with classes "
+            f"{decisions.get('class_names')}; this data has {count} with "
+            f"{list(data.target_names)}: use the reviewed run's data settings (data.classes, ...)"
+        )
+    relabel = {int(index): name for index, name in decisions["relabel"].items()}
+    dropped = {int(index) for index in decisions["delete"]}
+    outside = sorted(i for i in dropped | set(relabel) if not 0 <= i < count)
+    if outside:
+        raise ConfigError(f"data.decisions={source}: items {outside[:5]} are not in 0..{count - 1}")
+    if relabel:
+        if data.targets.dim() != 1 or data.targets.is_floating_point():
+            raise ConfigError(
+                f"data.decisions={source} relabels items: only single class labels can be"
+                " relabelled"
+            )
+        index = {name: i for i, name in enumerate(data.target_names)}
+        unknown = sorted({name for name in relabel.values() if name not in index})
+        if unknown:
+            raise ConfigError(f"data.decisions={source}: {unknown} are not classes of this data")
+        for item, name in relabel.items():
+            data.targets[item] = index[name]
+    return dropped
+
+
+def first_problems(problems: list[str], shown: int = 5) -> str:
+    """The first problems of a list on one line (a user error is one line; a log has them all)."""
+    more = len(problems) - shown
+    return "; ".join(problems[:shown]) + (f"; ... {more} more" if more > 0 else "")
+
+
 def unique_names(names: list[str]) -> list[str]:
     """The names, a repeated one numbered from its second occurrence on (``a.jpg#2``): a CSV
     may list a file twice."""
@@ -490,18 +611,18 @@ def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
     """Only the items of ``classes`` (label numbers), relabelled 0..k-1 in the given order: a new
     task from the same data (the transfer demo pretrains on digits 0-4, fine-tunes on 5-9)."""
     if data.targets.dim() != 1 or data.targets.is_floating_point():
-        raise ValueError(
+        raise ConfigError(
             "data.classes selects class labels: this data set's targets are not single class labels"
         )
     unknown = [c for c in classes if not 0 <= c < len(data.class_names)]
     if unknown or not classes:
         last = len(data.class_names) - 1
-        raise ValueError(f"data.classes={classes}: labels must be in 0..{last}")
+        raise ConfigError(f"data.classes={classes}: labels must be in 0..{last}")
     relabel = torch.full((len(data.class_names),), -1, dtype=torch.long)
     relabel[torch.as_tensor(classes)] = torch.arange(len(classes))
     keep = torch.nonzero(relabel[data.targets] >= 0).flatten()
     if not isinstance(data.inputs, torch.Tensor):
-        raise ValueError(
+        raise ConfigError(
             "data.classes works for in-memory data sets; for image folders, point "
             "data.root at a folder that holds only the classes you want"
         )

@@ -12,6 +12,7 @@ import math
 import torch
 from torch.nn import functional as F
 
+from ..training.validate import ConfigError
 from .base import DataModule, LoadedData
 from .digits import load_digit_images
 
@@ -27,7 +28,7 @@ class DigitsRegressionDataModule(DataModule):
         kwargs.setdefault("stratify", "quantiles")
         super().__init__(**kwargs)
         if not 0 < max_angle < 180 or size < 8:
-            raise ValueError(
+            raise ConfigError(
                 f"data.max_angle must be in (0, 180) and data.size >= 8, got {max_angle} and {size}"
             )
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from .base import LoadedData
+from ..training.validate import ConfigError
+from .base import LoadedData, first_problems
 from .image_folder import ImageFolderDataModule
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class ImageCsvDataModule(ImageFolderDataModule):
         **kwargs,
     ) -> None:
         if bad_rows not in ("skip", "fail"):
-            raise ValueError(f"data.bad_rows={bad_rows}: use skip or fail")
+            raise ConfigError(f"data.bad_rows={bad_rows}: use skip or fail")
         super().__init__(root=root, **kwargs)
         self.csv_path = Path(csv).expanduser() if csv else self.root / "labels.csv"
         self.skipped_files: list[str] = []  # "line N: why", for the summary and the log
@@ -79,7 +80,7 @@ class ImageCsvDataModule(ImageFolderDataModule):
             columns = reader.fieldnames or []
             missing = [c for c in (h.file_column, h.label_column) if c not in columns]
             if missing:
-                raise ValueError(
+                raise ConfigError(
                     f"{self.csv_path} has no column {', '.join(missing)} (columns: "
                     f"{', '.join(columns)}): set data.file_column / "
                     "data.label_column"
@@ -95,9 +96,9 @@ class ImageCsvDataModule(ImageFolderDataModule):
             else:
                 kept.append(row)
         if problems and h.bad_rows == "fail":
-            raise ValueError(
-                f"{self.csv_path}: {len(problems)} bad rows (data.bad_rows=fail; "
-                "skip them with data.bad_rows=skip):\n  " + "\n  ".join(problems)
+            raise ConfigError(
+                f"{self.csv_path}: {len(problems)} bad rows (data.bad_rows=fail; skip them with "
+                f"data.bad_rows=skip): {first_problems(problems)}"
             )
         if problems:
             log.warning(
@@ -108,7 +109,7 @@ class ImageCsvDataModule(ImageFolderDataModule):
             )
         self.skipped_files = problems
         if not kept:
-            raise ValueError(
+            raise ConfigError(
                 f"{self.csv_path}: no usable rows ({len(rows)} rows, {len(problems)} bad)"
             )
 
@@ -129,6 +130,9 @@ class ImageCsvDataModule(ImageFolderDataModule):
             val_indices=val,
             item_keys=[row[h.file_column].strip() for row in kept],
         )
+
+    def val_source(self) -> str:
+        return f"data.valid_column={self.hparams.valid_column}"
 
     def _labels(self, row: dict) -> list[str]:
         text = row.get(self.hparams.label_column) or ""

@@ -9,8 +9,9 @@ and one or more numeric target columns (``y_names``; null: every other column)::
 
 Rows with a missing or non-numeric value, or naming a missing file, are reported with their line
 numbers before training: ``on_bad_rows: fail`` stops with the list, ``skip`` leaves them out
-(``skipped_files`` lists them; summary.json counts them). Images are read item by item and resized
-like an image folder (the zoo backbone's input size and statistics unless set).
+(``skipped_files`` lists them; summary.json counts them). An ``is_valid`` column (``valid_column``:
+true/false), when the CSV has it, names the validation split. Images are read item by item and
+resized like an image folder (a pretrained backbone's input size and statistics unless set).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from pathlib import Path
 
 import torch
 
-from .base import LoadedData
-from .image_csv import ImageFiles
+from ..training.validate import ConfigError
+from .base import LoadedData, first_problems
+from .image_csv import TRUE, ImageFiles
 from .image_folder import ImageFolderDataModule
 
 log = logging.getLogger(__name__)
@@ -41,13 +43,14 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
         csv: str = "labels.csv",
         file_column: str = "file",
         y_names: list[str] | None = None,
+        valid_column: str | None = "is_valid",
         on_bad_rows: str = "fail",
         hflip_ok: bool = False,
         geometric_ok: bool = False,
         **kwargs,
     ) -> None:
         if on_bad_rows not in BAD_ROWS:
-            raise ValueError(f"data.on_bad_rows={on_bad_rows}: use one of {', '.join(BAD_ROWS)}")
+            raise ConfigError(f"data.on_bad_rows={on_bad_rows}: use one of {', '.join(BAD_ROWS)}")
         super().__init__(root=root, **kwargs)
         # may mirroring/shifting the image keep its targets true? (an angle or a position: no)
         self.hflip_ok, self.geometric_ok = hflip_ok, geometric_ok
@@ -72,7 +75,8 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
             columns = list(reader.fieldnames or [])
             rows = list(reader)
         names = self._target_columns(columns, table)
-        paths, values, problems = [], [], []
+        valid_column = self.hparams.valid_column if self.hparams.valid_column in columns else None
+        paths, values, problems, val = [], [], [], []
         for line, row in enumerate(rows, start=2):  # line numbers as a spreadsheet shows them
             name = (row.get(self.hparams.file_column) or "").strip()
             path = self.root / name
@@ -92,6 +96,8 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
             if why:
                 problems.append(f"line {line}: {name or '(no file)'}: {'; '.join(why)}")
                 continue
+            if valid_column and (row.get(valid_column) or "").strip().lower() in TRUE:
+                val.append(len(paths))
             paths.append(str(path))
             values.append(numbers)
         if problems:
@@ -99,31 +105,39 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
                 f"\n  ... {len(problems) - 20} more" if len(problems) > 20 else ""
             )
             if self.hparams.on_bad_rows == "fail":
-                raise ValueError(
+                raise ConfigError(
                     f"{table}: {len(problems)} bad rows (fix them, or set "
-                    f"data.on_bad_rows=skip):\n  {listed}"
+                    f"data.on_bad_rows=skip): {first_problems(problems)}"
                 )
             log.warning("%s: skipping %d bad rows:\n  %s", table, len(problems), listed)
             self.skipped_files = problems
         if not paths:
-            raise ValueError(f"{table}: no usable rows")
+            raise ConfigError(f"{table}: no usable rows")
         self.paths = paths
         keys = [Path(os.path.relpath(path, self.root)).as_posix() for path in paths]
         return LoadedData(
-            ImageFiles(paths, torch.tensor(values)), torch.tensor(values), names, item_keys=keys
+            ImageFiles(paths, torch.tensor(values)),
+            torch.tensor(values),
+            names,
+            val_indices=val if valid_column else None,
+            item_keys=keys,
         )
+
+    def val_source(self) -> str:
+        return f"data.valid_column={self.hparams.valid_column}"
 
     def _target_columns(self, columns: list[str], table: Path) -> list[str]:
         file_column = self.hparams.file_column
         if file_column not in columns:
-            raise ValueError(
+            raise ConfigError(
                 f"{table}: no column '{file_column}' (data.file_column); columns: "
                 f"{', '.join(columns)}"
             )
-        names = list(self.hparams.y_names or [c for c in columns if c != file_column])
+        not_targets = (file_column, self.hparams.valid_column)
+        names = list(self.hparams.y_names or [c for c in columns if c not in not_targets])
         unknown = [n for n in names if n not in columns]
         if unknown or not names:
-            raise ValueError(
+            raise ConfigError(
                 f"{table}: target columns {unknown or '(none)'} not found "
                 f"(data.y_names); columns: {', '.join(columns)}"
             )

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .base import LoadedData
+from ..training.validate import ConfigError
+from .base import LoadedData, first_problems
 from .masks import MaskDataModule
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class MaskFolderDataModule(MaskDataModule):
         kwargs.setdefault("stratify", "none")
         super().__init__(**kwargs)
         if on_bad not in ("skip", "fail"):
-            raise ValueError(f"data.on_bad={on_bad}: use skip or fail")
+            raise ConfigError(f"data.on_bad={on_bad}: use skip or fail")
         self.root = Path(root).expanduser()
         size = [image_size, image_size] if isinstance(image_size, int) else list(image_size)
         self.size = (int(size[0]), int(size[1]))  # (height, width)
@@ -163,14 +164,16 @@ class MaskFolderDataModule(MaskDataModule):
             f"\n  ... {len(problems) - 20} more" if len(problems) > 20 else ""
         )
         if self.hparams.on_bad == "fail":
-            raise ValueError(
-                f"{self.root}: {len(problems)} of {total} image/mask pairs are "
-                f"unusable (data.on_bad=fail; skip them with data.on_bad=skip):\n"
-                f"  {listed}"
+            raise ConfigError(
+                f"{self.root}: {len(problems)} of {total} image/mask pairs are unusable "
+                f"(data.on_bad=fail; skip them with data.on_bad=skip): {first_problems(problems)}"
             )
         log.warning(
             "%s: skipped %d of %d image/mask pairs:\n  %s", self.root, len(problems), total, listed
         )
+
+    def val_source(self) -> str:
+        return f"the list {self.hparams.valid}"
 
     def _valid_names(self) -> list[str] | None:
         if not self.hparams.valid:

@@ -17,12 +17,17 @@ import math
 import numpy as np
 import torch
 
+from ..training.validate import ConfigError
+
 STRATA = ("labels", "label_sets", "quantiles", "none")
+# the test share when none is set; 0 when the data gives its validation split (a given split is
+# the user's: nothing of the training items is taken for a test split unless asked)
+DEFAULT_TEST_FRACTION = 0.15
 
 
 def strata(targets: torch.Tensor, kind: str) -> np.ndarray | None:
     if kind not in STRATA:
-        raise ValueError(f"stratify='{kind}': use one of {', '.join(STRATA)}")
+        raise ConfigError(f"stratify='{kind}': use one of {', '.join(STRATA)}")
     if kind == "labels":  # (rows of several values: each distinct row is a stratum)
         values = targets.numpy()
         return (
@@ -61,12 +66,14 @@ def split_indices(
     targets: torch.Tensor,
     stratify: str,
     val_fraction: float,
-    test_fraction: float,
+    test_fraction: float | None,
     seed: int,
     fixed_val: list[int] | None = None,
 ) -> dict[str, list[int]]:
     """Seeded train/val/test indices, stratified on ``strata(targets, stratify)``; with
-    ``fixed_val`` (the data set's own validation items), test is split from the other items."""
+    ``fixed_val`` (the data set's own validation items), test is split from the other items.
+    ``test_fraction=None``: ``DEFAULT_TEST_FRACTION``, or 0 with ``fixed_val``."""
+    test_fraction = test_share(test_fraction, given_val=fixed_val is not None)
     groups = strata(targets, stratify)
     if stratify != "labels":  # approximate strata: tiny ones are merged rather than fatal
         groups = _mergeable(groups, 3)
@@ -90,13 +97,20 @@ def split_indices(
     except ValueError as error:
         counts = np.bincount(groups) if groups is not None and groups.min() >= 0 else []
         smallest = f" (the smallest has {min(counts)})" if len(counts) else ""
-        raise ValueError(
+        raise ConfigError(
             f"{len(targets)} items in {len(counts)} classes{smallest} cannot be split into "
             f"train/val/test with every class in each split (data.val_fraction={val_fraction}, "
             f"data.test_fraction={test_fraction}): add data, or raise the fractions so that each "
             f"split gets one item per class ({error})"
         ) from None
     return {"train": train.tolist(), "val": val.tolist(), "test": test.tolist()}
+
+
+def test_share(test_fraction: float | None, given_val: bool) -> float:
+    """The test fraction used: as set, else 0 beside a given validation split, else the default."""
+    if test_fraction is not None:
+        return test_fraction
+    return 0.0 if given_val else DEFAULT_TEST_FRACTION
 
 
 def draw(
@@ -121,7 +135,7 @@ def draw(
     take[order[: size - take.sum()]] += 1
     if every_stratum == "both":
         if counts.min() < 2 or not len(values) <= size <= len(items) - len(values):
-            raise ValueError(
+            raise ConfigError(
                 f"{len(values)} classes, the smallest with {counts.min()} items, "
                 f"cannot all be on both sides of {size} drawn of {len(items)}"
             )
@@ -160,7 +174,7 @@ def _split_around(
     rest = np.setdiff1d(everything, val)
     test_size = round(test_fraction * len(everything))
     if not val or len(rest) - test_size < 1:
-        raise ValueError(
+        raise ConfigError(
             f"the data set's own validation split has {len(val)} of "
             f"{len(everything)} items: it must leave items for training and be "
             "non-empty"

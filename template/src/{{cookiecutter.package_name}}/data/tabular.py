@@ -16,6 +16,7 @@ Augmentation is for images: a table ignores it.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from pathlib import Path
@@ -23,8 +24,10 @@ from pathlib import Path
 import torch
 
 from . import augment as aug
-from .base import DataModule, LoadedData
-from .tabular_errors import TableError, check_columns, numeric_column
+from .base import DataModule, LoadedData, require_classes
+from .tabular_errors import TableError, check_columns, numeric_column, text_among_numbers
+
+log = logging.getLogger(__name__)
 
 TARGET_KINDS = ("class", "continuous")
 
@@ -64,6 +67,7 @@ class TabularDataModule(DataModule):
         self.preprocessing_state: dict | None = None  # learnt on train, or from a checkpoint
         self.stored_classes: list[str] | None = None  # a checkpoint's class list
         self.unknown_categories: dict[str, int] = {}
+        self.text_in_numbers: dict[str, dict] = {}  # numeric columns read as categories
 
     # ---- reading ---------------------------------------------------------------------------
     def read_frame(self):
@@ -76,8 +80,20 @@ class TabularDataModule(DataModule):
         if not path.is_file():
             raise FileNotFoundError(f"data.path={path} does not exist")
         if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
+            frame = pd.read_parquet(path)
+        else:
+            try:
+                frame = pd.read_csv(path)
+            except pd.errors.EmptyDataError:
+                raise TableError(
+                    f"data.path={path} is empty: a table needs a header line and rows"
+                ) from None
+        if len(frame) == 0:
+            raise TableError(
+                f"data.path={path} has column names ({', '.join(map(str, frame.columns))}) "
+                "but no rows"
+            )
+        return frame
 
     def columns(self, frame) -> tuple[list[str], list[str], list[str]]:
         """(cat_names, cont_names, y_names); unset feature lists: every other column, numeric
@@ -102,8 +118,33 @@ class TabularDataModule(DataModule):
             ]
             numeric = [c for c in rest if frame[c].dtype.kind in "fiu"]
             cats = list(cats) if cats is not None else [c for c in rest if c not in numeric]
+            self._warn_text_in_numbers(frame, [c for c in cats if c in rest])
             conts = list(conts) if conts is not None else numeric
         return list(cats), list(conts), y_names
+
+    def _warn_text_in_numbers(self, frame, guessed_categorical: list[str]) -> None:
+        """A column of numbers with a few text cells becomes categorical (one category per
+        distinct number): say so, with the first text cells and their rows."""
+        for column in guessed_categorical:
+            found = text_among_numbers(frame[column])
+            if found is None:
+                continue
+            self.text_in_numbers[str(column)] = {
+                "rows": len(found["rows"]),
+                "first_rows": found["rows"][:5],
+                "categories": int(frame[column].nunique()),
+            }
+            log.warning(
+                "%s: column '%s' holds numbers but %d cell(s) are text (%s in rows %s): it is "
+                "read as categorical (%d categories). Fix those cells, or set "
+                "data.cont_names to read it as numbers (data.cat_names to keep it categorical)",
+                self.source(),
+                column,
+                len(found["rows"]),
+                ", ".join(repr(v) for v in found["values"][:3]),
+                found["rows"][:5],
+                frame[column].nunique(),
+            )
 
     def load(self) -> LoadedData:
         frame = self.read_frame().reset_index(drop=True)
@@ -134,6 +175,9 @@ class TabularDataModule(DataModule):
     def source(self) -> str:
         return f"data.path={self.hparams.path}" if self.hparams.path else self.name
 
+    def val_source(self) -> str:
+        return f"data.valid_column={self.hparams.valid_column}"
+
     def _targets(self, frame, y_names: list[str]) -> tuple[torch.Tensor, list[str]]:
         missing = {c: int(frame[c].isna().sum()) for c in y_names if frame[c].isna().any()}
         if missing:
@@ -155,6 +199,7 @@ class TabularDataModule(DataModule):
                     f"{self.source()}: classes {unknown[:5]} in column "
                     f"'{y_names[0]}' are not among the model's classes {names}"
                 )
+            require_classes(names, f"{self.source()} column '{y_names[0]}'")
             return torch.tensor([index[k] for k in keys], dtype=torch.long), names
         values = [numeric_column(frame[c], c, self.source()) for c in y_names]
         return torch.tensor(values, dtype=torch.float32).T.contiguous(), list(y_names)
@@ -259,7 +304,18 @@ class TabularDataModule(DataModule):
             **super().describe(),
             "unknown_categories": dict(self.unknown_categories),
             "missing_filled": list(self.preprocessing_state["na_columns"]),
+            **({"text_in_numbers": self.text_in_numbers} if self.text_in_numbers else {}),
         }
+
+    def notes(self) -> list[str]:
+        return [
+            *super().notes(),
+            *(
+                f"column '{column}' read as categories: {found['rows']} text cell(s) among "
+                f"numbers (rows {found['first_rows']})"
+                for column, found in self.text_in_numbers.items()
+            ),
+        ]
 
     def read_items(self, path) -> tuple[list[str], torch.Tensor, dict]:
         """New rows from a CSV/Parquet file, preprocessed as in training: (row names, inputs,

@@ -1,12 +1,13 @@
-"""Bad tables, said in one line (exit status 2): unknown columns, non-numeric numbers."""
+"""Bad tables, said in one line (exit status 2): unknown columns, non-numeric numbers; and the
+warning for a column of numbers with a few text cells (read as categories otherwise unnoticed)."""
 
 from __future__ import annotations
 
+from ..training.validate import ConfigError
 
-class TableError(ValueError):
+
+class TableError(ConfigError):
     """A table or a table setting the user has to fix (one readable line, exit status 2)."""
-
-    user_error = True
 
 
 def check_columns(frame, wanted: dict[str, list[str]], source: str) -> None:
@@ -37,3 +38,19 @@ def numeric_column(series, column: str, source: str):
             "the column in data.cat_names"
         )
     return values.astype("float64")
+
+
+def text_among_numbers(series, share: float = 0.9) -> dict | None:
+    """A column read as text although most of its cells are numbers (a stray "n/a", "12,5" or
+    "?" turns a whole numeric column categorical): ``{"rows", "values"}`` of the text cells, or
+    None when the column is mostly text (really categorical) or all numbers."""
+    import pandas as pd
+
+    present = series.dropna()
+    if len(present) == 0 or series.dtype.kind in "fiub":
+        return None
+    numbers = pd.to_numeric(present, errors="coerce")
+    bad = numbers.isna()
+    if not bad.any() or (~bad).mean() < share:
+        return None
+    return {"rows": present.index[bad].tolist(), "values": present[bad].tolist()}

@@ -382,6 +382,8 @@ def read_table(
             for i, row in enumerate(frame.to_dict("records"))
         ]
     text, _ = decode_utf8(path.read_bytes())
+    if not text.strip():
+        raise TextError(f"{path} is empty: a table needs a header line and rows")
     reader = csv.DictReader(io.StringIO(text, newline=""))
     _check_columns(reader.fieldnames or [], wanted, path)
     records, line = [], 1
@@ -432,6 +434,9 @@ class TextCsvDataModule(TextDataModule):
 
     def source(self) -> str:
         return f"data.path={self.path}"
+
+    def val_source(self) -> str:
+        return f"data.valid_column={self.hparams.valid_column}"
 
     def records(self) -> list[Record]:
         if not self.path.is_file():

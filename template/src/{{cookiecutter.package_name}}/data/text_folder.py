@@ -34,6 +34,9 @@ class TextFolderDataModule(TextDataModule):
     def source(self) -> str:
         return f"data.root={self.root}"
 
+    def val_source(self) -> str:
+        return f"the {self.hparams.valid_folder}/ folder next to {self.hparams.train_folder}/"
+
     def records(self) -> list[Record]:
         if not self.root.is_dir():
             raise FileNotFoundError(f"data.root={self.root} is not a folder")

@@ -1,0 +1,136 @@
+"""Data the user has to fix, said in one line (exit status 2): an empty or header-only table, a
+single class; and a warning for a numeric column that a few text cells turn categorical."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from {{ cookiecutter.package_name }}.data.image_csv import ImageCsvDataModule
+from {{ cookiecutter.package_name }}.data.image_csv_regression import ImageCSVRegressionDataModule
+from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
+from {{ cookiecutter.package_name }}.data.tabular import TabularDataModule
+from {{ cookiecutter.package_name }}.training.errors import user_message
+from {{ cookiecutter.package_name }}.training.summary import is_user_error
+
+from conftest import PROJECT
+
+
+def table(path: Path, **options) -> TabularDataModule:
+    datamodule = TabularDataModule(path=str(path), y_names=["y"], **options)
+    datamodule.setup()
+    return datamodule
+
+
+def one_line_user_error(error: BaseException, *words: str) -> None:
+    message = user_message(error)
+    assert is_user_error(error) and message is not None, repr(error)
+    assert "\n" not in message and all(word in message for word in words), message
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("", ["is empty", "header line and rows"]),
+        ("a,b,y\n", ["column names (a, b, y)", "no rows"]),
+        ("a,y\n1,0\n2,0\n3,0\n", ["one class found (0)", "two or more"]),
+    ],
+    ids=["empty_file", "header_only", "one_class"],
+)
+def test_unusable_tables_are_one_line(tmp_path, content, words):
+    path = tmp_path / "t.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError) as raised:
+        table(path)
+    one_line_user_error(raised.value, str(path), *words)
+
+
+def test_a_few_text_cells_in_a_numeric_column_are_named(tmp_path, caplog):
+    rows = [f"{i * 1.5},{i % 2}" for i in range(40)]
+    rows[7] = "about 3,1"  # data rows 7 and 21 (0-based) hold text
+    rows[21] = "?,1"
+    path = tmp_path / "t.csv"
+    path.write_text("size,y\n" + "\n".join(rows) + "\n")
+    with caplog.at_level(logging.WARNING):
+        datamodule = table(path)
+    assert datamodule.cat_names == ["size"]  # still categorical (as pandas read it) ...
+    warning = " ".join(r.getMessage() for r in caplog.records if "size" in r.getMessage())
+    for words in ("column 'size'", "2 cell(s) are text", "'about 3'", "[7, 21]", "data.cont_names"):
+        assert words in warning, warning  # ... but said, with the rows to fix
+    found = datamodule.describe()["text_in_numbers"]["size"]
+    assert found["rows"] == 2 and found["first_rows"] == [7, 21]
+
+
+def test_a_text_column_is_not_mistaken_for_numbers(tmp_path, caplog):
+    rows = [f"{['red', 'green', '3'][i % 3]},{i % 2}" for i in range(30)]
+    path = tmp_path / "t.csv"
+    path.write_text("colour,y\n" + "\n".join(rows) + "\n")
+    with caplog.at_level(logging.WARNING):
+        datamodule = table(path)
+    assert "text_in_numbers" not in datamodule.describe()
+    assert not [r for r in caplog.records if "colour" in r.getMessage()]
+
+
+def one_class_folder(root: Path) -> Path:
+    from PIL import Image
+
+    (root / "cat").mkdir(parents=True)
+    for i in range(6):
+        Image.fromarray(np.full((8, 8, 3), i * 30, dtype=np.uint8)).save(root / "cat" / f"{i}.png")
+    return root
+
+
+def test_an_image_folder_with_one_class_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    datamodule = ImageFolderDataModule(root=str(one_class_folder(tmp_path / "pets")), image_size=8)
+    with pytest.raises(ValueError) as raised:
+        datamodule.setup()
+    one_line_user_error(raised.value, "one class found (cat)", "a classifier needs two or more")
+
+
+@pytest.mark.parametrize(
+    ("data", "content", "words"),
+    [
+        (ImageCsvDataModule, "", ["has no column fname, labels"]),
+        (
+            ImageCSVRegressionDataModule,
+            "file,angle\n" + "".join(f"gone{i}.png,{i}\n" for i in range(8)),
+            ["8 bad rows", "line 2: gone0.png", "; ... 3 more"],
+        ),
+    ],
+    ids=["empty_label_csv", "bad_rows_fail"],
+)
+def test_image_csv_mistakes_are_one_line(tmp_path, data, content, words):
+    (tmp_path / "labels.csv").write_text(content)
+    with pytest.raises(ValueError) as raised:
+        data(root=str(tmp_path), image_size=8).setup()
+    one_line_user_error(raised.value, *words)
+
+
+@pytest.mark.slow
+def test_train_on_an_empty_csv_and_a_one_class_folder_exits_2(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    one_class_folder(tmp_path / "pets")
+    cases = {
+        "is empty": ["task=tabular", "data=table_csv", "data.path=empty.csv", "data.y_names=[y]"],
+        "one class found (cat)": ["data=image_folder", "data.root=pets"],
+    }
+    for expected, overrides in cases.items():
+        result = subprocess.run(
+            [sys.executable, str(PROJECT / "train.py"), *overrides, "mode=smoke"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 2 and "Traceback" not in output, output
+        errors = [line for line in output.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and expected in errors[0], output

@@ -15,6 +15,8 @@ from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.data.ratings import RatingsDataModule
 from {{ cookiecutter.package_name }}.models import create_model
 from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task
+from {{ cookiecutter.package_name }}.training.summary import is_user_error
+from {{ cookiecutter.package_name }}.training.validate import ConfigError
 
 from conftest import compose_config
 from pngcheck import assert_png
@@ -48,7 +50,7 @@ def test_u_data_loads_time_split_and_unseen_users_items_get_the_unknown_index(tm
     unknown = data.describe()["ratings"]["unknown"]
     assert unknown["test"] == {"users": 1, "items": 1, "ratings": 3}
     info = data.input_info()
-    assert info == {"n_users": 7, "n_items": 7, "y_range": [0.5, 5.5]}
+    assert info == {"n_users": 7, "n_items": 7, "y_range": [0.5, 5.5], "train_ratings": 27}
 
     # the checkpoint's config carries the mapping: a grown file is encoded as training did
     grown = write_u_data(tmp_path / "grown.data", extra=[(5, 12, 3, 5000), (123, 12, 3, 5001)])
@@ -70,12 +72,47 @@ def test_csv_columns_by_name_and_a_clear_error_for_missing_ones(tmp_path):
     )
     data = RatingsDataModule(path=str(path), user_col="who", item_col="what", rating_col="stars")
     assert data.sizes() == {"train": 28, "val": 6, "test": 6}
-    with pytest.raises(ValueError, match=r"no column\(s\) \['rating'\].*'stars'"):
+    with pytest.raises(ConfigError, match=r"no column data.rating_col=rating; .*'stars'"):
         RatingsDataModule(path=str(path), user_col="who", item_col="what").setup()
-    with pytest.raises(ValueError, match="split=time needs timestamps"):
+    with pytest.raises(ConfigError, match="split=time needs timestamps"):
         RatingsDataModule(
             path=str(path), user_col="who", item_col="what", rating_col="stars", split="time"
         ).setup()
+
+
+@pytest.mark.parametrize(
+    ("text", "settings", "words"),
+    [
+        ("user,item,rating\n" + "u,i,4\n" * 20 + "u,i,four\n", {}, ["1 rating", "'four'", "row 21"]),
+        ("user,item,rating\n" + "u,i,4\n" * 20 + "u,i,\n", {}, ["1 rating", "missing"]),
+        ("user,item,stars\n" + "u,i,4\n" * 20, {}, ["data.rating_col=rating", "'stars'"]),
+        ("user,item,rating\n" + "u,i,4\n" * 5, {}, ["5 ratings are too few"]),
+        ("", {}, ["not a ratings file"]),
+        ("user,item,rating\n" + "u,i,4\n" * 20, {"valid_column": "v"}, ["data.valid_column=v"]),
+    ],
+)
+def test_a_ratings_file_that_cannot_be_used_is_one_line_exit_2(tmp_path, text, settings, words):
+    path = tmp_path / "ratings.csv"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        RatingsDataModule(path=str(path), **settings).setup()
+    assert is_user_error(raised.value)  # one line, exit status 2
+    assert all(word in str(raised.value) for word in words), str(raised.value)
+
+
+def test_a_given_validation_column_is_the_val_split_and_leaves_no_test_by_default(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text(
+        "user,item,rating,is_valid\n"
+        + "".join(f"a{k % 5},b{k % 7},{1 + k % 5},{k % 4 == 0}\n" for k in range(40))
+    )
+    data = RatingsDataModule(path=str(path), valid_column="is_valid")
+    assert data.sizes() == {"train": 30, "val": 10, "test": 0}
+    assert data.indices["val"] == list(range(0, 40, 4))
+    carved = RatingsDataModule(path=str(path), valid_column="is_valid", test_fraction=0.25)
+    assert carved.sizes() == {"train": 20, "val": 10, "test": 10}
+    assert carved.indices["val"] == data.indices["val"]
+    assert RatingsDataModule(path=str(path)).sizes()["test"] == 6  # no given split: 15 %
 
 
 @pytest.mark.parametrize("name", ["dot_bias", "collab_nn"])

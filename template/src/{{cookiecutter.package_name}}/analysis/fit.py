@@ -107,8 +107,7 @@ def fit_verdict(
             else "level with"
         )
         message += (
-            f"; the network is {where} the {reference['name']} (val {score} "
-            f"{reference['val']:.4f})"
+            f"; the network is {where} the {reference['name']} (val {score} {reference['val']:.4f})"
         )
     return {
         **compared,

@@ -37,7 +37,7 @@ from .split import split_indices, subset
 UNKNOWN = "<unknown>"
 TEST_FRACTION = 0.15  # without a given split
 BIAS_DAMPING = 10.0  # the bias-only baseline's L2: each bias counts this many ratings of 0
-TRUE = {"1", "true", "yes", "1.0"}
+TRUE = {"true", "1", "yes", "y", "t", "1.0"}  # (as text.py reads a valid column)
 FORMATS = ("csv", "movielens")
 MOVIELENS_COLUMNS = ["user", "item", "rating", "timestamp"]
 

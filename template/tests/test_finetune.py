@@ -55,7 +55,9 @@ class RecordOptimizers(L.Callback):
         )
 
 
-def fit(schedule: FineTune, epochs: int, batches: int = 3, **model):
+def fit(schedule: FineTune, epochs: int, batches: int = 3, frozen_by_user: str = "", **model):
+    """``frozen_by_user``: the parameters whose names start with it are frozen before training,
+    as a model builder may freeze them."""
     data = DigitsDataModule(batch_size=32, augment=False)
     data.setup()
     task = ClassificationTask(
@@ -65,6 +67,9 @@ def fit(schedule: FineTune, epochs: int, batches: int = 3, **model):
         ADAMW,
         ONE_CYCLE,
     )
+    for name, param in task.model.named_parameters():
+        if frozen_by_user and name.startswith(frozen_by_user):
+            param.requires_grad_(False)
     before = {k: v.clone() for k, v in task.model.state_dict().items()}
     probe = RecordOptimizers()
     trainer = L.Trainer(
@@ -107,6 +112,19 @@ def test_without_train_bn_batchnorm_is_frozen_too():
     task, before, _ = fit(FineTune("frozen", train_bn=False), epochs=1)
     assert not any(changed(task, before, "backbone.").values())
     assert all(changed(task, before, "head.").values())
+
+
+@pytest.mark.parametrize("name", ["none", "fine_tune", "gradual"])
+def test_a_parameter_the_model_builder_froze_never_trains(name):
+    frozen = "backbone.0.0."  # the first convolution block
+    schedule = FineTune(name, freeze_epochs=1, epochs_per_group=1, train_bn=False)
+    task, before, _ = fit(schedule, epochs=3, batches=2, frozen_by_user=frozen)
+    moved = {k: v for k, v in changed(task, before, "").items() if "running_" not in k}
+    assert [k for k, v in moved.items() if v and k.startswith(frozen)] == []
+    assert any(v for k, v in moved.items() if k.startswith("backbone.") and frozen not in k)
+    assert all(changed(task, before, "head.").values())
+    counts = task.model.parameter_counts()
+    assert counts["trainable"] < counts["total"]  # still frozen after the last stage
 
 
 def test_fine_tune_rebuilds_optimizer_with_log_spaced_rates_and_a_fresh_cycle():

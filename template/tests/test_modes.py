@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import random
 from pathlib import Path
+
+import pytest
 
 
 def test_overfit_reaches_the_target_on_one_batch_and_stops(run_train):
@@ -108,3 +112,43 @@ def test_overfit_on_two_batches_needs_both(run_train):
     assert verdict["reached"] and verdict["num_batches"] == 2
     assert summary["data"]["sizes"]["train"] == 64
     assert summary["metrics"]["train"]["acc"] == 1.0  # both batches, measured after training
+
+
+def write_passengers(path, rows: int = 240, seed: int = 0):
+    """sex, class and an age band (18 distinct rows) with a random outcome: every batch of 64
+    holds identical rows with both outcomes, so no model can be right on all of them."""
+    rng = random.Random(seed)
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["sex", "pclass", "age", "survived"])
+        for _ in range(rows):
+            sex, pclass, age = rng.choice("mf"), rng.choice("123"), rng.choice([5, 30, 60])
+            chance = (0.75 if sex == "f" else 0.2) + (0.15 if pclass == "1" else 0.0)
+            writer.writerow([sex, f"c{pclass}", age, "yes" if rng.random() < chance else "no"])
+    return path
+
+
+def test_overfit_on_conflicting_duplicates_is_judged_against_the_attainable_ceiling(
+    run_train, tmp_path
+):
+    table = [
+        "task=tabular",
+        "data=table_csv",
+        f"data.path={write_passengers(tmp_path / 'passengers.csv')}",
+        "data.y_names=[survived]",
+        "mode=overfit",
+    ]
+    summary = run_train(*table)
+    verdict = summary["verdicts"]["overfit"]
+    assert summary["status"] == "completed" and verdict["reached"], verdict["message"]
+    assert 0.5 < verdict["attainable"] < 1.0 and verdict["conflicting_items"] > 0
+    assert verdict["best"] == pytest.approx(verdict["attainable"])
+    assert (
+        f"this batch holds {verdict['conflicting_items']} identical inputs with different "
+        f"targets: the best attainable train acc is {verdict['attainable']:.4g}"
+    ) in verdict["message"]
+    assert f"in {verdict['steps']} steps" in verdict["message"]
+
+    stuck = run_train(*table, "optimizer.lr=0", "trainer.max_steps=30")
+    assert stuck["status"] == "failed" and not stuck["verdicts"]["overfit"]["reached"]
+    assert stuck["verdicts"]["overfit"]["attainable"] == verdict["attainable"]

@@ -15,7 +15,7 @@ from hydra.utils import get_class
 
 from {{ cookiecutter.package_name }}.analysis import clean_data
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
-from {{ cookiecutter.package_name }}.training.run import evaluate
+from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task, evaluate
 
 from conftest import CONFIGS, compose_config
 
@@ -54,6 +54,38 @@ def test_overfit_reaches_the_target_and_lr_zero_fails(task_name, run_train):
     assert failed["status"] == "failed" and failed["exit_code"] == 1
     assert not failed["verdicts"]["overfit"]["reached"]
     assert any("not decreasing" in cause for cause in failed["verdicts"]["overfit"]["diagnosis"])
+
+
+def test_only_identical_inputs_with_different_targets_lower_the_best_attainable(
+    task_name, tmp_path
+):
+    """The overfit check's ceiling: the task's oracle is perfect on distinct inputs, and below
+    perfect once an input comes back with another item's target."""
+    cfg = compose_config("train", [f"task={task_name}"], tmp_path)
+    task_cls = get_class(cfg.task._target_)
+    datamodule = build_datamodule(cfg, task_cls)
+    task = build_task(cfg, task_cls, datamodule)
+    targets = next(iter(datamodule.train_dataloader()))[1][:8]
+    metric, distinct = task.overfit_metric, torch.arange(len(targets))
+    assert task.best_attainable(distinct, targets, metric) == pytest.approx(1.0, abs=1e-5)
+    other = targets.roll(1, 0)
+    assert not other.equal(targets)
+    twice = task.best_attainable(
+        torch.cat([distinct, distinct]), torch.cat([targets, other]), metric
+    )
+    assert 0.0 <= twice < 1.0
+
+
+def test_the_best_attainable_r2_leaves_out_the_variance_within_identical_inputs(tmp_path):
+    cfg = compose_config("train", ["task=regression"], tmp_path)
+    task_cls = get_class(cfg.task._target_)
+    task = build_task(cfg, task_cls, build_datamodule(cfg, task_cls))
+    groups = torch.tensor([0, 0, 1, 1, 2])
+    targets = torch.tensor([[1.0], [3.0], [5.0], [5.0], [10.0]])  # group means 2, 5, 10
+    within = 2.0  # (1-2)² + (3-2)²
+    total = float((targets - targets.mean()).pow(2).sum())
+    best = task.best_attainable(groups, targets, "r2")
+    assert best == pytest.approx(1 - within / total, abs=1e-5)
 
 
 def test_fraction_judges_the_fit_on_the_task_score(task_name, run_train):

@@ -57,3 +57,15 @@ def test_a_deliberately_overfit_run_is_overfitting(run_train):
     assert fit["advice"][0] == "use all the data (mode=full): this run saw 5.0% of it"
     assert fit["advice"][1:] == OVERFIT_ADVICE[1:]
     assert fit_verdict("acc", 1.0, 0.8, 0.1)["advice"] == OVERFIT_ADVICE  # all data: label more
+
+
+def test_a_gap_wider_than_the_train_shortfall_says_fix_the_variance_first():
+    """Noisy targets (ratings) never reach a train score near 1: when val falls further below
+    train than train falls below 1, more capacity or training would only widen the gap."""
+    ratings = fit_verdict("r2", 0.87, 0.70, 0.0, images=False)
+    assert ratings["diagnosis"] == "underfitting and overfitting"
+    assert ratings["note"].startswith("fix the variance first")
+    assert ratings["advice"] == [a for a in OVERFIT_ADVICE if "augment" not in a]
+    assert not any("bigger model" in a or "longer" in a for a in ratings["advice"])
+    weak = fit_verdict("acc", 0.70, 0.60, 0.1)
+    assert weak["note"].startswith("fix the bias first") and weak["advice"][0] == UNDERFIT_ADVICE[0]

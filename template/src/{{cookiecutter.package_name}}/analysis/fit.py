@@ -49,9 +49,22 @@ def fit_verdict(
     overfit_advice = [a for a in OVERFIT_ADVICE if images or a != AUGMENT_ADVICE]
     underfit = (1.0 - train) > bias_tolerance or val <= baseline
     overfit = gap > variance_tolerance
-    if underfit and overfit:
+    if underfit and overfit and gap > 1.0 - train:
+        # the gap outweighs what training misses: a bigger model or longer training would widen
+        # it (noisy targets, such as ratings, never reach a train score near 1)
+        diagnosis, advice = "underfitting and overfitting", list(overfit_advice)
+        if fraction < 1.0:
+            advice[0] = f"use all the data (mode=full): this run saw {fraction:.1%} of it"
+        note = (
+            f"fix the variance first: val {score} is {gap:.3f} below train, more than train "
+            f"is below 1 ({1.0 - train:.3f}), so more capacity or training would widen the gap"
+        )
+    elif underfit and overfit:
         diagnosis, advice = "underfitting and overfitting", UNDERFIT_ADVICE[:2] + overfit_advice[:2]
-        note = "fix the bias first: a model that cannot fit the training data cannot generalize"
+        note = (
+            f"fix the bias first: train {score} is {1.0 - train:.3f} below 1, more than val is "
+            f"below train ({gap:.3f}); a model that cannot fit the training data cannot generalize"
+        )
     elif underfit:
         diagnosis, advice = "underfitting", list(UNDERFIT_ADVICE)
         note = (
@@ -94,7 +107,7 @@ def fit_verdict(
             else "level with"
         )
         message += (
-            f"; the network is {where} {reference['name']} (val {score} {reference['val']:.4f})"
+            f"; the network is {where} the {reference['name']} (val {score} {reference['val']:.4f})"
         )
     return {
         **compared,

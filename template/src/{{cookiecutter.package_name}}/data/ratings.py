@@ -7,14 +7,19 @@ the rating; the collaborative-filtering task and models (``task=collab``) learn 
   ``user item rating timestamp``, no header).
 * ``split: random`` (seeded) or ``split: time``: the oldest ratings train, the next
   ``val_fraction`` validate and the newest ``test_fraction`` test (is the model any good at
-  tomorrow's ratings?).
+  tomorrow's ratings?); or ``valid_column``: the rows where it is true validate (a split given
+  with the data; ``test_fraction`` then defaults to 0, so every other row trains).
 * Users and items become indices learnt on the *full* training split (every mode shares them):
   ``1..n`` in order of first appearance there, ``0`` for "unknown". Users or items of val/test
   that training never saw get index 0, so the model can only use what it knows of the other side;
   how many there are is in ``describe()`` (summary.json's ``data.ratings``). The mapping is part
   of ``config()``, which checkpoints store, so eval encodes the data exactly as training did,
   even if the file has grown since.
+* The reference to beat (``reference_scores``): the bias-only baseline, global mean + a user bias
+  + an item bias, fitted on the same training ratings; the fit verdict compares the model with it.
 * Image augmentation does not apply to ratings: the ``augment`` setting is accepted and ignored.
+* A file that cannot be read as ratings (a missing column, a rating that is not a number, too few
+  ratings) is a ``ConfigError``: one line, exit status 2.
 """
 
 from __future__ import annotations
@@ -24,11 +29,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..training.validate import ConfigError
 from .base import DataModule, LoadedData
 from .ratings_synthetic import synthetic_ratings
 from .split import split_indices, subset
 
 UNKNOWN = "<unknown>"
+TEST_FRACTION = 0.15  # without a given split
+BIAS_DAMPING = 10.0  # the bias-only baseline's L2: each bias counts this many ratings of 0
+TRUE = {"true", "1", "yes", "y", "t", "1.0"}  # (as text.py reads a valid column)
 FORMATS = ("csv", "movielens")
 MOVIELENS_COLUMNS = ["user", "item", "rating", "timestamp"]
 
@@ -48,15 +57,19 @@ class RatingsDataModule(DataModule):
         time_col: str | None = None,
         sep: str | None = None,
         split: str = "random",
+        valid_column: str | None = None,
         synthetic: dict | None = None,
         vocab: dict | None = None,
+        reference_model: bool = True,
         **kwargs,
     ) -> None:
         kwargs.setdefault("stratify", "none")
         kwargs.pop("classes", None)
+        if kwargs.get("test_fraction") is None:  # a given split keeps every other row training
+            kwargs["test_fraction"] = 0.0 if valid_column else TEST_FRACTION
         super().__init__(**kwargs)
         if format not in FORMATS or split not in ("random", "time"):
-            raise ValueError(
+            raise ConfigError(
                 f"data.format={format}, data.split={split}: format is one of "
                 f"{', '.join(FORMATS)}, split is random or time"
             )
@@ -64,54 +77,70 @@ class RatingsDataModule(DataModule):
 
     # ---- reading -----------------------------------------------------------------------------
     def read(self) -> dict:
-        """Columns ``user``, ``item`` (as strings), ``rating`` and ``timestamp`` (or None)."""
+        """Columns ``user``, ``item`` (as strings), ``rating``, ``timestamp`` and ``valid`` (or
+        None)."""
         h = self.hparams
         if h.path is None:
-            return synthetic_ratings(**(h.synthetic or {}))
+            return {**synthetic_ratings(**(h.synthetic or {})), "valid": None}
         import pandas as pd
 
         path = Path(h.path).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"data.path={path}: no such ratings file")
+        try:
+            frame = self._read_frame(path)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+            raise ConfigError(f"data.path={path}: not a ratings file ({error})") from None
+        settings = (
+            dict(
+                zip(
+                    ("user_col", "item_col", "rating_col", "time_col"),
+                    MOVIELENS_COLUMNS,
+                    strict=True,
+                )
+            )
+            if h.format == "movielens"
+            else {
+                "user_col": h.user_col,
+                "item_col": h.item_col,
+                "rating_col": h.rating_col,
+                "time_col": h.time_col,
+            }
+        )
+        settings["valid_column"] = h.valid_column
+        missing = [
+            f"data.{key}={name}"
+            for key, name in settings.items()
+            if name is not None and name not in frame.columns
+        ]
+        if missing:
+            raise ConfigError(
+                f"{path}: no column {', '.join(missing)}; its columns: {list(frame.columns)}"
+            )
+        times, valid = settings["time_col"], settings["valid_column"]
+        return {
+            "user": frame[settings["user_col"]].tolist(),
+            "item": frame[settings["item_col"]].tolist(),
+            "rating": numbers(frame[settings["rating_col"]], path, "rating"),
+            "timestamp": None if times is None else numbers(frame[times], path, "time"),
+            "valid": None
+            if valid is None
+            else frame[valid].astype(str).str.strip().str.lower().isin(TRUE).tolist(),
+        }
+
+    def _read_frame(self, path: Path):
+        import pandas as pd
+
+        h = self.hparams
         if h.format == "movielens":
-            frame = pd.read_csv(
+            return pd.read_csv(
                 path,
                 sep=h.sep or "\t",
                 header=None,
                 names=MOVIELENS_COLUMNS,
                 dtype={"user": str, "item": str},
             )
-            columns = dict(
-                zip(("user", "item", "rating", "timestamp"), MOVIELENS_COLUMNS, strict=True)
-            )
-        else:
-            frame = pd.read_csv(path, sep=h.sep or ",", dtype={h.user_col: str, h.item_col: str})
-            columns = {
-                "user": h.user_col,
-                "item": h.item_col,
-                "rating": h.rating_col,
-                "timestamp": h.time_col,
-            }
-            missing = [c for c in columns.values() if c is not None and c not in frame.columns]
-            if missing:
-                raise ValueError(
-                    f"{path}: no column(s) {missing}; its columns: "
-                    f"{list(frame.columns)} (set data.user_col, data.item_col, "
-                    "data.rating_col, data.time_col)"
-                )
-        ratings = pd.to_numeric(frame[columns["rating"]], errors="coerce")
-        if ratings.isna().any():
-            bad = int(ratings.isna().sum())
-            raise ValueError(
-                f"{path}: {bad} rating(s) are missing or not numbers (column '{columns['rating']}')"
-            )
-        times = frame[columns["timestamp"]] if columns["timestamp"] else None
-        return {
-            "user": frame[columns["user"]].tolist(),
-            "item": frame[columns["item"]].tolist(),
-            "rating": ratings.astype(float).tolist(),
-            "timestamp": None if times is None else pd.to_numeric(times).tolist(),
-        }
+        return pd.read_csv(path, sep=h.sep or ",", dtype={h.user_col: str, h.item_col: str})
 
     def load(self) -> LoadedData:
         self.setup()
@@ -126,10 +155,23 @@ class RatingsDataModule(DataModule):
         self.raw_users, self.raw_items = table["user"], table["item"]
         ratings = torch.tensor(table["rating"], dtype=torch.float32)[:, None]
         if len(ratings) < 10:
-            raise ValueError(f"{self.name}: {len(ratings)} ratings are too few to split")
-        if h.split == "time":
+            raise ConfigError(
+                f"{h.path or self.name}: {len(ratings)} ratings are too few to split into "
+                "train/val/test (10 at least)"
+            )
+        if table["valid"] is not None:
+            val = [i for i, flag in enumerate(table["valid"]) if flag]
+            if not val or len(val) == len(ratings):
+                raise ConfigError(
+                    f"data.valid_column={h.valid_column} flags {len(val)} of {len(ratings)} "
+                    "ratings for validation: it must flag some and leave some to train on"
+                )
+            self.indices = split_indices(
+                ratings, "none", h.val_fraction, h.test_fraction, h.split_seed, fixed_val=val
+            )
+        elif h.split == "time":
             if table["timestamp"] is None:
-                raise ValueError(
+                raise ConfigError(
                     "data.split=time needs timestamps: set data.time_col (or "
                     "format=movielens), or use data.split=random"
                 )
@@ -190,6 +232,7 @@ class RatingsDataModule(DataModule):
             "n_users": len(self.user_names),
             "n_items": len(self.item_names),
             "y_range": [low - 0.5, high + 0.5],
+            "train_ratings": self.full_train_size,  # (the task's L2 penalty is per rating)
         }
 
     def item_counts(self) -> torch.Tensor:
@@ -246,12 +289,40 @@ class RatingsDataModule(DataModule):
         }
         return info
 
+    # ---- the baseline to beat ---------------------------------------------------------------
+    def reference_scores(self, task, splits) -> dict | None:
+        """The bias-only baseline (global mean + user bias + item bias) fitted on the same
+        training ratings, scored with the task's own score (and RMSE) on each split."""
+        if not self.hparams.reference_model:
+            return None
+        pairs, ratings = self.loaded.inputs, self.loaded.targets[:, 0]
+        train = torch.as_tensor(self.indices["train"], dtype=torch.long)
+        predict = bias_only(
+            pairs[train], ratings[train], len(self.user_names), len(self.item_names)
+        )
+        low, high = self.rating_range()
+        # the task's outputs are standardized ratings
+        mean, std = (torch.tensor(task.target_info[key]) for key in ("mean", "std"))
+        result = {"name": "bias-only baseline", "metric": task.score, "rmse": {}}
+        for split in splits:
+            rows = torch.as_tensor(self.indices[split], dtype=torch.long)
+            if not len(rows):
+                continue
+            predicted = predict(pairs[rows]).clamp(low, high)
+            metric = task.metrics()[task.score]
+            metric.update(
+                *task.metric_inputs((predicted[:, None] - mean) / std, ratings[rows, None])
+            )
+            result[split] = float(metric.compute())
+            result["rmse"][split] = float((predicted - ratings[rows]).pow(2).mean().sqrt())
+        return result
+
     # ---- what does not apply to ratings --------------------------------------------------------
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         return batch  # no image augmentation of index pairs
 
     def read_input(self, path) -> torch.Tensor:
-        raise ValueError(
+        raise ConfigError(
             "ratings data reads no input files: measure a ratings file with "
             "eval.py ckpt_path=<run> +data.path=<file> (the stored mapping applies)"
         )
@@ -282,3 +353,36 @@ def time_split(times: list, val_fraction: float, test_fraction: float) -> dict[s
     n_test, n_val = round(test_fraction * n), max(1, round(val_fraction * n))
     train, val = order[: n - n_val - n_test], order[n - n_val - n_test : n - n_test]
     return {"train": sorted(train), "val": sorted(val), "test": sorted(order[n - n_test :])}
+
+
+def numbers(column, path: Path, what: str) -> list[float]:
+    """A column of numbers; a missing or non-numeric cell is a user's mistake, named."""
+    import pandas as pd
+
+    values = pd.to_numeric(column, errors="coerce")
+    bad = values.isna()
+    if bad.any():
+        first = bad[bad].index[:3]
+        cells = ", ".join(f"{column[i]!r} in data row {int(i) + 1}" for i in first)
+        raise ConfigError(
+            f"{path}: {int(bad.sum())} {what} value(s) in column '{column.name}' are missing "
+            f"or not numbers ({cells})"
+        )
+    return values.astype(float).tolist()
+
+
+def bias_only(pairs: torch.Tensor, ratings: torch.Tensor, n_users: int, n_items: int):
+    """Global mean + user bias + item bias, fitted by alternating damped means (least squares
+    with an L2 penalty of ``BIAS_DAMPING`` on each bias); unknown users/items (index 0, never in
+    training) get no bias. Returns ``pairs -> predicted ratings``."""
+    mean = ratings.mean()
+    users, items = pairs[:, 0], pairs[:, 1]
+    user_counts = torch.bincount(users, minlength=n_users).float() + BIAS_DAMPING
+    item_counts = torch.bincount(items, minlength=n_items).float() + BIAS_DAMPING
+    user_bias = torch.zeros(n_users)
+    for _ in range(10):  # (converged to a few decimals on MovieLens-like data)
+        residual = ratings - mean - user_bias[users]
+        item_bias = torch.zeros(n_items).index_add_(0, items, residual) / item_counts
+        residual = ratings - mean - item_bias[items]
+        user_bias = torch.zeros(n_users).index_add_(0, users, residual) / user_counts
+    return lambda new: mean + user_bias[new[:, 0]] + item_bias[new[:, 1]]

@@ -72,6 +72,13 @@ class ConcatBody(PairEmbeddings):
 
 
 class CollabNetwork(Network):
+    def squared_norm(self) -> torch.Tensor:
+        """The sum of the squares of every user and item vector and bias (the embeddings): the
+        task's L2 penalty (a Gaussian prior on each row, whatever its number of ratings)."""
+        return sum(
+            m.weight.pow(2).sum() for m in self.backbone.modules() if isinstance(m, nn.Embedding)
+        )
+
     def item_factors(self) -> torch.Tensor:
         return self.backbone.items.weight.detach()
 
@@ -80,14 +87,23 @@ class CollabNetwork(Network):
         return None if bias is None else bias.weight.detach()[:, 0]
 
 
+class DotSum(nn.Module):
+    """The sum of the features (the dot product's terms and the two biases) + a global offset:
+    no weight that could scale the factors back up while weight decay shrinks them."""
+
+    def __init__(self, num_outputs: int) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(num_outputs))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.sum(dim=1, keepdim=True) + self.bias
+
+
 @register_model("dot_bias")
 def dot_bias(num_outputs: int, n_users: int, n_items: int, n_factors: int = 50) -> Network:
     """User . item vectors + user and item biases (fastai's ``EmbeddingDotBias`` idea)."""
     body = DotBiasBody(n_users, n_items, n_factors, biases=True)
-    head = nn.Linear(n_factors + 1, num_outputs)
-    nn.init.ones_(head.weight)  # sum of the products (the dot product) + the two biases
-    nn.init.zeros_(head.bias)
-    return CollabNetwork(body, head, [body])
+    return CollabNetwork(body, DotSum(num_outputs), [body])
 
 
 @register_model("collab_nn")

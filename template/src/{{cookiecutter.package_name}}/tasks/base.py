@@ -18,6 +18,8 @@ A task declares (class attributes, or methods to override):
 * ``num_outputs``, ``loss``, ``item_losses``, ``decode``, ``metrics``, ``metric_inputs``;
 * ``baseline``: the score of the trivial predictor (majority class, training mean, ...);
 * ``chance_loss``: the loss of outputs that ignore the input (the overfit diagnosis);
+* ``oracle_outputs``: the best outputs for a batch whose identical inputs carry different targets
+  (the overfit check's attainable ceiling, ``best_attainable``);
 * ``check_output``: a batch/output check worded in the task's own terms (the shape check);
 * ``interpret`` and ``suspicious``: its interpretation report and what makes an item suspicious;
 * ``prediction_row``: one predicted item as columns (predict.py's CSV, serve.py's JSON).
@@ -151,6 +153,26 @@ class Task(L.LightningModule):
     def chance_loss(self) -> float | None:
         """The loss of outputs that ignore the input (None: no single level)."""
         return None
+
+    def oracle_outputs(
+        self, groups: torch.Tensor, targets: torch.Tensor, name: str
+    ) -> torch.Tensor | None:
+        """The outputs of the best possible model on a batch where items with the same number in
+        ``groups`` have identical inputs (so any model gives them one output): per group, the
+        output that scores best on the group's targets by metric ``name``. None: the task
+        cannot tell."""
+        return None
+
+    @torch.no_grad()
+    def best_attainable(self, groups: torch.Tensor, targets: torch.Tensor, name: str) -> float:
+        """The highest metric ``name`` any model can reach on these targets, given which items
+        share their input (``groups``): below 1 when identical inputs have different targets."""
+        outputs = self.oracle_outputs(groups, targets, name)
+        if outputs is None:
+            return 1.0
+        metric = self.metrics()[name]
+        metric.update(*self.metric_inputs(outputs, targets))
+        return float(metric.compute())
 
     def check_output(self, inputs, targets: torch.Tensor, output: torch.Tensor) -> None:
         """Raise ``ShapeError`` with a message in the task's terms when the batch or the output
@@ -317,6 +339,19 @@ class Task(L.LightningModule):
         return (
             optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
         )
+
+
+def majority_per_group(
+    groups: torch.Tensor, targets: torch.Tensor, classes: int, ignore_index: int | None = None
+) -> torch.Tensor:
+    """Each item's most frequent class among the items of its group (per position for masks;
+    ``ignore_index`` votes for nothing), as one-hot logits with the class axis second."""
+    valid = targets != ignore_index if ignore_index is not None else torch.ones_like(targets).bool()
+    votes = nn.functional.one_hot(torch.where(valid, targets, 0), classes) * valid[..., None]
+    counts = votes.new_zeros((int(groups.max()) + 1, *votes.shape[1:]))
+    counts.index_add_(0, groups, votes)
+    best = nn.functional.one_hot(counts.argmax(dim=-1), classes)[groups].float()
+    return best.movedim(-1, 1) * 20.0 - 10.0  # confident logits: the metrics read the argmax
 
 
 def _writes_logs(trainer) -> bool:

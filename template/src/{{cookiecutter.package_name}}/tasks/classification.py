@@ -22,7 +22,7 @@ from torchmetrics.classification import (
 )
 
 from ..analysis.reports import image_rows, most_confused, plot_confusion_matrix, write_csv
-from .base import Task
+from .base import Task, majority_per_group
 
 
 class ClassificationTask(Task):
@@ -67,6 +67,10 @@ class ClassificationTask(Task):
 
     def chance_loss(self) -> float:
         return math.log(self.num_outputs())
+
+    def oracle_outputs(self, groups, targets, name):
+        """Each group of identical inputs answered with its most frequent class."""
+        return majority_per_group(groups, targets, self.num_outputs())
 
     def check_output(self, inputs, targets, output) -> None:
         from ..training.shape_check import ShapeError, describe_shapes

@@ -28,9 +28,12 @@ from .regression import RegressionTask
 class CollabTask(RegressionTask):
     default_stratify = "none"
 
-    def __init__(self, *args, y_range: list | None = None, **kwargs) -> None:
+    def __init__(self, *args, y_range: list | None = None, l2: float = 0.0, **kwargs) -> None:
         inputs = kwargs.get("inputs") or (args[2] if len(args) > 2 else {})
         super().__init__(*args, y_range=y_range or inputs.get("y_range"), **kwargs)
+        # a regularizer, off with the rest of them (mode=overfit, mode=fraction); per training
+        # rating, as the loss is
+        self.l2 = l2 / inputs.get("train_ratings", 1) if self.regularize else 0.0
         # an output of 0 means the training mean (0 when standardized): an untrained model with
         # small weights starts at the mean-rating baseline, not at the middle of the range
         self.offset = (
@@ -38,6 +41,15 @@ class CollabTask(RegressionTask):
             if self.bounds is None
             else float(torch.logit(-self.low / (self.high - self.low)).clamp(-10, 10))
         )
+
+    def loss(self, outputs, targets):
+        """MSE (or the chosen loss) per rating + ``l2`` x the squared norm of every user and item
+        vector and bias, per training rating: regularized matrix factorization, where each row
+        is pulled towards 0 as if it had ``l2`` more ratings of the mean. A rarely rated user is
+        held close to the mean; unlike weight decay in AdamW, which barely holds such rows back
+        (Adam rescales their small gradients)."""
+        loss = super().loss(outputs, targets)
+        return loss + self.l2 * self.model.squared_norm() if self.l2 else loss
 
     def forward(self, x) -> torch.Tensor:
         if self.bounds is None:

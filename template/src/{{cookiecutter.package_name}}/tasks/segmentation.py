@@ -25,7 +25,7 @@ from torchmetrics.classification import (
 from ..analysis.plots import new_figure, save_figure
 from ..analysis.predict import item_images
 from ..analysis.reports import plot_confusion_matrix, write_csv
-from .base import Task
+from .base import Task, majority_per_group
 
 
 class SegmentationTask(Task):
@@ -115,6 +115,10 @@ class SegmentationTask(Task):
         return self.ce_weight * math.log(self.num_outputs()) + self.dice_weight * (
             1 - 1 / self.num_outputs()
         )
+
+    def oracle_outputs(self, groups, targets, name):
+        """Each pixel of a group of identical images answered with its most frequent class."""
+        return majority_per_group(groups, targets, self.num_outputs(), self.ignore_index)
 
     def check_output(self, inputs, targets, output) -> None:
         from ..training.shape_check import ShapeError, describe_shapes

@@ -21,6 +21,7 @@ Stages, for a model with ``n`` layer groups (head last), ``lr`` = the task's ``l
 
 While frozen, normalization layers stay trainable (and keep updating their statistics) when
 ``train_bn`` is true, as in fastai; with ``train_bn=false`` they are frozen and kept in eval mode.
+Parameters the model's builder froze (``requires_grad=False``) stay frozen in every stage.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ class FineTune(L.Callback):
         self.weights: dict | None = None
         self.hold_stage = False  # True: never leave the first stage (see ``for_lr_find``)
         self._module: L.LightningModule | None = None
+        # parameters the model's builder froze stay frozen: a stage unfreezes only what a stage
+        # froze (kept by identity: the same parameters across fits of one module)
+        self._user_frozen: set[int] = set()
+        self._stage_frozen: set[int] = set()
 
     def for_lr_find(self) -> FineTune:
         """A copy for the LR range test: it freezes like the first stage and stays there (a
@@ -112,6 +117,9 @@ class FineTune(L.Callback):
         if stage != "fit":
             return
         self._module = pl_module
+        self._user_frozen = {
+            id(p) for p in pl_module.model.parameters() if not p.requires_grad
+        } - self._stage_frozen
         self.stages = self.plan(len(pl_module.model.layer_groups()))
         self.history = []  # (a tuner's trial fit may have run the plan before)
         self.weights = getattr(pl_module.model, "weights_info", None)
@@ -151,12 +159,16 @@ class FineTune(L.Callback):
         stage = self.stages[index]
         groups = pl_module.model.layer_groups()
         frozen = groups[: len(groups) - stage.trainable_groups]
-        pl_module.model.requires_grad_(True)
+        for param in pl_module.model.parameters():
+            param.requires_grad_(id(param) not in self._user_frozen)
+        self._stage_frozen = set()
         for group in frozen:
             for module in group.modules():
                 if not (self.train_bn and isinstance(module, _NORMS)):
                     for param in module.parameters(recurse=False):
-                        param.requires_grad_(False)
+                        if param.requires_grad:
+                            param.requires_grad_(False)
+                            self._stage_frozen.add(id(param))
         pl_module.set_schedule(stage.ratios, self._stage_steps(trainer, index))
         counts = pl_module.model.parameter_counts()
         self.history.append(

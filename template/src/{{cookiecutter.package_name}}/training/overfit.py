@@ -5,6 +5,10 @@ training batch was learned. This callback measures the task's overfit metric (ac
 match, R², pixel accuracy: ``Task.overfit_metric``) on the training batch itself, in eval mode
 (dropout off, BatchNorm running statistics), after every ``every_n_steps`` optimizer steps, stops
 training as soon as ``target`` is reached, and otherwise explains what probably went wrong.
+
+No model can tell identical inputs apart: when a batch holds identical inputs with different
+targets (a table of a few categorical columns), the task's ``best_attainable`` says the highest
+value reachable on it, and the check asks for ``target`` times that ceiling instead.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import math
 import time
 
 import lightning as L
+import numpy as np
+import torch
 
 
 class OverfitCheck(L.Callback):
@@ -30,6 +36,10 @@ class OverfitCheck(L.Callback):
         self.num_batches = 0
         self.seconds = 0.0
         self.chance_loss: float | None = None
+        # the ceiling of each fixed batch (by batch index) and of all of them together, and how
+        # many items hold an input that also comes with another target
+        self._ceilings: dict[int, tuple[float, int]] = {}
+        self.attainable, self.conflicting = 1.0, 0
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
@@ -45,6 +55,9 @@ class OverfitCheck(L.Callback):
             if self.num_batches > 1 and hasattr(datamodule, "overfit_batches")
             else []
         )
+        if self._all_batches:
+            xs, ys = zip(*self._all_batches, strict=True)
+            self.attainable, self.conflicting = ceiling(pl_module, self.metric, xs, ys)
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int
@@ -55,16 +68,25 @@ class OverfitCheck(L.Callback):
         self.losses.append(float(loss))
         if trainer.global_step % self.every_n_steps or not math.isfinite(self.losses[-1]):
             return
+        if batch_idx not in self._ceilings:
+            self._ceilings[batch_idx] = ceiling(pl_module, self.metric, [x], [y])
+            if not self._all_batches:
+                self.attainable, self.conflicting = self._ceilings[batch_idx]
         value = pl_module.evaluate_batches([(x, y)], self.metric)
-        if value >= self.target and self._all_batches:
+        if value >= self.goal(self._ceilings[batch_idx][0]) and self._all_batches:
             value = pl_module.evaluate_batches(self._all_batches, self.metric)
         self.best_value = max(self.best_value, value)
-        if value >= self.target and self.reached_at is None:
+        if value >= self.goal(self.attainable) and self.reached_at is None:
             self.reached_at = trainer.global_step
             trainer.should_stop = True
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.seconds = time.perf_counter() - self._start
+
+    def goal(self, attainable: float) -> float:
+        """The value to reach on a batch whose best attainable value is ``attainable``: the
+        target's share of it (a perfect score asks for the ceiling itself)."""
+        return self.target * attainable - 1e-6  # (float32 metrics of the same counts)
 
     # ---- verdict --------------------------------------------------------------------------
     @property
@@ -78,6 +100,8 @@ class OverfitCheck(L.Callback):
             "passed": self.reached,
             "metric": self.metric,
             "target": self.target,
+            "attainable": self.attainable,
+            "conflicting_items": self.conflicting,
             "steps": self.reached_at if self.reached else len(self.losses),
             "best": best,
             "batch_size": self.batch_size,
@@ -91,6 +115,23 @@ class OverfitCheck(L.Callback):
 
     def message(self) -> str:
         what = f"{self.num_batches_text()} of {self.batch_size}"
+        best = f"{self.best_value:.4g}" if math.isfinite(self.best_value) else "none"
+        if self.attainable < 1.0:
+            batch = "this batch holds" if self.num_batches <= 1 else "these batches hold"
+            ceiling_note = (
+                f"{batch} {self.conflicting} identical inputs with different targets: the best "
+                f"attainable train {self.metric} is {self.attainable:.4g}"
+                + ("" if self.target == 1.0 else f" (target: {self.target:g} of it)")
+            )
+            if self.reached:
+                return (
+                    f"{ceiling_note}; reached {best} on {what} in {self.reached_at} steps "
+                    f"({self.seconds:.1f} s)"
+                )
+            return (
+                f"{ceiling_note}; did NOT reach it on {what} in {len(self.losses)} steps "
+                f"({self.seconds:.1f} s); best {self.metric} {best}"
+            )
         # a perfect score reads as a percentage; any other target as a threshold
         goal = (
             f"{self.target:.0%} train {self.metric}"
@@ -99,7 +140,6 @@ class OverfitCheck(L.Callback):
         )
         if self.reached:
             return f"reached {goal} on {what} in {self.reached_at} steps ({self.seconds:.1f} s)"
-        best = f"{self.best_value:.4g}" if math.isfinite(self.best_value) else "none"
         return (
             f"did NOT reach {goal} on {what} in {len(self.losses)} steps "
             f"({self.seconds:.1f} s); best {self.metric} {best}"
@@ -147,3 +187,47 @@ class OverfitCheck(L.Callback):
                 "trainer.max_steps or optimizer.lr, or use a bigger model"
             )
         return found
+
+
+def ceiling(pl_module, metric: str, inputs: list, targets: list) -> tuple[float, int]:
+    """(the best value of ``metric`` any model can reach on these batches, how many of their
+    items share their input with an item of another target)."""
+    groups = identical_items(inputs)
+    rows = item_bytes(targets)
+    conflicting = sum(
+        len(members)
+        for members in _members(groups)
+        if len({rows[i].tobytes() for i in members}) > 1
+    )
+    if not conflicting:
+        return 1.0, 0
+    y = torch.cat([t.to(pl_module.device) for t in targets])
+    groups_tensor = torch.as_tensor(groups, device=pl_module.device)
+    return pl_module.best_attainable(groups_tensor, y, metric), conflicting
+
+
+def identical_items(batches: list) -> np.ndarray:
+    """One group number per item of ``batches`` (concatenated): the same number for the same
+    input, whatever the input is made of (a tensor, or a tuple or dict of tensors)."""
+    _, groups = np.unique(item_bytes(batches), axis=0, return_inverse=True)
+    return groups.reshape(-1)
+
+
+def item_bytes(batches: list) -> np.ndarray:
+    """``(items, bytes)``: each item's raw bytes, every part of it side by side."""
+    parts = [_parts(batch) for batch in batches]
+    return np.concatenate([np.concatenate(p, axis=1) for p in parts], axis=0)
+
+
+def _parts(batch) -> list[np.ndarray]:
+    if isinstance(batch, dict):
+        return [a for value in batch.values() for a in _parts(value)]
+    if isinstance(batch, (list, tuple)):
+        return [a for value in batch for a in _parts(value)]
+    values = torch.as_tensor(batch).detach().cpu().contiguous()
+    return [values.reshape(len(values), -1).view(torch.uint8).numpy()]
+
+
+def _members(groups: np.ndarray) -> list[np.ndarray]:
+    order = np.argsort(groups, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(groups[order])) + 1)

@@ -114,6 +114,18 @@ def valley(lrs: list[float], losses: list[float]) -> tuple[float, float]:
     first point is no start: it may lie far up the flat part of the curve, where the smoothed loss
     creeps down by noise, and a middle taken from there fell on the flat part, before the loss
     starts to fall.)"""
+    lrs, first, last = _valley_steps(lrs, losses)
+    return lrs[first], lrs[last]
+
+
+def suggest_valley(lrs: list[float], losses: list[float]) -> float:
+    """The middle of the longest valley (fastai's default rule): far enough down the slope to
+    learn fast, well before the loss turns up."""
+    lrs, first, last = _valley_steps(lrs, losses)
+    return lrs[(first + last) // 2]
+
+
+def _valley_steps(lrs: list[float], losses: list[float]) -> tuple[list[float], int, int]:
     lrs, losses = _trimmed(lrs, losses)
     n = len(losses)
     length = [1] * n  # longest decreasing subsequence ending at i
@@ -121,16 +133,8 @@ def valley(lrs: list[float], losses: list[float]) -> tuple[float, float]:
         for j in range(i):
             if losses[i] < losses[j]:
                 length[i] = max(length[i], length[j] + 1)
-    end = max(range(n), key=lambda i: (length[i], -i))  # the first of the longest
-    return lrs[end - length[end] + 1], lrs[end]
-
-
-def suggest_valley(lrs: list[float], losses: list[float]) -> float:
-    """The middle of the longest valley (fastai's default rule): far enough down the slope to
-    learn fast, well before the loss turns up."""
-    first, last = valley(lrs, losses)
-    steps = [lr for lr in lrs if first <= lr <= last]
-    return steps[(len(steps) - 1) // 2]
+    last = max(range(n), key=lambda i: (length[i], -i))  # the first of the longest
+    return lrs, last - length[last] + 1, last
 
 
 def suggest_steep(lrs: list[float], losses: list[float]) -> float:

@@ -62,11 +62,13 @@ def assert_titles_clear(fig) -> None:
         ["7/1\n2.31/0.17"] * 16,  # classification: prediction/label, loss/probability
         ["-\neven greater_than_4 closed_loop prime\n1.05"] * 13,  # multi-label, 2 rows not full
         ["a much longer class name than any image is wide"] * 3,
+        ["cat dog person chair bottle dining_table potted_plant sofa tv_monitor\n0.93"] * 9,
     ],
 )
 def test_image_grid_titles_stay_clear_of_images_and_each_other(titles):
     fig = plots.grid_figure(torch.rand(len(titles), 1, 8, 8), titles, title="top losses")
     assert_titles_clear(fig)
+    assert fig.get_figwidth() < 8 * 3  # many labels wrap rather than widen every column
 
 
 FIGURES = {  # task -> its image-grid file in the interpretation report

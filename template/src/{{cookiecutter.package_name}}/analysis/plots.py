@@ -1,11 +1,15 @@
 """Figures as PNG files: one place that sets matplotlib up for files only (Agg, no window) and
-draws image grids. matplotlib is imported lazily: runs without plots never pay for it."""
+lays out panels of images under their titles. matplotlib is imported lazily: runs without plots
+never pay for it."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import torch
+
+WRAP_AT = 40  # characters of a panel title's line
 
 
 def _pyplot():
@@ -37,13 +41,17 @@ def panel_figure(
     """A figure of ``rows`` x ``columns`` panels for images (axes off), panel i titled
     ``titles[i]`` (row by row; panels past the titles untitled), under the figure's ``title``.
 
-    Sized for its titles (a panel as wide as its longest title line, as tall as its image and its
-    title's lines) and laid out by matplotlib's constrained layout, which keeps every title clear
-    of the images and of the other titles: fixed cell sizes let a three-line title run into the
-    row above, and a long one into its neighbours."""
+    Sized for its titles (a panel as wide as its longest title line, lines wrapped at ``WRAP_AT``
+    characters, and as tall as its image and its title's lines) and laid out by matplotlib's
+    constrained layout, which keeps every title clear of the images and of the other titles:
+    fixed cell sizes let a three-line title run into the row above, a long one into its
+    neighbours."""
+    titles = [  # a long line (many labels) wraps rather than widening every panel
+        "\n".join(textwrap.fill(line, WRAP_AT) for line in t.split("\n")) for t in titles
+    ]
     lines = max((t.count("\n") + 1 for t in titles if t), default=0)
     widest = max((len(line) for t in titles for line in t.split("\n")), default=0)
-    width = max(side, 0.62 * fontsize / 72 * widest)  # (a character is ~0.6 em wide)
+    width = max(side, 0.55 * fontsize / 72 * widest)  # (a character is ~0.5 em wide)
     height = side + 1.3 * fontsize / 72 * lines
     fig = _pyplot().figure(
         figsize=(columns * (width + 0.1) + 0.1, rows * (height + 0.1) + (0.5 if title else 0.1)),

@@ -49,7 +49,7 @@ class TrainingCurves(L.Callback):
         if loss is None:
             return
         self._pending.append((trainer.global_step, loss.detach(), self._lr))
-        if self.step_metric:  # (reads the value at once: these runs judge every step anyway)
+        if self.step_metric:  # (read at once: a GPU sync per step, as the overfit check makes)
             value = pl_module.evaluate_batches([batch], self.step_metric)
             self.step_scores.append((trainer.global_step, value))
 

@@ -60,6 +60,34 @@ def test_suggestion_rules_on_a_known_curve():
     assert lr_finder.suggest_minimum(lrs, losses) == pytest.approx(0.01, rel=0.2)
 
 
+def smoothed(raw_losses: list[float]) -> list[float]:
+    """``raw_losses`` as the range test records them (its EMA, beta 0.98), up to where it
+    stops (the smoothed loss past 4x its best)."""
+    finder = lr_finder.LRRangeTest(base_lr=1e-3, num_it=len(raw_losses))
+    for loss in raw_losses:
+        if finder.record(loss):
+            break
+    return finder.smoothed
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_valley_lies_in_the_descent_after_a_noisy_flat_start(seed):
+    """Flat (with noise) up to 1e-2, falling from 1e-2 to 1, rising after: the EMA makes the flat
+    part creep down here and there, and a decreasing subsequence may start far up it; the pick
+    must still lie where the loss falls (the rule's middle once fell on the flat part, ~1e-3)."""
+    rng = np.random.default_rng(seed)
+    lrs = np.geomspace(1e-7, 10, 100)
+    position = np.log10(lrs)
+    clean = np.where(
+        position < -2, 2.3, np.where(position < 0, 2.3 - 0.9 * (position + 2), 0.5 + 3 * position)
+    )
+    losses = smoothed(list(clean + rng.normal(0, 0.05, len(lrs))))
+    lrs = list(lrs[: len(losses)])  # up to where the test stops (the loss diverged)
+    assert 1e-2 <= lr_finder.suggest_valley(lrs, losses) <= 1
+    first, last = lr_finder.valley(lrs, losses)
+    assert first < 1e-2 < last  # the stretch reaches back into the flat part, not its middle
+
+
 def test_lr_find_on_digits_is_sane_keeps_ratios_and_restores_weights(tmp_path):
     datamodule = DigitsDataModule(batch_size=64)
     task = make_task(Discriminative)
@@ -68,6 +96,14 @@ def test_lr_find_on_digits_is_sane_keeps_ratios_and_restores_weights(tmp_path):
         task, datamodule, tmp_path, apply=True, num_it=60, trainer_options={"accelerator": "cpu"}
     )
     assert 1e-4 <= result["suggestion"] <= 0.3, result["suggestions"]
+    # the pick lies where the loss falls: below the flat start (1e-6..1e-4) by more than the flat
+    # start's own ups and downs (the old rule's pick, 8.6e-4, lay within them)
+    with open(result["curve"], newline="") as file:
+        rows = list(csv.DictReader(file))
+    curve = {float(row["lr"]): float(row["smoothed_loss"]) for row in rows}
+    flat = [loss for lr, loss in curve.items() if 1e-6 <= lr <= 1e-4]
+    picked = curve[result["suggestion"]]
+    assert picked < min(flat) - (max(flat) - min(flat)), (result["suggestion"], picked, flat)
     assert result["applied"] and task.lr == result["suggestion"]
     # during the test every group moved by the same factor: the ratios never changed
     pairs = sorted({round(r, 9) for r in result["group_lr_ratios"]})
@@ -88,8 +124,6 @@ def test_lr_find_on_digits_is_sane_keeps_ratios_and_restores_weights(tmp_path):
     lrs = sorted({round(g["lr"], 12) for g in trainer.optimizers[0].param_groups})
     assert lrs == pytest.approx([result["suggestion"] * r for r in RATIOS])
     # the raw curve and the plot
-    with open(result["curve"], newline="") as file:
-        rows = list(csv.DictReader(file))
     assert len(rows) == result["steps"] and float(rows[0]["lr"]) == pytest.approx(1e-7)
     assert all(float(a["lr"]) < float(b["lr"]) for a, b in itertools.pairwise(rows))
     assert_png(tmp_path / "plots" / "lr_find.png")

@@ -1,62 +1,98 @@
 """Figures as PNG files: one place that sets matplotlib up for files only (Agg, no window) and
-draws image grids. matplotlib is imported lazily: runs without plots never pay for it."""
+lays out panels of images under their titles. matplotlib is imported lazily: runs without plots
+never pay for it."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import torch
 
+WRAP_AT = 40  # characters of a panel title's line
 
-def new_figure(width: float, height: float):
+
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only: works without a display, in CI and over ssh
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=(width, height), dpi=100)
+    return plt
+
+
+def new_figure(width: float, height: float):
+    return _pyplot().subplots(figsize=(width, height), dpi=100)
 
 
 def save_figure(fig, path: str | Path) -> Path:
-    import matplotlib.pyplot as plt
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # (a figure with a layout engine keeps its own)
+        fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
+    _pyplot().close(fig)
     return path
+
+
+def panel_figure(
+    rows: int, columns: int, titles: list[str], title: str = "", side: float = 1.4, fontsize=7
+):
+    """A figure of ``rows`` x ``columns`` panels for images (axes off), panel i titled
+    ``titles[i]`` (row by row; panels past the titles untitled), under the figure's ``title``.
+
+    Sized for its titles (a panel as wide as its longest title line, lines wrapped at ``WRAP_AT``
+    characters, and as tall as its image and its title's lines) and laid out by matplotlib's
+    constrained layout, which keeps every title clear of the images and of the other titles:
+    fixed cell sizes let a three-line title run into the row above, a long one into its
+    neighbours."""
+    titles = [  # a long line (many labels) wraps rather than widening every panel
+        "\n".join(textwrap.fill(line, WRAP_AT) for line in t.split("\n")) for t in titles
+    ]
+    lines = max((t.count("\n") + 1 for t in titles if t), default=0)
+    widest = max((len(line) for t in titles for line in t.split("\n")), default=0)
+    width = max(side, 0.55 * fontsize / 72 * widest)  # (a character is ~0.5 em wide)
+    height = side + 1.3 * fontsize / 72 * lines
+    fig = _pyplot().figure(
+        figsize=(columns * (width + 0.1) + 0.1, rows * (height + 0.1) + (0.5 if title else 0.1)),
+        dpi=100,
+        layout="constrained",
+    )
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(titles):
+            ax.set_title(titles[i], fontsize=fontsize)
+    if title:
+        fig.suptitle(title, fontsize=fontsize + 2)
+    return fig, axes
+
+
+def show_image(ax, image: torch.Tensor) -> None:
+    """``image``: (C, H, W), any scale, stretched to its own min..max (grey for one channel)."""
+    image = image.detach().float().cpu()
+    image = (image - image.min()) / (image.max() - image.min()).clamp_min(1e-8)
+    if image.shape[0] == 1:
+        ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
+    else:
+        ax.imshow(image[:3].permute(1, 2, 0).numpy())
+
+
+def grid_figure(images: torch.Tensor, titles: list[str], columns: int = 8, title: str = ""):
+    """``images``: (N, C, H, W), ``columns`` per row, each under its title."""
+    n = max(1, len(images))
+    columns = min(columns, n)
+    fig, axes = panel_figure((n + columns - 1) // columns, columns, titles, title)
+    for ax, image in zip(axes.flat, images, strict=False):
+        show_image(ax, image)
+    return fig
 
 
 def image_grid(
     images: torch.Tensor, titles: list[str], path: str | Path, columns: int = 8, title: str = ""
 ) -> Path:
     """``images``: (N, C, H, W), any scale (each image is stretched to its own min..max)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = max(1, len(images))
-    columns = min(columns, n)
-    rows = (n + columns - 1) // columns
-    fig, axes = plt.subplots(
-        rows, columns, figsize=(1.6 * columns, 1.8 * rows + 0.4), dpi=100, squeeze=False
-    )
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i >= len(images):
-            continue
-        image = images[i].detach().float().cpu()
-        image = (image - image.min()) / (image.max() - image.min()).clamp_min(1e-8)
-        if image.shape[0] == 1:
-            ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
-        else:
-            ax.imshow(image[:3].permute(1, 2, 0).numpy())
-        ax.set_title(titles[i], fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
+    return save_figure(grid_figure(images, titles, columns, title), path)
 
 
 def show_batch(datamodule, path: str | Path, describe=str, count: int = 32) -> Path:

@@ -22,7 +22,7 @@ from torchmetrics.classification import (
     MulticlassJaccardIndex,
 )
 
-from ..analysis.plots import new_figure, save_figure
+from ..analysis.plots import panel_figure, save_figure, show_image
 from ..analysis.predict import item_images
 from ..analysis.reports import plot_confusion_matrix, write_csv
 from .base import Task, majority_per_group
@@ -235,16 +235,16 @@ class SegmentationTask(Task):
         )
         images = item_images(datamodule, [p.indices[i] for i in order])
         if images is not None:
-            mask_rows(
+            fig = mask_figure(
                 images,
                 targets[order],
                 preds[order],
-                n,
+                names,
                 self.ignore_index,
                 [f"#{p.indices[i]} IoU {float(ious[i]):.2f}" for i in order],
-                folder / "worst_images.png",
                 f"worst images by IoU on {p.split}: image | true mask | predicted mask",
             )
+            save_figure(fig, folder / "worst_images.png")
         valid = targets != self.ignore_index
         accuracy = float((preds == targets)[valid].float().mean()) if valid.any() else 0.0
         seen = matrix.sum(dim=1) + matrix.sum(dim=0) > 0
@@ -283,46 +283,49 @@ class SegmentationTask(Task):
         ]
 
 
-def mask_rows(
+def mask_figure(
     images: torch.Tensor,
     targets: torch.Tensor,
     preds: torch.Tensor,
-    classes: int,
+    names: list[str],
     ignore_index: int,
     titles: list[str],
-    path: Path,
     title: str,
-) -> Path:
-    """One row per image: the image | its true mask | the predicted mask (same colours per
-    class in every panel; void pixels blank)."""
+):
+    """One row per image: the image | its true mask | the predicted mask, each class in the same
+    colour in every panel, the colours named in a legend below (void pixels blank)."""
     import numpy as np
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Patch
 
     rows = max(1, len(images))
-    fig, axes = new_figure(6.0, 2.0 * rows + 0.4)
-    fig.clf()
-    axes = fig.subplots(rows, 3, squeeze=False)
+    fig, axes = panel_figure(
+        rows, 3, [t for row in titles for t in (row, "true", "predicted")], title, side=1.8
+    )
+    cmap = colormaps["tab20" if len(names) <= 20 else "nipy_spectral"]
     colours = {
-        "cmap": "tab20" if classes <= 20 else "nipy_spectral",
-        "vmin": 0,
-        "vmax": max(classes - 1, 1),
+        "cmap": cmap,
+        "norm": Normalize(0, max(len(names) - 1, 1)),
         "interpolation": "nearest",
     }
-    for row, ax in enumerate(axes):
-        for a in ax:
-            a.axis("off")
-        if row >= len(images):
-            continue
-        image = images[row].detach().float().cpu()
-        image = (image - image.min()) / (image.max() - image.min()).clamp_min(1e-8)
-        if image.shape[0] == 1:
-            ax[0].imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
-        else:
-            ax[0].imshow(image[:3].permute(1, 2, 0).numpy())
-        true = targets[row].cpu().numpy()
-        ax[1].imshow(np.ma.masked_equal(true, ignore_index), **colours)
-        ax[2].imshow(preds[row].cpu().numpy(), **colours)
-        ax[0].set_title(titles[row], fontsize=7)
-        ax[1].set_title("true", fontsize=7)
-        ax[2].set_title("predicted", fontsize=7)
-    fig.suptitle(title, fontsize=8)
-    return save_figure(fig, path)
+    for ax, image, true, pred in zip(axes, images, targets, preds, strict=False):
+        show_image(ax[0], image)
+        ax[1].imshow(np.ma.masked_equal(true.cpu().numpy(), ignore_index), **colours)
+        ax[2].imshow(pred.cpu().numpy(), **colours)
+    void = targets == ignore_index
+    shown = sorted(set(targets[~void].unique().tolist()) | set(preds.unique().tolist()))
+    legend = [Patch(color=cmap(colours["norm"](c)), label=names[c]) for c in shown]
+    if void.any():
+        legend.append(Patch(facecolor="white", edgecolor="grey", label="void (no label)"))
+    per_row = 4
+    fig.set_figheight(fig.get_figheight() + 0.2 * math.ceil(len(legend) / per_row) + 0.3)
+    fig.legend(
+        handles=legend,
+        loc="outside lower center",
+        ncols=min(per_row, len(legend)),
+        fontsize=7,
+        title="classes (colours of both masks)",
+        title_fontsize=7,
+    )
+    return fig

@@ -74,19 +74,22 @@ class LRRangeTest(L.Callback):
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int
     ) -> None:
-        loss = float(outputs["loss"] if isinstance(outputs, dict) else outputs)
-        step = len(self.losses)
+        if self.record(float(outputs["loss"] if isinstance(outputs, dict) else outputs)):
+            trainer.should_stop = True
+
+    def record(self, loss: float) -> bool:
+        """Add one step's loss to the curve; True when the test should stop (the smoothed loss
+        diverged, or the last step ran)."""
         self.losses.append(loss)
         self._avg = self.beta * self._avg + (1 - self.beta) * loss
-        smooth = self._avg / (1 - self.beta ** (step + 1))
+        smooth = self._avg / (1 - self.beta ** len(self.losses))  # EMA, bias-corrected
         self.smoothed.append(smooth)
         self._best = min(self._best, smooth)
-        if (
+        return (
             not math.isfinite(smooth)
             or smooth > self.stop_div * self._best
             or len(self.losses) >= self.num_it
-        ):
-            trainer.should_stop = True
+        )
 
 
 # ---- suggestion rules (on the smoothed curve) ---------------------------------------------------
@@ -103,19 +106,35 @@ def _trimmed(lrs: list[float], losses: list[float]) -> tuple[list[float], list[f
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
+def valley(lrs: list[float], losses: list[float]) -> tuple[float, float]:
+    """The longest valley of the curve, as (first LR, last LR): fastai's ``valley`` reading.
+
+    Its length is that of the longest decreasing subsequence of the smoothed losses; the valley is
+    the stretch of that many steps that ends where the subsequence ends. (The subsequence's own
+    first point is no start: it may lie far up the flat part of the curve, where the smoothed loss
+    creeps down by noise, and a middle taken from there fell on the flat part, before the loss
+    starts to fall.)"""
+    lrs, first, last = _valley_steps(lrs, losses)
+    return lrs[first], lrs[last]
+
+
 def suggest_valley(lrs: list[float], losses: list[float]) -> float:
-    """The middle of the longest decreasing stretch of the curve (fastai's default rule): far
-    enough down the slope to learn fast, well before the loss turns up."""
+    """The middle of the longest valley (fastai's default rule): far enough down the slope to
+    learn fast, well before the loss turns up."""
+    lrs, first, last = _valley_steps(lrs, losses)
+    return lrs[(first + last) // 2]
+
+
+def _valley_steps(lrs: list[float], losses: list[float]) -> tuple[list[float], int, int]:
     lrs, losses = _trimmed(lrs, losses)
     n = len(losses)
-    length = [1] * n  # longest decreasing run (not necessarily contiguous) ending at i
-    start = list(range(n))
+    length = [1] * n  # longest decreasing subsequence ending at i
     for i in range(n):
         for j in range(i):
-            if losses[i] < losses[j] and length[j] + 1 > length[i]:
-                length[i], start[i] = length[j] + 1, start[j]
-    end = max(range(n), key=lambda i: (length[i], -i))
-    return lrs[(start[end] + end) // 2]
+            if losses[i] < losses[j]:
+                length[i] = max(length[i], length[j] + 1)
+    last = max(range(n), key=lambda i: (length[i], -i))  # the first of the longest
+    return lrs, last - length[last] + 1, last
 
 
 def suggest_steep(lrs: list[float], losses: list[float]) -> float:
@@ -236,7 +255,8 @@ def _write_curve(path: Path, finder: LRRangeTest) -> None:
 def plot_lr_find(
     lrs: list[float], losses: list[float], suggestions: dict[str, float], chosen: str, path: Path
 ) -> Path:
-    """Smoothed loss against the learning rate (log axis), each suggestion marked."""
+    """Smoothed loss against the learning rate (log axis), each suggestion marked, the longest
+    valley shaded."""
     from ..analysis.plots import new_figure, save_figure
 
     fig, ax = new_figure(6, 4)
@@ -250,6 +270,8 @@ def plot_lr_find(
         margin = 0.05 * (high - low) or 0.05
         ax.set_ylim(low - margin, high + margin)
     styles = {"valley": "tab:red", "steep": "tab:orange", "minimum": "tab:green"}
+    first, last = valley(lrs, losses)  # the stretch the valley rule picks the middle of
+    ax.axvspan(first, last, color=styles["valley"], alpha=0.08, label="longest valley")
     for name, lr in suggestions.items():
         y = losses[min(range(len(lrs)), key=lambda i: abs(math.log(lrs[i] / lr)))]
         ax.scatter(

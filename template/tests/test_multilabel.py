@@ -163,7 +163,10 @@ def write_user_data(root, count: int = 30):
 
 def test_csv_bad_rows_are_reported_and_is_valid_fixes_the_val_split(tmp_path):
     rows = write_user_data(tmp_path)
-    dm = ImageCsvDataModule(root=str(tmp_path), image_size=8, batch_size=4, num_workers=0)
+    # a test split beside the given validation split only when asked for
+    dm = ImageCsvDataModule(
+        root=str(tmp_path), image_size=8, batch_size=4, num_workers=0, test_fraction=0.15
+    )
     dm.setup()
     assert len(dm.skipped_files) == 2
     assert dm.skipped_files[0].startswith("line 5: gone.png")
@@ -192,6 +195,7 @@ def test_user_csv_trains_in_smoke_mode(run_train, tmp_path):
         "data.image_size=8",
         "data.num_workers=0",
         "data.batch_size=4",
+        "data.test_fraction=0.15",
         "mode=smoke",
     )
     assert summary["status"] == "completed", summary.get("message")

@@ -444,14 +444,6 @@ def test_the_commands_say_what_they_do_and_fail_in_one_line(digits, tmp_path):
 
 
 # ---- ratings: user-item pairs --------------------------------------------------------------------
-def _reads_pairs() -> bool:
-    from {{ cookiecutter.package_name }}.data.base import DataModule
-    from {{ cookiecutter.package_name }}.data.ratings import RatingsDataModule
-
-    return RatingsDataModule.read_items is not DataModule.read_items
-
-
-@pytest.mark.skipif(not _reads_pairs(), reason="ratings data reads no pair tables (read_items)")
 def test_ratings_pairs_are_predicted_from_a_csv_and_served_as_json(tmp_path_factory, tmp_path):
     from {{ cookiecutter.package_name }}.analysis.predict_files import run
 

@@ -24,10 +24,10 @@ from torch.utils.data import Dataset
 from ..training.validate import ConfigError
 from .base import LoadedData, first_problems
 from .image_folder import ImageFolderDataModule
+from .split import NOT_VALID_FLAGS, VALID_FLAGS
 
 log = logging.getLogger(__name__)
 
-TRUE, FALSE = {"true", "1", "yes", "y", "t"}, {"false", "0", "no", "n", "f", ""}
 
 
 class ImageFiles(Dataset):
@@ -122,7 +122,7 @@ class ImageCsvDataModule(ImageFolderDataModule):
         self.paths = [str(self.root / row[h.file_column].strip()) for row in kept]
         val = None
         if valid_column:
-            val = [i for i, row in enumerate(kept) if row[valid_column].strip().lower() in TRUE]
+            val = [i for i, row in enumerate(kept) if row[valid_column].strip().lower() in VALID_FLAGS]
         return LoadedData(
             ImageFiles(self.paths, targets),
             targets,
@@ -148,7 +148,7 @@ class ImageCsvDataModule(ImageFolderDataModule):
             return "no file name"
         if not self._labels(row):
             return f"{name}: empty label set"
-        if valid_column and (row.get(valid_column) or "").strip().lower() not in TRUE | FALSE:
+        if valid_column and (row.get(valid_column) or "").strip().lower() not in VALID_FLAGS | NOT_VALID_FLAGS:
             return f"{name}: {valid_column}='{row[valid_column]}' is not true/false"
         path = self.root / name
         if not path.is_file():

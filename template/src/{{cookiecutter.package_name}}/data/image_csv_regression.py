@@ -26,8 +26,9 @@ import torch
 
 from ..training.validate import ConfigError
 from .base import LoadedData, first_problems
-from .image_csv import TRUE, ImageFiles
+from .image_csv import ImageFiles
 from .image_folder import ImageFolderDataModule
+from .split import VALID_FLAGS
 
 log = logging.getLogger(__name__)
 BAD_ROWS = ("fail", "skip")
@@ -96,7 +97,7 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
             if why:
                 problems.append(f"line {line}: {name or '(no file)'}: {'; '.join(why)}")
                 continue
-            if valid_column and (row.get(valid_column) or "").strip().lower() in TRUE:
+            if valid_column and (row.get(valid_column) or "").strip().lower() in VALID_FLAGS:
                 val.append(len(paths))
             paths.append(str(path))
             values.append(numbers)

@@ -32,18 +32,17 @@ import torch
 from ..training.validate import ConfigError
 from .base import DataModule, LoadedData
 from .ratings_synthetic import synthetic_ratings
-from .split import split_indices, subset
+from .split import VALID_FLAGS, split_indices, subset, test_share
 
 UNKNOWN = "<unknown>"
-TEST_FRACTION = 0.15  # without a given split
 BIAS_DAMPING = 10.0  # the bias-only baseline's L2: each bias counts this many ratings of 0
-TRUE = {"true", "1", "yes", "y", "t", "1.0"}  # (as text.py reads a valid column)
 FORMATS = ("csv", "movielens")
 MOVIELENS_COLUMNS = ["user", "item", "rating", "timestamp"]
 
 
 class RatingsDataModule(DataModule):
     name = "ratings"
+    input_name = "user-item pair"
     image_inputs = False  # (the augment group is accepted and ignored)
     target_kind = "continuous"
 
@@ -65,8 +64,8 @@ class RatingsDataModule(DataModule):
     ) -> None:
         kwargs.setdefault("stratify", "none")
         kwargs.pop("classes", None)
-        if kwargs.get("test_fraction") is None:  # a given split keeps every other row training
-            kwargs["test_fraction"] = 0.0 if valid_column else TEST_FRACTION
+        # a given split keeps every other row training (time_split needs the number itself)
+        kwargs["test_fraction"] = test_share(kwargs.get("test_fraction"), bool(valid_column))
         super().__init__(**kwargs)
         if format not in FORMATS or split not in ("random", "time"):
             raise ConfigError(
@@ -125,7 +124,7 @@ class RatingsDataModule(DataModule):
             "timestamp": None if times is None else numbers(frame[times], path, "time"),
             "valid": None
             if valid is None
-            else frame[valid].astype(str).str.strip().str.lower().isin(TRUE).tolist(),
+            else frame[valid].astype(str).str.strip().str.lower().isin(VALID_FLAGS).tolist(),
         }
 
     def _read_frame(self, path: Path):
@@ -321,10 +320,39 @@ class RatingsDataModule(DataModule):
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         return batch  # no image augmentation of index pairs
 
+    def read_items(self, inputs) -> tuple[list[str], torch.Tensor, dict]:
+        """New (user, item) pairs from a CSV with the data's user and item columns (others, a
+        rating, are ignored): ("user/item" names, index pairs, 0 for a user or item training
+        never saw; notes: how many pairs have an unknown user / item)."""
+        import pandas as pd
+
+        h = self.hparams
+        path = Path(str(inputs)).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"inputs={path} does not exist (a .csv of {h.user_col},{h.item_col} pairs)"
+            )
+        frame = pd.read_csv(path, sep=h.sep or ",", dtype={h.user_col: str, h.item_col: str})
+        missing = [c for c in (h.user_col, h.item_col) if c not in frame.columns]
+        if missing:
+            raise ConfigError(
+                f"inputs={path}: no column(s) {missing} among {list(frame.columns)}: the pairs "
+                "need the data's user and item columns (data.user_col, data.item_col)"
+            )
+        users, items = frame[h.user_col].tolist(), frame[h.item_col].tolist()
+        pairs = self.encode(users, items)
+        names = [f"{u}/{i}" for u, i in zip(users, items, strict=True)]
+        unknown = {
+            "unknown_users": int((pairs[:, 0] == 0).sum()),
+            "unknown_items": int((pairs[:, 1] == 0).sum()),
+        }
+        return names, pairs, unknown
+
     def read_input(self, path) -> torch.Tensor:
         raise ConfigError(
-            "ratings data reads no input files: measure a ratings file with "
-            "eval.py ckpt_path=<run> +data.path=<file> (the stored mapping applies)"
+            "ratings data reads (user, item) pairs, not single files: predict.py "
+            "inputs=<pairs.csv>, serve.py a JSON object of the user and item columns, "
+            "eval.py ckpt_path=<run> +data.path=<ratings file> (the stored mapping applies)"
         )
 
     def preprocessing(self) -> dict:

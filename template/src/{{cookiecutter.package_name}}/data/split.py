@@ -106,6 +106,11 @@ def split_indices(
     return {"train": train.tolist(), "val": val.tolist(), "test": test.tolist()}
 
 
+# What marks a row of a given validation split (an ``is_valid``-style column), in every source.
+VALID_FLAGS = frozenset({"true", "1", "yes", "y", "t", "1.0"})
+NOT_VALID_FLAGS = frozenset({"false", "0", "no", "n", "f", "0.0", ""})
+
+
 def test_share(test_fraction: float | None, given_val: bool) -> float:
     """The test fraction used: as set, else 0 beside a given validation split, else the default."""
     if test_fraction is not None:

@@ -25,6 +25,7 @@ import torch
 
 from . import augment as aug
 from .base import DataModule, LoadedData, require_classes
+from .split import VALID_FLAGS
 from .tabular_errors import TableError, check_columns, numeric_column, text_among_numbers
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def category_key(value) -> str | None:
 
 class TabularDataModule(DataModule):
     name = "table"
+    input_name = "table row"
     image_inputs = False  # rows: no image augmentation, plots or augmentation advice
 
     def __init__(
@@ -167,7 +169,7 @@ class TabularDataModule(DataModule):
         targets, names = self._targets(frame, y_names)
         val_indices = None
         if valid:
-            flags = frame[valid].astype(str).str.lower().isin(["1", "true", "yes", "1.0"])
+            flags = frame[valid].astype(str).str.strip().str.lower().isin(VALID_FLAGS)
             val_indices = flags[flags].index.tolist()
         # the inputs are made once the split is known (``_prepare_inputs``): learnt on train only
         return LoadedData(torch.zeros(len(frame), 0), targets, names, val_indices)
@@ -249,6 +251,7 @@ class TabularDataModule(DataModule):
             frame,
             {"cat_names": state["cat_names"], "cont_names": state["cont_names"]},
             "the rows to predict",
+            trained=True,
         )
         columns = []
         for column in state["cat_names"]:
@@ -350,7 +353,8 @@ class TabularDataModule(DataModule):
 
     def read_input(self, path) -> torch.Tensor:
         raise TableError(
-            f"{self.name}: a table predicts rows, not single files: give inputs=<rows.csv>"
+            f"{self.name}: a table predicts rows, not single files: give predict.py "
+            "inputs=<rows.csv>, or send serve.py JSON rows (Content-Type: application/json)"
         )
 
     # ---- the baseline to beat ----------------------------------------------------------------

@@ -10,12 +10,22 @@ class TableError(ConfigError):
     """A table or a table setting the user has to fix (one readable line, exit status 2)."""
 
 
-def check_columns(frame, wanted: dict[str, list[str]], source: str) -> None:
-    """Every column named in the settings exists; the error lists the file's columns."""
+def check_columns(
+    frame, wanted: dict[str, list[str]], source: str, trained: bool = False
+) -> None:
+    """Every column named in the settings exists; the error lists the file's columns.
+    ``trained``: the columns are the ones the model was trained on (rows to predict), so the
+    rows are what lacks them, not the settings that are wrong."""
     present = set(map(str, frame.columns))
     missing = {key: [c for c in names if str(c) not in present] for key, names in wanted.items()}
     missing = {key: names for key, names in missing.items() if names}
     if missing:
+        if trained:
+            lacking = [name for names in missing.values() for name in names]
+            raise TableError(
+                f"{source} lack column(s) {lacking} that the model was trained on; they have "
+                f"{list(map(str, frame.columns))}"
+            )
         named = "; ".join(f"data.{key}: {names}" for key, names in missing.items())
         raise TableError(
             f"{source}: unknown column(s) {named}. The table's columns: "

@@ -31,11 +31,11 @@ from torch.utils.data import DataLoader, Dataset, Sampler, SequentialSampler
 
 from . import augment as aug
 from .base import DataModule, LoadedData, _MappedBatchSampler
+from .split import VALID_FLAGS
 from .tokenizer import encode, load_tokenizer, pretrained_tokenizer, train_tokenizer
 
 log = logging.getLogger(__name__)
 TARGET_KINDS = ("class", "multilabel")
-TRUE = {"true", "1", "yes", "y", "t", "1.0"}
 
 
 class TextError(ValueError):
@@ -377,7 +377,7 @@ def read_table(
                 f"row {i + 1}",
                 _cell(row.get(text_column)),
                 _cell(row.get(label_column)),
-                is_valid=_cell(row.get(valid_column)) in TRUE if valid_column else False,
+                is_valid=_cell(row.get(valid_column)) in VALID_FLAGS if valid_column else False,
             )
             for i, row in enumerate(frame.to_dict("records"))
         ]
@@ -390,7 +390,7 @@ def read_table(
     for row in reader:
         where = f"line {line + 1}"
         line = reader.line_num
-        valid = (row.get(valid_column) or "").strip().lower() in TRUE if valid_column else False
+        valid = (row.get(valid_column) or "").strip().lower() in VALID_FLAGS if valid_column else False
         records.append(
             Record(
                 where,

@@ -29,7 +29,6 @@ from .split import NOT_VALID_FLAGS, VALID_FLAGS
 log = logging.getLogger(__name__)
 
 
-
 class ImageFiles(Dataset):
     """``(PIL image, target)`` pairs read from ``paths`` when asked for."""
 
@@ -122,7 +121,9 @@ class ImageCsvDataModule(ImageFolderDataModule):
         self.paths = [str(self.root / row[h.file_column].strip()) for row in kept]
         val = None
         if valid_column:
-            val = [i for i, row in enumerate(kept) if row[valid_column].strip().lower() in VALID_FLAGS]
+            val = [
+                i for i, row in enumerate(kept) if row[valid_column].strip().lower() in VALID_FLAGS
+            ]
         return LoadedData(
             ImageFiles(self.paths, targets),
             targets,
@@ -148,7 +149,10 @@ class ImageCsvDataModule(ImageFolderDataModule):
             return "no file name"
         if not self._labels(row):
             return f"{name}: empty label set"
-        if valid_column and (row.get(valid_column) or "").strip().lower() not in VALID_FLAGS | NOT_VALID_FLAGS:
+        if (
+            valid_column
+            and (row.get(valid_column) or "").strip().lower() not in VALID_FLAGS | NOT_VALID_FLAGS
+        ):
             return f"{name}: {valid_column}='{row[valid_column]}' is not true/false"
         path = self.root / name
         if not path.is_file():

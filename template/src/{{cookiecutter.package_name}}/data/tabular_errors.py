@@ -10,9 +10,7 @@ class TableError(ConfigError):
     """A table or a table setting the user has to fix (one readable line, exit status 2)."""
 
 
-def check_columns(
-    frame, wanted: dict[str, list[str]], source: str, trained: bool = False
-) -> None:
+def check_columns(frame, wanted: dict[str, list[str]], source: str, trained: bool = False) -> None:
     """Every column named in the settings exists; the error lists the file's columns.
     ``trained``: the columns are the ones the model was trained on (rows to predict), so the
     rows are what lacks them, not the settings that are wrong."""

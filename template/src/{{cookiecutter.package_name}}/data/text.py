@@ -390,7 +390,9 @@ def read_table(
     for row in reader:
         where = f"line {line + 1}"
         line = reader.line_num
-        valid = (row.get(valid_column) or "").strip().lower() in VALID_FLAGS if valid_column else False
+        valid = (
+            (row.get(valid_column) or "").strip().lower() in VALID_FLAGS if valid_column else False
+        )
         records.append(
             Record(
                 where,

@@ -7,7 +7,7 @@ import hydra
 from omegaconf import DictConfig
 
 import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
-from {{ cookiecutter.package_name }}.training.errors import run_command
+from {{ cookiecutter.package_name }}.training.errors import cli, run_command
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
@@ -32,4 +32,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -1,9 +1,14 @@
-"""What ``train.py``, ``eval.py`` and ``clean.py`` do with an error: one line, not a traceback.
+"""What every command (train, eval, predict, export, serve, clean, sweeps) does with an error:
+one line, not a traceback.
 
 A user's mistake (a missing or unreadable checkpoint, a value out of range, no GPU for
-``trainer=gpu``, an outputs folder that cannot be written) ends the command with one line
-``error: ...`` that says what to do, and exit status 2. Anything else is a bug and keeps its
-traceback. A command that failed before it wrote anything leaves no empty run folder behind.
+``trainer=gpu``, an outputs folder that cannot be written, an optional dependency not installed,
+an unknown config option or a misspelt key) ends the command with one line ``error: ...`` that
+says what to do, and exit status 2. Anything else is a bug and keeps its traceback. A command that
+failed before it wrote anything leaves no empty run folder behind.
+
+Every script ends in ``cli(main)``: Hydra's own errors (raised while it composes the config,
+before ``main`` runs) and the job's (through ``run_command``) are shown here, in one way.
 
 Kept free of torch/Lightning imports: ``OutputCheck`` is a Hydra callback, loaded at start-up.
 """
@@ -24,6 +29,29 @@ from omegaconf.errors import MissingMandatoryValue
 
 USER_ERROR = 2  # the exit status of a command the user has to change
 HYDRA_FILES = {".hydra"}  # what Hydra writes into every run folder (and <job name>.log)
+# the optional dependencies: module (or its dotted prefix) -> the extra of pyproject.toml that
+# brings it
+EXTRAS = {
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "onnx": "export",
+    "onnxscript": "export",
+    "onnxruntime": "export",
+    "optuna": "sweeps",
+    "sqlalchemy": "sweeps",
+    "hydra_plugins.hydra_optuna_sweeper": "sweeps",
+    "hydra_plugins.hydra_joblib_launcher": "sweeps",
+    "hydra_plugins.hydra_submitit_launcher": "cluster",
+    "submitit": "cluster",
+    "timm": "timm",
+    "safetensors": "timm",
+    "huggingface_hub": "timm",
+    "transformers": "text",
+    "pyarrow": "parquet",
+    "tensorboard": "tensorboard",
+    "wandb": "wandb",
+    "mlflow": "mlflow",
+}
 
 
 def user_message(error: BaseException) -> str | None:
@@ -31,8 +59,13 @@ def user_message(error: BaseException) -> str | None:
     from .validate import ConfigError
 
     for cause in _chain(error):
-        if isinstance(cause, ConfigError):
+        if isinstance(cause, ConfigError) or getattr(cause, "user_error", False):
             return str(cause)
+        if isinstance(cause, ModuleNotFoundError) and (extra := missing_extra(cause.name)):
+            return (
+                f"{cause.name} is not installed: install the {extra} extra, "
+                f"pip install -e '.[{extra}]'"
+            )
         if isinstance(cause, MissingMandatoryValue):
             key = getattr(cause, "full_key", None) or "a value"
             return f"{key} is required: add {key}=... to the command"
@@ -52,7 +85,7 @@ def user_message(error: BaseException) -> str | None:
                 f"cannot write {where} (permission denied): run where you can write, or "
                 "send the outputs elsewhere with hydra.run.dir=<writable folder>"
             )
-        if isinstance(cause, FileNotFoundError):
+        if isinstance(cause, FileNotFoundError | NotADirectoryError):
             return (
                 str(cause)
                 if cause.filename is None
@@ -61,12 +94,92 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
+def missing_extra(module: str | None) -> str | None:
+    """The extra that installs ``module`` (None: not an optional dependency)."""
+    name = module or ""
+    return next(
+        (extra for prefix, extra in EXTRAS.items() if name == prefix or name.startswith(prefix + ".")),
+        None,
+    )
+
+
+def cli(main: Callable[[], Any]) -> None:
+    """Run a ``@hydra.main`` function, showing Hydra's own errors (an unknown option such as
+    ``model=nope``, a misspelt key, an override it cannot parse) as one line with exit status 2,
+    like every other mistake in what was asked. Each script's ``__main__`` calls this."""
+    # Hydra prints its errors itself unless HYDRA_FULL_ERROR is set; set, they reach us
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    try:
+        main()
+    except Exception as error:
+        message = hydra_message(error) or user_message(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(USER_ERROR)
+
+
+def hydra_message(error: BaseException) -> str | None:
+    """One line for an error Hydra raised while composing the config (None: not one of those)."""
+    from hydra.errors import (
+        ConfigCompositionException,
+        MissingConfigException,
+        OverrideParseException,
+    )
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    if isinstance(error, MissingConfigException) and error.options is not None:
+        group, _, option = (error.missing_cfg_file or "").rpartition("/")
+        plugin = f"hydra_plugins.hydra_{option.split('_')[0]}_{group.rpartition('/')[2]}"
+        if group.startswith("hydra/") and (extra := missing_extra(plugin)):
+            return (
+                f"{group}={option} is a Hydra plugin that is not installed: install the {extra}"
+                f" extra, pip install -e '.[{extra}]'"
+            )
+        folder = "" if group.startswith("hydra/") else f" (configs/{group}/)"
+        return (
+            f"{group}={option}: no such option{_did_you_mean(option, error.options, group + '=')};"
+            f" {group} is one of {', '.join(error.options)}{folder}"
+        )
+    if isinstance(error, OverrideParseException):
+        override = str(error).splitlines()[0].split(": ", 1)[-1]
+        return (
+            f"cannot read the override {override}: quote a value with special characters, "
+            """e.g. 'key="~/data"' (Hydra's override grammar)"""
+        )
+    if isinstance(error, ConfigCompositionException):
+        cause = error.__cause__
+        if isinstance(cause, ConfigKeyError | ConfigAttributeError) and cause.full_key:  # a key not in the config
+            parent = getattr(cause, "parent_node", None)
+            known = [str(k) for k in parent] if parent is not None else []
+            prefix = cause.full_key.rpartition(".")[0]
+            where = f"{prefix}." if prefix else ""
+            return (
+                f"{cause.full_key} is not a setting"
+                f"{_did_you_mean(str(cause.key), known, where)} (a new key is added with a "
+                f"leading +: +{cause.full_key}=...)"
+            )
+        return " ".join(str(error).split())
+    return None
+
+
+def _did_you_mean(word: str, choices: Iterable[str], prefix: str = "") -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=2)
+    return f" (did you mean {' or '.join(prefix + c for c in close)}?)" if close else ""
+
+
 def run_command(
-    job: Callable[[], Any], cfg: DictConfig | None = None, keep_empty_run_dir: bool = True
+    job: Callable[[], Any],
+    cfg: DictConfig | None = None,
+    keep_empty_run_dir: bool = True,
+    user_errors: tuple[type[Exception], ...] = (),
 ) -> Any:
     """``job()``; a user error -> one line on stderr and exit 2. A failed command (or, with
     ``keep_empty_run_dir=False``, any command) that wrote nothing into its run folder but
-    Hydra's own files removes that folder."""
+    Hydra's own files removes that folder. ``user_errors``: further exception types that, in
+    this command, come from what the user gave (e.g. the inputs of predict.py)."""
     run_dir = _run_dir(cfg)
     try:
         result = job()
@@ -74,7 +187,7 @@ def run_command(
         _remove_if_empty(run_dir)
         raise
     except Exception as error:
-        message = user_message(error)
+        message = str(error) if isinstance(error, user_errors) else user_message(error)
         _remove_if_empty(run_dir)
         if message is None:
             raise

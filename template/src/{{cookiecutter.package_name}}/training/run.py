@@ -146,7 +146,7 @@ def train(cfg: DictConfig) -> Summary:
         if cfg.get("finetune"):  # the transfer-learning schedule (configs/finetune/)
             callbacks.append(instantiate(cfg.finetune))
         callbacks += [StopOnDivergence(), interruption]
-        resume_from = resolve_ckpt_path(cfg)  # ckpt_path=last|<run dir>|<file>|null
+        resume_from = resolve_ckpt_path(cfg, task)  # ckpt_path=last|<run dir>|<file>|null
         loggers = build_loggers(cfg, resume_from)
         trainer = instantiate(
             cfg.trainer,
@@ -160,7 +160,8 @@ def train(cfg: DictConfig) -> Summary:
         summary.sections.update(before_fit(cfg, task, datamodule, callbacks, output_dir))
         try:
             with relaunchable():  # DDP under a Hydra multirun: the other ranks join this job
-                trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from)
+                # weights_only: a resumed checkpoint is loaded as safely as every other one
+                trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
         finally:  # the checks' verdicts, also when fit stopped early (diverged, interrupted)
             summary.verdicts = {
                 cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")

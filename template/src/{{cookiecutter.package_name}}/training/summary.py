@@ -102,9 +102,9 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
 def is_user_error(error: BaseException | None) -> bool:
     """Errors in what the user asked for (a missing file, a bad value, a model that does not fit
     the data): one readable line and exit status 2, not a stack trace."""
-    return isinstance(error, (FileNotFoundError, NotADirectoryError, PermissionError)) or bool(
-        getattr(error, "user_error", False)
-    )
+    from .errors import user_message  # (one place decides what is the user's)
+
+    return error is not None and user_message(error) is not None
 
 
 def _is_sigterm(error: BaseException | None) -> bool:

@@ -135,7 +135,8 @@ def _why_unreadable(file: Path, error: Exception) -> str:
         head = handle.read(4)
     if size == 0:
         return "is empty (0 bytes): the write was interrupted; use another checkpoint"
-    if "Weights only load failed" in str(error):  # whole, but it pickles more than values
+    pickled = head.startswith((b"PK", b"\x80"))  # torch's zip format or a bare pickle
+    if pickled and "Weights only load failed" in str(error):  # whole, but with more than values
         return (
             "holds Python objects (code, not only weights and values) that are not loaded, for "
             "safety: it was not written by train.py; use a checkpoint from a run's checkpoints/ "

@@ -307,8 +307,9 @@ def test_resuming_into_weights_of_another_shape_names_them(run_train, tmp_path):
     checkpoint["state_dict"][key] = torch.zeros(3, 3)
     torch.save(checkpoint, tmp_path / "other.ckpt")
 
-    from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task
     from hydra.utils import get_class
+
+    from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task
 
     cfg = compose_config("train", [*QUICK, *SHORT], tmp_path / "out")
     task_cls = get_class(cfg.task._target_)

@@ -97,10 +97,8 @@ def user_message(error: BaseException) -> str | None:
 def missing_extra(module: str | None) -> str | None:
     """The extra that installs ``module`` (None: not an optional dependency)."""
     name = module or ""
-    return next(
-        (extra for prefix, extra in EXTRAS.items() if name == prefix or name.startswith(prefix + ".")),
-        None,
-    )
+    matches = (e for prefix, e in EXTRAS.items() if f"{name}.".startswith(f"{prefix}."))
+    return next(matches, None)
 
 
 def cli(main: Callable[[], Any]) -> None:
@@ -149,7 +147,8 @@ def hydra_message(error: BaseException) -> str | None:
         )
     if isinstance(error, ConfigCompositionException):
         cause = error.__cause__
-        if isinstance(cause, ConfigKeyError | ConfigAttributeError) and cause.full_key:  # a key not in the config
+        unknown_key = isinstance(cause, ConfigKeyError | ConfigAttributeError)
+        if unknown_key and cause.full_key:
             parent = getattr(cause, "parent_node", None)
             known = [str(k) for k in parent] if parent is not None else []
             prefix = cause.full_key.rpartition(".")[0]

@@ -1,4 +1,6 @@
-"""What the user reads in the terminal: the config tree at start, the summary at the end."""
+"""What the user reads in the terminal: a few lines at start (what runs, where its folder is; the
+whole config tree with ``print_config=true``), the summary at the end: the last screen of a run
+is its result and verdict."""
 
 from __future__ import annotations
 
@@ -27,6 +29,29 @@ CONFIG_ORDER = (
     "callbacks",
     "logger",
 )
+
+
+def print_start(cfg: DictConfig) -> None:
+    """What runs and where its run folder is, in two lines (rank 0 of a DDP run only)."""
+    if os.environ.get("LOCAL_RANK", "0") != "0" or os.environ.get("NODE_RANK", "0") != "0":
+        return
+    folder = OmegaConf.select(cfg, "paths.output_dir")
+    from hydra.core.hydra_config import HydraConfig
+
+    # the options chosen on the command line or by default (data configs carry no name)
+    chosen = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
+    facts = {
+        key: chosen.get(key) or OmegaConf.select(cfg, f"{key}.name")
+        for key in ("mode", "task", "data", "model")
+    }
+    console.print(
+        "  ".join(f"{key} [bold]{escape(str(value))}[/bold]" for key, value in facts.items())
+        + f"  ->  {escape(str(folder))}\n"
+        + f"[dim]the whole config: {escape(str(folder))}/.hydra/config.yaml "
+        "(print_config=true prints it here)[/dim]",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def print_config(cfg: DictConfig) -> None:
@@ -70,8 +95,16 @@ def print_summary(summary) -> None:
             f"model  {model['name']}: {model['params_total']:,} parameters "
             f"({model['params_trainable']:,} trainable)"
         )
+    selection = s.get("selection") or {}
     for split, values in (s.get("metrics") or {}).items():
         shown = "  ".join(f"{k} {_number(v)}" for k, v in values.items())
+        if selection and split == selection["monitor"].partition("/")[0]:
+            # the split checkpoints were picked on: its figure is the best of every epoch
+            epoch = selection.get("best_epoch")
+            shown += (
+                f"  [dim](best epoch{'' if epoch is None else f' {epoch}'}; last epoch "
+                f"{selection['monitor'].partition('/')[2]} {_number(selection['last'])})[/dim]"
+            )
         lines.append(f"{split:<6} {shown}")
     for key, verdict in (s.get("verdicts") or {}).items():
         if not verdict.get("message"):
@@ -89,6 +122,8 @@ def print_summary(summary) -> None:
                 escape(s[key]["message"])
                 + (f" -> {s[key]['folder']}" if s[key].get("folder") else "")
             )
+    if selection.get("message"):
+        lines.append(f"[dim]{escape(selection['message'])}[/dim]")
     if s.get("best_checkpoint"):
         lines.append(f"best checkpoint: {s['best_checkpoint']}")
     if s["status"] in ("diverged", "interrupted"):

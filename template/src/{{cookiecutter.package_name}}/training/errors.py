@@ -233,8 +233,10 @@ def drop_unset(cfg: DictConfig, key: str) -> None:
 
 
 class OutputCheck(Callback):
-    """Before Hydra creates the run folder: a clear message when it cannot (a read-only outputs
-    folder) instead of a traceback from ``mkdir``."""
+    """Before Hydra creates the run folder (and writes its .hydra/ files into it): a clear
+    message when it cannot (a read-only outputs folder) instead of a traceback from ``mkdir``,
+    and a refusal to run in a folder that already holds a run (two runs forced into one
+    ``hydra.run.dir`` would mix their files, and the second would crash on the first's logs)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config, "hydra.run.dir")
@@ -245,10 +247,36 @@ class OutputCheck(Callback):
     @staticmethod
     def _check(config: DictConfig, key: str) -> None:
         folder = Path(str(OmegaConf.select(config, key)))
-        problem = output_problem(folder)
+        problem = output_problem(folder) or used_folder_problem(folder, key, config)
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             sys.exit(USER_ERROR)
+
+
+# what a run or a sweep leaves in its folder (Hydra's own .hydra/ and log do not count: a command
+# that failed at once leaves only those)
+RUN_RESULTS = ("summary.json", "summary.csv", "checkpoints", "*/summary.json")
+
+
+def used_folder_problem(folder: Path, key: str, config: DictConfig) -> str | None:
+    """Why ``folder`` cannot take a new run: it holds another's results (None: it can). The
+    other processes of a DDP run join rank 0's folder on purpose (Lightning sets their
+    LOCAL_RANK), and a run may continue in the folder of the run it resumes."""
+    if os.environ.get("LOCAL_RANK", "0") != "0" or not folder.is_dir():
+        return None
+    found = next((p for pattern in RUN_RESULTS for p in folder.glob(pattern)), None)
+    if found is None:
+        return None
+    resumed = OmegaConf.select(config, "ckpt_path", default=None)
+    if resumed and str(resumed) != "last":
+        resumed_path = Path(str(resumed)).expanduser().absolute()
+        if resumed_path == folder.absolute() or folder.absolute() in resumed_path.parents:
+            return None
+    return (
+        f"{key}={folder} already holds a run ({found.relative_to(folder)}): each run gets a "
+        f"folder of its own; leave {key} to its default or choose a new folder (to continue "
+        f"that run: ckpt_path={folder})"
+    )
 
 
 def output_problem(folder: Path) -> str | None:

@@ -252,11 +252,16 @@ class ResumableCheckpoint(ModelCheckpoint):
         super().__init__(*args, **kwargs)
         self.last_min_interval_s = last_min_interval_s
         self._last_written: float | None = None  # when this run last wrote last.ckpt (monotonic)
+        self.best_epoch: int | None = None  # the epoch best.ckpt was saved at (summary.json)
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "best_epoch": self.best_epoch}
 
     def load_state_dict(self, state_dict: dict) -> None:
         old = state_dict.get("dirpath")
         if old and self.dirpath and os.path.abspath(old) != os.path.abspath(self.dirpath):
             state_dict = _moved(dict(state_dict), old, self.dirpath)
+        self.best_epoch = state_dict.get("best_epoch")
         super().load_state_dict(state_dict)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -313,6 +318,8 @@ class ResumableCheckpoint(ModelCheckpoint):
                 commit(partial, filepath)
         self._last_global_step_saved = trainer.global_step
         self._last_checkpoint_saved = filepath
+        if filepath == self.best_model_path:
+            self.best_epoch = trainer.current_epoch
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.after_save_checkpoint(proxy(self))

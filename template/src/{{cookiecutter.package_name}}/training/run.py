@@ -29,7 +29,7 @@ from .loggers import build_loggers, finish_loggers, log_summary
 from .progress import ProgressBar
 from .resume import resolve_ckpt_path
 from .speed import ChannelsLast, compile_model
-from .summary import Summary, conclude, split_metrics, write_summary
+from .summary import Summary, checkpoint_selection, conclude, split_metrics, write_summary
 from .validate import validate_config
 
 
@@ -167,6 +167,7 @@ def train(cfg: DictConfig) -> Summary:
                 cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")
             }
         summary.trainer = _trainer_facts(trainer)
+        summary.selection = checkpoint_selection(trainer)  # val: best epoch's and last epoch's
 
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
         splits = list(cfg.evaluate.splits)

@@ -35,19 +35,22 @@ def test_summary_records_the_best_and_the_last_epoch_on_val(run_train, capsys):
     assert "the test split is the honest figure" in selection["message"]
 
     print_summary(summary)
-    val_line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("val "))
+    lines = capsys.readouterr().out.splitlines()
+    val_line = next(line for line in lines if line.startswith("val "))
     assert f"(best epoch {selection['best_epoch']}; last epoch acc {scores[-1]:.4f})" in val_line
 
 
 def test_a_best_epoch_before_the_last_is_said_to_flatter():
-    class Trainer:  # what checkpoint_selection reads after fit
-        current_epoch = 30
-        callback_metrics = {"val/acc": 0.794}
-        checkpoint_callback = type(
-            "Callback", (), {"monitor": "val/acc", "best_model_score": 0.817, "best_epoch": 12}
-        )()
+    from types import SimpleNamespace
 
-    selection = checkpoint_selection(Trainer())
+    trainer = SimpleNamespace(  # what checkpoint_selection reads after fit
+        current_epoch=30,
+        callback_metrics={"val/acc": 0.794},
+        checkpoint_callback=SimpleNamespace(
+            monitor="val/acc", best_model_score=0.817, best_epoch=12
+        ),
+    )
+    selection = checkpoint_selection(trainer)
     assert selection["best_epoch"] == 12 and selection["last_epoch"] == 29
     assert selection["best"] == 0.817 and selection["last"] == 0.794
     assert "flatters the model: the last epoch reached 0.7940" in selection["message"]

@@ -23,7 +23,8 @@ is the best of every epoch, so it flatters the model; the last epoch's beside it
 split stays the honest one}, trainer {global_step, epochs, world_size}, and when they ran:
 shape_check, lr_find, plots, interpretation (eval.py), checkpoint (eval.py), reference_model
 (the data module's reference model, e.g. gradient boosting for tables: its score per split).
-``non_finite`` lists the fields whose value was NaN/inf (written as null: strict JSON). Tests, benchmarks, sweeps and your own scripts read this file.
+``non_finite`` lists the fields whose value was NaN/inf (written as null: strict JSON). Tests,
+benchmarks, sweeps and your own scripts read this file.
 """
 
 from __future__ import annotations

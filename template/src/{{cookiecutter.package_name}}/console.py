@@ -5,6 +5,8 @@ is its result and verdict."""
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import sys
 
 from omegaconf import DictConfig, OmegaConf
@@ -115,7 +117,10 @@ def print_summary(summary) -> None:
         causes = verdict.get("diagnosis")  # the overfit check's list of likely causes
         if isinstance(causes, list):
             lines += [f"  [red]- {escape(cause)}[/red]" for cause in causes]
-        lines += [f"  next: {escape(advice)}" for advice in verdict.get("advice", [])]
+        lines += [
+            f"  next: {escape(runnable(advice, s['output_dir']))}"
+            for advice in verdict.get("advice", [])
+        ]
     for key in ("lr_find", "interpretation"):
         if (s.get(key) or {}).get("message"):
             lines.append(
@@ -131,6 +136,22 @@ def print_summary(summary) -> None:
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
     if s.get("error"):
         errors.print(f"[red]error: {escape(s['error'])}[/red]", highlight=False, soft_wrap=True)
+
+
+# Advice names this run's folder as <run> (analysis/fit.py): printed as the real path, so a
+# `next:` line can be copied and run. A command written with its arguments elided
+# ("python eval.py ...") is completed with the run folder as its checkpoint.
+RUN_FOLDER = "<run>"
+ELIDED = re.compile(r"python (eval|predict|export|serve|clean)\.py \.\.\.")
+
+
+def runnable(advice: str, output_dir: str) -> str:
+    """``advice`` with this run's folder in its commands (relative when under the current
+    folder, quoted for the shell when needed)."""
+    relative = os.path.relpath(output_dir)
+    folder = output_dir if relative.startswith("..") else relative
+    advice = ELIDED.sub(rf"python \1.py ckpt_path={RUN_FOLDER}", advice)
+    return advice.replace(RUN_FOLDER, shlex.quote(folder))
 
 
 def _number(value) -> str:

@@ -143,6 +143,17 @@ def test_a_missing_optional_dependency_names_its_extra():
     assert user_message(ModuleNotFoundError("No module named 'numpyy'", name="numpyy")) is None
 
 
+def test_a_sweep_whose_every_trial_failed_is_one_line():
+    import optuna
+
+    study = optuna.create_study()
+    try:
+        study.best_trial  # what the Optuna sweeper reads at the end of a sweep
+    except ValueError as error:
+        message = user_message(error)
+    assert message.startswith("no trial of the Optuna sweep completed: each job's summary.json")
+
+
 def test_every_extra_named_for_a_module_exists():
     import tomllib
 

@@ -29,6 +29,8 @@ from omegaconf.errors import MissingMandatoryValue
 
 USER_ERROR = 2  # the exit status of a command the user has to change
 HYDRA_FILES = {".hydra"}  # what Hydra writes into every run folder (and <job name>.log)
+# what Optuna raises when the sweeper asks for the best trial and every trial failed
+OPTUNA_NOTHING_COMPLETED = "No trials are completed yet."
 # the optional dependencies: module (or its dotted prefix) -> the extra of pyproject.toml that
 # brings it
 EXTRAS = {
@@ -71,6 +73,11 @@ def user_message(error: BaseException) -> str | None:
             return f"{key} is required: add {key}=... to the command"
         if type(cause).__name__ == "CheckpointError":
             return str(cause)
+        if isinstance(cause, ValueError) and str(cause) == OPTUNA_NOTHING_COMPLETED:
+            return (
+                "no trial of the Optuna sweep completed: each job's summary.json (in the sweep "
+                "folder, multirun/<date>_<time>/<job>/) says why it failed"
+            )
         if type(cause).__name__ == "ShapeError":  # training/shape_check.py: model vs data
             return f"shape check failed: {cause}"
         if "No supported gpu backend found" in str(cause):

@@ -147,10 +147,9 @@ def test_a_sweep_whose_every_trial_failed_is_one_line():
     import optuna
 
     study = optuna.create_study()
-    try:
-        study.best_trial  # what the Optuna sweeper reads at the end of a sweep
-    except ValueError as error:
-        message = user_message(error)
+    with pytest.raises(ValueError) as raised:
+        _ = study.best_trial  # what the Optuna sweeper reads at the end of a sweep
+    message = user_message(raised.value)
     assert message.startswith("no trial of the Optuna sweep completed: each job's summary.json")
 
 

@@ -21,6 +21,7 @@ SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_PACKAGE_LENGTH = 40  # it starts many import lines; longer names break the 100-column lint
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+FREE_TEXT = ("project_name", "description", "author_name", "author_email")
 # Import names the generated project depends on (or that every Python has): a package with one
 # of these names would shadow it and break ``import``.
 SHADOWED = {
@@ -77,6 +78,10 @@ def problems(answers: dict) -> list[str]:
                      "project imports; choose another name.")
     if not EMAIL.match(answers["author_email"]):
         found.append(f"author_email '{answers['author_email']}' is not an e-mail address.")
+    for key in FREE_TEXT:  # written into TOML, YAML and Python strings: one line each
+        if any(ord(c) < 32 or ord(c) == 127 for c in str(answers.get(key, ""))):
+            found.append(f"{key} {answers[key]!r} has a line break or a control character: "
+                         "give it on one line.")
     return found
 
 

@@ -7,13 +7,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 OUTPUT_DIR="$(mkdir -p "${1:-$REPO/build}" && cd "${1:-$REPO/build}" && pwd)"
 install_torch
 install_group generate   # the project's own dependencies come from its pyproject.toml below
-"$VENV/bin/cookiecutter" --no-input --overwrite-if-exists "$REPO" --output-dir "$OUTPUT_DIR"
 PROJECT="$OUTPUT_DIR/my-vision-project"
-"$PY" -m pip install --quiet --disable-pip-version-check -e "$PROJECT[dev]" 2>&1 \
-    | grep -v "^WARNING: Location" || true
+step "generating the default project into $PROJECT"
+"$VENV/bin/cookiecutter" --no-input --overwrite-if-exists "$REPO" --output-dir "$OUTPUT_DIR"
+pip_install "the project and its [dev] extras" -e "$PROJECT[dev]"
 
 cd "$PROJECT"
-echo "== $PROJECT: python train.py mode=overfit"
-"$PY" train.py mode=overfit print_config=false
-echo "== $PROJECT: python train.py"
+step "$PROJECT: python train.py mode=overfit"
+"$PY" train.py mode=overfit
+step "$PROJECT: python train.py"
 "$PY" train.py

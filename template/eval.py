@@ -7,6 +7,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
 from {{ cookiecutter.package_name }}.training.errors import (
+    cli,
     drop_unset,
     reject_unknown_keys,
     run_command,
@@ -26,18 +27,15 @@ def main(cfg: DictConfig) -> None:
                 "eval.py needs ckpt_path=<run folder or .ckpt file>, e.g. "
                 "ckpt_path=outputs/full/<date>_<time>"
             )
-        from {{ cookiecutter.package_name }}.training.checkpoints import (
-            checkpoint_file,
-            read_checkpoint,
-        )
+        from {{ cookiecutter.package_name }}.training.checkpoints import trained_checkpoint
         from {{ cookiecutter.package_name }}.training.run import evaluate
 
-        cfg.ckpt_path = str(checkpoint_file(cfg.ckpt_path))  # a run folder: its best checkpoint
-        read_checkpoint(cfg.ckpt_path)  # unreadable or not from train.py: one clear message
+        # a run folder: its best checkpoint; unreadable or not from train.py: one clear message
+        cfg.ckpt_path = str(trained_checkpoint(cfg.ckpt_path))
         evaluate(cfg)
 
     run_command(job, cfg)
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

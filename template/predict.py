@@ -3,24 +3,25 @@
 See configs/predict.yaml; writes predictions.csv (and unreadable.txt) into the run folder.
 """
 
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
 import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
+from {{ cookiecutter.package_name }}.training.errors import cli, run_command
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="predict")
 def main(cfg: DictConfig) -> None:
-    from {{ cookiecutter.package_name }}.analysis.predict_files import run
+    def job() -> None:
+        from {{ cookiecutter.package_name }}.analysis.predict_files import run
+        from {{ cookiecutter.package_name }}.training.checkpoints import trained_checkpoint
 
-    try:
+        cfg.ckpt_path = str(trained_checkpoint(cfg.ckpt_path))  # unreadable: one clear message
         run(cfg)
-    except (FileNotFoundError, ValueError) as error:  # bad path or list: one line, exit 2
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+
+    # a bad inputs list (a missing column, ...) is the user's to fix: one line, exit 2
+    run_command(job, cfg, user_errors=(ValueError,))
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -7,11 +7,12 @@ import hydra
 from omegaconf import DictConfig
 
 import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
-from {{ cookiecutter.package_name }}.training.errors import run_command
+from {{ cookiecutter.package_name }}.training.errors import cli, run_command
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    from {{ cookiecutter.package_name }}.console import print_start
     from {{ cookiecutter.package_name }}.training.sweep import in_multirun
     from {{ cookiecutter.package_name }}.training.threads import configure_threads
     from {{ cookiecutter.package_name }}.training.validate import validate_config
@@ -26,10 +27,11 @@ def main(cfg: DictConfig) -> float | None:
 
         return run_job(train, cfg)  # `optimized_metric`, for the sweeper
 
+    print_start(cfg)  # what runs, where its folder is: a few lines, the verdict stays on screen
     # single run: exit 1 on a failed check, 2 on a user error (one line), a traceback on a bug;
     # multirun: each job's outcome is recorded and the sweep goes on
     return run_command(job, cfg)
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import warnings
 from itertools import product
 from pathlib import Path
 
@@ -163,6 +164,31 @@ def test_custom_names_reach_every_file(tmp_path):
                                                 "email": "ada@example.org"}]
     assert "# Cats vs Dogs" in (project / "README.md").read_text()
     assert_clean_render(project)
+    assert ruff_check(project).returncode == 0
+
+
+def test_answers_with_backslashes_and_quotes_stay_valid_everywhere(tmp_path):
+    """Free-text answers land in TOML, YAML and Python strings: each file parses and reads the
+    answer back exactly."""
+    answers = {"project_name": 'Lab \\ "Q"', "project_slug": "lab-q", "package_name": "lab_q",
+               "author_name": 'A\\B "C" \'D\'', "author_email": "a\\b@example.org",
+               "description": 'Paths like C:\\data\\new, "quoted" and \'single\' \\" end\\'}
+    project = generate(tmp_path, **answers)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert pyproject["description"] == answers["description"]
+    assert pyproject["authors"] == [{"name": answers["author_name"],
+                                     "email": answers["author_email"]}]
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    for key, value in answers.items():
+        assert recorded[key] == value, key
+    init = project / "src" / "lab_q" / "__init__.py"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an invalid escape sequence is a SyntaxWarning
+        docstring = compile(init.read_text(), str(init), "exec").co_consts[0]
+    assert docstring.startswith(answers["project_name"] + ".")
+    assert " ".join(answers["description"].split()) in " ".join(docstring.split())
+    for path in project.rglob("*.y*ml"):  # every YAML file the project holds still parses
+        list(yaml.safe_load_all(path.read_text()))
     assert ruff_check(project).returncode == 0
 
 

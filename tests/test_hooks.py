@@ -24,6 +24,8 @@ BAD_ANSWERS = [
     ("project_slug=../escape", "project_slug"),
     ("project_name=", "project_name is empty"),
     ("author_email=nobody", "author_email"),
+    ("description=two\nlines", "line break or a control character"),
+    ("author_name=A\tB", "line break or a control character"),
 ]
 
 

@@ -79,8 +79,28 @@ def unusable(kind: str, folder: Path, real: Path) -> Path:
         path.write_bytes(bytes(range(256)) * 8)
     elif kind == "another program's":
         torch.save({"weights": torch.ones(2)}, path)
+    elif kind == "crafted to run code":
+        crafted(real, path, folder / "code_ran")
     elif kind == "folder without checkpoints":
         return folder
+    return path
+
+
+class RunsCode:
+    """Unpickling this calls ``open(marker, "w")``: what a checkpoint crafted to run code does."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def crafted(real: Path, path: Path, marker: Path) -> Path:
+    """A whole, valid checkpoint of ``real`` with an object that runs code when unpickled."""
+    checkpoint = load(real)
+    checkpoint["hyper_parameters"]["payload"] = RunsCode(marker)
+    torch.save(checkpoint, path)
     return path
 
 
@@ -91,6 +111,7 @@ UNUSABLE = {
     "text": "is not a PyTorch checkpoint",
     "random bytes": "is not a PyTorch checkpoint",
     "another program's": "not a checkpoint written by train.py",
+    "crafted to run code": "holds Python objects .* not loaded, for safety",
     "folder without checkpoints": "is a folder without checkpoints/best.ckpt",
 }
 
@@ -102,6 +123,33 @@ def test_an_unusable_checkpoint_is_one_clear_error(tmp_path, trained, kind):
         read_checkpoint(path)
     assert str(path) in str(error.value)  # names the file
     assert "\n" not in str(error.value)  # one line
+    assert "weights_only=False" not in str(error.value)  # never the unsafe retry
+    assert not (tmp_path / "code_ran").exists()
+
+
+def test_resuming_from_a_checkpoint_crafted_to_run_code_is_refused(run_train, tmp_path):
+    first = run_train(*SHORT, "trainer.max_epochs=1")
+    marker = tmp_path / "code_ran"
+    path = crafted(checkpoints(first) / "last.ckpt", tmp_path / "crafted.ckpt", marker)
+    with pytest.raises(CheckpointError, match="not loaded, for safety") as error:
+        run_train(*SHORT, "trainer.max_epochs=2", f"ckpt_path={path}")
+    assert "\n" not in str(error.value) and "weights_only=False" not in str(error.value)
+    assert not marker.exists()
+
+
+def test_the_resumed_checkpoint_itself_is_loaded_weights_only(run_train, tmp_path, monkeypatch):
+    """Not only the check before it: Lightning's own load of the checkpoint refuses objects too,
+    even where torch's default has been turned unsafe."""
+    from {{ cookiecutter.package_name }}.training import resume
+
+    first = run_train(*SHORT, "trainer.max_epochs=1")
+    marker = tmp_path / "code_ran"
+    path = crafted(checkpoints(first) / "last.ckpt", tmp_path / "crafted.ckpt", marker)
+    monkeypatch.setattr(resume, "check_resumable", lambda *args, **kwargs: {})
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    with pytest.raises(Exception, match="Weights only load failed"):
+        run_train(*SHORT, "trainer.max_epochs=2", f"ckpt_path={path}")
+    assert not marker.exists()
 
 
 def test_atomic_writes_keep_the_old_file_when_a_write_fails(tmp_path):
@@ -237,6 +285,37 @@ def test_extending_a_finished_run_starts_a_new_cycle(run_train, given):
     after = saved["optimizer_states"][0]["param_groups"]
     assert [g["lr"] for g in after] == pytest.approx([g["lr"] for g in before])
     assert [g["max_lr"] for g in after] == pytest.approx([g["max_lr"] for g in before])
+
+
+def test_resuming_with_another_task_or_data_says_what_differs(run_train):
+    first = run_train(*SHORT, "trainer.max_epochs=1")  # digits: 10 classes
+    with pytest.raises(CheckpointError, match=r"10 targets .* has 1 \(angle\)") as error:
+        run_train(
+            *SHORT, "task=regression", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}"
+        )
+    assert "\n" not in str(error.value)
+
+
+def test_resuming_into_weights_of_another_shape_names_them(run_train, tmp_path):
+    """Same model, same target names, but weights that do not fit (another input size)."""
+    from {{ cookiecutter.package_name }}.training.resume import check_resumable
+
+    first = run_train(*SHORT, "trainer.max_epochs=1")
+    path = checkpoints(first) / "last.ckpt"
+    checkpoint = load(path)
+    key = next(k for k in checkpoint["state_dict"] if k.endswith("weight"))
+    checkpoint["state_dict"][key] = torch.zeros(3, 3)
+    torch.save(checkpoint, tmp_path / "other.ckpt")
+
+    from hydra.utils import get_class
+
+    from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task
+
+    cfg = compose_config("train", [*QUICK, *SHORT], tmp_path / "out")
+    task_cls = get_class(cfg.task._target_)
+    task = build_task(cfg, task_cls, build_datamodule(cfg, task_cls))
+    with pytest.raises(CheckpointError, match=rf"does not fit this run \(weights {key} \(3, 3\)"):
+        check_resumable(tmp_path / "other.ckpt", cfg, task)
 
 
 def test_resuming_with_another_model_or_optimizer_says_which(run_train):

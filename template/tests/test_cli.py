@@ -69,3 +69,39 @@ def test_missing_files_give_one_line_and_exit_2(tmp_path):
     result = run("eval.py", f"ckpt_path={tmp_path / 'nope.ckpt'}", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 2
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_run_starts_with_a_few_lines_and_keeps_its_config_in_the_run_folder(tmp_path):
+    result = run("train.py", "mode=smoke", "logger=csv", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    head = result.stdout.split("Epoch", 1)[0].strip().splitlines()
+    assert len(head) == 2, result.stdout  # no config tree, no model summary
+    assert "mode smoke" in head[0] and "data digits" in head[0] and str(tmp_path) in head[0]
+    assert f"{tmp_path}/.hydra/config.yaml" in head[1]
+    assert (tmp_path / ".hydra" / "config.yaml").is_file()
+    assert result.stdout.rstrip().splitlines()[-1].startswith("best checkpoint:")
+    shown = run("train.py", "mode=smoke", "print_config=true", f"hydra.run.dir={tmp_path / 't'}")
+    assert "optimizer" in shown.stdout.split("Epoch", 1)[0]  # the whole tree, when asked
+
+
+def test_a_used_run_folder_is_refused_but_resuming_into_it_works(tmp_path):
+    folder = tmp_path / "run"
+    assert run("train.py", "mode=smoke", "logger=csv", f"hydra.run.dir={folder}").returncode == 0
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    again = run("train.py", "mode=smoke", "logger=csv", f"hydra.run.dir={folder}")
+    assert again.returncode == 2, again.stdout + again.stderr
+    assert again.stderr.strip().splitlines() == [
+        f"error: hydra.run.dir={folder} already holds a run (summary.json): each run gets a "
+        "folder of its own; leave hydra.run.dir to its default or choose a new folder (to "
+        f"continue that run: ckpt_path={folder})"
+    ]
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    resumed = run(
+        "train.py",
+        "mode=smoke",
+        "logger=csv",
+        "trainer.max_epochs=2",
+        f"ckpt_path={folder}",
+        f"hydra.run.dir={folder}",
+    )
+    assert resumed.returncode == 0, resumed.stderr

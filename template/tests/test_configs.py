@@ -36,6 +36,18 @@ def test_option_composes(group, option, tmp_path):
         assert cfg[group]["name" if group != "data" else "_target_"]
 
 
+def test_dev_installs_every_extra_the_tests_use():
+    """`pip install -e ".[dev]"` brings every other extra: the sweeper composed above, export,
+    serving and each logger are tested, not skipped."""
+    import tomllib
+
+    project = tomllib.loads((CONFIGS.parent / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    itself = [r for r in extras["dev"] if r.startswith(f"{project['name']}[")]
+    assert len(itself) == 1, extras["dev"]
+    assert set(itself[0].partition("[")[2].rstrip("]").split(",")) == set(extras) - {"dev"}
+
+
 @pytest.mark.parametrize("mode", ["overfit", "fraction", "full", "smoke"])
 def test_modes_are_configuration(mode, tmp_path):
     cfg = compose_config("train", [f"mode={mode}"], tmp_path)

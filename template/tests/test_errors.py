@@ -132,3 +132,31 @@ def test_a_read_only_outputs_folder_is_named(tmp_path, monkeypatch):
     assert "hydra.run.dir=" in problem
     (tmp_path / "file").write_text("")
     assert "is not a folder" in output_problem(tmp_path / "file" / "run")
+
+
+def test_a_missing_optional_dependency_names_its_extra():
+    message = user_message(ModuleNotFoundError("No module named 'onnxruntime'", name="onnxruntime"))
+    assert message == (
+        "onnxruntime is not installed: install the export extra, pip install -e '.[export]'"
+    )
+    # a module that is not an optional dependency is a bug (a broken install, a typo)
+    assert user_message(ModuleNotFoundError("No module named 'numpyy'", name="numpyy")) is None
+
+
+def test_a_sweep_whose_every_trial_failed_is_one_line():
+    import optuna
+
+    study = optuna.create_study()
+    with pytest.raises(ValueError) as raised:
+        _ = study.best_trial  # what the Optuna sweeper reads at the end of a sweep
+    message = user_message(raised.value)
+    assert message.startswith("no trial of the Optuna sweep completed: each job's summary.json")
+
+
+def test_every_extra_named_for_a_module_exists():
+    import tomllib
+
+    from {{ cookiecutter.package_name }}.training.errors import EXTRAS
+
+    pyproject = tomllib.loads((CONFIGS.parent / "pyproject.toml").read_text())
+    assert set(EXTRAS.values()) <= pyproject["project"]["optional-dependencies"].keys()

@@ -4,6 +4,7 @@ no run folder left behind (one Python start each: a few seconds per call)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,61 @@ def test_eval_data_overrides_work_as_the_readme_writes_them(tmp_path, run_train)
     assert result.returncode == 0, result.stderr
     evaluated = json.loads((tmp_path / "evaluated" / "summary.json").read_text())
     assert sum(evaluated["data"]["sizes"].values()) == 24
+
+
+@pytest.mark.parametrize("script", ["eval.py", "predict.py", "export.py", "serve.py"])
+def test_every_command_on_a_truncated_checkpoint(tmp_path, script):
+    (tmp_path / "model.ckpt").write_bytes(b"PK\x03\x04cut short")
+    inputs = ["inputs=."] if script == "predict.py" else []
+    result = run(script, "ckpt_path=model.ckpt", *inputs, cwd=tmp_path)
+    assert_one_line(result, "model.ckpt is truncated or corrupt")
+    assert left_behind(tmp_path) == []
+
+
+@pytest.mark.parametrize("script", ["predict.py", "export.py", "serve.py"])
+def test_a_command_without_its_checkpoint(tmp_path, script):
+    assert_one_line(run(script, cwd=tmp_path), "ckpt_path is required: add ckpt_path=")
+    assert left_behind(tmp_path) == []
+
+
+def test_serve_without_its_extra_names_it(tmp_path):
+    """fastapi hidden behind a module that fails as a missing package does."""
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "fastapi.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'fastapi'\", name='fastapi')\n"
+    )
+    (tmp_path / "model.ckpt").write_bytes(b"")
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "serve.py"), "ckpt_path=model.ckpt"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(hidden), str(PROJECT / "src")])},
+    )
+    assert_one_line(result, "fastapi is not installed", "pip install -e '.[serve]'")
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("model=nope", "model=nope: no such option; model is one of cnn,"),
+        ("trainer.max_epoch=3", "did you mean trainer.max_epochs?"),
+        ("optimzer.lr=0.1", "did you mean optimizer"),
+        ("data.root=~/x", "quote a value with special characters"),
+    ],
+)
+def test_hydra_s_own_errors_are_one_line_too(tmp_path, override, expected):
+    assert_one_line(run("train.py", override, cwd=tmp_path), expected)
+    assert left_behind(tmp_path) == []
+
+
+def test_a_sweep_job_s_mistake_is_recorded_in_one_line(tmp_path):
+    result = run("train.py", "-m", "optimizer.lr=-1", "mode=smoke", cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "optimizer.lr must be a number" in errors[0], output
+    (summary,) = (tmp_path / "multirun").rglob("summary.json")
+    assert json.loads(summary.read_text())["status"] == "crashed"

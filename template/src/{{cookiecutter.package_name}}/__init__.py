@@ -1,6 +1,6 @@
-"""{{ cookiecutter.project_name }}.
+"""{{ cookiecutter.project_name | replace('\\', '\\\\') | replace('"', '\\"') }}.
 
-{{ cookiecutter.description | wordwrap(96) }}
+{{ cookiecutter.description | replace('\\', '\\\\') | replace('"', '\\"') | wordwrap(96) }}
 """
 
 from . import noise  # noqa: F401  (first, before any library: see noise.py)

@@ -1,8 +1,12 @@
-"""What the user reads in the terminal: the config tree at start, the summary at the end."""
+"""What the user reads in the terminal: a few lines at start (what runs, where its folder is; the
+whole config tree with ``print_config=true``), the summary at the end: the last screen of a run
+is its result and verdict."""
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import sys
 
 from omegaconf import DictConfig, OmegaConf
@@ -27,6 +31,29 @@ CONFIG_ORDER = (
     "callbacks",
     "logger",
 )
+
+
+def print_start(cfg: DictConfig) -> None:
+    """What runs and where its run folder is, in two lines (rank 0 of a DDP run only)."""
+    if os.environ.get("LOCAL_RANK", "0") != "0" or os.environ.get("NODE_RANK", "0") != "0":
+        return
+    folder = OmegaConf.select(cfg, "paths.output_dir")
+    from hydra.core.hydra_config import HydraConfig
+
+    # the options chosen on the command line or by default (data configs carry no name)
+    chosen = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
+    facts = {
+        key: chosen.get(key) or OmegaConf.select(cfg, f"{key}.name")
+        for key in ("mode", "task", "data", "model")
+    }
+    console.print(
+        "  ".join(f"{key} [bold]{escape(str(value))}[/bold]" for key, value in facts.items())
+        + f"  ->  {escape(str(folder))}\n"
+        + f"[dim]the whole config: {escape(str(folder))}/.hydra/config.yaml "
+        "(print_config=true prints it here)[/dim]",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def print_config(cfg: DictConfig) -> None:
@@ -70,8 +97,16 @@ def print_summary(summary) -> None:
             f"model  {model['name']}: {model['params_total']:,} parameters "
             f"({model['params_trainable']:,} trainable)"
         )
+    selection = s.get("selection") or {}
     for split, values in (s.get("metrics") or {}).items():
         shown = "  ".join(f"{k} {_number(v)}" for k, v in values.items())
+        if selection and split == selection["monitor"].partition("/")[0]:
+            # the split checkpoints were picked on: its figure is the best of every epoch
+            epoch = selection.get("best_epoch")
+            shown += (
+                f"  [dim](best epoch{'' if epoch is None else f' {epoch}'}; last epoch "
+                f"{selection['monitor'].partition('/')[2]} {_number(selection['last'])})[/dim]"
+            )
         lines.append(f"{split:<6} {shown}")
     for key, verdict in (s.get("verdicts") or {}).items():
         if not verdict.get("message"):
@@ -82,13 +117,18 @@ def print_summary(summary) -> None:
         causes = verdict.get("diagnosis")  # the overfit check's list of likely causes
         if isinstance(causes, list):
             lines += [f"  [red]- {escape(cause)}[/red]" for cause in causes]
-        lines += [f"  next: {escape(advice)}" for advice in verdict.get("advice", [])]
+        lines += [
+            f"  next: {escape(runnable(advice, s['output_dir']))}"
+            for advice in verdict.get("advice", [])
+        ]
     for key in ("lr_find", "interpretation"):
         if (s.get(key) or {}).get("message"):
             lines.append(
                 escape(s[key]["message"])
                 + (f" -> {s[key]['folder']}" if s[key].get("folder") else "")
             )
+    if selection.get("message"):
+        lines.append(f"[dim]{escape(selection['message'])}[/dim]")
     if s.get("best_checkpoint"):
         lines.append(f"best checkpoint: {s['best_checkpoint']}")
     if s["status"] in ("diverged", "interrupted"):
@@ -96,6 +136,22 @@ def print_summary(summary) -> None:
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
     if s.get("error"):
         errors.print(f"[red]error: {escape(s['error'])}[/red]", highlight=False, soft_wrap=True)
+
+
+# Advice names this run's folder as <run> (analysis/fit.py): printed as the real path, so a
+# `next:` line can be copied and run. A command written with its arguments elided
+# ("python eval.py ...") is completed with the run folder as its checkpoint.
+RUN_FOLDER = "<run>"
+ELIDED = re.compile(r"python (eval|predict|export|serve|clean)\.py \.\.\.")
+
+
+def runnable(advice: str, output_dir: str) -> str:
+    """``advice`` with this run's folder in its commands (relative when under the current
+    folder, quoted for the shell when needed)."""
+    relative = os.path.relpath(output_dir)
+    folder = output_dir if relative.startswith("..") else relative
+    advice = ELIDED.sub(rf"python \1.py ckpt_path={RUN_FOLDER}", advice)
+    return advice.replace(RUN_FOLDER, shlex.quote(folder))
 
 
 def _number(value) -> str:

@@ -68,6 +68,15 @@ def read_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_KEYS)
     return checkpoint
 
 
+def trained_checkpoint(path: str | Path) -> Path:
+    """The checkpoint file of ``path`` (a file or a run folder: its best), once it is known to be
+    a readable checkpoint written by train.py: what every command that loads a trained model
+    checks first (eval, predict, export, serve, clean)."""
+    file = checkpoint_file(path)
+    read_checkpoint(file)
+    return file
+
+
 def check_same_targets(
     checkpoint: dict, names: list[str] | None, where: str, file: str | Path
 ) -> None:
@@ -126,15 +135,17 @@ def _why_unreadable(file: Path, error: Exception) -> str:
         head = handle.read(4)
     if size == 0:
         return "is empty (0 bytes): the write was interrupted; use another checkpoint"
+    pickled = head.startswith((b"PK", b"\x80"))  # torch's zip format or a bare pickle
+    if pickled and "Weights only load failed" in str(error):  # whole, but with more than values
+        return (
+            "holds Python objects (code, not only weights and values) that are not loaded, for "
+            "safety: it was not written by train.py; use a checkpoint from a run's checkpoints/ "
+            "folder, and load only files you trust"
+        )
     if head.startswith(b"PK"):  # torch's zip format, cut short or damaged
         return (
             f"is truncated or corrupt ({size} bytes; a full disk or a killed write?): use "
             "another checkpoint of the run, e.g. checkpoints/best.ckpt"
-        )
-    if head.startswith(b"\x80") and "Weights only load failed" in str(error):  # a pickle
-        return (
-            "holds Python objects that are not loaded for safety (weights_only): it was "
-            "not written by train.py"
         )
     return "is not a PyTorch checkpoint (not the format torch.save writes)"
 

@@ -1,9 +1,14 @@
-"""What ``train.py``, ``eval.py`` and ``clean.py`` do with an error: one line, not a traceback.
+"""What every command (train, eval, predict, export, serve, clean, sweeps) does with an error:
+one line, not a traceback.
 
 A user's mistake (a missing or unreadable checkpoint, a value out of range, no GPU for
-``trainer=gpu``, an outputs folder that cannot be written) ends the command with one line
-``error: ...`` that says what to do, and exit status 2. Anything else is a bug and keeps its
-traceback. A command that failed before it wrote anything leaves no empty run folder behind.
+``trainer=gpu``, an outputs folder that cannot be written, an optional dependency not installed,
+an unknown config option or a misspelt key) ends the command with one line ``error: ...`` that
+says what to do, and exit status 2. Anything else is a bug and keeps its traceback. A command that
+failed before it wrote anything leaves no empty run folder behind.
+
+Every script ends in ``cli(main)``: Hydra's own errors (raised while it composes the config,
+before ``main`` runs) and the job's (through ``run_command``) are shown here, in one way.
 
 Kept free of torch/Lightning imports: ``OutputCheck`` is a Hydra callback, loaded at start-up.
 """
@@ -24,6 +29,31 @@ from omegaconf.errors import MissingMandatoryValue
 
 USER_ERROR = 2  # the exit status of a command the user has to change
 HYDRA_FILES = {".hydra"}  # what Hydra writes into every run folder (and <job name>.log)
+# what Optuna raises when the sweeper asks for the best trial and every trial failed
+OPTUNA_NOTHING_COMPLETED = "No trials are completed yet."
+# the optional dependencies: module (or its dotted prefix) -> the extra of pyproject.toml that
+# brings it
+EXTRAS = {
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "onnx": "export",
+    "onnxscript": "export",
+    "onnxruntime": "export",
+    "optuna": "sweeps",
+    "sqlalchemy": "sweeps",
+    "hydra_plugins.hydra_optuna_sweeper": "sweeps",
+    "hydra_plugins.hydra_joblib_launcher": "sweeps",
+    "hydra_plugins.hydra_submitit_launcher": "cluster",
+    "submitit": "cluster",
+    "timm": "timm",
+    "safetensors": "timm",
+    "huggingface_hub": "timm",
+    "transformers": "text",
+    "pyarrow": "parquet",
+    "tensorboard": "tensorboard",
+    "wandb": "wandb",
+    "mlflow": "mlflow",
+}
 
 
 def user_message(error: BaseException) -> str | None:
@@ -31,13 +61,23 @@ def user_message(error: BaseException) -> str | None:
     from .validate import ConfigError
 
     for cause in _chain(error):
-        if isinstance(cause, ConfigError):
+        if isinstance(cause, ConfigError) or getattr(cause, "user_error", False):
             return str(cause)
+        if isinstance(cause, ModuleNotFoundError) and (extra := missing_extra(cause.name)):
+            return (
+                f"{cause.name} is not installed: install the {extra} extra, "
+                f"pip install -e '.[{extra}]'"
+            )
         if isinstance(cause, MissingMandatoryValue):
             key = getattr(cause, "full_key", None) or "a value"
             return f"{key} is required: add {key}=... to the command"
         if type(cause).__name__ == "CheckpointError":
             return str(cause)
+        if isinstance(cause, ValueError) and str(cause) == OPTUNA_NOTHING_COMPLETED:
+            return (
+                "no trial of the Optuna sweep completed: each job's summary.json (in the sweep "
+                "folder, multirun/<date>_<time>/<job>/) says why it failed"
+            )
         if type(cause).__name__ == "ShapeError":  # training/shape_check.py: model vs data
             return f"shape check failed: {cause}"
         if "No supported gpu backend found" in str(cause):
@@ -52,7 +92,7 @@ def user_message(error: BaseException) -> str | None:
                 f"cannot write {where} (permission denied): run where you can write, or "
                 "send the outputs elsewhere with hydra.run.dir=<writable folder>"
             )
-        if isinstance(cause, FileNotFoundError):
+        if isinstance(cause, FileNotFoundError | NotADirectoryError):
             return (
                 str(cause)
                 if cause.filename is None
@@ -61,12 +101,91 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
+def missing_extra(module: str | None) -> str | None:
+    """The extra that installs ``module`` (None: not an optional dependency)."""
+    name = module or ""
+    matches = (e for prefix, e in EXTRAS.items() if f"{name}.".startswith(f"{prefix}."))
+    return next(matches, None)
+
+
+def cli(main: Callable[[], Any]) -> None:
+    """Run a ``@hydra.main`` function, showing Hydra's own errors (an unknown option such as
+    ``model=nope``, a misspelt key, an override it cannot parse) as one line with exit status 2,
+    like every other mistake in what was asked. Each script's ``__main__`` calls this."""
+    # Hydra prints its errors itself unless HYDRA_FULL_ERROR is set; set, they reach us
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    try:
+        main()
+    except Exception as error:
+        message = hydra_message(error) or user_message(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(USER_ERROR)
+
+
+def hydra_message(error: BaseException) -> str | None:
+    """One line for an error Hydra raised while composing the config (None: not one of those)."""
+    from hydra.errors import (
+        ConfigCompositionException,
+        MissingConfigException,
+        OverrideParseException,
+    )
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    if isinstance(error, MissingConfigException) and error.options is not None:
+        group, _, option = (error.missing_cfg_file or "").rpartition("/")
+        plugin = f"hydra_plugins.hydra_{option.split('_')[0]}_{group.rpartition('/')[2]}"
+        if group.startswith("hydra/") and (extra := missing_extra(plugin)):
+            return (
+                f"{group}={option} is a Hydra plugin that is not installed: install the {extra}"
+                f" extra, pip install -e '.[{extra}]'"
+            )
+        folder = "" if group.startswith("hydra/") else f" (configs/{group}/)"
+        return (
+            f"{group}={option}: no such option{_did_you_mean(option, error.options, group + '=')};"
+            f" {group} is one of {', '.join(error.options)}{folder}"
+        )
+    if isinstance(error, OverrideParseException):
+        override = str(error).splitlines()[0].split(": ", 1)[-1]
+        return (
+            f"cannot read the override {override}: quote a value with special characters, "
+            """e.g. 'key="~/data"' (Hydra's override grammar)"""
+        )
+    if isinstance(error, ConfigCompositionException):
+        cause = error.__cause__
+        unknown_key = isinstance(cause, ConfigKeyError | ConfigAttributeError)
+        if unknown_key and cause.full_key:
+            parent = getattr(cause, "parent_node", None)
+            known = [str(k) for k in parent] if parent is not None else []
+            prefix = cause.full_key.rpartition(".")[0]
+            where = f"{prefix}." if prefix else ""
+            return (
+                f"{cause.full_key} is not a setting"
+                f"{_did_you_mean(str(cause.key), known, where)} (a new key is added with a "
+                f"leading +: +{cause.full_key}=...)"
+            )
+        return " ".join(str(error).split())
+    return None
+
+
+def _did_you_mean(word: str, choices: Iterable[str], prefix: str = "") -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=2)
+    return f" (did you mean {' or '.join(prefix + c for c in close)}?)" if close else ""
+
+
 def run_command(
-    job: Callable[[], Any], cfg: DictConfig | None = None, keep_empty_run_dir: bool = True
+    job: Callable[[], Any],
+    cfg: DictConfig | None = None,
+    keep_empty_run_dir: bool = True,
+    user_errors: tuple[type[Exception], ...] = (),
 ) -> Any:
     """``job()``; a user error -> one line on stderr and exit 2. A failed command (or, with
     ``keep_empty_run_dir=False``, any command) that wrote nothing into its run folder but
-    Hydra's own files removes that folder."""
+    Hydra's own files removes that folder. ``user_errors``: further exception types that, in
+    this command, come from what the user gave (e.g. the inputs of predict.py)."""
     run_dir = _run_dir(cfg)
     try:
         result = job()
@@ -74,7 +193,7 @@ def run_command(
         _remove_if_empty(run_dir)
         raise
     except Exception as error:
-        message = user_message(error)
+        message = str(error) if isinstance(error, user_errors) else user_message(error)
         _remove_if_empty(run_dir)
         if message is None:
             raise
@@ -121,8 +240,10 @@ def drop_unset(cfg: DictConfig, key: str) -> None:
 
 
 class OutputCheck(Callback):
-    """Before Hydra creates the run folder: a clear message when it cannot (a read-only outputs
-    folder) instead of a traceback from ``mkdir``."""
+    """Before Hydra creates the run folder (and writes its .hydra/ files into it): a clear
+    message when it cannot (a read-only outputs folder) instead of a traceback from ``mkdir``,
+    and a refusal to run in a folder that already holds a run (two runs forced into one
+    ``hydra.run.dir`` would mix their files, and the second would crash on the first's logs)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config, "hydra.run.dir")
@@ -133,10 +254,36 @@ class OutputCheck(Callback):
     @staticmethod
     def _check(config: DictConfig, key: str) -> None:
         folder = Path(str(OmegaConf.select(config, key)))
-        problem = output_problem(folder)
+        problem = output_problem(folder) or used_folder_problem(folder, key, config)
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             sys.exit(USER_ERROR)
+
+
+# what a run or a sweep leaves in its folder (Hydra's own .hydra/ and log do not count: a command
+# that failed at once leaves only those)
+RUN_RESULTS = ("summary.json", "summary.csv", "checkpoints", "*/summary.json")
+
+
+def used_folder_problem(folder: Path, key: str, config: DictConfig) -> str | None:
+    """Why ``folder`` cannot take a new run: it holds another's results (None: it can). The
+    other processes of a DDP run join rank 0's folder on purpose (Lightning sets their
+    LOCAL_RANK), and a run may continue in the folder of the run it resumes."""
+    if os.environ.get("LOCAL_RANK", "0") != "0" or not folder.is_dir():
+        return None
+    found = next((p for pattern in RUN_RESULTS for p in folder.glob(pattern)), None)
+    if found is None:
+        return None
+    resumed = OmegaConf.select(config, "ckpt_path", default=None)
+    if resumed and str(resumed) != "last":
+        resumed_path = Path(str(resumed)).expanduser().absolute()
+        if resumed_path == folder.absolute() or folder.absolute() in resumed_path.parents:
+            return None
+    return (
+        f"{key}={folder} already holds a run ({found.relative_to(folder)}): each run gets a "
+        f"folder of its own; leave {key} to its default or choose a new folder (to continue "
+        f"that run: ckpt_path={folder})"
+    )
 
 
 def output_problem(folder: Path) -> str | None:

@@ -7,6 +7,11 @@ than anyone reads. Here a batch updates the bar only when ``1 / refresh_rate`` s
 since the last update; the last batch of an epoch always does. The training loss it shows is the
 one logged every ``trainer.log_every_n_steps`` steps (tasks/base.py). Turned off as before:
 ``trainer.enable_progress_bar=false``.
+
+Under DDP, Lightning disables the bar on every rank but 0 and its batch-start hooks then return
+before noting which validation dataloader runs, so ``total_val_batches_current_dataloader``
+would assert: the totals here are read from the hook's own ``dataloader_idx`` instead, and a
+disabled bar does no work at all.
 """
 
 from __future__ import annotations
@@ -29,13 +34,18 @@ class ProgressBar(RichProgressBar):
         return False
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
-        if self._due(batch_idx, self.total_train_batches):
+        if self.is_enabled and self._due(batch_idx, self.total_train_batches):
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
 
     def on_validation_batch_end(
         self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int = 0
     ) -> None:
-        if self._due(batch_idx, self.total_val_batches_current_dataloader):
+        if not self.is_enabled:  # a rank other than 0, or turned off
+            return
+        sanity = trainer.sanity_checking
+        totals = trainer.num_sanity_val_batches if sanity else trainer.num_val_batches
+        total = totals[dataloader_idx] if isinstance(totals, list) else totals
+        if self._due(batch_idx, total):
             super().on_validation_batch_end(
                 trainer, pl_module, outputs, batch, batch_idx, dataloader_idx
             )

@@ -52,9 +52,10 @@ IGNORED_KEYS = ("ckpt_path", "paths", "print_config")
 NOT_ARCHITECTURE = ("dropout", "pretrained", "weights")
 
 
-def resolve_ckpt_path(cfg: DictConfig) -> str | None:
+def resolve_ckpt_path(cfg: DictConfig, module: L.LightningModule | None = None) -> str | None:
     """The checkpoint ``trainer.fit`` should start from (None: from scratch). Raises
-    ``CheckpointError`` when it cannot be used (unreadable, or written for another model)."""
+    ``CheckpointError`` when it cannot be used (unreadable, or written for another model, task
+    or data than ``cfg`` and ``module``)."""
     value = cfg.get("ckpt_path")
     if value in (None, ""):
         return None
@@ -77,7 +78,7 @@ def resolve_ckpt_path(cfg: DictConfig) -> str | None:
             )
         print(f"resuming {run}")
         file = usable_checkpoint(run / "checkpoints")
-    check_resumable(file, cfg)
+    check_resumable(file, cfg, module)
     return str(file)
 
 
@@ -145,12 +146,42 @@ def check_resumable(
         if set(mine) != set(theirs) or any(
             tuple(mine[k].shape) != tuple(theirs[k].shape) for k in mine
         ):
-            _refuse(
-                path,
-                _describe(saved or {}, ["name"]),
-                _describe((module.hparams or {}).get("model") or {}, ["name"]),
+            raise CheckpointError(
+                f"{path} does not fit this run ({_what_differs(checkpoint, module)}): resume "
+                "with the task, data and model it was trained with, or start a new run "
+                "(without ckpt_path)"
             )
     return checkpoint
+
+
+def _what_differs(checkpoint: dict, module: L.LightningModule) -> str:
+    """``task classification -> regression; weights model.head.1.weight (10, 32) -> (1, 32)``:
+    the settings that differ between the checkpoint and this run's module, then the first
+    weight that does not fit."""
+    saved, wanted = checkpoint.get("hyper_parameters") or {}, module.hparams or {}
+
+    def targets(hparams) -> str:
+        names = (hparams.get("targets") or {}).get("names")
+        return f"{len(names)} targets" if names is not None else "?"
+
+    facts = {
+        "task": (saved.get("name"), wanted.get("name")),
+        "model": (
+            _describe(saved.get("model") or {}, ["name"]),
+            _describe(wanted.get("model") or {}, ["name"]),
+        ),
+        "targets": (targets(saved), targets(wanted)),
+        "inputs": (saved.get("inputs"), wanted.get("inputs")),
+    }
+    parts = [f"{key} {old} -> {new}" for key, (old, new) in facts.items() if old != new]
+    mine, theirs = module.state_dict(), checkpoint["state_dict"]
+    for key in sorted(set(mine) | set(theirs)):
+        old = tuple(theirs[key].shape) if key in theirs else "absent"
+        new = tuple(mine[key].shape) if key in mine else "absent"
+        if old != new:
+            parts.append(f"weights {key} {old} -> {new}")
+            break
+    return "; ".join(parts)
 
 
 def _refuse(path: Path, saved: str, wanted: str) -> None:
@@ -221,11 +252,16 @@ class ResumableCheckpoint(ModelCheckpoint):
         super().__init__(*args, **kwargs)
         self.last_min_interval_s = last_min_interval_s
         self._last_written: float | None = None  # when this run last wrote last.ckpt (monotonic)
+        self.best_epoch: int | None = None  # the epoch best.ckpt was saved at (summary.json)
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "best_epoch": self.best_epoch}
 
     def load_state_dict(self, state_dict: dict) -> None:
         old = state_dict.get("dirpath")
         if old and self.dirpath and os.path.abspath(old) != os.path.abspath(self.dirpath):
             state_dict = _moved(dict(state_dict), old, self.dirpath)
+        self.best_epoch = state_dict.get("best_epoch")
         super().load_state_dict(state_dict)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -282,6 +318,8 @@ class ResumableCheckpoint(ModelCheckpoint):
                 commit(partial, filepath)
         self._last_global_step_saved = trainer.global_step
         self._last_checkpoint_saved = filepath
+        if filepath == self.best_model_path:
+            self.best_epoch = trainer.current_epoch
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.after_save_checkpoint(proxy(self))
@@ -331,12 +369,10 @@ def _moved(state: dict, old: str, new: str) -> dict:
 
 
 class Resume(L.Callback):
-    """Before Lightning loads a checkpoint: does it fit the model? When the LR schedule it
-    saved has run out before the requested training ends: a new cycle for the rest."""
-
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if stage == "fit" and trainer.ckpt_path:
-            check_resumable(trainer.ckpt_path, module=pl_module)
+    """When the LR schedule a resumed checkpoint saved has run out before the requested training
+    ends: a new cycle for the rest. (Whether the checkpoint fits the model is checked before
+    ``trainer.fit``, by ``resolve_ckpt_path``: in a callback's ``setup`` Lightning has not yet
+    set ``trainer.ckpt_path``.)"""
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int

@@ -29,7 +29,7 @@ from .loggers import build_loggers, finish_loggers, log_summary
 from .progress import ProgressBar
 from .resume import resolve_ckpt_path
 from .speed import ChannelsLast, compile_model
-from .summary import Summary, conclude, split_metrics, write_summary
+from .summary import Summary, checkpoint_selection, conclude, split_metrics, write_summary
 from .validate import validate_config
 
 
@@ -146,7 +146,7 @@ def train(cfg: DictConfig) -> Summary:
         if cfg.get("finetune"):  # the transfer-learning schedule (configs/finetune/)
             callbacks.append(instantiate(cfg.finetune))
         callbacks += [StopOnDivergence(), interruption]
-        resume_from = resolve_ckpt_path(cfg)  # ckpt_path=last|<run dir>|<file>|null
+        resume_from = resolve_ckpt_path(cfg, task)  # ckpt_path=last|<run dir>|<file>|null
         loggers = build_loggers(cfg, resume_from)
         trainer = instantiate(
             cfg.trainer,
@@ -160,12 +160,14 @@ def train(cfg: DictConfig) -> Summary:
         summary.sections.update(before_fit(cfg, task, datamodule, callbacks, output_dir))
         try:
             with relaunchable():  # DDP under a Hydra multirun: the other ranks join this job
-                trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from)
+                # weights_only: a resumed checkpoint is loaded as safely as every other one
+                trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
         finally:  # the checks' verdicts, also when fit stopped early (diverged, interrupted)
             summary.verdicts = {
                 cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")
             }
         summary.trainer = _trainer_facts(trainer)
+        summary.selection = checkpoint_selection(trainer)  # val: best epoch's and last epoch's
 
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
         splits = list(cfg.evaluate.splits)

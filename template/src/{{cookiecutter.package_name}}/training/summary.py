@@ -17,11 +17,14 @@ Sections (plain JSON values; each section that judges something has a one-line `
 which the console prints as is): task {name, target_kind, score, overfit_metric}, data
 {name, target_kind, sizes, full_train_size, fraction, overfit_batches, targets, input,
 skipped_files}, model {name, params_total, params_trainable}, metrics {split: {loss, <the task's
-metrics>}}, verdicts {overfit, fit, finetune, ...}, best_checkpoint, trainer {global_step,
-epochs, world_size}, and when they ran: shape_check, lr_find, plots, interpretation (eval.py),
-checkpoint (eval.py), reference_model (the data module's reference model, e.g. gradient boosting
-for tables: its score per split). ``non_finite`` lists the fields whose value was NaN/inf
-(written as null: strict JSON). Tests, benchmarks, sweeps and your own scripts read this file.
+metrics>}}, verdicts {overfit, fit, finetune, ...}, best_checkpoint, selection {monitor,
+best, best_epoch, last, last_epoch, message: the validation figure checkpoints were selected on
+is the best of every epoch, so it flatters the model; the last epoch's beside it, and the test
+split stays the honest one}, trainer {global_step, epochs, world_size}, and when they ran:
+shape_check, lr_find, plots, interpretation (eval.py), checkpoint (eval.py), reference_model
+(the data module's reference model, e.g. gradient boosting for tables: its score per split).
+``non_finite`` lists the fields whose value was NaN/inf (written as null: strict JSON). Tests,
+benchmarks, sweeps and your own scripts read this file.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class Summary:
     metrics: dict = field(default_factory=dict)
     verdicts: dict = field(default_factory=dict)
     best_checkpoint: str | None = None
+    selection: dict = field(default_factory=dict)  # how best_checkpoint was picked on val
     trainer: dict = field(default_factory=dict)
     wall_time_s: float = 0.0
     seed: int | None = None
@@ -99,12 +103,44 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
     return summary
 
 
+def checkpoint_selection(trainer) -> dict:
+    """The validation figure the best checkpoint was selected on, and the last epoch's (from
+    ``trainer.callback_metrics`` after fit): the best of many epochs on the same split flatters
+    the model. Empty when no checkpoint was selected on a metric."""
+    callback = trainer.checkpoint_callback
+    monitor = getattr(callback, "monitor", None)
+    best = getattr(callback, "best_model_score", None)
+    last = trainer.callback_metrics.get(monitor) if monitor else None
+    if best is None or last is None:
+        return {}
+    best, last = float(best), float(last)
+    best_epoch = getattr(callback, "best_epoch", None)
+    last_epoch = trainer.current_epoch - 1  # (after fit: the number of epochs run)
+    epochs = f"the best on val of {last_epoch + 1} epochs"
+    if best_epoch == last_epoch:
+        message = f"{monitor} is of the last epoch ({last_epoch}), also {epochs}"
+    else:
+        where = f"epoch {best_epoch}" if best_epoch is not None else "the epoch"
+        message = (
+            f"{monitor} is of {where}, {epochs}, so it flatters the model: the last epoch "
+            f"reached {last:.4f}"
+        )
+    return {
+        "monitor": monitor,
+        "best": best,
+        "best_epoch": best_epoch,
+        "last": last,
+        "last_epoch": last_epoch,
+        "message": f"{message}; the test split is the honest figure",
+    }
+
+
 def is_user_error(error: BaseException | None) -> bool:
     """Errors in what the user asked for (a missing file, a bad value, a model that does not fit
     the data): one readable line and exit status 2, not a stack trace."""
-    return isinstance(error, (FileNotFoundError, NotADirectoryError, PermissionError)) or bool(
-        getattr(error, "user_error", False)
-    )
+    from .errors import user_message  # (one place decides what is the user's)
+
+    return error is not None and user_message(error) is not None
 
 
 def _is_sigterm(error: BaseException | None) -> bool:

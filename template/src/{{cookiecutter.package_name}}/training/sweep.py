@@ -72,18 +72,20 @@ def metric_value(summary: dict, name: str | None) -> float | None:
 
 def run_job(train: Callable[[DictConfig], dict], cfg: DictConfig) -> float | None:
     """Run ``train(cfg)`` for ``train.py`` and return the optimized metric to the sweeper."""
-    from .summary import is_user_error  # (no heavy imports: Hydra loads this module early)
+    from .errors import user_message  # (no heavy imports: Hydra loads this module early)
 
     multirun = in_multirun()
     environment = {key: os.environ.get(key) for key in DDP_ENVIRONMENT}
     try:
         summary = train(cfg)
     except Exception as error:
+        mistake = user_message(error) is not None  # its summary printed the one line
         if multirun:  # summary.json of this job already says "crashed" and why
-            log.error("job failed, the sweep goes on:\n%s", traceback.format_exc())
+            if not mistake:  # a bug keeps its traceback
+                log.error("job failed, the sweep goes on:\n%s", traceback.format_exc())
             return None
-        if is_user_error(error):
-            sys.exit(2)  # the summary printed the one line that says what to fix
+        if mistake:
+            sys.exit(2)
         raise
     finally:
         _end_process_group(environment)

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
 from {{ cookiecutter.package_name }}.training.errors import (
+    cli,
     drop_unset,
     reject_unknown_keys,
     run_command,
@@ -75,4 +76,4 @@ def clean(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -128,8 +128,8 @@ def test_copier_update_keeps_the_users_edit_and_brings_the_template_change(
     # B: the template changes a file the user edited (elsewhere in it) and adds one
     template_train = template_repo / "template/configs/train.yaml"
     text = template_train.read_text()
-    assert "print_config: true" in text
-    template_train.write_text(text.replace("print_config: true", "print_config: false"))
+    assert "print_config: false" in text
+    template_train.write_text(text.replace("print_config: false", "print_config: true"))
     new_file = template_repo / "template/configs/optimizer/adam.yaml"
     new_file.write_text("_target_: torch.optim.Adam\nlr: 1.0e-3\n")
     commit(template_repo, "template B", tag="v2")
@@ -140,7 +140,7 @@ def test_copier_update_keeps_the_users_edit_and_brings_the_template_change(
     assert result.returncode == 0, result.stdout + result.stderr
     updated = train_yaml.read_text()
     assert "seed: 7" in updated                  # the user's edit survives
-    assert "print_config: false" in updated      # B's change arrives
+    assert "print_config: true" in updated       # B's change arrives
     assert "<<<<<<<" not in updated
     assert (project / "configs/optimizer/adam.yaml").read_text() == new_file.read_text()
     assert (project / "NOTES.md").read_text() == "our own file\n"

@@ -90,6 +90,8 @@ def print_summary(summary) -> None:
             else ""
         )
         lines.append(f"data   {data['name']}: {sizes} (fraction {data['fraction']}){skipped}")
+        # what the data module decided for the user (an image size, a given split, ...), said once
+        lines += [f"       [dim]{escape(note)}[/dim]" for note in data.get("notes", [])]
     if task:
         lines.append(f"task   {task['name']} (score: {task['score']})")
     if model:

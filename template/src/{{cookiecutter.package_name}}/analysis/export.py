@@ -177,16 +177,16 @@ def run(cfg) -> dict:
     """export.py's job."""
     from omegaconf import OmegaConf
 
+    from ..training.checkpoints import trained_checkpoint
     from ..training.validate import ConfigError
     from .predict import load_trained
-    from .predict_files import resolve_checkpoint
 
     opset = cfg.get("opset")
     if opset is not None and (isinstance(opset, bool) or opset not in ONNX_OPSETS):
         raise ConfigError(f"opset={opset}: {opset_advice()}")
 
     task, datamodule = load_trained(
-        resolve_checkpoint(cfg.ckpt_path), OmegaConf.to_container(cfg.data)
+        trained_checkpoint(cfg.ckpt_path), OmegaConf.to_container(cfg.data)
     )
     result = export(
         task,

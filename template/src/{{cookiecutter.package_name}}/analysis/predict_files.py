@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ..training.checkpoints import trained_checkpoint
 from ..training.validate import ConfigError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -70,22 +71,6 @@ def read_one(datamodule, source, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
 
 def first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-
-def resolve_checkpoint(ckpt_path) -> Path:
-    """A checkpoint file, or a run folder (its ``checkpoints/best.ckpt``, else ``last.ckpt``)."""
-    path = Path(str(ckpt_path)).expanduser()
-    if path.is_dir():
-        for name in ("best.ckpt", "last.ckpt"):
-            if (path / "checkpoints" / name).is_file():
-                return path / "checkpoints" / name
-        raise FileNotFoundError(f"ckpt_path={path}: no checkpoints/best.ckpt or last.ckpt in it")
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"ckpt_path={path} does not exist (give a run folder or a "
-            ".ckpt file, e.g. outputs/full/<date>/checkpoints/best.ckpt)"
-        )
-    return path
 
 
 def list_inputs(inputs, column: str | None = None) -> list[Path]:
@@ -218,7 +203,7 @@ def run(cfg) -> dict:
 
     from .predict import load_trained
 
-    ckpt = resolve_checkpoint(cfg.ckpt_path)
+    ckpt = trained_checkpoint(cfg.ckpt_path)
     task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data))
     items = datamodule.read_items(cfg.inputs)  # a file of many items (table rows), or None
     if items is not None:

@@ -176,15 +176,15 @@ def run(cfg) -> None:
     import uvicorn
     from omegaconf import OmegaConf
 
+    from ..training.checkpoints import trained_checkpoint
     from ..training.validate import ConfigError
     from .predict import load_trained
-    from .predict_files import resolve_checkpoint
 
     if cfg.max_request_mb <= 0 or cfg.max_pixels <= 0:
         raise ConfigError(
             f"max_request_mb={cfg.max_request_mb}, max_pixels={cfg.max_pixels}: both must be > 0"
         )
-    ckpt = resolve_checkpoint(cfg.ckpt_path)
+    ckpt = trained_checkpoint(cfg.ckpt_path)
     task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data))
     api_key = cfg.api_key or None  # (serve.yaml reads SERVE_API_KEY when it is not given)
     app = create_app(

@@ -34,7 +34,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from . import augment as aug
-from .split import split_indices, subset
+from .split import fold_assignment, split_indices, subset
 
 SPLITS = ("train", "val", "test")
 log = logging.getLogger(__name__)
@@ -118,6 +118,10 @@ class DataModule(L.LightningDataModule):
         num_workers: int = 0,
         classes: list[int] | None = None,
         stratify: str = "labels",
+        folds: int = 0,
+        fold: int | None = None,
+        fold_seed: int = 0,
+        group_by: str | None = None,
     ) -> None:
         super().__init__()
         if not 0.0 < fraction <= 1.0:
@@ -244,9 +248,43 @@ class DataModule(L.LightningDataModule):
             self.hparams.split_seed,
             fixed_val=data.val_indices,
         )
+        if self.hparams.folds:
+            self.indices = self.fold_split(self.indices)
         self._reuse_stored_split()
         if isinstance(data.inputs, torch.Tensor):  # in-memory inputs (not files read per item)
             self._prepare_inputs(data.inputs)
+
+    def fold_split(self, indices: dict[str, list[int]]) -> dict[str, list[int]]:
+        """Cross-validation (``folds`` > 0, training/cv.py): train and val are pooled and cut into
+        ``folds`` folds, stratified as the split is (or keeping each ``group_by`` group in one
+        fold), seeded by ``fold_seed``; fold ``fold`` validates, the others train, test is left
+        as it is. ``fold=None``: the whole pool trains, nothing validates (the refit). The fold
+        of every pooled item is kept in ``fold_of`` (data-set position -> fold)."""
+        h = self.hparams
+        pool = sorted(indices["train"] + indices["val"])
+        groups = None
+        if h.group_by is not None:
+            offered = self.item_groups()
+            if h.group_by not in offered:
+                raise ValueError(
+                    f"cv.group_by={h.group_by}: data={self.name} has no such grouping "
+                    f"(it offers: {', '.join(offered) or 'none'})"
+                )
+            groups = [offered[h.group_by][i] for i in pool]
+        folds = fold_assignment(
+            self._loaded.targets[torch.as_tensor(pool)], h.stratify, h.folds, h.fold_seed, groups
+        )
+        self.fold_of = dict(zip(pool, folds.tolist(), strict=True))
+        return {
+            "train": [i for i, f in self.fold_of.items() if f != h.fold],
+            "val": [i for i, f in self.fold_of.items() if f == h.fold],
+            "test": list(indices["test"]),
+        }
+
+    def item_groups(self) -> dict[str, list]:
+        """Groupings a cross-validation may keep together (``cv.group_by=<name>``): name -> one
+        value per item (e.g. ratings: the user of each rating). None here."""
+        return {}
 
     def _reuse_stored_split(self) -> None:
         """The split a checkpoint stored (by item name), where there is one; then the subset."""

@@ -220,7 +220,10 @@ def fold_assignment(
     # every stratum shuffled, the strata one after the other (in random order), then dealt
     # round-robin: a stratum of n items puts n // folds or one more into each fold
     dealt = np.concatenate(
-        [rng.permutation(np.flatnonzero(labels == value)) for value in rng.permutation(np.unique(labels))]
+        [
+            rng.permutation(np.flatnonzero(labels == value))
+            for value in rng.permutation(np.unique(labels))
+        ]
     )
     fold_of = np.empty(len(targets), dtype=int)
     fold_of[dealt] = np.arange(len(dealt)) % folds

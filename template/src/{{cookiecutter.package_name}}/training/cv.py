@@ -221,7 +221,9 @@ def _take_over(before: Path, folder: Path) -> dict:
     summary = _read_summary(folder)
     summary["output_dir"] = str(folder)
     if summary.get("best_checkpoint"):
-        summary["best_checkpoint"] = str(folder / Path(summary["best_checkpoint"]).relative_to(before))
+        summary["best_checkpoint"] = str(
+            folder / Path(summary["best_checkpoint"]).relative_to(before)
+        )
     write_json(folder / SUMMARY_FILE, summary)
     return summary
 
@@ -454,7 +456,7 @@ def _row(fold: dict) -> dict:
     }
 
 
-# ---- the final model: refit on the whole pool ------------------------------------------------------
+# ---- the final model: refit on the whole pool ----------------------------------------------------
 def _refit(
     cfg: DictConfig, run_dir: Path, folds: list[dict], earlier: Path | None, summary: Summary
 ) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -240,3 +241,35 @@ def test_a_sweep_ranks_learning_rates_by_the_cv_mean(tmp_path):
     slow, fast = rows
     assert float(fast["objective"]) > float(slow["objective"])  # 1e-5 barely moves in an epoch
     assert f"{float(fast['val']):.4f} +- {float(fast['val_std']):.4f}" in done.stdout
+
+
+# ---- modes and trainers ----------------------------------------------------------------------
+@pytest.mark.slow
+def test_fraction_trains_each_fold_on_a_fraction_of_its_training_part(tmp_path):
+    run = tmp_path / "cv"
+    summary = cross_validation(run, "mode=fraction", "trainer.max_epochs=1", "cv.folds=2")
+    assert summary["status"] == "completed"
+    pool = len(read_csv(run / "oof_predictions.csv"))  # every pooled item validated once
+    for k in range(2):
+        data = json.loads((run / f"fold_{k}" / "summary.json").read_text())["data"]
+        assert data["sizes"]["train"] == math.ceil(0.1 * data["full_train_size"])
+        assert data["full_train_size"] + data["sizes"]["val"] == pool
+
+
+@pytest.mark.slow
+def test_ddp_folds_train_on_every_rank_and_rank_zero_writes(tmp_path):
+    run = tmp_path / "run"
+    command = ["train.py", *QUICK, "cv=kfold", "cv.folds=2", "mode=smoke", "trainer=ddp_cpu"]
+    done = subprocess.run(
+        [sys.executable, *command, f"hydra.run.dir={run}"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    assert [f["status"] for f in summary["cv"]["per_fold"]] == ["completed"] * 2
+    assert json.loads((run / "fold_0" / "summary.json").read_text())["trainer"]["world_size"] == 2
+    assert summary["cv"]["oof"]["items"] == len(read_csv(run / "oof_predictions.csv"))
+    assert done.stdout.count("fold runs completed") == 1  # one summary, not one per rank

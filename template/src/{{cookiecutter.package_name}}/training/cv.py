@@ -39,6 +39,7 @@ CV_CONFIG = "cv_config.yaml"  # the composed config of a CV run: what ckpt_path=
 OOF_FILE = "oof_predictions.csv"
 FOLDS_FILE = "folds.csv"
 FINISHED = ("completed", "failed", "diverged")  # a fold in one of these is not run again
+MEASURED = ("completed", "failed")  # its best checkpoint predicts (a diverged one's is not used)
 # Student's t, 97.5 % quantile, for 1..30 degrees of freedom (beyond: the normal 1.96)
 T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
@@ -79,11 +80,16 @@ def cross_validate(cfg: DictConfig) -> Summary:
     )
     folds: list[dict] = []
     error = None
+    # with DDP (trainer=ddp_cpu) every rank runs this: all of them train, rank 0 writes
+    from lightning.pytorch.utilities import rank_zero_only
+
+    main = rank_zero_only.rank == 0
     try:
         check_cv(cfg)
         earlier = _earlier_run(cfg, run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(cfg, run_dir / CV_CONFIG)
+        if main:
+            OmegaConf.save(cfg, run_dir / CV_CONFIG)
         predictions = _Predictions()
         for repeat in range(cfg.cv.repeats):
             for fold in range(cfg.cv.folds):
@@ -92,7 +98,7 @@ def cross_validate(cfg: DictConfig) -> Summary:
                 result = _run_fold(cfg, run_dir, name, settings, earlier, first=not folds)
                 result.update(repeat=repeat, fold=fold)
                 folds.append(result)
-                if result["best_checkpoint"] and result["status"] in ("completed", "failed"):
+                if main and result["best_checkpoint"] and result["status"] in MEASURED:
                     predictions.add(result, repeat, fold)
                 if result["status"] == "interrupted":
                     raise _Interrupted(result)
@@ -102,7 +108,8 @@ def cross_validate(cfg: DictConfig) -> Summary:
             if cfg.cv.refit
             else predictions.ensemble(summary)
         )
-        predictions.write(run_dir, summary)
+        if main:
+            predictions.write(run_dir, summary)
     except BaseException as caught:  # every ending is recorded (re-raised below)
         error = caught
     finally:
@@ -120,8 +127,9 @@ def cross_validate(cfg: DictConfig) -> Summary:
         summary.wall_time_s = round(time.perf_counter() - start, 3)
         from ..console import print_summary
 
-        write_summary(run_dir, summary)
-        print_summary(summary)
+        if main:
+            write_summary(run_dir, summary)
+            print_summary(summary)
     if summary.status == "crashed":
         raise error
     return summary
@@ -258,7 +266,7 @@ class _Predictions:
             )
         val, test = predict(task, datamodule, "val"), predict(task, datamodule, "test")
         if self.task is None:
-            self.task, self.oof_metrics = task, task.metrics()
+            self.task, self.oof_metrics = task, _local_metrics(task)
             self.test_indices, self.image_inputs = test.indices, datamodule.image_inputs
         if test.indices != self.test_indices:
             raise RuntimeError(f"{result['name']}: the test split differs from the first fold's")
@@ -297,7 +305,7 @@ class _Predictions:
             stacked.mean(dim=0) if stacked.is_floating_point() else stacked.mode(dim=0).values
         )
         scores = {}
-        for name, metric in self.task.metrics().items():
+        for name, metric in _local_metrics(self.task).items():
             metric.update(combined, self.test_targets)
             scores[name] = float(metric.compute())
         summary.metrics["test"] = scores
@@ -323,6 +331,19 @@ class _Predictions:
             "items": len(rows),
             **scores,
         }
+
+
+def _local_metrics(task) -> dict:
+    """The task's metrics, computed on this process's values only: after a DDP fold, rank 0
+    alone predicts (torchmetrics would wait for the other ranks to gather theirs)."""
+    metrics = task.metrics()
+    for metric in metrics.values():
+        metric.distributed_available_fn = _alone  # (torchmetrics' own option, set after the fact)
+    return metrics
+
+
+def _alone() -> bool:
+    return False
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -428,7 +449,7 @@ def _spread_verdict(score: str, spread: dict, cv: DictConfig) -> dict:
         low, high = spread["ci95"]
         message = (
             f"val {score} {spread['mean']:.3f} +- {spread['std']:.3f} over {runs} "
-            f"(95 % interval of the mean {low:.3f}-{high:.3f}): differences below ~{noise:.2f} "
+            f"(95 % interval of the mean [{low:.3f}, {high:.3f}]): differences below ~{noise:.2f} "
             "are noise"
         )
     return {**spread, "metric": score, "noise": noise, "passed": True, "message": message}

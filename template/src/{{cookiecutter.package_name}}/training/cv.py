@@ -425,14 +425,18 @@ def _fit(cfg: DictConfig, summary: Summary, measured: list[dict], predictions) -
 
 
 def _spread(values: list[float]) -> dict:
-    """Mean, sample standard deviation and the 95 % interval of the mean (Student's t)."""
+    """Mean, sample standard deviation and the 95 % interval of the mean (Student's t; its top
+    end at most 1, the perfect score of every task)."""
     n, mean = len(values), _mean(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else None
-    half = T_975[min(n, len(T_975) + 1) - 2] * std / math.sqrt(n) if std is not None else None
+    if n < 2:
+        return {"mean": mean, "std": None, "ci95": None, "values": values}
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    t = T_975[n - 2] if n - 1 <= len(T_975) else 1.96
+    half = t * std / math.sqrt(n)
     return {
         "mean": mean,
         "std": std,
-        "ci95": [mean - half, mean + half] if half is not None else None,
+        "ci95": [mean - half, min(mean + half, 1.0)],
         "values": values,
     }
 

@@ -273,3 +273,23 @@ def test_ddp_folds_train_on_every_rank_and_rank_zero_writes(tmp_path):
     assert json.loads((run / "fold_0" / "summary.json").read_text())["trainer"]["world_size"] == 2
     assert summary["cv"]["oof"]["items"] == len(read_csv(run / "oof_predictions.csv"))
     assert done.stdout.count("fold runs completed") == 1  # one summary, not one per rank
+
+
+@pytest.mark.slow
+def test_parallel_folds_give_the_figures_of_folds_in_turn(tmp_path):
+    run = tmp_path / "parallel"
+    command = ["train.py", *QUICK, "cv=kfold", "cv.folds=2", "cv.parallel=2", "mode=smoke"]
+    done = subprocess.run(
+        [sys.executable, *command, f"hydra.run.dir={run}"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    parallel = json.loads((run / "summary.json").read_text())
+    in_turn = cross_validation(tmp_path / "in_turn", "cv.folds=2", "mode=smoke")
+    assert parallel["cv"]["spread"]["val"]["values"] == pytest.approx(
+        in_turn["cv"]["spread"]["val"]["values"], abs=1e-6
+    )
+    assert parallel["metrics"]["test"] == pytest.approx(in_turn["metrics"]["test"], abs=1e-6)
+    assert all((run / f"fold_{k}.log").is_file() for k in range(2))  # each fold's own output

@@ -55,8 +55,14 @@ def check_cv(cfg: DictConfig) -> None:
     cv = cfg.cv
     if not isinstance(cv.folds, int) or cv.folds < 2:
         raise ConfigError(f"cv.folds must be an integer >= 2, got {cv.folds!r}")
-    if not isinstance(cv.repeats, int) or cv.repeats < 1:
-        raise ConfigError(f"cv.repeats must be an integer >= 1, got {cv.repeats!r}")
+    for key in ("repeats", "parallel"):
+        if not isinstance(cv[key], int) or cv[key] < 1:
+            raise ConfigError(f"cv.{key} must be an integer >= 1, got {cv[key]!r}")
+    if cv.parallel > 1 and OmegaConf.select(cfg, "trainer.devices", default=1) != 1:
+        raise ConfigError(
+            f"cv.parallel={cv.parallel} runs each fold on one device: with "
+            "trainer.devices > 1 (DDP) run the folds one after the other (cv.parallel=1)"
+        )
     if OmegaConf.select(cfg, "data.overfit_batches", default=0):
         raise ConfigError(
             "cv=kfold cannot run with mode=overfit: the overfit check learns one fixed batch, "
@@ -91,17 +97,26 @@ def cross_validate(cfg: DictConfig) -> Summary:
         if main:
             OmegaConf.save(cfg, run_dir / CV_CONFIG)
         predictions = _Predictions()
-        for repeat in range(cfg.cv.repeats):
-            for fold in range(cfg.cv.folds):
-                name = f"fold_{fold}" if cfg.cv.repeats == 1 else f"r{repeat}_fold_{fold}"
-                settings = {"fold": fold, "fold_seed": cfg.cv.seed + repeat}
-                result = _run_fold(cfg, run_dir, name, settings, earlier, first=not folds)
-                result.update(repeat=repeat, fold=fold)
-                folds.append(result)
-                if main and result["best_checkpoint"] and result["status"] in MEASURED:
-                    predictions.add(result, repeat, fold)
-                if result["status"] == "interrupted":
-                    raise _Interrupted(result)
+        plan = [
+            {
+                "name": f"fold_{fold}" if cfg.cv.repeats == 1 else f"r{repeat}_fold_{fold}",
+                "repeat": repeat,
+                "fold": fold,
+                "data": {"folds": cfg.cv.folds, "fold": fold, "fold_seed": cfg.cv.seed + repeat},
+            }
+            for repeat in range(cfg.cv.repeats)
+            for fold in range(cfg.cv.folds)
+        ]
+        run_folds = _in_processes if cfg.cv.parallel > 1 else _one_by_one
+        folds += run_folds(cfg, run_dir, plan, earlier)
+        for result in folds:
+            if main and result["best_checkpoint"] and result["status"] in MEASURED:
+                predictions.add(result, result["repeat"], result["fold"])
+        for result in folds:
+            if result["status"] == "interrupted":
+                raise _Interrupted(result)
+            if result["status"] == "crashed":  # (a fold run in its own process)
+                raise FoldCrashed(result)
         _aggregate(cfg, summary, folds, predictions)
         summary.sections["cv"]["test"] = (
             _refit(cfg, run_dir, folds, earlier, summary)
@@ -142,25 +157,109 @@ class _Interrupted(Exception):
 
 
 # ---- one fold: an ordinary run of train() --------------------------------------------------------
-def _run_fold(
-    cfg: DictConfig, run_dir: Path, name: str, settings: dict, earlier: Path | None, first: bool
-) -> dict:
-    """Train one fold (``settings``: the data settings that pick it), or take it over from the
-    earlier run being resumed. Returns what the aggregate needs of it."""
+class FoldCrashed(RuntimeError):
+    """A fold run in its own process crashed (its summary.json and log say why)."""
+
+    def __init__(self, fold: dict) -> None:
+        error = fold["summary"].get("error") or "no summary.json: see its log"
+        super().__init__(f"{fold['name']} crashed: {error}")
+        self.user_error = fold["exit_code"] == 2  # a mistake in what was asked: exit 2 too
+
+
+def _one_by_one(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Path | None) -> list:
+    """The folds in this process, one after the other (until one is interrupted)."""
     from .run import train
 
-    folder = run_dir / name
-    fold_cfg = _fold_config(cfg, folder, {"folds": cfg.cv.folds, **settings}, first)
-    before = earlier / name if earlier is not None else None
+    results = []
+    for fold in plan:
+        fold_cfg, kept = _prepare_fold(cfg, run_dir, fold, earlier, first=not results)
+        summary = kept or train(fold_cfg).to_dict()
+        results.append({**fold, **_fold_result(fold["name"], summary)})
+        if summary["status"] == "interrupted":
+            break
+    return results
+
+
+def _in_processes(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Path | None) -> list:
+    """``cv.parallel`` folds at once, each a process of its own (``python -m
+    <package>.training.cv``, its config on stdin, its output in ``<run>/<fold>.log``) with its
+    share of the cores. Ctrl-C stops every running fold as interrupted, and starts no other."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from .threads import available_cores, thread_count
+
+    threads = thread_count(available_cores(), cfg.cv.parallel)
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
+    kept: dict[str, dict] = {}
+    waiting, running = list(plan), {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < cfg.cv.parallel:
+                fold = waiting.pop(0)
+                fold_cfg, summary = _prepare_fold(cfg, run_dir, fold, earlier, first=False)
+                if summary:
+                    kept[fold["name"]] = summary
+                    continue
+                with (run_dir / f"{fold['name']}.log").open("w") as log:
+                    process = subprocess.Popen(
+                        [sys.executable, "-m", __name__],
+                        stdin=subprocess.PIPE,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                        text=True,
+                    )
+                process.stdin.write(OmegaConf.to_yaml(fold_cfg, resolve=True))
+                process.stdin.close()
+                running[process] = fold["name"]
+                print(f"{fold['name']}: started (process {process.pid})")
+            for process in [p for p in running if p.poll() is not None]:
+                name = running.pop(process)
+                print(f"{name}: {(_read_summary(run_dir / name) or {}).get('message', 'ended')}")
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        for process in running:  # (a Ctrl-C in the terminal has reached them already)
+            process.send_signal(signal.SIGINT)
+        for process in running:
+            process.wait()
+    results = []
+    for fold in plan:
+        summary = kept.get(fold["name"]) or _read_summary(run_dir / fold["name"])
+        if summary is not None:
+            results.append({**fold, **_fold_result(fold["name"], summary)})
+    return results
+
+
+def _main() -> None:
+    """One fold in a process of its own (``cv.parallel``): its config on stdin, its outcome as
+    the exit status."""
+    import sys
+
+    from .. import noise  # noqa: F401  (before Lightning: silences known third-party noise)
+    from .run import train
+
+    sys.exit(train(OmegaConf.create(sys.stdin.read())).exit_code)
+
+
+def _prepare_fold(
+    cfg: DictConfig, run_dir: Path, fold: dict, earlier: Path | None, first: bool
+) -> tuple[DictConfig, dict | None]:
+    """The fold's config (``fold["data"]``: the data settings that pick it; resuming, the
+    earlier run's interrupted fold as its checkpoint), or, when the earlier run being resumed
+    finished this fold, its summary: the fold is copied over, not run again."""
+    folder = run_dir / fold["name"]
+    fold_cfg = _fold_config(cfg, folder, fold["data"], first)
+    before = earlier / fold["name"] if earlier is not None else None
     previous = _read_summary(before) if before is not None else None
     if previous is not None and previous.get("status") in FINISHED:
-        summary = _take_over(before, folder)
-    else:
-        resumable = before is not None and (before / "checkpoints" / "last.ckpt").is_file()
+        return fold_cfg, _take_over(before, folder)
+    if before is not None and (before / "checkpoints" / "last.ckpt").is_file():
         with open_dict(fold_cfg):
-            fold_cfg.ckpt_path = str(before) if resumable else None
-        summary = train(fold_cfg).to_dict()
-    return _fold_result(name, summary)
+            fold_cfg.ckpt_path = str(before)
+    return fold_cfg, None
 
 
 def _fold_config(cfg: DictConfig, folder: Path, data: dict, first: bool) -> DictConfig:
@@ -499,8 +598,9 @@ def _refit(
         refit_cfg.callbacks.early_stopping = None
         refit_cfg.evaluate.splits = ["train", "test"]
         refit_cfg.evaluate.fit_verdict = False
-    result = _run_fold(
-        refit_cfg, run_dir, "refit", {"fold": None, "fold_seed": cfg.cv.seed}, earlier, first=False
+    data = {"folds": cfg.cv.folds, "fold": None, "fold_seed": cfg.cv.seed}
+    [result] = _one_by_one(
+        refit_cfg, run_dir, [{"name": "refit", "repeat": None, "fold": None, "data": data}], earlier
     )
     if result["status"] == "interrupted":
         raise _Interrupted(result)
@@ -516,3 +616,7 @@ def _overrides() -> list[str]:
     from hydra.core.hydra_config import HydraConfig
 
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+if __name__ == "__main__":
+    _main()

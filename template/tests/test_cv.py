@@ -24,7 +24,7 @@ from {{ cookiecutter.package_name }}.training.validate import ConfigError
 from conftest import CONFIGS, PROJECT, QUICK, compose_config
 
 TASKS = sorted(p.stem for p in (CONFIGS / "task").glob("*.yaml"))
-# data/ratings.py replaces DataModule.setup() and does not call fold_split yet
+# data/ratings.py builds its own split in setup() and does not call fold_split yet (refused)
 NO_FOLDS_YET = {"collab"}
 
 

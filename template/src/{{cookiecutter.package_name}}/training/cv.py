@@ -92,6 +92,7 @@ def cross_validate(cfg: DictConfig) -> Summary:
     main = rank_zero_only.rank == 0
     try:
         check_cv(cfg)
+        _check_data_picks_folds(cfg)
         earlier = _earlier_run(cfg, run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         if main:
@@ -110,13 +111,13 @@ def cross_validate(cfg: DictConfig) -> Summary:
         run_folds = _in_processes if cfg.cv.parallel > 1 else _one_by_one
         folds += run_folds(cfg, run_dir, plan, earlier)
         for result in folds:
-            if main and result["best_checkpoint"] and result["status"] in MEASURED:
-                predictions.add(result, result["repeat"], result["fold"])
-        for result in folds:
             if result["status"] == "interrupted":
                 raise _Interrupted(result)
             if result["status"] == "crashed":  # (a fold run in its own process)
                 raise FoldCrashed(result)
+        for result in folds:
+            if main and result["best_checkpoint"] and result["status"] in MEASURED:
+                predictions.add(result, result["repeat"], result["fold"])
         _aggregate(cfg, summary, folds, predictions)
         summary.sections["cv"]["test"] = (
             _refit(cfg, run_dir, folds, earlier, summary)
@@ -150,13 +151,30 @@ def cross_validate(cfg: DictConfig) -> Summary:
     return summary
 
 
+def _check_data_picks_folds(cfg: DictConfig) -> None:
+    """The data module picks its fold in ``DataModule.setup`` (``fold_split``); one that builds
+    its split in a ``setup`` of its own says that it calls ``fold_split`` too (``picks_folds``)."""
+    from hydra.utils import get_class
+
+    from ..data.base import DataModule
+
+    data = get_class(cfg.data._target_)
+    if data.setup is not DataModule.setup and not getattr(data, "picks_folds", False):
+        raise ConfigError(
+            f"{data.__name__} ({cfg.data._target_}) builds its own split and does not pick "
+            "cross-validation folds yet (its setup() does not call DataModule.fold_split): run "
+            "it without cv"
+        )
+
+
 class _Interrupted(Exception):
+    """A fold was interrupted: the run ends interrupted too, with the fold's exit status."""
+
     def __init__(self, fold: dict) -> None:
         super().__init__(fold["message"])
         self.fold = fold
 
 
-# ---- one fold: an ordinary run of train() --------------------------------------------------------
 class FoldCrashed(RuntimeError):
     """A fold run in its own process crashed (its summary.json and log say why)."""
 
@@ -166,6 +184,7 @@ class FoldCrashed(RuntimeError):
         self.user_error = fold["exit_code"] == 2  # a mistake in what was asked: exit 2 too
 
 
+# ---- one fold: an ordinary run of train() --------------------------------------------------------
 def _one_by_one(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Path | None) -> list:
     """The folds in this process, one after the other (until one is interrupted)."""
     from .run import train
@@ -277,14 +296,15 @@ def _fold_config(cfg: DictConfig, folder: Path, data: dict, first: bool) -> Dict
 
 def _fold_result(name: str, summary: dict) -> dict:
     best = summary.get("best_checkpoint")
+    best = best if best and Path(best).is_file() else None
     return {
         "name": name,
         "status": summary["status"],
         "exit_code": summary["exit_code"],
         "message": summary["message"],
         "summary": summary,
-        "best_checkpoint": best if best and Path(best).is_file() else None,
-        "best_epoch": _best_epoch(best) if best and Path(best).is_file() else None,
+        "best_checkpoint": best,
+        "best_epoch": _best_epoch(best) if best else None,
     }
 
 
@@ -348,7 +368,7 @@ class _Predictions:
         self.rows: list[dict] = []
         self.fold_of: dict[int, dict[int, int]] = {}  # repeat -> {data-set position: fold}
         self.oof_metrics = None
-        self.test: list = []  # (task, what the task's metrics read of its test outputs)
+        self.test: list = []  # per fold model: what the task's metrics read of its test outputs
         self.test_targets = None
         self.test_indices: list[int] | None = None
         self.task = None
@@ -358,11 +378,6 @@ class _Predictions:
         from ..analysis.predict import load_trained, predict
 
         task, datamodule = load_trained(result["best_checkpoint"])
-        if not hasattr(datamodule, "fold_of"):
-            raise ConfigError(
-                f"data={datamodule.name} does not pick cross-validation folds (its setup() "
-                "does not call DataModule.fold_split): run it without cv"
-            )
         val, test = predict(task, datamodule, "val"), predict(task, datamodule, "test")
         if self.task is None:
             self.task, self.oof_metrics = task, _local_metrics(task)

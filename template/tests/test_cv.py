@@ -100,6 +100,8 @@ def test_every_task_cross_validates(task_name, tmp_path):
     assert sorted(r["index"] for r in oof) == sorted(pool) and not tested & set(pool)
     assert all(pool[r["index"]] == r["fold"] for r in oof)
     sizes = [f["data"]["sizes"] for f in folds]
+    # the split each fold trained on is the one its checkpoint rebuilds (the OOF predictions')
+    assert [s["val"] for s in sizes] == [sum(r["fold"] == str(k) for r in oof) for k in range(3)]
     assert {s["test"] for s in sizes} == {len(tested)}
     assert all(s["train"] + s["val"] == len(pool) for s in sizes)
     assert cv["test"]["method"] == "ensemble" and cv["test"]["models"] == 3

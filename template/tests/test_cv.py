@@ -61,9 +61,11 @@ def test_folds_keep_each_group_together():
         fold_assignment(torch.zeros(50), "none", 8, seed=0, groups=users)
 
 
-def test_group_by_names_what_the_data_offers(tmp_path):
-    with pytest.raises(ValueError, match="group_by=user: data=digits has no such grouping"):
-        cross_validation(tmp_path / "cv", "mode=smoke", "cv.folds=2", "cv.group_by=user")
+def test_group_by_and_too_many_folds_are_one_line_mistakes(tmp_path):
+    with pytest.raises(ConfigError, match="group_by=user: data=digits has no such grouping"):
+        cross_validation(tmp_path / "a", "mode=smoke", "cv.folds=2", "cv.group_by=user")
+    with pytest.raises(ConfigError, match="items cannot fill 5000 folds"):
+        cross_validation(tmp_path / "b", "mode=smoke", "cv.folds=5000")
 
 
 # ---- every task ----------------------------------------------------------------------------------
@@ -154,20 +156,32 @@ def test_overfit_and_a_checkpoint_file_are_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_overfit_with_cv_is_one_line_and_exit_2(tmp_path):
+@pytest.mark.parametrize(
+    "overrides, line",
+    [
+        (
+            ["mode=overfit"],
+            "cv=kfold cannot run with mode=overfit: the overfit check learns one fixed batch, "
+            "there is nothing to validate; run mode=overfit without cv, then cv=kfold",
+        ),
+        # found by the first fold's data module: printed by that run, not once more by the CV run
+        (
+            ["mode=smoke", "cv.group_by=user"],
+            "cv.group_by=user: data=digits has no such grouping (it offers: none)",
+        ),
+    ],
+)
+def test_a_mistake_is_one_line_and_exit_2(tmp_path, overrides, line):
     run = tmp_path / "run"
     done = subprocess.run(
-        [sys.executable, "train.py", "cv=kfold", "mode=overfit", f"hydra.run.dir={run}", *QUICK],
+        [sys.executable, "train.py", "cv=kfold", *overrides, f"hydra.run.dir={run}", *QUICK],
         cwd=PROJECT,
         capture_output=True,
         text=True,
     )
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "error: cv=kfold cannot run with mode=overfit: the overfit check learns one fixed batch, "
-        "there is nothing to validate; run mode=overfit without cv, then cv=kfold"
-    ]
-    assert not run.exists()
+    assert done.stderr.strip().splitlines() == [f"error: {line}"]
+    assert not run.exists() or json.loads((run / "summary.json").read_text())["exit_code"] == 2
 
 
 # ---- resume --------------------------------------------------------------------------------------

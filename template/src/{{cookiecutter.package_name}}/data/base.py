@@ -249,31 +249,38 @@ class DataModule(L.LightningDataModule):
             fixed_val=data.val_indices,
         )
         if self.hparams.folds:
-            self.indices = self.fold_split(self.indices)
+            self.indices = self.fold_split(self.indices, targets)
         self._reuse_stored_split()
         if isinstance(data.inputs, torch.Tensor):  # in-memory inputs (not files read per item)
             self._prepare_inputs(data.inputs)
 
-    def fold_split(self, indices: dict[str, list[int]]) -> dict[str, list[int]]:
+    def fold_split(
+        self, indices: dict[str, list[int]], targets: torch.Tensor
+    ) -> dict[str, list[int]]:
         """Cross-validation (``folds`` > 0, training/cv.py): train and val are pooled and cut into
         ``folds`` folds, stratified as the split is (or keeping each ``group_by`` group in one
         fold), seeded by ``fold_seed``; fold ``fold`` validates, the others train, test is left
         as it is. ``fold=None``: the whole pool trains, nothing validates (the refit). The fold
         of every pooled item is kept in ``fold_of`` (data-set position -> fold)."""
+        from ..training.validate import ConfigError  # (cv.* settings: one line, exit 2)
+
         h = self.hparams
         pool = sorted(indices["train"] + indices["val"])
         groups = None
         if h.group_by is not None:
             offered = self.item_groups()
             if h.group_by not in offered:
-                raise ValueError(
+                raise ConfigError(
                     f"cv.group_by={h.group_by}: data={self.name} has no such grouping "
                     f"(it offers: {', '.join(offered) or 'none'})"
                 )
             groups = [offered[h.group_by][i] for i in pool]
-        folds = fold_assignment(
-            self._loaded.targets[torch.as_tensor(pool)], h.stratify, h.folds, h.fold_seed, groups
-        )
+        try:
+            folds = fold_assignment(
+                targets[torch.as_tensor(pool)], h.stratify, h.folds, h.fold_seed, groups
+            )
+        except ValueError as error:  # more folds than items or groups
+            raise ConfigError(str(error)) from None
         self.fold_of = dict(zip(pool, folds.tolist(), strict=True))
         return {
             "train": [i for i, f in self.fold_of.items() if f != h.fold],

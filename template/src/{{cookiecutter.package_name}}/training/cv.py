@@ -85,7 +85,7 @@ def cross_validate(cfg: DictConfig) -> Summary:
         mode=cfg.mode.name, output_dir=str(run_dir), seed=cfg.get("seed"), overrides=_overrides()
     )
     folds: list[dict] = []
-    error = None
+    error, reported = None, False
     # with DDP (trainer=ddp_cpu) every rank runs this: all of them train, rank 0 writes
     from lightning.pytorch.utilities import rank_zero_only
 
@@ -113,8 +113,9 @@ def cross_validate(cfg: DictConfig) -> Summary:
         for result in folds:
             if result["status"] == "interrupted":
                 raise _Interrupted(result)
-            if result["status"] == "crashed":  # (a fold run in its own process)
-                raise FoldCrashed(result)
+            if result["status"] == "crashed":  # the same error would hit every fold
+                reported = "raised" in result  # (printed by the fold's run, in this process)
+                raise result.get("raised") or _crash_of(result)
         for result in folds:
             if main and result["best_checkpoint"] and result["status"] in MEASURED:
                 predictions.add(result, result["repeat"], result["fold"])
@@ -145,7 +146,8 @@ def cross_validate(cfg: DictConfig) -> Summary:
 
         if main:
             write_summary(run_dir, summary)
-            print_summary(summary)
+            if not reported:  # (an error line once, not once per level)
+                print_summary(summary)
     if summary.status == "crashed":
         raise error
     return summary
@@ -178,10 +180,12 @@ class _Interrupted(Exception):
 class FoldCrashed(RuntimeError):
     """A fold run in its own process crashed (its summary.json and log say why)."""
 
-    def __init__(self, fold: dict) -> None:
-        error = fold["summary"].get("error") or "no summary.json: see its log"
-        super().__init__(f"{fold['name']} crashed: {error}")
-        self.user_error = fold["exit_code"] == 2  # a mistake in what was asked: exit 2 too
+
+def _crash_of(fold: dict) -> Exception:
+    """A fold's crash in another process, as this run's error: a mistake in what was asked
+    (exit status 2) stays one line."""
+    error = f"{fold['name']}: {fold['summary'].get('error') or fold['message']}"
+    return ConfigError(error) if fold["exit_code"] == 2 else FoldCrashed(error)
 
 
 # ---- one fold: an ordinary run of train() --------------------------------------------------------
@@ -192,7 +196,12 @@ def _one_by_one(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Path 
     results = []
     for fold in plan:
         fold_cfg, kept = _prepare_fold(cfg, run_dir, fold, earlier, first=not results)
-        summary = kept or train(fold_cfg).to_dict()
+        try:
+            summary = kept or train(fold_cfg).to_dict()
+        except Exception as error:  # train() wrote its summary.json and printed the error
+            summary = _read_summary(run_dir / fold["name"])
+            results.append({**fold, **_fold_result(fold["name"], summary), "raised": error})
+            break
         results.append({**fold, **_fold_result(fold["name"], summary)})
         if summary["status"] == "interrupted":
             break
@@ -213,6 +222,7 @@ def _in_processes(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Pat
     threads = thread_count(available_cores(), cfg.cv.parallel)
     env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     kept: dict[str, dict] = {}
+    started: set[str] = set()
     waiting, running = list(plan), {}
     try:
         while waiting or running:
@@ -234,6 +244,7 @@ def _in_processes(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Pat
                 process.stdin.write(OmegaConf.to_yaml(fold_cfg, resolve=True))
                 process.stdin.close()
                 running[process] = fold["name"]
+                started.add(fold["name"])
                 print(f"{fold['name']}: started (process {process.pid})")
             for process in [p for p in running if p.poll() is not None]:
                 name = running.pop(process)
@@ -247,6 +258,9 @@ def _in_processes(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Pat
     results = []
     for fold in plan:
         summary = kept.get(fold["name"]) or _read_summary(run_dir / fold["name"])
+        if summary is None and fold["name"] in started:  # died before train() could write it
+            log = run_dir / f"{fold['name']}.log"
+            summary = {"status": "crashed", "exit_code": 1, "message": f"crashed: see {log}"}
         if summary is not None:
             results.append({**fold, **_fold_result(fold["name"], summary)})
     return results

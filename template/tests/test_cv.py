@@ -121,7 +121,7 @@ def test_the_verdict_reads_the_spread_and_the_mean_fit(tmp_path, capsys):
     spread = summary["cv"]["spread"]["val"]
     message = summary["verdicts"]["cv"]["message"]
     assert message.startswith(f"val acc {spread['mean']:.3f} +- {spread['std']:.3f} over 3 folds")
-    assert f"differences below ~{2 * spread['std']:.2f} are noise" in message
+    assert f"differences below ~{2 * spread['std']:.2g} are noise" in message
     fit = summary["verdicts"]["fit"]  # on the mean train and val scores of the folds
     assert fit["train"] == pytest.approx(summary["metrics"]["train"]["acc"])
     assert fit["val"] == pytest.approx(spread["mean"])

@@ -581,7 +581,7 @@ def _spread_verdict(score: str, spread: dict, cv: DictConfig) -> dict:
         low, high = spread["ci95"]
         message = (
             f"val {score} {spread['mean']:.3f} +- {spread['std']:.3f} over {runs} "
-            f"(95 % interval of the mean [{low:.3f}, {high:.3f}]): differences below ~{noise:.2f} "
+            f"(95 % interval of the mean [{low:.3f}, {high:.3f}]): differences below ~{noise:.2g} "
             "are noise"
         )
     return {**spread, "metric": score, "noise": noise, "passed": True, "message": message}

@@ -309,3 +309,20 @@ def test_parallel_folds_give_the_figures_of_folds_in_turn(tmp_path):
     )
     assert parallel["metrics"]["test"] == pytest.approx(in_turn["metrics"]["test"], abs=1e-6)
     assert all((run / f"fold_{k}.log").is_file() for k in range(2))  # each fold's own output
+
+
+def test_the_sweep_table_reads_a_cv_run_as_one_job_with_its_spread(tmp_path):
+    from {{ cookiecutter.package_name }}.training.cv import CV_CONFIG
+    from {{ cookiecutter.package_name }}.training.sweep import collect
+
+    job = tmp_path / "0"
+    (job / "fold_0").mkdir(parents=True)
+    (job / CV_CONFIG).write_text("{}\n")
+    fold = {"status": "completed", "task": {"score": "acc"}, "metrics": {"val": {"acc": 0.5}}}
+    (job / "fold_0" / "summary.json").write_text(json.dumps(fold))
+    spread = {"val": {"mean": 0.8, "std": 0.02, "values": [0.78, 0.8, 0.82]}}
+    cv_run = {**fold, "metrics": {"val": {"acc": 0.8}}, "cv": {"spread": spread}}
+    (job / "summary.json").write_text(json.dumps(cv_run))
+    [row] = collect(tmp_path, "val/acc")
+    assert (row["job"], row["val"], row["objective"]) == ("0", 0.8, 0.8)
+    assert (row["val_std"], row["folds"]) == (0.02, 3)

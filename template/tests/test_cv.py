@@ -226,6 +226,28 @@ def test_a_killed_cv_run_resumes_to_the_same_figures(tmp_path):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stopped_cv_run_ends_interrupted_with_the_folds_code(tmp_path, stop, code):
+    run = tmp_path / "run"
+    stopped = subprocess.Popen(
+        [sys.executable, "train.py", *QUICK, *RESUMABLE, f"hydra.run.dir={run}"],
+        cwd=PROJECT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while not (run / "fold_1" / "checkpoints" / "last.ckpt").exists():
+        assert stopped.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    stopped.send_signal(stop)
+    assert stopped.wait() == code
+    summary = json.loads((run / "summary.json").read_text())
+    assert (summary["status"], summary["exit_code"]) == ("interrupted", code)
+    assert summary["message"].startswith("interrupted in fold_1; resume with ckpt_path=last")
+    assert [f["status"] for f in summary["cv"]["per_fold"]] == ["completed", "interrupted"]
+
+
 # ---- sweeps --------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_a_sweep_ranks_learning_rates_by_the_cv_mean(tmp_path):

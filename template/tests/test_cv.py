@@ -153,6 +153,9 @@ def test_overfit_and_a_checkpoint_file_are_refused(tmp_path):
     cfg = compose_config("train", ["cv=kfold", f"ckpt_path={tmp_path}"], tmp_path)
     with pytest.raises(ConfigError, match="ckpt_path=last or the folder of a cross-validation"):
         check_cv(cfg)
+    cfg = compose_config("train", ["cv.folds=3"], tmp_path)
+    with pytest.raises(ConfigError, match="folds=3 needs cv=kfold"):
+        check_cv(cfg)
 
 
 @pytest.mark.slow

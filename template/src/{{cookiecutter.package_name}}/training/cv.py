@@ -53,6 +53,8 @@ def cv_enabled(cfg: DictConfig) -> bool:
 def check_cv(cfg: DictConfig) -> None:
     """Raise ``ConfigError`` for settings a cross-validation cannot run with."""
     cv = cfg.cv
+    if "repeats" not in cv:  # cv.folds=3 without cv=kfold: the other settings are missing
+        raise ConfigError(f"cv.folds={cv.folds} needs cv=kfold: python train.py cv=kfold ...")
     if not isinstance(cv.folds, int) or cv.folds < 2:
         raise ConfigError(f"cv.folds must be an integer >= 2, got {cv.folds!r}")
     for key in ("repeats", "parallel"):

@@ -131,7 +131,7 @@ def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[
         )
         metrics = summary.get("metrics") or {}
         score = (summary.get("task") or {}).get("score")
-        cv = summary.get("cv") or {}
+        cv_val = ((summary.get("cv") or {}).get("spread") or {}).get("val") or {}
         rows.append(
             {
                 "job": str(job_dir.relative_to(sweep_dir)),
@@ -142,8 +142,8 @@ def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[
                 "task": (summary.get("task") or {}).get("name"),
                 "score": score,
                 **{split: metrics.get(split, {}).get(score) for split in ("train", "val", "test")},
-                "val_std": ((cv.get("spread") or {}).get("val") or {}).get("std"),
-                "folds": len((cv.get("spread") or {}).get("val", {}).get("values", [])) or None,
+                "val_std": cv_val.get("std"),  # (a cross-validation run: over its folds)
+                "folds": len(cv_val.get("values", [])) or None,
                 "val_loss": metrics.get("val", {}).get("loss"),
                 "objective": metric_value(summary, optimized_metric),
                 "verdict": _verdict(summary.get("verdicts") or {})

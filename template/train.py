@@ -18,13 +18,22 @@ def main(cfg: DictConfig) -> float | None:
     from {{ cookiecutter.package_name }}.training.validate import validate_config
 
     def job() -> float | None:
+        from {{ cookiecutter.package_name }}.training.cv import check_cv, cv_enabled
+
+        cross_validation = cv_enabled(cfg)  # cv=kfold: k runs and their spread (docs/cv.md)
         if not in_multirun():  # a bad value stops a single run before anything is built
             validate_config(cfg)
+            if cross_validation:
+                check_cv(cfg)
         configure_threads(cfg)  # several runs on one machine: each its share of the cores
         # heavy imports only now, after Hydra has parsed the command line
         from {{ cookiecutter.package_name }}.training.run import train
         from {{ cookiecutter.package_name }}.training.sweep import run_job
 
+        if cross_validation:
+            from {{ cookiecutter.package_name }}.training.cv import cross_validate
+
+            return run_job(cross_validate, cfg)  # the mean over the folds, for the sweeper
         return run_job(train, cfg)  # `optimized_metric`, for the sweeper
 
     print_start(cfg)  # what runs, where its folder is: a few lines, the verdict stays on screen

@@ -38,7 +38,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 
 from ..training.validate import ConfigError
 from . import augment as aug
-from .split import DEFAULT_TEST_FRACTION, split_indices, subset, test_share
+from .split import DEFAULT_TEST_FRACTION, fold_assignment, split_indices, subset, test_share
 
 SPLITS = ("train", "val", "test")
 log = logging.getLogger(__name__)
@@ -123,6 +123,10 @@ class DataModule(L.LightningDataModule):
         classes: list[int] | None = None,
         stratify: str = "labels",
         decisions: str | dict | None = None,
+        folds: int = 0,
+        fold: int | None = None,
+        fold_seed: int = 0,
+        group_by: str | None = None,
     ) -> None:
         super().__init__()
         self.decisions_source = decisions if isinstance(decisions, str) else "the checkpoint"
@@ -251,9 +255,48 @@ class DataModule(L.LightningDataModule):
             self.hparams.split_seed,
             fixed_val=data.val_indices,
         )
+        if self.hparams.folds:
+            self.indices = self.fold_split(self.indices, targets)
         self._reuse_stored_split()
         if isinstance(data.inputs, torch.Tensor):  # in-memory inputs (not files read per item)
             self._prepare_inputs(data.inputs)
+
+    def fold_split(
+        self, indices: dict[str, list[int]], targets: torch.Tensor
+    ) -> dict[str, list[int]]:
+        """Cross-validation (``folds`` > 0, training/cv.py): train and val are pooled and cut into
+        ``folds`` folds, stratified as the split is (or keeping each ``group_by`` group in one
+        fold), seeded by ``fold_seed``; fold ``fold`` validates, the others train, test is left
+        as it is. ``fold=None``: the whole pool trains, nothing validates (the refit). The fold
+        of every pooled item is kept in ``fold_of`` (data-set position -> fold)."""
+        h = self.hparams
+        pool = sorted(indices["train"] + indices["val"])
+        groups = None
+        if h.group_by is not None:
+            offered = self.item_groups()
+            if h.group_by not in offered:
+                raise ConfigError(
+                    f"cv.group_by={h.group_by}: data={self.name} has no such grouping "
+                    f"(it offers: {', '.join(offered) or 'none'})"
+                )
+            groups = [offered[h.group_by][i] for i in pool]
+        try:
+            folds = fold_assignment(
+                targets[torch.as_tensor(pool)], h.stratify, h.folds, h.fold_seed, groups
+            )
+        except ValueError as error:  # more folds than items or groups
+            raise ConfigError(str(error)) from None
+        self.fold_of = dict(zip(pool, folds.tolist(), strict=True))
+        return {
+            "train": [i for i, f in self.fold_of.items() if f != h.fold],
+            "val": [i for i, f in self.fold_of.items() if f == h.fold],
+            "test": list(indices["test"]),
+        }
+
+    def item_groups(self) -> dict[str, list]:
+        """Groupings a cross-validation may keep together (``cv.group_by=<name>``): name -> one
+        value per item (e.g. ratings: the user of each rating). None here."""
+        return {}
 
     def _reuse_stored_split(self) -> None:
         """The split a checkpoint stored (by item name), where there is one; then the subset."""
@@ -472,12 +515,16 @@ class DataModule(L.LightningDataModule):
         """``indices`` of items (or, with ``batch_sampler``, a list of fixed batches of them);
         ``augment``: per-item augmentation of image files (tensors: see on_after_batch_transfer)."""
         data = self.loaded
+        # a training batch of one item would stop any BatchNorm layer ("Expected more than 1
+        # value per channel"): when the shuffled split leaves exactly one over, that one waits
+        # for the next epoch (evaluation keeps every item)
+        lone = shuffle and not batch_sampler and len(indices) % self.batch_size == 1
         if isinstance(data.inputs, torch.Tensor):
             if batch_sampler:  # indices is already a list of batches
                 sampler = indices
             else:
                 order = RandomSampler(indices) if shuffle else SequentialSampler(indices)
-                sampler = _MappedBatchSampler(indices, order, self.batch_size)
+                sampler = _MappedBatchSampler(indices, order, self.batch_size, drop_last=lone)
             # batch_size=None: each sampled "item" is a whole batch of indices, fetched at once
             return DataLoader(
                 TensorBatches(data.inputs, data.targets), sampler=sampler, batch_size=None
@@ -497,6 +544,7 @@ class DataModule(L.LightningDataModule):
             dataset,
             batch_size=self.batch_size,
             shuffle=shuffle,
+            drop_last=lone,
             num_workers=self.hparams.num_workers,
             pin_memory=pin,
             persistent_workers=self.hparams.num_workers > 0,
@@ -522,8 +570,8 @@ class DataModule(L.LightningDataModule):
 class _MappedBatchSampler(BatchSampler):
     """Batches of ``indices`` in the order drawn by ``order`` (a sampler over positions)."""
 
-    def __init__(self, indices: list[int], order, batch_size: int) -> None:
-        super().__init__(order, batch_size, drop_last=False)
+    def __init__(self, indices: list[int], order, batch_size: int, drop_last: bool = False) -> None:
+        super().__init__(order, batch_size, drop_last=drop_last)
         self.positions = indices
 
     def __iter__(self):

@@ -43,6 +43,7 @@ MOVIELENS_COLUMNS = ["user", "item", "rating", "timestamp"]
 class RatingsDataModule(DataModule):
     name = "ratings"
     input_name = "user-item pair"
+    picks_folds = True  # setup() calls DataModule.fold_split (cv=kfold)
     image_inputs = False  # (the augment group is accepted and ignored)
     target_kind = "continuous"
 
@@ -179,6 +180,8 @@ class RatingsDataModule(DataModule):
             self.indices = split_indices(
                 ratings, "none", h.val_fraction, h.test_fraction, h.split_seed
             )
+        if h.folds:  # cv=kfold: this fold's train/val from the pooled train+val (base.py)
+            self.indices = self.fold_split(self.indices, ratings)
         self._full_train = list(self.indices["train"])
         self.full_train_size = len(self._full_train)
         if self.vocab is None:  # learnt here; a checkpoint gives it back unchanged
@@ -319,6 +322,10 @@ class RatingsDataModule(DataModule):
     # ---- what does not apply to ratings --------------------------------------------------------
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         return batch  # no image augmentation of index pairs
+
+    def item_groups(self) -> dict[str, list]:
+        """cv.group_by=user (or item): a user's ratings stay in one fold."""
+        return {"user": self.raw_users, "item": self.raw_items}
 
     def read_items(self, inputs) -> tuple[list[str], torch.Tensor, dict]:
         """New (user, item) pairs from a CSV with the data's user and item columns (others, a

@@ -202,3 +202,48 @@ def subset(
         return list(indices)
     _, chosen = draw(np.asarray(indices), groups, size, seed, every_stratum="drawn")
     return chosen.tolist()
+
+
+def fold_assignment(
+    targets: torch.Tensor,
+    stratify: str,
+    folds: int,
+    seed: int,
+    groups: list | None = None,
+) -> np.ndarray:
+    """The fold (``0..folds-1``) of each item, seeded: each stratum of ``strata(targets,
+    stratify)`` dealt over the folds in turn, so every fold holds its share of every stratum and
+    fold sizes differ by at most one. With ``groups`` (one value per item, e.g. the user of each
+    rating), all items of a group share a fold: groups are dealt largest first, each to the fold
+    with the fewest items so far (ties in seeded random order); strata are not used then."""
+    if folds < 2:
+        raise ValueError(f"cv.folds must be >= 2, got {folds}")
+    rng = np.random.default_rng(seed)
+    if groups is not None:
+        names, group_of = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+        if len(names) < folds:
+            raise ValueError(f"{len(names)} groups cannot fill {folds} folds: lower cv.folds")
+        sizes = np.bincount(group_of)
+        order = np.lexsort((rng.random(len(names)), -sizes))
+        fold_sizes = np.zeros(folds, dtype=int)
+        fold_of_group = np.empty(len(names), dtype=int)
+        for group in order:
+            fold = int(np.argmin(fold_sizes))
+            fold_of_group[group] = fold
+            fold_sizes[fold] += sizes[group]
+        return fold_of_group[group_of]
+    if len(targets) < folds:
+        raise ValueError(f"{len(targets)} items cannot fill {folds} folds: lower cv.folds")
+    labels = strata(targets, stratify)
+    labels = np.zeros(len(targets), dtype=int) if labels is None else labels
+    # every stratum shuffled, the strata one after the other (in random order), then dealt
+    # round-robin: a stratum of n items puts n // folds or one more into each fold
+    dealt = np.concatenate(
+        [
+            rng.permutation(np.flatnonzero(labels == value))
+            for value in rng.permutation(np.unique(labels))
+        ]
+    )
+    fold_of = np.empty(len(targets), dtype=int)
+    fold_of[dealt] = np.arange(len(dealt)) % folds
+    return fold_of

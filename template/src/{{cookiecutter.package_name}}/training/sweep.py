@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 SUMMARY_CSV = "summary.csv"
 # set by Lightning's DDP launcher in the launching process
 DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
-# train/val/test: the task's score (column ``score`` names it: acc, f1_micro, r2, miou, ...)
+# train/val/test: the task's score (column ``score`` names it: acc, f1_micro, r2, miou, ...);
+# a cross-validation run (cv=kfold): the means over its folds, val_std their spread, folds how many
 COLUMNS = (
     "job",
     "status",
@@ -46,6 +47,8 @@ COLUMNS = (
     "score",
     "train",
     "val",
+    "val_std",
+    "folds",
     "test",
     "val_loss",
     "objective",
@@ -120,7 +123,7 @@ def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[
     job_dirs |= {p.parent.parent for p in sweep_dir.rglob(".hydra/overrides.yaml")}
     rows = []
     for job_dir in job_dirs:
-        if ".submitit" in job_dir.parts or job_dir == sweep_dir:
+        if ".submitit" in job_dir.parts or job_dir == sweep_dir or _inside_cv_run(job_dir):
             continue
         path = job_dir / "summary.json"
         summary = (
@@ -130,6 +133,7 @@ def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[
         )
         metrics = summary.get("metrics") or {}
         score = (summary.get("task") or {}).get("score")
+        cv_val = ((summary.get("cv") or {}).get("spread") or {}).get("val") or {}
         rows.append(
             {
                 "job": str(job_dir.relative_to(sweep_dir)),
@@ -140,6 +144,8 @@ def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[
                 "task": (summary.get("task") or {}).get("name"),
                 "score": score,
                 **{split: metrics.get(split, {}).get(score) for split in ("train", "val", "test")},
+                "val_std": cv_val.get("std"),  # (a cross-validation run: over its folds)
+                "folds": len(cv_val.get("values", [])) or None,
                 "val_loss": metrics.get("val", {}).get("loss"),
                 "objective": metric_value(summary, optimized_metric),
                 "verdict": _verdict(summary.get("verdicts") or {})
@@ -193,7 +199,7 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
             f"[{colour}]{row['status']}[/{colour}]",
             varying,
             _cell(row["train"]),
-            _cell(row["val"]),
+            _cell(row["val"]) + ("" if row.get("val_std") is None else f" +- {row['val_std']:.4f}"),
             _cell(row["test"]),
             note,
             "" if row["wall_time_s"] is None else f"{row['wall_time_s']:.1f}",
@@ -232,6 +238,13 @@ def _verdict(verdicts: dict) -> str:
         if key not in ("overfit", "fit") and not value.get("passed", True)
     ]
     return "; ".join(parts)
+
+
+def _inside_cv_run(job_dir: Path) -> bool:
+    """A fold of a cross-validation run (its parent holds the CV run's config): not a job."""
+    from .cv import CV_CONFIG
+
+    return (job_dir.parent / CV_CONFIG).is_file()
 
 
 def _saved_overrides(job_dir: Path) -> list[str]:

@@ -1,0 +1,340 @@
+"""Cross-validation (cv=kfold): folds stratified like the task's split, one ordinary run per fold,
+the aggregate summary with the spread, out-of-fold predictions, the test ensemble or refit,
+failed folds, the overfit refusal, resume after a kill and sweeps ranked by the CV mean."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from {{ cookiecutter.package_name }}.data.split import fold_assignment
+from {{ cookiecutter.package_name }}.training.cv import check_cv, cross_validate
+from {{ cookiecutter.package_name }}.training.validate import ConfigError
+
+from conftest import CONFIGS, PROJECT, QUICK, compose_config
+
+TASKS = sorted(p.stem for p in (CONFIGS / "task").glob("*.yaml"))
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def cross_validation(output_dir: Path, *overrides: str) -> dict:
+    """An in-process ``train.py cv=kfold ...``; the summary as summary.json holds it."""
+    cfg = compose_config("train", [*QUICK, "cv=kfold", *overrides], output_dir)
+    return cross_validate(cfg).to_dict()
+
+
+# ---- the folds -----------------------------------------------------------------------------------
+def test_folds_keep_the_class_proportions_and_are_seeded():
+    targets = torch.tensor([0] * 30 + [1] * 12 + [2] * 3)
+    folds = fold_assignment(targets, "labels", 3, seed=0)
+    assert np.bincount(folds).tolist() == [15, 15, 15]
+    for label, count in ((0, 30), (1, 12)):  # every fold holds its share of every class
+        assert np.bincount(folds[targets.numpy() == label]).tolist() == [count // 3] * 3
+    assert sorted(folds[targets.numpy() == 2].tolist()) == [0, 1, 2]
+    assert (fold_assignment(targets, "labels", 3, seed=0) == folds).all()
+    assert (fold_assignment(targets, "labels", 3, seed=1) != folds).any()
+
+
+def test_folds_keep_each_group_together():
+    users = [f"u{i % 7}" for i in range(50)]
+    folds = fold_assignment(torch.zeros(50), "none", 3, seed=0, groups=users)
+    for user in set(users):
+        assert len({f for u, f in zip(users, folds, strict=True) if u == user}) == 1
+    assert set(folds.tolist()) == {0, 1, 2}
+    with pytest.raises(ValueError, match="7 groups cannot fill 8 folds"):
+        fold_assignment(torch.zeros(50), "none", 8, seed=0, groups=users)
+
+
+def test_group_by_and_too_many_folds_are_one_line_mistakes(tmp_path):
+    with pytest.raises(ConfigError, match="group_by=user: data=digits has no such grouping"):
+        cross_validation(tmp_path / "a", "mode=smoke", "cv.folds=2", "cv.group_by=user")
+    with pytest.raises(ConfigError, match="items cannot fill 5000 folds"):
+        cross_validation(tmp_path / "b", "mode=smoke", "cv.folds=5000")
+
+
+# ---- every task ----------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("task_name", TASKS)
+def test_every_task_cross_validates(task_name, tmp_path):
+    run = tmp_path / "cv"
+    summary = cross_validation(run, f"task={task_name}", "mode=smoke", "cv.folds=3")
+    assert summary["status"] == "completed" and summary["exit_code"] == 0
+    cv, score = summary["cv"], summary["task"]["score"]
+    folds = [json.loads((run / f"fold_{k}" / "summary.json").read_text()) for k in range(3)]
+    vals = [f["metrics"]["val"][score] for f in folds]
+    assert cv["spread"]["val"]["values"] == vals
+    assert summary["metrics"]["val"][score] == pytest.approx(np.mean(vals))
+    assert cv["spread"]["val"]["std"] == pytest.approx(np.std(vals, ddof=1))
+    low, high = cv["spread"]["val"]["ci95"]
+    assert low < np.mean(vals) < high or np.std(vals) == 0
+    assert all((run / f"fold_{k}" / "checkpoints" / "best.ckpt").is_file() for k in range(3))
+    # each pooled item validated exactly once, by the fold it belongs to; test items never
+    oof, assigned = read_csv(run / "oof_predictions.csv"), read_csv(run / "folds.csv")
+    pool = {r["index"]: r["fold"] for r in assigned if r["fold"] != "test"}
+    tested = {r["index"] for r in assigned if r["fold"] == "test"}
+    assert sorted(r["index"] for r in oof) == sorted(pool) and not tested & set(pool)
+    assert all(pool[r["index"]] == r["fold"] for r in oof)
+    sizes = [f["data"]["sizes"] for f in folds]
+    # the split each fold trained on is the one its checkpoint rebuilds (the OOF predictions')
+    assert [s["val"] for s in sizes] == [sum(r["fold"] == str(k) for r in oof) for k in range(3)]
+    assert {s["test"] for s in sizes} == {len(tested)}
+    assert all(s["train"] + s["val"] == len(pool) for s in sizes)
+    assert cv["test"]["method"] == "ensemble" and cv["test"]["models"] == 3
+    assert summary["metrics"]["test"][score] == cv["test"][score]
+    assert "over 3 folds" in summary["verdicts"]["cv"]["message"]
+
+
+# ---- reading the result --------------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_verdict_reads_the_spread_and_the_mean_fit(tmp_path, capsys):
+    run = tmp_path / "cv"
+    summary = cross_validation(
+        run, "model=linear", "trainer.max_epochs=2", "cv.folds=3", "cv.refit=true"
+    )
+    spread = summary["cv"]["spread"]["val"]
+    message = summary["verdicts"]["cv"]["message"]
+    assert message.startswith(f"val acc {spread['mean']:.3f} +- {spread['std']:.3f} over 3 folds")
+    assert f"differences below ~{2 * spread['std']:.2g} are noise" in message
+    fit = summary["verdicts"]["fit"]  # on the mean train and val scores of the folds
+    assert fit["train"] == pytest.approx(summary["metrics"]["train"]["acc"])
+    assert fit["val"] == pytest.approx(spread["mean"])
+    printed = capsys.readouterr().out
+    assert "cv: val acc" in printed and "are noise" in printed
+    # refit: one more run on every pooled item for the mean best epoch count, tested
+    epochs = [f["best_epoch"] for f in summary["cv"]["per_fold"]]
+    refit = json.loads((run / "refit" / "summary.json").read_text())
+    assert summary["cv"]["test"]["method"] == "refit"
+    assert summary["cv"]["test"]["epochs"] == round(np.mean(epochs)) == refit["trainer"]["epochs"]
+    pool = sum(summary["data"]["sizes"][s] for s in ("train", "val"))
+    assert refit["data"]["sizes"]["train"] == pool and refit["data"]["sizes"]["val"] == 0
+    assert summary["metrics"]["test"] == refit["metrics"]["test"]
+
+
+@pytest.mark.slow
+def test_diverged_folds_fail_the_run_and_are_kept(tmp_path):
+    summary = cross_validation(tmp_path / "cv", "mode=smoke", "cv.folds=2", "optimizer.lr=1e12")
+    assert summary["status"] == "failed" and summary["exit_code"] == 1
+    assert [f["status"] for f in summary["cv"]["per_fold"]] == ["diverged", "diverged"]
+    assert "0 of 2 fold runs completed" in summary["verdicts"]["folds"]["message"]
+    assert json.loads((tmp_path / "cv" / "summary.json").read_text())["status"] == "failed"
+
+
+def test_overfit_and_a_checkpoint_file_are_refused(tmp_path):
+    cfg = compose_config("train", ["cv=kfold", "mode=overfit"], tmp_path)
+    with pytest.raises(ConfigError, match="cv=kfold cannot run with mode=overfit"):
+        check_cv(cfg)
+    cfg = compose_config("train", ["cv=kfold", f"ckpt_path={tmp_path}"], tmp_path)
+    with pytest.raises(ConfigError, match="ckpt_path=last or the folder of a cross-validation"):
+        check_cv(cfg)
+    cfg = compose_config("train", ["cv.folds=3"], tmp_path)
+    with pytest.raises(ConfigError, match="folds=3 needs cv=kfold"):
+        check_cv(cfg)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "overrides, line",
+    [
+        (
+            ["mode=overfit"],
+            "cv=kfold cannot run with mode=overfit: the overfit check learns one fixed batch, "
+            "there is nothing to validate; run mode=overfit without cv, then cv=kfold",
+        ),
+        # found by the first fold's data module: printed by that run, not once more by the CV run
+        (
+            ["mode=smoke", "cv.group_by=user"],
+            "cv.group_by=user: data=digits has no such grouping (it offers: none)",
+        ),
+    ],
+)
+def test_a_mistake_is_one_line_and_exit_2(tmp_path, overrides, line):
+    run = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "train.py", "cv=kfold", *overrides, f"hydra.run.dir={run}", *QUICK],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"error: {line}"]
+    assert not run.exists() or json.loads((run / "summary.json").read_text())["exit_code"] == 2
+
+
+# ---- resume --------------------------------------------------------------------------------------
+# batches of 5 and 3 epochs: a fold long enough to be killed in the middle (as test_resume.py);
+# 5: no fold (763 or 764 items) ends on a batch of one, which BatchNorm refuses in training
+RESUMABLE = ["cv=kfold", "cv.folds=2", "model=mlp", "data.batch_size=5", "trainer.max_epochs=3"]
+
+
+@pytest.mark.slow
+def test_a_killed_cv_run_resumes_to_the_same_figures(tmp_path):
+    log = (tmp_path / "killed.log").open("w")
+    killed = subprocess.Popen(
+        [sys.executable, "train.py", *QUICK, *RESUMABLE, f"hydra.run.dir={tmp_path / 'killed'}"],
+        cwd=PROJECT,
+        stdout=log,
+        stderr=log,
+    )
+    last = tmp_path / "killed" / "fold_1" / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 300
+    while not last.exists() and killed.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert killed.returncode == -signal.SIGKILL, (tmp_path / "killed.log").read_text()
+    assert (tmp_path / "killed" / "fold_0" / "summary.json").is_file()  # fold 0 had finished
+    assert not (tmp_path / "killed" / "fold_1" / "summary.json").exists()  # fold 1 had not
+
+    resumed = cross_validation(tmp_path / "resumed", *RESUMABLE[1:], "ckpt_path=last")
+    whole = cross_validation(tmp_path / "whole", *RESUMABLE[1:])
+    assert resumed["status"] == "completed"
+    kept = json.loads((tmp_path / "resumed" / "fold_0" / "summary.json").read_text())
+    assert kept["output_dir"] == str(tmp_path / "resumed" / "fold_0")  # copied, not re-run
+    assert (
+        kept["wall_time_s"]
+        == json.loads((tmp_path / "killed" / "fold_0" / "summary.json").read_text())["wall_time_s"]
+    )
+    for split in ("train", "val", "test"):
+        for name, value in whole["metrics"][split].items():
+            assert resumed["metrics"][split][name] == pytest.approx(value, abs=1e-6), split
+    assert resumed["cv"]["spread"]["val"]["values"] == pytest.approx(
+        whole["cv"]["spread"]["val"]["values"], abs=1e-6
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stopped_cv_run_ends_interrupted_with_the_folds_code(tmp_path, stop, code):
+    run = tmp_path / "run"
+    stopped = subprocess.Popen(
+        [sys.executable, "train.py", *QUICK, *RESUMABLE, f"hydra.run.dir={run}"],
+        cwd=PROJECT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while not (run / "fold_1" / "checkpoints" / "last.ckpt").exists():
+        assert stopped.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    stopped.send_signal(stop)
+    assert stopped.wait() == code
+    summary = json.loads((run / "summary.json").read_text())
+    assert (summary["status"], summary["exit_code"]) == ("interrupted", code)
+    assert summary["message"].startswith("interrupted in fold_1; resume with ckpt_path=last")
+    assert [f["status"] for f in summary["cv"]["per_fold"]] == ["completed", "interrupted"]
+
+
+# ---- sweeps --------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_sweep_ranks_learning_rates_by_the_cv_mean(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "train.py",
+            "-m",
+            "cv=kfold",
+            "cv.folds=2",
+            "model=linear",
+            "trainer.max_epochs=1",
+            "optimizer.lr=1e-5,3e-3",
+            f"hydra.sweep.dir={tmp_path}",
+            *QUICK,
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = read_csv(tmp_path / "summary.csv")
+    assert [r["job"] for r in rows] == ["0", "1"]  # the folds are not jobs of the sweep
+    for row in rows:
+        cv = json.loads((Path(row["output_dir"]) / "summary.json").read_text())["cv"]
+        assert float(row["objective"]) == pytest.approx(cv["spread"]["val"]["mean"])
+        assert float(row["val_std"]) == pytest.approx(cv["spread"]["val"]["std"])
+        assert row["folds"] == "2"
+    slow, fast = rows
+    assert float(fast["objective"]) > float(slow["objective"])  # 1e-5 barely moves in an epoch
+    assert f"{float(fast['val']):.4f} +- {float(fast['val_std']):.4f}" in done.stdout
+
+
+# ---- modes and trainers ----------------------------------------------------------------------
+@pytest.mark.slow
+def test_fraction_trains_each_fold_on_a_fraction_of_its_training_part(tmp_path):
+    run = tmp_path / "cv"
+    summary = cross_validation(run, "mode=fraction", "trainer.max_epochs=1", "cv.folds=2")
+    assert summary["status"] == "completed"
+    pool = len(read_csv(run / "oof_predictions.csv"))  # every pooled item validated once
+    for k in range(2):
+        data = json.loads((run / f"fold_{k}" / "summary.json").read_text())["data"]
+        assert data["sizes"]["train"] == math.ceil(0.1 * data["full_train_size"])
+        assert data["full_train_size"] + data["sizes"]["val"] == pool
+
+
+@pytest.mark.slow
+def test_ddp_folds_train_on_every_rank_and_rank_zero_writes(tmp_path):
+    run = tmp_path / "run"
+    command = ["train.py", *QUICK, "cv=kfold", "cv.folds=2", "mode=smoke", "trainer=ddp_cpu"]
+    done = subprocess.run(
+        [sys.executable, *command, f"hydra.run.dir={run}"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    assert [f["status"] for f in summary["cv"]["per_fold"]] == ["completed"] * 2
+    assert json.loads((run / "fold_0" / "summary.json").read_text())["trainer"]["world_size"] == 2
+    assert summary["cv"]["oof"]["items"] == len(read_csv(run / "oof_predictions.csv"))
+    assert done.stdout.count("fold runs completed") == 1  # one summary, not one per rank
+
+
+@pytest.mark.slow
+def test_parallel_folds_give_the_figures_of_folds_in_turn(tmp_path):
+    run = tmp_path / "parallel"
+    command = ["train.py", *QUICK, "cv=kfold", "cv.folds=2", "cv.parallel=2", "mode=smoke"]
+    done = subprocess.run(
+        [sys.executable, *command, f"hydra.run.dir={run}"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    parallel = json.loads((run / "summary.json").read_text())
+    in_turn = cross_validation(tmp_path / "in_turn", "cv.folds=2", "mode=smoke")
+    assert parallel["cv"]["spread"]["val"]["values"] == pytest.approx(
+        in_turn["cv"]["spread"]["val"]["values"], abs=1e-6
+    )
+    assert parallel["metrics"]["test"] == pytest.approx(in_turn["metrics"]["test"], abs=1e-6)
+    assert all((run / f"fold_{k}.log").is_file() for k in range(2))  # each fold's own output
+
+
+def test_the_sweep_table_reads_a_cv_run_as_one_job_with_its_spread(tmp_path):
+    from {{ cookiecutter.package_name }}.training.cv import CV_CONFIG
+    from {{ cookiecutter.package_name }}.training.sweep import collect
+
+    job = tmp_path / "0"
+    (job / "fold_0").mkdir(parents=True)
+    (job / CV_CONFIG).write_text("{}\n")
+    fold = {"status": "completed", "task": {"score": "acc"}, "metrics": {"val": {"acc": 0.5}}}
+    (job / "fold_0" / "summary.json").write_text(json.dumps(fold))
+    spread = {"val": {"mean": 0.8, "std": 0.02, "values": [0.78, 0.8, 0.82]}}
+    cv_run = {**fold, "metrics": {"val": {"acc": 0.8}}, "cv": {"spread": spread}}
+    (job / "summary.json").write_text(json.dumps(cv_run))
+    [row] = collect(tmp_path, "val/acc")
+    assert (row["job"], row["val"], row["objective"]) == ("0", 0.8, 0.8)
+    assert (row["val_std"], row["folds"]) == (0.02, 3)

@@ -111,28 +111,26 @@ def tiny_text_model(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
-def serving(task, datamodule):
-    """serve.py's app for ``task`` on a free port of 127.0.0.1, in a thread: yields its URL."""
-    import socket
+def serving(task, datamodule, **options):
+    """serve.py's app for ``task`` (``options``: create_app's, e.g. api_key=) on a free port of
+    127.0.0.1, in a thread: yields its URL."""
     import threading
-    import time
 
     uvicorn = pytest.importorskip("uvicorn")
     pytest.importorskip("fastapi")
     from {{ cookiecutter.package_name }}.analysis.serve import create_app
 
-    with socket.socket() as s:  # a free port
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(task, datamodule)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    app = create_app(task, datamodule, **options)
+    # port 0: the system picks a free port as the server binds (no race with another test)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        for _ in range(200):  # until it listens
+        for _ in range(400):  # until it listens
             if server.started:
                 break
-            time.sleep(0.05)
+            thread.join(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True

@@ -3,7 +3,6 @@ answers each task gives to served and predicted items."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
 import http.client
@@ -11,7 +10,6 @@ import io
 import json
 import os
 import struct
-import threading
 import urllib.error
 import urllib.request
 import zlib
@@ -25,10 +23,10 @@ from PIL import Image
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.training.validate import ConfigError
 
-from conftest import CONFIGS, QUICK, compose_config
+from conftest import CONFIGS, QUICK, compose_config, serving
 
 pytest.importorskip("fastapi")
-uvicorn = pytest.importorskip("uvicorn")
+pytest.importorskip("uvicorn")
 
 
 def train_quickly(tmp_path_factory, *overrides: str):
@@ -54,30 +52,6 @@ def digits(tmp_path_factory):
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):
     return train_quickly(tmp_path_factory, "task=tabular", "evaluate.tabular_baseline=false")
-
-
-@contextlib.contextmanager
-def served(task, datamodule, **options):
-    """serve.py's app with ``options`` on a free port of 127.0.0.1, in a thread: yields its URL."""
-    from {{ cookiecutter.package_name }}.analysis.serve import create_app
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(task, datamodule, **options), host="127.0.0.1", port=0, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(400):  # until it listens
-            if server.started:
-                break
-            thread.join(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
@@ -144,7 +118,7 @@ def expected_row(task, datamodule, body: bytes) -> dict:
 def test_an_api_key_is_asked_on_every_request(digits):
     task, datamodule, _ = digits
     body = digit_png(datamodule, datamodule.indices["test"][0])
-    with served(task, datamodule, api_key="s3cret") as url:
+    with serving(task, datamodule, api_key="s3cret") as url:
         assert post(f"{url}/predict", body)[0] == 401
         status, answer = post(f"{url}/predict", body, {"X-API-Key": "wrong"})
         assert status == 401 and "X-API-Key" in answer["detail"]
@@ -181,7 +155,7 @@ def test_the_api_key_comes_from_the_environment_and_open_hosts_are_warned_about(
 # ---- what cannot be served: 4xx, one line --------------------------------------------------------
 def test_oversized_bodies_get_413_whether_their_length_is_declared_or_not(digits):
     task, datamodule, _ = digits
-    with served(task, datamodule, max_request_bytes=1000) as url:
+    with serving(task, datamodule, max_request_bytes=1000) as url:
         status, answer = post(f"{url}/predict", b"x" * 1001)
         assert status == 413 and "limit of 1,000 bytes" in answer["detail"]
         host, port = url.removeprefix("http://").split(":")
@@ -198,7 +172,7 @@ def test_oversized_bodies_get_413_whether_their_length_is_declared_or_not(digits
 
 def test_images_over_the_pixel_limit_and_unreadable_bodies_get_4xx(digits):
     task, datamodule, _ = digits
-    with served(task, datamodule) as url:  # the default limit: 24 Mpx
+    with serving(task, datamodule) as url:  # the default limit: 24 Mpx
         for width, height in ((15000, 15000), (9000, 9000)):  # PIL alone: 500, then 2 s a request
             bomb = png_claiming(width, height)
             assert len(bomb) < 1000
@@ -212,7 +186,7 @@ def test_images_over_the_pixel_limit_and_unreadable_bodies_get_4xx(digits):
             assert "\n" not in answer["detail"]
         status, answer = post(f"{url}/predict", b'{"a": 1}', {"Content-Type": "application/json"})
         assert status == 415 and "send the file's bytes" in answer["detail"]
-    with served(task, datamodule, max_pixels=32) as url:
+    with serving(task, datamodule, max_pixels=32) as url:
         status, answer = post(f"{url}/predict", png_bytes(np.zeros((6, 6), np.uint8)))
         assert status == 413 and "36 pixels" in answer["detail"]
 
@@ -223,7 +197,7 @@ def test_200_requests_20_at_a_time_all_answered_right(digits):
     indices = [datamodule.indices["test"][i % len(datamodule.indices["test"])] for i in range(200)]
     bodies = [digit_png(datamodule, i) for i in indices]
     expected = [expected_row(task, datamodule, body) for body in bodies]
-    with served(task, datamodule, api_key="k") as url, ThreadPoolExecutor(20) as pool:
+    with serving(task, datamodule, api_key="k") as url, ThreadPoolExecutor(20) as pool:
         answers = list(
             pool.map(lambda body: post(f"{url}/predict", body, {"X-API-Key": "k"}), bodies)
         )
@@ -244,7 +218,7 @@ def test_a_table_row_is_served_as_json_like_a_predicted_csv_row(table, tmp_path)
     with torch.no_grad():
         want = task.prediction_row(task(datamodule.loaded.inputs[index][None]).float()[0])
     json_body = {"Content-Type": "application/json"}
-    with served(task, datamodule) as url:
+    with serving(task, datamodule) as url:
         status, answer = post(f"{url}/predict", json.dumps(row).encode(), json_body)
         assert status == 200 and answer["label"] == want["label"]
         assert answer["probability"] == pytest.approx(want["probability"], abs=1e-4)
@@ -331,7 +305,7 @@ def test_regression_answers_numbers_at_full_precision(tmp_path_factory, tmp_path
     body = digit_png(datamodule, index)
     with torch.no_grad():
         value = float(task.decode(task(datamodule.read_input(io.BytesIO(body))[None]))[0, 0])
-    with served(task, datamodule) as url:
+    with serving(task, datamodule) as url:
         status, answer = post(f"{url}/predict", body)
     assert status == 200 and list(answer) == ["prediction"]
     assert isinstance(answer["prediction"], float)
@@ -351,7 +325,7 @@ def test_multilabel_answers_every_label_s_probability(tmp_path_factory):
     body = digit_png(datamodule, datamodule.indices["test"][0])
     with torch.no_grad():
         probs = task(datamodule.read_input(io.BytesIO(body))[None]).float().sigmoid()[0]
-    with served(task, datamodule) as url:
+    with serving(task, datamodule) as url:
         status, answer = post(f"{url}/predict", body)
     assert status == 200
     names = task.label_names
@@ -371,7 +345,7 @@ def test_segmentation_answers_the_mask(tmp_path_factory, tmp_path):
     body = png_bytes(pixels if channels == 1 else np.stack([pixels] * 3, axis=-1))
     with torch.no_grad():
         mask = task(datamodule.read_input(io.BytesIO(body))[None]).argmax(dim=1)[0]
-    with served(task, datamodule) as url:
+    with serving(task, datamodule) as url:
         status, answer = post(f"{url}/predict", body)
     assert status == 200
     rle = answer["mask"]
@@ -461,7 +435,7 @@ def test_ratings_pairs_are_predicted_from_a_csv_and_served_as_json(tmp_path_fact
     with open(result["predictions"], newline="") as file:
         rows = list(csv.DictReader(file))
     assert float(rows[0]["prediction"]) == pytest.approx(want, rel=1e-6)
-    with served(task, datamodule) as url:
+    with serving(task, datamodule) as url:
         status, answer = post(
             f"{url}/predict",
             json.dumps({"user": user, "item": item}).encode(),

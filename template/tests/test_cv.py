@@ -26,6 +26,12 @@ from conftest import CONFIGS, PROJECT, QUICK, compose_config
 TASKS = sorted(p.stem for p in (CONFIGS / "task").glob("*.yaml"))
 
 
+def train_cli(run: Path, *overrides: str) -> subprocess.CompletedProcess:
+    """``python train.py cv=kfold ...`` in a process of its own, into the run folder ``run``."""
+    command = ["train.py", *QUICK, "cv=kfold", *overrides, f"hydra.run.dir={run}"]
+    return subprocess.run([sys.executable, *command], cwd=PROJECT, capture_output=True, text=True)
+
+
 def read_csv(path: Path) -> list[dict]:
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))
@@ -163,12 +169,7 @@ def test_overfit_and_a_checkpoint_file_are_refused(tmp_path):
 )
 def test_a_mistake_is_one_line_and_exit_2(tmp_path, overrides, line):
     run = tmp_path / "run"
-    done = subprocess.run(
-        [sys.executable, "train.py", "cv=kfold", *overrides, f"hydra.run.dir={run}", *QUICK],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-    )
+    done = train_cli(run, *overrides)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: {line}"]
     assert not run.exists() or json.loads((run / "summary.json").read_text())["exit_code"] == 2
@@ -287,13 +288,7 @@ def test_fraction_trains_each_fold_on_a_fraction_of_its_training_part(tmp_path):
 @pytest.mark.slow
 def test_ddp_folds_train_on_every_rank_and_rank_zero_writes(tmp_path):
     run = tmp_path / "run"
-    command = ["train.py", *QUICK, "cv=kfold", "cv.folds=2", "mode=smoke", "trainer=ddp_cpu"]
-    done = subprocess.run(
-        [sys.executable, *command, f"hydra.run.dir={run}"],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-    )
+    done = train_cli(run, "cv.folds=2", "mode=smoke", "trainer=ddp_cpu")
     assert done.returncode == 0, done.stderr
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed"
@@ -306,13 +301,7 @@ def test_ddp_folds_train_on_every_rank_and_rank_zero_writes(tmp_path):
 @pytest.mark.slow
 def test_parallel_folds_give_the_figures_of_folds_in_turn(tmp_path):
     run = tmp_path / "parallel"
-    command = ["train.py", *QUICK, "cv=kfold", "cv.folds=2", "cv.parallel=2", "mode=smoke"]
-    done = subprocess.run(
-        [sys.executable, *command, f"hydra.run.dir={run}"],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-    )
+    done = train_cli(run, "cv.folds=2", "cv.parallel=2", "mode=smoke")
     assert done.returncode == 0, done.stderr
     parallel = json.loads((run / "summary.json").read_text())
     in_turn = cross_validation(tmp_path / "in_turn", "cv.folds=2", "mode=smoke")

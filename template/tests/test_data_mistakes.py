@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from {{ cookiecutter.package_name }}.data.image_csv import ImageCsvDataModule
-from {{ cookiecutter.package_name }}.data.image_csv_regression import ImageCSVRegressionDataModule
+from {{ cookiecutter.package_name }}.data.image_csv_regression import (
+    ImageCSVRegressionDataModule,
+)
 from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
 from {{ cookiecutter.package_name }}.data.tabular import TabularDataModule
 from {{ cookiecutter.package_name }}.training.errors import user_message

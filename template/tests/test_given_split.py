@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from {{ cookiecutter.package_name }}.data.image_csv_regression import ImageCSVRegressionDataModule
+from {{ cookiecutter.package_name }}.data.image_csv_regression import (
+    ImageCSVRegressionDataModule,
+)
 from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
 from {{ cookiecutter.package_name }}.data.tabular import TabularDataModule
 from {{ cookiecutter.package_name }}.training.errors import user_message

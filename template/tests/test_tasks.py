@@ -15,7 +15,11 @@ from hydra.utils import get_class
 
 from {{ cookiecutter.package_name }}.analysis import clean_data
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
-from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task, evaluate
+from {{ cookiecutter.package_name }}.training.run import (
+    build_datamodule,
+    build_task,
+    evaluate,
+)
 
 from conftest import CONFIGS, compose_config
 

@@ -61,6 +61,8 @@ def user_message(error: BaseException) -> str | None:
     from .validate import ConfigError
 
     for cause in _chain(error):
+        if type(cause).__name__ == "ShapeError":  # training/shape_check.py: model vs data
+            return f"shape check failed: {cause}"
         if isinstance(cause, ConfigError) or getattr(cause, "user_error", False):
             return str(cause)
         if isinstance(cause, ModuleNotFoundError) and (extra := missing_extra(cause.name)):
@@ -78,8 +80,6 @@ def user_message(error: BaseException) -> str | None:
                 "no trial of the Optuna sweep completed: each job's summary.json (in the sweep "
                 "folder, multirun/<date>_<time>/<job>/) says why it failed"
             )
-        if type(cause).__name__ == "ShapeError":  # training/shape_check.py: model vs data
-            return f"shape check failed: {cause}"
         if "No supported gpu backend found" in str(cause):
             return (
                 "trainer=gpu asks for a GPU, but no GPU is visible to PyTorch "

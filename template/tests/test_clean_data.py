@@ -272,6 +272,65 @@ def test_undo_refuses_a_log_that_leaves_the_data_root(tmp_path):
     assert snapshot(tmp_path) == before and outside.is_file()
 
 
+def test_undo_takes_the_data_root_from_where_the_log_lies_not_from_the_log(tmp_path):
+    root, _, report = applied_folder(tmp_path)
+    log = Path(report["log"])
+    lines = log.read_text().splitlines()
+    outside = tmp_path / "elsewhere" / "secret.png"
+    outside.parent.mkdir()
+    outside.write_bytes(b"not part of the data")
+    move = json.loads(lines[1])
+    lines[0] = json.dumps({"root": "/"})  # an edited root line: every path would be inside it
+    lines[1] = json.dumps({**move, "to": str(outside), "from": str(root / "c1" / "new.png")})
+    log.write_text("\n".join(lines) + "\n")
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError) as raised:
+        clean_data.undo(log)
+    assert f"not {root}" in (user_message(raised.value) or "")
+    assert snapshot(tmp_path) == before
+
+    elsewhere = tmp_path / "logs" / log.name  # a log moved out of <root>_quarantine
+    elsewhere.parent.mkdir()
+    log.rename(elsewhere)
+    with pytest.raises(ValueError) as raised:
+        clean_data.undo(elsewhere)
+    assert "give csv=" in (user_message(raised.value) or "")
+
+
+def test_undo_refuses_a_log_written_before_the_root_line(tmp_path):
+    root, _, report = applied_folder(tmp_path)
+    log = Path(report["log"])
+    log.write_text("\n".join(log.read_text().splitlines()[1:]) + "\n")  # the old format
+    before = snapshot(root)
+    with pytest.raises(ValueError) as raised:
+        clean_data.undo(log)
+    assert "written before undo checked paths" in (user_message(raised.value) or "")
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("action", ["delete", "relabel"])
+def test_apply_refuses_rows_outside_the_data_root(tmp_path, action):
+    root = tmp_path / "pets"
+    datamodule = image_folder(root)
+    rows = clean_data.find_suspicious(always_zero(datamodule), datamodule, top_k=2)
+    path = clean_data.write_review(rows, tmp_path / "review", datamodule, "model.ckpt")
+    outside = tmp_path / "elsewhere" / "secret.png"
+    outside.parent.mkdir()
+    outside.write_bytes(b"not part of the data")
+    edited = edit_review(path, [(action, "c0"), (action, "c0")])
+    edited[1]["path"] = str(root / ".." / "elsewhere" / "secret.png")  # an edited path
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, list(edited[0]))
+        writer.writeheader()
+        writer.writerows(edited)
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError) as raised:
+        clean_data.apply_decisions(path)
+    message = user_message(raised.value) or ""
+    assert "outside the data root" in message and "line 3" in message
+    assert snapshot(tmp_path) == before and outside.is_file()
+
+
 def test_apply_moves_nothing_when_a_file_is_gone(tmp_path):
     root = tmp_path / "pets"
     datamodule = image_folder(root)

@@ -125,8 +125,18 @@ def apply_decisions(csv_path: str | Path, quarantine: str | Path | None = None) 
         return {"moved": 0, "note": f"nothing to do: every row of {csv_path} says keep"}
     if meta["root"] is None:
         return _write_indices(todo, csv_path, meta)
-    root = Path(meta["root"])
-    quarantine = Path(quarantine) if quarantine else root.with_name(root.name + "_quarantine")
+    root = Path(meta["root"]).resolve()
+    quarantine = Path(quarantine) if quarantine else _quarantine_of(root)
+    outside = [
+        f"line {number}: {row['path']}"
+        for number, row in enumerate(rows, start=2)
+        if row["action"] != "keep" and not _inside(Path(row["path"]), root)
+    ]
+    if outside:  # an edited path: apply moves files of the data set only
+        raise ConfigError(
+            f"{csv_path} names files outside the data root {root}, nothing was changed: "
+            f"{first_problems(outside, 3)}"
+        )
     gone = [row["path"] for row in todo if not Path(row["path"]).is_file()]
     if gone:  # checked before any move: a half-applied review helps no one
         raise ConfigError(
@@ -140,7 +150,7 @@ def apply_decisions(csv_path: str | Path, quarantine: str | Path | None = None) 
     with log.open("a", encoding="utf-8") as file:
         file.write(json.dumps({"root": str(root)}) + "\n")  # what undo may touch
         for row in todo:
-            source = Path(row["path"])
+            source = Path(row["path"]).resolve()
             if row["action"] == "delete":
                 target = quarantine / stamp / source.relative_to(root)
             else:
@@ -158,18 +168,39 @@ def apply_decisions(csv_path: str | Path, quarantine: str | Path | None = None) 
     return {"moved": moved, "log": str(log), "quarantine": str(quarantine), **counts}
 
 
-def undo(log: str | Path) -> dict:
+def undo(log: str | Path, root: str | Path | None = None) -> dict:
     """Move every file of an ``apply`` back. Every move is checked first (nothing is moved when
     one cannot be undone); moves already undone are skipped, so an undo can be run again. Only
-    paths inside the data root (``from``) and the log's quarantine folder (``to``) are moved."""
+    paths inside the data root (``from``) and the log's quarantine folder (``to``) are moved.
+
+    The data root is not taken from the log (an edited log could name any folder): it is
+    ``root`` (the review's, for ``undo_applied``) or the folder the log's own folder,
+    ``<root>_quarantine``, sits next to; the log's root line must agree with it."""
     log = Path(log)
     if not log.is_file():
         raise ConfigError(f"log={log}: no such moves log (undone already? see {log}.undone)")
     lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
     if lines and "root" not in lines[0]:
+        if {"from", "to"} <= set(lines[0]):
+            raise ConfigError(
+                f"{log} was written before undo checked paths (it names no data root): move its "
+                "files back by hand ('to' -> 'from' on each line)"
+            )
         raise ConfigError(f"{log} is not a moves log written by step=apply (no data root)")
-    root = Path(lines[0]["root"]).resolve() if lines else None  # (an empty log: no moves)
     quarantine = log.parent.resolve()
+    if root is None:
+        if not quarantine.name.endswith("_quarantine"):
+            raise ConfigError(
+                f"{log} is not in a <data root>_quarantine folder: give csv=<the applied csv> "
+                "instead of log=, so that undo knows the data root"
+            )
+        root = quarantine.with_name(quarantine.name.removesuffix("_quarantine"))
+    root = Path(root).resolve()
+    if lines and Path(lines[0]["root"]).resolve() != root:
+        raise ConfigError(
+            f"{log} names the data root {lines[0]['root']}, not {root}: an edited log is not "
+            "followed, nothing was moved"
+        )
     moves, todo, problems = lines[1:], [], []
     for number, move in enumerate(moves, start=2):
         source, target = Path(move["to"]), Path(move["from"])
@@ -202,7 +233,9 @@ def undo_applied(csv_path: str | Path) -> dict:
         )
     applied = json.loads(pointer.read_text(encoding="utf-8"))
     if "log" in applied:
-        return undo(applied["log"])
+        meta = Path(csv_path).parent / META_FILE  # the data root the review was made on
+        root = json.loads(meta.read_text(encoding="utf-8"))["root"] if meta.is_file() else None
+        return undo(applied["log"], root)
     decisions = Path(applied["decisions"])
     if not decisions.is_file():
         raise ConfigError(f"{decisions} is gone: undone already? (nothing to do)")
@@ -217,6 +250,11 @@ def undo_applied(csv_path: str | Path) -> dict:
 
 def _inside(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder)
+
+
+def _quarantine_of(root: Path) -> Path:
+    """Where apply moves deleted files and writes its log by default: next to the data root."""
+    return root.with_name(root.name + "_quarantine")
 
 
 def _point_to(csv_path: Path, applied: dict) -> None:

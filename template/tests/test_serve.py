@@ -130,6 +130,15 @@ def test_an_api_key_is_asked_on_every_request(digits):
         assert status == 200
 
 
+def test_a_key_of_digits_works_as_given_on_the_command_line(digits):
+    task, datamodule, _ = digits
+    assert serve_config("api_key=12345").api_key == 12345  # Hydra reads it as a number
+    body = digit_png(datamodule, datamodule.indices["test"][0])
+    with serving(task, datamodule, api_key=12345) as url:
+        assert post(f"{url}/predict", body)[0] == 401
+        assert post(f"{url}/predict", body, {"X-API-Key": "12345"})[0] == 200
+
+
 def serve_config(*overrides: str):
     from hydra import compose, initialize_config_dir
 
@@ -191,6 +200,15 @@ def test_images_over_the_pixel_limit_and_unreadable_bodies_get_4xx(digits):
         assert status == 413 and "36 pixels" in answer["detail"]
 
 
+def test_deeply_nested_json_gets_422(table):
+    task, datamodule, _ = table
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with serving(task, datamodule) as url:
+        for headers in ({"Content-Type": "application/json"}, {}):
+            status, answer = post(f"{url}/predict", deep, headers)
+            assert status == 422 and "\n" not in answer["detail"], answer
+
+
 # ---- load ----------------------------------------------------------------------------------------
 def test_200_requests_20_at_a_time_all_answered_right(digits):
     task, datamodule, _ = digits
@@ -205,6 +223,31 @@ def test_200_requests_20_at_a_time_all_answered_right(digits):
     for (_, answer), want in zip(answers, expected, strict=True):
         assert answer["label"] == want["label"]
         assert answer["probability"] == pytest.approx(want["probability"], abs=1e-5)
+
+
+def test_health_answers_while_a_slow_prediction_runs(digits, monkeypatch):
+    import threading
+
+    task, datamodule, _ = digits
+    entered, release = threading.Event(), threading.Event()
+    forward = task.forward
+
+    def slow_forward(x):
+        entered.set()
+        release.wait(20)
+        return forward(x)
+
+    monkeypatch.setattr(task, "forward", slow_forward)
+    body = digit_png(datamodule, datamodule.indices["test"][0])
+    with serving(task, datamodule) as url, ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(post, f"{url}/predict", body)
+        try:
+            assert entered.wait(20)
+            with urllib.request.urlopen(f"{url}/health", timeout=5) as health:
+                assert health.status == 200 and not answer.done()
+        finally:
+            release.set()
+        assert answer.result()[0] == 200
 
 
 # ---- tables: a JSON row --------------------------------------------------------------------------

@@ -8,7 +8,6 @@ command fails with one line and writes nothing. ``read_one`` is also how serve.p
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import re
 import struct
@@ -37,36 +36,51 @@ class InputTooLarge(UnreadableInput):
     """An image with more pixels than ``max_pixels``: refused before it is decoded."""
 
 
-@contextlib.contextmanager
-def pixel_limit(max_pixels: int):
-    """Within: PIL refuses images of more than ``max_pixels`` pixels when it opens them (from
-    their header, before decoding), raising ``InputTooLarge``."""
+def set_pixel_limit(max_pixels: int) -> None:
+    """Once, when a command starts (never per input: PIL's limit and the warning filters are
+    process-wide, and serve.py reads inputs in threads): PIL's own limit follows ``max_pixels``
+    for every image this process opens. ``read_one`` refuses larger images itself, so PIL's
+    warning for them would only repeat it."""
     from PIL import Image
 
-    saved = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = max_pixels  # (PIL warns above it, and raises above twice it)
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+def check_pixels(source, max_pixels: int) -> None:
+    """``InputTooLarge`` for an image whose header claims more than ``max_pixels`` pixels, read
+    before anything is decoded (no shared state: safe in threads). Anything that is not an image
+    is left to the data module's reader."""
+    from PIL import Image
+
+    start = source.tell() if hasattr(source, "tell") else None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            yield
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        with Image.open(source) as image:  # reads the header only
+            width, height = image.size
+        pixels = width * height
+    except Image.DecompressionBombError as error:  # over twice PIL's limit: refused as it opens
         claimed = re.search(r"\((\d+) pixels\)", str(error))
-        size = f"{int(claimed[1]):,} pixels" if claimed else "more pixels"
+        pixels = int(claimed[1]) if claimed else None
+    except READ_ERRORS:
+        return
+    finally:
+        if start is not None:
+            source.seek(start)
+    if pixels is None or pixels > max_pixels:
+        size = f"{pixels:,} pixels" if pixels else "more pixels"
         raise InputTooLarge(
             f"image of {size}, over the limit max_pixels={max_pixels:,} (raise it to read it)"
-        ) from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = saved
+        )
 
 
 def read_one(datamodule, source, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
     """One input (a path, or a file-like request body) read by the checkpoint's data module;
     ``UnreadableInput`` (``InputTooLarge``) with a one-line reason when it cannot be."""
-    with pixel_limit(max_pixels):
-        try:
-            return datamodule.read_input(source)
-        except READ_ERRORS as error:
-            raise UnreadableInput(first_line(error)) from error
+    check_pixels(source, max_pixels)
+    try:
+        return datamodule.read_input(source)
+    except READ_ERRORS as error:
+        raise UnreadableInput(first_line(error)) from error
 
 
 def first_line(error: BaseException) -> str:
@@ -205,6 +219,7 @@ def run(cfg) -> dict:
 
     ckpt = trained_checkpoint(cfg.ckpt_path)
     task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data))
+    set_pixel_limit(cfg.max_pixels)
     items = datamodule.read_items(cfg.inputs)  # a file of many items (table rows), or None
     if items is not None:
         result = predict_items(task, *items, Path(cfg.paths.output_dir), cfg.batch_size)

@@ -28,8 +28,9 @@ from pathlib import Path
 import torch
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from .predict_files import MAX_PIXELS, InputTooLarge, UnreadableInput, read_one
+from .predict_files import MAX_PIXELS, InputTooLarge, UnreadableInput, read_one, set_pixel_limit
 
 
 def create_app(
@@ -39,12 +40,15 @@ def create_app(
     max_request_bytes: int = 10 * 2**20,
     max_pixels: int = MAX_PIXELS,
 ) -> FastAPI:
-    """The app: ``api_key`` (None: no key) is checked on every request, in constant time."""
+    """The app: ``api_key`` (None: no key) is checked on every request, in constant time.
+    Inputs are read and predicted in a thread pool: requests overlap, /health always answers."""
     task = task.eval()
+    set_pixel_limit(max_pixels)
     info = task.export_info()
     app = FastAPI(title="model", description="POST one input to /predict")
     kind = datamodule.input_name
-    expected_key = api_key.encode() if api_key else None
+    # (str: a key of digits comes from the command line as a number)
+    expected_key = str(api_key).encode() if api_key is not None and api_key != "" else None
 
     @app.middleware("http")
     async def require_key(request: Request, call_next):
@@ -68,19 +72,25 @@ def create_app(
         if not body:
             raise HTTPException(400, f"empty request body: send the {kind} file's bytes")
         if request.headers.get("content-type", "").startswith("application/json"):
-            return _predict_rows(task, datamodule, _json_rows(body), kind)
-        try:
-            x = read_one(datamodule, io.BytesIO(body), max_pixels)
-        except InputTooLarge as error:
-            raise HTTPException(413, f"not a readable {kind}: {error}") from None
-        except UnreadableInput as error:
-            hint = " (JSON rows need Content-Type: application/json)" if _is_json(body) else ""
-            raise HTTPException(422, f"not a readable {kind}: {error}{hint}") from None
-        with torch.no_grad():
-            output = task(x[None].to(next(task.parameters()).device)).float().cpu()[0]
-        return task.prediction_row(output)
+            rows = _json_rows(body)
+            return await run_in_threadpool(_predict_rows, task, datamodule, rows, kind)
+        return await run_in_threadpool(_predict_body, task, datamodule, body, kind, max_pixels)
 
     return app
+
+
+@torch.no_grad()
+def _predict_body(task, datamodule, body: bytes, kind: str, max_pixels: int) -> dict:
+    """One input sent as a file's bytes: read as predict.py reads a file, and predicted."""
+    try:
+        x = read_one(datamodule, io.BytesIO(body), max_pixels)
+    except InputTooLarge as error:
+        raise HTTPException(413, f"not a readable {kind}: {error}") from None
+    except UnreadableInput as error:
+        hint = " (JSON rows need Content-Type: application/json)" if _is_json(body) else ""
+        raise HTTPException(422, f"not a readable {kind}: {error}{hint}") from None
+    output = task(x[None].to(next(task.parameters()).device)).float().cpu()[0]
+    return task.prediction_row(output)
 
 
 def _given_key(request) -> str:
@@ -112,7 +122,7 @@ async def _read_body(request, limit: int) -> bytes:
 def _is_json(body: bytes) -> bool:
     try:
         return isinstance(json.loads(body), (dict, list))
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -122,6 +132,8 @@ def _json_rows(body: bytes) -> list[dict] | dict:
         rows = json.loads(body)
     except ValueError as error:
         raise HTTPException(422, f"not valid JSON: {error}") from None
+    except RecursionError:  # e.g. [[[[...: deeper than Python's parser goes
+        raise HTTPException(422, "not valid JSON: nested too deeply") from None
     many = isinstance(rows, list)
     if not all(isinstance(row, dict) and row for row in (rows if many else [rows])) or rows == []:
         raise HTTPException(
@@ -186,7 +198,8 @@ def run(cfg) -> None:
         )
     ckpt = trained_checkpoint(cfg.ckpt_path)
     task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data))
-    api_key = cfg.api_key or None  # (serve.yaml reads SERVE_API_KEY when it is not given)
+    # (serve.yaml reads SERVE_API_KEY when it is not given; a key of digits arrives as a number)
+    api_key = str(cfg.api_key) if cfg.api_key not in (None, "") else None
     app = create_app(
         task,
         datamodule,

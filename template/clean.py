@@ -39,13 +39,9 @@ def clean(cfg: DictConfig) -> None:
                 "ckpt_path=outputs/full/<date>_<time>"
             )
         from {{ cookiecutter.package_name }}.analysis.predict import load_trained
-        from {{ cookiecutter.package_name }}.training.checkpoints import (
-            checkpoint_file,
-            read_checkpoint,
-        )
+        from {{ cookiecutter.package_name }}.training.checkpoints import trained_checkpoint
 
-        ckpt_path = str(checkpoint_file(cfg.ckpt_path))  # a run folder: its best checkpoint
-        read_checkpoint(ckpt_path)  # unreadable or not from train.py: one clear message
+        ckpt_path = str(trained_checkpoint(cfg.ckpt_path))  # a run folder: its best checkpoint
         task, datamodule = load_trained(ckpt_path, OmegaConf.to_container(cfg.data))
         rows = clean_data.find_suspicious(
             task,

@@ -12,9 +12,7 @@ from {{ cookiecutter.package_name }}.training.errors import cli, run_command
 def main(cfg: DictConfig) -> None:
     def job() -> None:
         from {{ cookiecutter.package_name }}.analysis.export import run
-        from {{ cookiecutter.package_name }}.training.checkpoints import trained_checkpoint
 
-        cfg.ckpt_path = str(trained_checkpoint(cfg.ckpt_path))  # unreadable: one clear message
         run(cfg)
 
     run_command(job, cfg)

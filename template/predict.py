@@ -14,13 +14,10 @@ from {{ cookiecutter.package_name }}.training.errors import cli, run_command
 def main(cfg: DictConfig) -> None:
     def job() -> None:
         from {{ cookiecutter.package_name }}.analysis.predict_files import run
-        from {{ cookiecutter.package_name }}.training.checkpoints import trained_checkpoint
 
-        cfg.ckpt_path = str(trained_checkpoint(cfg.ckpt_path))  # unreadable: one clear message
         run(cfg)
 
-    # a bad inputs list (a missing column, ...) is the user's to fix: one line, exit 2
-    run_command(job, cfg, user_errors=(ValueError,))
+    run_command(job, cfg)
 
 
 if __name__ == "__main__":

@@ -13,13 +13,11 @@ def main(cfg: DictConfig) -> None:
     def job() -> None:
         # inside the job: a missing [serve] extra is told in one line, like any other mistake
         from {{ cookiecutter.package_name }}.analysis.serve import run
-        from {{ cookiecutter.package_name }}.training.checkpoints import trained_checkpoint
 
-        cfg.ckpt_path = str(trained_checkpoint(cfg.ckpt_path))  # unreadable: one clear message
         run(cfg)
 
     # serving writes nothing into its run folder: none is left behind
-    run_command(job, cfg, keep_empty_run_dir=False, user_errors=(ValueError,))
+    run_command(job, cfg, keep_empty_run_dir=False)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,26 @@ def test_unusable_tables_are_one_line(tmp_path, content, words):
     one_line_user_error(raised.value, str(path), *words)
 
 
+@pytest.mark.parametrize("content", ["", "a,y\n\"1,0\n", b"a,y\n\xff\xfe,1\n"])
+def test_unreadable_rows_to_predict_are_a_user_error(tmp_path, content):
+    """predict.py and serve.py show an input problem in one line, and any other ValueError
+    (a bug) with its traceback: the readers say which is which."""
+    from {{ cookiecutter.package_name }}.data.ratings import RatingsDataModule
+
+    rows = "".join(f"{i * 1.5},{i % 2}\n" for i in range(20))
+    (tmp_path / "t.csv").write_text("a,y\n" + rows)
+    ratings_file = tmp_path / "r.csv"
+    ratings_file.write_text("user,item,rating\n" + "".join(f"u{i % 5},i{i % 7},3\n" for i in range(40)))
+    ratings = RatingsDataModule(path=str(ratings_file))
+    ratings.setup()
+    new = tmp_path / "new.csv"
+    (new.write_bytes if isinstance(content, bytes) else new.write_text)(content)
+    for datamodule in (table(tmp_path / "t.csv"), ratings):
+        with pytest.raises(ValueError) as raised:
+            datamodule.read_items(new)
+        one_line_user_error(raised.value, f"inputs={new}")
+
+
 def test_a_few_text_cells_in_a_numeric_column_are_named(tmp_path, caplog):
     rows = [f"{i * 1.5},{i % 2}" for i in range(40)]
     rows[7] = "about 3,1"  # data rows 7 and 21 (0-based) hold text

@@ -31,6 +31,8 @@ MAX_PIXELS = 24_000_000
 class UnreadableInput(ValueError):
     """An input the data module cannot read (the message: one line, why)."""
 
+    user_error = True  # one line, exit status 2 (training/summary.py)
+
 
 class InputTooLarge(UnreadableInput):
     """An image with more pixels than ``max_pixels``: refused before it is decoded."""

@@ -30,6 +30,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ..training.validate import ConfigError
 from .predict_files import MAX_PIXELS, InputTooLarge, UnreadableInput, read_one, set_pixel_limit
 
 
@@ -157,7 +158,7 @@ def _predict_rows(task, datamodule, rows: list[dict] | dict, kind: str):
             writer.writerows(rows)
         try:
             items = datamodule.read_items(path)
-        except (ValueError, KeyError, OSError) as error:  # a missing column, a bad value
+        except ConfigError as error:  # the rows' problem (a missing column, a bad value)
             raise HTTPException(422, f"rows not readable: {error}") from None
     if items is None:
         raise HTTPException(

@@ -339,7 +339,10 @@ class RatingsDataModule(DataModule):
             raise FileNotFoundError(
                 f"inputs={path} does not exist (a .csv of {h.user_col},{h.item_col} pairs)"
             )
-        frame = pd.read_csv(path, sep=h.sep or ",", dtype={h.user_col: str, h.item_col: str})
+        try:  # (empty, not a table, not UTF-8: the file's problem, told in one line)
+            frame = pd.read_csv(path, sep=h.sep or ",", dtype={h.user_col: str, h.item_col: str})
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+            raise ConfigError(f"inputs={path}: not a pairs file ({error})") from None
         missing = [c for c in (h.user_col, h.item_col) if c not in frame.columns]
         if missing:
             raise ConfigError(

@@ -328,11 +328,15 @@ class TabularDataModule(DataModule):
         path = Path(str(path)).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"inputs={path} does not exist (a .csv or .parquet table)")
-        frame = (
-            pd.read_parquet(path)
-            if path.suffix.lower() in (".parquet", ".pq")
-            else pd.read_csv(path)
-        )
+        try:  # (empty, not a table, not UTF-8: the file's problem, told in one line)
+            frame = (
+                pd.read_parquet(path)
+                if path.suffix.lower() in (".parquet", ".pq")
+                else pd.read_csv(path)
+            )
+        except (ValueError, OSError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
+            raise TableError(f"inputs={path}: not a readable table ({reason})") from None
         unknown: dict[str, int] = {}
         inputs = self.transform(frame.reset_index(drop=True), unknown)
         names = [f"{path.name}:{i}" for i in range(len(frame))]

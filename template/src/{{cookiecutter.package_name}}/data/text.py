@@ -294,7 +294,7 @@ class TextDataModule(DataModule):
         data = path.read() if hasattr(path, "read") else Path(path).expanduser().read_bytes()
         text, ok = decode_utf8(data)
         if not ok or not text.strip():
-            raise ValueError("not valid UTF-8" if not ok else "empty text")
+            raise TextError("not valid UTF-8" if not ok else "empty text")
         return self.encode([text])[0][0].long()
 
     def read_items(self, inputs) -> tuple[list[str], torch.Tensor, dict]:

@@ -180,12 +180,10 @@ def run_command(
     job: Callable[[], Any],
     cfg: DictConfig | None = None,
     keep_empty_run_dir: bool = True,
-    user_errors: tuple[type[Exception], ...] = (),
 ) -> Any:
     """``job()``; a user error -> one line on stderr and exit 2. A failed command (or, with
     ``keep_empty_run_dir=False``, any command) that wrote nothing into its run folder but
-    Hydra's own files removes that folder. ``user_errors``: further exception types that, in
-    this command, come from what the user gave (e.g. the inputs of predict.py)."""
+    Hydra's own files removes that folder."""
     run_dir = _run_dir(cfg)
     try:
         result = job()
@@ -193,7 +191,7 @@ def run_command(
         _remove_if_empty(run_dir)
         raise
     except Exception as error:
-        message = str(error) if isinstance(error, user_errors) else user_message(error)
+        message = user_message(error)
         _remove_if_empty(run_dir)
         if message is None:
             raise

@@ -62,7 +62,8 @@ def test_unreadable_rows_to_predict_are_a_user_error(tmp_path, content):
     rows = "".join(f"{i * 1.5},{i % 2}\n" for i in range(20))
     (tmp_path / "t.csv").write_text("a,y\n" + rows)
     ratings_file = tmp_path / "r.csv"
-    ratings_file.write_text("user,item,rating\n" + "".join(f"u{i % 5},i{i % 7},3\n" for i in range(40)))
+    pairs = "".join(f"u{i % 5},i{i % 7},3\n" for i in range(40))
+    ratings_file.write_text("user,item,rating\n" + pairs)
     ratings = RatingsDataModule(path=str(ratings_file))
     ratings.setup()
     new = tmp_path / "new.csv"

@@ -113,3 +113,44 @@ def test_image_regression_takes_a_valid_column(tmp_path):
     assert datamodule.target_names == ["angle"]  # is_valid is not a target
     assert keys(datamodule, "val") == ["img/0.png", "img/1.png", "img/2.png"]
     assert datamodule.sizes() == {"train": 9, "val": 3, "test": 0}
+
+
+@pytest.mark.parametrize("flag", ["valid", "maybe", "nan"])
+def test_a_valid_column_value_that_is_neither_true_nor_false_is_one_line(tmp_path, flag):
+    """Every source reads its validation column the same way: a value it does not know is
+    an error naming its line, never training data without a word. (pandas reads "nan" as an
+    empty cell, which is training in every source: the sources read with pandas cannot tell.)"""
+    from {{ cookiecutter.package_name }}.data.ratings import RatingsDataModule
+    from {{ cookiecutter.package_name }}.data.text import read_table
+
+    rows = [[f"{i}", f"{i % 2}", "true" if i % 4 == 0 else "0"] for i in range(40)]
+    rows[6][2] = flag  # line 8 of the file
+    content = "".join(",".join(row) + "\n" for row in rows)
+    table = tmp_path / "t.csv"
+    table.write_text("x,y,is_valid\n" + content)
+    ratings = tmp_path / "r.csv"
+    ratings.write_text(
+        "user,item,rating,is_valid\n"
+        + "".join(f"u{i % 5},i{i % 7},3,{row[2]}\n" for i, row in enumerate(rows))
+    )
+    paths = images(tmp_path / "img", 40)
+    labels = tmp_path / "labels.csv"
+    lines = [f"img/{p.name},{i},{rows[i][2]}\n" for i, p in enumerate(paths)]
+    labels.write_text("file,angle,is_valid\n" + "".join(lines))
+    readers = {
+        "table": lambda: TabularDataModule(
+            path=str(table), y_names=["y"], valid_column="is_valid"
+        ).setup(),
+        "ratings": lambda: RatingsDataModule(path=str(ratings), valid_column="is_valid").setup(),
+        "text": lambda: read_table(table, "x", "y", "is_valid"),
+        "image_regression": lambda: ImageCSVRegressionDataModule(
+            root=str(tmp_path), batch_size=4, num_workers=0
+        ).setup(),
+    }
+    if flag == "nan":
+        del readers["table"], readers["ratings"]
+    for name, read in readers.items():
+        with pytest.raises(ValueError) as raised:
+            read()
+        message = user_message(raised.value) or ""
+        assert "line 8" in message and f"'{flag}'" in message and "\n" not in message, name

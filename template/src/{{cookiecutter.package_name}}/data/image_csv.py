@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 from ..training.validate import ConfigError
 from .base import LoadedData, first_problems
 from .image_folder import ImageFolderDataModule
-from .split import NOT_VALID_FLAGS, VALID_FLAGS
+from .split import valid_flag
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +121,7 @@ class ImageCsvDataModule(ImageFolderDataModule):
         self.paths = [str(self.root / row[h.file_column].strip()) for row in kept]
         val = None
         if valid_column:
-            val = [
-                i for i, row in enumerate(kept) if row[valid_column].strip().lower() in VALID_FLAGS
-            ]
+            val = [i for i, row in enumerate(kept) if valid_flag(row[valid_column])]
         return LoadedData(
             ImageFiles(self.paths, targets),
             targets,
@@ -149,10 +147,7 @@ class ImageCsvDataModule(ImageFolderDataModule):
             return "no file name"
         if not self._labels(row):
             return f"{name}: empty label set"
-        if (
-            valid_column
-            and (row.get(valid_column) or "").strip().lower() not in VALID_FLAGS | NOT_VALID_FLAGS
-        ):
+        if valid_column and valid_flag(row.get(valid_column)) is None:
             return f"{name}: {valid_column}='{row[valid_column]}' is not true/false"
         path = self.root / name
         if not path.is_file():

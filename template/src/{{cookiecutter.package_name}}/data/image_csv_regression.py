@@ -28,7 +28,7 @@ from ..training.validate import ConfigError
 from .base import LoadedData, first_problems
 from .image_csv import ImageFiles
 from .image_folder import ImageFolderDataModule
-from .split import VALID_FLAGS
+from .split import valid_flag
 
 log = logging.getLogger(__name__)
 BAD_ROWS = ("fail", "skip")
@@ -94,10 +94,12 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
                         f"{column}='{text}' is " + ("missing" if not text else "not a number")
                     )
                 numbers.append(number)
+            if valid_column and valid_flag(row.get(valid_column)) is None:
+                why.append(f"{valid_column}='{row[valid_column]}' is not true/false")
             if why:
                 problems.append(f"line {line}: {name or '(no file)'}: {'; '.join(why)}")
                 continue
-            if valid_column and (row.get(valid_column) or "").strip().lower() in VALID_FLAGS:
+            if valid_column and valid_flag(row.get(valid_column)):
                 val.append(len(paths))
             paths.append(str(path))
             values.append(numbers)

@@ -32,7 +32,7 @@ import torch
 from ..training.validate import ConfigError
 from .base import DataModule, LoadedData
 from .ratings_synthetic import synthetic_ratings
-from .split import VALID_FLAGS, split_indices, subset, test_share
+from .split import split_indices, subset, test_share, valid_flags
 
 UNKNOWN = "<unknown>"
 BIAS_DAMPING = 10.0  # the bias-only baseline's L2: each bias counts this many ratings of 0
@@ -125,7 +125,7 @@ class RatingsDataModule(DataModule):
             "timestamp": None if times is None else numbers(frame[times], path, "time"),
             "valid": None
             if valid is None
-            else frame[valid].astype(str).str.strip().str.lower().isin(VALID_FLAGS).tolist(),
+            else valid_flags(frame[valid].tolist(), valid, str(path)),
         }
 
     def _read_frame(self, path: Path):

@@ -111,6 +111,32 @@ VALID_FLAGS = frozenset({"true", "1", "yes", "y", "t", "1.0"})
 NOT_VALID_FLAGS = frozenset({"false", "0", "no", "n", "f", "0.0", ""})
 
 
+def valid_flag(value) -> bool | None:
+    """One cell of a validation column: True (validation), False (training; an empty or missing
+    cell too), None for anything else ("valid", "nan" written out, ...)."""
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    text = "" if missing else str(value).strip().lower()
+    return True if text in VALID_FLAGS else False if text in NOT_VALID_FLAGS else None
+
+
+def valid_flags(values, column: str, where: str, rows: list[str] | None = None) -> list[bool]:
+    """The cells of a validation column as flags; ``ConfigError`` naming the first rows that
+    are neither true nor false (taken for training without a word, they would put validation
+    items into training). ``rows``: the rows' names (default: their CSV lines, from 2)."""
+    values = list(values)
+    flags = [valid_flag(value) for value in values]
+    bad = [i for i, flag in enumerate(flags) if flag is None]
+    if bad:
+        shown = ", ".join(
+            f"{rows[i] if rows else f'line {i + 2}'} '{values[i]}'" for i in bad[:5]
+        ) + (f", ... {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise ConfigError(
+            f"{where}: data.valid_column={column} holds {len(bad)} value(s) that are neither "
+            f"true nor false ({shown}): use true/false, 1/0 or yes/no (empty: training)"
+        )
+    return flags
+
+
 def test_share(test_fraction: float | None, given_val: bool) -> float:
     """The test fraction used: as set, else 0 beside a given validation split, else the default."""
     if test_fraction is not None:

@@ -25,7 +25,7 @@ import torch
 
 from . import augment as aug
 from .base import DataModule, LoadedData, require_classes
-from .split import VALID_FLAGS
+from .split import valid_flags
 from .tabular_errors import TableError, check_columns, numeric_column, text_among_numbers
 
 log = logging.getLogger(__name__)
@@ -169,8 +169,8 @@ class TabularDataModule(DataModule):
         targets, names = self._targets(frame, y_names)
         val_indices = None
         if valid:
-            flags = frame[valid].astype(str).str.strip().str.lower().isin(VALID_FLAGS)
-            val_indices = flags[flags].index.tolist()
+            flags = valid_flags(frame[valid].tolist(), valid, self.source())
+            val_indices = [i for i, flag in enumerate(flags) if flag]
         # the inputs are made once the split is known (``_prepare_inputs``): learnt on train only
         return LoadedData(torch.zeros(len(frame), 0), targets, names, val_indices)
 

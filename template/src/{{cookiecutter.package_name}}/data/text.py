@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, SequentialSampler
 
 from . import augment as aug
 from .base import DataModule, LoadedData, _MappedBatchSampler
-from .split import VALID_FLAGS
+from .split import valid_flags
 from .tokenizer import encode, load_tokenizer, pretrained_tokenizer, train_tokenizer
 
 log = logging.getLogger(__name__)
@@ -372,35 +372,40 @@ def read_table(
         frame = pd.read_parquet(path)
         _check_columns(list(map(str, frame.columns)), wanted, path)
         frame = frame.astype(object).where(frame.notna(), None)
-        return [
-            Record(
-                f"row {i + 1}",
-                _cell(row.get(text_column)),
-                _cell(row.get(label_column)),
-                is_valid=_cell(row.get(valid_column)) in VALID_FLAGS if valid_column else False,
-            )
-            for i, row in enumerate(frame.to_dict("records"))
-        ]
+        rows = frame.to_dict("records")
+        return _with_flags(
+            [
+                Record(f"row {i + 1}", _cell(row.get(text_column)), _cell(row.get(label_column)))
+                for i, row in enumerate(rows)
+            ],
+            [row.get(valid_column) for row in rows],
+            valid_column,
+            path,
+        )
     text, _ = decode_utf8(path.read_bytes())
     if not text.strip():
         raise TextError(f"{path} is empty: a table needs a header line and rows")
     reader = csv.DictReader(io.StringIO(text, newline=""))
     _check_columns(reader.fieldnames or [], wanted, path)
-    records, line = [], 1
+    records, cells, line = [], [], 1
     for row in reader:
         where = f"line {line + 1}"
         line = reader.line_num
-        valid = (
-            (row.get(valid_column) or "").strip().lower() in VALID_FLAGS if valid_column else False
-        )
         records.append(
-            Record(
-                where,
-                row.get(text_column),
-                row.get(label_column) if label_column else None,
-                is_valid=valid,
-            )
+            Record(where, row.get(text_column), row.get(label_column) if label_column else None)
         )
+        cells.append(row.get(valid_column))
+    return _with_flags(records, cells, valid_column, path)
+
+
+def _with_flags(
+    records: list[Record], cells: list, valid_column: str | None, path: Path
+) -> list[Record]:
+    """The records, each marked from its cell of ``valid_column`` (none: all training)."""
+    if valid_column:
+        flags = valid_flags(cells, valid_column, str(path), [r.where for r in records])
+        for record, flag in zip(records, flags, strict=True):
+            record.is_valid = flag
     return records
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra.utils import get_class
+from torch import nn
 
 from {{ cookiecutter.package_name }}.analysis.interpret import interpret
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
@@ -191,3 +192,37 @@ def test_a_model_without_biases_is_interpreted_by_its_mean_predictions(tmp_path)
     assert report["item_effect"] == "mean predicted rating"
     rows = (Path(report["folder"]) / "item_bias.csv").read_text().splitlines()
     assert rows[0] == "rank,item,bias,train_ratings,end" and len(rows) == 1 + 6
+
+
+class UsersDotItems(nn.Module):
+    """A user's own ratings model: a user vector . an item vector + an item bias, no
+    ``squared_norm()``."""
+
+    def __init__(self, n_users: int, n_items: int) -> None:
+        super().__init__()
+        self.users, self.items = nn.Embedding(n_users, 3), nn.Embedding(n_items, 3)
+        self.item_bias = nn.Embedding(n_items, 1)
+
+    def forward(self, x):
+        users, items = self.users(x[:, 0]), self.items(x[:, 1])
+        return (users * items).sum(1, keepdim=True) + self.item_bias(x[:, 1])
+
+
+def test_l2_acts_on_the_embeddings_of_a_model_without_squared_norm(tmp_path):
+    cfg = compose_config(
+        "train", ["task=collab", "data.synthetic={users: 30, items: 20, density: 0.3}"], tmp_path
+    )
+    task_cls = get_class(cfg.task._target_)
+    data = build_datamodule(cfg, task_cls)
+    task = build_task(cfg, task_cls, data)
+    assert task.l2 > 0  # the default task.l2 applies
+    task.model = UsersDotItems(31, 21)
+    x = data.loaded.inputs[:8]
+    outputs, targets = task(x), torch.zeros(8, 1)
+    squares = sum(p.pow(2).sum() for p in task.model.parameters())
+    plain = super(type(task), task).loss(outputs, targets)
+    loss = task.loss(outputs, targets)
+    assert torch.allclose(loss, plain + task.l2 * squares)
+    loss.backward()  # the penalty pulls even the rows this batch does not use
+    unused = sorted(set(range(21)) - set(x[:, 1].tolist()))
+    assert task.model.item_bias.weight.grad[unused].abs().sum() > 0

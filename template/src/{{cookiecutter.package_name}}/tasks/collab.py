@@ -16,13 +16,17 @@ worst-predicted ratings.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ..analysis.plots import new_figure, save_figure
 from ..analysis.reports import write_csv
 from .regression import RegressionTask
+
+log = logging.getLogger(__name__)
 
 
 class CollabTask(RegressionTask):
@@ -49,7 +53,22 @@ class CollabTask(RegressionTask):
         held close to the mean; unlike weight decay in AdamW, which barely holds such rows back
         (Adam rescales their small gradients)."""
         loss = super().loss(outputs, targets)
-        return loss + self.l2 * self.model.squared_norm() if self.l2 else loss
+        return loss + self.l2 * self._squared_norm() if self.l2 else loss
+
+    def _squared_norm(self) -> torch.Tensor | float:
+        """The model's own ``squared_norm()``; for a model without one (a user's own), the sum
+        of the squares of its ``nn.Embedding`` weights (user and item vectors and biases)."""
+        if hasattr(self.model, "squared_norm"):
+            return self.model.squared_norm()
+        tables = [m.weight for m in self.model.modules() if isinstance(m, nn.Embedding)]
+        if not tables and not getattr(self, "_warned_no_embeddings", False):
+            self._warned_no_embeddings = True
+            log.warning(
+                "task.l2 acts on the model's nn.Embedding tables, and %s has none: no L2 "
+                "penalty (set task.l2=0 to say so)",
+                type(self.model).__name__,
+            )
+        return sum((weight.pow(2).sum() for weight in tables), 0.0)
 
     def forward(self, x) -> torch.Tensor:
         if self.bounds is None:

@@ -23,7 +23,7 @@ from PIL import Image
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.training.validate import ConfigError
 
-from conftest import CONFIGS, QUICK, compose_config, serving
+from conftest import CONFIGS, PROJECT, QUICK, compose_config, serving
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -316,6 +316,33 @@ def test_predict_fails_in_one_line_and_writes_nothing_when_nothing_is_readable(d
             run(cfg)
         assert "\n" not in str(error.value)
         assert not out.exists()
+
+
+@pytest.mark.parametrize("script", ["predict.py", "export.py"])
+def test_a_command_reads_its_checkpoint_once_before_loading_it(
+    digits, tmp_path, monkeypatch, script
+):
+    """The command checks the checkpoint once (in run()) and loads it once: two reads in all."""
+    import runpy
+    import sys
+
+    from {{ cookiecutter.package_name }}.training import checkpoints
+
+    _, datamodule, folder = digits
+    (tmp_path / "in.png").write_bytes(digit_png(datamodule, 0))
+    reads, read = [], checkpoints.read_checkpoint
+
+    def counted(*args, **kwargs):
+        reads.append(args)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoints, "read_checkpoint", counted)
+    inputs = [f"inputs={tmp_path / 'in.png'}"] if script == "predict.py" else ["onnx=false"]
+    monkeypatch.setattr(
+        sys, "argv", [script, f"ckpt_path={folder}", *inputs, f"hydra.run.dir={tmp_path / 'out'}"]
+    )
+    runpy.run_path(str(PROJECT / script), run_name="__main__")
+    assert len(reads) == 2, reads
 
 
 # ---- export --------------------------------------------------------------------------------------

@@ -139,6 +139,32 @@ def test_diverged_folds_fail_the_run_and_are_kept(tmp_path):
     assert json.loads((tmp_path / "cv" / "summary.json").read_text())["status"] == "failed"
 
 
+def given_validation_table(folder: Path) -> list[str]:
+    """A table whose ``is_valid`` column gives the validation split: no test split by default."""
+    rows = [f"{i},{i % 2},{i % 4 == 0}" for i in range(40)]
+    (folder / "t.csv").write_text("x,y,is_valid\n" + "\n".join(rows) + "\n")
+    return [
+        "task=tabular",
+        "data=table_csv",
+        f"data.path={folder / 't.csv'}",
+        "data.y_names=[y]",
+        "data.valid_column=is_valid",
+        "evaluate.tabular_baseline=false",
+    ]
+
+
+@pytest.mark.slow
+def test_a_given_validation_split_cross_validates_without_a_test_split(tmp_path):
+    run = tmp_path / "cv"
+    table = given_validation_table(tmp_path)
+    summary = cross_validation(run, *table, "mode=smoke", "cv.folds=2")
+    assert summary["status"] == "completed", summary["message"]
+    assert summary["data"]["sizes"]["test"] == 0 and "test" not in summary["metrics"]
+    assert summary["cv"]["test"]["message"].startswith("no test split")
+    assert summary["cv"]["oof"]["items"] == 40  # every row validated once, by its fold
+    assert all(r["fold"] != "test" for r in read_csv(run / "folds.csv"))
+
+
 def test_overfit_and_a_checkpoint_file_are_refused(tmp_path):
     cfg = compose_config("train", ["cv=kfold", "mode=overfit"], tmp_path)
     with pytest.raises(ConfigError, match="cv=kfold cannot run with mode=overfit"):

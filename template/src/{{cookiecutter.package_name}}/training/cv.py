@@ -39,6 +39,10 @@ CV_CONFIG = "cv_config.yaml"  # the composed config of a CV run: what ckpt_path=
 OOF_FILE = "oof_predictions.csv"
 FOLDS_FILE = "folds.csv"
 FINISHED = ("completed", "failed", "diverged")  # a fold in one of these is not run again
+NO_TEST = (
+    "no test split (data.test_fraction=0, the default when the data gives its validation "
+    "split): nothing is tested; set data.test_fraction to carve a test split out of the items"
+)
 MEASURED = ("completed", "failed")  # its best checkpoint predicts (a diverged one's is not used)
 # Student's t, 97.5 % quantile, for 1..30 degrees of freedom (beyond: the normal 1.96)
 T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -122,11 +126,14 @@ def cross_validate(cfg: DictConfig) -> Summary:
             if main and result["best_checkpoint"] and result["status"] in MEASURED:
                 predictions.add(result, result["repeat"], result["fold"])
         _aggregate(cfg, summary, folds, predictions)
-        summary.sections["cv"]["test"] = (
-            _refit(cfg, run_dir, folds, earlier, summary)
-            if cfg.cv.refit
-            else predictions.ensemble(summary)
-        )
+        tested = (summary.data.get("sizes") or {}).get("test") != 0
+        if cfg.cv.refit:  # (without a test split still the model to deploy)
+            test = _refit(cfg, run_dir, folds, earlier, summary)
+        else:
+            test = predictions.ensemble(summary) if tested else {"method": "ensemble"}
+        if not tested:
+            test["message"] = NO_TEST
+        summary.sections["cv"]["test"] = test
         if main:
             predictions.write(run_dir, summary)
     except BaseException as caught:  # every ending is recorded (re-raised below)
@@ -394,11 +401,14 @@ class _Predictions:
         from ..analysis.predict import load_trained, predict
 
         task, datamodule = load_trained(result["best_checkpoint"])
-        val, test = predict(task, datamodule, "val"), predict(task, datamodule, "test")
+        val = predict(task, datamodule, "val")
+        # a given validation split leaves no test split by default (data.test_fraction=0)
+        test = predict(task, datamodule, "test") if datamodule.sizes()["test"] else None
+        test_indices = test.indices if test is not None else []
         if self.task is None:
             self.task, self.oof_metrics = task, _local_metrics(task)
-            self.test_indices, self.image_inputs = test.indices, datamodule.image_inputs
-        if test.indices != self.test_indices:
+            self.test_indices, self.image_inputs = test_indices, datamodule.image_inputs
+        if test_indices != self.test_indices:
             raise RuntimeError(f"{result['name']}: the test split differs from the first fold's")
         for metric in self.oof_metrics.values():
             metric.update(*task.metric_inputs(val.outputs, val.targets))
@@ -416,8 +426,9 @@ class _Predictions:
                 }
             )
         self.fold_of[repeat] = datamodule.fold_of  # (the same for every fold of a repeat)
-        inputs, self.test_targets = task.metric_inputs(test.outputs, test.targets)
-        self.test.append(inputs)
+        if test is not None:
+            inputs, self.test_targets = task.metric_inputs(test.outputs, test.targets)
+            self.test.append(inputs)
 
     def oof_scores(self) -> dict[str, float]:
         return {name: float(metric.compute()) for name, metric in self.oof_metrics.items()}

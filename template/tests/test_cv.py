@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from {{ cookiecutter.package_name }}.data.split import fold_assignment
 from {{ cookiecutter.package_name }}.training.cv import check_cv, cross_validate
@@ -202,6 +203,21 @@ def test_a_mistake_is_one_line_and_exit_2(tmp_path, overrides, line):
 
 
 # ---- resume --------------------------------------------------------------------------------------
+def test_resuming_a_named_cv_folder_of_another_config_is_refused(tmp_path):
+    from {{ cookiecutter.package_name }}.training.cv import CV_CONFIG, _earlier_run
+
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    settings = ["mode=smoke", "cv.folds=2", f"ckpt_path={earlier}"]
+    saved = compose_config("train", [*QUICK, "cv=kfold", *settings, "optimizer.lr=0.01"], earlier)
+    OmegaConf.save(saved, earlier / CV_CONFIG)
+    same = compose_config("train", [*QUICK, "cv=kfold", *settings, "optimizer.lr=0.01"], tmp_path)
+    assert _earlier_run(same, tmp_path / "run") == earlier
+    with pytest.raises(ConfigError, match=r"another config \(optimizer.lr 0.01 -> 0.02\): resume"):
+        cross_validation(tmp_path / "run", *settings, "optimizer.lr=0.02")
+    assert not (tmp_path / "run" / "fold_0").exists()  # refused before any fold is copied
+
+
 # batches of 5 and 3 epochs: a fold long enough to be killed in the middle (as test_resume.py);
 # 5: no fold (763 or 764 items) ends on a batch of one, which BatchNorm refuses in training
 RESUMABLE = ["cv=kfold", "cv.folds=2", "model=mlp", "data.batch_size=5", "trainer.max_epochs=3"]

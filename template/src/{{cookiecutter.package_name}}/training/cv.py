@@ -345,11 +345,20 @@ def _earlier_run(cfg: DictConfig, run_dir: Path) -> Path | None:
     value = cfg.get("ckpt_path")
     if value in (None, ""):
         return None
-    if str(value) != "last":
-        return Path(str(value)).expanduser()
     from .resume import _comparable
 
     wanted = _comparable(cfg)
+    if str(value) != "last":
+        # its finished folds are copied as they are: they must be folds of this very config
+        folder = Path(str(value)).expanduser()
+        differing = _differences(_comparable(OmegaConf.load(folder / CV_CONFIG)), wanted)
+        if differing:
+            raise ConfigError(
+                f"ckpt_path={value} is a cross-validation run of another config "
+                f"({'; '.join(differing[:3])}{'; ...' if len(differing) > 3 else ''}): resume "
+                "with its overrides, or start a new run without ckpt_path"
+            )
+        return folder
     runs = sorted(
         (d for d in run_dir.parent.glob("*") if d != run_dir and (d / CV_CONFIG).is_file()),
         key=lambda d: (d / CV_CONFIG).stat().st_mtime,
@@ -363,6 +372,19 @@ def _earlier_run(cfg: DictConfig, run_dir: Path) -> Path | None:
         f"ckpt_path=last: no earlier cross-validation run of this config under {run_dir.parent}; "
         "give the folder of one instead (ckpt_path=outputs/<mode>/<date>_<time>)"
     )
+
+
+def _differences(saved: object, wanted: object, key: str = "") -> list[str]:
+    """``model.width 64 -> 128``: every setting whose value differs, as dotted keys."""
+    if isinstance(saved, dict) and isinstance(wanted, dict):
+        return [
+            line
+            for name in sorted({*saved, *wanted}, key=str)
+            for line in _differences(
+                saved.get(name, "(unset)"), wanted.get(name, "(unset)"), f"{key}{name}."
+            )
+        ]
+    return [] if saved == wanted else [f"{key.rstrip('.')} {saved} -> {wanted}"]
 
 
 def _take_over(before: Path, folder: Path) -> dict:

@@ -166,6 +166,27 @@ def test_a_given_validation_split_cross_validates_without_a_test_split(tmp_path)
     assert all(r["fold"] != "test" for r in read_csv(run / "folds.csv"))
 
 
+@pytest.mark.slow
+def test_a_crashed_refit_crashes_the_run(tmp_path, monkeypatch, capsys):
+    from {{ cookiecutter.package_name }}.training import run as runs
+
+    train = runs.train
+
+    def refit_without_its_table(cfg):  # the table is gone when the refit starts
+        if Path(cfg.paths.output_dir).name == "refit":
+            cfg.data.path = str(tmp_path / "gone.csv")
+        return train(cfg)
+
+    monkeypatch.setattr(runs, "train", refit_without_its_table)
+    table = given_validation_table(tmp_path)
+    with pytest.raises(FileNotFoundError, match="gone.csv"):
+        cross_validation(tmp_path / "cv", *table, "mode=smoke", "cv.folds=2", "cv.refit=true")
+    summary = json.loads((tmp_path / "cv" / "summary.json").read_text())
+    assert (summary["status"], summary["exit_code"]) == ("crashed", 2)  # a mistake: exit 2
+    assert "gone.csv" in summary["message"]
+    assert capsys.readouterr().err.count("error: ") == 1  # printed by the refit run, once
+
+
 def test_overfit_and_a_checkpoint_file_are_refused(tmp_path):
     cfg = compose_config("train", ["cv=kfold", "mode=overfit"], tmp_path)
     with pytest.raises(ConfigError, match="cv=kfold cannot run with mode=overfit"):

@@ -117,11 +117,7 @@ def cross_validate(cfg: DictConfig) -> Summary:
         run_folds = _in_processes if cfg.cv.parallel > 1 else _one_by_one
         folds += run_folds(cfg, run_dir, plan, earlier)
         for result in folds:
-            if result["status"] == "interrupted":
-                raise _Interrupted(result)
-            if result["status"] == "crashed":  # the same error would hit every fold
-                reported = "raised" in result  # (printed by the fold's run, in this process)
-                raise result.get("raised") or _crash_of(result)
+            _stop_if_stopped(result)
         for result in folds:
             if main and result["best_checkpoint"] and result["status"] in MEASURED:
                 predictions.add(result, result["repeat"], result["fold"])
@@ -138,6 +134,8 @@ def cross_validate(cfg: DictConfig) -> Summary:
             predictions.write(run_dir, summary)
     except BaseException as caught:  # every ending is recorded (re-raised below)
         error = caught
+        # a fold's (or the refit's) error in this process was printed by its run already
+        reported = getattr(caught, "printed_by_run", False)
     finally:
         interrupted = error.fold if isinstance(error, _Interrupted) else None
         if interrupted is not None:  # the fold said how: Ctrl-C (130) or SIGTERM (143)
@@ -186,6 +184,15 @@ class _Interrupted(Exception):
         self.fold = fold
 
 
+def _stop_if_stopped(result: dict) -> None:
+    """An interrupted fold (or refit) stops the run as interrupted; a crashed one as crashed,
+    with its error (the same error would hit every fold)."""
+    if result["status"] == "interrupted":
+        raise _Interrupted(result)
+    if result["status"] == "crashed":
+        raise result.get("raised") or _crash_of(result)
+
+
 class FoldCrashed(RuntimeError):
     """A fold run in its own process crashed (its summary.json and log say why)."""
 
@@ -208,6 +215,7 @@ def _one_by_one(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Path 
         try:
             summary = kept or train(fold_cfg).to_dict()
         except Exception as error:  # train() wrote its summary.json and printed the error
+            error.printed_by_run = True
             summary = _read_summary(run_dir / fold["name"])
             results.append({**fold, **_fold_result(fold["name"], summary), "raised": error})
             break
@@ -666,8 +674,7 @@ def _refit(
     [result] = _one_by_one(
         refit_cfg, run_dir, [{"name": "refit", "repeat": None, "fold": None, "data": data}], earlier
     )
-    if result["status"] == "interrupted":
-        raise _Interrupted(result)
+    _stop_if_stopped(result)
     test = (result["summary"].get("metrics") or {}).get("test", {})
     if test:
         summary.metrics["test"] = test

@@ -187,6 +187,26 @@ def test_a_crashed_refit_crashes_the_run(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err.count("error: ") == 1  # printed by the refit run, once
 
 
+def test_folds_whose_score_is_not_a_number_are_left_out_and_fail_the_run(tmp_path):
+    from {{ cookiecutter.package_name }}.training.cv import _aggregate
+    from {{ cookiecutter.package_name }}.training.summary import Summary, conclude
+
+    def fold(k: int, val) -> dict:  # null: a NaN/inf score as summary.json writes it
+        metrics = {"train": {"acc": 0.9, "loss": 0.1}, "val": {"acc": val, "loss": 0.5}}
+        summary = {"task": {"score": "acc"}, "metrics": metrics}
+        return {"name": f"fold_{k}", "status": "completed", "summary": summary, "message": ""}
+
+    cfg = compose_config("train", ["cv=kfold", "cv.folds=4"], tmp_path)
+    summary = Summary(mode="full", output_dir=str(tmp_path))
+    _aggregate(cfg, summary, [fold(0, 0.8), fold(1, None), fold(2, math.nan), fold(3, 0.6)], None)
+    assert summary.sections["cv"]["spread"]["val"]["values"] == [0.8, 0.6]
+    assert summary.metrics["val"] == {"acc": pytest.approx(0.7), "loss": pytest.approx(0.5)}
+    folds = summary.verdicts["folds"]
+    assert folds["unscored"] == ["fold_1", "fold_2"] and not folds["passed"]
+    assert "fold_1 val acc not a number, fold_2 val acc not a number" in folds["message"]
+    assert conclude(summary).status == "failed"
+
+
 def test_overfit_and_a_checkpoint_file_are_refused(tmp_path):
     cfg = compose_config("train", ["cv=kfold", "mode=overfit"], tmp_path)
     with pytest.raises(ConfigError, match="cv=kfold cannot run with mode=overfit"):

@@ -532,16 +532,17 @@ def _aggregate(cfg: DictConfig, summary: Summary, folds: list[dict], predictions
     summary.task, summary.model = first.get("task") or {}, first.get("model") or {}
     summary.data = {**(first.get("data") or {}), "folds": cfg.cv.folds, "repeats": cfg.cv.repeats}
     score = summary.task.get("score")
+    # a fold whose val score is NaN/inf (null in its summary.json) is left out of the figures
+    unscored = [f for f in measured if not _finite(f["summary"]["metrics"]["val"].get(score))]
+    measured = [f for f in measured if all(f is not u for u in unscored)]
     for split in ("train", "val"):
         names = [set(f["summary"]["metrics"].get(split, {})) for f in measured]
         common = set.intersection(*names) if names else set()
-        if common:
-            summary.metrics[split] = {
-                name: _mean([f["summary"]["metrics"][split][name] for f in measured])
-                for name in sorted(common)
-            }
+        means = {name: _mean_of(measured, split, name) for name in sorted(common)}
+        if any(v is not None for v in means.values()):
+            summary.metrics[split] = {k: v for k, v in means.items() if v is not None}
     spread = {
-        split: _spread([f["summary"]["metrics"][split][score] for f in measured])
+        split: _spread(_values(measured, split, score))
         for split in ("train", "val")
         if score in summary.metrics.get(split, {})
     }
@@ -560,12 +561,14 @@ def _aggregate(cfg: DictConfig, summary: Summary, folds: list[dict], predictions
         summary.verdicts["fit"] = _fit(cfg, summary, measured, predictions)
     done = [f for f in folds if f["status"] == "completed"]
     others = [f"{f['name']} {f['status']}" for f in folds if f["status"] != "completed"]
+    others += [f"{f['name']} val {score} not a number" for f in unscored]
     summary.verdicts["folds"] = {
         "completed": len(done),
         "runs": len(folds),
+        "unscored": [f["name"] for f in unscored],
         "passed": not others,
         "message": f"{len(done)} of {len(folds)} fold runs completed"
-        + (f" ({', '.join(others)}; the spread is over the others)" if others else ""),
+        + (f" ({', '.join(others)}; the mean and spread are over the others)" if others else ""),
     }
 
 
@@ -632,6 +635,21 @@ def _spread_verdict(score: str, spread: dict, cv: DictConfig) -> dict:
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _values(folds: list[dict], split: str, name: str) -> list[float]:
+    """A metric's finite values over the folds (NaN/inf, null in summary.json, left out)."""
+    values = [f["summary"]["metrics"][split].get(name) for f in folds]
+    return [v for v in values if _finite(v)]
+
+
+def _mean_of(folds: list[dict], split: str, name: str) -> float | None:
+    values = _values(folds, split, name)
+    return _mean(values) if values else None
 
 
 def _row(fold: dict) -> dict:

@@ -164,6 +164,25 @@ def test_a_given_validation_split_cross_validates_without_a_test_split(tmp_path)
     assert summary["cv"]["test"]["message"].startswith("no test split")
     assert summary["cv"]["oof"]["items"] == 40  # every row validated once, by its fold
     assert all(r["fold"] != "test" for r in read_csv(run / "folds.csv"))
+    best = max(summary["cv"]["per_fold"], key=lambda fold: fold["val"])  # the run's model
+    assert summary["best_checkpoint"] == str(Path(best["output_dir"]) / "checkpoints" / "best.ckpt")
+
+
+def test_next_lines_of_a_cv_run_load_a_checkpoint_that_exists(tmp_path, capsys, monkeypatch):
+    from {{ cookiecutter.package_name }}.console import print_summary
+
+    monkeypatch.chdir(tmp_path)
+    best = tmp_path / "cv" / "fold_1" / "checkpoints" / "best.ckpt"  # no cv/checkpoints/
+    best.parent.mkdir(parents=True)
+    best.touch()
+    advice = ["read the report (python eval.py ...)", "python eval.py ckpt_path=<run> x=1"]
+    fit = {"message": "good fit", "advice": advice}
+    summary = {"mode": "full", "status": "completed", "wall_time_s": 1.0, "verdicts": {"fit": fit}}
+    print_summary({**summary, "output_dir": str(tmp_path / "cv"), "best_checkpoint": str(best)})
+    lines = [line for line in capsys.readouterr().out.splitlines() if "next: " in line]
+    assert [line.split("ckpt_path=")[1].split()[0].rstrip(")") for line in lines] == [
+        "cv/fold_1/checkpoints/best.ckpt"
+    ] * 2
 
 
 @pytest.mark.slow
@@ -179,7 +198,7 @@ def test_a_crashed_refit_crashes_the_run(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(runs, "train", refit_without_its_table)
     table = given_validation_table(tmp_path)
-    with pytest.raises(FileNotFoundError, match="gone.csv"):
+    with pytest.raises(FileNotFoundError, match=r"gone\.csv"):
         cross_validation(tmp_path / "cv", *table, "mode=smoke", "cv.folds=2", "cv.refit=true")
     summary = json.loads((tmp_path / "cv" / "summary.json").read_text())
     assert (summary["status"], summary["exit_code"]) == ("crashed", 2)  # a mistake: exit 2

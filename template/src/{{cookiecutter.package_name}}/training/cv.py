@@ -122,6 +122,7 @@ def cross_validate(cfg: DictConfig) -> Summary:
             if main and result["best_checkpoint"] and result["status"] in MEASURED:
                 predictions.add(result, result["repeat"], result["fold"])
         _aggregate(cfg, summary, folds, predictions)
+        summary.best_checkpoint = _best_fold_checkpoint(folds, summary.task.get("score"))
         tested = (summary.data.get("sizes") or {}).get("test") != 0
         if cfg.cv.refit:  # (without a test split still the model to deploy)
             test = _refit(cfg, run_dir, folds, earlier, summary)
@@ -670,6 +671,18 @@ def _row(fold: dict) -> dict:
     }
 
 
+def _best_fold_checkpoint(folds: list[dict], score: str | None) -> str | None:
+    """The best checkpoint of the fold with the highest val score: the run's model (the one its
+    ``next:`` commands load; the run folder itself holds no checkpoints)."""
+    candidates = [f for f in folds if f["best_checkpoint"] and f["status"] in MEASURED]
+
+    def val_score(fold: dict) -> float:
+        value = ((fold["summary"].get("metrics") or {}).get("val") or {}).get(score)
+        return value if _finite(value) else -math.inf
+
+    return max(candidates, key=val_score)["best_checkpoint"] if candidates else None
+
+
 # ---- the final model: refit on the whole pool ----------------------------------------------------
 def _refit(
     cfg: DictConfig, run_dir: Path, folds: list[dict], earlier: Path | None, summary: Summary
@@ -696,6 +709,8 @@ def _refit(
     test = (result["summary"].get("metrics") or {}).get("test", {})
     if test:
         summary.metrics["test"] = test
+    if result["status"] == "completed" and result["best_checkpoint"]:
+        summary.best_checkpoint = result["best_checkpoint"]  # the model to deploy
     if result["status"] != "completed":
         summary.verdicts["refit"] = {"passed": False, "message": f"refit {result['status']}"}
     return {"method": "refit", "epochs": mean_epochs, "status": result["status"], **test}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import signal
 import subprocess
 import sys
@@ -339,6 +340,28 @@ def test_a_stopped_cv_run_ends_interrupted_with_the_folds_code(tmp_path, stop, c
     assert (summary["status"], summary["exit_code"]) == ("interrupted", code)
     assert summary["message"].startswith("interrupted in fold_1; resume with ckpt_path=last")
     assert [f["status"] for f in summary["cv"]["per_fold"]] == ["completed", "interrupted"]
+
+
+@pytest.mark.slow
+def test_sigterm_to_parallel_folds_stops_every_fold_once_and_leaves_none_running(tmp_path):
+    run, out = tmp_path / "run", tmp_path / "out.log"
+    command = [*QUICK, *RESUMABLE, "cv.parallel=2", f"hydra.run.dir={run}"]
+    with out.open("w") as log:
+        stopped = subprocess.Popen(
+            [sys.executable, "train.py", *command], cwd=PROJECT, stdout=log, stderr=log
+        )
+    deadline = time.monotonic() + 300
+    while not (run / "fold_0" / "checkpoints" / "last.ckpt").exists():
+        assert stopped.poll() is None and time.monotonic() < deadline, out.read_text()
+        time.sleep(0.05)
+    stopped.send_signal(signal.SIGTERM)
+    assert stopped.wait(timeout=120) == 143, out.read_text()
+    pids = [int(word) for word in re.findall(r"started \(process (\d+)\)", out.read_text())]
+    assert len(pids) == 2 and not any(Path(f"/proc/{pid}").exists() for pid in pids)
+    summary = json.loads((run / "summary.json").read_text())
+    assert (summary["status"], summary["exit_code"]) == ("interrupted", 143)
+    assert [f["status"] for f in summary["cv"]["per_fold"]] == ["interrupted"] * 2
+    assert summary["message"].startswith("interrupted in fold_0; resume with ckpt_path=last")
 
 
 # ---- sweeps --------------------------------------------------------------------------------------

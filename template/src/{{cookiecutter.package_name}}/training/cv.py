@@ -229,11 +229,14 @@ def _one_by_one(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Path 
 def _in_processes(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Path | None) -> list:
     """``cv.parallel`` folds at once, each a process of its own (``python -m
     <package>.training.cv``, its config on stdin, its output in ``<run>/<fold>.log``) with its
-    share of the cores. Ctrl-C stops every running fold as interrupted, and starts no other."""
+    share of the cores. Ctrl-C or SIGTERM reaches the folds once, from this process (they run in
+    sessions of their own, out of reach of the terminal): each ends interrupted and no other
+    starts; nor does one after a fold crashed. Whatever ends this loop, no fold outlives it."""
     import os
     import signal
     import subprocess
     import sys
+    import threading
 
     from .threads import available_cores, thread_count
 
@@ -242,9 +245,21 @@ def _in_processes(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Pat
     kept: dict[str, dict] = {}
     started: set[str] = set()
     waiting, running = list(plan), {}
+    stopped_by: list[int] = []  # the signal that stops the run, once received
+    crashed = False
+
+    def stop(signum: int, frame) -> None:
+        if not stopped_by:  # (a second Ctrl-C could land while a fold writes its checkpoint)
+            stopped_by.append(signum)
+            for process in list(running):
+                process.send_signal(signum)
+
+    stops = (signal.SIGINT, signal.SIGTERM)
+    main_thread = threading.current_thread() is threading.main_thread()  # (signals: main only)
+    previous = {sig: signal.signal(sig, stop) for sig in stops} if main_thread else {}
     try:
-        while waiting or running:
-            while waiting and len(running) < cfg.cv.parallel:
+        while running or (waiting and not stopped_by and not crashed):
+            while waiting and not stopped_by and not crashed and len(running) < cfg.cv.parallel:
                 fold = waiting.pop(0)
                 fold_cfg, summary = _prepare_fold(cfg, run_dir, fold, earlier, first=False)
                 if summary:
@@ -258,30 +273,49 @@ def _in_processes(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Pat
                         stderr=subprocess.STDOUT,
                         env=env,
                         text=True,
+                        start_new_session=True,
                     )
-                process.stdin.write(OmegaConf.to_yaml(fold_cfg, resolve=True))
-                process.stdin.close()
                 running[process] = fold["name"]
                 started.add(fold["name"])
-                print(f"{fold['name']}: started (process {process.pid})")
+                print(f"{fold['name']}: started (process {process.pid})", flush=True)
+                process.stdin.write(OmegaConf.to_yaml(fold_cfg, resolve=True))
+                process.stdin.close()
             for process in [p for p in running if p.poll() is not None]:
                 name = running.pop(process)
-                print(f"{name}: {(_read_summary(run_dir / name) or {}).get('message', 'ended')}")
+                summary = _read_summary(run_dir / name) or {"status": "crashed"}
+                crashed = crashed or summary["status"] == "crashed"
+                print(f"{name}: {summary.get('message', 'ended')}", flush=True)
             time.sleep(0.1)
-    except KeyboardInterrupt:
-        for process in running:  # (a Ctrl-C in the terminal has reached them already)
-            process.send_signal(signal.SIGINT)
+    finally:
+        for process in running:  # an error here: the folds still running stop as interrupted
+            process.terminate()
         for process in running:
             process.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     results = []
     for fold in plan:
         summary = kept.get(fold["name"]) or _read_summary(run_dir / fold["name"])
         if summary is None and fold["name"] in started:  # died before train() could write it
-            log = run_dir / f"{fold['name']}.log"
-            summary = {"status": "crashed", "exit_code": 1, "message": f"crashed: see {log}"}
+            summary = _no_summary(run_dir, fold["name"], stopped_by)
+        elif summary is None and stopped_by:  # not started: the run stops here
+            summary = {
+                "status": "interrupted",
+                "exit_code": 128 + stopped_by[0],
+                "message": "interrupted before it started",
+            }
         if summary is not None:
             results.append({**fold, **_fold_result(fold["name"], summary)})
     return results
+
+
+def _no_summary(run_dir: Path, name: str, stopped_by: list[int]) -> dict:
+    """A fold process that ended before its run wrote summary.json: stopped (still starting up)
+    or crashed."""
+    if stopped_by:
+        return {"status": "interrupted", "exit_code": 128 + stopped_by[0], "message": "stopped"}
+    log = run_dir / f"{name}.log"
+    return {"status": "crashed", "exit_code": 1, "message": f"crashed: see {log}"}
 
 
 def _main() -> None:

@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -421,6 +422,31 @@ def test_ddp_folds_train_on_every_rank_and_rank_zero_writes(tmp_path):
     assert json.loads((run / "fold_0" / "summary.json").read_text())["trainer"]["world_size"] == 2
     assert summary["cv"]["oof"]["items"] == len(read_csv(run / "oof_predictions.csv"))
     assert done.stdout.count("fold runs completed") == 1  # one summary, not one per rank
+
+
+@pytest.mark.slow
+def test_a_ddp_cv_run_resumes_with_process_zero_copying_the_finished_folds(tmp_path):
+    settings = ["cv.folds=2", "mode=smoke", "trainer=ddp_cpu"]
+    done = train_cli(tmp_path / "earlier", *settings)
+    assert done.returncode == 0, done.stderr
+    shutil.rmtree(tmp_path / "earlier" / "fold_1")  # as if killed before fold 1 started
+    (tmp_path / "earlier" / "summary.json").unlink()
+    try:  # (the other rank copying fold_0 too: FileExistsError there, process 0 waits forever)
+        resumed = subprocess.run(
+            [sys.executable, "train.py", *QUICK, "cv=kfold", *settings, "ckpt_path=last"]
+            + [f"hydra.run.dir={tmp_path / 'resumed'}"],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    except subprocess.TimeoutExpired as hung:
+        pytest.fail(f"the resumed DDP run hung: {hung.stderr}")
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads((tmp_path / "resumed" / "summary.json").read_text())
+    assert [f["status"] for f in summary["cv"]["per_fold"]] == ["completed"] * 2
+    kept = json.loads((tmp_path / "resumed" / "fold_0" / "summary.json").read_text())
+    assert kept["output_dir"] == str(tmp_path / "resumed" / "fold_0")  # copied, not trained
 
 
 @pytest.mark.slow

@@ -362,23 +362,18 @@ def _fold_config(cfg: DictConfig, folder: Path, data: dict, first: bool) -> Dict
 
 def _fold_result(name: str, summary: dict) -> dict:
     best = summary.get("best_checkpoint")
-    best = best if best and Path(best).is_file() else None
+    # epochs trained when the best checkpoint was written (summary.json counts from 0); read
+    # from the summary, not the file: the same on every DDP rank, copied or not yet
+    epoch = (summary.get("selection") or {}).get("best_epoch") if best else None
     return {
         "name": name,
         "status": summary["status"],
         "exit_code": summary["exit_code"],
         "message": summary["message"],
         "summary": summary,
-        "best_checkpoint": best,
-        "best_epoch": _best_epoch(best) if best else None,
+        "best_checkpoint": best if best and Path(best).is_file() else None,
+        "best_epoch": epoch + 1 if epoch is not None else None,
     }
-
-
-def _best_epoch(best: str) -> int:
-    """Epochs trained when the best checkpoint was written (its ``epoch`` counts from 0)."""
-    from .checkpoints import read_checkpoint
-
-    return int(read_checkpoint(best)["epoch"]) + 1
 
 
 # ---- resuming ------------------------------------------------------------------------------------
@@ -431,15 +426,19 @@ def _differences(saved: object, wanted: object, key: str = "") -> list[str]:
 
 
 def _take_over(before: Path, folder: Path) -> dict:
-    """A fold the earlier run finished: copied into this run, its paths pointing here."""
-    shutil.copytree(before, folder)
-    summary = _read_summary(folder)
+    """A fold the earlier run finished: copied into this run, its paths pointing here. With DDP
+    every rank runs the cross-validation: process 0 alone copies, the others read the same."""
+    from lightning.pytorch.utilities import rank_zero_only
+
+    summary = _read_summary(before)
     summary["output_dir"] = str(folder)
     if summary.get("best_checkpoint"):
         summary["best_checkpoint"] = str(
             folder / Path(summary["best_checkpoint"]).relative_to(before)
         )
-    write_json(folder / SUMMARY_FILE, summary)
+    if rank_zero_only.rank == 0:
+        shutil.copytree(before, folder)
+        write_json(folder / SUMMARY_FILE, summary)
     return summary
 
 

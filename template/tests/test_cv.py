@@ -321,6 +321,18 @@ def test_a_killed_cv_run_resumes_to_the_same_figures(tmp_path):
     )
 
 
+def test_a_fold_s_best_epoch_is_read_from_its_summary_not_its_checkpoint(tmp_path):
+    from {{ cookiecutter.package_name }}.training.cv import _fold_result
+
+    best = tmp_path / "best.ckpt"
+    best.write_bytes(b"a checkpoint of many megabytes, not loaded for one number")
+    summary = {"status": "completed", "exit_code": 0, "message": "completed"}
+    result = _fold_result(
+        "fold_0", {**summary, "best_checkpoint": str(best), "selection": {"best_epoch": 3}}
+    )
+    assert (result["best_checkpoint"], result["best_epoch"]) == (str(best), 4)  # 0-based: 3
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_stopped_cv_run_ends_interrupted_with_the_folds_code(tmp_path, stop, code):
@@ -431,10 +443,10 @@ def test_a_ddp_cv_run_resumes_with_process_zero_copying_the_finished_folds(tmp_p
     assert done.returncode == 0, done.stderr
     shutil.rmtree(tmp_path / "earlier" / "fold_1")  # as if killed before fold 1 started
     (tmp_path / "earlier" / "summary.json").unlink()
-    try:  # (the other rank copying fold_0 too: FileExistsError there, process 0 waits forever)
+    resume = [*QUICK, "cv=kfold", *settings, "ckpt_path=last", f"hydra.run.dir={tmp_path}/resumed"]
+    try:  # (the other rank copying fold_0 too: FileExistsError there, the run dies or hangs)
         resumed = subprocess.run(
-            [sys.executable, "train.py", *QUICK, "cv=kfold", *settings, "ckpt_path=last"]
-            + [f"hydra.run.dir={tmp_path / 'resumed'}"],
+            [sys.executable, "train.py", *resume],
             cwd=PROJECT,
             capture_output=True,
             text=True,

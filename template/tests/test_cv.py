@@ -157,17 +157,20 @@ def given_validation_table(folder: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_given_validation_split_cross_validates_without_a_test_split(tmp_path):
+@pytest.mark.parametrize("refit", [False, True])
+def test_a_given_validation_split_cross_validates_without_a_test_split(tmp_path, refit):
     run = tmp_path / "cv"
     table = given_validation_table(tmp_path)
-    summary = cross_validation(run, *table, "mode=smoke", "cv.folds=2")
+    summary = cross_validation(run, *table, "mode=smoke", "cv.folds=2", f"cv.refit={refit}")
     assert summary["status"] == "completed", summary["message"]
     assert summary["data"]["sizes"]["test"] == 0 and "test" not in summary["metrics"]
     assert summary["cv"]["test"]["message"].startswith("no test split")
     assert summary["cv"]["oof"]["items"] == 40  # every row validated once, by its fold
     assert all(r["fold"] != "test" for r in read_csv(run / "folds.csv"))
-    best = max(summary["cv"]["per_fold"], key=lambda fold: fold["val"])  # the run's model
-    assert summary["best_checkpoint"] == str(Path(best["output_dir"]) / "checkpoints" / "best.ckpt")
+    # the run's model: the refit's, or the best fold's
+    best = max(summary["cv"]["per_fold"], key=lambda fold: fold["val"])
+    model = run / "refit" if refit else Path(best["output_dir"])
+    assert summary["best_checkpoint"] == str(model / "checkpoints" / "best.ckpt")
 
 
 def test_next_lines_of_a_cv_run_load_a_checkpoint_that_exists(tmp_path, capsys, monkeypatch):
@@ -356,7 +359,8 @@ def test_a_stopped_cv_run_ends_interrupted_with_the_folds_code(tmp_path, stop, c
 
 
 @pytest.mark.slow
-def test_sigterm_to_parallel_folds_stops_every_fold_once_and_leaves_none_running(tmp_path):
+@pytest.mark.parametrize("stop, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_to_parallel_folds_stops_each_once_and_leaves_none_running(tmp_path, stop, code):
     run, out = tmp_path / "run", tmp_path / "out.log"
     command = [*QUICK, *RESUMABLE, "cv.parallel=2", f"hydra.run.dir={run}"]
     with out.open("w") as log:
@@ -367,12 +371,12 @@ def test_sigterm_to_parallel_folds_stops_every_fold_once_and_leaves_none_running
     while not (run / "fold_0" / "checkpoints" / "last.ckpt").exists():
         assert stopped.poll() is None and time.monotonic() < deadline, out.read_text()
         time.sleep(0.05)
-    stopped.send_signal(signal.SIGTERM)
-    assert stopped.wait(timeout=120) == 143, out.read_text()
+    stopped.send_signal(stop)  # (the run's process alone, as `kill <pid>`)
+    assert stopped.wait(timeout=120) == code, out.read_text()
     pids = [int(word) for word in re.findall(r"started \(process (\d+)\)", out.read_text())]
     assert len(pids) == 2 and not any(Path(f"/proc/{pid}").exists() for pid in pids)
     summary = json.loads((run / "summary.json").read_text())
-    assert (summary["status"], summary["exit_code"]) == ("interrupted", 143)
+    assert (summary["status"], summary["exit_code"]) == ("interrupted", code)
     assert [f["status"] for f in summary["cv"]["per_fold"]] == ["interrupted"] * 2
     assert summary["message"].startswith("interrupted in fold_0; resume with ckpt_path=last")
 

@@ -381,6 +381,23 @@ def test_a_signal_to_parallel_folds_stops_each_once_and_leaves_none_running(tmp_
     assert summary["message"].startswith("interrupted in fold_0; resume with ckpt_path=last")
 
 
+def test_an_error_while_folds_run_in_parallel_leaves_no_fold_running(tmp_path, monkeypatch, capsys):
+    from {{ cookiecutter.package_name }}.training import cv
+
+    prepare = cv._prepare_fold
+
+    def second_fold_fails(cfg, run_dir, fold, earlier, first):
+        if fold["fold"] == 1:  # fold 0 is running by then
+            raise RuntimeError("cannot prepare fold 1")
+        return prepare(cfg, run_dir, fold, earlier, first)
+
+    monkeypatch.setattr(cv, "_prepare_fold", second_fold_fails)
+    with pytest.raises(RuntimeError, match="cannot prepare fold 1"):
+        cross_validation(tmp_path / "run", "mode=smoke", "cv.folds=2", "cv.parallel=2")
+    [pid] = re.findall(r"fold_0: started \(process (\d+)\)", capsys.readouterr().out)
+    assert not Path(f"/proc/{pid}").exists()  # stopped and waited for, not left training
+
+
 # ---- sweeps --------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_a_sweep_ranks_learning_rates_by_the_cv_mean(tmp_path):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from {{ cookiecutter.package_name }}.data.split import fold_assignment
 from {{ cookiecutter.package_name }}.training.cv import check_cv, cross_validate
@@ -139,6 +142,95 @@ def test_diverged_folds_fail_the_run_and_are_kept(tmp_path):
     assert json.loads((tmp_path / "cv" / "summary.json").read_text())["status"] == "failed"
 
 
+def given_validation_table(folder: Path) -> list[str]:
+    """A table whose ``is_valid`` column gives the validation split: no test split by default."""
+    rows = [f"{i},{i % 2},{i % 4 == 0}" for i in range(40)]
+    (folder / "t.csv").write_text("x,y,is_valid\n" + "\n".join(rows) + "\n")
+    return [
+        "task=tabular",
+        "data=table_csv",
+        f"data.path={folder / 't.csv'}",
+        "data.y_names=[y]",
+        "data.valid_column=is_valid",
+        "evaluate.tabular_baseline=false",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("refit", [False, True])
+def test_a_given_validation_split_cross_validates_without_a_test_split(tmp_path, refit):
+    run = tmp_path / "cv"
+    table = given_validation_table(tmp_path)
+    summary = cross_validation(run, *table, "mode=smoke", "cv.folds=2", f"cv.refit={refit}")
+    assert summary["status"] == "completed", summary["message"]
+    assert summary["data"]["sizes"]["test"] == 0 and "test" not in summary["metrics"]
+    assert summary["cv"]["test"]["message"].startswith("no test split")
+    assert summary["cv"]["oof"]["items"] == 40  # every row validated once, by its fold
+    assert all(r["fold"] != "test" for r in read_csv(run / "folds.csv"))
+    # the run's model: the refit's, or the best fold's
+    best = max(summary["cv"]["per_fold"], key=lambda fold: fold["val"])
+    model = run / "refit" if refit else Path(best["output_dir"])
+    assert summary["best_checkpoint"] == str(model / "checkpoints" / "best.ckpt")
+
+
+def test_next_lines_of_a_cv_run_load_a_checkpoint_that_exists(tmp_path, capsys, monkeypatch):
+    from {{ cookiecutter.package_name }}.console import print_summary
+
+    monkeypatch.chdir(tmp_path)
+    best = tmp_path / "cv" / "fold_1" / "checkpoints" / "best.ckpt"  # no cv/checkpoints/
+    best.parent.mkdir(parents=True)
+    best.touch()
+    advice = ["read the report (python eval.py ...)", "python eval.py ckpt_path=<run> x=1"]
+    fit = {"message": "good fit", "advice": advice}
+    summary = {"mode": "full", "status": "completed", "wall_time_s": 1.0, "verdicts": {"fit": fit}}
+    print_summary({**summary, "output_dir": str(tmp_path / "cv"), "best_checkpoint": str(best)})
+    lines = [line for line in capsys.readouterr().out.splitlines() if "next: " in line]
+    assert [line.split("ckpt_path=")[1].split()[0].rstrip(")") for line in lines] == [
+        "cv/fold_1/checkpoints/best.ckpt"
+    ] * 2
+
+
+@pytest.mark.slow
+def test_a_crashed_refit_crashes_the_run(tmp_path, monkeypatch, capsys):
+    from {{ cookiecutter.package_name }}.training import run as runs
+
+    train = runs.train
+
+    def refit_without_its_table(cfg):  # the table is gone when the refit starts
+        if Path(cfg.paths.output_dir).name == "refit":
+            cfg.data.path = str(tmp_path / "gone.csv")
+        return train(cfg)
+
+    monkeypatch.setattr(runs, "train", refit_without_its_table)
+    table = given_validation_table(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"gone\.csv"):
+        cross_validation(tmp_path / "cv", *table, "mode=smoke", "cv.folds=2", "cv.refit=true")
+    summary = json.loads((tmp_path / "cv" / "summary.json").read_text())
+    assert (summary["status"], summary["exit_code"]) == ("crashed", 2)  # a mistake: exit 2
+    assert "gone.csv" in summary["message"]
+    assert capsys.readouterr().err.count("error: ") == 1  # printed by the refit run, once
+
+
+def test_folds_whose_score_is_not_a_number_are_left_out_and_fail_the_run(tmp_path):
+    from {{ cookiecutter.package_name }}.training.cv import _aggregate
+    from {{ cookiecutter.package_name }}.training.summary import Summary, conclude
+
+    def fold(k: int, val) -> dict:  # null: a NaN/inf score as summary.json writes it
+        metrics = {"train": {"acc": 0.9, "loss": 0.1}, "val": {"acc": val, "loss": 0.5}}
+        summary = {"task": {"score": "acc"}, "metrics": metrics}
+        return {"name": f"fold_{k}", "status": "completed", "summary": summary, "message": ""}
+
+    cfg = compose_config("train", ["cv=kfold", "cv.folds=4"], tmp_path)
+    summary = Summary(mode="full", output_dir=str(tmp_path))
+    _aggregate(cfg, summary, [fold(0, 0.8), fold(1, None), fold(2, math.nan), fold(3, 0.6)], None)
+    assert summary.sections["cv"]["spread"]["val"]["values"] == [0.8, 0.6]
+    assert summary.metrics["val"] == {"acc": pytest.approx(0.7), "loss": pytest.approx(0.5)}
+    folds = summary.verdicts["folds"]
+    assert folds["unscored"] == ["fold_1", "fold_2"] and not folds["passed"]
+    assert "fold_1 val acc not a number, fold_2 val acc not a number" in folds["message"]
+    assert conclude(summary).status == "failed"
+
+
 def test_overfit_and_a_checkpoint_file_are_refused(tmp_path):
     cfg = compose_config("train", ["cv=kfold", "mode=overfit"], tmp_path)
     with pytest.raises(ConfigError, match="cv=kfold cannot run with mode=overfit"):
@@ -176,6 +268,21 @@ def test_a_mistake_is_one_line_and_exit_2(tmp_path, overrides, line):
 
 
 # ---- resume --------------------------------------------------------------------------------------
+def test_resuming_a_named_cv_folder_of_another_config_is_refused(tmp_path):
+    from {{ cookiecutter.package_name }}.training.cv import CV_CONFIG, _earlier_run
+
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    settings = ["mode=smoke", "cv.folds=2", f"ckpt_path={earlier}"]
+    saved = compose_config("train", [*QUICK, "cv=kfold", *settings, "optimizer.lr=0.01"], earlier)
+    OmegaConf.save(saved, earlier / CV_CONFIG)
+    same = compose_config("train", [*QUICK, "cv=kfold", *settings, "optimizer.lr=0.01"], tmp_path)
+    assert _earlier_run(same, tmp_path / "run") == earlier
+    with pytest.raises(ConfigError, match=r"another config \(optimizer.lr 0.01 -> 0.02\): resume"):
+        cross_validation(tmp_path / "run", *settings, "optimizer.lr=0.02")
+    assert not (tmp_path / "run" / "fold_0").exists()  # refused before any fold is copied
+
+
 # batches of 5 and 3 epochs: a fold long enough to be killed in the middle (as test_resume.py);
 # 5: no fold (763 or 764 items) ends on a batch of one, which BatchNorm refuses in training
 RESUMABLE = ["cv=kfold", "cv.folds=2", "model=mlp", "data.batch_size=5", "trainer.max_epochs=3"]
@@ -217,6 +324,18 @@ def test_a_killed_cv_run_resumes_to_the_same_figures(tmp_path):
     )
 
 
+def test_a_fold_s_best_epoch_is_read_from_its_summary_not_its_checkpoint(tmp_path):
+    from {{ cookiecutter.package_name }}.training.cv import _fold_result
+
+    best = tmp_path / "best.ckpt"
+    best.write_bytes(b"a checkpoint of many megabytes, not loaded for one number")
+    summary = {"status": "completed", "exit_code": 0, "message": "completed"}
+    result = _fold_result(
+        "fold_0", {**summary, "best_checkpoint": str(best), "selection": {"best_epoch": 3}}
+    )
+    assert (result["best_checkpoint"], result["best_epoch"]) == (str(best), 4)  # 0-based: 3
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_stopped_cv_run_ends_interrupted_with_the_folds_code(tmp_path, stop, code):
@@ -237,6 +356,46 @@ def test_a_stopped_cv_run_ends_interrupted_with_the_folds_code(tmp_path, stop, c
     assert (summary["status"], summary["exit_code"]) == ("interrupted", code)
     assert summary["message"].startswith("interrupted in fold_1; resume with ckpt_path=last")
     assert [f["status"] for f in summary["cv"]["per_fold"]] == ["completed", "interrupted"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_to_parallel_folds_stops_each_once_and_leaves_none_running(tmp_path, stop, code):
+    run, out = tmp_path / "run", tmp_path / "out.log"
+    command = [*QUICK, *RESUMABLE, "cv.parallel=2", f"hydra.run.dir={run}"]
+    with out.open("w") as log:
+        stopped = subprocess.Popen(
+            [sys.executable, "train.py", *command], cwd=PROJECT, stdout=log, stderr=log
+        )
+    deadline = time.monotonic() + 300
+    while not (run / "fold_0" / "checkpoints" / "last.ckpt").exists():
+        assert stopped.poll() is None and time.monotonic() < deadline, out.read_text()
+        time.sleep(0.05)
+    stopped.send_signal(stop)  # (the run's process alone, as `kill <pid>`)
+    assert stopped.wait(timeout=120) == code, out.read_text()
+    pids = [int(word) for word in re.findall(r"started \(process (\d+)\)", out.read_text())]
+    assert len(pids) == 2 and not any(Path(f"/proc/{pid}").exists() for pid in pids)
+    summary = json.loads((run / "summary.json").read_text())
+    assert (summary["status"], summary["exit_code"]) == ("interrupted", code)
+    assert [f["status"] for f in summary["cv"]["per_fold"]] == ["interrupted"] * 2
+    assert summary["message"].startswith("interrupted in fold_0; resume with ckpt_path=last")
+
+
+def test_an_error_while_folds_run_in_parallel_leaves_no_fold_running(tmp_path, monkeypatch, capsys):
+    from {{ cookiecutter.package_name }}.training import cv
+
+    prepare = cv._prepare_fold
+
+    def second_fold_fails(cfg, run_dir, fold, earlier, first):
+        if fold["fold"] == 1:  # fold 0 is running by then
+            raise RuntimeError("cannot prepare fold 1")
+        return prepare(cfg, run_dir, fold, earlier, first)
+
+    monkeypatch.setattr(cv, "_prepare_fold", second_fold_fails)
+    with pytest.raises(RuntimeError, match="cannot prepare fold 1"):
+        cross_validation(tmp_path / "run", "mode=smoke", "cv.folds=2", "cv.parallel=2")
+    [pid] = re.findall(r"fold_0: started \(process (\d+)\)", capsys.readouterr().out)
+    assert not Path(f"/proc/{pid}").exists()  # stopped and waited for, not left training
 
 
 # ---- sweeps --------------------------------------------------------------------------------------
@@ -296,6 +455,31 @@ def test_ddp_folds_train_on_every_rank_and_rank_zero_writes(tmp_path):
     assert json.loads((run / "fold_0" / "summary.json").read_text())["trainer"]["world_size"] == 2
     assert summary["cv"]["oof"]["items"] == len(read_csv(run / "oof_predictions.csv"))
     assert done.stdout.count("fold runs completed") == 1  # one summary, not one per rank
+
+
+@pytest.mark.slow
+def test_a_ddp_cv_run_resumes_with_process_zero_copying_the_finished_folds(tmp_path):
+    settings = ["cv.folds=2", "mode=smoke", "trainer=ddp_cpu"]
+    done = train_cli(tmp_path / "earlier", *settings)
+    assert done.returncode == 0, done.stderr
+    shutil.rmtree(tmp_path / "earlier" / "fold_1")  # as if killed before fold 1 started
+    (tmp_path / "earlier" / "summary.json").unlink()
+    resume = [*QUICK, "cv=kfold", *settings, "ckpt_path=last", f"hydra.run.dir={tmp_path}/resumed"]
+    try:  # (the other rank copying fold_0 too: FileExistsError there, the run dies or hangs)
+        resumed = subprocess.run(
+            [sys.executable, "train.py", *resume],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    except subprocess.TimeoutExpired as hung:
+        pytest.fail(f"the resumed DDP run hung: {hung.stderr}")
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads((tmp_path / "resumed" / "summary.json").read_text())
+    assert [f["status"] for f in summary["cv"]["per_fold"]] == ["completed"] * 2
+    kept = json.loads((tmp_path / "resumed" / "fold_0" / "summary.json").read_text())
+    assert kept["output_dir"] == str(tmp_path / "resumed" / "fold_0")  # copied, not trained
 
 
 @pytest.mark.slow

@@ -120,7 +120,7 @@ def print_summary(summary) -> None:
         if isinstance(causes, list):
             lines += [f"  [red]- {escape(cause)}[/red]" for cause in causes]
         lines += [
-            f"  next: {escape(runnable(advice, s['output_dir']))}"
+            f"  next: {escape(runnable(advice, s['output_dir'], s.get('best_checkpoint')))}"
             for advice in verdict.get("advice", [])
         ]
     for key in ("lr_find", "interpretation"):
@@ -147,12 +147,21 @@ RUN_FOLDER = "<run>"
 ELIDED = re.compile(r"python (eval|predict|export|serve|clean)\.py \.\.\.")
 
 
-def runnable(advice: str, output_dir: str) -> str:
+def runnable(advice: str, output_dir: str, checkpoint: str | None = None) -> str:
     """``advice`` with this run's folder in its commands (relative when under the current
-    folder, quoted for the shell when needed)."""
-    relative = os.path.relpath(output_dir)
-    folder = output_dir if relative.startswith("..") else relative
-    advice = ELIDED.sub(rf"python \1.py ckpt_path={RUN_FOLDER}", advice)
+    folder, quoted for the shell when needed). A command's ``ckpt_path`` is the run folder, or
+    ``checkpoint`` when the folder holds no checkpoints/ (a cross-validation run: its models are
+    in the fold folders)."""
+
+    def shown(path: str) -> str:
+        relative = os.path.relpath(path)
+        return path if relative.startswith("..") else relative
+
+    folder = model = shown(output_dir)
+    if checkpoint and not os.path.isdir(os.path.join(output_dir, "checkpoints")):
+        model = shown(checkpoint)
+    advice = ELIDED.sub(lambda match: f"python {match[1]}.py ckpt_path={RUN_FOLDER}", advice)
+    advice = advice.replace(f"ckpt_path={RUN_FOLDER}", f"ckpt_path={shlex.quote(model)}")
     return advice.replace(RUN_FOLDER, shlex.quote(folder))
 
 

@@ -39,6 +39,10 @@ CV_CONFIG = "cv_config.yaml"  # the composed config of a CV run: what ckpt_path=
 OOF_FILE = "oof_predictions.csv"
 FOLDS_FILE = "folds.csv"
 FINISHED = ("completed", "failed", "diverged")  # a fold in one of these is not run again
+NO_TEST = (
+    "no test split (data.test_fraction=0, the default when the data gives its validation "
+    "split): nothing is tested; set data.test_fraction to carve a test split out of the items"
+)
 MEASURED = ("completed", "failed")  # its best checkpoint predicts (a diverged one's is not used)
 # Student's t, 97.5 % quantile, for 1..30 degrees of freedom (beyond: the normal 1.96)
 T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -113,24 +117,26 @@ def cross_validate(cfg: DictConfig) -> Summary:
         run_folds = _in_processes if cfg.cv.parallel > 1 else _one_by_one
         folds += run_folds(cfg, run_dir, plan, earlier)
         for result in folds:
-            if result["status"] == "interrupted":
-                raise _Interrupted(result)
-            if result["status"] == "crashed":  # the same error would hit every fold
-                reported = "raised" in result  # (printed by the fold's run, in this process)
-                raise result.get("raised") or _crash_of(result)
+            _stop_if_stopped(result)
         for result in folds:
             if main and result["best_checkpoint"] and result["status"] in MEASURED:
                 predictions.add(result, result["repeat"], result["fold"])
         _aggregate(cfg, summary, folds, predictions)
-        summary.sections["cv"]["test"] = (
-            _refit(cfg, run_dir, folds, earlier, summary)
-            if cfg.cv.refit
-            else predictions.ensemble(summary)
-        )
+        summary.best_checkpoint = _best_fold_checkpoint(folds, summary.task.get("score"))
+        tested = (summary.data.get("sizes") or {}).get("test") != 0
+        if cfg.cv.refit:  # (without a test split still the model to deploy)
+            test = _refit(cfg, run_dir, folds, earlier, summary)
+        else:
+            test = predictions.ensemble(summary) if tested else {"method": "ensemble"}
+        if not tested:
+            test["message"] = NO_TEST
+        summary.sections["cv"]["test"] = test
         if main:
             predictions.write(run_dir, summary)
     except BaseException as caught:  # every ending is recorded (re-raised below)
         error = caught
+        # a fold's (or the refit's) error in this process was printed by its run already
+        reported = getattr(caught, "printed_by_run", False)
     finally:
         interrupted = error.fold if isinstance(error, _Interrupted) else None
         if interrupted is not None:  # the fold said how: Ctrl-C (130) or SIGTERM (143)
@@ -179,6 +185,15 @@ class _Interrupted(Exception):
         self.fold = fold
 
 
+def _stop_if_stopped(result: dict) -> None:
+    """An interrupted fold (or refit) stops the run as interrupted; a crashed one as crashed,
+    with its error (the same error would hit every fold)."""
+    if result["status"] == "interrupted":
+        raise _Interrupted(result)
+    if result["status"] == "crashed":
+        raise result.get("raised") or _crash_of(result)
+
+
 class FoldCrashed(RuntimeError):
     """A fold run in its own process crashed (its summary.json and log say why)."""
 
@@ -201,6 +216,7 @@ def _one_by_one(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Path 
         try:
             summary = kept or train(fold_cfg).to_dict()
         except Exception as error:  # train() wrote its summary.json and printed the error
+            error.printed_by_run = True
             summary = _read_summary(run_dir / fold["name"])
             results.append({**fold, **_fold_result(fold["name"], summary), "raised": error})
             break
@@ -213,11 +229,14 @@ def _one_by_one(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Path 
 def _in_processes(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Path | None) -> list:
     """``cv.parallel`` folds at once, each a process of its own (``python -m
     <package>.training.cv``, its config on stdin, its output in ``<run>/<fold>.log``) with its
-    share of the cores. Ctrl-C stops every running fold as interrupted, and starts no other."""
+    share of the cores. Ctrl-C or SIGTERM reaches the folds once, from this process (they run in
+    sessions of their own, out of reach of the terminal): each ends interrupted and no other
+    starts; nor does one after a fold crashed. Whatever ends this loop, no fold outlives it."""
     import os
     import signal
     import subprocess
     import sys
+    import threading
 
     from .threads import available_cores, thread_count
 
@@ -226,9 +245,21 @@ def _in_processes(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Pat
     kept: dict[str, dict] = {}
     started: set[str] = set()
     waiting, running = list(plan), {}
+    stopped_by: list[int] = []  # the signal that stops the run, once received
+    crashed = False
+
+    def stop(signum: int, frame) -> None:
+        if not stopped_by:  # (a second Ctrl-C could land while a fold writes its checkpoint)
+            stopped_by.append(signum)
+            for process in list(running):
+                process.send_signal(signum)
+
+    stops = (signal.SIGINT, signal.SIGTERM)
+    main_thread = threading.current_thread() is threading.main_thread()  # (signals: main only)
+    previous = {sig: signal.signal(sig, stop) for sig in stops} if main_thread else {}
     try:
-        while waiting or running:
-            while waiting and len(running) < cfg.cv.parallel:
+        while running or (waiting and not stopped_by and not crashed):
+            while waiting and not stopped_by and not crashed and len(running) < cfg.cv.parallel:
                 fold = waiting.pop(0)
                 fold_cfg, summary = _prepare_fold(cfg, run_dir, fold, earlier, first=False)
                 if summary:
@@ -242,30 +273,49 @@ def _in_processes(cfg: DictConfig, run_dir: Path, plan: list[dict], earlier: Pat
                         stderr=subprocess.STDOUT,
                         env=env,
                         text=True,
+                        start_new_session=True,
                     )
-                process.stdin.write(OmegaConf.to_yaml(fold_cfg, resolve=True))
-                process.stdin.close()
                 running[process] = fold["name"]
                 started.add(fold["name"])
-                print(f"{fold['name']}: started (process {process.pid})")
+                print(f"{fold['name']}: started (process {process.pid})", flush=True)
+                process.stdin.write(OmegaConf.to_yaml(fold_cfg, resolve=True))
+                process.stdin.close()
             for process in [p for p in running if p.poll() is not None]:
                 name = running.pop(process)
-                print(f"{name}: {(_read_summary(run_dir / name) or {}).get('message', 'ended')}")
+                summary = _read_summary(run_dir / name) or {"status": "crashed"}
+                crashed = crashed or summary["status"] == "crashed"
+                print(f"{name}: {summary.get('message', 'ended')}", flush=True)
             time.sleep(0.1)
-    except KeyboardInterrupt:
-        for process in running:  # (a Ctrl-C in the terminal has reached them already)
-            process.send_signal(signal.SIGINT)
+    finally:
+        for process in running:  # an error here: the folds still running stop as interrupted
+            process.terminate()
         for process in running:
             process.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     results = []
     for fold in plan:
         summary = kept.get(fold["name"]) or _read_summary(run_dir / fold["name"])
         if summary is None and fold["name"] in started:  # died before train() could write it
-            log = run_dir / f"{fold['name']}.log"
-            summary = {"status": "crashed", "exit_code": 1, "message": f"crashed: see {log}"}
+            summary = _no_summary(run_dir, fold["name"], stopped_by)
+        elif summary is None and stopped_by:  # not started: the run stops here
+            summary = {
+                "status": "interrupted",
+                "exit_code": 128 + stopped_by[0],
+                "message": "interrupted before it started",
+            }
         if summary is not None:
             results.append({**fold, **_fold_result(fold["name"], summary)})
     return results
+
+
+def _no_summary(run_dir: Path, name: str, stopped_by: list[int]) -> dict:
+    """A fold process that ended before its run wrote summary.json: stopped (still starting up)
+    or crashed."""
+    if stopped_by:
+        return {"status": "interrupted", "exit_code": 128 + stopped_by[0], "message": "stopped"}
+    log = run_dir / f"{name}.log"
+    return {"status": "crashed", "exit_code": 1, "message": f"crashed: see {log}"}
 
 
 def _main() -> None:
@@ -312,23 +362,18 @@ def _fold_config(cfg: DictConfig, folder: Path, data: dict, first: bool) -> Dict
 
 def _fold_result(name: str, summary: dict) -> dict:
     best = summary.get("best_checkpoint")
-    best = best if best and Path(best).is_file() else None
+    # epochs trained when the best checkpoint was written (summary.json counts from 0); read
+    # from the summary, not the file: the same on every DDP rank, copied or not yet
+    epoch = (summary.get("selection") or {}).get("best_epoch") if best else None
     return {
         "name": name,
         "status": summary["status"],
         "exit_code": summary["exit_code"],
         "message": summary["message"],
         "summary": summary,
-        "best_checkpoint": best,
-        "best_epoch": _best_epoch(best) if best else None,
+        "best_checkpoint": best if best and Path(best).is_file() else None,
+        "best_epoch": epoch + 1 if epoch is not None else None,
     }
-
-
-def _best_epoch(best: str) -> int:
-    """Epochs trained when the best checkpoint was written (its ``epoch`` counts from 0)."""
-    from .checkpoints import read_checkpoint
-
-    return int(read_checkpoint(best)["epoch"]) + 1
 
 
 # ---- resuming ------------------------------------------------------------------------------------
@@ -338,11 +383,20 @@ def _earlier_run(cfg: DictConfig, run_dir: Path) -> Path | None:
     value = cfg.get("ckpt_path")
     if value in (None, ""):
         return None
-    if str(value) != "last":
-        return Path(str(value)).expanduser()
     from .resume import _comparable
 
     wanted = _comparable(cfg)
+    if str(value) != "last":
+        # its finished folds are copied as they are: they must be folds of this very config
+        folder = Path(str(value)).expanduser()
+        differing = _differences(_comparable(OmegaConf.load(folder / CV_CONFIG)), wanted)
+        if differing:
+            raise ConfigError(
+                f"ckpt_path={value} is a cross-validation run of another config "
+                f"({'; '.join(differing[:3])}{'; ...' if len(differing) > 3 else ''}): resume "
+                "with its overrides, or start a new run without ckpt_path"
+            )
+        return folder
     runs = sorted(
         (d for d in run_dir.parent.glob("*") if d != run_dir and (d / CV_CONFIG).is_file()),
         key=lambda d: (d / CV_CONFIG).stat().st_mtime,
@@ -358,16 +412,33 @@ def _earlier_run(cfg: DictConfig, run_dir: Path) -> Path | None:
     )
 
 
+def _differences(saved: object, wanted: object, key: str = "") -> list[str]:
+    """``model.width 64 -> 128``: every setting whose value differs, as dotted keys."""
+    if isinstance(saved, dict) and isinstance(wanted, dict):
+        return [
+            line
+            for name in sorted({*saved, *wanted}, key=str)
+            for line in _differences(
+                saved.get(name, "(unset)"), wanted.get(name, "(unset)"), f"{key}{name}."
+            )
+        ]
+    return [] if saved == wanted else [f"{key.rstrip('.')} {saved} -> {wanted}"]
+
+
 def _take_over(before: Path, folder: Path) -> dict:
-    """A fold the earlier run finished: copied into this run, its paths pointing here."""
-    shutil.copytree(before, folder)
-    summary = _read_summary(folder)
+    """A fold the earlier run finished: copied into this run, its paths pointing here. With DDP
+    every rank runs the cross-validation: process 0 alone copies, the others read the same."""
+    from lightning.pytorch.utilities import rank_zero_only
+
+    summary = _read_summary(before)
     summary["output_dir"] = str(folder)
     if summary.get("best_checkpoint"):
         summary["best_checkpoint"] = str(
             folder / Path(summary["best_checkpoint"]).relative_to(before)
         )
-    write_json(folder / SUMMARY_FILE, summary)
+    if rank_zero_only.rank == 0:
+        shutil.copytree(before, folder)
+        write_json(folder / SUMMARY_FILE, summary)
     return summary
 
 
@@ -394,11 +465,14 @@ class _Predictions:
         from ..analysis.predict import load_trained, predict
 
         task, datamodule = load_trained(result["best_checkpoint"])
-        val, test = predict(task, datamodule, "val"), predict(task, datamodule, "test")
+        val = predict(task, datamodule, "val")
+        # a given validation split leaves no test split by default (data.test_fraction=0)
+        test = predict(task, datamodule, "test") if datamodule.sizes()["test"] else None
+        test_indices = test.indices if test is not None else []
         if self.task is None:
             self.task, self.oof_metrics = task, _local_metrics(task)
-            self.test_indices, self.image_inputs = test.indices, datamodule.image_inputs
-        if test.indices != self.test_indices:
+            self.test_indices, self.image_inputs = test_indices, datamodule.image_inputs
+        if test_indices != self.test_indices:
             raise RuntimeError(f"{result['name']}: the test split differs from the first fold's")
         for metric in self.oof_metrics.values():
             metric.update(*task.metric_inputs(val.outputs, val.targets))
@@ -416,8 +490,9 @@ class _Predictions:
                 }
             )
         self.fold_of[repeat] = datamodule.fold_of  # (the same for every fold of a repeat)
-        inputs, self.test_targets = task.metric_inputs(test.outputs, test.targets)
-        self.test.append(inputs)
+        if test is not None:
+            inputs, self.test_targets = task.metric_inputs(test.outputs, test.targets)
+            self.test.append(inputs)
 
     def oof_scores(self) -> dict[str, float]:
         return {name: float(metric.compute()) for name, metric in self.oof_metrics.items()}
@@ -491,16 +566,17 @@ def _aggregate(cfg: DictConfig, summary: Summary, folds: list[dict], predictions
     summary.task, summary.model = first.get("task") or {}, first.get("model") or {}
     summary.data = {**(first.get("data") or {}), "folds": cfg.cv.folds, "repeats": cfg.cv.repeats}
     score = summary.task.get("score")
+    # a fold whose val score is NaN/inf (null in its summary.json) is left out of the figures
+    unscored = [f for f in measured if not _finite(f["summary"]["metrics"]["val"].get(score))]
+    measured = [f for f in measured if all(f is not u for u in unscored)]
     for split in ("train", "val"):
         names = [set(f["summary"]["metrics"].get(split, {})) for f in measured]
         common = set.intersection(*names) if names else set()
-        if common:
-            summary.metrics[split] = {
-                name: _mean([f["summary"]["metrics"][split][name] for f in measured])
-                for name in sorted(common)
-            }
+        means = {name: _mean_of(measured, split, name) for name in sorted(common)}
+        if any(v is not None for v in means.values()):
+            summary.metrics[split] = {k: v for k, v in means.items() if v is not None}
     spread = {
-        split: _spread([f["summary"]["metrics"][split][score] for f in measured])
+        split: _spread(_values(measured, split, score))
         for split in ("train", "val")
         if score in summary.metrics.get(split, {})
     }
@@ -519,12 +595,14 @@ def _aggregate(cfg: DictConfig, summary: Summary, folds: list[dict], predictions
         summary.verdicts["fit"] = _fit(cfg, summary, measured, predictions)
     done = [f for f in folds if f["status"] == "completed"]
     others = [f"{f['name']} {f['status']}" for f in folds if f["status"] != "completed"]
+    others += [f"{f['name']} val {score} not a number" for f in unscored]
     summary.verdicts["folds"] = {
         "completed": len(done),
         "runs": len(folds),
+        "unscored": [f["name"] for f in unscored],
         "passed": not others,
         "message": f"{len(done)} of {len(folds)} fold runs completed"
-        + (f" ({', '.join(others)}; the spread is over the others)" if others else ""),
+        + (f" ({', '.join(others)}; the mean and spread are over the others)" if others else ""),
     }
 
 
@@ -593,6 +671,21 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _values(folds: list[dict], split: str, name: str) -> list[float]:
+    """A metric's finite values over the folds (NaN/inf, null in summary.json, left out)."""
+    values = [f["summary"]["metrics"][split].get(name) for f in folds]
+    return [v for v in values if _finite(v)]
+
+
+def _mean_of(folds: list[dict], split: str, name: str) -> float | None:
+    values = _values(folds, split, name)
+    return _mean(values) if values else None
+
+
 def _row(fold: dict) -> dict:
     """A fold's line in the top summary."""
     summary = fold["summary"]
@@ -609,6 +702,18 @@ def _row(fold: dict) -> dict:
         "best_epoch": fold["best_epoch"],
         "output_dir": summary.get("output_dir"),
     }
+
+
+def _best_fold_checkpoint(folds: list[dict], score: str | None) -> str | None:
+    """The best checkpoint of the fold with the highest val score: the run's model (the one its
+    ``next:`` commands load; the run folder itself holds no checkpoints)."""
+    candidates = [f for f in folds if f["best_checkpoint"] and f["status"] in MEASURED]
+
+    def val_score(fold: dict) -> float:
+        value = ((fold["summary"].get("metrics") or {}).get("val") or {}).get(score)
+        return value if _finite(value) else -math.inf
+
+    return max(candidates, key=val_score)["best_checkpoint"] if candidates else None
 
 
 # ---- the final model: refit on the whole pool ----------------------------------------------------
@@ -633,11 +738,12 @@ def _refit(
     [result] = _one_by_one(
         refit_cfg, run_dir, [{"name": "refit", "repeat": None, "fold": None, "data": data}], earlier
     )
-    if result["status"] == "interrupted":
-        raise _Interrupted(result)
+    _stop_if_stopped(result)
     test = (result["summary"].get("metrics") or {}).get("test", {})
     if test:
         summary.metrics["test"] = test
+    if result["status"] == "completed" and result["best_checkpoint"]:
+        summary.best_checkpoint = result["best_checkpoint"]  # the model to deploy
     if result["status"] != "completed":
         summary.verdicts["refit"] = {"passed": False, "message": f"refit {result['status']}"}
     return {"method": "refit", "epochs": mean_epochs, "status": result["status"], **test}

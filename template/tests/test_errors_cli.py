@@ -91,8 +91,9 @@ def test_an_outputs_folder_that_cannot_be_created(tmp_path):
 def test_clean_apply_and_undo_leave_no_run_folder(tmp_path):
     result = run("clean.py", "step=apply", cwd=tmp_path)
     assert_one_line(result, "step=apply needs csv=")
-    (tmp_path / "moves.jsonl").write_text("")
-    result = run("clean.py", "step=undo", "log=moves.jsonl", cwd=tmp_path)
+    (tmp_path / "data_quarantine").mkdir()  # where apply keeps its moves log, beside the data
+    (tmp_path / "data_quarantine" / "moves.jsonl").write_text("")
+    result = run("clean.py", "step=undo", "log=data_quarantine/moves.jsonl", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert left_behind(tmp_path) == []
 

@@ -65,25 +65,83 @@ def compose(overrides: list[str], output_dir: Path):
                                                  "print_config=false", *overrides])
 
 
-class FitCapture:
-    """Times ``Trainer.fit`` inside the project's own ``train(cfg)`` and keeps what it was given
-    (the module as initialized, the data module), so the raw loop can run the very same model."""
+SPLIT = ("data wait", "forward+backward", "optimizer", "validation", "checkpoints", "else")
+
+
+class SplitTimer:
+    """Wall seconds of a fit by part (``SPLIT``), summed over its epochs. The project's side is
+    read from Lightning's hooks (a callback added for one extra, untimed run); "data wait" is
+    then the time between one batch's end and the next one's start (the loader, the batch
+    transfer and the hooks in between), "else" what the fit spent outside the parts (setup,
+    epoch hooks, logging, callbacks)."""
 
     def __init__(self) -> None:
+        self.seconds = dict.fromkeys(SPLIT, 0.0)
+        self.epochs = 0
+        self.mark = 0.0
+
+    def add(self, part: str, since: float) -> float:
+        now = time.perf_counter()
+        self.seconds[part] += now - since
+        return now
+
+    def close(self, total: float) -> dict[str, float]:
+        """Per epoch, "else" being what ``total`` (the fit's wall time) leaves."""
+        self.seconds["else"] = total - sum(v for k, v in self.seconds.items() if k != "else")
+        return {k: v / max(self.epochs, 1) for k, v in self.seconds.items()}
+
+    def callback(self):
+        from lightning.pytorch import Callback
+
+        timer = self
+
+        class Hooks(Callback):
+            def on_train_epoch_start(self, trainer, module):
+                timer.epochs += 1
+                timer.mark = time.perf_counter()
+
+            def on_train_batch_start(self, trainer, module, batch, batch_idx):
+                timer.mark = timer.add("data wait", timer.mark)
+
+            def on_before_optimizer_step(self, trainer, module, optimizer):
+                timer.mark = timer.add("forward+backward", timer.mark)
+
+            def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+                timer.mark = timer.add("optimizer", timer.mark)
+
+            def on_validation_start(self, trainer, module):
+                timer.validation_start = time.perf_counter()
+
+            def on_validation_end(self, trainer, module):
+                timer.add("validation", timer.validation_start)
+
+        return Hooks()
+
+
+class FitCapture:
+    """Times ``Trainer.fit`` inside the project's own ``train(cfg)`` and keeps what it was given
+    (the module as initialized, the data module), so the raw loop can run the very same model.
+    With ``split``, also times the parts of the fit (an extra callback, checkpoint writes)."""
+
+    def __init__(self, split: SplitTimer | None = None) -> None:
         self.seconds = 0.0  # wall
         self.cpu = 0.0      # CPU time of this process (all its threads): robust on a busy machine
         self.module = None
         self.datamodule = None
+        self.split = split
 
     @contextlib.contextmanager
     def patch(self):
         from lightning.pytorch import Trainer
 
-        original = Trainer.fit
+        original, original_save = Trainer.fit, Trainer.save_checkpoint
+        split = self.split
 
         def timed_fit(trainer, model, *args, **kwargs):
             self.module = copy.deepcopy(model)  # initial weights, before any step
             self.datamodule = kwargs.get("datamodule")
+            if split is not None:
+                trainer.callbacks.append(split.callback())
             start, start_cpu = time.perf_counter(), time.process_time()
             try:
                 return original(trainer, model, *args, **kwargs)
@@ -91,20 +149,30 @@ class FitCapture:
                 self.seconds = time.perf_counter() - start
                 self.cpu = time.process_time() - start_cpu
 
+        def timed_save(trainer, *args, **kwargs):  # (checkpoint callbacks run after the timer's)
+            start = time.perf_counter()
+            try:
+                return original_save(trainer, *args, **kwargs)
+            finally:
+                split.add("checkpoints", start)
+
         Trainer.fit = timed_fit
+        if split is not None:
+            Trainer.save_checkpoint = timed_save
         try:
             yield self
         finally:
-            Trainer.fit = original
+            Trainer.fit, Trainer.save_checkpoint = original, original_save
 
 
-def project_fit(overrides: list[str], profile: cProfile.Profile | None = None) -> FitCapture:
+def project_fit(overrides: list[str], profile: cProfile.Profile | None = None,
+                split: SplitTimer | None = None) -> FitCapture:
     """Run the project's train job in-process; returns the timed fit. stdout is kept out of the
     benchmark's report (the progress bar still renders, into a buffer)."""
     import importlib
 
     train = importlib.import_module(f"{PACKAGE}.training.run").train
-    capture = FitCapture()
+    capture = FitCapture(split)
     with tempfile.TemporaryDirectory() as out, capture.patch(), \
             contextlib.redirect_stdout(io.StringIO()):
         cfg = compose(overrides, Path(out))
@@ -118,10 +186,11 @@ def project_fit(overrides: list[str], profile: cProfile.Profile | None = None) -
     return capture
 
 
-def raw_fit(capture: FitCapture, cfg, device: str = "cpu",
-            bf16: bool = False) -> tuple[float, float]:
+def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False,
+            split: SplitTimer | None = None) -> tuple[float, float]:
     """The same model (initial weights), batches, optimizer, schedule and epochs in plain
-    PyTorch: train steps, then a val pass (loss + accuracy) each epoch. Returns (wall, CPU)."""
+    PyTorch: train steps, then a val pass (loss + accuracy) each epoch. Returns (wall, CPU).
+    ``split``: times its parts too (a clock read between them: nothing measurable)."""
     from types import SimpleNamespace
 
     import torch
@@ -143,17 +212,23 @@ def raw_fit(capture: FitCapture, cfg, device: str = "cpu",
         final_div_factor=cfg.scheduler.final_div_factor)
     autocast = (lambda: torch.autocast(device, dtype=torch.bfloat16)) if bf16 else \
         contextlib.nullcontext
+    split = split or SplitTimer()
     for _ in range(epochs):
+        split.epochs += 1
         net.train()
+        mark = time.perf_counter()
         for batch in train_loader:
             x, y = dm.on_after_batch_transfer(batch, 0)
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            mark = split.add("data wait", mark)
             with autocast():
                 loss = F.cross_entropy(net(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            mark = split.add("forward+backward", mark)
             optimizer.step()
             schedule.step()
+            mark = split.add("optimizer", mark)
         net.eval()
         correct, total, loss_sum = 0, 0, 0.0
         with torch.no_grad(), autocast():
@@ -163,6 +238,7 @@ def raw_fit(capture: FitCapture, cfg, device: str = "cpu",
                 loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
                 correct += (logits.argmax(1) == y).sum().item()
                 total += len(y)
+        split.add("validation", mark)
     if device == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - start, time.process_time() - start_cpu
@@ -201,7 +277,22 @@ def side_by_side(overrides: list[str], rounds: int, **raw) -> dict[str, list[flo
             print(f"  round {index}: raw {timings['raw'][0]:.2f} s (CPU {timings['raw'][1]:.2f}),"
                   f" project {timings['project'][0]:.2f} s (CPU {timings['project'][1]:.2f})"
                   f" -> {ratios['wall'][-1]:.2f}x (CPU {ratios['cpu'][-1]:.2f}x)", flush=True)
+    print_split(overrides, **raw)
     return ratios
+
+
+def print_split(overrides: list[str], **raw) -> None:
+    """One more (untimed) run of each side with clocks between the parts: seconds per epoch."""
+    project_split, raw_split = SplitTimer(), SplitTimer()
+    capture = project_fit(overrides, split=project_split)
+    wall = raw_fit(capture, compose(overrides, Path(tempfile.gettempdir())), split=raw_split,
+                   **raw)[0]
+    sides = {"project": project_split.close(capture.seconds), "raw": raw_split.close(wall)}
+    print(f"  per epoch, wall seconds   {'project':>8} {'raw':>8}", flush=True)
+    for part in SPLIT:
+        print(f"    {part:<22} {sides['project'][part]:8.3f} {sides['raw'][part]:8.3f}")
+    print(f"    {'total':<22} {capture.seconds / project_split.epochs:8.3f} "
+          f"{wall / raw_split.epochs:8.3f}", flush=True)
 
 
 # ---- benchmarks ------------------------------------------------------------------------------
@@ -400,9 +491,18 @@ def bench_images(rounds: int, smoke: bool) -> None:
            f" {len(paths)} images)")
 
 
-def profile_loop(smoke: bool, top: int = 30) -> None:
-    """cProfile of the project's fit on the loop workload, by cumulative and by own time."""
-    overrides = loop_overrides(smoke)
+def profile_fit(which: str, smoke: bool, top: int = 30) -> None:
+    """cProfile of the project's fit on the loop (or heavy) workload, by cumulative and by own
+    time."""
+    if which == "heavy":
+        with tempfile.TemporaryDirectory() as tmp:
+            root = make_images(Path(tmp) / "images", 10 if smoke else 40, 64)
+            profile_overrides(heavy_overrides(root, smoke), top)
+    else:
+        profile_overrides(loop_overrides(smoke), top)
+
+
+def profile_overrides(overrides: list[str], top: int) -> None:
     project_fit(overrides)  # warm-up: lazy imports and first-call costs are not the loop's
     profile = cProfile.Profile()
     capture = project_fit(overrides, profile)
@@ -533,7 +633,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("which", nargs="?", default="all", choices=[*BENCHMARKS, "all"])
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
-    parser.add_argument("--profile", action="store_true", help="profile the loop instead")
+    parser.add_argument("--profile", action="store_true",
+                        help="loop or heavy: profile the project's fit instead")
     parser.add_argument("--ablate", action="store_true",
                         help="loop or verdict: with one part at a time switched off")
     args = parser.parse_args(argv)
@@ -546,7 +647,7 @@ def main(argv: list[str] | None = None) -> None:
     import_module(f"{PACKAGE}.noise").silence()
     logging.disable(logging.INFO)  # Lightning's "GPU available: ..." once per run
     if args.profile:
-        profile_loop(args.smoke)
+        profile_fit(args.which, args.smoke)
         return
     rounds = 1 if args.smoke else args.rounds
     if args.ablate:

@@ -65,6 +65,10 @@ def compose(overrides: list[str], output_dir: Path):
                                                  "print_config=false", *overrides])
 
 
+class FitCaptured(Exception):
+    """Ends a dry ``project_fit`` once the module and data module are captured."""
+
+
 SPLIT = ("data wait", "forward+backward", "optimizer", "validation", "checkpoints", "else")
 
 
@@ -84,6 +88,16 @@ class SplitTimer:
         now = time.perf_counter()
         self.seconds[part] += now - since
         return now
+
+    def timed(self, part: str, function):
+        def timed_call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.add(part, start)
+
+        return timed_call
 
     def close(self, total: float) -> dict[str, float]:
         """Per epoch, "else" being what ``total`` (the fit's wall time) leaves."""
@@ -123,25 +137,31 @@ class FitCapture:
     (the module as initialized, the data module), so the raw loop can run the very same model.
     With ``split``, also times the parts of the fit (an extra callback, checkpoint writes)."""
 
-    def __init__(self, split: SplitTimer | None = None) -> None:
+    def __init__(self, split: SplitTimer | None = None, dry: bool = False) -> None:
         self.seconds = 0.0  # wall
         self.cpu = 0.0      # CPU time of this process (all its threads): robust on a busy machine
         self.module = None
         self.datamodule = None
         self.split = split
+        self.dry = dry  # stop at the start of fit (the raw loop's model and data, untrained)
 
     @contextlib.contextmanager
     def patch(self):
         from lightning.pytorch import Trainer
 
-        original, original_save = Trainer.fit, Trainer.save_checkpoint
+        original = Trainer.fit
         split = self.split
 
         def timed_fit(trainer, model, *args, **kwargs):
             self.module = copy.deepcopy(model)  # initial weights, before any step
             self.datamodule = kwargs.get("datamodule")
+            if self.dry:
+                raise FitCaptured
             if split is not None:
                 trainer.callbacks.append(split.callback())
+                for callback in trainer.checkpoint_callbacks:  # the writes, and the wait for them
+                    for name in ("_save_checkpoint", "teardown"):
+                        setattr(callback, name, split.timed("checkpoints", getattr(callback, name)))
             start, start_cpu = time.perf_counter(), time.process_time()
             try:
                 return original(trainer, model, *args, **kwargs)
@@ -149,37 +169,31 @@ class FitCapture:
                 self.seconds = time.perf_counter() - start
                 self.cpu = time.process_time() - start_cpu
 
-        def timed_save(trainer, *args, **kwargs):  # (checkpoint callbacks run after the timer's)
-            start = time.perf_counter()
-            try:
-                return original_save(trainer, *args, **kwargs)
-            finally:
-                split.add("checkpoints", start)
-
         Trainer.fit = timed_fit
-        if split is not None:
-            Trainer.save_checkpoint = timed_save
         try:
             yield self
         finally:
-            Trainer.fit, Trainer.save_checkpoint = original, original_save
+            Trainer.fit = original
 
 
 def project_fit(overrides: list[str], profile: cProfile.Profile | None = None,
-                split: SplitTimer | None = None) -> FitCapture:
+                split: SplitTimer | None = None, dry: bool = False) -> FitCapture:
     """Run the project's train job in-process; returns the timed fit. stdout is kept out of the
     benchmark's report (the progress bar still renders, into a buffer)."""
     import importlib
 
     train = importlib.import_module(f"{PACKAGE}.training.run").train
-    capture = FitCapture(split)
+    capture = FitCapture(split, dry)
     with tempfile.TemporaryDirectory() as out, capture.patch(), \
-            contextlib.redirect_stdout(io.StringIO()):
+            contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()) if dry else contextlib.nullcontext():
         cfg = compose(overrides, Path(out))
         if profile is not None:
             profile.enable()
         try:
             train(cfg)
+        except FitCaptured:
+            pass
         finally:
             if profile is not None:
                 profile.disable()
@@ -241,6 +255,7 @@ def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False,
         split.add("validation", mark)
     if device == "cuda":
         torch.cuda.synchronize()
+    del train_loader, val_loader  # their workers stop here, as in Lightning's teardown of fit
     return time.perf_counter() - start, time.process_time() - start_cpu
 
 
@@ -260,7 +275,7 @@ def side_by_side(overrides: list[str], rounds: int, **raw) -> dict[str, list[flo
     """Alternate project and raw loop (which one goes first alternates too). Returns raw /
     project per round, by wall clock and by CPU time (the CPU ratio is the steadier one where
     other programs share the cores; it can't see loader worker processes)."""
-    ratios: dict[str, list[float]] = {"wall": [], "cpu": []}
+    ratios: dict[str, list[float]] = {"wall": [], "cpu": [], "raw seconds": []}
     capture = None
     for index in range(rounds + 1):  # round 0 warms up caches and lazy imports: not counted
         timings = {}
@@ -274,6 +289,7 @@ def side_by_side(overrides: list[str], rounds: int, **raw) -> dict[str, list[flo
         if index:
             for clock, i in (("wall", 0), ("cpu", 1)):
                 ratios[clock].append(timings["raw"][i] / timings["project"][i])
+            ratios["raw seconds"].append(timings["raw"][0])
             print(f"  round {index}: raw {timings['raw'][0]:.2f} s (CPU {timings['raw'][1]:.2f}),"
                   f" project {timings['project'][0]:.2f} s (CPU {timings['project'][1]:.2f})"
                   f" -> {ratios['wall'][-1]:.2f}x (CPU {ratios['cpu'][-1]:.2f}x)", flush=True)
@@ -303,9 +319,74 @@ def loop_overrides(smoke: bool) -> list[str]:
 
 
 def bench_loop(rounds: int, smoke: bool) -> None:
-    ratios = side_by_side(loop_overrides(smoke), rounds)
+    overrides = loop_overrides(smoke)
+    ratios = side_by_side(overrides, rounds)
     report("loop", ratios["wall"], GOALS["loop"], "raw/project speed (digits, cnn, default loop)")
     report("loop-cpu", ratios["cpu"], GOALS["loop"], "raw/project CPU time")
+    cfg = compose(overrides, Path(tempfile.gettempdir()))
+    dm = project_fit(overrides, dry=True).datamodule
+    train_steps, val_steps = len(dm.train_dataloader()), len(dm.val_dataloader())
+    epochs = cfg.trainer.max_epochs
+    overheads = [lightning_floor(epochs, train_steps, val_steps) for _ in range(3)]
+    overhead = statistics.median(overheads)
+    raw = statistics.median(ratios["raw seconds"])
+    print(f"loop-floor: an empty LightningModule's fit costs {overhead:.2f} s more than an empty "
+          f"raw loop ({epochs} epochs of {train_steps} train + {val_steps} val steps, "
+          f"{1000 * overhead / (epochs * train_steps):.2f} ms per train step, median of 3): the "
+          f"best ratio with Lightning here is raw / (raw + that) = {raw / (raw + overhead):.2f}",
+          flush=True)
+
+
+def lightning_floor(epochs: int, train_steps: int, val_steps: int) -> float:
+    """Wall seconds an empty Lightning fit (a one-weight model, in-memory batches, no logger,
+    checkpoint, progress bar or summary) takes above the same loop in plain PyTorch: the
+    trainer's own per-step and per-epoch machinery, which no project on Lightning can remove."""
+    import lightning as L
+    import torch
+    from torch.utils.data import DataLoader
+
+    batch = (torch.zeros(64, 1), torch.zeros(64, 1))
+    train_batches, val_batches = [batch] * train_steps, [batch] * val_steps
+
+    def loader(batches):
+        return DataLoader(batches, batch_size=None)
+
+    class Empty(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Linear(1, 1)
+
+        def training_step(self, batch, batch_idx):
+            return self.weight(batch[0]).mean()
+
+        def validation_step(self, batch, batch_idx):
+            self.weight(batch[0]).mean()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.0)
+
+    trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, num_sanity_val_steps=0)
+    start = time.perf_counter()
+    trainer.fit(Empty(), loader(train_batches), loader(val_batches))
+    lightning = time.perf_counter() - start
+
+    net = torch.nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.0)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        net.train()
+        for x, _ in loader(train_batches):
+            loss = net(x).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        net.eval()
+        with torch.no_grad():
+            for x, _ in loader(val_batches):
+                net(x).mean()
+    return lightning - (time.perf_counter() - start)
 
 
 def make_images(root: Path, per_class: int, size: int, fmt: str = "png") -> Path:
@@ -340,7 +421,34 @@ def bench_heavy(rounds: int, smoke: bool) -> None:
         # smoke: 10 per class, the fewest that give every split one image of each class
         root = make_images(Path(tmp) / "images", 10 if smoke else 40, 64)
         ratios = side_by_side(heavy_overrides(root, smoke), rounds)
+        rss = peak_rss(heavy_overrides(root, smoke))
     report("heavy", ratios["wall"], GOALS["heavy"], "raw/project speed (ResNet-18, 64-px files)")
+    report("heavy-cpu", ratios["cpu"], GOALS["heavy"], "raw/project CPU time (main process)")
+    print(f"heavy-rss: peak RSS of the main process, project {rss['project']:.0f} MiB, raw "
+          f"{rss['raw']:.0f} MiB -> project/raw {rss['project'] / rss['raw']:.2f}  goal <= 1.1: "
+          f"{'met' if rss['project'] <= 1.1 * rss['raw'] else 'MISSED'}", flush=True)
+
+
+def peak_rss(overrides: list[str]) -> dict[str, float]:
+    """Peak resident memory (MiB) of the project's run and of the raw loop, each in a process of
+    its own that imports the same and builds the same model and data (loader workers apart)."""
+    rss = {}
+    for side in ("project", "raw"):
+        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+        result = subprocess.run([sys.executable, __file__, "_rss", side, *overrides],
+                                check=True, capture_output=True, text=True, env=env)
+        rss[side] = float(result.stdout.strip().splitlines()[-1])
+    return rss
+
+
+def rss_child(side: str, overrides: list[str]) -> None:
+    """In a child process: one run of ``side``; prints the process's peak RSS in MiB."""
+    import resource
+
+    capture = project_fit(overrides, dry=side == "raw")
+    if side == "raw":
+        raw_fit(capture, compose(overrides, Path(tempfile.gettempdir())))
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def bench_gpu(rounds: int, smoke: bool) -> None:
@@ -624,11 +732,27 @@ def ablate_loop(rounds: int, smoke: bool) -> None:
                f"raw/project CPU ({saved:+.2f} s of {default:.2f} s saved; raw {raw:.2f} s)")
 
 
+def setup() -> None:
+    import torch
+
+    project()
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
+    from importlib import import_module
+
+    import_module(f"{PACKAGE}.noise").silence()
+    logging.disable(logging.INFO)  # Lightning's "GPU available: ..." once per run
+
+
 BENCHMARKS = {"loop": bench_loop, "heavy": bench_heavy, "verdict": bench_verdict,
               "images": bench_images, "gpu": bench_gpu}
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_rss"]:  # a child of peak_rss
+        setup()
+        rss_child(argv[1], argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("which", nargs="?", default="all", choices=[*BENCHMARKS, "all"])
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median)")
@@ -638,14 +762,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ablate", action="store_true",
                         help="loop or verdict: with one part at a time switched off")
     args = parser.parse_args(argv)
-    project()
-    import torch
-
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
-    from importlib import import_module
-
-    import_module(f"{PACKAGE}.noise").silence()
-    logging.disable(logging.INFO)  # Lightning's "GPU available: ..." once per run
+    setup()
     if args.profile:
         profile_fit(args.which, args.smoke)
         return

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
 import torch
 
 from conftest import compose_config
@@ -47,10 +51,21 @@ PINNED_SEED0_TWO_EPOCHS = {
     "val": {"loss": 1.3538053, "acc": 0.7740741, "f1_macro": 0.7459224},
     "test": {"loss": 1.3839304, "acc": 0.7481481, "f1_macro": 0.7246174},
 }
+# the same run's per-epoch curves (plots/curves.json): what the loop logged during training
+PINNED_SEED0_EPOCHS = {
+    "train/loss": [2.0479524, 1.4566622],
+    "val/loss": [1.8735919, 1.3538053],
+    "train/acc": [0.3492442, 0.7255370],
+    "val/acc": [0.6148148, 0.7740741],
+}
 
 
 def test_default_project_metrics_for_seed_0_are_unchanged(run_train):
-    metrics = run_train(*SHORT, "seed=0")["metrics"]
+    summary = run_train(*SHORT, "seed=0")
+    metrics = summary["metrics"]
     for split, values in PINNED_SEED0_TWO_EPOCHS.items():
         for name, pinned in values.items():
             assert abs(metrics[split][name] - pinned) < 2e-4, (split, name, metrics[split][name])
+    curves = json.loads((Path(summary["output_dir"]) / "plots" / "curves.json").read_text())
+    for name, pinned in PINNED_SEED0_EPOCHS.items():
+        assert curves["epochs"][name] == pytest.approx(pinned, abs=2e-4), name

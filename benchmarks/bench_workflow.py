@@ -442,13 +442,13 @@ def peak_rss(overrides: list[str]) -> dict[str, float]:
 
 
 def rss_child(side: str, overrides: list[str]) -> None:
-    """In a child process: one run of ``side``; prints the process's peak RSS in MiB."""
-    import resource
-
+    """In a child process: one run of ``side``; prints the process's peak RSS in MiB (VmHWM:
+    getrusage's maximum would include the parent's, kept across fork and exec)."""
     capture = project_fit(overrides, dry=side == "raw")
     if side == "raw":
         raw_fit(capture, compose(overrides, Path(tempfile.gettempdir())))
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    status = Path("/proc/self/status").read_text()
+    print(int(status.split("VmHWM:")[1].split()[0]) / 1024)
 
 
 def bench_gpu(rounds: int, smoke: bool) -> None:

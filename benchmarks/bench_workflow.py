@@ -472,8 +472,8 @@ def bench_verdict(rounds: int, smoke: bool) -> None:
 
     gaps, cpu_gaps = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        overfit = ["train.py", "mode=overfit", f"hydra.run.dir={tmp}/run"]  # smoke: the same
-        for index in range(rounds):
+        for index in range(rounds):  # (smoke: the same run; each in a new folder)
+            overfit = ["train.py", "mode=overfit", f"hydra.run.dir={tmp}/run{index}"]
             order = ("floor", "overfit") if index % 2 else ("overfit", "floor")
             times = {side: timed(*overfit) if side == "overfit" else
                      timed("-c", "import torch, lightning") for side in order}

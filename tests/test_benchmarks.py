@@ -34,7 +34,8 @@ def test_every_benchmark_prints_its_ratio_in_smoke_mode():
     # where the time goes, side by side (loop and heavy): seconds per epoch, project then raw
     for part in ("data wait", "forward+backward", "optimizer", "validation", "checkpoints",
                  "else", "total"):
-        rows = re.findall(rf"^    {re.escape(part)} +(-?\d+\.\d+) +(-?\d+\.\d+)$", out, re.MULTILINE)
+        row = rf"^    {re.escape(part)} +(-?\d+\.\d+) +(-?\d+\.\d+)$"
+        rows = re.findall(row, out, re.MULTILINE)
         assert len(rows) == 2, f"no split row {part!r} for loop and heavy in:\n{out}"
     floor = re.search(r"^loop-floor: .* = (\d+\.\d+)$", out, re.MULTILINE)
     assert floor and 0 < float(floor.group(1)) <= 1.5, out

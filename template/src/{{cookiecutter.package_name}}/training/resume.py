@@ -252,11 +252,16 @@ class ResumableCheckpoint(ModelCheckpoint):
     * on one process, the files are written by a background thread from a copy of the state
       (ResNet-18's weights and optimizer state took 0.2 s a save, 5 % of a short fit, on the
       training's own thread); the fit's end waits for the last write and raises its error.
+      The copy costs memory (about the checkpoint's size more at peak): ``background_writes``
+      false writes on the training's thread instead.
     """
 
-    def __init__(self, *args, last_min_interval_s: float = 0.0, **kwargs) -> None:
+    def __init__(
+        self, *args, last_min_interval_s: float = 0.0, background_writes: bool = True, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.last_min_interval_s = last_min_interval_s
+        self.background_writes = background_writes
         self._last_written: float | None = None  # when this run last wrote last.ckpt (monotonic)
         self.best_epoch: int | None = None  # the epoch best.ckpt was saved at (summary.json)
         self._writes = _BackgroundWrites()
@@ -321,13 +326,13 @@ class ResumableCheckpoint(ModelCheckpoint):
             # this step's best.ckpt holds the same state: last.ckpt becomes a second name of that
             # file instead of a second write of the weights and optimizer state (a hard link: a
             # later best.ckpt is a new file, last.ckpt keeps this one)
-            if trainer.world_size == 1:
+            if self._in_background(trainer):
                 self._writes.submit(_link_or_copy, source, filepath)  # after the source's write
             else:
                 if trainer.is_global_zero:
                     _link_or_copy(source, filepath)
                 trainer.strategy.barrier("ResumableCheckpoint.link")
-        elif trainer.world_size == 1:
+        elif self._in_background(trainer):
             # what trainer.save_checkpoint writes, copied (training goes on changing the live
             # tensors), written by the background thread
             checkpoint = trainer._checkpoint_connector.dump_checkpoint(self.save_weights_only)
@@ -348,8 +353,11 @@ class ResumableCheckpoint(ModelCheckpoint):
             for logger in trainer.loggers:
                 logger.after_save_checkpoint(proxy(self))
 
+    def _in_background(self, trainer: L.Trainer) -> bool:
+        return self.background_writes and trainer.world_size == 1
+
     def _remove_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
-        if trainer.world_size == 1:  # not before the writes asked for earlier (a link to it)
+        if self._in_background(trainer):  # not before the writes asked earlier (a link to it)
             self._writes.submit(super()._remove_checkpoint, trainer, filepath)
         else:
             super()._remove_checkpoint(trainer, filepath)

@@ -76,7 +76,12 @@ def test_default_project_metrics_for_seed_0_are_unchanged(run_train):
 
 # checkpoint files written by a background thread (training/resume.py): the same files, complete
 # when fit returns, written off the training's thread
-WRITES = (*SHORT, "seed=0", "callbacks.model_checkpoint.last_min_interval_s=0")
+WRITES = (
+    *SHORT,
+    "seed=0",
+    "callbacks.model_checkpoint.last_min_interval_s=0",
+    "callbacks.model_checkpoint.background_writes=true",
+)
 
 
 def _load(path: Path) -> dict:
@@ -99,7 +104,9 @@ def test_background_writes_give_the_same_complete_files_off_the_training_thread(
     assert writers and all(name.startswith("checkpoint-writer") for name in writers)
 
     inline = Path(
-        run_train(*WRITES, "callbacks.model_checkpoint.background_writes=false")["best_checkpoint"]
+        run_train(*WRITES[:-1], "callbacks.model_checkpoint.background_writes=false")[
+            "best_checkpoint"
+        ]
     ).parent
     assert sorted(p.name for p in background.iterdir()) == ["best.ckpt", "last.ckpt"]
     for name in ("best.ckpt", "last.ckpt"):

@@ -249,15 +249,20 @@ class ResumableCheckpoint(ModelCheckpoint):
     * every file is written under a temporary name and renamed once complete: a full disk or a
       kill during the write leaves the previous checkpoint intact; a ``last.ckpt`` of the same
       step as a new ``best.ckpt`` is a hard link to it, not a second write;
-    * on one process, the files are written by a background thread from a copy of the state
-      (ResNet-18's weights and optimizer state took 0.2 s a save, 5 % of a short fit, on the
-      training's own thread); the fit's end waits for the last write and raises its error.
-      The copy costs memory (about the checkpoint's size more at peak): ``background_writes``
-      false writes on the training's thread instead.
+    * ``background_writes`` (one process only): the files are written by a background thread
+      from a copy of the state while training goes on; the fit's end waits for the last write
+      and raises its error. ``None``: on an accelerator only, where the copy stays in its
+      memory. On the CPU the copy raised the peak memory of a ResNet-18 run by 15 % (checkpoint
+      writes inline: 5 %) for a wall-time gain of 1-2 % on an idle machine (about 10 % when
+      other programs share the cores).
     """
 
     def __init__(
-        self, *args, last_min_interval_s: float = 0.0, background_writes: bool = True, **kwargs
+        self,
+        *args,
+        last_min_interval_s: float = 0.0,
+        background_writes: bool | None = None,
+        **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.last_min_interval_s = last_min_interval_s
@@ -354,7 +359,10 @@ class ResumableCheckpoint(ModelCheckpoint):
                 logger.after_save_checkpoint(proxy(self))
 
     def _in_background(self, trainer: L.Trainer) -> bool:
-        return self.background_writes and trainer.world_size == 1
+        wanted = self.background_writes
+        if wanted is None:
+            wanted = trainer.strategy.root_device.type != "cpu"
+        return wanted and trainer.world_size == 1
 
     def _remove_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
         if self._in_background(trainer):  # not before the writes asked earlier (a link to it)

@@ -14,9 +14,15 @@ ratio (never an absolute time alone: machines differ, ratios travel).
            the same workers; and with the decoded images cached in memory. ratio = project / raw
   gpu      ResNet-18 on a GPU, trainer=gpu (bf16) vs a raw bf16 loop (skipped without a GPU)
 
+loop, heavy and gpu also print where each side's time goes per epoch (data wait, forward+backward,
+optimizer, validation, checkpoints, the rest; one more untimed run of each side); loop prints
+Lightning's own floor (an empty LightningModule's fit vs an empty raw loop) and the best ratio it
+leaves; heavy prints the peak RSS of each side, each run in a process of its own.
+
     python benchmarks/bench_workflow.py all              # everything (several minutes)
     python benchmarks/bench_workflow.py loop --rounds 7
     python benchmarks/bench_workflow.py loop --profile   # where the project's loop spends time
+    python benchmarks/bench_workflow.py heavy --profile  # the same on ResNet-18
     python benchmarks/bench_workflow.py loop --ablate    # the loop with one part switched off
     python benchmarks/bench_workflow.py verdict --ablate # the same for the time to verdict
     python benchmarks/bench_workflow.py all --smoke      # a few seconds each: checks it runs

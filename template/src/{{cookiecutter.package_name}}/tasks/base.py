@@ -36,7 +36,7 @@ from typing import ClassVar
 import lightning as L
 import torch
 from torch import nn
-from torchmetrics import MeanMetric, Metric, MetricCollection
+from torchmetrics import Metric, MetricCollection
 
 from ..models import create_model
 from ..training.optim import (
@@ -105,10 +105,6 @@ class Task(L.LightningModule):
                 )
         self.train_score = self.metrics()[self.score]
         self.val_metrics = MetricCollection(self.metrics(), prefix="val/")
-        # the mean item loss of the epoch's validation batches, as a metric logged once per epoch
-        # (a ``self.log`` per validation step was a tenth of the default loop's overhead); NaN
-        # kept: a diverged run must read as one
-        self.val_loss = MeanMetric(nan_strategy="disable")
         # every split measured in eval mode after training (``measure`` in training/run.py)
         # (keys are prefixed: a ModuleDict key may not shadow a method such as ``train``)
         self.eval_metrics = nn.ModuleDict(
@@ -267,9 +263,14 @@ class Task(L.LightningModule):
         x, y = batch
         outputs = self(x)
         self.val_metrics.update(*self.metric_inputs(outputs, y))
-        self.val_loss.update(self.item_losses(outputs, y))
-        if batch_idx == 0:  # computed (over every DDP rank) and reset at the epoch's end
-            self.log("val/loss", self.val_loss, prog_bar=True, batch_size=len(y))
+        self.log(
+            "val/loss",
+            self.item_losses(outputs, y).mean(),
+            prog_bar=True,
+            batch_size=len(y),
+            sync_dist=True,
+        )  # averaged over DDP ranks
+        if batch_idx == 0:
             self.log_dict(self.val_metrics, batch_size=len(y))
 
     def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:

@@ -253,7 +253,7 @@ class ResumableCheckpoint(ModelCheckpoint):
       from a copy of the state while training goes on; the fit's end waits for the last write
       and raises its error. ``None``: on an accelerator only, where the copy stays in its
       memory. On the CPU the copy raised the peak memory of a ResNet-18 run by 15 % (checkpoint
-      writes inline: 5 %) for a wall-time gain of 1-2 % on an idle machine (about 10 % when
+      writes inline: 5 %) for a wall-time gain of about 3 % on an idle machine (10 % when
       other programs share the cores).
     """
 

@@ -8,14 +8,21 @@ ratio (never an absolute time alone: machines differ, ratios travel).
            pass each epoch; progress bar, CSV logger, checkpoints as configured) vs a raw PyTorch
            loop on the same model, split, batches, optimizer and epochs. ratio = raw / project
   heavy    the same on a compute-heavy workload: ResNet-18 on 64-px image files
-  verdict  `python train.py mode=overfit` wall time minus `python -c "import torch, lightning"`
+  verdict  `python train.py mode=overfit` wall time minus `python -c "import <package>, torch,
+           lightning"` (the package first: it keeps transformers' import lazy, as train.py does)
   images   image-folder loading: the project's loader vs raw PIL decode + the same transforms with
            the same workers; and with the decoded images cached in memory. ratio = project / raw
   gpu      ResNet-18 on a GPU, trainer=gpu (bf16) vs a raw bf16 loop (skipped without a GPU)
 
+loop, heavy and gpu also print where each side's time goes per epoch (data wait, forward+backward,
+optimizer, validation, checkpoints, the rest; one more untimed run of each side); loop prints
+Lightning's own floor (an empty LightningModule's fit vs an empty raw loop) and the best ratio it
+leaves; heavy prints the peak RSS of each side, each run in a process of its own.
+
     python benchmarks/bench_workflow.py all              # everything (several minutes)
     python benchmarks/bench_workflow.py loop --rounds 7
     python benchmarks/bench_workflow.py loop --profile   # where the project's loop spends time
+    python benchmarks/bench_workflow.py heavy --profile  # the same on ResNet-18
     python benchmarks/bench_workflow.py loop --ablate    # the loop with one part switched off
     python benchmarks/bench_workflow.py verdict --ablate # the same for the time to verdict
     python benchmarks/bench_workflow.py all --smoke      # a few seconds each: checks it runs
@@ -41,6 +48,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = "my_vision_project"
+# What any start of the project pays: the package first (noise.py keeps torchmetrics from
+# importing transformers, about 1.7 s where it is installed, which train.py skips too)
+IMPORT_FLOOR = ["-c", f"import {PACKAGE}, torch, lightning"]
 GOALS = {"loop": 0.8, "heavy": 0.95, "images": 0.9, "gpu": 0.95}
 
 
@@ -65,25 +75,103 @@ def compose(overrides: list[str], output_dir: Path):
                                                  "print_config=false", *overrides])
 
 
-class FitCapture:
-    """Times ``Trainer.fit`` inside the project's own ``train(cfg)`` and keeps what it was given
-    (the module as initialized, the data module), so the raw loop can run the very same model."""
+class FitCaptured(Exception):
+    """Ends a dry ``project_fit`` once the module and data module are captured."""
+
+
+SPLIT = ("data wait", "forward+backward", "optimizer", "validation", "checkpoints", "else")
+
+
+class SplitTimer:
+    """Wall seconds of a fit by part (``SPLIT``), summed over its epochs. The project's side is
+    read from Lightning's hooks (a callback added for one extra, untimed run); "data wait" is
+    then the time between one batch's end and the next one's start (the loader, the batch
+    transfer and the hooks in between), "else" what the fit spent outside the parts (setup,
+    epoch hooks, logging, callbacks)."""
 
     def __init__(self) -> None:
+        self.seconds = dict.fromkeys(SPLIT, 0.0)
+        self.epochs = 0
+        self.mark = 0.0
+
+    def add(self, part: str, since: float) -> float:
+        now = time.perf_counter()
+        self.seconds[part] += now - since
+        return now
+
+    def timed(self, part: str, function):
+        def timed_call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.add(part, start)
+
+        return timed_call
+
+    def close(self, total: float) -> dict[str, float]:
+        """Per epoch, "else" being what ``total`` (the fit's wall time) leaves."""
+        self.seconds["else"] = total - sum(v for k, v in self.seconds.items() if k != "else")
+        return {k: v / max(self.epochs, 1) for k, v in self.seconds.items()}
+
+    def callback(self):
+        from lightning.pytorch import Callback
+
+        timer = self
+
+        class Hooks(Callback):
+            def on_train_epoch_start(self, trainer, module):
+                timer.epochs += 1
+                timer.mark = time.perf_counter()
+
+            def on_train_batch_start(self, trainer, module, batch, batch_idx):
+                timer.mark = timer.add("data wait", timer.mark)
+
+            def on_before_optimizer_step(self, trainer, module, optimizer):
+                timer.mark = timer.add("forward+backward", timer.mark)
+
+            def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+                timer.mark = timer.add("optimizer", timer.mark)
+
+            def on_validation_start(self, trainer, module):
+                timer.validation_start = time.perf_counter()
+
+            def on_validation_end(self, trainer, module):
+                timer.add("validation", timer.validation_start)
+
+        return Hooks()
+
+
+class FitCapture:
+    """Times ``Trainer.fit`` inside the project's own ``train(cfg)`` and keeps what it was given
+    (the module as initialized, the data module), so the raw loop can run the very same model.
+    With ``split``, also times the parts of the fit (an extra callback, checkpoint writes)."""
+
+    def __init__(self, split: SplitTimer | None = None, dry: bool = False) -> None:
         self.seconds = 0.0  # wall
         self.cpu = 0.0      # CPU time of this process (all its threads): robust on a busy machine
         self.module = None
         self.datamodule = None
+        self.split = split
+        self.dry = dry  # stop at the start of fit (the raw loop's model and data, untrained)
 
     @contextlib.contextmanager
     def patch(self):
         from lightning.pytorch import Trainer
 
         original = Trainer.fit
+        split = self.split
 
         def timed_fit(trainer, model, *args, **kwargs):
             self.module = copy.deepcopy(model)  # initial weights, before any step
             self.datamodule = kwargs.get("datamodule")
+            if self.dry:
+                raise FitCaptured
+            if split is not None:
+                trainer.callbacks.append(split.callback())
+                for callback in trainer.checkpoint_callbacks:  # the writes, and the wait for them
+                    for name in ("_save_checkpoint", "teardown"):
+                        setattr(callback, name, split.timed("checkpoints", getattr(callback, name)))
             start, start_cpu = time.perf_counter(), time.process_time()
             try:
                 return original(trainer, model, *args, **kwargs)
@@ -98,30 +186,35 @@ class FitCapture:
             Trainer.fit = original
 
 
-def project_fit(overrides: list[str], profile: cProfile.Profile | None = None) -> FitCapture:
+def project_fit(overrides: list[str], profile: cProfile.Profile | None = None,
+                split: SplitTimer | None = None, dry: bool = False) -> FitCapture:
     """Run the project's train job in-process; returns the timed fit. stdout is kept out of the
     benchmark's report (the progress bar still renders, into a buffer)."""
     import importlib
 
     train = importlib.import_module(f"{PACKAGE}.training.run").train
-    capture = FitCapture()
+    capture = FitCapture(split, dry)
     with tempfile.TemporaryDirectory() as out, capture.patch(), \
-            contextlib.redirect_stdout(io.StringIO()):
+            contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()) if dry else contextlib.nullcontext():
         cfg = compose(overrides, Path(out))
         if profile is not None:
             profile.enable()
         try:
             train(cfg)
+        except FitCaptured:
+            pass
         finally:
             if profile is not None:
                 profile.disable()
     return capture
 
 
-def raw_fit(capture: FitCapture, cfg, device: str = "cpu",
-            bf16: bool = False) -> tuple[float, float]:
+def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False,
+            split: SplitTimer | None = None) -> tuple[float, float]:
     """The same model (initial weights), batches, optimizer, schedule and epochs in plain
-    PyTorch: train steps, then a val pass (loss + accuracy) each epoch. Returns (wall, CPU)."""
+    PyTorch: train steps, then a val pass (loss + accuracy) each epoch. Returns (wall, CPU).
+    ``split``: times its parts too (a clock read between them: nothing measurable)."""
     from types import SimpleNamespace
 
     import torch
@@ -143,17 +236,23 @@ def raw_fit(capture: FitCapture, cfg, device: str = "cpu",
         final_div_factor=cfg.scheduler.final_div_factor)
     autocast = (lambda: torch.autocast(device, dtype=torch.bfloat16)) if bf16 else \
         contextlib.nullcontext
+    split = split or SplitTimer()
     for _ in range(epochs):
+        split.epochs += 1
         net.train()
+        mark = time.perf_counter()
         for batch in train_loader:
             x, y = dm.on_after_batch_transfer(batch, 0)
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            mark = split.add("data wait", mark)
             with autocast():
                 loss = F.cross_entropy(net(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            mark = split.add("forward+backward", mark)
             optimizer.step()
             schedule.step()
+            mark = split.add("optimizer", mark)
         net.eval()
         correct, total, loss_sum = 0, 0, 0.0
         with torch.no_grad(), autocast():
@@ -163,8 +262,10 @@ def raw_fit(capture: FitCapture, cfg, device: str = "cpu",
                 loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
                 correct += (logits.argmax(1) == y).sum().item()
                 total += len(y)
+        split.add("validation", mark)
     if device == "cuda":
         torch.cuda.synchronize()
+    del train_loader, val_loader  # their workers stop here, as in Lightning's teardown of fit
     return time.perf_counter() - start, time.process_time() - start_cpu
 
 
@@ -184,7 +285,7 @@ def side_by_side(overrides: list[str], rounds: int, **raw) -> dict[str, list[flo
     """Alternate project and raw loop (which one goes first alternates too). Returns raw /
     project per round, by wall clock and by CPU time (the CPU ratio is the steadier one where
     other programs share the cores; it can't see loader worker processes)."""
-    ratios: dict[str, list[float]] = {"wall": [], "cpu": []}
+    ratios: dict[str, list[float]] = {"wall": [], "cpu": [], "raw seconds": []}
     capture = None
     for index in range(rounds + 1):  # round 0 warms up caches and lazy imports: not counted
         timings = {}
@@ -198,10 +299,26 @@ def side_by_side(overrides: list[str], rounds: int, **raw) -> dict[str, list[flo
         if index:
             for clock, i in (("wall", 0), ("cpu", 1)):
                 ratios[clock].append(timings["raw"][i] / timings["project"][i])
+            ratios["raw seconds"].append(timings["raw"][0])
             print(f"  round {index}: raw {timings['raw'][0]:.2f} s (CPU {timings['raw'][1]:.2f}),"
                   f" project {timings['project'][0]:.2f} s (CPU {timings['project'][1]:.2f})"
                   f" -> {ratios['wall'][-1]:.2f}x (CPU {ratios['cpu'][-1]:.2f}x)", flush=True)
+    print_split(overrides, **raw)
     return ratios
+
+
+def print_split(overrides: list[str], **raw) -> None:
+    """One more (untimed) run of each side with clocks between the parts: seconds per epoch."""
+    project_split, raw_split = SplitTimer(), SplitTimer()
+    capture = project_fit(overrides, split=project_split)
+    wall = raw_fit(capture, compose(overrides, Path(tempfile.gettempdir())), split=raw_split,
+                   **raw)[0]
+    sides = {"project": project_split.close(capture.seconds), "raw": raw_split.close(wall)}
+    print(f"  per epoch, wall seconds   {'project':>8} {'raw':>8}", flush=True)
+    for part in SPLIT:
+        print(f"    {part:<22} {sides['project'][part]:8.3f} {sides['raw'][part]:8.3f}")
+    print(f"    {'total':<22} {capture.seconds / project_split.epochs:8.3f} "
+          f"{wall / raw_split.epochs:8.3f}", flush=True)
 
 
 # ---- benchmarks ------------------------------------------------------------------------------
@@ -212,9 +329,74 @@ def loop_overrides(smoke: bool) -> list[str]:
 
 
 def bench_loop(rounds: int, smoke: bool) -> None:
-    ratios = side_by_side(loop_overrides(smoke), rounds)
+    overrides = loop_overrides(smoke)
+    ratios = side_by_side(overrides, rounds)
     report("loop", ratios["wall"], GOALS["loop"], "raw/project speed (digits, cnn, default loop)")
     report("loop-cpu", ratios["cpu"], GOALS["loop"], "raw/project CPU time")
+    cfg = compose(overrides, Path(tempfile.gettempdir()))
+    dm = project_fit(overrides, dry=True).datamodule
+    train_steps, val_steps = len(dm.train_dataloader()), len(dm.val_dataloader())
+    epochs = cfg.trainer.max_epochs
+    overheads = [lightning_floor(epochs, train_steps, val_steps) for _ in range(3)]
+    overhead = statistics.median(overheads)
+    raw = statistics.median(ratios["raw seconds"])
+    print(f"loop-floor: an empty LightningModule's fit costs {overhead:.2f} s more than an empty "
+          f"raw loop ({epochs} epochs of {train_steps} train + {val_steps} val steps, "
+          f"{1000 * overhead / (epochs * train_steps):.2f} ms per train step, median of 3): the "
+          f"best ratio with Lightning here is raw / (raw + that) = {raw / (raw + overhead):.2f}",
+          flush=True)
+
+
+def lightning_floor(epochs: int, train_steps: int, val_steps: int) -> float:
+    """Wall seconds an empty Lightning fit (a one-weight model, in-memory batches, no logger,
+    checkpoint, progress bar or summary) takes above the same loop in plain PyTorch: the
+    trainer's own per-step and per-epoch machinery, which no project on Lightning can remove."""
+    import lightning as L
+    import torch
+    from torch.utils.data import DataLoader
+
+    batch = (torch.zeros(64, 1), torch.zeros(64, 1))
+    train_batches, val_batches = [batch] * train_steps, [batch] * val_steps
+
+    def loader(batches):
+        return DataLoader(batches, batch_size=None)
+
+    class Empty(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Linear(1, 1)
+
+        def training_step(self, batch, batch_idx):
+            return self.weight(batch[0]).mean()
+
+        def validation_step(self, batch, batch_idx):
+            self.weight(batch[0]).mean()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.0)
+
+    trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, num_sanity_val_steps=0)
+    start = time.perf_counter()
+    trainer.fit(Empty(), loader(train_batches), loader(val_batches))
+    lightning = time.perf_counter() - start
+
+    net = torch.nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.0)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        net.train()
+        for x, _ in loader(train_batches):
+            loss = net(x).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        net.eval()
+        with torch.no_grad():
+            for x, _ in loader(val_batches):
+                net(x).mean()
+    return lightning - (time.perf_counter() - start)
 
 
 def make_images(root: Path, per_class: int, size: int, fmt: str = "png") -> Path:
@@ -249,7 +431,34 @@ def bench_heavy(rounds: int, smoke: bool) -> None:
         # smoke: 10 per class, the fewest that give every split one image of each class
         root = make_images(Path(tmp) / "images", 10 if smoke else 40, 64)
         ratios = side_by_side(heavy_overrides(root, smoke), rounds)
+        rss = peak_rss(heavy_overrides(root, smoke))
     report("heavy", ratios["wall"], GOALS["heavy"], "raw/project speed (ResNet-18, 64-px files)")
+    report("heavy-cpu", ratios["cpu"], GOALS["heavy"], "raw/project CPU time (main process)")
+    print(f"heavy-rss: peak RSS of the main process, project {rss['project']:.0f} MiB, raw "
+          f"{rss['raw']:.0f} MiB -> project/raw {rss['project'] / rss['raw']:.2f}  goal <= 1.1: "
+          f"{'met' if rss['project'] <= 1.1 * rss['raw'] else 'MISSED'}", flush=True)
+
+
+def peak_rss(overrides: list[str]) -> dict[str, float]:
+    """Peak resident memory (MiB) of the project's run and of the raw loop, each in a process of
+    its own that imports the same and builds the same model and data (loader workers apart)."""
+    rss = {}
+    for side in ("project", "raw"):
+        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+        result = subprocess.run([sys.executable, __file__, "_rss", side, *overrides],
+                                check=True, capture_output=True, text=True, env=env)
+        rss[side] = float(result.stdout.strip().splitlines()[-1])
+    return rss
+
+
+def rss_child(side: str, overrides: list[str]) -> None:
+    """In a child process: one run of ``side``; prints the process's peak RSS in MiB (VmHWM:
+    getrusage's maximum would include the parent's, kept across fork and exec)."""
+    capture = project_fit(overrides, dry=side == "raw")
+    if side == "raw":
+        raw_fit(capture, compose(overrides, Path(tempfile.gettempdir())))
+    status = Path("/proc/self/status").read_text()
+    print(int(status.split("VmHWM:")[1].split()[0]) / 1024)
 
 
 def bench_gpu(rounds: int, smoke: bool) -> None:
@@ -273,11 +482,11 @@ def bench_verdict(rounds: int, smoke: bool) -> None:
 
     gaps, cpu_gaps = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        overfit = ["train.py", "mode=overfit", f"hydra.run.dir={tmp}/run"]  # smoke: the same
-        for index in range(rounds):
+        for index in range(rounds):  # (smoke: the same run; each in a new folder)
+            overfit = ["train.py", "mode=overfit", f"hydra.run.dir={tmp}/run{index}"]
             order = ("floor", "overfit") if index % 2 else ("overfit", "floor")
             times = {side: timed(*overfit) if side == "overfit" else
-                     timed("-c", "import torch, lightning") for side in order}
+                     timed(*IMPORT_FLOOR) for side in order}
             gaps.append(times["overfit"][0] - times["floor"][0])
             cpu_gaps.append(times["overfit"][1] - times["floor"][1])
             print(f"  round {index + 1}: overfit {times['overfit'][0]:.2f} s (CPU "
@@ -306,7 +515,7 @@ def ablate_verdict(rounds: int, smoke: bool) -> None:
     """Where the seconds above the import floor go: overfit runs with one part switched off, and
     the project's own imports, as CPU time above `import torch, lightning`'s (alternating)."""
     env = {**os.environ, "PYTHONPATH": str(project() / "src"), "OMP_NUM_THREADS": "1"}
-    floor = ["-c", "import torch, lightning"]
+    floor = IMPORT_FLOOR
     variants = {
         "overfit (default)": [],
         "print_config=false": ["print_config=false"],
@@ -400,9 +609,18 @@ def bench_images(rounds: int, smoke: bool) -> None:
            f" {len(paths)} images)")
 
 
-def profile_loop(smoke: bool, top: int = 30) -> None:
-    """cProfile of the project's fit on the loop workload, by cumulative and by own time."""
-    overrides = loop_overrides(smoke)
+def profile_fit(which: str, smoke: bool, top: int = 30) -> None:
+    """cProfile of the project's fit on the loop (or heavy) workload, by cumulative and by own
+    time."""
+    if which == "heavy":
+        with tempfile.TemporaryDirectory() as tmp:
+            root = make_images(Path(tmp) / "images", 10 if smoke else 40, 64)
+            profile_overrides(heavy_overrides(root, smoke), top)
+    else:
+        profile_overrides(loop_overrides(smoke), top)
+
+
+def profile_overrides(overrides: list[str], top: int) -> None:
     project_fit(overrides)  # warm-up: lazy imports and first-call costs are not the loop's
     profile = cProfile.Profile()
     capture = project_fit(overrides, profile)
@@ -524,29 +742,39 @@ def ablate_loop(rounds: int, smoke: bool) -> None:
                f"raw/project CPU ({saved:+.2f} s of {default:.2f} s saved; raw {raw:.2f} s)")
 
 
-BENCHMARKS = {"loop": bench_loop, "heavy": bench_heavy, "verdict": bench_verdict,
-              "images": bench_images, "gpu": bench_gpu}
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("which", nargs="?", default="all", choices=[*BENCHMARKS, "all"])
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median)")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
-    parser.add_argument("--profile", action="store_true", help="profile the loop instead")
-    parser.add_argument("--ablate", action="store_true",
-                        help="loop or verdict: with one part at a time switched off")
-    args = parser.parse_args(argv)
-    project()
+def setup() -> None:
     import torch
 
+    project()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
     from importlib import import_module
 
     import_module(f"{PACKAGE}.noise").silence()
     logging.disable(logging.INFO)  # Lightning's "GPU available: ..." once per run
+
+
+BENCHMARKS = {"loop": bench_loop, "heavy": bench_heavy, "verdict": bench_verdict,
+              "images": bench_images, "gpu": bench_gpu}
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_rss"]:  # a child of peak_rss
+        setup()
+        rss_child(argv[1], argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("which", nargs="?", default="all", choices=[*BENCHMARKS, "all"])
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
+    parser.add_argument("--profile", action="store_true",
+                        help="loop or heavy: profile the project's fit instead")
+    parser.add_argument("--ablate", action="store_true",
+                        help="loop or verdict: with one part at a time switched off")
+    args = parser.parse_args(argv)
+    setup()
     if args.profile:
-        profile_loop(args.smoke)
+        profile_fit(args.which, args.smoke)
         return
     rounds = 1 if args.smoke else args.rounds
     if args.ablate:

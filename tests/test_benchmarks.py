@@ -23,10 +23,21 @@ def test_every_benchmark_prints_its_ratio_in_smoke_mode():
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    for name in ("loop", "loop-cpu", "heavy", "verdict", "verdict-cpu", "images", "images-cached"):
+    for name in ("loop", "loop-cpu", "heavy", "heavy-cpu", "verdict", "verdict-cpu", "images",
+                 "images-cached"):
         match = re.search(rf"^{name}: .*{RATIO}", out, re.MULTILINE)
         assert match, f"no ratio for {name} in:\n{out}"
         if not name.startswith("verdict"):  # differences of two times; the others: ratios
             assert float(match.group(1)) > 0
     gpu = re.search(rf"^gpu: (skipped \(no GPU\)|.*{RATIO})", out, re.MULTILINE)
     assert gpu, out
+    # where the time goes, side by side (loop and heavy): seconds per epoch, project then raw
+    for part in ("data wait", "forward+backward", "optimizer", "validation", "checkpoints",
+                 "else", "total"):
+        row = rf"^    {re.escape(part)} +(-?\d+\.\d+) +(-?\d+\.\d+)$"
+        rows = re.findall(row, out, re.MULTILINE)
+        assert len(rows) == 2, f"no split row {part!r} for loop and heavy in:\n{out}"
+    floor = re.search(r"^loop-floor: .* = (\d+\.\d+)$", out, re.MULTILINE)
+    assert floor and 0 < float(floor.group(1)) <= 1.5, out
+    rss = re.search(r"^heavy-rss: .* project (\d+) MiB, raw (\d+) MiB", out, re.MULTILINE)
+    assert rss and int(rss.group(1)) > 100 and int(rss.group(2)) > 100, out

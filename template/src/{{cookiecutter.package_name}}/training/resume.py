@@ -30,16 +30,19 @@ What else can go wrong when resuming, and what happens here instead:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from weakref import proxy
 
 import lightning as L
 import numpy as np
 import torch
+from lightning.fabric.utilities.apply_func import apply_to_collection
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
@@ -245,14 +248,28 @@ class ResumableCheckpoint(ModelCheckpoint):
       first and the final epoch;
     * every file is written under a temporary name and renamed once complete: a full disk or a
       kill during the write leaves the previous checkpoint intact; a ``last.ckpt`` of the same
-      step as a new ``best.ckpt`` is a hard link to it, not a second write.
+      step as a new ``best.ckpt`` is a hard link to it, not a second write;
+    * ``background_writes`` (one process only): the files are written by a background thread
+      from a copy of the state while training goes on; the fit's end waits for the last write
+      and raises its error. ``None``: on an accelerator only, where the copy stays in its
+      memory. On the CPU the copy raised the peak memory of a ResNet-18 run by 15 % (checkpoint
+      writes inline: 5 %) for a wall-time gain of about 3 % on an idle machine (10 % when
+      other programs share the cores).
     """
 
-    def __init__(self, *args, last_min_interval_s: float = 0.0, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        last_min_interval_s: float = 0.0,
+        background_writes: bool | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.last_min_interval_s = last_min_interval_s
+        self.background_writes = background_writes
         self._last_written: float | None = None  # when this run last wrote last.ckpt (monotonic)
         self.best_epoch: int | None = None  # the epoch best.ckpt was saved at (summary.json)
+        self._writes = _BackgroundWrites()
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "best_epoch": self.best_epoch}
@@ -263,6 +280,14 @@ class ResumableCheckpoint(ModelCheckpoint):
             state_dict = _moved(dict(state_dict), old, self.dirpath)
         self.best_epoch = state_dict.get("best_epoch")
         super().load_state_dict(state_dict)
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        super().teardown(trainer, pl_module, stage)
+        self._writes.wait()  # the files are complete when fit returns
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, error) -> None:
+        with contextlib.suppress(Exception):  # the error that stopped the run is the one to show
+            self._writes.wait()
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_epoch_end(trainer, pl_module)
@@ -306,9 +331,18 @@ class ResumableCheckpoint(ModelCheckpoint):
             # this step's best.ckpt holds the same state: last.ckpt becomes a second name of that
             # file instead of a second write of the weights and optimizer state (a hard link: a
             # later best.ckpt is a new file, last.ckpt keeps this one)
-            if trainer.is_global_zero:
-                _link_or_copy(source, filepath)
-            trainer.strategy.barrier("ResumableCheckpoint.link")
+            if self._in_background(trainer):
+                self._writes.submit(_link_or_copy, source, filepath)  # after the source's write
+            else:
+                if trainer.is_global_zero:
+                    _link_or_copy(source, filepath)
+                trainer.strategy.barrier("ResumableCheckpoint.link")
+        elif self._in_background(trainer):
+            # what trainer.save_checkpoint writes, copied (training goes on changing the live
+            # tensors), written by the background thread
+            checkpoint = trainer._checkpoint_connector.dump_checkpoint(self.save_weights_only)
+            copied = apply_to_collection(checkpoint, torch.Tensor, lambda t: t.detach().clone())
+            self._writes.submit(_save_and_commit, trainer.strategy.checkpoint_io, copied, filepath)
         else:
             # Lightning's own write goes through the system temp folder and, across file systems,
             # a copy: a full disk then truncates the target. Write a partial file next to it.
@@ -323,6 +357,46 @@ class ResumableCheckpoint(ModelCheckpoint):
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.after_save_checkpoint(proxy(self))
+
+    def _in_background(self, trainer: L.Trainer) -> bool:
+        wanted = self.background_writes
+        if wanted is None:
+            wanted = trainer.strategy.root_device.type != "cpu"
+        return wanted and trainer.world_size == 1
+
+    def _remove_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
+        if self._in_background(trainer):  # not before the writes asked earlier (a link to it)
+            self._writes.submit(super()._remove_checkpoint, trainer, filepath)
+        else:
+            super()._remove_checkpoint(trainer, filepath)
+
+
+class _BackgroundWrites:
+    """One thread that does the checkpoint file operations in the order they were asked for."""
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
+
+    def submit(self, function, *args) -> None:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="checkpoint-writer")
+        self._pending.append(self._executor.submit(function, *args))
+
+    def wait(self) -> None:
+        """Until every write is done; a failed write (a full disk) raises here."""
+        pending, self._pending = self._pending, []
+        for write in pending:
+            write.result()
+
+    def __getstate__(self) -> dict:  # a copy of the callback: a thread cannot be copied
+        return {"_executor": None, "_pending": []}
+
+
+def _save_and_commit(checkpoint_io, checkpoint: dict, filepath: str) -> None:
+    partial = f"{filepath}.partial"
+    checkpoint_io.save_checkpoint(checkpoint, partial)
+    commit(partial, filepath)
 
 
 def _link_or_copy(source: str, target: str) -> None:

@@ -8,8 +8,8 @@ One policy, two executions, because the data decides what is cheap:
 
 A policy is a plain dict (it travels in checkpoints); ``True``/``False`` are accepted for old
 configs and mean ``light``/``none``. Targets decide what may move: a data set whose targets are
-positions or angles sets ``geometric_ok = False``; masks are transformed with their images by
-the segmentation data sets.
+positions or angles sets the input's ``geometric_ok: false``; masks are transformed with their
+images (``joint_augment``) when the input says its targets are masks (``inputs/image.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import torch
+from torch.nn import functional as F
 
 from ..training.validate import ConfigError
 
@@ -120,6 +121,50 @@ def random_shift(images: torch.Tensor, max_shift: int) -> torch.Tensor:
     batch = torch.arange(n, device=images.device)[:, None, None, None]
     channels = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
     return padded[batch, channels, rows, cols]
+
+
+def joint_augment(
+    images: torch.Tensor, masks: torch.Tensor, p: dict, flip_ok: bool, ignore_index: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same random affine transform and flip for each image ``(N, C, H, W)`` and its mask
+    ``(N, H, W)``: the image bilinear, the mask nearest-neighbour (classes never blend); mask pixels
+    that come from outside the image become ``ignore_index`` (void: in no loss or metric).
+    Erasing is left out: it would hide pixels the mask still labels."""
+    n, device = images.shape[0], images.device
+    angle = (torch.rand(n, device=device) * 2 - 1) * math.radians(p["rotate"])
+    low, high = p["scale"]
+    zoom = low + torch.rand(n, device=device) * (high - low)
+    shift = (torch.rand(n, 2, device=device) * 2 - 1) * 2 * p["shift"]  # grid units span 2
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    flip = (
+        (torch.rand(n, device=device) < 0.5)
+        if (p["flip"] and flip_ok)
+        else torch.zeros(n, dtype=torch.bool, device=device)
+    )
+    mirror = torch.where(flip, -1.0, 1.0)  # flipping = mirroring the sampling grid's x
+    theta = torch.stack(
+        [
+            torch.stack([cos * mirror, -sin, shift[:, 0]], 1),
+            torch.stack([sin * mirror, cos, shift[:, 1]], 1),
+        ],
+        1,
+    )
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    moved = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    # classes + 1 so that 0 marks "from outside the image" after zero padding
+    labels = (
+        F.grid_sample(
+            (masks + 1).float()[:, None],
+            grid,
+            mode="nearest",
+            padding_mode="zeros",
+            align_corners=False,
+        )[:, 0]
+        .round()
+        .long()
+        - 1
+    )
+    return moved, torch.where(labels < 0, ignore_index, labels)
 
 
 # ---- image files: torchvision v2, per item ------------------------------------------------------

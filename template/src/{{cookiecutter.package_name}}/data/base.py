@@ -20,8 +20,13 @@ It owns everything the workflow needs from data, so concrete data sets stay tiny
   reported (``split_changes`` in summary.json) instead of silently moving val/test items into
   training.
 
-A concrete data set says what its items and targets are (``load``), which kind of targets it has
-(``target_kind``, checked against the task's) and, for image files, how to read an item.
+A concrete data set is a *source*: it says what its items and targets are (``load``) and which
+kind of targets it has (``target_kind``, checked against the task's). What one item is (an image,
+a table row, a text, a signal) is the *input*'s business: ``self.input``, built from the data
+config's ``input:`` entry (``_target_`` + options; ``inputs/``) or the source's
+``default_input``. The base asks it to learn its preprocessing on the training split (kept in the
+checkpoint), to augment training batches, to read new items and to describe itself to a model
+(``input_facts``); it never asks which kind it is.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import lightning as L
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
+from ..inputs.base import Input, InputFacts, build_input
 from ..training.validate import ConfigError
 from . import augment as aug
 from .split import DEFAULT_TEST_FRACTION, fold_assignment, split_indices, subset, test_share
@@ -83,8 +89,25 @@ class TensorBatches(Dataset):
         return self.inputs[index], self.targets[index]
 
 
+class FileItems(Dataset):
+    """``(item as stored, target)`` pairs read from ``paths`` when asked for; ``load`` reads one
+    file (the input's ``load_item``)."""
+
+    def __init__(self, paths: list[str], targets: torch.Tensor, load) -> None:
+        self.paths, self.targets, self.load = paths, targets, load
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        return self.load(self.paths[i]), self.targets[i]
+
+    def subset(self, indices: Sequence[int]) -> FileItems:
+        return FileItems([self.paths[i] for i in indices], self.targets[list(indices)], self.load)
+
+
 class ItemSubset(Dataset):
-    """Items ``indices`` of ``dataset``; with ``transform`` applied to each image."""
+    """Items ``indices`` of ``dataset``; with ``transform`` applied to each input."""
 
     def __init__(self, dataset: Dataset, indices: Sequence[int], transform=None) -> None:
         self.dataset, self.indices, self.transform = dataset, indices, transform
@@ -93,21 +116,18 @@ class ItemSubset(Dataset):
         return len(self.indices)
 
     def __getitem__(self, i: int):
-        image, label = self.dataset[self.indices[i]]
-        return (self.transform(image) if self.transform else image), label
+        item, target = self.dataset[self.indices[i]]
+        return (self.transform(item) if self.transform else item), target
 
 
 class DataModule(L.LightningDataModule):
-    """Subclasses implement ``load()`` (and, for image files, ``item_transform``)."""
+    """Subclasses implement ``load()`` and name their input kind (``default_input``, or the
+    config's ``input:``)."""
 
     name = "data"
     target_kind = "class"  # what the targets are; the task says which kind it needs
-    hflip_ok = False  # may images be mirrored? (not digits or text; photos usually yes)
-    geometric_ok = True  # may inputs be shifted/rotated/zoomed? (not when targets are positions)
-    image_inputs = True  # False for table rows, ratings, text: no image augmentation or plots
-    input_name = "image"  # what one input is called in messages (serve.py)
-    # input axes whose size varies (an exported model accepts any size along them)
-    input_axes: ClassVar[dict] = {0: "batch"}
+    # the ``input:`` entry used when the config gives none (``inputs.base.input_spec``)
+    default_input: ClassVar[dict | None] = None
 
     def __init__(
         self,
@@ -127,6 +147,7 @@ class DataModule(L.LightningDataModule):
         fold: int | None = None,
         fold_seed: int = 0,
         group_by: str | None = None,
+        input: dict | None = None,  # noqa: A002 (the config's name for it)
     ) -> None:
         super().__init__()
         self.decisions_source = decisions if isinstance(decisions, str) else "the checkpoint"
@@ -141,7 +162,14 @@ class DataModule(L.LightningDataModule):
             )
         if batch_size < 1 or overfit_batches < 0:
             raise ConfigError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
+        spec = input or self.default_input
+        if spec is None:
+            raise ConfigError(
+                f"data={self.name}: no input kind: add an `input:` entry (_target_ + options) to "
+                "its data config (see docs/inputs.md)"
+            )
         self.save_hyperparameters()  # plain values: the checkpoint can rebuild the same split
+        self.input: Input = build_input(spec)
         self.batch_size = batch_size
         self.augment_policy = aug.policy(augment)
         self.indices: dict[str, list[int]] = {}
@@ -162,10 +190,17 @@ class DataModule(L.LightningDataModule):
     @classmethod
     def settings_from_model(cls, settings: dict, model_config: dict) -> dict:
         """Settings this data set takes from the model (a zoo backbone's input size and
-        normalization), for the keys ``settings`` leaves unset. Called before construction, so
-        the data module never changes afterwards. In-memory tensors keep their own per-channel
-        standardization (grey digits have no ImageNet statistics; the model resizes itself)."""
-        return {}
+        normalization), for the keys ``settings`` leaves unset: the input's options
+        (``Input.settings_from_model``). Called before construction, so the data module never
+        changes afterwards."""
+        from hydra.utils import get_class
+
+        spec = settings.get("input") or cls.default_input
+        if not spec:
+            return {}
+        options = {k: v for k, v in spec.items() if k != "_target_"}
+        chosen = get_class(spec["_target_"]).settings_from_model(options, model_config)
+        return {"input": {**spec, **chosen}} if chosen else {}
 
     def reference_scores(self, task, splits: list[str]) -> dict | None:
         """A reference model to compare the network with, fitted on the same training items
@@ -174,64 +209,36 @@ class DataModule(L.LightningDataModule):
         return None
 
     def item_transform(self, train: bool):
-        """Per-item transform for ``Dataset`` inputs (image files); unused for tensors."""
-        return None
+        """Per-item transform for ``Dataset`` inputs (files); unused for tensors."""
+        return self.input.item_transform(train, self.augment_policy)
 
     # ---- new inputs (predict.py, export) -----------------------------------------------------
     def read_input(self, path) -> torch.Tensor:
-        """One input file as the model sees it, preprocessed like an evaluation item of this data.
-
-        Image files: ``item_transform(train=False)``. In-memory images (values in [0, 1] before
-        standardization): read grey or RGB to the data's channels, resized to its input shape,
-        scaled to [0, 1] and standardized with the training split's statistics. Data that is not
-        images (tables, text) overrides this. Raises ``OSError``/``ValueError`` for a bad file."""
-        from PIL import Image
-
-        with Image.open(path) as image:
-            image.load()  # decode now: a truncated file fails here, not in the batch
-            transform = self.item_transform(train=False)
-            if transform is not None:
-                return transform(image.convert("RGB"))
-            channels, height, width = self._image_shape()
-            image = image.convert("L" if channels == 1 else "RGB").resize(
-                (width, height), Image.Resampling.BILINEAR
-            )
-            x = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).float() / 255.0
-        x = x.view(height, width, channels).permute(2, 0, 1)
-        return (x - self.mean) / self.std if hasattr(self, "mean") else x
+        """One input file (a path or a request body) as the model sees it, preprocessed like an
+        evaluation item of this data (``Input.read_file``). Raises ``OSError``/``ValueError``
+        (``InputError``) for a bad file."""
+        self.loaded  # noqa: B018 (what the input learnt on the training split is needed)
+        return self.input.read_file(path)
 
     def describe_input(self, index: int) -> str:
-        """Item ``index`` as a person reads it in a review CSV ("" for images: they are shown
-        as pictures, or by their file path)."""
-        return ""
+        """Item ``index`` as a person reads it in a review CSV ("" for items shown as pictures,
+        or by their file path)."""
+        inputs = self.loaded.inputs
+        return self.input.describe_item(
+            inputs.paths[index] if isinstance(inputs, FileItems) else inputs[index]
+        )
 
     def read_items(self, inputs) -> tuple[list[str], torch.Tensor, dict] | None:
-        """New items that one input file holds, read by the data set itself (the rows of a
-        table): (item names, model inputs, notes for the report). None (the default): ``inputs``
-        names files, each one item read by ``read_input``."""
-        return None
+        """New items that one input file holds (the rows of a table): (item names, model inputs,
+        notes for the report). None: ``inputs`` names files, each one item read by
+        ``read_input``."""
+        self.loaded  # noqa: B018
+        return self.input.read_items(inputs)
 
     def preprocessing(self) -> dict:
-        """How a raw image becomes the model's input, as plain values (the export's JSON)."""
-        channels, height, width = self._image_shape()
-        info = {
-            "input_shape": [channels, height, width],
-            "channels": channels,
-            "resize": f"to {height}x{width} (height x width)",
-            "scale": "pixel / 255",
-        }
-        if hasattr(self, "mean"):
-            info.update(mean=self.mean.flatten().tolist(), std=self.std.flatten().tolist())
-        return info
-
-    def _image_shape(self) -> list[int]:
-        shape = self.input_shape
-        if len(shape) != 3 or shape[0] not in (1, 3):
-            raise ConfigError(
-                f"{self.name}: inputs of shape {shape} are not images; this data "
-                "set cannot read input files"
-            )
-        return shape
+        """How a raw item becomes the model's input, as plain values (the export's JSON)."""
+        self.loaded  # noqa: B018
+        return self.input.preprocessing()
 
     # ---- splitting ---------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
@@ -258,8 +265,7 @@ class DataModule(L.LightningDataModule):
         if self.hparams.folds:
             self.indices = self.fold_split(self.indices, targets)
         self._reuse_stored_split()
-        if isinstance(data.inputs, torch.Tensor):  # in-memory inputs (not files read per item)
-            self._prepare_inputs(data.inputs)
+        self._prepare_inputs(data.inputs)
 
     def fold_split(
         self, indices: dict[str, list[int]], targets: torch.Tensor
@@ -349,32 +355,36 @@ class DataModule(L.LightningDataModule):
 
     # ---- the split in checkpoints (Lightning saves and restores a data module's state) ----------
     def state_dict(self) -> dict:
-        """Which items each split holds, by name (data read from files only)."""
+        """Which items each split holds, by name (data read from files only), and what the
+        input learnt on the training split."""
+        state = {"input": learnt} if (learnt := self.input.state_dict()) else {}
         keys = self._loaded.item_keys if self._loaded is not None else None
         if keys is None:
-            return {}
+            return state
         full = {"train": self._full_train, "val": self.indices["val"], "test": self.indices["test"]}
         return {
-            "split_items": {split: [keys[i] for i in indices] for split, indices in full.items()}
+            **state,
+            "split_items": {split: [keys[i] for i in indices] for split, indices in full.items()},
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Use the stored split from now on (also when already set up: Lightning restores a
-        resumed run's data module state after ``setup``)."""
+        """Use the stored split and the input's learnt preprocessing from now on (also when
+        already set up: Lightning restores a resumed run's data module state after ``setup``)."""
+        self.input.load_state_dict((state or {}).get("input") or {})
         self._stored_split = (state or {}).get("split_items")
         if self._loaded is not None and self._stored_split is not None:
             self._reuse_stored_split()
 
-    def _prepare_inputs(self, inputs: torch.Tensor) -> None:
-        """Called once the split is known: what is learnt from the data is learnt from the full
-        training split, whatever ``fraction`` (so every mode sees the same inputs). Here:
-        per-channel mean/std standardization; tables learn their preprocessing, texts their
-        tokenizer."""
-        train = inputs[torch.as_tensor(self._full_train)].float()
-        dims = [0, *range(2, train.dim())]
-        self.mean = train.mean(dim=dims, keepdim=True)[0]
-        self.std = train.std(dim=dims, keepdim=True)[0].clamp_min(1e-6)
-        self._loaded.inputs = (inputs.float() - self.mean) / self.std
+    def _prepare_inputs(self, inputs) -> None:
+        """Called once the split is known: the input learns its preprocessing from the full
+        training split, whatever ``fraction`` (so every mode sees the same inputs); in-memory
+        items are then prepared once, files item by item (``item_transform``)."""
+        train = self._full_train
+        if isinstance(inputs, torch.Tensor):
+            self.input.fit(inputs[torch.as_tensor(train, dtype=torch.long)])
+            self._loaded.inputs = self.input.prepare(inputs)
+        else:
+            self.input.fit(inputs.subset(train) if isinstance(inputs, FileItems) else inputs)
 
     # ---- facts the model and the summary need ------------------------------------------------
     @property
@@ -391,15 +401,39 @@ class DataModule(L.LightningDataModule):
     def class_names(self) -> list[str]:  # (the same names, as classification calls them)
         return self.target_names
 
+    def input_facts(self) -> InputFacts:
+        """What a model needs to know about one item (the input's facts, after ``fit``)."""
+        self.loaded  # noqa: B018 (facts are known once the input has seen the training split)
+        return self.input.facts()
+
     @property
     def input_shape(self) -> list[int]:
-        first = self.loaded.inputs[0]
-        image = first if isinstance(first, torch.Tensor) else self.item_transform(False)(first[0])
-        return list(image.shape)
+        return list(self.input_facts().shape)
 
+    # ---- deprecated: callers ask ``input_facts()`` and ``self.input`` (remove once switched) --
     def input_info(self) -> dict:
-        """Facts about the inputs a model builder may ask for by name (``shape`` for images)."""
+        """Deprecated: ``input_facts()``. The facts as the dict model builders took by name."""
         return {"shape": self.input_shape}
+
+    @property
+    def image_inputs(self) -> bool:  # deprecated: ``self.input.can_show()``
+        return self.input.can_show()
+
+    @property
+    def input_name(self) -> str:  # deprecated: ``self.input.item_name``
+        return self.input.item_name
+
+    @property
+    def input_axes(self) -> dict[int, str]:  # deprecated: ``self.input.dynamic_axes``
+        return self.input.dynamic_axes
+
+    @property
+    def hflip_ok(self) -> bool:  # deprecated: the input's option
+        return getattr(self.input, "hflip_ok", False)
+
+    @property
+    def geometric_ok(self) -> bool:  # deprecated: the input's option
+        return getattr(self.input, "geometric_ok", False)
 
     def sizes(self) -> dict[str, int]:
         self.loaded  # noqa: B018 (make sure the split exists)
@@ -423,7 +457,8 @@ class DataModule(L.LightningDataModule):
             **({"decisions": self.decisions_applied()} if self.hparams.decisions else {}),
             "overfit_batches": self.hparams.overfit_batches,
             "targets": len(self.target_names),
-            "input": self.input_info(),
+            "input": self.input_facts().describe(),
+            **self.input.describe(),
             "skipped_files": len(getattr(self, "skipped_files", [])),
             **({"split_changes": self.split_changes} if self.split_changes else {}),
             "notes": self.notes(),
@@ -439,6 +474,7 @@ class DataModule(L.LightningDataModule):
                 f"clean-data decisions from {applied['file']}: {applied['dropped']} item(s) "
                 f"dropped, {applied['relabelled']} relabelled"
             )
+        notes += self.input.notes()
         origin = self.split_origin()
         if not origin["val_given"]:
             return notes
@@ -513,7 +549,7 @@ class DataModule(L.LightningDataModule):
         self, indices, shuffle: bool = False, batch_sampler: bool = False, augment: bool = False
     ) -> DataLoader:
         """``indices`` of items (or, with ``batch_sampler``, a list of fixed batches of them);
-        ``augment``: per-item augmentation of image files (tensors: see on_after_batch_transfer)."""
+        ``augment``: per-item augmentation of items read from files (tensors: see on_after_batch_transfer)."""
         data = self.loaded
         # a training batch of one item would stop any BatchNorm layer ("Expected more than 1
         # value per channel"): when the shuffled split leaves exactly one over, that one waits
@@ -552,6 +588,8 @@ class DataModule(L.LightningDataModule):
 
     # ---- augmentation ------------------------------------------------------------------------
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """Training batches augmented on the device by the input (in-memory tensors; items read
+        from files are augmented in ``item_transform`` instead)."""
         # (the model summary also sends its example input through here: a bare tensor)
         if (
             aug.is_active(self.augment_policy)
@@ -560,10 +598,7 @@ class DataModule(L.LightningDataModule):
             and isinstance(batch, (tuple, list))
         ):
             inputs, targets = batch
-            batch = (
-                aug.batch_augment(inputs, self.augment_policy, self.hflip_ok, self.geometric_ok),
-                targets,
-            )
+            batch = tuple(self.input.augment_batch(inputs, targets, self.augment_policy))
         return batch
 
 
@@ -671,7 +706,7 @@ def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
     keep = torch.nonzero(relabel[data.targets] >= 0).flatten()
     if not isinstance(data.inputs, torch.Tensor):
         raise ConfigError(
-            "data.classes works for in-memory data sets; for image folders, point "
+            "data.classes works for in-memory data sets; for folders of files, point "
             "data.root at a folder that holds only the classes you want"
         )
     return LoadedData(

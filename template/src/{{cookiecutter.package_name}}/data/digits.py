@@ -1,13 +1,36 @@
-"""scikit-learn's handwritten digits: 1797 grey 8x8 images, 10 classes, shipped inside the package
-(no download), small enough to live in memory as one tensor."""
+"""scikit-learn's handwritten digits: 1797 grey 8x8 images, shipped inside the package (no
+download), small enough to live in memory as one tensor; one source for four kinds of targets
+(``target_kind``, one data config each):
+
+* ``class`` (``data=digits``): the digit, 10 classes;
+* ``multilabel`` (``data=digits_multilabel``): a *set* of labels per image, derived from the digit:
+  "even", "greater_than_4", "closed_loop" (0, 4, 6, 8, 9) and "prime" (2, 3, 5, 7). Most images
+  carry several labels (8: even, greater_than_4, closed_loop), the digit 1 none; the labels can
+  only be read from the image, so a CNN clearly beats the per-label majority;
+* ``continuous`` (``data=digits_regression``): by how many degrees was each digit rotated? Each
+  digit is upscaled to ``size`` pixels and rotated by a seeded random angle in
+  ``[-max_angle, max_angle]``; the target is that angle (one column, ``angle``). The answer is in
+  the image only (the mean predictor scores R² 0). Shifting, rotating or mirroring the image would
+  make the target lie: its input allows no geometric augmentation (``geometric_ok: false``);
+* ``mask`` (``data=digits_segmentation``): each digit upscaled and placed on a noisy 16x16
+  background; the mask labels each ink pixel with its digit's class (1..10 = digits 0..9) and
+  every other pixel as background (0). Its input moves each mask with its image (``masks: true``).
+
+Generated images are seeded (``data_seed``): identical in every run.
+"""
 
 import gzip
 import importlib.util
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
+from ..inputs.base import input_spec
+from ..inputs.image import ImageInput
+from ..training.validate import ConfigError
 from .base import DataModule, LoadedData
 
 
@@ -34,9 +57,99 @@ def load_digit_images() -> tuple[torch.Tensor, torch.Tensor]:
     return images, torch.from_numpy(labels)
 
 
+# the data set's name (summary.json, messages) for each kind of targets it gives
+NAMES = {
+    "class": "digits",
+    "multilabel": "digits_multilabel",
+    "continuous": "digits_regression",
+    "mask": "digits_segmentation",
+}
+LABELS = {
+    "even": {0, 2, 4, 6, 8},
+    "greater_than_4": {5, 6, 7, 8, 9},
+    "closed_loop": {0, 4, 6, 8, 9},
+    "prime": {2, 3, 5, 7},
+}
+# segmentation: image side, digit side (the digit sits at a random place inside); small on
+# purpose: a U-Net's step costs pixels, and 16x16 keeps mode=overfit at seconds on a laptop CPU
+SIZE, DIGIT = 16, 12
+
+
 class DigitsDataModule(DataModule):
     name = "digits"
 
+    def __init__(
+        self,
+        target_kind: str = "class",
+        max_angle: float = 45.0,
+        size: int = 16,
+        noise: float = 0.3,
+        data_seed: int = 0,
+        ignore_index: int = 255,
+        **kwargs,
+    ) -> None:
+        """``max_angle``, ``size``: the rotated digits (``continuous``); ``noise``: the
+        background of the segmentation images (``mask``); ``data_seed``: the generated images;
+        ``ignore_index``: void mask pixels (augmentation marks pixels moved in from outside)."""
+        if target_kind not in NAMES:
+            raise ConfigError(f"data.target_kind={target_kind}: use one of {', '.join(NAMES)}")
+        self.name, self.target_kind = NAMES[target_kind], target_kind
+        if target_kind == "continuous":
+            kwargs.setdefault("stratify", "quantiles")
+            if not 0 < max_angle < 180 or size < 8:
+                raise ConfigError(
+                    "data.max_angle must be in (0, 180) and data.size >= 8, got "
+                    f"{max_angle} and {size}"
+                )
+        # a rotated or shifted digit would no longer match its angle; mirrored digits are other
+        # shapes; masks move with their images
+        options = {
+            "continuous": {"geometric_ok": False},
+            "mask": {"masks": True, "ignore_index": ignore_index},
+        }
+        self.default_input = input_spec(ImageInput, **options.get(target_kind, {}))
+        super().__init__(**kwargs)
+
     def load(self) -> LoadedData:
         images, labels = load_digit_images()
+        h = self.hparams
+        if self.target_kind == "multilabel":
+            table = torch.tensor(
+                [[float(d in members) for members in LABELS.values()] for d in range(10)]
+            )  # (10 digits, 4 labels)
+            return LoadedData(images, table[labels], list(LABELS))
+        if self.target_kind == "continuous":
+            images = F.interpolate(images, size=h.size, mode="bilinear", align_corners=False)
+            # (its own seed: the images stay the same whatever the split or the training seed)
+            generator = torch.Generator().manual_seed(h.data_seed)
+            degrees = (torch.rand(len(images), generator=generator) * 2 - 1) * h.max_angle
+            return LoadedData(rotate(images, degrees), degrees[:, None], ["angle"])
+        if self.target_kind == "mask":
+            return self._segmentation(images, labels)
         return LoadedData(images, labels, [str(d) for d in range(10)])
+
+    def _segmentation(self, small: torch.Tensor, labels: torch.Tensor) -> LoadedData:
+        big = F.interpolate(small, size=(DIGIT, DIGIT), mode="bilinear", align_corners=False)
+        n = len(big)
+        generator = torch.Generator().manual_seed(self.hparams.data_seed)
+        images = torch.rand(n, 1, SIZE, SIZE, generator=generator) * self.hparams.noise
+        masks = torch.zeros(n, SIZE, SIZE, dtype=torch.long)
+        offsets = torch.randint(0, SIZE - DIGIT + 1, (n, 2), generator=generator).tolist()
+        classes = labels + 1
+        for i, (top, left) in enumerate(offsets):
+            ink = big[i, 0] > 0.4
+            window = (slice(top, top + DIGIT), slice(left, left + DIGIT))
+            images[i, 0][window] = torch.maximum(images[i, 0][window], big[i, 0])
+            masks[i][window][ink] = classes[i]
+        return LoadedData(images, masks, ["background", *(str(d) for d in range(10))])
+
+
+def rotate(images: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
+    """Each image of ``(N, C, H, W)`` rotated about its centre by its own angle
+    (counter-clockwise as displayed), bilinear, zeros outside."""
+    radians = degrees * math.pi / 180.0
+    cos, sin, zero = torch.cos(radians), torch.sin(radians), torch.zeros_like(radians)
+    # affine_grid maps output to input coordinates: the inverse rotation
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, align_corners=False)

@@ -9,7 +9,7 @@ An optional ``is_valid`` column (true/false, 1/0, yes/no) fixes the validation s
 split, seeded, from the other rows. Every row is checked before training: a file that is missing
 or unreadable, or an empty label set, is reported with its line number in the CSV and skipped
 (``bad_rows: skip``) or stops the run before it starts (``bad_rows: fail``), never mid-epoch.
-Images are read, resized and normalized as ``image_folder`` does.
+Images are read, resized and normalized as ``image_folder`` does (``inputs.image.ImageFileInput``).
 """
 
 from __future__ import annotations
@@ -19,30 +19,13 @@ import logging
 from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset
 
 from ..training.validate import ConfigError
-from .base import LoadedData, first_problems
+from .base import FileItems, LoadedData, first_problems
 from .image_folder import ImageFolderDataModule
 from .split import valid_flag
 
 log = logging.getLogger(__name__)
-
-
-class ImageFiles(Dataset):
-    """``(PIL image, target)`` pairs read from ``paths`` when asked for."""
-
-    def __init__(self, paths: list[str], targets: torch.Tensor) -> None:
-        self.paths, self.targets = paths, targets
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int):
-        from PIL import Image
-
-        with Image.open(self.paths[i]) as image:
-            return image.convert("RGB"), self.targets[i]
 
 
 class ImageCsvDataModule(ImageFolderDataModule):
@@ -123,7 +106,7 @@ class ImageCsvDataModule(ImageFolderDataModule):
         if valid_column:
             val = [i for i, row in enumerate(kept) if valid_flag(row[valid_column])]
         return LoadedData(
-            ImageFiles(self.paths, targets),
+            FileItems(self.paths, targets, self.input.load_item),
             targets,
             names,
             val_indices=val,

@@ -25,8 +25,7 @@ from pathlib import Path
 import torch
 
 from ..training.validate import ConfigError
-from .base import LoadedData, first_problems
-from .image_csv import ImageFiles
+from .base import FileItems, LoadedData, first_problems
 from .image_folder import ImageFolderDataModule
 from .split import valid_flag
 
@@ -52,16 +51,9 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
     ) -> None:
         if on_bad_rows not in BAD_ROWS:
             raise ConfigError(f"data.on_bad_rows={on_bad_rows}: use one of {', '.join(BAD_ROWS)}")
-        super().__init__(root=root, **kwargs)
         # may mirroring/shifting the image keep its targets true? (an angle or a position: no)
-        self.hflip_ok, self.geometric_ok = hflip_ok, geometric_ok
-        if not hflip_ok and "flip" in self.augment_policy:
-            self.augment_policy = {**self.augment_policy, "flip": False}
+        super().__init__(root=root, hflip_ok=hflip_ok, geometric_ok=geometric_ok, **kwargs)
         self.skipped_files: list[str] = []
-
-    def item_transform(self, train: bool):
-        # the per-item policy crops, rotates and flips: none of it may move the targets' content
-        return super().item_transform(train and self.geometric_ok)
 
     def load(self) -> LoadedData:
         table = Path(self.hparams.csv).expanduser()
@@ -119,7 +111,7 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
         self.paths = paths
         keys = [Path(os.path.relpath(path, self.root)).as_posix() for path in paths]
         return LoadedData(
-            ImageFiles(paths, torch.tensor(values)),
+            FileItems(paths, torch.tensor(values), self.input.load_item),
             torch.tensor(values),
             names,
             val_indices=val if valid_column else None,

@@ -14,7 +14,9 @@ its image, a mask with values outside the codes, an unreadable file. Such pairs 
 listed by file name (``skipped_files`` in summary.json; ``data.on_bad=fail`` stops instead).
 The pairs are resized to ``image_size`` and held in memory as tensors (about
 ``N x 3 x size² x 4`` bytes: 700 images at 128 px take 140 MB), so they are served as whole
-batches and augmented on the device like the embedded data.
+batches and augmented on the device like the embedded data: by an image input whose masks move
+with their images (``inputs.image.ImageInput``, ``masks: true``; mirroring allowed: a mirrored
+street is a street).
 """
 
 from __future__ import annotations
@@ -26,16 +28,17 @@ import numpy as np
 import torch
 
 from ..training.validate import ConfigError
-from .base import LoadedData, first_problems
-from .masks import MaskDataModule
+from ..inputs.base import input_spec
+from ..inputs.image import ImageInput
+from .base import DataModule, LoadedData, first_problems
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
-class MaskFolderDataModule(MaskDataModule):
+class MaskFolderDataModule(DataModule):
     name = "mask_folder"
-    hflip_ok = True  # photos of scenes: a mirrored street is a street
+    target_kind = "mask"
 
     def __init__(
         self,
@@ -49,9 +52,14 @@ class MaskFolderDataModule(MaskDataModule):
         valid: str | None = "valid.txt",
         void: str | None = "Void",
         on_bad: str = "skip",
+        ignore_index: int = 255,
         **kwargs,
     ) -> None:
         kwargs.setdefault("stratify", "none")
+        self.default_input = input_spec(
+            ImageInput, hflip_ok=True, masks=True, ignore_index=ignore_index
+        )
+        self.ignore_index = ignore_index  # (the void code's pixels)
         super().__init__(**kwargs)
         if on_bad not in ("skip", "fail"):
             raise ConfigError(f"data.on_bad={on_bad}: use skip or fail")

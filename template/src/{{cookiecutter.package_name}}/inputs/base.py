@@ -24,6 +24,8 @@ from typing import ClassVar
 
 import torch
 
+from ..training.validate import ConfigError
+
 
 class InputError(ValueError):
     """An input a user gave (a file, a request body, a row) that cannot be read: one line."""
@@ -61,11 +63,22 @@ class Input:
     size_settings: ClassVar[str] = ""
     # what the fit verdict adds to its advice for a variance problem (e.g. more augmentation)
     variance_advice: ClassVar[tuple[str, ...]] = ()
+    # kinds read from files: the file name endings (lower case) a folder source takes as items
+    suffixes: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def settings_from_model(cls, options: dict, model_config: dict) -> dict:
+        """Options this input takes from the model (a pretrained backbone's input size and
+        statistics), for the options ``options`` leaves unset; called before construction."""
+        return {}
 
     # ---- preprocessing learnt on the training split (kept in the checkpoint) ----------------
     def fit(self, train_inputs) -> None:
-        """Learn the preprocessing (statistics, categories, vocabulary) from the training items.
-        Called once per split, before any batch is served; never sees val or test items."""
+        """Learn the preprocessing (statistics, categories, vocabulary) from the training items,
+        as the source holds them: an ``(N, ...)`` tensor in memory, or ``data.base.FileItems``
+        (``paths``; each item read by ``load_item``). Called once, before any batch is served,
+        with the whole training split (whatever ``data.fraction``); never sees val or test items.
+        What ``load_state_dict`` restored is kept, not learnt again."""
 
     def state_dict(self) -> dict:
         """What ``fit`` learnt, as plain values and tensors (stored in the checkpoint)."""
@@ -74,19 +87,45 @@ class Input:
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``fit`` learnt (eval, predict, resume): no refit on other items."""
 
+    def prepare(self, inputs: torch.Tensor) -> torch.Tensor:
+        """In-memory items (the whole ``(N, ...)`` tensor) as the model sees them, after ``fit``."""
+        return inputs
+
     def facts(self) -> InputFacts:
         """What a model needs to know about one item (after ``fit``)."""
         raise NotImplementedError
 
     def describe(self) -> dict:
-        """Plain values for summary.json's ``data`` section."""
-        return {"input": self.kind}
+        """Plain values for summary.json's ``data`` section, beside ``input`` (the facts)."""
+        return {}
+
+    def notes(self) -> list[str]:
+        """What a person should know about how items were read (one line each), e.g. a size
+        chosen for them; the console prints them under the data line."""
+        return []
 
     # ---- new items: predict.py, serve.py, export ---------------------------------------------
     def read_file(self, source) -> torch.Tensor:
         """One item from a file path or a binary file object (a request body), preprocessed like
         an evaluation item. Raises ``InputError`` (one line) for something unreadable."""
         raise InputError(f"{self.kind} inputs cannot be read from a file")
+
+    def load_item(self, path: str):
+        """One item of a file source as stored (a PIL image, an array), read in the loader
+        workers; ``item_transform`` turns it into the model's tensor. Default: ``read_file``."""
+        return self.read_file(path)
+
+    def check_files(self, paths: list[str]) -> dict[str, bool]:
+        """``{path: readable}``, checked before training so that no loader worker dies mid-epoch
+        on a bad file. Default: each file read once."""
+        readable = {}
+        for path in paths:
+            try:
+                self.load_item(path)
+                readable[path] = True
+            except Exception:  # readers raise many kinds (OSError, ValueError, EOFError, ...)
+                readable[path] = False
+        return readable
 
     def read_items(self, source) -> tuple[list[str], torch.Tensor, dict] | None:
         """Many items from one source (the rows of a CSV file or a JSON body): their names, the
@@ -107,8 +146,9 @@ class Input:
         their inputs (masks) are transformed with them. Default: unchanged."""
         return inputs, targets
 
-    def item_transform(self, train: bool) -> Callable | None:
-        """Per-item transform for items read from files in the loader workers (None: none)."""
+    def item_transform(self, train: bool, policy: dict) -> Callable | None:
+        """Per-item transform for items read from files, in the loader workers (None: none);
+        ``train``: with the augmentation ``policy``."""
         return None
 
     # ---- showing ------------------------------------------------------------------------------
@@ -120,3 +160,33 @@ class Input:
     def can_show(self) -> bool:
         """Whether ``show_batch`` draws anything (plots of batches and top losses)."""
         return False
+
+
+def input_spec(cls: type[Input], **options) -> dict:
+    """The ``input:`` entry (plain values) that builds ``cls(**options)``: a source's default."""
+    return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **options}
+
+
+def build_input(spec: dict) -> Input:
+    """The input a data config's ``input:`` entry names (``_target_`` + options, plain values);
+    ``ConfigError`` (one line) for a class that is not there or an option it does not take."""
+    import inspect
+
+    from hydra.utils import get_class
+
+    options = dict(spec)
+    target = options.pop("_target_", None)
+    try:
+        cls = get_class(target) if target else None
+    except Exception as error:  # hydra wraps the import error
+        raise ConfigError(f"data.input._target_={target}: no such class ({error})") from None
+    if cls is None or not (isinstance(cls, type) and issubclass(cls, Input)):
+        raise ConfigError(f"data.input._target_={target}: not an input kind (inputs/base.Input)")
+    accepted = inspect.signature(cls).parameters
+    unknown = sorted(set(options) - set(accepted))
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        raise ConfigError(
+            f"data.input: {cls.__name__} has no option {', '.join(unknown)}; it takes "
+            f"{', '.join(accepted) or 'none'}"
+        )
+    return cls(**options)

@@ -1,8 +1,252 @@
-"""Images: in-memory tensors or files, standardized per channel."""
+"""Images: in-memory tensors (``ImageInput``) or files read item by item (``ImageFileInput``).
+
+Both are shown as picture grids, tell a model ``InputFacts(kind="image", shape=(C, H, W))`` and
+say what augmentation may do to them, whatever the source: ``hflip_ok`` (may an image be
+mirrored? not digits), ``geometric_ok`` (may it be shifted, rotated, zoomed? not when the targets
+are angles or positions) and, for tensors, ``masks`` (the targets are per-pixel masks: they move
+with their image). These are options of the input, set in the data yaml's ``input:`` entry.
+"""
 
 from __future__ import annotations
 
-from .base import InputFacts
+import logging
+from pathlib import Path
+from typing import ClassVar
 
+import torch
+
+from ..data import augment as aug
+from .base import Input, InputError, InputFacts
+
+log = logging.getLogger(__name__)
 # images need no facts beyond ``InputFacts(kind="image", shape=(C, H, W))``
 ImageFacts = InputFacts
+
+AUGMENT_ADVICE = "add data augmentation (augment=light, or augment=strong if it already has some)"
+# what pretrained torchvision/timm models mostly expect (the statistics also serve other models)
+IMAGENET = {"input_size": 224, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+# the files a folder source takes as images (torchvision's ImageFolder list)
+IMAGE_FILES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+class ImageInput(Input):
+    """Images held in memory as one ``(N, C, H, W)`` tensor with values in [0, 1]: standardized
+    per channel with the training split's statistics, augmented as whole batches on the device."""
+
+    kind = "image"
+    item_name = "image"
+    size_settings = "data.image_size, data.channels"
+    variance_advice = (AUGMENT_ADVICE,)
+
+    def __init__(
+        self,
+        hflip_ok: bool = False,
+        geometric_ok: bool = True,
+        masks: bool = False,
+        ignore_index: int = 255,
+    ) -> None:
+        self.hflip_ok, self.geometric_ok = hflip_ok, geometric_ok
+        self.masks, self.ignore_index = masks, ignore_index
+        self.mean: torch.Tensor | None = None  # (C, 1, 1), learnt on the training split
+        self.std: torch.Tensor | None = None
+        self.shape: tuple[int, ...] | None = None
+
+    # ---- statistics of the training split ------------------------------------------------------
+    def fit(self, train_inputs: torch.Tensor) -> None:
+        self.shape = tuple(train_inputs.shape[1:])
+        if self.mean is None:
+            train = train_inputs.float()
+            dims = [0, *range(2, train.dim())]
+            self.mean = train.mean(dim=dims, keepdim=True)[0]
+            self.std = train.std(dim=dims, keepdim=True)[0].clamp_min(1e-6)
+
+    def state_dict(self) -> dict:
+        return {} if self.mean is None else {"mean": self.mean, "std": self.std}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("mean") is not None:
+            self.mean, self.std = state["mean"], state["std"]
+
+    def prepare(self, inputs: torch.Tensor) -> torch.Tensor:
+        return (inputs.float() - self.mean) / self.std
+
+    def facts(self) -> InputFacts:
+        return ImageFacts(kind=self.kind, shape=tuple(self.image_shape()))
+
+    def image_shape(self) -> list[int]:
+        shape = list(self.shape or ())
+        if len(shape) != 3 or shape[0] not in (1, 3):
+            raise InputError(f"inputs of shape {shape} are not images (1 or 3 channels, H, W)")
+        return shape
+
+    # ---- new items -----------------------------------------------------------------------------
+    def read_file(self, source) -> torch.Tensor:
+        """Read grey or RGB to the data's channels, resized to its size, scaled to [0, 1] and
+        standardized with the training split's statistics."""
+        from PIL import Image
+
+        channels, height, width = self.image_shape()
+        with Image.open(source) as image:
+            image.load()  # decode now: a truncated file fails here, not in the batch
+            image = image.convert("L" if channels == 1 else "RGB").resize(
+                (width, height), Image.Resampling.BILINEAR
+            )
+            x = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).float() / 255.0
+        return self.prepare(x.view(height, width, channels).permute(2, 0, 1))
+
+    def preprocessing(self) -> dict:
+        channels, height, width = self.image_shape()
+        return {
+            "input": self.kind,
+            "input_shape": [channels, height, width],
+            "channels": channels,
+            "resize": f"to {height}x{width} (height x width)",
+            "scale": "pixel / 255",
+            "mean": self.mean.flatten().tolist(),
+            "std": self.std.flatten().tolist(),
+        }
+
+    # ---- augmentation --------------------------------------------------------------------------
+    def augment_batch(self, inputs, targets, policy: dict):
+        if self.masks:  # what moves an image moves its mask
+            return aug.joint_augment(inputs, targets, policy, self.hflip_ok, self.ignore_index)
+        return aug.batch_augment(inputs, policy, self.hflip_ok, self.geometric_ok), targets
+
+    # ---- showing -------------------------------------------------------------------------------
+    def show_batch(self, inputs: torch.Tensor, titles: list[str], path: Path, title: str = ""):
+        from ..analysis.plots import image_grid
+
+        return image_grid(inputs, titles, path, title=title)
+
+    def can_show(self) -> bool:
+        return True
+
+
+class ImageFileInput(ImageInput):
+    """Image files read item by item in the loader workers: resized to ``image_size`` (shorter
+    side, then a centre crop), normalized with ``mean``/``std``, augmented per item (torchvision
+    v2). Left at null, these follow the chosen model when it was pretrained (its input size and
+    statistics), else the data: the training images' median shorter side (measured on up to 64
+    files; at most 224 px; kept in the checkpoint), and ImageNet's statistics."""
+
+    suffixes: ClassVar[tuple[str, ...]] = IMAGE_FILES
+
+    def __init__(
+        self,
+        image_size: int | None = None,
+        channels: int = 3,
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
+        image_size_from: str | None = None,
+        hflip_ok: bool = True,
+        geometric_ok: bool = True,
+    ) -> None:
+        super().__init__(hflip_ok=hflip_ok, geometric_ok=geometric_ok)
+        self.size, self.channels = image_size, channels
+        # a size given without a reason was the user's
+        self.size_from = image_size_from or ("data.image_size" if image_size else None)
+        self.mean = torch.tensor((mean or IMAGENET["mean"])[:channels]).view(-1, 1, 1)
+        self.std = torch.tensor((std or IMAGENET["std"])[:channels]).view(-1, 1, 1)
+
+    @classmethod
+    def settings_from_model(cls, options: dict, model_config: dict) -> dict:
+        """The options left at null, from the model's pretrained configuration (statistics:
+        else ImageNet's). A model without a preference leaves the size to the images (``fit``)."""
+        chosen = {
+            key: model_config.get(key) or IMAGENET[key]
+            for key in ("mean", "std")
+            if options.get(key) is None
+        }
+        if options.get("image_size") is None and model_config.get("input_size"):
+            chosen["image_size"] = int(model_config["input_size"])
+            chosen["image_size_from"] = "the model's pretrained input size"
+        return chosen
+
+    def fit(self, train_inputs) -> None:
+        """No statistics to learn (they are given); the size, when nobody chose one: the
+        training images' own (their headers only)."""
+        if self.size is None:
+            from ..data.image_folder import size_from_files
+
+            self.size, self.size_from = size_from_files(train_inputs.paths)
+            log.info(
+                "images resized to %d px (%s; set data.image_size to choose)",
+                self.size,
+                self.size_from,
+            )
+
+    def state_dict(self) -> dict:
+        return {"image_size": self.size, "image_size_from": self.size_from}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("image_size"):
+            self.size, self.size_from = state["image_size"], state["image_size_from"]
+
+    def image_shape(self) -> list[int]:
+        if self.size is None:
+            raise InputError("the image size is decided from the training images: set up first")
+        return [self.channels, self.size, self.size]
+
+    def prepare(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs  # (files are prepared item by item, in item_transform)
+
+    def load_item(self, path: str):
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return image.convert("RGB")
+
+    def check_files(self, paths: list[str]) -> dict[str, bool]:
+        from ..data.image_folder import verify_images
+
+        return verify_images(paths)  # (decoded once, verdicts cached)
+
+    def read_file(self, source) -> torch.Tensor:
+        from PIL import Image
+
+        with Image.open(source) as image:
+            image.load()  # decode now: a truncated file fails here, not in the batch
+            return self.item_transform(train=False, policy={})(image.convert("RGB"))
+
+    def item_transform(self, train: bool, policy: dict):
+        from torchvision.transforms import v2
+
+        size, channels = self.image_shape()[1], self.channels
+        colour = v2.Grayscale(channels) if channels == 1 else v2.RGB()
+        steps, after = [colour, v2.Resize(size), v2.CenterCrop(size)], []
+        # the per-item policy crops, rotates and flips: none of it may move targets' content
+        if train and aug.is_active(policy) and self.geometric_ok:
+            before, after = aug.item_transforms(
+                {**policy, "flip": policy["flip"] and self.hflip_ok}, size
+            )
+            steps = [colour, *before]
+        return v2.Compose(
+            [
+                *steps,
+                v2.ToImage(),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize(self.mean.flatten().tolist(), self.std.flatten().tolist()),
+                *after,
+            ]
+        )
+
+    def augment_batch(self, inputs, targets, policy: dict):
+        return inputs, targets  # augmented per item, in item_transform
+
+    def preprocessing(self) -> dict:
+        size = self.image_shape()[1]
+        return {
+            "input": self.kind,
+            "input_shape": self.image_shape(),
+            "channels": self.channels,
+            "resize": f"shorter side to {size}, then center crop {size}x{size}",
+            "scale": "pixel / 255",
+            "mean": self.mean.flatten().tolist(),
+            "std": self.std.flatten().tolist(),
+        }
+
+    def describe(self) -> dict:
+        return {"image_size": self.size, "image_size_from": self.size_from}
+
+    def notes(self) -> list[str]:
+        return [f"images at {self.size}x{self.size} px ({self.size_from})"]

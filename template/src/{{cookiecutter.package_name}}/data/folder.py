@@ -1,0 +1,190 @@
+"""Files in class folders: ``root/<class name>/<file>`` (torchvision's ImageFolder layout), for
+any input kind read from files (``input.suffixes`` says which files are items; ``input.load_item``
+reads one). Images are one such kind (``image_folder.py``); a new kind pairs with this source
+through one yaml (docs/inputs.md).
+
+A validation split of your own, either way (test is then split from the rest only when
+``test_fraction`` asks for it)::
+
+    root/valid.txt                 a list file: one item per line, its path under root
+                                   (cat/12.jpg); ``valid`` names another file
+    root/train/<class>/<file>      or a train/ + valid/ layout (fastai's grandparent splitter):
+    root/valid/<class>/<file>      valid/ holds the validation items (``train_folder``,
+                                   ``valid_folder`` name other folders; other folders are not read)
+
+Every file is checked before training (``input.check_files``): an unreadable one (corrupt, cut
+short, empty) is skipped and listed in ``skipped_files`` instead of killing a DataLoader worker
+mid-epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+from ..training.validate import ConfigError
+from .base import DataModule, FileItems, LoadedData, require_classes
+
+log = logging.getLogger(__name__)
+
+
+class FolderDataModule(DataModule):
+    name = "folder"
+
+    def __init__(
+        self,
+        root: str,
+        valid: str | None = "valid.txt",
+        train_folder: str = "train",
+        valid_folder: str | None = "valid",
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.root = Path(root).expanduser()
+        self.skipped_files: list[str] = []  # unreadable files left out (see load())
+
+    def load(self) -> LoadedData:
+        from torchvision.datasets.folder import make_dataset  # heavy: only when this is used
+
+        what = self.input.item_name
+        if not self.root.is_dir():
+            example = f"1{self.input.suffixes[0]}" if self.input.suffixes else "1"
+            raise FileNotFoundError(
+                f"data.root={self.root} is not a folder. Expected one sub-folder per class, "
+                f"e.g. data.root=$HOME/pets with $HOME/pets/cat/{example}, $HOME/pets/dog/..."
+            )
+        layout = self._train_valid_layout()
+        base = layout[0] if layout else self.root
+        classes = self._reject_empty_classes(base)
+        class_to_idx = {name: i for i, name in enumerate(classes)}
+        samples = make_dataset(str(base), class_to_idx, self.input.suffixes, allow_empty=True)
+        if layout:  # the valid/ items join the samples, by class name
+            samples = samples + self._valid_samples(layout[1], class_to_idx)
+        if not samples:
+            raise FileNotFoundError(f"no {what}s found under {self.root}")
+        readable = self.input.check_files([path for path, _ in samples])
+        self.skipped_files = [path for path, _ in samples if not readable[path]]
+        if self.skipped_files:
+            samples = [(path, label) for path, label in samples if readable[path]]
+            log.warning(
+                "%d unreadable %s file(s) skipped (corrupt, cut short or empty): %s",
+                len(self.skipped_files),
+                what,
+                ", ".join(self.skipped_files[:5])
+                + (", ..." if len(self.skipped_files) > 5 else ""),
+            )
+            self._reject_empty_classes(self.root, samples, classes)
+        require_classes(classes, f"data.root={self.root}")
+        self.paths = [path for path, _ in samples]
+        keys = [Path(os.path.relpath(path, self.root)).as_posix() for path in self.paths]
+        if layout:
+            inside = f"{Path(os.path.relpath(layout[1], self.root)).as_posix()}/"
+            val = [i for i, key in enumerate(keys) if key.startswith(inside)]
+        else:
+            val = self._listed_valid(keys)
+        targets = torch.tensor([label for _, label in samples], dtype=torch.long)
+        return LoadedData(
+            FileItems(self.paths, targets, self.input.load_item),
+            targets,
+            classes,
+            val_indices=val,
+            item_keys=keys,
+        )
+
+    def _reject_empty_classes(
+        self, root: Path, samples: list[tuple[str, int]] | None = None, classes=None
+    ) -> list[str]:
+        """The class names (sorted sub-folders); a class folder without (readable) items: say
+        which, and what to do."""
+        suffixes = self.input.suffixes
+        if samples is None:
+            classes = sorted(d.name for d in root.iterdir() if d.is_dir())
+            counts = {
+                name: sum(
+                    1
+                    for f in (root / name).rglob("*")
+                    if f.is_file() and f.suffix.lower() in suffixes
+                )
+                for name in classes
+            }
+        else:
+            counts = dict.fromkeys(classes or [], 0)
+            for _, label in samples:
+                counts[classes[label]] += 1
+        empty = [name for name, count in counts.items() if count == 0]
+        if empty:
+            what = self.input.item_name
+            folders = ", ".join(str(root / name) for name in empty)
+            raise FileNotFoundError(
+                f"class folder(s) without readable {what}s: {folders}. Remove the folder(s) or "
+                f"add {what}s ({', '.join(sorted(suffixes))})"
+            )
+        return classes
+
+    # ---- a given validation split --------------------------------------------------------------
+    def _train_valid_layout(self) -> tuple[Path, Path] | None:
+        """(train folder, valid folder) when root holds both, else None (classes under root)."""
+        h = self.hparams
+        train = self.root / h.train_folder
+        valid = self.root / h.valid_folder if h.valid_folder else None
+        return (train, valid) if train.is_dir() and valid is not None and valid.is_dir() else None
+
+    def _valid_samples(self, valid: Path, class_to_idx: dict[str, int]) -> list[tuple[str, int]]:
+        from torchvision.datasets.folder import make_dataset
+
+        unknown = sorted(
+            d.name for d in valid.iterdir() if d.is_dir() and d.name not in class_to_idx
+        )
+        if unknown:
+            train = self.root / self.hparams.train_folder
+            raise ConfigError(
+                f"{valid}: class folder(s) {unknown} are not in {train} (its classes: "
+                f"{sorted(class_to_idx)}): a validation class must also be trained on"
+            )
+        return make_dataset(str(valid), class_to_idx, self.input.suffixes, allow_empty=True)
+
+    def _listed_valid(self, keys: list[str]) -> list[int] | None:
+        """The items a list file (``valid``, one path under root per line) names; None when
+        there is no such file."""
+        if not self.hparams.valid:
+            return None
+        listing = Path(self.hparams.valid).expanduser()
+        listing = listing if listing.is_absolute() else self.root / listing
+        if not listing.is_file():
+            return None
+        position = {key: i for i, key in enumerate(keys)}
+        lines = listing.read_text(encoding="utf-8-sig").splitlines()
+        names = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        wanted = [_under(name, self.root) for name in names]
+        missing = [name for name, key in zip(names, wanted, strict=True) if key not in position]
+        what = self.input.item_name
+        if missing and len(missing) == len(names):
+            raise ConfigError(
+                f"{listing} names {len(names)} validation {what}(s), none of them under "
+                f"data.root={self.root} (first: {names[0]}): one path per line, relative to "
+                "data.root (cat/12.jpg)"
+            )
+        if missing:
+            log.warning(
+                "%s: %d listed validation %s(s) not found or unreadable, left out: %s",
+                listing,
+                len(missing),
+                what,
+                ", ".join(missing[:5]),
+            )
+        return sorted({position[key] for key in wanted if key in position})
+
+    def val_source(self) -> str:
+        layout = self._train_valid_layout()
+        if layout:
+            return f"the {layout[1].name}/ folder next to {layout[0].name}/"
+        return f"the list {self.hparams.valid}"
+
+
+def _under(name: str, root: Path) -> str:
+    """A listed path as an item key: relative to ``root`` (absolute paths under it too)."""
+    path = Path(name).expanduser()
+    return Path(os.path.relpath(path, root) if path.is_absolute() else path).as_posix()

@@ -147,7 +147,7 @@ class DataModule(L.LightningDataModule):
         fold: int | None = None,
         fold_seed: int = 0,
         group_by: str | None = None,
-        input: dict | None = None,  # noqa: A002 (the config's name for it)
+        input: dict | Input | None = None,  # noqa: A002 (the config's name for it)
     ) -> None:
         super().__init__()
         self.decisions_source = decisions if isinstance(decisions, str) else "the checkpoint"
@@ -162,14 +162,13 @@ class DataModule(L.LightningDataModule):
             )
         if batch_size < 1 or overfit_batches < 0:
             raise ConfigError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
-        spec = input or self.default_input
-        if spec is None:
-            raise ConfigError(
-                f"data={self.name}: no input kind: add an `input:` entry (_target_ + options) to "
-                "its data config (see docs/inputs.md)"
-            )
         self.save_hyperparameters()  # plain values: the checkpoint can rebuild the same split
-        self.input: Input = build_input(spec)
+        # the input kind: the config's (a dict, or built already by hydra's recursive
+        # instantiate), else the source's own; no kind at all: the contract's defaults
+        spec = input or self.default_input
+        self.input: Input = spec if isinstance(spec, Input) else build_input(spec or {})
+        if isinstance(input, Input):
+            self.hparams["input"] = input.spec()  # plain values in checkpoints
         self.batch_size = batch_size
         self.augment_policy = aug.policy(augment)
         self.indices: dict[str, list[int]] = {}

@@ -17,6 +17,7 @@ so a new kind overrides only what differs.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -53,7 +54,9 @@ class InputFacts:
 
 
 class Input:
-    """One kind of input. Built from ``data.input`` (``_target_`` + options) by the data module."""
+    """One kind of input. Built from ``data.input`` (``_target_`` + options) by the data module;
+    the options it was built with are kept (``spec()``): plain values, they rebuild it from a
+    checkpoint."""
 
     kind: ClassVar[str] = "input"  # facts.kind and summary.json's data.input
     item_name: ClassVar[str] = "item"  # what one input is called in messages ("image", "text")
@@ -65,6 +68,18 @@ class Input:
     variance_advice: ClassVar[tuple[str, ...]] = ()
     # kinds read from files: the file name endings (lower case) a folder source takes as items
     suffixes: ClassVar[tuple[str, ...]] = ()
+
+    shape: tuple[int, ...] | None = None  # one in-memory item's shape, seen by ``fit``
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        bound = inspect.signature(cls.__init__).bind(self, *args, **kwargs)
+        self.options = dict(list(bound.arguments.items())[1:])  # (without self)
+        return self
+
+    def spec(self) -> dict:
+        """The ``input:`` entry that builds this input again."""
+        return input_spec(type(self), **self.options)
 
     @classmethod
     def settings_from_model(cls, options: dict, model_config: dict) -> dict:
@@ -78,7 +93,9 @@ class Input:
         as the source holds them: an ``(N, ...)`` tensor in memory, or ``data.base.FileItems``
         (``paths``; each item read by ``load_item``). Called once, before any batch is served,
         with the whole training split (whatever ``data.fraction``); never sees val or test items.
-        What ``load_state_dict`` restored is kept, not learnt again."""
+        What ``load_state_dict`` restored is kept, not learnt again. Default: the items' shape."""
+        if isinstance(train_inputs, torch.Tensor):
+            self.shape = tuple(train_inputs.shape[1:])
 
     def state_dict(self) -> dict:
         """What ``fit`` learnt, as plain values and tensors (stored in the checkpoint)."""
@@ -93,7 +110,7 @@ class Input:
 
     def facts(self) -> InputFacts:
         """What a model needs to know about one item (after ``fit``)."""
-        raise NotImplementedError
+        return InputFacts(kind=self.kind, shape=self.shape)
 
     def describe(self) -> dict:
         """Plain values for summary.json's ``data`` section, beside ``input`` (the facts)."""
@@ -168,19 +185,19 @@ def input_spec(cls: type[Input], **options) -> dict:
 
 
 def build_input(spec: dict) -> Input:
-    """The input a data config's ``input:`` entry names (``_target_`` + options, plain values);
-    ``ConfigError`` (one line) for a class that is not there or an option it does not take."""
-    import inspect
-
+    """The input a data config's ``input:`` entry names (``_target_`` + options, plain values;
+    no ``_target_``: the contract's defaults, for fixed-shape tensors); ``ConfigError`` (one line) for a class that is not there or an option it does not take."""
     from hydra.utils import get_class
 
     options = dict(spec)
     target = options.pop("_target_", None)
+    if target is None:
+        return Input(**options)
     try:
-        cls = get_class(target) if target else None
+        cls = get_class(target)
     except Exception as error:  # hydra wraps the import error
         raise ConfigError(f"data.input._target_={target}: no such class ({error})") from None
-    if cls is None or not (isinstance(cls, type) and issubclass(cls, Input)):
+    if not (isinstance(cls, type) and issubclass(cls, Input)):
         raise ConfigError(f"data.input._target_={target}: not an input kind (inputs/base.Input)")
     accepted = inspect.signature(cls).parameters
     unknown = sorted(set(options) - set(accepted))

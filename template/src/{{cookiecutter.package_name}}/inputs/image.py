@@ -49,11 +49,10 @@ class ImageInput(Input):
         self.masks, self.ignore_index = masks, ignore_index
         self.mean: torch.Tensor | None = None  # (C, 1, 1), learnt on the training split
         self.std: torch.Tensor | None = None
-        self.shape: tuple[int, ...] | None = None
 
     # ---- statistics of the training split ------------------------------------------------------
     def fit(self, train_inputs: torch.Tensor) -> None:
-        self.shape = tuple(train_inputs.shape[1:])
+        super().fit(train_inputs)  # (the shape)
         if self.mean is None:
             train = train_inputs.float()
             dims = [0, *range(2, train.dim())]
@@ -70,10 +69,8 @@ class ImageInput(Input):
     def prepare(self, inputs: torch.Tensor) -> torch.Tensor:
         return (inputs.float() - self.mean) / self.std
 
-    def facts(self) -> InputFacts:
-        return ImageFacts(kind=self.kind, shape=tuple(self.image_shape()))
-
     def image_shape(self) -> list[int]:
+        """``[C, H, W]``; ``InputError`` for items that cannot be read from image files."""
         shape = list(self.shape or ())
         if len(shape) != 3 or shape[0] not in (1, 3):
             raise InputError(f"inputs of shape {shape} are not images (1 or 3 channels, H, W)")
@@ -142,9 +139,9 @@ class ImageFileInput(ImageInput):
         geometric_ok: bool = True,
     ) -> None:
         super().__init__(hflip_ok=hflip_ok, geometric_ok=geometric_ok)
-        self.size, self.channels = image_size, channels
+        self.channels = channels
         # a size given without a reason was the user's
-        self.size_from = image_size_from or ("data.image_size" if image_size else None)
+        self._set_size(image_size, image_size_from or "data.image_size")
         self.mean = torch.tensor((mean or IMAGENET["mean"])[:channels]).view(-1, 1, 1)
         self.std = torch.tensor((std or IMAGENET["std"])[:channels]).view(-1, 1, 1)
 
@@ -168,7 +165,7 @@ class ImageFileInput(ImageInput):
         if self.size is None:
             from ..data.image_folder import size_from_files
 
-            self.size, self.size_from = size_from_files(train_inputs.paths)
+            self._set_size(*size_from_files(train_inputs.paths))
             log.info(
                 "images resized to %d px (%s; set data.image_size to choose)",
                 self.size,
@@ -180,12 +177,11 @@ class ImageFileInput(ImageInput):
 
     def load_state_dict(self, state: dict) -> None:
         if state.get("image_size"):
-            self.size, self.size_from = state["image_size"], state["image_size_from"]
+            self._set_size(state["image_size"], state["image_size_from"])
 
-    def image_shape(self) -> list[int]:
-        if self.size is None:
-            raise InputError("the image size is decided from the training images: set up first")
-        return [self.channels, self.size, self.size]
+    def _set_size(self, size: int | None, why: str) -> None:
+        self.size, self.size_from = size, why if size else None
+        self.shape = (self.channels, size, size) if size else None
 
     def prepare(self, inputs: torch.Tensor) -> torch.Tensor:
         return inputs  # (files are prepared item by item, in item_transform)

@@ -163,6 +163,7 @@ class DataModule(L.LightningDataModule):
         if batch_size < 1 or overfit_batches < 0:
             raise ConfigError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
         self.save_hyperparameters()  # plain values: the checkpoint can rebuild the same split
+        self.hparams["decisions"] = decisions  # what the file said: eval and predict need no file
         # the input kind: the config's (a dict, or built already by hydra's recursive
         # instantiate), else the source's own; no kind at all: the contract's defaults
         spec = input or self.default_input
@@ -407,7 +408,13 @@ class DataModule(L.LightningDataModule):
 
     @property
     def input_shape(self) -> list[int]:
-        return list(self.input_facts().shape)
+        """One item's shape as the model sees it: the input's facts, else the first item's."""
+        shape = self.input_facts().shape
+        if shape is not None:
+            return list(shape)
+        first = self.loaded.inputs[0]
+        item = first if isinstance(first, torch.Tensor) else self.item_transform(False)(first[0])
+        return list(item.shape)
 
     # ---- deprecated: callers ask ``input_facts()`` and ``self.input`` (remove once switched) --
     def input_info(self) -> dict:

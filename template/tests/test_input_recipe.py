@@ -90,7 +90,7 @@ def test_the_signal_kind_reads_learns_and_describes_itself(tmp_path, monkeypatch
     again.load_state_dict(kind.state_dict())
     assert again.spec() == kind.spec() and again.mean == kind.mean
     (tmp_path / "bad.npy").write_bytes(b"not numpy")
-    with pytest.raises(InputError, match="not a .npy signal"):
+    with pytest.raises(InputError, match=r"not a \.npy signal"):
         kind.read_file(tmp_path / "bad.npy")
     assert kind.check_files([paths[0], str(tmp_path / "bad.npy")]) == {
         paths[0]: True,
@@ -139,9 +139,8 @@ def test_the_recipe_runs_the_whole_workflow(tmp_path):
         assert summary["status"] == "completed"
         assert summary["data"]["input"] == {"kind": "signal", "shape": [1, 64]}
         assert summary["data"]["targets"] == 3
-    assert summaries["fraction"]["data"]["sizes"]["train"] < summaries["full"]["data"]["sizes"][
-        "train"
-    ]
+    sizes = {mode: summary["data"]["sizes"]["train"] for mode, summary in summaries.items()}
+    assert sizes["fraction"] < sizes["full"]
     assert summaries["full"]["metrics"]["test"]["acc"] > 0.6  # three waves told apart
     (predictions,) = (copy / "outputs").glob("predict/*/predictions.csv")
     assert len(predictions.read_text().splitlines()) == 1 + 40  # a header, every listed signal

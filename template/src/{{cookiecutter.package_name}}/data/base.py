@@ -147,7 +147,7 @@ class DataModule(L.LightningDataModule):
         fold: int | None = None,
         fold_seed: int = 0,
         group_by: str | None = None,
-        input: dict | Input | None = None,  # noqa: A002 (the config's name for it)
+        input: dict | Input | None = None,
     ) -> None:
         super().__init__()
         self.decisions_source = decisions if isinstance(decisions, str) else "the checkpoint"
@@ -555,7 +555,8 @@ class DataModule(L.LightningDataModule):
         self, indices, shuffle: bool = False, batch_sampler: bool = False, augment: bool = False
     ) -> DataLoader:
         """``indices`` of items (or, with ``batch_sampler``, a list of fixed batches of them);
-        ``augment``: per-item augmentation of items read from files (tensors: see on_after_batch_transfer)."""
+        ``augment``: per-item augmentation of items read from files (tensors: see
+        ``on_after_batch_transfer``)."""
         data = self.loaded
         # a training batch of one item would stop any BatchNorm layer ("Expected more than 1
         # value per channel"): when the shuffled split leaves exactly one over, that one waits

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..training.validate import ConfigError
 from ..inputs.base import input_spec
 from ..inputs.image import ImageInput
+from ..training.validate import ConfigError
 from .base import DataModule, LoadedData, first_problems
 
 log = logging.getLogger(__name__)

@@ -186,7 +186,8 @@ def input_spec(cls: type[Input], **options) -> dict:
 
 def build_input(spec: dict) -> Input:
     """The input a data config's ``input:`` entry names (``_target_`` + options, plain values;
-    no ``_target_``: the contract's defaults, for fixed-shape tensors); ``ConfigError`` (one line) for a class that is not there or an option it does not take."""
+    no ``_target_``: the contract's defaults, for fixed-shape tensors); ``ConfigError`` (one line)
+    for a class that is not there or an option it does not take."""
     from hydra.utils import get_class
 
     options = dict(spec)

@@ -215,3 +215,116 @@ def test_a_split_too_small_for_every_class_says_so():
     dm = DigitsDataModule(classes=[0, 1], val_fraction=0.001, test_fraction=0.001)
     with pytest.raises(ValueError, match="every class in each split"):
         dm.setup()
+
+
+# ---- the input kind: one object per data module, built from the data config's `input:` -----
+def test_the_image_statistics_learnt_on_train_travel_in_the_state_and_are_not_learnt_again():
+    learnt = digits()
+    state = learnt.state_dict()["input"]
+    train = learnt.loaded.inputs[torch.as_tensor(learnt.indices["train"])]
+    assert abs(float(train.mean())) < 1e-4  # standardized with what it learnt
+    shifted = {"mean": state["mean"] + 1.0, "std": state["std"]}
+    restored = DigitsDataModule()
+    restored.load_state_dict({"input": shifted})  # as eval and predict do, before setup
+    restored.setup()
+    assert torch.allclose(restored.loaded.inputs, learnt.loaded.inputs - 1.0 / state["std"])
+
+
+def test_a_size_measured_on_the_images_is_kept_by_the_input_not_written_into_the_settings(
+    tmp_path, monkeypatch
+):
+    from PIL import Image
+
+    from {{ cookiecutter.package_name }}.data import image_folder
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(4):
+            Image.new("RGB", (14, 10)).save(tmp_path / name / f"{i}.png")
+    settings = {"root": str(tmp_path), "batch_size": 4, "num_workers": 0}
+    measured = image_folder.ImageFolderDataModule(**settings)
+    measured.setup()
+    assert measured.input_shape == [3, 10, 10] and measured.hparams.image_size is None
+    assert measured.state_dict()["input"]["image_size"] == 10  # (in the checkpoint)
+
+    def never(paths):
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(image_folder, "size_from_files", never)
+    rebuilt = image_folder.ImageFolderDataModule(**settings)
+    rebuilt.load_state_dict(measured.state_dict())
+    rebuilt.setup()
+    assert rebuilt.input_shape == [3, 10, 10]
+    assert rebuilt.describe()["image_size_from"] == measured.describe()["image_size_from"]
+
+
+def test_each_digits_config_pairs_the_source_with_an_image_input_whose_options_it_sets(tmp_path):
+    from hydra.utils import instantiate
+
+    from conftest import compose_config
+
+    expected = {  # data config -> (name, what augmentation may do to the images)
+        "digits": ("digits", {"hflip_ok": False}),
+        "digits_multilabel": ("digits_multilabel", {"hflip_ok": False}),
+        "digits_regression": ("digits_regression", {"geometric_ok": False}),
+        "digits_segmentation": ("digits_segmentation", {"masks": True, "ignore_index": 255}),
+    }
+    for config, (name, options) in expected.items():
+        cfg = compose_config("train", [f"data={config}"], tmp_path)
+        datamodule = instantiate(cfg.data, _convert_="all")  # hydra builds the input first
+        assert type(datamodule).__name__ == "DigitsDataModule" and datamodule.name == name
+        stored = datamodule.config()["input"]  # plain values, for the checkpoint
+        assert stored["_target_"].endswith("inputs.image.ImageInput")
+        assert {k: stored[k] for k in options} == options
+        assert {k: getattr(datamodule.input, k) for k in options} == options
+
+
+def test_regression_digits_keep_their_geometry_and_masks_move_with_their_images():
+    from types import SimpleNamespace
+
+    from {{ cookiecutter.package_name }}.data import augment as aug
+
+    shift = aug.policy({"name": "shift", "shift": 0.25})
+    angles = DigitsDataModule(target_kind="continuous", augment=shift)
+    angles.setup()
+    angles.trainer = SimpleNamespace(training=True)
+    x, y = next(iter(angles.train_dataloader()))
+    assert torch.equal(angles.on_after_batch_transfer((x, y), 0)[0], x)  # no shift: true angles
+    masks = DigitsDataModule(target_kind="mask", augment=shift)
+    masks.setup()
+    masks.trainer = SimpleNamespace(training=True)
+    torch.manual_seed(0)
+    x, y = next(iter(masks.train_dataloader()))
+    moved, moved_masks = masks.on_after_batch_transfer((x, y), 0)
+    assert not torch.equal(moved_masks, y)  # the masks moved too
+    ink = (moved_masks > 0) & (moved_masks != 255)
+    assert moved[:, 0][ink].mean() > moved[:, 0][~ink & (moved_masks != 255)].mean() + 0.3
+
+
+def test_a_data_config_of_an_older_checkpoint_names_the_merged_source():
+    from {{ cookiecutter.package_name }}.data import upgrade_config
+
+    package = DigitsDataModule.__module__.rsplit(".", 2)[0]
+    old = {
+        "_target_": f"{package}.data.digits_multilabel.DigitsMultiLabelDataModule",
+        "batch_size": 64,
+    }
+    new = upgrade_config(old)
+    assert new["_target_"] == f"{package}.data.digits.DigitsDataModule"
+    datamodule = DigitsDataModule(**{k: v for k, v in new.items() if k != "_target_"})
+    assert datamodule.name == "digits_multilabel" and datamodule.target_kind == "multilabel"
+    current = DigitsDataModule().config()
+    assert upgrade_config(current) == current
+
+
+def test_an_input_option_or_kind_that_does_not_exist_is_one_line():
+    from {{ cookiecutter.package_name }}.inputs.base import build_input
+    from {{ cookiecutter.package_name }}.training.validate import ConfigError
+
+    package = DigitsDataModule.__module__.rsplit(".", 2)[0]
+    with pytest.raises(ConfigError, match="ImageInput has no option flip; it takes hflip_ok"):
+        DigitsDataModule(input={"_target_": f"{package}.inputs.image.ImageInput", "flip": True})
+    with pytest.raises(ConfigError, match=r"data\.input\._target_=.*Nowhere: no such class"):
+        build_input({"_target_": f"{package}.inputs.Nowhere"})
+    with pytest.raises(ConfigError, match="not an input kind"):
+        build_input({"_target_": f"{package}.data.digits.DigitsDataModule"})

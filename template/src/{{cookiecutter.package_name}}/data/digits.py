@@ -94,8 +94,10 @@ class DigitsDataModule(DataModule):
         if target_kind not in NAMES:
             raise ConfigError(f"data.target_kind={target_kind}: use one of {', '.join(NAMES)}")
         self.name, self.target_kind = NAMES[target_kind], target_kind
+        # (the task says how to stratify; built directly, angles in bins, masks unstratified)
+        strata = {"continuous": "quantiles", "mask": "none"}
+        kwargs.setdefault("stratify", strata.get(target_kind, "labels"))
         if target_kind == "continuous":
-            kwargs.setdefault("stratify", "quantiles")
             if not 0 < max_angle < 180 or size < 8:
                 raise ConfigError(
                     "data.max_angle must be in (0, 180) and data.size >= 8, got "

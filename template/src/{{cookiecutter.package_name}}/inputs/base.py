@@ -73,7 +73,8 @@ class Input:
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
-        bound = inspect.signature(cls.__init__).bind(self, *args, **kwargs)
+        # (bind_partial: unpickling, in a loader worker, calls __new__ without the options)
+        bound = inspect.signature(cls.__init__).bind_partial(self, *args, **kwargs)
         self.options = dict(list(bound.arguments.items())[1:])  # (without self)
         return self
 

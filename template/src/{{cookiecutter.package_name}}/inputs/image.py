@@ -35,7 +35,7 @@ class ImageInput(Input):
 
     kind = "image"
     item_name = "image"
-    size_settings = "data.image_size, data.channels"
+    size_settings = "the data's image size (data.image_size or data.size), data.channels"
     variance_advice = (AUGMENT_ADVICE,)
 
     def __init__(
@@ -127,6 +127,7 @@ class ImageFileInput(ImageInput):
     files; at most 224 px; kept in the checkpoint), and ImageNet's statistics."""
 
     suffixes: ClassVar[tuple[str, ...]] = IMAGE_FILES
+    size_settings = "data.image_size, data.channels"
 
     def __init__(
         self,

@@ -97,12 +97,10 @@ class DigitsDataModule(DataModule):
         # (the task says how to stratify; built directly, angles in bins, masks unstratified)
         strata = {"continuous": "quantiles", "mask": "none"}
         kwargs.setdefault("stratify", strata.get(target_kind, "labels"))
-        if target_kind == "continuous":
-            if not 0 < max_angle < 180 or size < 8:
-                raise ConfigError(
-                    "data.max_angle must be in (0, 180) and data.size >= 8, got "
-                    f"{max_angle} and {size}"
-                )
+        if target_kind == "continuous" and (not 0 < max_angle < 180 or size < 8):
+            raise ConfigError(
+                f"data.max_angle must be in (0, 180) and data.size >= 8, got {max_angle} and {size}"
+            )
         # a rotated or shifted digit would no longer match its angle; mirrored digits are other
         # shapes; masks move with their images
         options = {

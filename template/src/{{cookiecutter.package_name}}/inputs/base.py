@@ -74,8 +74,12 @@ class Input:
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
         # (bind_partial: unpickling, in a loader worker, calls __new__ without the options)
-        bound = inspect.signature(cls.__init__).bind_partial(self, *args, **kwargs)
-        self.options = dict(list(bound.arguments.items())[1:])  # (without self)
+        signature = inspect.signature(cls.__init__)
+        bound = signature.bind_partial(self, *args, **kwargs)
+        self.options = {}
+        for name, value in list(bound.arguments.items())[1:]:  # (without self)
+            keywords = signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD
+            self.options.update(value if keywords else {name: value})
         return self
 
     def spec(self) -> dict:

@@ -55,7 +55,7 @@ def table(path, **options) -> TabularDataModule:
 
 def test_preprocessing_is_learnt_on_the_training_split_only(tmp_path):
     datamodule = table(write_table(tmp_path / "t.csv"))
-    state, frame = datamodule.preprocessing_state, datamodule.frame
+    state, frame = datamodule.input.state_dict(), datamodule.frame
     train = frame.iloc[datamodule.indices["train"]]
     assert state["categories"]["color"] == ["blue", "green", "red"]  # no val-only "violet"
     assert state["na_columns"] == ["size"]  # size has missing values: size_na is added
@@ -79,7 +79,7 @@ def test_parquet_reads_like_csv(tmp_path):
     csv_path = write_table(tmp_path / "t.csv")
     pd.read_csv(csv_path).to_parquet(tmp_path / "t.parquet")
     from_csv, from_parquet = table(csv_path), table(tmp_path / "t.parquet")
-    assert from_parquet.preprocessing_state == from_csv.preprocessing_state
+    assert from_parquet.input.state_dict() == from_csv.input.state_dict()
     assert from_parquet.loaded.inputs.equal(from_csv.loaded.inputs)
 
 
@@ -120,11 +120,11 @@ def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
     )
     assert summary["status"] == "completed" and "reference_model" not in summary
     assert summary["data"]["unknown_categories"] == {"color": 12}  # val-only "violet" rows
-    trained = load_trained(summary["best_checkpoint"])[1].preprocessing_state
+    trained = load_trained(summary["best_checkpoint"])[1].input.state_dict()
 
     write_table(path, shift=5.0)  # the file changes after training: the checkpoint's
     datamodule = load_trained(summary["best_checkpoint"])[1]  # preprocessing still holds
-    assert datamodule.preprocessing_state == trained
+    assert datamodule.input.state_dict() == trained
 
     rows = tmp_path / "new.csv"
     rows.write_text("color,size,weight\nred,,1.5\nturquoise,12.0,-2.0\nblue,15,\n")

@@ -63,7 +63,7 @@ def test_u_data_loads_time_split_and_unseen_users_items_get_the_unknown_index(tm
     assert again.loaded.inputs[-2].tolist() == [5, data.vocab["items"].index("12") + 1]
     assert again.loaded.inputs[-1, 0] == 0  # user 123: unknown
     # resuming: Lightning hands the stored mapping back through load_state_dict
-    again.load_state_dict({"vocab": {"users": ["123"], "items": ["12"]}})
+    again.load_state_dict({"input": {"users": ["123"], "items": ["12"]}})
     assert again.loaded.inputs[-1].tolist() == [1, 1] and again.loaded.inputs[0].tolist() == [0, 0]
 
 

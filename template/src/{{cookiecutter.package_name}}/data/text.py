@@ -381,5 +381,3 @@ def _check_columns(columns: list[str], wanted: list[str], path: Path) -> None:
             f"{path}: no column(s) {missing}; its columns are {columns} (set "
             "data.text_column / data.label_column / data.valid_column)"
         )
-
-

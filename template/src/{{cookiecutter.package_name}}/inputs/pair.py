@@ -52,11 +52,12 @@ class PairInput(Input):
         return dict(self.vocab or {})
 
     def load_state_dict(self, state: dict) -> None:
-        self.vocab = {"users": list(state["users"]), "items": list(state["items"])} if state else None
+        self.vocab = {key: list(state[key]) for key in ("users", "items")} if state else None
 
     def encode(self, users: list, items: list) -> torch.Tensor:
         """``(N, 2)`` long: the user's and the item's index (0: not seen in training)."""
-        return torch.stack([_lookup(self.vocab["users"], users), _lookup(self.vocab["items"], items)], dim=1)
+        users, items = _lookup(self.vocab["users"], users), _lookup(self.vocab["items"], items)
+        return torch.stack([users, items], dim=1)
 
     @property
     def user_names(self) -> list[str]:

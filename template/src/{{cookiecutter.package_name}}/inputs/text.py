@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -62,7 +63,7 @@ class TextInput(Input):
 
     kind = "text"
     item_name = "text"
-    dynamic_axes = {0: "batch", 1: "length"}  # (exports take any text length)
+    dynamic_axes: ClassVar[dict[int, str]] = {0: "batch", 1: "length"}  # (any text length)
 
     def __init__(
         self,
@@ -150,7 +151,11 @@ class TextInput(Input):
         names, kept, left_out = [], [], []
         for where, text, problem in texts:
             why = problem or text_problem(text)
-            (left_out.append(f"{where}: {why}") if why else (names.append(where), kept.append(text)))
+            if why:
+                left_out.append(f"{where}: {why}")
+            else:
+                names.append(where)
+                kept.append(text)
         ids = self.encode(kept)[0].long() if kept else torch.zeros(0, 1, dtype=torch.long)
         return names, ids, {"left_out": left_out}
 

@@ -21,6 +21,7 @@ from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.analysis.predict_files import run as predict_run
 from {{ cookiecutter.package_name }}.data import text as text_data
 from {{ cookiecutter.package_name }}.data.text_reviews import make_reviews
+from {{ cookiecutter.package_name }}.inputs.text import TextFacts, TextInput
 from {{ cookiecutter.package_name }}.models.hf_text import HubModelError, check_available
 from {{ cookiecutter.package_name }}.training.run import evaluate
 from {{ cookiecutter.package_name }}.training.summary import is_user_error
@@ -101,6 +102,41 @@ def test_parquet_reads_like_csv(tmp_path):
     assert from_parquet.texts == from_csv.texts
     assert from_parquet.loaded.targets.equal(from_csv.loaded.targets)
     assert from_parquet.loaded.inputs.equal(from_csv.loaded.inputs)
+
+
+def test_one_text_source_reads_a_file_a_folder_or_the_embedded_reviews(tmp_path):
+    targets = {
+        name: compose_config("train", ["task=text", f"data={name}"], tmp_path).data._target_
+        for name in ("reviews", "text_csv", "text_folder")
+    }
+    assert set(targets.values()) == {"{{ cookiecutter.package_name }}.data.text.TextDataModule"}
+    reviews = text_data.TextDataModule(embedded="reviews", size=40, input=TOKENIZE_RARE_WORDS)
+    reviews.setup()
+    assert reviews.name == "reviews" and len(reviews.texts) == 40
+    assert reviews.describe_input(0) == " ".join(make_reviews(40)[0][0].split())
+    for settings in ({}, {"path": "a.csv", "root": "b"}, {"path": "a.csv", "embedded": "reviews"}):
+        with pytest.raises(text_data.TextError) as raised:
+            text_data.TextDataModule(**settings)
+        assert is_user_error(raised.value) and "one of data.path" in str(raised.value)
+
+
+def test_the_text_input_keeps_its_tokenizer_and_says_what_a_model_needs(tmp_path):
+    datamodule = text_csv(write_csv(tmp_path / "t.csv", review_rows(60)))
+    facts = datamodule.input_facts()
+    assert isinstance(facts, TextFacts) and facts.kind == "text" and facts.shape is None
+    assert facts.vocab_size == datamodule.input.tokenizer.get_vocab_size() > 2
+    assert facts.max_length == 128 and facts.pad_id == datamodule.input.state_dict()["pad_id"]
+    restored = TextInput(min_frequency=1)  # eval/predict: the checkpoint's tokenizer, no refit
+    restored.load_state_dict(datamodule.input.state_dict())
+    ids, lengths = restored.encode(datamodule.texts)
+    assert ids.equal(datamodule.loaded.inputs) and lengths.equal(datamodule.lengths)
+    assert restored.dynamic_axes == {0: "batch", 1: "length"}  # exports take any length
+    pretrained = text_data.TextDataModule.settings_from_model(
+        {"input": TOKENIZE_RARE_WORDS}, {"tokenizer": "my-bert"}
+    )
+    assert pretrained["input"] == {**TOKENIZE_RARE_WORDS, "tokenizer": "my-bert"}
+    with pytest.raises(text_data.TextError, match="max_length=1"):
+        TextInput(max_length=1)
 
 
 def test_batches_are_padded_to_their_longest_text_and_grouped_by_length(tmp_path):

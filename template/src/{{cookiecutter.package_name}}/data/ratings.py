@@ -31,7 +31,7 @@ import torch
 from ..inputs.pair import PairInput
 from ..training.validate import ConfigError
 from .base import DataModule, LoadedData
-from .input_bridge import HoldsInput, build_input
+from .input_bridge import HoldsInput
 from .ratings_synthetic import synthetic_ratings
 from .split import split_indices, subset, test_share, valid_flags
 
@@ -68,7 +68,8 @@ class RatingsDataModule(HoldsInput, DataModule):
         kwargs.setdefault("stratify", "none")
         kwargs.pop("classes", None)
         kwargs["augment"] = None  # (ratings are not augmented)
-        input = input or {
+        # new pairs (predict.py, serve.py) are read from the same columns
+        kwargs["input"] = input or {
             "_target_": f"{PairInput.__module__}.PairInput",
             "user_col": user_col,
             "item_col": item_col,
@@ -82,7 +83,6 @@ class RatingsDataModule(HoldsInput, DataModule):
                 f"data.format={format}, data.split={split}: format is one of "
                 f"{', '.join(FORMATS)}, split is random or time"
             )
-        self.input = build_input(input)
         if vocab:  # {"users": [...], "items": [...]}: given back by a checkpoint
             self.input.load_state_dict(vocab)
 
@@ -195,9 +195,8 @@ class RatingsDataModule(HoldsInput, DataModule):
             self.indices = self.fold_split(self.indices, ratings)
         self._full_train = list(self.indices["train"])
         self.full_train_size = len(self._full_train)
-        if not self.input.fitted:  # learnt here; a checkpoint gives it back unchanged
-            train = self._full_train
-            self.input.fit(([self.raw_users[i] for i in train], [self.raw_items[i] for i in train]))
+        train = self._full_train  # (a vocabulary a checkpoint gave back is kept)
+        self.input.fit(([self.raw_users[i] for i in train], [self.raw_items[i] for i in train]))
         pairs = self.input.encode(self.raw_users, self.raw_items)
         self._loaded = LoadedData(pairs, ratings, ["rating"])
         if h.fraction < 1.0:
@@ -209,13 +208,14 @@ class RatingsDataModule(HoldsInput, DataModule):
         return {**super().config(), "vocab": self.input.state_dict()}
 
     def state_dict(self) -> dict:  # Lightning's own checkpoint hook, for resuming
-        return {"input": self.input.state_dict()}
+        return {**super().state_dict(), "input": self.input.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         vocab = state.get("input")
         if vocab and vocab != self.input.state_dict():
             self.input.load_state_dict(vocab)
-            self._loaded.inputs = self.input.encode(self.raw_users, self.raw_items)
+            if self._loaded is not None:
+                self._loaded.inputs = self.input.encode(self.raw_users, self.raw_items)
 
     # ---- facts for the model, the task and the summary -----------------------------------------
     @property
@@ -339,9 +339,6 @@ class RatingsDataModule(HoldsInput, DataModule):
     def item_groups(self) -> dict[str, list]:
         """cv.group_by=user (or item): a user's ratings stay in one fold."""
         return {"user": self.raw_users, "item": self.raw_items}
-
-    def raw_item(self, index: int) -> tuple:
-        return self.raw_users[index], self.raw_items[index]
 
 
 def time_split(times: list, val_fraction: float, test_fraction: float) -> dict[str, list[int]]:

@@ -12,24 +12,26 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
 from ..inputs.table import TableInput, TableRows, category_key
 from .base import DataModule, LoadedData, require_classes
-from .input_bridge import HoldsInput, build_input
+from .input_bridge import HoldsInput
 from .split import valid_flags
 from .tabular_errors import TableError, check_columns, numeric_column, text_among_numbers
 
 log = logging.getLogger(__name__)
 
 TARGET_KINDS = ("class", "continuous")
-TABLE_INPUT = {"_target_": f"{TableInput.__module__}.TableInput"}  # (the default input)
 
 
 class TabularDataModule(HoldsInput, DataModule):
     """A table from ``path`` (your .csv/.parquet file) or ``embedded`` (a table of ``tables.py``);
     ``target_kind``: class (one label column) or continuous (one or more number columns)."""
+
+    default_input: ClassVar[dict] = {"_target_": f"{TableInput.__module__}.TableInput"}
 
     def __init__(
         self,
@@ -41,14 +43,12 @@ class TabularDataModule(HoldsInput, DataModule):
         target_kind: str = "class",
         valid_column: str | None = None,
         reference_model: bool = True,
-        input: dict | None = None,
         **kwargs,
     ) -> None:
         from .tables import EMBEDDED
 
         kwargs.setdefault("stratify", "labels" if target_kind == "class" else "quantiles")
         kwargs["augment"] = None  # (rows are not augmented)
-        input = input or TABLE_INPUT
         super().__init__(**kwargs)
         if target_kind not in TARGET_KINDS:
             raise TableError(f"data.target_kind={target_kind}: use one of {TARGET_KINDS}")
@@ -59,7 +59,6 @@ class TabularDataModule(HoldsInput, DataModule):
             )
         self.name = embedded or "table"
         self.target_kind = target_kind
-        self.input = build_input(input)
         self.stored_classes: list[str] | None = None  # a checkpoint's class list
         self.unknown_categories: dict[str, int] = {}
         self.text_in_numbers: dict[str, dict] = {}  # numeric columns read as categories
@@ -212,8 +211,7 @@ class TabularDataModule(HoldsInput, DataModule):
         """(Called by ``setup`` once the split is known.) The input learns its preprocessing on
         the full training split (whatever data.fraction: every mode sees the same scale), unless
         a checkpoint brought it, and turns every row into model inputs."""
-        if not self.input.fitted:
-            self.input.fit(self.rows().subset(self._full_train))
+        self.input.fit(self.rows().subset(self._full_train))  # (kept if a checkpoint gave it)
         self.unknown_categories = {}
         self._loaded.inputs = self.input.encode(self.frame, self.unknown_categories)
 
@@ -221,23 +219,23 @@ class TabularDataModule(HoldsInput, DataModule):
         """Saved by Lightning in every checkpoint: eval/predict apply the same preprocessing
         (and keep the same class list)."""
         classes = self.target_names if self.target_kind == "class" else None
-        return {"input": self.input.state_dict(), "classes": classes}
+        return {**super().state_dict(), "input": self.input.state_dict(), "classes": classes}
 
     def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
         self.stored_classes = state.get("classes")
         self.input.load_state_dict(state.get("input") or {})
         if self._loaded is not None and self.input.fitted:
             self._prepare_inputs(self._loaded.inputs)
 
     # ---- facts for the summary ---------------------------------------------------------------
-    def raw_item(self, index: int):
-        return self.frame.iloc[index]
+    def describe_input(self, index: int) -> str:
+        return self.input.describe_item(self.frame.iloc[index])
 
     def describe(self) -> dict:
         return {
             **super().describe(),
             "unknown_categories": dict(self.unknown_categories),
-            "missing_filled": self.input.describe()["missing_filled"],
             **({"text_in_numbers": self.text_in_numbers} if self.text_in_numbers else {}),
         }
 

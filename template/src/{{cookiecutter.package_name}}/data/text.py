@@ -25,21 +25,19 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, SequentialSampler
 
 from ..inputs.text import TextError, TextInput, decode_utf8, has_bad_bytes, text_problem
 from .base import DataModule, LoadedData, _MappedBatchSampler
-from .input_bridge import HoldsInput, build_input
+from .input_bridge import HoldsInput
 from .split import valid_flags
 
 log = logging.getLogger(__name__)
 TARGET_KINDS = ("class", "multilabel")
-TEXT_INPUT = {"_target_": f"{TextInput.__module__}.TextInput"}  # (the default input)
 EMBEDDED = ("reviews",)
-
-__all__ = ["TextDataModule", "TextError", "decode_utf8", "read_table"]
 
 
 @dataclass
@@ -102,6 +100,8 @@ class TextDataModule(HoldsInput, DataModule):
     ``valid_column``), ``root`` (a folder: ``train_folder``, ``valid_folder``,
     ``ignore_folders``) or ``embedded`` (``reviews``: ``size``, ``corpus_seed``)."""
 
+    default_input: ClassVar[dict] = {"_target_": f"{TextInput.__module__}.TextInput"}
+
     def __init__(
         self,
         path: str | None = None,
@@ -136,23 +136,14 @@ class TextDataModule(HoldsInput, DataModule):
             )
         kwargs.setdefault("stratify", "labels" if target_kind == "class" else "label_sets")
         kwargs["augment"] = None  # (texts are not augmented)
-        input = input or {**TEXT_INPUT, "text_column": text_column}
-        super().__init__(**kwargs)
+        # (new rows given to predict.py hold their text in the same column)
+        super().__init__(
+            input=input or {**self.default_input, "text_column": text_column}, **kwargs
+        )
         self.name = embedded or ("text_csv" if path is not None else "text_folder")
         self.target_kind = target_kind
-        self.input = build_input(input)
         self.skipped_files: list[str] = []  # "line 7: empty text", for the log and the summary
         self.texts: list[str] = []
-
-    @classmethod
-    def settings_from_model(cls, settings: dict, model_config: dict) -> dict:
-        """A pretrained model reads token ids of its own tokenizer: ``data.input.tokenizer``
-        follows the model unless it is set to a name already."""
-        wanted = model_config.get("tokenizer")
-        input = settings.get("input") or TEXT_INPUT
-        if wanted and input.get("tokenizer", "train") == "train":
-            return {"input": {**input, "tokenizer": wanted}}
-        return {}
 
     # ---- where the texts come from -------------------------------------------------------------
     def records(self) -> list[Record]:
@@ -270,8 +261,7 @@ class TextDataModule(HoldsInput, DataModule):
     def _prepare_inputs(self, inputs: torch.Tensor) -> None:
         """(Called by ``setup`` once the split is known.) The input gets its tokenizer from the
         full training split, unless a checkpoint brought it; every text is tokenized once."""
-        if not self.input.fitted:
-            self.input.fit([self.texts[i] for i in self._full_train])
+        self.input.fit([self.texts[i] for i in self._full_train])  # (kept if a checkpoint gave it)
         self._loaded.inputs, self.lengths = self.input.encode(self.texts)
 
     def state_dict(self) -> dict:
@@ -286,14 +276,13 @@ class TextDataModule(HoldsInput, DataModule):
                 self._prepare_inputs(self._loaded.inputs)
 
     # ---- facts for the summary -----------------------------------------------------------------
-    def raw_item(self, index: int) -> str:
-        return self.texts[index]
+    def describe_input(self, index: int) -> str:
+        return self.input.describe_item(self.texts[index])
 
     def describe(self) -> dict:
         lengths = self.lengths.float()
         return {
             **super().describe(),
-            "tokenizer": self.input.describe()["tokenizer"],
             "tokens_per_text": {"median": int(lengths.median()), "max": int(lengths.max())},
             "truncated": int((self.lengths >= self.input.max_length).sum()),
         }

@@ -44,7 +44,10 @@ class PairInput(Input):
 
     # ---- the vocabularies: learnt on the training pairs, kept in the checkpoint ---------------
     def fit(self, train_inputs: tuple[list, list]) -> None:
-        """``train_inputs``: the training pairs' users and items (names or numbers)."""
+        """``train_inputs``: the training pairs' users and items (names or numbers); what a
+        checkpoint gave back is kept."""
+        if self.fitted:
+            return
         users, items = train_inputs
         self.vocab = {"users": first_seen(users), "items": first_seen(items)}
 

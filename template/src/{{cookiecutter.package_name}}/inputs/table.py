@@ -76,7 +76,10 @@ class TableInput(Input):
 
     # ---- preprocessing: learnt on the training rows, kept in the checkpoint -------------------
     def fit(self, train: TableRows) -> None:
-        """Categories, fill values and statistics of the training rows, as plain values."""
+        """Categories, fill values and statistics of the training rows, as plain values (what a
+        checkpoint gave back is kept)."""
+        if self.fitted:
+            return
         frame = train.frame
         categories = {
             c: sorted({k for k in map(category_key, frame[c]) if k is not None})
@@ -153,7 +156,7 @@ class TableInput(Input):
         )
 
     def describe(self) -> dict:
-        return {"input": self.kind, "missing_filled": list(self.state["na_columns"])}
+        return {"missing_filled": list(self.state["na_columns"])}
 
     # ---- new rows: predict.py, serve.py, export -----------------------------------------------
     def read_file(self, source) -> torch.Tensor:

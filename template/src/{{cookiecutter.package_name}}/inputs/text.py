@@ -75,7 +75,8 @@ class TextInput(Input):
     ) -> None:
         if max_length < 2:
             raise TextError(f"data.input.max_length={max_length}: must be at least 2 tokens")
-        self.source, self.vocab_size, self.min_frequency = tokenizer, vocab_size, min_frequency
+        self.tokenizer_name, self.vocab_size = tokenizer, vocab_size
+        self.min_frequency = min_frequency
         self.max_length, self.text_column = max_length, text_column
         self.state: dict | None = None  # the tokenizer as plain values: learnt, or a checkpoint's
         self.tokenizer = None
@@ -85,13 +86,25 @@ class TextInput(Input):
         return self.state is not None
 
     # ---- the tokenizer: learnt on the training texts, kept in the checkpoint -------------------
+    @classmethod
+    def settings_from_model(cls, options: dict, model_config: dict) -> dict:
+        """A pretrained model reads token ids of its own tokenizer: ``tokenizer`` follows the
+        model unless it names one already."""
+        wanted = model_config.get("tokenizer")
+        if wanted and options.get("tokenizer", "train") == "train":
+            return {"tokenizer": wanted}
+        return {}
+
     def fit(self, train_inputs: list[str]) -> None:
+        """The tokenizer (what a checkpoint gave back is kept)."""
         from ..data.tokenizer import pretrained_tokenizer, train_tokenizer
 
-        if self.source == "train":
+        if self.fitted:
+            return
+        if self.tokenizer_name == "train":
             state = train_tokenizer(train_inputs, self.vocab_size, self.min_frequency)
         else:
-            state = pretrained_tokenizer(str(self.source))
+            state = pretrained_tokenizer(str(self.tokenizer_name))
         self.load_state_dict(state)
 
     def state_dict(self) -> dict:
@@ -119,7 +132,7 @@ class TextInput(Input):
         )
 
     def describe(self) -> dict:
-        return {"input": self.kind, "tokenizer": self.state["source"]}
+        return {"tokenizer": self.state["source"]}
 
     # ---- new texts: predict.py, serve.py, export ----------------------------------------------
     def read_file(self, source) -> torch.Tensor:

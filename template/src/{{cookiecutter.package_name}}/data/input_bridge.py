@@ -61,7 +61,9 @@ class HoldsInput:
         return self.input.preprocessing()
 
     def describe(self) -> dict:
-        return {**super().describe(), **self.input.describe()}
+        """The data section of summary.json, with the input's own entries beside its facts."""
+        info = super().describe()
+        return {**info, **self.input.describe(), "input": info["input"]}
 
     # ---- aliases of the old data-module names, until their call sites ask the input ----------
     def input_info(self) -> dict:

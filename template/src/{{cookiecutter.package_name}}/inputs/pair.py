@@ -55,7 +55,8 @@ class PairInput(Input):
         return dict(self.vocab or {})
 
     def load_state_dict(self, state: dict) -> None:
-        self.vocab = {key: list(state[key]) for key in ("users", "items")} if state else None
+        if state:  # (nothing stored: nothing to restore)
+            self.vocab = {key: list(state[key]) for key in ("users", "items")}
 
     def encode(self, users: list, items: list) -> torch.Tensor:
         """``(N, 2)`` long: the user's and the item's index (0: not seen in training)."""

@@ -110,7 +110,8 @@ class TableInput(Input):
         return dict(self.state or {})
 
     def load_state_dict(self, state: dict) -> None:
-        self.state = dict(state) if state else None
+        if state:  # (nothing stored: nothing to restore)
+            self.state = dict(state)
 
     def encode(self, frame, unknown: dict[str, int] | None = None) -> torch.Tensor:
         """Raw rows (a DataFrame holding at least the trained feature columns) -> the model's

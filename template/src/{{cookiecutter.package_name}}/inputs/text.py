@@ -113,8 +113,9 @@ class TextInput(Input):
     def load_state_dict(self, state: dict) -> None:
         from ..data.tokenizer import load_tokenizer
 
-        self.state = dict(state) if state else None
-        self.tokenizer = load_tokenizer(self.state, self.max_length) if state else None
+        if state:  # (nothing stored: nothing to restore)
+            self.state = dict(state)
+            self.tokenizer = load_tokenizer(self.state, self.max_length)
 
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """``(ids, lengths)``: token ids padded to the longest text (int32), and each length."""

@@ -15,6 +15,7 @@ from torch import nn
 from {{ cookiecutter.package_name }}.analysis.interpret import interpret
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.data.ratings import RatingsDataModule
+from {{ cookiecutter.package_name }}.inputs.pair import PairFacts, PairInput
 from {{ cookiecutter.package_name }}.models import create_model
 from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task
 from {{ cookiecutter.package_name }}.training.summary import is_user_error
@@ -63,8 +64,25 @@ def test_u_data_loads_time_split_and_unseen_users_items_get_the_unknown_index(tm
     assert again.loaded.inputs[-2].tolist() == [5, data.vocab["items"].index("12") + 1]
     assert again.loaded.inputs[-1, 0] == 0  # user 123: unknown
     # resuming: Lightning hands the stored mapping back through load_state_dict
-    again.load_state_dict({"vocab": {"users": ["123"], "items": ["12"]}})
+    again.load_state_dict({"input": {"users": ["123"], "items": ["12"]}})
     assert again.loaded.inputs[-1].tolist() == [1, 1] and again.loaded.inputs[0].tolist() == [0, 0]
+
+
+def test_the_pair_input_holds_the_vocabularies_and_the_training_ratings_are_public(tmp_path):
+    path = write_u_data(tmp_path / "u.data")
+    data = RatingsDataModule(path=str(path), format="movielens", split="time", fraction=0.5)
+    facts = data.input_facts()
+    assert facts == PairFacts(kind="pair", shape=(2,), n_users=7, n_items=7)
+    assert "y_range" not in facts.describe()  # a fact about the targets, not the inputs
+    pairs, ratings = data.training_ratings()  # the full training split, whatever the fraction
+    assert len(ratings) == data.full_train_size == 27 > data.sizes()["train"]
+    assert ratings.equal(data.split_targets("train", full=True)[:, 0])
+    assert pairs.shape == (27, 2) and (pairs > 0).all()  # training knows its own users/items
+    assert data.item_counts().sum() == 27
+    restored = PairInput()  # eval/predict: the checkpoint's vocabularies, no refit
+    restored.load_state_dict(data.input.state_dict())
+    known = data.vocab["items"].index("10") + 1
+    assert restored.encode(["1", "99"], [10, "77"]).tolist() == [[1, known], [0, 0]]
 
 
 def test_csv_columns_by_name_and_a_clear_error_for_missing_ones(tmp_path):

@@ -9,11 +9,14 @@ import math
 import random
 
 import pytest
+from hydra.utils import get_class
 
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.analysis.predict_files import run as predict_run
 from {{ cookiecutter.package_name }}.data.tabular import TabularDataModule
 from {{ cookiecutter.package_name }}.data.tabular_errors import TableError
+from {{ cookiecutter.package_name }}.inputs.table import TableFacts, TableInput
+from {{ cookiecutter.package_name }}.training.run import build_datamodule
 from {{ cookiecutter.package_name }}.training.summary import is_user_error
 
 from conftest import compose_config
@@ -55,7 +58,7 @@ def table(path, **options) -> TabularDataModule:
 
 def test_preprocessing_is_learnt_on_the_training_split_only(tmp_path):
     datamodule = table(write_table(tmp_path / "t.csv"))
-    state, frame = datamodule.preprocessing_state, datamodule.frame
+    state, frame = datamodule.input.state_dict(), datamodule.frame
     train = frame.iloc[datamodule.indices["train"]]
     assert state["categories"]["color"] == ["blue", "green", "red"]  # no val-only "violet"
     assert state["na_columns"] == ["size"]  # size has missing values: size_na is added
@@ -73,13 +76,47 @@ def test_preprocessing_is_learnt_on_the_training_split_only(tmp_path):
     assert float(weights.mean()) == pytest.approx(0.0, abs=1e-5)
 
 
+def test_the_table_input_learns_on_training_rows_and_is_rebuilt_from_its_state(tmp_path):
+    datamodule = table(write_table(tmp_path / "t.csv"))
+    facts = datamodule.input_facts()
+    assert isinstance(facts, TableFacts) and facts.kind == "table"
+    assert facts.shape == (4,) and facts.cardinalities == (4, 3)
+    assert facts.cat_names == ("color", "size_na") and facts.cont_names == ("size", "weight")
+    restored = TableInput()  # what eval/predict do with the checkpoint's state: no refit
+    restored.load_state_dict(datamodule.input.state_dict())
+    assert restored.facts() == facts
+    assert restored.encode(datamodule.frame).equal(datamodule.loaded.inputs)
+    refit = TableInput()  # fitted on every row instead, the statistics differ
+    refit.fit(datamodule.rows())
+    assert refit.state_dict()["mean"] != datamodule.input.state_dict()["mean"]
+    row = datamodule.indices["test"][0]
+    assert datamodule.describe_input(row).startswith(f"color={datamodule.frame['color'][row]}, ")
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "rows", "target"),
+    [("breast_cancer", "class", 569, "diagnosis"), ("diabetes", "continuous", 442, "progression")],
+)
+def test_an_embedded_table_is_a_source_option_not_a_class(tmp_path, name, kind, rows, target):
+    task = "tabular" if kind == "class" else "tabular_regression"
+    cfg = compose_config("train", [f"task={task}", f"data={name}"], tmp_path)
+    assert cfg.data._target_.endswith("data.tabular.TabularDataModule")
+    datamodule = build_datamodule(cfg, get_class(cfg.task._target_))
+    assert datamodule.name == name and datamodule.target_kind == kind
+    assert len(datamodule.loaded.targets) == rows and target not in datamodule.frame.columns
+    assert datamodule.describe()["name"] == name
+    with pytest.raises(TableError) as raised:
+        TabularDataModule(embedded=name, path=str(tmp_path / "t.csv"), y_names=[target])
+    assert is_user_error(raised.value) and "either data.path" in str(raised.value)
+
+
 def test_parquet_reads_like_csv(tmp_path):
     import pandas as pd
 
     csv_path = write_table(tmp_path / "t.csv")
     pd.read_csv(csv_path).to_parquet(tmp_path / "t.parquet")
     from_csv, from_parquet = table(csv_path), table(tmp_path / "t.parquet")
-    assert from_parquet.preprocessing_state == from_csv.preprocessing_state
+    assert from_parquet.input.state_dict() == from_csv.input.state_dict()
     assert from_parquet.loaded.inputs.equal(from_csv.loaded.inputs)
 
 
@@ -120,11 +157,11 @@ def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
     )
     assert summary["status"] == "completed" and "reference_model" not in summary
     assert summary["data"]["unknown_categories"] == {"color": 12}  # val-only "violet" rows
-    trained = load_trained(summary["best_checkpoint"])[1].preprocessing_state
+    trained = load_trained(summary["best_checkpoint"])[1].input.state_dict()
 
     write_table(path, shift=5.0)  # the file changes after training: the checkpoint's
     datamodule = load_trained(summary["best_checkpoint"])[1]  # preprocessing still holds
-    assert datamodule.preprocessing_state == trained
+    assert datamodule.input.state_dict() == trained
 
     rows = tmp_path / "new.csv"
     rows.write_text("color,size,weight\nred,,1.5\nturquoise,12.0,-2.0\nblue,15,\n")

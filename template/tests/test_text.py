@@ -20,8 +20,8 @@ import torch
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.analysis.predict_files import run as predict_run
 from {{ cookiecutter.package_name }}.data import text as text_data
-from {{ cookiecutter.package_name }}.data.text_folder import TextFolderDataModule
 from {{ cookiecutter.package_name }}.data.text_reviews import make_reviews
+from {{ cookiecutter.package_name }}.inputs.text import TextFacts, TextInput
 from {{ cookiecutter.package_name }}.models.hf_text import HubModelError, check_available
 from {{ cookiecutter.package_name }}.training.run import evaluate
 from {{ cookiecutter.package_name }}.training.summary import is_user_error
@@ -45,8 +45,15 @@ def review_rows(count: int = 120, seed: int = 1):
     ]
 
 
-def text_csv(path, **options) -> text_data.TextCsvDataModule:
-    datamodule = text_data.TextCsvDataModule(path=str(path), min_frequency=1, **options)
+# the text input, keeping the words seen once (the corpora here are small)
+TOKENIZE_RARE_WORDS = {
+    "_target_": "{{ cookiecutter.package_name }}.inputs.text.TextInput",
+    "min_frequency": 1,
+}
+
+
+def text_csv(path, **options) -> text_data.TextDataModule:
+    datamodule = text_data.TextDataModule(path=str(path), input=TOKENIZE_RARE_WORDS, **options)
     datamodule.setup()
     return datamodule
 
@@ -97,9 +104,44 @@ def test_parquet_reads_like_csv(tmp_path):
     assert from_parquet.loaded.inputs.equal(from_csv.loaded.inputs)
 
 
+def test_one_text_source_reads_a_file_a_folder_or_the_embedded_reviews(tmp_path):
+    targets = {
+        name: compose_config("train", ["task=text", f"data={name}"], tmp_path).data._target_
+        for name in ("reviews", "text_csv", "text_folder")
+    }
+    assert set(targets.values()) == {"{{ cookiecutter.package_name }}.data.text.TextDataModule"}
+    reviews = text_data.TextDataModule(embedded="reviews", size=40, input=TOKENIZE_RARE_WORDS)
+    reviews.setup()
+    assert reviews.name == "reviews" and len(reviews.texts) == 40
+    assert reviews.describe_input(0) == " ".join(make_reviews(40)[0][0].split())
+    for settings in ({}, {"path": "a.csv", "root": "b"}, {"path": "a.csv", "embedded": "reviews"}):
+        with pytest.raises(text_data.TextError) as raised:
+            text_data.TextDataModule(**settings)
+        assert is_user_error(raised.value) and "one of data.path" in str(raised.value)
+
+
+def test_the_text_input_keeps_its_tokenizer_and_says_what_a_model_needs(tmp_path):
+    datamodule = text_csv(write_csv(tmp_path / "t.csv", review_rows(60)))
+    facts = datamodule.input_facts()
+    assert isinstance(facts, TextFacts) and facts.kind == "text" and facts.shape is None
+    assert facts.vocab_size == datamodule.input.tokenizer.get_vocab_size() > 2
+    assert facts.max_length == 128 and facts.pad_id == datamodule.input.state_dict()["pad_id"]
+    restored = TextInput(min_frequency=1)  # eval/predict: the checkpoint's tokenizer, no refit
+    restored.load_state_dict(datamodule.input.state_dict())
+    ids, lengths = restored.encode(datamodule.texts)
+    assert ids.equal(datamodule.loaded.inputs) and lengths.equal(datamodule.lengths)
+    assert restored.dynamic_axes == {0: "batch", 1: "length"}  # exports take any length
+    pretrained = text_data.TextDataModule.settings_from_model(
+        {"input": TOKENIZE_RARE_WORDS}, {"tokenizer": "my-bert"}
+    )
+    assert pretrained["input"] == {**TOKENIZE_RARE_WORDS, "tokenizer": "my-bert"}
+    with pytest.raises(text_data.TextError, match="max_length=1"):
+        TextInput(max_length=1)
+
+
 def test_batches_are_padded_to_their_longest_text_and_grouped_by_length(tmp_path):
     datamodule = text_csv(write_csv(tmp_path / "t.csv", review_rows(300)), batch_size=16)
-    pad = datamodule.tokenizer_state["pad_id"]
+    pad = datamodule.input.state_dict()["pad_id"]
     for x, _ in datamodule.eval_dataloaders(["train"])[0]:  # (in the split's order)
         lengths = (x != pad).sum(1)
         assert x.dtype == torch.long and x.shape[1] == int(lengths.max())  # no wasted column
@@ -127,13 +169,13 @@ def test_the_tokenizer_is_learnt_on_the_training_split_and_kept_in_the_checkpoin
         rows[i][0] += " zyzzyva"
     path = write_csv(tmp_path / "t.csv", rows)
     datamodule = text_csv(path, valid_column="is_valid")
-    assert datamodule.tokenizer.token_to_id("zyzzyva") is None
+    assert datamodule.input.tokenizer.token_to_id("zyzzyva") is None
     summary = run_train(
         "task=text",
         "data=text_csv",
         f"data.path={path}",
         "data.valid_column=is_valid",
-        "data.min_frequency=1",
+        "data.input.min_frequency=1",
         "trainer.max_epochs=2",
     )
     assert (
@@ -143,7 +185,7 @@ def test_the_tokenizer_is_learnt_on_the_training_split_and_kept_in_the_checkpoin
     # the file changes (new rows), the tokenizer does not: it comes from the checkpoint
     write_csv(path, rows + [["the zyzzyva was zyzzyva .", "pos", False]] * 40)
     _, reloaded = load_trained(summary["best_checkpoint"])
-    assert reloaded.tokenizer_state == datamodule.tokenizer_state
+    assert reloaded.input.state_dict() == datamodule.input.state_dict()
 
 
 def test_imdb_folder_layout_with_its_test_folder_as_validation(tmp_path):
@@ -157,7 +199,9 @@ def test_imdb_folder_layout_with_its_test_folder_as_validation(tmp_path):
     (root / "train" / "unsup").mkdir()
     (root / "train" / "unsup" / "0_0.txt").write_text("no label here")
     (root / "train" / "neg" / "bad_1.txt").write_bytes(b"\xff\xfe broken")
-    datamodule = TextFolderDataModule(root=str(root), min_frequency=1, test_fraction=0.2)
+    datamodule = text_data.TextDataModule(
+        root=str(root), input=TOKENIZE_RARE_WORDS, test_fraction=0.2
+    )
     datamodule.setup()
     assert datamodule.class_names == ["neg", "pos"]
     assert datamodule.skipped_files == [
@@ -186,7 +230,7 @@ def test_multilabel_texts_train_through_the_multilabel_task(tmp_path, run_train)
         "data=text_csv",
         f"data.path={path}",
         "data.target_kind=multilabel",
-        "data.min_frequency=1",
+        "data.input.min_frequency=1",
         "model=text_transformer",
         "trainer.max_epochs=2",
     )

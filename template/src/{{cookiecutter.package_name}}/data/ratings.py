@@ -9,15 +9,14 @@ the rating; the collaborative-filtering task and models (``task=collab``) learn 
   ``val_fraction`` validate and the newest ``test_fraction`` test (is the model any good at
   tomorrow's ratings?); or ``valid_column``: the rows where it is true validate (a split given
   with the data; ``test_fraction`` then defaults to 0, so every other row trains).
-* Users and items become indices learnt on the *full* training split (every mode shares them):
-  ``1..n`` in order of first appearance there, ``0`` for "unknown". Users or items of val/test
-  that training never saw get index 0, so the model can only use what it knows of the other side;
-  how many there are is in ``describe()`` (summary.json's ``data.ratings``). The mapping is part
-  of ``config()``, which checkpoints store, so eval encodes the data exactly as training did,
-  even if the file has grown since.
+* The pair input (``inputs/pair.py``) learns the users and items of the *full* training split
+  (every mode shares them) and turns each rating's (user, item) into index pairs, ``0`` for a
+  user or item training never saw; how many there are is in ``describe()`` (summary.json's
+  ``data.ratings``). The mapping is part of ``config()`` (``vocab``), which checkpoints store, so
+  eval encodes the data exactly as training did, even if the file has grown since.
 * The reference to beat (``reference_scores``): the bias-only baseline, global mean + a user bias
   + an item bias, fitted on the same training ratings; the fit verdict compares the model with it.
-* Image augmentation does not apply to ratings: the ``augment`` setting is accepted and ignored.
+* Ratings are not augmented: the ``augment`` setting is accepted and ignored.
 * A file that cannot be read as ratings (a missing column, a rating that is not a number, too few
   ratings) is a ``ConfigError``: one line, exit status 2.
 """
@@ -29,22 +28,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..inputs.pair import PairInput
 from ..training.validate import ConfigError
 from .base import DataModule, LoadedData
+from .input_bridge import HoldsInput
 from .ratings_synthetic import synthetic_ratings
 from .split import split_indices, subset, test_share, valid_flags
 
-UNKNOWN = "<unknown>"
 BIAS_DAMPING = 10.0  # the bias-only baseline's L2: each bias counts this many ratings of 0
 FORMATS = ("csv", "movielens")
 MOVIELENS_COLUMNS = ["user", "item", "rating", "timestamp"]
 
 
-class RatingsDataModule(DataModule):
+class RatingsDataModule(HoldsInput, DataModule):
+    """Ratings from ``path`` (a CSV, or MovieLens' ``u.data``) or the synthetic set; the pair
+    input reads new pairs from the same ``user_col`` and ``item_col`` (``data.input``)."""
+
     name = "ratings"
-    input_name = "user-item pair"
     picks_folds = True  # setup() calls DataModule.fold_split (cv=kfold)
-    image_inputs = False  # (the augment group is accepted and ignored)
     target_kind = "continuous"
 
     def __init__(
@@ -61,10 +62,19 @@ class RatingsDataModule(DataModule):
         synthetic: dict | None = None,
         vocab: dict | None = None,
         reference_model: bool = True,
+        input: dict | None = None,
         **kwargs,
     ) -> None:
         kwargs.setdefault("stratify", "none")
         kwargs.pop("classes", None)
+        kwargs["augment"] = None  # (ratings are not augmented)
+        # new pairs (predict.py, serve.py) are read from the same columns
+        kwargs["input"] = input or {
+            "_target_": f"{PairInput.__module__}.PairInput",
+            "user_col": user_col,
+            "item_col": item_col,
+            "sep": sep,
+        }
         # a given split keeps every other row training (time_split needs the number itself)
         kwargs["test_fraction"] = test_share(kwargs.get("test_fraction"), bool(valid_column))
         super().__init__(**kwargs)
@@ -73,7 +83,8 @@ class RatingsDataModule(DataModule):
                 f"data.format={format}, data.split={split}: format is one of "
                 f"{', '.join(FORMATS)}, split is random or time"
             )
-        self.vocab = vocab  # {"users": [...], "items": [...]}: given back by a checkpoint
+        if vocab:  # {"users": [...], "items": [...]}: given back by a checkpoint
+            self.input.load_state_dict(vocab)
 
     # ---- reading -----------------------------------------------------------------------------
     def read(self) -> dict:
@@ -184,63 +195,68 @@ class RatingsDataModule(DataModule):
             self.indices = self.fold_split(self.indices, ratings)
         self._full_train = list(self.indices["train"])
         self.full_train_size = len(self._full_train)
-        if self.vocab is None:  # learnt here; a checkpoint gives it back unchanged
-            train = self._full_train
-            self.vocab = {
-                "users": first_seen([self.raw_users[i] for i in train]),
-                "items": first_seen([self.raw_items[i] for i in train]),
-            }
-        self._loaded = LoadedData(self.encode(self.raw_users, self.raw_items), ratings, ["rating"])
+        train = self._full_train  # (a vocabulary a checkpoint gave back is kept)
+        self.input.fit(([self.raw_users[i] for i in train], [self.raw_items[i] for i in train]))
+        pairs = self.input.encode(self.raw_users, self.raw_items)
+        self._loaded = LoadedData(pairs, ratings, ["rating"])
         if h.fraction < 1.0:
             self.indices["train"] = subset(
                 self.indices["train"], ratings, "none", h.fraction, h.split_seed
             )
 
-    def encode(self, users: list, items: list) -> torch.Tensor:
-        """``(N, 2)`` long: the user's and the item's index (0: not seen in training)."""
-        return torch.stack(
-            [_lookup(self.vocab["users"], users), _lookup(self.vocab["items"], items)], dim=1
-        )
-
     def config(self) -> dict:
-        return {**super().config(), "vocab": self.vocab}
+        return {**super().config(), "vocab": self.input.state_dict()}
 
     def state_dict(self) -> dict:  # Lightning's own checkpoint hook, for resuming
-        return {"vocab": self.vocab}
+        return {**super().state_dict(), "input": self.input.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("vocab") and state["vocab"] != self.vocab:
-            self.vocab = state["vocab"]
-            self._loaded.inputs = self.encode(self.raw_users, self.raw_items)
+        vocab = state.get("input")
+        if vocab and vocab != self.input.state_dict():
+            self.input.load_state_dict(vocab)
+            if self._loaded is not None:
+                self._loaded.inputs = self.input.encode(self.raw_users, self.raw_items)
 
     # ---- facts for the model, the task and the summary -----------------------------------------
     @property
+    def vocab(self) -> dict[str, list[str]]:
+        return self.input.vocab
+
+    @property
     def user_names(self) -> list[str]:
-        return [UNKNOWN, *self.vocab["users"]]
+        return self.input.user_names
 
     @property
     def item_names(self) -> list[str]:
-        return [UNKNOWN, *self.vocab["items"]]
+        return self.input.item_names
+
+    def training_ratings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The full training split, whatever data.fraction (baselines and statistics read it, so
+        every mode sees the same): its ``(N, 2)`` (user, item) index pairs and ``(N,)`` ratings."""
+        train = torch.as_tensor(self._full_train, dtype=torch.long)
+        return self.loaded.inputs[train], self.loaded.targets[train, 0]
 
     def rating_range(self) -> list[float]:
         train = self.split_targets("train", full=True)
         return [float(train.min()), float(train.max())]
 
     def input_info(self) -> dict:
-        self.loaded  # noqa: B018 (the vocabulary exists after setup)
+        """Alias until the collab task takes ``y_range`` and ``train_ratings`` from its training
+        targets (``input_facts()`` has the rest)."""
+        facts = self.input_facts()
         low, high = self.rating_range()
         # (half a step beyond the extremes: a sigmoid reaches 1 and 5 with finite outputs)
         return {
-            "n_users": len(self.user_names),
-            "n_items": len(self.item_names),
+            "n_users": facts.n_users,
+            "n_items": facts.n_items,
             "y_range": [low - 0.5, high + 0.5],
             "train_ratings": self.full_train_size,  # (the task's L2 penalty is per rating)
         }
 
     def item_counts(self) -> torch.Tensor:
         """Training ratings per item index (index 0: unknown, 0 ratings)."""
-        items = self.loaded.inputs[torch.as_tensor(self._full_train), 1]
-        return torch.bincount(items, minlength=len(self.item_names))
+        pairs, _ = self.training_ratings()
+        return torch.bincount(pairs[:, 1], minlength=len(self.item_names))
 
     def unknown_counts(self) -> dict[str, dict[str, int]]:
         """Per split: ratings whose user / item / either was not seen in training."""
@@ -319,68 +335,10 @@ class RatingsDataModule(DataModule):
             result["rmse"][split] = float((predicted - ratings[rows]).pow(2).mean().sqrt())
         return result
 
-    # ---- what does not apply to ratings --------------------------------------------------------
-    def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        return batch  # no image augmentation of index pairs
-
+    # ---- cross-validation and items ---------------------------------------------------------
     def item_groups(self) -> dict[str, list]:
         """cv.group_by=user (or item): a user's ratings stay in one fold."""
         return {"user": self.raw_users, "item": self.raw_items}
-
-    def read_items(self, inputs) -> tuple[list[str], torch.Tensor, dict]:
-        """New (user, item) pairs from a CSV with the data's user and item columns (others, a
-        rating, are ignored): ("user/item" names, index pairs, 0 for a user or item training
-        never saw; notes: how many pairs have an unknown user / item)."""
-        import pandas as pd
-
-        h = self.hparams
-        path = Path(str(inputs)).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"inputs={path} does not exist (a .csv of {h.user_col},{h.item_col} pairs)"
-            )
-        try:  # (empty, not a table, not UTF-8: the file's problem, told in one line)
-            frame = pd.read_csv(path, sep=h.sep or ",", dtype={h.user_col: str, h.item_col: str})
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
-            raise ConfigError(f"inputs={path}: not a pairs file ({error})") from None
-        missing = [c for c in (h.user_col, h.item_col) if c not in frame.columns]
-        if missing:
-            raise ConfigError(
-                f"inputs={path}: no column(s) {missing} among {list(frame.columns)}: the pairs "
-                "need the data's user and item columns (data.user_col, data.item_col)"
-            )
-        users, items = frame[h.user_col].tolist(), frame[h.item_col].tolist()
-        pairs = self.encode(users, items)
-        names = [f"{u}/{i}" for u, i in zip(users, items, strict=True)]
-        unknown = {
-            "unknown_users": int((pairs[:, 0] == 0).sum()),
-            "unknown_items": int((pairs[:, 1] == 0).sum()),
-        }
-        return names, pairs, unknown
-
-    def read_input(self, path) -> torch.Tensor:
-        raise ConfigError(
-            "ratings data reads (user, item) pairs, not single files: predict.py "
-            "inputs=<pairs.csv>, serve.py a JSON object of the user and item columns, "
-            "eval.py ckpt_path=<run> +data.path=<ratings file> (the stored mapping applies)"
-        )
-
-    def preprocessing(self) -> dict:
-        return {
-            "inputs": "(user index, item index) pairs, long",
-            "unknown_index": 0,
-            "users": self.user_names,
-            "items": self.item_names,
-        }
-
-
-def first_seen(values: list) -> list[str]:
-    return list(dict.fromkeys(str(v) for v in values))
-
-
-def _lookup(names: list[str], values: list) -> torch.Tensor:
-    index = {name: i + 1 for i, name in enumerate(names)}
-    return torch.tensor([index.get(str(v), 0) for v in values], dtype=torch.long)
 
 
 def time_split(times: list, val_fraction: float, test_fraction: float) -> dict[str, list[int]]:

@@ -1,4 +1,5 @@
-"""Tables that ship inside scikit-learn (no download), served like a user's file.
+"""Tables that ship inside scikit-learn (no download), read like a user's file
+(``data.embedded=<name>``):
 
 * ``breast_cancer``: 569 tumours, 30 continuous measurements, target ``diagnosis`` (benign /
   malignant): classification;
@@ -9,32 +10,21 @@
 
 from __future__ import annotations
 
-from .tabular import TabularDataModule
+
+def breast_cancer():
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer(as_frame=True)
+    frame = data.frame.drop(columns="target")
+    frame["diagnosis"] = [str(data.target_names[t]) for t in data.target]
+    return frame
 
 
-class BreastCancerDataModule(TabularDataModule):
-    name = "breast_cancer"
+def diabetes():
+    from sklearn.datasets import load_diabetes
 
-    def read_frame(self):
-        from sklearn.datasets import load_breast_cancer
-
-        data = load_breast_cancer(as_frame=True)
-        frame = data.frame.drop(columns="target")
-        frame["diagnosis"] = [str(data.target_names[t]) for t in data.target]
-        return frame
-
-    def source(self) -> str:
-        return "data=breast_cancer"
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    return frame.rename(columns={"target": "progression"})
 
 
-class DiabetesDataModule(TabularDataModule):
-    name = "diabetes"
-
-    def read_frame(self):
-        from sklearn.datasets import load_diabetes
-
-        frame = load_diabetes(as_frame=True, scaled=False).frame
-        return frame.rename(columns={"target": "progression"})
-
-    def source(self) -> str:
-        return "data=diabetes"
+EMBEDDED = {"breast_cancer": breast_cancer, "diabetes": diabetes}  # name -> the whole table

@@ -1,30 +1,24 @@
-"""Tables: rows of categorical and continuous columns, from a CSV/Parquet file or an embedded set.
+"""Tables: rows of categorical and continuous columns, from a CSV/Parquet file or a table that
+ships with scikit-learn (``embedded``: ``tables.py``).
 
-Preprocessing is learnt on the *training split only* and kept as plain values (``preprocessing``),
-saved in checkpoints through Lightning's ``state_dict`` and applied unchanged at eval/predict:
-
-* categories -> indices: 1..k for the training categories, 0 for missing or unseen ones;
-* missing continuous values -> the training median, plus a ``<col>_na`` categorical column
-  (only for columns that had missing values in training);
-* continuous columns -> (value - training mean) / training std.
-
-A batch is ``(x, y)`` with ``x`` one float tensor: the category indices first (``cat_names``,
-then the ``_na`` columns), then the continuous columns; the model reads that layout from
-``input_info()`` (``cardinalities``: categories per categorical column, index 0 included).
-Augmentation is for images: a table ignores it.
+The source reads the rows, says which columns are the targets and which the categorical and
+continuous features, and splits; the table input (``inputs/table.py``) learns the preprocessing on
+the *training split only*, keeps it in checkpoints (``state_dict``) and applies it unchanged at
+eval/predict. Rows are not augmented.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
-from . import augment as aug
+from ..inputs.table import TableInput, TableRows, category_key
 from .base import DataModule, LoadedData, require_classes
+from .input_bridge import HoldsInput
 from .split import valid_flags
 from .tabular_errors import TableError, check_columns, numeric_column, text_among_numbers
 
@@ -33,24 +27,16 @@ log = logging.getLogger(__name__)
 TARGET_KINDS = ("class", "continuous")
 
 
-def category_key(value) -> str | None:
-    """A cell as a category name: missing -> None; 2.0 and 2 read alike (CSV vs. float data)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value)
-    return None if text in ("", "nan", "NaN", "<NA>") else text
+class TabularDataModule(HoldsInput, DataModule):
+    """A table from ``path`` (your .csv/.parquet file) or ``embedded`` (a table of ``tables.py``);
+    ``target_kind``: class (one label column) or continuous (one or more number columns)."""
 
-
-class TabularDataModule(DataModule):
-    name = "table"
-    input_name = "table row"
-    image_inputs = False  # rows: no image augmentation, plots or augmentation advice
+    default_input: ClassVar[dict] = {"_target_": f"{TableInput.__module__}.TableInput"}
 
     def __init__(
         self,
         path: str | None = None,
+        embedded: str | None = None,
         cat_names: list[str] | None = None,
         cont_names: list[str] | None = None,
         y_names: list[str] | str | None = None,
@@ -59,23 +45,33 @@ class TabularDataModule(DataModule):
         reference_model: bool = True,
         **kwargs,
     ) -> None:
+        from .tables import EMBEDDED
+
         kwargs.setdefault("stratify", "labels" if target_kind == "class" else "quantiles")
-        kwargs["augment"] = None  # image augmentation means nothing for rows
+        kwargs["augment"] = None  # (rows are not augmented)
         super().__init__(**kwargs)
         if target_kind not in TARGET_KINDS:
             raise TableError(f"data.target_kind={target_kind}: use one of {TARGET_KINDS}")
+        if embedded is not None and (embedded not in EMBEDDED or path):
+            raise TableError(
+                f"data.embedded={embedded}: give either data.path (your file) or data.embedded "
+                f"(one of {sorted(EMBEDDED)})"
+            )
+        self.name = embedded or "table"
         self.target_kind = target_kind
-        self.augment_policy = aug.policy(None)
-        self.preprocessing_state: dict | None = None  # learnt on train, or from a checkpoint
         self.stored_classes: list[str] | None = None  # a checkpoint's class list
         self.unknown_categories: dict[str, int] = {}
         self.text_in_numbers: dict[str, dict] = {}  # numeric columns read as categories
 
     # ---- reading ---------------------------------------------------------------------------
     def read_frame(self):
-        """The whole table as a pandas DataFrame (embedded sets override this)."""
+        """The whole table as a pandas DataFrame."""
         import pandas as pd
 
+        if self.hparams.embedded:
+            from .tables import EMBEDDED
+
+            return EMBEDDED[self.hparams.embedded]()
         if not self.hparams.path:
             raise TableError("data.path is required: a .csv or .parquet file")
         path = Path(str(self.hparams.path)).expanduser()
@@ -175,7 +171,7 @@ class TabularDataModule(DataModule):
         return LoadedData(torch.zeros(len(frame), 0), targets, names, val_indices)
 
     def source(self) -> str:
-        return f"data.path={self.hparams.path}" if self.hparams.path else self.name
+        return f"data.path={self.hparams.path}" if self.hparams.path else f"data={self.name}"
 
     def val_source(self) -> str:
         return f"data.valid_column={self.hparams.valid_column}"
@@ -206,107 +202,40 @@ class TabularDataModule(DataModule):
         values = [numeric_column(frame[c], c, self.source()) for c in y_names]
         return torch.tensor(values, dtype=torch.float32).T.contiguous(), list(y_names)
 
-    # ---- preprocessing: learnt on the training split, kept in the checkpoint ----------------
+    # ---- preprocessing: the input's, learnt on the training split, kept in the checkpoint ----
+    def rows(self) -> TableRows:
+        """Every row's feature columns, with their roles: the raw items of the table input."""
+        return TableRows(self.frame, self.cat_names, self.cont_names, self.source())
+
     def _prepare_inputs(self, inputs: torch.Tensor) -> None:
-        """(Called by ``setup`` once the split is known.) Learn the preprocessing on the full
-        training split, unless a checkpoint brought it, and turn every row into model inputs."""
-        if self.preprocessing_state is None:
-            # the full training split, whatever data.fraction: every mode sees the same scale
-            self.preprocessing_state = self.learn(self.frame.iloc[self._full_train])
+        """(Called by ``setup`` once the split is known.) The input learns its preprocessing on
+        the full training split (whatever data.fraction: every mode sees the same scale), unless
+        a checkpoint brought it, and turns every row into model inputs."""
+        self.input.fit(self.rows().subset(self._full_train))  # (kept if a checkpoint gave it)
         self.unknown_categories = {}
-        self._loaded.inputs = self.transform(self.frame, self.unknown_categories)
-
-    def learn(self, train) -> dict:
-        """Categories, fill values and statistics of the training rows, as plain values."""
-        categories = {
-            c: sorted({k for k in map(category_key, train[c]) if k is not None})
-            for c in self.cat_names
-        }
-        fill, mean, std, na = {}, {}, {}, []
-        for column in self.cont_names:
-            values = numeric_column(train[column], column, self.source())
-            present = values[~values.isna()]
-            fill[column] = float(present.median()) if len(present) else 0.0
-            if len(present) < len(values):
-                na.append(column)
-            filled = values.fillna(fill[column])
-            mean[column] = float(filled.mean()) if len(filled) else 0.0
-            spread = float(filled.std()) if len(filled) > 1 else 0.0
-            std[column] = spread if spread > 1e-8 else 1.0
-        return {
-            "cat_names": list(self.cat_names),
-            "cont_names": list(self.cont_names),
-            "categories": categories,
-            "na_columns": na,
-            "fill": fill,
-            "mean": mean,
-            "std": std,
-        }
-
-    def transform(self, frame, unknown: dict[str, int] | None = None) -> torch.Tensor:
-        """Raw rows (a DataFrame with the feature columns) -> the model's float inputs;
-        ``unknown`` counts, per column, the categories not seen in training."""
-        state = self.preprocessing_state
-        check_columns(
-            frame,
-            {"cat_names": state["cat_names"], "cont_names": state["cont_names"]},
-            "the rows to predict",
-            trained=True,
-        )
-        columns = []
-        for column in state["cat_names"]:
-            index = {name: i + 1 for i, name in enumerate(state["categories"][column])}
-            keys = [category_key(v) for v in frame[column]]
-            unseen = sum(1 for k in keys if k is not None and k not in index)
-            if unknown is not None and unseen:
-                unknown[column] = unknown.get(column, 0) + unseen
-            columns.append(torch.tensor([index.get(k, 0) for k in keys], dtype=torch.float32))
-        conts = {c: numeric_column(frame[c], c, "the rows") for c in state["cont_names"]}
-        for column in state["na_columns"]:  # 1: present, 2: missing (0 stays "unknown")
-            columns.append(torch.tensor(conts[column].isna().to_numpy() + 1.0, dtype=torch.float32))
-        for column in state["cont_names"]:
-            values = conts[column].fillna(state["fill"][column]).to_numpy(dtype="float64")
-            scaled = (values - state["mean"][column]) / state["std"][column]
-            columns.append(torch.tensor(scaled, dtype=torch.float32))
-        if not columns:
-            return torch.zeros(len(frame), 0)
-        return torch.stack(columns, dim=1)
+        self._loaded.inputs = self.input.encode(self.frame, self.unknown_categories)
 
     def state_dict(self) -> dict:
         """Saved by Lightning in every checkpoint: eval/predict apply the same preprocessing
         (and keep the same class list)."""
         classes = self.target_names if self.target_kind == "class" else None
-        return {"preprocessing": self.preprocessing_state, "classes": classes}
+        return {**super().state_dict(), "input": self.input.state_dict(), "classes": classes}
 
     def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
         self.stored_classes = state.get("classes")
-        self.preprocessing_state = state.get("preprocessing")
-        if self._loaded is not None and self.preprocessing_state is not None:
+        self.input.load_state_dict(state.get("input") or {})
+        if self._loaded is not None and self.input.fitted:
             self._prepare_inputs(self._loaded.inputs)
 
-    # ---- facts for the model, the summary and new rows ---------------------------------------
-    @property
-    def embedded_names(self) -> list[str]:
-        state = self.preprocessing_state
-        return list(state["cat_names"]) + [f"{c}_na" for c in state["na_columns"]]
-
-    def input_info(self) -> dict:
-        self.loaded  # noqa: B018 (the preprocessing is learnt with the split)
-        state = self.preprocessing_state
-        cards = [len(state["categories"][c]) + 1 for c in state["cat_names"]]
-        cards += [3] * len(state["na_columns"])
-        return {
-            "shape": self.input_shape,
-            "cardinalities": cards,
-            "cat_names": self.embedded_names,
-            "cont_names": list(state["cont_names"]),
-        }
+    # ---- facts for the summary ---------------------------------------------------------------
+    def describe_input(self, index: int) -> str:
+        return self.input.describe_item(self.frame.iloc[index])
 
     def describe(self) -> dict:
         return {
             **super().describe(),
             "unknown_categories": dict(self.unknown_categories),
-            "missing_filled": list(self.preprocessing_state["na_columns"]),
             **({"text_in_numbers": self.text_in_numbers} if self.text_in_numbers else {}),
         }
 
@@ -319,47 +248,6 @@ class TabularDataModule(DataModule):
                 for column, found in self.text_in_numbers.items()
             ),
         ]
-
-    def read_items(self, path) -> tuple[list[str], torch.Tensor, dict]:
-        """New rows from a CSV/Parquet file, preprocessed as in training: (row names, inputs,
-        categories not seen in training, per column). Other columns (targets) are ignored."""
-        import pandas as pd
-
-        path = Path(str(path)).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"inputs={path} does not exist (a .csv or .parquet table)")
-        try:  # (empty, not a table, not UTF-8: the file's problem, told in one line)
-            frame = (
-                pd.read_parquet(path)
-                if path.suffix.lower() in (".parquet", ".pq")
-                else pd.read_csv(path)
-            )
-        except (ValueError, OSError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
-            raise TableError(f"inputs={path}: not a readable table ({reason})") from None
-        unknown: dict[str, int] = {}
-        inputs = self.transform(frame.reset_index(drop=True), unknown)
-        names = [f"{path.name}:{i}" for i in range(len(frame))]
-        return names, inputs, {"unknown_categories": unknown}
-
-    def describe_input(self, index: int) -> str:
-        """The row's raw values (before preprocessing), for the clean-data review."""
-        row = self.frame.iloc[index]
-        return ", ".join(f"{name}={value}" for name, value in row.items())
-
-    def preprocessing(self) -> dict:
-        """How a raw row becomes the model's input (the export's JSON)."""
-        return {
-            "kind": "table",
-            "layout": "category indices first, then continuous columns",
-            **self.preprocessing_state,
-        }
-
-    def read_input(self, path) -> torch.Tensor:
-        raise TableError(
-            f"{self.name}: a table predicts rows, not single files: give predict.py "
-            "inputs=<rows.csv>, or send serve.py JSON rows (Content-Type: application/json)"
-        )
 
     # ---- the baseline to beat ----------------------------------------------------------------
     def reference_scores(self, task, splits) -> dict | None:

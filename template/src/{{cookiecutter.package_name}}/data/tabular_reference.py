@@ -20,7 +20,7 @@ def gradient_boosting_scores(datamodule, task, splits) -> dict:
     y = data.targets
     train = datamodule.indices["train"]
     categorical = np.zeros(x.shape[1], dtype=bool)
-    categorical[: len(datamodule.input_info()["cardinalities"])] = True
+    categorical[: len(datamodule.input_facts().cardinalities)] = True
     # scikit-learn's defaults, except leaves of 20 rows: on a few dozen rows (mode=fraction) the
     # trees could not split at all and the baseline would be the mean
     options = {

@@ -1,20 +1,21 @@
 """Text: one text per item, one class (``target_kind: class``) or a set of labels
-(``target_kind: multilabel``, labels separated by ``label_delim``).
+(``target_kind: multilabel``, labels separated by ``label_delim``), from one of three sources:
+
+* ``path``: your CSV (UTF-8) or Parquet file, with a text column, a label column and optionally a
+  validation flag column (``is_valid``: true/false, 1/0, yes/no);
+* ``root``: .txt files in one folder per label, IMDB's layout (``text_folder.py``);
+* ``embedded: reviews``: short synthetic reviews, generated (``text_reviews.py``).
 
 Every item is checked before training: an empty text, a missing label or bytes that are not
 UTF-8 is reported with its line (CSV) or file and skipped (``on_bad: skip``, listed in the log
 and counted in summary.json) or stops the run before it starts (``on_bad: fail``); a label column
 with a single class stops it too. Never a crash mid-epoch.
 
-Tokenization happens once, when the split is known (``tokenizer.py``: a tokenizer trained on the
-training split, or a pretrained model's), and the token ids stay in memory. Batches are padded to
-their own longest text (dynamic padding), and training batches hold texts of similar length
-(fastai's sort-ish sampling: shuffled, then sorted by length within chunks of 50 batches), so
-little compute goes to padding. The tokenizer travels in checkpoints (``state_dict``).
-
-A concrete data set says where its texts come from (``records``). This file also holds the one
-for your CSV / Parquet file (``TextCsvDataModule``); see ``text_reviews.py`` (embedded) and
-``text_folder.py`` (one file per text, e.g. IMDB's folders).
+The text input (``inputs/text.py``) tokenizes once, when the split is known, with a tokenizer
+learnt on the training split (or a pretrained model's), kept in checkpoints; the token ids stay in
+memory. Batches are padded to their own longest text (dynamic padding), and training batches hold
+texts of similar length (fastai's sort-ish sampling: shuffled, then sorted by length within chunks
+of 50 batches), so little compute goes to padding.
 """
 
 from __future__ import annotations
@@ -29,19 +30,14 @@ from typing import ClassVar
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, SequentialSampler
 
-from . import augment as aug
+from ..inputs.text import TextError, TextInput, decode_utf8, has_bad_bytes, text_problem
 from .base import DataModule, LoadedData, _MappedBatchSampler
+from .input_bridge import HoldsInput
 from .split import valid_flags
-from .tokenizer import encode, load_tokenizer, pretrained_tokenizer, train_tokenizer
 
 log = logging.getLogger(__name__)
 TARGET_KINDS = ("class", "multilabel")
-
-
-class TextError(ValueError):
-    """Text data the user has to fix (one readable line, exit status 2)."""
-
-    user_error = True
+EMBEDDED = ("reviews",)
 
 
 @dataclass
@@ -55,19 +51,6 @@ class Record:
     key: str | None = None
     is_valid: bool = False
     problem: str | None = None
-
-
-def decode_utf8(data: bytes) -> tuple[str, bool]:
-    """The text (undecodable bytes kept as surrogates, so line numbers stay right) and whether
-    it was all valid UTF-8."""
-    try:
-        return data.decode("utf-8-sig"), True
-    except UnicodeDecodeError:
-        return data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff"), False
-
-
-def has_bad_bytes(text: str | None) -> bool:
-    return text is not None and any("\udc80" <= c <= "\udcff" for c in text)
 
 
 class TokenBatches(Dataset):
@@ -112,56 +95,94 @@ class SortishBatches(Sampler):
             yield batches[b]
 
 
-class TextDataModule(DataModule):
-    """Subclasses implement ``records()``."""
+class TextDataModule(HoldsInput, DataModule):
+    """Texts from ``path`` (a CSV/Parquet file: ``text_column``, ``label_column``,
+    ``valid_column``), ``root`` (a folder: ``train_folder``, ``valid_folder``,
+    ``ignore_folders``) or ``embedded`` (``reviews``: ``size``, ``corpus_seed``)."""
 
-    name = "text"
-    image_inputs = False  # no image augmentation, batch plots or augmentation advice
-    input_name = "text"
-    geometric_ok = False
-    input_axes: ClassVar[dict] = {0: "batch", 1: "length"}  # (exports take any text length)
+    default_input: ClassVar[dict] = {"_target_": f"{TextInput.__module__}.TextInput"}
 
     def __init__(
         self,
+        path: str | None = None,
+        root: str | None = None,
+        embedded: str | None = None,
+        text_column: str = "text",
+        label_column: str = "label",
+        valid_column: str | None = None,
+        train_folder: str = "train",
+        valid_folder: str | None = "test",
+        ignore_folders: list[str] | None = None,
+        size: int = 2000,
+        corpus_seed: int = 0,
         target_kind: str = "class",
         label_delim: str = " ",
-        tokenizer: str = "train",
-        vocab_size: int = 8000,
-        min_frequency: int = 2,
-        max_length: int = 128,
         on_bad: str = "skip",
+        input: dict | None = None,
         **kwargs,
     ) -> None:
         if target_kind not in TARGET_KINDS:
             raise TextError(f"data.target_kind={target_kind}: use one of {TARGET_KINDS}")
         if on_bad not in ("skip", "fail"):
             raise TextError(f"data.on_bad={on_bad}: use skip or fail")
-        if max_length < 2:
-            raise TextError(f"data.max_length={max_length}: must be at least 2 tokens")
+        given = [f"data.{k}={v}" for k, v in (("path", path), ("root", root)) if v is not None]
+        if embedded is not None and embedded not in EMBEDDED:
+            raise TextError(f"data.embedded={embedded}: the embedded texts are {EMBEDDED}")
+        if len(given) + (embedded is not None) != 1:
+            raise TextError(
+                f"texts come from one of data.path (a CSV/Parquet file), data.root (a folder) "
+                f"or data.embedded=reviews; got {', '.join(given) or 'none'}"
+                + (f" and data.embedded={embedded}" if embedded and given else "")
+            )
         kwargs.setdefault("stratify", "labels" if target_kind == "class" else "label_sets")
-        kwargs["augment"] = None  # image augmentation means nothing for text
-        super().__init__(**kwargs)
+        kwargs["augment"] = None  # (texts are not augmented)
+        # (new rows given to predict.py hold their text in the same column)
+        super().__init__(
+            input=input or {**self.default_input, "text_column": text_column}, **kwargs
+        )
+        self.name = embedded or ("text_csv" if path is not None else "text_folder")
         self.target_kind = target_kind
-        self.augment_policy = aug.policy(None)
-        self.tokenizer_state: dict | None = None  # learnt on train, or from a checkpoint
         self.skipped_files: list[str] = []  # "line 7: empty text", for the log and the summary
         self.texts: list[str] = []
 
-    @classmethod
-    def settings_from_model(cls, settings: dict, model_config: dict) -> dict:
-        """A pretrained model reads token ids of its own tokenizer: ``data.tokenizer`` follows
-        the model unless it is set to a name already."""
-        wanted = model_config.get("tokenizer")
-        if wanted and settings.get("tokenizer", "train") == "train":
-            return {"tokenizer": wanted}
-        return {}
-
-    # ---- what a concrete text data set provides ------------------------------------------------
+    # ---- where the texts come from -------------------------------------------------------------
     def records(self) -> list[Record]:
-        raise NotImplementedError
+        h = self.hparams
+        if h.embedded:
+            from .text_reviews import review_records
+
+            return review_records(h.size, h.corpus_seed)
+        if h.root is not None:
+            from .text_folder import folder_records
+
+            return folder_records(
+                Path(str(h.root)).expanduser(),
+                h.train_folder,
+                h.valid_folder,
+                h.ignore_folders,
+                self.source(),
+            )
+        path = Path(str(h.path)).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"data.path={path} does not exist (a .csv or .parquet "
+                "file with a text and a label column)"
+            )
+        return read_table(path, h.text_column, h.label_column, h.valid_column)
 
     def source(self) -> str:
-        return f"data={self.name}"
+        h = self.hparams
+        if h.embedded:
+            return f"data={self.name}"
+        if h.root is not None:
+            return f"data.root={Path(str(h.root)).expanduser()}"
+        return f"data.path={Path(str(h.path)).expanduser()}"
+
+    def val_source(self) -> str:
+        h = self.hparams
+        if h.root is not None:
+            return f"the {h.valid_folder}/ folder next to {h.train_folder}/"
+        return f"data.valid_column={h.valid_column}"
 
     # ---- reading and checking ------------------------------------------------------------------
     def load(self) -> LoadedData:
@@ -203,10 +224,10 @@ class TextDataModule(DataModule):
     def _problem(self, record: Record) -> str | None:
         if record.problem:
             return record.problem
-        if has_bad_bytes(record.text) or has_bad_bytes(record.label):
+        if has_bad_bytes(record.label):
             return "not valid UTF-8 (save the file as UTF-8)"
-        if record.text is None or not record.text.strip():
-            return "empty text"
+        if why := text_problem(record.text):
+            return why
         if record.label is None or not str(record.label).strip():
             return "missing label"
         return None
@@ -236,105 +257,34 @@ class TextDataModule(DataModule):
             targets[row, [index[p.strip()] for p in parts]] = 1.0
         return targets, names
 
-    # ---- tokens: learnt on the training split, kept in the checkpoint ------------------------
+    # ---- tokens: the input's, learnt on the training split, kept in the checkpoint -----------
     def _prepare_inputs(self, inputs: torch.Tensor) -> None:
-        """(Called by ``setup`` once the split is known.) Get the tokenizer, unless a checkpoint
-        brought it, and tokenize every text once."""
-        if self.tokenizer_state is None:
-            source = self.hparams.tokenizer
-            if source == "train":
-                train = [self.texts[i] for i in self._full_train]
-                self.tokenizer_state = train_tokenizer(
-                    train, self.hparams.vocab_size, self.hparams.min_frequency
-                )
-            else:
-                self.tokenizer_state = pretrained_tokenizer(str(source))
-        self.tokenizer = load_tokenizer(self.tokenizer_state, self.hparams.max_length)
-        self._loaded.inputs, self.lengths = self.encode(self.texts)
-
-    def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        return encode(self.tokenizer, texts, self.tokenizer_state["pad_id"])
+        """(Called by ``setup`` once the split is known.) The input gets its tokenizer from the
+        full training split, unless a checkpoint brought it; every text is tokenized once."""
+        self.input.fit([self.texts[i] for i in self._full_train])  # (kept if a checkpoint gave it)
+        self._loaded.inputs, self.lengths = self.input.encode(self.texts)
 
     def state_dict(self) -> dict:
         """Saved by Lightning in every checkpoint: eval/predict/resume use the same tokenizer."""
-        return {**super().state_dict(), "tokenizer": self.tokenizer_state}
+        return {**super().state_dict(), "input": self.input.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
-        if (state or {}).get("tokenizer") is not None:
-            self.tokenizer_state = state["tokenizer"]
+        if (state or {}).get("input"):
+            self.input.load_state_dict(state["input"])
             if self._loaded is not None:
                 self._prepare_inputs(self._loaded.inputs)
 
-    # ---- facts for the model, the summary and new texts --------------------------------------
-    def input_info(self) -> dict:
-        self.loaded  # noqa: B018 (the tokenizer comes with the split)
-        return {
-            "vocab_size": self.tokenizer.get_vocab_size(),
-            "pad_id": self.tokenizer_state["pad_id"],
-            "max_length": self.hparams.max_length,
-        }
+    # ---- facts for the summary -----------------------------------------------------------------
+    def describe_input(self, index: int) -> str:
+        return self.input.describe_item(self.texts[index])
 
     def describe(self) -> dict:
         lengths = self.lengths.float()
         return {
             **super().describe(),
-            "tokenizer": self.tokenizer_state["source"],
             "tokens_per_text": {"median": int(lengths.median()), "max": int(lengths.max())},
-            "truncated": int((self.lengths >= self.hparams.max_length).sum()),
-        }
-
-    def describe_input(self, index: int) -> str:
-        """The text itself (long ones cut at 500 characters), for review tables."""
-        text = " ".join(self.texts[index].split())
-        return text if len(text) <= 500 else text[:499] + "…"
-
-    def read_input(self, path) -> torch.Tensor:
-        """One text (a .txt file, or the bytes of an HTTP body) as token ids."""
-        data = path.read() if hasattr(path, "read") else Path(path).expanduser().read_bytes()
-        text, ok = decode_utf8(data)
-        if not ok or not text.strip():
-            raise TextError("not valid UTF-8" if not ok else "empty text")
-        return self.encode([text])[0][0].long()
-
-    def read_items(self, inputs) -> tuple[list[str], torch.Tensor, dict]:
-        """New texts: a CSV/Parquet file (its ``text_column``, else ``text``), a folder of .txt
-        files or one .txt file. Empty or undecodable texts are left out and listed."""
-        path = Path(str(inputs)).expanduser()
-        if path.is_dir():
-            records = [Record(str(f), *_read_text_file(f)) for f in sorted(path.rglob("*.txt"))]
-        elif path.suffix.lower() == ".txt":
-            records = [Record(str(path), *_read_text_file(path))]
-        elif path.is_file():
-            column = getattr(self.hparams, "text_column", None) or "text"
-            records = read_table(path, column, None, None)
-            for record in records:  # (names in predictions.csv: "new.csv line 7")
-                record.where = f"{path.name} {record.where}"
-        else:
-            raise FileNotFoundError(
-                f"inputs={path} does not exist (a .csv/.parquet file with a "
-                "text column, a .txt file or a folder of them)"
-            )
-        names, texts, left_out = [], [], []
-        for record in records:
-            record.label = "-"  # new texts have no label
-            why = self._problem(record)
-            (
-                left_out.append(f"{record.where}: {why}")
-                if why
-                else (names.append(record.where), texts.append(record.text))
-            )
-        ids = self.encode(texts)[0].long() if texts else torch.zeros(0, 1, dtype=torch.long)
-        return names, ids, {"left_out": left_out}
-
-    def preprocessing(self) -> dict:
-        """How a raw text becomes the model's input (the export's JSON)."""
-        return {
-            "kind": "text",
-            "tokenizer_json": self.tokenizer_state["json"],
-            "pad_id": self.tokenizer_state["pad_id"],
-            "max_length": self.hparams.max_length,
-            "input": "token ids (batch, length) int64; padded positions hold pad_id",
+            "truncated": int((self.lengths >= self.input.max_length).sum()),
         }
 
     # ---- loaders: token batches, padded per batch, similar lengths together -----------------
@@ -351,13 +301,13 @@ class TextDataModule(DataModule):
         return DataLoader(data, sampler=sampler, batch_size=None)
 
 
-def _read_text_file(path: Path) -> tuple[str, None, None, bool, str | None]:
-    """(text, label, key, is_valid, problem) of a .txt file that holds one text."""
+def read_text_file(path: Path) -> tuple[str | None, str | None]:
+    """(text, problem) of a .txt file that holds one text."""
     try:
         text, ok = decode_utf8(path.read_bytes())
     except OSError as error:
-        return None, None, None, False, f"unreadable ({error.strerror or error})"
-    return text, None, None, False, None if ok else "not valid UTF-8 (save the file as UTF-8)"
+        return None, f"unreadable ({error.strerror or error})"
+    return text, None if ok else "not valid UTF-8 (save the file as UTF-8)"
 
 
 def read_table(
@@ -420,36 +370,3 @@ def _check_columns(columns: list[str], wanted: list[str], path: Path) -> None:
             f"{path}: no column(s) {missing}; its columns are {columns} (set "
             "data.text_column / data.label_column / data.valid_column)"
         )
-
-
-class TextCsvDataModule(TextDataModule):
-    """Your texts: a CSV (UTF-8) or Parquet file with a text column and a label column, and
-    optionally a validation flag column (``is_valid``: true/false, 1/0, yes/no)."""
-
-    name = "text_csv"
-
-    def __init__(
-        self,
-        path: str,
-        text_column: str = "text",
-        label_column: str = "label",
-        valid_column: str | None = None,
-        **kwargs,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.path = Path(str(path)).expanduser()
-
-    def source(self) -> str:
-        return f"data.path={self.path}"
-
-    def val_source(self) -> str:
-        return f"data.valid_column={self.hparams.valid_column}"
-
-    def records(self) -> list[Record]:
-        if not self.path.is_file():
-            raise FileNotFoundError(
-                f"data.path={self.path} does not exist (a .csv or .parquet "
-                "file with a text and a label column)"
-            )
-        h = self.hparams
-        return read_table(self.path, h.text_column, h.label_column, h.valid_column)

@@ -13,50 +13,37 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .text import Record, TextDataModule, TextError, _read_text_file
+from .text import Record, TextError, read_text_file
 
 
-class TextFolderDataModule(TextDataModule):
-    name = "text_folder"
+def folder_records(
+    root: Path,
+    train_folder: str,
+    valid_folder: str | None,
+    ignore_folders: list[str] | None,
+    source: str,
+) -> list[Record]:
+    """Every .txt file of ``root``'s label folders, as records keyed by their path under
+    ``root``; ``source`` names the data in messages."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"data.root={root} is not a folder")
+    ignore = set(ignore_folders if ignore_folders is not None else ["unsup"])
+    train = root / train_folder
+    base = train if train.is_dir() else root
+    records = _folder(root, base, ignore, is_valid=False)
+    valid = root / valid_folder if valid_folder else None
+    if train.is_dir() and valid is not None and valid.is_dir():
+        records += _folder(root, valid, ignore, is_valid=True)
+    if not records:
+        raise TextError(f"{source}: no .txt files in <label> folders under {base}")
+    return records
 
-    def __init__(
-        self,
-        root: str,
-        train_folder: str = "train",
-        valid_folder: str | None = "test",
-        ignore_folders: list[str] | None = None,
-        **kwargs,
-    ) -> None:
-        kwargs["target_kind"] = "class"
-        super().__init__(**kwargs)
-        self.root = Path(str(root)).expanduser()
 
-    def source(self) -> str:
-        return f"data.root={self.root}"
-
-    def val_source(self) -> str:
-        return f"the {self.hparams.valid_folder}/ folder next to {self.hparams.train_folder}/"
-
-    def records(self) -> list[Record]:
-        if not self.root.is_dir():
-            raise FileNotFoundError(f"data.root={self.root} is not a folder")
-        h = self.hparams
-        ignore = set(h.ignore_folders if h.ignore_folders is not None else ["unsup"])
-        train = self.root / h.train_folder
-        base = train if train.is_dir() else self.root
-        records = self._folder(base, ignore, is_valid=False)
-        valid = self.root / h.valid_folder if h.valid_folder else None
-        if train.is_dir() and valid is not None and valid.is_dir():
-            records += self._folder(valid, ignore, is_valid=True)
-        if not records:
-            raise TextError(f"{self.source()}: no .txt files in <label> folders under {base}")
-        return records
-
-    def _folder(self, base: Path, ignore: set[str], is_valid: bool) -> list[Record]:
-        records = []
-        for folder in sorted(p for p in base.iterdir() if p.is_dir() and p.name not in ignore):
-            for file in sorted(folder.glob("*.txt")):
-                text, _, _, _, problem = _read_text_file(file)
-                key = file.relative_to(self.root).as_posix()
-                records.append(Record(key, text, folder.name, key, is_valid, problem))
-        return records
+def _folder(root: Path, base: Path, ignore: set[str], is_valid: bool) -> list[Record]:
+    records = []
+    for folder in sorted(p for p in base.iterdir() if p.is_dir() and p.name not in ignore):
+        for file in sorted(folder.glob("*.txt")):
+            text, problem = read_text_file(file)
+            key = file.relative_to(root).as_posix()
+            records.append(Record(key, text, folder.name, key, is_valid, problem))
+    return records

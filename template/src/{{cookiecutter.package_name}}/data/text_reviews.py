@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 
-from .text import Record, TextDataModule
+from .text import Record
 
 SUBJECTS = [
     "the food",
@@ -101,18 +101,10 @@ def make_reviews(count: int, seed: int = 0) -> tuple[list[str], list[int]]:
     return texts, labels
 
 
-class ReviewsDataModule(TextDataModule):
-    """The embedded corpus: ``size`` reviews from ``make_reviews`` (``corpus_seed``)."""
-
-    name = "reviews"
-
-    def __init__(self, size: int = 2000, corpus_seed: int = 0, **kwargs) -> None:
-        kwargs["target_kind"] = "class"
-        super().__init__(**kwargs)
-
-    def records(self) -> list[Record]:
-        texts, labels = make_reviews(self.hparams.size, self.hparams.corpus_seed)
-        return [
-            Record(f"review {i}", text, LABELS[label])
-            for i, (text, label) in enumerate(zip(texts, labels, strict=True))
-        ]
+def review_records(size: int, corpus_seed: int) -> list[Record]:
+    """The embedded corpus (``data.embedded=reviews``): ``size`` reviews from ``make_reviews``."""
+    texts, labels = make_reviews(size, corpus_seed)
+    return [
+        Record(f"review {i}", text, LABELS[label])
+        for i, (text, label) in enumerate(zip(texts, labels, strict=True))
+    ]

@@ -6,7 +6,7 @@
 * a pretrained model's name or folder: its own fast tokenizer (through ``AutoTokenizer``), with its
   special tokens ([CLS] ... [SEP]) added as the model was pretrained with.
 
-Either is kept as its JSON text (``Tokenizer.to_str``) in the data module's state, so a checkpoint
+Either is kept as its JSON text (``Tokenizer.to_str``) in the text input's state, so a checkpoint
 brings its tokenizer along: eval, predict and resume never retrain nor download one. The
 libraries are imported only here, only when a text data set is set up.
 """

@@ -1,10 +1,29 @@
-"""Table rows: categorical and continuous columns."""
+"""Table rows: categorical and continuous columns.
+
+The preprocessing is learnt on the training rows (``fit``), kept as plain values (``state_dict``,
+in the checkpoint) and applied unchanged to every row after that (``encode``):
+
+* categories -> indices: 1..k for the training categories, 0 for missing or unseen ones;
+* missing continuous values -> the training median, plus a ``<col>_na`` embedded column (only for
+  columns that had missing values in training): 1 present, 2 missing;
+* continuous columns -> (value - training mean) / training std.
+
+A row becomes one float tensor: the category indices first (``cat_names``, then the ``_na``
+columns), then the continuous columns (``TableFacts`` describes that layout to the model). Which
+column plays which role is the source's business (``TableRows``): the input learns and applies.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
-from .base import InputFacts
+import torch
+
+from ..data.tabular_errors import TableError, check_columns, numeric_column
+from .base import Input, InputFacts
 
 
 @dataclass(frozen=True)
@@ -15,3 +34,167 @@ class TableFacts(InputFacts):
     cardinalities: tuple[int, ...] = ()  # classes per embedded column, the unknown one included
     cat_names: tuple[str, ...] = ()
     cont_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """Raw rows as a source gives them: a pandas DataFrame of the feature columns and the role
+    of each; ``where`` names the rows in messages (``data.path=...``)."""
+
+    frame: Any
+    cat_names: list[str]
+    cont_names: list[str]
+    where: str = "the rows"
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def subset(self, indices) -> TableRows:
+        return replace(self, frame=self.frame.iloc[list(indices)])
+
+
+def category_key(value) -> str | None:
+    """A cell as a category name: missing -> None; 2.0 and 2 read alike (CSV vs. float data)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return None if text in ("", "nan", "NaN", "<NA>") else text
+
+
+class TableInput(Input):
+    kind = "table"
+    item_name = "table row"
+
+    def __init__(self) -> None:
+        self.state: dict | None = None  # what ``fit`` learnt (or a checkpoint gave back)
+
+    @property
+    def fitted(self) -> bool:
+        return self.state is not None
+
+    # ---- preprocessing: learnt on the training rows, kept in the checkpoint -------------------
+    def fit(self, train: TableRows) -> None:
+        """Categories, fill values and statistics of the training rows, as plain values (what a
+        checkpoint gave back is kept)."""
+        if self.fitted:
+            return
+        frame = train.frame
+        categories = {
+            c: sorted({k for k in map(category_key, frame[c]) if k is not None})
+            for c in train.cat_names
+        }
+        fill, mean, std, na = {}, {}, {}, []
+        for column in train.cont_names:
+            values = numeric_column(frame[column], column, train.where)
+            present = values[~values.isna()]
+            fill[column] = float(present.median()) if len(present) else 0.0
+            if len(present) < len(values):
+                na.append(column)
+            filled = values.fillna(fill[column])
+            mean[column] = float(filled.mean()) if len(filled) else 0.0
+            spread = float(filled.std()) if len(filled) > 1 else 0.0
+            std[column] = spread if spread > 1e-8 else 1.0
+        self.state = {
+            "cat_names": list(train.cat_names),
+            "cont_names": list(train.cont_names),
+            "categories": categories,
+            "na_columns": na,
+            "fill": fill,
+            "mean": mean,
+            "std": std,
+        }
+
+    def state_dict(self) -> dict:
+        return dict(self.state or {})
+
+    def load_state_dict(self, state: dict) -> None:
+        if state:  # (nothing stored: nothing to restore)
+            self.state = dict(state)
+
+    def encode(self, frame, unknown: dict[str, int] | None = None) -> torch.Tensor:
+        """Raw rows (a DataFrame holding at least the trained feature columns) -> the model's
+        float inputs; ``unknown`` counts, per column, the categories not seen in training."""
+        state = self.state
+        check_columns(
+            frame,
+            {"cat_names": state["cat_names"], "cont_names": state["cont_names"]},
+            "the rows to predict",
+            trained=True,
+        )
+        columns = []
+        for column in state["cat_names"]:
+            index = {name: i + 1 for i, name in enumerate(state["categories"][column])}
+            keys = [category_key(v) for v in frame[column]]
+            unseen = sum(1 for k in keys if k is not None and k not in index)
+            if unknown is not None and unseen:
+                unknown[column] = unknown.get(column, 0) + unseen
+            columns.append(torch.tensor([index.get(k, 0) for k in keys], dtype=torch.float32))
+        conts = {c: numeric_column(frame[c], c, "the rows") for c in state["cont_names"]}
+        for column in state["na_columns"]:  # 1: present, 2: missing (0 stays "unknown")
+            columns.append(torch.tensor(conts[column].isna().to_numpy() + 1.0, dtype=torch.float32))
+        for column in state["cont_names"]:
+            values = conts[column].fillna(state["fill"][column]).to_numpy(dtype="float64")
+            scaled = (values - state["mean"][column]) / state["std"][column]
+            columns.append(torch.tensor(scaled, dtype=torch.float32))
+        if not columns:
+            return torch.zeros(len(frame), 0)
+        return torch.stack(columns, dim=1)
+
+    # ---- facts for the model and the summary --------------------------------------------------
+    def facts(self) -> TableFacts:
+        state = self.state
+        cards = [len(state["categories"][c]) + 1 for c in state["cat_names"]]
+        cards += [3] * len(state["na_columns"])
+        embedded = [*state["cat_names"], *(f"{c}_na" for c in state["na_columns"])]
+        return TableFacts(
+            kind=self.kind,
+            shape=(len(embedded) + len(state["cont_names"]),),
+            cardinalities=tuple(cards),
+            cat_names=tuple(embedded),
+            cont_names=tuple(state["cont_names"]),
+        )
+
+    def describe(self) -> dict:
+        return {"missing_filled": list(self.state["na_columns"])}
+
+    # ---- new rows: predict.py, serve.py, export -----------------------------------------------
+    def read_file(self, source) -> torch.Tensor:
+        raise TableError(
+            "a table predicts rows, not single files: give predict.py inputs=<rows.csv>, or "
+            "send serve.py JSON rows (Content-Type: application/json)"
+        )
+
+    def read_items(self, source) -> tuple[list[str], torch.Tensor, dict]:
+        """New rows from a CSV/Parquet file, preprocessed as in training: (row names, inputs,
+        categories not seen in training, per column). Other columns (targets) are ignored."""
+        import pandas as pd
+
+        path = Path(str(source)).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"inputs={path} does not exist (a .csv or .parquet table)")
+        try:  # (empty, not a table, not UTF-8: the file's problem, told in one line)
+            frame = (
+                pd.read_parquet(path)
+                if path.suffix.lower() in (".parquet", ".pq")
+                else pd.read_csv(path)
+            )
+        except (ValueError, OSError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
+            raise TableError(f"inputs={path}: not a readable table ({reason})") from None
+        unknown: dict[str, int] = {}
+        inputs = self.encode(frame.reset_index(drop=True), unknown)
+        names = [f"{path.name}:{i}" for i in range(len(frame))]
+        return names, inputs, {"unknown_categories": unknown}
+
+    def describe_item(self, raw) -> str:
+        """A row's raw values (before preprocessing; ``raw``: a pandas Series)."""
+        return ", ".join(f"{name}={value}" for name, value in raw.items())
+
+    def preprocessing(self) -> dict:
+        return {
+            "kind": self.kind,
+            "layout": "category indices first, then continuous columns",
+            **self.state,
+        }

@@ -16,7 +16,17 @@ import importlib
 import pkgutil
 
 from .base import Network
-from .registry import create_model, list_models, model_data_config, model_head, register_model
+from .registry import (
+    ModelInputError,
+    create_model,
+    facts_config,
+    facts_from_config,
+    list_models,
+    model_config,
+    model_data_config,
+    model_head,
+    register_model,
+)
 
 # importing a module registers its builders: every module of this package, yours included
 for _module in pkgutil.iter_modules(__path__):
@@ -24,9 +34,13 @@ for _module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
+    "ModelInputError",
     "Network",
     "create_model",
+    "facts_config",
+    "facts_from_config",
     "list_models",
+    "model_config",
     "model_data_config",
     "model_head",
     "register_model",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..inputs.base import InputFacts
+
 
 class Network(nn.Module):
     """``head(backbone(x))``.
@@ -44,6 +46,18 @@ class Network(nn.Module):
             "total": sum(p.numel() for p in params),
             "trainable": sum(p.numel() for p in params if p.requires_grad),
         }
+
+
+def fixed_shape(facts: InputFacts, model: str) -> tuple[int, ...]:
+    """One item's tensor shape, for a model that needs it fixed (flattening, convolutions)."""
+    if facts.shape is None:
+        from .registry import ModelInputError
+
+        raise ModelInputError(
+            f"model '{model}' needs inputs of one fixed shape; the data gives {facts.kind} "
+            "inputs of varying size: pick a model made for this data"
+        )
+    return tuple(facts.shape)
 
 
 def linear_head(

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..analysis.fit import fit_verdict
 from ..analysis.predict import load_trained
 from ..console import print_config, print_summary
-from ..models import model_data_config, model_head
+from ..models import facts_config, model_data_config, model_head
 from ..tasks.base import Task, TaskError
 from .before_fit import before_fit
 from .distributed import eval_loaders, relaunchable
@@ -45,7 +45,7 @@ def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
     settings = plain(cfg.data)
     cls = get_class(settings.pop("_target_"))
     model = plain(cfg.model)
-    settings.update(cls.settings_from_model(settings, model_data_config(**model)))
+    settings.update(cls.settings_from_model(settings, model_data_config(model)))
     settings["stratify"] = cfg.task.get("stratify") or task_cls.default_stratify
     datamodule = cls(**settings)
     datamodule.setup()
@@ -55,9 +55,9 @@ def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
             f"task={cfg.task.name} needs '{task_cls.target_kind}' targets: pick a "
             "data set made for this task (see configs/data/) or another task"
         )
-    if model_head(**model) != task_cls.head:
+    if model_head(model) != task_cls.head:
         raise TaskError(
-            f"model={cfg.model.name} gives {model_head(**model)} outputs but "
+            f"model={cfg.model.name} gives {model_head(model)} outputs but "
             f"task={cfg.task.name} needs {task_cls.head} ones (one output "
             f"{'per pixel' if task_cls.head == 'dense' else 'per item'}): pick a "
             "model made for this task"
@@ -77,7 +77,7 @@ def build_task(cfg: DictConfig, task_cls: type[Task], datamodule) -> Task:
             _recursive_=False,
             model=plain(cfg.model),
             targets=targets,
-            inputs=datamodule.input_info(),
+            inputs=_inputs_adapter(datamodule),
             optimizer=plain(cfg.optimizer),
             scheduler=plain(cfg.scheduler),
             regularize=bool(cfg.regularize),
@@ -87,6 +87,35 @@ def build_task(cfg: DictConfig, task_cls: type[Task], datamodule) -> Task:
         if isinstance(error.__cause__, TaskError):
             raise error.__cause__ from None
         raise
+
+
+# ---- ADAPTER (issue 18 merge: replace by facts_config(datamodule.input_facts())) -------------
+def _inputs_adapter(datamodule) -> dict:
+    """The data module's ``input_info()`` dict as typed facts, in their config form; the old keys
+    stay beside them while the collab task still reads ``y_range``/``train_ratings`` there."""
+    from ..inputs.base import InputFacts
+    from ..inputs.pair import PairFacts
+    from ..inputs.table import TableFacts
+    from ..inputs.text import TextFacts
+
+    info = datamodule.input_info()
+    shape = tuple(info["shape"]) if "shape" in info else None
+    if "vocab_size" in info:
+        facts = TextFacts("text", None, info["vocab_size"], info["pad_id"], info["max_length"])
+    elif "n_users" in info:
+        facts = PairFacts("pair", (2,), info["n_users"], info["n_items"])
+    elif "cardinalities" in info:
+        facts = TableFacts(
+            "table",
+            shape,
+            tuple(info["cardinalities"]),
+            tuple(info["cat_names"]),
+            tuple(info["cont_names"]),
+        )
+    else:
+        facts = InputFacts("image", shape)
+    # (a shape of None is left out: the task reads "shape" for its example input)
+    return {**info, **{k: v for k, v in facts_config(facts).items() if v is not None}}
 
 
 def describe_task(task: Task) -> dict:

@@ -66,22 +66,30 @@ def test_eval_config_composes(tmp_path):
 
 @pytest.mark.parametrize("option", sorted(f.stem for f in (CONFIGS / "model").glob("*.yaml")))
 def test_every_model_config_builds_and_runs(option, tmp_path, request):
-    from {{ cookiecutter.package_name }}.models import create_model, model_head
+    """The one rule: a model yaml instantiates to a partial of its registered builder, which
+    builds for the data it is made for (images, else the first task's data set whose facts are
+    of the type its builder declares) and refuses other inputs in one line."""
+    from hydra.utils import instantiate
+
+    from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+    from {{ cookiecutter.package_name }}.models import ModelInputError, create_model, model_head
+    from {{ cookiecutter.package_name }}.training.summary import is_user_error
 
     cfg = OmegaConf.to_container(compose_config("train", [f"model={option}"], tmp_path).model)
-    if cfg.get("zoo") == "hf_text":  # a pretrained text model: a tiny one, saved locally
+    assert instantiate(cfg).func.spec.name in (option, cfg["name"])  # a partial of its builder
+    if option == "hf_text":  # a pretrained text model: a tiny one, saved locally
         cfg["name"] = str(request.getfixturevalue("tiny_text_model"))
-    inputs, x = {"shape": [1, 8, 8]}, torch.randn(4, 1, 8, 8)
+    facts, x = InputFacts("image", (1, 8, 8)), torch.randn(4, 1, 8, 8)
     try:
-        model = create_model(num_outputs=10, inputs=inputs, **cfg)
-    except ValueError as error:  # made for other inputs (ratings, tables): a task's own data
-        if "does not provide" not in str(error):
-            raise
-        inputs, x = inputs_of_a_task_data_set(error, tmp_path)
-        model = create_model(num_outputs=10, inputs=inputs, **cfg)
+        model = create_model(cfg, 10, facts)
+    except ModelInputError as error:  # made for other inputs (ratings, texts): a task's own data
+        assert is_user_error(error) and "\n" not in str(error)
+        assert f"model '{cfg['name']}' needs " in str(error) and "data gives image" in str(error)
+        facts, x = facts_of_a_task_data_set(cfg, tmp_path)
+        model = create_model(cfg, 10, facts)
     model.eval()  # (BatchNorm in a table model: any batch size)
     # pooled: one output vector per item; dense: one per pixel (segmentation)
-    expected = (4, 10) if model_head(**cfg) == "pooled" else (4, 10, 8, 8)
+    expected = (4, 10) if model_head(cfg) == "pooled" else (4, 10, 8, 8)
     assert model(x).shape == expected
     groups = model.layer_groups()
     assert groups[-1] is model.head  # groups run from input to output, head last
@@ -90,28 +98,21 @@ def test_every_model_config_builds_and_runs(option, tmp_path, request):
     )
 
 
-def inputs_of_a_task_data_set(error: ValueError, tmp_path) -> tuple[dict, torch.Tensor]:
-    """(input facts, a batch of 4) of the first task's default data set that provides what the
-    model said it needs."""
+def facts_of_a_task_data_set(cfg: dict, tmp_path) -> tuple:
+    """(input facts, a batch of 4) of the first task's default data set whose facts are of the
+    type the model's builder declares."""
     from hydra.utils import get_class
 
-    from {{ cookiecutter.package_name }}.training.run import build_datamodule
+    from {{ cookiecutter.package_name }}.models import facts_from_config
+    from {{ cookiecutter.package_name }}.models.registry import model_spec
+    from {{ cookiecutter.package_name }}.training import run
 
+    needed = model_spec(cfg).facts
     for task in sorted(f.stem for f in (CONFIGS / "task").glob("*.yaml")):
-        cfg = compose_config("train", [f"task={task}"], tmp_path / task)
-        datamodule = build_datamodule(cfg, get_class(cfg.task._target_))
-        info = datamodule.input_info()
-        facts = {"input_shape" if k == "shape" else k for k in info}
-        if not all(name in facts for name in _needed(error)):
-            continue
-        x, _ = next(iter(datamodule.eval_dataloaders(["train"])[0]))
-        return info, x[:4]
-    raise AssertionError(f"no task's data set provides what the model needs: {error}")
-
-
-def _needed(error: ValueError) -> list[str]:
-    """The names in "model 'x' needs ['a', 'b'], which ..."."""
-    import ast
-
-    text = str(error)
-    return ast.literal_eval(text[text.index("needs ") + 6 : text.index("], which") + 1])
+        task_cfg = compose_config("train", [f"task={task}"], tmp_path / task)
+        datamodule = run.build_datamodule(task_cfg, get_class(task_cfg.task._target_))
+        facts = facts_from_config(run._inputs_adapter(datamodule))  # (merge: input_facts())
+        if isinstance(facts, needed):
+            x, _ = next(iter(datamodule.eval_dataloaders(["train"])[0]))
+            return facts, x[:4]
+    raise AssertionError(f"no task's data set gives {needed.__name__}")

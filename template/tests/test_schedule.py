@@ -57,12 +57,11 @@ def test_cosine_alternative(tmp_path):
     lrs = [step[1][0] for step in seen]
     assert lrs[0] == pytest.approx(1e-2) and lrs == sorted(lrs, reverse=True)
     assert lrs[len(lrs) // 2] == pytest.approx(1e-2 * (1 + cfg["min_lr_ratio"]) / 2, rel=0.02)
-    assert (
-        build_scheduler(
-            {"name": "constant"}, torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1), 10
-        )
-        is None
+    constant = OmegaConf.to_container(
+        compose_config("train", ["scheduler=constant"], tmp_path).scheduler
     )
+    sgd = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    assert build_scheduler(constant, sgd, 10) is None
 
 
 def test_training_switches_are_lightning_callbacks_and_trainer_flags(run_train):

@@ -48,14 +48,17 @@ class Network(nn.Module):
         }
 
 
-def fixed_shape(facts: InputFacts, model: str) -> tuple[int, ...]:
-    """One item's tensor shape, for a model that needs it fixed (flattening, convolutions)."""
-    if facts.shape is None:
+def fixed_shape(facts: InputFacts, model: str, dims: int | None = None) -> tuple[int, ...]:
+    """One item's tensor shape, for a model that needs it fixed (flattening), with ``dims`` axes
+    (3 for 2-D convolutions: channels, height, width)."""
+    if facts.shape is None or (dims is not None and len(facts.shape) != dims):
         from .registry import ModelInputError
 
+        needed = "one fixed shape" if dims is None else f"{dims} axes (channels, height, width)"
+        given = "of varying size" if facts.shape is None else f"of shape {list(facts.shape)}"
         raise ModelInputError(
-            f"model '{model}' needs inputs of one fixed shape; the data gives {facts.kind} "
-            "inputs of varying size: pick a model made for this data"
+            f"model '{model}' needs inputs of {needed}; the data gives {facts.kind} inputs "
+            f"{given}: pick a model made for this data"
         )
     return tuple(facts.shape)
 

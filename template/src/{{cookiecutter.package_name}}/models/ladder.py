@@ -50,7 +50,7 @@ def cnn(
 ) -> Network:
     """``depth`` stages of two 3x3 conv blocks, width doubling and resolution halving per stage
     (while the image is larger than 2x2), then global average pooling."""
-    shape = fixed_shape(facts, "cnn")
+    shape = fixed_shape(facts, "cnn", dims=3)
     channels, size = shape[0], min(shape[1:])
     stages = []
     for stage in range(depth):

@@ -143,14 +143,15 @@ def list_models() -> list[str]:
     return sorted(_BUILDERS)
 
 
-def model_config(name: str, **options) -> dict:
-    """The config of registered model ``name`` (as its yaml would give it), with ``options``."""
-    _check_name(name)
-    builder = _BUILDERS[name]
+def model_config(registered: str, /, **options) -> dict:
+    """The config of the model registered as ``registered``, as its yaml would give it, with
+    ``options`` (``model_config("timm", name="convnext_tiny")``)."""
+    _check_name(registered)
+    builder = _BUILDERS[registered]
     return {
         "_target_": f"{builder.__module__}.{builder.__qualname__}",
         "_partial_": True,
-        "name": name,
+        "name": registered,
         **options,
     }
 

@@ -83,7 +83,7 @@ def unet_small(
     num_outputs: int, facts: ImageFacts, width: int = 16, depth: int = 3, dropout: float = 0.0
 ) -> Network:
     """A U-Net from scratch: ``depth`` down/up steps, widths ``width * 2**level``."""
-    input_shape = fixed_shape(facts, "unet_small")
+    input_shape = fixed_shape(facts, "unet_small", dims=3)
     if depth < 1 or min(input_shape[1:]) < 2**depth:
         raise ValueError(
             f"model.depth={depth}: needs images of at least {2**depth} pixels a side "
@@ -131,7 +131,7 @@ def unet(
     (``decoder_width * 2**k``)."""
     from .zoo import _looks_offline, _timm_offline_message, prepare_hf_hub, split_groups
 
-    channels = fixed_shape(facts, "unet")[0]
+    channels = fixed_shape(facts, "unet", dims=3)[0]
     if pretrained:
         prepare_hf_hub()  # before timm imports the hub: offline fails in seconds, not a minute
     import timm

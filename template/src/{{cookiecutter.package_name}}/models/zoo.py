@@ -117,7 +117,7 @@ def torchvision_model(
         _check_torch_hub_file(name, weights.url)
     net = models.get_model(name, weights=weights)
     features = _drop_torchvision_classifier(net, name)
-    _adapt_first_conv(net, fixed_shape(facts, name)[0])
+    _adapt_first_conv(net, fixed_shape(facts, name, dims=3)[0])
     if weights is not None:
         transforms = weights.transforms()
         config = {
@@ -215,7 +215,7 @@ def timm_model(
 ) -> Network:
     """Any model of ``timm.list_models()``; ``pool``: avg, max, avgmax or catavgmax (fastai's
     concat pooling)."""
-    channels = fixed_shape(facts, name)[0]
+    channels = fixed_shape(facts, name, dims=3)[0]
     if pretrained:
         prepare_hf_hub()
     import timm

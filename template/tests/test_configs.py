@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -116,3 +118,34 @@ def facts_of_a_task_data_set(cfg: dict, tmp_path) -> tuple:
             x, _ = next(iter(datamodule.eval_dataloaders(["train"])[0]))
             return facts, x[:4]
     raise AssertionError(f"no task's data set gives {needed.__name__}")
+
+
+def test_a_model_made_for_other_inputs_stops_the_run_in_one_line(run_train, tmp_path):
+    from {{ cookiecutter.package_name }}.training.errors import user_message
+
+    with pytest.raises(Exception) as raised:
+        run_train("mode=smoke", "model=dot_bias")  # ratings' model, digits' images
+    message = user_message(raised.value)
+    assert message == (
+        "model 'dot_bias' needs pair inputs; the data gives image inputs: pick a model made for "
+        "this data (python -m {{ cookiecutter.package_name }}.models list)"
+    )
+    written = json.loads(next(tmp_path.glob("run*/summary.json")).read_text())
+    assert written["exit_code"] == 2
+
+
+def test_a_model_config_names_its_registered_builder(tmp_path):
+    from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+    from {{ cookiecutter.package_name }}.models import create_model, model_config, register_model
+
+    digits = InputFacts("image", (1, 8, 8))
+    with pytest.raises(ValueError, match="choose the model with model=mlp"):
+        create_model(model_config("cnn", name="mlp"), 10, digits)
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        create_model(model_config("cnn", name="nope"), 10, digits)
+    with pytest.raises(ValueError, match=r"has no option\(s\) \['wdith'\]; its options: \["):
+        create_model(model_config("cnn", wdith=8), 10, digits)
+    with pytest.raises(ValueError, match="_target_: <package>.models.<module>.<builder>"):
+        create_model({"name": "cnn", "width": 8}, 10, digits)  # the form before _target_
+    with pytest.raises(TypeError, match=r"start with \(num_outputs, facts: InputFacts\)"):
+        register_model("by_parameter_names")(lambda num_outputs, input_shape: None)

@@ -49,9 +49,7 @@ def test_zoo_models_answer_the_same_questions_as_the_ladder(options):
 
 def test_head_options_build_fastais_head():
     options = {"head_hidden": 16, "head_bn": True, "dropout": 0.5, "pool": "catavgmax"}
-    model = create_model(
-        {**TINY, **options, "input_size": 16}, 4, InputFacts("image", (3, 16, 16))
-    )
+    model = create_model({**TINY, **options, "input_size": 16}, 4, InputFacts("image", (3, 16, 16)))
     kinds = [type(m).__name__ for m in model.head]
     assert kinds == ["BatchNorm1d", "Dropout", "Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear"]
     assert model.head[0].num_features == 2 * model.backbone.num_features  # concat pooling

@@ -145,7 +145,7 @@ def test_a_model_config_names_its_registered_builder(tmp_path):
         create_model(model_config("cnn", name="nope"), 10, digits)
     with pytest.raises(ValueError, match=r"has no option\(s\) \['wdith'\]; its options: \["):
         create_model(model_config("cnn", wdith=8), 10, digits)
-    with pytest.raises(ValueError, match="_target_: <package>.models.<module>.<builder>"):
+    with pytest.raises(ValueError, match=r"_target_: <package>\.models\.<module>\.<builder>"):
         create_model({"name": "cnn", "width": 8}, 10, digits)  # the form before _target_
     with pytest.raises(TypeError, match=r"start with \(num_outputs, facts: InputFacts\)"):
         register_model("by_parameter_names")(lambda num_outputs, input_shape: None)

@@ -149,3 +149,23 @@ def test_a_model_config_names_its_registered_builder(tmp_path):
         create_model({"name": "cnn", "width": 8}, 10, digits)  # the form before _target_
     with pytest.raises(TypeError, match=r"start with \(num_outputs, facts: InputFacts\)"):
         register_model("by_parameter_names")(lambda num_outputs, input_shape: None)
+
+
+def test_a_checkpoint_keeps_plain_configs_that_rebuild_the_same_objects(run_train):
+    """Partials are made at use, never stored: the checkpoint loads weights-only and its
+    configs build the model, optimizer and scheduler again by the same rule."""
+    from {{ cookiecutter.package_name }}.models import create_model, facts_from_config
+    from {{ cookiecutter.package_name }}.training.optim import build_optimizer, build_scheduler
+
+    summary = run_train("mode=smoke", "optimizer=sgd", "scheduler=cosine")
+    checkpoint = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=True)
+    saved = checkpoint["hyper_parameters"]
+    for group in ("model", "optimizer", "scheduler", "inputs"):
+        assert type(saved[group]) is dict and "_target_" in saved[group], group
+    model = create_model(saved["model"], 10, facts_from_config(saved["inputs"]))
+    assert model.parameter_counts()["total"] == summary["model"]["params_total"]
+    groups = [{"params": list(model.parameters()), "lr": saved["optimizer"]["lr"]}]
+    optimizer = build_optimizer(saved["optimizer"], groups)
+    assert isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["nesterov"] is True
+    scheduler = build_scheduler(saved["scheduler"], optimizer, 10)["scheduler"]
+    assert isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR)

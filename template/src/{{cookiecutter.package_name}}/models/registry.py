@@ -114,12 +114,7 @@ def register_model(name: str, head: str = "pooled", data_config: Callable[..., d
 
 
 def _check(spec: ModelSpec, facts: InputFacts, options: dict, name: str | None) -> None:
-    if name is not None and name != spec.name and "name" not in spec.options:
-        _check_name(name)
-        raise ValueError(
-            f"model.name={name}, but this model config builds '{spec.name}': choose the model "
-            f"with model={name}"
-        )
+    _check_name_matches(spec, name)
     unknown = sorted(set(options) - set(spec.options))
     if unknown:
         raise ValueError(
@@ -137,6 +132,17 @@ def _check(spec: ModelSpec, facts: InputFacts, options: dict, name: str | None) 
 def _check_name(name: str) -> None:
     if name not in _BUILDERS:
         raise ValueError(f"unknown model '{name}'. Known models: {', '.join(list_models())}")
+
+
+def _check_name_matches(spec: ModelSpec, name: str | None) -> None:
+    """A config's ``name`` is its builder's registered name, unless the builder takes a name."""
+    if name is None or name == spec.name or "name" in spec.options:
+        return
+    _check_name(name)
+    raise ValueError(
+        f"model.name={name}, but this model config builds '{spec.name}': choose the model with "
+        f"model={name}"
+    )
 
 
 def list_models() -> list[str]:
@@ -167,9 +173,7 @@ def model_spec(config: dict) -> ModelSpec:
     spec = getattr(get_method(target), "spec", None)
     if not isinstance(spec, ModelSpec):
         raise ValueError(f"model _target_={target} is not a builder decorated with @register_model")
-    name = config.get("name")
-    if name is not None and name != spec.name and "name" not in spec.options:
-        _check_name(name)
+    _check_name_matches(spec, config.get("name"))
     return spec
 
 

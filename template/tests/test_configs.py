@@ -169,3 +169,55 @@ def test_a_checkpoint_keeps_plain_configs_that_rebuild_the_same_objects(run_trai
     assert isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["nesterov"] is True
     scheduler = build_scheduler(saved["scheduler"], optimizer, 10)["scheduler"]
     assert isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR)
+
+
+def test_the_configs_of_a_format_1_checkpoint_build_the_same_objects():
+    """Checkpoints written before the one rule kept names (model, zoo, scheduler) and the facts
+    as a dict matched by parameter name: they are rewritten, not refused."""
+    from {{ cookiecutter.package_name }}.inputs.pair import PairFacts
+    from {{ cookiecutter.package_name }}.inputs.table import TableFacts
+    from {{ cookiecutter.package_name }}.inputs.text import TextFacts
+    from {{ cookiecutter.package_name }}.models import create_model, facts_from_config
+    from {{ cookiecutter.package_name }}.models.format1 import configs_from_format1
+    from {{ cookiecutter.package_name }}.training.optim import build_optimizer, build_scheduler
+
+    one_cycle = {"pct_start": 0.25, "div_factor": 25.0, "final_div_factor": 4000.0}
+    old = {
+        "model": {"zoo": "timm", "name": "test_resnet", "input_size": 16, "groups": 2},
+        "inputs": {"shape": [1, 8, 8]},
+        "optimizer": {"_target_": "torch.optim.AdamW", "lr": 1e-3, "weight_decay": 0.01},
+        "scheduler": {"name": "one_cycle", **one_cycle, "cycle_momentum": True},
+        "regularize": True,
+    }
+    old["scheduler"].update(base_momentum=0.85, max_momentum=0.95)
+    new = configs_from_format1(old)
+    assert new["regularize"] is True and new["model"]["name"] == "test_resnet"
+    model = create_model(new["model"], 3, facts_from_config(new["inputs"]))
+    assert model(torch.randn(2, 1, 8, 8)).shape == (2, 3) and len(model.layer_groups()) == 3
+    optimizer = build_optimizer(new["optimizer"], [{"params": list(model.parameters()), "lr": 0.1}])
+    scheduler = build_scheduler(new["scheduler"], optimizer, 10)["scheduler"]
+    assert isinstance(scheduler, torch.optim.lr_scheduler.OneCycleLR)
+    assert (
+        build_scheduler(
+            configs_from_format1({**old, "scheduler": {"name": "constant"}})["scheduler"],
+            optimizer,
+            10,
+        )
+        is None
+    )
+
+    ratings = {"n_users": 5, "n_items": 4, "y_range": [0.5, 5.5], "train_ratings": 27}
+    kinds = [
+        ({"vocab_size": 50, "pad_id": 0, "max_length": 16}, TextFacts, "text_bow"),
+        (ratings, PairFacts, "dot_bias"),
+        (
+            {"shape": [3], "cardinalities": [4], "cat_names": ["c"], "cont_names": ["a", "b"]},
+            TableFacts,
+            "tabular_mlp",
+        ),
+    ]
+    for info, kind, name in kinds:
+        new = configs_from_format1({**old, "model": {"name": name}, "inputs": info})
+        facts = facts_from_config(new["inputs"])
+        assert type(facts) is kind
+        assert create_model(new["model"], 2, facts).parameter_counts()["total"] > 0

@@ -204,9 +204,12 @@ def create_model(
 
 def facts_config(facts: InputFacts) -> dict:
     """Typed facts as plain values under the same rule (``_target_`` + fields): what the
-    checkpoint keeps; ``facts_from_config`` gives the typed object back."""
+    checkpoint keeps; ``facts_from_config`` gives the typed object back. A field left at a
+    default of None (a shape that varies) is left out."""
     cls = type(facts)
-    return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **facts.describe()}
+    unset = {f.name for f in dataclasses.fields(cls) if f.default is None}
+    values = {k: v for k, v in facts.describe().items() if not (v is None and k in unset)}
+    return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **values}
 
 
 def facts_from_config(config: dict) -> InputFacts:

@@ -89,33 +89,14 @@ def build_task(cfg: DictConfig, task_cls: type[Task], datamodule) -> Task:
         raise
 
 
-# ---- ADAPTER (issue 18 merge: replace by facts_config(datamodule.input_facts())) -------------
+# ---- ADAPTER (issue 18 merge: inputs=facts_config(datamodule.input_facts())) ----------------
 def _inputs_adapter(datamodule) -> dict:
-    """The data module's ``input_info()`` dict as typed facts, in their config form; the old keys
-    stay beside them while the collab task still reads ``y_range``/``train_ratings`` there."""
-    from ..inputs.base import InputFacts
-    from ..inputs.pair import PairFacts
-    from ..inputs.table import TableFacts
-    from ..inputs.text import TextFacts
+    """The data module's ``input_info()`` as typed facts in their config form; the old keys stay
+    beside them while the collab task still reads ``y_range``/``train_ratings`` there."""
+    from ..models.format1 import facts_from_input_info
 
     info = datamodule.input_info()
-    shape = tuple(info["shape"]) if "shape" in info else None
-    if "vocab_size" in info:
-        facts = TextFacts("text", None, info["vocab_size"], info["pad_id"], info["max_length"])
-    elif "n_users" in info:
-        facts = PairFacts("pair", (2,), info["n_users"], info["n_items"])
-    elif "cardinalities" in info:
-        facts = TableFacts(
-            "table",
-            shape,
-            tuple(info["cardinalities"]),
-            tuple(info["cat_names"]),
-            tuple(info["cont_names"]),
-        )
-    else:
-        facts = InputFacts("image", shape)
-    # (a shape of None is left out: the task reads "shape" for its example input)
-    return {**info, **{k: v for k, v in facts_config(facts).items() if v is not None}}
+    return {**info, **facts_config(facts_from_input_info(info))}
 
 
 def describe_task(task: Task) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -66,22 +68,30 @@ def test_eval_config_composes(tmp_path):
 
 @pytest.mark.parametrize("option", sorted(f.stem for f in (CONFIGS / "model").glob("*.yaml")))
 def test_every_model_config_builds_and_runs(option, tmp_path, request):
-    from {{ cookiecutter.package_name }}.models import create_model, model_head
+    """The one rule: a model yaml instantiates to a partial of its registered builder, which
+    builds for the data it is made for (images, else the first task's data set whose facts are
+    of the type its builder declares) and refuses other inputs in one line."""
+    from hydra.utils import instantiate
+
+    from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+    from {{ cookiecutter.package_name }}.models import ModelInputError, create_model, model_head
+    from {{ cookiecutter.package_name }}.training.summary import is_user_error
 
     cfg = OmegaConf.to_container(compose_config("train", [f"model={option}"], tmp_path).model)
-    if cfg.get("zoo") == "hf_text":  # a pretrained text model: a tiny one, saved locally
+    assert instantiate(cfg).func.spec.name in (option, cfg["name"])  # a partial of its builder
+    if option == "hf_text":  # a pretrained text model: a tiny one, saved locally
         cfg["name"] = str(request.getfixturevalue("tiny_text_model"))
-    inputs, x = {"shape": [1, 8, 8]}, torch.randn(4, 1, 8, 8)
+    facts, x = InputFacts("image", (1, 8, 8)), torch.randn(4, 1, 8, 8)
     try:
-        model = create_model(num_outputs=10, inputs=inputs, **cfg)
-    except ValueError as error:  # made for other inputs (ratings, tables): a task's own data
-        if "does not provide" not in str(error):
-            raise
-        inputs, x = inputs_of_a_task_data_set(error, tmp_path)
-        model = create_model(num_outputs=10, inputs=inputs, **cfg)
+        model = create_model(cfg, 10, facts)
+    except ModelInputError as error:  # made for other inputs (ratings, texts): a task's own data
+        assert is_user_error(error) and "\n" not in str(error)
+        assert f"model '{cfg['name']}' needs " in str(error) and "data gives image" in str(error)
+        facts, x = facts_of_a_task_data_set(cfg, tmp_path)
+        model = create_model(cfg, 10, facts)
     model.eval()  # (BatchNorm in a table model: any batch size)
     # pooled: one output vector per item; dense: one per pixel (segmentation)
-    expected = (4, 10) if model_head(**cfg) == "pooled" else (4, 10, 8, 8)
+    expected = (4, 10) if model_head(cfg) == "pooled" else (4, 10, 8, 8)
     assert model(x).shape == expected
     groups = model.layer_groups()
     assert groups[-1] is model.head  # groups run from input to output, head last
@@ -90,28 +100,124 @@ def test_every_model_config_builds_and_runs(option, tmp_path, request):
     )
 
 
-def inputs_of_a_task_data_set(error: ValueError, tmp_path) -> tuple[dict, torch.Tensor]:
-    """(input facts, a batch of 4) of the first task's default data set that provides what the
-    model said it needs."""
+def facts_of_a_task_data_set(cfg: dict, tmp_path) -> tuple:
+    """(input facts, a batch of 4) of the first task's default data set whose facts are of the
+    type the model's builder declares."""
     from hydra.utils import get_class
 
-    from {{ cookiecutter.package_name }}.training.run import build_datamodule
+    from {{ cookiecutter.package_name }}.models import facts_from_config
+    from {{ cookiecutter.package_name }}.models.registry import model_spec
+    from {{ cookiecutter.package_name }}.training import run
 
+    needed = model_spec(cfg).facts
     for task in sorted(f.stem for f in (CONFIGS / "task").glob("*.yaml")):
-        cfg = compose_config("train", [f"task={task}"], tmp_path / task)
-        datamodule = build_datamodule(cfg, get_class(cfg.task._target_))
-        info = datamodule.input_info()
-        facts = {"input_shape" if k == "shape" else k for k in info}
-        if not all(name in facts for name in _needed(error)):
-            continue
-        x, _ = next(iter(datamodule.eval_dataloaders(["train"])[0]))
-        return info, x[:4]
-    raise AssertionError(f"no task's data set provides what the model needs: {error}")
+        task_cfg = compose_config("train", [f"task={task}"], tmp_path / task)
+        datamodule = run.build_datamodule(task_cfg, get_class(task_cfg.task._target_))
+        facts = facts_from_config(run._inputs_adapter(datamodule))  # (merge: input_facts())
+        if isinstance(facts, needed):
+            x, _ = next(iter(datamodule.eval_dataloaders(["train"])[0]))
+            return facts, x[:4]
+    raise AssertionError(f"no task's data set gives {needed.__name__}")
 
 
-def _needed(error: ValueError) -> list[str]:
-    """The names in "model 'x' needs ['a', 'b'], which ..."."""
-    import ast
+def test_a_model_made_for_other_inputs_stops_the_run_in_one_line(run_train, tmp_path):
+    from {{ cookiecutter.package_name }}.training.errors import user_message
 
-    text = str(error)
-    return ast.literal_eval(text[text.index("needs ") + 6 : text.index("], which") + 1])
+    with pytest.raises(Exception) as raised:
+        run_train("mode=smoke", "model=dot_bias")  # ratings' model, digits' images
+    message = user_message(raised.value)
+    assert message == (
+        "model 'dot_bias' needs pair inputs; the data gives image inputs: pick a model made for "
+        "this data (python -m {{ cookiecutter.package_name }}.models list)"
+    )
+    written = json.loads(next(tmp_path.glob("run*/summary.json")).read_text())
+    assert written["exit_code"] == 2
+
+
+def test_a_model_config_names_its_registered_builder(tmp_path):
+    from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+    from {{ cookiecutter.package_name }}.models import create_model, model_config, register_model
+
+    digits = InputFacts("image", (1, 8, 8))
+    with pytest.raises(ValueError, match="choose the model with model=mlp"):
+        create_model(model_config("cnn", name="mlp"), 10, digits)
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        create_model(model_config("cnn", name="nope"), 10, digits)
+    with pytest.raises(ValueError, match=r"has no option\(s\) \['wdith'\]; its options: \["):
+        create_model(model_config("cnn", wdith=8), 10, digits)
+    with pytest.raises(ValueError, match=r"_target_: <package>\.models\.<module>\.<builder>"):
+        create_model({"name": "cnn", "width": 8}, 10, digits)  # the form before _target_
+    with pytest.raises(TypeError, match=r"start with \(num_outputs, facts: InputFacts\)"):
+        register_model("by_parameter_names")(lambda num_outputs, input_shape: None)
+
+
+def test_a_checkpoint_keeps_plain_configs_that_rebuild_the_same_objects(run_train):
+    """Partials are made at use, never stored: the checkpoint loads weights-only and its
+    configs build the model, optimizer and scheduler again by the same rule."""
+    from {{ cookiecutter.package_name }}.models import create_model, facts_from_config
+    from {{ cookiecutter.package_name }}.training.optim import build_optimizer, build_scheduler
+
+    summary = run_train("mode=smoke", "optimizer=sgd", "scheduler=cosine")
+    checkpoint = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=True)
+    saved = checkpoint["hyper_parameters"]
+    for group in ("model", "optimizer", "scheduler", "inputs"):
+        assert type(saved[group]) is dict and "_target_" in saved[group], group
+    model = create_model(saved["model"], 10, facts_from_config(saved["inputs"]))
+    assert model.parameter_counts()["total"] == summary["model"]["params_total"]
+    groups = [{"params": list(model.parameters()), "lr": saved["optimizer"]["lr"]}]
+    optimizer = build_optimizer(saved["optimizer"], groups)
+    assert isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["nesterov"] is True
+    scheduler = build_scheduler(saved["scheduler"], optimizer, 10)["scheduler"]
+    assert isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR)
+
+
+def test_the_configs_of_a_format_1_checkpoint_build_the_same_objects():
+    """Checkpoints written before the one rule kept names (model, zoo, scheduler) and the facts
+    as a dict matched by parameter name: they are rewritten, not refused."""
+    from {{ cookiecutter.package_name }}.inputs.pair import PairFacts
+    from {{ cookiecutter.package_name }}.inputs.table import TableFacts
+    from {{ cookiecutter.package_name }}.inputs.text import TextFacts
+    from {{ cookiecutter.package_name }}.models import create_model, facts_from_config
+    from {{ cookiecutter.package_name }}.models.format1 import configs_from_format1
+    from {{ cookiecutter.package_name }}.training.optim import build_optimizer, build_scheduler
+
+    one_cycle = {"pct_start": 0.25, "div_factor": 25.0, "final_div_factor": 4000.0}
+    old = {
+        "model": {"zoo": "timm", "name": "test_resnet", "input_size": 16, "groups": 2},
+        "inputs": {"shape": [1, 8, 8]},
+        "optimizer": {"_target_": "torch.optim.AdamW", "lr": 1e-3, "weight_decay": 0.01},
+        "scheduler": {"name": "one_cycle", **one_cycle, "cycle_momentum": True},
+        "regularize": True,
+    }
+    old["scheduler"].update(base_momentum=0.85, max_momentum=0.95)
+    new = configs_from_format1(old)
+    assert new["regularize"] is True and new["model"]["name"] == "test_resnet"
+    model = create_model(new["model"], 3, facts_from_config(new["inputs"]))
+    assert model(torch.randn(2, 1, 8, 8)).shape == (2, 3) and len(model.layer_groups()) == 3
+    optimizer = build_optimizer(new["optimizer"], [{"params": list(model.parameters()), "lr": 0.1}])
+    scheduler = build_scheduler(new["scheduler"], optimizer, 10)["scheduler"]
+    assert isinstance(scheduler, torch.optim.lr_scheduler.OneCycleLR)
+    assert (
+        build_scheduler(
+            configs_from_format1({**old, "scheduler": {"name": "constant"}})["scheduler"],
+            optimizer,
+            10,
+        )
+        is None
+    )
+
+    ratings = {"n_users": 5, "n_items": 4, "y_range": [0.5, 5.5], "train_ratings": 27}
+    kinds = [
+        ({"vocab_size": 50, "pad_id": 0, "max_length": 16}, TextFacts, "text_bow"),
+        (ratings, PairFacts, "dot_bias"),
+        (
+            {"shape": [3], "cardinalities": [4], "cat_names": ["c"], "cont_names": ["a", "b"]},
+            TableFacts,
+            "tabular_mlp",
+        ),
+    ]
+    for info, kind, name in kinds:
+        new = configs_from_format1({**old, "model": {"name": name}, "inputs": info})
+        facts = facts_from_config(new["inputs"])
+        assert type(facts) is kind
+        assert create_model(new["model"], 2, facts).parameter_counts()["total"] > 0

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
-from {{ cookiecutter.package_name }}.models import create_model
+from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+from {{ cookiecutter.package_name }}.models import create_model, model_config
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 
 
@@ -24,12 +25,11 @@ def test_classes_keeps_and_relabels_a_subset_of_the_labels():
 
 
 def test_weights_file_loads_the_backbone_and_leaves_the_head_new(tmp_path):
-    source = create_model("cnn", num_outputs=5, inputs={"shape": [1, 8, 8]}, width=8, depth=2)
+    digits = InputFacts("image", (1, 8, 8))
+    source = create_model(model_config("cnn", width=8, depth=2), 5, digits)
     path = tmp_path / "backbone.pt"
     torch.save(source.state_dict(), path)
-    target = create_model(
-        "cnn", num_outputs=3, inputs={"shape": [1, 8, 8]}, width=8, depth=2, weights=str(path)
-    )
+    target = create_model(model_config("cnn", width=8, depth=2, weights=str(path)), 3, digits)
     for (name, a), b in zip(
         source.backbone.state_dict().items(), target.backbone.state_dict().values(), strict=True
     ):
@@ -37,7 +37,7 @@ def test_weights_file_loads_the_backbone_and_leaves_the_head_new(tmp_path):
     assert target.head[-1].out_features == 3
     assert target.weights_info["loaded"] == target.weights_info["total"]
     with pytest.raises(ValueError, match="fits only"):
-        create_model("cnn", 3, {"shape": [1, 8, 8]}, width=16, depth=2, weights=str(path))
+        create_model(model_config("cnn", width=16, depth=2, weights=str(path)), 3, digits)
 
 
 def test_fine_tuning_a_pretrained_backbone_learns_from_32_images_in_two_stages(run_train, tmp_path):

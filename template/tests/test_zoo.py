@@ -13,10 +13,12 @@ import pytest
 import torch
 
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
-from {{ cookiecutter.package_name }}.models import create_model, zoo
+from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+from {{ cookiecutter.package_name }}.models import create_model, model_config, zoo
 from {{ cookiecutter.package_name }}.models.__main__ import main as models_cli
 
-TINY = {"zoo": "timm", "name": "test_resnet", "input_size": 32}
+TINY = model_config("timm", name="test_resnet", input_size=32)
+GREY, RGB = InputFacts("image", (1, 8, 8)), InputFacts("image", (3, 8, 8))
 
 
 @pytest.fixture
@@ -30,10 +32,10 @@ def no_network(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "options", [TINY, {"name": "resnet18", "input_size": 32}], ids=["timm", "torchvision"]
+    "options", [TINY, model_config("resnet18", input_size=32)], ids=["timm", "torchvision"]
 )
 def test_zoo_models_answer_the_same_questions_as_the_ladder(options):
-    model = create_model(num_outputs=5, inputs={"shape": [1, 8, 8]}, groups=3, **options)
+    model = create_model({**options, "groups": 3}, 5, GREY)
     assert model(torch.randn(2, 1, 8, 8)).shape == (2, 5)  # grey 8x8 in, resized to 32x32
     groups = model.layer_groups()
     assert len(groups) == 3 + 1 and groups[-1] is model.head
@@ -46,15 +48,8 @@ def test_zoo_models_answer_the_same_questions_as_the_ladder(options):
 
 
 def test_head_options_build_fastais_head():
-    model = create_model(
-        num_outputs=4,
-        inputs={"shape": [3, 16, 16]},
-        head_hidden=16,
-        head_bn=True,
-        dropout=0.5,
-        pool="catavgmax",
-        **{**TINY, "input_size": 16},
-    )
+    options = {"head_hidden": 16, "head_bn": True, "dropout": 0.5, "pool": "catavgmax"}
+    model = create_model({**TINY, **options, "input_size": 16}, 4, InputFacts("image", (3, 16, 16)))
     kinds = [type(m).__name__ for m in model.head]
     assert kinds == ["BatchNorm1d", "Dropout", "Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear"]
     assert model.head[0].num_features == 2 * model.backbone.num_features  # concat pooling
@@ -69,7 +64,7 @@ def test_weights_file_fills_the_backbone_drops_the_head_and_adapts_channels(tmp_
     source = timm.create_model("test_resnet", pretrained=False)  # RGB, 1000 classes
     path = tmp_path / "model.safetensors"
     save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(path))
-    model = create_model(num_outputs=3, inputs={"shape": [1, 8, 8]}, weights=str(path), **TINY)
+    model = create_model({**TINY, "weights": str(path)}, 3, GREY)
     assert torch.equal(model.backbone.layer4[0].conv1.weight, source.layer4[0].conv1.weight)
     stem = source.conv1[0].weight
     assert torch.allclose(model.backbone.conv1[0].weight, stem.sum(dim=1, keepdim=True))
@@ -85,9 +80,7 @@ def test_prefilled_torch_hub_cache_is_used_offline(tmp_path, monkeypatch, no_net
     cache = tmp_path / "hub" / "checkpoints"
     cache.mkdir(parents=True)
     torch.save(reference, cache / ResNet18_Weights.DEFAULT.url.rsplit("/", 1)[-1])
-    model = create_model(
-        "resnet18", num_outputs=2, inputs={"shape": [3, 8, 8]}, pretrained=True, input_size=32
-    )
+    model = create_model(model_config("resnet18", pretrained=True, input_size=32), 2, RGB)
     assert torch.equal(model.backbone.layer3[1].conv2.weight, reference["layer3.1.conv2.weight"])
     assert model.data_config["input_size"] == 32
 
@@ -108,7 +101,7 @@ def test_prefilled_hugging_face_cache_is_used_offline(tmp_path, monkeypatch, no_
     save_file(
         {k: v.contiguous() for k, v in reference.items()}, str(snapshot / "model.safetensors")
     )
-    model = create_model(num_outputs=2, inputs={"shape": [3, 8, 8]}, pretrained=True, **TINY)
+    model = create_model({**TINY, "pretrained": True}, 2, RGB)
     assert torch.equal(model.backbone.layer2[0].conv1.weight, reference["layer2.0.conv1.weight"])
 
 
@@ -123,19 +116,19 @@ def test_missing_weights_offline_fail_at_once_and_say_what_to_do(tmp_path, monke
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
-    for options in (TINY, {"name": "resnet18"}):
+    for options in (TINY, model_config("resnet18")):
         start = time.perf_counter()
         with pytest.raises(RuntimeError, match=r"model\.weights=") as error:
-            create_model(num_outputs=2, inputs={"shape": [3, 8, 8]}, pretrained=True, **options)
+            create_model({**options, "pretrained": True}, 2, RGB)
         assert time.perf_counter() - start < 10
         assert "model.pretrained=false" in str(error.value)
 
 
 def test_unknown_names_point_to_the_list_command():
     with pytest.raises(ValueError, match="models list"):
-        create_model(num_outputs=2, inputs={"shape": [3, 8, 8]}, zoo="timm", name="no_such_net")
+        create_model(model_config("timm", name="no_such_net"), 2, RGB)
     with pytest.raises(ValueError, match="models list"):
-        create_model(num_outputs=2, inputs={"shape": [3, 8, 8]}, zoo="torchvision", name="nope")
+        create_model(model_config("torchvision", name="nope"), 2, RGB)
 
 
 def test_models_list_command(capsys):
@@ -169,9 +162,12 @@ def test_ladder_models_do_not_import_timm():
         "import sys\n"
         "from {{ cookiecutter.package_name }}.tasks.classification import "
         "ClassificationTask\n"
-        "ClassificationTask({'name': 'cnn'}, {'names': list('0123456789')}, "
-        "{'shape': [1, 8, 8]}, {'lr': 0.1, "
-        "'_target_': 'torch.optim.SGD'}, {'name': 'constant'})\n"
+        "from {{ cookiecutter.package_name }}.inputs.base import InputFacts\n"
+        "from {{ cookiecutter.package_name }}.models import facts_config, model_config\n"
+        "ClassificationTask(model_config('cnn'), {'names': list('0123456789')}, "
+        "facts_config(InputFacts('image', (1, 8, 8))), {'lr': 0.1, '_partial_': True, "
+        "'_target_': 'torch.optim.SGD'}, "
+        "{'_target_': '{{ cookiecutter.package_name }}.training.optim.constant', '_partial_': True})\n"
         "assert 'timm' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..inputs.base import InputFacts
+
 
 class Network(nn.Module):
     """``head(backbone(x))``.
@@ -44,6 +46,21 @@ class Network(nn.Module):
             "total": sum(p.numel() for p in params),
             "trainable": sum(p.numel() for p in params if p.requires_grad),
         }
+
+
+def fixed_shape(facts: InputFacts, model: str, dims: int | None = None) -> tuple[int, ...]:
+    """One item's tensor shape, for a model that needs it fixed (flattening), with ``dims`` axes
+    (3 for 2-D convolutions: channels, height, width)."""
+    if facts.shape is None or (dims is not None and len(facts.shape) != dims):
+        from .registry import ModelInputError
+
+        needed = "one fixed shape" if dims is None else f"{dims} axes (channels, height, width)"
+        given = "of varying size" if facts.shape is None else f"of shape {list(facts.shape)}"
+        raise ModelInputError(
+            f"model '{model}' needs inputs of {needed}; the data gives {facts.kind} inputs "
+            f"{given}: pick a model made for this data"
+        )
+    return tuple(facts.shape)
 
 
 def linear_head(

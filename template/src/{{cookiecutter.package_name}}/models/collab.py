@@ -1,6 +1,6 @@
 """Collaborative-filtering models over ``(user index, item index)`` pairs (index 0: unknown).
 
-They read ``n_users`` and ``n_items`` from the data module's ``input_info``; the task squashes
+They read ``n_users`` and ``n_items`` from the data's ``PairFacts``; the task squashes
 their output into the rating range (``y_range``), so the models stay free of rating units.
 
 * ``dot_bias``: a user vector . an item vector + a user bias + an item bias (the classic
@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..inputs.pair import PairFacts
 from .base import Network, linear_head
 from .registry import register_model
 
@@ -100,21 +101,22 @@ class DotSum(nn.Module):
 
 
 @register_model("dot_bias")
-def dot_bias(num_outputs: int, n_users: int, n_items: int, n_factors: int = 50) -> Network:
+def dot_bias(num_outputs: int, facts: PairFacts, n_factors: int = 50) -> Network:
     """User . item vectors + user and item biases (fastai's ``EmbeddingDotBias`` idea)."""
-    body = DotBiasBody(n_users, n_items, n_factors, biases=True)
+    body = DotBiasBody(facts.n_users, facts.n_items, n_factors, biases=True)
     return CollabNetwork(body, DotSum(num_outputs), [body])
 
 
 @register_model("collab_nn")
 def collab_nn(
     num_outputs: int,
-    n_users: int,
-    n_items: int,
+    facts: PairFacts,
     n_factors: int = 50,
     hidden: list[int] | None = None,
     dropout: float = 0.1,
 ) -> Network:
     """Concatenated user and item vectors -> MLP (fastai's ``EmbeddingNN`` idea)."""
-    body = ConcatBody(n_users, n_items, n_factors, hidden=list(hidden or [100]), dropout=dropout)
+    body = ConcatBody(
+        facts.n_users, facts.n_items, n_factors, hidden=list(hidden or [100]), dropout=dropout
+    )
     return CollabNetwork(body, linear_head(body.out_features, num_outputs, dropout), [body])

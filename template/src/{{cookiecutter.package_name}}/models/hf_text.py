@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..inputs.text import TextFacts
 from .base import Network
 from .registry import register_model
 
@@ -107,8 +108,7 @@ class HubTextNetwork(Network):
 @register_model("hf_text", data_config=hf_data_config)
 def hf_text(
     num_outputs: int,
-    vocab_size: int,
-    pad_id: int,
+    facts: TextFacts,
     name: str,
     pretrained: bool = True,
     groups: int = 3,
@@ -134,12 +134,12 @@ def hf_text(
             AutoConfig.from_pretrained(path, num_labels=num_outputs)
         )
     embeddings = model.get_input_embeddings().num_embeddings
-    if vocab_size > embeddings:
+    if facts.vocab_size > embeddings:
         raise HubModelError(
-            f"model.name={name}: the tokenizer has {vocab_size} tokens but the "
+            f"model.name={name}: the tokenizer has {facts.vocab_size} tokens but the "
             f"model embeds {embeddings}: data.tokenizer must be the model's"
         )
-    return HubTextNetwork(model, layer_groups(model, groups), pad_id)
+    return HubTextNetwork(model, layer_groups(model, groups), facts.pad_id)
 
 
 def layer_groups(model: nn.Module, count: int) -> list[nn.Module]:

@@ -6,22 +6,25 @@ import math
 
 from torch import nn
 
-from .base import Network, linear_head
+from ..inputs.base import InputFacts
+from ..inputs.image import ImageFacts
+from .base import Network, fixed_shape, linear_head
 from .registry import register_model
 
 
 @register_model("linear")
-def linear(num_outputs: int, input_shape: list[int], dropout: float = 0.0) -> Network:
+def linear(num_outputs: int, facts: InputFacts, dropout: float = 0.0) -> Network:
     """Logistic regression on raw pixels: the baseline every other model must beat."""
-    return Network(nn.Flatten(), linear_head(math.prod(input_shape), num_outputs, dropout), [])
+    features = math.prod(fixed_shape(facts, "linear"))
+    return Network(nn.Flatten(), linear_head(features, num_outputs, dropout), [])
 
 
 @register_model("mlp")
 def mlp(
-    num_outputs: int, input_shape: list[int], width: int = 256, depth: int = 2, dropout: float = 0.0
+    num_outputs: int, facts: InputFacts, width: int = 256, depth: int = 2, dropout: float = 0.0
 ) -> Network:
     """``depth`` hidden layers of ``width`` units (Linear -> BN -> ReLU)."""
-    blocks, features = [], math.prod(input_shape)
+    blocks, features = [], math.prod(fixed_shape(facts, "mlp"))
     for _ in range(depth):
         blocks.append(
             nn.Sequential(
@@ -43,11 +46,12 @@ def conv_block(c_in: int, c_out: int) -> nn.Sequential:
 
 @register_model("cnn")
 def cnn(
-    num_outputs: int, input_shape: list[int], width: int = 32, depth: int = 3, dropout: float = 0.0
+    num_outputs: int, facts: ImageFacts, width: int = 32, depth: int = 3, dropout: float = 0.0
 ) -> Network:
     """``depth`` stages of two 3x3 conv blocks, width doubling and resolution halving per stage
     (while the image is larger than 2x2), then global average pooling."""
-    channels, size = input_shape[0], min(input_shape[1:])
+    shape = fixed_shape(facts, "cnn", dims=3)
+    channels, size = shape[0], min(shape[1:])
     stages = []
     for stage in range(depth):
         out = width * 2**stage

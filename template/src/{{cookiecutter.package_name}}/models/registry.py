@@ -1,128 +1,222 @@
-"""Name -> builder registry (the timm way: friendly names instead of import paths).
+"""Registered model builders, and the one way a model config becomes a model.
 
-A builder receives ``num_outputs`` (the head's size: classes, labels, targets, mask classes) and
-the keys of ``configs/model/<name>.yaml``; it may also ask for any fact the data module gives
-about its inputs by naming it as a parameter (``input_shape`` for images, ``cardinalities`` for
-tables, ``vocab_size`` for text, ...). Registration also says:
+A model yaml names its builder and its options, like every other config group::
 
+    _target_: <package>.models.ladder.cnn
+    _partial_: true          # num_outputs and facts come at run time
+    name: cnn                # what messages, summary.json and sweeps call the model
+    width: 16
+
+``create_model`` instantiates that (a ``functools.partial`` of the builder) and calls it with the
+head's size (``num_outputs``) and the data's ``facts`` (one typed ``InputFacts`` object). A builder
+is registered with ``@register_model("cnn")``; registration adds what names are good for:
+
+* the builder's first two parameters are ``(num_outputs, facts)``; the annotation of ``facts``
+  (``InputFacts``, or ``TableFacts``/``TextFacts``/``PairFacts`` ... when it needs their fields)
+  is what it accepts: other inputs are refused in one line, before anything is built;
 * ``head``: ``"pooled"`` (one vector per item: classification, regression) or ``"dense"`` (one
   vector per pixel: segmentation); the run checks it against the task's head;
 * ``data_config``: a function of the model's options that tells, *before* any data is loaded, the
-  input size and normalization the model expects (pretrained backbones), so the data module is
-  built with them instead of being changed afterwards.
+  input size and normalization the model expects (pretrained backbones);
+* every registered builder also takes ``name`` (passed on to a builder with a ``name`` parameter,
+  e.g. the library's model name for the zoo; else it must be the registered name), ``weights``
+  (a local file the backbone starts from, see ``weights.py``) and ``regularize`` (False: every
+  dropout off, modes overfit and fraction).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hydra.utils import get_class, get_method, instantiate
 from torch import nn
 
+from ..inputs.base import InputFacts
 from .base import Network
+
+HEADS = ("pooled", "dense")
+# options every registered builder takes besides its own (see ``register_model``)
+COMMON_OPTIONS = ("name", "weights")
+
+
+class ModelInputError(ValueError):
+    """A model asked for inputs of a kind the data does not give (one line, exit status 2)."""
+
+    user_error = True
 
 
 @dataclass(frozen=True)
-class Entry:
-    builder: Callable[..., Network]
+class ModelSpec:
+    """What registration records on a builder (``builder.spec``)."""
+
+    name: str
     head: str
     data_config: Callable[..., dict] | None
+    facts: type[InputFacts]  # the facts type the builder accepts
+    options: tuple[str, ...]  # the builder's own options (after num_outputs and facts)
+
+    def inputs(self) -> str:
+        """``PairFacts`` -> "pair": how messages name the inputs this model needs."""
+        return self.facts.__name__.removesuffix("Facts").lower()
 
 
-_ENTRIES: dict[str, Entry] = {}
-HEADS = ("pooled", "dense")
+_BUILDERS: dict[str, Callable[..., Network]] = {}
 
 
 def register_model(name: str, head: str = "pooled", data_config: Callable[..., dict] | None = None):
+    """Register ``builder(num_outputs, facts: InputFacts, **options) -> Network`` as ``name``."""
     if head not in HEADS:
         raise ValueError(f"register_model('{name}'): head must be one of {HEADS}, got '{head}'")
 
     def decorate(builder: Callable[..., Network]) -> Callable[..., Network]:
-        if name in _ENTRIES:
+        if name in _BUILDERS:
             raise ValueError(f"model '{name}' is registered twice")
-        _ENTRIES[name] = Entry(builder, head, data_config)
-        return builder
+        parameters = inspect.signature(builder, eval_str=True).parameters
+        if list(parameters)[:2] != ["num_outputs", "facts"]:
+            raise TypeError(
+                f"register_model('{name}'): a builder's parameters start with "
+                f"(num_outputs, facts: InputFacts); {builder.__name__} has {list(parameters)}"
+            )
+        accepted = parameters["facts"].annotation
+        accepted = InputFacts if accepted is inspect.Parameter.empty else accepted
+        if not (isinstance(accepted, type) and issubclass(accepted, InputFacts)):
+            raise TypeError(f"register_model('{name}'): annotate facts with an InputFacts class")
+        spec = ModelSpec(name, head, data_config, accepted, tuple(parameters)[2:])
+
+        @functools.wraps(builder)
+        def build(
+            num_outputs: int,
+            facts: InputFacts,
+            name: str | None = None,
+            weights: str | None = None,
+            regularize: bool = True,
+            **options,
+        ) -> Network:
+            _check(spec, facts, options, name)
+            if name is not None and "name" in spec.options:
+                options["name"] = name
+            model = builder(num_outputs, facts, **options)
+            if weights:
+                from .weights import load_backbone_weights
+
+                model.weights_info = load_backbone_weights(model.backbone, weights)
+            return model if regularize else without_dropout(model)
+
+        build.spec = spec
+        _BUILDERS[name] = build
+        return build
 
     return decorate
 
 
-def list_models() -> list[str]:
-    return sorted(_ENTRIES)
+def _check(spec: ModelSpec, facts: InputFacts, options: dict, name: str | None) -> None:
+    _check_name_matches(spec, name)
+    unknown = sorted(set(options) - set(spec.options))
+    if unknown:
+        raise ValueError(
+            f"model '{name or spec.name}' has no option(s) {unknown}; its options: "
+            f"{sorted([*spec.options, *COMMON_OPTIONS])}"
+        )
+    if not isinstance(facts, spec.facts):
+        raise ModelInputError(
+            f"model '{name or spec.name}' needs {spec.inputs()} inputs; the data gives "
+            f"{facts.kind} inputs: pick a model made for this data (python -m "
+            f"{__package__} list)"
+        )
 
 
-def _entry(name: str | None, zoo: str | None, options: dict) -> tuple[Entry, dict]:
-    if zoo is not None:  # a library builder ("torchvision", "timm") takes the model name
-        name, options = zoo, {**options, "name": name}
-    if name not in _ENTRIES:
+def _check_name(name: str) -> None:
+    if name not in _BUILDERS:
         raise ValueError(f"unknown model '{name}'. Known models: {', '.join(list_models())}")
-    return _ENTRIES[name], options
 
 
-def model_head(name: str, zoo: str | None = None, **_) -> str:
-    return _entry(name, zoo, {})[0].head
+def _check_name_matches(spec: ModelSpec, name: str | None) -> None:
+    """A config's ``name`` is its builder's registered name, unless the builder takes a name."""
+    if name is None or name == spec.name or "name" in spec.options:
+        return
+    _check_name(name)
+    raise ValueError(
+        f"model.name={name}, but this model config builds '{spec.name}': choose the model with "
+        f"model={name}"
+    )
 
 
-def model_data_config(
-    name: str, zoo: str | None = None, weights: str | None = None, **options
-) -> dict:
+def list_models() -> list[str]:
+    return sorted(_BUILDERS)
+
+
+def model_config(registered: str, /, **options) -> dict:
+    """The config of the model registered as ``registered``, as its yaml would give it, with
+    ``options`` (``model_config("timm", name="convnext_tiny")``)."""
+    _check_name(registered)
+    builder = _BUILDERS[registered]
+    return {
+        "_target_": f"{builder.__module__}.{builder.__qualname__}",
+        "_partial_": True,
+        "name": registered,
+        **options,
+    }
+
+
+def model_spec(config: dict) -> ModelSpec:
+    """The registration of the builder ``config["_target_"]`` names, without building anything."""
+    target = config.get("_target_")
+    if not target or not config.get("_partial_"):
+        raise ValueError(
+            "a model config names its builder: _target_: <package>.models.<module>.<builder> "
+            f"and _partial_: true (configs/model/*.yaml), got keys {sorted(config)}"
+        )
+    spec = getattr(get_method(target), "spec", None)
+    if not isinstance(spec, ModelSpec):
+        raise ValueError(f"model _target_={target} is not a builder decorated with @register_model")
+    _check_name_matches(spec, config.get("name"))
+    return spec
+
+
+def model_head(config: dict) -> str:
+    return model_spec(config).head
+
+
+def model_data_config(config: dict) -> dict:
     """What the model expects of its inputs (``input_size``, ``mean``, ``std``), known without
     building it; ``{}`` when it has no preference (models trained from scratch)."""
-    entry, options = _entry(name, zoo, options)
-    if entry.data_config is None:
+    spec = model_spec(config)
+    if spec.data_config is None:
         return {}
-    accepted = inspect.signature(entry.data_config).parameters
-    return entry.data_config(**{k: v for k, v in options.items() if k in accepted})
+    accepted = inspect.signature(spec.data_config).parameters
+    return spec.data_config(**{k: v for k, v in config.items() if k in accepted})
 
 
 def create_model(
-    name: str,
-    num_outputs: int,
-    inputs: dict,
-    weights: str | None = None,
-    zoo: str | None = None,
-    regularize: bool = True,
-    **options,
+    config: dict, num_outputs: int, facts: InputFacts, regularize: bool = True
 ) -> Network:
-    """Build model ``name`` with ``num_outputs`` outputs for the inputs the data describes.
+    """The model ``config`` (a model yaml, plain values) describes, with ``num_outputs`` outputs,
+    for inputs described by ``facts``. ``regularize=False`` (modes overfit and fraction) turns
+    every dropout of the built network off, whatever the model's options are called."""
+    model_spec(config)  # a config that is not a registered builder's: one clear line
+    build = instantiate(config, _convert_="all")
+    return build(num_outputs=num_outputs, facts=facts, regularize=regularize)
 
-    ``inputs``: the data module's facts about its inputs (``shape`` for images -> the builder's
-    ``input_shape``; other keys by name). ``weights``: a local file the backbone starts from (see
-    ``weights.py``); the head stays new. ``regularize=False`` (modes overfit and fraction) turns
-    every dropout of the built network off, whatever the model's options are called.
-    """
-    entry, options = _entry(name, zoo, options)
-    accepted = inspect.signature(entry.builder).parameters
-    facts = {("input_shape" if k == "shape" else k): v for k, v in inputs.items()}
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        known = sorted(set(accepted) - {"num_outputs", *facts})
-        raise ValueError(
-            f"model '{options.get('name', name)}' has no option(s) {unknown}; its options: {known}"
-        )
-    missing = [
-        p.name
-        for p in accepted.values()
-        if p.default is inspect.Parameter.empty
-        and p.name not in options
-        and p.name not in facts
-        and p.name != "num_outputs"
-        and p.kind is not inspect.Parameter.VAR_KEYWORD
-    ]
-    if missing:
-        raise ValueError(
-            f"model '{name}' needs {missing}, which this data set does not provide "
-            f"(it provides {sorted(facts)}): is the model made for this kind of data?"
-        )
-    given = {k: v for k, v in facts.items() if k in accepted}
-    model = entry.builder(num_outputs=num_outputs, **given, **options)
-    if weights:
-        from .weights import load_backbone_weights
 
-        model.weights_info = load_backbone_weights(model.backbone, weights)
-    if not regularize:
-        without_dropout(model)
-    return model
+def facts_config(facts: InputFacts) -> dict:
+    """Typed facts as plain values under the same rule (``_target_`` + fields): what the
+    checkpoint keeps; ``facts_from_config`` gives the typed object back. A field left at a
+    default of None (a shape that varies) is left out."""
+    cls = type(facts)
+    unset = {f.name for f in dataclasses.fields(cls) if f.default is None}
+    values = {k: v for k, v in facts.describe().items() if not (v is None and k in unset)}
+    return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **values}
+
+
+def facts_from_config(config: dict) -> InputFacts:
+    """The facts ``facts_config`` wrote (its lists back to tuples); other keys are ignored."""
+    cls = get_class(config["_target_"])
+    values = {f.name: config[f.name] for f in dataclasses.fields(cls) if f.name in config}
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 def without_dropout(model: nn.Module) -> nn.Module:

@@ -2,7 +2,8 @@
 
 The input is one float tensor per batch: the category indices first (one column per entry of
 ``cardinalities``, index 0 = unknown/missing), then the continuous columns. Without
-``cardinalities`` (e.g. images) every input value is continuous, so these build on any input.
+``TableFacts`` (e.g. images) every input value is continuous, so these build on any input of a fixed
+shape.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import math
 import torch
 from torch import nn
 
-from .base import Network
+from ..inputs.base import InputFacts
+from ..inputs.table import TableFacts
+from .base import Network, fixed_shape
 from .registry import register_model
 
 
@@ -46,23 +49,23 @@ class TableInputs(nn.Module):
         return torch.cat([*embedded, self.bn_cont(conts)], dim=1)
 
 
-def _inputs(input_shape: list[int], cardinalities: list[int] | None, **options) -> TableInputs:
-    cardinalities = list(cardinalities or [])
-    n_cont = math.prod(input_shape) - len(cardinalities)
+def _inputs(facts: InputFacts, model: str, **options) -> TableInputs:
+    """Embedded columns for table rows; any other fixed-shape input is all continuous."""
+    cardinalities = list(facts.cardinalities) if isinstance(facts, TableFacts) else []
+    n_cont = math.prod(fixed_shape(facts, model)) - len(cardinalities)
     return TableInputs(cardinalities, n_cont, **options)
 
 
 @register_model("tabular_mlp")
 def tabular_mlp(
     num_outputs: int,
-    input_shape: list[int],
-    cardinalities: list[int] | None = None,
+    facts: InputFacts,
     layers: list[int] = (200, 100),
     dropout: float = 0.1,
     embed_dropout: float = 0.0,
 ) -> Network:
     """Embeddings + continuous columns -> (Linear -> ReLU -> BatchNorm -> Dropout) per layer."""
-    table = _inputs(input_shape, cardinalities, embed_dropout=embed_dropout)
+    table = _inputs(facts, "tabular_mlp", embed_dropout=embed_dropout)
     blocks, features = [], table.out_features
     for width in layers:
         blocks.append(
@@ -81,13 +84,12 @@ def tabular_mlp(
 @register_model("tabular_linear")
 def tabular_linear(
     num_outputs: int,
-    input_shape: list[int],
-    cardinalities: list[int] | None = None,
+    facts: InputFacts,
     dropout: float = 0.0,
 ) -> Network:
     """Linear (regression) or logistic (classes) on the embeddings and continuous columns: an
     embedding followed by a linear layer is still linear in the one-hot category."""
-    table = _inputs(input_shape, cardinalities, bn_cont=False)
+    table = _inputs(facts, "tabular_linear", bn_cont=False)
     head = nn.Sequential(nn.Dropout(dropout), nn.Linear(table.out_features, num_outputs))
     groups = [table] if any(True for _ in table.parameters()) else []
     return Network(table, head, groups)

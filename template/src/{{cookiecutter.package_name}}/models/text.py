@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..inputs.text import TextFacts
 from .base import Network, linear_head
 from .registry import register_model
 
@@ -30,11 +31,9 @@ class BagOfWords(nn.Module):
 
 
 @register_model("text_bow")
-def text_bow(
-    num_outputs: int, vocab_size: int, pad_id: int, dim: int = 64, dropout: float = 0.0
-) -> Network:
+def text_bow(num_outputs: int, facts: TextFacts, dim: int = 64, dropout: float = 0.0) -> Network:
     """Mean of the token embeddings -> Linear: linear in the bag of words."""
-    body = BagOfWords(vocab_size, dim, pad_id)
+    body = BagOfWords(facts.vocab_size, dim, facts.pad_id)
     return Network(body, linear_head(dim, num_outputs, dropout), [body])
 
 
@@ -71,9 +70,7 @@ class TextEncoder(nn.Module):
 @register_model("text_transformer")
 def text_transformer(
     num_outputs: int,
-    vocab_size: int,
-    pad_id: int,
-    max_length: int,
+    facts: TextFacts,
     dim: int = 64,
     layers: int = 2,
     heads: int = 4,
@@ -81,11 +78,11 @@ def text_transformer(
     dropout: float = 0.1,
 ) -> Network:
     """A small pre-norm transformer encoder trained from scratch."""
-    embedding = TokenEmbedding(vocab_size, dim, max_length, pad_id, dropout)
+    embedding = TokenEmbedding(facts.vocab_size, dim, facts.max_length, facts.pad_id, dropout)
     blocks = nn.ModuleList(
         nn.TransformerEncoderLayer(dim, heads, ff_dim, dropout, batch_first=True, norm_first=True)
         for _ in range(layers)
     )
-    encoder = TextEncoder(embedding, blocks, pad_id)
+    encoder = TextEncoder(embedding, blocks, facts.pad_id)
     head = nn.Sequential(nn.LayerNorm(dim), linear_head(dim, num_outputs))  # (pre-norm layers
     return Network(encoder, head, [embedding, *blocks])  # need a final norm)

@@ -23,7 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import Network
+from ..inputs.image import ImageFacts
+from .base import Network, fixed_shape
 from .ladder import conv_block
 from .registry import register_model
 
@@ -79,13 +80,14 @@ class SmallEncoder(nn.Module):
 
 @register_model("unet_small", head="dense")
 def unet_small(
-    num_outputs: int, input_shape: list[int], width: int = 16, depth: int = 3, dropout: float = 0.0
+    num_outputs: int, facts: ImageFacts, width: int = 16, depth: int = 3, dropout: float = 0.0
 ) -> Network:
     """A U-Net from scratch: ``depth`` down/up steps, widths ``width * 2**level``."""
+    input_shape = fixed_shape(facts, "unet_small", dims=3)
     if depth < 1 or min(input_shape[1:]) < 2**depth:
         raise ValueError(
             f"model.depth={depth}: needs images of at least {2**depth} pixels a side "
-            f"(got {input_shape[1:]}) and depth >= 1"
+            f"(got {list(input_shape[1:])}) and depth >= 1"
         )
     encoder = SmallEncoder(input_shape[0], width, depth)
     decoder = Decoder(encoder.channels, num_outputs, list(reversed(encoder.channels[:-1])), dropout)
@@ -117,7 +119,7 @@ def unet_data_config(encoder: str = "resnet18") -> dict:
 @register_model("unet", head="dense", data_config=unet_data_config)
 def unet(
     num_outputs: int,
-    input_shape: list[int],
+    facts: ImageFacts,
     encoder: str = "resnet18",
     pretrained: bool = False,
     groups: int = 3,
@@ -129,6 +131,7 @@ def unet(
     (``decoder_width * 2**k``)."""
     from .zoo import _looks_offline, _timm_offline_message, prepare_hf_hub, split_groups
 
+    channels = fixed_shape(facts, "unet", dims=3)[0]
     if pretrained:
         prepare_hf_hub()  # before timm imports the hub: offline fails in seconds, not a minute
     import timm
@@ -140,13 +143,13 @@ def unet(
         )
     try:
         net = timm.create_model(
-            encoder, pretrained=pretrained, features_only=True, in_chans=input_shape[0]
+            encoder, pretrained=pretrained, features_only=True, in_chans=channels
         )
     except Exception as error:
         if not pretrained or not _looks_offline(error):
             raise
         raise RuntimeError(_timm_offline_message(encoder)) from error
-    body = TimmEncoder(net, input_shape[0])
+    body = TimmEncoder(net, channels)
     levels = len(body.channels) - 1
     widths = [decoder_width * 2**k for k in reversed(range(levels))]
     decoder = Decoder(body.channels, num_outputs, widths, dropout)

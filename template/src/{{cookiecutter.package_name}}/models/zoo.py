@@ -35,7 +35,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..data.image_folder import IMAGENET
-from .base import Network, linear_head
+from ..inputs.image import ImageFacts
+from .base import Network, fixed_shape, linear_head
 from .registry import register_model
 from .weights import _adapt_input_channels
 
@@ -94,7 +95,7 @@ def timm_data_config(name: str = "resnet18", input_size: int | None = None) -> d
 @register_model("torchvision", data_config=torchvision_data_config)
 def torchvision_model(
     num_outputs: int,
-    input_shape: list[int],
+    facts: ImageFacts,
     name: str = "resnet18",
     pretrained: bool = False,
     input_size: int | None = None,
@@ -116,7 +117,7 @@ def torchvision_model(
         _check_torch_hub_file(name, weights.url)
     net = models.get_model(name, weights=weights)
     features = _drop_torchvision_classifier(net, name)
-    _adapt_first_conv(net, input_shape[0])
+    _adapt_first_conv(net, fixed_shape(facts, name, dims=3)[0])
     if weights is not None:
         transforms = weights.transforms()
         config = {
@@ -147,7 +148,7 @@ def torchvision_model(
 )
 def resnet18(
     num_outputs: int,
-    input_shape: list[int],
+    facts: ImageFacts,
     pretrained: bool = False,
     input_size: int | None = None,
     groups: int = 3,
@@ -158,14 +159,14 @@ def resnet18(
     """torchvision's ResNet-18: the usual first pretrained model to try."""
     return torchvision_model(
         num_outputs,
-        input_shape,
-        "resnet18",
-        pretrained,
-        input_size,
-        groups,
-        head_hidden,
-        head_bn,
-        dropout,
+        facts,
+        name="resnet18",
+        pretrained=pretrained,
+        input_size=input_size,
+        groups=groups,
+        head_hidden=head_hidden,
+        head_bn=head_bn,
+        dropout=dropout,
     )
 
 
@@ -202,7 +203,7 @@ def _check_torch_hub_file(name: str, url: str) -> None:
 @register_model("timm", data_config=timm_data_config)
 def timm_model(
     num_outputs: int,
-    input_shape: list[int],
+    facts: ImageFacts,
     name: str = "resnet18",
     pretrained: bool = False,
     input_size: int | None = None,
@@ -214,6 +215,7 @@ def timm_model(
 ) -> Network:
     """Any model of ``timm.list_models()``; ``pool``: avg, max, avgmax or catavgmax (fastai's
     concat pooling)."""
+    channels = fixed_shape(facts, name, dims=3)[0]
     if pretrained:
         prepare_hf_hub()
     import timm
@@ -225,7 +227,7 @@ def timm_model(
         )
     try:
         net = timm.create_model(
-            name, pretrained=pretrained, num_classes=0, global_pool=pool, in_chans=input_shape[0]
+            name, pretrained=pretrained, num_classes=0, global_pool=pool, in_chans=channels
         )
     except Exception as error:  # the hub's errors differ across versions: name the way out
         if not pretrained or not _looks_offline(error):

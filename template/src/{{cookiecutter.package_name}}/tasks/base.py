@@ -38,7 +38,7 @@ import torch
 from torch import nn
 from torchmetrics import Metric, MetricCollection
 
-from ..models import create_model
+from ..models import create_model, facts_from_config
 from ..training.optim import (
     build_optimizer,
     build_scheduler,
@@ -89,9 +89,7 @@ class Task(L.LightningModule):
         )
         # how the fit verdict reads this run (kept in the checkpoint: eval.py judges alike)
         self.tolerances = {"bias": 0.05, "variance": 0.05, **(tolerances or {})}
-        self.model = create_model(
-            num_outputs=self.num_outputs(), inputs=inputs, regularize=regularize, **model
-        )
+        self.model = create_model(model, self.num_outputs(), facts_from_config(inputs), regularize)
         self.lr = optimizer["lr"]  # a plain attribute, so an LR finder can set it
         self.lr_ratios: list[float] | None = None  # per layer group (see ``set_schedule``)
         self.schedule_steps: int | None = None

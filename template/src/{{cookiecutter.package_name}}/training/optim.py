@@ -1,15 +1,19 @@
-"""Optimizer parameter groups and learning-rate schedules, built from plain config values.
+"""Optimizer parameter groups and learning-rate schedules, built from their configs by the one rule.
 
-Configs hold names and numbers only (never a ``functools.partial``): checkpoints stay loadable with
-``weights_only=True``, and the learning rate stays a plain attribute an LR finder can change.
+``configs/optimizer/*.yaml`` and ``configs/scheduler/*.yaml`` are ``_target_`` + ``_partial_: true``
++ options, like every config group: ``instantiate`` gives a partial that is called here with what
+only the run knows (the parameter groups; the optimizer and the number of steps). The configs stay
+plain values in the checkpoint (a partial is made at use, never stored), so checkpoints load with
+``weights_only=True`` and ``optimizer.lr`` stays a plain number an LR finder can change.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import torch
-from hydra.utils import get_class
+from hydra.utils import instantiate
 from torch import nn
 
 _NORMS = (
@@ -58,41 +62,68 @@ def group_learning_rates(lr: float, ratios: list[float] | None, count: int) -> l
 
 
 def build_optimizer(config: dict, groups: list[dict]) -> torch.optim.Optimizer:
-    """``config``: ``{"_target_": "torch.optim.AdamW", "lr": ..., <other kwargs>}``."""
-    options = {k: v for k, v in config.items() if k not in ("_target_", "lr", "weight_decay")}
-    return get_class(config["_target_"])(groups, **options)
+    """``config``: ``{"_target_": "torch.optim.AdamW", "_partial_": True, "lr": ..., ...}``. Each
+    parameter group carries its own ``lr`` and ``weight_decay`` (``parameter_groups``), which take
+    precedence over the config's: those are the optimizer's defaults only."""
+    return instantiate(config, _convert_="all")(groups)
 
 
 def build_scheduler(
     config: dict, optimizer: torch.optim.Optimizer, total_steps: int
 ) -> dict | None:
-    """A Lightning ``lr_scheduler`` dict for ``config["name"]``, or None for a constant rate."""
-    name = config["name"]
-    max_lrs = [group["lr"] for group in optimizer.param_groups]
-    if name == "constant":
-        return None
-    if name == "one_cycle":
-        # torch divides by zero when the warm-up ends exactly at step 1 (pct_start * steps == 1:
-        # tiny runs, short fine-tune stages): plan a few more; the run then stops a bit early
-        minimum = math.floor(1 / config["pct_start"]) + 2
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer,
-            max_lr=max_lrs,
-            total_steps=max(total_steps, minimum),
-            pct_start=config["pct_start"],
-            div_factor=config["div_factor"],
-            final_div_factor=config["final_div_factor"],
-            cycle_momentum=config["cycle_momentum"] and _has_momentum(optimizer),
-            base_momentum=config["base_momentum"],
-            max_momentum=config["max_momentum"],
-        )
-    elif name == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=max(total_steps, 1), eta_min=max_lrs[-1] * config["min_lr_ratio"]
-        )
-    else:
-        raise ValueError(f"unknown scheduler '{name}': use one_cycle, cosine or constant")
-    return {"scheduler": scheduler, "interval": "step"}
+    """A Lightning ``lr_scheduler`` dict (stepped every batch) from ``config``, or None when its
+    target gives no scheduler (``constant``). ``total_steps`` (optimizer steps of the whole run or
+    fine-tune stage) goes to a target that has a ``total_steps`` parameter."""
+    make = instantiate(config, _convert_="all")
+    wants_steps = "total_steps" in inspect.signature(make).parameters
+    scheduler = make(optimizer, total_steps=total_steps) if wants_steps else make(optimizer)
+    return None if scheduler is None else {"scheduler": scheduler, "interval": "step"}
+
+
+# ---- schedules whose torch arguments are computed from the optimizer and the run's length -----
+def one_cycle(
+    optimizer: torch.optim.Optimizer,
+    total_steps: int,
+    pct_start: float,
+    div_factor: float,
+    final_div_factor: float,
+    cycle_momentum: bool,
+    base_momentum: float,
+    max_momentum: float,
+) -> torch.optim.lr_scheduler.OneCycleLR:
+    """torch's one-cycle schedule peaking at each parameter group's own rate (discriminative rates
+    keep their spread); momentum cycles only for an optimizer that has one. The values are
+    configs/scheduler/one_cycle.yaml's."""
+    # torch divides by zero when the warm-up ends exactly at step 1 (pct_start * steps == 1:
+    # tiny runs, short fine-tune stages): plan a few more; the run then stops a bit early
+    minimum = math.floor(1 / pct_start) + 2
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=[group["lr"] for group in optimizer.param_groups],
+        total_steps=max(total_steps, minimum),
+        pct_start=pct_start,
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
+        cycle_momentum=cycle_momentum and _has_momentum(optimizer),
+        base_momentum=base_momentum,
+        max_momentum=max_momentum,
+    )
+
+
+def cosine(
+    optimizer: torch.optim.Optimizer, total_steps: int, min_lr_ratio: float
+) -> torch.optim.lr_scheduler.CosineAnnealingLR:
+    """Cosine decay over the run, down to ``min_lr_ratio`` x the head's rate."""
+    return torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer,
+        T_max=max(total_steps, 1),
+        eta_min=optimizer.param_groups[-1]["lr"] * min_lr_ratio,
+    )
+
+
+def constant(optimizer: torch.optim.Optimizer) -> None:
+    """The rate stays where the optimizer's groups set it: no scheduler."""
+    return None
 
 
 def _has_momentum(optimizer: torch.optim.Optimizer) -> bool:

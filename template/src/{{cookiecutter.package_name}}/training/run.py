@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..analysis.fit import fit_verdict
 from ..analysis.predict import load_trained
 from ..console import print_config, print_summary
-from ..models import model_data_config, model_head
+from ..models import facts_config, model_data_config, model_head
 from ..tasks.base import Task, TaskError
 from .before_fit import before_fit
 from .distributed import eval_loaders, relaunchable
@@ -45,7 +45,7 @@ def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
     settings = plain(cfg.data)
     cls = get_class(settings.pop("_target_"))
     model = plain(cfg.model)
-    settings.update(cls.settings_from_model(settings, model_data_config(**model)))
+    settings.update(cls.settings_from_model(settings, model_data_config(model)))
     settings["stratify"] = cfg.task.get("stratify") or task_cls.default_stratify
     datamodule = cls(**settings)
     datamodule.setup()
@@ -55,9 +55,9 @@ def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
             f"task={cfg.task.name} needs '{task_cls.target_kind}' targets: pick a "
             "data set made for this task (see configs/data/) or another task"
         )
-    if model_head(**model) != task_cls.head:
+    if model_head(model) != task_cls.head:
         raise TaskError(
-            f"model={cfg.model.name} gives {model_head(**model)} outputs but "
+            f"model={cfg.model.name} gives {model_head(model)} outputs but "
             f"task={cfg.task.name} needs {task_cls.head} ones (one output "
             f"{'per pixel' if task_cls.head == 'dense' else 'per item'}): pick a "
             "model made for this task"
@@ -77,7 +77,7 @@ def build_task(cfg: DictConfig, task_cls: type[Task], datamodule) -> Task:
             _recursive_=False,
             model=plain(cfg.model),
             targets=targets,
-            inputs=datamodule.input_info(),
+            inputs=_inputs_adapter(datamodule),
             optimizer=plain(cfg.optimizer),
             scheduler=plain(cfg.scheduler),
             regularize=bool(cfg.regularize),
@@ -87,6 +87,16 @@ def build_task(cfg: DictConfig, task_cls: type[Task], datamodule) -> Task:
         if isinstance(error.__cause__, TaskError):
             raise error.__cause__ from None
         raise
+
+
+# ---- ADAPTER (issue 18 merge: inputs=facts_config(datamodule.input_facts())) ----------------
+def _inputs_adapter(datamodule) -> dict:
+    """The data module's ``input_info()`` as typed facts in their config form; the old keys stay
+    beside them while the collab task still reads ``y_range``/``train_ratings`` there."""
+    from ..models.format1 import facts_from_input_info
+
+    info = datamodule.input_info()
+    return {**info, **facts_config(facts_from_input_info(info))}
 
 
 def describe_task(task: Task) -> dict:

@@ -1,0 +1,52 @@
+"""Configs as checkpoints of format 1 hold them, in today's form (``_target_`` + ``_partial_``).
+
+Before config groups followed one rule, a checkpoint kept the model as ``{"name": "cnn", ...}``
+(``zoo: timm`` for the library models), the scheduler as ``{"name": "one_cycle", ...}``, an
+optimizer without ``_partial_``, and the data's facts as a dict matched to builder parameters by
+name. ``configs_from_format1`` rewrites those four hyper-parameters, so such a checkpoint loads
+(training/checkpoints.py); ``facts_from_input_info`` reads that old facts dict.
+"""
+
+from __future__ import annotations
+
+from ..inputs.base import InputFacts
+from ..inputs.pair import PairFacts
+from ..inputs.table import TableFacts
+from ..inputs.text import TextFacts
+from .registry import facts_config, model_config
+
+_OPTIM = __package__.rsplit(".", 1)[0] + ".training.optim"  # where the schedules are
+
+
+def configs_from_format1(hparams: dict) -> dict:
+    """``hparams`` with ``model``, ``optimizer``, ``scheduler`` and ``inputs`` in today's form."""
+    model = dict(hparams["model"])
+    library = model.pop("zoo", None)  # timm / torchvision / hf_text: ``name`` is the library's
+    scheduler = dict(hparams["scheduler"])
+    schedule = scheduler.pop("name")  # one_cycle, cosine, constant: a builder of training/optim
+    return {
+        **hparams,
+        "model": model_config(library or model["name"], **model),
+        "optimizer": {**hparams["optimizer"], "_partial_": True},
+        "scheduler": {"_target_": f"{_OPTIM}.{schedule}", "_partial_": True, **scheduler},
+        "inputs": facts_config(facts_from_input_info(hparams["inputs"])),
+    }
+
+
+def facts_from_input_info(info: dict) -> InputFacts:
+    """The typed facts of a format-1 facts dict (the data modules' former ``input_info()``),
+    told apart by the keys each kind gave."""
+    shape = tuple(info["shape"]) if "shape" in info else None
+    if "vocab_size" in info:
+        return TextFacts("text", None, info["vocab_size"], info["pad_id"], info["max_length"])
+    if "n_users" in info:
+        return PairFacts("pair", (2,), info["n_users"], info["n_items"])
+    if "cardinalities" in info:
+        return TableFacts(
+            "table",
+            shape,
+            tuple(info["cardinalities"]),
+            tuple(info.get("cat_names", ())),
+            tuple(info.get("cont_names", ())),
+        )
+    return InputFacts("image", shape)

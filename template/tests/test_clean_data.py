@@ -20,6 +20,8 @@ from torch import nn
 from {{ cookiecutter.package_name }}.analysis import clean_data
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
+from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+from {{ cookiecutter.package_name }}.models import facts_config, model_config
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.errors import user_message
 
@@ -42,11 +44,11 @@ def always_zero(datamodule) -> ClassificationTask:
     """A classification task for the data's classes whose model always says class 0."""
     names = datamodule.class_names
     task = ClassificationTask(
-        {"name": "linear"},
+        model_config("linear"),
         {"names": names},
-        {"shape": [1, 8, 8]},
-        {"lr": 0.1},
-        {"name": "constant"},
+        facts_config(InputFacts("image", (1, 8, 8))),
+        {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1},
+        {"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True},
     )
     task.model = AlwaysZero(len(names))
     return task

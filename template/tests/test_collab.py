@@ -16,7 +16,7 @@ from {{ cookiecutter.package_name }}.analysis.interpret import interpret
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.data.ratings import RatingsDataModule
 from {{ cookiecutter.package_name }}.inputs.pair import PairFacts, PairInput
-from {{ cookiecutter.package_name }}.models import create_model
+from {{ cookiecutter.package_name }}.models import create_model, model_config
 from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task
 from {{ cookiecutter.package_name }}.training.summary import is_user_error
 from {{ cookiecutter.package_name }}.training.validate import ConfigError
@@ -141,9 +141,7 @@ def test_a_given_validation_column_is_the_val_split_and_leaves_no_test_by_defaul
 
 @pytest.mark.parametrize("name", ["dot_bias", "collab_nn"])
 def test_collab_models_answer_the_model_contract(name):
-    model = create_model(
-        name, num_outputs=1, inputs={"n_users": 5, "n_items": 4, "y_range": [0.5, 5.5]}
-    )
+    model = create_model(model_config(name), 1, PairFacts("pair", (2,), n_users=5, n_items=4))
     x = torch.tensor([[0, 0], [4, 3], [1, 2]])
     assert model.eval()(x).shape == (3, 1)
     groups = model.layer_groups()

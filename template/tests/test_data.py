@@ -135,7 +135,7 @@ def test_image_folder_follows_the_backbone_unless_told(tmp_path):
     from PIL import Image
 
     from {{ cookiecutter.package_name }}.data import image_folder
-    from {{ cookiecutter.package_name }}.models import model_data_config
+    from {{ cookiecutter.package_name }}.models import model_config, model_data_config
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -149,7 +149,7 @@ def test_image_folder_follows_the_backbone_unless_told(tmp_path):
         return x[0, :, 0, 0]
 
     config = {
-        **model_data_config("test_resnet", zoo="timm", input_size=16),
+        **model_data_config(model_config("timm", name="test_resnet", input_size=16)),
         "mean": [0.5, 0.5, 0.5],
         "std": [0.25, 0.25, 0.25],
     }

@@ -10,14 +10,17 @@ import pytest
 import torch
 
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
+from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+from {{ cookiecutter.package_name }}.models import facts_config, model_config
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.finetune import FineTune
 from {{ cookiecutter.package_name }}.training.optim import log_spaced_ratios
 
 LR = 1e-2
-ADAMW = {"_target_": "torch.optim.AdamW", "lr": LR, "weight_decay": 0.01}
+ADAMW = {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": LR, "weight_decay": 0.01}
 ONE_CYCLE = {
-    "name": "one_cycle",
+    "_target_": "{{ cookiecutter.package_name }}.training.optim.one_cycle",
+    "_partial_": True,
     "pct_start": 0.25,
     "div_factor": 25.0,
     "final_div_factor": 4000.0,
@@ -25,6 +28,8 @@ ONE_CYCLE = {
     "base_momentum": 0.85,
     "max_momentum": 0.95,
 }
+CONSTANT = {"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True}
+DIGITS = InputFacts("image", (1, 8, 8))
 
 
 class RecordOptimizers(L.Callback):
@@ -61,9 +66,9 @@ def fit(schedule: FineTune, epochs: int, batches: int = 3, frozen_by_user: str =
     data = DigitsDataModule(batch_size=32, augment=False)
     data.setup()
     task = ClassificationTask(
-        {"name": "cnn", "width": 8, "depth": 2, **model},
+        model_config("cnn", width=8, depth=2, **model),
         {"names": data.class_names},
-        data.input_info(),
+        facts_config(DIGITS),
         ADAMW,
         ONE_CYCLE,
     )
@@ -163,11 +168,11 @@ def test_an_lr_change_keeps_the_ratios():
     data = DigitsDataModule(batch_size=32)
     data.setup()
     task = ClassificationTask(
-        {"name": "cnn", "width": 8, "depth": 2},
+        model_config("cnn", width=8, depth=2),
         {"names": list("0123456789")},
-        {"shape": [1, 8, 8]},
+        facts_config(DIGITS),
         ADAMW,
-        {"name": "constant"},
+        CONSTANT,
     )
     trainer = L.Trainer(
         max_epochs=1,
@@ -218,6 +223,8 @@ import torch
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.finetune import FineTune
+from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+from {{ cookiecutter.package_name }}.models import facts_config, model_config
 
 
 class SameWeights(L.Callback):
@@ -232,10 +239,11 @@ class SameWeights(L.Callback):
 
 
 if __name__ == "__main__":
-    optimizer = {"_target_": "torch.optim.AdamW", "lr": 1e-2}
-    task = ClassificationTask({"name": "cnn", "width": 8, "depth": 2},
-                              {"names": list("0123456789")}, {"shape": [1, 8, 8]}, optimizer,
-                              {"name": "constant"})
+    optimizer = {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 1e-2}
+    constant = {"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True}
+    task = ClassificationTask(model_config("cnn", width=8, depth=2),
+                              {"names": list("0123456789")},
+                              facts_config(InputFacts("image", (1, 8, 8))), optimizer, constant)
     trainer = L.Trainer(max_epochs=2, limit_train_batches=3, limit_val_batches=0,
                         accelerator="cpu", devices=2, strategy="ddp",
                         callbacks=[FineTune("fine_tune", freeze_epochs=1), SameWeights()],

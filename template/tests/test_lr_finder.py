@@ -13,6 +13,8 @@ import pytest
 import torch
 
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
+from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+from {{ cookiecutter.package_name }}.models import facts_config, model_config
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training import lr_finder
 from {{ cookiecutter.package_name }}.training.optim import parameter_groups
@@ -34,11 +36,11 @@ class Discriminative(ClassificationTask):
 def make_task(cls=ClassificationTask, lr=3e-3):
     torch.manual_seed(0)
     return cls(
-        model={"name": "cnn", "width": 8, "depth": 2},
+        model=model_config("cnn", width=8, depth=2),
         targets={"names": list("0123456789")},
-        inputs={"shape": [1, 8, 8]},
-        optimizer={"_target_": "torch.optim.AdamW", "lr": lr},
-        scheduler={"name": "constant"},
+        inputs=facts_config(InputFacts("image", (1, 8, 8))),
+        optimizer={"_target_": "torch.optim.AdamW", "_partial_": True, "lr": lr},
+        scheduler={"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True},
     )
 
 

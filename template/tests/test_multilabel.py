@@ -15,6 +15,8 @@ from {{ cookiecutter.package_name }}.analysis.interpret import interpret
 from {{ cookiecutter.package_name }}.analysis.predict import Predictions, load_trained
 from {{ cookiecutter.package_name }}.data import digits_multilabel
 from {{ cookiecutter.package_name }}.data.image_csv import ImageCsvDataModule
+from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+from {{ cookiecutter.package_name }}.models import facts_config, model_config
 from {{ cookiecutter.package_name }}.tasks.multilabel import MultiLabelTask
 
 LABELS = ["even", "greater_than_4", "closed_loop", "prime"]
@@ -22,11 +24,11 @@ LABELS = ["even", "greater_than_4", "closed_loop", "prime"]
 
 def make_task(prevalence=(0.5, 0.5, 0.5, 0.4), threshold: float = 0.5) -> MultiLabelTask:
     return MultiLabelTask(
-        model={"name": "linear"},
-        inputs={"shape": [1, 8, 8]},
+        model=model_config("linear"),
+        inputs=facts_config(InputFacts("image", (1, 8, 8))),
         targets={"names": LABELS, "prevalence": list(prevalence)},
-        optimizer={"name": "adamw", "lr": 1e-3},
-        scheduler={"name": "constant"},
+        optimizer={"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 1e-3},
+        scheduler={"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True},
         threshold=threshold,
     )
 

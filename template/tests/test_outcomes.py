@@ -74,14 +74,18 @@ def test_a_model_and_a_data_set_added_as_the_readme_says_run_in_every_mode(tmp_p
     shutil.copy(PROJECT / "train.py", copy)
     package = next((copy / "src").glob("*/models"))
     (package / "recipe_tiny.py").write_text(
-        "import math\n\nfrom torch import nn\n\nfrom .base import Network\n"
+        "import math\n\nfrom torch import nn\n\nfrom ..inputs.base import InputFacts\n"
+        "from .base import Network\n"
         "from .registry import register_model\n\n\n@register_model('recipe_tiny')\n"
-        "def recipe_tiny(num_outputs, input_shape, width: int = 16):\n"
-        "    body = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(input_shape), width),\n"
+        "def recipe_tiny(num_outputs: int, facts: InputFacts, width: int = 16):\n"
+        "    body = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(facts.shape), width),\n"
         "                         nn.ReLU(), nn.Dropout(0.5))\n"
         "    return Network(body, nn.Linear(width, num_outputs), [body])\n"
     )
-    (copy / "configs" / "model" / "recipe_tiny.yaml").write_text("name: recipe_tiny\nwidth: 32\n")
+    (copy / "configs" / "model" / "recipe_tiny.yaml").write_text(
+        f"_target_: {package.parent.name}.models.recipe_tiny.recipe_tiny\n"
+        "_partial_: true\nname: recipe_tiny\nwidth: 32\n"
+    )
     (package.parent / "data" / "recipe_blobs.py").write_text(
         "import torch\n\nfrom .base import DataModule, LoadedData\n\n\n"
         "class BlobsDataModule(DataModule):\n"

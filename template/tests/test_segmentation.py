@@ -13,7 +13,8 @@ from {{ cookiecutter.package_name }}.analysis.interpret import interpret
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.data import digits_segmentation
 from {{ cookiecutter.package_name }}.data.masks import joint_augment
-from {{ cookiecutter.package_name }}.models import create_model
+from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+from {{ cookiecutter.package_name }}.models import create_model, model_config
 from {{ cookiecutter.package_name }}.tasks.base import TaskError
 
 SMALL = ["task=segmentation", "model.width=8", "model.depth=2"]
@@ -76,8 +77,10 @@ def test_unet_over_timm_encoder_fine_tunes_with_only_the_encoder_frozen(run_trai
         "unfrozen",
     ]
     model = create_model(
-        "unet", num_outputs=11, inputs={"shape": [1, 32, 32]}, encoder="resnet10t", decoder_width=16
-    )  # as configs/model/unet.yaml
+        model_config("unet", encoder="resnet10t", decoder_width=16),  # as configs/model/unet.yaml
+        11,
+        InputFacts("image", (1, 32, 32)),
+    )
     groups = model.layer_groups()
     assert groups[-1] is model.head and any(True for _ in model.head.blocks.parameters())
     # stage one trains the decoder + head and only the encoder's norm layers (train_bn)

@@ -9,7 +9,8 @@ import sys
 import pytest
 import torch
 
-from {{ cookiecutter.package_name }}.models import create_model
+from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+from {{ cookiecutter.package_name }}.models import create_model, facts_config, model_config
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training import shape_check
 
@@ -24,14 +25,15 @@ def batch(n=4, side=8, classes=10):
 
 def task(name: str, classes: int = 10, **options) -> ClassificationTask:
     """A classification task for 10 digit classes whose model has ``classes`` outputs."""
+    digits = InputFacts("image", (1, 8, 8))
     built = ClassificationTask(
-        {"name": name, **options},
+        model_config(name, **options),
         {"names": list("0123456789")},
-        {"shape": [1, 8, 8]},
-        {"lr": 0.1},
-        {"name": "constant"},
+        facts_config(digits),
+        {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1},
+        {"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True},
     )
-    built.model = create_model(name, classes, {"shape": [1, 8, 8]}, **options)
+    built.model = create_model(model_config(name, **options), classes, digits)
     return built
 
 

@@ -12,6 +12,8 @@ from PIL import Image
 
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
+from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+from {{ cookiecutter.package_name }}.models import facts_config, model_config
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.checkpoints import CheckpointError
 from {{ cookiecutter.package_name }}.training.resume import check_resumable
@@ -106,11 +108,11 @@ def test_eval_uses_the_checkpoints_split_and_refuses_other_classes(tmp_path, run
 
     # resuming with data whose classes differ: refused before any weight is loaded
     task = ClassificationTask(
-        {"name": "linear"},
+        model_config("linear"),
         {"names": ["cat", "dog", "emu"]},
-        {"shape": [3, 8, 8]},
-        {"lr": 0.1},
-        {"name": "constant"},
+        facts_config(InputFacts("image", (3, 8, 8))),
+        {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1},
+        {"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True},
     )
     last = Path(trained["output_dir"]) / "checkpoints" / "last.ckpt"
     with pytest.raises(CheckpointError, match="missing now: owl; new: emu"):

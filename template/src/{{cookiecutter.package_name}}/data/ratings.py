@@ -31,7 +31,6 @@ import torch
 from ..inputs.pair import PairInput
 from ..training.validate import ConfigError
 from .base import DataModule, LoadedData
-from .input_bridge import HoldsInput
 from .ratings_synthetic import synthetic_ratings
 from .split import split_indices, subset, test_share, valid_flags
 
@@ -40,7 +39,7 @@ FORMATS = ("csv", "movielens")
 MOVIELENS_COLUMNS = ["user", "item", "rating", "timestamp"]
 
 
-class RatingsDataModule(HoldsInput, DataModule):
+class RatingsDataModule(DataModule):
     """Ratings from ``path`` (a CSV, or MovieLens' ``u.data``) or the synthetic set; the pair
     input reads new pairs from the same ``user_col`` and ``item_col`` (``data.input``)."""
 

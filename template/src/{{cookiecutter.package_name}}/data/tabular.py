@@ -18,7 +18,6 @@ import torch
 
 from ..inputs.table import TableInput, TableRows, category_key
 from .base import DataModule, LoadedData, require_classes
-from .input_bridge import HoldsInput
 from .split import valid_flags
 from .tabular_errors import TableError, check_columns, numeric_column, text_among_numbers
 
@@ -27,7 +26,7 @@ log = logging.getLogger(__name__)
 TARGET_KINDS = ("class", "continuous")
 
 
-class TabularDataModule(HoldsInput, DataModule):
+class TabularDataModule(DataModule):
     """A table from ``path`` (your .csv/.parquet file) or ``embedded`` (a table of ``tables.py``);
     ``target_kind``: class (one label column) or continuous (one or more number columns)."""
 

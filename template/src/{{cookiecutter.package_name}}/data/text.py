@@ -32,7 +32,6 @@ from torch.utils.data import DataLoader, Dataset, Sampler, SequentialSampler
 
 from ..inputs.text import TextError, TextInput, decode_utf8, has_bad_bytes, text_problem
 from .base import DataModule, LoadedData, _MappedBatchSampler
-from .input_bridge import HoldsInput
 from .split import valid_flags
 
 log = logging.getLogger(__name__)
@@ -95,7 +94,7 @@ class SortishBatches(Sampler):
             yield batches[b]
 
 
-class TextDataModule(HoldsInput, DataModule):
+class TextDataModule(DataModule):
     """Texts from ``path`` (a CSV/Parquet file: ``text_column``, ``label_column``,
     ``valid_column``), ``root`` (a folder: ``train_folder``, ``valid_folder``,
     ``ignore_folders``) or ``embedded`` (``reviews``: ``size``, ``corpus_seed``)."""

@@ -88,7 +88,7 @@ def export(
     module = _Forward(task).eval()
     x = real_batch(datamodule)
     # the axes that vary: the batch, and e.g. a text's length (token ids of any length)
-    axes = getattr(datamodule, "input_axes", {0: "batch"})
+    axes = datamodule.input.dynamic_axes
     dims = {axis: torch.export.Dim(name, min=1) for axis, name in axes.items()}
     examples = [x, *(x.narrow(axis, 0, max(1, x.shape[axis] // 2)) for axis in axes if axis)]
     with torch.no_grad():

@@ -7,13 +7,14 @@ The score is the task's (accuracy, F1, R², mean IoU): higher is better and a pe
 
 from __future__ import annotations
 
-AUGMENT_ADVICE = "add data augmentation (augment=light, or augment=strong if it already has some)"
-# For overfitting (high variance), in this order.
+from collections.abc import Sequence
+
+# For overfitting (high variance), in this order; what the inputs add (``Input.variance_advice``:
+# augmentation for images) comes second, after more data.
 OVERFIT_ADVICE = [
     "get more data (label more items)",
-    AUGMENT_ADVICE,  # (images only)
-    "try an architecture that generalizes better (for images: a CNN instead of an MLP, a "
-    "pretrained backbone)",
+    "try an architecture that generalizes better (one made for these inputs, e.g. a CNN rather "
+    "than an MLP for images, or a pretrained backbone)",
     "add regularization (model.dropout, optimizer.weight_decay, label smoothing)",
     "use a smaller model (model.width / model.depth)",
 ]
@@ -34,19 +35,19 @@ def fit_verdict(
     bias_tolerance: float = 0.05,
     variance_tolerance: float = 0.05,
     fraction: float = 1.0,
-    images: bool = True,
+    input_advice: Sequence[str] = (),
     reference: dict | None = None,
 ) -> dict:
     """``train`` must be measured in eval mode (no dropout/augmentation) to be comparable.
     ``fraction``: the share of the training split used (more data is at hand when < 1).
-    ``images``: the inputs are images (augmentation and CNNs are advice for them only).
+    ``input_advice``: what the kind of input adds for a variance problem (its ``variance_advice``).
     ``reference``: a reference model's scores on the same split (``name``, ``val``), compared.
 
     Underfitting: train score more than ``bias_tolerance`` below 1 (or val no better than the
     trivial baseline). Overfitting: val more than ``variance_tolerance`` below train.
     """
     gap = train - val
-    overfit_advice = [a for a in OVERFIT_ADVICE if images or a != AUGMENT_ADVICE]
+    overfit_advice = [OVERFIT_ADVICE[0], *input_advice, *OVERFIT_ADVICE[1:]]
     underfit = (1.0 - train) > bias_tolerance or val <= baseline
     overfit = gap > variance_tolerance
     if underfit and overfit and gap > 1.0 - train:

@@ -96,7 +96,8 @@ def image_grid(
 
 
 def show_batch(datamodule, path: str | Path, describe=str, count: int = 32) -> Path:
-    """Training images as the model sees them, augmentation included (``show_batch=true``);
+    """A training batch as the model sees it, augmentation included (``show_batch=true``), drawn
+    by the data's input kind (``Input.show_batch``; the caller checks ``Input.can_show``);
     ``describe`` turns a target into a title (the task's ``describe_item``)."""
     from types import SimpleNamespace
 
@@ -108,6 +109,6 @@ def show_batch(datamodule, path: str | Path, describe=str, count: int = 32) -> P
     finally:
         datamodule.trainer = trainer
     policy = datamodule.augment_policy["name"]
-    return image_grid(
-        x[:count], [describe(t) for t in y[:count]], path, title=f"training batch, augment={policy}"
-    )
+    titles = [describe(t) for t in y[:count]]
+    title = f"training batch, augment={policy}"
+    return datamodule.input.show_batch(x[:count], titles, Path(path), title=title)

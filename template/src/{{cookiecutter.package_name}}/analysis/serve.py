@@ -47,7 +47,7 @@ def create_app(
     set_pixel_limit(max_pixels)
     info = task.export_info()
     app = FastAPI(title="model", description="POST one input to /predict")
-    kind = datamodule.input_name
+    kind = datamodule.input.item_name
     # (str: a key of digits comes from the command line as a number)
     expected_key = str(api_key).encode() if api_key is not None and api_key != "" else None
 

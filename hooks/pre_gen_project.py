@@ -43,8 +43,25 @@ def suggested_slug(project_name: str) -> str:
     return slug or "my-project"
 
 
+def task_problems(answers: dict) -> list[str]:
+    """``tasks``: known names, comma-separated, or all; ``default_task``: one of them."""
+    valid = list(answers["_task_manifest"]["tasks"])
+    answer = str(answers["tasks"])
+    chosen = [name.strip() for name in answer.split(",") if name.strip()]
+    if answer.strip() == "all":
+        chosen = valid
+    unknown = [name for name in chosen if name not in valid]
+    if unknown or not chosen:
+        return [f"tasks={answer!r}: {', '.join(unknown) or 'no task'} is not a task; give one or "
+                f"several of {', '.join(valid)} (comma-separated), or all"]
+    if answers["default_task"] not in chosen:
+        return [f"default_task={answers['default_task']!r} is not one of the chosen tasks: "
+                f"{', '.join(chosen)}"]
+    return []
+
+
 def problems(answers: dict) -> list[str]:
-    found = []
+    found = task_problems(answers)
     name, slug, package = answers["project_name"], answers["project_slug"], answers["package_name"]
     slug_derived = slug == derived_slug(name)
     package_derived = package == slug.replace("-", "_")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 # The answers, as JSON inside a Python string literal (``tojson`` escapes quotes).
 ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
+# manifest.yaml's tasks, in its order (the JSON above sorts keys)
+TASKS = {{ cookiecutter._task_manifest.tasks.keys() | list | tojson }}
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -45,15 +47,16 @@ def suggested_slug(project_name: str) -> str:
 
 def task_problems(answers: dict) -> list[str]:
     """``tasks``: known names, comma-separated, or all; ``default_task``: one of them."""
-    valid = list(answers["_task_manifest"]["tasks"])
+    valid = TASKS
     answer = str(answers["tasks"])
     chosen = [name.strip() for name in answer.split(",") if name.strip()]
     if answer.strip() == "all":
         chosen = valid
     unknown = [name for name in chosen if name not in valid]
     if unknown or not chosen:
-        return [f"tasks={answer!r}: {', '.join(unknown) or 'no task'} is not a task; give one or "
-                f"several of {', '.join(valid)} (comma-separated), or all"]
+        wrong = f"{', '.join(unknown)} is not a task" if unknown else "no task given"
+        return [f"tasks={answer!r}: {wrong}; give one or several of {', '.join(valid)} "
+                "(comma-separated), or all"]
     if answers["default_task"] not in chosen:
         return [f"default_task={answers['default_task']!r} is not one of the chosen tasks: "
                 f"{', '.join(chosen)}"]

@@ -15,6 +15,7 @@ import yaml
 
 from conftest import REPO, cookiecutter_cli, generate, project_files
 from test_generate import assert_clean_render, ruff_check
+from test_update import copier_questions
 
 BIN = Path(sys.executable).parent
 MANIFEST = yaml.safe_load((REPO / "manifest.yaml").read_text())
@@ -86,7 +87,7 @@ def test_the_manifest_lists_every_task_option_and_only_template_files():
 
 
 def test_both_tools_offer_the_manifests_tasks_in_its_order():
-    questions = yaml.safe_load((REPO / "copier.yml").read_text().replace("!include", ""))
+    questions = copier_questions()
     assert list(questions["tasks"]["choices"].values()) == TASKS
     prompts = json.loads((REPO / "cookiecutter.json").read_text())["__prompts__"]
     assert ", ".join(TASKS) in prompts["tasks"]

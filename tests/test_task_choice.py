@@ -7,17 +7,16 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
-
-from conftest import REPO, cookiecutter_cli, generate, project_files
 from test_generate import assert_clean_render, ruff_check
 from test_update import copier_questions
 
-BIN = Path(sys.executable).parent
+from conftest import BIN, REPO, cookiecutter_cli, generate, project_files
+
 MANIFEST = yaml.safe_load((REPO / "manifest.yaml").read_text())
 TASKS = list(MANIFEST["tasks"])
 PACKAGE_DIR = "{{cookiecutter.package_name}}"

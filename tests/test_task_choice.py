@@ -80,6 +80,11 @@ def test_the_manifest_lists_every_task_option_and_only_template_files():
         for pattern in task_files(task):
             path = REPO / "template" / pattern.replace("src/*/", f"src/{PACKAGE_DIR}/")
             assert path.is_file(), f"{task}: {pattern} is not a file of template/"
+    # the missing-module hint (training/errors.py) names the extras that provide each module
+    errors = (REPO / "template/src" / PACKAGE_DIR / "training/errors.py").read_text()
+    for key, extra in MANIFEST["extras"].items():
+        for module in extra["modules"]:
+            assert f'"{module}": "{key}"' in errors, (key, module)
     # what every task needs stays shared: the core of each package and the default config
     listed = set().union(*(task_files(t) for t in TASKS))
     assert not {p for p in listed if p.endswith("/base.py") or p.endswith("__init__.py")}

@@ -207,3 +207,17 @@ def test_the_fast_tier_of_a_render_passes(tmp_path, answer):
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and " deselected" in result.stdout  # slow ones left out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answer", TASKS)
+def test_each_task_alone_overfits_from_the_command_line(tmp_path, answer):
+    """The pruned project runs its task end to end: `python train.py mode=overfit`."""
+    project = generate(tmp_path, tasks=answer)
+    run_dir = tmp_path / "run"
+    result = subprocess.run([sys.executable, "train.py", "mode=overfit", "print_config=false",
+                             f"hydra.run.dir={run_dir}"], cwd=project, env=render_env(project),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["task"]["name"] == answer and summary["verdicts"]["overfit"]["reached"]

@@ -43,8 +43,8 @@ def prune(paths: dict[str, bool]) -> None:
 
 def task_files(manifest: dict, task: str) -> list[str]:
     entry = manifest["tasks"][task]
-    grouped = [path for group in entry.get("groups", []) for path in manifest["groups"][group]]
-    return [*grouped, *entry.get("files", [])]
+    grouped = [path for group in entry["groups"] for path in manifest["groups"][group]]
+    return [*grouped, *entry["files"]]
 
 
 def unchosen_task_files(manifest: dict, chosen: list[str]) -> set[str]:

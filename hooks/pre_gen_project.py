@@ -47,15 +47,14 @@ def suggested_slug(project_name: str) -> str:
 
 def task_problems(answers: dict) -> list[str]:
     """``tasks``: known names, comma-separated, or all; ``default_task``: one of them."""
-    valid = TASKS
     answer = str(answers["tasks"])
     chosen = [name.strip() for name in answer.split(",") if name.strip()]
     if answer.strip() == "all":
-        chosen = valid
-    unknown = [name for name in chosen if name not in valid]
+        chosen = TASKS
+    unknown = [name for name in chosen if name not in TASKS]
     if unknown or not chosen:
         wrong = f"{', '.join(unknown)} is not a task" if unknown else "no task given"
-        return [f"tasks={answer!r}: {wrong}; give one or several of {', '.join(valid)} "
+        return [f"tasks={answer!r}: {wrong}; give one or several of {', '.join(TASKS)} "
                 "(comma-separated), or all"]
     if answers["default_task"] not in chosen:
         return [f"default_task={answers['default_task']!r} is not one of the chosen tasks: "

@@ -206,7 +206,29 @@ def test_the_fast_tier_of_a_render_passes(tmp_path, answer):
                             cwd=project, env=render_env(project), capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert " passed" in result.stdout and " deselected" in result.stdout  # slow ones left out
+    assert " passed" in result.stdout and " failed" not in result.stdout
+
+
+def collected(project: Path, *args: str) -> set[str]:
+    result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n0",
+                             "-p", "no:cacheprovider", *args], cwd=project,
+                            env=render_env(project), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return {line for line in result.stdout.splitlines() if "::" in line}
+
+
+def test_pytest_runs_the_fast_tier_and_m_slow_the_rest(tmp_path):
+    """`pytest`: unit tests and one overfit run per task; `pytest -m slow`: what runs a training,
+    an evaluation or a command otherwise; together, every test."""
+    project = generate(tmp_path, tasks="all")
+    fast, slow = collected(project), collected(project, "-m", "slow")
+    assert fast and slow and not fast & slow
+    assert fast | slow == collected(project, "-m", "slow or not slow")
+    overfits = {t for t in fast if "test_overfit_reaches_the_target_and_lr_zero_fails[" in t}
+    assert {t.rpartition("[")[2].rstrip("]") for t in overfits} == set(TASKS)
+    assert not any(name.startswith("tests/test_cli.py::") for name in fast)  # marked by hand
+    # found by reading the code: the other overfit runs (run_train) are end to end
+    assert any(name.startswith("tests/test_modes.py::test_overfit") for name in slow)
 
 
 @pytest.mark.slow

@@ -197,6 +197,19 @@ def test_a_default_task_outside_the_chosen_tasks_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("answers", "message"), [
+    ({"tasks": []}, "Choose at least one task"),
+    ({"tasks": ["tabular"], "default_task": "text"},
+     "default_task must be one of the chosen tasks: tabular"),
+])
+def test_copier_refuses_no_task_and_a_default_task_not_chosen(tmp_path, answers, message):
+    from copier import run_copy
+
+    with pytest.raises(ValueError, match=message):
+        run_copy(str(REPO), tmp_path / "project", data=answers, defaults=True, quiet=True)
+    assert not (tmp_path / "project").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("answer", renders_whose_tests_import())
 def test_the_fast_tier_of_a_render_passes(tmp_path, answer):

@@ -16,6 +16,8 @@ from pathlib import Path
 
 # The answers, as JSON inside a Python string literal (``tojson`` escapes quotes).
 ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
+# manifest.yaml's tasks, in its order (the JSON above sorts keys)
+TASKS = {{ cookiecutter._task_manifest.tasks.keys() | list | tojson }}
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -43,8 +45,25 @@ def suggested_slug(project_name: str) -> str:
     return slug or "my-project"
 
 
+def task_problems(answers: dict) -> list[str]:
+    """``tasks``: known names, comma-separated, or all; ``default_task``: one of them."""
+    answer = str(answers["tasks"])
+    chosen = [name.strip() for name in answer.split(",") if name.strip()]
+    if answer.strip() == "all":
+        chosen = TASKS
+    unknown = [name for name in chosen if name not in TASKS]
+    if unknown or not chosen:
+        wrong = f"{', '.join(unknown)} is not a task" if unknown else "no task given"
+        return [f"tasks={answer!r}: {wrong}; give one or several of {', '.join(TASKS)} "
+                "(comma-separated), or all"]
+    if answers["default_task"] not in chosen:
+        return [f"default_task={answers['default_task']!r} is not one of the chosen tasks: "
+                f"{', '.join(chosen)}"]
+    return []
+
+
 def problems(answers: dict) -> list[str]:
-    found = []
+    found = task_problems(answers)
     name, slug, package = answers["project_name"], answers["project_slug"], answers["package_name"]
     slug_derived = slug == derived_slug(name)
     package_derived = package == slug.replace("-", "_")

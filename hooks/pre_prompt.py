@@ -9,11 +9,16 @@
    given to the checks of ``pre_gen_project.py`` (a bad slug, package name, e-mail): every problem
    is listed in one message, before cookiecutter starts (a failing pre_gen hook makes it print a
    traceback of its own).
-3. Cookiecutter leaves its temporary copy behind: an empty folder after a successful generation,
+3. ``manifest.yaml`` (which files and dependencies belong to which task) goes into the copy's
+   cookiecutter.json as the private ``_task_manifest``: the derived answers (project name,
+   description), template files (pyproject.toml) and post_gen_project.py read it from there,
+   as copier reads the same file through ``!include``.
+4. Cookiecutter leaves its temporary copy behind: an empty folder after a successful generation,
    the whole copy after a failed one. A small background process removes it once cookiecutter
    is done with it (the copy is gone) or has exited; a failing check removes it at once.
 
-Standard library only: hooks run with cookiecutter's own interpreter.
+Standard library and PyYAML only (cookiecutter depends on it): hooks run with cookiecutter's own
+interpreter.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import tempfile
 from pathlib import Path
 
 TEMPLATE_DIR = Path("template")
+MANIFEST = Path("manifest.yaml")
 RENDERED_NAME = "{{cookiecutter.project_slug}}"
 KEY_VALUE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
 # cookiecutter CLI options that take a value (``cookiecutter --help``)
@@ -88,6 +94,16 @@ def clean_up_when_done(copy: Path) -> None:
         [sys.executable, "-c", CLEANER, str(os.getppid()), str(copy.resolve()), str(base)],
         cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def embed_manifest() -> None:
+    import yaml  # cookiecutter's own dependency: always there when cookiecutter runs
+
+    if not MANIFEST.is_file():
+        fail([f"'{MANIFEST}' not found in {Path.cwd()}: is this the template repository?"])
+    context = json.loads(Path("cookiecutter.json").read_text(encoding="utf-8"))
+    context["_task_manifest"] = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    Path("cookiecutter.json").write_text(json.dumps(context, indent=2), encoding="utf-8")
 
 
 def move_template_into_place() -> None:
@@ -175,6 +191,7 @@ def problems(answers: dict[str, str], known: dict) -> list[str]:
 
 
 if __name__ == "__main__":
+    embed_manifest()
     known = json.loads(Path("cookiecutter.json").read_text(encoding="utf-8"))
     argv = parent_command_line()
     answers = extra_context(argv)

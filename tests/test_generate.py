@@ -136,10 +136,10 @@ def test_every_option_value(tmp_path, license, github_actions, logger, python):
                 "Apache-2.0": "Apache License, Version 2.0"}[license] in text
 
 
-@pytest.mark.parametrize("task", CHOICES["default_task"])
+@pytest.mark.parametrize("task", yaml.safe_load((REPO / "manifest.yaml").read_text())["tasks"])
 def test_every_task_value(tmp_path, task):
-    """Each task the prompt offers: rendered, linted, made the default of train.py."""
-    project = generate(tmp_path, default_task=task)
+    """Each task, in a project of every task: rendered, linted, made the default of train.py."""
+    project = generate(tmp_path, tasks="all", default_task=task)
     assert_clean_render(project)
     lint = ruff_check(project)
     assert lint.returncode == 0, lint.stdout

@@ -32,8 +32,10 @@ def layered_venv(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory) -> tuple[Path, Path]:
-    """(project, python): the default project, pip-installed (editable) into its own venv."""
-    project = generate(tmp_path_factory.mktemp("installed"))
+    """(project, python): the default project with every task (tasks=all), pip-installed
+    (editable) into its own venv."""
+    project = generate(tmp_path_factory.mktemp("installed"), tasks="all",
+                       project_name="My Vision Project")
     python = layered_venv(tmp_path_factory.mktemp("venv") / "venv")
     result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps",
                              "--no-build-isolation", "-e", str(project)],
@@ -61,7 +63,9 @@ def test_the_package_is_installed_not_just_on_the_path(installed, tmp_path):
 
 def test_the_generated_test_suite_passes(installed):
     project, python = installed
-    result = run(python, project, "-m", "pytest", "-q", "-p", "no:cacheprovider", timeout=1800)
+    # both tiers: the fast one (`pytest`) and the end-to-end one (`pytest -m slow`)
+    result = run(python, project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m",
+                 "slow or not slow", timeout=1800)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
     # every optional package its tests need is in this environment: nothing may be skipped

@@ -140,8 +140,8 @@ def test_interactive_prompts_with_defaults(tmp_path):
 
 
 def test_interactive_answers_are_used(tmp_path):
-    answers = ["Bird Songs", "", "", "Classifies birds.", "", "Ann", "ann@example.org", "3",
-               "", "3", "n"]
+    answers = ["classification,tabular", "Bird Songs", "", "", "Classifies birds.", "tabular",
+               "Ann", "ann@example.org", "3", "", "3", "n"]
     result = cookiecutter_cli(str(REPO), "-o", str(tmp_path), cwd=tmp_path,
                               stdin="\n".join(answers) + "\n")
     assert result.returncode == 0, result.stderr
@@ -149,6 +149,9 @@ def test_interactive_answers_are_used(tmp_path):
     assert 'requires-python = ">=3.12"' in (project / "pyproject.toml").read_text()
     assert "- logger: wandb" in (project / "configs/train.yaml").read_text()
     assert not (project / ".github").exists()
+    assert "- task: tabular" in (project / "configs/train.yaml").read_text()
+    assert (project / "configs/task/tabular.yaml").is_file()
+    assert not (project / "configs/task/text.yaml").exists()
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

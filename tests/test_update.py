@@ -18,6 +18,7 @@ from conftest import BIN, DEFAULT_SLUG, REPO, generate
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
                 "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
 ANSWERS_FILE = ".copier-answers.yml"
+TASK_ORDER = list(yaml.safe_load((REPO / "manifest.yaml").read_text())["tasks"])
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -60,26 +61,40 @@ def tree(project: Path) -> dict[str, str]:
             for p in sorted(project.rglob("*")) if p.is_file() and ".git" not in p.parts}
 
 
+def copier_questions() -> dict:
+    """copier.yml as data (its `!include` read as the name of the file it includes)."""
+    loader = type("Loader", (yaml.SafeLoader,), {})
+    loader.add_constructor("!include", lambda loader, node: loader.construct_scalar(node))
+    return yaml.load((REPO / "copier.yml").read_text(), Loader=loader)
+
+
 def test_copier_questions_match_cookiecutter_prompts():
     prompts = json.loads((REPO / "cookiecutter.json").read_text())
-    questions = yaml.safe_load((REPO / "copier.yml").read_text())
+    questions = copier_questions()
     asked = {k for k in prompts if not k.startswith("_")}
-    assert asked == {k for k in questions if not k.startswith("_") and k != "cookiecutter"}
+    # task_manifest: manifest.yaml, which cookiecutter gets as _task_manifest (hooks/pre_prompt.py)
+    assert questions["task_manifest"] == {"type": "yaml", "when": False,
+                                          "default": "manifest.yaml"}
+    assert asked == {k for k in questions
+                     if not k.startswith("_") and k not in ("cookiecutter", "task_manifest")}
     for name in asked:
         default, question = prompts[name], questions[name]
         if isinstance(default, list):  # a choice: same values, same default (the first)
             assert list(question["choices"].values() if isinstance(question["choices"], dict)
                         else question["choices"]) == default, name
             assert question["default"] == default[0], name
+        elif name == "tasks":  # comma-separated there, a multi-select here
+            assert question["default"] == default.split(","), name
         elif "{{" not in str(default):
             assert question["default"] == default, name
     # the computed `cookiecutter` value passes every answer on (one `key: {{ ... }}` per line)
     computed = {line.split(":")[0] for line in questions["cookiecutter"]["default"].splitlines()}
-    assert computed == asked | {"__year"}
+    assert computed == asked | {"__year", "__tasks", "_task_manifest"}
 
 
 ANSWER_SETS = [
     {},
+    {"tasks": ["text", "collab"]},
     {"project_name": "Cats vs Dogs", "description": 'Tells "cats" from dogs: 100% sure.',
      "author_name": "Ada O'Hara", "license": "Proprietary", "github_actions": False,
      "default_logger": "wandb", "python_version": "3.12"},
@@ -88,9 +103,13 @@ ANSWER_SETS = [
 ]
 
 
-@pytest.mark.parametrize("answers", ANSWER_SETS, ids=["defaults", "custom", "explicit-names"])
+@pytest.mark.parametrize("answers", ANSWER_SETS,
+                         ids=["defaults", "two-tasks", "custom", "explicit-names"])
 def test_copier_and_cookiecutter_render_the_same_tree(template_repo, tmp_path, answers):
-    by_cookiecutter = generate(tmp_path / "cookiecutter", template=template_repo, **answers)
+    as_cookiecutter = {key: ",".join(value) if key == "tasks" else value
+                       for key, value in answers.items()}  # a comma-separated answer there
+    by_cookiecutter = generate(tmp_path / "cookiecutter", template=template_repo,
+                               **as_cookiecutter)
     by_copier = copier_generate(template_repo, tmp_path / "copier" / by_cookiecutter.name,
                                 **answers)
     made_by_cookiecutter, made_by_copier = tree(by_cookiecutter), tree(by_copier)
@@ -105,7 +124,10 @@ def test_copier_and_cookiecutter_render_the_same_tree(template_repo, tmp_path, a
     assert answers_copier["_commit"] == "v1"
     assert answers_copier["_src_path"] == str(template_repo)
     for key, value in answers.items():
-        assert answers_copier[key] == value
+        if key == "tasks":  # both tools keep the tasks in manifest.yaml's order
+            assert answers_copier[key] == sorted(value, key=TASK_ORDER.index)
+        else:
+            assert answers_copier[key] == value
 
 
 @pytest.mark.parametrize("tool", ["cookiecutter", "copier"])
@@ -148,3 +170,40 @@ def test_copier_update_keeps_the_users_edit_and_brings_the_template_change(
     answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
     assert answers["_commit"] == "v2"
     assert answers["project_name"] == "My Vision Project"
+
+
+@pytest.mark.parametrize("tool", ["cookiecutter", "copier"])
+def test_copier_update_adds_a_task_and_keeps_the_users_edit(template_repo, tmp_path, tool):
+    """Answering the update with one more task brings that task's files and dependencies in;
+    the user's edits and files stay."""
+    if tool == "cookiecutter":
+        project = generate(tmp_path / "out", template=template_repo)
+    else:
+        project = copier_generate(template_repo, tmp_path / "out" / DEFAULT_SLUG)
+    assert not (project / "configs/task/tabular.yaml").exists()
+    git(project, "init", "-q")
+    commit(project, "generated with tasks=classification")
+    train_yaml = project / "configs/train.yaml"
+    train_yaml.write_text(train_yaml.read_text().replace("seed: 42", "seed: 7"))
+    (project / "NOTES.md").write_text("our own file\n")
+    commit(project, "user edits")
+
+    result = subprocess.run([str(BIN / "copier"), "update", "--defaults", "--data",
+                             'tasks=["classification", "tabular"]'], cwd=project,
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, **GIT_IDENTITY})
+    assert result.returncode == 0, result.stdout + result.stderr
+    package = project / "src" / DEFAULT_SLUG.replace("-", "_")
+    for added in ("configs/task/tabular.yaml", "configs/data/breast_cancer.yaml",
+                  "tests/test_tabular.py"):
+        assert (project / added).is_file(), added
+    assert (package / "data/tabular.py").is_file() and (package / "models/tabular.py").is_file()
+    assert not (project / "configs/task/text.yaml").exists()  # only the task asked for
+    assert "pandas" in (project / "pyproject.toml").read_text()
+    assert "seed: 7" in train_yaml.read_text()
+    assert "<<<<<<<" not in train_yaml.read_text() and not list(project.rglob("*.rej"))
+    assert (project / "NOTES.md").read_text() == "our own file\n"
+    answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
+    assert answers["tasks"] == ["classification", "tabular"]
+    assert answers["default_task"] == "classification"
+    assert answers["project_name"] == "My Vision Project"  # an answer given before stays

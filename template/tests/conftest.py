@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
+import re
 from pathlib import Path
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -35,6 +37,37 @@ QUICK = [
 def compose_config(name: str, overrides: list[str], output_dir: Path) -> DictConfig:
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         return compose(name, overrides=[f"paths.output_dir={output_dir}", *overrides])
+
+
+# Two tiers. `pytest` runs the fast one: unit tests, and ONE end-to-end overfit run per task (the
+# tests named in FAST_END_TO_END). `pytest -m slow` runs every other end-to-end test: those that
+# train, evaluate or start a command, in their own code or through a fixture (found by reading the
+# code, so a new test lands in the right tier by itself), and those marked slow by hand.
+FAST_END_TO_END = {"test_tasks.py::test_overfit_reaches_the_target_and_lr_zero_fails"}
+END_TO_END = re.compile(
+    r"(?<![.\w])(train|train_\w+|evaluate|hydra_main|run_train)\(|\bsubprocess\b"
+)
+
+
+def _source(function) -> str:
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def _runs_end_to_end(item) -> bool:
+    functions = [item.function]
+    for definitions in item._fixtureinfo.name2fixturedefs.values():
+        functions += [definition.func for definition in definitions]
+    return any(END_TO_END.search(_source(function)) for function in functions)
+
+
+def pytest_collection_modifyitems(config, items: list) -> None:
+    for item in items:
+        name = f"{item.path.name}::{item.originalname}"
+        if name not in FAST_END_TO_END and _runs_end_to_end(item):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_xdist_auto_num_workers(config) -> int:

@@ -85,8 +85,8 @@ def test_chance_loss_is_the_entropy_of_the_prevalences():
 
 def test_describe_item_and_decode():
     task = make_task(threshold=0.7)
-    assert task.describe_item(torch.tensor([1.0, 0.0, 0.0, 1.0])) == "even prime"
-    assert task.describe_item(torch.zeros(4)) == "-"
+    assert task.report().describe_item(torch.tensor([1.0, 0.0, 0.0, 1.0])) == "even prime"
+    assert task.report().describe_item(torch.zeros(4)) == "-"
     logits = torch.logit(torch.tensor([[0.8, 0.6, 0.1, 0.95]]))
     assert task.decode(logits).tolist() == [[1, 0, 0, 1]]  # the threshold is the task's
 
@@ -105,7 +105,7 @@ def test_suspicious_names_missing_and_wrong_labels():
     p = Predictions(
         "val", [10, 11, 12], [None] * 3, targets, outputs, task.item_losses(outputs, targets)
     )
-    rows = {row["item"]: row for row in task.suspicious(p, top_k=1)}
+    rows = {row["item"]: row for row in task.report().suspicious(p, top_k=1)}
     assert (
         "likely_missing_label" in rows[1]["reasons"] and rows[1]["missing_labels"] == "closed_loop"
     )

@@ -40,10 +40,10 @@ def find_suspicious(
 ) -> list[dict]:
     """Rows for the review CSV, highest loss first; the task says which items and why
     (``reasons``); ``options`` are the task's thresholds (e.g. ``confident``, ``unsure``)."""
-    rows = []
+    rows, report = [], task.report(task)
     for split in splits:
         p = predict(task, datamodule, split)
-        for row in task.suspicious(p, top_k, **options):
+        for row in report.suspicious(p, top_k, **options):
             i = row.pop("item")
             described = datamodule.describe_input(p.indices[i])  # e.g. a table row's values
             rows.append(

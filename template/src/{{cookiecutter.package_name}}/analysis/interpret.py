@@ -1,7 +1,7 @@
 """Interpretation report of a trained model on one split: where and how it is wrong.
 
 The predictions are gathered here, the same way for every task; what the report contains is the
-task's (``Task.interpret``): per-class tables and a confusion matrix for classes, per-label
+task's report (``tasks/reports/``): per-class tables and a confusion matrix for classes, per-label
 scores for label sets, scatter and residual plots for numbers, per-class IoU for masks. Files go
 to ``<run dir>/interpret/``; the returned dict is summary.json's ``interpretation`` section.
 """
@@ -18,5 +18,7 @@ def interpret(
 ) -> dict:
     folder = Path(output_dir) / "interpret"
     folder.mkdir(parents=True, exist_ok=True)
-    report = task.interpret(predict(task, datamodule, split), folder, datamodule, top_k)
+    report = task.report(task).interpret(
+        predict(task, datamodule, split), folder, datamodule, top_k
+    )
     return {**report, "folder": str(folder), "files": sorted(f.name for f in folder.iterdir())}

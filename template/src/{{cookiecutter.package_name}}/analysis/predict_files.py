@@ -145,7 +145,7 @@ def predict_files(
     from ..data.base import unique_names
 
     task.eval()
-    device = next(task.parameters()).device
+    device, report = next(task.parameters()).device, task.report()
     names = unique_names([f.stem for f in files])  # (for files a task saves: masks)
     rows, unreadable = [], []
     with Progress(transient=True) as progress:
@@ -161,7 +161,7 @@ def predict_files(
             if tensors:
                 outputs = task(torch.stack(tensors).to(device)).float().cpu()
                 rows += [
-                    {"file": str(f), **task.prediction_row(o, folder=folder, name=n)}
+                    {"file": str(f), **report.prediction_row(o, folder=folder, name=n)}
                     for (f, n), o in zip(readable, outputs, strict=True)
                 ]
             progress.advance(bar, len(files[start : start + batch_size]))
@@ -190,12 +190,12 @@ def predict_items(
             + (f" (left out: {left_out})" if left_out else "")
         )
     task.eval()
-    device = next(task.parameters()).device
+    device, report = next(task.parameters()).device, task.report()
     rows = []
     for start in range(0, len(names), batch_size):
         outputs = task(inputs[start : start + batch_size].to(device)).float().cpu()
         rows += [
-            {"item": n, **task.prediction_row(o, folder=folder, name=n)}
+            {"item": n, **report.prediction_row(o, folder=folder, name=n)}
             for n, o in zip(names[start : start + batch_size], outputs, strict=True)
         ]
     return {**write_predictions(rows, folder), **notes}

@@ -21,8 +21,8 @@ A task declares (class attributes, or methods to override):
 * ``oracle_outputs``: the best outputs for a batch whose identical inputs carry different targets
   (the overfit check's attainable ceiling, ``best_attainable``);
 * ``check_output``: a batch/output check worded in the task's own terms (the shape check);
-* ``interpret`` and ``suspicious``: its interpretation report and what makes an item suspicious;
-* ``prediction_row``: one predicted item as columns (predict.py's CSV, serve.py's JSON).
+* ``report_class``: its report (``tasks/reports/<task>.py``): the interpretation report, what
+  makes an item suspicious (clean-data), a target and a prediction as people read them.
 
 The base owns the training/validation/test steps, per-split logging, ``configure_optimizers``
 (from the model's layer groups) and the checkpoint hook. Every constructor argument is a plain
@@ -45,6 +45,7 @@ from ..training.optim import (
     group_learning_rates,
     parameter_groups,
 )
+from .reports import Report
 
 EVAL_SPLITS = ("train", "val", "test")
 
@@ -62,6 +63,7 @@ class Task(L.LightningModule):
     default_overfit_metric: ClassVar[str] = ""
     default_overfit_target: ClassVar[float] = 1.0
     default_stratify: ClassVar[str] = "none"
+    report_class: ClassVar[type[Report]] = Report
 
     def __init__(
         self,
@@ -187,26 +189,10 @@ class Task(L.LightningModule):
                 f"target ({self.num_outputs()} here)"
             )
 
-    def interpret(self, predictions, folder, datamodule, top_k: int) -> dict:
-        """Write the task's interpretation report into ``folder``; return the summary section
-        (with a one-line ``message``)."""
-        raise NotImplementedError
-
-    def suspicious(self, predictions, top_k: int, **options) -> list[dict]:
-        """Items worth a second look (review rows: ``label``, ``prediction``, ``loss``,
-        ``reasons``), for clean-data."""
-        raise NotImplementedError
-
-    def describe_item(self, target: torch.Tensor) -> str:
-        """A target or a decoded prediction as a person reads it (for CSVs and plot titles)."""
-        return str(target.tolist())
-
-    def prediction_row(self, output: torch.Tensor, folder=None, name: str = "") -> dict:
-        """One new item's prediction from its raw output: a row of predict.py's CSV, and the JSON
-        answer serve.py gives (``folder`` None), so plain values typed as they are (numbers as
-        numbers). A task whose prediction is not a row (a mask) may save it into ``folder`` as a
-        file called after ``name`` and give the file's path, and serve it encoded."""
-        return {"prediction": self.describe_item(self.decode(output[None])[0])}
+    def report(self, module=None) -> Report:
+        """How this task reads its predictions (``report_class``, in ``tasks/reports/``);
+        ``module``: what runs the model, for reports that read the model itself."""
+        return self.report_class(self, module)
 
     def export_info(self) -> dict:
         """What a consumer of an exported model needs to read its raw outputs (plain values)."""

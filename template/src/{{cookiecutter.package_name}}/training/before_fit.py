@@ -33,7 +33,9 @@ def before_fit(cfg: DictConfig, task, datamodule, callbacks: list, output_dir: P
         sections["plots"] = {
             "augmented_batch": str(
                 show_batch(
-                    datamodule, output_dir / "plots" / "augmented_batch.png", task.describe_item
+                    datamodule,
+                    output_dir / "plots" / "augmented_batch.png",
+                    task.report().describe_item,
                 )
             )
         }

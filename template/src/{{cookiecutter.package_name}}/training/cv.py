@@ -476,6 +476,7 @@ class _Predictions:
             raise RuntimeError(f"{result['name']}: the test split differs from the first fold's")
         for metric in self.oof_metrics.values():
             metric.update(*task.metric_inputs(val.outputs, val.targets))
+        describe = task.report().describe_item
         for j, index in enumerate(val.indices):
             output = val.outputs[j]
             self.rows.append(
@@ -484,8 +485,8 @@ class _Predictions:
                     "item": val.paths[j] or "",
                     "repeat": repeat,
                     "fold": fold,
-                    "target": task.describe_item(val.targets[j]),
-                    "prediction": task.describe_item(task.decode(output[None])[0]),
+                    "target": describe(val.targets[j]),
+                    "prediction": describe(task.decode(output[None])[0]),
                     "loss": round(float(val.losses[j]), 6),
                 }
             )

@@ -180,7 +180,7 @@ def test_an_lr_change_keeps_the_ratios():
         enable_model_summary=False,
     )
     trainer.fit(task, datamodule=data)
-    task.lr = 0.5
+    task.set_lr(0.5)
     lrs = sorted({g["lr"] for g in task.configure_optimizers().param_groups})
     assert lrs == pytest.approx([0.05, 0.5 / math.sqrt(10), 0.5])
 

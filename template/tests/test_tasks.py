@@ -148,3 +148,46 @@ def test_checkpoint_rebuilds_the_task_eval_interprets_and_clean_finds_items(
 def type_name(task_name: str, tmp_path: Path) -> str:
     cfg = compose_config("train", [f"task={task_name}"], tmp_path / "cfg")
     return cfg.task._target_.rsplit(".", 1)[-1]
+
+
+# ---- settings go in through the constructor or a named method, never by assignment -----------
+SOURCE = Path(__file__).resolve().parents[1] / "src" / "{{ cookiecutter.package_name }}"
+
+
+def test_no_module_outside_the_task_assigns_a_task_s_attributes():
+    """``measure``, the LR finder and the speed switches call a named method (``set_eval_splits``,
+    ``set_lr``, ``use_channels_last``); only Lightning's own ``trainer`` is attached from
+    outside (the LR finder detaches its trial trainer)."""
+    import re
+
+    assignment = re.compile(r"\b(task|pl_module|module)\.(?!trainer\b)([a-z_]+)\s*=[^=]")
+    found = [
+        f"{path.relative_to(SOURCE)}: {line.strip()}"
+        for folder in ("training", "analysis", "data")  # (in models/, a module is a layer)
+        for path in (SOURCE / folder).rglob("*.py")
+        if path.name != "module.py"  # the training module's own attributes
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if assignment.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert not found
+
+
+def test_collab_reads_its_rating_range_and_count_from_the_training_targets():
+    """y_range's default and the per-rating L2 come from the training ratings the task describes,
+    not from facts of the inputs."""
+    from {{ cookiecutter.package_name }}.tasks.collab import CollabTask
+
+    ratings = torch.tensor([[1.0], [2.0], [4.0], [2.0]])
+    targets = CollabTask.describe_targets(ratings, ["rating"])
+    task = CollabTask(
+        {"name": "dot_bias", "n_factors": 4},
+        targets,
+        {"n_users": 3, "n_items": 3},  # no y_range, no rating count among the input facts
+        {"lr": 0.1},
+        {"name": "constant"},
+        l2=8.0,
+    )
+    mean, std = float(ratings.mean()), float(ratings.std())
+    assert float(task.low) == pytest.approx((0.5 - mean) / std)
+    assert float(task.high) == pytest.approx((4.5 - mean) / std)
+    assert task.l2 == pytest.approx(8.0 / 4)

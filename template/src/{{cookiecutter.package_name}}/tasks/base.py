@@ -94,7 +94,7 @@ class Task(L.LightningModule):
         self.model = create_model(
             num_outputs=self.num_outputs(), inputs=inputs, regularize=regularize, **model
         )
-        self.lr = optimizer["lr"]  # a plain attribute, so an LR finder can set it
+        self.lr = optimizer["lr"]  # the head's rate; an LR finder may change it (``set_lr``)
         self.lr_ratios: list[float] | None = None  # per layer group (see ``set_schedule``)
         self.schedule_steps: int | None = None
         if "shape" in inputs:  # per-layer shapes in Lightning's model summary
@@ -209,7 +209,20 @@ class Task(L.LightningModule):
             "decode": inspect.getdoc(cls.decode),
         }
 
-    # ---- what fine-tuning and the LR finder change -----------------------------------------------
+    # ---- what fine-tuning, the LR finder, the speed switches and ``measure`` change -------------
+    def set_lr(self, lr: float) -> None:
+        """The base learning rate (the head's; every layer group's derives from it): the LR
+        finder's suggestion, applied before training."""
+        self.lr = float(lr)
+
+    def set_eval_splits(self, splits) -> None:
+        """The splits ``trainer.test`` measures, one dataloader each, in this order."""
+        self.eval_splits = tuple(splits)
+
+    def use_channels_last(self, enabled: bool) -> None:
+        """Image batches in channels_last memory layout, as the weights (training/speed.py)."""
+        self.channels_last = bool(enabled)
+
     def set_schedule(self, lr_ratios: list[float] | None, steps: int | None) -> None:
         """One LR multiplier per layer group and the optimizer steps the schedule spans; a
         fine-tune stage calls this, then has ``configure_optimizers`` run again."""
@@ -217,7 +230,7 @@ class Task(L.LightningModule):
         self.schedule_steps = steps
 
     # ---- the shared steps ------------------------------------------------------------------------
-    channels_last = False  # set by training/speed.py's ChannelsLast at the start of fit
+    channels_last = False  # (``use_channels_last``)
 
     def forward(self, x) -> torch.Tensor:
         if self.channels_last and isinstance(x, torch.Tensor) and x.dim() == 4:

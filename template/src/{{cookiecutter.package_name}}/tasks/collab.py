@@ -30,11 +30,11 @@ class CollabTask(RegressionTask):
     report_class = CollabReport
 
     def __init__(self, *args, y_range: list | None = None, l2: float = 0.0, **kwargs) -> None:
-        inputs = kwargs.get("inputs") or (args[2] if len(args) > 2 else {})
-        super().__init__(*args, y_range=y_range or inputs.get("y_range"), **kwargs)
+        targets = kwargs.get("targets") or args[1]
+        super().__init__(*args, y_range=y_range or self.default_y_range(targets), **kwargs)
         # a regularizer, off with the rest of them (mode=overfit, mode=fraction); per training
         # rating, as the loss is
-        self.l2 = l2 / inputs.get("train_ratings", 1) if self.regularize else 0.0
+        self.l2 = l2 / targets["count"] if self.regularize else 0.0
         # an output of 0 means the training mean (0 when standardized): an untrained model with
         # small weights starts at the mean-rating baseline, not at the middle of the range
         self.offset = (
@@ -42,6 +42,24 @@ class CollabTask(RegressionTask):
             if self.bounds is None
             else float(torch.logit(-self.low / (self.high - self.low)).clamp(-10, 10))
         )
+
+    @classmethod
+    def describe_targets(cls, train_targets, names) -> dict:
+        """Regression's statistics, the lowest and highest training rating, and how many there
+        are (the L2 penalty is per training rating)."""
+        ratings = train_targets.float().reshape(-1)
+        return {
+            **super().describe_targets(train_targets, names),
+            "range": [float(ratings.min()), float(ratings.max())],
+            "count": len(ratings),
+        }
+
+    @staticmethod
+    def default_y_range(targets: dict) -> list[float]:
+        """The training ratings' range widened by half a step each side: a sigmoid reaches the
+        extreme ratings (1 and 5) with finite outputs."""
+        low, high = targets["range"]
+        return [low - 0.5, high + 0.5]
 
     def loss(self, outputs, targets):
         """MSE (or the chosen loss) per rating + ``l2`` x the squared norm of every user and item

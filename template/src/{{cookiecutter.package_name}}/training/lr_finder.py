@@ -8,8 +8,8 @@ Here a callback scales the learning rate of every group by the same factor, expo
 ``start_lr`` to ``end_lr`` (measured on the group that carries ``task.lr``, normally the head), for
 ``num_it`` steps, over as many epochs as that takes. The loss is smoothed with an EMA
 (``beta``) and the test stops when it exceeds ``stop_div`` x its best value. The model's weights
-are restored afterwards. With ``apply=True`` only ``task.lr`` is changed: the task derives every
-group's LR from it, so the ratios stay as configured.
+are restored afterwards. With ``apply=True`` only ``task.lr`` is changed (``set_lr``): the task
+derives every group's LR from it, so the ratios stay as configured.
 
 Writes ``plots/lr_find.png`` and ``lr_find.csv`` (lr, loss, smoothed loss) in the run folder.
 """
@@ -218,7 +218,7 @@ def find_lr(
         _write_curve(curve, finder)
         plot_lr_find(finder.lrs, finder.smoothed, suggestions, suggestion, plot)
     if apply:
-        task.lr = chosen
+        task.set_lr(chosen)
     ratios = [lr / finder.group_lrs[0][-1] for lr in finder.group_lrs[0]]
     during = {c.summary_key: c.summary() for c in callbacks or [] if hasattr(c, "summary_key")}
     return {

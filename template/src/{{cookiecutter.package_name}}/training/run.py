@@ -214,7 +214,7 @@ def measure(
     trainer: L.Trainer, task: Task, datamodule, splits: list[str], ckpt_path: str | None = None
 ) -> dict[str, dict[str, float]]:
     """The task's metrics and loss on each split in eval mode (no dropout, no augmentation)."""
-    task.eval_splits = tuple(splits)
+    task.set_eval_splits(splits)
     loaders = eval_loaders(datamodule.eval_dataloaders(splits), trainer)  # each sample once
     results = trainer.test(
         task, dataloaders=loaders, ckpt_path=ckpt_path, verbose=False, weights_only=True

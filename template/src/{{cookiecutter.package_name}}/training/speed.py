@@ -44,4 +44,4 @@ class ChannelsLast(L.Callback):
         wanted = pl_module.device.type == "cuda" if self.enabled is None else self.enabled
         if wanted:
             pl_module.to(memory_format=torch.channels_last)
-        pl_module.channels_last = bool(wanted)
+        pl_module.use_channels_last(bool(wanted))

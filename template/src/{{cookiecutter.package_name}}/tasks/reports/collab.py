@@ -150,8 +150,7 @@ class CollabReport(RegressionReport):
     def _baselines(datamodule, pairs, targets) -> dict[str, float]:
         """RMSE on these ratings of the training mean, and of each item's training mean (the
         global mean for unknown items)."""
-        train = datamodule.loaded.inputs[torch.as_tensor(datamodule._full_train)]
-        train_y = datamodule.split_targets("train", full=True)[:, 0]
+        train, train_y = datamodule.training_ratings()
         mean = float(train_y.mean())
         n_items = len(datamodule.item_names)
         sums = torch.zeros(n_items).index_add_(0, train[:, 1], train_y)

@@ -309,11 +309,11 @@ def test_resuming_into_weights_of_another_shape_names_them(run_train, tmp_path):
 
     from hydra.utils import get_class
 
-    from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task
+    from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_module
 
     cfg = compose_config("train", [*QUICK, *SHORT], tmp_path / "out")
     task_cls = get_class(cfg.task._target_)
-    task = build_task(cfg, task_cls, build_datamodule(cfg, task_cls))
+    task = build_module(cfg, task_cls, build_datamodule(cfg, task_cls))
     with pytest.raises(CheckpointError, match=rf"does not fit this run \(weights {key} \(3, 3\)"):
         check_resumable(tmp_path / "other.ckpt", cfg, task)
 

@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.errors import user_message
+from {{ cookiecutter.package_name }}.training.module import TaskModule
 
 from conftest import PROJECT
 
@@ -38,10 +39,11 @@ class AlwaysZero(nn.Module):
         return self.bias.expand(len(x), -1)
 
 
-def always_zero(datamodule) -> ClassificationTask:
+def always_zero(datamodule) -> TaskModule:
     """A classification task for the data's classes whose model always says class 0."""
     names = datamodule.class_names
-    task = ClassificationTask(
+    task = TaskModule.for_task(
+        ClassificationTask,
         {"name": "linear"},
         {"names": names},
         {"shape": [1, 8, 8]},

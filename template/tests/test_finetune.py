@@ -12,6 +12,7 @@ import torch
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.finetune import FineTune
+from {{ cookiecutter.package_name }}.training.module import TaskModule
 from {{ cookiecutter.package_name }}.training.optim import log_spaced_ratios
 
 LR = 1e-2
@@ -60,7 +61,8 @@ def fit(schedule: FineTune, epochs: int, batches: int = 3, frozen_by_user: str =
     as a model builder may freeze them."""
     data = DigitsDataModule(batch_size=32, augment=False)
     data.setup()
-    task = ClassificationTask(
+    task = TaskModule.for_task(
+        ClassificationTask,
         {"name": "cnn", "width": 8, "depth": 2, **model},
         {"names": data.class_names},
         data.input_info(),
@@ -162,7 +164,8 @@ def test_an_lr_change_keeps_the_ratios():
     schedule = FineTune("fine_tune", freeze_epochs=0, lr_mult=10.0, unfreeze_lr_factor=1.0)
     data = DigitsDataModule(batch_size=32)
     data.setup()
-    task = ClassificationTask(
+    task = TaskModule.for_task(
+        ClassificationTask,
         {"name": "cnn", "width": 8, "depth": 2},
         {"names": list("0123456789")},
         {"shape": [1, 8, 8]},
@@ -218,6 +221,7 @@ import torch
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.finetune import FineTune
+from {{ cookiecutter.package_name }}.training.module import TaskModule
 
 
 class SameWeights(L.Callback):
@@ -233,7 +237,7 @@ class SameWeights(L.Callback):
 
 if __name__ == "__main__":
     optimizer = {"_target_": "torch.optim.AdamW", "lr": 1e-2}
-    task = ClassificationTask({"name": "cnn", "width": 8, "depth": 2},
+    task = TaskModule.for_task(ClassificationTask, {"name": "cnn", "width": 8, "depth": 2},
                               {"names": list("0123456789")}, {"shape": [1, 8, 8]}, optimizer,
                               {"name": "constant"})
     trainer = L.Trainer(max_epochs=2, limit_train_batches=3, limit_val_batches=0,

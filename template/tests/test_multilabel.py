@@ -22,12 +22,7 @@ LABELS = ["even", "greater_than_4", "closed_loop", "prime"]
 
 def make_task(prevalence=(0.5, 0.5, 0.5, 0.4), threshold: float = 0.5) -> MultiLabelTask:
     return MultiLabelTask(
-        model={"name": "linear"},
-        inputs={"shape": [1, 8, 8]},
-        targets={"names": LABELS, "prevalence": list(prevalence)},
-        optimizer={"name": "adamw", "lr": 1e-3},
-        scheduler={"name": "constant"},
-        threshold=threshold,
+        targets={"names": LABELS, "prevalence": list(prevalence)}, threshold=threshold
     )
 
 

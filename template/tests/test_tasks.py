@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.analysis import clean_data
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.training.run import (
     build_datamodule,
-    build_task,
+    build_module,
     evaluate,
 )
 
@@ -68,7 +68,7 @@ def test_only_identical_inputs_with_different_targets_lower_the_best_attainable(
     cfg = compose_config("train", [f"task={task_name}"], tmp_path)
     task_cls = get_class(cfg.task._target_)
     datamodule = build_datamodule(cfg, task_cls)
-    task = build_task(cfg, task_cls, datamodule)
+    task = build_module(cfg, task_cls, datamodule).task
     targets = next(iter(datamodule.train_dataloader()))[1][:8]
     metric, distinct = task.overfit_metric, torch.arange(len(targets))
     assert task.best_attainable(distinct, targets, metric) == pytest.approx(1.0, abs=1e-5)
@@ -83,7 +83,7 @@ def test_only_identical_inputs_with_different_targets_lower_the_best_attainable(
 def test_the_best_attainable_r2_leaves_out_the_variance_within_identical_inputs(tmp_path):
     cfg = compose_config("train", ["task=regression"], tmp_path)
     task_cls = get_class(cfg.task._target_)
-    task = build_task(cfg, task_cls, build_datamodule(cfg, task_cls))
+    task = build_module(cfg, task_cls, build_datamodule(cfg, task_cls)).task
     groups = torch.tensor([0, 0, 1, 1, 2])
     targets = torch.tensor([[1.0], [3.0], [5.0], [5.0], [10.0]])  # group means 2, 5, 10
     within = 2.0  # (1-2)² + (3-2)²
@@ -117,7 +117,8 @@ def test_checkpoint_rebuilds_the_task_eval_interprets_and_clean_finds_items(
     )
     best = trained["best_checkpoint"]
     checkpoint = torch.load(best, map_location="cpu", weights_only=True)  # plain values only
-    assert checkpoint["task"]["_target_"].endswith(type_name(task_name, tmp_path))
+    task_target = checkpoint["hyper_parameters"]["task"]["_target_"]
+    assert task_target.endswith(type_name(task_name, tmp_path))
 
     cfg = compose_config(
         "eval",
@@ -179,14 +180,7 @@ def test_collab_reads_its_rating_range_and_count_from_the_training_targets():
 
     ratings = torch.tensor([[1.0], [2.0], [4.0], [2.0]])
     targets = CollabTask.describe_targets(ratings, ["rating"])
-    task = CollabTask(
-        {"name": "dot_bias", "n_factors": 4},
-        targets,
-        {"n_users": 3, "n_items": 3},  # no y_range, no rating count among the input facts
-        {"lr": 0.1},
-        {"name": "constant"},
-        l2=8.0,
-    )
+    task = CollabTask(targets, l2=8.0)  # (no input facts: no y_range, no rating count)
     mean, std = float(ratings.mean()), float(ratings.std())
     assert float(task.low) == pytest.approx((0.5 - mean) / std)
     assert float(task.high) == pytest.approx((4.5 - mean) / std)

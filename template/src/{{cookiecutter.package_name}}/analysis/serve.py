@@ -239,4 +239,4 @@ def run(cfg) -> None:
 
 def info_name(task) -> str:
     """The task as the ready line names it: its configured name, else its class."""
-    return task.hparams.get("name") or type(task).__name__
+    return task.task.name or type(task.task).__name__

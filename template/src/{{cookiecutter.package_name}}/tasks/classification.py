@@ -31,6 +31,17 @@ class ClassificationTask(Task):
             label_smoothing=label_smoothing if self.regularize else 0.0
         )
 
+    @classmethod
+    def validate_options(cls, options: dict) -> list[str]:
+        smoothing = options.get("label_smoothing")
+        if smoothing is None:
+            return []
+        if not isinstance(smoothing, int | float) or isinstance(smoothing, bool):
+            return [f"task.label_smoothing must be a number, got {smoothing!r}"]
+        if not 0.0 <= smoothing <= 1.0:
+            return [f"task.label_smoothing must be a number >= 0 and <= 1, got {smoothing!r}"]
+        return []
+
     @property
     def class_names(self) -> list[str]:
         return self.target_info["names"]

@@ -29,9 +29,10 @@ class CollabTask(RegressionTask):
     default_stratify = "none"
     report_class = CollabReport
 
-    def __init__(self, *args, y_range: list | None = None, l2: float = 0.0, **kwargs) -> None:
-        targets = kwargs.get("targets") or args[1]
-        super().__init__(*args, y_range=y_range or self.default_y_range(targets), **kwargs)
+    def __init__(
+        self, targets: dict, y_range: list | None = None, l2: float = 0.0, **kwargs
+    ) -> None:
+        super().__init__(targets, y_range=y_range or self.default_y_range(targets), **kwargs)
         # a regularizer, off with the rest of them (mode=overfit, mode=fraction); per training
         # rating, as the loss is
         self.l2 = l2 / targets["count"] if self.regularize else 0.0
@@ -61,31 +62,25 @@ class CollabTask(RegressionTask):
         low, high = targets["range"]
         return [low - 0.5, high + 0.5]
 
-    def loss(self, outputs, targets):
-        """MSE (or the chosen loss) per rating + ``l2`` x the squared norm of every user and item
-        vector and bias, per training rating: regularized matrix factorization, where each row
-        is pulled towards 0 as if it had ``l2`` more ratings of the mean. A rarely rated user is
-        held close to the mean; unlike weight decay in AdamW, which barely holds such rows back
-        (Adam rescales their small gradients)."""
-        loss = super().loss(outputs, targets)
-        return loss + self.l2 * self._squared_norm() if self.l2 else loss
+    def penalty(self, model):
+        """``l2`` x the squared norm of every user and item vector and bias, per training rating,
+        added to the MSE (or the chosen loss) per rating: regularized matrix factorization, where
+        each row is pulled towards 0 as if it had ``l2`` more ratings of the mean. A rarely rated
+        user is held close to the mean; unlike weight decay in AdamW, which barely holds such
+        rows back (Adam rescales their small gradients)."""
+        return self.l2 * self._squared_norm(model) if self.l2 else 0.0
 
-    def _squared_norm(self) -> torch.Tensor | float:
+    def _squared_norm(self, model) -> torch.Tensor | float:
         """The model's own ``squared_norm()``; for a model without one (a user's own), the sum
         of the squares of its ``nn.Embedding`` weights (user and item vectors and biases)."""
-        if hasattr(self.model, "squared_norm"):
-            return self.model.squared_norm()
-        tables = [m.weight for m in self.model.modules() if isinstance(m, nn.Embedding)]
+        if hasattr(model, "squared_norm"):
+            return model.squared_norm()
+        tables = [m.weight for m in model.modules() if isinstance(m, nn.Embedding)]
         if not tables and not getattr(self, "_warned_no_embeddings", False):
             self._warned_no_embeddings = True
             log.warning(
                 "task.l2 acts on the model's nn.Embedding tables, and %s has none: no L2 "
                 "penalty (set task.l2=0 to say so)",
-                type(self.model).__name__,
+                type(model).__name__,
             )
         return sum((weight.pow(2).sum() for weight in tables), 0.0)
-
-    def forward(self, x) -> torch.Tensor:
-        if self.bounds is None:
-            return super().forward(x)
-        return self.low + (self.high - self.low) * torch.sigmoid(self.model(x) + self.offset)

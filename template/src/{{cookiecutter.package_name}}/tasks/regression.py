@@ -44,6 +44,7 @@ class RegressionTask(Task):
         self.register_buffer("target_mean", torch.tensor(stats["mean"]), persistent=False)
         self.register_buffer("target_std", torch.tensor(stats["std"]), persistent=False)
         self.bounds = self._standardized_bounds(y_range)
+        self.offset = 0.0
 
     # ---- what the targets are ------------------------------------------------------------------
     @classmethod
@@ -95,12 +96,12 @@ class RegressionTask(Task):
         return (targets.float().reshape(len(targets), -1) - self.target_mean) / self.target_std
 
     # ---- the declarations ----------------------------------------------------------------------
-    def forward(self, x) -> torch.Tensor:
-        """Standardized predictions (squashed into ``y_range`` when one is set)."""
-        out = self.model(x)
-        if self.bounds is not None:
-            out = self.low + (self.high - self.low) * torch.sigmoid(out)
-        return out
+    def activate(self, raw):
+        """Standardized predictions (squashed into ``y_range`` when one is set; ``offset``
+        shifts the sigmoid's middle)."""
+        if self.bounds is None:
+            return raw
+        return self.low + (self.high - self.low) * torch.sigmoid(raw + self.offset)
 
     def item_losses(self, outputs, targets):
         losses = LOSSES[self.loss_name](

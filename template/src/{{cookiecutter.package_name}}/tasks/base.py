@@ -167,15 +167,8 @@ class Task(nn.Module):
     def check_output(self, inputs, targets: torch.Tensor, output: torch.Tensor) -> None:
         """Raise ``ShapeError`` with a message in the task's terms when the batch or the output
         does not fit (called by the shape check on one real batch)."""
-        from ..training.shape_check import ShapeError, describe_shapes
-
-        expected = (len(targets), self.num_outputs())
-        if tuple(output.shape) != expected:
-            raise ShapeError(
-                f"the model's output has shape {describe_shapes(output)}, expected "
-                f"{expected} (batch, outputs): the head must give one output per "
-                f"target ({self.num_outputs()} here)"
-            )
+        n = self.num_outputs()
+        check_output_width(output, targets, n, "outputs", "output per target", f"{n} here")
 
     def report(self, module=None) -> Report:
         """How this task reads its predictions (``report_class``, in ``tasks/reports/``);
@@ -196,6 +189,20 @@ class Task(nn.Module):
             "targets": self.target_info,
             "decode": inspect.getdoc(cls.decode),
         }
+
+
+def check_output_width(
+    output: torch.Tensor, targets: torch.Tensor, n: int, axis: str, each: str, detail: str
+) -> None:
+    """``ShapeError`` unless ``output`` is ``(batch, n)``: one ``each`` (e.g. "logit per class")
+    for each of the ``n`` ``axis`` entries; ``detail`` says where ``n`` comes from."""
+    from ..training.shape_check import ShapeError, describe_shapes
+
+    if tuple(output.shape) != (len(targets), n):
+        raise ShapeError(
+            f"the model's output has shape {describe_shapes(output)}, expected "
+            f"({len(targets)}, {n}) (batch, {axis}): the head must give one {each} ({detail})"
+        )
 
 
 def majority_per_group(

@@ -13,7 +13,7 @@ from torch import nn
 from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from .base import Task, majority_per_group
+from .base import Task, check_output_width, majority_per_group
 from .reports.classification import ClassificationReport
 
 
@@ -80,12 +80,9 @@ class ClassificationTask(Task):
         from ..training.shape_check import ShapeError, describe_shapes
 
         n = self.num_outputs()
-        if tuple(output.shape) != (len(targets), n):
-            raise ShapeError(
-                f"the model's output has shape {describe_shapes(output)}, expected "
-                f"({len(targets)}, {n}) (batch, classes): the head must give one "
-                f"logit per class (the data has {n} classes)"
-            )
+        check_output_width(
+            output, targets, n, "classes", "logit per class", f"the data has {n} classes"
+        )
         if targets.dim() != 1 or targets.is_floating_point():
             raise ShapeError(
                 f"targets have shape {describe_shapes(targets)}, expected "

@@ -19,7 +19,7 @@ from torchmetrics.classification import (
     MultilabelF1Score,
 )
 
-from .base import Task
+from .base import Task, check_output_width
 from .reports.multilabel import MultiLabelReport
 
 
@@ -117,12 +117,9 @@ class MultiLabelTask(Task):
         from ..training.shape_check import ShapeError, describe_shapes
 
         n = self.num_outputs()
-        if tuple(output.shape) != (len(targets), n):
-            raise ShapeError(
-                f"the model's output has shape {describe_shapes(output)}, expected "
-                f"({len(targets)}, {n}) (batch, labels): the head must give one "
-                f"logit per label (the data has {n} labels)"
-            )
+        check_output_width(
+            output, targets, n, "labels", "logit per label", f"the data has {n} labels"
+        )
         if targets.dim() != 2 or targets.shape[1] != n:
             raise ShapeError(
                 f"targets have shape {describe_shapes(targets)}, expected "

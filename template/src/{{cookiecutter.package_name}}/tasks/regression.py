@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric, R2Score
 
-from .base import Task, TaskError
+from .base import Task, TaskError, check_output_width
 from .reports.regression import RegressionReport
 
 # element-wise losses on standardized targets
@@ -149,12 +149,7 @@ class RegressionTask(Task):
         from ..training.shape_check import ShapeError, describe_shapes
 
         k, names = self.num_outputs(), ", ".join(self.target_names)
-        if tuple(output.shape) != (len(targets), k):
-            raise ShapeError(
-                f"the model's output has shape {describe_shapes(output)}, expected "
-                f"({len(targets)}, {k}) (batch, target columns): the head must give "
-                f"one number per target column ({names})"
-            )
+        check_output_width(output, targets, k, "target columns", "number per target column", names)
         if not targets.is_floating_point() or tuple(targets.shape) != (len(targets), k):
             raise ShapeError(
                 f"targets have shape {describe_shapes(targets)} "

@@ -185,3 +185,21 @@ def test_collab_reads_its_rating_range_and_count_from_the_training_targets():
     assert float(task.low) == pytest.approx((0.5 - mean) / std)
     assert float(task.high) == pytest.approx((4.5 - mean) / std)
     assert task.l2 == pytest.approx(8.0 / 4)
+
+
+def test_a_task_is_the_contract_alone_and_one_module_trains_every_task(task_name, tmp_path):
+    """Tasks declare (targets, loss, metrics, decoding, ...); the training steps, logging,
+    optimizers and checkpoints are the one training module's, whatever the task."""
+    import lightning as L
+
+    from {{ cookiecutter.package_name }}.tasks.base import Task
+    from {{ cookiecutter.package_name }}.training.module import TaskModule
+
+    cfg = compose_config("train", [f"task={task_name}"], tmp_path)
+    task_cls = get_class(cfg.task._target_)
+    assert issubclass(task_cls, Task) and not issubclass(task_cls, L.LightningModule)
+    steps = {"training_step", "validation_step", "test_step", "configure_optimizers"}
+    assert not steps & {name for klass in task_cls.__mro__ for name in vars(klass)}
+    module = build_module(cfg, task_cls, build_datamodule(cfg, task_cls))
+    assert type(module) is TaskModule and isinstance(module.task, task_cls)
+    assert module.hparams.task["_target_"] == cfg.task._target_

@@ -309,11 +309,11 @@ def test_resuming_into_weights_of_another_shape_names_them(run_train, tmp_path):
 
     from hydra.utils import get_class
 
-    from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task
+    from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_module
 
     cfg = compose_config("train", [*QUICK, *SHORT], tmp_path / "out")
     task_cls = get_class(cfg.task._target_)
-    task = build_task(cfg, task_cls, build_datamodule(cfg, task_cls))
+    task = build_module(cfg, task_cls, build_datamodule(cfg, task_cls))
     with pytest.raises(CheckpointError, match=rf"does not fit this run \(weights {key} \(3, 3\)"):
         check_resumable(tmp_path / "other.ckpt", cfg, task)
 
@@ -342,3 +342,58 @@ def test_resuming_with_another_model_or_optimizer_says_which(run_train):
             "trainer.max_epochs=2",
             f"ckpt_path={wide['output_dir']}",
         )
+
+
+# ---- the checkpoint format ---------------------------------------------------------------------
+def as_format_1(checkpoint: dict, old_targets: dict | None = None) -> dict:
+    """``checkpoint`` laid out as train.py wrote it before the training module held the task
+    (no ``format_version``; the task's class in ``task``, its options among the module's
+    hyper-parameters; ``old_targets``: what the task then kept of its targets)."""
+    hparams = checkpoint["hyper_parameters"]
+    task = dict(hparams["task"])
+    old = {key: value for key, value in checkpoint.items() if key != "format_version"}
+    old["task"] = {"_target_": task.pop("_target_")}
+    old["hyper_parameters"] = {
+        **{key: value for key, value in hparams.items() if key != "task"},
+        **task,
+        **({"targets": old_targets} if old_targets else {}),
+    }
+    return old
+
+
+@pytest.mark.parametrize(("task", "model"), [("classification", "linear"), ("collab", "dot_bias")])
+def test_a_checkpoint_of_format_1_loads_and_predicts_as_the_same_run_in_format_2(
+    task, model, run_train, tmp_path
+):
+    from {{ cookiecutter.package_name }}.analysis.predict import load_trained, predict
+
+    trained = run_train(*SHORT, "trainer.max_epochs=1", f"task={task}", f"model={model}")
+    best = Path(trained["best_checkpoint"])
+    checkpoint = load(best)
+    assert checkpoint["format_version"] == 2
+    assert checkpoint["state_dict"] and all(
+        k.startswith("model.") for k in checkpoint["state_dict"]
+    )
+    # (collab kept only regression's statistics then: its rating range and count are new)
+    targets = checkpoint["hyper_parameters"]["task"]["targets"]
+    kept = {k: targets[k] for k in ("names", "mean", "std", "chance_loss") if k in targets}
+    torch.save(as_format_1(checkpoint, kept), tmp_path / "format1.ckpt")
+    old, datamodule = load_trained(tmp_path / "format1.ckpt")
+    new, _ = load_trained(best)
+    assert old.task.target_info == new.task.target_info and old.hparams == new.hparams
+    assert torch.equal(
+        predict(old, datamodule, "val").outputs, predict(new, datamodule, "val").outputs
+    )
+
+
+def test_a_checkpoint_of_a_later_format_is_refused_in_one_line_naming_it(run_train, tmp_path):
+    from {{ cookiecutter.package_name }}.analysis.predict import load_trained
+
+    trained = run_train(*SHORT, "trainer.max_epochs=1")
+    checkpoint = load(Path(trained["best_checkpoint"]))
+    torch.save({**checkpoint, "format_version": 7}, tmp_path / "later.ckpt")
+    with pytest.raises(CheckpointError) as error:
+        load_trained(tmp_path / "later.ckpt")
+    message = str(error.value)
+    assert "later.ckpt was written in checkpoint format 7" in message
+    assert "reads formats 1 to 2" in message and "\n" not in message

@@ -24,6 +24,7 @@ from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import facts_config, model_config
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.errors import user_message
+from {{ cookiecutter.package_name }}.training.module import TaskModule
 
 from conftest import PROJECT
 
@@ -40,10 +41,11 @@ class AlwaysZero(nn.Module):
         return self.bias.expand(len(x), -1)
 
 
-def always_zero(datamodule) -> ClassificationTask:
+def always_zero(datamodule) -> TaskModule:
     """A classification task for the data's classes whose model always says class 0."""
     names = datamodule.class_names
-    task = ClassificationTask(
+    task = TaskModule.for_task(
+        ClassificationTask,
         model_config("linear"),
         {"names": names},
         facts_config(InputFacts("image", (1, 8, 8))),

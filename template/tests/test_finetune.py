@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import facts_config, model_config
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.finetune import FineTune
+from {{ cookiecutter.package_name }}.training.module import TaskModule
 from {{ cookiecutter.package_name }}.training.optim import log_spaced_ratios
 
 LR = 1e-2
@@ -65,7 +66,8 @@ def fit(schedule: FineTune, epochs: int, batches: int = 3, frozen_by_user: str =
     as a model builder may freeze them."""
     data = DigitsDataModule(batch_size=32, augment=False)
     data.setup()
-    task = ClassificationTask(
+    task = TaskModule.for_task(
+        ClassificationTask,
         model_config("cnn", width=8, depth=2, **model),
         {"names": data.class_names},
         facts_config(DIGITS),
@@ -167,7 +169,8 @@ def test_an_lr_change_keeps_the_ratios():
     schedule = FineTune("fine_tune", freeze_epochs=0, lr_mult=10.0, unfreeze_lr_factor=1.0)
     data = DigitsDataModule(batch_size=32)
     data.setup()
-    task = ClassificationTask(
+    task = TaskModule.for_task(
+        ClassificationTask,
         model_config("cnn", width=8, depth=2),
         {"names": list("0123456789")},
         facts_config(DIGITS),
@@ -185,7 +188,7 @@ def test_an_lr_change_keeps_the_ratios():
         enable_model_summary=False,
     )
     trainer.fit(task, datamodule=data)
-    task.lr = 0.5
+    task.set_lr(0.5)
     lrs = sorted({g["lr"] for g in task.configure_optimizers().param_groups})
     assert lrs == pytest.approx([0.05, 0.5 / math.sqrt(10), 0.5])
 
@@ -225,6 +228,7 @@ from {{ cookiecutter.package_name }}.tasks.classification import ClassificationT
 from {{ cookiecutter.package_name }}.training.finetune import FineTune
 from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import facts_config, model_config
+from {{ cookiecutter.package_name }}.training.module import TaskModule
 
 
 class SameWeights(L.Callback):
@@ -241,9 +245,9 @@ class SameWeights(L.Callback):
 if __name__ == "__main__":
     optimizer = {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 1e-2}
     constant = {"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True}
-    task = ClassificationTask(model_config("cnn", width=8, depth=2),
-                              {"names": list("0123456789")},
-                              facts_config(InputFacts("image", (1, 8, 8))), optimizer, constant)
+    task = TaskModule.for_task(ClassificationTask, model_config("cnn", width=8, depth=2),
+                               {"names": list("0123456789")},
+                               facts_config(InputFacts("image", (1, 8, 8))), optimizer, constant)
     trainer = L.Trainer(max_epochs=2, limit_train_batches=3, limit_val_batches=0,
                         accelerator="cpu", devices=2, strategy="ddp",
                         callbacks=[FineTune("fine_tune", freeze_epochs=1), SameWeights()],

@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import facts_config, model_config
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training import lr_finder
+from {{ cookiecutter.package_name }}.training.module import TaskModule
 from {{ cookiecutter.package_name }}.training.optim import parameter_groups
 
 from pngcheck import assert_png
@@ -24,7 +25,7 @@ from pngcheck import assert_png
 RATIOS = [0.01, 0.1, 1.0]  # input stage, middle stage, head
 
 
-class Discriminative(ClassificationTask):
+class Discriminative(TaskModule):
     """Per-group LRs derived from ``self.lr`` (the way the task does with layer-group ratios)."""
 
     def configure_optimizers(self):
@@ -33,9 +34,10 @@ class Discriminative(ClassificationTask):
         return torch.optim.AdamW(parameter_groups(groups, [self.lr * r for r in RATIOS], 0.0))
 
 
-def make_task(cls=ClassificationTask, lr=3e-3):
+def make_task(cls=TaskModule, lr=3e-3):
     torch.manual_seed(0)
-    return cls(
+    return cls.for_task(
+        ClassificationTask,
         model=model_config("cnn", width=8, depth=2),
         targets={"names": list("0123456789")},
         inputs=facts_config(InputFacts("image", (1, 8, 8))),

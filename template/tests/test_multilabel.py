@@ -13,10 +13,8 @@ import torch
 
 from {{ cookiecutter.package_name }}.analysis.interpret import interpret
 from {{ cookiecutter.package_name }}.analysis.predict import Predictions, load_trained
-from {{ cookiecutter.package_name }}.data import digits_multilabel
+from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.data.image_csv import ImageCsvDataModule
-from {{ cookiecutter.package_name }}.inputs.base import InputFacts
-from {{ cookiecutter.package_name }}.models import facts_config, model_config
 from {{ cookiecutter.package_name }}.tasks.multilabel import MultiLabelTask
 
 LABELS = ["even", "greater_than_4", "closed_loop", "prime"]
@@ -24,17 +22,12 @@ LABELS = ["even", "greater_than_4", "closed_loop", "prime"]
 
 def make_task(prevalence=(0.5, 0.5, 0.5, 0.4), threshold: float = 0.5) -> MultiLabelTask:
     return MultiLabelTask(
-        model=model_config("linear"),
-        inputs=facts_config(InputFacts("image", (1, 8, 8))),
-        targets={"names": LABELS, "prevalence": list(prevalence)},
-        optimizer={"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 1e-3},
-        scheduler={"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True},
-        threshold=threshold,
+        targets={"names": LABELS, "prevalence": list(prevalence)}, threshold=threshold
     )
 
 
 def test_digit_labels_are_derived_from_the_digit():
-    dm = digits_multilabel.DigitsMultiLabelDataModule()
+    dm = DigitsDataModule(target_kind="multilabel")
     dm.setup()
     from sklearn.datasets import load_digits
 
@@ -87,8 +80,8 @@ def test_chance_loss_is_the_entropy_of_the_prevalences():
 
 def test_describe_item_and_decode():
     task = make_task(threshold=0.7)
-    assert task.describe_item(torch.tensor([1.0, 0.0, 0.0, 1.0])) == "even prime"
-    assert task.describe_item(torch.zeros(4)) == "-"
+    assert task.report().describe_item(torch.tensor([1.0, 0.0, 0.0, 1.0])) == "even prime"
+    assert task.report().describe_item(torch.zeros(4)) == "-"
     logits = torch.logit(torch.tensor([[0.8, 0.6, 0.1, 0.95]]))
     assert task.decode(logits).tolist() == [[1, 0, 0, 1]]  # the threshold is the task's
 
@@ -107,7 +100,7 @@ def test_suspicious_names_missing_and_wrong_labels():
     p = Predictions(
         "val", [10, 11, 12], [None] * 3, targets, outputs, task.item_losses(outputs, targets)
     )
-    rows = {row["item"]: row for row in task.suspicious(p, top_k=1)}
+    rows = {row["item"]: row for row in task.report().suspicious(p, top_k=1)}
     assert (
         "likely_missing_label" in rows[1]["reasons"] and rows[1]["missing_labels"] == "closed_loop"
     )

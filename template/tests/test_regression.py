@@ -69,11 +69,12 @@ def _task(tmp_path, *overrides):
     cfg = compose_config("train", ["task=regression", *overrides], tmp_path)
     task_cls = get_class(cfg.task._target_)
     datamodule = run.build_datamodule(cfg, task_cls)
-    return run.build_task(cfg, task_cls, datamodule), datamodule
+    return run.build_module(cfg, task_cls, datamodule), datamodule
 
 
 def test_targets_are_standardized_for_the_loss_and_decoded_to_original_units(tmp_path):
-    task, datamodule = _task(tmp_path)
+    module, datamodule = _task(tmp_path)
+    task = module.task
     train = datamodule.split_targets("train", full=True)
     assert task.target_info["mean"][0] == pytest.approx(float(train.mean()), abs=1e-4)
     assert task.target_info["std"][0] == pytest.approx(float(train.std()), rel=1e-4)
@@ -89,16 +90,17 @@ def test_targets_are_standardized_for_the_loss_and_decoded_to_original_units(tmp
 
 
 def test_y_range_bounds_the_outputs_in_original_units(tmp_path):
-    task, datamodule = _task(tmp_path, "task.y_range=[-10,10]", "task.loss=smooth_l1")
-    task.eval()
+    module, datamodule = _task(tmp_path, "task.y_range=[-10,10]", "task.loss=smooth_l1")
+    module.eval()
+    task = module.task
     x = torch.randn(64, *datamodule.input_shape) * 1000  # drive the raw outputs far out
     with torch.no_grad():
-        values = task.decode(task(x))
+        values = task.decode(module(x))
     assert values.min() >= -10.0 - 1e-4 and values.max() <= 10.0 + 1e-4
     # the squashing itself: any raw output maps into the range, in order, reaching both ends
-    task.model = torch.nn.Identity()
+    module.model = torch.nn.Identity()
     raw = torch.linspace(-1e4, 1e4, 101)[:, None]
-    squashed = task.decode(task(raw))[:, 0]
+    squashed = task.decode(module(raw))[:, 0]
     assert (squashed.diff() >= 0).all() and squashed.min() >= -10.0 - 1e-4
     assert squashed[0] == pytest.approx(-10.0, abs=1e-3)
     assert squashed[-1] == pytest.approx(10.0, abs=1e-3)

@@ -13,6 +13,7 @@ from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import create_model, facts_config, model_config
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training import shape_check
+from {{ cookiecutter.package_name }}.training.module import TaskModule
 
 from conftest import PROJECT
 
@@ -23,10 +24,11 @@ def batch(n=4, side=8, classes=10):
     return torch.randn(n, 1, side, side), torch.arange(n) % classes
 
 
-def task(name: str, classes: int = 10, **options) -> ClassificationTask:
+def task(name: str, classes: int = 10, **options) -> TaskModule:
     """A classification task for 10 digit classes whose model has ``classes`` outputs."""
     digits = InputFacts("image", (1, 8, 8))
-    built = ClassificationTask(
+    built = TaskModule.for_task(
+        ClassificationTask,
         model_config(name, **options),
         {"names": list("0123456789")},
         facts_config(digits),

@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.analysis import clean_data
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.training.run import (
     build_datamodule,
-    build_task,
+    build_module,
     evaluate,
 )
 
@@ -68,7 +68,7 @@ def test_only_identical_inputs_with_different_targets_lower_the_best_attainable(
     cfg = compose_config("train", [f"task={task_name}"], tmp_path)
     task_cls = get_class(cfg.task._target_)
     datamodule = build_datamodule(cfg, task_cls)
-    task = build_task(cfg, task_cls, datamodule)
+    task = build_module(cfg, task_cls, datamodule).task
     targets = next(iter(datamodule.train_dataloader()))[1][:8]
     metric, distinct = task.overfit_metric, torch.arange(len(targets))
     assert task.best_attainable(distinct, targets, metric) == pytest.approx(1.0, abs=1e-5)
@@ -83,7 +83,7 @@ def test_only_identical_inputs_with_different_targets_lower_the_best_attainable(
 def test_the_best_attainable_r2_leaves_out_the_variance_within_identical_inputs(tmp_path):
     cfg = compose_config("train", ["task=regression"], tmp_path)
     task_cls = get_class(cfg.task._target_)
-    task = build_task(cfg, task_cls, build_datamodule(cfg, task_cls))
+    task = build_module(cfg, task_cls, build_datamodule(cfg, task_cls)).task
     groups = torch.tensor([0, 0, 1, 1, 2])
     targets = torch.tensor([[1.0], [3.0], [5.0], [5.0], [10.0]])  # group means 2, 5, 10
     within = 2.0  # (1-2)² + (3-2)²
@@ -117,7 +117,8 @@ def test_checkpoint_rebuilds_the_task_eval_interprets_and_clean_finds_items(
     )
     best = trained["best_checkpoint"]
     checkpoint = torch.load(best, map_location="cpu", weights_only=True)  # plain values only
-    assert checkpoint["task"]["_target_"].endswith(type_name(task_name, tmp_path))
+    task_target = checkpoint["hyper_parameters"]["task"]["_target_"]
+    assert task_target.endswith(type_name(task_name, tmp_path))
 
     cfg = compose_config(
         "eval",
@@ -148,3 +149,57 @@ def test_checkpoint_rebuilds_the_task_eval_interprets_and_clean_finds_items(
 def type_name(task_name: str, tmp_path: Path) -> str:
     cfg = compose_config("train", [f"task={task_name}"], tmp_path / "cfg")
     return cfg.task._target_.rsplit(".", 1)[-1]
+
+
+# ---- settings go in through the constructor or a named method, never by assignment -----------
+SOURCE = Path(__file__).resolve().parents[1] / "src" / "{{ cookiecutter.package_name }}"
+
+
+def test_no_module_outside_the_task_assigns_a_task_s_attributes():
+    """``measure``, the LR finder and the speed switches call a named method (``set_eval_splits``,
+    ``set_lr``, ``use_channels_last``); only Lightning's own ``trainer`` is attached from
+    outside (the LR finder detaches its trial trainer)."""
+    import re
+
+    assignment = re.compile(r"\b(task|pl_module|module)\.(?!trainer\b)([a-z_]+)\s*=[^=]")
+    found = [
+        f"{path.relative_to(SOURCE)}: {line.strip()}"
+        for folder in ("training", "analysis", "data")  # (in models/, a module is a layer)
+        for path in (SOURCE / folder).rglob("*.py")
+        if path.name != "module.py"  # the training module's own attributes
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if assignment.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert not found
+
+
+def test_collab_reads_its_rating_range_and_count_from_the_training_targets():
+    """y_range's default and the per-rating L2 come from the training ratings the task describes,
+    not from facts of the inputs."""
+    from {{ cookiecutter.package_name }}.tasks.collab import CollabTask
+
+    ratings = torch.tensor([[1.0], [2.0], [4.0], [2.0]])
+    targets = CollabTask.describe_targets(ratings, ["rating"])
+    task = CollabTask(targets, l2=8.0)  # (no input facts: no y_range, no rating count)
+    mean, std = float(ratings.mean()), float(ratings.std())
+    assert float(task.low) == pytest.approx((0.5 - mean) / std)
+    assert float(task.high) == pytest.approx((4.5 - mean) / std)
+    assert task.l2 == pytest.approx(8.0 / 4)
+
+
+def test_a_task_is_the_contract_alone_and_one_module_trains_every_task(task_name, tmp_path):
+    """Tasks declare (targets, loss, metrics, decoding, ...); the training steps, logging,
+    optimizers and checkpoints are the one training module's, whatever the task."""
+    import lightning as L
+
+    from {{ cookiecutter.package_name }}.tasks.base import Task
+    from {{ cookiecutter.package_name }}.training.module import TaskModule
+
+    cfg = compose_config("train", [f"task={task_name}"], tmp_path)
+    task_cls = get_class(cfg.task._target_)
+    assert issubclass(task_cls, Task) and not issubclass(task_cls, L.LightningModule)
+    steps = {"training_step", "validation_step", "test_step", "configure_optimizers"}
+    assert not steps & {name for klass in task_cls.__mro__ for name in vars(klass)}
+    module = build_module(cfg, task_cls, build_datamodule(cfg, task_cls))
+    assert type(module) is TaskModule and isinstance(module.task, task_cls)
+    assert module.hparams.task["_target_"] == cfg.task._target_

@@ -61,3 +61,28 @@ def test_every_problem_is_listed_at_once():
     with pytest.raises(ConfigError) as error:
         validate_config(config("optimizer.lr=-1", "seed=abc", "data.batch_size=0"))
     assert str(error.value).count(" must be ") == 3 and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "task.label_smoothing=1.5",
+            "task.label_smoothing must be a number >= 0 and <= 1, got 1.5",
+        ),
+        ("task.label_smoothing=-0.1", "task.label_smoothing must be a number >= 0 and <= 1"),
+        ("task.label_smoothing=abc", "task.label_smoothing must be a number, got 'abc'"),
+    ],
+)
+def test_a_task_checks_its_own_options(override, message):
+    """The task names what is wrong with its options (``Task.validate_options``), listed with
+    the other settings' problems; the shared checks name no option of any task."""
+    from pathlib import Path
+
+    from {{ cookiecutter.package_name }}.training import validate
+
+    with pytest.raises(ConfigError) as error:
+        validate_config(config(override, "seed=abc"))
+    assert message in str(error.value) and "seed must be" in str(error.value)
+    assert "label_smoothing" not in Path(validate.__file__).read_text(encoding="utf-8")
+    validate_config(config("task.label_smoothing=0.1"))

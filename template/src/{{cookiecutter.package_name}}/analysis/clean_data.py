@@ -36,14 +36,14 @@ LOG_POINTER = "applied.json"
 
 # ---- step 1: find ------------------------------------------------------------------------------
 def find_suspicious(
-    task, datamodule, splits=("train", "val"), top_k: int = 20, **options
+    module, datamodule, splits=("train", "val"), top_k: int = 20, **options
 ) -> list[dict]:
     """Rows for the review CSV, highest loss first; the task says which items and why
     (``reasons``); ``options`` are the task's thresholds (e.g. ``confident``, ``unsure``)."""
-    rows = []
+    rows, report = [], module.report()
     for split in splits:
-        p = predict(task, datamodule, split)
-        for row in task.suspicious(p, top_k, **options):
+        p = predict(module, datamodule, split)
+        for row in report.suspicious(p, top_k, **options):
             i = row.pop("item")
             described = datamodule.describe_input(p.indices[i])  # e.g. a table row's values
             rows.append(

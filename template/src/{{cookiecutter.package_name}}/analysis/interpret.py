@@ -1,9 +1,10 @@
 """Interpretation report of a trained model on one split: where and how it is wrong.
 
-The predictions are gathered here, the same way for every task; what the report contains is the
-task's (``Task.interpret``): per-class tables and a confusion matrix for classes, per-label
-scores for label sets, scatter and residual plots for numbers, per-class IoU for masks. Files go
-to ``<run dir>/interpret/``; the returned dict is summary.json's ``interpretation`` section.
+The predictions of the trained module (a task and its model) are gathered here, the same way for
+every task; what the report contains is the task's report (``tasks/reports/``): per-class tables
+and a confusion matrix for classes, per-label scores for label sets, scatter and residual plots
+for numbers, per-class IoU for masks. Files go to ``<run dir>/interpret/``; the returned dict is
+summary.json's ``interpretation`` section.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from .predict import predict
 
 
 def interpret(
-    task, datamodule, output_dir: str | Path, split: str = "test", top_k: int = 16
+    module, datamodule, output_dir: str | Path, split: str = "test", top_k: int = 16
 ) -> dict:
     folder = Path(output_dir) / "interpret"
     folder.mkdir(parents=True, exist_ok=True)
-    report = task.interpret(predict(task, datamodule, split), folder, datamodule, top_k)
+    report = module.report().interpret(
+        predict(module, datamodule, split), folder, datamodule, top_k
+    )
     return {**report, "folder": str(folder), "files": sorted(f.name for f in folder.iterdir())}

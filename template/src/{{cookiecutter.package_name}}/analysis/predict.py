@@ -1,9 +1,9 @@
-"""Predictions of a trained task on one split, in eval mode, with what each item is; and the one
+"""Predictions of a trained model on one split, in eval mode, with what each item is; and the one
 loader of trained checkpoints.
 
 Shared by interpretation, clean-data and prediction: per item its index in the data set, its file
 path (files on disk) or None (in-memory data), its target, the model's raw output and its loss.
-What the outputs *mean* is the task's business (``task.decode``, ``task.interpret``).
+What the outputs *mean* is the task's business (``module.task``: ``decode``, its report).
 """
 
 from __future__ import annotations
@@ -34,21 +34,22 @@ def _to(value, device):
 
 
 @torch.no_grad()
-def predict(task, datamodule, split: str) -> Predictions:
-    """Run ``task`` over ``split`` (no shuffling, no augmentation) on the task's device."""
+def predict(module, datamodule, split: str) -> Predictions:
+    """Run ``module`` (a task and its model) over ``split`` (no shuffling, no augmentation) on
+    the module's device."""
     datamodule.setup()  # (once; later calls return at once)
-    was_training = task.training
-    task.eval()
-    device = next(task.parameters()).device
+    was_training = module.training
+    module.eval()
+    device = next(module.parameters()).device
     outputs, targets, losses = [], [], []
     try:
         for x, y in datamodule.eval_dataloaders([split])[0]:
-            out = task(_to(x, device)).float()
-            losses.append(task.item_losses(out, y.to(device)).cpu())
+            out = module(_to(x, device)).float()
+            losses.append(module.task.item_losses(out, y.to(device)).cpu())
             outputs.append(out.cpu())
             targets.append(y.cpu())
     finally:
-        task.train(was_training)
+        module.train(was_training)
     indices = list(datamodule._split_indices(split))
     paths = getattr(datamodule, "paths", None)
     return Predictions(
@@ -76,16 +77,16 @@ def item_images(datamodule, indices: list[int]) -> torch.Tensor | None:
 
 
 def load_trained(ckpt_path, data_overrides: dict | None = None):
-    """(task, datamodule) from a checkpoint: the task (whatever its kind), its weights, and the
-    data split they were trained on (the checkpoint carries the task's class and the data
-    module's settings; ``data_overrides`` change single settings)."""
+    """(module, datamodule) from a checkpoint: the training module with its task (whatever its
+    kind) and its weights, and the data split they were trained on (the checkpoint carries the
+    task's class and options and the data module's settings; ``data_overrides`` change single
+    settings)."""
     from hydra.utils import get_class
 
-    from ..training.checkpoints import check_same_targets, read_checkpoint
+    from ..training.checkpoints import check_same_targets, read_checkpoint, task_config
+    from ..training.module import TaskModule
 
     checkpoint = read_checkpoint(ckpt_path)  # a file or a run folder; one clear error if unusable
-    task = get_class(checkpoint["task"]["_target_"])(**checkpoint["hyper_parameters"])
-    task.load_state_dict(checkpoint["state_dict"])
     data_class = get_class(checkpoint["datamodule"]["_target_"])
     check_data_settings(data_class, data_overrides or {})
     config = {**checkpoint["datamodule"], **(data_overrides or {})}
@@ -97,7 +98,15 @@ def load_trained(ckpt_path, data_overrides: dict | None = None):
     datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__) or {})
     datamodule.setup()
     check_same_targets(checkpoint, datamodule.target_names, "the data", ckpt_path)
-    return task, datamodule
+    if checkpoint.get("upgraded_from") == 1:  # what the task keeps of its targets may have grown
+        task = task_config(checkpoint)
+        described = get_class(task["_target_"]).describe_targets(
+            datamodule.split_targets("train", full=True), datamodule.target_names
+        )
+        task["targets"] = {**described, **task["targets"]}
+    module = TaskModule(**checkpoint["hyper_parameters"])
+    module.load_state_dict(checkpoint["state_dict"])
+    return module, datamodule
 
 
 def check_data_settings(data_class, overrides: dict) -> None:

@@ -1,7 +1,7 @@
 """Predict new files with a trained checkpoint: ``python predict.py ckpt_path=... inputs=...``.
 
 Preprocessing comes from the checkpoint (the data module it was trained with reads each file:
-``DataModule.read_input``); the columns come from the task (``Task.prediction_row``). Files that
+``DataModule.read_input``); the columns come from the task's report (``prediction_row``, tasks/reports/). Files that
 cannot be read are listed in ``unreadable.txt`` and the rest are predicted; when none can be, the
 command fails with one line and writes nothing. ``read_one`` is also how serve.py reads a request.
 """
@@ -145,7 +145,7 @@ def predict_files(
     from ..data.base import unique_names
 
     task.eval()
-    device = next(task.parameters()).device
+    device, report = next(task.parameters()).device, task.report()
     names = unique_names([f.stem for f in files])  # (for files a task saves: masks)
     rows, unreadable = [], []
     with Progress(transient=True) as progress:
@@ -161,7 +161,7 @@ def predict_files(
             if tensors:
                 outputs = task(torch.stack(tensors).to(device)).float().cpu()
                 rows += [
-                    {"file": str(f), **task.prediction_row(o, folder=folder, name=n)}
+                    {"file": str(f), **report.prediction_row(o, folder=folder, name=n)}
                     for (f, n), o in zip(readable, outputs, strict=True)
                 ]
             progress.advance(bar, len(files[start : start + batch_size]))
@@ -190,12 +190,12 @@ def predict_items(
             + (f" (left out: {left_out})" if left_out else "")
         )
     task.eval()
-    device = next(task.parameters()).device
+    device, report = next(task.parameters()).device, task.report()
     rows = []
     for start in range(0, len(names), batch_size):
         outputs = task(inputs[start : start + batch_size].to(device)).float().cpu()
         rows += [
-            {"item": n, **task.prediction_row(o, folder=folder, name=n)}
+            {"item": n, **report.prediction_row(o, folder=folder, name=n)}
             for n, o in zip(names[start : start + batch_size], outputs, strict=True)
         ]
     return {**write_predictions(rows, folder), **notes}

@@ -21,6 +21,21 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
     return path
 
 
+def write_per_class(
+    path: Path, first: str, names: list[str], scores: dict[str, torch.Tensor], support
+) -> Path:
+    """One row per class (or label): its name (column ``first``), each of ``scores`` (one value
+    per class, in the order given) and its support."""
+    return write_csv(
+        path,
+        [first, *scores, "support"],
+        [
+            [name, *(round(float(values[c]), 6) for values in scores.values()), int(support[c])]
+            for c, name in enumerate(names)
+        ],
+    )
+
+
 def most_confused(matrix: torch.Tensor, names: list[str], min_count: int = 1) -> list[list]:
     """Off-diagonal (true, predicted, count) with count >= ``min_count``, largest first."""
     pairs = [

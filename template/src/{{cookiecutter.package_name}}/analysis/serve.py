@@ -91,7 +91,7 @@ def _predict_body(task, datamodule, body: bytes, kind: str, max_pixels: int) -> 
         hint = " (JSON rows need Content-Type: application/json)" if _is_json(body) else ""
         raise HTTPException(422, f"not a readable {kind}: {error}{hint}") from None
     output = task(x[None].to(next(task.parameters()).device)).float().cpu()[0]
-    return task.prediction_row(output)
+    return task.report().prediction_row(output)
 
 
 def _given_key(request) -> str:
@@ -168,7 +168,8 @@ def _predict_rows(task, datamodule, rows: list[dict] | dict, kind: str):
     if not names:
         raise HTTPException(422, "no row could be read")
     outputs = task(inputs.to(next(task.parameters()).device)).float().cpu()
-    answers = [task.prediction_row(output) for output in outputs]
+    report = task.report()
+    answers = [report.prediction_row(output) for output in outputs]
     return answers if many else answers[0]
 
 
@@ -238,4 +239,4 @@ def run(cfg) -> None:
 
 def info_name(task) -> str:
     """The task as the ready line names it: its configured name, else its class."""
-    return task.hparams.get("name") or type(task).__name__
+    return task.task.name or type(task.task).__name__

@@ -1,9 +1,11 @@
-"""The task contract: what every kind of problem declares, and the steps they all share.
+"""The task contract: what every kind of problem declares.
 
 A *task* is what the targets are (one class, a set of labels, numbers, a mask per pixel, ratings);
 how inputs are read (image tensors, image files, table rows, token ids) belongs to the data module.
 The shared code (run, overfit check, fit verdict, summary, sweeps, LR finder, fine-tuning, eval,
 interpretation, clean-data) reads only what this class declares; it never asks which task runs.
+The one training module (``training/module.py``) composes a task with a model and runs the
+steps, the logging, the optimizers and the checkpoint for every task.
 
 A task declares (class attributes, or methods to override):
 
@@ -15,38 +17,30 @@ A task declares (class attributes, or methods to override):
   the overfit check reads on the fixed batch and the value it must reach;
 * ``stratify``: how the data split stratifies (``labels``, ``label_sets``, ``quantiles``, ``none``);
 * ``describe_targets``: what it keeps of the training targets (names, scaling statistics);
-* ``num_outputs``, ``loss``, ``item_losses``, ``decode``, ``metrics``, ``metric_inputs``;
+* ``num_outputs``, ``activate``, ``loss``, ``penalty``, ``item_losses``, ``decode``, ``metrics``,
+  ``metric_inputs``;
 * ``baseline``: the score of the trivial predictor (majority class, training mean, ...);
 * ``chance_loss``: the loss of outputs that ignore the input (the overfit diagnosis);
 * ``oracle_outputs``: the best outputs for a batch whose identical inputs carry different targets
   (the overfit check's attainable ceiling, ``best_attainable``);
 * ``check_output``: a batch/output check worded in the task's own terms (the shape check);
-* ``interpret`` and ``suspicious``: its interpretation report and what makes an item suspicious;
-* ``prediction_row``: one predicted item as columns (predict.py's CSV, serve.py's JSON).
+* ``report_class``: its report (``tasks/reports/<task>.py``): the interpretation report, what
+  makes an item suspicious (clean-data), a target and a prediction as people read them;
+* ``validate_options``: its own options checked before anything is built (``task.<option>``).
 
-The base owns the training/validation/test steps, per-split logging, ``configure_optimizers``
-(from the model's layer groups) and the checkpoint hook. Every constructor argument is a plain
-value: checkpoints load with ``weights_only=True`` and rebuild the task without knowing it.
+Every constructor argument is a plain value (the checkpoint keeps them, ``task`` in its
+hyper-parameters); a task's own options are keyword arguments of its constructor.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-import lightning as L
 import torch
 from torch import nn
-from torchmetrics import Metric, MetricCollection
+from torchmetrics import Metric
 
-from ..models import create_model, facts_from_config
-from ..training.optim import (
-    build_optimizer,
-    build_scheduler,
-    group_learning_rates,
-    parameter_groups,
-)
-
-EVAL_SPLITS = ("train", "val", "test")
+from .reports import Report
 
 
 class TaskError(ValueError):
@@ -55,21 +49,21 @@ class TaskError(ValueError):
     user_error = True
 
 
-class Task(L.LightningModule):
+class Task(nn.Module):
+    """(A module only so that what it keeps as tensors, such as target statistics, follows the
+    model's device; it has no weights.)"""
+
     target_kind: ClassVar[str] = ""
     head: ClassVar[str] = "pooled"
     default_score: ClassVar[str] = ""
     default_overfit_metric: ClassVar[str] = ""
     default_overfit_target: ClassVar[float] = 1.0
     default_stratify: ClassVar[str] = "none"
+    report_class: ClassVar[type[Report]] = Report
 
     def __init__(
         self,
-        model: dict,
         targets: dict,
-        inputs: dict,
-        optimizer: dict,
-        scheduler: dict,
         regularize: bool = True,
         score: str | None = None,
         overfit_metric: str | None = None,
@@ -79,9 +73,9 @@ class Task(L.LightningModule):
         tolerances: dict | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
         self.target_info = targets  # what describe_targets kept: names, statistics
         self.regularize = regularize
+        self.name = name
         self.score = score or self.default_score
         self.overfit_metric = overfit_metric or self.default_overfit_metric or self.score
         self.overfit_target = (
@@ -89,29 +83,18 @@ class Task(L.LightningModule):
         )
         # how the fit verdict reads this run (kept in the checkpoint: eval.py judges alike)
         self.tolerances = {"bias": 0.05, "variance": 0.05, **(tolerances or {})}
-        self.model = create_model(model, self.num_outputs(), facts_from_config(inputs), regularize)
-        self.lr = optimizer["lr"]  # a plain attribute, so an LR finder can set it
-        self.lr_ratios: list[float] | None = None  # per layer group (see ``set_schedule``)
-        self.schedule_steps: int | None = None
-        if "shape" in inputs:  # per-layer shapes in Lightning's model summary
-            self.example_input_array = torch.zeros(2, *inputs["shape"])
         names = set(self.metrics())
         for key, value in (("score", self.score), ("overfit_metric", self.overfit_metric)):
             if value not in names:
                 raise TaskError(
                     f"task.{key}={value}: {type(self).__name__} measures {', '.join(sorted(names))}"
                 )
-        self.train_score = self.metrics()[self.score]
-        self.val_metrics = MetricCollection(self.metrics(), prefix="val/")
-        # every split measured in eval mode after training (``measure`` in training/run.py)
-        # (keys are prefixed: a ModuleDict key may not shadow a method such as ``train``)
-        self.eval_metrics = nn.ModuleDict(
-            {
-                f"split_{s}": MetricCollection(self.metrics(), prefix=f"{s}/final_")
-                for s in EVAL_SPLITS
-            }
-        )
-        self.eval_splits: tuple[str, ...] = ("test",)
+
+    @classmethod
+    def validate_options(cls, options: dict) -> list[str]:
+        """Problems with the task's own options (``task.<key>`` as configured), each a phrase
+        naming the key and what it accepts; checked with the rest of the run's settings."""
+        return []
 
     # ---- declarations: override in each task ---------------------------------------------------
     @classmethod
@@ -122,9 +105,18 @@ class Task(L.LightningModule):
     def num_outputs(self) -> int:
         return len(self.target_info["names"])
 
+    def activate(self, raw: torch.Tensor) -> torch.Tensor:
+        """The model's raw output -> the outputs the loss, ``decode`` and the metrics read (e.g.
+        squashed into a range); as it is by default."""
+        return raw
+
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The training loss (may include regularization such as label smoothing)."""
         return self.item_losses(outputs, targets).mean()
+
+    def penalty(self, model: nn.Module) -> torch.Tensor | float:
+        """A regularization term on the model's weights added to the training loss (0: none)."""
+        return 0.0
 
     def item_losses(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """One unregularized loss per item ``(N,)``: eval loss, top losses, clean-data."""
@@ -175,36 +167,13 @@ class Task(L.LightningModule):
     def check_output(self, inputs, targets: torch.Tensor, output: torch.Tensor) -> None:
         """Raise ``ShapeError`` with a message in the task's terms when the batch or the output
         does not fit (called by the shape check on one real batch)."""
-        from ..training.shape_check import ShapeError, describe_shapes
+        n = self.num_outputs()
+        check_output_width(output, targets, n, "outputs", "output per target", f"{n} here")
 
-        expected = (len(targets), self.num_outputs())
-        if tuple(output.shape) != expected:
-            raise ShapeError(
-                f"the model's output has shape {describe_shapes(output)}, expected "
-                f"{expected} (batch, outputs): the head must give one output per "
-                f"target ({self.num_outputs()} here)"
-            )
-
-    def interpret(self, predictions, folder, datamodule, top_k: int) -> dict:
-        """Write the task's interpretation report into ``folder``; return the summary section
-        (with a one-line ``message``)."""
-        raise NotImplementedError
-
-    def suspicious(self, predictions, top_k: int, **options) -> list[dict]:
-        """Items worth a second look (review rows: ``label``, ``prediction``, ``loss``,
-        ``reasons``), for clean-data."""
-        raise NotImplementedError
-
-    def describe_item(self, target: torch.Tensor) -> str:
-        """A target or a decoded prediction as a person reads it (for CSVs and plot titles)."""
-        return str(target.tolist())
-
-    def prediction_row(self, output: torch.Tensor, folder=None, name: str = "") -> dict:
-        """One new item's prediction from its raw output: a row of predict.py's CSV, and the JSON
-        answer serve.py gives (``folder`` None), so plain values typed as they are (numbers as
-        numbers). A task whose prediction is not a row (a mask) may save it into ``folder`` as a
-        file called after ``name`` and give the file's path, and serve it encoded."""
-        return {"prediction": self.describe_item(self.decode(output[None])[0])}
+    def report(self, module=None) -> Report:
+        """How this task reads its predictions (``report_class``, in ``tasks/reports/``);
+        ``module``: what runs the model, for reports that read the model itself."""
+        return self.report_class(self, module)
 
     def export_info(self) -> dict:
         """What a consumer of an exported model needs to read its raw outputs (plain values)."""
@@ -213,7 +182,7 @@ class Task(L.LightningModule):
         cls = type(self)
         return {
             "task": f"{cls.__module__}.{cls.__qualname__}",
-            "name": self.hparams.get("name"),
+            "name": self.name,
             "head": self.head,
             "num_outputs": self.num_outputs(),
             "target_names": list(self.target_info.get("names", [])),
@@ -221,121 +190,18 @@ class Task(L.LightningModule):
             "decode": inspect.getdoc(cls.decode),
         }
 
-    # ---- what fine-tuning and the LR finder change -----------------------------------------------
-    def set_schedule(self, lr_ratios: list[float] | None, steps: int | None) -> None:
-        """One LR multiplier per layer group and the optimizer steps the schedule spans; a
-        fine-tune stage calls this, then has ``configure_optimizers`` run again."""
-        self.lr_ratios = None if lr_ratios is None else list(lr_ratios)
-        self.schedule_steps = steps
 
-    # ---- the shared steps ------------------------------------------------------------------------
-    channels_last = False  # set by training/speed.py's ChannelsLast at the start of fit
+def check_output_width(
+    output: torch.Tensor, targets: torch.Tensor, n: int, axis: str, each: str, detail: str
+) -> None:
+    """``ShapeError`` unless ``output`` is ``(batch, n)``: one ``each`` (e.g. "logit per class")
+    for each of the ``n`` ``axis`` entries; ``detail`` says where ``n`` comes from."""
+    from ..training.shape_check import ShapeError, describe_shapes
 
-    def forward(self, x) -> torch.Tensor:
-        if self.channels_last and isinstance(x, torch.Tensor) and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return self.model(x)
-
-    # Each ``self.log`` costs Lightning about a millisecond (a sizeable part of a small model's
-    # step), so the steps log only what will be read: the loss on the steps the loggers write
-    # (``trainer.log_every_n_steps``), and each metric object once per epoch (Lightning computes
-    # and resets a logged metric at the epoch's end; ``update`` accumulates every batch).
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        x, y = batch
-        outputs = self(x)
-        loss = self.loss(outputs, y)
-        self.train_score.update(*self.metric_inputs(outputs.detach(), y))
-        if _writes_logs(self._trainer):  # (plots/curves.png reads every step's loss itself)
-            self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
-        if self.train_score.update_count == 1:  # the epoch's first batch (also after a resume)
-            self.log(
-                f"train/{self.score}",
-                self.train_score,
-                on_step=False,
-                on_epoch=True,
-                batch_size=len(y),
-            )
-        return loss
-
-    def validation_step(self, batch, batch_idx: int) -> None:
-        x, y = batch
-        outputs = self(x)
-        self.val_metrics.update(*self.metric_inputs(outputs, y))
-        self.log(
-            "val/loss",
-            self.item_losses(outputs, y).mean(),
-            prog_bar=True,
-            batch_size=len(y),
-            sync_dist=True,
-        )  # averaged over DDP ranks
-        if batch_idx == 0:
-            self.log_dict(self.val_metrics, batch_size=len(y))
-
-    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        """One dataloader per name in ``self.eval_splits``; logs ``<split>/final_<metric>``."""
-        split = self.eval_splits[dataloader_idx]
-        x, y = batch
-        outputs = self(x)
-        metrics = self.eval_metrics[f"split_{split}"]
-        metrics.update(*self.metric_inputs(outputs, y))
-        self.log(
-            f"{split}/final_loss",
-            self.item_losses(outputs, y).mean(),
-            batch_size=len(y),
-            add_dataloader_idx=False,
-            sync_dist=True,
-        )
-        if batch_idx == 0:  # (batch_idx counts from 0 in each split's loader)
-            self.log_dict(metrics, batch_size=len(y), add_dataloader_idx=False)
-
-    @torch.no_grad()
-    def evaluate_batches(self, batches, name: str) -> float:
-        """Metric ``name`` over ``batches`` in eval mode (dropout off, BatchNorm statistics);
-        the overfit check calls this after every step, so the metric is built once."""
-        probes = self.__dict__.setdefault("_probes", {})  # (not a submodule: not checkpointed)
-        if name not in probes:
-            probes[name] = self.metrics()[name]
-        metric = probes[name].to(self.device)
-        metric.reset()
-        was_training = self.training
-        self.eval()
-        try:
-            for x, y in batches:
-                x = x.to(self.device) if isinstance(x, torch.Tensor) else x
-                metric.update(*self.metric_inputs(self(x), y.to(self.device)))
-            return float(metric.compute())
-        finally:
-            self.train(was_training)
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        # the task and the data split travel with the weights: eval/predict rebuild both
-        cls = type(self)
-        checkpoint["task"] = {"_target_": f"{cls.__module__}.{cls.__qualname__}"}
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        if datamodule is not None and hasattr(datamodule, "config"):
-            checkpoint["datamodule"] = datamodule.config()
-        # the checkpoint holds every weight: rebuilding it must need neither the start-from file
-        # nor a download of pretrained weights; a model may add what it needs to be rebuilt
-        # without its files (a Hugging Face model's configuration)
-        model = checkpoint.get("hyper_parameters", {}).get("model")
-        rebuild = getattr(self.model, "rebuild_options", {})
-        if isinstance(model, dict) and (model.get("weights") or model.get("pretrained") or rebuild):
-            start = {k: v for k, v in (("weights", None), ("pretrained", False)) if k in model}
-            checkpoint["hyper_parameters"] = {
-                **checkpoint["hyper_parameters"],
-                "model": {**model, **start, **rebuild},
-            }
-
-    def configure_optimizers(self):
-        """Runs again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""
-        groups = self.model.layer_groups()
-        lrs = group_learning_rates(self.lr, self.lr_ratios, len(groups))
-        decay = self.hparams.optimizer.get("weight_decay", 0.0) if self.regularize else 0.0
-        optimizer = build_optimizer(self.hparams.optimizer, parameter_groups(groups, lrs, decay))
-        steps = self.schedule_steps or int(self.trainer.estimated_stepping_batches)
-        scheduler = build_scheduler(self.hparams.scheduler, optimizer, steps)
-        return (
-            optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
+    if tuple(output.shape) != (len(targets), n):
+        raise ShapeError(
+            f"the model's output has shape {describe_shapes(output)}, expected "
+            f"({len(targets)}, {n}) (batch, {axis}): the head must give one {each} ({detail})"
         )
 
 
@@ -350,10 +216,3 @@ def majority_per_group(
     counts.index_add_(0, groups, votes)
     best = nn.functional.one_hot(counts.argmax(dim=-1), classes)[groups].float()
     return best.movedim(-1, 1) * 20.0 - 10.0  # confident logits: the metrics read the argmax
-
-
-def _writes_logs(trainer) -> bool:
-    """Whether Lightning hands this training step's logged values to the loggers and the
-    progress bar (every ``log_every_n_steps`` steps; always without a trainer)."""
-    connector = getattr(trainer, "_logger_connector", None)
-    return connector is None or connector.should_update_logs or bool(trainer.fast_dev_run)

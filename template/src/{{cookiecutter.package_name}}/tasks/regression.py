@@ -6,21 +6,18 @@ metric, report and prediction is given back in the targets' original units. MSE 
 (``loss: l1`` or ``smooth_l1`` for targets with outliers); ``y_range`` bounds the outputs with a
 scaled sigmoid (fastai's ``sigmoid_range``) when the targets have known limits.
 
-Interpretation: predicted vs true scatter plot, residual histogram, per-target errors and the
-items with the largest absolute errors. Suspicious items: the largest residuals.
+Its report (``reports/regression.py``): predicted vs true, residuals, per-target errors, the
+largest errors; suspicious items for clean-data.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import torch
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric, R2Score
 
-from ..analysis.plots import new_figure, save_figure
-from ..analysis.reports import image_rows, write_csv
-from .base import Task, TaskError
+from .base import Task, TaskError, check_output_width
+from .reports.regression import RegressionReport
 
 # element-wise losses on standardized targets
 LOSSES = {
@@ -36,6 +33,7 @@ class RegressionTask(Task):
     default_overfit_metric = "r2"
     default_overfit_target = 0.99
     default_stratify = "quantiles"
+    report_class = RegressionReport
 
     def __init__(self, *args, loss: str = "mse", y_range: list | None = None, **kwargs) -> None:
         if loss not in LOSSES:
@@ -46,6 +44,7 @@ class RegressionTask(Task):
         self.register_buffer("target_mean", torch.tensor(stats["mean"]), persistent=False)
         self.register_buffer("target_std", torch.tensor(stats["std"]), persistent=False)
         self.bounds = self._standardized_bounds(y_range)
+        self.offset = 0.0
 
     # ---- what the targets are ------------------------------------------------------------------
     @classmethod
@@ -97,12 +96,12 @@ class RegressionTask(Task):
         return (targets.float().reshape(len(targets), -1) - self.target_mean) / self.target_std
 
     # ---- the declarations ----------------------------------------------------------------------
-    def forward(self, x) -> torch.Tensor:
-        """Standardized predictions (squashed into ``y_range`` when one is set)."""
-        out = self.model(x)
-        if self.bounds is not None:
-            out = self.low + (self.high - self.low) * torch.sigmoid(out)
-        return out
+    def activate(self, raw):
+        """Standardized predictions (squashed into ``y_range`` when one is set; ``offset``
+        shifts the sigmoid's middle)."""
+        if self.bounds is None:
+            return raw
+        return self.low + (self.high - self.low) * torch.sigmoid(raw + self.offset)
 
     def item_losses(self, outputs, targets):
         losses = LOSSES[self.loss_name](
@@ -150,155 +149,10 @@ class RegressionTask(Task):
         from ..training.shape_check import ShapeError, describe_shapes
 
         k, names = self.num_outputs(), ", ".join(self.target_names)
-        if tuple(output.shape) != (len(targets), k):
-            raise ShapeError(
-                f"the model's output has shape {describe_shapes(output)}, expected "
-                f"({len(targets)}, {k}) (batch, target columns): the head must give "
-                f"one number per target column ({names})"
-            )
+        check_output_width(output, targets, k, "target columns", "number per target column", names)
         if not targets.is_floating_point() or tuple(targets.shape) != (len(targets), k):
             raise ShapeError(
                 f"targets have shape {describe_shapes(targets)} "
                 f"({targets.dtype}), expected ({len(targets)}, {k}) floats: one "
                 f"value per target column ({names})"
             )
-
-    def describe_item(self, target) -> str:
-        values = target.reshape(-1).tolist()
-        if len(values) == 1:
-            return f"{values[0]:.4g}"
-        return ", ".join(f"{n}={v:.4g}" for n, v in zip(self.target_names, values, strict=True))
-
-    def prediction_row(self, output, folder=None, name: str = "") -> dict:
-        """The predicted value as a number, in the targets' units: ``prediction`` (one target)
-        or ``prediction_<name>`` per target (several), at float32's full precision."""
-        values = [float(f"{v:.9g}") for v in self.decode(output[None])[0].tolist()]
-        if len(values) == 1:
-            return {"prediction": values[0]}
-        return {f"prediction_{n}": v for n, v in zip(self.target_names, values, strict=True)}
-
-    # ---- reading the result --------------------------------------------------------------------
-    def interpret(self, p, folder: Path, datamodule, top_k: int) -> dict:
-        """predictions.csv, per_target.csv, scatter.png, residuals.png, worst.csv/.png."""
-        names = self.target_names
-        preds, targets = self.decode(p.outputs), p.targets.float().reshape(len(p.targets), -1)
-        residuals = preds - targets
-        errors = residuals.abs()
-        write_csv(
-            folder / "predictions.csv",
-            ["index", "path", *(f"true_{n}" for n in names), *(f"pred_{n}" for n in names)],
-            [
-                [p.indices[i], p.paths[i] or "", *targets[i].tolist(), *preds[i].tolist()]
-                for i in range(len(targets))
-            ],
-        )
-        per_target = []
-        for c, name in enumerate(names):
-            r2 = float(R2Score()(preds[:, c], targets[:, c])) if len(targets) > 1 else 0.0
-            per_target.append(
-                [
-                    name,
-                    round(float(errors[:, c].mean()), 6),
-                    round(float(residuals[:, c].pow(2).mean().sqrt()), 6),
-                    round(r2, 6),
-                    round(float(residuals[:, c].mean()), 6),
-                ]
-            )
-        write_csv(
-            folder / "per_target.csv", ["target", "mae", "rmse", "r2", "mean_residual"], per_target
-        )
-        self._plot_scatter(preds, targets, folder / "scatter.png", p.split)
-        self._plot_residuals(residuals, folder / "residuals.png", p.split)
-        # worst: the largest error in units of each column's spread (comparable across columns)
-        order = self._worst(errors, top_k)
-        rows = [
-            [
-                p.indices[i],
-                p.paths[i] or "",
-                self.describe_item(targets[i]),
-                self.describe_item(preds[i]),
-                round(float(errors[i].max()), 6),
-                round(float(p.losses[i]), 6),
-            ]
-            for i in order
-        ]
-        write_csv(
-            folder / "worst.csv",
-            ["index", "path", "label", "prediction", "abs_error", "loss"],
-            rows,
-        )
-        image_rows(
-            datamodule,
-            [r[0] for r in rows],
-            [f"{r[3]}\n/{r[2]}" for r in rows],
-            folder / "worst.png",
-            f"largest errors on {p.split}: prediction / true",
-        )
-        mae = float(errors.mean()) if len(targets) else 0.0
-        rmse = float(residuals.pow(2).mean().sqrt()) if len(targets) else 0.0
-        r2 = sum(row[3] for row in per_target) / len(per_target)
-        return {
-            "split": p.split,
-            "items": len(targets),
-            "mae": mae,
-            "rmse": rmse,
-            "r2": r2,
-            "per_target": {
-                row[0]: dict(zip(("mae", "rmse", "r2"), row[1:4], strict=True))
-                for row in per_target
-            },
-            "message": f"{p.split}: R² {r2:.3f}, MAE {mae:.4g}, RMSE {rmse:.4g} "
-            f"({len(targets)} items, original units)",
-        }
-
-    def _worst(self, errors: torch.Tensor, top_k: int) -> list[int]:
-        scaled = (errors / self.target_std.cpu()).max(dim=1).values
-        return torch.argsort(scaled, descending=True)[:top_k].tolist()
-
-    def _plot_scatter(self, preds, targets, path: Path, split: str) -> Path:
-        k = preds.shape[1]
-        fig, axes = new_figure(4.2 * k, 4.2)
-        for c, ax in enumerate([axes] if k == 1 else axes):
-            true, pred = targets[:, c].numpy(), preds[:, c].numpy()
-            ax.scatter(true, pred, s=6, alpha=0.5)
-            low, high = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
-            ax.plot([low, high], [low, high], color="black", linewidth=0.8)  # perfect predictions
-            ax.set_xlabel(f"true {self.target_names[c]}")
-            ax.set_ylabel(f"predicted {self.target_names[c]}")
-            ax.set_title(f"{self.target_names[c]} ({split}, {len(true)} items)")
-        return save_figure(fig, path)
-
-    def _plot_residuals(self, residuals, path: Path, split: str) -> Path:
-        k = residuals.shape[1]
-        fig, axes = new_figure(4.2 * k, 3.6)
-        for c, ax in enumerate([axes] if k == 1 else axes):
-            ax.hist(residuals[:, c].numpy(), bins=30)
-            ax.axvline(0.0, color="black", linewidth=0.8)
-            ax.set_xlabel(f"predicted - true {self.target_names[c]}")
-            ax.set_ylabel("items")
-            ax.set_title(f"residuals ({split})")
-        return save_figure(fig, path)
-
-    def suspicious(self, p, top_k: int, outlier: float = 3.0, **_) -> list[dict]:
-        """The largest residuals; ``outlier``: also any residual above that many RMSEs (a likely
-        wrong target value rather than a hard item)."""
-        preds, targets = self.decode(p.outputs), p.targets.float().reshape(len(p.targets), -1)
-        errors = (preds - targets).abs()
-        reasons: dict[int, list[str]] = {}
-        for i in self._worst(errors, top_k):
-            reasons.setdefault(i, []).append("large_residual")
-        if len(targets) > 1:
-            rmse = errors.pow(2).mean(dim=0).sqrt().clamp_min(1e-12)
-            for i in ((errors / rmse) > outlier).any(dim=1).nonzero()[:, 0].tolist():
-                reasons.setdefault(i, []).append("outlier")
-        return [
-            {
-                "label": self.describe_item(targets[i]),
-                "prediction": self.describe_item(preds[i]),
-                "abs_error": round(float(errors[i].max()), 6),
-                "loss": round(float(p.losses[i]), 6),
-                "reasons": "+".join(why),
-                "item": i,
-            }
-            for i, why in reasons.items()
-        ]

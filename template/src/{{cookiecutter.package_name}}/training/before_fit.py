@@ -17,11 +17,11 @@ from .lr_finder import find_lr, launched_rank
 from .shape_check import check_shapes
 
 
-def before_fit(cfg: DictConfig, task, datamodule, callbacks: list, output_dir: Path) -> dict:
+def before_fit(cfg: DictConfig, module, datamodule, callbacks: list, output_dir: Path) -> dict:
     sections: dict = {}
     if cfg.get("shape_check", True):
         batch = next(iter(datamodule.eval_dataloaders(["train"])[0]))
-        sections["shape_check"] = check_shapes(task, batch)
+        sections["shape_check"] = check_shapes(module, batch)
     if cfg.get("show_batch") and not datamodule.image_inputs:
         sections["plots"] = {
             "message": f"show_batch: the inputs of data={datamodule.name} are "
@@ -33,7 +33,9 @@ def before_fit(cfg: DictConfig, task, datamodule, callbacks: list, output_dir: P
         sections["plots"] = {
             "augmented_batch": str(
                 show_batch(
-                    datamodule, output_dir / "plots" / "augmented_batch.png", task.describe_item
+                    datamodule,
+                    output_dir / "plots" / "augmented_batch.png",
+                    module.report().describe_item,
                 )
             )
         }
@@ -47,7 +49,7 @@ def before_fit(cfg: DictConfig, task, datamodule, callbacks: list, output_dir: P
             if getattr(c, "use_in_lr_find", False)
         ]
         sections["lr_find"] = find_lr(
-            task,
+            module,
             datamodule,
             output_dir,
             callbacks=keep,

@@ -5,6 +5,12 @@ be unusable (missing, truncated by a full disk, a text file, a checkpoint of ano
 one ``CheckpointError`` whose message names the file and says what to do. Files are loaded with
 ``weights_only=True``: plain tensors and values only, never code.
 
+Checkpoints carry their format (``format_version``): 2 since the training module
+(``training/module.py``) holds the task, whose class and options are the ``task`` entry of the
+hyper-parameters. A checkpoint without one was written before (format 1: the task was the module,
+its class in ``checkpoint["task"]``, its options among the hyper-parameters) and is read as format
+2 (``upgrade``); one of a later format ends with one line naming it.
+
 ``atomic_save`` / ``atomic_write`` write to a temporary name in the same folder, flush it to disk
 and rename it over the target: a crash or a full disk leaves the old file or the new one, never a
 truncated one.
@@ -20,8 +26,12 @@ import torch
 
 from .speed import strip_compile_prefix
 
-# what train.py's checkpoints hold besides Lightning's own keys (tasks/ and data/ write them)
-REQUIRED_KEYS = ("hyper_parameters", "state_dict", "datamodule", "task")
+# what train.py's checkpoints hold besides Lightning's own keys (training/module.py writes them)
+REQUIRED_KEYS = ("hyper_parameters", "state_dict", "datamodule")
+FORMAT_VERSION = 2  # (1: before the format was written; read by ``upgrade``)
+# the training module's own constructor arguments; the rest of a format-1 checkpoint's
+# hyper-parameters were the task's
+MODULE_KEYS = ("model", "inputs", "optimizer", "scheduler", "regularize")
 CHECKPOINTS = "checkpoints"
 PREFERRED = ("best.ckpt", "last.ckpt")  # for a run folder: the best weights, else the latest
 
@@ -59,6 +69,8 @@ def read_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_KEYS)
     file = checkpoint_file(path)
     checkpoint = load_file(file)
     missing = [key for key in required if key not in checkpoint]
+    if "hyper_parameters" in required and not task_config(checkpoint).get("_target_"):
+        missing.append("task")
     if missing:
         raise CheckpointError(
             f"{file} is a PyTorch file but not a checkpoint written by train.py (it has no "
@@ -83,7 +95,7 @@ def check_same_targets(
     """The targets a checkpoint was trained on (class names, label names, target columns) must
     be the data's: a 3-class model measured on a 2-class folder would report a meaningless
     accuracy, and one with the same count in another order would swap every label."""
-    saved = ((checkpoint.get("hyper_parameters") or {}).get("targets") or {}).get("names")
+    saved = (task_config(checkpoint).get("targets") or {}).get("names")
     if saved is None or names is None or list(saved) == list(names):
         return
 
@@ -115,7 +127,37 @@ def load_file(file: Path) -> dict:
         )
     if isinstance(checkpoint.get("state_dict"), dict):  # a model compiled by wrapping it
         checkpoint["state_dict"] = strip_compile_prefix(checkpoint["state_dict"])
+    return upgrade(checkpoint, file)
+
+
+def upgrade(checkpoint: dict, file: str | Path) -> dict:
+    """``checkpoint`` in the current format: a format-1 one rearranged (its task's class and
+    options become the ``task`` hyper-parameter; ``upgraded_from`` says it was); one of a later
+    format than this code reads: ``CheckpointError``."""
+    version = checkpoint.get("format_version", 1)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{file} was written in checkpoint format {version} by a newer version of this "
+            f"project; this code reads formats 1 to {FORMAT_VERSION}: update the code, or use a "
+            "checkpoint it wrote"
+        )
+    hparams, task = checkpoint.get("hyper_parameters"), checkpoint.get("task")
+    if version == 1 and isinstance(hparams, dict) and isinstance(task, dict):
+        checkpoint["hyper_parameters"] = {
+            **{key: hparams[key] for key in MODULE_KEYS if key in hparams},
+            "task": {
+                "_target_": task["_target_"],
+                **{key: value for key, value in hparams.items() if key not in MODULE_KEYS},
+            },
+        }
+        del checkpoint["task"]
+        checkpoint["format_version"], checkpoint["upgraded_from"] = FORMAT_VERSION, version
     return checkpoint
+
+
+def task_config(checkpoint: dict) -> dict:
+    """The task's ``_target_`` and options a checkpoint was trained with ({} if none)."""
+    return (checkpoint.get("hyper_parameters") or {}).get("task") or {}
 
 
 def is_readable(file: str | Path) -> bool:

@@ -35,7 +35,7 @@ class TrainingCurves(L.Callback):
         # not per step (a float() per step would wait for the GPU at every step)
 
     def _keys(self, pl_module) -> list[str]:
-        score = getattr(pl_module, "score", None)  # a task's score name (acc, r2, ...)
+        score = getattr(pl_module.task, "score", None)  # the task's score name (acc, r2, ...)
         return ["train/loss", "val/loss", *((f"train/{score}", f"val/{score}") if score else ())]
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
@@ -75,7 +75,7 @@ class TrainingCurves(L.Callback):
     def on_fit_end(self, trainer, pl_module) -> None:
         self._flush()  # steps of an epoch that did not finish (an overfit run that stopped early)
         if trainer.is_global_zero and (self.epochs or self.steps):
-            self.draw(getattr(pl_module, "score", None))
+            self.draw(getattr(pl_module.task, "score", None))
             self.path.with_suffix(".json").write_text(
                 json.dumps(
                     _plain(

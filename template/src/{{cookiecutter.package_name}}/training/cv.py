@@ -464,10 +464,11 @@ class _Predictions:
     def add(self, result: dict, repeat: int, fold: int) -> None:
         from ..analysis.predict import load_trained, predict
 
-        task, datamodule = load_trained(result["best_checkpoint"])
-        val = predict(task, datamodule, "val")
+        module, datamodule = load_trained(result["best_checkpoint"])
+        task = module.task
+        val = predict(module, datamodule, "val")
         # a given validation split leaves no test split by default (data.test_fraction=0)
-        test = predict(task, datamodule, "test") if datamodule.sizes()["test"] else None
+        test = predict(module, datamodule, "test") if datamodule.sizes()["test"] else None
         test_indices = test.indices if test is not None else []
         if self.task is None:
             self.task, self.oof_metrics = task, _local_metrics(task)
@@ -476,6 +477,7 @@ class _Predictions:
             raise RuntimeError(f"{result['name']}: the test split differs from the first fold's")
         for metric in self.oof_metrics.values():
             metric.update(*task.metric_inputs(val.outputs, val.targets))
+        describe = module.report().describe_item
         for j, index in enumerate(val.indices):
             output = val.outputs[j]
             self.rows.append(
@@ -484,8 +486,8 @@ class _Predictions:
                     "item": val.paths[j] or "",
                     "repeat": repeat,
                     "fold": fold,
-                    "target": task.describe_item(val.targets[j]),
-                    "prediction": task.describe_item(task.decode(output[None])[0]),
+                    "target": describe(val.targets[j]),
+                    "prediction": describe(task.decode(output[None])[0]),
                     "loss": round(float(val.losses[j]), 6),
                 }
             )

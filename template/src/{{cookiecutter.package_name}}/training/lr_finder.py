@@ -5,11 +5,11 @@ ratios between discriminative learning rates are lost), suggests at the steepest
 linear LR axis, and stops when ``max_epochs`` ends the search on tiny data sets (no suggestion).
 
 Here a callback scales the learning rate of every group by the same factor, exponentially from
-``start_lr`` to ``end_lr`` (measured on the group that carries ``task.lr``, normally the head), for
-``num_it`` steps, over as many epochs as that takes. The loss is smoothed with an EMA
+``start_lr`` to ``end_lr`` (measured on the group that carries the module's ``lr``, normally the
+head), for ``num_it`` steps, over as many epochs as that takes. The loss is smoothed with an EMA
 (``beta``) and the test stops when it exceeds ``stop_div`` x its best value. The model's weights
-are restored afterwards. With ``apply=True`` only ``task.lr`` is changed: the task derives every
-group's LR from it, so the ratios stay as configured.
+are restored afterwards. With ``apply=True`` only the module's ``lr`` is changed (``set_lr``): it
+derives every group's LR from it, so the ratios stay as configured.
 
 Writes ``plots/lr_find.png`` and ``lr_find.csv`` (lr, loss, smoothed loss) in the run folder.
 """
@@ -158,7 +158,7 @@ RULES = {"valley": suggest_valley, "steep": suggest_steep, "minimum": suggest_mi
 
 # ---- the job ---------------------------------------------------------------------------------
 def find_lr(
-    task: L.LightningModule,
+    module: L.LightningModule,
     datamodule: L.LightningDataModule,
     output_dir: str | Path,
     suggestion: str = "valley",
@@ -171,7 +171,8 @@ def find_lr(
     trainer_options: dict | None = None,
     callbacks: list | None = None,
 ) -> dict:
-    """Run the range test on ``task`` (weights restored afterwards); return the summary section.
+    """Run the range test on ``module`` (a task and its model; weights restored afterwards);
+    return the summary section.
 
     ``callbacks``: extra callbacks that shape the model during training and must also shape it
     during the test (e.g. a fine-tune schedule that freezes the backbone first); ``train.py``
@@ -181,9 +182,9 @@ def find_lr(
         raise ValueError(f"lr_find.suggestion must be one of {SUGGESTIONS}, got '{suggestion}'")
     if num_it < 20:
         raise ValueError(f"lr_find.num_it={num_it} is too few steps to read a curve (use >= 20)")
-    base_lr = float(task.lr)
-    state = copy.deepcopy(task.state_dict())
-    trainable = {name: p.requires_grad for name, p in task.named_parameters()}
+    base_lr = float(module.lr)
+    state = copy.deepcopy(module.state_dict())
+    trainable = {name: p.requires_grad for name, p in module.named_parameters()}
     finder = LRRangeTest(base_lr, start_lr, end_lr, num_it, stop_div, beta)
     options = {"accelerator": "auto", "devices": 1, **(trainer_options or {})}
     trainer = L.Trainer(
@@ -199,12 +200,12 @@ def find_lr(
         callbacks=[finder, *(callbacks or [])],
     )
     try:
-        trainer.fit(task, datamodule=datamodule)
+        trainer.fit(module, datamodule=datamodule)
     finally:  # as before the test: weights, BatchNorm statistics, frozen or not
-        task.load_state_dict(state)
-        for name, param in task.named_parameters():
+        module.load_state_dict(state)
+        for name, param in module.named_parameters():
             param.requires_grad_(trainable[name])
-        task.trainer = None  # detach: the real training attaches its own trainer
+        module.trainer = None  # detach: the real training attaches its own trainer
     if len(finder.losses) < 10:
         raise RuntimeError(
             f"the LR range test stopped after {len(finder.losses)} steps (loss "
@@ -218,7 +219,7 @@ def find_lr(
         _write_curve(curve, finder)
         plot_lr_find(finder.lrs, finder.smoothed, suggestions, suggestion, plot)
     if apply:
-        task.lr = chosen
+        module.set_lr(chosen)
     ratios = [lr / finder.group_lrs[0][-1] for lr in finder.group_lrs[0]]
     during = {c.summary_key: c.summary() for c in callbacks or [] if hasattr(c, "summary_key")}
     return {
@@ -228,7 +229,7 @@ def find_lr(
         "suggestions": suggestions,
         "applied": bool(apply),
         "lr_before": base_lr,
-        "lr_after": float(task.lr),
+        "lr_after": float(module.lr),
         "group_lr_ratios": ratios,
         "steps": len(finder.losses),
         "stopped_early": len(finder.losses) < num_it,

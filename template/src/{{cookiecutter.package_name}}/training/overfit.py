@@ -43,10 +43,11 @@ class OverfitCheck(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
-        self.metric = pl_module.overfit_metric
+        task = pl_module.task
+        self.metric = task.overfit_metric
         if self.target is None:
-            self.target = pl_module.overfit_target
-        self.chance_loss = pl_module.chance_loss()
+            self.target = task.overfit_target
+        self.chance_loss = task.chance_loss()
         datamodule = trainer.datamodule
         self.num_batches = getattr(getattr(datamodule, "hparams", None), "overfit_batches", 1)
         # with several fixed batches, the target must hold on all of them at the same time
@@ -203,7 +204,7 @@ def ceiling(pl_module, metric: str, inputs: list, targets: list) -> tuple[float,
         return 1.0, 0
     y = torch.cat([t.to(pl_module.device) for t in targets])
     groups_tensor = torch.as_tensor(groups, device=pl_module.device)
-    return pl_module.best_attainable(groups_tensor, y, metric), conflicting
+    return pl_module.task.best_attainable(groups_tensor, y, metric), conflicting
 
 
 def identical_items(batches: list) -> np.ndarray:

@@ -46,7 +46,14 @@ from lightning.fabric.utilities.apply_func import apply_to_collection
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
-from .checkpoints import CheckpointError, check_same_targets, commit, is_readable, load_file
+from .checkpoints import (
+    CheckpointError,
+    check_same_targets,
+    commit,
+    is_readable,
+    load_file,
+    task_config,
+)
 
 LAST = "last.ckpt"
 BEST = "best.ckpt"
@@ -140,7 +147,7 @@ def check_resumable(
     if module is not None:
         check_same_targets(
             checkpoint,
-            (getattr(module, "target_info", None) or {}).get("names"),
+            module.task.target_info.get("names"),
             "this run's data",
             path,
         )
@@ -162,18 +169,19 @@ def _what_differs(checkpoint: dict, module: L.LightningModule) -> str:
     the settings that differ between the checkpoint and this run's module, then the first
     weight that does not fit."""
     saved, wanted = checkpoint.get("hyper_parameters") or {}, module.hparams or {}
+    saved_task, wanted_task = task_config(checkpoint), wanted.get("task") or {}
 
-    def targets(hparams) -> str:
-        names = (hparams.get("targets") or {}).get("names")
+    def targets(task: dict) -> str:
+        names = (task.get("targets") or {}).get("names")
         return f"{len(names)} targets" if names is not None else "?"
 
     facts = {
-        "task": (saved.get("name"), wanted.get("name")),
+        "task": (saved_task.get("name"), wanted_task.get("name")),
         "model": (
             _describe(saved.get("model") or {}, ["name"]),
             _describe(wanted.get("model") or {}, ["name"]),
         ),
-        "targets": (targets(saved), targets(wanted)),
+        "targets": (targets(saved_task), targets(wanted_task)),
         "inputs": (saved.get("inputs"), wanted.get("inputs")),
     }
     parts = [f"{key} {old} -> {new}" for key, (old, new) in facts.items() if old != new]

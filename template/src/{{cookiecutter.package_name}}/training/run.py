@@ -12,7 +12,6 @@ from pathlib import Path
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
@@ -26,6 +25,7 @@ from .before_fit import before_fit
 from .distributed import eval_loaders, relaunchable
 from .guards import Interruption, StopOnDivergence
 from .loggers import build_loggers, finish_loggers, log_summary
+from .module import TaskModule
 from .progress import ProgressBar
 from .resume import resolve_ckpt_path
 from .speed import ChannelsLast, compile_model
@@ -65,43 +65,32 @@ def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
     return datamodule
 
 
-def build_task(cfg: DictConfig, task_cls: type[Task], datamodule) -> Task:
+def build_module(cfg: DictConfig, task_cls: type[Task], datamodule) -> TaskModule:
+    """The training module: the task (its options, what it keeps of the training targets, the
+    verdict's tolerances) and the model, with the optimizer and schedule to train them."""
     targets = task_cls.describe_targets(
         datamodule.split_targets("train", full=True), datamodule.target_names
     )
     evaluate = cfg.evaluate
-    try:
-        return instantiate(
-            cfg.task,
-            _convert_="all",
-            _recursive_=False,
-            model=plain(cfg.model),
-            targets=targets,
-            inputs=_inputs_adapter(datamodule),
-            optimizer=plain(cfg.optimizer),
-            scheduler=plain(cfg.scheduler),
-            regularize=bool(cfg.regularize),
-            tolerances={"bias": evaluate.bias_tolerance, "variance": evaluate.variance_tolerance},
-        )
-    except InstantiationException as error:  # a task's bad option: its own one-line message
-        if isinstance(error.__cause__, TaskError):
-            raise error.__cause__ from None
-        raise
+    task = {
+        **plain(cfg.task),
+        "targets": targets,
+        "tolerances": {"bias": evaluate.bias_tolerance, "variance": evaluate.variance_tolerance},
+    }
+    return TaskModule(
+        task=task,
+        model=plain(cfg.model),
+        inputs=facts_config(datamodule.input_facts()),
+        optimizer=plain(cfg.optimizer),
+        scheduler=plain(cfg.scheduler),
+        regularize=bool(cfg.regularize),
+    )
 
-
-# ---- ADAPTER (issue 18 merge: inputs=facts_config(datamodule.input_facts())) ----------------
-def _inputs_adapter(datamodule) -> dict:
-    """The data module's ``input_info()`` as typed facts in their config form; the old keys stay
-    beside them while the collab task still reads ``y_range``/``train_ratings`` there."""
-    from ..models.format1 import facts_from_input_info
-
-    info = datamodule.input_info()
-    return {**info, **facts_config(facts_from_input_info(info))}
 
 
 def describe_task(task: Task) -> dict:
     return {
-        "name": task.hparams.get("name") or type(task).__name__,
+        "name": task.name or type(task).__name__,
         "target_kind": task.target_kind,
         "score": task.score,
         "overfit_metric": task.overfit_metric,
@@ -139,14 +128,14 @@ def train(cfg: DictConfig) -> Summary:
             skipped.parent.mkdir(parents=True, exist_ok=True)
             skipped.write_text("\n".join(map(str, datamodule.skipped_files)) + "\n")
             summary.data["skipped_files_list"] = str(skipped)
-        task = build_task(cfg, task_cls, datamodule)
-        summary.task = describe_task(task)
-        counts = task.model.parameter_counts()
+        module = build_module(cfg, task_cls, datamodule)
+        summary.task = describe_task(module.task)
+        counts = module.model.parameter_counts()
         summary.model = {
             "name": cfg.model.name,
             "params_total": counts["total"],
             "params_trainable": counts["trainable"],
-            "compiled": compile_model(task, cfg.get("compile")),
+            "compiled": compile_model(module, cfg.get("compile")),
         }
 
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
@@ -156,7 +145,7 @@ def train(cfg: DictConfig) -> Summary:
         if cfg.get("finetune"):  # the transfer-learning schedule (configs/finetune/)
             callbacks.append(instantiate(cfg.finetune))
         callbacks += [StopOnDivergence(), interruption]
-        resume_from = resolve_ckpt_path(cfg, task)  # ckpt_path=last|<run dir>|<file>|null
+        resume_from = resolve_ckpt_path(cfg, module)  # ckpt_path=last|<run dir>|<file>|null
         loggers = build_loggers(cfg, resume_from)
         trainer = instantiate(
             cfg.trainer,
@@ -167,11 +156,11 @@ def train(cfg: DictConfig) -> Summary:
         for logger in loggers:
             logger.log_hyperparams(plain(cfg))
 
-        summary.sections.update(before_fit(cfg, task, datamodule, callbacks, output_dir))
+        summary.sections.update(before_fit(cfg, module, datamodule, callbacks, output_dir))
         try:
             with relaunchable():  # DDP under a Hydra multirun: the other ranks join this job
                 # weights_only: a resumed checkpoint is loaded as safely as every other one
-                trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+                trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
         finally:  # the checks' verdicts, also when fit stopped early (diverged, interrupted)
             summary.verdicts = {
                 cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")
@@ -181,18 +170,18 @@ def train(cfg: DictConfig) -> Summary:
 
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
         splits = list(cfg.evaluate.splits)
-        summary.metrics = measure(trainer, task, datamodule, splits, best) if splits else {}
+        summary.metrics = measure(trainer, module, datamodule, splits, best) if splits else {}
         reference = (
-            datamodule.reference_scores(task, splits)
+            datamodule.reference_scores(module.task, splits)
             if cfg.evaluate.fit_verdict and splits
             else None
         )
         if reference:  # the model the network has to beat, on the same split
             summary.sections["reference_model"] = reference
         if cfg.evaluate.fit_verdict and {"train", "val"} <= summary.metrics.keys():
-            summary.verdicts["fit"] = judge_fit(task, datamodule, summary.metrics, reference)
+            summary.verdicts["fit"] = judge_fit(module.task, datamodule, summary.metrics, reference)
         # trainable as at the end of training (a fine-tune schedule may have frozen layers)
-        summary.model["params_trainable"] = task.model.parameter_counts()["trainable"]
+        summary.model["params_trainable"] = module.model.parameter_counts()["trainable"]
         summary.best_checkpoint = best
     except BaseException as caught:  # every ending is recorded (re-raised below)
         # Lightning turns Ctrl-C into SystemExit(1): report what really happened
@@ -221,13 +210,17 @@ def train(cfg: DictConfig) -> Summary:
 
 
 def measure(
-    trainer: L.Trainer, task: Task, datamodule, splits: list[str], ckpt_path: str | None = None
+    trainer: L.Trainer,
+    module: TaskModule,
+    datamodule,
+    splits: list[str],
+    ckpt_path: str | None = None,
 ) -> dict[str, dict[str, float]]:
     """The task's metrics and loss on each split in eval mode (no dropout, no augmentation)."""
-    task.eval_splits = tuple(splits)
+    module.set_eval_splits(splits)
     loaders = eval_loaders(datamodule.eval_dataloaders(splits), trainer)  # each sample once
     results = trainer.test(
-        task, dataloaders=loaders, ckpt_path=ckpt_path, verbose=False, weights_only=True
+        module, dataloaders=loaders, ckpt_path=ckpt_path, verbose=False, weights_only=True
     )
     return split_metrics({k: v for result in results for k, v in result.items()})
 
@@ -244,7 +237,7 @@ def judge_fit(task: Task, datamodule, metrics: dict, reference: dict | None = No
         task.tolerances["bias"],
         task.tolerances["variance"],
         datamodule.hparams.fraction,
-        datamodule.image_inputs,
+        datamodule.input.variance_advice,
         reference,
     )
 
@@ -260,18 +253,18 @@ def evaluate(cfg: DictConfig) -> Summary:
     try:
         # data settings given on the command line (the ones left at null keep the checkpoint's)
         changes = {k: v for k, v in (plain(cfg.get("data")) or {}).items() if v is not None}
-        task, datamodule = load_trained(ckpt_path, changes)
-        summary.task, summary.data = describe_task(task), datamodule.describe()
+        module, datamodule = load_trained(ckpt_path, changes)
+        summary.task, summary.data = describe_task(module.task), datamodule.describe()
         summary.sections["checkpoint"] = str(ckpt_path)
         trainer = instantiate(cfg.trainer, logger=False, default_root_dir=cfg.paths.output_dir)
-        summary.metrics = measure(trainer, task, datamodule, list(cfg.splits))
+        summary.metrics = measure(trainer, module, datamodule, list(cfg.splits))
         if {"train", "val"} <= summary.metrics.keys():
-            summary.verdicts["fit"] = judge_fit(task, datamodule, summary.metrics)
+            summary.verdicts["fit"] = judge_fit(module.task, datamodule, summary.metrics)
         if cfg.get("interpret") and trainer.is_global_zero:
             from ..analysis.interpret import interpret
 
             summary.sections["interpretation"] = interpret(
-                task, datamodule, cfg.paths.output_dir, cfg.interpret_split, cfg.top_k
+                module, datamodule, cfg.paths.output_dir, cfg.interpret_split, cfg.top_k
             )
     except BaseException as caught:  # recorded, then re-raised
         error = caught

@@ -4,7 +4,7 @@ A shape bug otherwise surfaces as a long stack trace from deep inside torch, min
 Here forward hooks record every layer's input and output shapes; when a layer fails, the message
 names that layer, its input shapes and what it expected. Then the task checks the output and the
 targets in its own terms (classes, labels, target columns, mask classes). (Per-layer shapes of a
-working model: Lightning's model summary, which uses the task's ``example_input_array``.)
+working model: Lightning's model summary, which uses the module's ``example_input_array``.)
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ def describe_shapes(value) -> str:
     return type(value).__name__
 
 
-def check_shapes(task, batch) -> dict:
+def check_shapes(task_module, batch) -> dict:
     """Forward one batch (eval mode, no gradients); raise ``ShapeError`` on any mismatch. The
     layer-by-layer part is the same for every model; the output/target part is the task's own
     check (``Task.check_output``), worded in its terms."""
-    model = task.model
+    model = task_module.model
     inputs, targets = batch
     trace: list[tuple[str, str, str]] = []  # (layer, input shapes, output shapes)
     running: list[tuple[str, nn.Module, str]] = []
@@ -71,7 +71,7 @@ def check_shapes(task, batch) -> dict:
         for hook in hooks:
             hook.remove()
         model.train(was_training)
-    task.check_output(inputs, targets, output)
+    task_module.task.check_output(inputs, targets, output)
     return {
         "passed": True,
         "input": describe_shapes(inputs),

@@ -18,13 +18,13 @@ import torch
 COMPILE_PREFIX = "_orig_mod."
 
 
-def compile_model(task, option) -> dict | None:
+def compile_model(module, option) -> dict | None:
     """``option``: false/null (off), true (torch's defaults) or torch.compile's keyword
     arguments (``{mode: max-autotune}``, ``{backend: aot_eager}``)."""
     if not option:
         return None
     options = {} if option is True else {str(k): v for k, v in dict(option).items()}
-    task.model.compile(**options)
+    module.model.compile(**options)
     return options
 
 
@@ -34,7 +34,7 @@ def strip_compile_prefix(state: dict) -> dict:
 
 
 class ChannelsLast(L.Callback):
-    """At the start of fit: the task's weights to channels_last where wanted (the task's
+    """At the start of fit: the model's weights to channels_last where wanted (the module's
     ``forward`` converts each 4-D batch the same way)."""
 
     def __init__(self, enabled: bool | None = None) -> None:
@@ -44,4 +44,4 @@ class ChannelsLast(L.Callback):
         wanted = pl_module.device.type == "cuda" if self.enabled is None else self.enabled
         if wanted:
             pl_module.to(memory_format=torch.channels_last)
-        pl_module.channels_last = bool(wanted)
+        pl_module.use_channels_last(bool(wanted))

@@ -112,6 +112,22 @@ def _seed(cfg: DictConfig) -> str | None:
     return f"seed must be an integer or null (no seeding), got {value!r}"
 
 
+def _task_options(cfg: DictConfig) -> str | None:
+    """The task's own options, checked by the task (``Task.validate_options``)."""
+    target = _get(cfg, "task._target_")
+    if not isinstance(target, str):
+        return None
+    from hydra.utils import get_class
+
+    try:
+        task_class = get_class(target)
+    except Exception:  # an unknown task: building it names the problem
+        return None
+    values = {key: _get(cfg, f"task.{key}") for key in cfg.task}
+    options = {key: value for key, value in values.items() if value is not _ABSENT}
+    return "; ".join(task_class.validate_options(options)) or None
+
+
 def _gpu(cfg: DictConfig) -> str | None:
     accelerator = str(_get(cfg, "trainer.accelerator") or "")
     if accelerator not in ("gpu", "cuda"):
@@ -138,6 +154,6 @@ _CHECKS = (
     _number("data.val_fraction", 0, 1),
     _number("data.test_fraction", 0, 1),
     _integer("data.overfit_batches", 0),
-    _number("task.label_smoothing", 0, 1),
+    _task_options,
     _gpu,
 )

@@ -1,0 +1,233 @@
+"""The one LightningModule: a task (what the targets are) composed with a model (the network).
+
+It runs what is the same for every task: the training/validation/test steps, per-split logging,
+``configure_optimizers`` (from the model's layer groups), ``evaluate_batches`` (the overfit check
+and the curves) and the checkpoint hook; whatever differs between tasks it asks the task
+(``tasks/base.py``: loss, metrics, decoding, ...). Its settings arrive through the constructor
+(plain values, kept in the checkpoint as its hyper-parameters: ``task`` with the task's
+``_target_`` and options, ``model``, ``inputs``, ``optimizer``, ``scheduler``, ``regularize``) or
+through a named method (``set_lr``, ``set_schedule``, ``set_eval_splits``,
+``use_channels_last``).
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from torch import nn
+from torchmetrics import MetricCollection
+
+from ..models import create_model, facts_from_config
+from ..tasks.base import Task, TaskError
+from .checkpoints import FORMAT_VERSION
+from .optim import build_optimizer, build_scheduler, group_learning_rates, parameter_groups
+
+EVAL_SPLITS = ("train", "val", "test")
+
+
+def build_task(config: dict, regularize: bool = True) -> Task:
+    """The task a config (``_target_`` + options, plain values) describes; a task's own
+    ``TaskError`` (a bad option) as its one-line message."""
+    try:
+        return instantiate(config, _convert_="all", _recursive_=False, regularize=regularize)
+    except InstantiationException as error:
+        if isinstance(error.__cause__, TaskError):
+            raise error.__cause__ from None
+        raise
+
+
+class TaskModule(L.LightningModule):
+    def __init__(
+        self,
+        task: dict,
+        model: dict,
+        inputs: dict,
+        optimizer: dict,
+        scheduler: dict,
+        regularize: bool = True,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.task = build_task(task, regularize)
+        self.regularize = regularize
+        # the one place a model is built from its config and the data's facts
+        self.model = create_model(model, self.task.num_outputs(), facts_from_config(inputs), regularize)
+        self.lr = optimizer["lr"]  # the head's rate; an LR finder may change it (``set_lr``)
+        self.lr_ratios: list[float] | None = None  # per layer group (see ``set_schedule``)
+        self.schedule_steps: int | None = None
+        self.channels_last = False
+        if "shape" in inputs:  # per-layer shapes in Lightning's model summary
+            self.example_input_array = torch.zeros(2, *inputs["shape"])
+        metrics = self.task.metrics
+        self.train_score = metrics()[self.task.score]
+        self.val_metrics = MetricCollection(metrics(), prefix="val/")
+        # every split measured in eval mode after training (``measure`` in training/run.py)
+        # (keys are prefixed: a ModuleDict key may not shadow a method such as ``train``)
+        self.eval_metrics = nn.ModuleDict(
+            {f"split_{s}": MetricCollection(metrics(), prefix=f"{s}/final_") for s in EVAL_SPLITS}
+        )
+        self.eval_splits: tuple[str, ...] = ("test",)
+
+    @classmethod
+    def for_task(
+        cls,
+        task: type[Task],
+        model: dict,
+        targets: dict,
+        inputs: dict,
+        optimizer: dict,
+        scheduler: dict,
+        regularize: bool = True,
+        **options,
+    ) -> TaskModule:
+        """A module for the task class ``task`` with its ``options``, its config written for
+        you (for code that holds the class, not a config: tests, notebooks)."""
+        config = {"_target_": f"{task.__module__}.{task.__qualname__}", "targets": targets}
+        return cls({**config, **options}, model, inputs, optimizer, scheduler, regularize)
+
+    # ---- what fine-tuning, the LR finder, the speed switches and ``measure`` change -------------
+    def set_lr(self, lr: float) -> None:
+        """The base learning rate (the head's; every layer group's derives from it): the LR
+        finder's suggestion, applied before training."""
+        self.lr = float(lr)
+
+    def set_schedule(self, lr_ratios: list[float] | None, steps: int | None) -> None:
+        """One LR multiplier per layer group and the optimizer steps the schedule spans; a
+        fine-tune stage calls this, then has ``configure_optimizers`` run again."""
+        self.lr_ratios = None if lr_ratios is None else list(lr_ratios)
+        self.schedule_steps = steps
+
+    def set_eval_splits(self, splits) -> None:
+        """The splits ``trainer.test`` measures, one dataloader each, in this order."""
+        self.eval_splits = tuple(splits)
+
+    def use_channels_last(self, enabled: bool) -> None:
+        """Image batches in channels_last memory layout, as the weights (training/speed.py)."""
+        self.channels_last = bool(enabled)
+
+    # ---- what the analysis asks of a trained module --------------------------------------------
+    def report(self):
+        """The task's report on this module's predictions (``tasks/reports/``)."""
+        return self.task.report(self)
+
+    def export_info(self) -> dict:
+        """What a consumer of the exported module needs to read its outputs (the task's)."""
+        return self.task.export_info()
+
+    # ---- the steps -----------------------------------------------------------------------------
+    def forward(self, x) -> torch.Tensor:
+        if self.channels_last and isinstance(x, torch.Tensor) and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.task.activate(self.model(x))
+
+    # Each ``self.log`` costs Lightning about a millisecond (a sizeable part of a small model's
+    # step), so the steps log only what will be read: the loss on the steps the loggers write
+    # (``trainer.log_every_n_steps``), and each metric object once per epoch (Lightning computes
+    # and resets a logged metric at the epoch's end; ``update`` accumulates every batch).
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        outputs = self(x)
+        loss = self.task.loss(outputs, y) + self.task.penalty(self.model)
+        self.train_score.update(*self.task.metric_inputs(outputs.detach(), y))
+        if _writes_logs(self._trainer):  # (plots/curves.png reads every step's loss itself)
+            self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
+        if self.train_score.update_count == 1:  # the epoch's first batch (also after a resume)
+            self.log(
+                f"train/{self.task.score}",
+                self.train_score,
+                on_step=False,
+                on_epoch=True,
+                batch_size=len(y),
+            )
+        return loss
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        x, y = batch
+        outputs = self(x)
+        self.val_metrics.update(*self.task.metric_inputs(outputs, y))
+        self.log(
+            "val/loss",
+            self.task.item_losses(outputs, y).mean(),
+            prog_bar=True,
+            batch_size=len(y),
+            sync_dist=True,
+        )  # averaged over DDP ranks
+        if batch_idx == 0:
+            self.log_dict(self.val_metrics, batch_size=len(y))
+
+    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        """One dataloader per name in ``self.eval_splits``; logs ``<split>/final_<metric>``."""
+        split = self.eval_splits[dataloader_idx]
+        x, y = batch
+        outputs = self(x)
+        metrics = self.eval_metrics[f"split_{split}"]
+        metrics.update(*self.task.metric_inputs(outputs, y))
+        self.log(
+            f"{split}/final_loss",
+            self.task.item_losses(outputs, y).mean(),
+            batch_size=len(y),
+            add_dataloader_idx=False,
+            sync_dist=True,
+        )
+        if batch_idx == 0:  # (batch_idx counts from 0 in each split's loader)
+            self.log_dict(metrics, batch_size=len(y), add_dataloader_idx=False)
+
+    @torch.no_grad()
+    def evaluate_batches(self, batches, name: str) -> float:
+        """Metric ``name`` over ``batches`` in eval mode (dropout off, BatchNorm statistics);
+        the overfit check calls this after every step, so the metric is built once."""
+        probes = self.__dict__.setdefault("_probes", {})  # (not a submodule: not checkpointed)
+        if name not in probes:
+            probes[name] = self.task.metrics()[name]
+        metric = probes[name].to(self.device)
+        metric.reset()
+        was_training = self.training
+        self.eval()
+        try:
+            for x, y in batches:
+                x = x.to(self.device) if isinstance(x, torch.Tensor) else x
+                metric.update(*self.task.metric_inputs(self(x), y.to(self.device)))
+            return float(metric.compute())
+        finally:
+            self.train(was_training)
+
+    # ---- checkpoints and optimizers ------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # the format of what follows (training/checkpoints.py reads older ones), and the data
+        # split, which travels with the weights: eval/predict rebuild both
+        checkpoint["format_version"] = FORMAT_VERSION
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        if datamodule is not None and hasattr(datamodule, "config"):
+            checkpoint["datamodule"] = datamodule.config()
+        # the checkpoint holds every weight: rebuilding it must need neither the start-from file
+        # nor a download of pretrained weights; a model may add what it needs to be rebuilt
+        # without its files (a Hugging Face model's configuration)
+        model = checkpoint.get("hyper_parameters", {}).get("model")
+        rebuild = getattr(self.model, "rebuild_options", {})
+        if isinstance(model, dict) and (model.get("weights") or model.get("pretrained") or rebuild):
+            start = {k: v for k, v in (("weights", None), ("pretrained", False)) if k in model}
+            checkpoint["hyper_parameters"] = {
+                **checkpoint["hyper_parameters"],
+                "model": {**model, **start, **rebuild},
+            }
+
+    def configure_optimizers(self):
+        """Runs again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""
+        groups = self.model.layer_groups()
+        lrs = group_learning_rates(self.lr, self.lr_ratios, len(groups))
+        decay = self.hparams.optimizer.get("weight_decay", 0.0) if self.regularize else 0.0
+        optimizer = build_optimizer(self.hparams.optimizer, parameter_groups(groups, lrs, decay))
+        steps = self.schedule_steps or int(self.trainer.estimated_stepping_batches)
+        scheduler = build_scheduler(self.hparams.scheduler, optimizer, steps)
+        return (
+            optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
+        )
+
+
+def _writes_logs(trainer) -> bool:
+    """Whether Lightning hands this training step's logged values to the loggers and the
+    progress bar (every ``log_every_n_steps`` steps; always without a trainer)."""
+    connector = getattr(trainer, "_logger_connector", None)
+    return connector is None or connector.should_update_logs or bool(trainer.fast_dev_run)

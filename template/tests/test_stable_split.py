@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import facts_config, model_config
 from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.checkpoints import CheckpointError
+from {{ cookiecutter.package_name }}.training.module import TaskModule
 from {{ cookiecutter.package_name }}.training.resume import check_resumable
 
 CLASSES = ("cat", "dog", "owl")
@@ -107,7 +108,8 @@ def test_eval_uses_the_checkpoints_split_and_refuses_other_classes(tmp_path, run
         load_trained(best, data_overrides={"root": str(other)})
 
     # resuming with data whose classes differ: refused before any weight is loaded
-    task = ClassificationTask(
+    task = TaskModule.for_task(
+        ClassificationTask,
         model_config("linear"),
         {"names": ["cat", "dog", "emu"]},
         facts_config(InputFacts("image", (3, 8, 8))),

@@ -87,7 +87,17 @@ def load_trained(ckpt_path, data_overrides: dict | None = None):
     from ..training.module import TaskModule
 
     checkpoint = read_checkpoint(ckpt_path)  # a file or a run folder; one clear error if unusable
-    data_class = get_class(checkpoint["datamodule"]["_target_"])
+    try:
+        data_class = get_class(checkpoint["datamodule"]["_target_"])
+    except ImportError:  # (hydra raises ImportError for a class that is not there)
+        from ..training.checkpoints import CheckpointError
+
+        raise CheckpointError(
+            f"{ckpt_path} was written by an earlier version of this project (checkpoint format "
+            f"{checkpoint.get('upgraded_from', checkpoint.get('format_version'))}) whose data "
+            f"class {checkpoint['datamodule']['_target_']} no longer exists: retrain with this "
+            "version, or use the version that wrote it"
+        ) from None
     check_data_settings(data_class, data_overrides or {})
     config = {**checkpoint["datamodule"], **(data_overrides or {})}
     config.pop("_target_")

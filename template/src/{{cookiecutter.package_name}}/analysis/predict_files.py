@@ -19,7 +19,6 @@ import torch
 from ..training.checkpoints import trained_checkpoint
 from ..training.validate import ConfigError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 FILE_COLUMNS = ("file", "path", "filename", "image")
 # what readers raise for a file that is not what they read (PIL raises all of these)
 READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error)
@@ -89,13 +88,16 @@ def first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def list_inputs(inputs, column: str | None = None) -> list[Path]:
-    """The files to predict: a folder (its image files, recursively), a ``.txt`` list (one path
-    per line) or a ``.csv`` with a file column; relative paths are read from the list's folder."""
+def list_inputs(inputs, column: str | None = None, suffixes=()) -> list[Path]:
+    """The files to predict: a folder (its files ending in one of ``suffixes``, the input kind's
+    file endings, recursively; every file when it names none), a ``.txt`` list (one path per
+    line) or a ``.csv`` with a file column; relative paths are read from the list's folder."""
     path = Path(str(inputs)).expanduser()
     if path.is_dir():
         return sorted(
-            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            p
+            for p in path.rglob("*")
+            if p.is_file() and (not suffixes or p.suffix.lower() in suffixes)
         )
     if not path.is_file():
         raise FileNotFoundError(
@@ -230,9 +232,11 @@ def run(cfg) -> dict:
             if value:
                 print(f"{key}: {value}")
         return result
-    files = list_inputs(cfg.inputs, cfg.get("column"))
+    files = list_inputs(cfg.inputs, cfg.get("column"), datamodule.input.suffixes)
     if not files:
-        raise FileNotFoundError(f"inputs={cfg.inputs}: no image files found")
+        raise FileNotFoundError(
+            f"inputs={cfg.inputs}: no {datamodule.input.item_name} files found"
+        )
     result = predict_files(
         task,
         datamodule,

@@ -34,6 +34,7 @@ class ImageInput(Input):
     per channel with the training split's statistics, augmented as whole batches on the device."""
 
     kind = "image"
+    suffixes: ClassVar[tuple[str, ...]] = IMAGE_FILES  # what read_file takes (predict.py)
     item_name = "image"
     size_settings = "the data's image size (data.image_size or data.size), data.channels"
     variance_advice = (AUGMENT_ADVICE,)
@@ -126,7 +127,6 @@ class ImageFileInput(ImageInput):
     statistics), else the data: the training images' median shorter side (measured on up to 64
     files; at most 224 px; kept in the checkpoint), and ImageNet's statistics."""
 
-    suffixes: ClassVar[tuple[str, ...]] = IMAGE_FILES
     size_settings = "data.image_size, data.channels"
 
     def __init__(

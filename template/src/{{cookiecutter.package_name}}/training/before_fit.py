@@ -21,11 +21,11 @@ def before_fit(cfg: DictConfig, module, datamodule, callbacks: list, output_dir:
     sections: dict = {}
     if cfg.get("shape_check", True):
         batch = next(iter(datamodule.eval_dataloaders(["train"])[0]))
-        sections["shape_check"] = check_shapes(module, batch)
-    if cfg.get("show_batch") and not datamodule.image_inputs:
+        sections["shape_check"] = check_shapes(module, batch, datamodule.input.size_settings)
+    if cfg.get("show_batch") and not datamodule.input.can_show():
         sections["plots"] = {
-            "message": f"show_batch: the inputs of data={datamodule.name} are "
-            "not images, nothing to show"
+            "message": f"show_batch: the {datamodule.input.item_name} inputs of "
+            f"data={datamodule.name} are not drawn as pictures, nothing to show"
         }
     elif cfg.get("show_batch") and launched_rank() == 0:
         from ..analysis.plots import show_batch

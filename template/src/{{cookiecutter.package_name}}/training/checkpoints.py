@@ -143,6 +143,12 @@ def upgrade(checkpoint: dict, file: str | Path) -> dict:
         )
     hparams, task = checkpoint.get("hyper_parameters"), checkpoint.get("task")
     if version == 1 and isinstance(hparams, dict) and isinstance(task, dict):
+        from ..data import upgrade_config
+        from ..models.format1 import configs_from_format1
+
+        hparams = configs_from_format1(hparams)  # model, optimizer, scheduler, facts: one rule
+        if isinstance(checkpoint.get("datamodule"), dict):  # sources merged since
+            checkpoint["datamodule"] = upgrade_config(checkpoint["datamodule"])
         checkpoint["hyper_parameters"] = {
             **{key: hparams[key] for key in MODULE_KEYS if key in hparams},
             "task": {

@@ -459,7 +459,7 @@ class _Predictions:
         self.test_targets = None
         self.test_indices: list[int] | None = None
         self.task = None
-        self.image_inputs = True  # (the fit verdict's advice: augmentation for images only)
+        self.variance_advice: tuple[str, ...] = ()  # what the inputs add to the fit advice
 
     def add(self, result: dict, repeat: int, fold: int) -> None:
         from ..analysis.predict import load_trained, predict
@@ -472,7 +472,8 @@ class _Predictions:
         test_indices = test.indices if test is not None else []
         if self.task is None:
             self.task, self.oof_metrics = task, _local_metrics(task)
-            self.test_indices, self.image_inputs = test_indices, datamodule.image_inputs
+            self.test_indices = test_indices
+            self.variance_advice = datamodule.input.variance_advice
         if test_indices != self.test_indices:
             raise RuntimeError(f"{result['name']}: the test split differs from the first fold's")
         for metric in self.oof_metrics.values():
@@ -629,7 +630,7 @@ def _fit(cfg: DictConfig, summary: Summary, measured: list[dict], predictions) -
         cfg.evaluate.bias_tolerance,
         cfg.evaluate.variance_tolerance,
         summary.data.get("fraction", 1.0),
-        predictions.image_inputs,
+        predictions.variance_advice,
         reference,
     )
 

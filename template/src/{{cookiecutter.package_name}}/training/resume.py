@@ -205,12 +205,18 @@ def _refuse(path: Path, saved: str, wanted: str) -> None:
 def _describe(model: dict, keys: list[str]) -> str:
     """``model=mlp model.width=64``: the model's name, and the differing settings when the
     names are the same."""
+    from ..models.registry import model_spec
+
+    try:  # a library builder (timm, torchvision) is registered under its own name
+        builder = model_spec(model).name
+    except Exception:  # (a config of an unknown builder: its name is all there is)
+        builder = model.get("name")
     name = (
-        f"model={model.get('zoo')} model.name={model.get('name')}"
-        if model.get("zoo")
+        f"model={builder} model.name={model.get('name')}"
+        if builder != model.get("name")
         else f"model={model.get('name')}"
     )
-    if {"name", "zoo"} & set(keys):
+    if {"name", "_target_"} & set(keys):
         return name
     return " ".join([name, *(f"model.{k}={model.get(k)}" for k in keys)])
 
@@ -473,7 +479,7 @@ class Resume(L.Callback):
                 if trainer.is_global_zero:  # a visible line, not a log record
                     print(
                         f"the LR schedule of the checkpoint ended at step {trainer.global_step}: "
-                        f"a new {config.get('name')} schedule of {remaining} steps starts "
+                        f"a new {config['_target_'].rsplit('.', 1)[-1]} schedule of {remaining} steps starts "
                         "from the saved weights and optimizer state"
                     )
 

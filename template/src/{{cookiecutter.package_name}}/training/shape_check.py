@@ -27,10 +27,11 @@ def describe_shapes(value) -> str:
     return type(value).__name__
 
 
-def check_shapes(task_module, batch) -> dict:
+def check_shapes(task_module, batch, size_settings: str = "") -> dict:
     """Forward one batch (eval mode, no gradients); raise ``ShapeError`` on any mismatch. The
     layer-by-layer part is the same for every model; the output/target part is the task's own
-    check (``Task.check_output``), worded in its terms."""
+    check (``Task.check_output``), worded in its terms. ``size_settings``: the settings that decide
+    an item's size (the input's ``size_settings``), named when a layer does not fit."""
     model = task_module.model
     inputs, targets = batch
     trace: list[tuple[str, str, str]] = []  # (layer, input shapes, output shapes)
@@ -61,11 +62,12 @@ def check_shapes(task_module, batch) -> dict:
             ) from None
         name, module, shapes = running[-1]
         before = f" (the layer before, '{trace[-1][0]}', output {trace[-1][2]})" if trace else ""
+        settings = f" ({size_settings})" if size_settings else ""
         raise ShapeError(
             f"shape mismatch in layer '{name}' = {module}: it got input {shapes}{before}; "
             f"torch says: {_first_line(error)}. Input batch: {describe_shapes(inputs)}. Check that "
-            "the model's input size matches the data (data.image_size, data.channels) and the "
-            "layer sizes in configs/model/."
+            f"the model's input size matches the data{settings} and the layer sizes in "
+            "configs/model/."
         ) from None
     finally:
         for hook in hooks:

@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.data.ratings import RatingsDataModule
 from {{ cookiecutter.package_name }}.inputs.pair import PairFacts, PairInput
 from {{ cookiecutter.package_name }}.models import create_model, model_config
+from {{ cookiecutter.package_name }}.tasks.collab import CollabTask
 from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task
 from {{ cookiecutter.package_name }}.training.summary import is_user_error
 from {{ cookiecutter.package_name }}.training.validate import ConfigError
@@ -52,8 +53,11 @@ def test_u_data_loads_time_split_and_unseen_users_items_get_the_unknown_index(tm
     assert (test[-1] == 0).all() and test[-2, 1] == 0 and test[-3, 0] == 0  # index 0: unknown
     unknown = data.describe()["ratings"]["unknown"]
     assert unknown["test"] == {"users": 1, "items": 1, "ratings": 3}
-    info = data.input_info()
-    assert info == {"n_users": 7, "n_items": 7, "y_range": [0.5, 5.5], "train_ratings": 27}
+    facts = data.input_facts()
+    assert (facts.kind, facts.n_users, facts.n_items) == ("pair", 7, 7)
+    # the range and count of the training ratings are facts about targets: the task's
+    targets = CollabTask.describe_targets(data.split_targets("train", full=True), data.target_names)
+    assert CollabTask.default_y_range(targets) == [0.5, 5.5] and targets["count"] == 27
 
     # the checkpoint's config carries the mapping: a grown file is encoded as training did
     grown = write_u_data(tmp_path / "grown.data", extra=[(5, 12, 3, 5000), (123, 12, 3, 5001)])

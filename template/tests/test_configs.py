@@ -105,7 +105,6 @@ def facts_of_a_task_data_set(cfg: dict, tmp_path) -> tuple:
     type the model's builder declares."""
     from hydra.utils import get_class
 
-    from {{ cookiecutter.package_name }}.models import facts_from_config
     from {{ cookiecutter.package_name }}.models.registry import model_spec
     from {{ cookiecutter.package_name }}.training import run
 
@@ -113,7 +112,7 @@ def facts_of_a_task_data_set(cfg: dict, tmp_path) -> tuple:
     for task in sorted(f.stem for f in (CONFIGS / "task").glob("*.yaml")):
         task_cfg = compose_config("train", [f"task={task}"], tmp_path / task)
         datamodule = run.build_datamodule(task_cfg, get_class(task_cfg.task._target_))
-        facts = facts_from_config(run._inputs_adapter(datamodule))  # (merge: input_facts())
+        facts = datamodule.input_facts()
         if isinstance(facts, needed):
             x, _ = next(iter(datamodule.eval_dataloaders(["train"])[0]))
             return facts, x[:4]

@@ -161,7 +161,7 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
     one.setup()
     assert one.target_names == ["brightness"] and one.loaded.targets.shape == (59, 1)
     assert len(one.skipped_files) == 2 and one.skipped_files[0].startswith("line 6:")
-    assert not one.geometric_ok and not one.hflip_ok
+    assert not one.input.geometric_ok and not one.input.hflip_ok
 
 
 def test_zoo_fine_tune_and_lr_finder_run_on_the_regression_task(run_train):

@@ -11,8 +11,8 @@ import torch
 
 from {{ cookiecutter.package_name }}.analysis.interpret import interpret
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
-from {{ cookiecutter.package_name }}.data import digits_segmentation
-from {{ cookiecutter.package_name }}.data.masks import joint_augment
+from {{ cookiecutter.package_name }}.data.augment import joint_augment
+from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import create_model, model_config
 from {{ cookiecutter.package_name }}.tasks.base import TaskError
@@ -21,7 +21,7 @@ SMALL = ["task=segmentation", "model.width=8", "model.depth=2"]
 
 
 def test_embedded_masks_are_seeded_and_label_the_ink():
-    first, second = (digits_segmentation.DigitsSegmentationDataModule().load() for _ in range(2))
+    first, second = (DigitsDataModule(target_kind="mask").load() for _ in range(2))
     assert torch.equal(first.inputs, second.inputs) and torch.equal(first.targets, second.targets)
     assert first.inputs.shape[1:] == (1, 16, 16) and first.targets.shape[1:] == (16, 16)
     assert first.target_names[0] == "background" and len(first.target_names) == 11

@@ -65,8 +65,8 @@ def test_preprocessing_is_learnt_on_the_training_split_only(tmp_path):
     assert state["fill"]["size"] == pytest.approx(train["size"].median())
     assert state["mean"]["weight"] == pytest.approx(train["weight"].mean())
     assert state["mean"]["weight"] != pytest.approx(frame["weight"].mean(), abs=1e-9)
-    info = datamodule.input_info()
-    assert info["cardinalities"] == [4, 3] and info["cat_names"] == ["color", "size_na"]
+    facts = datamodule.input_facts()
+    assert facts.cardinalities == (4, 3) and facts.cat_names == ("color", "size_na")
     x = datamodule.loaded.inputs
     assert x.shape == (120, 4) and not x.isnan().any()
     violet = frame.index[frame["color"] == "violet"].tolist()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from {{ cookiecutter.package_name }}.analysis import fit
+from {{ cookiecutter.package_name }}.inputs.base import Input
+from {{ cookiecutter.package_name }}.inputs.image import ImageInput
 
 OVERFIT_ADVICE, UNDERFIT_ADVICE = fit.OVERFIT_ADVICE, fit.UNDERFIT_ADVICE
 fit_verdict = fit.fit_verdict
@@ -21,15 +23,17 @@ def test_rule():
 
 
 def test_advice_in_fastai_order():
+    # an image input's own advice (augmentation) comes second, after more data
+    advice = fit_verdict("acc", 1.0, 0.8, 0.1, input_advice=ImageInput.variance_advice)["advice"]
     words = ["more data", "augmentation", "architecture", "regularization", "smaller model"]
-    assert [w for w in words for a in OVERFIT_ADVICE if w in a] == words
+    assert [w for w in words for a in advice if w in a] == words
     words = ["bigger model", "longer", "learning rate", "regularization"]
     assert [w for w in words for a in UNDERFIT_ADVICE if w in a] == words
 
 
 def test_inputs_that_are_not_images_get_no_augmentation_advice():
-    images = fit.fit_verdict("r2", 0.99, 0.7, 0.0)
-    rows = fit.fit_verdict("r2", 0.99, 0.7, 0.0, images=False)
+    images = fit.fit_verdict("r2", 0.99, 0.7, 0.0, input_advice=ImageInput.variance_advice)
+    rows = fit.fit_verdict("r2", 0.99, 0.7, 0.0, input_advice=Input.variance_advice)
     assert images["diagnosis"] == rows["diagnosis"] == "overfitting"
     assert any("augmentation" in a for a in images["advice"])
     assert not any("augment" in a for a in rows["advice"]) and len(rows["advice"]) == 4
@@ -55,17 +59,17 @@ def test_a_deliberately_overfit_run_is_overfitting(run_train):
     assert fit["train"] >= 0.99 and fit["gap"] > 0.05
     # it trained on a fraction, so "more data" means: use the rest first
     assert fit["advice"][0] == "use all the data (mode=full): this run saw 5.0% of it"
-    assert fit["advice"][1:] == OVERFIT_ADVICE[1:]
+    assert fit["advice"][1:] == [*ImageInput.variance_advice, *OVERFIT_ADVICE[1:]]
     assert fit_verdict("acc", 1.0, 0.8, 0.1)["advice"] == OVERFIT_ADVICE  # all data: label more
 
 
 def test_a_gap_wider_than_the_train_shortfall_says_fix_the_variance_first():
     """Noisy targets (ratings) never reach a train score near 1: when val falls further below
     train than train falls below 1, more capacity or training would only widen the gap."""
-    ratings = fit_verdict("r2", 0.87, 0.70, 0.0, images=False)
+    ratings = fit_verdict("r2", 0.87, 0.70, 0.0)
     assert ratings["diagnosis"] == "underfitting and overfitting"
     assert ratings["note"].startswith("fix the variance first")
-    assert ratings["advice"] == [a for a in OVERFIT_ADVICE if "augment" not in a]
+    assert ratings["advice"] == OVERFIT_ADVICE
     assert not any("bigger model" in a or "longer" in a for a in ratings["advice"])
     weak = fit_verdict("acc", 0.70, 0.60, 0.1)
     assert weak["note"].startswith("fix the bias first") and weak["advice"][0] == UNDERFIT_ADVICE[0]

@@ -416,31 +416,6 @@ class DataModule(L.LightningDataModule):
         item = first if isinstance(first, torch.Tensor) else self.item_transform(False)(first[0])
         return list(item.shape)
 
-    # ---- deprecated: callers ask ``input_facts()`` and ``self.input`` (remove once switched) --
-    def input_info(self) -> dict:
-        """Deprecated: ``input_facts()``. The facts as the dict model builders took by name."""
-        return {"shape": self.input_shape}
-
-    @property
-    def image_inputs(self) -> bool:  # deprecated: ``self.input.can_show()``
-        return self.input.can_show()
-
-    @property
-    def input_name(self) -> str:  # deprecated: ``self.input.item_name``
-        return self.input.item_name
-
-    @property
-    def input_axes(self) -> dict[int, str]:  # deprecated: ``self.input.dynamic_axes``
-        return self.input.dynamic_axes
-
-    @property
-    def hflip_ok(self) -> bool:  # deprecated: the input's option
-        return getattr(self.input, "hflip_ok", False)
-
-    @property
-    def geometric_ok(self) -> bool:  # deprecated: the input's option
-        return getattr(self.input, "geometric_ok", False)
-
     def sizes(self) -> dict[str, int]:
         self.loaded  # noqa: B018 (make sure the split exists)
         return {split: len(self._split_indices(split)) for split in SPLITS}

@@ -239,19 +239,6 @@ class RatingsDataModule(DataModule):
         train = self.split_targets("train", full=True)
         return [float(train.min()), float(train.max())]
 
-    def input_info(self) -> dict:
-        """Alias until the collab task takes ``y_range`` and ``train_ratings`` from its training
-        targets (``input_facts()`` has the rest)."""
-        facts = self.input_facts()
-        low, high = self.rating_range()
-        # (half a step beyond the extremes: a sigmoid reaches 1 and 5 with finite outputs)
-        return {
-            "n_users": facts.n_users,
-            "n_items": facts.n_items,
-            "y_range": [low - 0.5, high + 0.5],
-            "train_ratings": self.full_train_size,  # (the task's L2 penalty is per rating)
-        }
-
     def item_counts(self) -> torch.Tensor:
         """Training ratings per item index (index 0: unknown, 0 ratings)."""
         pairs, _ = self.training_ratings()

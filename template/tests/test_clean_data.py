@@ -50,7 +50,10 @@ def always_zero(datamodule) -> TaskModule:
         {"names": names},
         facts_config(InputFacts("image", (1, 8, 8))),
         {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1},
-        {"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True},
+        {
+            "_target_": "{{ cookiecutter.package_name }}.training.optim.constant",
+            "_partial_": True,
+        },
     )
     task.model = AlwaysZero(len(names))
     return task

@@ -29,7 +29,10 @@ ONE_CYCLE = {
     "base_momentum": 0.85,
     "max_momentum": 0.95,
 }
-CONSTANT = {"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True}
+CONSTANT = {
+    "_target_": "{{ cookiecutter.package_name }}.training.optim.constant",
+    "_partial_": True,
+}
 DIGITS = InputFacts("image", (1, 8, 8))
 
 
@@ -244,7 +247,10 @@ class SameWeights(L.Callback):
 
 if __name__ == "__main__":
     optimizer = {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 1e-2}
-    constant = {"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True}
+    constant = {
+        "_target_": "{{ cookiecutter.package_name }}.training.optim.constant",
+        "_partial_": True,
+    }
     task = TaskModule.for_task(ClassificationTask, model_config("cnn", width=8, depth=2),
                                {"names": list("0123456789")},
                                facts_config(InputFacts("image", (1, 8, 8))), optimizer, constant)

@@ -42,7 +42,10 @@ def make_task(cls=TaskModule, lr=3e-3):
         targets={"names": list("0123456789")},
         inputs=facts_config(InputFacts("image", (1, 8, 8))),
         optimizer={"_target_": "torch.optim.AdamW", "_partial_": True, "lr": lr},
-        scheduler={"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True},
+        scheduler={
+            "_target_": "{{ cookiecutter.package_name }}.training.optim.constant",
+            "_partial_": True,
+        },
     )
 
 

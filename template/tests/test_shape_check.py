@@ -33,7 +33,10 @@ def task(name: str, classes: int = 10, **options) -> TaskModule:
         {"names": list("0123456789")},
         facts_config(digits),
         {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1},
-        {"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True},
+        {
+            "_target_": "{{ cookiecutter.package_name }}.training.optim.constant",
+            "_partial_": True,
+        },
     )
     built.model = create_model(model_config(name, **options), classes, digits)
     return built

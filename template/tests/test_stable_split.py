@@ -114,7 +114,10 @@ def test_eval_uses_the_checkpoints_split_and_refuses_other_classes(tmp_path, run
         {"names": ["cat", "dog", "emu"]},
         facts_config(InputFacts("image", (3, 8, 8))),
         {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1},
-        {"_target_": "{{ cookiecutter.package_name }}.training.optim.constant", "_partial_": True},
+        {
+            "_target_": "{{ cookiecutter.package_name }}.training.optim.constant",
+            "_partial_": True,
+        },
     )
     last = Path(trained["output_dir"]) / "checkpoints" / "last.ckpt"
     with pytest.raises(CheckpointError, match="missing now: owl; new: emu"):

@@ -53,7 +53,8 @@ class TaskModule(L.LightningModule):
         self.task = build_task(task, regularize)
         self.regularize = regularize
         # the one place a model is built from its config and the data's facts
-        self.model = create_model(model, self.task.num_outputs(), facts_from_config(inputs), regularize)
+        facts = facts_from_config(inputs)
+        self.model = create_model(model, self.task.num_outputs(), facts, regularize)
         self.lr = optimizer["lr"]  # the head's rate; an LR finder may change it (``set_lr``)
         self.lr_ratios: list[float] | None = None  # per layer group (see ``set_schedule``)
         self.schedule_steps: int | None = None

@@ -477,9 +477,10 @@ class Resume(L.Callback):
                     continue
                 scheduler_config.scheduler = fresh
                 if trainer.is_global_zero:  # a visible line, not a log record
+                    schedule = config["_target_"].rsplit(".", 1)[-1]
                     print(
                         f"the LR schedule of the checkpoint ended at step {trainer.global_step}: "
-                        f"a new {config['_target_'].rsplit('.', 1)[-1]} schedule of {remaining} steps starts "
+                        f"a new {schedule} schedule of {remaining} steps starts "
                         "from the saved weights and optimizer state"
                     )
 

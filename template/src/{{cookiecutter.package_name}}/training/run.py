@@ -87,7 +87,6 @@ def build_module(cfg: DictConfig, task_cls: type[Task], datamodule) -> TaskModul
     )
 
 
-
 def describe_task(task: Task) -> dict:
     return {
         "name": task.name or type(task).__name__,

@@ -1,9 +1,10 @@
 """Predict new files with a trained checkpoint: ``python predict.py ckpt_path=... inputs=...``.
 
 Preprocessing comes from the checkpoint (the data module it was trained with reads each file:
-``DataModule.read_input``); the columns come from the task's report (``prediction_row``, tasks/reports/). Files that
-cannot be read are listed in ``unreadable.txt`` and the rest are predicted; when none can be, the
-command fails with one line and writes nothing. ``read_one`` is also how serve.py reads a request.
+``DataModule.read_input``); the columns come from the task's report (``prediction_row``). Files
+that cannot be read are listed in ``unreadable.txt`` and the rest are predicted; when none can be,
+the command fails with one line and writes nothing. ``read_one`` is also how serve.py reads a
+request.
 """
 
 from __future__ import annotations

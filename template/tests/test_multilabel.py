@@ -15,6 +15,7 @@ from {{ cookiecutter.package_name }}.analysis.interpret import interpret
 from {{ cookiecutter.package_name }}.analysis.predict import Predictions, load_trained
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.data.image_csv import ImageCsvDataModule
+from {{ cookiecutter.package_name }}.tasks.base import TaskError
 from {{ cookiecutter.package_name }}.tasks.multilabel import MultiLabelTask
 
 LABELS = ["even", "greater_than_4", "closed_loop", "prime"]
@@ -217,3 +218,9 @@ def test_zoo_backbone_fine_tunes_and_lr_finder_reads_the_bce_loss(run_train):
     assert [s["stage"] for s in stages] == ["frozen", "unfrozen"]
     assert summary["lr_find"]["applied"] and summary["lr_find"]["suggestion"] > 0
     assert "f1_micro" in summary["metrics"]["val"]
+
+
+def test_a_threshold_outside_0_1_is_a_task_error(run_train):
+    """A user's mistake in a task option: one line (TaskError), not a traceback."""
+    with pytest.raises(TaskError, match=r"task\.threshold must be in \(0, 1\), got 1\.5"):
+        run_train("task=multilabel", "task.threshold=1.5")

@@ -112,3 +112,9 @@ def test_interpretation_writes_iou_table_confusion_matrix_and_worst_images(run_t
     assert rows[0] == "class,iou,pixels,predicted_pixels" and len(rows) == 12
     assert len((folder / "worst_images.csv").read_text().splitlines()) == 5
     assert "mean IoU" in report["message"]
+
+
+def test_loss_weights_that_leave_no_loss_are_a_task_error(run_train):
+    """A user's mistake in a task option: one line (TaskError), not a traceback."""
+    with pytest.raises(TaskError, match=r"task\.ce_weight and task\.dice_weight must be >= 0"):
+        run_train("task=segmentation", "task.ce_weight=0", "task.dice_weight=0")

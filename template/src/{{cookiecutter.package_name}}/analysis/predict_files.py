@@ -1,10 +1,10 @@
 """Predict new files with a trained checkpoint: ``python predict.py ckpt_path=... inputs=...``.
 
 Preprocessing comes from the checkpoint (the data module it was trained with reads each file:
-``DataModule.read_input``); the columns come from the task's report (``prediction_row``,
-tasks/reports/). Files that cannot be read are listed in ``unreadable.txt`` and the rest are
-predicted; when none can be, the command fails with one line and writes nothing. ``read_one`` is
-also how serve.py reads a request.
+``DataModule.read_input``); the columns come from the task's report (``prediction_row``). Files
+that cannot be read are listed in ``unreadable.txt`` and the rest are predicted; when none can be,
+the command fails with one line and writes nothing. ``read_one`` is also how serve.py reads a
+request.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 from ..training.checkpoints import trained_checkpoint
 from ..training.validate import ConfigError
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 FILE_COLUMNS = ("file", "path", "filename", "image")
 # what readers raise for a file that is not what they read (PIL raises all of these)
 READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error)
@@ -89,16 +90,13 @@ def first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def list_inputs(inputs, column: str | None = None, suffixes=()) -> list[Path]:
-    """The files to predict: a folder (its files ending in one of ``suffixes``, the input kind's
-    file endings, recursively; every file when it names none), a ``.txt`` list (one path per
-    line) or a ``.csv`` with a file column; relative paths are read from the list's folder."""
+def list_inputs(inputs, column: str | None = None) -> list[Path]:
+    """The files to predict: a folder (its image files, recursively), a ``.txt`` list (one path
+    per line) or a ``.csv`` with a file column; relative paths are read from the list's folder."""
     path = Path(str(inputs)).expanduser()
     if path.is_dir():
         return sorted(
-            p
-            for p in path.rglob("*")
-            if p.is_file() and (not suffixes or p.suffix.lower() in suffixes)
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
         )
     if not path.is_file():
         raise FileNotFoundError(
@@ -233,9 +231,9 @@ def run(cfg) -> dict:
             if value:
                 print(f"{key}: {value}")
         return result
-    files = list_inputs(cfg.inputs, cfg.get("column"), datamodule.input.suffixes)
+    files = list_inputs(cfg.inputs, cfg.get("column"))
     if not files:
-        raise FileNotFoundError(f"inputs={cfg.inputs}: no {datamodule.input.item_name} files found")
+        raise FileNotFoundError(f"inputs={cfg.inputs}: no image files found")
     result = predict_files(
         task,
         datamodule,

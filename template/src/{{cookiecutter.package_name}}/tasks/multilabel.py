@@ -19,7 +19,7 @@ from torchmetrics.classification import (
     MultilabelF1Score,
 )
 
-from .base import Task, check_output_width
+from .base import Task, TaskError, check_output_width
 from .reports.multilabel import MultiLabelReport
 
 
@@ -32,7 +32,7 @@ class MultiLabelTask(Task):
 
     def __init__(self, *args, threshold: float = 0.5, **kwargs) -> None:
         if not 0.0 < threshold < 1.0:
-            raise ValueError(f"task.threshold must be in (0, 1), got {threshold}")
+            raise TaskError(f"task.threshold must be in (0, 1), got {threshold}")
         self.threshold = threshold  # before super(): metrics() reads it
         super().__init__(*args, **kwargs)
         self.criterion = nn.BCEWithLogitsLoss()

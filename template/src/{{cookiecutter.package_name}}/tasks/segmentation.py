@@ -19,7 +19,7 @@ from torchmetrics.classification import (
     MulticlassJaccardIndex,
 )
 
-from .base import Task, majority_per_group
+from .base import Task, TaskError, majority_per_group
 from .reports.segmentation import SegmentationReport
 
 
@@ -41,7 +41,7 @@ class SegmentationTask(Task):
         **kwargs,
     ) -> None:
         if ce_weight < 0 or dice_weight < 0 or ce_weight + dice_weight == 0:
-            raise ValueError("task.ce_weight and task.dice_weight must be >= 0, not both 0")
+            raise TaskError("task.ce_weight and task.dice_weight must be >= 0, not both 0")
         # (set first: the base's constructor already builds the metrics, which need them)
         self.ce_weight, self.dice_weight = ce_weight, dice_weight
         self.ignore_index = ignore_index

@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.data.ratings import RatingsDataModule
 from {{ cookiecutter.package_name }}.inputs.pair import PairFacts, PairInput
 from {{ cookiecutter.package_name }}.models import create_model, model_config
 from {{ cookiecutter.package_name }}.tasks.collab import CollabTask
-from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task
+from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_module
 from {{ cookiecutter.package_name }}.training.summary import is_user_error
 from {{ cookiecutter.package_name }}.training.validate import ConfigError
 
@@ -207,8 +207,8 @@ def test_a_model_without_biases_is_interpreted_by_its_mean_predictions(tmp_path)
     )
     task_cls = get_class(cfg.task._target_)
     data = build_datamodule(cfg, task_cls)
-    task = build_task(cfg, task_cls, data)
-    report = interpret(task, data, tmp_path, "val", top_k=3)
+    module = build_module(cfg, task_cls, data)
+    report = interpret(module, data, tmp_path, "val", top_k=3)
     assert report["item_effect"] == "mean predicted rating"
     rows = (Path(report["folder"]) / "item_bias.csv").read_text().splitlines()
     assert rows[0] == "rank,item,bias,train_ratings,end" and len(rows) == 1 + 6
@@ -234,15 +234,16 @@ def test_l2_acts_on_the_embeddings_of_a_model_without_squared_norm(tmp_path):
     )
     task_cls = get_class(cfg.task._target_)
     data = build_datamodule(cfg, task_cls)
-    task = build_task(cfg, task_cls, data)
+    module = build_module(cfg, task_cls, data)
+    task = module.task
     assert task.l2 > 0  # the default task.l2 applies
-    task.model = UsersDotItems(31, 21)
+    module.model = UsersDotItems(31, 21)
     x = data.loaded.inputs[:8]
-    outputs, targets = task(x), torch.zeros(8, 1)
-    squares = sum(p.pow(2).sum() for p in task.model.parameters())
-    plain = super(type(task), task).loss(outputs, targets)
-    loss = task.loss(outputs, targets)
+    outputs, targets = module(x), torch.zeros(8, 1)
+    squares = sum(p.pow(2).sum() for p in module.model.parameters())
+    plain = task.loss(outputs, targets)
+    loss = plain + task.penalty(module.model)  # the training step's loss
     assert torch.allclose(loss, plain + task.l2 * squares)
     loss.backward()  # the penalty pulls even the rows this batch does not use
     unused = sorted(set(range(21)) - set(x[:, 1].tolist()))
-    assert task.model.item_bias.weight.grad[unused].abs().sum() > 0
+    assert module.model.item_bias.weight.grad[unused].abs().sum() > 0

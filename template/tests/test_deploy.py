@@ -76,7 +76,7 @@ def test_predict_files_matches_eval_and_lists_unreadable(trained, tmp_path):
     with open(tmp_path / "predict" / "predictions.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 40
-    names = task.class_names
+    names = task.task.class_names
     assert list(rows[0]) == ["file", "label", "probability", *(f"p_{c}" for c in names)]
     probs = evaluated.outputs.softmax(dim=1)
     compared = 0
@@ -148,7 +148,7 @@ def test_serve_answers_an_image_and_rejects_a_bad_payload(trained, tmp_path):
     task, datamodule = load_trained(output_dir / "checkpoints" / "best.ckpt")
     with serving(task, datamodule) as url:
         with urllib.request.urlopen(f"{url}/health", timeout=10) as answer:
-            assert json.loads(answer.read())["target_names"] == task.class_names
+            assert json.loads(answer.read())["target_names"] == task.task.class_names
         from sklearn.datasets import load_digits
 
         index = datamodule.indices["test"][0]
@@ -160,7 +160,7 @@ def test_serve_answers_an_image_and_rejects_a_bad_payload(trained, tmp_path):
             row = json.loads(answer.read())
         with torch.no_grad():
             probs = task.eval()(datamodule.loaded.inputs[index][None]).softmax(dim=1)[0]
-        assert row["label"] in task.class_names
+        assert row["label"] in task.task.class_names
         assert row["probability"] == pytest.approx(float(probs.max()), abs=2e-3)
         bad = urllib.request.Request(f"{url}/predict", method="POST", data=b"not an image")
         with pytest.raises(urllib.error.HTTPError) as error:

@@ -17,9 +17,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from {{ cookiecutter.package_name }}.analysis import plots
 from {{ cookiecutter.package_name }}.analysis.interpret import interpret
-from {{ cookiecutter.package_name }}.tasks import segmentation
+from {{ cookiecutter.package_name }}.tasks.reports import segmentation
 from {{ cookiecutter.package_name }}.training.curves import TrainingCurves
-from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_task
+from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_module
 
 from conftest import compose_config
 from pngcheck import assert_png
@@ -95,8 +95,8 @@ def test_every_task_s_report_figure_is_laid_out_clear(task_name, tmp_path, monke
     cfg = compose_config("train", [f"task={task_name}"], tmp_path)
     task_cls = get_class(cfg.task._target_)
     datamodule = build_datamodule(cfg, task_cls)
-    task = build_task(cfg, task_cls, datamodule)
-    interpret(task, datamodule, tmp_path, "val", top_k=16)
+    module = build_module(cfg, task_cls, datamodule)
+    interpret(module, datamodule, tmp_path, "val", top_k=16)
     name = FIGURES[task_name]
     assert_png(tmp_path / "interpret" / name)
     fig = saved[name]
@@ -104,7 +104,7 @@ def test_every_task_s_report_figure_is_laid_out_clear(task_name, tmp_path, monke
     if task_name == "segmentation":  # the mask colours are named
         (legend,) = fig.legends
         named = [text.get_text() for text in legend.get_texts()]
-        assert set(named) <= {*task.class_names, "void (no label)"} and len(named) >= 2
+        assert set(named) <= {*module.task.class_names, "void (no label)"} and len(named) >= 2
 
 
 def test_mask_legend_names_exactly_the_classes_shown_and_void():

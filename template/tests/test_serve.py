@@ -111,7 +111,7 @@ def digit_png(datamodule, index: int) -> bytes:
 def expected_row(task, datamodule, body: bytes) -> dict:
     with torch.no_grad():
         x = datamodule.read_input(io.BytesIO(body))
-        return task.prediction_row(task(x[None]).float()[0])
+        return task.report().prediction_row(task(x[None]).float()[0])
 
 
 # ---- the API key ---------------------------------------------------------------------------------
@@ -259,7 +259,7 @@ def test_a_table_row_is_served_as_json_like_a_predicted_csv_row(table, tmp_path)
     values = datamodule.frame.iloc[index]
     row = {c: values[c].item() if hasattr(values[c], "item") else values[c] for c in columns}
     with torch.no_grad():
-        want = task.prediction_row(task(datamodule.loaded.inputs[index][None]).float()[0])
+        want = task.report().prediction_row(task(datamodule.loaded.inputs[index][None]).float()[0])
     json_body = {"Content-Type": "application/json"}
     with serving(task, datamodule) as url:
         status, answer = post(f"{url}/predict", json.dumps(row).encode(), json_body)
@@ -374,7 +374,7 @@ def test_regression_answers_numbers_at_full_precision(tmp_path_factory, tmp_path
     index = datamodule.indices["test"][0]
     body = digit_png(datamodule, index)
     with torch.no_grad():
-        value = float(task.decode(task(datamodule.read_input(io.BytesIO(body))[None]))[0, 0])
+        value = float(task.task.decode(task(datamodule.read_input(io.BytesIO(body))[None]))[0, 0])
     with serving(task, datamodule) as url:
         status, answer = post(f"{url}/predict", body)
     assert status == 200 and list(answer) == ["prediction"]
@@ -398,11 +398,11 @@ def test_multilabel_answers_every_label_s_probability(tmp_path_factory):
     with serving(task, datamodule) as url:
         status, answer = post(f"{url}/predict", body)
     assert status == 200
-    names = task.label_names
+    names = task.task.label_names
     assert list(answer) == ["labels", *(f"p_{n}" for n in names)]
     got = torch.tensor([answer[f"p_{n}"] for n in names])
     assert torch.allclose(got, probs, atol=1e-5)
-    chosen = [n for n, p in zip(names, probs.tolist(), strict=True) if p > task.threshold]
+    chosen = [n for n, p in zip(names, probs.tolist(), strict=True) if p > task.task.threshold]
     assert answer["labels"] == (" ".join(chosen) or "-")
 
 
@@ -421,8 +421,8 @@ def test_segmentation_answers_the_mask(tmp_path_factory, tmp_path):
     rle = answer["mask"]
     decoded = np.repeat(rle["values"], rle["counts"]).reshape(rle["shape"])
     np.testing.assert_array_equal(decoded, mask.numpy())
-    assert rle["class_names"] == task.class_names
-    assert answer["classes"] == task.describe_item(mask)
+    assert rle["class_names"] == task.task.class_names
+    assert answer["classes"] == task.report().describe_item(mask)
     files = [tmp_path / "a" / "in.png", tmp_path / "b" / "in.png"]  # one name, two folders
     for file, content in zip(files, (body, png_bytes(255 - pixels)), strict=True):
         file.parent.mkdir()
@@ -495,7 +495,7 @@ def test_ratings_pairs_are_predicted_from_a_csv_and_served_as_json(tmp_path_fact
     index = datamodule.indices["test"][0]
     user, item = datamodule.raw_users[index], datamodule.raw_items[index]
     with torch.no_grad():
-        want = float(task.decode(task(datamodule.loaded.inputs[index][None]))[0, 0])
+        want = float(task.task.decode(task(datamodule.loaded.inputs[index][None]))[0, 0])
     (tmp_path / "pairs.csv").write_text(f"user,item\n{user},{item}\nnobody,nothing\n")
     cfg = compose_config(
         "predict", [f"ckpt_path={folder}", f"inputs={tmp_path / 'pairs.csv'}"], tmp_path / "out"

@@ -351,7 +351,7 @@ def test_serve_answers_a_text_and_rejects_bytes_that_are_not_utf8(run_train):
         request = urllib.request.Request(url, data=b"the food was great .")
         with urllib.request.urlopen(request, timeout=10) as answer:
             row = json.loads(answer.read())
-        expected = task.prediction_row(
+        expected = task.report().prediction_row(
             task(datamodule.read_input(io.BytesIO(b"the food was great ."))[None])[0].detach()
         )
         assert row == expected and row["label"] in ("negative", "positive")

@@ -8,7 +8,7 @@ import torch
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import create_model, model_config
-from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
+from {{ cookiecutter.package_name }}.training.module import TaskModule
 
 
 def test_classes_keeps_and_relabels_a_subset_of_the_labels():
@@ -78,5 +78,5 @@ def test_fine_tuning_a_pretrained_backbone_learns_from_32_images_in_two_stages(r
 
     # the fine-tuned checkpoint holds every weight: it loads without the pretraining file
     (tmp_path / "transfer" / "pretrained.ckpt").unlink()
-    task = ClassificationTask.load_from_checkpoint(tuned["best_checkpoint"], weights_only=True)
+    task = TaskModule.load_from_checkpoint(tuned["best_checkpoint"], weights_only=True)
     assert task.hparams.model["weights"] is None

@@ -124,4 +124,4 @@ def test_show_batch_saves_a_grid_of_augmented_images(run_train):
 def test_show_batch_says_so_when_the_inputs_are_not_images(run_train):
     summary = run_train("task=collab", "mode=smoke", "show_batch=true")
     assert summary["status"] == "completed"
-    assert "not images" in summary["plots"]["message"]
+    assert "not drawn as pictures, nothing to show" in summary["plots"]["message"]

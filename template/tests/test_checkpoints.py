@@ -355,10 +355,32 @@ def as_format_1(checkpoint: dict, old_targets: dict | None = None) -> dict:
     old["task"] = {"_target_": task.pop("_target_")}
     old["hyper_parameters"] = {
         **{key: value for key, value in hparams.items() if key != "task"},
+        **_format_1_configs(hparams),
         **task,
         **({"targets": old_targets} if old_targets else {}),
     }
     return old
+
+
+def _format_1_configs(hparams: dict) -> dict:
+    """The model, optimizer, scheduler and facts as format 1 held them: a model and a schedule by
+    name, an optimizer without ``_partial_``, the facts as a dict read by parameter name."""
+
+    def without(node: dict, *keys: str) -> dict:
+        return {k: v for k, v in node.items() if k not in keys}
+
+    scheduler = hparams["scheduler"]
+    return {
+        "model": without(hparams["model"], "_target_", "_partial_"),
+        "optimizer": without(hparams["optimizer"], "_partial_"),
+        "scheduler": {
+            "name": scheduler["_target_"].rsplit(".", 1)[-1],
+            **without(scheduler, "_target_", "_partial_"),
+        },
+        "inputs": {
+            k: v for k, v in without(hparams["inputs"], "_target_", "kind").items() if v is not None
+        },
+    }
 
 
 @pytest.mark.parametrize(("task", "model"), [("classification", "linear"), ("collab", "dot_bias")])

@@ -253,7 +253,7 @@ def test_health_answers_while_a_slow_prediction_runs(digits, monkeypatch):
 # ---- tables: a JSON row --------------------------------------------------------------------------
 def test_a_table_row_is_served_as_json_like_a_predicted_csv_row(table, tmp_path):
     task, datamodule, _ = table
-    state = datamodule.preprocessing_state
+    state = datamodule.input.state_dict()
     columns = [*state["cat_names"], *state["cont_names"]]
     index = datamodule.indices["test"][0]
     values = datamodule.frame.iloc[index]
@@ -281,7 +281,7 @@ def test_a_table_checkpoint_names_the_data_settings_it_takes(table):
     with pytest.raises(ConfigError) as error:
         load_trained(folder, {"root": "images/"})
     message = str(error.value)
-    assert message.startswith("data.root: this checkpoint's data (BreastCancerDataModule)")
+    assert message.startswith("data.root: this checkpoint's data (TabularDataModule)")
     assert "path" in message and "batch_size" in message and "\n" not in message
     _, datamodule = load_trained(folder, {"batch_size": 7})  # a setting it has still applies
     assert datamodule.batch_size == 7

@@ -74,8 +74,9 @@ def test_targets_that_do_not_fit_the_output():
 
 BROKEN = """
 import runpy, sys
-from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
-DigitsDataModule.input_shape = property(lambda self: [1, 4, 4])  # the deliberate bug
+from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+from {{ cookiecutter.package_name }}.inputs.image import ImageInput
+ImageInput.facts = lambda self: InputFacts("image", (1, 4, 4))  # the deliberate bug
 sys.argv = ["train.py", "mode=smoke", "model=mlp", "logger=csv", "hydra.run.dir={out}"]
 runpy.run_path({train!r}, run_name="__main__")
 """

@@ -39,7 +39,10 @@ def main() -> None:
     import torch
     from my_vision_project import noise  # noqa: F401
     from my_vision_project.data.digits import DigitsDataModule
-    from my_vision_project.tasks import ClassificationTask
+    from my_vision_project.inputs.base import InputFacts
+    from my_vision_project.models import facts_config, model_config
+    from my_vision_project.tasks.classification import ClassificationTask
+    from my_vision_project.training.module import TaskModule
     from torch.utils.data import DataLoader, TensorDataset
 
     torch.manual_seed(0)
@@ -60,11 +63,15 @@ def main() -> None:
 
     steps = 200
 
-    def make_task() -> ClassificationTask:
-        return ClassificationTask(model={"name": "cnn", "width": 16, "depth": 2, "dropout": 0.0},
-                                  num_classes=10, input_shape=[1, 8, 8],
-                                  optimizer={"_target_": "torch.optim.AdamW", "lr": 1e-3},
-                                  scheduler={"name": "constant"})
+    def make_task() -> TaskModule:
+        return TaskModule.for_task(
+            ClassificationTask,
+            model_config("cnn", width=16, depth=2, dropout=0.0),
+            {"names": [str(d) for d in range(10)]},
+            facts_config(InputFacts("image", (1, 8, 8))),
+            {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 1e-3},
+            {"_target_": "my_vision_project.training.optim.constant", "_partial_": True},
+        )
 
     def raw_loop() -> None:
         model = make_task().model

@@ -661,10 +661,10 @@ ABLATIONS = {
 def step_log_every_step(self, batch, batch_idx):
     x, y = batch
     outputs = self(x)
-    loss = self.loss(outputs, y)
-    self.train_score.update(*self.metric_inputs(outputs.detach(), y))
+    loss = self.task.loss(outputs, y)
+    self.train_score.update(*self.task.metric_inputs(outputs.detach(), y))
     self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
-    self.log(f"train/{self.score}", self.train_score, on_step=False, on_epoch=True,
+    self.log(f"train/{self.task.score}", self.train_score, on_step=False, on_epoch=True,
              batch_size=len(y))
     return loss
 
@@ -672,14 +672,15 @@ def step_log_every_step(self, batch, batch_idx):
 def val_log_every_step(self, batch, batch_idx):
     x, y = batch
     outputs = self(x)
-    self.val_metrics.update(*self.metric_inputs(outputs, y))
-    self.log("val/loss", self.item_losses(outputs, y).mean(), prog_bar=True, batch_size=len(y))
+    self.val_metrics.update(*self.task.metric_inputs(outputs, y))
+    self.log("val/loss", self.task.item_losses(outputs, y).mean(), prog_bar=True,
+             batch_size=len(y))
     self.log_dict(self.val_metrics, batch_size=len(y))
 
 
 def step_no_metric(self, batch, batch_idx):
     x, y = batch
-    loss = self.loss(self(x), y)
+    loss = self.task.loss(self(x), y)
     if self.trainer._logger_connector.should_update_logs:
         self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
     return loss
@@ -687,33 +688,31 @@ def step_no_metric(self, batch, batch_idx):
 
 def step_bare(self, batch, batch_idx):
     x, y = batch
-    return self.loss(self(x), y)
+    return self.task.loss(self(x), y)
 
 
 def val_bare(self, batch, batch_idx):
     x, y = batch
-    self.item_losses(self(x), y)
+    self.task.item_losses(self(x), y)
 
 
 @contextlib.contextmanager
-def patched_task(patches: dict[str, str]):
+def patched_module(patches: dict[str, str]):
+    """The training module's steps replaced by the variants above, for one fit."""
     import importlib
 
     if not patches:
         yield
         return
-    task = importlib.import_module(f"{PACKAGE}.tasks.classification").ClassificationTask
-    saved = {name: task.__dict__.get(name) for name in patches}  # None: inherited from Task
+    module = importlib.import_module(f"{PACKAGE}.training.module").TaskModule
+    saved = {name: module.__dict__[name] for name in patches}
     for name, replacement in patches.items():
-        setattr(task, name, globals()[replacement])
+        setattr(module, name, globals()[replacement])
     try:
         yield
     finally:
         for name, method in saved.items():
-            if method is None:
-                delattr(task, name)
-            else:
-                setattr(task, name, method)
+            setattr(module, name, method)
 
 
 def ablate_loop(rounds: int, smoke: bool) -> None:
@@ -729,7 +728,7 @@ def ablate_loop(rounds: int, smoke: bool) -> None:
         cpu["raw"].append(raw_fit(capture, cfg)[1])
         for name in names if index % 2 == 0 else names[::-1]:
             overrides, patches = ABLATIONS[name]
-            with patched_task(patches):
+            with patched_module(patches):
                 cpu[name].append(project_fit(base + overrides).cpu)
         print(f"  round {index + 1}: CPU s " + ", ".join(f"{n} {cpu[n][-1]:.2f}" for n in cpu),
               flush=True)

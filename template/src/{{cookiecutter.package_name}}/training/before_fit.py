@@ -1,7 +1,7 @@
 """What runs between building the task and ``trainer.fit``, each switched by configuration:
 
 * ``shape_check`` (default on): one batch through the model, a readable message on a mismatch;
-* ``show_batch``: ``plots/augmented_batch.png``, training images as the model sees them;
+* ``show_batch``: ``plots/augmented_batch.png``, a training batch as the model sees it;
 * ``lr_find``: the LR range test (``configs/lr_find/``), optionally applying its suggestion.
 
 Returns the sections they add to summary.json.

@@ -10,9 +10,6 @@ name. ``configs_from_format1`` rewrites those four hyper-parameters, so such a c
 from __future__ import annotations
 
 from ..inputs.base import InputFacts
-from ..inputs.pair import PairFacts
-from ..inputs.table import TableFacts
-from ..inputs.text import TextFacts
 from .registry import facts_config, model_config
 
 _OPTIM = __package__.rsplit(".", 1)[0] + ".training.optim"  # where the schedules are
@@ -35,13 +32,20 @@ def configs_from_format1(hparams: dict) -> dict:
 
 def facts_from_input_info(info: dict) -> InputFacts:
     """The typed facts of a format-1 facts dict (the data modules' former ``input_info()``),
-    told apart by the keys each kind gave."""
+    told apart by the keys each kind gave. A kind's module is imported only for its own facts:
+    a project holds only the input kinds of its tasks."""
     shape = tuple(info["shape"]) if "shape" in info else None
     if "vocab_size" in info:
+        from ..inputs.text import TextFacts
+
         return TextFacts("text", None, info["vocab_size"], info["pad_id"], info["max_length"])
     if "n_users" in info:
+        from ..inputs.pair import PairFacts
+
         return PairFacts("pair", (2,), info["n_users"], info["n_items"])
     if "cardinalities" in info:
+        from ..inputs.table import TableFacts
+
         return TableFacts(
             "table",
             shape,

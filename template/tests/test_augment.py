@@ -121,6 +121,7 @@ def test_show_batch_saves_a_grid_of_augmented_images(run_train):
     assert width > height  # 8 columns x 4 rows of images
 
 
+@pytest.mark.task("collab")
 def test_show_batch_says_so_when_the_inputs_are_not_images(run_train):
     summary = run_train("task=collab", "mode=smoke", "show_batch=true")
     assert summary["status"] == "completed"

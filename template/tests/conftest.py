@@ -70,9 +70,7 @@ PROJECT_TASKS = {path.stem for path in (CONFIGS / "task").glob("*.yaml")}
 
 
 def _for_absent_tasks(item) -> bool:
-    return any(
-        not PROJECT_TASKS.intersection(marker.args) for marker in item.iter_markers("task")
-    )
+    return any(not PROJECT_TASKS.intersection(marker.args) for marker in item.iter_markers("task"))
 
 
 def pytest_collection_modifyitems(config, items: list) -> None:

@@ -166,8 +166,11 @@ def test_train_on_an_empty_csv_and_a_one_class_folder_exits_2(tmp_path):
         "is empty": ["task=tabular", "data=table_csv", "data.path=empty.csv", "data.y_names=[y]"],
         "one class found (cat)": ["task=classification", "data=image_folder", "data.root=pets"],
     }
-    cases = {expected: overrides for expected, overrides in cases.items()
-             if overrides[0].removeprefix("task=") in PROJECT_TASKS}
+    cases = {
+        expected: overrides
+        for expected, overrides in cases.items()
+        if overrides[0].removeprefix("task=") in PROJECT_TASKS
+    }
     for expected, overrides in cases.items():
         result = subprocess.run(
             [sys.executable, str(PROJECT / "train.py"), *overrides, "mode=smoke"],

@@ -18,8 +18,6 @@ from {{ cookiecutter.package_name }}.models import create_model, model_config
 from {{ cookiecutter.package_name }}.tasks.base import TaskError
 from {{ cookiecutter.package_name }}.tasks.reports import segmentation
 
-from test_pictures import assert_titles_clear
-
 SMALL = ["task=segmentation", "model.width=8", "model.depth=2"]
 
 
@@ -124,6 +122,8 @@ def test_loss_weights_that_leave_no_loss_are_a_task_error(run_train):
 
 
 def test_mask_legend_names_exactly_the_classes_shown_and_void():
+    from test_pictures import assert_titles_clear  # the layout check of every report figure
+
     names = ["background", "cat", "dog", "bird"]
     targets = torch.zeros(2, 6, 6, dtype=torch.long)
     targets[0, :2] = 1

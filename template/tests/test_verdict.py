@@ -23,7 +23,10 @@ def test_rule():
     )
 
 
+@pytest.mark.task("classification", "multilabel", "regression", "segmentation")
 def test_advice_in_fastai_order():
+    from {{ cookiecutter.package_name }}.inputs.image import ImageInput
+
     # an image input's own advice (augmentation) comes second, after more data
     advice = fit_verdict("acc", 1.0, 0.8, 0.1, input_advice=ImageInput.variance_advice)["advice"]
     words = ["more data", "augmentation", "architecture", "regularization", "smaller model"]
@@ -47,7 +50,11 @@ def test_inputs_that_are_not_images_get_no_augmentation_advice():
 def test_a_crippled_model_is_underfitting(run_train):
     # a linear model with a learning rate far too small, for two epochs of a fraction
     summary = run_train(
-        "task=classification", "mode=fraction", "model=linear", "optimizer.lr=1e-5", "trainer.max_epochs=2"
+        "task=classification",
+        "mode=fraction",
+        "model=linear",
+        "optimizer.lr=1e-5",
+        "trainer.max_epochs=2",
     )
     fit = summary["verdicts"]["fit"]
     assert fit["diagnosis"] == "underfitting"
@@ -62,7 +69,10 @@ def test_a_deliberately_overfit_run_is_overfitting(run_train):
 
     # 5 % of the training data (63 images), no augmentation or regularization, 60 epochs
     summary = run_train(
-        "task=classification", "mode=fraction", "mode.fraction=0.05", "model=mlp",
+        "task=classification",
+        "mode=fraction",
+        "mode.fraction=0.05",
+        "model=mlp",
         "trainer.max_epochs=60",
     )
     fit = summary["verdicts"]["fit"]

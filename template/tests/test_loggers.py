@@ -91,7 +91,6 @@ def test_wandb_runs_of_a_multirun_are_grouped_by_sweep(monkeypatch, tmp_path):
             "train",
             overrides=[
                 "logger=wandb",
-                "model=mlp",
                 "hydra.mode=MULTIRUN",
                 f"hydra.sweep.dir={tmp_path}/sweep",
             ],

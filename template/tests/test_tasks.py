@@ -161,20 +161,6 @@ def test_no_module_outside_the_task_assigns_a_task_s_attributes():
     assert not found
 
 
-def test_collab_reads_its_rating_range_and_count_from_the_training_targets():
-    """y_range's default and the per-rating L2 come from the training ratings the task describes,
-    not from facts of the inputs."""
-    from {{ cookiecutter.package_name }}.tasks.collab import CollabTask
-
-    ratings = torch.tensor([[1.0], [2.0], [4.0], [2.0]])
-    targets = CollabTask.describe_targets(ratings, ["rating"])
-    task = CollabTask(targets, l2=8.0)  # (no input facts: no y_range, no rating count)
-    mean, std = float(ratings.mean()), float(ratings.std())
-    assert float(task.low) == pytest.approx((0.5 - mean) / std)
-    assert float(task.high) == pytest.approx((4.5 - mean) / std)
-    assert task.l2 == pytest.approx(8.0 / 4)
-
-
 def test_a_task_is_the_contract_alone_and_one_module_trains_every_task(task_name, tmp_path):
     """Tasks declare (targets, loss, metrics, decoding, ...); the training steps, logging,
     optimizers and checkpoints are the one training module's, whatever the task."""

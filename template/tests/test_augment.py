@@ -16,6 +16,11 @@ from conftest import compose_config
 from pngcheck import assert_png
 
 
+# the digits of image classification, whatever the project's default task (regression's rotated
+# digits, for one, allow no geometric move)
+DIGITS = "data=digits"
+
+
 def training_batches(datamodule, count=3):
     """Batches as ``training_step`` receives them (after the transfer hook, trainer training)."""
     datamodule.setup()
@@ -33,7 +38,7 @@ def test_modes_choose_the_augmentation(mode, expected, tmp_path):
 
 
 def test_augmentation_is_provably_off_in_overfit(tmp_path):
-    cfg = compose_config("train", ["mode=overfit"], tmp_path)
+    cfg = compose_config("train", [DIGITS, "mode=overfit"], tmp_path)
     datamodule = instantiate(cfg.data, _convert_="all")
     datamodule.setup()
     first, *rest = training_batches(datamodule)
@@ -41,14 +46,14 @@ def test_augmentation_is_provably_off_in_overfit(tmp_path):
     assert torch.equal(first[0], raw)  # exactly the stored images
     assert all(torch.equal(x, first[0]) and torch.equal(y, first[1]) for x, y in rest)
     # the same overfit batch with the default (light) policy does change: the check can fail
-    light = compose_config("train", ["mode=overfit", "augment=light"], tmp_path)
+    light = compose_config("train", [DIGITS, "mode=overfit", "augment=light"], tmp_path)
     changed = instantiate(light.data, _convert_="all")
     assert not torch.equal(training_batches(changed, 1)[0][0], raw)
 
 
 @pytest.mark.parametrize("name", ["light", "strong"])
 def test_tensor_policies_change_training_batches_only(name, tmp_path):
-    cfg = compose_config("train", [f"augment={name}"], tmp_path)
+    cfg = compose_config("train", [DIGITS, f"augment={name}"], tmp_path)
     datamodule = instantiate(cfg.data, _convert_="all")
     datamodule.setup()
     torch.manual_seed(0)

@@ -15,7 +15,6 @@ from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataMod
 from conftest import compose_config
 from pngcheck import assert_png
 
-
 # the digits of image classification, whatever the project's default task (regression's rotated
 # digits, for one, allow no geometric move)
 DIGITS = "data=digits"

@@ -210,7 +210,6 @@ def test_the_configs_of_a_format_1_checkpoint_build_the_same_objects():
     )
 
 
-
 @pytest.mark.parametrize(
     ("info", "facts_class", "model"),
     [

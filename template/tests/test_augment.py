@@ -16,8 +16,9 @@ from conftest import compose_config
 from pngcheck import assert_png
 
 # the digits of image classification, whatever the project's default task (regression's rotated
-# digits, for one, allow no geometric move)
+# digits, for one, allow no geometric move); configs/data/digits.yaml comes with these tasks
 DIGITS = "data=digits"
+WITH_DIGITS = pytest.mark.task("classification", "multilabel", "regression")
 
 
 def training_batches(datamodule, count=3):
@@ -36,6 +37,7 @@ def test_modes_choose_the_augmentation(mode, expected, tmp_path):
     assert compose_config("train", [f"mode={mode}"], tmp_path).data.augment.name == expected
 
 
+@WITH_DIGITS
 def test_augmentation_is_provably_off_in_overfit(tmp_path):
     cfg = compose_config("train", [DIGITS, "mode=overfit"], tmp_path)
     datamodule = instantiate(cfg.data, _convert_="all")
@@ -50,6 +52,7 @@ def test_augmentation_is_provably_off_in_overfit(tmp_path):
     assert not torch.equal(training_batches(changed, 1)[0][0], raw)
 
 
+@WITH_DIGITS
 @pytest.mark.parametrize("name", ["light", "strong"])
 def test_tensor_policies_change_training_batches_only(name, tmp_path):
     cfg = compose_config("train", [DIGITS, f"augment={name}"], tmp_path)

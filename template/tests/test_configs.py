@@ -7,8 +7,9 @@ import json
 import pytest
 import torch
 from omegaconf import OmegaConf
+from omegaconf.errors import InterpolationKeyError
 
-from conftest import CONFIGS, compose_config
+from conftest import CONFIGS, PROJECT_TASKS, compose_config
 
 GROUPS = sorted(p.name for p in CONFIGS.iterdir() if p.is_dir())
 OPTIONS = [(group, f.stem) for group in GROUPS for f in sorted((CONFIGS / group).glob("*.yaml"))]
@@ -31,8 +32,19 @@ def test_every_group_has_options():
 
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_option_composes(group, option, tmp_path):
-    cfg = compose_config("train", [f"{group}={option}"], tmp_path)
-    plain = OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves
+    # a data option serves the tasks its targets fit (digits' classes are no masks for
+    # segmentation's void pixels): it composes with at least one of the project's tasks
+    tasks = [f"task={name}" for name in sorted(PROJECT_TASKS)] if group == "data" else [None]
+    unresolved = []
+    for task in tasks:
+        cfg = compose_config("train", [f"{group}={option}", *filter(None, [task])], tmp_path)
+        try:
+            plain = OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves
+            break
+        except InterpolationKeyError as error:
+            unresolved.append(f"{task}: {error}")
+    else:
+        pytest.fail("; ".join(unresolved))
     assert plain["paths"]["output_dir"] == str(tmp_path)
     if group in ("mode", "model", "data"):
         assert cfg[group]["name" if group != "data" else "_target_"]

@@ -22,35 +22,6 @@ TASKS = list(MANIFEST["tasks"])
 PACKAGE_DIR = "{{cookiecutter.package_name}}"
 TASK_OPTIONS = sorted(p.stem for p in (REPO / "template/configs/task").glob("*.yaml"))
 
-# Renders whose test modules still import a module of an unchosen task (the shared tests name
-# task-specific data sets and tasks today), so `pytest` cannot collect them: the test files that
-# fail to import, per render. Strict: fixing the cause turns the xfail into a failure to remove.
-TESTS_BLOCKED = {
-    "classification": "data_mistakes, given_split, pictures",
-    "multilabel": "clean_data, data_mistakes, finetune, given_split, lr_finder, pictures, "
-                  "shape_check, stable_split, transfer",
-    "regression": "clean_data, data_mistakes, finetune, given_split, lr_finder, pictures, "
-                  "shape_check, stable_split, transfer",
-    "segmentation": "clean_data, data_mistakes, finetune, given_split, lr_finder, shape_check, "
-                    "stable_split, transfer",
-    "collab": "augment, clean_data, data, data_mistakes, finetune, given_split, lr_finder, "
-              "pictures, shape_check, stable_split",
-    "tabular": "augment, clean_data, data, data_mistakes, finetune, given_split, lr_finder, "
-               "pictures, stable_split",
-    "tabular_regression": "augment, clean_data, data, data_mistakes, finetune, given_split, "
-                          "lr_finder, pictures, shape_check, stable_split",
-    "text": "clean_data, data, data_mistakes, finetune, given_split, lr_finder, pictures",
-}
-
-
-def renders_whose_tests_import() -> list:
-    """Every single-task render and `all`, the blocked ones as strict xfails."""
-    return [pytest.param(answer, marks=pytest.mark.xfail(
-                strict=True, reason=f"tests/test_{{{TESTS_BLOCKED[answer]}}}.py import modules "
-                "of other tasks")) if answer in TESTS_BLOCKED else answer
-            for answer in [*TASKS, "all"]]
-
-
 def task_files(task: str) -> set[str]:
     entry = MANIFEST["tasks"][task]
     return {*(p for group in entry["groups"] for p in MANIFEST["groups"][group]), *entry["files"]}
@@ -80,11 +51,6 @@ def test_the_manifest_lists_every_task_option_and_only_template_files():
         for pattern in task_files(task):
             path = REPO / "template" / pattern.replace("src/*/", f"src/{PACKAGE_DIR}/")
             assert path.is_file(), f"{task}: {pattern} is not a file of template/"
-    # the missing-module hint (training/errors.py) names the extras that provide each module
-    errors = (REPO / "template/src" / PACKAGE_DIR / "training/errors.py").read_text()
-    for key, extra in MANIFEST["extras"].items():
-        for module in extra["modules"]:
-            assert f'"{module}": "{key}"' in errors, (key, module)
     # what every task needs stays shared: the core of each package and the default config
     listed = set().union(*(task_files(t) for t in TASKS))
     assert not {p for p in listed if p.endswith("/base.py") or p.endswith("__init__.py")}
@@ -122,6 +88,12 @@ def test_each_task_alone_and_all_render_lint_and_hold_only_their_files(tmp_path,
     extras = pyproject["optional-dependencies"]
     for key in MANIFEST["extras"]:
         assert (key in extras) == any(key in MANIFEST["tasks"][t]["extras"] for t in tasks)
+    # the missing-module hint (training/errors.py) names the extras of the project's tasks only
+    [errors] = project.glob("src/*/training/errors.py")
+    hints = errors.read_text()
+    for key, extra in MANIFEST["extras"].items():
+        for module in extra["modules"]:
+            assert (f'"{module}": "{key}"' in hints) == (key in extras), (answer, key, module)
     [itself] = [r for r in extras["dev"] if r.startswith(f"{pyproject['name']}[")]
     assert set(itself.partition("[")[2].rstrip("]").split(",")) == set(extras) - {"dev"}
 
@@ -161,7 +133,7 @@ def test_every_module_of_a_render_imports(tmp_path, answer):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("answer", renders_whose_tests_import())
+@pytest.mark.parametrize("answer", [*TASKS, "all"])
 def test_every_test_module_of_a_render_collects(tmp_path, answer):
     project = generate(tmp_path, tasks=answer)
     result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n0",
@@ -211,7 +183,7 @@ def test_copier_refuses_no_task_and_a_default_task_not_chosen(tmp_path, answers,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("answer", renders_whose_tests_import())
+@pytest.mark.parametrize("answer", [*TASKS, "all"])
 def test_the_fast_tier_of_a_render_passes(tmp_path, answer):
     """`pytest` in the render: unit tests and one overfit run per chosen task."""
     project = generate(tmp_path, tasks=answer)

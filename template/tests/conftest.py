@@ -63,7 +63,21 @@ def _runs_end_to_end(item) -> bool:
     return any(END_TO_END.search(_source(function)) for function in functions)
 
 
+# The tasks this project holds. A test of what only some tasks have, in a file every project
+# gets, says so with @pytest.mark.task("name", ...): a project without any of them deselects it
+# (it is not a skip: the test does not exist there, as the task does not).
+PROJECT_TASKS = {path.stem for path in (CONFIGS / "task").glob("*.yaml")}
+
+
+def _for_absent_tasks(item) -> bool:
+    return any(not PROJECT_TASKS.intersection(marker.args) for marker in item.iter_markers("task"))
+
+
 def pytest_collection_modifyitems(config, items: list) -> None:
+    absent = [item for item in items if _for_absent_tasks(item)]
+    if absent:
+        config.hook.pytest_deselected(items=absent)
+        items[:] = [item for item in items if item not in absent]
     for item in items:
         name = f"{item.path.name}::{item.originalname}"
         if name not in FAST_END_TO_END and _runs_end_to_end(item):

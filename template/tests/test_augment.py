@@ -15,6 +15,11 @@ from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataMod
 from conftest import compose_config
 from pngcheck import assert_png
 
+# the digits of image classification, whatever the project's default task (regression's rotated
+# digits, for one, allow no geometric move); configs/data/digits.yaml comes with these tasks
+DIGITS = "data=digits"
+WITH_DIGITS = pytest.mark.task("classification", "multilabel", "regression")
+
 
 def training_batches(datamodule, count=3):
     """Batches as ``training_step`` receives them (after the transfer hook, trainer training)."""
@@ -32,8 +37,9 @@ def test_modes_choose_the_augmentation(mode, expected, tmp_path):
     assert compose_config("train", [f"mode={mode}"], tmp_path).data.augment.name == expected
 
 
+@WITH_DIGITS
 def test_augmentation_is_provably_off_in_overfit(tmp_path):
-    cfg = compose_config("train", ["mode=overfit"], tmp_path)
+    cfg = compose_config("train", [DIGITS, "mode=overfit"], tmp_path)
     datamodule = instantiate(cfg.data, _convert_="all")
     datamodule.setup()
     first, *rest = training_batches(datamodule)
@@ -41,14 +47,15 @@ def test_augmentation_is_provably_off_in_overfit(tmp_path):
     assert torch.equal(first[0], raw)  # exactly the stored images
     assert all(torch.equal(x, first[0]) and torch.equal(y, first[1]) for x, y in rest)
     # the same overfit batch with the default (light) policy does change: the check can fail
-    light = compose_config("train", ["mode=overfit", "augment=light"], tmp_path)
+    light = compose_config("train", [DIGITS, "mode=overfit", "augment=light"], tmp_path)
     changed = instantiate(light.data, _convert_="all")
     assert not torch.equal(training_batches(changed, 1)[0][0], raw)
 
 
+@WITH_DIGITS
 @pytest.mark.parametrize("name", ["light", "strong"])
 def test_tensor_policies_change_training_batches_only(name, tmp_path):
-    cfg = compose_config("train", [f"augment={name}"], tmp_path)
+    cfg = compose_config("train", [DIGITS, f"augment={name}"], tmp_path)
     datamodule = instantiate(cfg.data, _convert_="all")
     datamodule.setup()
     torch.manual_seed(0)
@@ -121,6 +128,7 @@ def test_show_batch_saves_a_grid_of_augmented_images(run_train):
     assert width > height  # 8 columns x 4 rows of images
 
 
+@pytest.mark.task("collab")
 def test_show_batch_says_so_when_the_inputs_are_not_images(run_train):
     summary = run_train("task=collab", "mode=smoke", "show_batch=true")
     assert summary["status"] == "completed"

@@ -247,3 +247,15 @@ def test_l2_acts_on_the_embeddings_of_a_model_without_squared_norm(tmp_path):
     loss.backward()  # the penalty pulls even the rows this batch does not use
     unused = sorted(set(range(21)) - set(x[:, 1].tolist()))
     assert module.model.item_bias.weight.grad[unused].abs().sum() > 0
+
+
+def test_collab_reads_its_rating_range_and_count_from_the_training_targets():
+    """y_range's default and the per-rating L2 come from the training ratings the task describes,
+    not from facts of the inputs."""
+    ratings = torch.tensor([[1.0], [2.0], [4.0], [2.0]])
+    targets = CollabTask.describe_targets(ratings, ["rating"])
+    task = CollabTask(targets, l2=8.0)  # (no input facts: no y_range, no rating count)
+    mean, std = float(ratings.mean()), float(ratings.std())
+    assert float(task.low) == pytest.approx((0.5 - mean) / std)
+    assert float(task.high) == pytest.approx((4.5 - mean) / std)
+    assert task.l2 == pytest.approx(8.0 / 4)

@@ -7,8 +7,9 @@ import json
 import pytest
 import torch
 from omegaconf import OmegaConf
+from omegaconf.errors import InterpolationKeyError
 
-from conftest import CONFIGS, compose_config
+from conftest import CONFIGS, PROJECT_TASKS, compose_config
 
 GROUPS = sorted(p.name for p in CONFIGS.iterdir() if p.is_dir())
 OPTIONS = [(group, f.stem) for group in GROUPS for f in sorted((CONFIGS / group).glob("*.yaml"))]
@@ -31,8 +32,19 @@ def test_every_group_has_options():
 
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_option_composes(group, option, tmp_path):
-    cfg = compose_config("train", [f"{group}={option}"], tmp_path)
-    plain = OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves
+    # a data option serves the tasks its targets fit (digits' classes are no masks for
+    # segmentation's void pixels): it composes with at least one of the project's tasks
+    tasks = [f"task={name}" for name in sorted(PROJECT_TASKS)] if group == "data" else [None]
+    unresolved = []
+    for task in tasks:
+        cfg = compose_config("train", [f"{group}={option}", *filter(None, [task])], tmp_path)
+        try:
+            plain = OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves
+            break
+        except InterpolationKeyError as error:
+            unresolved.append(f"{task}: {error}")
+    else:
+        pytest.fail("; ".join(unresolved))
     assert plain["paths"]["output_dir"] == str(tmp_path)
     if group in ("mode", "model", "data"):
         assert cfg[group]["name" if group != "data" else "_target_"]
@@ -133,6 +145,8 @@ def test_a_model_made_for_other_inputs_stops_the_run_in_one_line(run_train, tmp_
     assert written["exit_code"] == 2
 
 
+# the ladder's models
+@pytest.mark.task("classification", "multilabel", "regression", "segmentation")
 def test_a_model_config_names_its_registered_builder(tmp_path):
     from {{ cookiecutter.package_name }}.inputs.base import InputFacts
     from {{ cookiecutter.package_name }}.models import create_model, model_config, register_model
@@ -170,12 +184,14 @@ def test_a_checkpoint_keeps_plain_configs_that_rebuild_the_same_objects(run_trai
     assert isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR)
 
 
+FORMAT_1_OPTIMIZER = {"_target_": "torch.optim.AdamW", "lr": 1e-3, "weight_decay": 0.01}
+
+
+# a timm model on images
+@pytest.mark.task("classification", "multilabel", "regression", "segmentation")
 def test_the_configs_of_a_format_1_checkpoint_build_the_same_objects():
     """Checkpoints written before the one rule kept names (model, zoo, scheduler) and the facts
     as a dict matched by parameter name: they are rewritten, not refused."""
-    from {{ cookiecutter.package_name }}.inputs.pair import PairFacts
-    from {{ cookiecutter.package_name }}.inputs.table import TableFacts
-    from {{ cookiecutter.package_name }}.inputs.text import TextFacts
     from {{ cookiecutter.package_name }}.models import create_model, facts_from_config
     from {{ cookiecutter.package_name }}.models.format1 import configs_from_format1
     from {{ cookiecutter.package_name }}.training.optim import build_optimizer, build_scheduler
@@ -184,7 +200,7 @@ def test_the_configs_of_a_format_1_checkpoint_build_the_same_objects():
     old = {
         "model": {"zoo": "timm", "name": "test_resnet", "input_size": 16, "groups": 2},
         "inputs": {"shape": [1, 8, 8]},
-        "optimizer": {"_target_": "torch.optim.AdamW", "lr": 1e-3, "weight_decay": 0.01},
+        "optimizer": FORMAT_1_OPTIMIZER,
         "scheduler": {"name": "one_cycle", **one_cycle, "cycle_momentum": True},
         "regularize": True,
     }
@@ -205,18 +221,47 @@ def test_the_configs_of_a_format_1_checkpoint_build_the_same_objects():
         is None
     )
 
-    ratings = {"n_users": 5, "n_items": 4, "y_range": [0.5, 5.5], "train_ratings": 27}
-    kinds = [
-        ({"vocab_size": 50, "pad_id": 0, "max_length": 16}, TextFacts, "text_bow"),
-        (ratings, PairFacts, "dot_bias"),
-        (
-            {"shape": [3], "cardinalities": [4], "cat_names": ["c"], "cont_names": ["a", "b"]},
-            TableFacts,
-            "tabular_mlp",
+
+@pytest.mark.parametrize(
+    ("info", "facts_class", "model"),
+    [
+        pytest.param(
+            {"vocab_size": 50, "pad_id": 0, "max_length": 16},
+            "text.TextFacts",
+            "text_bow",
+            marks=pytest.mark.task("text"),
+            id="text",
         ),
-    ]
-    for info, kind, name in kinds:
-        new = configs_from_format1({**old, "model": {"name": name}, "inputs": info})
-        facts = facts_from_config(new["inputs"])
-        assert type(facts) is kind
-        assert create_model(new["model"], 2, facts).parameter_counts()["total"] > 0
+        pytest.param(
+            {"n_users": 5, "n_items": 4, "y_range": [0.5, 5.5], "train_ratings": 27},
+            "pair.PairFacts",
+            "dot_bias",
+            marks=pytest.mark.task("collab"),
+            id="pair",
+        ),
+        pytest.param(
+            {"shape": [3], "cardinalities": [4], "cat_names": ["c"], "cont_names": ["a", "b"]},
+            "table.TableFacts",
+            "tabular_mlp",
+            marks=pytest.mark.task("tabular", "tabular_regression"),
+            id="table",
+        ),
+    ],
+)
+def test_the_facts_of_a_format_1_checkpoint_are_told_apart_by_their_keys(info, facts_class, model):
+    from hydra.utils import get_class
+
+    from {{ cookiecutter.package_name }}.models import create_model, facts_from_config
+    from {{ cookiecutter.package_name }}.models.format1 import configs_from_format1
+
+    kind = get_class(f"{{ cookiecutter.package_name }}.inputs.{facts_class}")
+    old = {
+        "model": {"name": model},
+        "inputs": info,
+        "optimizer": FORMAT_1_OPTIMIZER,
+        "scheduler": {"name": "constant"},
+    }
+    new = configs_from_format1(old)
+    facts = facts_from_config(new["inputs"])
+    assert type(facts) is kind
+    assert create_model(new["model"], 2, facts).parameter_counts()["total"] > 0

@@ -205,6 +205,7 @@ def test_predict_and_export_from_the_command_line(trained, tmp_path):
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.task("classification", "multilabel", "regression", "segmentation")
 def test_image_files_are_read_with_the_evaluation_transform(tmp_path):
     from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
 

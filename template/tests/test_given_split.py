@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from {{ cookiecutter.package_name }}.data.image_csv_regression import (
-    ImageCSVRegressionDataModule,
-)
-from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
-from {{ cookiecutter.package_name }}.data.tabular import TabularDataModule
 from {{ cookiecutter.package_name }}.training.errors import user_message
+
+from conftest import PROJECT_TASKS
+
+# the tasks whose sources are tested here, each test marked with those it needs
+IMAGE_TASKS = ("classification", "multilabel", "regression", "segmentation")
+TABLE_TASKS = ("tabular", "tabular_regression")
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +34,9 @@ def images(folder: Path, count: int, seed: int = 0) -> list[Path]:
     return paths
 
 
-def folder_data(root: Path, **options) -> ImageFolderDataModule:
+def folder_data(root: Path, **options):
+    from {{ cookiecutter.package_name }}.data.image_folder import ImageFolderDataModule
+
     datamodule = ImageFolderDataModule(root=str(root), batch_size=4, num_workers=0, **options)
     datamodule.setup()
     return datamodule
@@ -43,6 +46,7 @@ def keys(datamodule, split: str) -> list[str]:
     return sorted(datamodule.loaded.item_keys[i] for i in datamodule.indices[split])
 
 
+@pytest.mark.task(*IMAGE_TASKS)
 def test_an_image_folder_takes_a_list_of_validation_images(tmp_path):
     for name in ("cat", "dog"):
         images(tmp_path / name, 10)
@@ -58,6 +62,7 @@ def test_an_image_folder_takes_a_list_of_validation_images(tmp_path):
     assert keys(asked, "val") == keys(datamodule, "val") and len(asked.indices["test"]) == 4
 
 
+@pytest.mark.task(*IMAGE_TASKS)
 def test_an_image_folder_takes_a_train_and_valid_layout(tmp_path):
     for split, count in (("train", 8), ("valid", 3)):
         for name in ("cat", "dog"):
@@ -72,6 +77,7 @@ def test_an_image_folder_takes_a_train_and_valid_layout(tmp_path):
     assert sorted(val_labels) == [0, 0, 0, 1, 1, 1]  # labelled by class name
 
 
+@pytest.mark.task(*IMAGE_TASKS)
 def test_a_validation_class_that_is_never_trained_on_is_one_line(tmp_path):
     for name in ("cat", "dog"):
         images(tmp_path / "train" / name, 4)
@@ -82,6 +88,7 @@ def test_a_validation_class_that_is_never_trained_on_is_one_line(tmp_path):
     assert message and "['bird']" in message and "must also be trained on" in message
 
 
+@pytest.mark.task(*IMAGE_TASKS)
 def test_a_list_that_names_nothing_under_root_is_one_line(tmp_path):
     for name in ("cat", "dog"):
         images(tmp_path / name, 4)
@@ -91,7 +98,10 @@ def test_a_list_that_names_nothing_under_root_is_one_line(tmp_path):
     assert "none of them under data.root" in (user_message(raised.value) or "")
 
 
+@pytest.mark.task(*TABLE_TASKS)
 def test_a_valid_column_leaves_every_other_row_to_training(tmp_path):
+    from {{ cookiecutter.package_name }}.data.tabular import TabularDataModule
+
     rows = [f"{i},{i % 2},{i % 4 == 0}" for i in range(40)]
     (tmp_path / "t.csv").write_text("x,y,is_valid\n" + "\n".join(rows) + "\n")
     path = str(tmp_path / "t.csv")
@@ -104,7 +114,12 @@ def test_a_valid_column_leaves_every_other_row_to_training(tmp_path):
     assert without.sizes()["test"] == 6 and without.describe()["split"]["val"] == "seeded"
 
 
+@pytest.mark.task("regression")
 def test_image_regression_takes_a_valid_column(tmp_path):
+    from {{ cookiecutter.package_name }}.data.image_csv_regression import (
+        ImageCSVRegressionDataModule,
+    )
+
     paths = images(tmp_path / "img", 12)
     lines = [f"img/{p.name},{i * 0.5},{i < 3}" for i, p in enumerate(paths)]
     (tmp_path / "labels.csv").write_text("file,angle,is_valid\n" + "\n".join(lines) + "\n")
@@ -115,14 +130,13 @@ def test_image_regression_takes_a_valid_column(tmp_path):
     assert datamodule.sizes() == {"train": 9, "val": 3, "test": 0}
 
 
+@pytest.mark.task(*TABLE_TASKS, "collab", "text", "regression")
 @pytest.mark.parametrize("flag", ["valid", "maybe", "nan"])
 def test_a_valid_column_value_that_is_neither_true_nor_false_is_one_line(tmp_path, flag):
     """Every source reads its validation column the same way: a value it does not know is
     an error naming its line, never training data without a word. (pandas reads "nan" as an
-    empty cell, which is training in every source: the sources read with pandas cannot tell.)"""
-    from {{ cookiecutter.package_name }}.data.ratings import RatingsDataModule
-    from {{ cookiecutter.package_name }}.data.text import read_table
-
+    empty cell, which is training in every source: the sources read with pandas cannot tell.)
+    The sources of the project's tasks, each imported only when the project has it."""
     rows = [[f"{i}", f"{i % 2}", "true" if i % 4 == 0 else "0"] for i in range(40)]
     rows[6][2] = flag  # line 8 of the file
     content = "".join(",".join(row) + "\n" for row in rows)
@@ -137,18 +151,34 @@ def test_a_valid_column_value_that_is_neither_true_nor_false_is_one_line(tmp_pat
     labels = tmp_path / "labels.csv"
     lines = [f"img/{p.name},{i},{rows[i][2]}\n" for i, p in enumerate(paths)]
     labels.write_text("file,angle,is_valid\n" + "".join(lines))
-    readers = {
-        "table": lambda: TabularDataModule(
+    readers = {}
+    if PROJECT_TASKS.intersection(TABLE_TASKS):
+        from {{ cookiecutter.package_name }}.data.tabular import TabularDataModule
+
+        readers["table"] = lambda: TabularDataModule(
             path=str(table), y_names=["y"], valid_column="is_valid"
-        ).setup(),
-        "ratings": lambda: RatingsDataModule(path=str(ratings), valid_column="is_valid").setup(),
-        "text": lambda: read_table(table, "x", "y", "is_valid"),
-        "image_regression": lambda: ImageCSVRegressionDataModule(
+        ).setup()
+    if "collab" in PROJECT_TASKS:
+        from {{ cookiecutter.package_name }}.data.ratings import RatingsDataModule
+
+        readers["ratings"] = lambda: RatingsDataModule(
+            path=str(ratings), valid_column="is_valid"
+        ).setup()
+    if "text" in PROJECT_TASKS:
+        from {{ cookiecutter.package_name }}.data.text import read_table
+
+        readers["text"] = lambda: read_table(table, "x", "y", "is_valid")
+    if "regression" in PROJECT_TASKS:
+        from {{ cookiecutter.package_name }}.data.image_csv_regression import (
+            ImageCSVRegressionDataModule,
+        )
+
+        readers["image_regression"] = lambda: ImageCSVRegressionDataModule(
             root=str(tmp_path), batch_size=4, num_workers=0
-        ).setup(),
-    }
-    if flag == "nan":
-        del readers["table"], readers["ratings"]
+        ).setup()
+    if flag == "nan":  # read as an empty cell by pandas
+        for name in ("table", "ratings"):
+            readers.pop(name, None)
     for name, read in readers.items():
         with pytest.raises(ValueError) as raised:
             read()

@@ -91,7 +91,7 @@ def test_wandb_runs_of_a_multirun_are_grouped_by_sweep(monkeypatch, tmp_path):
             "train",
             overrides=[
                 "logger=wandb",
-                "model=mlp",
+                "seed=7",
                 "hydra.mode=MULTIRUN",
                 f"hydra.sweep.dir={tmp_path}/sweep",
             ],
@@ -103,4 +103,4 @@ def test_wandb_runs_of_a_multirun_are_grouped_by_sweep(monkeypatch, tmp_path):
     finally:
         HydraConfig.instance().cfg = None
     assert logger._wandb_init["group"] == f"{tmp_path}/sweep"
-    assert "model=mlp" in logger._wandb_init["name"]
+    assert "seed=7" in logger._wandb_init["name"]

@@ -184,3 +184,15 @@ def test_zoo_fine_tune_and_lr_finder_run_on_the_regression_task(run_train):
     found = summary["lr_find"]  # its suggestion comes from the regression loss
     assert found["applied"] and found["lr_after"] == found["suggestion"] > 0
     assert set(summary["metrics"]["val"]) == {"loss", "mae", "rmse", "r2"}
+
+
+def test_the_best_attainable_r2_leaves_out_the_variance_within_identical_inputs(tmp_path):
+    cfg = compose_config("train", ["task=regression"], tmp_path)
+    task_cls = get_class(cfg.task._target_)
+    task = run.build_module(cfg, task_cls, run.build_datamodule(cfg, task_cls)).task
+    groups = torch.tensor([0, 0, 1, 1, 2])
+    targets = torch.tensor([[1.0], [3.0], [5.0], [5.0], [10.0]])  # group means 2, 5, 10
+    within = 2.0  # (1-2)² + (3-2)²
+    total = float((targets - targets.mean()).pow(2).sum())
+    best = task.best_attainable(groups, targets, "r2")
+    assert best == pytest.approx(1 - within / total, abs=1e-5)

@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import create_model, model_config
 from {{ cookiecutter.package_name }}.tasks.base import TaskError
+from {{ cookiecutter.package_name }}.tasks.reports import segmentation
 
 SMALL = ["task=segmentation", "model.width=8", "model.depth=2"]
 
@@ -118,3 +119,27 @@ def test_loss_weights_that_leave_no_loss_are_a_task_error(run_train):
     """A user's mistake in a task option: one line (TaskError), not a traceback."""
     with pytest.raises(TaskError, match=r"task\.ce_weight and task\.dice_weight must be >= 0"):
         run_train("task=segmentation", "task.ce_weight=0", "task.dice_weight=0")
+
+
+def test_mask_legend_names_exactly_the_classes_shown_and_void():
+    from test_pictures import assert_titles_clear  # the layout check of every report figure
+
+    names = ["background", "cat", "dog", "bird"]
+    targets = torch.zeros(2, 6, 6, dtype=torch.long)
+    targets[0, :2] = 1
+    targets[1, 0, 0] = 255  # void
+    preds = torch.zeros(2, 6, 6, dtype=torch.long)
+    preds[1, 3:] = 3
+    fig = segmentation.mask_figure(
+        torch.rand(2, 3, 6, 6), targets, preds, names, 255, ["#0", "#1"], "worst images"
+    )
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "background",
+        "cat",
+        "bird",
+        "void (no label)",
+    ]
+    colours = [tuple(h.get_facecolor()) for h in legend.legend_handles]
+    assert len(set(colours)) == 4  # one colour per class
+    assert_titles_clear(fig)

@@ -95,7 +95,16 @@ def test_the_table_input_learns_on_training_rows_and_is_rebuilt_from_its_state(t
 
 @pytest.mark.parametrize(
     ("name", "kind", "rows", "target"),
-    [("breast_cancer", "class", 569, "diagnosis"), ("diabetes", "continuous", 442, "progression")],
+    [
+        pytest.param("breast_cancer", "class", 569, "diagnosis", marks=pytest.mark.task("tabular")),
+        pytest.param(
+            "diabetes",
+            "continuous",
+            442,
+            "progression",
+            marks=pytest.mark.task("tabular_regression"),
+        ),
+    ],
 )
 def test_an_embedded_table_is_a_source_option_not_a_class(tmp_path, name, kind, rows, target):
     task = "tabular" if kind == "class" else "tabular_regression"

@@ -80,18 +80,6 @@ def test_only_identical_inputs_with_different_targets_lower_the_best_attainable(
     assert 0.0 <= twice < 1.0
 
 
-def test_the_best_attainable_r2_leaves_out_the_variance_within_identical_inputs(tmp_path):
-    cfg = compose_config("train", ["task=regression"], tmp_path)
-    task_cls = get_class(cfg.task._target_)
-    task = build_module(cfg, task_cls, build_datamodule(cfg, task_cls)).task
-    groups = torch.tensor([0, 0, 1, 1, 2])
-    targets = torch.tensor([[1.0], [3.0], [5.0], [5.0], [10.0]])  # group means 2, 5, 10
-    within = 2.0  # (1-2)² + (3-2)²
-    total = float((targets - targets.mean()).pow(2).sum())
-    best = task.best_attainable(groups, targets, "r2")
-    assert best == pytest.approx(1 - within / total, abs=1e-5)
-
-
 def test_fraction_judges_the_fit_on_the_task_score(task_name, run_train):
     summary = run_train(f"task={task_name}", "mode=fraction", "trainer.max_epochs=3")
     fit, score = summary["verdicts"]["fit"], summary["task"]["score"]
@@ -171,20 +159,6 @@ def test_no_module_outside_the_task_assigns_a_task_s_attributes():
         if assignment.search(line) and not line.lstrip().startswith("#")
     ]
     assert not found
-
-
-def test_collab_reads_its_rating_range_and_count_from_the_training_targets():
-    """y_range's default and the per-rating L2 come from the training ratings the task describes,
-    not from facts of the inputs."""
-    from {{ cookiecutter.package_name }}.tasks.collab import CollabTask
-
-    ratings = torch.tensor([[1.0], [2.0], [4.0], [2.0]])
-    targets = CollabTask.describe_targets(ratings, ["rating"])
-    task = CollabTask(targets, l2=8.0)  # (no input facts: no y_range, no rating count)
-    mean, std = float(ratings.mean()), float(ratings.std())
-    assert float(task.low) == pytest.approx((0.5 - mean) / std)
-    assert float(task.high) == pytest.approx((4.5 - mean) / std)
-    assert task.l2 == pytest.approx(8.0 / 4)
 
 
 def test_a_task_is_the_contract_alone_and_one_module_trains_every_task(task_name, tmp_path):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from {{ cookiecutter.package_name }}.analysis import fit
 from {{ cookiecutter.package_name }}.inputs.base import Input
-from {{ cookiecutter.package_name }}.inputs.image import ImageInput
 
 OVERFIT_ADVICE, UNDERFIT_ADVICE = fit.OVERFIT_ADVICE, fit.UNDERFIT_ADVICE
 fit_verdict = fit.fit_verdict
@@ -22,7 +23,10 @@ def test_rule():
     )
 
 
+@pytest.mark.task("classification", "multilabel", "regression", "segmentation")
 def test_advice_in_fastai_order():
+    from {{ cookiecutter.package_name }}.inputs.image import ImageInput
+
     # an image input's own advice (augmentation) comes second, after more data
     advice = fit_verdict("acc", 1.0, 0.8, 0.1, input_advice=ImageInput.variance_advice)["advice"]
     words = ["more data", "augmentation", "architecture", "regularization", "smaller model"]
@@ -31,7 +35,10 @@ def test_advice_in_fastai_order():
     assert [w for w in words for a in UNDERFIT_ADVICE if w in a] == words
 
 
+@pytest.mark.task("classification", "multilabel", "regression", "segmentation")
 def test_inputs_that_are_not_images_get_no_augmentation_advice():
+    from {{ cookiecutter.package_name }}.inputs.image import ImageInput
+
     images = fit.fit_verdict("r2", 0.99, 0.7, 0.0, input_advice=ImageInput.variance_advice)
     rows = fit.fit_verdict("r2", 0.99, 0.7, 0.0, input_advice=Input.variance_advice)
     assert images["diagnosis"] == rows["diagnosis"] == "overfitting"
@@ -39,10 +46,15 @@ def test_inputs_that_are_not_images_get_no_augmentation_advice():
     assert not any("augment" in a for a in rows["advice"]) and len(rows["advice"]) == 4
 
 
+@pytest.mark.task("classification")
 def test_a_crippled_model_is_underfitting(run_train):
     # a linear model with a learning rate far too small, for two epochs of a fraction
     summary = run_train(
-        "mode=fraction", "model=linear", "optimizer.lr=1e-5", "trainer.max_epochs=2"
+        "task=classification",
+        "mode=fraction",
+        "model=linear",
+        "optimizer.lr=1e-5",
+        "trainer.max_epochs=2",
     )
     fit = summary["verdicts"]["fit"]
     assert fit["diagnosis"] == "underfitting"
@@ -51,9 +63,18 @@ def test_a_crippled_model_is_underfitting(run_train):
     assert fit["advice"] == UNDERFIT_ADVICE
 
 
+@pytest.mark.task("classification")
 def test_a_deliberately_overfit_run_is_overfitting(run_train):
+    from {{ cookiecutter.package_name }}.inputs.image import ImageInput
+
     # 5 % of the training data (63 images), no augmentation or regularization, 60 epochs
-    summary = run_train("mode=fraction", "mode.fraction=0.05", "model=mlp", "trainer.max_epochs=60")
+    summary = run_train(
+        "task=classification",
+        "mode=fraction",
+        "mode.fraction=0.05",
+        "model=mlp",
+        "trainer.max_epochs=60",
+    )
     fit = summary["verdicts"]["fit"]
     assert fit["diagnosis"] == "overfitting", fit
     assert fit["train"] >= 0.99 and fit["gap"] > 0.05

@@ -32,7 +32,8 @@ def configs_from_format1(hparams: dict) -> dict:
 
 def facts_from_input_info(info: dict) -> InputFacts:
     """The typed facts of a format-1 facts dict (the data modules' former ``input_info()``),
-    told apart by the keys each kind gave."""
+    told apart by the keys each kind gave. A kind's module is imported only for its own facts:
+    a project holds only the input kinds of its tasks."""
     shape = tuple(info["shape"]) if "shape" in info else None
     # (each kind's facts are imported where they are read: a project holds only its tasks' kinds)
     if "vocab_size" in info:

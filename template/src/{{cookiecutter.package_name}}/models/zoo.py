@@ -34,8 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..data.image_folder import IMAGENET
-from ..inputs.image import ImageFacts
+from ..inputs.image import IMAGENET, ImageFacts
 from .base import Network, fixed_shape, linear_head
 from .registry import register_model
 from .weights import _adapt_input_channels

@@ -32,7 +32,7 @@ HYDRA_FILES = {".hydra"}  # what Hydra writes into every run folder (and <job na
 # what Optuna raises when the sweeper asks for the best trial and every trial failed
 OPTUNA_NOTHING_COMPLETED = "No trials are completed yet."
 # the optional dependencies: module (or its dotted prefix) -> the extra of pyproject.toml that
-# brings it
+# brings it; the extras of the project's tasks are written from the template's manifest.yaml
 EXTRAS = {
     "fastapi": "serve",
     "uvicorn": "serve",
@@ -45,14 +45,20 @@ EXTRAS = {
     "hydra_plugins.hydra_joblib_launcher": "sweeps",
     "hydra_plugins.hydra_submitit_launcher": "cluster",
     "submitit": "cluster",
-    "timm": "timm",
-    "safetensors": "timm",
-    "huggingface_hub": "timm",
-    "transformers": "text",
-    "pyarrow": "parquet",
     "tensorboard": "tensorboard",
     "wandb": "wandb",
     "mlflow": "mlflow",
+{%- set manifest = cookiecutter._task_manifest %}
+{%- set chosen = cookiecutter.__tasks.split(",") %}
+{%- for key, extra in manifest.extras.items() %}
+{%- for name, task in manifest.tasks.items() if name in chosen and key in task.extras %}
+{%- if loop.first %}
+{%- for module in extra.modules %}
+    "{{ module }}": "{{ key }}",
+{%- endfor %}
+{%- endif %}
+{%- endfor %}
+{%- endfor %}
 }
 
 

@@ -86,7 +86,11 @@ def test_every_model_config_builds_and_runs(option, tmp_path, request):
     from hydra.utils import instantiate
 
     from {{ cookiecutter.package_name }}.inputs.base import InputFacts
-    from {{ cookiecutter.package_name }}.models import ModelInputError, create_model, model_head
+    from {{ cookiecutter.package_name }}.models import (
+        ModelInputError,
+        create_model,
+        model_head,
+    )
     from {{ cookiecutter.package_name }}.training.summary import is_user_error
 
     cfg = OmegaConf.to_container(compose_config("train", [f"model={option}"], tmp_path).model)
@@ -149,7 +153,11 @@ def test_a_model_made_for_other_inputs_stops_the_run_in_one_line(run_train, tmp_
 @pytest.mark.task("classification", "multilabel", "regression", "segmentation")
 def test_a_model_config_names_its_registered_builder(tmp_path):
     from {{ cookiecutter.package_name }}.inputs.base import InputFacts
-    from {{ cookiecutter.package_name }}.models import create_model, model_config, register_model
+    from {{ cookiecutter.package_name }}.models import (
+        create_model,
+        model_config,
+        register_model,
+    )
 
     digits = InputFacts("image", (1, 8, 8))
     with pytest.raises(ValueError, match="choose the model with model=mlp"):
@@ -167,8 +175,14 @@ def test_a_model_config_names_its_registered_builder(tmp_path):
 def test_a_checkpoint_keeps_plain_configs_that_rebuild_the_same_objects(run_train):
     """Partials are made at use, never stored: the checkpoint loads weights-only and its
     configs build the model, optimizer and scheduler again by the same rule."""
-    from {{ cookiecutter.package_name }}.models import create_model, facts_from_config
-    from {{ cookiecutter.package_name }}.training.optim import build_optimizer, build_scheduler
+    from {{ cookiecutter.package_name }}.models import (
+        create_model,
+        facts_from_config,
+    )
+    from {{ cookiecutter.package_name }}.training.optim import (
+        build_optimizer,
+        build_scheduler,
+    )
 
     summary = run_train("mode=smoke", "optimizer=sgd", "scheduler=cosine")
     checkpoint = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=True)
@@ -192,9 +206,15 @@ FORMAT_1_OPTIMIZER = {"_target_": "torch.optim.AdamW", "lr": 1e-3, "weight_decay
 def test_the_configs_of_a_format_1_checkpoint_build_the_same_objects():
     """Checkpoints written before the one rule kept names (model, zoo, scheduler) and the facts
     as a dict matched by parameter name: they are rewritten, not refused."""
-    from {{ cookiecutter.package_name }}.models import create_model, facts_from_config
+    from {{ cookiecutter.package_name }}.models import (
+        create_model,
+        facts_from_config,
+    )
     from {{ cookiecutter.package_name }}.models.format1 import configs_from_format1
-    from {{ cookiecutter.package_name }}.training.optim import build_optimizer, build_scheduler
+    from {{ cookiecutter.package_name }}.training.optim import (
+        build_optimizer,
+        build_scheduler,
+    )
 
     one_cycle = {"pct_start": 0.25, "div_factor": 25.0, "final_div_factor": 4000.0}
     old = {
@@ -251,7 +271,10 @@ def test_the_configs_of_a_format_1_checkpoint_build_the_same_objects():
 def test_the_facts_of_a_format_1_checkpoint_are_told_apart_by_their_keys(info, facts_class, model):
     from hydra.utils import get_class
 
-    from {{ cookiecutter.package_name }}.models import create_model, facts_from_config
+    from {{ cookiecutter.package_name }}.models import (
+        create_model,
+        facts_from_config,
+    )
     from {{ cookiecutter.package_name }}.models.format1 import configs_from_format1
 
     kind = get_class(f"{{ cookiecutter.package_name }}.inputs.{facts_class}")

@@ -93,7 +93,8 @@ def test_every_task_s_report_figure_is_laid_out_clear(task_name, tmp_path, monke
         return save(fig, path)
 
     monkeypatch.setattr(plots, "save_figure", keep)
-    report = importlib.import_module(f"{{ cookiecutter.package_name }}.tasks.reports.{task_name}")
+    package = "{{ cookiecutter.package_name }}"
+    report = importlib.import_module(f"{package}.tasks.reports.{task_name}")
     if hasattr(report, "save_figure"):  # a report that draws its own figures
         monkeypatch.setattr(report, "save_figure", keep)
     cfg = compose_config("train", [f"task={task_name}"], tmp_path)

@@ -109,7 +109,8 @@ def test_one_text_source_reads_a_file_a_folder_or_the_embedded_reviews(tmp_path)
         name: compose_config("train", ["task=text", f"data={name}"], tmp_path).data._target_
         for name in ("reviews", "text_csv", "text_folder")
     }
-    assert set(targets.values()) == {"{{ cookiecutter.package_name }}.data.text.TextDataModule"}
+    source = "{{ cookiecutter.package_name }}.data.text.TextDataModule"
+    assert set(targets.values()) == {source}
     reviews = text_data.TextDataModule(embedded="reviews", size=40, input=TOKENIZE_RARE_WORDS)
     reviews.setup()
     assert reviews.name == "reviews" and len(reviews.texts) == 40

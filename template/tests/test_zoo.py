@@ -169,7 +169,8 @@ def test_ladder_models_do_not_import_timm():
         "{'names': list('0123456789')}, "
         "facts_config(InputFacts('image', (1, 8, 8))), {'lr': 0.1, '_partial_': True, "
         "'_target_': 'torch.optim.SGD'}, "
-        "{'_target_': '{{ cookiecutter.package_name }}.training.optim.constant', '_partial_': True})\n"
+        "{'_target_': '{{ cookiecutter.package_name }}.training.optim.constant', "
+        "'_partial_': True})\n"
         "assert 'timm' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -287,6 +287,8 @@ def test_extending_a_finished_run_starts_a_new_cycle(run_train, given):
     assert [g["max_lr"] for g in after] == pytest.approx([g["max_lr"] for g in before])
 
 
+@pytest.mark.task("classification")
+@pytest.mark.task("regression")
 def test_resuming_with_another_task_or_data_says_what_differs(run_train):
     first = run_train(*SHORT, "trainer.max_epochs=1")  # digits: 10 classes
     with pytest.raises(CheckpointError, match=r"10 targets .* has 1 \(angle\)") as error:
@@ -383,7 +385,13 @@ def _format_1_configs(hparams: dict) -> dict:
     }
 
 
-@pytest.mark.parametrize(("task", "model"), [("classification", "linear"), ("collab", "dot_bias")])
+@pytest.mark.parametrize(
+    ("task", "model"),
+    [
+        pytest.param("classification", "linear", marks=pytest.mark.task("classification")),
+        pytest.param("collab", "dot_bias", marks=pytest.mark.task("collab")),
+    ],
+)
 def test_a_checkpoint_of_format_1_loads_and_predicts_as_the_same_run_in_format_2(
     task, model, run_train, tmp_path
 ):

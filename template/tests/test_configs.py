@@ -135,11 +135,13 @@ def facts_of_a_task_data_set(cfg: dict, tmp_path) -> tuple:
     raise AssertionError(f"no task's data set gives {needed.__name__}")
 
 
+@pytest.mark.task("classification")
+@pytest.mark.task("collab")
 def test_a_model_made_for_other_inputs_stops_the_run_in_one_line(run_train, tmp_path):
     from {{ cookiecutter.package_name }}.training.errors import user_message
 
     with pytest.raises(Exception) as raised:
-        run_train("mode=smoke", "model=dot_bias")  # ratings' model, digits' images
+        run_train("mode=smoke", "task=classification", "model=dot_bias")  # digits' images
     message = user_message(raised.value)
     assert message == (
         "model 'dot_bias' needs pair inputs; the data gives image inputs: pick a model made for "

@@ -158,6 +158,7 @@ def given_validation_table(folder: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.task("tabular")
 @pytest.mark.parametrize("refit", [False, True])
 def test_a_given_validation_split_cross_validates_without_a_test_split(tmp_path, refit):
     run = tmp_path / "cv"
@@ -192,6 +193,7 @@ def test_next_lines_of_a_cv_run_load_a_checkpoint_that_exists(tmp_path, capsys, 
 
 
 @pytest.mark.slow
+@pytest.mark.task("tabular")
 def test_a_crashed_refit_crashes_the_run(tmp_path, monkeypatch, capsys):
     from {{ cookiecutter.package_name }}.training import run as runs
 

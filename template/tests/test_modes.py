@@ -128,6 +128,7 @@ def write_passengers(path, rows: int = 240, seed: int = 0):
     return path
 
 
+@pytest.mark.task("tabular")
 def test_overfit_on_conflicting_duplicates_is_judged_against_the_attainable_ceiling(
     run_train, tmp_path
 ):

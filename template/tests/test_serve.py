@@ -200,6 +200,7 @@ def test_images_over_the_pixel_limit_and_unreadable_bodies_get_4xx(digits):
         assert status == 413 and "36 pixels" in answer["detail"]
 
 
+@pytest.mark.task("tabular")
 def test_deeply_nested_json_gets_422(table):
     task, datamodule, _ = table
     deep = b"[" * 100_000 + b"]" * 100_000
@@ -251,6 +252,7 @@ def test_health_answers_while_a_slow_prediction_runs(digits, monkeypatch):
 
 
 # ---- tables: a JSON row --------------------------------------------------------------------------
+@pytest.mark.task("tabular")
 def test_a_table_row_is_served_as_json_like_a_predicted_csv_row(table, tmp_path):
     task, datamodule, _ = table
     state = datamodule.input.state_dict()
@@ -276,6 +278,7 @@ def test_a_table_row_is_served_as_json_like_a_predicted_csv_row(table, tmp_path)
         assert status == 422 and "need Content-Type: application/json" in error["detail"]
 
 
+@pytest.mark.task("tabular")
 def test_a_table_checkpoint_names_the_data_settings_it_takes(table):
     _, _, folder = table
     with pytest.raises(ConfigError) as error:
@@ -367,6 +370,7 @@ def test_export_refuses_an_opset_it_cannot_write_and_names_the_one_written(
 
 
 # ---- typed answers per task ----------------------------------------------------------------------
+@pytest.mark.task("regression")
 def test_regression_answers_numbers_at_full_precision(tmp_path_factory, tmp_path):
     from {{ cookiecutter.package_name }}.analysis.predict_files import run
 
@@ -390,6 +394,7 @@ def test_regression_answers_numbers_at_full_precision(tmp_path_factory, tmp_path
     assert len(written.lstrip("-").replace(".", "").lstrip("0")) > 4  # not 4 significant digits
 
 
+@pytest.mark.task("multilabel")
 def test_multilabel_answers_every_label_s_probability(tmp_path_factory):
     task, datamodule, _ = train_quickly(tmp_path_factory, "task=multilabel")
     body = digit_png(datamodule, datamodule.indices["test"][0])
@@ -406,6 +411,7 @@ def test_multilabel_answers_every_label_s_probability(tmp_path_factory):
     assert answer["labels"] == (" ".join(chosen) or "-")
 
 
+@pytest.mark.task("segmentation")
 def test_segmentation_answers_the_mask(tmp_path_factory, tmp_path):
     from {{ cookiecutter.package_name }}.analysis.predict_files import predict_files
 
@@ -488,6 +494,7 @@ def test_the_commands_say_what_they_do_and_fail_in_one_line(digits, tmp_path):
 
 
 # ---- ratings: user-item pairs --------------------------------------------------------------------
+@pytest.mark.task("collab")
 def test_ratings_pairs_are_predicted_from_a_csv_and_served_as_json(tmp_path_factory, tmp_path):
     from {{ cookiecutter.package_name }}.analysis.predict_files import run
 

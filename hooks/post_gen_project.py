@@ -2,9 +2,9 @@
 
 Cookiecutter's conditional folder names are unreliable, so every optional part is generated and the
 unselected ones are deleted here. Add a new option by adding a row to ``OPTIONAL_PATHS`` (and the
-same pattern to ``_exclude`` in copier.yml). The files of the tasks that were not chosen are
-listed in manifest.yaml (pre_prompt.py passes it on as ``_task_manifest``), which copier's
-``_exclude`` reads too.
+same pattern to ``_exclude`` in copier.yml). The files of the tasks and features that were not
+chosen are listed in manifest.yaml (pre_prompt.py passes it on as ``_task_manifest``), which
+copier's ``_exclude`` reads too.
 Standard library only, no prompts, no network.
 """
 
@@ -24,6 +24,7 @@ OPTIONAL_PATHS = {
 }
 MANIFEST = json.loads({{ cookiecutter._task_manifest | jsonify | tojson }})
 CHOSEN_TASKS = {{ cookiecutter.__tasks.split(",") | tojson }}
+CHOSEN_FEATURES = {{ cookiecutter.__features.split(",") | select | list | tojson }}
 ANSWERS_FILE = Path(".copier-answers.yml")
 # The template as the user named it (path, git URL, gh:org/name) and the copy cookiecutter read.
 TEMPLATE_SOURCE = {{ cookiecutter._template | tojson }}
@@ -41,26 +42,36 @@ def prune(paths: dict[str, bool]) -> None:
             path.unlink()
 
 
-def task_files(manifest: dict, task: str) -> list[str]:
-    entry = manifest["tasks"][task]
-    grouped = [path for group in entry["groups"] for path in manifest["groups"][group]]
+def entry_files(manifest: dict, section: str, name: str) -> list[str]:
+    """The file patterns of one task or feature (``section``: "tasks" or "features")."""
+    entry = manifest[section][name]
+    grouped = [path for group in entry.get("groups", []) for path in manifest["groups"][group]]
     return [*grouped, *entry["files"]]
 
 
-def unchosen_task_files(manifest: dict, chosen: list[str]) -> set[str]:
-    """The patterns of the files that only tasks outside ``chosen`` use."""
-    needed = {path for task in chosen for path in task_files(manifest, task)}
-    return {path for task in manifest["tasks"] if task not in chosen
-            for path in task_files(manifest, task)} - needed
+def unchosen_files(manifest: dict, chosen: dict[str, list[str]]) -> set[str]:
+    """The patterns of the files that only unchosen tasks and features use; ``chosen``: the
+    chosen names per section."""
+    needed, unneeded = set(), set()
+    for section, names in chosen.items():
+        for name in manifest[section]:
+            files = entry_files(manifest, section, name)
+            (needed if name in names else unneeded).update(files)
+    return unneeded - needed
 
 
-def prune_tasks(manifest: dict, chosen: list[str]) -> None:
-    for pattern in sorted(unchosen_task_files(manifest, chosen)):
+def prune_unchosen(manifest: dict, chosen: dict[str, list[str]]) -> None:
+    for pattern in sorted(unchosen_files(manifest, chosen)):
         for path in Path().glob(pattern):  # `*`: the package folder
             if path.is_dir():
                 shutil.rmtree(path)
             else:
                 path.unlink()
+            # a config group left without options would still be listed by Hydra: no empty folder
+            for folder in path.parents:
+                if folder == Path() or any(folder.iterdir()):
+                    break
+                folder.rmdir()
 
 
 def remove_rendered_hook() -> None:
@@ -108,7 +119,7 @@ def record_source(answers: Path, source: str, version: str | None) -> None:
 if __name__ == "__main__":
     remove_rendered_hook()
     prune(OPTIONAL_PATHS)
-    prune_tasks(MANIFEST, CHOSEN_TASKS)
+    prune_unchosen(MANIFEST, {"tasks": CHOSEN_TASKS, "features": CHOSEN_FEATURES})
     if ANSWERS_FILE.is_file():
         record_source(ANSWERS_FILE, template_location(TEMPLATE_SOURCE),
                       template_version(TEMPLATE_COPY))

@@ -18,6 +18,7 @@ from pathlib import Path
 ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
 # manifest.yaml's tasks, in its order (the JSON above sorts keys)
 TASKS = {{ cookiecutter._task_manifest.tasks.keys() | list | tojson }}
+FEATURES = {{ cookiecutter._task_manifest.features.keys() | list | tojson }}
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -62,8 +63,20 @@ def task_problems(answers: dict) -> list[str]:
     return []
 
 
+def feature_problems(answers: dict) -> list[str]:
+    """``features``: known names, comma-separated, all, or none."""
+    answer = str(answers["features"])
+    if answer.strip() in ("all", "none", ""):
+        return []
+    unknown = [name.strip() for name in answer.split(",") if name.strip() not in FEATURES]
+    if unknown:
+        return [f"features={answer!r}: {', '.join(unknown) or 'an empty name'} is not a feature; "
+                f"give one or several of {', '.join(FEATURES)} (comma-separated), all, or none"]
+    return []
+
+
 def problems(answers: dict) -> list[str]:
-    found = task_problems(answers)
+    found = task_problems(answers) + feature_problems(answers)
     name, slug, package = answers["project_name"], answers["project_slug"], answers["package_name"]
     slug_derived = slug == derived_slug(name)
     package_derived = package == slug.replace("-", "_")

@@ -3,8 +3,11 @@
 See configs/train.yaml for every option and README.md for the workflow.
 """
 
+from importlib.util import find_spec
+from types import ModuleType
+
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
 from {{ cookiecutter.package_name }}.training.errors import cli, run_command
@@ -18,28 +21,40 @@ def main(cfg: DictConfig) -> float | None:
     from {{ cookiecutter.package_name }}.training.validate import validate_config
 
     def job() -> float | None:
-        from {{ cookiecutter.package_name }}.training.cv import check_cv, cv_enabled
-
-        cross_validation = cv_enabled(cfg)  # cv=kfold: k runs and their spread (docs/cv.md)
+        cross_validation = cross_validation_of(cfg)  # cv=kfold: k runs and their spread
         if not in_multirun():  # a bad value stops a single run before anything is built
             validate_config(cfg)
             if cross_validation:
-                check_cv(cfg)
+                cross_validation.check_cv(cfg)
         configure_threads(cfg)  # several runs on one machine: each its share of the cores
         # heavy imports only now, after Hydra has parsed the command line
         from {{ cookiecutter.package_name }}.training.run import train
         from {{ cookiecutter.package_name }}.training.sweep import run_job
 
         if cross_validation:
-            from {{ cookiecutter.package_name }}.training.cv import cross_validate
-
-            return run_job(cross_validate, cfg)  # the mean over the folds, for the sweeper
+            return run_job(cross_validation.cross_validate, cfg)  # the folds' mean, for sweeps
         return run_job(train, cfg)  # `optimized_metric`, for the sweeper
 
     print_start(cfg)  # what runs, where its folder is: a few lines, the verdict stays on screen
     # single run: exit 1 on a failed check, 2 on a user error (one line), a traceback on a bug;
     # multirun: each job's outcome is recorded and the sweep goes on
     return run_command(job, cfg)
+
+
+def cross_validation_of(cfg: DictConfig) -> ModuleType | None:
+    """training/cv.py when the config asks for folds (cv=kfold, docs/cv.md), else None."""
+    if not OmegaConf.select(cfg, "cv.folds", default=0):
+        return None
+    if find_spec("{{ cookiecutter.package_name }}.training.cv") is None:  # generated without the `cv` feature
+        from {{ cookiecutter.package_name }}.training.validate import ConfigError
+
+        raise ConfigError(
+            "cv.folds: this project was generated without cross-validation; add it with "
+            "copier update --defaults --data 'features=[\"cv\"]' (plus the features you have)"
+        )
+    from {{ cookiecutter.package_name }}.training import cv
+
+    return cv
 
 
 if __name__ == "__main__":

@@ -69,12 +69,26 @@ def _runs_end_to_end(item) -> bool:
 PROJECT_TASKS = {path.stem for path in (CONFIGS / "task").glob("*.yaml")}
 
 
-def _for_absent_tasks(item) -> bool:
-    return any(not PROJECT_TASKS.intersection(marker.args) for marker in item.iter_markers("task"))
+# The optional features this project holds (the `features` answer), known by one file each; a test
+# of one in a file every project gets says so with @pytest.mark.feature("name").
+FEATURE_FILES = {
+    "cv": "configs/cv/kfold.yaml",
+    "sweeps": "configs/hparams_search/optuna.yaml",
+    "deploy": "configs/serve.yaml",
+}
+PROJECT_FEATURES = {name for name, path in FEATURE_FILES.items() if (PROJECT / path).is_file()}
+
+
+def _for_absent_parts(item) -> bool:
+    return any(
+        not PROJECT_TASKS.intersection(marker.args) for marker in item.iter_markers("task")
+    ) or any(
+        not PROJECT_FEATURES.issuperset(marker.args) for marker in item.iter_markers("feature")
+    )
 
 
 def pytest_collection_modifyitems(config, items: list) -> None:
-    absent = [item for item in items if _for_absent_tasks(item)]
+    absent = [item for item in items if _for_absent_parts(item)]
     if absent:
         config.hook.pytest_deselected(items=absent)
         items[:] = [item for item in items if item not in absent]

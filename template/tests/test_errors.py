@@ -135,14 +135,15 @@ def test_a_read_only_outputs_folder_is_named(tmp_path, monkeypatch):
 
 
 def test_a_missing_optional_dependency_names_its_extra():
-    message = user_message(ModuleNotFoundError("No module named 'onnxruntime'", name="onnxruntime"))
+    message = user_message(ModuleNotFoundError("No module named 'mlflow'", name="mlflow"))
     assert message == (
-        "onnxruntime is not installed: install the export extra, pip install -e '.[export]'"
+        "mlflow is not installed: install the mlflow extra, pip install -e '.[mlflow]'"
     )
     # a module that is not an optional dependency is a bug (a broken install, a typo)
     assert user_message(ModuleNotFoundError("No module named 'numpyy'", name="numpyy")) is None
 
 
+@pytest.mark.feature("sweeps")
 def test_a_sweep_whose_every_trial_failed_is_one_line():
     import optuna
 

@@ -14,6 +14,11 @@ import torch
 
 from conftest import PROJECT
 
+# the scripts of the `deploy` feature: tested where the project has them
+DEPLOY_SCRIPTS = [
+    pytest.param(name, marks=pytest.mark.feature("deploy")) for name in ("export.py", "serve.py")
+]
+
 pytestmark = pytest.mark.slow
 
 
@@ -129,7 +134,7 @@ def test_eval_data_overrides_work_as_the_readme_writes_them(tmp_path, run_train)
     assert sum(evaluated["data"]["sizes"].values()) == 24
 
 
-@pytest.mark.parametrize("script", ["eval.py", "predict.py", "export.py", "serve.py"])
+@pytest.mark.parametrize("script", ["eval.py", "predict.py", *DEPLOY_SCRIPTS])
 def test_every_command_on_a_truncated_checkpoint(tmp_path, script):
     (tmp_path / "model.ckpt").write_bytes(b"PK\x03\x04cut short")
     inputs = ["inputs=."] if script == "predict.py" else []
@@ -138,12 +143,13 @@ def test_every_command_on_a_truncated_checkpoint(tmp_path, script):
     assert left_behind(tmp_path) == []
 
 
-@pytest.mark.parametrize("script", ["predict.py", "export.py", "serve.py"])
+@pytest.mark.parametrize("script", ["predict.py", *DEPLOY_SCRIPTS])
 def test_a_command_without_its_checkpoint(tmp_path, script):
     assert_one_line(run(script, cwd=tmp_path), "ckpt_path is required: add ckpt_path=")
     assert left_behind(tmp_path) == []
 
 
+@pytest.mark.feature("deploy")
 def test_serve_without_its_extra_names_it(tmp_path):
     """fastapi hidden behind a module that fails as a missing package does."""
     hidden = tmp_path / "hidden"

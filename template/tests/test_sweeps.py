@@ -83,6 +83,7 @@ def test_multirun_with_a_failing_run_writes_a_complete_summary(tmp_path, hydra_m
 
 
 @pytest.mark.slow
+@pytest.mark.feature("sweeps")
 def test_optuna_returns_the_best_value_and_a_stored_study_resumes(tmp_path, hydra_main):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason='pip install -e ".[sweeps]"')
     storage = f"sqlite:///{tmp_path / 'study.db'}"
@@ -154,6 +155,7 @@ def test_collect_reads_summaries_and_flags_jobs_without_one(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.feature("sweeps")
 def test_submitit_local_runs_a_job_like_the_slurm_preset_would(tmp_path):
     pytest.importorskip(SUBMITIT, reason='pip install -e ".[cluster]"')
     env = {
@@ -185,6 +187,7 @@ def test_submitit_local_runs_a_job_like_the_slurm_preset_would(tmp_path):
     assert row["status"] == "completed" and float(row["test"]) >= 0.0
 
 
+@pytest.mark.feature("sweeps")
 def test_slurm_preset_follows_the_trainer():
     pytest.importorskip(SUBMITIT, reason='pip install -e ".[cluster]"')
     from hydra import compose, initialize_config_dir

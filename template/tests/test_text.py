@@ -324,6 +324,7 @@ def test_new_texts_are_predicted_and_bad_ones_listed(tmp_path, run_train):
     assert float(rows[0]["p_negative"]) + float(rows[0]["p_positive"]) == pytest.approx(1, 1e-4)
 
 
+@pytest.mark.feature("deploy")
 def test_export_takes_texts_of_any_length_and_carries_the_tokenizer(tmp_path, run_train):
     from tokenizers import Tokenizer
 
@@ -341,6 +342,7 @@ def test_export_takes_texts_of_any_length_and_carries_the_tokenizer(tmp_path, ru
         assert torch.allclose(program(ids), task.cpu().eval()(ids), atol=1e-4)
 
 
+@pytest.mark.feature("deploy")
 def test_serve_answers_a_text_and_rejects_bytes_that_are_not_utf8(run_train):
     import urllib.error
     import urllib.request

@@ -17,7 +17,7 @@ picks its items, ``DataModule.fold_split``). This module only orchestrates:
    read), the spread of the score (std, 95 % interval), the fit verdict on the mean train and val
    scores, every fold's status. Any fold that did not complete makes the run ``failed``.
 
-Kept free of torch/Lightning imports at module level: the sweep summary reads ``CV_CONFIG``.
+Kept free of torch/Lightning imports at module level: train.py checks ``cv`` before they load.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from .summary import SUMMARY_FILE, Summary, conclude, write_json, write_summary
+from .sweep import CV_CONFIG
 from .validate import ConfigError
 
-CV_CONFIG = "cv_config.yaml"  # the composed config of a CV run: what ckpt_path=last compares
 OOF_FILE = "oof_predictions.csv"
 FOLDS_FILE = "folds.csv"
 FINISHED = ("completed", "failed", "diverged")  # a fold in one of these is not run again
@@ -48,10 +48,6 @@ MEASURED = ("completed", "failed")  # its best checkpoint predicts (a diverged o
 T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
-
-
-def cv_enabled(cfg: DictConfig) -> bool:
-    return bool(OmegaConf.select(cfg, "cv.folds", default=0))
 
 
 def check_cv(cfg: DictConfig) -> None:

@@ -32,31 +32,20 @@ HYDRA_FILES = {".hydra"}  # what Hydra writes into every run folder (and <job na
 # what Optuna raises when the sweeper asks for the best trial and every trial failed
 OPTUNA_NOTHING_COMPLETED = "No trials are completed yet."
 # the optional dependencies: module (or its dotted prefix) -> the extra of pyproject.toml that
-# brings it; the extras of the project's tasks are written from the template's manifest.yaml
+# brings it; the extras of the project's tasks and features are written from manifest.yaml
 EXTRAS = {
-    "fastapi": "serve",
-    "uvicorn": "serve",
-    "onnx": "export",
-    "onnxscript": "export",
-    "onnxruntime": "export",
-    "optuna": "sweeps",
-    "sqlalchemy": "sweeps",
-    "hydra_plugins.hydra_optuna_sweeper": "sweeps",
-    "hydra_plugins.hydra_joblib_launcher": "sweeps",
-    "hydra_plugins.hydra_submitit_launcher": "cluster",
-    "submitit": "cluster",
     "tensorboard": "tensorboard",
     "wandb": "wandb",
     "mlflow": "mlflow",
 {%- set manifest = cookiecutter._task_manifest %}
-{%- set chosen = cookiecutter.__tasks.split(",") %}
-{%- for key, extra in manifest.extras.items() %}
-{%- for name, task in manifest.tasks.items() if name in chosen and key in task.extras %}
-{%- if loop.first %}
+{%- set chosen = cookiecutter.__tasks.split(",") + cookiecutter.__features.split(",") %}
+{%- set extras = [] %}
+{%- for name, entry in manifest.tasks.items()|list + manifest.features.items()|list if name in chosen %}
+{%- for key in entry.extras if key not in extras %}{% set _ = extras.append(key) %}{% endfor %}
+{%- endfor %}
+{%- for key, extra in manifest.extras.items() if key in extras %}
 {%- for module in extra.modules %}
     "{{ module }}": "{{ key }}",
-{%- endfor %}
-{%- endif %}
 {%- endfor %}
 {%- endfor %}
 }

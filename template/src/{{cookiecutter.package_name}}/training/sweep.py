@@ -33,6 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 log = logging.getLogger(__name__)
 
 SUMMARY_CSV = "summary.csv"
+CV_CONFIG = "cv_config.yaml"  # the composed config of a cross-validation run (training/cv.py)
 # set by Lightning's DDP launcher in the launching process
 DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
 # train/val/test: the task's score (column ``score`` names it: acc, f1_micro, r2, miou, ...);
@@ -242,8 +243,6 @@ def _verdict(verdicts: dict) -> str:
 
 def _inside_cv_run(job_dir: Path) -> bool:
     """A fold of a cross-validation run (its parent holds the CV run's config): not a job."""
-    from .cv import CV_CONFIG
-
     return (job_dir.parent / CV_CONFIG).is_file()
 
 

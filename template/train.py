@@ -45,7 +45,8 @@ def cross_validation_of(cfg: DictConfig) -> ModuleType | None:
     """training/cv.py when the config asks for folds (cv=kfold, docs/cv.md), else None."""
     if not OmegaConf.select(cfg, "cv.folds", default=0):
         return None
-    if find_spec("{{ cookiecutter.package_name }}.training.cv") is None:  # generated without the `cv` feature
+    # a project generated without the `cv` feature has no training/cv.py
+    if find_spec("{{ cookiecutter.package_name }}.training.cv") is None:
         from {{ cookiecutter.package_name }}.training.validate import ConfigError
 
         raise ConfigError(

@@ -196,7 +196,8 @@ def test_answers_with_backslashes_and_quotes_stay_valid_everywhere(tmp_path):
 def test_explicit_slug_and_package_name(tmp_path, package):
     """Short and longest names both lint clean; names sorting before or after the test helpers
     keep the import blocks sorted."""
-    project = generate(tmp_path, project_slug="digits-lab", package_name=package)
+    project = generate(tmp_path, project_slug="digits-lab", package_name=package, tasks="all",
+                       features="all")
     assert project.name == "digits-lab"
     assert (project / f"src/{package}/training/run.py").is_file()
     lint = ruff_check(project)

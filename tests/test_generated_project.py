@@ -34,7 +34,7 @@ def layered_venv(path: Path) -> Path:
 def installed(tmp_path_factory) -> tuple[Path, Path]:
     """(project, python): the default project with every task (tasks=all), pip-installed
     (editable) into its own venv."""
-    project = generate(tmp_path_factory.mktemp("installed"), tasks="all",
+    project = generate(tmp_path_factory.mktemp("installed"), tasks="all", features="all",
                        project_name="My Vision Project")
     python = layered_venv(tmp_path_factory.mktemp("venv") / "venv")
     result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps",

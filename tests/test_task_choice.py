@@ -1,5 +1,6 @@
-"""The `tasks` answer: a project holds only the chosen tasks' files and dependencies, as
-manifest.yaml lists them, whichever tool generates it; a wrong answer stops with one line."""
+"""The `tasks` and `features` answers: a project holds only the chosen tasks' and features' files
+and dependencies, as manifest.yaml lists them, whichever tool generates it; a wrong answer stops
+with one line."""
 
 from __future__ import annotations
 
@@ -19,21 +20,56 @@ from conftest import BIN, REPO, cookiecutter_cli, generate, project_files
 
 MANIFEST = yaml.safe_load((REPO / "manifest.yaml").read_text())
 TASKS = list(MANIFEST["tasks"])
+FEATURES = list(MANIFEST["features"])
 PACKAGE_DIR = "{{cookiecutter.package_name}}"
 TASK_OPTIONS = sorted(p.stem for p in (REPO / "template/configs/task").glob("*.yaml"))
 
+def entry_files(section: str, name: str) -> set[str]:
+    entry = MANIFEST[section][name]
+    grouped = (p for group in entry.get("groups", []) for p in MANIFEST["groups"][group])
+    return {*grouped, *entry["files"]}
+
+
 def task_files(task: str) -> set[str]:
-    entry = MANIFEST["tasks"][task]
-    return {*(p for group in entry["groups"] for p in MANIFEST["groups"][group]), *entry["files"]}
+    return entry_files("tasks", task)
 
 
-def chosen(answer: str) -> list[str]:
-    return TASKS if answer == "all" else answer.split(",")
+# Renders: each task alone (no feature), each feature with the default task, and everything.
+RENDERS = [*TASKS, *(f"+{feature}" for feature in FEATURES), "all"]
 
 
-def unchosen_files(tasks: list[str]) -> set[str]:
-    needed = set().union(*(task_files(t) for t in tasks))
-    return set().union(*(task_files(t) for t in TASKS if t not in tasks)) - needed
+def answers_of(render: str) -> dict[str, str]:
+    if render == "all":
+        return {"tasks": "all", "features": "all"}
+    return {"features": render[1:]} if render.startswith("+") else {"tasks": render}
+
+
+def chosen(render: str) -> tuple[list[str], list[str]]:
+    """(tasks, features) of a render."""
+    given = answers_of(render)
+    tasks, features = given.get("tasks", "classification"), given.get("features", "none")
+    return (TASKS if tasks == "all" else tasks.split(","),
+            FEATURES if features == "all" else [] if features == "none" else features.split(","))
+
+
+def unchosen_files(render: str) -> set[str]:
+    names = dict(zip(("tasks", "features"), chosen(render), strict=True))
+    needed, unneeded = set(), set()
+    for section, picked in names.items():
+        for name in MANIFEST[section]:
+            (needed if name in picked else unneeded).update(entry_files(section, name))
+    return unneeded - needed
+
+
+def chosen_files(render: str) -> set[str]:
+    tasks, features = chosen(render)
+    return set().union(*(task_files(t) for t in tasks),
+                       *(entry_files("features", f) for f in features))
+
+
+def chosen_entries(render: str) -> list[dict]:
+    tasks, features = chosen(render)
+    return [*(MANIFEST["tasks"][t] for t in tasks), *(MANIFEST["features"][f] for f in features)]
 
 
 def present(project: Path, pattern: str) -> list[Path]:
@@ -51,27 +87,44 @@ def test_the_manifest_lists_every_task_option_and_only_template_files():
         for pattern in task_files(task):
             path = REPO / "template" / pattern.replace("src/*/", f"src/{PACKAGE_DIR}/")
             assert path.is_file(), f"{task}: {pattern} is not a file of template/"
+    for feature in FEATURES:
+        entry = MANIFEST["features"][feature]
+        assert set(entry) == {"title", "files", "dependencies", "extras"}, feature
+        assert set(entry["extras"]) <= set(MANIFEST["extras"]), feature
+        for pattern in entry["files"]:
+            path = REPO / "template" / pattern.replace("src/*/", f"src/{PACKAGE_DIR}/")
+            assert path.is_file(), f"{feature}: {pattern} is not a file of template/"
     # what every task needs stays shared: the core of each package and the default config
-    listed = set().union(*(task_files(t) for t in TASKS))
+    listed = set().union(*(task_files(t) for t in TASKS),
+                         *(entry_files("features", f) for f in FEATURES))
     assert not {p for p in listed if p.endswith("/base.py") or p.endswith("__init__.py")}
+    # tests/conftest.py knows a feature by one of its files
+    conftest = (REPO / "template/tests/conftest.py").read_text()
+    for feature in FEATURES:
+        [line] = [line for line in conftest.splitlines() if line.startswith(f'    "{feature}": ')]
+        assert line.split(": ")[1].strip('",') in entry_files("features", feature), feature
 
 
-def test_both_tools_offer_the_manifests_tasks_in_its_order():
+def test_both_tools_offer_the_manifests_tasks_and_features_in_its_order():
     questions = copier_questions()
     assert list(questions["tasks"]["choices"].values()) == TASKS
+    assert list(questions["features"]["choices"].values()) == FEATURES
     prompts = json.loads((REPO / "cookiecutter.json").read_text())["__prompts__"]
     assert ", ".join(TASKS) in prompts["tasks"]
+    assert all(f"{feature}: " in prompts["features"] for feature in FEATURES)
 
 
-@pytest.mark.parametrize("answer", [*TASKS, "all"])
-def test_each_task_alone_and_all_render_lint_and_hold_only_their_files(tmp_path, answer):
-    project = generate(tmp_path, tasks=answer)
-    tasks = chosen(answer)
+@pytest.mark.parametrize("answer", RENDERS)
+def test_each_task_alone_each_feature_and_all_render_lint_and_hold_only_their_files(tmp_path,
+                                                                                    answer):
+    project = generate(tmp_path, **answers_of(answer))
+    tasks, features = chosen(answer)
     files = project_files(project)
-    for pattern in unchosen_files(tasks):
-        assert not present(project, pattern), f"{pattern} of an unchosen task is in {answer}"
-    for pattern in set().union(*(task_files(t) for t in tasks)):
+    for pattern in unchosen_files(answer):
+        assert not present(project, pattern), f"{pattern} of an unchosen part is in {answer}"
+    for pattern in chosen_files(answer):
         assert present(project, pattern), f"{pattern} of {answer} is missing"
+    assert not [path for path in project.rglob("*") if path.is_dir() and not any(path.iterdir())]
     assert_clean_render(project)
     lint = ruff_check(project)
     assert lint.returncode == 0, lint.stdout
@@ -79,16 +132,17 @@ def test_each_task_alone_and_all_render_lint_and_hold_only_their_files(tmp_path,
                                cwd=project, capture_output=True, text=True)
     assert formatted.returncode == 0, formatted.stdout
 
-    # the dependencies and extras follow the tasks; [dev] installs every extra
+    # the dependencies and extras follow the tasks and features; [dev] installs every extra
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())["project"]
     dependencies = " ".join(pyproject["dependencies"])
+    entries = chosen_entries(answer)
     for key, requirement in MANIFEST["requirements"].items():
-        wanted = any(key in MANIFEST["tasks"][t]["dependencies"] for t in tasks)
+        wanted = any(key in entry["dependencies"] for entry in entries)
         assert (requirement in dependencies) == wanted, (answer, key)
     extras = pyproject["optional-dependencies"]
     for key in MANIFEST["extras"]:
-        assert (key in extras) == any(key in MANIFEST["tasks"][t]["extras"] for t in tasks)
-    # the missing-module hint (training/errors.py) names the extras of the project's tasks only
+        assert (key in extras) == any(key in entry["extras"] for entry in entries), (answer, key)
+    # the missing-module hint (training/errors.py) names the extras of the project's parts only
     [errors] = project.glob("src/*/training/errors.py")
     hints = errors.read_text()
     for key, extra in MANIFEST["extras"].items():
@@ -107,6 +161,7 @@ def test_each_task_alone_and_all_render_lint_and_hold_only_their_files(tmp_path,
     assert {"task": tasks[0]} in train["defaults"]
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["tasks"] == tasks and answers["default_task"] == tasks[0]
+    assert answers["features"] == features
     assert "configs/task/" + tasks[0] + ".yaml" in files
 
 
@@ -120,10 +175,10 @@ def render_env(project: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(project / "src"), "OMP_NUM_THREADS": "1"}
 
 
-@pytest.mark.parametrize("answer", [*TASKS, "all"])
+@pytest.mark.parametrize("answer", RENDERS)
 def test_every_module_of_a_render_imports(tmp_path, answer):
-    """With only the chosen tasks' files there, every module of the package still imports."""
-    project = generate(tmp_path, tasks=answer)
+    """With only the chosen parts' files there, every module of the package still imports."""
+    project = generate(tmp_path, **answers_of(answer))
     src = project / "src"
     modules = sorted(".".join(p.relative_to(src).with_suffix("").parts).removesuffix(".__init__")
                      for p in src.rglob("*.py") if p.name != "__main__.py")
@@ -133,9 +188,9 @@ def test_every_module_of_a_render_imports(tmp_path, answer):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("answer", [*TASKS, "all"])
+@pytest.mark.parametrize("answer", RENDERS)
 def test_every_test_module_of_a_render_collects(tmp_path, answer):
-    project = generate(tmp_path, tasks=answer)
+    project = generate(tmp_path, **answers_of(answer))
     result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n0",
                              "-p", "no:cacheprovider", "-m", "slow or not slow"],
                             cwd=project, env=render_env(project), capture_output=True, text=True,
@@ -156,6 +211,18 @@ def test_an_invalid_tasks_answer_says_so_in_one_line_and_writes_nothing(tmp_path
     assert result.returncode != 0
     [line] = [line for line in result.stderr.splitlines() if "tasks=" in line]
     assert message in line and ", ".join(TASKS) in line and "or all" in line
+    assert "Traceback" not in result.stderr + result.stdout
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("answer", ["features=cv,serve", "features=deploy,"])
+def test_an_invalid_features_answer_says_so_in_one_line_and_writes_nothing(tmp_path, answer):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = cookiecutter_cli("--no-input", str(REPO), answer, "-o", str(out), cwd=tmp_path)
+    assert result.returncode != 0
+    [line] = [line for line in result.stderr.splitlines() if "features=" in line]
+    assert "is not a feature" in line and ", ".join(FEATURES) in line
     assert "Traceback" not in result.stderr + result.stdout
     assert list(out.iterdir()) == []
 
@@ -186,7 +253,7 @@ def test_copier_refuses_no_task_and_a_default_task_not_chosen(tmp_path, answers,
 @pytest.mark.parametrize("answer", [*TASKS, "all"])
 def test_the_fast_tier_of_a_render_passes(tmp_path, answer):
     """`pytest` in the render: unit tests and one overfit run per chosen task."""
-    project = generate(tmp_path, tasks=answer)
+    project = generate(tmp_path, **answers_of(answer))
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                             cwd=project, env=render_env(project), capture_output=True,
                             text=True, timeout=900)
@@ -205,7 +272,7 @@ def collected(project: Path, *args: str) -> set[str]:
 def test_pytest_runs_the_fast_tier_and_m_slow_the_rest(tmp_path):
     """`pytest`: unit tests and one overfit run per task; `pytest -m slow`: what runs a training,
     an evaluation or a command otherwise; together, every test."""
-    project = generate(tmp_path, tasks="all")
+    project = generate(tmp_path, tasks="all", features="all")
     fast, slow = collected(project), collected(project, "-m", "slow")
     assert fast and slow and not fast & slow
     assert fast | slow == collected(project, "-m", "slow or not slow")

@@ -18,7 +18,8 @@ from conftest import BIN, DEFAULT_SLUG, REPO, generate
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
                 "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
 ANSWERS_FILE = ".copier-answers.yml"
-TASK_ORDER = list(yaml.safe_load((REPO / "manifest.yaml").read_text())["tasks"])
+MANIFEST_ORDER = {section: list(entries) for section, entries
+                  in yaml.safe_load((REPO / "manifest.yaml").read_text()).items()}
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -85,16 +86,18 @@ def test_copier_questions_match_cookiecutter_prompts():
             assert question["default"] == default[0], name
         elif name == "tasks":  # comma-separated there, a multi-select here
             assert question["default"] == default.split(","), name
+        elif name == "features":  # "none" there, nothing selected here
+            assert (default, question["default"]) == ("none", []), name
         elif "{{" not in str(default):
             assert question["default"] == default, name
     # the computed `cookiecutter` value passes every answer on (one `key: {{ ... }}` per line)
     computed = {line.split(":")[0] for line in questions["cookiecutter"]["default"].splitlines()}
-    assert computed == asked | {"__year", "__tasks", "_task_manifest"}
+    assert computed == asked | {"__year", "__tasks", "__features", "_task_manifest"}
 
 
 ANSWER_SETS = [
     {},
-    {"tasks": ["text", "collab"]},
+    {"tasks": ["text", "collab"], "features": ["deploy", "cv"]},
     {"project_name": "Cats vs Dogs", "description": 'Tells "cats" from dogs: 100% sure.',
      "author_name": "Ada O'Hara", "license": "Proprietary", "github_actions": False,
      "default_logger": "wandb", "python_version": "3.12"},
@@ -106,7 +109,7 @@ ANSWER_SETS = [
 @pytest.mark.parametrize("answers", ANSWER_SETS,
                          ids=["defaults", "two-tasks", "custom", "explicit-names"])
 def test_copier_and_cookiecutter_render_the_same_tree(template_repo, tmp_path, answers):
-    as_cookiecutter = {key: ",".join(value) if key == "tasks" else value
+    as_cookiecutter = {key: ",".join(value) if isinstance(value, list) else value
                        for key, value in answers.items()}  # a comma-separated answer there
     by_cookiecutter = generate(tmp_path / "cookiecutter", template=template_repo,
                                **as_cookiecutter)
@@ -124,8 +127,8 @@ def test_copier_and_cookiecutter_render_the_same_tree(template_repo, tmp_path, a
     assert answers_copier["_commit"] == "v1"
     assert answers_copier["_src_path"] == str(template_repo)
     for key, value in answers.items():
-        if key == "tasks":  # both tools keep the tasks in manifest.yaml's order
-            assert answers_copier[key] == sorted(value, key=TASK_ORDER.index)
+        if key in ("tasks", "features"):  # both tools keep manifest.yaml's order
+            assert answers_copier[key] == sorted(value, key=MANIFEST_ORDER[key].index)
         else:
             assert answers_copier[key] == value
 
@@ -173,9 +176,10 @@ def test_copier_update_keeps_the_users_edit_and_brings_the_template_change(
 
 
 @pytest.mark.parametrize("tool", ["cookiecutter", "copier"])
-def test_copier_update_adds_a_task_and_keeps_the_users_edit(template_repo, tmp_path, tool):
-    """Answering the update with one more task brings that task's files and dependencies in;
-    the user's edits and files stay."""
+def test_copier_update_adds_a_task_and_a_feature_and_keeps_the_users_edit(template_repo,
+                                                                         tmp_path, tool):
+    """Answering the update with one more task and one feature brings their files and
+    dependencies in; the user's edits and files stay."""
     if tool == "cookiecutter":
         project = generate(tmp_path / "out", template=template_repo)
     else:
@@ -188,8 +192,10 @@ def test_copier_update_adds_a_task_and_keeps_the_users_edit(template_repo, tmp_p
     (project / "NOTES.md").write_text("our own file\n")
     commit(project, "user edits")
 
+    assert not (project / "serve.py").exists()
     result = subprocess.run([str(BIN / "copier"), "update", "--defaults", "--data",
-                             'tasks=["classification", "tabular"]'], cwd=project,
+                             'tasks=["classification", "tabular"]', "--data",
+                             'features=["deploy"]'], cwd=project,
                             capture_output=True, text=True, timeout=300,
                             env={**os.environ, **GIT_IDENTITY})
     assert result.returncode == 0, result.stdout + result.stderr
@@ -200,10 +206,14 @@ def test_copier_update_adds_a_task_and_keeps_the_users_edit(template_repo, tmp_p
     assert (package / "data/tabular.py").is_file() and (package / "models/tabular.py").is_file()
     assert not (project / "configs/task/text.yaml").exists()  # only the task asked for
     assert "pandas" in (project / "pyproject.toml").read_text()
+    assert (project / "serve.py").is_file() and (package / "analysis/export.py").is_file()
+    assert "fastapi" in (project / "pyproject.toml").read_text()
+    assert not (project / "configs/cv/kfold.yaml").exists()  # only the feature asked for
     assert "seed: 7" in train_yaml.read_text()
     assert "<<<<<<<" not in train_yaml.read_text() and not list(project.rglob("*.rej"))
     assert (project / "NOTES.md").read_text() == "our own file\n"
     answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
     assert answers["tasks"] == ["classification", "tabular"]
+    assert answers["features"] == ["deploy"]
     assert answers["default_task"] == "classification"
     assert answers["project_name"] == "My Vision Project"  # an answer given before stays

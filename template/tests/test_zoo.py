@@ -14,7 +14,7 @@ import torch
 
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.inputs.base import InputFacts
-from {{ cookiecutter.package_name }}.models import create_model, model_config, zoo
+from {{ cookiecutter.package_name }}.models import create_model, hub, model_config
 from {{ cookiecutter.package_name }}.models.__main__ import main as models_cli
 
 TINY = model_config("timm", name="test_resnet", input_size=32)
@@ -26,7 +26,7 @@ def no_network(monkeypatch):
     """Any reachability check answers "offline"; the hub libraries are told so too."""
     import huggingface_hub.constants
 
-    monkeypatch.setattr(zoo, "_reachable", lambda *args, **kwargs: False)
+    monkeypatch.setattr(hub, "reachable", lambda *args, **kwargs: False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
 

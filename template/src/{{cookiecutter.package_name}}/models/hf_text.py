@@ -48,7 +48,7 @@ def check_available(name: str) -> None:
         return
     if name.startswith((".", "/", "~")):
         raise HubModelError(f"model.name={name}: no such folder")
-    from .zoo import prepare_hf_hub
+    from .hub import prepare_hf_hub
 
     prepare_hf_hub()
     if not os.environ.get("HF_HUB_OFFLINE"):

@@ -129,7 +129,8 @@ def unet(
     """A U-Net over any timm encoder; ``groups`` layer groups of the encoder (input -> output)
     for fine-tuning, plus the decoder+head group. Decoder widths halve from the coarsest level
     (``decoder_width * 2**k``)."""
-    from .zoo import _looks_offline, _timm_offline_message, prepare_hf_hub, split_groups
+    from .hub import looks_offline, prepare_hf_hub
+    from .zoo import _timm_offline_message, split_groups
 
     channels = fixed_shape(facts, "unet", dims=3)[0]
     if pretrained:
@@ -146,7 +147,7 @@ def unet(
             encoder, pretrained=pretrained, features_only=True, in_chans=channels
         )
     except Exception as error:
-        if not pretrained or not _looks_offline(error):
+        if not pretrained or not looks_offline(error):
             raise
         raise RuntimeError(_timm_offline_message(encoder)) from error
     body = TimmEncoder(net, channels)

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
-import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -35,11 +33,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..inputs.image import IMAGENET, ImageFacts
+from . import hub
 from .base import Network, fixed_shape, linear_head
+from .hub import HF_HOST, looks_offline, prepare_hf_hub
 from .registry import register_model
 from .weights import _adapt_input_channels
-
-HF_HOST = "huggingface.co"
 
 
 class Resize(nn.Module):
@@ -187,7 +185,7 @@ def _check_torch_hub_file(name: str, url: str) -> None:
     """torchvision loads ``$TORCH_HOME/hub/checkpoints/<file>`` when it is there (offline too)."""
     path = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
     host = urlparse(url).hostname or ""
-    if path.is_file() or _reachable(host):
+    if path.is_file() or hub.reachable(host):
         return
     raise RuntimeError(
         f"model.pretrained=true: the weights of torchvision '{name}' are not in {path} and "
@@ -229,7 +227,7 @@ def timm_model(
             name, pretrained=pretrained, num_classes=0, global_pool=pool, in_chans=channels
         )
     except Exception as error:  # the hub's errors differ across versions: name the way out
-        if not pretrained or not _looks_offline(error):
+        if not pretrained or not looks_offline(error):
             raise
         raise RuntimeError(_timm_offline_message(name)) from error
     data = timm.data.resolve_data_config({}, model=net)
@@ -253,33 +251,6 @@ def timm_model(
         head_hidden,
         head_bn,
         dropout,
-    )
-
-
-def prepare_hf_hub(timeout: float = 2.0) -> None:
-    """Offline? Then tell the Hugging Face hub before it is imported: cached files load at once,
-    missing ones fail at once (instead of about a minute of retries)."""
-    if os.environ.get("HF_HUB_OFFLINE") or _reachable(HF_HOST, timeout=timeout):
-        return
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    if "huggingface_hub" in sys.modules:  # imported earlier: it read the variable already
-        import huggingface_hub.constants
-
-        huggingface_hub.constants.HF_HUB_OFFLINE = True
-
-
-def _looks_offline(error: BaseException) -> bool:
-    text = f"{type(error).__name__}: {error}".lower()
-    return any(
-        word in text
-        for word in (
-            "offline",
-            "localentrynotfound",
-            "connect",
-            "resolve",
-            "network",
-            "cannot find the requested files",
-        )
     )
 
 
@@ -359,13 +330,3 @@ def _adapt_first_conv(net: nn.Module, channels: int) -> None:
             new.bias.copy_(conv.bias)
     parent_path, _, attr = path.rpartition(".")
     setattr(net.get_submodule(parent_path) if parent_path else net, attr, new)
-
-
-def _reachable(host: str, port: int = 443, timeout: float = 2.0) -> bool:
-    if not host:
-        return False
-    try:
-        socket.create_connection((host, port), timeout=timeout).close()
-        return True
-    except OSError:
-        return False

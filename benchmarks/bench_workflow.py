@@ -213,8 +213,11 @@ def project_fit(overrides: list[str], profile: cProfile.Profile | None = None,
 def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False,
             split: SplitTimer | None = None) -> tuple[float, float]:
     """The same model (initial weights), batches, optimizer, schedule and epochs in plain
-    PyTorch: train steps, then a val pass (loss + accuracy) each epoch. Returns (wall, CPU).
-    ``split``: times its parts too (a clock read between them: nothing measurable)."""
+    PyTorch: train steps, then a val pass (loss + accuracy) each epoch, and the best state so far
+    (weights, optimizer, schedule) saved to a file whenever the val accuracy improves, as a raw
+    loop that keeps its best model does (the project keeps best.ckpt the same way, plus last.ckpt).
+    Returns (wall, CPU). ``split``: times its parts too (a clock read between them: nothing
+    measurable)."""
     from types import SimpleNamespace
 
     import torch
@@ -237,7 +240,8 @@ def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False,
     autocast = (lambda: torch.autocast(device, dtype=torch.bfloat16)) if bf16 else \
         contextlib.nullcontext
     split = split or SplitTimer()
-    for _ in range(epochs):
+    best, folder = -1.0, tempfile.TemporaryDirectory()
+    for epoch in range(epochs):
         split.epochs += 1
         net.train()
         mark = time.perf_counter()
@@ -262,11 +266,19 @@ def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False,
                 loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
                 correct += (logits.argmax(1) == y).sum().item()
                 total += len(y)
-        split.add("validation", mark)
+        mark = split.add("validation", mark)
+        if correct / max(total, 1) > best:
+            best = correct / max(total, 1)
+            torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                        "schedule": schedule.state_dict(), "epoch": epoch, "val_acc": best},
+                       Path(folder.name) / "best.pt")
+            split.add("checkpoints", mark)
     if device == "cuda":
         torch.cuda.synchronize()
     del train_loader, val_loader  # their workers stop here, as in Lightning's teardown of fit
-    return time.perf_counter() - start, time.process_time() - start_cpu
+    seconds = time.perf_counter() - start, time.process_time() - start_cpu
+    folder.cleanup()
+    return seconds
 
 
 def report(name: str, ratios: list[float], goal: float | None, what: str,
@@ -278,7 +290,13 @@ def report(name: str, ratios: list[float], goal: float | None, what: str,
         sign = ">=" if higher_is_better else "<="
         verdict = f"  goal {sign} {goal}: {'met' if met else 'MISSED'}"
     print(f"{name}: {what} median {mid:.2f} (min {low:.2f}, max {high:.2f}, "
-          f"{len(ratios)} rounds){verdict}", flush=True)
+          f"{len(ratios)} rounds){verdict}  [{load()}]", flush=True)
+
+
+def load() -> str:
+    """The machine's load average (1, 5, 15 min): printed beside every figure, since other
+    programs on the cores move wall-clock ratios."""
+    return "load " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def side_by_side(overrides: list[str], rounds: int, **raw) -> dict[str, list[float]]:
@@ -302,7 +320,8 @@ def side_by_side(overrides: list[str], rounds: int, **raw) -> dict[str, list[flo
             ratios["raw seconds"].append(timings["raw"][0])
             print(f"  round {index}: raw {timings['raw'][0]:.2f} s (CPU {timings['raw'][1]:.2f}),"
                   f" project {timings['project'][0]:.2f} s (CPU {timings['project'][1]:.2f})"
-                  f" -> {ratios['wall'][-1]:.2f}x (CPU {ratios['cpu'][-1]:.2f}x)", flush=True)
+                  f" -> {ratios['wall'][-1]:.2f}x (CPU {ratios['cpu'][-1]:.2f}x)  [{load()}]",
+                  flush=True)
     print_split(overrides, **raw)
     return ratios
 
@@ -314,7 +333,7 @@ def print_split(overrides: list[str], **raw) -> None:
     wall = raw_fit(capture, compose(overrides, Path(tempfile.gettempdir())), split=raw_split,
                    **raw)[0]
     sides = {"project": project_split.close(capture.seconds), "raw": raw_split.close(wall)}
-    print(f"  per epoch, wall seconds   {'project':>8} {'raw':>8}", flush=True)
+    print(f"  per epoch, wall seconds   {'project':>8} {'raw':>8}  [{load()}]", flush=True)
     for part in SPLIT:
         print(f"    {part:<22} {sides['project'][part]:8.3f} {sides['raw'][part]:8.3f}")
     print(f"    {'total':<22} {capture.seconds / project_split.epochs:8.3f} "
@@ -343,7 +362,8 @@ def bench_loop(rounds: int, smoke: bool) -> None:
     print(f"loop-floor: an empty LightningModule's fit costs {overhead:.2f} s more than an empty "
           f"raw loop ({epochs} epochs of {train_steps} train + {val_steps} val steps, "
           f"{1000 * overhead / (epochs * train_steps):.2f} ms per train step, median of 3): the "
-          f"best ratio with Lightning here is raw / (raw + that) = {raw / (raw + overhead):.2f}",
+          f"best ratio with Lightning here is raw / (raw + that) = {raw / (raw + overhead):.2f}"
+          f"  [{load()}]",
           flush=True)
 
 
@@ -436,7 +456,7 @@ def bench_heavy(rounds: int, smoke: bool) -> None:
     report("heavy-cpu", ratios["cpu"], GOALS["heavy"], "raw/project CPU time (main process)")
     print(f"heavy-rss: peak RSS of the main process, project {rss['project']:.0f} MiB, raw "
           f"{rss['raw']:.0f} MiB -> project/raw {rss['project'] / rss['raw']:.2f}  goal <= 1.1: "
-          f"{'met' if rss['project'] <= 1.1 * rss['raw'] else 'MISSED'}", flush=True)
+          f"{'met' if rss['project'] <= 1.1 * rss['raw'] else 'MISSED'}  [{load()}]", flush=True)
 
 
 def peak_rss(overrides: list[str]) -> dict[str, float]:
@@ -491,8 +511,8 @@ def bench_verdict(rounds: int, smoke: bool) -> None:
             cpu_gaps.append(times["overfit"][1] - times["floor"][1])
             print(f"  round {index + 1}: overfit {times['overfit'][0]:.2f} s (CPU "
                   f"{times['overfit'][1]:.2f}), import floor {times['floor'][0]:.2f} s (CPU "
-                  f"{times['floor'][1]:.2f}) -> {gaps[-1]:.2f} s above (CPU {cpu_gaps[-1]:.2f})",
-                  flush=True)
+                  f"{times['floor'][1]:.2f}) -> {gaps[-1]:.2f} s above (CPU {cpu_gaps[-1]:.2f})"
+                  f"  [{load()}]", flush=True)
     report("verdict", gaps, 2.0, "seconds above the import floor,", higher_is_better=False)
     report("verdict-cpu", cpu_gaps, 2.0, "CPU seconds above the import floor's,",
            higher_is_better=False)

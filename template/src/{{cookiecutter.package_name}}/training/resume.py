@@ -42,8 +42,8 @@ from weakref import proxy
 import lightning as L
 import numpy as np
 import torch
-from lightning.fabric.utilities.apply_func import apply_to_collection
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning.fabric.utilities.apply_func import apply_to_collection
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.strategies import Strategy
 from omegaconf import DictConfig, OmegaConf

@@ -6,7 +6,8 @@ ratio (never an absolute time alone: machines differ, ratios travel).
 
   loop     default `python train.py` training loop (cnn, digits, batch 64, AdamW + one-cycle, a val
            pass each epoch; progress bar, CSV logger, checkpoints as configured) vs a raw PyTorch
-           loop on the same model, split, batches, optimizer and epochs. ratio = raw / project
+           loop on the same model, split, batches, optimizer and epochs that saves its best state
+           (weights, optimizer, schedule) whenever the val accuracy improves. ratio = raw / project
   heavy    the same on a compute-heavy workload: ResNet-18 on 64-px image files
   verdict  `python train.py mode=overfit` wall time minus `python -c "import <package>, torch,
            lightning"` (the package first: it keeps transformers' import lazy, as train.py does)
@@ -17,7 +18,8 @@ ratio (never an absolute time alone: machines differ, ratios travel).
 loop, heavy and gpu also print where each side's time goes per epoch (data wait, forward+backward,
 optimizer, validation, checkpoints, the rest; one more untimed run of each side); loop prints
 Lightning's own floor (an empty LightningModule's fit vs an empty raw loop) and the best ratio it
-leaves; heavy prints the peak RSS of each side, each run in a process of its own.
+leaves; heavy prints the peak RSS of each side, each run in a process of its own. Every figure
+is printed with the machine's load average (1, 5, 15 min): other programs move wall-clock ratios.
 
     python benchmarks/bench_workflow.py all              # everything (several minutes)
     python benchmarks/bench_workflow.py loop --rounds 7

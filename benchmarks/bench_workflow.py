@@ -6,7 +6,8 @@ ratio (never an absolute time alone: machines differ, ratios travel).
 
   loop     default `python train.py` training loop (cnn, digits, batch 64, AdamW + one-cycle, a val
            pass each epoch; progress bar, CSV logger, checkpoints as configured) vs a raw PyTorch
-           loop on the same model, split, batches, optimizer and epochs. ratio = raw / project
+           loop on the same model, split, batches, optimizer and epochs that saves its best state
+           (weights, optimizer, schedule) whenever the val accuracy improves. ratio = raw / project
   heavy    the same on a compute-heavy workload: ResNet-18 on 64-px image files
   verdict  `python train.py mode=overfit` wall time minus `python -c "import <package>, torch,
            lightning"` (the package first: it keeps transformers' import lazy, as train.py does)
@@ -17,7 +18,8 @@ ratio (never an absolute time alone: machines differ, ratios travel).
 loop, heavy and gpu also print where each side's time goes per epoch (data wait, forward+backward,
 optimizer, validation, checkpoints, the rest; one more untimed run of each side); loop prints
 Lightning's own floor (an empty LightningModule's fit vs an empty raw loop) and the best ratio it
-leaves; heavy prints the peak RSS of each side, each run in a process of its own.
+leaves; heavy prints the peak RSS of each side, each run in a process of its own. Every figure
+is printed with the machine's load average (1, 5, 15 min): other programs move wall-clock ratios.
 
     python benchmarks/bench_workflow.py all              # everything (several minutes)
     python benchmarks/bench_workflow.py loop --rounds 7
@@ -149,6 +151,9 @@ class FitCapture:
 
     def __init__(self, split: SplitTimer | None = None, dry: bool = False) -> None:
         self.seconds = 0.0  # wall
+        self.after_fit = 0.0  # wall seconds of the train job after fit: the curves plot being
+        # finished on its thread, the summary (the final evaluation is off: evaluate.splits=[])
+        self.fit_end = 0.0
         self.cpu = 0.0      # CPU time of this process (all its threads): robust on a busy machine
         self.module = None
         self.datamodule = None
@@ -176,7 +181,8 @@ class FitCapture:
             try:
                 return original(trainer, model, *args, **kwargs)
             finally:
-                self.seconds = time.perf_counter() - start
+                self.fit_end = time.perf_counter()
+                self.seconds = self.fit_end - start
                 self.cpu = time.process_time() - start_cpu
 
         Trainer.fit = timed_fit
@@ -202,6 +208,7 @@ def project_fit(overrides: list[str], profile: cProfile.Profile | None = None,
             profile.enable()
         try:
             train(cfg)
+            capture.after_fit = time.perf_counter() - capture.fit_end
         except FitCaptured:
             pass
         finally:
@@ -213,8 +220,11 @@ def project_fit(overrides: list[str], profile: cProfile.Profile | None = None,
 def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False,
             split: SplitTimer | None = None) -> tuple[float, float]:
     """The same model (initial weights), batches, optimizer, schedule and epochs in plain
-    PyTorch: train steps, then a val pass (loss + accuracy) each epoch. Returns (wall, CPU).
-    ``split``: times its parts too (a clock read between them: nothing measurable)."""
+    PyTorch: train steps, then a val pass (loss + accuracy) each epoch, and the best state so far
+    (weights, optimizer, schedule) saved to a file whenever the val accuracy improves, as a raw
+    loop that keeps its best model does (the project keeps best.ckpt the same way, plus last.ckpt).
+    Returns (wall, CPU). ``split``: times its parts too (a clock read between them: nothing
+    measurable)."""
     from types import SimpleNamespace
 
     import torch
@@ -237,7 +247,8 @@ def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False,
     autocast = (lambda: torch.autocast(device, dtype=torch.bfloat16)) if bf16 else \
         contextlib.nullcontext
     split = split or SplitTimer()
-    for _ in range(epochs):
+    best, folder = -1.0, tempfile.TemporaryDirectory()
+    for epoch in range(epochs):
         split.epochs += 1
         net.train()
         mark = time.perf_counter()
@@ -262,11 +273,19 @@ def raw_fit(capture: FitCapture, cfg, device: str = "cpu", bf16: bool = False,
                 loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
                 correct += (logits.argmax(1) == y).sum().item()
                 total += len(y)
-        split.add("validation", mark)
+        mark = split.add("validation", mark)
+        if correct / max(total, 1) > best:
+            best = correct / max(total, 1)
+            torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                        "schedule": schedule.state_dict(), "epoch": epoch, "val_acc": best},
+                       Path(folder.name) / "best.pt")
+            split.add("checkpoints", mark)
     if device == "cuda":
         torch.cuda.synchronize()
     del train_loader, val_loader  # their workers stop here, as in Lightning's teardown of fit
-    return time.perf_counter() - start, time.process_time() - start_cpu
+    seconds = time.perf_counter() - start, time.process_time() - start_cpu
+    folder.cleanup()
+    return seconds
 
 
 def report(name: str, ratios: list[float], goal: float | None, what: str,
@@ -278,7 +297,13 @@ def report(name: str, ratios: list[float], goal: float | None, what: str,
         sign = ">=" if higher_is_better else "<="
         verdict = f"  goal {sign} {goal}: {'met' if met else 'MISSED'}"
     print(f"{name}: {what} median {mid:.2f} (min {low:.2f}, max {high:.2f}, "
-          f"{len(ratios)} rounds){verdict}", flush=True)
+          f"{len(ratios)} rounds){verdict}  [{load()}]", flush=True)
+
+
+def load() -> str:
+    """The machine's load average (1, 5, 15 min): printed beside every figure, since other
+    programs on the cores move wall-clock ratios."""
+    return "load " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def side_by_side(overrides: list[str], rounds: int, **raw) -> dict[str, list[float]]:
@@ -302,7 +327,8 @@ def side_by_side(overrides: list[str], rounds: int, **raw) -> dict[str, list[flo
             ratios["raw seconds"].append(timings["raw"][0])
             print(f"  round {index}: raw {timings['raw'][0]:.2f} s (CPU {timings['raw'][1]:.2f}),"
                   f" project {timings['project'][0]:.2f} s (CPU {timings['project'][1]:.2f})"
-                  f" -> {ratios['wall'][-1]:.2f}x (CPU {ratios['cpu'][-1]:.2f}x)", flush=True)
+                  f" -> {ratios['wall'][-1]:.2f}x (CPU {ratios['cpu'][-1]:.2f}x)  [{load()}]",
+                  flush=True)
     print_split(overrides, **raw)
     return ratios
 
@@ -314,11 +340,13 @@ def print_split(overrides: list[str], **raw) -> None:
     wall = raw_fit(capture, compose(overrides, Path(tempfile.gettempdir())), split=raw_split,
                    **raw)[0]
     sides = {"project": project_split.close(capture.seconds), "raw": raw_split.close(wall)}
-    print(f"  per epoch, wall seconds   {'project':>8} {'raw':>8}", flush=True)
+    print(f"  per epoch, wall seconds   {'project':>8} {'raw':>8}  [{load()}]", flush=True)
     for part in SPLIT:
         print(f"    {part:<22} {sides['project'][part]:8.3f} {sides['raw'][part]:8.3f}")
     print(f"    {'total':<22} {capture.seconds / project_split.epochs:8.3f} "
           f"{wall / raw_split.epochs:8.3f}", flush=True)
+    print(f"  after fit, not timed above (the curves plot finishing on its thread, summary.json):"
+          f" {capture.after_fit:.2f} s per run", flush=True)
 
 
 # ---- benchmarks ------------------------------------------------------------------------------
@@ -343,7 +371,8 @@ def bench_loop(rounds: int, smoke: bool) -> None:
     print(f"loop-floor: an empty LightningModule's fit costs {overhead:.2f} s more than an empty "
           f"raw loop ({epochs} epochs of {train_steps} train + {val_steps} val steps, "
           f"{1000 * overhead / (epochs * train_steps):.2f} ms per train step, median of 3): the "
-          f"best ratio with Lightning here is raw / (raw + that) = {raw / (raw + overhead):.2f}",
+          f"best ratio with Lightning here is raw / (raw + that) = {raw / (raw + overhead):.2f}"
+          f"  [{load()}]",
           flush=True)
 
 
@@ -436,7 +465,7 @@ def bench_heavy(rounds: int, smoke: bool) -> None:
     report("heavy-cpu", ratios["cpu"], GOALS["heavy"], "raw/project CPU time (main process)")
     print(f"heavy-rss: peak RSS of the main process, project {rss['project']:.0f} MiB, raw "
           f"{rss['raw']:.0f} MiB -> project/raw {rss['project'] / rss['raw']:.2f}  goal <= 1.1: "
-          f"{'met' if rss['project'] <= 1.1 * rss['raw'] else 'MISSED'}", flush=True)
+          f"{'met' if rss['project'] <= 1.1 * rss['raw'] else 'MISSED'}  [{load()}]", flush=True)
 
 
 def peak_rss(overrides: list[str]) -> dict[str, float]:
@@ -491,8 +520,8 @@ def bench_verdict(rounds: int, smoke: bool) -> None:
             cpu_gaps.append(times["overfit"][1] - times["floor"][1])
             print(f"  round {index + 1}: overfit {times['overfit'][0]:.2f} s (CPU "
                   f"{times['overfit'][1]:.2f}), import floor {times['floor'][0]:.2f} s (CPU "
-                  f"{times['floor'][1]:.2f}) -> {gaps[-1]:.2f} s above (CPU {cpu_gaps[-1]:.2f})",
-                  flush=True)
+                  f"{times['floor'][1]:.2f}) -> {gaps[-1]:.2f} s above (CPU {cpu_gaps[-1]:.2f})"
+                  f"  [{load()}]", flush=True)
     report("verdict", gaps, 2.0, "seconds above the import floor,", higher_is_better=False)
     report("verdict-cpu", cpu_gaps, 2.0, "CPU seconds above the import floor's,",
            higher_is_better=False)

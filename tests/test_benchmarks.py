@@ -15,6 +15,7 @@ from conftest import REPO
 pytestmark = pytest.mark.slow
 
 RATIO = r"median (-?\d+\.\d+) \(min -?\d+\.\d+, max -?\d+\.\d+, 1 rounds\)"
+LOAD = r"\[load \d+\.\d\d \d+\.\d\d \d+\.\d\d\]"  # beside every figure: the machine's load
 
 
 def test_every_benchmark_prints_its_ratio_in_smoke_mode():
@@ -25,7 +26,7 @@ def test_every_benchmark_prints_its_ratio_in_smoke_mode():
     out = result.stdout
     for name in ("loop", "loop-cpu", "heavy", "heavy-cpu", "verdict", "verdict-cpu", "images",
                  "images-cached"):
-        match = re.search(rf"^{name}: .*{RATIO}", out, re.MULTILINE)
+        match = re.search(rf"^{name}: .*{RATIO}.*  {LOAD}$", out, re.MULTILINE)
         assert match, f"no ratio for {name} in:\n{out}"
         if not name.startswith("verdict"):  # differences of two times; the others: ratios
             assert float(match.group(1)) > 0
@@ -37,7 +38,8 @@ def test_every_benchmark_prints_its_ratio_in_smoke_mode():
         row = rf"^    {re.escape(part)} +(-?\d+\.\d+) +(-?\d+\.\d+)$"
         rows = re.findall(row, out, re.MULTILINE)
         assert len(rows) == 2, f"no split row {part!r} for loop and heavy in:\n{out}"
-    floor = re.search(r"^loop-floor: .* = (\d+\.\d+)$", out, re.MULTILINE)
+    floor = re.search(rf"^loop-floor: .* = (\d+\.\d+)  {LOAD}$", out, re.MULTILINE)
     assert floor and 0 < float(floor.group(1)) <= 1.5, out
-    rss = re.search(r"^heavy-rss: .* project (\d+) MiB, raw (\d+) MiB", out, re.MULTILINE)
+    rss = re.search(rf"^heavy-rss: .* project (\d+) MiB, raw (\d+) MiB.*  {LOAD}$", out,
+                    re.MULTILINE)
     assert rss and int(rss.group(1)) > 100 and int(rss.group(2)) > 100, out

@@ -171,26 +171,26 @@ def test_a_checkpoint_write_cut_short_by_a_full_disk_leaves_the_previous_one(
     run_train, monkeypatch
 ):
     """Lightning writes through the system temp folder and copies: a full disk used to leave a
-    truncated last.ckpt, and resuming then failed with a raw traceback."""
-    import lightning.fabric.plugins.io.torch_io as torch_io
-
-    real, calls = torch_io._atomic_save, []
+    truncated last.ckpt, and resuming then failed with a raw traceback. The checkpoint streams
+    into a partial file next to the target: the disk fills up while that file is written."""
+    real, calls = torch.save, []
 
     # the second checkpoint written (best.ckpt or last.ckpt: a last.ckpt of the same step as a
     # new best.ckpt is a link to it, and last.ckpt is not rewritten every short epoch)
-    def full_disk_at_the_second_write(checkpoint, path):
-        calls.append(path)
+    def full_disk_at_the_second_write(checkpoint, handle, *args, **kwargs):
+        calls.append(handle.name)
         if len(calls) < 2:
-            return real(checkpoint, path)
-        Path(path).write_bytes(b"PK\x03\x04 half a checkpoint")
+            return real(checkpoint, handle, *args, **kwargs)
+        handle.write(b"PK\x03\x04 half a checkpoint")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(torch_io, "_atomic_save", full_disk_at_the_second_write)
+    monkeypatch.setattr(torch, "save", full_disk_at_the_second_write)
     with pytest.raises(OSError, match="No space left"):
         run_train(*SHORT, "trainer.max_epochs=3")
     monkeypatch.undo()
     folder = Path(calls[0]).parent
     assert load(folder / "last.ckpt")["epoch"] == 0  # the epoch before the failed write
+    assert not list(folder.glob("*.partial"))  # nor a half-written file beside it
     resumed = run_train(*SHORT, "trainer.max_epochs=3", f"ckpt_path={folder.parent}")
     assert resumed["status"] == "completed"
     assert resumed["trainer"]["global_step"] == 3 * STEPS

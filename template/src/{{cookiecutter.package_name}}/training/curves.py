@@ -1,4 +1,5 @@
-"""Training curves: every run draws its own metrics into ``plots/curves.png`` at the end of fit.
+"""Training curves: every run draws its own metrics into ``plots/curves.png`` at the end of fit
+(on a thread of its own, while the run measures its splits: ``wait_written``).
 
 Per step: the training loss and the learning rate (first layer group); per epoch: the train loss
 (mean of the epoch's steps), the validation loss and the task's score on both splits, as the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from pathlib import Path
 
 import lightning as L
@@ -33,6 +35,7 @@ class TrainingCurves(L.Callback):
         self._lr = math.nan
         self._pending: list = []  # this epoch's (step, loss tensor, lr): read once per epoch,
         # not per step (a float() per step would wait for the GPU at every step)
+        self._drawing: _Drawing | None = None
 
     def _keys(self, pl_module) -> list[str]:
         score = getattr(pl_module.task, "score", None)  # the task's score name (acc, r2, ...)
@@ -75,7 +78,10 @@ class TrainingCurves(L.Callback):
     def on_fit_end(self, trainer, pl_module) -> None:
         self._flush()  # steps of an epoch that did not finish (an overfit run that stopped early)
         if trainer.is_global_zero and (self.epochs or self.steps):
-            self.draw(getattr(pl_module.task, "score", None))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # the figure (0.1-0.3 s of matplotlib) is drawn on a thread of its own while the run
+            # goes on to its final evaluation; ``wait_written`` returns once it is saved
+            self._drawing = _Drawing(self.draw, getattr(pl_module.task, "score", None))
             self.path.with_suffix(".json").write_text(
                 json.dumps(
                     _plain(
@@ -89,6 +95,16 @@ class TrainingCurves(L.Callback):
                     )
                 )
             )
+
+    def wait_written(self) -> None:
+        """Until plots/curves.png is written (train.py calls this before summary.json); the
+        drawing's error, if it failed, is raised here."""
+        drawing, self._drawing = self._drawing, None
+        if drawing is not None:
+            drawing.wait()
+
+    def __getstate__(self) -> dict:  # a copy of the callback: a thread cannot be copied
+        return {**self.__dict__, "_drawing": None}
 
     def draw(self, score: str | None) -> Path:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +167,27 @@ class TrainingCurves(L.Callback):
             if ax.lines:  # the score rises
                 ax.legend(fontsize=8, loc=where)
         return fig
+
+
+class _Drawing:
+    """``function(*args)`` on a thread; ``wait`` joins it and raises what it raised."""
+
+    def __init__(self, function, *args) -> None:
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                function(*args)
+            except BaseException as error:  # raised in the run's thread by ``wait``
+                self.error = error
+
+        self.thread = threading.Thread(target=run, name="curves-plot")
+        self.thread.start()
+
+    def wait(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _plain(value):

@@ -42,12 +42,15 @@ from weakref import proxy
 import lightning as L
 import numpy as np
 import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.fabric.utilities.apply_func import apply_to_collection
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.strategies import Strategy
 from omegaconf import DictConfig, OmegaConf
 
 from .checkpoints import (
     CheckpointError,
+    atomic_save,
     check_same_targets,
     commit,
     is_readable,
@@ -356,10 +359,17 @@ class ResumableCheckpoint(ModelCheckpoint):
             # tensors), written by the background thread
             checkpoint = trainer._checkpoint_connector.dump_checkpoint(self.save_weights_only)
             copied = apply_to_collection(checkpoint, torch.Tensor, lambda t: t.detach().clone())
-            self._writes.submit(_save_and_commit, trainer.strategy.checkpoint_io, copied, filepath)
-        else:
-            # Lightning's own write goes through the system temp folder and, across file systems,
-            # a copy: a full disk then truncates the target. Write a partial file next to it.
+            self._writes.submit(_save_and_commit, trainer.strategy, copied, filepath)
+        elif _writes_plain_files(trainer.strategy):
+            # what trainer.save_checkpoint writes, streamed into a partial file next to the target
+            # (Lightning serializes it into memory first, then writes through the system temp
+            # folder and, across file systems, copies: a full disk then truncated the target)
+            checkpoint = trainer._checkpoint_connector.dump_checkpoint(self.save_weights_only)
+            if trainer.is_global_zero:
+                os.makedirs(os.path.dirname(filepath) or ".", exist_ok=True)
+                atomic_save(checkpoint, filepath)
+            trainer.strategy.barrier("ResumableCheckpoint.save")
+        else:  # a strategy with a format of its own (sharded): its write, to a partial file
             partial = f"{filepath}.partial"
             trainer.save_checkpoint(partial, self.save_weights_only)
             if trainer.is_global_zero:
@@ -407,10 +417,23 @@ class _BackgroundWrites:
         return {"_executor": None, "_pending": []}
 
 
-def _save_and_commit(checkpoint_io, checkpoint: dict, filepath: str) -> None:
+def _save_and_commit(strategy, checkpoint: dict, filepath: str) -> None:
+    if _writes_plain_files(strategy):
+        os.makedirs(os.path.dirname(filepath) or ".", exist_ok=True)
+        atomic_save(checkpoint, filepath)
+        return
     partial = f"{filepath}.partial"
-    checkpoint_io.save_checkpoint(checkpoint, partial)
+    strategy.checkpoint_io.save_checkpoint(checkpoint, partial)
     commit(partial, filepath)
+
+
+def _writes_plain_files(strategy) -> bool:
+    """Whether the strategy saves a checkpoint as one ``torch.save`` file on rank 0 (Lightning's
+    own write), which ``atomic_save`` then does in one pass."""
+    return (
+        type(strategy).save_checkpoint is Strategy.save_checkpoint
+        and type(strategy.checkpoint_io) is TorchCheckpointIO
+    )
 
 
 def _link_or_copy(source: str, target: str) -> None:

@@ -110,7 +110,7 @@ def train(cfg: DictConfig) -> Summary:
     summary = Summary(
         mode=cfg.mode.name, output_dir=str(output_dir), seed=cfg.get("seed"), overrides=_overrides()
     )
-    trainer, loggers, error = None, [], None
+    trainer, loggers, callbacks, error = None, [], [], None
     interruption = Interruption()
     try:
         validate_config(cfg)  # (train.py checks single runs before this; jobs of a sweep here)
@@ -191,6 +191,7 @@ def train(cfg: DictConfig) -> Summary:
             else caught
         )
     finally:
+        error = _wait_for_files(callbacks, error)
         if trainer is not None and not summary.trainer:
             summary.trainer = _trainer_facts(trainer)
         conclude(summary, error)
@@ -276,6 +277,18 @@ def evaluate(cfg: DictConfig) -> Summary:
     if error is not None:
         raise error
     return summary
+
+
+def _wait_for_files(callbacks: list, error: BaseException | None) -> BaseException | None:
+    """Until the files callbacks write in the background are written (plots/curves.png): the
+    run's error, or else the first of theirs."""
+    for callback in callbacks:
+        if hasattr(callback, "wait_written"):
+            try:
+                callback.wait_written()
+            except Exception as failed:
+                error = error or failed
+    return error
 
 
 def _trainer_facts(trainer: L.Trainer) -> dict:

@@ -1,0 +1,64 @@
+"""What a fit writes costs the training loop as little as it can: the curves are drawn while the
+run goes on, a checkpoint is serialized once, straight into its file."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from {{ cookiecutter.package_name }}.training.checkpoints import atomic_save
+from {{ cookiecutter.package_name }}.training.curves import TrainingCurves
+
+
+def ended_fit(tmp_path: Path, draw) -> TrainingCurves:
+    """A TrainingCurves that recorded one step and one epoch, whose fit just ended."""
+    curves = TrainingCurves(str(tmp_path / "plots" / "curves.png"))
+    curves.steps, curves.epochs, curves.epoch_steps = [(1, 0.5, 1e-3)], {"val/loss": [0.4]}, [1]
+    curves.draw = draw
+    curves.on_fit_end(SimpleNamespace(is_global_zero=True), SimpleNamespace(task=None))
+    return curves
+
+
+def test_the_fit_does_not_wait_for_the_curves_to_be_drawn(tmp_path):
+    release, drawn = threading.Event(), []
+
+    def slow_draw(score):
+        assert release.wait(10)
+        drawn.append(score)
+
+    curves = ended_fit(tmp_path, slow_draw)
+    assert drawn == []  # on_fit_end returned while the figure was being drawn
+    assert (tmp_path / "plots" / "curves.json").is_file()
+    release.set()
+    curves.wait_written()
+    assert drawn == [None]
+    curves.wait_written()  # (once done, a second wait returns at once)
+
+
+def test_a_failed_drawing_is_raised_by_the_wait(tmp_path):
+    def broken_draw(score):
+        raise RuntimeError("no font")
+
+    curves = ended_fit(tmp_path, broken_draw)
+    with pytest.raises(RuntimeError, match="no font"):
+        curves.wait_written()
+
+
+def test_a_checkpoint_is_serialized_straight_into_its_file(tmp_path, monkeypatch):
+    """Once: torch.save writes into the partial file, not into a buffer copied afterwards."""
+    real, targets = torch.save, []
+
+    def recorded(obj, target, *args, **kwargs):
+        targets.append(target)
+        return real(obj, target, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", recorded)
+    atomic_save({"weights": torch.ones(3)}, tmp_path / "best.ckpt")
+    (target,) = targets
+    assert Path(target.name).parent == tmp_path and target.name.endswith(".partial")
+    assert torch.load(tmp_path / "best.ckpt")["weights"].tolist() == [1.0, 1.0, 1.0]
+    assert [p.name for p in tmp_path.iterdir()] == ["best.ckpt"]

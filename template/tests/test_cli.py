@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from conftest import PROJECT
+from default_task import DATA
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +77,7 @@ def test_a_run_starts_with_a_few_lines_and_keeps_its_config_in_the_run_folder(tm
     assert result.returncode == 0, result.stderr
     head = result.stdout.split("Epoch", 1)[0].strip().splitlines()
     assert len(head) == 2, result.stdout  # no config tree, no model summary
-    assert "mode smoke" in head[0] and "data digits" in head[0] and str(tmp_path) in head[0]
+    assert "mode smoke" in head[0] and f"data {DATA}" in head[0] and str(tmp_path) in head[0]
     assert f"{tmp_path}/.hydra/config.yaml" in head[1]
     assert (tmp_path / ".hydra" / "config.yaml").is_file()
     assert result.stdout.rstrip().splitlines()[-1].startswith("best checkpoint:")

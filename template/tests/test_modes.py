@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
+from default_task import QUICK_MODEL
 
 
 def test_overfit_reaches_the_target_on_one_batch_and_stops(run_train):
@@ -90,7 +91,7 @@ def test_full_run_tests_the_best_checkpoint_and_judges_the_fit(run_train):
 
 
 def test_smoke_runs_a_few_batches_of_everything(run_train):
-    summary = run_train("mode=smoke", "model=mlp")
+    summary = run_train("mode=smoke", *QUICK_MODEL)
     assert summary["status"] == "completed"
     assert set(summary["metrics"]) == {"train", "val", "test"}
     assert "fit" not in summary["verdicts"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from default_task import QUICK_MODEL
 
 from {{ cookiecutter.package_name }}.training.checkpoints import (
     CheckpointError,
@@ -18,7 +19,6 @@ from {{ cookiecutter.package_name }}.training.checkpoints import (
 )
 
 from conftest import QUICK, compose_config
-from default_task import QUICK_MODEL
 
 STEPS = 3  # training batches per epoch below
 SHORT = [

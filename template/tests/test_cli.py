@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from default_task import DATA
 
 from conftest import PROJECT
-from default_task import DATA
 
 pytestmark = pytest.mark.slow
 

@@ -32,7 +32,15 @@ def test_overfit_with_lr_zero_fails_with_a_diagnosis(run_train):
     assert summary["status"] == "failed" and not verdict["reached"]
     assert verdict["steps"] == 60
     assert verdict["first_loss"] == verdict["last_loss"]
-    text = " ".join(verdict["diagnosis"])
+    assert "not decreasing" in " ".join(verdict["diagnosis"])
+
+
+@pytest.mark.task("classification")
+def test_overfit_with_lr_zero_on_classes_says_the_loss_is_stuck_at_chance(run_train):
+    summary = run_train(
+        "task=classification", "mode=overfit", "optimizer.lr=0", "trainer.max_steps=60"
+    )
+    text = " ".join(summary["verdicts"]["overfit"]["diagnosis"])
     assert "not decreasing" in text and "ln(C)" in text
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from default_task import QUICK_MODEL, SCORE
+
 from {{ cookiecutter.package_name }}.console import print_summary
 from {{ cookiecutter.package_name }}.training.summary import checkpoint_selection
-
-from default_task import QUICK_MODEL, SCORE
 
 SHORT = [
     "mode=fraction",
@@ -39,7 +39,8 @@ def test_summary_records_the_best_and_the_last_epoch_on_val(run_train, capsys):
     print_summary(summary)
     lines = capsys.readouterr().out.splitlines()
     val_line = next(line for line in lines if line.startswith("val "))
-    assert f"(best epoch {selection['best_epoch']}; last epoch {SCORE} {scores[-1]:.4f})" in val_line
+    last = f"last epoch {SCORE} {scores[-1]:.4f}"
+    assert f"(best epoch {selection['best_epoch']}; {last})" in val_line
 
 
 def test_a_best_epoch_before_the_last_is_said_to_flatter():

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from default_task import QUICK_MODEL
 
 from {{ cookiecutter.package_name }}.training.checkpoints import (
     CheckpointError,
@@ -22,12 +23,14 @@ from conftest import QUICK, compose_config
 STEPS = 3  # training batches per epoch below
 SHORT = [
     "mode=full",
-    "model=linear",
+    *QUICK_MODEL,
     f"+trainer.limit_train_batches={STEPS}",
     "+trainer.limit_val_batches=1",
     "evaluate.splits=[]",
     "evaluate.fit_verdict=false",
 ]
+# image classification on the ladder's models, whichever task is the project's default
+LADDER = [*SHORT, "task=classification", "model=linear"]
 
 
 def checkpoints(summary: dict) -> Path:
@@ -290,7 +293,7 @@ def test_extending_a_finished_run_starts_a_new_cycle(run_train, given):
 @pytest.mark.task("classification")
 @pytest.mark.task("regression")
 def test_resuming_with_another_task_or_data_says_what_differs(run_train):
-    first = run_train(*SHORT, "trainer.max_epochs=1")  # digits: 10 classes
+    first = run_train(*LADDER, "trainer.max_epochs=1")  # digits: 10 classes
     with pytest.raises(CheckpointError, match=r"10 targets .* has 1 \(angle\)") as error:
         run_train(
             *SHORT, "task=regression", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}"
@@ -320,13 +323,8 @@ def test_resuming_into_weights_of_another_shape_names_them(run_train, tmp_path):
         check_resumable(tmp_path / "other.ckpt", cfg, task)
 
 
-def test_resuming_with_another_model_or_optimizer_says_which(run_train):
+def test_resuming_with_another_optimizer_says_which(run_train):
     first = run_train(*SHORT, "trainer.max_epochs=1")
-    with pytest.raises(
-        CheckpointError,
-        match=(r"was trained with model=linear, this run asks for model=mlp.*model\.weights="),
-    ):
-        run_train(*SHORT, "model=mlp", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}")
     with pytest.raises(
         CheckpointError,
         match=r"optimizer torch\.optim\.AdamW, this run asks "
@@ -335,10 +333,20 @@ def test_resuming_with_another_model_or_optimizer_says_which(run_train):
         run_train(
             *SHORT, "optimizer=sgd", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}"
         )
-    wide = run_train(*SHORT, "model=mlp", "model.width=32", "trainer.max_epochs=1")
+
+
+@pytest.mark.task("classification")
+def test_resuming_with_another_model_says_which(run_train):
+    first = run_train(*LADDER, "trainer.max_epochs=1")
+    with pytest.raises(
+        CheckpointError,
+        match=(r"was trained with model=linear, this run asks for model=mlp.*model\.weights="),
+    ):
+        run_train(*LADDER, "model=mlp", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}")
+    wide = run_train(*LADDER, "model=mlp", "model.width=32", "trainer.max_epochs=1")
     with pytest.raises(CheckpointError, match=r"model\.width=32.*model\.width=64"):
         run_train(
-            *SHORT,
+            *LADDER,
             "model=mlp",
             "model.width=64",
             "trainer.max_epochs=2",

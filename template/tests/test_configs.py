@@ -177,6 +177,7 @@ def test_a_model_config_names_its_registered_builder(tmp_path):
 def test_a_checkpoint_keeps_plain_configs_that_rebuild_the_same_objects(run_train):
     """Partials are made at use, never stored: the checkpoint loads weights-only and its
     configs build the model, optimizer and scheduler again by the same rule."""
+    from {{ cookiecutter.package_name }}.analysis.predict import load_trained
     from {{ cookiecutter.package_name }}.models import (
         create_model,
         facts_from_config,
@@ -191,7 +192,8 @@ def test_a_checkpoint_keeps_plain_configs_that_rebuild_the_same_objects(run_trai
     saved = checkpoint["hyper_parameters"]
     for group in ("model", "optimizer", "scheduler", "inputs"):
         assert type(saved[group]) is dict and "_target_" in saved[group], group
-    model = create_model(saved["model"], 10, facts_from_config(saved["inputs"]))
+    outputs = load_trained(summary["best_checkpoint"])[0].task.num_outputs()  # digits: 10
+    model = create_model(saved["model"], outputs, facts_from_config(saved["inputs"]))
     assert model.parameter_counts()["total"] == summary["model"]["params_total"]
     groups = [{"params": list(model.parameters()), "lr": saved["optimizer"]["lr"]}]
     optimizer = build_optimizer(saved["optimizer"], groups)

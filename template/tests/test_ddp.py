@@ -22,6 +22,7 @@ ENV = {
 }
 
 
+@pytest.mark.task("classification")  # the digits' batches and accuracy (items counted once)
 def test_ddp_cpu_trains_with_two_processes_into_one_run_folder(tmp_path):
     # fraction 0.1 of digits: 126 training images = 8 batches of 16 -> 4 steps per rank and epoch
     result = subprocess.run(
@@ -30,6 +31,7 @@ def test_ddp_cpu_trains_with_two_processes_into_one_run_folder(tmp_path):
             str(PROJECT / "train.py"),
             # every default callback, the progress bar included (rank 1 runs it disabled)
             "logger=csv",
+            "task=classification",
             "trainer=ddp_cpu",
             "mode=fraction",
             "data.batch_size=16",

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from default_task import MODEL
 
-from conftest import PROJECT
+from conftest import CONFIGS, PROJECT
 
 # the scripts of the `deploy` feature: tested where the project has them
 DEPLOY_SCRIPTS = [
@@ -68,8 +69,8 @@ def test_eval_with_an_unusable_checkpoint(tmp_path, content):
 
 
 def test_eval_rejects_a_setting_it_does_not_have(tmp_path):
-    result = run("eval.py", "ckpt_path=x.ckpt", "+model=cnn", cwd=tmp_path)
-    assert_one_line(result, "+model=cnn: eval.py has no such setting")
+    result = run("eval.py", "ckpt_path=x.ckpt", f"+model={MODEL}", cwd=tmp_path)
+    assert_one_line(result, f"+model={MODEL}: eval.py has no such setting")
 
 
 def test_train_with_values_out_of_range_builds_nothing(tmp_path):
@@ -103,6 +104,7 @@ def test_clean_apply_and_undo_leave_no_run_folder(tmp_path):
     assert left_behind(tmp_path) == []
 
 
+@pytest.mark.task("classification")
 def test_eval_data_overrides_work_as_the_readme_writes_them(tmp_path, run_train):
     """`data.root=...` (no `+`) points eval.py at the images' new place."""
     from PIL import Image
@@ -115,7 +117,12 @@ def test_eval_data_overrides_work_as_the_readme_writes_them(tmp_path, run_train)
                 root / name / f"{i}.png"
             )
     summary = run_train(
-        "data=image_folder", f"data.root={root}", "data.image_size=8", "model=linear", "mode=smoke"
+        "task=classification",
+        "data=image_folder",
+        f"data.root={root}",
+        "data.image_size=8",
+        "model=linear",
+        "mode=smoke",
     )
     moved = root.rename(tmp_path / "moved")
     result = run("eval.py", f"ckpt_path={summary['output_dir']}", "interpret=false", cwd=tmp_path)
@@ -169,10 +176,13 @@ def test_serve_without_its_extra_names_it(tmp_path):
     assert_one_line(result, "fastapi is not installed", "pip install -e '.[serve]'")
 
 
+MODELS = sorted(path.stem for path in (CONFIGS / "model").glob("*.yaml"))
+
+
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
-        ("model=nope", "model=nope: no such option; model is one of cnn,"),
+        ("model=nope", f"model=nope: no such option; model is one of {', '.join(MODELS)} ("),
         ("trainer.max_epoch=3", "did you mean trainer.max_epochs?"),
         ("optimzer.lr=0.1", "did you mean optimizer"),
         ("data.root=~/x", "quote a value with special characters"),

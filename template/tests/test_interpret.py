@@ -17,10 +17,11 @@ def read(path: Path) -> list[dict]:
         return list(csv.DictReader(file))
 
 
+@pytest.mark.task("classification")
 def test_eval_writes_a_report_consistent_with_the_metrics(run_train, tmp_path):
     from {{ cookiecutter.package_name }}.training.run import evaluate
 
-    trained = run_train("mode=full", "trainer.max_epochs=2", "model=mlp")
+    trained = run_train("mode=full", "trainer.max_epochs=2", "task=classification", "model=mlp")
     cfg = compose_config(
         "eval",
         [

@@ -6,22 +6,23 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from default_task import MODEL, QUICK_MODEL, SCORE
 
 
 def test_wandb_offline_writes_a_run_with_config_and_summary(run_train, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")
-    summary = run_train("logger=wandb", "mode=smoke", "model=linear")
+    summary = run_train("logger=wandb", "mode=smoke", *QUICK_MODEL)
     assert summary["status"] == "completed"
     runs = list((summary_dir(summary) / "wandb").glob("offline-run-*"))
     assert len(runs) == 1
     # offline runs keep everything in one binary log (protobuf records; uploaded by `wandb sync`)
     log = next(runs[0].glob("run-*.wandb")).read_bytes()
-    assert b"linear" in log and b"label_smoothing" in log  # the resolved config
-    assert b"summary/test/acc" in log and b"completed" in log  # the final summary and status
+    assert MODEL.encode() in log and b"overfit_target" in log  # the resolved config
+    assert f"summary/test/{SCORE}".encode() in log and b"completed" in log  # the final summary
 
     resumed = run_train(
-        "logger=wandb", "mode=smoke", "model=linear", f"ckpt_path={summary['output_dir']}"
+        "logger=wandb", "mode=smoke", *QUICK_MODEL, f"ckpt_path={summary['output_dir']}"
     )
     [again] = (summary_dir(resumed) / "wandb").glob("offline-run-*")
     assert again.name.split("-")[-1] == runs[0].name.split("-")[-1]  # the same wandb run id
@@ -43,12 +44,12 @@ def test_tensorboard_gets_the_final_summary(run_train):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    summary = run_train("logger=tensorboard", "mode=smoke", "model=linear")
+    summary = run_train("logger=tensorboard", "mode=smoke", *QUICK_MODEL)
     events = EventAccumulator(
         str(summary_dir(summary) / "tensorboard"), size_guidance={"tensors": 0}
     ).Reload()
     assert "summary/text_summary" in events.Tags()["tensors"]
-    assert "summary/test/acc" in events.Tags()["scalars"]
+    assert f"summary/test/{SCORE}" in events.Tags()["scalars"]
 
 
 def summary_dir(summary: dict):
@@ -63,7 +64,7 @@ def test_mlflow_local_database_gets_config_and_summary(run_train, tmp_path):
     summary = run_train(
         "logger=mlflow",
         "mode=smoke",
-        "model=linear",
+        *QUICK_MODEL,
         f"logger.mlflow.tracking_uri=sqlite:///{tmp_path}/mlflow.db",
         f"+logger.mlflow.artifact_location={store}",
     )
@@ -73,7 +74,7 @@ def test_mlflow_local_database_gets_config_and_summary(run_train, tmp_path):
     assert '"status": "completed"' in artifacts[0].read_text()
     with sqlite3.connect(tmp_path / "mlflow.db") as db:
         params = dict(db.execute("SELECT key, value FROM params").fetchall())
-    assert params["model/name"] == "linear"  # the resolved config, flattened
+    assert params["model/name"] == MODEL  # the resolved config, flattened
 
 
 def test_wandb_runs_of_a_multirun_are_grouped_by_sweep(monkeypatch, tmp_path):

@@ -1,4 +1,5 @@
-"""Each mode through the real configs, on the embedded digits."""
+"""Each mode through the real configs: on the embedded digits (image classification) where a test
+reads their figures, else on the project's default task."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import random
 from pathlib import Path
 
 import pytest
+from default_task import QUICK_MODEL
 
 
+@pytest.mark.task("classification")  # the digits' figures (test_tasks.py: every task's contract)
 def test_overfit_reaches_the_target_on_one_batch_and_stops(run_train):
-    summary = run_train("mode=overfit")
+    summary = run_train("task=classification", "mode=overfit")
     verdict = summary["verdicts"]["overfit"]
     assert summary["status"] == "completed"
     assert verdict["reached"] and verdict["target"] == 1.0
@@ -31,7 +34,15 @@ def test_overfit_with_lr_zero_fails_with_a_diagnosis(run_train):
     assert summary["status"] == "failed" and not verdict["reached"]
     assert verdict["steps"] == 60
     assert verdict["first_loss"] == verdict["last_loss"]
-    text = " ".join(verdict["diagnosis"])
+    assert "not decreasing" in " ".join(verdict["diagnosis"])
+
+
+@pytest.mark.task("classification")
+def test_overfit_with_lr_zero_on_classes_says_the_loss_is_stuck_at_chance(run_train):
+    summary = run_train(
+        "task=classification", "mode=overfit", "optimizer.lr=0", "trainer.max_steps=60"
+    )
+    text = " ".join(summary["verdicts"]["overfit"]["diagnosis"])
     assert "not decreasing" in text and "ln(C)" in text
 
 
@@ -63,9 +74,10 @@ def test_a_rising_loss_is_diagnosed_as_a_rate_too_high():
     assert any("too small" in cause for cause in check.diagnosis())
 
 
+@pytest.mark.task("classification")
 def test_fraction_trains_on_a_tenth_and_tests_on_untouched_splits(run_train):
-    full = run_train("mode=smoke")
-    part = run_train("mode=fraction", "trainer.max_epochs=15")
+    full = run_train("task=classification", "mode=smoke")
+    part = run_train("task=classification", "mode=fraction", "trainer.max_epochs=15")
     sizes, full_sizes = part["data"]["sizes"], full["data"]["sizes"]
     assert sizes["train"] == math.ceil(0.1 * full_sizes["train"])
     assert sizes["val"] == full_sizes["val"] and sizes["test"] == full_sizes["test"]
@@ -74,8 +86,9 @@ def test_fraction_trains_on_a_tenth_and_tests_on_untouched_splits(run_train):
     assert part["verdicts"]["fit"]["diagnosis"]
 
 
+@pytest.mark.task("classification")
 def test_full_run_tests_the_best_checkpoint_and_judges_the_fit(run_train):
-    summary = run_train("mode=full", "trainer.max_epochs=6")
+    summary = run_train("task=classification", "mode=full", "trainer.max_epochs=6")
     assert summary["status"] == "completed"
     assert summary["metrics"]["test"]["acc"] > 0.9
     assert set(summary["metrics"]) == {"train", "val", "test"}
@@ -90,7 +103,7 @@ def test_full_run_tests_the_best_checkpoint_and_judges_the_fit(run_train):
 
 
 def test_smoke_runs_a_few_batches_of_everything(run_train):
-    summary = run_train("mode=smoke", "model=mlp")
+    summary = run_train("mode=smoke", *QUICK_MODEL)
     assert summary["status"] == "completed"
     assert set(summary["metrics"]) == {"train", "val", "test"}
     assert "fit" not in summary["verdicts"]
@@ -105,9 +118,12 @@ def test_a_crash_still_writes_the_summary(run_train, tmp_path):
     assert written["status"] == "crashed" and "unknown model" in written["error"]
 
 
+@pytest.mark.task("classification")
 def test_overfit_on_two_batches_needs_both(run_train):
     """The target must hold on every fixed batch at once, not on whichever came last."""
-    summary = run_train("mode=overfit", "mode.batches=2", "mode.batch_size=32")
+    summary = run_train(
+        "task=classification", "mode=overfit", "mode.batches=2", "mode.batch_size=32"
+    )
     verdict = summary["verdicts"]["overfit"]
     assert verdict["reached"] and verdict["num_batches"] == 2
     assert summary["data"]["sizes"]["train"] == 64

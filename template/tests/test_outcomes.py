@@ -61,6 +61,7 @@ def test_sigterm_ends_as_interrupted_with_143_and_a_resumable_checkpoint(tmp_pat
     assert "resume with ckpt_path=last" in summary["message"] and last.exists()
 
 
+@pytest.mark.task("classification")  # the recipe's data set gives classes of images
 def test_a_model_and_a_data_set_added_as_the_readme_says_run_in_every_mode(tmp_path):
     """README, "Add a model" and "Add your own data set": a new module + a yaml each, nothing
     else. The model has no `dropout` option: modes switch regularization off through
@@ -120,6 +121,7 @@ def test_a_model_and_a_data_set_added_as_the_readme_says_run_in_every_mode(tmp_p
                 str(copy / "train.py"),
                 *overrides,
                 *QUIET,
+                "task=classification",
                 "model=recipe_tiny",
                 "data=recipe_blobs",
             ],

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from default_task import QUICK_MODEL, SCORE
+
 from {{ cookiecutter.package_name }}.console import print_summary
 from {{ cookiecutter.package_name }}.training.summary import checkpoint_selection
 
 SHORT = [
     "mode=fraction",
-    "model=linear",
+    *QUICK_MODEL,
     "trainer.max_epochs=4",
     "+trainer.limit_train_batches=2",
     "evaluate.fit_verdict=false",
@@ -19,16 +21,16 @@ SHORT = [
 
 
 def val_scores(run_dir: Path) -> list[float]:
-    """val/acc of each epoch, as logged during training."""
+    """val/<score> of each epoch, as logged during training."""
     with (run_dir / "csv" / "metrics.csv").open() as f:
-        return [float(row["val/acc"]) for row in csv.DictReader(f) if row.get("val/acc")]
+        return [float(row[f"val/{SCORE}"]) for row in csv.DictReader(f) if row.get(f"val/{SCORE}")]
 
 
 def test_summary_records_the_best_and_the_last_epoch_on_val(run_train, capsys):
     summary = run_train(*SHORT)
     selection = summary["selection"]
     scores = val_scores(Path(summary["output_dir"]))
-    assert len(scores) == 4 and selection["monitor"] == "val/acc"
+    assert len(scores) == 4 and selection["monitor"] == f"val/{SCORE}"
     assert selection["last_epoch"] == 3 and selection["last"] == scores[-1]
     assert selection["best"] == max(scores)
     assert scores[selection["best_epoch"]] == max(scores)
@@ -37,7 +39,8 @@ def test_summary_records_the_best_and_the_last_epoch_on_val(run_train, capsys):
     print_summary(summary)
     lines = capsys.readouterr().out.splitlines()
     val_line = next(line for line in lines if line.startswith("val "))
-    assert f"(best epoch {selection['best_epoch']}; last epoch acc {scores[-1]:.4f})" in val_line
+    last = f"last epoch {SCORE} {scores[-1]:.4f}"
+    assert f"(best epoch {selection['best_epoch']}; {last})" in val_line
 
 
 def test_a_best_epoch_before_the_last_is_said_to_flatter():

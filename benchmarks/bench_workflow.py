@@ -20,6 +20,7 @@ optimizer, validation, checkpoints, the rest; one more untimed run of each side)
 Lightning's own floor (an empty LightningModule's fit vs an empty raw loop) and the best ratio it
 leaves; heavy prints the peak RSS of each side, each run in a process of its own. Every figure
 is printed with the machine's load average (1, 5, 15 min): other programs move wall-clock ratios.
+torch runs one thread (``OMP_NUM_THREADS=1`` unless it is set).
 
     python benchmarks/bench_workflow.py all              # everything (several minutes)
     python benchmarks/bench_workflow.py loop --rounds 7
@@ -48,6 +49,9 @@ import time
 from functools import cache
 from pathlib import Path
 
+# one torch thread per process unless set: on a shared machine, threads that wait for busy cores
+# slowed a run 10-fold and made every ratio noise (the README's figures are measured so)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = "my_vision_project"
 # What any start of the project pays: the package first (noise.py keeps torchmetrics from

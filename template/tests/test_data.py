@@ -72,6 +72,7 @@ def test_tensor_batches_cover_the_split_once_per_epoch():
     )
 
 
+@pytest.mark.task("classification")  # the run trains the digits' classes
 def test_a_lone_last_training_item_waits_for_the_next_epoch(run_train):
     """A training batch of one item stops BatchNorm; evaluation still sees every item."""
     train_size = digits().sizes()["train"]
@@ -80,7 +81,9 @@ def test_a_lone_last_training_item_waits_for_the_next_epoch(run_train):
     sizes = [len(y) for _, y in dm.train_dataloader()]
     assert min(sizes) == lone and sum(sizes) == train_size - 1
     assert sum(len(y) for _, y in dm.eval_dataloaders(["train"])[0]) == train_size
-    summary = run_train(f"data.batch_size={lone}", "model=mlp", "trainer.max_epochs=1")
+    summary = run_train(
+        "task=classification", f"data.batch_size={lone}", "model=mlp", "trainer.max_epochs=1"
+    )
     assert summary["status"] == "completed", summary.get("message")
 
 

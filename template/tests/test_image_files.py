@@ -97,9 +97,11 @@ def test_an_empty_class_folder_says_to_remove_it_or_add_images(tmp_path):
         data_module(root).setup()
 
 
+@pytest.mark.task("classification")  # class folders
 def test_small_images_train_at_their_own_size(tmp_path, run_train):
     make_folder(tmp_path / "faces", per_class=10, shape=(25, 25))
-    summary = run_train("data=image_folder", f"data.root={tmp_path / 'faces'}", "mode=smoke")
+    faces = f"data.root={tmp_path / 'faces'}"
+    summary = run_train("task=classification", "data=image_folder", faces, "mode=smoke")
     assert summary["status"] == "completed"
     data = summary["data"]
     assert data["input"]["shape"] == [3, 25, 25] and data["image_size"] == 25  # not 224

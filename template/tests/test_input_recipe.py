@@ -99,6 +99,7 @@ def test_the_signal_kind_reads_learns_and_describes_itself(tmp_path, monkeypatch
 
 
 @pytest.mark.slow
+@pytest.mark.task("classification")  # the recipe's data set gives classes (docs/inputs.md)
 def test_the_recipe_runs_the_whole_workflow(tmp_path):
     copy = tmp_path / "project"
     shutil.copytree(

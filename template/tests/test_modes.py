@@ -46,8 +46,11 @@ def test_overfit_with_lr_zero_on_classes_says_the_loss_is_stuck_at_chance(run_tr
     assert "not decreasing" in text and "ln(C)" in text
 
 
+# outputs squashed into a range (ratings) stay finite at any rate: told on unbounded logits
+@pytest.mark.task("classification")
 def test_overfit_with_nan_loss_stops_as_diverged_and_says_lr_too_high(run_train):
     summary = run_train(
+        "task=classification",
         "mode=overfit",
         "optimizer.lr=1e12",
         "trainer.max_steps=20",

@@ -158,7 +158,7 @@ def test_overfit_curves_follow_the_batch_to_the_target(run_train):
     verdict = summary["verdicts"]["overfit"]
     assert verdict["reached"]
     plotted = json.loads((Path(summary["output_dir"]) / "plots" / "curves.json").read_text())
-    assert plotted["step_metric"] == verdict["metric"] == "acc"
+    assert plotted["step_metric"] == verdict["metric"] == summary["task"]["overfit_metric"]
     steps, values = zip(*plotted["step_scores"], strict=True)
     assert list(steps) == list(range(1, verdict["steps"] + 1))
     assert values[-1] >= verdict["target"] and max(values[:-1]) < verdict["target"]

@@ -151,6 +151,7 @@ def test_bad_tables_are_one_clear_user_error(tmp_path, change, words):
     assert all(word in str(raised.value) for word in words), str(raised.value)
 
 
+@pytest.mark.task("tabular")
 def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
     path = write_table(tmp_path / "t.csv")
     summary = run_train(
@@ -187,6 +188,7 @@ def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
     assert all(p["label"] in ("no", "yes") and 0 <= float(p["probability"]) <= 1 for p in predicted)
 
 
+@pytest.mark.task("tabular")
 def test_full_run_beats_the_trivial_baseline_and_reports_gradient_boosting(run_train):
     summary = run_train("task=tabular", "trainer.max_epochs=4")
     fit, reference = summary["verdicts"]["fit"], summary["reference_model"]

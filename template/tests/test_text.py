@@ -216,6 +216,7 @@ def test_imdb_folder_layout_with_its_test_folder_as_validation(tmp_path):
     assert set(datamodule.state_dict()["split_items"]) == {"train", "val", "test"}
 
 
+@pytest.mark.task("multilabel")
 def test_multilabel_texts_train_through_the_multilabel_task(tmp_path, run_train):
     texts, labels = make_reviews(160, seed=2)
     rows = [
@@ -397,3 +398,16 @@ def test_text_libraries_are_imported_only_when_text_is_used():
         cwd=PROJECT,
     ).stdout
     assert json.loads(out) == []
+
+
+def test_without_regularization_the_transformer_s_attention_drops_nothing():
+    """regularize=false (modes overfit and fraction) turns every dropout off, the attention's
+    too (a float of nn.MultiheadAttention, no Dropout module): in training mode the same batch
+    gives the same outputs, so lr=0 leaves the overfit check's loss where it was."""
+    from {{ cookiecutter.package_name }}.models import create_model, model_config
+
+    facts = TextFacts("text", None, vocab_size=50, pad_id=0, max_length=16)
+    config = model_config("text_transformer", dropout=0.5)
+    model = create_model(config, 2, facts, regularize=False).train()
+    ids = torch.randint(1, 50, (4, 16), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(model(ids), model(ids))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 
@@ -40,8 +42,11 @@ def test_weights_file_loads_the_backbone_and_leaves_the_head_new(tmp_path):
         create_model(model_config("cnn", width=16, depth=2, weights=str(path)), 3, digits)
 
 
+# the experiments pretrain and tune the digits' classes
+@pytest.mark.task("classification")
 def test_fine_tuning_a_pretrained_backbone_learns_from_32_images_in_two_stages(run_train, tmp_path):
     where = f"transfer.dir={tmp_path / 'transfer'}"
+    run_train = functools.partial(run_train, "task=classification")
     pretrain = run_train("experiment=transfer_pretrain", where, "evaluate.splits=[val]")
     assert pretrain["metrics"]["val"]["acc"] > 0.9
     assert (tmp_path / "transfer" / "pretrained.ckpt").is_file()

@@ -139,8 +139,10 @@ def test_models_list_command(capsys):
     assert "resnet10t" in out and "resnet18" in out and "convnext" not in out
 
 
+@pytest.mark.task("classification")  # a pooled backbone
 def test_a_zoo_model_fine_tunes_through_the_configs(run_train):
     summary = run_train(
+        "task=classification",
         "mode=smoke",
         "model=timm",
         "model.name=test_resnet",
@@ -157,6 +159,7 @@ def test_a_zoo_model_fine_tunes_through_the_configs(run_train):
 
 
 @pytest.mark.slow
+@pytest.mark.task("classification")  # told on ClassificationTask
 def test_ladder_models_do_not_import_timm():
     code = (
         "import sys\n"

@@ -226,4 +226,6 @@ def without_dropout(model: nn.Module) -> nn.Module:
             module.p = 0.0
         elif hasattr(module, "drop_prob"):  # timm's DropPath
             module.drop_prob = 0.0
+        elif isinstance(module, nn.MultiheadAttention):  # attention dropout: a float, no module
+            module.dropout = 0.0
     return model

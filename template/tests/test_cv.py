@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from default_task import QUICK_MODEL, SCORE
 from omegaconf import OmegaConf
 
 from {{ cookiecutter.package_name }}.data.split import fold_assignment
@@ -113,17 +114,19 @@ def test_every_task_cross_validates(task_name, tmp_path):
 def test_the_verdict_reads_the_spread_and_the_mean_fit(tmp_path, capsys):
     run = tmp_path / "cv"
     summary = cross_validation(
-        run, "model=linear", "trainer.max_epochs=2", "cv.folds=3", "cv.refit=true"
+        run, *QUICK_MODEL, "trainer.max_epochs=2", "cv.folds=3", "cv.refit=true"
     )
     spread = summary["cv"]["spread"]["val"]
     message = summary["verdicts"]["cv"]["message"]
-    assert message.startswith(f"val acc {spread['mean']:.3f} +- {spread['std']:.3f} over 3 folds")
+    assert message.startswith(
+        f"val {SCORE} {spread['mean']:.3f} +- {spread['std']:.3f} over 3 folds"
+    )
     assert f"differences below ~{2 * spread['std']:.2g} are noise" in message
     fit = summary["verdicts"]["fit"]  # on the mean train and val scores of the folds
-    assert fit["train"] == pytest.approx(summary["metrics"]["train"]["acc"])
+    assert fit["train"] == pytest.approx(summary["metrics"]["train"][SCORE])
     assert fit["val"] == pytest.approx(spread["mean"])
     printed = capsys.readouterr().out
-    assert "cv: val acc" in printed and "are noise" in printed
+    assert f"cv: val {SCORE}" in printed and "are noise" in printed
     # refit: one more run on every pooled item for the mean best epoch count, tested
     epochs = [f["best_epoch"] for f in summary["cv"]["per_fold"]]
     refit = json.loads((run / "refit" / "summary.json").read_text())
@@ -256,9 +259,10 @@ def test_overfit_and_a_checkpoint_file_are_refused(tmp_path):
             "there is nothing to validate; run mode=overfit without cv, then cv=kfold",
         ),
         # found by the first fold's data module: printed by that run, not once more by the CV run
-        (
-            ["mode=smoke", "cv.group_by=user"],
+        pytest.param(
+            ["task=classification", "mode=smoke", "cv.group_by=user"],
             "cv.group_by=user: data=digits has no such grouping (it offers: none)",
+            marks=pytest.mark.task("classification"),
         ),
     ],
 )
@@ -288,10 +292,18 @@ def test_resuming_a_named_cv_folder_of_another_config_is_refused(tmp_path):
 
 # batches of 5 and 3 epochs: a fold long enough to be killed in the middle (as test_resume.py);
 # 5: no fold (763 or 764 items) ends on a batch of one, which BatchNorm refuses in training
-RESUMABLE = ["cv=kfold", "cv.folds=2", "model=mlp", "data.batch_size=5", "trainer.max_epochs=3"]
+RESUMABLE = [
+    "cv=kfold",
+    "task=classification",
+    "cv.folds=2",
+    "model=mlp",
+    "data.batch_size=5",
+    "trainer.max_epochs=3",
+]
 
 
 @pytest.mark.slow
+@pytest.mark.task("classification")
 def test_a_killed_cv_run_resumes_to_the_same_figures(tmp_path):
     log = (tmp_path / "killed.log").open("w")
     killed = subprocess.Popen(
@@ -341,6 +353,7 @@ def test_a_fold_s_best_epoch_is_read_from_its_summary_not_its_checkpoint(tmp_pat
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.task("classification")
 def test_a_stopped_cv_run_ends_interrupted_with_the_folds_code(tmp_path, stop, code):
     run = tmp_path / "run"
     stopped = subprocess.Popen(
@@ -363,6 +376,7 @@ def test_a_stopped_cv_run_ends_interrupted_with_the_folds_code(tmp_path, stop, c
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stop, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.task("classification")
 def test_a_signal_to_parallel_folds_stops_each_once_and_leaves_none_running(tmp_path, stop, code):
     run, out = tmp_path / "run", tmp_path / "out.log"
     command = [*QUICK, *RESUMABLE, "cv.parallel=2", f"hydra.run.dir={run}"]
@@ -411,7 +425,7 @@ def test_a_sweep_ranks_learning_rates_by_the_cv_mean(tmp_path):
             "-m",
             "cv=kfold",
             "cv.folds=2",
-            "model=linear",
+            *QUICK_MODEL,
             "trainer.max_epochs=1",
             "optimizer.lr=1e-5,3e-3",
             f"hydra.sweep.dir={tmp_path}",

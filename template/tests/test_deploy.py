@@ -24,13 +24,20 @@ def trained(tmp_path_factory):
     output_dir = tmp_path_factory.mktemp("train")
     cfg = compose_config(
         "train",
-        [*QUICK, "mode=smoke", "trainer.max_epochs=2", "trainer.limit_train_batches=10"],
+        [
+            *QUICK,
+            "task=classification",
+            "mode=smoke",
+            "trainer.max_epochs=2",
+            "trainer.limit_train_batches=10",
+        ],
         output_dir,
     )
     summary = train(cfg).to_dict()
     return output_dir, summary
 
 
+@pytest.mark.task("classification")
 def test_every_run_draws_its_training_curves(trained):
     output_dir, _ = trained
     width, height = assert_png(output_dir / "plots" / "curves.png")
@@ -49,6 +56,7 @@ def _write_digit(path, image_8x8: np.ndarray) -> None:
     Image.fromarray(pixels, mode="L").save(path)
 
 
+@pytest.mark.task("classification")
 def test_predict_files_matches_eval_and_lists_unreadable(trained, tmp_path):
     from sklearn.datasets import load_digits
 
@@ -110,6 +118,7 @@ def test_predict_reads_file_lists_and_csv_tables(tmp_path):
         list_inputs(tmp_path / "nope")
 
 
+@pytest.mark.task("classification")
 def test_export_onnx_and_torch_export_match_pytorch(trained, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     from {{ cookiecutter.package_name }}.analysis.export import run
@@ -140,6 +149,7 @@ def test_export_onnx_and_torch_export_match_pytorch(trained, tmp_path):
             torch.testing.assert_close(program(x[:count]), expected[:count], atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.task("classification")
 def test_serve_answers_an_image_and_rejects_a_bad_payload(trained, tmp_path):
     import urllib.error
     import urllib.request
@@ -170,6 +180,7 @@ def test_serve_answers_an_image_and_rejects_a_bad_payload(trained, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.task("classification")
 def test_predict_and_export_from_the_command_line(trained, tmp_path):
     import subprocess
     import sys

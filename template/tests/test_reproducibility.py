@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }}.training import resume
 
 from conftest import compose_config
 
-SHORT = ("mode=full", "trainer.max_epochs=2")
+SHORT = ("task=classification", "mode=full", "trainer.max_epochs=2")
 
 
 def test_same_seed_same_metrics_and_seed_zero_is_used(run_train):
@@ -23,6 +23,7 @@ def test_same_seed_same_metrics_and_seed_zero_is_used(run_train):
     assert first["metrics"] != other["metrics"]  # seed 0 is a seed, not "no seed"
 
 
+@pytest.mark.task("classification")
 def test_checkpoint_holds_plain_values_and_eval_reproduces_the_metrics(run_train, tmp_path):
     from {{ cookiecutter.package_name }}.training.run import evaluate
 
@@ -63,6 +64,7 @@ PINNED_SEED0_EPOCHS = {
 }
 
 
+@pytest.mark.task("classification")
 def test_default_project_metrics_for_seed_0_are_unchanged(run_train):
     summary = run_train(*SHORT, "seed=0")
     metrics = summary["metrics"]

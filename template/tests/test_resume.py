@@ -17,7 +17,7 @@ from conftest import PROJECT, QUICK
 
 # mlp: dropout and augmentation draw random numbers every step (the generators must resume too);
 # batches of 6 make an epoch long enough (210 steps) to be killed in the middle of one.
-RUN = ["mode=full", "model=mlp", "data.batch_size=6", "trainer.max_epochs=3"]
+RUN = ["task=classification", "mode=full", "model=mlp", "data.batch_size=6", "trainer.max_epochs=3"]
 # Same machine, same threads, same seed: the resumed run repeats the arithmetic exactly, so the
 # tolerance is tight (float32 round-off only).
 TOLERANCE = 1e-6
@@ -33,6 +33,7 @@ def train_cli(*overrides: str, **kwargs) -> subprocess.Popen:
 
 
 @pytest.mark.slow
+@pytest.mark.task("classification")
 def test_killed_mid_epoch_then_resumed_ends_like_an_uninterrupted_run(
     tmp_path, run_train, capsys, recwarn
 ):

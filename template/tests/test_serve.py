@@ -115,6 +115,7 @@ def expected_row(task, datamodule, body: bytes) -> dict:
 
 
 # ---- the API key ---------------------------------------------------------------------------------
+@pytest.mark.task("classification")
 def test_an_api_key_is_asked_on_every_request(digits):
     task, datamodule, _ = digits
     body = digit_png(datamodule, datamodule.indices["test"][0])
@@ -130,6 +131,7 @@ def test_an_api_key_is_asked_on_every_request(digits):
         assert status == 200
 
 
+@pytest.mark.task("classification")
 def test_a_key_of_digits_works_as_given_on_the_command_line(digits):
     task, datamodule, _ = digits
     assert serve_config("api_key=12345").api_key == 12345  # Hydra reads it as a number
@@ -162,6 +164,7 @@ def test_the_api_key_comes_from_the_environment_and_open_hosts_are_warned_about(
 
 
 # ---- what cannot be served: 4xx, one line --------------------------------------------------------
+@pytest.mark.task("classification")
 def test_oversized_bodies_get_413_whether_their_length_is_declared_or_not(digits):
     task, datamodule, _ = digits
     with serving(task, datamodule, max_request_bytes=1000) as url:
@@ -179,6 +182,7 @@ def test_oversized_bodies_get_413_whether_their_length_is_declared_or_not(digits
         assert len(small) < 1000 and post(f"{url}/predict", small)[0] == 200
 
 
+@pytest.mark.task("classification")
 def test_images_over_the_pixel_limit_and_unreadable_bodies_get_4xx(digits):
     task, datamodule, _ = digits
     with serving(task, datamodule) as url:  # the default limit: 24 Mpx
@@ -211,6 +215,7 @@ def test_deeply_nested_json_gets_422(table):
 
 
 # ---- load ----------------------------------------------------------------------------------------
+@pytest.mark.task("classification")
 def test_200_requests_20_at_a_time_all_answered_right(digits):
     task, datamodule, _ = digits
     indices = [datamodule.indices["test"][i % len(datamodule.indices["test"])] for i in range(200)]
@@ -226,6 +231,7 @@ def test_200_requests_20_at_a_time_all_answered_right(digits):
         assert answer["probability"] == pytest.approx(want["probability"], abs=1e-5)
 
 
+@pytest.mark.task("classification")
 def test_health_answers_while_a_slow_prediction_runs(digits, monkeypatch):
     import threading
 
@@ -290,6 +296,7 @@ def test_a_table_checkpoint_names_the_data_settings_it_takes(table):
     assert datamodule.batch_size == 7
 
 
+@pytest.mark.task("classification")
 def test_a_busy_port_is_one_line(digits, tmp_path):
     import socket
 
@@ -306,6 +313,7 @@ def test_a_busy_port_is_one_line(digits, tmp_path):
 
 
 # ---- predict.py ----------------------------------------------------------------------------------
+@pytest.mark.task("classification")
 def test_predict_fails_in_one_line_and_writes_nothing_when_nothing_is_readable(digits, tmp_path):
     from {{ cookiecutter.package_name }}.analysis.predict_files import run
 
@@ -322,6 +330,7 @@ def test_predict_fails_in_one_line_and_writes_nothing_when_nothing_is_readable(d
 
 
 @pytest.mark.parametrize("script", ["predict.py", "export.py"])
+@pytest.mark.task("classification")
 def test_a_command_reads_its_checkpoint_once_before_loading_it(
     digits, tmp_path, monkeypatch, script
 ):
@@ -349,6 +358,7 @@ def test_a_command_reads_its_checkpoint_once_before_loading_it(
 
 
 # ---- export --------------------------------------------------------------------------------------
+@pytest.mark.task("classification")
 def test_export_refuses_an_opset_it_cannot_write_and_names_the_one_written(
     digits, tmp_path, capsys
 ):
@@ -442,6 +452,7 @@ def test_segmentation_answers_the_mask(tmp_path_factory, tmp_path):
 
 # ---- the commands --------------------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.task("classification")
 def test_the_commands_say_what_they_do_and_fail_in_one_line(digits, tmp_path):
     import socket
     import subprocess

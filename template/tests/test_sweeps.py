@@ -13,6 +13,7 @@ import sys
 
 import pytest
 import yaml
+from default_task import DEFAULT_TASK, QUICK_MODEL, SCORE
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -67,7 +68,7 @@ def test_multirun_with_a_failing_run_writes_a_complete_summary(tmp_path, hydra_m
     hydra_main(
         "-m",
         "mode=smoke",
-        "model=linear",
+        *QUICK_MODEL,
         "data.fraction=0.5,2.0,1.0",
         f"hydra.sweep.dir={tmp_path}",
     )
@@ -76,10 +77,10 @@ def test_multirun_with_a_failing_run_writes_a_complete_summary(tmp_path, hydra_m
     assert [r["status"] for r in rows] == ["completed", "crashed", "completed"]
     assert "data.fraction=2.0" in rows[1]["overrides"] and "data.fraction" in rows[1]["error"]
     for row in (rows[0], rows[2]):
-        assert row["score"] == "acc" and row["task"] == "classification"
+        assert row["score"] == SCORE and row["task"] == DEFAULT_TASK
         assert 0.0 <= float(row["val"]) <= 1.0 and float(row["wall_time_s"]) > 0
         assert row["objective"] == row["val"]  # optimized_metric: val/${task.score}
-    assert "3 runs (1 not completed), acc per split" in capsys.readouterr().out  # the table
+    assert f"3 runs (1 not completed), {SCORE} per split" in capsys.readouterr().out  # the table
 
 
 @pytest.mark.slow
@@ -171,7 +172,7 @@ def test_submitit_local_runs_a_job_like_the_slurm_preset_would(tmp_path):
             "-m",
             "hydra/launcher=slurm_local",
             "mode=smoke",
-            "model=linear",
+            *QUICK_MODEL,
             f"hydra.sweep.dir={tmp_path}",
             *QUIET,
         ],

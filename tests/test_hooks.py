@@ -140,8 +140,8 @@ def test_interactive_prompts_with_defaults(tmp_path):
 
 
 def test_interactive_answers_are_used(tmp_path):
-    answers = ["classification,tabular", "Bird Songs", "", "", "Classifies birds.", "tabular",
-               "Ann", "ann@example.org", "3", "", "3", "n"]
+    answers = ["classification,tabular", "cv", "Bird Songs", "", "", "Classifies birds.",
+               "tabular", "Ann", "ann@example.org", "3", "", "3", "n"]
     result = cookiecutter_cli(str(REPO), "-o", str(tmp_path), cwd=tmp_path,
                               stdin="\n".join(answers) + "\n")
     assert result.returncode == 0, result.stderr
@@ -152,6 +152,8 @@ def test_interactive_answers_are_used(tmp_path):
     assert "- task: tabular" in (project / "configs/train.yaml").read_text()
     assert (project / "configs/task/tabular.yaml").is_file()
     assert not (project / "configs/task/text.yaml").exists()
+    assert (project / "configs/cv/kfold.yaml").is_file()  # the one feature chosen
+    assert not (project / "export.py").exists()
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

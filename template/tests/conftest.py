@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+{% if "deploy" in cookiecutter.__features.split(",") -%}
 import contextlib
+{% endif -%}
 import inspect
 import os
 import re
@@ -125,6 +127,7 @@ def run_train(tmp_path):
         return summary.to_dict()
 
     return run
+{%- if "text" in cookiecutter.__tasks.split(",") %}
 
 
 @pytest.fixture(scope="session")
@@ -169,6 +172,8 @@ def tiny_text_model(tmp_path_factory) -> Path:
     )
     BertModel(config).save_pretrained(folder)
     return folder
+{%- endif %}
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
 
 @contextlib.contextmanager
@@ -196,3 +201,4 @@ def serving(task, datamodule, **options):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+{%- endif %}

@@ -22,6 +22,7 @@ from torchmetrics import MetricCollection
 from ..models import create_model, facts_from_config
 from ..tasks.base import Task, TaskError
 from .checkpoints import FORMAT_VERSION
+from .epoch_metrics import EpochMetric, MeanValue, per_epoch
 from .optim import build_optimizer, build_scheduler, group_learning_rates, parameter_groups
 
 EVAL_SPLITS = ("train", "val", "test")
@@ -61,14 +62,16 @@ class TaskModule(L.LightningModule):
         self.channels_last = False
         if "shape" in inputs:  # per-layer shapes in Lightning's model summary
             self.example_input_array = torch.zeros(2, *inputs["shape"])
-        metrics = self.task.metrics
-        self.train_score = metrics()[self.task.score]
-        self.val_metrics = MetricCollection(metrics(), prefix="val/")
+        # each updated once per epoch, logged once per epoch (training/epoch_metrics.py)
+        self.train_score = EpochMetric(self.task.metrics()[self.task.score])
+        self.val_metrics = self._epoch_metrics("val/")
+        self.val_loss = MeanValue()
         # every split measured in eval mode after training (``measure`` in training/run.py)
         # (keys are prefixed: a ModuleDict key may not shadow a method such as ``train``)
         self.eval_metrics = nn.ModuleDict(
-            {f"split_{s}": MetricCollection(metrics(), prefix=f"{s}/final_") for s in EVAL_SPLITS}
+            {f"split_{s}": self._epoch_metrics(f"{s}/final_") for s in EVAL_SPLITS}
         )
+        self.eval_losses = nn.ModuleDict({f"split_{s}": MeanValue() for s in EVAL_SPLITS})
         self.eval_splits: tuple[str, ...] = ("test",)
 
     @classmethod
@@ -87,6 +90,10 @@ class TaskModule(L.LightningModule):
         you (for code that holds the class, not a config: tests, notebooks)."""
         config = {"_target_": f"{task.__module__}.{task.__qualname__}", "targets": targets}
         return cls({**config, **options}, model, inputs, optimizer, scheduler, regularize)
+
+    def _epoch_metrics(self, prefix: str) -> MetricCollection:
+        # no compute groups: the wrappers hold no state by which to group them
+        return MetricCollection(per_epoch(self.task.metrics()), prefix=prefix, compute_groups=False)
 
     # ---- what fine-tuning, the LR finder, the speed switches and ``measure`` change -------------
     def set_lr(self, lr: float) -> None:
@@ -124,9 +131,9 @@ class TaskModule(L.LightningModule):
         return self.task.activate(self.model(x))
 
     # Each ``self.log`` costs Lightning about a millisecond (a sizeable part of a small model's
-    # step), so the steps log only what will be read: the loss on the steps the loggers write
-    # (``trainer.log_every_n_steps``), and each metric object once per epoch (Lightning computes
-    # and resets a logged metric at the epoch's end; ``update`` accumulates every batch).
+    # step), so the steps log only what will be read: the training loss on the steps the loggers
+    # write (``trainer.log_every_n_steps``), and each metric object once per epoch (Lightning
+    # computes and resets a logged metric at the epoch's end; ``update`` keeps every batch).
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
         outputs = self(x)
@@ -148,14 +155,9 @@ class TaskModule(L.LightningModule):
         x, y = batch
         outputs = self(x)
         self.val_metrics.update(*self.task.metric_inputs(outputs, y))
-        self.log(
-            "val/loss",
-            self.task.item_losses(outputs, y).mean(),
-            prog_bar=True,
-            batch_size=len(y),
-            sync_dist=True,
-        )  # averaged over DDP ranks
+        self.val_loss.update(self.task.item_losses(outputs, y))  # (its mean over DDP ranks)
         if batch_idx == 0:
+            self.log("val/loss", self.val_loss, prog_bar=True, batch_size=len(y))
             self.log_dict(self.val_metrics, batch_size=len(y))
 
     def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
@@ -163,16 +165,11 @@ class TaskModule(L.LightningModule):
         split = self.eval_splits[dataloader_idx]
         x, y = batch
         outputs = self(x)
-        metrics = self.eval_metrics[f"split_{split}"]
+        metrics, loss = self.eval_metrics[f"split_{split}"], self.eval_losses[f"split_{split}"]
         metrics.update(*self.task.metric_inputs(outputs, y))
-        self.log(
-            f"{split}/final_loss",
-            self.task.item_losses(outputs, y).mean(),
-            batch_size=len(y),
-            add_dataloader_idx=False,
-            sync_dist=True,
-        )
+        loss.update(self.task.item_losses(outputs, y))
         if batch_idx == 0:  # (batch_idx counts from 0 in each split's loader)
+            self.log(f"{split}/final_loss", loss, batch_size=len(y), add_dataloader_idx=False)
             self.log_dict(metrics, batch_size=len(y), add_dataloader_idx=False)
 
     @torch.no_grad()

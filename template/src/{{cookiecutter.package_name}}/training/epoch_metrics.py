@@ -1,0 +1,79 @@
+"""Metrics measured over an epoch at the cost of one update, not one per batch.
+
+A torchmetrics update costs about as much on 64 items as on 64,000 (a dozen small tensor
+operations and checks: 0.2-0.5 ms on the CPU), which on a small model is a sizeable share of each
+training step. ``EpochMetric`` keeps each batch's detached inputs and updates the metric it wraps
+once, with all of them, when the value is read (Lightning computes a logged metric at the epoch's
+end) or when the kept inputs pass ``max_elements``. Every metric the tasks use sums counts or
+keeps values, so the result is the same as one update per batch (to float summation order).
+``MeanValue``: the mean of every value passed (e.g. each item's loss) as two running sums, synced
+across DDP ranks when read; unlike torchmetrics' ``MeanMetric`` it keeps NaN (a diverged loss must
+show), and it needs one ``self.log`` per epoch instead of one per batch.
+"""
+
+from __future__ import annotations
+
+import torch
+from torchmetrics import Metric
+
+
+class EpochMetric(Metric):
+    full_state_update = False
+
+    def __init__(self, metric: Metric, max_elements: int = 1 << 22) -> None:
+        super().__init__()
+        self.metric = metric
+        self.max_elements = max_elements  # kept inputs (16 MB of float32) before updating
+        self._kept: list[tuple[torch.Tensor, ...]] = []
+        self._elements = 0
+
+    def update(self, *inputs: torch.Tensor) -> None:
+        self._kept.append(inputs)
+        self._elements += sum(t.numel() for t in inputs)
+        if self._elements >= self.max_elements:
+            self._update_with_kept()
+
+    def compute(self):
+        self._update_with_kept()
+        return self.metric.compute()
+
+    def reset(self) -> None:
+        super().reset()
+        self._kept, self._elements = [], 0
+        self.metric.reset()
+
+    def _update_with_kept(self) -> None:
+        if not self._kept:
+            return
+        kept, self._kept, self._elements = self._kept, [], 0
+        try:
+            joined = [torch.cat(parts) for parts in zip(*kept, strict=True)]
+        except RuntimeError:  # batches of different shapes (beyond the batch dimension)
+            joined = None
+        if joined is not None:
+            self.metric.update(*joined)
+            return
+        for inputs in kept:
+            self.metric.update(*inputs)
+
+
+class MeanValue(Metric):
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("total", torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("count", torch.tensor(0, dtype=torch.int64), dist_reduce_fx="sum")
+
+    def update(self, values: torch.Tensor) -> None:
+        self.total += values.detach().float().sum()
+        self.count += values.numel()
+
+    def compute(self) -> torch.Tensor:
+        return self.total / self.count
+
+
+def per_epoch(metrics: dict[str, Metric]) -> dict[str, EpochMetric]:
+    """Each metric of ``metrics`` updated once per epoch (for a ``MetricCollection``: build it
+    with ``compute_groups=False``; the wrappers hold no state of their own to group by)."""
+    return {name: EpochMetric(metric) for name, metric in metrics.items()}

@@ -28,7 +28,7 @@ from .loggers import build_loggers, finish_loggers, log_summary
 from .module import TaskModule
 from .progress import ProgressBar
 from .resume import resolve_ckpt_path
-from .speed import ChannelsLast, compile_model
+from .speed import ChannelsLast, compile_model, startup_objects_frozen
 from .summary import Summary, checkpoint_selection, conclude, split_metrics, write_summary
 from .validate import validate_config
 
@@ -157,7 +157,8 @@ def train(cfg: DictConfig) -> Summary:
 
         summary.sections.update(before_fit(cfg, module, datamodule, callbacks, output_dir))
         try:
-            with relaunchable():  # DDP under a Hydra multirun: the other ranks join this job
+            # relaunchable: DDP under a Hydra multirun, the other ranks join this job
+            with relaunchable(), startup_objects_frozen():
                 # weights_only: a resumed checkpoint is loaded as safely as every other one
                 trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
         finally:  # the checks' verdicts, also when fit stopped early (diverged, interrupted)

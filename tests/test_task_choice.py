@@ -250,9 +250,10 @@ def test_copier_refuses_no_task_and_a_default_task_not_chosen(tmp_path, answers,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("answer", [*TASKS, "all"])
+@pytest.mark.parametrize("answer", TASKS)
 def test_the_fast_tier_of_a_render_passes(tmp_path, answer):
-    """`pytest` in the render: unit tests and one overfit run per chosen task."""
+    """`pytest` in the render: unit tests and one overfit run per chosen task. (tasks=all's: in
+    test_generated_project.py, with its slow tier)"""
     project = generate(tmp_path, **answers_of(answer))
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                             cwd=project, env=render_env(project), capture_output=True,

@@ -14,12 +14,15 @@ from {{ cookiecutter.package_name }}.training.checkpoints import atomic_save
 from {{ cookiecutter.package_name }}.training.curves import TrainingCurves
 
 
-def ended_fit(tmp_path: Path, draw) -> TrainingCurves:
-    """A TrainingCurves that recorded one step and one epoch, whose fit just ended."""
+def ended_fit(tmp_path: Path, draw, torn_down: bool = True) -> TrainingCurves:
+    """A TrainingCurves that recorded one step and one epoch, whose fit just ended (and, where
+    ``torn_down``, ran its last hook)."""
     curves = TrainingCurves(str(tmp_path / "plots" / "curves.png"))
     curves.steps, curves.epochs, curves.epoch_steps = [(1, 0.5, 1e-3)], {"val/loss": [0.4]}, [1]
     curves.draw = draw
     curves.on_fit_end(SimpleNamespace(is_global_zero=True), SimpleNamespace(task=None))
+    if torn_down:
+        curves.teardown(None, None, "fit")
     return curves
 
 
@@ -31,12 +34,21 @@ def test_the_fit_does_not_wait_for_the_curves_to_be_drawn(tmp_path):
         drawn.append(score)
 
     curves = ended_fit(tmp_path, slow_draw)
-    assert drawn == []  # on_fit_end returned while the figure was being drawn
+    assert drawn == []  # fit's hooks returned while the figure was being drawn
     assert (tmp_path / "plots" / "curves.json").is_file()
     release.set()
     curves.wait_written()
     assert drawn == [None]
     curves.wait_written()  # (once done, a second wait returns at once)
+
+
+def test_the_drawing_starts_after_fit_s_own_work_and_a_wait_draws_what_was_not_started(tmp_path):
+    """Drawing from ``on_fit_end`` slowed what fit still does (its thread holds the GIL)."""
+    drawn = []
+    curves = ended_fit(tmp_path, drawn.append, torn_down=False)
+    assert drawn == [] and "curves-plot" not in {t.name for t in threading.enumerate()}
+    curves.wait_written()  # fit stopped before its teardown: the figure is still drawn
+    assert drawn == [None]
 
 
 def test_a_failed_drawing_is_raised_by_the_wait(tmp_path):

@@ -36,6 +36,7 @@ class TrainingCurves(L.Callback):
         self._pending: list = []  # this epoch's (step, loss tensor, lr): read once per epoch,
         # not per step (a float() per step would wait for the GPU at every step)
         self._drawing: _Drawing | None = None
+        self._to_draw: tuple[str | None] | None = None  # (the task's score,) once fit has ended
 
     def _keys(self, pl_module) -> list[str]:
         score = getattr(pl_module.task, "score", None)  # the task's score name (acc, r2, ...)
@@ -80,8 +81,9 @@ class TrainingCurves(L.Callback):
         if trainer.is_global_zero and (self.epochs or self.steps):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # the figure (0.1-0.3 s of matplotlib) is drawn on a thread of its own while the run
-            # goes on to its final evaluation; ``wait_written`` returns once it is saved
-            self._drawing = _Drawing(self.draw, getattr(pl_module.task, "score", None))
+            # goes on to its final evaluation (from ``teardown``, fit's last hook: before it, the
+            # thread slowed what fit still does); ``wait_written`` returns once it is saved
+            self._to_draw = (getattr(pl_module.task, "score", None),)
             self.path.with_suffix(".json").write_text(
                 json.dumps(
                     _plain(
@@ -96,9 +98,18 @@ class TrainingCurves(L.Callback):
                 )
             )
 
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        self._start_drawing()
+
+    def _start_drawing(self) -> None:
+        if self._to_draw is not None:
+            (score,), self._to_draw = self._to_draw, None
+            self._drawing = _Drawing(self.draw, score)
+
     def wait_written(self) -> None:
         """Until plots/curves.png is written (train.py calls this before summary.json); the
         drawing's error, if it failed, is raised here."""
+        self._start_drawing()  # (when fit stopped between its end and its teardown)
         drawing, self._drawing = self._drawing, None
         if drawing is not None:
             drawing.wait()

@@ -188,7 +188,9 @@ def test_every_module_of_a_render_imports(tmp_path, answer):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("answer", RENDERS)
+# the renders of one task and of all are collected where their fast tier runs (below, and
+# test_generated_project.py): here, the renders no fast tier runs
+@pytest.mark.parametrize("answer", [f"+{feature}" for feature in FEATURES])
 def test_every_test_module_of_a_render_collects(tmp_path, answer):
     project = generate(tmp_path, **answers_of(answer))
     result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n0",
@@ -255,8 +257,10 @@ def test_the_fast_tier_of_a_render_passes(tmp_path, answer):
     """`pytest` in the render: unit tests and one overfit run per chosen task. (tasks=all's: in
     test_generated_project.py, with its slow tier)"""
     project = generate(tmp_path, **answers_of(answer))
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                            cwd=project, env=render_env(project), capture_output=True,
+    # -n0: this suite already runs one test per core; test processes of its own per render
+    # would each import torch and Lightning again (the project's own default is -n auto)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "-n0"], cwd=project, env=render_env(project), capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and " failed" not in result.stdout

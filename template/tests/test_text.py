@@ -26,7 +26,7 @@ from {{ cookiecutter.package_name }}.models.hf_text import HubModelError, check_
 from {{ cookiecutter.package_name }}.training.run import evaluate
 from {{ cookiecutter.package_name }}.training.summary import is_user_error
 
-from conftest import PROJECT, compose_config, serving
+from conftest import PROJECT, compose_config
 
 
 def write_csv(path, rows, header=("text", "label", "is_valid")):
@@ -347,6 +347,8 @@ def test_export_takes_texts_of_any_length_and_carries_the_tokenizer(tmp_path, ru
 def test_serve_answers_a_text_and_rejects_bytes_that_are_not_utf8(run_train):
     import urllib.error
     import urllib.request
+
+    from conftest import serving  # (a helper of the deploy feature's tests)
 
     summary = run_train("task=text", "model=text_bow", "trainer.max_epochs=1", "data.size=400")
     task, datamodule = load_trained(summary["best_checkpoint"])

@@ -1,7 +1,7 @@
 """Metrics measured over an epoch at the cost of one update, not one per batch.
 
-A torchmetrics update costs about as much on 64 items as on 64,000 (a dozen small tensor
-operations and checks: 0.2-0.5 ms on the CPU), which on a small model is a sizeable share of each
+A torchmetrics update costs about as much on 64 items as on a thousand (a dozen small tensor
+operations and checks: 0.1-0.5 ms on the CPU), which on a small model is a sizeable share of each
 training step. ``EpochMetric`` keeps each batch's detached inputs and updates the metric it wraps
 once, with all of them, when the value is read (Lightning computes a logged metric at the epoch's
 end) or when the kept inputs pass ``max_elements``. Every metric the tasks use sums counts or

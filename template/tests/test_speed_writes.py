@@ -44,9 +44,16 @@ def test_the_fit_does_not_wait_for_the_curves_to_be_drawn(tmp_path):
 
 def test_the_drawing_starts_after_fit_s_own_work_and_a_wait_draws_what_was_not_started(tmp_path):
     """Drawing from ``on_fit_end`` slowed what fit still does (its thread holds the GIL)."""
-    drawn = []
-    curves = ended_fit(tmp_path, drawn.append, torn_down=False)
-    assert drawn == [] and "curves-plot" not in {t.name for t in threading.enumerate()}
+    release, drawn = threading.Event(), []
+
+    def held_draw(score):  # a thread started too early would still be alive, held here
+        assert release.wait(10)
+        drawn.append(score)
+
+    before = set(threading.enumerate())
+    curves = ended_fit(tmp_path, held_draw, torn_down=False)
+    assert set(threading.enumerate()) == before and drawn == []
+    release.set()
     curves.wait_written()  # fit stopped before its teardown: the figure is still drawn
     assert drawn == [None]
 

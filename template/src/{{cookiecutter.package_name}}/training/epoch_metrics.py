@@ -49,12 +49,10 @@ class EpochMetric(Metric):
         try:
             joined = [torch.cat(parts) for parts in zip(*kept, strict=True)]
         except RuntimeError:  # batches of different shapes (beyond the batch dimension)
-            joined = None
-        if joined is not None:
-            self.metric.update(*joined)
+            for inputs in kept:
+                self.metric.update(*inputs)
             return
-        for inputs in kept:
-            self.metric.update(*inputs)
+        self.metric.update(*joined)
 
 
 class MeanValue(Metric):

@@ -13,11 +13,13 @@ its class in ``checkpoint["task"]``, its options among the hyper-parameters) and
 
 ``atomic_save`` / ``atomic_write`` write to a temporary name in the same folder, flush it to disk
 and rename it over the target: a crash or a full disk leaves the old file or the new one, never a
-truncated one.
+truncated one. ``save_partial`` + ``commit`` are the same two halves apart, so that the flush to
+disk (0.1-0.3 s for a ResNet-18's 134 MB) can run on another thread while training goes on.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -215,7 +217,7 @@ def atomic_save(obj, path: str | Path) -> Path:
 
 def _atomic(path: str | Path, write) -> Path:
     path = Path(path)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial = _partial_name(path)
     try:
         with partial.open("wb") as handle:
             write(handle)
@@ -227,9 +229,34 @@ def _atomic(path: str | Path, write) -> Path:
     return path
 
 
-def commit(partial: str | Path, path: str | Path) -> None:
-    """Sync a fully written ``partial`` file and rename it to ``path`` (same folder: atomic)."""
+def save_partial(obj, path: str | Path) -> Path:
+    """``torch.save`` into a new temporary file next to ``path``, not yet synced nor renamed:
+    ``commit`` finishes it (a failed write removes the file and raises)."""
+    partial = _partial_name(Path(path))
+    try:
+        with partial.open("wb") as handle:
+            torch.save(obj, handle)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return partial
 
-    with open(partial, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+
+def commit(partial: str | Path, path: str | Path) -> None:
+    """Sync a fully written ``partial`` file and rename it to ``path`` (same folder: atomic); a
+    failed sync (a full disk) removes the partial file and raises, ``path`` is left as it was."""
+    try:
+        with open(partial, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
+def _partial_name(path: Path) -> Path:
+    # unique per write: a write may wait for its commit while the next one of the same file starts
+    return path.with_name(f".{path.name}.{os.getpid()}.{next(_WRITES)}.partial")
+
+
+_WRITES = itertools.count()

@@ -1,8 +1,10 @@
 """The progress bar on every rank: Lightning disables it on ranks other than 0, whose batch
-hooks must then do nothing (a DDP run crashed on rank 1 reading the current dataloader)."""
+hooks must then do nothing (a DDP run crashed on rank 1 reading the current dataloader); and
+stopping the bar does not wait for its refresh thread to wake up."""
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 from {{ cookiecutter.package_name }}.training.progress import ProgressBar
@@ -46,3 +48,28 @@ def test_the_total_comes_from_the_hook_s_own_dataloader(monkeypatch):
     for batch_idx in range(3):  # one refresh a second: the first batch and the last (of 3)
         bar.on_validation_batch_end(trainer, None, None, None, batch_idx)
     assert drawn == [0, 2]
+
+
+def test_stopping_the_bar_does_not_wait_for_its_refresh_thread(monkeypatch):
+    """The thread sleeps between looks (a quarter of a second by default); the end of every fit,
+    validation and test used to wait for it."""
+    from lightning.pytorch.callbacks.progress import rich_progress
+
+    asleep, wake = threading.Event(), threading.Event()
+
+    def long_sleep(seconds: float) -> None:
+        asleep.set()
+        assert wake.wait(30)
+
+    # (only the progress bar module's clock: the thread sleeps until the test wakes it)
+    monkeypatch.setattr(rich_progress, "time", SimpleNamespace(sleep=long_sleep))
+    bar = ProgressBar()
+    bar.progress = rich_progress.CustomProgress(auto_refresh=True, refresh_per_second=4)
+    bar.progress.start()
+    thread = bar.progress.live._refresh_thread
+    assert asleep.wait(30)
+    bar._stop_progress()  # returns while the thread still sleeps
+    assert bar._progress_stopped and thread.is_alive() and thread.done.is_set()
+    wake.set()
+    thread.join(30)
+    assert not thread.is_alive()  # it ended on its own at its next look

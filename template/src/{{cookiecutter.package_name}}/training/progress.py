@@ -9,6 +9,10 @@ own default): on the default loop ten cost 3 % of its time, four too little to m
 training loss it shows is the one logged every ``trainer.log_every_n_steps`` steps
 (tasks/base.py). Turned off as before: ``trainer.enable_progress_bar=false``.
 
+Lightning's bar keeps a refresh thread that sleeps ``1 / refresh_rate`` seconds between looks,
+and stopping the bar (the end of every fit, validation and test) joined it: up to a quarter of a
+second each time, doing nothing. Here the stopped bar lets it end on its own (a daemon thread).
+
 Under DDP, Lightning disables the bar on every rank but 0 and its batch-start hooks then return
 before noting which validation dataloader runs, so ``total_val_batches_current_dataloader``
 would assert: the totals here are read from the hook's own ``dataloader_idx`` instead, and a
@@ -50,3 +54,12 @@ class ProgressBar(RichProgressBar):
             super().on_validation_batch_end(
                 trainer, pl_module, outputs, batch, batch_idx, dataloader_idx
             )
+
+    def _stop_progress(self) -> None:
+        live = getattr(self.progress, "live", None)
+        thread = getattr(live, "_refresh_thread", None)
+        if thread is not None:  # (not joined: it ends after its current sleep)
+            thread.refresh_cond = False  # nothing more to draw
+            thread.done.set()
+            live._refresh_thread = None
+        super()._stop_progress()

@@ -85,15 +85,13 @@ def test_multirun_with_a_failing_run_writes_a_complete_summary(tmp_path, hydra_m
 
 @pytest.mark.slow
 @pytest.mark.feature("sweeps")
-@pytest.mark.task("classification")  # the preset's search space has the image ladder's width
 def test_optuna_returns_the_best_value_and_a_stored_study_resumes(tmp_path, hydra_main):
+    """On the default task and its own model: the preset's search space is theirs."""
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason='pip install -e ".[sweeps]"')
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     common = [
         "hparams_search=optuna",
-        "task=classification",
         "mode=smoke",
-        "model=mlp",
         f"hydra.sweeper.storage={storage}",
         "hydra.sweeper.study_name=test",
     ]

@@ -191,8 +191,9 @@ def test_checkpoints_are_synced_and_renamed_off_the_training_thread(run_train, m
     assert sorted(p.name for p in folder.iterdir()) == ["best.ckpt", "last.ckpt"]
 
 
+@pytest.mark.parametrize("epochs", [2, 4])  # the failed write is the run's last one, or not
 def test_a_failed_sync_leaves_the_previous_checkpoint_and_fails_the_run(
-    run_train, monkeypatch, tmp_path
+    run_train, monkeypatch, tmp_path, epochs
 ):
     """A full disk can also show at the flush, on the writer thread: the run still fails with
     it, and the previous file stays in place."""
@@ -208,7 +209,7 @@ def test_a_failed_sync_leaves_the_previous_checkpoint_and_fails_the_run(
 
     monkeypatch.setattr(module.os, "fsync", full_disk_at_the_second_sync)
     with pytest.raises(OSError, match="No space left"):
-        run_train(*SHORT, "trainer.max_epochs=4", *EVERY_EPOCH)
+        run_train(*SHORT, f"trainer.max_epochs={epochs}", *EVERY_EPOCH)
     monkeypatch.undo()
     folder = tmp_path / "run0" / "checkpoints"
     assert torch.load(folder / "last.ckpt", weights_only=True)["epoch"] == 0

@@ -161,3 +161,30 @@ def test_every_extra_named_for_a_module_exists():
 
     pyproject = tomllib.loads((CONFIGS.parent / "pyproject.toml").read_text())
     assert set(EXTRAS.values()) <= pyproject["project"]["optional-dependencies"].keys()
+
+
+def test_an_option_of_a_part_left_out_says_how_to_add_it(monkeypatch):
+    """task=text in a project generated without texts, hparams_search=optuna without sweeps:
+    the task or feature that brings the option, and the command that adds it."""
+    import sys
+
+    from hydra import compose, initialize_config_dir
+
+    from {{ cookiecutter.package_name }}.training.errors import CHOSEN, NOT_GENERATED, hydra_message
+
+    if not NOT_GENERATED:
+        pytest.skip("this project holds every task and feature")
+    for option, (answer, name) in NOT_GENERATED.items():
+        assert not (CONFIGS / f"{option}.yaml").exists(), option  # left out indeed
+        group, _, value = option.rpartition("/")
+        override = f"{group}={value}"
+        monkeypatch.setattr(sys, "argv", ["train.py", override])
+        with (
+            initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"),
+            pytest.raises(Exception) as raised,
+        ):
+            compose("train", overrides=[override])
+        message = hydra_message(raised.value) or ""
+        wanted = [*CHOSEN[answer], name]
+        assert f"comes with the {name} {answer[:-1]}" in message, (override, message)
+        assert f"""--data '{answer}=["{'", "'.join(wanted)}"]'""" in message, message

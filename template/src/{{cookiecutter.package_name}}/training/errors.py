@@ -49,6 +49,47 @@ EXTRAS = {
 {%- endfor %}
 {%- endfor %}
 }
+# the config options of the tasks and features this project was generated without (manifest.yaml):
+# "<group>/<option>" -> (the answer that adds it, its name), so that asking for one says how to
+# add it instead of "no such option"
+{%- set kept = [] %}
+{%- for name, entry in manifest.tasks.items()|list + manifest.features.items()|list if name in chosen %}
+{%- for group in entry.get("groups", []) %}{% for file in manifest.groups[group] %}{% set _ = kept.append(file) %}{% endfor %}{% endfor %}
+{%- for file in entry.files %}{% set _ = kept.append(file) %}{% endfor %}
+{%- endfor %}
+{%- set missing = {} %}
+{%- for answer, parts in [("tasks", manifest.tasks), ("features", manifest.features)] %}
+{%- for name, entry in parts.items() if name not in chosen %}
+{%- set files = [] %}
+{%- for group in entry.get("groups", []) %}{% for file in manifest.groups[group] %}{% set _ = files.append(file) %}{% endfor %}{% endfor %}
+{%- for file in entry.files %}{% set _ = files.append(file) %}{% endfor %}
+{%- for file in files if file.startswith("configs/") and "/" in file[8:] and file.endswith(".yaml") and file not in kept and file[8:-5] not in missing %}
+{%- set _ = missing.update({file[8:-5]: (answer, name)}) %}
+{%- endfor %}
+{%- endfor %}
+{%- endfor %}
+NOT_GENERATED: dict[str, tuple[str, str]] = {
+{%- for option, (answer, name) in missing.items() %}
+    "{{ option }}": ("{{ answer }}", "{{ name }}"),
+{%- endfor %}
+}
+CHOSEN = {
+    "tasks": {{ cookiecutter.__tasks.split(",") | select | list | tojson }},
+    "features": {{ cookiecutter.__features.split(",") | select | list | tojson }},
+}
+
+
+def not_generated(group: str, option: str) -> str | None:
+    """How to add the task or feature that brings ``group=option`` (None: not one of those)."""
+    if f"{group}/{option}" not in NOT_GENERATED:
+        return None
+    answer, name = NOT_GENERATED[f"{group}/{option}"]
+    wanted = json.dumps([*CHOSEN[answer], name])
+    return (
+        f"{group}={option} comes with the {name} {answer[:-1]}, which this project was generated"
+        f" without: add it with copier update --defaults --data '{answer}={wanted}'"
+        " (docs/maintenance.md)"
+    )
 
 
 def user_message(error: BaseException) -> str | None:
@@ -130,6 +171,8 @@ def hydra_message(error: BaseException) -> str | None:
 
     if isinstance(error, MissingConfigException) and error.options is not None:
         group, _, option = (error.missing_cfg_file or "").rpartition("/")
+        if added := not_generated(group, option):
+            return added
         plugin = f"hydra_plugins.hydra_{option.split('_')[0]}_{group.rpartition('/')[2]}"
         if group.startswith("hydra/") and (extra := missing_extra(plugin)):
             return (
@@ -151,6 +194,11 @@ def hydra_message(error: BaseException) -> str | None:
         cause = error.__cause__
         unknown_key = isinstance(cause, ConfigKeyError | ConfigAttributeError)
         if unknown_key and cause.full_key:
+            # a config group whose every option comes with a part left out (hparams_search=...)
+            for override in sys.argv[1:]:
+                key, _, option = override.partition("=")
+                if key == cause.full_key and (added := not_generated(key, option)):
+                    return added
             parent = getattr(cause, "parent_node", None)
             known = [str(k) for k in parent] if parent is not None else []
             prefix = cause.full_key.rpartition(".")[0]

@@ -1,5 +1,6 @@
 """What a fit writes costs the training loop as little as it can: the curves are drawn while the
-run goes on, a checkpoint is serialized once, straight into its file."""
+run goes on, a checkpoint is serialized once, straight into its file; and the trainer's
+do-nothing profiler makes nothing per hook call."""
 
 from __future__ import annotations
 
@@ -81,3 +82,18 @@ def test_a_checkpoint_is_serialized_straight_into_its_file(tmp_path, monkeypatch
     assert Path(target.name).parent == tmp_path and target.name.endswith(".partial")
     assert torch.load(tmp_path / "best.ckpt")["weights"].tolist() == [1.0, 1.0, 1.0]
     assert [p.name for p in tmp_path.iterdir()] == ["best.ckpt"]
+
+
+def test_the_default_profiler_makes_nothing_per_hook_and_a_chosen_one_is_kept():
+    import lightning as L
+
+    from {{ cookiecutter.package_name }}.training.speed import lean_profiler
+
+    quiet = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False}
+    trainer = lean_profiler(L.Trainer(**quiet))
+    context = trainer.profiler.profile("[Callback]a.on_train_batch_end")
+    assert context is trainer.profiler.profile("[LightningModule]b.training_step")  # reused
+    with context as entered:
+        assert entered is None
+    chosen = lean_profiler(L.Trainer(profiler="simple", **quiet))
+    assert type(chosen.profiler).__name__ == "SimpleProfiler"

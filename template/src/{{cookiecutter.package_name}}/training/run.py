@@ -28,7 +28,7 @@ from .loggers import build_loggers, finish_loggers, log_summary
 from .module import TaskModule
 from .progress import ProgressBar
 from .resume import resolve_ckpt_path
-from .speed import ChannelsLast, compile_model, startup_objects_frozen
+from .speed import ChannelsLast, compile_model, lean_profiler, startup_objects_frozen
 from .summary import Summary, checkpoint_selection, conclude, split_metrics, write_summary
 from .validate import validate_config
 
@@ -146,11 +146,13 @@ def train(cfg: DictConfig) -> Summary:
         callbacks += [StopOnDivergence(), interruption]
         resume_from = resolve_ckpt_path(cfg, module)  # ckpt_path=last|<run dir>|<file>|null
         loggers = build_loggers(cfg, resume_from)
-        trainer = instantiate(
-            cfg.trainer,
-            callbacks=callbacks,
-            logger=loggers or False,
-            default_root_dir=str(output_dir),
+        trainer = lean_profiler(
+            instantiate(
+                cfg.trainer,
+                callbacks=callbacks,
+                logger=loggers or False,
+                default_root_dir=str(output_dir),
+            )
         )
         for logger in loggers:
             logger.log_hyperparams(plain(cfg))
@@ -257,7 +259,9 @@ def evaluate(cfg: DictConfig) -> Summary:
         module, datamodule = load_trained(ckpt_path, changes)
         summary.task, summary.data = describe_task(module.task), datamodule.describe()
         summary.sections["checkpoint"] = str(ckpt_path)
-        trainer = instantiate(cfg.trainer, logger=False, default_root_dir=cfg.paths.output_dir)
+        trainer = lean_profiler(
+            instantiate(cfg.trainer, logger=False, default_root_dir=cfg.paths.output_dir)
+        )
         summary.metrics = measure(trainer, module, datamodule, list(cfg.splits))
         if {"train", "val"} <= summary.metrics.keys():
             summary.verdicts["fit"] = judge_fit(module.task, datamodule, summary.metrics)

@@ -71,11 +71,24 @@ EXTRAS = {
 NOT_GENERATED: dict[str, tuple[str, str]] = {
 {%- for option, (answer, name) in missing.items() %}
     "{{ option }}": ("{{ answer }}", "{{ name }}"),
+{%- else %}{% raw %}}{% endraw %}{#- (none: every task and feature is here) #}
 {%- endfor %}
+{%- if missing %}
 }
-CHOSEN = {
-    "tasks": {{ cookiecutter.__tasks.split(",") | select | list | tojson }},
-    "features": {{ cookiecutter.__features.split(",") | select | list | tojson }},
+{%- endif %}
+CHOSEN: dict[str, list[str]] = {
+{%- for answer in ("tasks", "features") %}
+{%- set names = cookiecutter["__" ~ answer].split(",") | select | list %}
+{%- if names %}
+    "{{ answer }}": [
+{%- for name in names %}
+        "{{ name }}",
+{%- endfor %}
+    ],
+{%- else %}
+    "{{ answer }}": [],
+{%- endif %}
+{%- endfor %}
 }
 
 

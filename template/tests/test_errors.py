@@ -170,11 +170,11 @@ def test_an_option_of_a_part_left_out_says_how_to_add_it(monkeypatch):
 
     from hydra import compose, initialize_config_dir
 
-    from {{ cookiecutter.package_name }}.training.errors import CHOSEN, NOT_GENERATED, hydra_message
+    from {{ cookiecutter.package_name }}.training import errors
 
     present = {str(path.relative_to(CONFIGS).with_suffix("")) for path in CONFIGS.rglob("*.yaml")}
-    assert not present & NOT_GENERATED.keys()  # (only options this project lacks)
-    for option, (answer, name) in NOT_GENERATED.items():
+    assert not present & errors.NOT_GENERATED.keys()  # (only options this project lacks)
+    for option, (answer, name) in errors.NOT_GENERATED.items():
         group, _, value = option.rpartition("/")
         override = f"{group}={value}"
         monkeypatch.setattr(sys, "argv", ["train.py", override])
@@ -183,7 +183,7 @@ def test_an_option_of_a_part_left_out_says_how_to_add_it(monkeypatch):
             pytest.raises(Exception) as raised,
         ):
             compose("train", overrides=[override])
-        message = hydra_message(raised.value) or ""
-        wanted = [*CHOSEN[answer], name]
+        message = errors.hydra_message(raised.value) or ""
+        wanted = [*errors.CHOSEN[answer], name]
         assert f"comes with the {name} {answer[:-1]}" in message, (override, message)
         assert f"""--data '{answer}=["{'", "'.join(wanted)}"]'""" in message, message

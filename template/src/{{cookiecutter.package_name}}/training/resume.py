@@ -420,8 +420,10 @@ class _BackgroundWrites:
     def raise_failed(self) -> None:
         """An operation that already failed (a full disk) raises here: the run stops at its next
         save, not at its end."""
-        done = [write for write in self._pending if write.done()]
-        self._pending = [write for write in self._pending if not write.done()]
+        done, pending = [], []
+        for write in self._pending:  # (each looked at once: none can finish between two looks)
+            (done if write.done() else pending).append(write)
+        self._pending = pending
         for write in done:
             write.result()
 

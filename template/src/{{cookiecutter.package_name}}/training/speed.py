@@ -57,8 +57,7 @@ class _NoProfiler(PassThroughProfiler):
     """Lightning's default profiler wraps every hook call (each callback's, about 150 per
     training step here) in ``profiler.profile(name)``: a context manager made from a generator
     each time, a few microseconds that do nothing (measured: 0.10 s of a 6 s default fit, about
-    2 %). This one hands out
-    the same do-nothing context every time."""
+    2 %). This one hands out the same do-nothing context every time."""
 
     _nothing = contextlib.nullcontext()
 

@@ -94,9 +94,18 @@ def test_the_manifest_lists_every_task_option_and_only_template_files():
         for pattern in entry["files"]:
             path = REPO / "template" / pattern.replace("src/*/", f"src/{PACKAGE_DIR}/")
             assert path.is_file(), f"{feature}: {pattern} is not a file of template/"
-    # what every task needs stays shared: the core of each package and the default config
+    # `folders`: exactly the folders of template/ whose files are all listed (copier's `_exclude`
+    # leaves such a folder out when none of its files is chosen)
+    template = REPO / "template"
+    shipped = {p.relative_to(template).as_posix().replace(f"src/{PACKAGE_DIR}/", "src/*/")
+               for p in template.rglob("*") if p.is_file()}
     listed = set().union(*(task_files(t) for t in TASKS),
                          *(entry_files("features", f) for f in FEATURES))
+    folders = {str(parent) for path in shipped for parent in Path(path).parents} - {"."}
+    assert MANIFEST["folders"] == sorted(
+        folder for folder in folders
+        if all(path in listed for path in shipped if path.startswith(folder + "/")))
+    # what every task needs stays shared: the core of each package and the default config
     assert not {p for p in listed if p.endswith("/base.py") or p.endswith("__init__.py")}
     # tests/conftest.py knows a feature by one of its files
     conftest = (REPO / "template/tests/conftest.py").read_text()

@@ -62,6 +62,11 @@ def tree(project: Path) -> dict[str, str]:
             for p in sorted(project.rglob("*")) if p.is_file() and ".git" not in p.parts}
 
 
+def empty_folders(project: Path) -> list[Path]:
+    return [path for path in project.rglob("*") if path.is_dir() and not any(path.iterdir())
+            and ".git" not in path.relative_to(project).parts]
+
+
 def copier_questions() -> dict:
     """copier.yml as data (its `!include` read as the name of the file it includes)."""
     loader = type("Loader", (yaml.SafeLoader,), {})
@@ -116,6 +121,8 @@ def test_copier_and_cookiecutter_render_the_same_tree(template_repo, tmp_path, a
     by_copier = copier_generate(template_repo, tmp_path / "copier" / by_cookiecutter.name,
                                 **answers)
     made_by_cookiecutter, made_by_copier = tree(by_cookiecutter), tree(by_copier)
+    # copier creates no folder whose files are all left out (the hook removes empty ones)
+    assert empty_folders(by_copier) == [] and empty_folders(by_cookiecutter) == []
     assert sorted(made_by_cookiecutter) == sorted(made_by_copier)
     different = [name for name in made_by_copier if name != ANSWERS_FILE
                  and made_by_cookiecutter[name] != made_by_copier[name]]
@@ -185,6 +192,7 @@ def test_copier_update_adds_a_task_and_a_feature_and_keeps_the_users_edit(templa
     else:
         project = copier_generate(template_repo, tmp_path / "out" / DEFAULT_SLUG)
     assert not (project / "configs/task/tabular.yaml").exists()
+    assert empty_folders(project) == []  # no hparams_search/ or hydra/launcher/ without sweeps
     git(project, "init", "-q")
     commit(project, "generated with tasks=classification")
     train_yaml = project / "configs/train.yaml"
@@ -195,7 +203,7 @@ def test_copier_update_adds_a_task_and_a_feature_and_keeps_the_users_edit(templa
     assert not (project / "serve.py").exists()
     result = subprocess.run([str(BIN / "copier"), "update", "--defaults", "--data",
                              'tasks=["classification", "tabular"]', "--data",
-                             'features=["deploy"]'], cwd=project,
+                             'features=["sweeps", "deploy"]'], cwd=project,
                             capture_output=True, text=True, timeout=300,
                             env={**os.environ, **GIT_IDENTITY})
     assert result.returncode == 0, result.stdout + result.stderr
@@ -208,12 +216,17 @@ def test_copier_update_adds_a_task_and_a_feature_and_keeps_the_users_edit(templa
     assert "pandas" in (project / "pyproject.toml").read_text()
     assert (project / "serve.py").is_file() and (package / "analysis/export.py").is_file()
     assert "fastapi" in (project / "pyproject.toml").read_text()
+    # the folders left out before come with their files
+    for added in ("configs/hparams_search/optuna.yaml", "configs/hydra/launcher/parallel.yaml",
+                  "configs/hydra/launcher/slurm.yaml", "configs/hydra/launcher/slurm_local.yaml"):
+        assert (project / added).is_file(), added
+    assert empty_folders(project) == []
     assert not (project / "configs/cv/kfold.yaml").exists()  # only the feature asked for
     assert "seed: 7" in train_yaml.read_text()
     assert "<<<<<<<" not in train_yaml.read_text() and not list(project.rglob("*.rej"))
     assert (project / "NOTES.md").read_text() == "our own file\n"
     answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
     assert answers["tasks"] == ["classification", "tabular"]
-    assert answers["features"] == ["deploy"]
+    assert answers["features"] == ["sweeps", "deploy"]
     assert answers["default_task"] == "classification"
     assert answers["project_name"] == "My Vision Project"  # an answer given before stays

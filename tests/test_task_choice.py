@@ -80,7 +80,9 @@ def test_the_manifest_lists_every_task_option_and_only_template_files():
     assert sorted(TASKS) == TASK_OPTIONS
     for task in TASKS:
         entry = MANIFEST["tasks"][task]
-        assert set(entry) == {"domain", "title", "groups", "files", "dependencies", "extras"}, task
+        assert set(entry) == {"domain", "title", "groups", "files", "dependencies", "extras",
+                              "search"}, task
+        assert entry["search"].startswith("model."), task  # an option of the task's model
         assert f"configs/task/{task}.yaml" in task_files(task)
         assert set(entry["dependencies"]) <= set(MANIFEST["requirements"]), task
         assert set(entry["extras"]) <= set(MANIFEST["extras"]), task
@@ -172,6 +174,26 @@ def test_each_task_alone_each_feature_and_all_render_lint_and_hold_only_their_fi
     assert answers["tasks"] == tasks and answers["default_task"] == tasks[0]
     assert answers["features"] == features
     assert "configs/task/" + tasks[0] + ".yaml" in files
+
+
+@pytest.mark.parametrize("tool", ["cookiecutter", "copier"])
+@pytest.mark.parametrize("task", ["segmentation", "text"])
+def test_the_optuna_preset_searches_the_default_tasks_model_option(tmp_path, task, tool):
+    """hparams_search/optuna.yaml searches the option manifest.yaml gives the default task."""
+    if tool == "cookiecutter":
+        project = generate(tmp_path, tasks=task, features="sweeps")
+    else:
+        from copier import run_copy
+
+        project = tmp_path / "project"
+        run_copy(str(REPO), project, data={"tasks": [task], "features": ["sweeps"]},
+                 defaults=True, quiet=True)
+    preset = yaml.safe_load((project / "configs/hparams_search/optuna.yaml").read_text())
+    key, _, space = MANIFEST["tasks"][task]["search"].partition(": ")
+    assert preset["hydra"]["sweeper"]["params"][key] == space
+    # the manifest is the one place that knows it
+    template = (REPO / "template/configs/hparams_search/optuna.yaml").read_text()
+    assert not [t for t in TASKS if MANIFEST["tasks"][t]["search"] in template]
 
 
 def test_the_default_project_is_image_classification_named_as_before(default_project):

@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }}.analysis.predict_files import run as predic
 from {{ cookiecutter.package_name }}.data.tabular import TabularDataModule
 from {{ cookiecutter.package_name }}.data.tabular_errors import TableError
 from {{ cookiecutter.package_name }}.inputs.table import TableFacts, TableInput
+from {{ cookiecutter.package_name }}.tasks.base import TaskError
 from {{ cookiecutter.package_name }}.training.run import build_datamodule
 from {{ cookiecutter.package_name }}.training.summary import is_user_error
 
@@ -117,6 +118,32 @@ def test_an_embedded_table_is_a_source_option_not_a_class(tmp_path, name, kind, 
     with pytest.raises(TableError) as raised:
         TabularDataModule(embedded=name, path=str(tmp_path / "t.csv"), y_names=[target])
     assert is_user_error(raised.value) and "either data.path" in str(raised.value)
+
+
+@pytest.mark.task("tabular")
+def test_task_tabular_keeps_the_data_configs_target_kind(tmp_path):
+    """A data config of numbers to predict (target_kind: continuous, as diabetes.yaml) under
+    task=tabular is the task/data mismatch in one line, not its numbers read as classes;
+    data=table_csv still gives classes."""
+    rng = random.Random(0)
+    path = tmp_path / "stars.csv"
+    path.write_text("x,stars\n" + "".join(f"{rng.random():.3f},{i % 3 + 1}\n" for i in range(60)))
+    configs = tmp_path / "configs"
+    (configs / "data").mkdir(parents=True)
+    (configs / "data/stars.yaml").write_text(  # the user's own data config
+        f"defaults: [table_csv, _self_]\npath: {path}\ny_names: [stars]\ntarget_kind: continuous\n"
+    )
+    overrides = [f"hydra.searchpath=[file://{configs}]", "task=tabular", "data=stars"]
+    cfg = compose_config("train", overrides, tmp_path)
+    with pytest.raises(TaskError) as raised:
+        build_datamodule(cfg, get_class(cfg.task._target_))
+    assert is_user_error(raised.value)
+    assert "has 'continuous' targets, but task=tabular needs 'class'" in str(raised.value)
+
+    overrides = ["task=tabular", "data=table_csv", f"data.path={path}", "data.y_names=[stars]"]
+    cfg = compose_config("train", overrides, tmp_path)
+    datamodule = build_datamodule(cfg, get_class(cfg.task._target_))
+    assert datamodule.target_kind == "class" and datamodule.target_names == ["1", "2", "3"]
 
 
 def test_parquet_reads_like_csv(tmp_path):

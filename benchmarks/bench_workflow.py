@@ -18,9 +18,10 @@ ratio (never an absolute time alone: machines differ, ratios travel).
 loop, heavy and gpu also print where each side's time goes per epoch (data wait, forward+backward,
 optimizer, validation, checkpoints, the rest; one more untimed run of each side); loop prints
 Lightning's own floor (an empty LightningModule's fit vs an empty raw loop) and the best ratio it
-leaves; heavy prints the peak RSS of each side, each run in a process of its own. Every figure
-is printed with the machine's load average (1, 5, 15 min): other programs move wall-clock ratios.
-torch runs one thread (``OMP_NUM_THREADS=1`` unless it is set).
+leaves, and the raw loop's work run by a bare Lightning Trainer (loop-bare: Lightning's cost with
+this model, apart from the project's parts); heavy prints the peak RSS of each side, each run in
+a process of its own. Every figure is printed with the machine's load average (1, 5, 15 min):
+other programs move wall-clock ratios. torch runs one thread (``OMP_NUM_THREADS=1`` unless set).
 
     python benchmarks/bench_workflow.py all              # everything (several minutes)
     python benchmarks/bench_workflow.py loop --rounds 7
@@ -369,6 +370,16 @@ def bench_loop(rounds: int, smoke: bool) -> None:
     dm = project_fit(overrides, dry=True).datamodule
     train_steps, val_steps = len(dm.train_dataloader()), len(dm.val_dataloader())
     epochs = cfg.trainer.max_epochs
+    bare = []
+    for index in range(rounds):  # alternating pairs, as above
+        pair = {}
+        for side in ("raw", "bare") if index % 2 else ("bare", "raw"):
+            pair[side] = (raw_fit if side == "raw" else bare_lightning_fit)(capture_of(overrides),
+                                                                           cfg)
+        bare.append(pair["raw"][1] / pair["bare"][1])
+    # the same work in a bare Trainer: Lightning's cost with this model, without the project's
+    # callbacks, logger, metric objects and progress bar (loop-cpu vs this: the project's share)
+    report("loop-bare", bare, None, "raw/bare-Lightning CPU time (the raw loop in a Trainer)")
     overheads = [lightning_floor(epochs, train_steps, val_steps) for _ in range(3)]
     overhead = statistics.median(overheads)
     raw = statistics.median(ratios["raw seconds"])
@@ -378,6 +389,72 @@ def bench_loop(rounds: int, smoke: bool) -> None:
           f"best ratio with Lightning here is raw / (raw + that) = {raw / (raw + overhead):.2f}"
           f"  [{load()}]",
           flush=True)
+
+
+def capture_of(overrides: list[str]) -> FitCapture:
+    """The project's untrained module and data module, without training (the raw side's input)."""
+    return project_fit(overrides, dry=True)
+
+
+def bare_lightning_fit(capture: FitCapture, cfg) -> tuple[float, float]:
+    """``raw_fit``'s work (the same network, batches, AdamW + one-cycle per step, val loss and
+    accuracy each epoch, the best state saved when val accuracy improves) run by a bare Lightning
+    Trainer: what Lightning's loop costs with this model, apart from what the project adds.
+    Returns (wall, CPU)."""
+    import lightning as L
+    import torch
+    import torch.nn.functional as F
+
+    dm, epochs = capture.datamodule, cfg.trainer.max_epochs
+    steps = epochs * len(dm.train_dataloader())
+    folder = tempfile.TemporaryDirectory()
+
+    class Bare(L.LightningModule):
+        def __init__(self, net) -> None:
+            super().__init__()
+            self.net, self.best, self.correct, self.total = net, -1.0, 0, 0
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return F.cross_entropy(self.net(x), y)
+
+        def validation_step(self, batch, batch_idx):
+            x, y = batch
+            logits = self.net(x)
+            F.cross_entropy(logits, y, reduction="sum").item()
+            self.correct += (logits.argmax(1) == y).sum().item()
+            self.total += len(y)
+
+        def on_validation_epoch_end(self) -> None:
+            accuracy, self.correct, self.total = self.correct / max(self.total, 1), 0, 0
+            if accuracy > self.best:
+                self.best = accuracy
+                optimizer, schedule = self.optimizers(), self.lr_schedulers()
+                torch.save({"model": self.net.state_dict(), "optimizer": optimizer.state_dict(),
+                            "schedule": schedule.state_dict(), "val_acc": accuracy},
+                           Path(folder.name) / "best.pt")
+
+        def configure_optimizers(self):
+            optimizer = torch.optim.AdamW(self.parameters(), lr=cfg.optimizer.lr,
+                                          weight_decay=cfg.optimizer.weight_decay,
+                                          betas=tuple(cfg.optimizer.betas))
+            schedule = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=cfg.optimizer.lr, total_steps=steps,
+                pct_start=cfg.scheduler.pct_start, div_factor=cfg.scheduler.div_factor,
+                final_div_factor=cfg.scheduler.final_div_factor)
+            return {"optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    module = Bare(copy.deepcopy(getattr(capture.module, "model", capture.module)))
+    trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, num_sanity_val_steps=0)
+    torch.manual_seed(cfg.seed or 0)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    trainer.fit(module, datamodule=dm)  # (its batch hook augments, as in the project's fit)
+    seconds = time.perf_counter() - start, time.process_time() - start_cpu
+    folder.cleanup()
+    return seconds
 
 
 def lightning_floor(epochs: int, train_steps: int, val_steps: int) -> float:

@@ -24,8 +24,8 @@ def test_every_benchmark_prints_its_ratio_in_smoke_mode():
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    for name in ("loop", "loop-cpu", "heavy", "heavy-cpu", "verdict", "verdict-cpu", "images",
-                 "images-cached"):
+    for name in ("loop", "loop-cpu", "loop-bare", "heavy", "heavy-cpu", "verdict", "verdict-cpu",
+                 "images", "images-cached"):
         match = re.search(rf"^{name}: .*{RATIO}.*  {LOAD}$", out, re.MULTILINE)
         assert match, f"no ratio for {name} in:\n{out}"
         if not name.startswith("verdict"):  # differences of two times; the others: ratios

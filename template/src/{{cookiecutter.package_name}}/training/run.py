@@ -48,7 +48,7 @@ def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
     settings.update(cls.settings_from_model(settings, model_data_config(model)))
     settings["stratify"] = cfg.task.get("stratify") or task_cls.default_stratify
     datamodule = cls(**settings)
-    datamodule.setup()
+    # before setup: a split by the wrong kind of target fails with a message that misleads
     if datamodule.target_kind != task_cls.target_kind:
         raise TaskError(
             f"data={datamodule.name} has '{datamodule.target_kind}' targets, but "
@@ -62,6 +62,7 @@ def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
             f"{'per pixel' if task_cls.head == 'dense' else 'per item'}): pick a "
             "model made for this task"
         )
+    datamodule.setup()
     return datamodule
 
 

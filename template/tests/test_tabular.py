@@ -123,15 +123,18 @@ def test_an_embedded_table_is_a_source_option_not_a_class(tmp_path, name, kind, 
 @pytest.mark.task("tabular")
 def test_task_tabular_keeps_the_data_configs_target_kind(tmp_path):
     """A data config of numbers to predict (target_kind: continuous, as diabetes.yaml) under
-    task=tabular is the task/data mismatch in one line, not its numbers read as classes;
-    data=table_csv still gives classes."""
+    task=tabular is the task/data mismatch in one line, not its numbers read as classes (nor a
+    split by class of numbers that all differ); data=table_csv still gives classes."""
     rng = random.Random(0)
     path = tmp_path / "stars.csv"
-    path.write_text("x,stars\n" + "".join(f"{rng.random():.3f},{i % 3 + 1}\n" for i in range(60)))
+    path.write_text(
+        "x,score,stars\n"
+        + "".join(f"{rng.random():.3f},{rng.random():.6f},{i % 3 + 1}\n" for i in range(60))
+    )
     configs = tmp_path / "configs"
     (configs / "data").mkdir(parents=True)
     (configs / "data/stars.yaml").write_text(  # the user's own data config
-        f"defaults: [table_csv, _self_]\npath: {path}\ny_names: [stars]\ntarget_kind: continuous\n"
+        f"defaults: [table_csv, _self_]\npath: {path}\ny_names: [score]\ntarget_kind: continuous\n"
     )
     overrides = [f"hydra.searchpath=[file://{configs}]", "task=tabular", "data=stars"]
     cfg = compose_config("train", overrides, tmp_path)

@@ -121,10 +121,9 @@ def test_an_embedded_table_is_a_source_option_not_a_class(tmp_path, name, kind, 
 
 
 @pytest.mark.task("tabular")
-def test_task_tabular_keeps_the_data_configs_target_kind(tmp_path):
-    """A data config of numbers to predict (target_kind: continuous, as diabetes.yaml) under
-    task=tabular is the task/data mismatch in one line, not its numbers read as classes (nor a
-    split by class of numbers that all differ); data=table_csv still gives classes."""
+def stars_table(tmp_path, kind: str):
+    """A table with a class column (stars: 1-3) and a number column (score), and the user's own
+    data config for it (configs/data/stars.yaml: the score, as ``kind`` targets)."""
     rng = random.Random(0)
     path = tmp_path / "stars.csv"
     path.write_text(
@@ -133,10 +132,19 @@ def test_task_tabular_keeps_the_data_configs_target_kind(tmp_path):
     )
     configs = tmp_path / "configs"
     (configs / "data").mkdir(parents=True)
-    (configs / "data/stars.yaml").write_text(  # the user's own data config
-        f"defaults: [table_csv, _self_]\npath: {path}\ny_names: [score]\ntarget_kind: continuous\n"
+    (configs / "data/stars.yaml").write_text(
+        f"defaults: [table_csv, _self_]\npath: {path}\ny_names: [score]\ntarget_kind: {kind}\n"
     )
-    overrides = [f"hydra.searchpath=[file://{configs}]", "task=tabular", "data=stars"]
+    return path, f"hydra.searchpath=[file://{configs}]"
+
+
+@pytest.mark.task("tabular")
+def test_task_tabular_keeps_the_data_configs_target_kind(tmp_path):
+    """A data config of numbers to predict (target_kind: continuous, as diabetes.yaml) under
+    task=tabular is the task/data mismatch in one line, not its numbers read as classes (nor a
+    split by class of numbers that all differ); data=table_csv still gives classes."""
+    path, searchpath = stars_table(tmp_path, "continuous")
+    overrides = [searchpath, "task=tabular", "data=stars"]
     cfg = compose_config("train", overrides, tmp_path)
     with pytest.raises(TaskError) as raised:
         build_datamodule(cfg, get_class(cfg.task._target_))
@@ -147,6 +155,32 @@ def test_task_tabular_keeps_the_data_configs_target_kind(tmp_path):
     cfg = compose_config("train", overrides, tmp_path)
     datamodule = build_datamodule(cfg, get_class(cfg.task._target_))
     assert datamodule.target_kind == "class" and datamodule.target_names == ["1", "2", "3"]
+
+
+@pytest.mark.task("tabular_regression")
+def test_table_csv_targets_follow_the_task_and_a_class_config_is_a_mismatch(tmp_path):
+    """table_csv's target_kind (null) is the task's: numbers under task=tabular_regression; a
+    data config of classes under it is the mismatch in one line."""
+    path, searchpath = stars_table(tmp_path, "class")
+    overrides = [
+        "task=tabular_regression",
+        "data=table_csv",
+        f"data.path={path}",
+        "data.y_names=[score]",
+    ]
+    cfg = compose_config("train", overrides, tmp_path)
+    assert cfg.data.target_kind is None
+    datamodule = build_datamodule(cfg, get_class(cfg.task._target_))
+    assert datamodule.target_kind == "continuous" and datamodule.target_names == ["score"]
+    assert datamodule.config()["target_kind"] == "continuous"  # kept in checkpoints as resolved
+
+    cfg = compose_config("train", [searchpath, "task=tabular_regression", "data=stars"], tmp_path)
+    with pytest.raises(TaskError) as raised:
+        build_datamodule(cfg, get_class(cfg.task._target_))
+    assert is_user_error(raised.value)
+    assert "has 'class' targets, but task=tabular_regression needs 'continuous'" in str(
+        raised.value
+    )
 
 
 def test_parquet_reads_like_csv(tmp_path):

@@ -230,8 +230,7 @@ def test_multilabel_texts_train_through_the_multilabel_task(tmp_path, run_train)
     summary = run_train(
         "task=multilabel",
         "data=text_csv",
-        f"data.path={path}",
-        "data.target_kind=multilabel",
+        f"data.path={path}",  # (its target_kind, null, follows the task: multilabel)
         "data.input.min_frequency=1",
         "model=text_transformer",
         "trainer.max_epochs=2",

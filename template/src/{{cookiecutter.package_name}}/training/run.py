@@ -47,6 +47,8 @@ def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
     model = plain(cfg.model)
     settings.update(cls.settings_from_model(settings, model_data_config(model)))
     settings["stratify"] = cfg.task.get("stratify") or task_cls.default_stratify
+    if "target_kind" in settings and settings["target_kind"] is None:  # a user's file: as asked
+        settings["target_kind"] = task_cls.target_kind
     datamodule = cls(**settings)
     # before setup: a split by the wrong kind of target fails with a message that misleads
     if datamodule.target_kind != task_cls.target_kind:

@@ -193,6 +193,9 @@ def test_in_memory_decisions_are_applied_by_a_retraining_run_and_undone(tmp_path
     retrained.setup()
     everywhere = [i for split in ("train", "val", "test") for i in retrained.indices[split]]
     assert dropped not in everywhere and len(everywhere) == 1797 - 1
+    for split in ("train", "val", "test"):  # the split stays: scores compare with the review's
+        kept = [i for i in reviewed.indices[split] if i != dropped]
+        assert retrained.indices[split] == kept, split
     assert int(retrained.loaded.targets[relabelled]) == 0
     assert int(reviewed.loaded.targets[relabelled]) != 0
     applied = retrained.describe()["decisions"]

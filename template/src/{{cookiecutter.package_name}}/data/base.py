@@ -247,9 +247,11 @@ class DataModule(L.LightningDataModule):
         self._loaded = data = self.load()
         if self.hparams.classes is not None:
             self._loaded = data = keep_classes(data, list(self.hparams.classes))
+        # the split (and folds) drawn on the labels as read: a relabelled item stays where it was,
+        # so scores after a clean-data review compare with the run before it
+        targets = data.targets.clone() if self.hparams.decisions else data.targets
         if self.hparams.decisions:
             self._dropped = apply_decisions(data, self.hparams.decisions, self.decisions_source)
-        targets = data.targets
         if len(targets) != len(data.inputs):
             raise ValueError(f"{self.name}: {len(data.inputs)} inputs but {len(targets)} targets")
         if data.item_keys is not None:

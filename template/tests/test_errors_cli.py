@@ -81,6 +81,18 @@ def test_train_with_values_out_of_range_builds_nothing(tmp_path):
     assert left_behind(tmp_path) == []
 
 
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["lr_find=report", "lr_find.suggestion=steepest"], "lr_find.suggestion must be one of"),
+        (["+lr_find.apply=true"], "the LR finder is off: add lr_find=report"),  # else ignored
+    ],
+)
+def test_a_bad_lr_finder_option_is_one_line(tmp_path, overrides, expected):
+    result = run("train.py", *overrides, "mode=smoke", cwd=tmp_path)
+    assert_one_line(result, expected)
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
 def test_train_on_a_gpu_that_is_not_there(tmp_path):
     result = run("train.py", "trainer=gpu", "mode=smoke", cwd=tmp_path)

@@ -97,6 +97,18 @@ def test_an_empty_class_folder_says_to_remove_it_or_add_images(tmp_path):
         data_module(root).setup()
 
 
+def test_a_folder_of_images_without_class_folders_says_how_to_lay_them_out(tmp_path):
+    root = tmp_path / "pets"
+    make_folder(root)
+    for image in [*root.glob("*/*")]:  # every image in the folder itself, no class folders
+        image.rename(root / f"{image.parent.name}-{image.name}")
+    for folder in ("cat", "dog"):
+        (root / folder).rmdir()
+    with pytest.raises(FileNotFoundError, match=r"no class sub-folders \(12 image\(s\)") as error:
+        data_module(root).setup()
+    assert f"{root}/cat/1" in str(error.value)
+
+
 @pytest.mark.task("classification")  # class folders
 def test_small_images_train_at_their_own_size(tmp_path, run_train):
     make_folder(tmp_path / "faces", per_class=10, shape=(25, 25))

@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import create_model, hub, model_config
 from {{ cookiecutter.package_name }}.models.__main__ import main as models_cli
+from {{ cookiecutter.package_name }}.training.summary import is_user_error
 
 TINY = model_config("timm", name="test_resnet", input_size=32)
 GREY, RGB = InputFacts("image", (1, 8, 8)), InputFacts("image", (3, 8, 8))
@@ -122,6 +123,7 @@ def test_missing_weights_offline_fail_at_once_and_say_what_to_do(tmp_path, monke
             create_model({**options, "pretrained": True}, 2, RGB)
         assert time.perf_counter() - start < 10
         assert "model.pretrained=false" in str(error.value)
+        assert is_user_error(error.value)  # one line and exit status 2, not a traceback
 
 
 def test_unknown_names_point_to_the_list_command():

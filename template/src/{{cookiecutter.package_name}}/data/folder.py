@@ -102,6 +102,14 @@ class FolderDataModule(DataModule):
         suffixes = self.input.suffixes
         if samples is None:
             classes = sorted(d.name for d in root.iterdir() if d.is_dir())
+            if not classes:  # the most common mistake: every item in the folder itself
+                what = self.input.item_name
+                loose = sum(1 for f in root.iterdir() if f.suffix.lower() in suffixes)
+                raise FileNotFoundError(
+                    f"{root} has no class sub-folders ({loose} {what}(s) in the folder itself): "
+                    f"put each class's {what}s in a sub-folder named after it, e.g. "
+                    f"{root}/cat/1{suffixes[0] if suffixes else ''}, {root}/dog/..."
+                )
             counts = {
                 name: sum(
                     1

@@ -15,6 +15,12 @@ import sys
 HF_HOST = "huggingface.co"
 
 
+class WeightsUnavailable(RuntimeError):
+    """Pretrained weights neither cached nor reachable: the message says where to put them."""
+
+    user_error = True  # one line, exit status 2 (training/errors.py)
+
+
 def reachable(host: str, port: int = 443, timeout: float = 2.0) -> bool:
     if not host:
         return False

@@ -35,7 +35,7 @@ from torch.nn import functional as F
 from ..inputs.image import IMAGENET, ImageFacts
 from . import hub
 from .base import Network, fixed_shape, linear_head
-from .hub import HF_HOST, looks_offline, prepare_hf_hub
+from .hub import HF_HOST, WeightsUnavailable, looks_offline, prepare_hf_hub
 from .registry import register_model
 from .weights import _adapt_input_channels
 
@@ -187,7 +187,7 @@ def _check_torch_hub_file(name: str, url: str) -> None:
     host = urlparse(url).hostname or ""
     if path.is_file() or hub.reachable(host):
         return
-    raise RuntimeError(
+    raise WeightsUnavailable(
         f"model.pretrained=true: the weights of torchvision '{name}' are not in {path} and "
         f"{host} cannot be reached (offline?). Either download {url} elsewhere and copy it to "
         f"{path} (set TORCH_HOME to use another cache folder), or start from a local file: "
@@ -229,7 +229,7 @@ def timm_model(
     except Exception as error:  # the hub's errors differ across versions: name the way out
         if not pretrained or not looks_offline(error):
             raise
-        raise RuntimeError(_timm_offline_message(name)) from error
+        raise WeightsUnavailable(_timm_offline_message(name)) from error
     data = timm.data.resolve_data_config({}, model=net)
     config = {
         "input_size": int(data["input_size"][-1]),

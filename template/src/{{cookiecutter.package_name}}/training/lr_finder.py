@@ -24,6 +24,8 @@ from pathlib import Path
 
 import lightning as L
 
+from .validate import ConfigError
+
 SUGGESTIONS = ("valley", "steep", "minimum")
 
 
@@ -179,9 +181,9 @@ def find_lr(
     passes the configured callbacks that set ``use_in_lr_find = True``.
     """
     if suggestion not in RULES:
-        raise ValueError(f"lr_find.suggestion must be one of {SUGGESTIONS}, got '{suggestion}'")
+        raise ConfigError(f"lr_find.suggestion must be one of {SUGGESTIONS}, got '{suggestion}'")
     if num_it < 20:
-        raise ValueError(f"lr_find.num_it={num_it} is too few steps to read a curve (use >= 20)")
+        raise ConfigError(f"lr_find.num_it={num_it} is too few steps to read a curve (use >= 20)")
     base_lr = float(module.lr)
     state = copy.deepcopy(module.state_dict())
     trainable = {name: p.requires_grad for name, p in module.named_parameters()}

@@ -143,6 +143,20 @@ def _gpu(cfg: DictConfig) -> str | None:
     )
 
 
+def _lr_find(cfg: DictConfig) -> str | None:
+    """Options of the LR finder given while it is off would be dropped without a word."""
+    options = _get(cfg, "lr_find")
+    if not isinstance(options, DictConfig) or options.get("enabled", False):
+        return None
+    given = sorted(key for key in options if key != "enabled")
+    if given:
+        return (
+            f"lr_find.{given[0]} is set but the LR finder is off: add lr_find=report (test and "
+            "report) or lr_find=apply (train with its suggestion)"
+        )
+    return None
+
+
 _CHECKS = (
     _learning_rate,
     _number("optimizer.weight_decay", 0),
@@ -156,4 +170,5 @@ _CHECKS = (
     _integer("data.overfit_batches", 0),
     _task_options,
     _gpu,
+    _lr_find,
 )

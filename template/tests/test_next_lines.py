@@ -41,3 +41,15 @@ def test_the_run_folder_placeholder_is_quoted_for_the_shell(tmp_path, capsys):
     print_summary(summary(str(run), ["python predict.py ckpt_path=<run> inputs=new/"]))
     (line,) = next_lines(capsys)
     assert shlex.split(line) == ["python", "predict.py", f"ckpt_path={run}", "inputs=new/"]
+
+
+def test_an_eval_run_s_commands_name_the_checkpoint_it_measured(tmp_path, capsys, monkeypatch):
+    """An eval.py run's folder holds no checkpoints/: its commands name the one it measured."""
+    monkeypatch.chdir(tmp_path)
+    trained = tmp_path / "outputs" / "full" / "2026-01-01_10-00-00"
+    (trained / "checkpoints").mkdir(parents=True)
+    measured = summary(str(tmp_path / "outputs" / "eval" / "2026-01-01_11-00-00"), [])
+    measured["verdicts"]["fit"]["advice"] = ["read the report (python eval.py ...)"]
+    print_summary({**measured, "mode": "eval", "checkpoint": str(trained)})
+    (line,) = next_lines(capsys)
+    assert "ckpt_path=outputs/full/2026-01-01_10-00-00)" in line

@@ -8,6 +8,7 @@ from {{ cookiecutter.package_name }}.analysis import fit
 from {{ cookiecutter.package_name }}.inputs.base import Input
 
 OVERFIT_ADVICE, UNDERFIT_ADVICE = fit.OVERFIT_ADVICE, fit.UNDERFIT_ADVICE
+NOTHING_LEARNED_ADVICE = fit.NOTHING_LEARNED_ADVICE
 fit_verdict = fit.fit_verdict
 
 
@@ -60,7 +61,13 @@ def test_a_crippled_model_is_underfitting(run_train):
     assert fit["diagnosis"] == "underfitting"
     assert fit["metric"] == "acc" and fit["train"] == summary["metrics"]["train"]["acc"] < 0.5
     assert fit["message"].startswith("underfitting (acc: train ")
-    assert fit["advice"] == UNDERFIT_ADVICE
+    # no better than the trivial baseline: the learning rate first (it is the cause here); and
+    # mode=fraction trains unregularized: nothing to reduce
+    assert fit["val"] <= fit["baseline"]
+    assert fit["advice"] == [
+        *NOTHING_LEARNED_ADVICE,
+        *(a for a in UNDERFIT_ADVICE if "regularization" not in a and "learning rate" not in a),
+    ]
 
 
 @pytest.mark.task("classification")
@@ -79,7 +86,9 @@ def test_a_deliberately_overfit_run_is_overfitting(run_train):
     assert fit["diagnosis"] == "overfitting", fit
     assert fit["train"] >= 0.99 and fit["gap"] > 0.05
     # it trained on a fraction, so "more data" means: use the rest first
-    assert fit["advice"][0] == "use all the data (mode=full): this run saw 5.0% of it"
+    assert fit["advice"][0] == (
+        "use all the data (mode=full, data.fraction=1.0): this run saw 5.0% of it"
+    )
     assert fit["advice"][1:] == [*ImageInput.variance_advice, *OVERFIT_ADVICE[1:]]
     assert fit_verdict("acc", 1.0, 0.8, 0.1)["advice"] == OVERFIT_ADVICE  # all data: label more
 
@@ -94,3 +103,18 @@ def test_a_gap_wider_than_the_train_shortfall_says_fix_the_variance_first():
     assert not any("bigger model" in a or "longer" in a for a in ratings["advice"])
     weak = fit_verdict("acc", 0.70, 0.60, 0.1)
     assert weak["note"].startswith("fix the bias first") and weak["advice"][0] == UNDERFIT_ADVICE[0]
+
+
+def test_advice_follows_what_the_run_did():
+    """No advice to reduce regularization that was off; a model no better than the trivial
+    baseline is sent to its learning rate and the overfit check before a bigger model; a run on
+    a fraction (mode=fraction, or a preset's data.fraction) is told how to use all the data."""
+    assert fit_verdict("acc", 0.7, 0.68, 0.1)["advice"] == UNDERFIT_ADVICE
+    off = fit_verdict("acc", 0.7, 0.68, 0.1, regularized=False)["advice"]
+    assert off == [a for a in UNDERFIT_ADVICE if "regularization" not in a] and len(off) == 3
+    nothing = fit_verdict("acc", 0.1, 0.1, 0.1)
+    assert nothing["diagnosis"] == "underfitting"
+    assert nothing["advice"][:2] == NOTHING_LEARNED_ADVICE
+    assert not any("raise the learning rate" in a for a in nothing["advice"])
+    good = fit_verdict("acc", 0.99, 0.98, 0.1, fraction=0.05)["advice"]
+    assert good[0].startswith("use all the data (mode=full, data.fraction=1.0)")

@@ -119,8 +119,10 @@ def print_summary(summary) -> None:
         causes = verdict.get("diagnosis")  # the overfit check's list of likely causes
         if isinstance(causes, list):
             lines += [f"  [red]- {escape(cause)}[/red]" for cause in causes]
+        # the model judged: a train run's best checkpoint, or the one eval.py measured
+        model = s.get("best_checkpoint") or s.get("checkpoint")
         lines += [
-            f"  next: {escape(runnable(advice, s['output_dir'], s.get('best_checkpoint')))}"
+            f"  next: {escape(runnable(advice, s['output_dir'], model))}"
             for advice in verdict.get("advice", [])
         ]
     for key in ("lr_find", "interpretation"):

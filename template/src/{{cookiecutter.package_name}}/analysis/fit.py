@@ -25,6 +25,13 @@ UNDERFIT_ADVICE = [
     "raise the learning rate (optimizer.lr), or find one with lr_find=report",
     "reduce regularization (model.dropout, optimizer.weight_decay)",
 ]
+# For a model that learned nothing (val no better than the trivial baseline): first the learning
+# rate and the pipeline, which a bigger model or longer training would not fix.
+NOTHING_LEARNED_ADVICE = [
+    "check the learning rate with lr_find=report (too high makes the loss jump or climb, too low "
+    "leaves it flat)",
+    "run mode=overfit: a model that cannot fit one batch has a bug or a bad learning rate",
+]
 
 
 def fit_verdict(
@@ -37,17 +44,22 @@ def fit_verdict(
     fraction: float = 1.0,
     input_advice: Sequence[str] = (),
     reference: dict | None = None,
+    regularized: bool = True,
 ) -> dict:
     """``train`` must be measured in eval mode (no dropout/augmentation) to be comparable.
     ``fraction``: the share of the training split used (more data is at hand when < 1).
     ``input_advice``: what the kind of input adds for a variance problem (its ``variance_advice``).
     ``reference``: a reference model's scores on the same split (``name``, ``val``), compared.
+    ``regularized``: whether the run was (``regularize``): no advice to reduce what was off.
 
     Underfitting: train score more than ``bias_tolerance`` below 1 (or val no better than the
     trivial baseline). Overfitting: val more than ``variance_tolerance`` below train.
     """
     gap = train - val
     overfit_advice = [OVERFIT_ADVICE[0], *input_advice, *OVERFIT_ADVICE[1:]]
+    underfit_advice = [a for a in UNDERFIT_ADVICE if regularized or "regularization" not in a]
+    # (a preset may set data.fraction below 1 in mode=full too)
+    all_data = f"use all the data (mode=full, data.fraction=1.0): this run saw {fraction:.1%} of it"
     underfit = (1.0 - train) > bias_tolerance or val <= baseline
     overfit = gap > variance_tolerance
     if underfit and overfit and gap > 1.0 - train:
@@ -55,19 +67,21 @@ def fit_verdict(
         # it (noisy targets, such as ratings, never reach a train score near 1)
         diagnosis, advice = "underfitting and overfitting", list(overfit_advice)
         if fraction < 1.0:
-            advice[0] = f"use all the data (mode=full): this run saw {fraction:.1%} of it"
+            advice[0] = all_data
         note = (
             f"fix the variance first: val {score} is {gap:.3f} below train, more than train "
             f"is below 1 ({1.0 - train:.3f}), so more capacity or training would widen the gap"
         )
     elif underfit and overfit:
-        diagnosis, advice = "underfitting and overfitting", UNDERFIT_ADVICE[:2] + overfit_advice[:2]
+        diagnosis, advice = "underfitting and overfitting", underfit_advice[:2] + overfit_advice[:2]
         note = (
             f"fix the bias first: train {score} is {1.0 - train:.3f} below 1, more than val is "
             f"below train ({gap:.3f}); a model that cannot fit the training data cannot generalize"
         )
     elif underfit:
-        diagnosis, advice = "underfitting", list(UNDERFIT_ADVICE)
+        diagnosis, advice = "underfitting", list(underfit_advice)
+        if val <= baseline:  # nothing learned: the learning rate first, not a bigger model
+            advice = [*NOTHING_LEARNED_ADVICE, *(a for a in advice if "learning rate" not in a)]
         note = (
             f"val {score} is no better than the trivial baseline"
             if val <= baseline
@@ -76,7 +90,7 @@ def fit_verdict(
     elif overfit:
         diagnosis, advice = "overfitting", list(overfit_advice)
         if fraction < 1.0:
-            advice[0] = f"use all the data (mode=full): this run saw {fraction:.1%} of it"
+            advice[0] = all_data
         note = f"val {score} is {gap:.3f} below train (high variance)"
     else:
         diagnosis, advice = (
@@ -88,7 +102,7 @@ def fit_verdict(
             ],
         )
         if fraction < 1.0:
-            advice.insert(0, "train on all the data (mode=full)")
+            advice.insert(0, all_data)
         note = f"train and val {score} are both high and close"
     message = (
         f"{diagnosis} ({score}: train {train:.4f}, val {val:.4f}, gap {gap:+.4f}, "

@@ -628,6 +628,7 @@ def _fit(cfg: DictConfig, summary: Summary, measured: list[dict], predictions) -
         summary.data.get("fraction", 1.0),
         predictions.variance_advice,
         reference,
+        bool(cfg.regularize),
     )
 
 

@@ -245,6 +245,7 @@ def judge_fit(task: Task, datamodule, metrics: dict, reference: dict | None = No
         datamodule.hparams.fraction,
         datamodule.input.variance_advice,
         reference,
+        task.regularize,
     )
 
 

@@ -110,7 +110,10 @@ def changed(task, before, key_part: str, kind: type = torch.nn.Module) -> dict[s
 
 
 def test_frozen_stage_keeps_the_backbone_but_trains_batchnorm_and_head():
-    task, before, _ = fit(FineTune("frozen", train_bn=True), epochs=1)
+    schedule = FineTune("frozen", train_bn=True)
+    task, before, _ = fit(schedule, epochs=1)
+    # a backbone that starts from no weights is said so: frozen, its features are random
+    assert "the backbone was not pretrained" in schedule.summary()["message"]
     convs = changed(task, before, "backbone.", torch.nn.Conv2d)
     bn = changed(task, before, "backbone.", torch.nn.BatchNorm2d)  # weights and statistics
     assert len(convs) == 4 and not any(convs.values())

@@ -72,6 +72,7 @@ def test_fine_tuning_a_pretrained_backbone_learns_from_32_images_in_two_stages(r
     finetune = tuned["verdicts"]["finetune"]
     assert [s["stage"] for s in finetune["stages"]] == ["frozen", "unfrozen"]
     assert finetune["weights"]["loaded"] == finetune["weights"]["total"] > 0
+    assert "not pretrained" not in finetune["message"]
     assert scratch["verdicts"]["finetune"]["weights"] is None
     mean_tuned = sum(map(accuracy, tuned_runs)) / 3
     mean_scratch = sum(map(accuracy, scratch_runs)) / 3

@@ -70,6 +70,7 @@ class FineTune(L.Callback):
         self.stages: list[Stage] = []
         self.history: list[dict] = []
         self.weights: dict | None = None
+        self.pretrained = True  # (known at setup: whether the backbone starts from weights)
         self.hold_stage = False  # True: never leave the first stage (see ``for_lr_find``)
         self._module: L.LightningModule | None = None
         # parameters the model's builder froze stay frozen: a stage unfreezes only what a stage
@@ -123,6 +124,8 @@ class FineTune(L.Callback):
         self.stages = self.plan(len(pl_module.model.layer_groups()))
         self.history = []  # (a tuner's trial fit may have run the plan before)
         self.weights = getattr(pl_module.model, "weights_info", None)
+        model = dict(getattr(pl_module, "hparams", {}).get("model") or {})
+        self.pretrained = bool(self.weights or model.get("pretrained") or model.get("weights"))
         self._enter(trainer, pl_module, 0)  # before configure_optimizers runs for the first time
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -220,7 +223,15 @@ class FineTune(L.Callback):
             "lr_mult": self.lr_mult,
             "message": ""
             if self.name == "none"
-            else (f"schedule {self.name}: {len(self.history)} stage(s), ended in stage {stage}"),
+            else (
+                f"schedule {self.name}: {len(self.history)} stage(s), ended in stage {stage}"
+                + (
+                    ""
+                    if self.pretrained
+                    else "; the backbone was not pretrained (no model.pretrained=true or "
+                    "model.weights=...): frozen, it gives the head random features"
+                )
+            ),
             "stage": self.stages[self.stage].name if self.stages else None,
             "plan": [asdict(s) for s in self.stages],
             "stages": self.history,

@@ -3,7 +3,6 @@
 See configs/clean.yaml for the steps, and analysis/clean_data.py in the package for the details.
 """
 
-import json
 from pathlib import Path
 
 import hydra
@@ -59,16 +58,23 @@ def clean(cfg: DictConfig) -> None:
     elif cfg.step == "apply":
         if not cfg.csv:
             raise ConfigError("step=apply needs csv=<the edited suspicious.csv>")
-        print(json.dumps(clean_data.apply_decisions(cfg.csv, cfg.quarantine), indent=2))
+        print(_lines(clean_data.apply_decisions(cfg.csv, cfg.quarantine)))
     elif cfg.step == "undo":
         if cfg.log:
-            print(json.dumps(clean_data.undo(cfg.log), indent=2))
+            print(_lines(clean_data.undo(cfg.log)))
         elif cfg.csv:
-            print(json.dumps(clean_data.undo_applied(cfg.csv), indent=2))
+            print(_lines(clean_data.undo_applied(cfg.csv)))
         else:
             raise ConfigError("step=undo needs csv=<the applied csv> or log=<moves log>")
     else:
         raise ConfigError(f"step={cfg.step} is not a step: use step=find, apply or undo")
+
+
+def _lines(result: dict) -> str:
+    """What a step did, one ``name: value`` line each, then its note (what to do next)."""
+    note = result.pop("note", None)
+    lines = [f"{key}: {value}" for key, value in result.items()]
+    return "\n".join([*lines, note] if note else lines)
 
 
 if __name__ == "__main__":

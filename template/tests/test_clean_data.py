@@ -383,7 +383,10 @@ def test_clean_command_apply_retrain_undo_in_memory(run_train, tmp_path):
     edit_review(review, [("delete", ""), ("relabel", "7")])
     applied = clean("step=apply", f"csv={review}")
     assert applied.returncode == 0, applied.stderr
-    decisions = json.loads(applied.stdout)["decisions"]
+    # one "name: value" line per count, then the note (what to do next)
+    lines = applied.stdout.splitlines()
+    (decisions,) = [line[11:] for line in lines if line.startswith("decisions: ")]
+    assert f"retrain with data.decisions={decisions}" in applied.stdout
     retrained = run_train("mode=smoke", f"data.decisions={decisions}")
     assert retrained["data"]["decisions"] == {"file": decisions, "dropped": 1, "relabelled": 1}
     assert sum(retrained["data"]["sizes"].values()) == sum(trained["data"]["sizes"].values()) - 1

@@ -42,7 +42,12 @@ def main(cfg: DictConfig) -> float | None:
 
 
 def cross_validation_of(cfg: DictConfig) -> ModuleType | None:
+{%- if "cv" in cookiecutter.__features.split(",") %}
     """training/cv.py when the config asks for folds (cv=kfold, docs/cv.md), else None."""
+{%- else %}
+    """training/cv.py when the config asks for folds (cv=kfold), else None. The `cv` feature
+    brings it (docs/maintenance.md)."""
+{%- endif %}
     if not OmegaConf.select(cfg, "cv.folds", default=0):
         return None
     # a project generated without the `cv` feature has no training/cv.py

@@ -81,8 +81,11 @@ def test_the_manifest_lists_every_task_option_and_only_template_files():
     for task in TASKS:
         entry = MANIFEST["tasks"][task]
         assert set(entry) == {"domain", "title", "groups", "files", "dependencies", "extras",
-                              "search"}, task
+                              "search", "ladder"}, task
         assert entry["search"].startswith("model."), task  # an option of the task's model
+        # the ladder's models are the task's own (experiment=ladder trains them)
+        assert entry["ladder"] and all(f"configs/model/{m}.yaml" in task_files(task)
+                                       for m in entry["ladder"]), task
         assert f"configs/task/{task}.yaml" in task_files(task)
         assert set(entry["dependencies"]) <= set(MANIFEST["requirements"]), task
         assert set(entry["extras"]) <= set(MANIFEST["extras"]), task
@@ -174,6 +177,11 @@ def test_each_task_alone_each_feature_and_all_render_lint_and_hold_only_their_fi
     assert answers["tasks"] == tasks and answers["default_task"] == tasks[0]
     assert answers["features"] == features
     assert "configs/task/" + tasks[0] + ".yaml" in files
+    # experiment=ladder trains the default task's models, all of them in this project
+    ladder = yaml.safe_load((project / "configs/experiment/ladder.yaml").read_text())
+    models = ladder["hydra"]["sweeper"]["params"]["model"].split(",")
+    assert models == MANIFEST["tasks"][tasks[0]]["ladder"]
+    assert all(f"configs/model/{m}.yaml" in files for m in models)
 
 
 @pytest.mark.parametrize("tool", ["cookiecutter", "copier"])

@@ -1,6 +1,6 @@
 """Train: `python train.py [mode=overfit|fraction|full|smoke] [model=...] [key=value ...]`.
 
-See configs/train.yaml for every option and README.md for the workflow.
+See configs/train.yaml and docs/configuration.md for every option, README.md for the workflow.
 """
 
 from importlib.util import find_spec

@@ -333,7 +333,7 @@ def test_an_unreadable_last_checkpoint_falls_back_to_best(run_train, capsys):
 
 @pytest.mark.parametrize("given", ["run folder", "checkpoint file"])
 def test_extending_a_finished_run_starts_a_new_cycle(run_train, given):
-    """The README's `ckpt_path=<run> trainer.max_epochs=<more>` failed with OneCycleLR's
+    """docs/scale-out.md's `ckpt_path=<run> trainer.max_epochs=<more>` failed with OneCycleLR's
     "Tried to step 7 times": the saved schedule had run its course."""
     first = run_train(*SHORT, "trainer.max_epochs=2")
     source = first["output_dir"] if given == "run folder" else checkpoints(first) / "last.ckpt"

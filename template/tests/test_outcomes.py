@@ -63,8 +63,8 @@ def test_sigterm_ends_as_interrupted_with_143_and_a_resumable_checkpoint(tmp_pat
 
 @pytest.mark.task("classification")  # the recipe's data set gives classes of images
 def test_a_model_and_a_data_set_added_as_the_readme_says_run_in_every_mode(tmp_path):
-    """README, "Add a model" and "Add your own data set": a new module + a yaml each, nothing
-    else. The model has no `dropout` option: modes switch regularization off through
+    """docs/layout.md, "Add a model" and "Add your own data set": a new module + a yaml each,
+    nothing else. The model has no `dropout` option: modes switch regularization off through
     `regularize` all the same. (In a copy of the project: the new files must not show up in
     tests running alongside.)"""
     copy = tmp_path / "project"

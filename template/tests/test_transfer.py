@@ -79,7 +79,7 @@ def test_fine_tuning_a_pretrained_backbone_learns_from_32_images_in_two_stages(r
     # Both learn digits 5-9 from 32 images. Which start wins is not a property of the code on
     # this data: measured 0.917 fine-tuned vs 0.944 from scratch (one thread, seeds 0-2); a
     # linear probe on the frozen backbone pretrained on digits 0-4 scores 0.71, on a random
-    # one 0.83: 8x8 digits need no learnt features. The README says so.
+    # one 0.83: 8x8 digits need no learnt features. docs/transfer.md says so.
     assert mean_tuned > 0.85 and mean_scratch > 0.85, (mean_tuned, mean_scratch)
 
     # the fine-tuned checkpoint holds every weight: it loads without the pretraining file

@@ -12,7 +12,7 @@ the reviews each:
 
 "good , not bad" and "bad , not good" hold the same words with opposite labels, and a linear
 model of word counts cannot express "not" flipping whichever adjective follows it (an XOR), so a
-bag of words stays well below a model that reads the order (measured in the README).
+bag of words stays well below a model that reads the order (measured in docs/tasks/text.md).
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ import torch
 from hydra.utils import get_class
 from PIL import Image
 
+from {{ cookiecutter.package_name }}.analysis.interpret import interpret
+from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.data.image_csv_regression import (
     ImageCSVRegressionDataModule,
 )
@@ -150,6 +152,10 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
     assert sum(summary["data"]["sizes"].values()) == 58  # 61 rows, 3 bad
     # errors in the CSV's units (brightness spans 0..100), not standardized ones
     assert summary["metrics"]["test"]["mae"] > 0.5
+    # the interpretation report of two targets: a scatter and a residual panel for each
+    module, datamodule = load_trained(summary["best_checkpoint"])
+    report = interpret(module, datamodule, tmp_path / "eval", "test", 4)
+    assert {"scatter.png", "residuals.png"} <= set(report["files"]), report["files"]
 
     one = ImageCSVRegressionDataModule(
         root=str(root),

@@ -21,8 +21,9 @@ def _pyplot():
     return plt
 
 
-def new_figure(width: float, height: float):
-    return _pyplot().subplots(figsize=(width, height), dpi=100)
+def new_figure(width: float, height: float, columns: int = 1):
+    """(figure, axes): one panel, or a row of ``columns`` panels (axes: an array of them)."""
+    return _pyplot().subplots(1, columns, figsize=(width, height), dpi=100)
 
 
 def save_figure(fig, path: str | Path) -> Path:

@@ -113,7 +113,7 @@ class RegressionReport(Report):
 
     def _plot_scatter(self, preds, targets, path: Path, split: str) -> Path:
         k, names = preds.shape[1], self.task.target_names
-        fig, axes = new_figure(4.2 * k, 4.2)
+        fig, axes = new_figure(4.2 * k, 4.2, columns=k)
         for c, ax in enumerate([axes] if k == 1 else axes):
             true, pred = targets[:, c].numpy(), preds[:, c].numpy()
             ax.scatter(true, pred, s=6, alpha=0.5)
@@ -126,7 +126,7 @@ class RegressionReport(Report):
 
     def _plot_residuals(self, residuals, path: Path, split: str) -> Path:
         k = residuals.shape[1]
-        fig, axes = new_figure(4.2 * k, 3.6)
+        fig, axes = new_figure(4.2 * k, 3.6, columns=k)
         for c, ax in enumerate([axes] if k == 1 else axes):
             ax.hist(residuals[:, c].numpy(), bins=30)
             ax.axvline(0.0, color="black", linewidth=0.8)

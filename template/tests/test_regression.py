@@ -6,6 +6,7 @@ folder of images with a CSV of numbers trains, its bad rows reported by line.
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from PIL import Image
 
 from {{ cookiecutter.package_name }}.analysis.interpret import interpret
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
+from {{ cookiecutter.package_name }}.analysis.predict_files import run as predict_run
 from {{ cookiecutter.package_name }}.data.image_csv_regression import (
     ImageCSVRegressionDataModule,
 )
@@ -168,6 +170,18 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
     assert one.target_names == ["brightness"] and one.loaded.targets.shape == (59, 1)
     assert len(one.skipped_files) == 2 and one.skipped_files[0].startswith("line 6:")
     assert not one.input.geometric_ok and not one.input.hflip_ok
+    # predicting new images needs the checkpoint only: not the training CSV nor its images
+    new = tmp_path / "new"
+    new.mkdir()
+    for name in ("img000.png", "img001.png"):
+        (root / name).rename(new / name)
+    shutil.rmtree(root)
+    cfg = compose_config(
+        "predict",
+        [f"ckpt_path={summary['best_checkpoint']}", f"inputs={new}"],
+        tmp_path / "predict",
+    )
+    assert predict_run(cfg)["predicted"] == 2
 
 
 def test_zoo_fine_tune_and_lr_finder_run_on_the_regression_task(run_train):

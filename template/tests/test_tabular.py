@@ -239,6 +239,7 @@ def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
 
     rows = tmp_path / "new.csv"
     rows.write_text("color,size,weight\nred,,1.5\nturquoise,12.0,-2.0\nblue,15,\n")
+    path.unlink()  # predicting needs the checkpoint only, not the training table
     cfg = compose_config(
         "predict",
         [f"ckpt_path={summary['best_checkpoint']}", f"inputs={rows}"],

@@ -76,11 +76,13 @@ def item_images(datamodule, indices: list[int]) -> torch.Tensor | None:
     return torch.stack(images) if images and images[0].dim() == 3 else None
 
 
-def load_trained(ckpt_path, data_overrides: dict | None = None):
+def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool = True):
     """(module, datamodule) from a checkpoint: the training module with its task (whatever its
     kind) and its weights, and the data split they were trained on (the checkpoint carries the
     task's class and options and the data module's settings; ``data_overrides`` change single
-    settings)."""
+    settings). ``with_data=False`` (predict, serve: new items only): the data is not read, so a
+    machine without the training data can use the model; what the input learnt comes from the
+    checkpoint."""
     from hydra.utils import get_class
 
     from ..training.checkpoints import check_same_targets, read_checkpoint, task_config
@@ -106,8 +108,11 @@ def load_trained(ckpt_path, data_overrides: dict | None = None):
     # the split item by item (files added since cannot leak into val/test), preprocessing learnt
     # on the training split (applied as it was learnt)
     datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__) or {})
-    datamodule.setup()
-    check_same_targets(checkpoint, datamodule.target_names, "the data", ckpt_path)
+    if with_data or checkpoint.get("upgraded_from") == 1:
+        datamodule.setup()
+        check_same_targets(checkpoint, datamodule.target_names, "the data", ckpt_path)
+    else:  # what one item looks like, as the model was told (what setup would have learnt)
+        datamodule.restore_input_facts(checkpoint["hyper_parameters"].get("inputs") or {})
     if checkpoint.get("upgraded_from") == 1:  # what the task keeps of its targets may have grown
         task = task_config(checkpoint)
         described = get_class(task["_target_"]).describe_targets(

@@ -221,7 +221,8 @@ def run(cfg) -> dict:
     from .predict import load_trained
 
     ckpt = trained_checkpoint(cfg.ckpt_path)
-    task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data))
+    # (new items only: the training data need not be on this machine)
+    task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data), with_data=False)
     set_pixel_limit(cfg.max_pixels)
     items = datamodule.read_items(cfg.inputs)  # a file of many items (table rows), or None
     if items is not None:

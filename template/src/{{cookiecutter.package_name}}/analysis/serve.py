@@ -199,7 +199,8 @@ def run(cfg) -> None:
             f"max_request_mb={cfg.max_request_mb}, max_pixels={cfg.max_pixels}: both must be > 0"
         )
     ckpt = trained_checkpoint(cfg.ckpt_path)
-    task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data))
+    # (new items only: the training data need not be on this machine)
+    task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data), with_data=False)
     # (serve.yaml reads SERVE_API_KEY when it is not given; a key of digits arrives as a number)
     api_key = str(cfg.api_key) if cfg.api_key not in (None, "") else None
     app = create_app(

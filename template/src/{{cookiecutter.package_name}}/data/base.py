@@ -174,6 +174,7 @@ class DataModule(L.LightningDataModule):
         self.augment_policy = aug.policy(augment)
         self.indices: dict[str, list[int]] = {}
         self._loaded: LoadedData | None = None
+        self._input_restored = False  # a checkpoint's input state: new items need no data
         self._stored_split: dict[str, list[str]] | None = None  # from a checkpoint
         self.split_changes: dict = {}  # items that appeared / disappeared since the checkpoint
         self._dropped: set[int] = set()  # items the clean-data decisions delete
@@ -217,7 +218,7 @@ class DataModule(L.LightningDataModule):
         """One input file (a path or a request body) as the model sees it, preprocessed like an
         evaluation item of this data (``Input.read_file``). Raises ``OSError``/``ValueError``
         (``InputError``) for a bad file."""
-        self.loaded  # noqa: B018 (what the input learnt on the training split is needed)
+        self._input_ready()
         return self.input.read_file(path)
 
     def describe_input(self, index: int) -> str:
@@ -232,13 +233,25 @@ class DataModule(L.LightningDataModule):
         """New items that one input file holds (the rows of a table): (item names, model inputs,
         notes for the report). None: ``inputs`` names files, each one item read by
         ``read_input``."""
-        self.loaded  # noqa: B018
+        self._input_ready()
         return self.input.read_items(inputs)
 
     def preprocessing(self) -> dict:
         """How a raw item becomes the model's input, as plain values (the export's JSON)."""
-        self.loaded  # noqa: B018
+        self._input_ready()
         return self.input.preprocessing()
+
+    def restore_input_facts(self, facts: dict) -> None:
+        """The item shape the model was built for (``inputs`` of the checkpoint), where the
+        input learns it from the training items (in-memory images) rather than storing it."""
+        if facts.get("shape") is not None and getattr(self.input, "shape", None) is None:
+            self.input.shape = tuple(facts["shape"])
+
+    def _input_ready(self) -> None:
+        """What the input learnt on the training split, for new items: restored from a
+        checkpoint (predict and serve need no training data), else learnt by setting up."""
+        if not self._input_restored:
+            self.loaded  # noqa: B018
 
     # ---- splitting ---------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
@@ -373,6 +386,7 @@ class DataModule(L.LightningDataModule):
         """Use the stored split and the input's learnt preprocessing from now on (also when
         already set up: Lightning restores a resumed run's data module state after ``setup``)."""
         self.input.load_state_dict((state or {}).get("input") or {})
+        self._input_restored = bool((state or {}).get("input"))
         self._stored_split = (state or {}).get("split_items")
         if self._loaded is not None and self._stored_split is not None:
             self._reuse_stored_split()

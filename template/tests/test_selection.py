@@ -43,6 +43,13 @@ def test_summary_records_the_best_and_the_last_epoch_on_val(run_train, capsys):
     assert f"(best epoch {selection['best_epoch']}; {last})" in val_line
 
 
+def test_without_a_test_split_nothing_is_tested_and_the_message_says_so(run_train):
+    summary = run_train(*SHORT, "data.test_fraction=0")
+    assert summary["data"]["sizes"]["test"] == 0
+    assert set(summary["metrics"]) == {"train", "val"}  # no empty test pass
+    assert "no test split: hold one out" in summary["selection"]["message"]
+
+
 def test_a_best_epoch_before_the_last_is_said_to_flatter():
     from types import SimpleNamespace
 

@@ -85,7 +85,7 @@ def print_summary(summary) -> None:
     if data:
         sizes = ", ".join(f"{k} {v}" for k, v in data["sizes"].items())
         skipped = (
-            f", {data['skipped_files']} unreadable files skipped"
+            f", {data['skipped_files']} items skipped (unreadable or bad: skipped_files.txt)"
             if data.get("skipped_files")
             else ""
         )

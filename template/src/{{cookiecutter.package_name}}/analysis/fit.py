@@ -11,16 +11,19 @@ from collections.abc import Sequence
 
 # For overfitting (high variance), in this order; what the inputs add (``Input.variance_advice``:
 # augmentation for images) comes second, after more data.
+# Every model and task reads them: the options are named where every model has them, else
+# pointed to (a model's size options differ: width, depth, dim, n_factors...).
 OVERFIT_ADVICE = [
     "get more data (label more items)",
-    "try an architecture that generalizes better (one made for these inputs, e.g. a CNN rather "
-    "than an MLP for images, or a pretrained backbone)",
-    "add regularization (model.dropout, optimizer.weight_decay, label smoothing)",
-    "use a smaller model (model.width / model.depth)",
+    "try an architecture that generalizes better (one made for these inputs, or a pretrained "
+    "backbone)",
+    "add regularization (model.dropout where the model has it, optimizer.weight_decay)",
+    "use a smaller model (the size options of its configs/model/ file)",
 ]
 # For underfitting (high bias).
 UNDERFIT_ADVICE = [
-    "use a bigger model (model.width / model.depth, or the next model up the ladder)",
+    "use a bigger model (the size options of its configs/model/ file, or the next model up the "
+    "ladder)",
     "train longer (trainer.max_epochs)",
     "raise the learning rate (optimizer.lr), or find one with lr_find=report",
     "reduce regularization (model.dropout, optimizer.weight_decay)",

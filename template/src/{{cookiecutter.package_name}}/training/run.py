@@ -171,10 +171,12 @@ def train(cfg: DictConfig) -> Summary:
                 cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")
             }
         summary.trainer = _trainer_facts(trainer)
-        summary.selection = checkpoint_selection(trainer)  # val: best epoch's and last epoch's
+        sizes = datamodule.sizes()
+        # val: best epoch's and last epoch's
+        summary.selection = checkpoint_selection(trainer, has_test=bool(sizes.get("test")))
 
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
-        splits = list(cfg.evaluate.splits)
+        splits = [s for s in cfg.evaluate.splits if sizes.get(s)]  # (no test split: none to test)
         summary.metrics = measure(trainer, module, datamodule, splits, best) if splits else {}
         reference = (
             datamodule.reference_scores(module.task, splits)

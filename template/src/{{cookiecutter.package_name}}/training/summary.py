@@ -103,10 +103,11 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
     return summary
 
 
-def checkpoint_selection(trainer) -> dict:
+def checkpoint_selection(trainer, has_test: bool = True) -> dict:
     """The validation figure the best checkpoint was selected on, and the last epoch's (from
     ``trainer.callback_metrics`` after fit): the best of many epochs on the same split flatters
-    the model. Empty when no checkpoint was selected on a metric."""
+    the model. Empty when no checkpoint was selected on a metric. ``has_test``: whether the data
+    holds a test split (the honest figure), or the message says to hold one out."""
     callback = trainer.checkpoint_callback
     monitor = getattr(callback, "monitor", None)
     best = getattr(callback, "best_model_score", None)
@@ -131,7 +132,12 @@ def checkpoint_selection(trainer) -> dict:
         "best_epoch": best_epoch,
         "last": last,
         "last_epoch": last_epoch,
-        "message": f"{message}; the test split is the honest figure",
+        "message": f"{message}; "
+        + (
+            "the test split is the honest figure"
+            if has_test
+            else "this data has no test split: hold one out (data.test_fraction) for an honest one"
+        ),
     }
 
 

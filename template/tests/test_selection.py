@@ -11,6 +11,8 @@ from default_task import QUICK_MODEL, SCORE
 from {{ cookiecutter.package_name }}.console import print_summary
 from {{ cookiecutter.package_name }}.training.summary import checkpoint_selection
 
+from conftest import compose_config
+
 SHORT = [
     "mode=fraction",
     *QUICK_MODEL,
@@ -43,11 +45,18 @@ def test_summary_records_the_best_and_the_last_epoch_on_val(run_train, capsys):
     assert f"(best epoch {selection['best_epoch']}; {last})" in val_line
 
 
-def test_without_a_test_split_nothing_is_tested_and_the_message_says_so(run_train):
+def test_without_a_test_split_nothing_is_tested_and_the_message_says_so(run_train, tmp_path):
     summary = run_train(*SHORT, "data.test_fraction=0")
     assert summary["data"]["sizes"]["test"] == 0
     assert set(summary["metrics"]) == {"train", "val"}  # no empty test pass
     assert "no test split: hold one out" in summary["selection"]["message"]
+    # eval.py's interpretation (of the test split by default) falls back to val, and says so
+    from {{ cookiecutter.package_name }}.training.run import evaluate
+
+    cfg = compose_config("eval", [f"ckpt_path={summary['best_checkpoint']}"], tmp_path / "eval")
+    measured = evaluate(cfg).to_dict()
+    assert set(measured["metrics"]) == {"train", "val"}
+    assert measured["interpretation"]["message"].startswith("interpret_split=test is empty")
 
 
 def test_a_best_epoch_before_the_last_is_said_to_flatter():

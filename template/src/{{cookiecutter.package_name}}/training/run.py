@@ -268,15 +268,23 @@ def evaluate(cfg: DictConfig) -> Summary:
         trainer = lean_profiler(
             instantiate(cfg.trainer, logger=False, default_root_dir=cfg.paths.output_dir)
         )
-        summary.metrics = measure(trainer, module, datamodule, list(cfg.splits))
+        sizes = datamodule.sizes()
+        splits = [s for s in cfg.splits if sizes.get(s)]  # (an empty split: nothing to measure)
+        summary.metrics = measure(trainer, module, datamodule, splits)
         if {"train", "val"} <= summary.metrics.keys():
             summary.verdicts["fit"] = judge_fit(module.task, datamodule, summary.metrics)
         if cfg.get("interpret") and trainer.is_global_zero:
             from ..analysis.interpret import interpret
 
-            summary.sections["interpretation"] = interpret(
-                module, datamodule, cfg.paths.output_dir, cfg.interpret_split, cfg.top_k
-            )
+            # a data set without the asked split (no test split): the report is on val, said so
+            split = cfg.interpret_split if sizes.get(cfg.interpret_split) else "val"
+            report = interpret(module, datamodule, cfg.paths.output_dir, split, cfg.top_k)
+            if split != cfg.interpret_split:
+                report["message"] = (
+                    f"interpret_split={cfg.interpret_split} is empty in this data: the report is "
+                    f"on val. {report.get('message', '')}"
+                ).strip()
+            summary.sections["interpretation"] = report
     except BaseException as caught:  # recorded, then re-raised
         error = caught
     finally:

@@ -263,3 +263,73 @@ def test_full_run_beats_the_trivial_baseline_and_reports_gradient_boosting(run_t
     assert fit["reference_gap"] == pytest.approx(fit["val"] - reference["val"])
     assert summary["metrics"]["test"]["acc"] > fit["baseline"] + 0.2  # majority class: ~0.63
     assert not math.isnan(summary["metrics"]["val"]["loss"])
+
+
+def write_customers(path, rows: int = 60, sep: str = ","):
+    """customer_id and signup_date (one value per row), plan (3 categories), spend (numbers, one
+    per row), churn (stays/leaves)."""
+    rng = random.Random(0)
+    lines = [sep.join(["customer_id", "signup_date", "plan", "spend", "churn"])]
+    for i in range(rows):
+        plan = rng.choice(["basic", "plus", "pro"])
+        churn = "leaves" if i % 3 == 0 else "stays"
+        date = f"2024-{i % 12 + 1:02d}-{i // 12 + 1:02d}"
+        lines.append(sep.join([f"c{i:04d}", date, plan, f"{rng.uniform(5, 90):.2f}", churn]))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_id_and_date_columns_are_left_out_unless_listed(tmp_path, caplog):
+    """cat_names null: a text column with (nearly) one value per row (an ID, a date) would be
+    an unseen category in every val/test row: it is left out, in a warning and summary.json's
+    data notes; listed in data.cat_names, it is kept."""
+    path = write_customers(tmp_path / "customers.csv")
+    datamodule = table(path, y_names=["churn"], cat_names=None, cont_names=None, valid_column=None)
+    assert datamodule.cat_names == ["plan"] and datamodule.cont_names == ["spend"]
+    data = datamodule.describe()
+    assert data["left_out_columns"] == {"customer_id": 60, "signup_date": 60}
+    note = next(n for n in data["notes"] if "left out" in n)
+    assert "'customer_id'" in note and "'signup_date'" in note and "data.cat_names" in note
+    assert any("'customer_id' (60 values)" in r.getMessage() for r in caplog.records)
+
+    listed = ["customer_id", "signup_date", "plan"]
+    datamodule = table(
+        path, y_names=["churn"], cat_names=listed, cont_names=None, valid_column=None
+    )
+    assert datamodule.cat_names == listed and "left_out_columns" not in datamodule.describe()
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "words"),
+    [
+        ("continuous", "churn", ["target column 'churn'", "'leaves', 'stays'", "task=tabular"]),
+        ("class", "spend", ["'spend' holds numbers", "60 rows", "task=tabular_regression"]),
+    ],
+    ids=["classes_as_numbers", "numbers_as_classes"],
+)
+def test_a_target_of_the_other_kind_names_the_task(tmp_path, kind, target, words):
+    path = write_customers(tmp_path / "customers.csv")
+    columns = {"cat_names": ["plan"], "cont_names": None, "valid_column": None}
+    with pytest.raises(TableError) as raised:
+        table(path, y_names=[target], target_kind=kind, **columns)
+    assert is_user_error(raised.value)
+    assert all(word in str(raised.value) for word in words), str(raised.value)
+    assert "data.cat_names" not in str(raised.value)
+
+
+@pytest.mark.task("tabular")
+def test_a_semicolon_separated_file_is_told_and_read_with_data_sep(tmp_path):
+    path = write_customers(tmp_path / "customers.csv", sep=";")
+    overrides = ["task=tabular", "data=table_csv", f"data.path={path}", "data.y_names=[churn]"]
+    cfg = compose_config("train", overrides, tmp_path)
+    with pytest.raises(TableError) as raised:
+        build_datamodule(cfg, get_class(cfg.task._target_))
+    assert is_user_error(raised.value)
+    assert "separated by ';'" in str(raised.value) and "data.sep=';'" in str(raised.value)
+
+    cfg = compose_config("train", [*overrides, "data.sep=';'"], tmp_path)
+    datamodule = build_datamodule(cfg, get_class(cfg.task._target_))
+    assert datamodule.cat_names == ["plan"] and datamodule.target_names == ["leaves", "stays"]
+    with pytest.raises(TableError) as raised:  # new rows to predict: the same line
+        TableInput().read_items(path)
+    assert "separated by ';'" in str(raised.value)

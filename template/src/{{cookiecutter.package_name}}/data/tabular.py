@@ -19,11 +19,19 @@ import torch
 from ..inputs.table import TableInput, TableRows, category_key
 from .base import DataModule, LoadedData, require_classes
 from .split import valid_flags
-from .tabular_errors import TableError, check_columns, numeric_column, text_among_numbers
+from .tabular_errors import (
+    TableError,
+    check_columns,
+    mostly_distinct,
+    numeric_column,
+    separator_in_name,
+    text_among_numbers,
+)
 
 log = logging.getLogger(__name__)
 
 TARGET_KINDS = ("class", "continuous")
+SEPARATORS = {"tab": "\t", "\\t": "\t"}  # data.sep=tab: a tab is awkward to type in an override
 
 
 class TabularDataModule(DataModule):
@@ -42,6 +50,7 @@ class TabularDataModule(DataModule):
         target_kind: str = "class",
         valid_column: str | None = None,
         reference_model: bool = True,
+        sep: str = ",",
         **kwargs,
     ) -> None:
         from .tables import EMBEDDED
@@ -61,6 +70,7 @@ class TabularDataModule(DataModule):
         self.stored_classes: list[str] | None = None  # a checkpoint's class list
         self.unknown_categories: dict[str, int] = {}
         self.text_in_numbers: dict[str, dict] = {}  # numeric columns read as categories
+        self.left_out: dict[str, int] = {}  # ID-like columns left out: distinct values
 
     # ---- reading ---------------------------------------------------------------------------
     def read_frame(self):
@@ -79,12 +89,20 @@ class TabularDataModule(DataModule):
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
+            sep = SEPARATORS.get(str(self.hparams.sep), str(self.hparams.sep))
             try:
-                frame = pd.read_csv(path)
+                frame = pd.read_csv(path, sep=sep)
             except pd.errors.EmptyDataError:
                 raise TableError(
                     f"data.path={path} is empty: a table needs a header line and rows"
                 ) from None
+            found = separator_in_name(frame, sep)
+            if found:
+                setting = "data.sep=tab" if found == "\t" else f"\"data.sep='{found}'\""
+                raise TableError(
+                    f"data.path={path} reads as one column named {str(frame.columns[0])!r}: the "
+                    f"file seems separated by {found!r}, not {sep!r}: set {setting}"
+                )
         if len(frame) == 0:
             raise TableError(
                 f"data.path={path} has column names ({', '.join(map(str, frame.columns))}) "
@@ -114,10 +132,34 @@ class TabularDataModule(DataModule):
                 and c not in (conts or [])
             ]
             numeric = [c for c in rest if frame[c].dtype.kind in "fiu"]
+            guessed = cats is None
             cats = list(cats) if cats is not None else [c for c in rest if c not in numeric]
             self._warn_text_in_numbers(frame, [c for c in cats if c in rest])
+            if guessed:  # (columns the user lists in cat_names are theirs: kept)
+                cats = self._leave_out_distinct(frame, cats)
             conts = list(conts) if conts is not None else numeric
         return list(cats), list(conts), y_names
+
+    def _leave_out_distinct(self, frame, guessed_categorical: list[str]) -> list[str]:
+        """Guessed categorical columns with (nearly) one value per row (IDs, dates) are left out:
+        every val/test row would be an unseen category. Counted over the whole table (the split
+        comes later; its training rows are as distinct). Say so in one line."""
+        self.left_out = {
+            str(c): int(frame[c].nunique())
+            for c in guessed_categorical
+            if str(c) not in self.text_in_numbers and mostly_distinct(frame[c])
+        }
+        if self.left_out:
+            log.warning("%s: %s", self.source(), self._left_out_note(len(frame)))
+        return [c for c in guessed_categorical if str(c) not in self.left_out]
+
+    def _left_out_note(self, rows: int) -> str:
+        counts = ", ".join(f"'{c}' ({n} values)" for c, n in self.left_out.items())
+        return (
+            f"column(s) {counts} left out of the inputs: distinct in more than half of the "
+            f"{rows} rows, as IDs and dates are, their val/test rows would be unseen categories; "
+            "list a column in data.cat_names to keep it"
+        )
 
     def _warn_text_in_numbers(self, frame, guessed_categorical: list[str]) -> None:
         """A column of numbers with a few text cells becomes categorical (one category per
@@ -188,6 +230,13 @@ class TabularDataModule(DataModule):
                 raise TableError(f"data.y_names={y_names}: class targets need one column")
             keys = [category_key(v) for v in frame[y_names[0]]]
             # the classes a checkpoint was trained on stay its classes, whichever this file has
+            column = frame[y_names[0]]
+            if not self.stored_classes and column.dtype.kind in "fiu" and mostly_distinct(column):
+                raise TableError(
+                    f"{self.source()}: target column '{y_names[0]}' holds numbers with "
+                    f"{column.nunique()} distinct values in {len(column)} rows, (nearly) one class "
+                    "per row: numbers to predict: use task=tabular_regression"
+                )
             names = self.stored_classes or sorted(set(keys))
             index = {name: i for i, name in enumerate(names)}
             unknown = sorted(set(keys) - set(index))
@@ -198,7 +247,7 @@ class TabularDataModule(DataModule):
                 )
             require_classes(names, f"{self.source()} column '{y_names[0]}'")
             return torch.tensor([index[k] for k in keys], dtype=torch.long), names
-        values = [numeric_column(frame[c], c, self.source()) for c in y_names]
+        values = [numeric_column(frame[c], c, self.source(), target=True) for c in y_names]
         return torch.tensor(values, dtype=torch.float32).T.contiguous(), list(y_names)
 
     # ---- preprocessing: the input's, learnt on the training split, kept in the checkpoint ----
@@ -236,6 +285,7 @@ class TabularDataModule(DataModule):
             **super().describe(),
             "unknown_categories": dict(self.unknown_categories),
             **({"text_in_numbers": self.text_in_numbers} if self.text_in_numbers else {}),
+            **({"left_out_columns": dict(self.left_out)} if self.left_out else {}),
         }
 
     def notes(self) -> list[str]:
@@ -246,6 +296,7 @@ class TabularDataModule(DataModule):
                 f"numbers (rows {found['first_rows']})"
                 for column, found in self.text_in_numbers.items()
             ),
+            *([self._left_out_note(len(self.frame))] if self.left_out else []),
         ]
 
     # ---- the baseline to beat ----------------------------------------------------------------

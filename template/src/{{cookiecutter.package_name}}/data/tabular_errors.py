@@ -1,5 +1,6 @@
-"""Bad tables, said in one line (exit status 2): unknown columns, non-numeric numbers; and the
-warning for a column of numbers with a few text cells (read as categories otherwise unnoticed)."""
+"""Bad tables, said in one line (exit status 2): unknown columns, non-numeric numbers, a file
+not separated by commas; and the checks behind the warnings for a column of numbers with a few
+text cells (read as categories otherwise unnoticed) and for an ID-like column."""
 
 from __future__ import annotations
 
@@ -31,21 +32,48 @@ def check_columns(frame, wanted: dict[str, list[str]], source: str, trained: boo
         )
 
 
-def numeric_column(series, column: str, source: str):
-    """``series`` as floats (missing stays NaN); text that is not a number is an error."""
+def numeric_column(series, column: str, source: str, target: bool = False):
+    """``series`` as floats (missing stays NaN); text that is not a number is an error.
+    ``target``: the column is a target, whose fix is the task, not data.cat_names."""
     import pandas as pd
 
     values = pd.to_numeric(series, errors="coerce")
     bad = values.isna() & series.notna()
     if bad.any():
         rows = series.index[bad].tolist()
-        examples = ", ".join(repr(v) for v in series[bad].head(3).tolist())
+        examples = ", ".join(repr(v) for v in series[bad].drop_duplicates().head(3).tolist())
+        if not target:
+            fix = "fix them, or list the column in data.cat_names"
+        elif bad.mean() > 0.5:  # mostly text: class names, not numbers with typos
+            fix = "the targets are classes: use task=tabular"
+        else:
+            fix = "fix them (targets that are classes: task=tabular)"
+        kind = "target" if target else "continuous"
         raise TableError(
-            f"{source}: continuous column '{column}' has {len(rows)} value(s) that "
-            f"are not numbers ({examples}; rows {rows[:5]}): fix them, or list "
-            "the column in data.cat_names"
+            f"{source}: {kind} column '{column}' has {len(rows)} value(s) that "
+            f"are not numbers ({examples}; rows {rows[:5]}): {fix}"
         )
     return values.astype("float64")
+
+
+# A category seen once in training teaches its embedding nothing and is unseen in val/test (index
+# 0): a column with more distinct values than half its rows (IDs, dates, free text) is mostly such
+# categories; below that most values repeat and an embedding can learn them.
+MOSTLY_DISTINCT = 0.5
+
+
+def mostly_distinct(series) -> bool:
+    """More distinct values than ``MOSTLY_DISTINCT`` of the rows: (nearly) one per row."""
+    return len(series) > 1 and series.nunique() > MOSTLY_DISTINCT * len(series)
+
+
+def separator_in_name(frame, used: str = ",") -> str | None:
+    """The separator of a file read with ``used`` as one column whose name holds another one
+    (``a;b;c``): that character, else None."""
+    if frame.shape[1] != 1:
+        return None
+    name = str(frame.columns[0])
+    return next((sep for sep in (",", ";", "\t", "|") if sep != used and sep in name), None)
 
 
 def text_among_numbers(series, share: float = 0.9) -> dict | None:

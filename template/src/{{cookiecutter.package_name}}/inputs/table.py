@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from ..data.tabular_errors import TableError, check_columns, numeric_column
+from ..data.tabular_errors import TableError, check_columns, numeric_column, separator_in_name
 from .base import Input, InputFacts
 
 
@@ -183,6 +183,12 @@ class TableInput(Input):
         except (ValueError, OSError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
             raise TableError(f"inputs={path}: not a readable table ({reason})") from None
+        found = separator_in_name(frame)
+        if found:  # (new rows are read with commas: the training data.sep is not kept)
+            raise TableError(
+                f"inputs={path} reads as one column: the file seems separated by {found!r}; "
+                "predict.py reads commas: save it with commas (or as .parquet)"
+            )
         unknown: dict[str, int] = {}
         inputs = self.encode(frame.reset_index(drop=True), unknown)
         names = [f"{path.name}:{i}" for i in range(len(frame))]

@@ -423,3 +423,98 @@ def test_clean_command_lists_suspicious_items_of_a_trained_model(run_train, tmp_
     assert sum("high_loss" in row["reasons"] for row in rows) == 10  # top 5 of each split
     meta = json.loads((out / clean_data.META_FILE).read_text())
     assert meta["root"] is None and len(meta["class_names"]) == 10
+
+
+def review_of(datamodule, folder: Path, actions: list[tuple[int, str, str]]) -> Path:
+    """A review CSV of ``datamodule`` as a person left it: rows ``(index, action, new_label)``."""
+    rows = [
+        {
+            "split": "train",
+            "index": index,
+            "path": datamodule.paths[index],
+            "label": "",
+            "prediction": "",
+            "loss": 1.0,
+            "reasons": "high_loss",
+            "action": action,
+            "new_label": new_label,
+        }
+        for index, action, new_label in actions
+    ]
+    return clean_data.write_review(rows, folder, datamodule, "model.ckpt")
+
+
+def test_relabel_is_refused_on_csv_data_before_anything_moves(tmp_path):
+    from {{ cookiecutter.package_name }}.data.image_csv import ImageCsvDataModule
+
+    root = tmp_path / "shapes"
+    root.mkdir()
+    rows = [("a.png", "circle red"), ("b.png", "circle"), ("c.png", "red"), ("d.png", "")] * 2
+    rows = [(f"{i}{name}", labels) for i, (name, labels) in enumerate(rows)]
+    for name, _ in rows:
+        Image.new("RGB", (8, 8), "red").save(root / name)
+    (root / "labels.csv").write_text(
+        "fname,labels\n" + "".join(f"{name},{labels}\n" for name, labels in rows)
+    )
+    datamodule = ImageCsvDataModule(
+        root=str(root), image_size=8, batch_size=2, num_workers=0, stratify="none"
+    )
+    datamodule.setup()
+    original = snapshot(tmp_path)
+    path = review_of(
+        datamodule, tmp_path / "review", [(0, "delete", ""), (1, "relabel", "red"), (2, "keep", "")]
+    )
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError) as raised:
+        clean_data.apply_decisions(path)
+    message = user_message(raised.value) or ""
+    assert "relabel on line 3" in message and "edit the labels in your own CSV" in message
+    assert "\n" not in message
+    assert snapshot(tmp_path) == before and not (root / "red").exists()  # not even the delete
+    assert original.items() <= before.items()
+
+    edit_review(path, [("keep", ""), ("relabel", "circle;red")])  # a label set: same refusal
+    with pytest.raises(ValueError) as raised:
+        clean_data.apply_decisions(path)
+    message = user_message(raised.value) or ""
+    assert "relabel on line 3" in message and "is not a class" not in message
+
+
+def test_a_new_label_of_several_classes_is_named_as_such(tmp_path):
+    root = tmp_path / "pets"
+    datamodule = image_folder(root)
+    path = review_of(datamodule, tmp_path / "review", [(0, "relabel", "c0;c2")])
+    with pytest.raises(ValueError) as raised:
+        clean_data.apply_decisions(path)
+    message = user_message(raised.value) or ""
+    assert "new_label 'c0;c2' names several classes: relabel gives an item one class" in message
+    assert "is not a class" not in message
+
+
+def test_undo_removes_the_folders_apply_made(tmp_path):
+    root, original, report = applied_folder(tmp_path)
+    quarantine = Path(report["quarantine"])
+    made = Path(report["log"]).name.removeprefix("moves-").removesuffix(".jsonl")
+    assert (quarantine / made).is_dir()
+    clean_data.undo(report["log"])
+    assert snapshot(root) == original
+    assert not (quarantine / made).exists()  # no empty folders left behind
+    assert sorted(p.name for p in root.iterdir()) == ["c0", "c1", "c2"]
+
+
+def test_a_review_row_without_a_path_is_named(tmp_path):
+    root = tmp_path / "pets"
+    datamodule = image_folder(root)
+    path = review_of(datamodule, tmp_path / "review", [(0, "keep", ""), (1, "delete", "")])
+    edited = edit_review(path, [])
+    edited[1]["path"] = ""
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, list(edited[0]))
+        writer.writeheader()
+        writer.writerows(edited)
+    before = snapshot(root)
+    with pytest.raises(ValueError) as raised:
+        clean_data.apply_decisions(path)
+    message = user_message(raised.value) or ""
+    assert "the path of line 3 is empty" in message and "outside the data root" not in message
+    assert snapshot(root) == before

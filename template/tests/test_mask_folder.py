@@ -81,3 +81,55 @@ def test_a_camvid_folder_trains_and_reports_what_it_skipped(tmp_path, run_train)
     assert summary["data"]["skipped_files"] == 3 and summary["data"]["sizes"]["val"] == 3
     assert summary["data"]["sizes"]["test"] == 0  # valid.txt given: no test split unless asked
     assert 0.0 <= summary["metrics"]["val"]["miou"] <= 1.0
+
+
+def test_review_rows_name_image_and_mask_and_delete_quarantines_both(tmp_path):
+    """clean.py on segmentation data: each row names its image and its mask; ``delete`` moves
+    both (an image without its mask would be skipped anyway), undo brings both back."""
+    import csv
+
+    from torch import nn
+
+    from {{ cookiecutter.package_name }}.analysis import clean_data
+    from {{ cookiecutter.package_name }}.inputs.base import InputFacts
+    from {{ cookiecutter.package_name }}.models import facts_config, model_config
+    from {{ cookiecutter.package_name }}.tasks.segmentation import SegmentationTask
+    from {{ cookiecutter.package_name }}.training.module import TaskModule
+
+    root = camvid_folder(tmp_path / "camvid")
+    datamodule = MaskFolderDataModule(root=str(root), image_size=16, batch_size=4)
+    datamodule.setup()
+    keys = datamodule.loaded.item_keys
+    assert datamodule.paths == [str(root / "images" / key) for key in keys]
+    task = TaskModule.for_task(
+        SegmentationTask,
+        model_config("unet_small"),
+        {"names": datamodule.class_names},
+        facts_config(InputFacts("image", (3, 16, 16))),
+        {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1},
+        {
+            "_target_": "{{ cookiecutter.package_name }}.training.optim.constant",
+            "_partial_": True,
+        },
+    )
+    task.model = nn.Conv2d(3, len(datamodule.class_names), 1)
+    rows = clean_data.find_suspicious(task, datamodule, top_k=2)
+    assert rows and all(Path(row["path"]).is_file() and Path(row["mask"]).is_file() for row in rows)
+    path = clean_data.write_review(rows, tmp_path / "review", datamodule, "model.ckpt")
+    with path.open(newline="") as file:
+        edited = list(csv.DictReader(file))
+    edited[0]["action"] = "delete"
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, list(edited[0]))
+        writer.writeheader()
+        writer.writerows(edited)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    report = clean_data.apply_decisions(path)
+    assert report["moved"] == 2 and report["delete"] == 1
+    image, mask = Path(edited[0]["path"]), Path(edited[0]["mask"])
+    assert not image.exists() and not mask.exists()
+    quarantined = sorted(p.name for p in Path(report["quarantine"]).rglob("*.png"))
+    assert quarantined == sorted([image.name, mask.name])
+
+    assert clean_data.undo_applied(path)["restored"] == 2
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before

@@ -4,8 +4,10 @@
    and why (classification: the highest losses, confident predictions that disagree with the
    label, correct but unsure predictions). They go into ``suspicious.csv`` with ``action=keep``;
    a person edits each row to ``keep``, ``delete`` or ``relabel`` (with ``new_label``).
-2. ``apply``: for an image folder, ``delete`` moves the file to a quarantine folder and
-   ``relabel`` moves it into the new class's folder. Nothing is deleted: every move is logged
+2. ``apply``: for data with files, ``delete`` moves the file (and a segmentation image's mask)
+   to a quarantine folder; for class folders (``image_folder``) ``relabel`` moves it into the new
+   class's folder (other file data takes its labels from a CSV or masks: a relabel row is refused,
+   edit the labels there). Nothing is deleted: every move is logged
    (JSON lines) and ``undo`` moves everything back (every move is checked before any is made;
    an undo that stopped can be run again; no path outside the data root is followed). Data
    without files of its own (digits, a table, texts) gets ``decisions.json``: the items to drop
@@ -17,11 +19,13 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import time
 from pathlib import Path
 
 from ..data.base import first_problems
+from ..data.folder import FolderDataModule
 from ..training.validate import ConfigError
 from .predict import predict
 
@@ -41,6 +45,7 @@ def find_suspicious(
     """Rows for the review CSV, highest loss first; the task says which items and why
     (``reasons``); ``options`` are the task's thresholds (e.g. ``confident``, ``unsure``)."""
     rows, report = [], module.report()
+    masks = getattr(datamodule, "mask_paths", None)  # segmentation: deleted with its image
     for split in splits:
         p = predict(module, datamodule, split)
         for row in report.suspicious(p, top_k, **options):
@@ -53,6 +58,7 @@ def find_suspicious(
                     "path": p.paths[i] or "",
                     **row,
                     **({"input": described} if described else {}),
+                    **({"mask": masks[p.indices[i]]} if masks else {}),
                     "action": "keep",
                     "new_label": "",
                 }
@@ -80,6 +86,7 @@ def write_review(rows: list[dict], folder: str | Path, datamodule, checkpoint: s
         "data": {"name": datamodule.name, "items": len(datamodule.loaded.targets)},
         # a model trained on earlier decisions (data.decisions=): the new ones add to them
         "earlier_decisions": datamodule.hparams.get("decisions"),
+        "relabel_refused": _relabel_refusal(datamodule),  # None: relabel rows can be applied
     }
     (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return path
@@ -98,17 +105,30 @@ def read_decisions(csv_path: str | Path) -> tuple[list[dict], dict]:
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     with csv_path.open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
-    problems = []
+    problems, relabelled, names = [], [], meta["class_names"]
+    refused = meta.get("relabel_refused")
     for number, row in enumerate(rows, start=2):  # line numbers as a spreadsheet shows them
         action = (row.get("action") or "keep").strip().lower()
         row["action"] = action
+        new_label = (row.get("new_label") or "").strip()
         if action not in ACTIONS:
             problems.append(f"line {number}: action '{action}' (use {', '.join(ACTIONS)})")
-        if action == "relabel" and (row.get("new_label") or "").strip() not in meta["class_names"]:
+        elif action == "relabel":
+            relabelled.append(str(number))
+        if action != "relabel" or refused or new_label in names:
+            continue
+        several = [part for part in re.split(r"[;,|\s]+", new_label) if part]
+        if len(several) > 1 and set(several) <= set(names):
             problems.append(
-                f"line {number}: new_label '{row.get('new_label') or ''}' is not a "
-                f"class ({', '.join(meta['class_names'])})"
+                f"line {number}: new_label '{new_label}' names several classes: relabel gives "
+                "an item one class"
             )
+        else:
+            problems.append(
+                f"line {number}: new_label '{new_label}' is not a class ({', '.join(names)})"
+            )
+    if refused and relabelled:  # before any file moves: a moved file would keep its labels
+        problems.insert(0, f"relabel on line {', '.join(relabelled)}: {refused}")
     if problems:
         raise ConfigError(
             f"{csv_path} has invalid rows, nothing was changed: {first_problems(problems)}"
@@ -127,17 +147,30 @@ def apply_decisions(csv_path: str | Path, quarantine: str | Path | None = None) 
         return _write_indices(todo, csv_path, meta)
     root = Path(meta["root"]).resolve()
     quarantine = Path(quarantine) if quarantine else _quarantine_of(root)
-    outside = [
-        f"line {number}: {row['path']}"
+    empty = [
+        f"line {number}"
         for number, row in enumerate(rows, start=2)
-        if row["action"] != "keep" and not _inside(Path(row["path"]), root)
+        if row["action"] != "keep" and not (row.get("path") or "").strip()
+    ]
+    if empty:  # Path("") is the working folder: say what is wrong instead
+        raise ConfigError(
+            f"{csv_path}: the path of {', '.join(empty[:5])} is empty (a file to move is "
+            "needed; a review written before this data had item paths? run step=find again), "
+            "nothing was changed"
+        )
+    outside = [
+        f"line {number}: {file}"
+        for number, row in enumerate(rows, start=2)
+        if row["action"] != "keep"
+        for file in _files(row)
+        if not _inside(Path(file), root)
     ]
     if outside:  # an edited path: apply moves files of the data set only
         raise ConfigError(
             f"{csv_path} names files outside the data root {root}, nothing was changed: "
             f"{first_problems(outside, 3)}"
         )
-    gone = [row["path"] for row in todo if not Path(row["path"]).is_file()]
+    gone = [file for row in todo for file in _files(row) if not Path(file).is_file()]
     if gone:  # checked before any move: a half-applied review helps no one
         raise ConfigError(
             f"{len(gone)} file(s) of {csv_path} are gone (applied already? then undo first), "
@@ -150,19 +183,20 @@ def apply_decisions(csv_path: str | Path, quarantine: str | Path | None = None) 
     with log.open("a", encoding="utf-8") as file:
         file.write(json.dumps({"root": str(root)}) + "\n")  # what undo may touch
         for row in todo:
-            source = Path(row["path"]).resolve()
-            if row["action"] == "delete":
-                target = quarantine / stamp / source.relative_to(root)
-            else:
-                target = root / row["new_label"].strip() / source.name
-            target = _free(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(source), str(target))
-            file.write(
-                json.dumps({"action": row["action"], "from": str(source), "to": str(target)}) + "\n"
-            )
-            file.flush()  # the log is complete even if a later move fails
-            moved += 1
+            for path in _files(row):
+                source = Path(path).resolve()
+                if row["action"] == "delete":
+                    target = quarantine / stamp / source.relative_to(root)
+                else:
+                    target = root / row["new_label"].strip() / source.name
+                target = _free(target)
+                made = _first_missing(target.parent)  # undo removes it again once empty
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(source), str(target))
+                entry = {"action": row["action"], "from": str(source), "to": str(target)}
+                file.write(json.dumps({**entry, **({"made": str(made)} if made else {})}) + "\n")
+                file.flush()  # the log is complete even if a later move fails
+                moved += 1
     _point_to(csv_path, {"log": str(log)})
     counts = {a: sum(r["action"] == a for r in rows) for a in ACTIONS}
     return {"moved": moved, "log": str(log), "quarantine": str(quarantine), **counts}
@@ -218,6 +252,10 @@ def undo(log: str | Path, root: str | Path | None = None) -> dict:
     for source, target in reversed(todo):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(source), str(target))
+    for move in reversed(moves):  # the folders apply made (a new class folder), if left empty
+        made = Path(move["made"]).resolve() if move.get("made") else None
+        if made and made != root and (_inside(made, quarantine) or _inside(made, root)):
+            _remove_empty(Path(move["to"]).resolve().parent, made)
     done = log.with_name(log.name + ".undone")
     log.rename(done)
     return {"restored": len(todo), "already_back": len(moves) - len(todo), "log": str(done)}
@@ -246,6 +284,51 @@ def undo_applied(csv_path: str | Path) -> dict:
         "decisions": str(done),
         "note": f"{decisions.name} renamed: retrain without data.decisions= to use every item",
     }
+
+
+def _files(row: dict) -> list[str]:
+    """The files a row moves: its item, and a deleted segmentation image's mask."""
+    mask = (row.get("mask") or "").strip() if row["action"] == "delete" else ""
+    return [row["path"].strip(), *([mask] if mask else [])]
+
+
+def _relabel_refusal(datamodule) -> str | None:
+    """Why relabel rows cannot be applied to this data (None: they can). Relabel moves a file
+    into another class folder, or (no files) records the item's new class for retraining."""
+    kind = datamodule.target_kind
+    if getattr(datamodule, "root", None) is not None:
+        class_folders = isinstance(datamodule, FolderDataModule) and (
+            type(datamodule).load is FolderDataModule.load
+        )
+        if not class_folders:
+            return (
+                f"{datamodule.name} data takes its labels from a CSV or masks, not from class "
+                "folders (moving the file changes no label): edit the labels in your own CSV / "
+                "the data's label source instead"
+            )
+    elif kind != "class":
+        return (
+            f"relabel gives an item one class, {datamodule.name} data has {kind} labels: edit "
+            "the labels in the data's label source instead"
+        )
+    return None
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost folder of ``folder``'s path that does not exist yet (None: all exist)."""
+    missing = None
+    while not folder.exists():
+        missing, folder = folder, folder.parent
+    return missing
+
+
+def _remove_empty(folder: Path, up_to: Path) -> None:
+    """Remove ``folder`` and its parents up to ``up_to`` (included) while they are empty."""
+    while folder.is_relative_to(up_to) and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        if folder == up_to:
+            break
+        folder = folder.parent
 
 
 def _inside(path: Path, folder: Path) -> bool:

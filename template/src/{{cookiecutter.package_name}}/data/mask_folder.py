@@ -67,6 +67,10 @@ class MaskFolderDataModule(DataModule):
         size = [image_size, image_size] if isinstance(image_size, int) else list(image_size)
         self.size = (int(size[0]), int(size[1]))  # (height, width)
         self.skipped_files: list[str] = []
+        # per item, as the file sources have them: review rows name their files (clean.py
+        # quarantines an image with its mask)
+        self.paths: list[str] = []
+        self.mask_paths: list[str] = []
 
     def load(self) -> LoadedData:
         h = self.hparams
@@ -79,7 +83,7 @@ class MaskFolderDataModule(DataModule):
                 f"(CamVid layout: {h.images}/a.png with its mask {h.labels}/{example})"
             )
         files = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        images, masks, keys, problems = [], [], [], []
+        images, masks, keys, problems, paths, mask_paths = [], [], [], [], [], []
         for file in files:
             mask_file = label_dir / h.mask_name.format(stem=file.stem, name=file.name)
             pair, why = self._read_pair(file, mask_file, lookup)
@@ -89,12 +93,15 @@ class MaskFolderDataModule(DataModule):
                 images.append(pair[0])
                 masks.append(pair[1])
                 keys.append(file.name)
+                paths.append(str(file))
+                mask_paths.append(str(mask_file))
         self._report(problems, len(files))
         if not images:
             raise FileNotFoundError(
                 f"no usable image/mask pairs under {self.root} "
                 f"({len(files)} images, {len(problems)} skipped)"
             )
+        self.paths, self.mask_paths = paths, mask_paths
         position = {key: i for i, key in enumerate(keys)}
         val = self._valid_names()
         val_indices = None if val is None else [position[n] for n in val if n in position]

@@ -134,7 +134,8 @@ def test_interpretation_files_and_per_label_support(run_train, tmp_path):
 # ---- user data: fastai's CSV format ------------------------------------------------------------
 def write_user_data(root, count: int = 30):
     """Coloured squares: 'red' / 'green' / 'bright' labels, a CSV with an is_valid column, a row
-    naming a missing file (line 5) and a row with no labels (line 9)."""
+    naming a missing file (line 5), a row with an empty labels cell (line 9: no label, kept) and
+    a row cut short before its labels cell (line 13: bad)."""
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -150,6 +151,7 @@ def write_user_data(root, count: int = 30):
         rows.append([f"img{i}.png", labels or "dark", "True" if i % 5 == 0 else "False"])
     rows[3][0] = "gone.png"  # line 5 of the CSV (the header is line 1)
     rows[7][1] = ""  # line 9
+    rows[11] = rows[11][:1]  # line 13
     with (root / "labels.csv").open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["fname", "labels", "is_valid"])
@@ -166,10 +168,12 @@ def test_csv_bad_rows_are_reported_and_is_valid_fixes_the_val_split(tmp_path):
     dm.setup()
     assert len(dm.skipped_files) == 2
     assert dm.skipped_files[0].startswith("line 5: gone.png")
-    assert dm.skipped_files[1].startswith("line 9: img7.png") and "empty" in dm.skipped_files[1]
+    assert dm.skipped_files[1] == "line 13: img11.png: no labels cell (the row is short)"
     assert dm.target_names == ["bright", "dark", "green", "red"]
     assert dm.describe()["skipped_files"] == 2
-    kept = [r for i, r in enumerate(rows) if i not in (3, 7)]
+    no_label = dm.paths.index(f"{tmp_path}/img7.png")  # an empty cell: none of the labels
+    assert dm.loaded.targets[no_label].tolist() == [0.0, 0.0, 0.0, 0.0]
+    kept = [r for i, r in enumerate(rows) if i not in (3, 11)]
     val_files = {f"{tmp_path}/{r[0]}" for r in kept if r[2] == "True"}
     assert {dm.paths[i] for i in dm.indices["val"]} == val_files
     assert not set(dm.indices["test"]) & set(dm.indices["val"]) and dm.indices["test"]

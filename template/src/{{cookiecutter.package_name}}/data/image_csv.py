@@ -6,8 +6,9 @@ with a file column and a labels column (labels separated by ``label_delim``, a s
     002.jpg,dog,True
 
 An optional ``is_valid`` column (true/false, 1/0, yes/no) fixes the validation split; test is then
-split, seeded, from the other rows. Every row is checked before training: a file that is missing
-or unreadable, or an empty label set, is reported with its line number in the CSV and skipped
+split, seeded, from the other rows. An empty labels cell is an item with none of the labels (an
+all-zero target). Every row is checked before training: a file that is missing or unreadable, or
+a row too short to have a labels cell, is reported with its line number in the CSV and skipped
 (``bad_rows: skip``) or stops the run before it starts (``bad_rows: fail``), never mid-epoch.
 Images are read, resized and normalized as ``image_folder`` does (``inputs.image.ImageFileInput``).
 """
@@ -128,8 +129,8 @@ class ImageCsvDataModule(ImageFolderDataModule):
         name = (row.get(self.hparams.file_column) or "").strip()
         if not name:
             return "no file name"
-        if not self._labels(row):
-            return f"{name}: empty label set"
+        if row.get(self.hparams.label_column) is None:  # an empty cell is "" (no labels)
+            return f"{name}: no {self.hparams.label_column} cell (the row is short)"
         if valid_column and valid_flag(row.get(valid_column)) is None:
             return f"{name}: {valid_column}='{row[valid_column]}' is not true/false"
         path = self.root / name

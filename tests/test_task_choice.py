@@ -81,7 +81,7 @@ def test_the_manifest_lists_every_task_option_and_only_template_files():
     for task in TASKS:
         entry = MANIFEST["tasks"][task]
         assert set(entry) == {"domain", "title", "groups", "files", "dependencies", "extras",
-                              "search", "ladder"}, task
+                              "search", "ladder", "own_data"}, task
         assert entry["search"].startswith("model."), task  # an option of the task's model
         # the ladder's models are the task's own (experiment=ladder trains them)
         assert entry["ladder"] and all(f"configs/model/{m}.yaml" in task_files(task)
@@ -182,6 +182,10 @@ def test_each_task_alone_each_feature_and_all_render_lint_and_hold_only_their_fi
     models = ladder["hydra"]["sweeper"]["params"]["model"].split(",")
     assert models == MANIFEST["tasks"][tasks[0]]["ladder"]
     assert all(f"configs/model/{m}.yaml" in files for m in models)
+    # the notebook's next steps: the default task's models and own-data command
+    notebook = json.loads((project / "notebooks/quickstart.ipynb").read_text())
+    steps = "".join(notebook["cells"][-1]["source"])
+    assert MANIFEST["tasks"][tasks[0]]["own_data"] in steps and f"model={models[0]}`" in steps
 
 
 @pytest.mark.parametrize("tool", ["cookiecutter", "copier"])

@@ -196,7 +196,7 @@ def test_images_over_the_pixel_limit_and_unreadable_bodies_get_4xx(digits):
         for body in (b"not an image", png_claiming(64, 64)[:60], digit_png(datamodule, 1)[:-30]):
             status, answer = post(f"{url}/predict", body)
             assert status == 422 and answer["detail"].startswith("not a readable image")
-            assert "\n" not in answer["detail"]
+            assert "\n" not in answer["detail"] and "BytesIO" not in answer["detail"]
         status, answer = post(f"{url}/predict", b'{"a": 1}', {"Content-Type": "application/json"})
         assert status == 415 and "send the file's bytes" in answer["detail"]
     with serving(task, datamodule, max_pixels=32) as url:
@@ -278,6 +278,11 @@ def test_a_table_row_is_served_as_json_like_a_predicted_csv_row(table, tmp_path)
         for bad in (b"{not json", b"[]", b"[1, 2]"):
             status, error = post(f"{url}/predict", bad, json_body)
             assert status == 422 and "\n" not in error["detail"]
+        column = state["cont_names"][0]
+        for value in ([1.0], {"a": 1}):  # a cell is one value
+            bad = json.dumps({**row, column: value}).encode()
+            status, error = post(f"{url}/predict", bad, json_body)
+            assert status == 422 and f"column(s) {column}: a cell is one value" in error["detail"]
         status, error = post(f"{url}/predict", b"\x89PNG...")
         assert status == 422  # a table reads rows, not files
         status, error = post(f"{url}/predict", json.dumps(row).encode())  # no JSON header

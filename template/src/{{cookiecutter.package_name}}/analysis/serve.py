@@ -83,13 +83,15 @@ def create_app(
 @torch.no_grad()
 def _predict_body(task, datamodule, body: bytes, kind: str, max_pixels: int) -> dict:
     """One input sent as a file's bytes: read as predict.py reads a file, and predicted."""
+    stream = io.BytesIO(body)
     try:
-        x = read_one(datamodule, io.BytesIO(body), max_pixels)
+        x = read_one(datamodule, stream, max_pixels)
     except InputTooLarge as error:
         raise HTTPException(413, f"not a readable {kind}: {error}") from None
     except UnreadableInput as error:
         hint = " (JSON rows need Content-Type: application/json)" if _is_json(body) else ""
-        raise HTTPException(422, f"not a readable {kind}: {error}{hint}") from None
+        reason = str(error).replace(repr(stream), "the request body")  # (PIL names its stream)
+        raise HTTPException(422, f"not a readable {kind}: {reason}{hint}") from None
     output = task(x[None].to(next(task.parameters()).device)).float().cpu()[0]
     return task.report().prediction_row(output)
 
@@ -139,6 +141,21 @@ def _json_rows(body: bytes) -> list[dict] | dict:
     if not all(isinstance(row, dict) and row for row in (rows if many else [rows])) or rows == []:
         raise HTTPException(
             422, 'send one row as a JSON object ({"column": value, ...}) or a list of them'
+        )
+    # a cell is one value (a list or an object was read as its text)
+    bad = sorted(
+        {
+            column
+            for row in (rows if many else [rows])
+            for column, value in row.items()
+            if isinstance(value, list | dict)
+        }
+    )
+    if bad:
+        raise HTTPException(
+            422,
+            f"column(s) {', '.join(bad)}: a cell is one value (a number, a text or null), not a "
+            "list or an object",
         )
     return rows
 

@@ -323,6 +323,17 @@ def test_new_texts_are_predicted_and_bad_ones_listed(tmp_path, run_train):
     assert rows[0]["item"].endswith("a.txt") and rows[0]["label"] in ("negative", "positive")
     assert float(rows[0]["p_negative"]) + float(rows[0]["p_positive"]) == pytest.approx(1, 1e-4)
 
+    # a CSV of new texts whose column has another name than the training data's: column=
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("id,review\n1,the food was great .\n2,not good at all .\n")
+    for overrides in (["column=review"], ["+data.input.text_column=review"]):
+        cfg = compose_config(
+            "predict",
+            [f"ckpt_path={summary['best_checkpoint']}", f"inputs={reviews}", *overrides],
+            tmp_path / f"predict-{len(overrides[0])}",
+        )
+        assert predict_run(cfg)["predicted"] == 2, overrides
+
 
 @pytest.mark.feature("deploy")
 def test_export_takes_texts_of_any_length_and_carries_the_tokenizer(tmp_path, run_train):

@@ -101,7 +101,10 @@ def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool 
             "version, or use the version that wrote it"
         ) from None
     check_data_settings(data_class, data_overrides or {})
-    config = {**checkpoint["datamodule"], **(data_overrides or {})}
+    config = dict(checkpoint["datamodule"])
+    for key, value in (data_overrides or {}).items():  # data.input.<key>=...: that key only
+        both = isinstance(value, dict) and isinstance(config.get(key), dict)
+        config[key] = {**config[key], **value} if both else value
     config.pop("_target_")
     datamodule = data_class(**config)
     # what the data module learnt from the run's data, stored by Lightning under the class's name:

@@ -187,8 +187,13 @@ class Task(nn.Module):
             "num_outputs": self.num_outputs(),
             "target_names": list(self.target_info.get("names", [])),
             "targets": self.target_info,
-            "decode": inspect.getdoc(cls.decode),
+            "decode": inspect.getdoc(cls.decode),  # how, in words; a task adds its numbers
+            **self.decode_parameters(),
         }
+
+    def decode_parameters(self) -> dict:
+        """The numbers ``decode`` uses (a threshold, a scale), for a consumer of the export."""
+        return {}
 
 
 def check_output_width(

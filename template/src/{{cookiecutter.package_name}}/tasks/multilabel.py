@@ -60,7 +60,12 @@ class MultiLabelTask(Task):
         return losses.mean(dim=1)
 
     def decode(self, outputs):
+        """Outputs are one logit per label (in target_names order): the sigmoid of each is its
+        probability, and a label is predicted where that probability is above ``threshold``."""
         return (outputs.float().sigmoid() > self.threshold).long()
+
+    def decode_parameters(self) -> dict:
+        return {"threshold": self.threshold}
 
     def metrics(self) -> dict[str, Metric]:
         n, t = self.num_outputs(), self.threshold

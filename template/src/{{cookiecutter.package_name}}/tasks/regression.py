@@ -110,10 +110,15 @@ class RegressionTask(Task):
         return losses.mean(dim=1)
 
     def decode(self, outputs):
-        """Standardized outputs -> values in the targets' original units, ``(N, K)``."""
+        """Outputs are standardized, one per target (in target_names order; a ``y_range`` is
+        already applied by the model): prediction = output * target_std + target_mean, per
+        target, in the targets' own units."""
         return outputs.float() * self.target_std.to(outputs.device) + self.target_mean.to(
             outputs.device
         )
+
+    def decode_parameters(self) -> dict:
+        return {"target_mean": self.target_mean.tolist(), "target_std": self.target_std.tolist()}
 
     def metrics(self) -> dict[str, Metric]:
         # MAE/RMSE over every value (all columns); R²: the mean of the per-column R²

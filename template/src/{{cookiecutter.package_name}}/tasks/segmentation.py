@@ -85,6 +85,9 @@ class SegmentationTask(Task):
         return pixels.flatten(1).sum(dim=1) / valid
 
     def decode(self, outputs):
+        """Outputs are one logit per class for each pixel, ``(N, classes, H, W)``: each pixel's
+        class is the argmax over axis 1 (classes in target_names order); softmax over that axis
+        gives each class's probability."""
         return outputs.argmax(dim=1)
 
     def metrics(self) -> dict[str, Metric]:

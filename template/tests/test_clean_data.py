@@ -124,10 +124,7 @@ def test_round_trip_moves_and_restores_files_with_nothing_lost(tmp_path):
     deleted, relabelled = edited[0], edited[1]
     deleted["action"] = "delete"
     relabelled["action"], relabelled["new_label"] = "relabel", "c0"
-    with path.open("w", newline="") as file:
-        writer = csv.DictWriter(file, list(edited[0]))
-        writer.writeheader()
-        writer.writerows(edited)
+    write_rows(path, edited)
 
     report = clean_data.apply_decisions(path)
     assert report["moved"] == 2 and report["delete"] == 1 and report["relabel"] == 1
@@ -173,11 +170,16 @@ def edit_review(path: Path, actions: list[tuple[str, str]]) -> list[dict]:
         rows = list(csv.DictReader(file))
     for row, (action, new_label) in zip(rows, actions, strict=False):
         row["action"], row["new_label"] = action, new_label
+    write_rows(path, rows)
+    return rows
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    """The review CSV written back with ``rows`` (edited by hand)."""
     with path.open("w", newline="") as file:
         writer = csv.DictWriter(file, list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    return rows
 
 
 def test_in_memory_decisions_are_applied_by_a_retraining_run_and_undone(tmp_path):
@@ -329,10 +331,7 @@ def test_apply_refuses_rows_outside_the_data_root(tmp_path, action):
     outside.write_bytes(b"not part of the data")
     edited = edit_review(path, [(action, "c0"), (action, "c0")])
     edited[1]["path"] = str(root / ".." / "elsewhere" / "secret.png")  # an edited path
-    with path.open("w", newline="") as file:
-        writer = csv.DictWriter(file, list(edited[0]))
-        writer.writeheader()
-        writer.writerows(edited)
+    write_rows(path, edited)
     before = snapshot(tmp_path)
     with pytest.raises(ValueError) as raised:
         clean_data.apply_decisions(path)
@@ -444,6 +443,7 @@ def review_of(datamodule, folder: Path, actions: list[tuple[int, str, str]]) -> 
     return clean_data.write_review(rows, folder, datamodule, "model.ckpt")
 
 
+@pytest.mark.task("multilabel", "regression")  # the image CSV sources
 def test_relabel_is_refused_on_csv_data_before_anything_moves(tmp_path):
     from {{ cookiecutter.package_name }}.data.image_csv import ImageCsvDataModule
 
@@ -508,10 +508,7 @@ def test_a_review_row_without_a_path_is_named(tmp_path):
     path = review_of(datamodule, tmp_path / "review", [(0, "keep", ""), (1, "delete", "")])
     edited = edit_review(path, [])
     edited[1]["path"] = ""
-    with path.open("w", newline="") as file:
-        writer = csv.DictWriter(file, list(edited[0]))
-        writer.writeheader()
-        writer.writerows(edited)
+    write_rows(path, edited)
     before = snapshot(root)
     with pytest.raises(ValueError) as raised:
         clean_data.apply_decisions(path)

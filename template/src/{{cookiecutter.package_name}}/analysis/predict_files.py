@@ -224,9 +224,8 @@ def run(cfg) -> dict:
     # (new items only: the training data need not be on this machine)
     task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data), with_data=False)
     set_pixel_limit(cfg.max_pixels)
-    if cfg.column and hasattr(datamodule.input, "text_column"):  # new texts: their column
-        datamodule.input.text_column = cfg.column
-    items = datamodule.read_items(cfg.inputs)  # a file of many items (table rows), or None
+    # a file of many items (table rows), or None; column=: the input's column (new texts)
+    items = datamodule.read_items(cfg.inputs, cfg.column)
     if items is not None:
         result = predict_items(task, *items, Path(cfg.paths.output_dir), cfg.batch_size)
         print(f"{result['predicted']} predicted -> {result['predictions']}")

@@ -229,12 +229,14 @@ class DataModule(L.LightningDataModule):
             inputs.paths[index] if isinstance(inputs, FileItems) else inputs[index]
         )
 
-    def read_items(self, inputs) -> tuple[list[str], torch.Tensor, dict] | None:
+    def read_items(
+        self, inputs, column: str | None = None
+    ) -> tuple[list[str], torch.Tensor, dict] | None:
         """New items that one input file holds (the rows of a table): (item names, model inputs,
         notes for the report). None: ``inputs`` names files, each one item read by
-        ``read_input``."""
+        ``read_input``. ``column``: the input's one column, named by the user (new texts)."""
         self._input_ready()
-        return self.input.read_items(inputs)
+        return self.input.read_items(inputs, column)
 
     def preprocessing(self) -> dict:
         """How a raw item becomes the model's input, as plain values (the export's JSON)."""

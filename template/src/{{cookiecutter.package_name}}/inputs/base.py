@@ -149,9 +149,12 @@ class Input:
                 readable[path] = False
         return readable
 
-    def read_items(self, source) -> tuple[list[str], torch.Tensor, dict] | None:
+    def read_items(
+        self, source, column: str | None = None
+    ) -> tuple[list[str], torch.Tensor, dict] | None:
         """Many items from one source (the rows of a CSV file or a JSON body): their names, the
-        batch, and notes for the summary; None when one file is one item (images)."""
+        batch, and notes for the summary; None when one file is one item (images). ``column``:
+        the user's name for the one column an input reads (predict.py's ``column=``), or None."""
         return None
 
     def describe_item(self, raw) -> str:

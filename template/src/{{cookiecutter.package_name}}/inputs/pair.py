@@ -85,7 +85,7 @@ class PairInput(Input):
             "eval.py ckpt_path=<run> +data.path=<ratings file> (the stored mapping applies)"
         )
 
-    def read_items(self, source) -> tuple[list[str], torch.Tensor, dict]:
+    def read_items(self, source, column: str | None = None) -> tuple[list[str], torch.Tensor, dict]:
         """New (user, item) pairs from a CSV with the user and item columns (others, a rating,
         are ignored): ("user/item" names, index pairs, 0 for a user or item training never saw;
         notes: how many pairs have an unknown user / item)."""

@@ -166,7 +166,7 @@ class TableInput(Input):
             "send serve.py JSON rows (Content-Type: application/json)"
         )
 
-    def read_items(self, source) -> tuple[list[str], torch.Tensor, dict]:
+    def read_items(self, source, column: str | None = None) -> tuple[list[str], torch.Tensor, dict]:
         """New rows from a CSV/Parquet file, preprocessed as in training: (row names, inputs,
         categories not seen in training, per column). Other columns (targets) are ignored."""
         import pandas as pd

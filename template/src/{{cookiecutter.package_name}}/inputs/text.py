@@ -144,9 +144,9 @@ class TextInput(Input):
             raise TextError("not valid UTF-8" if not ok else "empty text")
         return self.encode([text])[0][0].long()
 
-    def read_items(self, source) -> tuple[list[str], torch.Tensor, dict]:
-        """New texts: a CSV/Parquet file (its ``text_column``), a folder of .txt files or one
-        .txt file. Empty or undecodable texts are left out and listed."""
+    def read_items(self, source, column: str | None = None) -> tuple[list[str], torch.Tensor, dict]:
+        """New texts: a CSV/Parquet file (its ``column``, else ``text_column``), a folder of .txt
+        files or one .txt file. Empty or undecodable texts are left out and listed."""
         from ..data.text import read_table, read_text_file
 
         path = Path(str(source)).expanduser()
@@ -155,7 +155,7 @@ class TextInput(Input):
         elif path.suffix.lower() == ".txt":
             texts = [(str(path), *read_text_file(path))]
         elif path.is_file():  # (names in predictions.csv: "new.csv line 7")
-            records = read_table(path, self.text_column, None, None)
+            records = read_table(path, column or self.text_column, None, None)
             texts = [(f"{path.name} {r.where}", r.text, None) for r in records]
         else:
             raise FileNotFoundError(

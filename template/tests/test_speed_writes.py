@@ -87,13 +87,67 @@ def test_a_checkpoint_is_serialized_straight_into_its_file(tmp_path, monkeypatch
 def test_the_default_profiler_makes_nothing_per_hook_and_a_chosen_one_is_kept():
     import lightning as L
 
-    from {{ cookiecutter.package_name }}.training.speed import lean_profiler
+    from {{ cookiecutter.package_name }}.training.speed import lean_dispatch
 
     quiet = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False}
-    trainer = lean_profiler(L.Trainer(**quiet))
+    trainer = lean_dispatch(L.Trainer(**quiet))
     context = trainer.profiler.profile("[Callback]a.on_train_batch_end")
     assert context is trainer.profiler.profile("[LightningModule]b.training_step")  # reused
     with context as entered:
         assert entered is None
-    chosen = lean_profiler(L.Trainer(profiler="simple", **quiet))
+    chosen = lean_dispatch(L.Trainer(profiler="simple", **quiet))
     assert type(chosen.profiler).__name__ == "SimpleProfiler"
+
+
+def test_per_batch_hooks_reach_the_callbacks_that_override_them_only():
+    import lightning as L
+    import torch
+
+    from {{ cookiecutter.package_name }}.training.speed import lean_dispatch
+
+    class Counting(L.Callback):
+        def __init__(self) -> None:
+            self.calls = {"batch_end": 0, "backward": 0, "epoch_end": 0}
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            self.calls["batch_end"] += 1
+
+        def on_after_backward(self, trainer, pl_module) -> None:
+            self.calls["backward"] += 1
+
+        def on_train_epoch_end(self, trainer, pl_module) -> None:
+            self.calls["epoch_end"] += 1
+
+    class Silent(L.Callback):
+        pass
+
+    class Tiny(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch, batch_idx):
+            return self.layer(batch[0]).pow(2).mean()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    counting, silent = Counting(), Silent()
+    trainer = lean_dispatch(
+        L.Trainer(
+            max_epochs=2,
+            callbacks=[counting, silent],
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+    )
+    assert silent.on_train_batch_end is None and silent.on_before_backward is None
+    assert counting.on_train_batch_end is not None and counting.on_before_backward is None
+    assert silent.on_train_epoch_end is not None  # (per-epoch hooks are left as they are)
+    data = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.randn(12, 2)), batch_size=4
+    )
+    trainer.fit(Tiny(), data)
+    assert counting.calls == {"batch_end": 6, "backward": 6, "epoch_end": 2}

@@ -28,7 +28,7 @@ from .loggers import build_loggers, finish_loggers, log_summary
 from .module import TaskModule
 from .progress import ProgressBar
 from .resume import resolve_ckpt_path
-from .speed import ChannelsLast, compile_model, lean_profiler, startup_objects_frozen
+from .speed import ChannelsLast, compile_model, lean_dispatch, startup_objects_frozen
 from .summary import Summary, checkpoint_selection, conclude, split_metrics, write_summary
 from .validate import validate_config
 
@@ -149,7 +149,7 @@ def train(cfg: DictConfig) -> Summary:
         callbacks += [StopOnDivergence(), interruption]
         resume_from = resolve_ckpt_path(cfg, module)  # ckpt_path=last|<run dir>|<file>|null
         loggers = build_loggers(cfg, resume_from)
-        trainer = lean_profiler(
+        trainer = lean_dispatch(
             instantiate(
                 cfg.trainer,
                 callbacks=callbacks,
@@ -265,7 +265,7 @@ def evaluate(cfg: DictConfig) -> Summary:
         module, datamodule = load_trained(ckpt_path, changes)
         summary.task, summary.data = describe_task(module.task), datamodule.describe()
         summary.sections["checkpoint"] = str(ckpt_path)
-        trainer = lean_profiler(
+        trainer = lean_dispatch(
             instantiate(cfg.trainer, logger=False, default_root_dir=cfg.paths.output_dir)
         )
         sizes = datamodule.sizes()

@@ -480,6 +480,44 @@ def test_relabel_is_refused_on_csv_data_before_anything_moves(tmp_path):
     assert "relabel on line 3" in message and "is not a class" not in message
 
 
+def test_relabel_in_a_train_valid_layout_moves_within_the_split_folder_and_back(tmp_path):
+    root = tmp_path / "pets"
+    for split, count in (("train", 4), ("valid", 2)):
+        for c, colour in enumerate(["red", "green", "blue"]):
+            (root / split / f"c{c}").mkdir(parents=True)
+            for i in range(count):
+                Image.new("RGB", (8, 8), colour).save(root / split / f"c{c}" / f"c{c}_{i}.png")
+    datamodule = ImageFolderDataModule(root=str(root), image_size=8, batch_size=4)
+    datamodule.setup()
+    original = snapshot(root)
+    items = [
+        (datamodule.paths.index(str(root / "train" / "c1" / "c1_0.png")), "relabel", "c0"),
+        (datamodule.paths.index(str(root / "valid" / "c2" / "c2_1.png")), "relabel", "c1"),
+    ]
+    path = review_of(datamodule, tmp_path / "review", items)
+    meta = json.loads((path.parent / clean_data.META_FILE).read_text())
+    for class_folders in (meta.get("class_folders"), None):  # None: a review written before
+        (path.parent / clean_data.META_FILE).write_text(
+            json.dumps({**meta, "class_folders": class_folders})
+        )
+        report = clean_data.apply_decisions(path)
+        assert report["moved"] == 2
+        # where this layout reads classes: root/<split>/<class>/, not root/<class>/
+        assert (root / "train" / "c0" / "c1_0.png").is_file()
+        assert (root / "valid" / "c1" / "c2_1.png").is_file()
+        assert sorted(p.name for p in root.iterdir()) == ["train", "valid"]
+        relabelled = ImageFolderDataModule(root=str(root), image_size=8, batch_size=4)
+        relabelled.setup()
+        keys = [Path(p).relative_to(root).as_posix() for p in relabelled.paths]
+        assert len(keys) == len(datamodule.paths)  # no item lost from the data
+        assert relabelled.loaded.targets[keys.index("train/c0/c1_0.png")] == 0
+        assert relabelled.loaded.targets[keys.index("valid/c1/c2_1.png")] == 1
+        val = {keys[i] for i in relabelled.indices["val"]}
+        assert "valid/c1/c2_1.png" in val and "train/c0/c1_0.png" not in val
+        assert clean_data.undo_applied(path)["restored"] == 2
+        assert snapshot(root) == original
+
+
 def test_a_new_label_of_several_classes_is_named_as_such(tmp_path):
     root = tmp_path / "pets"
     datamodule = image_folder(root)

@@ -157,6 +157,20 @@ def test_image_csv_mistakes_are_one_line(tmp_path, source, content, words):
     one_line_user_error(raised.value, *words)
 
 
+def test_what_to_do_with_unusable_items_has_one_name_in_every_data_config():
+    """``on_bad`` (skip | fail) wherever a data config sets it; no old name is left (a user's
+    old name is refused with the new one: test_multilabel.py, test_regression.py)."""
+    from omegaconf import OmegaConf
+
+    from {{ cookiecutter.package_name }}.training.checkpoints import RENAMED_DATA_SETTINGS
+
+    configs = {p.stem: OmegaConf.load(p) for p in (PROJECT / "configs" / "data").glob("*.yaml")}
+    old = {name: sorted(set(cfg) & set(RENAMED_DATA_SETTINGS)) for name, cfg in configs.items()}
+    assert not any(old.values()), old
+    choices = {name: cfg.on_bad for name, cfg in configs.items() if "on_bad" in cfg}
+    assert set(choices.values()) <= {"skip", "fail"}, choices
+
+
 @pytest.mark.slow
 @pytest.mark.task("tabular", "classification")
 def test_train_on_an_empty_csv_and_a_one_class_folder_exits_2(tmp_path):

@@ -17,6 +17,8 @@ from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.data.image_csv import ImageCsvDataModule
 from {{ cookiecutter.package_name }}.tasks.base import TaskError
 from {{ cookiecutter.package_name }}.tasks.multilabel import MultiLabelTask
+from {{ cookiecutter.package_name }}.training.checkpoints import FORMAT_VERSION, upgrade
+from {{ cookiecutter.package_name }}.training.errors import user_message
 
 LABELS = ["even", "greater_than_4", "closed_loop", "prime"]
 
@@ -184,7 +186,26 @@ def test_csv_bad_rows_are_reported_and_is_valid_fixes_the_val_split(tmp_path):
     assert x.shape == (4, 3, 8, 8) and y.shape == (4, 4)
 
     with pytest.raises(ValueError, match=r"line 5: gone\.png"):
-        ImageCsvDataModule(root=str(tmp_path), bad_rows="fail", num_workers=0).setup()
+        ImageCsvDataModule(root=str(tmp_path), on_bad="fail", num_workers=0).setup()
+
+
+def test_the_old_name_of_on_bad_is_refused_in_a_config_and_read_in_a_checkpoint(tmp_path):
+    write_user_data(tmp_path)
+    with pytest.raises(ValueError) as renamed:  # a user's own yaml, or +data.bad_rows=fail
+        ImageCsvDataModule(root=str(tmp_path), bad_rows="fail", num_workers=0)
+    assert user_message(renamed.value) == (
+        "data.bad_rows was renamed data.on_bad: set data.on_bad=fail instead (in your own "
+        "data config too)"
+    )
+    # a checkpoint's data config from before the rename (same format version): today's name
+    target = f"{ImageCsvDataModule.__module__}.ImageCsvDataModule"
+    stored = {"_target_": target, "root": str(tmp_path), "bad_rows": "fail", "num_workers": 0}
+    checkpoint = upgrade({"format_version": FORMAT_VERSION, "datamodule": stored}, "x.ckpt")
+    config = dict(checkpoint["datamodule"])
+    assert config.pop("_target_") == target and config["on_bad"] == "fail"
+    assert "bad_rows" not in config
+    with pytest.raises(ValueError, match=r"data\.on_bad=fail; skip them with data\.on_bad=skip"):
+        ImageCsvDataModule(**config).setup()
 
 
 def test_user_csv_trains_in_smoke_mode(run_train, tmp_path):

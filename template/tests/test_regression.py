@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}.data.image_csv_regression import (
 )
 from {{ cookiecutter.package_name }}.tasks.base import TaskError
 from {{ cookiecutter.package_name }}.training import run
+from {{ cookiecutter.package_name }}.training.errors import user_message
 
 from conftest import compose_config
 
@@ -144,11 +145,19 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
     message = str(failed.value)
     assert "3 bad rows" in message and "line 6:" in message and "not a number" in message
     assert "line 11:" in message and "missing" in message and "line 62:" in message
+    assert "data.on_bad=skip" in message
+    # the setting's old name (a user's own yaml, +data.on_bad_rows=...): named, not ignored
+    with pytest.raises(ValueError) as renamed:
+        ImageCSVRegressionDataModule(root=str(root), on_bad_rows="skip")
+    assert user_message(renamed.value) == (
+        "data.on_bad_rows was renamed data.on_bad: set data.on_bad=skip instead (in your own "
+        "data config too)"
+    )
 
     data = [
         "data=image_csv_regression",
         f"data.root={root}",
-        "data.on_bad_rows=skip",
+        "data.on_bad=skip",
         "data.image_size=16",
         "data.channels=1",
         "data.num_workers=0",
@@ -164,10 +173,19 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
     module, datamodule = load_trained(summary["best_checkpoint"])
     report = interpret(module, datamodule, tmp_path / "eval", "test", 4)
     assert {"scatter.png", "residuals.png"} <= set(report["files"]), report["files"]
+    # a checkpoint written when the setting was on_bad_rows rebuilds the same data
+    checkpoint = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=True)
+    stored = checkpoint["datamodule"]
+    assert stored["on_bad"] == "skip" and "on_bad_rows" not in stored
+    stored["on_bad_rows"] = stored.pop("on_bad")
+    torch.save(checkpoint, tmp_path / "before_the_rename.ckpt")
+    _, old = load_trained(tmp_path / "before_the_rename.ckpt")
+    assert old.hparams.on_bad == "skip" and len(old.skipped_files) == 3
+    assert old.indices == datamodule.indices
 
     one = ImageCSVRegressionDataModule(
         root=str(root),
-        on_bad_rows="skip",
+        on_bad="skip",
         y_names=["brightness"],
         stratify="quantiles",
         image_size=16,

@@ -6,19 +6,21 @@
    a person edits each row to ``keep``, ``delete`` or ``relabel`` (with ``new_label``).
 2. ``apply``: for data with files, ``delete`` moves the file (and a segmentation image's mask)
    to a quarantine folder; for class folders (``image_folder``) ``relabel`` moves it into the new
-   class's folder (other file data takes its labels from a CSV or masks: a relabel row is refused,
-   edit the labels there). Nothing is deleted: every move is logged
-   (JSON lines) and ``undo`` moves everything back (every move is checked before any is made;
-   an undo that stopped can be run again; no path outside the data root is followed). Data
-   without files of its own (digits, a table, texts) gets ``decisions.json``: the items to drop
-   and to relabel, by index, which a retraining run applies with ``data.decisions=<file>``
-   (``undo`` renames it, so it is applied no more).
+   class's folder beside its own, where the data reads classes (``root/<class>/``; for a
+   train/ + valid/ layout ``root/train/<class>/`` or ``root/valid/<class>/``). Other file data
+   takes its labels from a CSV or masks: a relabel row is refused, edit the labels there.
+   Nothing is deleted: every move is logged (JSON lines) and ``undo`` moves everything back
+   (every move is checked before any is made; an undo that stopped can be run again; no path
+   outside the data root is followed). Data without files of its own (digits, a table, texts)
+   gets ``decisions.json``: the items to drop and to relabel, by index, which a retraining run
+   applies with ``data.decisions=<file>`` (``undo`` renames it, so it is applied no more).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 import time
@@ -78,6 +80,7 @@ def write_review(rows: list[dict], folder: str | Path, datamodule, checkpoint: s
         writer.writeheader()
         writer.writerows(rows)
     root = getattr(datamodule, "root", None)
+    refused = _relabel_refusal(datamodule)
     meta = {
         "root": str(root) if root else None,
         "class_names": list(datamodule.class_names),
@@ -86,7 +89,9 @@ def write_review(rows: list[dict], folder: str | Path, datamodule, checkpoint: s
         "data": {"name": datamodule.name, "items": len(datamodule.loaded.targets)},
         # a model trained on earlier decisions (data.decisions=): the new ones add to them
         "earlier_decisions": datamodule.hparams.get("decisions"),
-        "relabel_refused": _relabel_refusal(datamodule),  # None: relabel rows can be applied
+        "relabel_refused": refused,  # None: relabel rows can be applied
+        # where class folders are (relative to root): a relabelled file moves at that level
+        "class_folders": None if refused else _class_folders(datamodule),
     }
     (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return path
@@ -188,7 +193,8 @@ def apply_decisions(csv_path: str | Path, quarantine: str | Path | None = None) 
                 if row["action"] == "delete":
                     target = quarantine / stamp / source.relative_to(root)
                 else:
-                    target = root / row["new_label"].strip() / source.name
+                    folder = _class_level(source, root, meta.get("class_folders"))
+                    target = folder / row["new_label"].strip() / source.name
                 target = _free(target)
                 made = _first_missing(target.parent)  # undo removes it again once empty
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -312,6 +318,27 @@ def _relabel_refusal(datamodule) -> str | None:
             "the labels in the data's label source instead"
         )
     return None
+
+
+def _class_folders(datamodule) -> list[str] | None:
+    """The folders (relative to the data root) whose sub-folders are the data's classes."""
+    if not isinstance(datamodule, FolderDataModule):
+        return None
+    root = datamodule.root
+    return [Path(os.path.relpath(f, root)).as_posix() for f in datamodule.class_folders()]
+
+
+def _class_level(file: Path, root: Path, class_folders: list[str] | None) -> Path:
+    """The folder a relabelled ``file``'s new class folder goes in: the one of ``class_folders``
+    that holds its class folder (``root/train/``, not ``root/``, which that layout does not
+    read). A review that names none (written by an earlier version): the level of the file's
+    own class folder."""
+    levels = [(root / folder).resolve() for folder in class_folders or []]
+    holding = [f for f in levels if file.is_relative_to(f) and len(file.relative_to(f).parts) > 1]
+    if holding:
+        return max(holding, key=lambda folder: len(folder.parts))
+    level = file.parent.parent
+    return level if level.is_relative_to(root) else root
 
 
 def _first_missing(folder: Path) -> Path | None:

@@ -132,6 +132,12 @@ class FolderDataModule(DataModule):
             )
         return classes
 
+    def class_folders(self) -> list[Path]:
+        """The folders whose sub-folders are the classes, as ``load`` reads them: root, or its
+        train and valid folders (clean.py moves a relabelled file to this level, not above it)."""
+        layout = self._train_valid_layout()
+        return list(layout) if layout else [self.root]
+
     # ---- a given validation split --------------------------------------------------------------
     def _train_valid_layout(self) -> tuple[Path, Path] | None:
         """(train folder, valid folder) when root holds both, else None (classes under root)."""

@@ -9,7 +9,7 @@ An optional ``is_valid`` column (true/false, 1/0, yes/no) fixes the validation s
 split, seeded, from the other rows. An empty labels cell is an item with none of the labels (an
 all-zero target). Every row is checked before training: a file that is missing or unreadable, or
 a row too short to have a labels cell, is reported with its line number in the CSV and skipped
-(``bad_rows: skip``) or stops the run before it starts (``bad_rows: fail``), never mid-epoch.
+(``on_bad: skip``) or stops the run before it starts (``on_bad: fail``), never mid-epoch.
 Images are read, resized and normalized as ``image_folder`` does (``inputs.image.ImageFileInput``).
 """
 
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from ..training.checkpoints import refuse_renamed
 from ..training.validate import ConfigError
 from .base import FileItems, LoadedData, first_problems
 from .image_folder import ImageFolderDataModule
@@ -41,11 +42,12 @@ class ImageCsvDataModule(ImageFolderDataModule):
         label_column: str = "labels",
         label_delim: str = " ",
         valid_column: str | None = "is_valid",
-        bad_rows: str = "skip",
+        on_bad: str = "skip",
         **kwargs,
     ) -> None:
-        if bad_rows not in ("skip", "fail"):
-            raise ConfigError(f"data.bad_rows={bad_rows}: use skip or fail")
+        refuse_renamed(kwargs)  # (bad_rows, before on_bad)
+        if on_bad not in ("skip", "fail"):
+            raise ConfigError(f"data.on_bad={on_bad}: use skip or fail")
         super().__init__(root=root, **kwargs)
         self.csv_path = Path(csv).expanduser() if csv else self.root / "labels.csv"
         self.skipped_files: list[str] = []  # "line N: why", for the summary and the log
@@ -78,10 +80,10 @@ class ImageCsvDataModule(ImageFolderDataModule):
                 problems.append(f"line {line}: {why}")
             else:
                 kept.append(row)
-        if problems and h.bad_rows == "fail":
+        if problems and h.on_bad == "fail":
             raise ConfigError(
-                f"{self.csv_path}: {len(problems)} bad rows (data.bad_rows=fail; skip them with "
-                f"data.bad_rows=skip): {first_problems(problems)}"
+                f"{self.csv_path}: {len(problems)} bad rows (data.on_bad=fail; skip them with "
+                f"data.on_bad=skip): {first_problems(problems)}"
             )
         if problems:
             log.warning(

@@ -8,7 +8,7 @@ and one or more numeric target columns (``y_names``; null: every other column)::
     img/002.png,-4.0,2.7
 
 Rows with a missing or non-numeric value, or naming a missing file, are reported with their line
-numbers before training: ``on_bad_rows: fail`` stops with the list, ``skip`` leaves them out
+numbers before training: ``on_bad: fail`` stops with the list, ``skip`` leaves them out
 (``skipped_files`` lists them; summary.json counts them). An ``is_valid`` column (``valid_column``:
 true/false), when the CSV has it, names the validation split. Images are read item by item and
 resized like an image folder (a pretrained backbone's input size and statistics unless set).
@@ -24,13 +24,14 @@ from pathlib import Path
 
 import torch
 
+from ..training.checkpoints import refuse_renamed
 from ..training.validate import ConfigError
 from .base import FileItems, LoadedData, first_problems
 from .image_folder import ImageFolderDataModule
 from .split import valid_flag
 
 log = logging.getLogger(__name__)
-BAD_ROWS = ("fail", "skip")
+ON_BAD = ("fail", "skip")
 
 
 class ImageCSVRegressionDataModule(ImageFolderDataModule):
@@ -44,13 +45,14 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
         file_column: str = "file",
         y_names: list[str] | None = None,
         valid_column: str | None = "is_valid",
-        on_bad_rows: str = "fail",
+        on_bad: str = "fail",
         hflip_ok: bool = False,
         geometric_ok: bool = False,
         **kwargs,
     ) -> None:
-        if on_bad_rows not in BAD_ROWS:
-            raise ConfigError(f"data.on_bad_rows={on_bad_rows}: use one of {', '.join(BAD_ROWS)}")
+        refuse_renamed(kwargs)  # (on_bad_rows, before on_bad)
+        if on_bad not in ON_BAD:
+            raise ConfigError(f"data.on_bad={on_bad}: use one of {', '.join(ON_BAD)}")
         # may mirroring/shifting the image keep its targets true? (an angle or a position: no)
         super().__init__(root=root, hflip_ok=hflip_ok, geometric_ok=geometric_ok, **kwargs)
         self.skipped_files: list[str] = []
@@ -99,10 +101,10 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
             listed = "\n  ".join(problems[:20]) + (
                 f"\n  ... {len(problems) - 20} more" if len(problems) > 20 else ""
             )
-            if self.hparams.on_bad_rows == "fail":
+            if self.hparams.on_bad == "fail":
                 raise ConfigError(
                     f"{table}: {len(problems)} bad rows (fix them, or set "
-                    f"data.on_bad_rows=skip): {first_problems(problems)}"
+                    f"data.on_bad=skip): {first_problems(problems)}"
                 )
             log.warning("%s: skipping %d bad rows:\n  %s", table, len(problems), listed)
             self.skipped_files = problems

@@ -9,7 +9,8 @@ Checkpoints carry their format (``format_version``): 2 since the training module
 (``training/module.py``) holds the task, whose class and options are the ``task`` entry of the
 hyper-parameters. A checkpoint without one was written before (format 1: the task was the module,
 its class in ``checkpoint["task"]``, its options among the hyper-parameters) and is read as format
-2 (``upgrade``); one of a later format ends with one line naming it.
+2 (``upgrade``); one of a later format ends with one line naming it. A data setting renamed
+since (``RENAMED_DATA_SETTINGS``) is read under its new name, whatever the format.
 
 ``atomic_save`` / ``atomic_write`` write to a temporary name in the same folder, flush it to disk
 and rename it over the target: a crash or a full disk leaves the old file or the new one, never a
@@ -26,6 +27,7 @@ from pathlib import Path
 import torch
 
 from .speed import strip_compile_prefix
+from .validate import ConfigError
 
 # what train.py's checkpoints hold besides Lightning's own keys (training/module.py writes them)
 REQUIRED_KEYS = ("hyper_parameters", "state_dict", "datamodule")
@@ -33,6 +35,10 @@ FORMAT_VERSION = 2  # (1: before the format was written; read by ``upgrade``)
 # the training module's own constructor arguments; the rest of a format-1 checkpoint's
 # hyper-parameters were the task's
 MODULE_KEYS = ("model", "inputs", "optimizer", "scheduler", "regularize")
+# data settings renamed since (the name an older checkpoint or config gives -> today's): a
+# checkpoint's data config is read with today's names (``upgrade``, whatever its format); a user's
+# config that gives an old name is refused, naming the new one (``refuse_renamed``), never ignored
+RENAMED_DATA_SETTINGS = {"bad_rows": "on_bad", "on_bad_rows": "on_bad"}
 CHECKPOINTS = "checkpoints"
 PREFERRED = ("best.ckpt", "last.ckpt")  # for a run folder: the best weights, else the latest
 
@@ -142,6 +148,8 @@ def upgrade(checkpoint: dict, file: str | Path) -> dict:
             f"project; this code reads formats 1 to {FORMAT_VERSION}: update the code, or use a "
             "checkpoint it wrote"
         )
+    if isinstance(checkpoint.get("datamodule"), dict):  # (no format change: names only)
+        checkpoint["datamodule"] = renamed_settings(checkpoint["datamodule"])
     hparams, task = checkpoint.get("hyper_parameters"), checkpoint.get("task")
     if version == 1 and isinstance(hparams, dict) and isinstance(task, dict):
         from ..data import upgrade_config
@@ -160,6 +168,34 @@ def upgrade(checkpoint: dict, file: str | Path) -> dict:
         del checkpoint["task"]
         checkpoint["format_version"], checkpoint["upgraded_from"] = FORMAT_VERSION, version
     return checkpoint
+
+
+def renamed_settings(config: dict) -> dict:
+    """A stored data config with today's setting names (``RENAMED_DATA_SETTINGS``)."""
+    old = [key for key in config if key in RENAMED_DATA_SETTINGS]
+    renamed = {key: value for key, value in config.items() if key not in old}
+    for key in old:
+        renamed.setdefault(RENAMED_DATA_SETTINGS[key], config[key])
+    return renamed
+
+
+def refuse_renamed(settings: dict) -> None:
+    """A data source's settings that use an old name (``data.bad_rows=skip`` in a user's yaml or
+    as ``+data.bad_rows=skip``): ``ConfigError`` naming the new one, instead of a TypeError."""
+    messages = [renamed_message(key, value) for key, value in settings.items()]
+    if any(messages):
+        raise ConfigError("; ".join(message for message in messages if message))
+
+
+def renamed_message(key: str, value: object = "...") -> str | None:
+    """The line that tells a user ``data.<key>`` is now called otherwise (None: it is not)."""
+    new = RENAMED_DATA_SETTINGS.get(key)
+    if new is None:
+        return None
+    return (
+        f"data.{key} was renamed data.{new}: set data.{new}={value} instead (in your own data "
+        "config too)"
+    )
 
 
 def task_config(checkpoint: dict) -> dict:

@@ -103,6 +103,50 @@ def test_predict_files_matches_eval_and_lists_unreadable(trained, tmp_path):
     assert compared >= 30  # the label check was not vacuous
 
 
+@pytest.mark.task("text")
+def test_texts_from_a_table_keep_their_row_and_other_columns(tmp_path):
+    """predictions.csv of a CSV of texts: beside the task's columns, each text's row (from 0;
+    an empty text, left out, leaves a gap) and the file's other columns as it spells them, so
+    that every prediction joins back to its row; the user's "label" makes way for the task's."""
+    from types import SimpleNamespace
+
+    from {{ cookiecutter.package_name }}.analysis.predict_files import predict_items
+    from {{ cookiecutter.package_name }}.inputs.text import TextInput
+
+    class Even(torch.nn.Module):  # a stand-in model: two classes, equally likely
+        def __init__(self):
+            super().__init__()
+            self.bias = torch.nn.Parameter(torch.zeros(2))
+
+        def forward(self, x):
+            return self.bias.expand(len(x), 2)
+
+        def report(self):
+            row = {"label": "positive", "probability": 0.5}
+            return SimpleNamespace(prediction_row=lambda output, folder=None, name="": row)
+
+    text = TextInput(min_frequency=1)
+    text.fit(["the food was great", "not good at all"])
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text(
+        "id,review,label\n007,the food was great,positive\n008,,negative\n"
+        '009,"not good,\nat all",\n'
+    )
+    names, ids, notes = text.read_items(reviews, "review")
+    assert names == ["reviews.csv line 2", "reviews.csv line 4"] and len(ids) == 2
+    assert notes["left_out"] == ["reviews.csv line 3: empty text"]
+    result = predict_items(Even(), names, ids, notes, tmp_path / "predict")
+    assert result["predicted"] == 2 and result["left_out"] == notes["left_out"]
+    assert "rows" not in result and "columns" not in result  # (in the file, not the notes)
+    with open(result["predictions"], newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["item", "row", "id", "input_label", "label", "probability"]
+    assert [(r["row"], r["id"], r["input_label"]) for r in rows] == [
+        ("0", "007", "positive"),
+        ("2", "009", ""),
+    ]
+
+
 def test_predict_reads_file_lists_and_csv_tables(tmp_path):
     from {{ cookiecutter.package_name }}.analysis.predict_files import list_inputs
 

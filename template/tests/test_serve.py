@@ -290,6 +290,58 @@ def test_a_table_row_is_served_as_json_like_a_predicted_csv_row(table, tmp_path)
 
 
 @pytest.mark.task("tabular")
+def test_a_number_column_takes_numbers_not_booleans_or_text(table):
+    """A JSON true/false or a text sent for a number column is a 422 naming the column, what it
+    expects and what it got (it was read as 1/0, or as missing); a number written as text
+    ("3.5") reads as that number, and null stays a missing value."""
+    task, datamodule, _ = table
+    state = datamodule.input.state_dict()
+    values = datamodule.frame.iloc[datamodule.indices["test"][0]]
+    row = {c: values[c].item() for c in [*state["cat_names"], *state["cont_names"]]}
+    column = state["cont_names"][0]
+    json_body = {"Content-Type": "application/json"}
+    with serving(task, datamodule) as url:
+
+        def answer(value, rows: int = 1):
+            sent = [{**row, column: value}] * rows
+            body = json.dumps(sent if rows > 1 else sent[0]).encode()
+            return post(f"{url}/predict", body, json_body)
+
+        for value in (True, False, "abc", "NA", "", float("inf")):
+            status, error = answer(value)
+            detail = error["detail"]
+            assert status == 422 and "\n" not in detail, (value, error)
+            expected = f"column '{column}' expects a number (null when missing), got "
+            assert expected + json.dumps(value) in detail, detail
+        assert "send 1 or 0" in answer(True)[1]["detail"]
+        assert "in row 0" in answer(False, rows=2)[1]["detail"]
+        assert answer("3.5") == answer(3.5) and answer(3.5)[0] == 200
+        assert answer(None)[0] == 200
+
+
+@pytest.mark.task("tabular")
+def test_rows_that_cannot_be_read_are_refused_not_answered_out_of_line(table, monkeypatch):
+    """An input that leaves a row out (a text input: an empty text) would make the answers one
+    fewer than the rows sent, each after the first gap answering the wrong row: 422 instead."""
+    task, datamodule, _ = table
+    state = datamodule.input.state_dict()
+    values = datamodule.frame.iloc[datamodule.indices["test"][0]]
+    row = {c: values[c].item() for c in [*state["cat_names"], *state["cont_names"]]}
+    read_items = datamodule.read_items
+
+    def leaving_out_the_first(source, column=None):
+        names, inputs, notes = read_items(source, column)
+        return names[1:], inputs[1:], {**notes, "left_out": ["rows.csv line 2: empty text"]}
+
+    monkeypatch.setattr(datamodule, "read_items", leaving_out_the_first)
+    with serving(task, datamodule) as url:
+        body = json.dumps([row, row]).encode()
+        status, error = post(f"{url}/predict", body, {"Content-Type": "application/json"})
+    assert status == 422, error
+    assert error["detail"] == "1 of 2 row(s) not readable: rows.csv line 2: empty text"
+
+
+@pytest.mark.task("tabular")
 def test_a_table_checkpoint_names_the_data_settings_it_takes(table):
     _, _, folder = table
     with pytest.raises(ConfigError) as error:

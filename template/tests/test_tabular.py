@@ -237,8 +237,11 @@ def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
     datamodule = load_trained(summary["best_checkpoint"])[1]  # preprocessing still holds
     assert datamodule.input.state_dict() == trained
 
-    rows = tmp_path / "new.csv"
-    rows.write_text("color,size,weight\nred,,1.5\nturquoise,12.0,-2.0\nblue,15,\n")
+    rows = tmp_path / "new.csv"  # with an ID, a target and a "row" of the user's own
+    rows.write_text(
+        "id,color,size,weight,label,row\n"
+        "007,red,,1.5,yes,a\n008,turquoise,12.0,-2.0,no,b\n009,blue,15,,,c\n"
+    )
     path.unlink()  # predicting needs the checkpoint only, not the training table
     cfg = compose_config(
         "predict",
@@ -251,6 +254,34 @@ def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
         predicted = list(csv.DictReader(file))
     assert [p["item"] for p in predicted] == ["new.csv:0", "new.csv:1", "new.csv:2"]
     assert all(p["label"] in ("no", "yes") and 0 <= float(p["probability"]) <= 1 for p in predicted)
+    # what joins a prediction back to its row: its position, and the columns the model does
+    # not read as the file spells them; the user's "label" and "row" make way for predict's own
+    assert list(predicted[0]) == [
+        "item",
+        "row",
+        "id",
+        "input_label",
+        "input_row",
+        "label",
+        "probability",
+        "p_no",
+        "p_yes",
+    ]
+    assert [(p["row"], p["id"], p["input_label"], p["input_row"]) for p in predicted] == [
+        ("0", "007", "yes", "a"),
+        ("1", "008", "no", "b"),
+        ("2", "009", "", "c"),
+    ]
+
+    # a cell that is no number in a number column: one line naming the column and the cell
+    # (not the training advice to list the column in data.cat_names)
+    rows.write_text("color,size,weight\nred,12.5,1.5\nblue,abc,inf\n")
+    with pytest.raises(TableError) as raised:
+        predict_run(cfg)
+    message = str(raised.value)
+    assert is_user_error(raised.value) and "data.cat_names" not in message, message
+    assert "column 'size' expects finite numbers" in message and "'abc' in row(s) [1]" in message
+    assert "column 'weight' expects finite numbers" in message and "inf in row(s) [1]" in message
 
 
 @pytest.mark.task("tabular")
@@ -291,6 +322,13 @@ def test_id_and_date_columns_are_left_out_unless_listed(tmp_path, caplog):
     note = next(n for n in data["notes"] if "left out" in n)
     assert "'customer_id'" in note and "'signup_date'" in note and "data.cat_names" in note
     assert any("'customer_id' (60 values)" in r.getMessage() for r in caplog.records)
+
+    # rows to predict keep what the model left out, as written (IDs with their leading zeros)
+    new = tmp_path / "new.csv"
+    new.write_text("customer_id,signup_date,plan,spend\n0042,2025-01-01,pro,12.5\n0043,,basic,\n")
+    names, inputs, notes = datamodule.input.read_items(new)
+    assert len(names) == len(inputs) == 2 and notes["rows"] == [0, 1]
+    assert notes["columns"] == {"customer_id": ["0042", "0043"], "signup_date": ["2025-01-01", ""]}
 
     listed = ["customer_id", "signup_date", "plan"]
     datamodule = table(

@@ -27,6 +27,8 @@ READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error)
 # the largest image (width x height) read by default: a 24-megapixel photo. PIL's own limit
 # (~179 Mpx) lets a 27 KB PNG claim 15000x15000 pixels, and decoding 81 Mpx costs seconds.
 MAX_PIXELS = 24_000_000
+# notes of ``read_items`` that hold a value per item (written into predictions.csv, not printed)
+PER_ITEM = ("rows", "columns")
 
 
 class UnreadableInput(ValueError):
@@ -183,22 +185,44 @@ def predict_files(
 def predict_items(
     task, names: list[str], inputs: torch.Tensor, notes: dict, folder: Path, batch_size: int = 64
 ) -> dict:
-    """``predictions.csv`` for items already read (one ``item`` column, then the task's)."""
+    """``predictions.csv`` for items already read: ``item``, then what the input kept to join
+    each prediction back to its row (``notes``: ``rows``, each row's position in the file, from
+    0, as ``row``; ``columns``, the cells of the columns the model does not read, in the file's
+    order), then the task's columns. A kept column named like one of those is written as
+    ``input_<name>`` (a target column ``label`` beside the predicted ``label``)."""
     if not names:
         left_out = "; ".join(str(n) for n in notes.get("left_out", [])[:3])
         raise ConfigError(
             "nothing predicted: the input holds no item to predict"
             + (f" (left out: {left_out})" if left_out else "")
         )
+    notes = dict(notes)
+    numbers, kept = notes.pop("rows", None), notes.pop("columns", None) or {}
     task.eval()
     device, report = next(task.parameters()).device, task.report()
-    rows = []
+    predicted = []
     for start in range(0, len(names), batch_size):
         outputs = task(inputs[start : start + batch_size].to(device)).float().cpu()
-        rows += [
-            {"item": n, **report.prediction_row(o, folder=folder, name=n)}
+        predicted += [
+            report.prediction_row(o, folder=folder, name=n)
             for n, o in zip(names[start : start + batch_size], outputs, strict=True)
         ]
+    taken = {"item", *(["row"] if numbers is not None else []), *(k for p in predicted for k in p)}
+    renamed = {}
+    for column in kept:
+        name = column
+        while name in taken:
+            name = f"input_{name}"
+        renamed[column], taken = name, taken | {name}
+    rows = [
+        {
+            "item": n,
+            **({"row": numbers[i]} if numbers is not None else {}),
+            **{renamed[c]: values[i] for c, values in kept.items()},
+            **p,
+        }
+        for i, (n, p) in enumerate(zip(names, predicted, strict=True))
+    ]
     return {**write_predictions(rows, folder), **notes}
 
 
@@ -230,7 +254,7 @@ def run(cfg) -> dict:
         result = predict_items(task, *items, Path(cfg.paths.output_dir), cfg.batch_size)
         print(f"{result['predicted']} predicted -> {result['predictions']}")
         for key, value in items[2].items():  # the data set's notes (e.g. unseen categories)
-            if value:
+            if value and key not in PER_ITEM:
                 print(f"{key}: {value}")
         return result
     files = list_inputs(cfg.inputs, cfg.get("column"))

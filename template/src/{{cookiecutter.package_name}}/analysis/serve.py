@@ -160,6 +160,18 @@ def _json_rows(body: bytes) -> list[dict] | dict:
     return rows
 
 
+class JsonRows(str):
+    """The path of the CSV file that JSON rows were written to (read as predict.py reads a CSV),
+    carrying the rows as sent (``json_rows``): an input whose columns have types checks the JSON
+    values themselves, which the CSV text no longer tells apart (``true`` and ``"True"``, ``"NA"``
+    and null)."""
+
+    def __new__(cls, path, rows: list[dict]):
+        self = super().__new__(cls, str(path))
+        self.json_rows = rows
+        return self
+
+
 @torch.no_grad()
 def _predict_rows(task, datamodule, rows: list[dict] | dict, kind: str):
     """JSON rows read exactly as the rows of a CSV file given to predict.py (the same reader and
@@ -174,16 +186,21 @@ def _predict_rows(task, datamodule, rows: list[dict] | dict, kind: str):
             writer.writeheader()
             writer.writerows(rows)
         try:
-            items = datamodule.read_items(path)
+            items = datamodule.read_items(JsonRows(path, rows))
         except ConfigError as error:  # the rows' problem (a missing column, a bad value)
             raise HTTPException(422, f"rows not readable: {error}") from None
     if items is None:
         raise HTTPException(
             415, f"this model reads one {kind} per request: send the file's bytes, not JSON"
         )
-    names, inputs, _ = items
-    if not names:
-        raise HTTPException(422, "no row could be read")
+    names, inputs, notes = items
+    if len(names) < len(rows):  # (one answer per row sent, or the answers would not line up)
+        reasons = "; ".join(str(r) for r in notes.get("left_out", [])[:3])
+        raise HTTPException(
+            422,
+            f"{len(rows) - len(names)} of {len(rows)} row(s) not readable"
+            + (f": {reasons}" if reasons else ""),
+        )
     outputs = task(inputs.to(next(task.parameters()).device)).float().cpu()
     report = task.report()
     answers = [report.prediction_row(output) for output in outputs]

@@ -15,6 +15,7 @@ column plays which role is the source's business (``TableRows``): the input lear
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -168,18 +169,23 @@ class TableInput(Input):
 
     def read_items(self, source, column: str | None = None) -> tuple[list[str], torch.Tensor, dict]:
         """New rows from a CSV/Parquet file, preprocessed as in training: (row names, inputs,
-        categories not seen in training, per column). Other columns (targets) are ignored."""
+        notes). The notes: the categories not seen in training (``unknown_categories``, per
+        column), and for predictions.csv each row's position in the file (``rows``, from 0) and
+        its cells of every column the model does not read (``columns``: IDs, a target, ...; as
+        the file spells them). Rows that serve.py received as JSON come as a path that carries
+        them (``json_rows``): their number cells are checked as JSON values, which the CSV text
+        they were written to no longer tells apart (``true`` and ``"True"``, ``"NA"`` and null)."""
         import pandas as pd
 
         path = Path(str(source)).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"inputs={path} does not exist (a .csv or .parquet table)")
+        sent = getattr(source, "json_rows", None)
+        if sent is not None:
+            check_json_numbers(sent, self.state["cont_names"])
+        parquet = path.suffix.lower() in (".parquet", ".pq")
         try:  # (empty, not a table, not UTF-8: the file's problem, told in one line)
-            frame = (
-                pd.read_parquet(path)
-                if path.suffix.lower() in (".parquet", ".pq")
-                else pd.read_csv(path)
-            )
+            frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
         except (ValueError, OSError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
             raise TableError(f"inputs={path}: not a readable table ({reason})") from None
@@ -189,10 +195,23 @@ class TableInput(Input):
                 f"inputs={path} reads as one column: the file seems separated by {found!r}; "
                 "predict.py reads commas: save it with commas (or as .parquet)"
             )
+        frame = frame.reset_index(drop=True)
+        where = "the rows" if sent is not None else f"inputs={path}"
+        check_numbers(frame, self.state["cont_names"], where)
         unknown: dict[str, int] = {}
-        inputs = self.encode(frame.reset_index(drop=True), unknown)
+        inputs = self.encode(frame, unknown)
         names = [f"{path.name}:{i}" for i in range(len(frame))]
-        return names, inputs, {"unknown_categories": unknown}
+        features = {*self.state["cat_names"], *self.state["cont_names"]}
+        others = [str(c) for c in frame.columns if str(c) not in features]
+        return (
+            names,
+            inputs,
+            {
+                "unknown_categories": unknown,
+                "rows": list(range(len(frame))),
+                "columns": other_cells(path, frame, others, parquet),
+            },
+        )
 
     def describe_item(self, raw) -> str:
         """A row's raw values (before preprocessing; ``raw``: a pandas Series)."""
@@ -204,3 +223,87 @@ class TableInput(Input):
             "layout": "category indices first, then continuous columns",
             **self.state,
         }
+
+
+def other_cells(path: Path, frame, columns: list[str], parquet: bool) -> dict[str, list]:
+    """The cells of ``columns`` per row, as the file holds them: a CSV's text as written (an ID
+    keeps its leading zeros, an empty cell stays empty), a Parquet file's values (missing: None)."""
+    if not columns:
+        return {}
+    if parquet:
+        kept = frame[columns].astype(object)
+        return {c: kept[c].where(kept[c].notna(), None).tolist() for c in columns}
+    import pandas as pd
+
+    text = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=columns)
+    return {c: text[c].tolist() for c in columns}
+
+
+def check_numbers(frame, columns: list[str], where: str) -> None:
+    """The rows' cells of the continuous ``columns`` are numbers (an empty cell: missing) and
+    finite; else one line naming each column, what it expects and what it holds. (The training
+    advice of ``numeric_column``, to list a column in data.cat_names, cannot apply to a trained
+    model.)"""
+    import numpy as np
+    import pandas as pd
+
+    problems = []
+    for column in columns:
+        if column not in frame.columns:
+            continue  # (the missing column is ``encode``'s message)
+        series = frame[column]
+        values = pd.to_numeric(series, errors="coerce")
+        bad = (values.isna() & series.notna()) | np.isinf(values.astype("float64"))
+        if bad.any():
+            rows = series.index[bad].tolist()
+            shown = ", ".join(repr(v) for v in series[bad].drop_duplicates().head(3).tolist())
+            problems.append(
+                f"column '{column}' expects finite numbers (an empty cell when missing), got "
+                f"{shown} in row(s) {rows[:5]}"
+            )
+    if problems:
+        raise TableError(f"{where}: {'; '.join(problems)}")
+
+
+def check_json_numbers(rows: list[dict], columns: list[str]) -> None:
+    """JSON rows' cells of the continuous ``columns`` are null (missing), a finite JSON number
+    or a text that reads as one (``"3.5"``, as a CSV cell would say it); a boolean, any other
+    text (``"abc"``, ``"NA"``, ``""``) and infinity are refused in one line that names the
+    column, what it expects and what it got, rather than read as 1/0 or as missing."""
+    import pandas as pd
+
+    problems = []
+    for column in columns:
+        cells = [(i, row[column]) for i, row in enumerate(rows) if row.get(column) is not None]
+        texts = [value for _, value in cells if isinstance(value, str)]
+        read = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").tolist()
+        numbers = dict(zip(texts, read, strict=True))
+        for i, value in cells:
+            hint = ""
+            if isinstance(value, bool):
+                hint = " (send 1 or 0 for yes/no)"
+            elif isinstance(value, str):
+                if math.isfinite(numbers[value]):
+                    continue
+                if math.isinf(numbers[value]):
+                    hint = " (a number the model can use is finite)"
+            elif isinstance(value, int | float):
+                if _finite_or_nan(value):  # (NaN: how Python's json writes a missing float)
+                    continue
+                hint = " (a number the model can use is finite)"
+            where = f" in row {i}" if len(rows) > 1 else ""
+            problems.append(
+                f"column '{column}' expects a number (null when missing), got "
+                f"{json.dumps(value)}{where}{hint}"
+            )
+            break  # (a column's first bad cell says what is wrong with it)
+    if problems:
+        more = f" (and {len(problems) - 3} more columns)" if len(problems) > 3 else ""
+        raise TableError("; ".join(problems[:3]) + more)
+
+
+def _finite_or_nan(value: int | float) -> bool:
+    try:
+        return not math.isinf(value)
+    except OverflowError:  # an integer beyond any float
+        return False

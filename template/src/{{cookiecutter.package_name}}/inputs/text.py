@@ -146,32 +146,43 @@ class TextInput(Input):
 
     def read_items(self, source, column: str | None = None) -> tuple[list[str], torch.Tensor, dict]:
         """New texts: a CSV/Parquet file (its ``column``, else ``text_column``), a folder of .txt
-        files or one .txt file. Empty or undecodable texts are left out and listed."""
+        files or one .txt file. Empty or undecodable texts are left out and listed. From a table,
+        the notes also hold, per text kept, its row's position in the file (``rows``, from 0)
+        and its cells of the other columns (``columns``), which predict.py writes beside the
+        predictions."""
         from ..data.text import read_table, read_text_file
 
         path = Path(str(source)).expanduser()
+        cells: dict[str, list] | None = None  # a table's other columns
         if path.is_dir():
             texts = [(str(f), *read_text_file(f)) for f in sorted(path.rglob("*.txt"))]
         elif path.suffix.lower() == ".txt":
             texts = [(str(path), *read_text_file(path))]
         elif path.is_file():  # (names in predictions.csv: "new.csv line 7")
-            records = read_table(path, column or self.text_column, None, None)
+            text_column = column or self.text_column
+            records = read_table(path, text_column, None, None)
             texts = [(f"{path.name} {r.where}", r.text, None) for r in records]
+            cells = other_cells(path, text_column)
         else:
             raise FileNotFoundError(
                 f"inputs={path} does not exist (a .csv/.parquet file with a "
                 "text column, a .txt file or a folder of them)"
             )
-        names, kept, left_out = [], [], []
-        for where, text, problem in texts:
+        names, kept, left_out, positions = [], [], [], []
+        for position, (where, text, problem) in enumerate(texts):
             why = problem or text_problem(text)
             if why:
                 left_out.append(f"{where}: {why}")
             else:
                 names.append(where)
                 kept.append(text)
+                positions.append(position)
         ids = self.encode(kept)[0].long() if kept else torch.zeros(0, 1, dtype=torch.long)
-        return names, ids, {"left_out": left_out}
+        notes = {"left_out": left_out}
+        if cells is not None:  # (a table: a text's position is its row's)
+            notes["rows"] = positions
+            notes["columns"] = {c: [values[i] for i in positions] for c, values in cells.items()}
+        return names, ids, notes
 
     def describe_item(self, raw: str) -> str:
         """The text itself (long ones cut at 500 characters), for review tables."""
@@ -186,3 +197,23 @@ class TextInput(Input):
             "max_length": self.max_length,
             "input": "token ids (batch, length) int64; padded positions hold pad_id",
         }
+
+
+def other_cells(path: Path, text_column: str) -> dict[str, list]:
+    """Every column but ``text_column`` of a CSV/Parquet file of texts, per row, as the file
+    holds it (a CSV's text as written: an ID keeps its leading zeros); the rows are the ones
+    ``data.text.read_table`` reads, in the same order."""
+    import csv
+    import io
+
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pandas as pd
+
+        frame = pd.read_parquet(path).drop(columns=[text_column]).astype(object)
+        frame = frame.where(frame.notna(), None)
+        return {str(c): frame[c].tolist() for c in frame.columns}
+    text, _ = decode_utf8(path.read_bytes())
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = list(reader)
+    columns = [c for c in reader.fieldnames or [] if c != text_column]
+    return {c: [row.get(c) for row in rows] for c in columns}

@@ -54,6 +54,35 @@ def cookiecutter_cli(*args: str, cwd: Path, stdin: str | None = None,
                           env={**os.environ, **(env or {})})
 
 
+# One interpreter per render for two checks: every module of the package imports (with only the
+# chosen parts' files there), then pytest runs in the same process (a second interpreter would
+# import torch and Lightning again: 5-15 s per render on two busy cores).
+_IMPORT_ALL_THEN_PYTEST = """\
+import importlib, sys
+split = sys.argv.index("--")
+for name in sys.argv[1:split]:
+    importlib.import_module(name)
+import pytest
+sys.exit(pytest.main(sys.argv[split + 1:]))
+"""
+
+
+def package_modules(project: Path) -> list[str]:
+    src = project / "src"
+    return sorted(".".join(p.relative_to(src).with_suffix("").parts).removesuffix(".__init__")
+                  for p in src.rglob("*.py") if p.name != "__main__.py")
+
+
+def imports_then_pytest(project: Path, *pytest_args: str, python: Path | str = sys.executable,
+                        env: dict[str, str] | None = None,
+                        timeout: int = 900) -> subprocess.CompletedProcess:
+    """Import every module of ``project``'s package, then ``pytest *pytest_args`` in the
+    project, in one process (a module that does not import fails first, with its traceback)."""
+    return subprocess.run([str(python), "-c", _IMPORT_ALL_THEN_PYTEST, *package_modules(project),
+                           "--", "-p", "no:cacheprovider", *pytest_args], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def project_files(project: Path) -> set[str]:
     return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
 

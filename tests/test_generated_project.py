@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEFAULT_PACKAGE, generate
+from conftest import DEFAULT_PACKAGE, generate, imports_then_pytest
 
 pytestmark = pytest.mark.slow
 
@@ -62,10 +62,11 @@ def test_the_package_is_installed_not_just_on_the_path(installed, tmp_path):
 
 
 def test_the_generated_test_suite_passes(installed):
+    """Every module imports, and both tiers pass: the fast one (`pytest`) and the end-to-end
+    one (`pytest -m slow`)."""
     project, python = installed
-    # both tiers: the fast one (`pytest`) and the end-to-end one (`pytest -m slow`)
-    result = run(python, project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m",
-                 "slow or not slow", timeout=1800)
+    result = imports_then_pytest(project, "-q", "-m", "slow or not slow", python=python,
+                                 env=dict(os.environ), timeout=1800)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
     # every optional package its tests need is in this environment: nothing may be skipped

@@ -16,7 +16,7 @@ import yaml
 from test_generate import assert_clean_render, ruff_check
 from test_update import copier_questions
 
-from conftest import BIN, REPO, cookiecutter_cli, generate, project_files
+from conftest import BIN, REPO, cookiecutter_cli, generate, imports_then_pytest, project_files
 
 MANIFEST = yaml.safe_load((REPO / "manifest.yaml").read_text())
 TASKS = list(MANIFEST["tasks"])
@@ -218,29 +218,15 @@ def render_env(project: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(project / "src"), "OMP_NUM_THREADS": "1"}
 
 
-@pytest.mark.parametrize("answer", RENDERS)
-def test_every_module_of_a_render_imports(tmp_path, answer):
-    """With only the chosen parts' files there, every module of the package still imports."""
-    project = generate(tmp_path, **answers_of(answer))
-    src = project / "src"
-    modules = sorted(".".join(p.relative_to(src).with_suffix("").parts).removesuffix(".__init__")
-                     for p in src.rglob("*.py") if p.name != "__main__.py")
-    code = "import importlib, sys\nfor name in sys.argv[1:]: importlib.import_module(name)"
-    result = subprocess.run([sys.executable, "-c", code, *modules], cwd=project,
-                            env=render_env(project), capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-
-
-# the renders of one task and of all are collected where their fast tier runs (below, and
-# test_generated_project.py): here, the renders no fast tier runs
+# the renders of one task and of all: imported and collected where their fast tier runs (below,
+# and test_generated_project.py); here, the renders no fast tier runs
 @pytest.mark.parametrize("answer", [f"+{feature}" for feature in FEATURES])
-def test_every_test_module_of_a_render_collects(tmp_path, answer):
+def test_every_module_of_a_render_imports_and_every_test_module_collects(tmp_path, answer):
+    """With only the chosen parts' files there, the package and its tests still load."""
     project = generate(tmp_path, **answers_of(answer))
-    result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n0",
-                             "-p", "no:cacheprovider", "-m", "slow or not slow"],
-                            cwd=project, env=render_env(project), capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:]
+    result = imports_then_pytest(project, "--collect-only", "-q", "-n0", "-m", "slow or not slow",
+                                 env=render_env(project), timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 @pytest.mark.parametrize(("answer", "message"), [
@@ -296,17 +282,24 @@ def test_copier_refuses_no_task_and_a_default_task_not_chosen(tmp_path, answers,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("answer", TASKS)
-def test_the_fast_tier_of_a_render_passes(tmp_path, answer):
-    """`pytest` in the render: unit tests and one overfit run per chosen task. (tasks=all's: in
-    test_generated_project.py, with its slow tier)"""
-    project = generate(tmp_path, **answers_of(answer))
+def test_each_task_alone_imports_passes_its_fast_tier_and_overfits_from_the_command_line(
+        tmp_path, answer):
+    """Each module of the pruned package imports; `pytest` passes in the render (unit tests
+    and one overfit run per chosen task); `python train.py mode=overfit` runs the task end to
+    end. (tasks=all's: in test_generated_project.py, with its slow tier)"""
+    project = generate(tmp_path, tasks=answer)
     # -n0: this suite already runs one test per core; test processes of its own per render
     # would each import torch and Lightning again (the project's own default is -n auto)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                             "-n0"], cwd=project, env=render_env(project), capture_output=True,
-                            text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:]
+    result = imports_then_pytest(project, "-q", "-n0", env=render_env(project))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
+    run_dir = tmp_path / "run"
+    result = subprocess.run([sys.executable, "train.py", "mode=overfit", "print_config=false",
+                             f"hydra.run.dir={run_dir}"], cwd=project, env=render_env(project),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["task"]["name"] == answer and summary["verdicts"]["overfit"]["reached"]
 
 
 def collected(project: Path, *args: str) -> set[str]:
@@ -331,15 +324,3 @@ def test_pytest_runs_the_fast_tier_and_m_slow_the_rest(tmp_path):
     assert any(name.startswith("tests/test_modes.py::test_overfit") for name in slow)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("answer", TASKS)
-def test_each_task_alone_overfits_from_the_command_line(tmp_path, answer):
-    """The pruned project runs its task end to end: `python train.py mode=overfit`."""
-    project = generate(tmp_path, tasks=answer)
-    run_dir = tmp_path / "run"
-    result = subprocess.run([sys.executable, "train.py", "mode=overfit", "print_config=false",
-                             f"hydra.run.dir={run_dir}"], cwd=project, env=render_env(project),
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["task"]["name"] == answer and summary["verdicts"]["overfit"]["reached"]

@@ -187,3 +187,32 @@ def test_an_option_of_a_part_left_out_says_how_to_add_it(monkeypatch):
         wanted = [*errors.CHOSEN[answer], name]
         assert f"comes with the {name} {answer[:-1]}" in message, (override, message)
         assert f"""--data '{answer}=["{'", "'.join(wanted)}"]'""" in message, message
+
+
+def test_an_old_name_of_a_data_setting_names_the_new_one(monkeypatch):
+    """data.bad_rows=skip (the option's name before data.on_bad) on the command line: not
+    Hydra's "not a setting" alone, the new name to use - where the data set has it."""
+    import sys
+
+    from hydra import compose, initialize_config_dir
+
+    from {{ cookiecutter.package_name }}.training import errors
+
+    def message(*overrides: str) -> str:
+        monkeypatch.setattr(sys, "argv", ["train.py", *overrides])
+        with (
+            initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"),
+            pytest.raises(Exception) as raised,
+        ):
+            compose("train", overrides=list(overrides))
+        return errors.hydra_message(raised.value) or ""
+
+    for path in sorted((CONFIGS / "data").glob("*.yaml")):  # those with the option, and not
+        said = message(f"data={path.stem}", "data.bad_rows=skip")
+        if "on_bad:" in path.read_text():
+            assert said == (
+                "data.bad_rows was renamed data.on_bad: set data.on_bad=skip instead (in your "
+                "own data config too)"
+            ), path.stem
+        else:
+            assert said.startswith("data.bad_rows is not a setting"), (path.stem, said)

@@ -214,6 +214,14 @@ def hydra_message(error: BaseException) -> str | None:
                     return added
             parent = getattr(cause, "parent_node", None)
             known = [str(k) for k in parent] if parent is not None else []
+            for override in sys.argv[1:]:  # an old name of a setting this data set has
+                key, _, option = override.partition("=")
+                if key == cause.full_key and key.startswith("data."):
+                    from .checkpoints import RENAMED_DATA_SETTINGS, renamed_message
+
+                    old = key.removeprefix("data.")
+                    if RENAMED_DATA_SETTINGS.get(old) in known:
+                        return renamed_message(old, option)
             prefix = cause.full_key.rpartition(".")[0]
             where = f"{prefix}." if prefix else ""
             return (

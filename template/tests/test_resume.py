@@ -69,3 +69,21 @@ def test_killed_mid_epoch_then_resumed_ends_like_an_uninterrupted_run(
 def test_resume_without_an_earlier_run_says_what_to_do(run_train):
     with pytest.raises(FileNotFoundError, match="no earlier run of this config"):
         run_train("mode=smoke", "ckpt_path=last")
+
+
+def test_ckpt_path_last_finds_a_run_whose_config_used_an_old_setting_name(tmp_path):
+    """A run from before data.bad_rows became data.on_bad is the same config as today's."""
+    from omegaconf import OmegaConf
+
+    from {{ cookiecutter.package_name }}.training.resume import LAST, find_last_run
+
+    today = OmegaConf.create({"data": {"root": "images", "on_bad": "skip"}, "seed": 1})
+    before = OmegaConf.create({"data": {"root": "images", "bad_rows": "skip"}, "seed": 1})
+    other = OmegaConf.create({"data": {"root": "images", "bad_rows": "fail"}, "seed": 1})
+    for name, config in (("before", before), ("other", other)):
+        run = tmp_path / name
+        (run / "checkpoints").mkdir(parents=True)
+        (run / "checkpoints" / LAST).write_bytes(b"")
+        (run / ".hydra").mkdir()
+        OmegaConf.save(config, run / ".hydra" / "config.yaml")
+    assert find_last_run(tmp_path, today) == tmp_path / "before"

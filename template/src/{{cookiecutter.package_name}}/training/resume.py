@@ -55,6 +55,7 @@ from .checkpoints import (
     commit,
     is_readable,
     load_file,
+    renamed_settings,
     save_partial,
     task_config,
 )
@@ -251,6 +252,8 @@ def find_last_run(runs_dir: Path, cfg: DictConfig, exclude: Path | None = None) 
 
 def _comparable(cfg: DictConfig) -> dict:
     config = OmegaConf.to_container(cfg, resolve=False)
+    if isinstance(config.get("data"), dict):  # a run from before a setting was renamed
+        config["data"] = renamed_settings(config["data"])
     return {k: v for k, v in config.items() if k not in IGNORED_KEYS and k != "hydra"}
 
 

@@ -11,7 +11,7 @@ A builder declares the facts it needs by annotating ``facts`` (``TableFacts``, `
 ``PairFacts``...); a model given other inputs is refused in one line. The registry keeps what
 names are good for: ``python -m <package>.models list``, ``model_config(name)``, and per builder
 its ``head`` and ``data_config`` (registry.py). The same rule builds the optimizer and the
-scheduler (training/optim.py); docs/config.md lists every config group.
+scheduler (training/optim.py); docs/configuration.md lists every config group.
 
 ``model=resnet18``, ``model=torchvision model.name=...`` and ``model=timm model.name=...`` wrap the
 libraries' models (zoo.py; timm/torchvision are imported only then); ``model.weights=<file>``

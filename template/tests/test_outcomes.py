@@ -9,8 +9,17 @@ import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
+import torch
+
+from {{ cookiecutter.package_name }}.training.guards import (
+    READ_EVERY,
+    WINDOW,
+    Diverged,
+    StopOnDivergence,
+)
 
 from conftest import PROJECT
 
@@ -44,6 +53,75 @@ def test_a_diverging_run_stops_at_once_exits_3_and_keeps_no_nan_model(tmp_path):
     assert summary["trainer"]["epochs"] == 0  # stopped in the first epoch, not after three
     assert not (tmp_path / "checkpoints" / "best.ckpt").exists()
     assert "diverged at epoch 0" in out
+
+
+@pytest.mark.task("classification")  # the digits' CNN: its loss explodes, finite, at this lr
+def test_a_run_whose_loss_explodes_but_stays_finite_ends_as_diverged(tmp_path):
+    process = train(
+        "mode=smoke", "task=classification", "optimizer.lr=1000", f"hydra.run.dir={tmp_path}"
+    )
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 3, err[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "diverged" and summary["exit_code"] == 3
+    message = summary["message"]
+    assert "the training loss exploded to" in message and "optimizer.lr=1000" in message
+    assert "learning rate is probably too high" in message and "NaN" not in message
+    assert message.startswith("diverged at epoch 0") and message in out
+    assert not list((tmp_path / "checkpoints").glob("*.ckpt"))  # none of the exploded model
+
+
+def _fake_fit(device: str = "cpu", chance: float | None = 2.3):
+    """The trainer and module that StopOnDivergence reads, without a fit."""
+    trainer = SimpleNamespace(
+        current_epoch=0,
+        global_step=0,
+        world_size=1,
+        accumulate_grad_batches=1,
+        sanity_checking=False,
+        checkpoint_callbacks=[],
+        strategy=SimpleNamespace(root_device=torch.device(device)),
+    )
+    task = SimpleNamespace(chance_loss=lambda: chance)
+    module = SimpleNamespace(task=task, lr=0.5, automatic_optimization=True)
+    guard = StopOnDivergence()
+    guard.on_fit_start(trainer, module)
+    return guard, trainer, module
+
+
+def _steps(guard, trainer, module, losses) -> None:
+    for loss in losses:
+        trainer.global_step += 1
+        guard.on_train_batch_end(trainer, module, {"loss": loss}, None, 0)
+
+
+def test_on_a_gpu_the_losses_are_read_together_and_a_nan_is_caught_before_validation():
+    guard, trainer, module = _fake_fit("cuda")
+    # a loss that cannot be read (meta tensor): no step before READ_EVERY reads one
+    _steps(guard, trainer, module, [torch.ones((), device="meta")] * (READ_EVERY - 1))
+    guard, trainer, module = _fake_fit("cuda")
+    _steps(guard, trainer, module, [torch.tensor(2.0), torch.tensor(float("nan"))])
+    _steps(guard, trainer, module, [torch.tensor(2.0)] * 3)  # (not read yet: goes on)
+    with pytest.raises(Diverged, match="at epoch 0 step 2: the training loss became nan"):
+        guard.on_validation_start(trainer, module)  # (before validation's checkpoint)
+
+
+def test_one_outlier_batch_does_not_stop_a_run_a_sustained_explosion_does():
+    guard, trainer, module = _fake_fit()
+    losses = [2.3] * (WINDOW - 1) + [2.3 * 50 * WINDOW / 2]  # one batch: 1250x the reference
+    _steps(guard, trainer, module, map(torch.tensor, losses))
+    guard.on_validation_start(trainer, module)
+    guard.on_train_epoch_end(trainer, module)
+    with pytest.raises(Diverged, match=r"exploded to 1e\+04 .* over 100x .*\(2\.3\)"):
+        _steps(guard, trainer, module, [torch.tensor(1e4)] * WINDOW)  # judged every READ_EVERY
+
+
+def test_the_reference_is_the_larger_of_the_chance_loss_and_the_first_loss():
+    # a run that starts far above chance (or a task without one) is judged by its own start
+    for chance in (2.3, None):
+        guard, trainer, module = _fake_fit(chance=chance)
+        _steps(guard, trainer, module, [torch.tensor(50.0)] + [torch.tensor(2000.0)] * WINDOW)
+        guard.on_train_epoch_end(trainer, module)  # 40x the start: goes on
 
 
 def test_sigterm_ends_as_interrupted_with_143_and_a_resumable_checkpoint(tmp_path):

@@ -1,54 +1,190 @@
 """Guards that let a run end honestly (summary.py turns what they saw into the outcome).
 
-``StopOnDivergence``: stop at the first non-finite loss; a diverged run must never look like a
-finished one.
+``StopOnDivergence``: stop a run whose loss became NaN/inf or exploded; a diverged run must never
+look like a finished one.
 Without this, training goes on with NaN weights to the last epoch, the metrics come out NaN (or
 chance level), a NaN model can be saved as "best" and the verdict advises raising the learning
-rate. Here the first NaN/inf training loss - or validation loss, which catches weights that broke
-on the last step of an epoch - raises ``Diverged`` before any checkpoint of that model is written;
-the run ends with status ``diverged`` (summary.py).
+rate. Here a NaN/inf training loss - or validation loss, which catches weights that broke on the
+last step of an epoch - or a training loss that stays finite but explodes raises ``Diverged``
+before any checkpoint of that model is written; the run ends with status ``diverged``
+(summary.py).
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import lightning as L
+import torch
+
+# The finite explosion: the mean training loss of the last WINDOW steps above EXPLODED times the
+# reference, the larger of the task's chance loss (outputs that ignore the input) and the run's
+# first loss (the larger, so that a run that starts high is not stopped for it). A workable
+# learning rate stays far below: the default CNN even at lr=100 peaks at ~50x for an epoch, then
+# recovers; an exploded run goes to 1e3-1e15x. The mean over steps keeps one outlier batch (a
+# rare large target) from deciding.
+EXPLODED = 100.0
+WINDOW = 50
+# Reading a loss on a GPU waits for the device: the losses are read together every READ_EVERY
+# steps, before each validation and before any checkpoint (so none of a broken model is written).
+# On the CPU reading costs nothing: every step, so that a NaN stops the run at once. The
+# explosion rule is judged at the same points on every device.
+READ_EVERY = 50
 
 
 class Diverged(RuntimeError):
-    def __init__(self, where: str, value: float, epoch: int, step: int, lr: float) -> None:
+    """``what``: what the loss did ("the training loss became nan"); ``nonfinite``: NaN/inf, which
+    bad inputs can also cause."""
+
+    def __init__(self, what: str, epoch: int, step: int, lr: float, nonfinite: bool = True) -> None:
         self.epoch, self.step = epoch, step
+        data = ", or the inputs/targets contain NaN or inf" if nonfinite else ""
         super().__init__(
-            f"diverged at epoch {epoch} step {step}: the {where} loss became {value}. The "
-            f"learning rate is probably too high (optimizer.lr={lr:g}: lower it, or find one "
-            "with lr_find=report), or the inputs/targets contain NaN or inf"
+            f"diverged at epoch {epoch} step {step}: {what}. The learning rate is probably too "
+            f"high (optimizer.lr={lr:g}: lower it, or find one with lr_find=report){data}"
         )
 
 
 class StopOnDivergence(L.Callback):
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pending: list[tuple[int, int, torch.Tensor]] = []  # (epoch, step, loss) not read yet
+        self._recent: deque[float] = deque(maxlen=WINDOW)
+        self._chance: float | None = None
+        self._limit: tuple[float, str] | None = None  # EXPLODED x the reference, and its name
+        self._scale = 1  # Lightning divides the loss by the number of batches accumulated
+        self._batches = 0
+        self._at_once = False  # read each loss at its step
+        self._saves_every: list[int] = []  # checkpoint callbacks' every_n_train_steps
+        self._timed_saves = False
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self._reset()
+        task = getattr(pl_module, "task", None)
+        self._chance = task.chance_loss() if task is not None else None
+        # (several processes agree at each read: not every step)
+        self._at_once = trainer.strategy.root_device.type == "cpu" and trainer.world_size == 1
+        self.on_train_epoch_start(trainer, pl_module)
+        for callback in trainer.checkpoint_callbacks:  # those that may save after a batch
+            every = getattr(callback, "_every_n_train_steps", 0) or 0
+            self._saves_every += [every] if every > 0 else []
+            self._timed_saves |= getattr(callback, "_train_time_interval", None) is not None
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        # (a GradientAccumulationScheduler changes it between epochs)
+        self._scale = trainer.accumulate_grad_batches if pl_module.automatic_optimization else 1
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
-        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-        if loss is not None and not math.isfinite(float(loss)):
-            raise Diverged(
-                "training",
-                float(loss),
-                trainer.current_epoch,
-                trainer.global_step,
-                getattr(pl_module, "lr", float("nan")),
-            )
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if loss is not None:
+            if not self._at_once:
+                self._pending.append((trainer.current_epoch, trainer.global_step, loss))
+            elif not self._take(value := float(loss)):
+                self._stop(pl_module, _nonfinite(trainer.current_epoch, trainer.global_step, value))
+        # (counted the same in every process, also when a step returned no loss: see _check)
+        self._batches += 1
+        if (
+            self._batches % READ_EVERY == 0
+            or self._timed_saves
+            or (self._saves_every and any(trainer.global_step % n == 0 for n in self._saves_every))
+        ):
+            self._check(trainer, pl_module)
+
+    def on_validation_start(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            self._check(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._check(trainer, pl_module)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._check(trainer, pl_module)  # (a run stopped within an epoch)
 
     def on_validation_end(self, trainer, pl_module) -> None:
         # Lightning runs checkpoint callbacks last: this check comes before a broken model is kept
         loss = trainer.callback_metrics.get("val/loss")
         if loss is not None and not trainer.sanity_checking and not math.isfinite(float(loss)):
             raise Diverged(
-                "validation",
-                float(loss),
+                f"the validation loss became {float(loss)}",
                 trainer.current_epoch,
                 trainer.global_step,
-                getattr(pl_module, "lr", float("nan")),
+                _lr(pl_module),
             )
+
+    def _check(self, trainer, pl_module) -> None:
+        """Read the pending losses and apply the explosion rule: at the same steps on every
+        device, so that where a run runs does not decide whether it diverged."""
+        finding = (self._read() if self._pending else None) or self._exploded(trainer)
+        # with several processes all stop together, or the others wait for this one forever
+        if trainer.world_size > 1 and trainer.strategy.reduce_boolean_decision(
+            finding is not None, all=False
+        ):
+            finding = finding or (
+                trainer.current_epoch,
+                trainer.global_step,
+                "the training loss diverged in another process",
+                True,
+            )
+        self._stop(pl_module, finding)
+
+    def _stop(self, pl_module, finding: tuple[int, int, str, bool] | None) -> None:
+        if finding is not None:
+            epoch, step, what, nonfinite = finding
+            raise Diverged(what, epoch, step, _lr(pl_module), nonfinite)
+
+    def _read(self) -> tuple[int, int, str, bool] | None:
+        """The pending losses, read at once (one wait for the device): the first NaN/inf."""
+        pending, self._pending = self._pending, []
+        values = torch.stack([torch.as_tensor(loss) for _, _, loss in pending]).tolist()
+        for (epoch, step, _), value in zip(pending, values, strict=True):
+            if not self._take(value):
+                return _nonfinite(epoch, step, value)
+        return None
+
+    def _take(self, value: float) -> bool:
+        """One step's loss, kept for the explosion rule; False: it is NaN/inf."""
+        if not math.isfinite(value):
+            return False
+        value *= self._scale
+        if self._limit is None:  # (the first loss)
+            self._limit = self._reference(value)
+        self._recent.append(value)
+        return True
+
+    def _reference(self, first: float) -> tuple[float, str] | None:
+        """EXPLODED x the larger reference, and what the reference is."""
+        candidates = [(first, "the loss at the start of training")]
+        if self._chance is not None:
+            candidates.append((self._chance, "the loss of outputs that ignore the input"))
+        reference, name = max(candidates)
+        return (EXPLODED * reference, f"{name} ({reference:.3g})") if reference > 0 else None
+
+    def _exploded(self, trainer) -> tuple[int, int, str, bool] | None:
+        if self._limit is None or not self._recent:
+            return None
+        mean = sum(self._recent) / len(self._recent)
+        if mean <= self._limit[0]:
+            return None
+        return (
+            trainer.current_epoch,
+            trainer.global_step,
+            (
+                f"the training loss exploded to {mean:.3g} (mean of the last "
+                f"{len(self._recent)} steps), over {EXPLODED:g}x {self._limit[1]}"
+            ),
+            False,
+        )
+
+
+def _nonfinite(epoch: int, step: int, value: float) -> tuple[int, int, str, bool]:
+    return epoch, step, f"the training loss became {value}", True
+
+
+def _lr(pl_module) -> float:
+    return getattr(pl_module, "lr", float("nan"))
 
 
 class Interruption(L.Callback):

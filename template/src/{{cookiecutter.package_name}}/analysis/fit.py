@@ -83,13 +83,21 @@ def fit_verdict(
         )
     elif underfit:
         diagnosis, advice = "underfitting", list(underfit_advice)
-        if val <= baseline:  # nothing learned: the learning rate first, not a bigger model
+        # nothing learned (val no better than the trivial baseline, or train barely above it:
+        # e.g. a rate so high that the loss never settled): the learning rate first, not a
+        # bigger model, and never "raise the learning rate"
+        barely = train - baseline < bias_tolerance
+        if val <= baseline or barely:
             advice = [*NOTHING_LEARNED_ADVICE, *(a for a in advice if "learning rate" not in a)]
-        note = (
-            f"val {score} is no better than the trivial baseline"
-            if val <= baseline
-            else f"train {score} {train:.3f} is low (high bias)"
-        )
+        if val <= baseline:
+            note = f"val {score} is no better than the trivial baseline"
+        elif barely:
+            note = (
+                f"train {score} {train:.3f} is barely above the trivial baseline "
+                f"{baseline:.3f}: the model learned next to nothing"
+            )
+        else:
+            note = f"train {score} {train:.3f} is low (high bias)"
     elif overfit:
         diagnosis, advice = "overfitting", list(overfit_advice)
         if fraction < 1.0:

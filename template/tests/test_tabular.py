@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.analysis.predict_files import run as predict_run
 from {{ cookiecutter.package_name }}.data.tabular import TabularDataModule
 from {{ cookiecutter.package_name }}.data.tabular_errors import TableError
-from {{ cookiecutter.package_name }}.inputs.table import TableFacts, TableInput
+from {{ cookiecutter.package_name }}.inputs.table import TableFacts, TableInput, TableRows
 from {{ cookiecutter.package_name }}.tasks.base import TaskError
 from {{ cookiecutter.package_name }}.training.run import build_datamodule
 from {{ cookiecutter.package_name }}.training.summary import is_user_error
@@ -213,6 +213,34 @@ def test_bad_tables_are_one_clear_user_error(tmp_path, change, words):
         table(path, **change)
     assert is_user_error(raised.value)  # one line, exit status 2
     assert all(word in str(raised.value) for word in words), str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("cell", "role"),
+    [("inf", "continuous"), ("-Infinity", "continuous"), ("1e400", "target")],
+)
+def test_an_infinite_number_is_one_clear_user_error_not_a_diverged_run(tmp_path, cell, role):
+    path = write_table(tmp_path / "t.csv")
+    lines = path.read_text().splitlines()
+    cells = lines[2].split(",")
+    lines[2] = ",".join([*cells[:2], cell, *cells[3:]])  # data row 1: weight is infinite
+    path.write_text("\n".join(lines) + "\n")
+    change = {"y_names": ["weight"], "target_kind": "continuous", "cont_names": ["size"]}
+    with pytest.raises(TableError) as raised:
+        table(path, **(change if role == "target" else {}))
+    assert is_user_error(raised.value)  # one line, exit status 2
+    message = str(raised.value)
+    assert f"{role} column 'weight' has 1 infinite value(s)" in message, message
+    assert "rows [1]" in message and "finite" in message
+
+
+def test_the_table_input_learns_no_statistics_from_infinite_values():
+    import pandas as pd
+
+    frame = pd.DataFrame({"weight": [1.0, -math.inf, 2.0, math.inf]})  # (a Parquet file's floats)
+    expected = r"continuous column 'weight' has 2 infinite value\(s\) \(-inf, inf; rows \[1, 3\]\)"
+    with pytest.raises(TableError, match=expected):
+        TableInput().fit(TableRows(frame, [], ["weight"]))
 
 
 @pytest.mark.task("tabular")

@@ -30,6 +30,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ..inputs.base import JsonRows
 from ..training.validate import ConfigError
 from .predict_files import MAX_PIXELS, InputTooLarge, UnreadableInput, read_one, set_pixel_limit
 
@@ -158,18 +159,6 @@ def _json_rows(body: bytes) -> list[dict] | dict:
             "list or an object",
         )
     return rows
-
-
-class JsonRows(str):
-    """The path of the CSV file that JSON rows were written to (read as predict.py reads a CSV),
-    carrying the rows as sent (``json_rows``): an input whose columns have types checks the JSON
-    values themselves, which the CSV text no longer tells apart (``true`` and ``"True"``, ``"NA"``
-    and null)."""
-
-    def __new__(cls, path, rows: list[dict]):
-        self = super().__new__(cls, str(path))
-        self.json_rows = rows
-        return self
 
 
 @torch.no_grad()

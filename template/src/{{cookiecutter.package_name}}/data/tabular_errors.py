@@ -1,6 +1,6 @@
-"""Bad tables, said in one line (exit status 2): unknown columns, non-numeric numbers, a file
-not separated by commas; and the checks behind the warnings for a column of numbers with a few
-text cells (read as categories otherwise unnoticed) and for an ID-like column."""
+"""Bad tables, said in one line (exit status 2): unknown columns, non-numeric or infinite
+numbers, a file not separated by commas; and the checks behind the warnings for a column of
+numbers with a few text cells (read as categories otherwise unnoticed) and for an ID-like column."""
 
 from __future__ import annotations
 
@@ -33,10 +33,13 @@ def check_columns(frame, wanted: dict[str, list[str]], source: str, trained: boo
 
 
 def numeric_column(series, column: str, source: str, target: bool = False):
-    """``series`` as floats (missing stays NaN); text that is not a number is an error.
-    ``target``: the column is a target, whose fix is the task, not data.cat_names."""
+    """``series`` as floats (missing stays NaN); text that is not a number, and an infinite
+    number, is an error. ``target``: the column is a target, whose fix is the task, not
+    data.cat_names."""
+    import numpy as np
     import pandas as pd
 
+    kind = "target" if target else "continuous"
     values = pd.to_numeric(series, errors="coerce")
     bad = values.isna() & series.notna()
     if bad.any():
@@ -48,12 +51,24 @@ def numeric_column(series, column: str, source: str, target: bool = False):
             fix = "the targets are classes: use task=tabular"
         else:
             fix = "fix them (targets that are classes: task=tabular)"
-        kind = "target" if target else "continuous"
         raise TableError(
             f"{source}: {kind} column '{column}' has {len(rows)} value(s) that "
             f"are not numbers ({examples}; rows {rows[:5]}): {fix}"
         )
-    return values.astype("float64")
+    values = values.astype("float64")
+    # An infinite cell ("inf", "Infinity", 1e400) is refused like text, not read as missing: the
+    # file states a value (an overflow, a division by zero upstream), which a fill would hide;
+    # kept, it makes the training mean/std inf/NaN and every input NaN.
+    infinite = np.isinf(values.to_numpy())
+    if infinite.any():
+        rows = series.index[infinite].tolist()
+        examples = ", ".join(repr(v) for v in series[infinite].drop_duplicates().head(3).tolist())
+        raise TableError(
+            f"{source}: {kind} column '{column}' has {len(rows)} infinite value(s) "
+            f"({examples}; rows {rows[:5]}): fix them to finite numbers"
+            + (" or drop those rows" if target else " (an empty cell reads as missing)")
+        )
+    return values
 
 
 # A category seen once in training teaches its embedding nothing and is unseen in val/test (index

@@ -152,9 +152,24 @@ class Input:
     def read_items(
         self, source, column: str | None = None
     ) -> tuple[list[str], torch.Tensor, dict] | None:
-        """Many items from one source (the rows of a CSV file or a JSON body): their names, the
-        batch, and notes for the summary; None when one file is one item (images). ``column``:
-        the user's name for the one column an input reads (predict.py's ``column=``), or None."""
+        """Many items from one source: ``(names, batch, notes)``, preprocessed like evaluation
+        items; None when one file is one item (images: ``read_file``).
+
+        ``source``: a path (predict.py's ``inputs=``: a CSV/Parquet table, or what else the kind
+        reads, a folder or a .txt file of texts), or a ``JsonRows`` (serve.py's JSON body): the
+        path of the same rows written as a CSV file, which reads like any other, plus ``.rows``,
+        the rows as sent, for an input whose columns have types to check the JSON values the CSV
+        text no longer tells apart. ``column``: the user's name for the one column an input
+        reads (predict.py's ``column=``), or None.
+
+        ``notes``, every key optional: facts about the source, which predict.py prints and
+        returns (e.g. ``unknown_categories``: per column, the categories training never saw);
+        ``left_out``: one ``"where: why"`` line per item left out of ``names`` (serve.py refuses
+        a body with rows left out and quotes them). The keys that hold one value per item of
+        ``names``, in its order, written into predictions.csv beside each prediction and not
+        printed: ``rows``, the item's position in the file (from 0, written as ``row``);
+        ``columns``, ``{column: [one cell per item]}``, the cells of the columns the model does
+        not read (IDs, a target), as the file holds them."""
         return None
 
     def describe_item(self, raw) -> str:
@@ -185,6 +200,21 @@ class Input:
     def can_show(self) -> bool:
         """Whether ``show_batch`` draws anything (plots of batches and top losses)."""
         return False
+
+
+class JsonRows(str):
+    """Rows sent as JSON (serve.py), given to ``Input.read_items``: the path of the CSV file the
+    rows were written to (so that they read exactly as predict.py reads a CSV), carrying
+    ``rows``, the rows as sent (a list of ``{column: value}``). An input whose columns have types
+    checks those values themselves, which the CSV text no longer tells apart (``true`` and
+    ``"True"``, ``"NA"`` and null)."""
+
+    rows: list[dict]
+
+    def __new__(cls, path, rows: list[dict]):
+        self = super().__new__(cls, str(path))
+        self.rows = rows
+        return self
 
 
 def input_spec(cls: type[Input], **options) -> dict:

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from ..data.tabular_errors import TableError, check_columns, numeric_column, separator_in_name
-from .base import Input, InputFacts
+from .base import Input, InputFacts, JsonRows
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ class TableInput(Input):
     # ---- preprocessing: learnt on the training rows, kept in the checkpoint -------------------
     def fit(self, train: TableRows) -> None:
         """Categories, fill values and statistics of the training rows, as plain values (what a
-        checkpoint gave back is kept)."""
+        checkpoint gave back is kept). A continuous cell that is text or infinite is refused
+        (``numeric_column``): an infinite one would make the mean/std, then every input, NaN."""
         if self.fitted:
             return
         frame = train.frame
@@ -172,15 +173,15 @@ class TableInput(Input):
         notes). The notes: the categories not seen in training (``unknown_categories``, per
         column), and for predictions.csv each row's position in the file (``rows``, from 0) and
         its cells of every column the model does not read (``columns``: IDs, a target, ...; as
-        the file spells them). Rows that serve.py received as JSON come as a path that carries
-        them (``json_rows``): their number cells are checked as JSON values, which the CSV text
-        they were written to no longer tells apart (``true`` and ``"True"``, ``"NA"`` and null)."""
+        the file spells them). Rows that serve.py received as JSON come as a ``JsonRows``: their
+        number cells are checked as the JSON values sent (``.rows``), which the CSV text they
+        were written to no longer tells apart (``true`` and ``"True"``, ``"NA"`` and null)."""
         import pandas as pd
 
         path = Path(str(source)).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"inputs={path} does not exist (a .csv or .parquet table)")
-        sent = getattr(source, "json_rows", None)
+        sent = source.rows if isinstance(source, JsonRows) else None
         if sent is not None:
             check_json_numbers(sent, self.state["cont_names"])
         parquet = path.suffix.lower() in (".parquet", ".pq")

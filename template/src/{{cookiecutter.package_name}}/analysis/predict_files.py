@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ..inputs.base import PER_ITEM_NOTES
 from ..training.checkpoints import trained_checkpoint
 from ..training.validate import ConfigError
 
@@ -27,8 +28,6 @@ READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error)
 # the largest image (width x height) read by default: a 24-megapixel photo. PIL's own limit
 # (~179 Mpx) lets a 27 KB PNG claim 15000x15000 pixels, and decoding 81 Mpx costs seconds.
 MAX_PIXELS = 24_000_000
-# notes of ``read_items`` that hold a value per item (written into predictions.csv, not printed)
-PER_ITEM = ("rows", "columns")
 
 
 class UnreadableInput(ValueError):
@@ -254,7 +253,7 @@ def run(cfg) -> dict:
         result = predict_items(task, *items, Path(cfg.paths.output_dir), cfg.batch_size)
         print(f"{result['predicted']} predicted -> {result['predictions']}")
         for key, value in items[2].items():  # the data set's notes (e.g. unseen categories)
-            if value and key not in PER_ITEM:
+            if value and key not in PER_ITEM_NOTES:
                 print(f"{key}: {value}")
         return result
     files = list_inputs(cfg.inputs, cfg.get("column"))

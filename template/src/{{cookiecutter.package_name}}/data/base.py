@@ -234,7 +234,8 @@ class DataModule(L.LightningDataModule):
     ) -> tuple[list[str], torch.Tensor, dict] | None:
         """New items that one input file holds (the rows of a table): (item names, model inputs,
         notes for the report). None: ``inputs`` names files, each one item read by
-        ``read_input``. ``column``: the input's one column, named by the user (new texts)."""
+        ``read_input``. ``column``: the input's one column, named by the user (new texts). What
+        ``inputs`` and the notes may be: ``Input.read_items`` (inputs/base.py)."""
         self._input_ready()
         return self.input.read_items(inputs, column)
 

@@ -84,9 +84,10 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
                 except ValueError:
                     number = math.nan
                 if not math.isfinite(number):
-                    why.append(
-                        f"{column}='{text}' is " + ("missing" if not text else "not a number")
-                    )
+                    what = "missing" if not text else "not a number"
+                    if math.isinf(number):  # (a cell of inf or 1e400)
+                        what = "not a finite number"
+                    why.append(f"{column}='{text}' is {what}")
                 numbers.append(number)
             if valid_column and valid_flag(row.get(valid_column)) is None:
                 why.append(f"{valid_column}='{row[valid_column]}' is not true/false")

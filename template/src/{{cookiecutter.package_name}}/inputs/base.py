@@ -27,6 +27,9 @@ import torch
 
 from ..training.validate import ConfigError
 
+# the notes of ``Input.read_items`` that hold one value per item (see there)
+PER_ITEM_NOTES = ("rows", "columns")
+
 
 class InputError(ValueError):
     """An input a user gave (a file, a request body, a row) that cannot be read: one line."""
@@ -166,10 +169,10 @@ class Input:
         returns (e.g. ``unknown_categories``: per column, the categories training never saw);
         ``left_out``: one ``"where: why"`` line per item left out of ``names`` (serve.py refuses
         a body with rows left out and quotes them). The keys that hold one value per item of
-        ``names``, in its order, written into predictions.csv beside each prediction and not
-        printed: ``rows``, the item's position in the file (from 0, written as ``row``);
-        ``columns``, ``{column: [one cell per item]}``, the cells of the columns the model does
-        not read (IDs, a target), as the file holds them."""
+        ``names``, in its order (``PER_ITEM_NOTES``), written into predictions.csv beside each
+        prediction and not printed: ``rows``, the item's position in the file (from 0, written
+        as ``row``); ``columns``, ``{column: [one cell per item]}``, the cells of the columns the
+        model does not read (IDs, a target), as the file holds them."""
         return None
 
     def describe_item(self, raw) -> str:

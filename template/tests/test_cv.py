@@ -356,19 +356,27 @@ def test_a_fold_s_best_epoch_is_read_from_its_summary_not_its_checkpoint(tmp_pat
 @pytest.mark.task("classification")
 def test_a_stopped_cv_run_ends_interrupted_with_the_folds_code(tmp_path, stop, code):
     run = tmp_path / "run"
+    # The signal must land while fold_1 trains: it is sent once fold_1's training has logged
+    # (its first metrics.csv), with epochs enough that the fold cannot end first on a busy
+    # machine.
+    # (Sent after fold_1's first last.ckpt, 3 epochs, a CI run once ended with 0: the run had
+    # finished before the signal came.)
+    command = [*QUICK, *RESUMABLE, "trainer.max_epochs=8", f"hydra.run.dir={run}"]
     stopped = subprocess.Popen(
-        [sys.executable, "train.py", *QUICK, *RESUMABLE, f"hydra.run.dir={run}"],
+        [sys.executable, "train.py", *command],
         cwd=PROJECT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 300
-    while not (run / "fold_1" / "checkpoints" / "last.ckpt").exists():
+    while not (run / "fold_1" / "csv" / "metrics.csv").exists():
         assert stopped.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     stopped.send_signal(stop)
-    assert stopped.wait() == code
+    sent = time.monotonic()
+    ended = stopped.wait()
     summary = json.loads((run / "summary.json").read_text())
+    assert ended == code, (time.monotonic() - sent, summary.get("message"), summary.get("cv"))
     assert (summary["status"], summary["exit_code"]) == ("interrupted", code)
     assert summary["message"].startswith("interrupted in fold_1; resume with ckpt_path=last")
     assert [f["status"] for f in summary["cv"]["per_fold"]] == ["completed", "interrupted"]

@@ -351,22 +351,27 @@ def test_a_fold_s_best_epoch_is_read_from_its_summary_not_its_checkpoint(tmp_pat
     assert (result["best_checkpoint"], result["best_epoch"]) == (str(best), 4)  # 0-based: 3
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 @pytest.mark.task("classification")
 def test_a_stopped_cv_run_ends_interrupted_with_the_folds_code(tmp_path, stop, code):
     run = tmp_path / "run"
-    # The signal must land while fold_1 trains: it is sent once fold_1's training has logged
-    # (its first metrics.csv), with epochs enough that the fold cannot end first on a busy
-    # machine.
-    # (Sent after fold_1's first last.ckpt, 3 epochs, a CI run once ended with 0: the run had
-    # finished before the signal came.)
+    # The signal lands while fold_1 trains: it is sent once fold_1's training has logged (its
+    # first metrics.csv), with epochs enough that the fold cannot end first on a busy machine.
     command = [*QUICK, *RESUMABLE, "trainer.max_epochs=8", f"hydra.run.dir={run}"]
     stopped = subprocess.Popen(
         [sys.executable, "train.py", *command],
         cwd=PROJECT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Ctrl-C as a terminal delivers it: a suite started in the background (`cmd &` in a
+        # script) passes SIGINT on ignored, and Python keeps an ignored SIGINT ignored (a CI run
+        # ended 0, trained 9 s past the signal)
+        preexec_fn=_sigint_default if stop == signal.SIGINT else None,
     )
     deadline = time.monotonic() + 300
     while not (run / "fold_1" / "csv" / "metrics.csv").exists():

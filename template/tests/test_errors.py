@@ -195,8 +195,10 @@ def test_an_old_name_of_a_data_setting_names_the_new_one(monkeypatch):
     import sys
 
     from hydra import compose, initialize_config_dir
+    from hydra.utils import get_class
 
     from {{ cookiecutter.package_name }}.training import errors
+    from {{ cookiecutter.package_name }}.training.run import build_datamodule
 
     def message(*overrides: str) -> str:
         monkeypatch.setattr(sys, "argv", ["train.py", *overrides])
@@ -207,12 +209,19 @@ def test_an_old_name_of_a_data_setting_names_the_new_one(monkeypatch):
             compose("train", overrides=list(overrides))
         return errors.hydra_message(raised.value) or ""
 
+    renamed = (
+        "data.bad_rows was renamed data.on_bad: set data.on_bad=skip instead (in your own data "
+        "config too)"
+    )
     for path in sorted((CONFIGS / "data").glob("*.yaml")):  # those with the option, and not
         said = message(f"data={path.stem}", "data.bad_rows=skip")
         if "on_bad:" in path.read_text():
-            assert said == (
-                "data.bad_rows was renamed data.on_bad: set data.on_bad=skip instead (in your "
-                "own data config too)"
-            ), path.stem
+            assert said == renamed, path.stem
+            # added (+data.bad_rows, or a user's own yaml): refused where the data is built
+            with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+                cfg = compose("train", overrides=[f"data={path.stem}", "+data.bad_rows=skip"])
+            with pytest.raises(ConfigError) as raised:
+                build_datamodule(cfg, get_class(cfg.task._target_))
+            assert errors.user_message(raised.value) == renamed, path.stem
         else:
             assert said.startswith("data.bad_rows is not a setting"), (path.stem, said)

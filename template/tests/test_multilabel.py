@@ -19,6 +19,9 @@ from {{ cookiecutter.package_name }}.tasks.base import TaskError
 from {{ cookiecutter.package_name }}.tasks.multilabel import MultiLabelTask
 from {{ cookiecutter.package_name }}.training.checkpoints import FORMAT_VERSION, upgrade
 from {{ cookiecutter.package_name }}.training.errors import user_message
+from {{ cookiecutter.package_name }}.training.run import build_datamodule
+
+from conftest import compose_config
 
 LABELS = ["even", "greater_than_4", "closed_loop", "prime"]
 
@@ -191,8 +194,10 @@ def test_csv_bad_rows_are_reported_and_is_valid_fixes_the_val_split(tmp_path):
 
 def test_the_old_name_of_on_bad_is_refused_in_a_config_and_read_in_a_checkpoint(tmp_path):
     write_user_data(tmp_path)
+    overrides = ["task=multilabel", "data=image_csv_multilabel", "+data.bad_rows=fail"]
+    cfg = compose_config("train", [*overrides, f"data.root={tmp_path}"], tmp_path / "run")
     with pytest.raises(ValueError) as renamed:  # a user's own yaml, or +data.bad_rows=fail
-        ImageCsvDataModule(root=str(tmp_path), bad_rows="fail", num_workers=0)
+        build_datamodule(cfg, MultiLabelTask)
     assert user_message(renamed.value) == (
         "data.bad_rows was renamed data.on_bad: set data.on_bad=fail instead (in your own "
         "data config too)"

@@ -148,7 +148,7 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
     assert "data.on_bad=skip" in message
     # the setting's old name (a user's own yaml, +data.on_bad_rows=...): named, not ignored
     with pytest.raises(ValueError) as renamed:
-        ImageCSVRegressionDataModule(root=str(root), on_bad_rows="skip")
+        _task(tmp_path, "data=image_csv_regression", f"data.root={root}", "+data.on_bad_rows=skip")
     assert user_message(renamed.value) == (
         "data.on_bad_rows was renamed data.on_bad: set data.on_bad=skip instead (in your own "
         "data config too)"

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import torch
 
-from ..training.checkpoints import refuse_renamed
 from ..training.validate import ConfigError
 from .base import FileItems, LoadedData, first_problems
 from .image_folder import ImageFolderDataModule
@@ -45,7 +44,6 @@ class ImageCsvDataModule(ImageFolderDataModule):
         on_bad: str = "skip",
         **kwargs,
     ) -> None:
-        refuse_renamed(kwargs)  # (bad_rows, before on_bad)
         if on_bad not in ("skip", "fail"):
             raise ConfigError(f"data.on_bad={on_bad}: use skip or fail")
         super().__init__(root=root, **kwargs)

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import torch
 
-from ..training.checkpoints import refuse_renamed
 from ..training.validate import ConfigError
 from .base import FileItems, LoadedData, first_problems
 from .image_folder import ImageFolderDataModule
@@ -50,7 +49,6 @@ class ImageCSVRegressionDataModule(ImageFolderDataModule):
         geometric_ok: bool = False,
         **kwargs,
     ) -> None:
-        refuse_renamed(kwargs)  # (on_bad_rows, before on_bad)
         if on_bad not in ON_BAD:
             raise ConfigError(f"data.on_bad={on_bad}: use one of {', '.join(ON_BAD)}")
         # may mirroring/shifting the image keep its targets true? (an angle or a position: no)

@@ -29,7 +29,6 @@ import torch
 
 from ..inputs.base import input_spec
 from ..inputs.image import ImageInput
-from ..training.checkpoints import refuse_renamed
 from ..training.validate import ConfigError
 from .base import DataModule, LoadedData, first_problems
 
@@ -56,7 +55,6 @@ class MaskFolderDataModule(DataModule):
         ignore_index: int = 255,
         **kwargs,
     ) -> None:
-        refuse_renamed(kwargs)  # (the image CSV sources' old names)
         kwargs.setdefault("stratify", "none")
         self.default_input = input_spec(
             ImageInput, hflip_ok=True, masks=True, ignore_index=ignore_index

@@ -31,7 +31,6 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, SequentialSampler
 
 from ..inputs.text import TextError, TextInput, decode_utf8, has_bad_bytes, text_problem
-from ..training.checkpoints import refuse_renamed
 from .base import DataModule, LoadedData, _MappedBatchSampler
 from .split import valid_flags
 
@@ -123,7 +122,6 @@ class TextDataModule(DataModule):
     ) -> None:
         if target_kind not in TARGET_KINDS:
             raise TextError(f"data.target_kind={target_kind}: use one of {TARGET_KINDS}")
-        refuse_renamed(kwargs)  # (the image CSV sources' old names)
         if on_bad not in ("skip", "fail"):
             raise TextError(f"data.on_bad={on_bad}: use skip or fail")
         given = [f"data.{k}={v}" for k, v in (("path", path), ("root", root)) if v is not None]

@@ -179,12 +179,22 @@ def renamed_settings(config: dict) -> dict:
     return renamed
 
 
-def refuse_renamed(settings: dict) -> None:
-    """A data source's settings that use an old name (``data.bad_rows=skip`` in a user's yaml or
-    as ``+data.bad_rows=skip``): ``ConfigError`` naming the new one, instead of a TypeError."""
-    messages = [renamed_message(key, value) for key, value in settings.items()]
-    if any(messages):
-        raise ConfigError("; ".join(message for message in messages if message))
+def refuse_renamed(data_class: type, settings: dict) -> None:
+    """Settings for ``data_class`` that give one it takes by an old name (``data.bad_rows=skip``
+    in a user's yaml or as ``+data.bad_rows=skip``): ``ConfigError`` naming the new one, instead
+    of a TypeError. Checked once, where train builds its data module
+    (``run.build_datamodule``), for every source; a class without the new setting is left to
+    say the old name is no setting of it."""
+    from ..analysis.predict import init_parameters
+
+    takes = init_parameters(data_class)
+    messages = [
+        renamed_message(key, value)
+        for key, value in settings.items()
+        if RENAMED_DATA_SETTINGS.get(key) in takes
+    ]
+    if messages:
+        raise ConfigError("; ".join(messages))
 
 
 def renamed_message(key: str, value: object = "...") -> str | None:

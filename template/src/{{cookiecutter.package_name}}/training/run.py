@@ -22,6 +22,7 @@ from ..console import print_config, print_summary
 from ..models import facts_config, model_data_config, model_head
 from ..tasks.base import Task, TaskError
 from .before_fit import before_fit
+from .checkpoints import refuse_renamed
 from .distributed import eval_loaders, relaunchable
 from .guards import Interruption, StopOnDivergence
 from .loggers import build_loggers, finish_loggers, log_summary
@@ -44,6 +45,7 @@ def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
     task declares and what the model expects of its inputs (a backbone's size/statistics)."""
     settings = plain(cfg.data)
     cls = get_class(settings.pop("_target_"))
+    refuse_renamed(cls, settings)  # (a user's yaml or +data.bad_rows=...: named, not a TypeError)
     model = plain(cfg.model)
     settings.update(cls.settings_from_model(settings, model_data_config(model)))
     settings["stratify"] = cfg.task.get("stratify") or task_cls.default_stratify

@@ -32,16 +32,26 @@ def check_columns(frame, wanted: dict[str, list[str]], source: str, trained: boo
         )
 
 
-def numeric_column(series, column: str, source: str, target: bool = False):
+def numeric_column(series, column: str, source: str, target: bool = False, trained: bool = False):
     """``series`` as floats (missing stays NaN); text that is not a number, and an infinite
     number, is an error. ``target``: the column is a target, whose fix is the task, not
-    data.cat_names."""
+    data.cat_names. ``trained``: rows for a trained model, whose column cannot change kind
+    (the training advice, data.cat_names, cannot apply): the cells are what to fix."""
     import numpy as np
     import pandas as pd
 
     kind = "target" if target else "continuous"
     values = pd.to_numeric(series, errors="coerce")
     bad = values.isna() & series.notna()
+    if trained:
+        bad |= np.isinf(values.astype("float64").to_numpy())
+        if bad.any():
+            shown = ", ".join(repr(v) for v in series[bad].drop_duplicates().head(3).tolist())
+            raise TableError(
+                f"{source}: column '{column}' expects finite numbers (an empty cell when "
+                f"missing), got {shown} in row(s) {series.index[bad].tolist()[:5]}"
+            )
+        return values.astype("float64")
     if bad.any():
         rows = series.index[bad].tolist()
         examples = ", ".join(repr(v) for v in series[bad].drop_duplicates().head(3).tolist())

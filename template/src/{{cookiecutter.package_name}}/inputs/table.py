@@ -115,9 +115,13 @@ class TableInput(Input):
         if state:  # (nothing stored: nothing to restore)
             self.state = dict(state)
 
-    def encode(self, frame, unknown: dict[str, int] | None = None) -> torch.Tensor:
+    def encode(
+        self, frame, unknown: dict[str, int] | None = None, where: str = "the rows"
+    ) -> torch.Tensor:
         """Raw rows (a DataFrame holding at least the trained feature columns) -> the model's
-        float inputs; ``unknown`` counts, per column, the categories not seen in training."""
+        float inputs; ``unknown`` counts, per column, the categories not seen in training. A
+        number cell that is text or infinite: one ``TableError`` naming each such column and
+        its rows (``where``: the rows' source)."""
         state = self.state
         check_columns(
             frame,
@@ -125,6 +129,14 @@ class TableInput(Input):
             "the rows to predict",
             trained=True,
         )
+        conts, problems = {}, []
+        for column in state["cont_names"]:
+            try:
+                conts[column] = numeric_column(frame[column], column, where, trained=True)
+            except TableError as error:  # every column's problem at once, not the first's
+                problems.append(str(error))
+        if problems:
+            raise TableError("; ".join(problems))
         columns = []
         for column in state["cat_names"]:
             index = {name: i + 1 for i, name in enumerate(state["categories"][column])}
@@ -133,7 +145,6 @@ class TableInput(Input):
             if unknown is not None and unseen:
                 unknown[column] = unknown.get(column, 0) + unseen
             columns.append(torch.tensor([index.get(k, 0) for k in keys], dtype=torch.float32))
-        conts = {c: numeric_column(frame[c], c, "the rows") for c in state["cont_names"]}
         for column in state["na_columns"]:  # 1: present, 2: missing (0 stays "unknown")
             columns.append(torch.tensor(conts[column].isna().to_numpy() + 1.0, dtype=torch.float32))
         for column in state["cont_names"]:
@@ -198,9 +209,8 @@ class TableInput(Input):
             )
         frame = frame.reset_index(drop=True)
         where = "the rows" if sent is not None else f"inputs={path}"
-        check_numbers(frame, self.state["cont_names"], where)
         unknown: dict[str, int] = {}
-        inputs = self.encode(frame, unknown)
+        inputs = self.encode(frame, unknown, where)
         names = [f"{path.name}:{i}" for i in range(len(frame))]
         features = {*self.state["cat_names"], *self.state["cont_names"]}
         others = [str(c) for c in frame.columns if str(c) not in features]
@@ -238,32 +248,6 @@ def other_cells(path: Path, frame, columns: list[str], parquet: bool) -> dict[st
 
     text = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=columns)
     return {c: text[c].tolist() for c in columns}
-
-
-def check_numbers(frame, columns: list[str], where: str) -> None:
-    """The rows' cells of the continuous ``columns`` are numbers (an empty cell: missing) and
-    finite; else one line naming each column, what it expects and what it holds. (The training
-    advice of ``numeric_column``, to list a column in data.cat_names, cannot apply to a trained
-    model.)"""
-    import numpy as np
-    import pandas as pd
-
-    problems = []
-    for column in columns:
-        if column not in frame.columns:
-            continue  # (the missing column is ``encode``'s message)
-        series = frame[column]
-        values = pd.to_numeric(series, errors="coerce")
-        bad = (values.isna() & series.notna()) | np.isinf(values.astype("float64"))
-        if bad.any():
-            rows = series.index[bad].tolist()
-            shown = ", ".join(repr(v) for v in series[bad].drop_duplicates().head(3).tolist())
-            problems.append(
-                f"column '{column}' expects finite numbers (an empty cell when missing), got "
-                f"{shown} in row(s) {rows[:5]}"
-            )
-    if problems:
-        raise TableError(f"{where}: {'; '.join(problems)}")
 
 
 def check_json_numbers(rows: list[dict], columns: list[str]) -> None:

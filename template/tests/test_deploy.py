@@ -145,6 +145,14 @@ def test_texts_from_a_table_keep_their_row_and_other_columns(tmp_path):
         ("0", "007", "positive"),
         ("2", "009", ""),
     ]
+    # the same rows as a Parquet file: the same rows and cells beside the predictions
+    import pandas as pd
+
+    parquet = tmp_path / "reviews.parquet"
+    pd.read_csv(reviews, dtype=str, keep_default_na=False).to_parquet(parquet)
+    _, _, same = text.read_items(parquet, "review")
+    assert (same["rows"], same["columns"]) == (notes["rows"], notes["columns"])
+    assert notes["columns"] == {"id": ["007", "009"], "label": ["positive", ""]}
 
 
 def test_predict_reads_file_lists_and_csv_tables(tmp_path):

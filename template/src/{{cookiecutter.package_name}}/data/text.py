@@ -50,6 +50,7 @@ class Record:
     key: str | None = None
     is_valid: bool = False
     problem: str | None = None
+    others: dict | None = None  # a table row's cells of the columns not read (``read_table``)
 
 
 class TokenBatches(Dataset):
@@ -310,10 +311,16 @@ def read_text_file(path: Path) -> tuple[str | None, str | None]:
 
 
 def read_table(
-    path: Path, text_column: str, label_column: str | None, valid_column: str | None
+    path: Path,
+    text_column: str,
+    label_column: str | None,
+    valid_column: str | None,
+    others: bool = False,
 ) -> list[Record]:
     """The rows of a CSV (read with the csv module: "line N" is the line an editor shows) or a
-    Parquet file ("row N"), as records."""
+    Parquet file ("row N"), as records. ``others``: each record also keeps its row's cells of
+    the other columns (``Record.others``, as the file holds them: a CSV's text as written, so
+    an ID keeps its leading zeros), which predict.py writes beside the predictions."""
     wanted = [c for c in (text_column, label_column, valid_column) if c]
     if path.suffix.lower() in (".parquet", ".pq"):
         import pandas as pd
@@ -322,9 +329,15 @@ def read_table(
         _check_columns(list(map(str, frame.columns)), wanted, path)
         frame = frame.astype(object).where(frame.notna(), None)
         rows = frame.to_dict("records")
+        columns = [c for c in frame.columns if str(c) not in wanted] if others else []
         return _with_flags(
             [
-                Record(f"row {i + 1}", _cell(row.get(text_column)), _cell(row.get(label_column)))
+                Record(
+                    f"row {i + 1}",
+                    _cell(row.get(text_column)),
+                    _cell(row.get(label_column)),
+                    others={str(c): row[c] for c in columns} if others else None,
+                )
                 for i, row in enumerate(rows)
             ],
             [row.get(valid_column) for row in rows],
@@ -336,12 +349,18 @@ def read_table(
         raise TextError(f"{path} is empty: a table needs a header line and rows")
     reader = csv.DictReader(io.StringIO(text, newline=""))
     _check_columns(reader.fieldnames or [], wanted, path)
+    columns = [c for c in reader.fieldnames or [] if c not in wanted] if others else []
     records, cells, line = [], [], 1
     for row in reader:
         where = f"line {line + 1}"
         line = reader.line_num
         records.append(
-            Record(where, row.get(text_column), row.get(label_column) if label_column else None)
+            Record(
+                where,
+                row.get(text_column),
+                row.get(label_column) if label_column else None,
+                others={c: row.get(c) for c in columns} if others else None,
+            )
         )
         cells.append(row.get(valid_column))
     return _with_flags(records, cells, valid_column, path)

@@ -160,9 +160,10 @@ class TextInput(Input):
             texts = [(str(path), *read_text_file(path))]
         elif path.is_file():  # (names in predictions.csv: "new.csv line 7")
             text_column = column or self.text_column
-            records = read_table(path, text_column, None, None)
+            records = read_table(path, text_column, None, None, others=True)
             texts = [(f"{path.name} {r.where}", r.text, None) for r in records]
-            cells = other_cells(path, text_column)
+            columns = records[0].others if records else {}  # (every row has the same)
+            cells = {c: [r.others[c] for r in records] for c in columns}
         else:
             raise FileNotFoundError(
                 f"inputs={path} does not exist (a .csv/.parquet file with a "
@@ -197,23 +198,3 @@ class TextInput(Input):
             "max_length": self.max_length,
             "input": "token ids (batch, length) int64; padded positions hold pad_id",
         }
-
-
-def other_cells(path: Path, text_column: str) -> dict[str, list]:
-    """Every column but ``text_column`` of a CSV/Parquet file of texts, per row, as the file
-    holds it (a CSV's text as written: an ID keeps its leading zeros); the rows are the ones
-    ``data.text.read_table`` reads, in the same order."""
-    import csv
-    import io
-
-    if path.suffix.lower() in (".parquet", ".pq"):
-        import pandas as pd
-
-        frame = pd.read_parquet(path).drop(columns=[text_column]).astype(object)
-        frame = frame.where(frame.notna(), None)
-        return {str(c): frame[c].tolist() for c in frame.columns}
-    text, _ = decode_utf8(path.read_bytes())
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    rows = list(reader)
-    columns = [c for c in reader.fieldnames or [] if c != text_column]
-    return {c: [row.get(c) for row in rows] for c in columns}

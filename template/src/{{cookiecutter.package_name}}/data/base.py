@@ -162,7 +162,9 @@ class DataModule(L.LightningDataModule):
             )
         if batch_size < 1 or overfit_batches < 0:
             raise ConfigError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
-        self.save_hyperparameters()  # plain values: the checkpoint can rebuild the same split
+        # plain values: the checkpoint can rebuild the same split (not logged: run.py logs the
+        # whole config)
+        self.save_hyperparameters(logger=False)
         self.hparams["decisions"] = decisions  # what the file said: eval and predict need no file
         # the input kind: the config's (a dict, or built already by hydra's recursive
         # instantiate), else the source's own; no kind at all: the contract's defaults

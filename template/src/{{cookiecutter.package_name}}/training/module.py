@@ -50,7 +50,9 @@ class TaskModule(L.LightningModule):
         regularize: bool = True,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        # logger=False: run.py logs the whole resolved config once; Lightning would log these
+        # parts of it again at the start of every fit (one more hparams file written per fit)
+        self.save_hyperparameters(logger=False)
         self.task = build_task(task, regularize)
         self.regularize = regularize
         # the one place a model is built from its config and the data's facts

@@ -139,6 +139,33 @@ def test_sigterm_ends_as_interrupted_with_143_and_a_resumable_checkpoint(tmp_pat
     assert "resume with ckpt_path=last" in summary["message"] and last.exists()
 
 
+def test_sigterm_before_fit_ends_as_interrupted_with_143_too(tmp_path):
+    """SIGTERM while the run still builds (its data, its model, the LR finder): Lightning handles
+    it only inside fit, and Python's default would end the run at once without summary.json. The
+    signal goes out as soon as train() prints the config, its first step; should the run reach
+    fit first, the outcome is the same."""
+    quiet = [option for option in QUIET if not option.startswith("print_config")]
+    overrides = [*quiet, "print_config=true", "trainer.max_epochs=200", f"hydra.run.dir={tmp_path}"]
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT / "train.py"), *overrides],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # (a suite started with SIGTERM ignored would pass that on, and the run keeps it so)
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
+    )
+    for line in process.stdout:  # (the config tree's first line)
+        if line.strip() == "config":
+            break
+    process.send_signal(signal.SIGTERM)
+    output = process.stdout.read()
+    assert process.wait(timeout=120) == 143, output[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["exit_code"] == 143
+    assert summary["message"].startswith("interrupted"), summary["message"]
+
+
 @pytest.mark.task("classification")  # the recipe's data set gives classes of images
 def test_a_model_and_a_data_set_added_as_the_readme_says_run_in_every_mode(tmp_path):
     """docs/layout.md, "Add a model" and "Add your own data set": a new module + a yaml each,

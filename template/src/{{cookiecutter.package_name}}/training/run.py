@@ -30,7 +30,14 @@ from .module import TaskModule
 from .progress import ProgressBar
 from .resume import resolve_ckpt_path
 from .speed import ChannelsLast, compile_model, lean_dispatch, startup_objects_frozen
-from .summary import Summary, checkpoint_selection, conclude, split_metrics, write_summary
+from .summary import (
+    Summary,
+    checkpoint_selection,
+    conclude,
+    sigterm_interrupts,
+    split_metrics,
+    write_summary,
+)
 from .validate import validate_config
 
 
@@ -118,80 +125,88 @@ def train(cfg: DictConfig) -> Summary:
     trainer, loggers, callbacks, error = None, [], [], None
     interruption = Interruption()
     try:
-        validate_config(cfg)  # (train.py checks single runs before this; jobs of a sweep here)
-        if cfg.get("print_config") and rank_zero_only.rank == 0:  # not once per DDP process
-            print_config(cfg)
-        if cfg.get("seed") is not None:  # `if cfg.seed:` would ignore seed 0
-            L.seed_everything(cfg.seed, workers=True, verbose=False)
+        # SIGTERM before fit (or between fit and test) ends the run interrupted too, as inside
+        # them; off again before the summary is written
+        with sigterm_interrupts():
+            validate_config(cfg)  # (train.py checks single runs before this; jobs of a sweep here)
+            if cfg.get("print_config") and rank_zero_only.rank == 0:  # not once per DDP process
+                print_config(cfg)
+            if cfg.get("seed") is not None:  # `if cfg.seed:` would ignore seed 0
+                L.seed_everything(cfg.seed, workers=True, verbose=False)
 
-        task_cls = get_class(cfg.task._target_)
-        datamodule = build_datamodule(cfg, task_cls)
-        summary.data = datamodule.describe()
-        if getattr(datamodule, "skipped_files", None) and rank_zero_only.rank == 0:
-            skipped = output_dir / "skipped_files.txt"  # unreadable files, left out of the run
-            skipped.parent.mkdir(parents=True, exist_ok=True)
-            skipped.write_text("\n".join(map(str, datamodule.skipped_files)) + "\n")
-            summary.data["skipped_files_list"] = str(skipped)
-        module = build_module(cfg, task_cls, datamodule)
-        summary.task = describe_task(module.task)
-        counts = module.model.parameter_counts()
-        summary.model = {
-            "name": cfg.model.name,
-            "params_total": counts["total"],
-            "params_trainable": counts["trainable"],
-            "compiled": compile_model(module, cfg.get("compile")),
-        }
-
-        callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
-        callbacks.append(ChannelsLast(cfg.get("channels_last")))
-        if cfg.trainer.get("enable_progress_bar", True):  # (Lightning's own would be the default)
-            callbacks.append(ProgressBar())
-        if cfg.get("finetune"):  # the transfer-learning schedule (configs/finetune/)
-            callbacks.append(instantiate(cfg.finetune))
-        callbacks += [StopOnDivergence(), interruption]
-        resume_from = resolve_ckpt_path(cfg, module)  # ckpt_path=last|<run dir>|<file>|null
-        loggers = build_loggers(cfg, resume_from)
-        trainer = lean_dispatch(
-            instantiate(
-                cfg.trainer,
-                callbacks=callbacks,
-                logger=loggers or False,
-                default_root_dir=str(output_dir),
-            )
-        )
-        for logger in loggers:
-            logger.log_hyperparams(plain(cfg))
-
-        summary.sections.update(before_fit(cfg, module, datamodule, callbacks, output_dir))
-        try:
-            # relaunchable: DDP under a Hydra multirun, the other ranks join this job
-            with relaunchable(), startup_objects_frozen():
-                # weights_only: a resumed checkpoint is loaded as safely as every other one
-                trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
-        finally:  # the checks' verdicts, also when fit stopped early (diverged, interrupted)
-            summary.verdicts = {
-                cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")
+            task_cls = get_class(cfg.task._target_)
+            datamodule = build_datamodule(cfg, task_cls)
+            summary.data = datamodule.describe()
+            if getattr(datamodule, "skipped_files", None) and rank_zero_only.rank == 0:
+                skipped = output_dir / "skipped_files.txt"  # unreadable files, left out of the run
+                skipped.parent.mkdir(parents=True, exist_ok=True)
+                skipped.write_text("\n".join(map(str, datamodule.skipped_files)) + "\n")
+                summary.data["skipped_files_list"] = str(skipped)
+            module = build_module(cfg, task_cls, datamodule)
+            summary.task = describe_task(module.task)
+            counts = module.model.parameter_counts()
+            summary.model = {
+                "name": cfg.model.name,
+                "params_total": counts["total"],
+                "params_trainable": counts["trainable"],
+                "compiled": compile_model(module, cfg.get("compile")),
             }
-        summary.trainer = _trainer_facts(trainer)
-        sizes = datamodule.sizes()
-        # val: best epoch's and last epoch's
-        summary.selection = checkpoint_selection(trainer, has_test=bool(sizes.get("test")))
 
-        best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
-        splits = [s for s in cfg.evaluate.splits if sizes.get(s)]  # (no test split: none to test)
-        summary.metrics = measure(trainer, module, datamodule, splits, best) if splits else {}
-        reference = (
-            datamodule.reference_scores(module.task, splits)
-            if cfg.evaluate.fit_verdict and splits
-            else None
-        )
-        if reference:  # the model the network has to beat, on the same split
-            summary.sections["reference_model"] = reference
-        if cfg.evaluate.fit_verdict and {"train", "val"} <= summary.metrics.keys():
-            summary.verdicts["fit"] = judge_fit(module.task, datamodule, summary.metrics, reference)
-        # trainable as at the end of training (a fine-tune schedule may have frozen layers)
-        summary.model["params_trainable"] = module.model.parameter_counts()["trainable"]
-        summary.best_checkpoint = best
+            callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+            callbacks.append(ChannelsLast(cfg.get("channels_last")))
+            if cfg.trainer.get("enable_progress_bar", True):  # (else Lightning's own)
+                callbacks.append(ProgressBar())
+            if cfg.get("finetune"):  # the transfer-learning schedule (configs/finetune/)
+                callbacks.append(instantiate(cfg.finetune))
+            callbacks += [StopOnDivergence(), interruption]
+            resume_from = resolve_ckpt_path(cfg, module)  # ckpt_path=last|<run dir>|<file>|null
+            loggers = build_loggers(cfg, resume_from)
+            trainer = lean_dispatch(
+                instantiate(
+                    cfg.trainer,
+                    callbacks=callbacks,
+                    logger=loggers or False,
+                    default_root_dir=str(output_dir),
+                )
+            )
+            for logger in loggers:
+                logger.log_hyperparams(plain(cfg))
+
+            summary.sections.update(before_fit(cfg, module, datamodule, callbacks, output_dir))
+            try:
+                # relaunchable: DDP under a Hydra multirun, the other ranks join this job
+                with relaunchable(), startup_objects_frozen():
+                    # weights_only: a resumed checkpoint is loaded as safely as every other one
+                    trainer.fit(
+                        module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True
+                    )
+            finally:  # the checks' verdicts, also when fit stopped early (diverged, interrupted)
+                summary.verdicts = {
+                    cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")
+                }
+            summary.trainer = _trainer_facts(trainer)
+            sizes = datamodule.sizes()
+            # val: best epoch's and last epoch's
+            summary.selection = checkpoint_selection(trainer, has_test=bool(sizes.get("test")))
+
+            best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
+            # (no test split: none to test)
+            splits = [s for s in cfg.evaluate.splits if sizes.get(s)]
+            summary.metrics = measure(trainer, module, datamodule, splits, best) if splits else {}
+            reference = (
+                datamodule.reference_scores(module.task, splits)
+                if cfg.evaluate.fit_verdict and splits
+                else None
+            )
+            if reference:  # the model the network has to beat, on the same split
+                summary.sections["reference_model"] = reference
+            if cfg.evaluate.fit_verdict and {"train", "val"} <= summary.metrics.keys():
+                summary.verdicts["fit"] = judge_fit(
+                    module.task, datamodule, summary.metrics, reference
+                )
+            # trainable as at the end of training (a fine-tune schedule may have frozen layers)
+            summary.model["params_trainable"] = module.model.parameter_counts()["trainable"]
+            summary.best_checkpoint = best
     except BaseException as caught:  # every ending is recorded (re-raised below)
         # Lightning turns Ctrl-C into SystemExit(1): report what really happened
         error = (

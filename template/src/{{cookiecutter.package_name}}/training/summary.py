@@ -32,6 +32,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,7 +89,11 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
             if summary.trainer
             else ""
         )
-        message = f"interrupted{where}; resume with ckpt_path=last (same overrides)"
+        message = (
+            f"interrupted{where}; resume with ckpt_path=last (same overrides)"
+            if summary.trainer.get("global_step")
+            else "interrupted before training started; run it again (same overrides)"
+        )
     elif error is not None:
         from .errors import user_message
 
@@ -152,6 +160,33 @@ def is_user_error(error: BaseException | None) -> bool:
 def _is_sigterm(error: BaseException | None) -> bool:
     # Lightning turns SIGTERM into a SystemExit subclass (exit status 0 unless remapped)
     return error is not None and type(error).__name__ == "SIGTERMException"
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (preemption, ``docker stop``) while a run reads its data, builds its model, runs
+    the LR finder or measures: outside Lightning's fit and test, whose own handler only lives
+    inside them, Python's default would end the process at once without summary.json. Here it
+    raises the exception Lightning raises inside fit, so the run ends ``interrupted`` (exit
+    status 143) the same way. Lightning's handler calls the one it finds too: this one leaves
+    the signal to it then (it stops fit at the end of the step, once). A SIGTERM someone else
+    handles or ignores is left alone."""
+    main = threading.current_thread() is threading.main_thread()  # (signals: main thread only)
+    if not main or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def interrupt(signum: int, frame) -> None:
+        if signal.getsignal(signal.SIGTERM) is interrupt:  # (not called by Lightning's)
+            from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+            raise SIGTERMException
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def split_metrics(results: dict[str, float]) -> dict[str, dict[str, float]]:

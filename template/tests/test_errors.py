@@ -197,6 +197,7 @@ def test_an_old_name_of_a_data_setting_names_the_new_one(monkeypatch):
     from hydra import compose, initialize_config_dir
     from hydra.utils import get_class
 
+    from {{ cookiecutter.package_name }}.analysis.predict import check_data_settings
     from {{ cookiecutter.package_name }}.training import errors
     from {{ cookiecutter.package_name }}.training.run import build_datamodule
 
@@ -222,6 +223,10 @@ def test_an_old_name_of_a_data_setting_names_the_new_one(monkeypatch):
                 cfg = compose("train", overrides=[f"data={path.stem}", "+data.bad_rows=skip"])
             with pytest.raises(ConfigError) as raised:
                 build_datamodule(cfg, get_class(cfg.task._target_))
+            assert errors.user_message(raised.value) == renamed, path.stem
+            # eval / predict with a checkpoint (data.<key>=... over the checkpoint's data)
+            with pytest.raises(ConfigError) as raised:
+                check_data_settings(get_class(cfg.data._target_), {"bad_rows": "skip"})
             assert errors.user_message(raised.value) == renamed, path.stem
         else:
             assert said.startswith("data.bad_rows is not a setting"), (path.stem, said)

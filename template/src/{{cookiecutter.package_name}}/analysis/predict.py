@@ -130,8 +130,10 @@ def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool 
 def check_data_settings(data_class, overrides: dict) -> None:
     """``ConfigError`` naming each ``data.<key>`` the checkpoint's data class does not take (a
     table's data has no ``root``), and the settings it does take."""
+    from ..training.checkpoints import refuse_renamed
     from ..training.validate import ConfigError
 
+    refuse_renamed(data_class, overrides)  # an old name: the new one, not "no such setting"
     accepted = init_parameters(data_class)
     unknown = sorted(set(overrides) - accepted)
     if unknown:

@@ -182,9 +182,9 @@ def renamed_settings(config: dict) -> dict:
 def refuse_renamed(data_class: type, settings: dict) -> None:
     """Settings for ``data_class`` that give one it takes by an old name (``data.bad_rows=skip``
     in a user's yaml or as ``+data.bad_rows=skip``): ``ConfigError`` naming the new one, instead
-    of a TypeError. Checked once, where train builds its data module
-    (``run.build_datamodule``), for every source; a class without the new setting is left to
-    say the old name is no setting of it."""
+    of a TypeError. Checked where a data module is built from settings: train's
+    (``run.build_datamodule``) and eval/predict's (``analysis.predict.check_data_settings``); a
+    class without the new setting is left to say the old name is no setting of it."""
     from ..analysis.predict import init_parameters
 
     takes = init_parameters(data_class)

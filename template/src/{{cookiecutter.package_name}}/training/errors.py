@@ -110,10 +110,15 @@ def not_generated(group: str, option: str) -> str | None:
     """How to add the task or feature that brings ``group=option`` (None: not one of those)."""
     if f"{group}/{option}" not in NOT_GENERATED:
         return None
-    answer, name = NOT_GENERATED[f"{group}/{option}"]
+    return comes_with(f"{group}={option}", *NOT_GENERATED[f"{group}/{option}"])
+
+
+def comes_with(what: str, answer: str, name: str) -> str:
+    """``what`` comes with a task or feature (``answer``: "tasks" or "features") this project was
+    generated without: how to add it."""
     wanted = json.dumps([*CHOSEN[answer], name])
     return (
-        f"{group}={option} comes with the {name} {answer[:-1]}, which this project was generated"
+        f"{what} comes with the {name} {answer[:-1]}, which this project was generated"
         f" without: add it with copier update --defaults --data '{answer}={wanted}'"
         " (docs/maintenance.md)"
     )

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if importlib.util.find_spec(f"{__package__}.zoo") is None:
         from ..training.errors import comes_with
 
-        print(comes_with("the torchvision and timm backbones", "features", "transfer"))
+        print(comes_with("the zoo (torchvision and timm backbones)", "features", "transfer"))
         return 2 if args.search else 0
     if not args.search:
         print(

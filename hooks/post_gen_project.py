@@ -49,14 +49,25 @@ def entry_files(manifest: dict, section: str, name: str) -> list[str]:
     return [*grouped, *entry["files"]]
 
 
+def used_groups(manifest: dict, tasks: list[str]) -> set[str]:
+    """The ``groups`` the chosen tasks use."""
+    return {group for name in tasks if name in manifest["tasks"]
+            for group in manifest["tasks"][name].get("groups", [])}
+
+
 def unchosen_files(manifest: dict, chosen: dict[str, list[str]]) -> set[str]:
     """The patterns of the files that only unchosen tasks and features use; ``chosen``: the
-    chosen names per section."""
+    chosen names per section. A feature's ``with_groups`` part is chosen with the feature and a
+    task that uses its group."""
     needed, unneeded = set(), set()
+    groups = used_groups(manifest, chosen.get("tasks", []))
     for section, names in chosen.items():
         for name in manifest[section]:
             files = entry_files(manifest, section, name)
             (needed if name in names else unneeded).update(files)
+            for group, part in manifest[section][name].get("with_groups", {}).items():
+                wanted = name in names and group in groups
+                (needed if wanted else unneeded).update(part["files"])
     return unneeded - needed
 
 

@@ -34,6 +34,15 @@ def task_files(task: str) -> set[str]:
     return entry_files("tasks", task)
 
 
+def group_parts(tasks: list[str], features: list[str]) -> list[tuple[bool, dict]]:
+    """(chosen?, part) for each feature's `with_groups` part: chosen with the feature and a task
+    that uses the group."""
+    groups = {g for t in tasks for g in MANIFEST["tasks"][t]["groups"]}
+    return [(name in features and group in groups, part)
+            for name, entry in MANIFEST["features"].items()
+            for group, part in entry.get("with_groups", {}).items()]
+
+
 # Renders: each task alone (no feature), each feature with the default task, and everything.
 RENDERS = [*TASKS, *(f"+{feature}" for feature in FEATURES), "all"]
 
@@ -58,18 +67,23 @@ def unchosen_files(render: str) -> set[str]:
     for section, picked in names.items():
         for name in MANIFEST[section]:
             (needed if name in picked else unneeded).update(entry_files(section, name))
+    for wanted, part in group_parts(*chosen(render)):
+        (needed if wanted else unneeded).update(part["files"])
     return unneeded - needed
 
 
 def chosen_files(render: str) -> set[str]:
     tasks, features = chosen(render)
     return set().union(*(task_files(t) for t in tasks),
-                       *(entry_files("features", f) for f in features))
+                       *(entry_files("features", f) for f in features),
+                       *(set(part["files"]) for wanted, part in group_parts(tasks, features)
+                         if wanted))
 
 
 def chosen_entries(render: str) -> list[dict]:
     tasks, features = chosen(render)
-    return [*(MANIFEST["tasks"][t] for t in tasks), *(MANIFEST["features"][f] for f in features)]
+    return [*(MANIFEST["tasks"][t] for t in tasks), *(MANIFEST["features"][f] for f in features),
+            *(part for wanted, part in group_parts(tasks, features) if wanted)]
 
 
 def present(project: Path, pattern: str) -> list[Path]:
@@ -94,9 +108,14 @@ def test_the_manifest_lists_every_task_option_and_only_template_files():
             assert path.is_file(), f"{task}: {pattern} is not a file of template/"
     for feature in FEATURES:
         entry = MANIFEST["features"][feature]
-        assert set(entry) == {"title", "files", "dependencies", "extras"}, feature
+        assert set(entry) - {"with_groups"} == {"title", "files", "dependencies", "extras"}, feature
         assert set(entry["extras"]) <= set(MANIFEST["extras"]), feature
-        for pattern in entry["files"]:
+        parts = entry.get("with_groups", {})
+        assert set(parts) <= set(MANIFEST["groups"]), feature
+        for part in parts.values():
+            assert set(part) == {"files", "extras"}, feature
+            assert set(part["extras"]) <= set(MANIFEST["extras"]), feature
+        for pattern in [*entry["files"], *(p for part in parts.values() for p in part["files"])]:
             path = REPO / "template" / pattern.replace("src/*/", f"src/{PACKAGE_DIR}/")
             assert path.is_file(), f"{feature}: {pattern} is not a file of template/"
     # `folders`: exactly the folders of template/ whose files are all listed (copier's `_exclude`
@@ -105,7 +124,8 @@ def test_the_manifest_lists_every_task_option_and_only_template_files():
     shipped = {p.relative_to(template).as_posix().replace(f"src/{PACKAGE_DIR}/", "src/*/")
                for p in template.rglob("*") if p.is_file()}
     listed = set().union(*(task_files(t) for t in TASKS),
-                         *(entry_files("features", f) for f in FEATURES))
+                         *(entry_files("features", f) for f in FEATURES),
+                         *(set(part["files"]) for _, part in group_parts(TASKS, FEATURES)))
     folders = {str(parent) for path in shipped for parent in Path(path).parents} - {"."}
     assert MANIFEST["folders"] == sorted(
         folder for folder in folders
@@ -151,7 +171,7 @@ def test_each_task_alone_each_feature_and_all_render_lint_and_hold_only_their_fi
     dependencies = " ".join(pyproject["dependencies"])
     entries = chosen_entries(answer)
     for key, requirement in MANIFEST["requirements"].items():
-        wanted = any(key in entry["dependencies"] for entry in entries)
+        wanted = any(key in entry.get("dependencies", []) for entry in entries)
         assert (requirement in dependencies) == wanted, (answer, key)
     extras = pyproject["optional-dependencies"]
     for key in MANIFEST["extras"]:
@@ -206,6 +226,31 @@ def test_the_optuna_preset_searches_the_default_tasks_model_option(tmp_path, tas
     # the manifest is the one place that knows it
     template = (REPO / "template/configs/hparams_search/optuna.yaml").read_text()
     assert not [t for t in TASKS if MANIFEST["tasks"][t]["search"] in template]
+
+
+TRANSFER_FILES = ["src/*/training/finetune.py", "src/*/models/zoo.py", "src/*/models/weights.py",
+                  "src/*/models/hub.py", "configs/finetune/fine_tune.yaml",
+                  "configs/model/resnet18.yaml", "configs/model/timm.yaml",
+                  "configs/experiment/transfer_demo.yaml", "docs/transfer.md",
+                  "tests/test_finetune.py", "tests/test_transfer.py", "tests/test_zoo.py"]
+
+
+def test_transfer_learning_comes_only_with_the_transfer_feature(default_project, tmp_path):
+    """The default project has no fine-tuning schedules, zoo or timm extra, and says how to add
+    them; features=transfer (with image classification) has all of them."""
+    assert not [pattern for pattern in TRANSFER_FILES if present(default_project, pattern)]
+    assert "timm" not in tomllib.loads((default_project / "pyproject.toml").read_text())[
+        "project"]["optional-dependencies"]
+    train = yaml.safe_load((default_project / "configs/train.yaml").read_text())
+    assert {"finetune": None} in train["defaults"]
+    [errors] = default_project.glob("src/*/training/errors.py")
+    assert '"finetune/fine_tune": ("features", "transfer")' in errors.read_text()
+    project = generate(tmp_path, features="transfer")
+    assert [pattern for pattern in TRANSFER_FILES if not present(project, pattern)] == []
+    assert "timm" in tomllib.loads((project / "pyproject.toml").read_text())[
+        "project"]["optional-dependencies"]
+    train = yaml.safe_load((project / "configs/train.yaml").read_text())
+    assert {"finetune": "none"} in train["defaults"]
 
 
 def test_the_default_project_is_image_classification_named_as_before(default_project):

@@ -77,6 +77,7 @@ FEATURE_FILES = {
     "cv": "configs/cv/kfold.yaml",
     "sweeps": "configs/hparams_search/optuna.yaml",
     "deploy": "configs/serve.yaml",
+    "transfer": "configs/finetune/fine_tune.yaml",
 }
 PROJECT_FEATURES = {name for name, path in FEATURE_FILES.items() if (PROJECT / path).is_file()}
 

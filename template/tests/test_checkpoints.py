@@ -13,6 +13,8 @@ import pytest
 import torch
 from default_task import QUICK_MODEL
 
+from {{ cookiecutter.package_name }}.analysis.predict import load_trained
+from {{ cookiecutter.package_name }}.models.registry import weights_available
 from {{ cookiecutter.package_name }}.training.checkpoints import (
     CheckpointError,
     atomic_save,
@@ -401,9 +403,13 @@ def test_resuming_with_another_optimizer_says_which(run_train):
 @pytest.mark.task("classification")
 def test_resuming_with_another_model_says_which(run_train):
     first = run_train(*LADDER, "trainer.max_epochs=1")
+    # the other way out, model.weights=<file>, is named where the project has it (transfer)
+    weights = r", or start a new run from its weights with model\.weights="
+    weights = weights if weights_available() else "$"
     with pytest.raises(
         CheckpointError,
-        match=(r"was trained with model=linear, this run asks for model=mlp.*model\.weights="),
+        match=r"was trained with model=linear, this run asks for model=mlp: resume with the same "
+        r"model settings" + weights,
     ):
         run_train(*LADDER, "model=mlp", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}")
     wide = run_train(*LADDER, "model=mlp", "model.width=32", "trainer.max_epochs=1")
@@ -415,6 +421,28 @@ def test_resuming_with_another_model_says_which(run_train):
             "trainer.max_epochs=2",
             f"ckpt_path={wide['output_dir']}",
         )
+
+
+@pytest.mark.task("classification", "multilabel", "regression", "segmentation")
+def test_a_compiled_run_writes_plain_checkpoints_that_eval_loads(run_train, tmp_path):
+    """compile=...: torch.compile in place (here its tracing without code generation, quick);
+    the checkpoint's keys stay plain, so eval/predict load it like any other."""
+    summary = run_train("mode=smoke", "compile={backend:eager}", "channels_last=true")
+    assert summary["status"] == "completed" and summary["model"]["compiled"] == {"backend": "eager"}
+    checkpoint = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=True)
+    assert not [key for key in checkpoint["state_dict"] if "_orig_mod" in key]
+    task, _ = load_trained(summary["best_checkpoint"])
+    assert task.model.parameter_counts()["total"] == summary["model"]["params_total"]
+
+    # a checkpoint of a model compiled by wrapping it (keys "_orig_mod.") is read all the same
+    checkpoint["state_dict"] = {
+        k.replace("model.", "model._orig_mod.", 1): v for k, v in checkpoint["state_dict"].items()
+    }
+    wrapped = tmp_path / "wrapped.ckpt"
+    torch.save(checkpoint, wrapped)
+    again, _ = load_trained(wrapped)
+    for key, value in task.state_dict().items():
+        assert torch.equal(value, again.state_dict()[key])
 
 
 # ---- the checkpoint format ---------------------------------------------------------------------

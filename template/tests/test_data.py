@@ -138,7 +138,6 @@ def test_image_folder_follows_the_backbone_unless_told(tmp_path):
     from PIL import Image
 
     from {{ cookiecutter.package_name }}.data import image_folder
-    from {{ cookiecutter.package_name }}.models import model_config, model_data_config
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -151,8 +150,9 @@ def test_image_folder_follows_the_backbone_unless_told(tmp_path):
         x, _ = next(iter(dm.val_dataloader()))
         return x[0, :, 0, 0]
 
+    # what a pretrained backbone's data_config says (models/registry.py: model_data_config)
     config = {
-        **model_data_config(model_config("timm", name="test_resnet", input_size=16)),
+        "input_size": 16,
         "mean": [0.5, 0.5, 0.5],
         "std": [0.25, 0.25, 0.25],
     }
@@ -212,6 +212,20 @@ def test_image_folder_measures_train_without_augmentation_and_keeps_fixed_batche
     train_size = len(fixed.indices["train"])  # fewer than one batch of 64
     assert len(batches) == 1 and len(batches[0][1]) == fixed.sizes()["train"] == train_size
     assert all(len(y) == train_size for _, y in fixed.train_dataloader())  # not re-chunked
+
+
+# (the transfer demo pretrains on digits 0-4 and fine-tunes on 5-9)
+def test_classes_keeps_and_relabels_a_subset_of_the_labels():
+    data = DigitsDataModule(classes=[7, 5])
+    data.setup()
+    assert data.class_names == ["7", "5"] and len(data.class_names) == 2
+    assert set(data.loaded.targets.tolist()) == {0, 1}
+    everything = DigitsDataModule()
+    everything.setup()
+    sevens = (everything.loaded.targets == 7).sum()
+    assert (data.loaded.targets == 0).sum() == sevens
+    with pytest.raises(ValueError, match=r"data\.classes"):
+        DigitsDataModule(classes=[10]).setup()
 
 
 def test_a_split_too_small_for_every_class_says_so():

@@ -12,11 +12,13 @@ import torch
 from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import facts_config, model_config
-from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training.finetune import FineTune
 from {{ cookiecutter.package_name }}.training.module import TaskModule
 from {{ cookiecutter.package_name }}.training.optim import log_spaced_ratios
 
+# told on image classification (the ladder's CNN stages); a project with the transfer feature and
+# another image task has this file without the task: imported only inside the tests
+pytestmark = pytest.mark.task("classification")
 LR = 1e-2
 ADAMW = {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": LR, "weight_decay": 0.01}
 ONE_CYCLE = {
@@ -67,6 +69,8 @@ class RecordOptimizers(L.Callback):
 def fit(schedule: FineTune, epochs: int, batches: int = 3, frozen_by_user: str = "", **model):
     """``frozen_by_user``: the parameters whose names start with it are frozen before training,
     as a model builder may freeze them."""
+    from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
+
     data = DigitsDataModule(batch_size=32, augment=False)
     data.setup()
     task = TaskModule.for_task(
@@ -172,6 +176,8 @@ def test_gradual_unfreezes_one_group_per_stage_from_the_top():
 
 def test_an_lr_change_keeps_the_ratios():
     """An LR finder changes ``task.lr``; every group scales with it."""
+    from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
+
     schedule = FineTune("fine_tune", freeze_epochs=0, lr_mult=10.0, unfreeze_lr_factor=1.0)
     data = DigitsDataModule(batch_size=32)
     data.setup()

@@ -122,12 +122,14 @@ def test_small_images_train_at_their_own_size(tmp_path, run_train):
 
 
 def test_the_size_a_pretrained_model_or_the_user_asks_for_wins(tmp_path):
+    from {{ cookiecutter.package_name }}.inputs.image import IMAGENET
     from {{ cookiecutter.package_name }}.models import model_config, model_data_config
 
     make_folder(tmp_path / "faces", shape=(25, 25))
     cls = image_folder.ImageFolderDataModule
     settings = {"root": str(tmp_path / "faces"), "batch_size": 4, "num_workers": 0}
-    pretrained = model_data_config(model_config("timm", name="test_resnet", input_size=16))
+    # what a pretrained backbone's data_config says (models/registry.py: model_data_config)
+    pretrained = {**IMAGENET, "input_size": 16}
     for extra, config, size, why in [
         ({}, pretrained, 16, "the model's pretrained input size"),
         ({"image_size": 12}, pretrained, 12, "data.image_size"),

@@ -204,6 +204,7 @@ def test_lr_find_with_a_frozen_backbone_restores_everything(tmp_path):
     assert all(p.requires_grad for p in task.parameters())  # unfrozen again afterwards
 
 
+@pytest.mark.feature("transfer")  # fine-tuning schedules and the zoo
 def test_lr_find_with_fine_tune_searches_the_frozen_first_stage(run_train):
     """fastai's order: find the LR on the frozen model, then fine-tune with it. The test runs
     5 epochs of digits; it must not unfreeze after `freeze_epochs=1` in the middle of it."""

@@ -7,23 +7,9 @@ import functools
 import pytest
 import torch
 
-from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import create_model, model_config
 from {{ cookiecutter.package_name }}.training.module import TaskModule
-
-
-def test_classes_keeps_and_relabels_a_subset_of_the_labels():
-    data = DigitsDataModule(classes=[7, 5])
-    data.setup()
-    assert data.class_names == ["7", "5"] and len(data.class_names) == 2
-    assert set(data.loaded.targets.tolist()) == {0, 1}
-    everything = DigitsDataModule()
-    everything.setup()
-    sevens = (everything.loaded.targets == 7).sum()
-    assert (data.loaded.targets == 0).sum() == sevens
-    with pytest.raises(ValueError, match=r"data\.classes"):
-        DigitsDataModule(classes=[10]).setup()
 
 
 def test_weights_file_loads_the_backbone_and_leaves_the_head_new(tmp_path):

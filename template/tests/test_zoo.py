@@ -12,7 +12,6 @@ import time
 import pytest
 import torch
 
-from {{ cookiecutter.package_name }}.analysis.predict import load_trained
 from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import create_model, hub, model_config
 from {{ cookiecutter.package_name }}.models.__main__ import main as models_cli
@@ -179,24 +178,3 @@ def test_ladder_models_do_not_import_timm():
         "assert 'timm' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
-
-
-def test_a_compiled_run_writes_plain_checkpoints_that_eval_loads(run_train, tmp_path):
-    """compile=...: torch.compile in place (here its tracing without code generation, quick);
-    the checkpoint's keys stay plain, so eval/predict load it like any other."""
-    summary = run_train("mode=smoke", "compile={backend:eager}", "channels_last=true")
-    assert summary["status"] == "completed" and summary["model"]["compiled"] == {"backend": "eager"}
-    checkpoint = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=True)
-    assert not [key for key in checkpoint["state_dict"] if "_orig_mod" in key]
-    task, _ = load_trained(summary["best_checkpoint"])
-    assert task.model.parameter_counts()["total"] == summary["model"]["params_total"]
-
-    # a checkpoint of a model compiled by wrapping it (keys "_orig_mod.") is read all the same
-    checkpoint["state_dict"] = {
-        k.replace("model.", "model._orig_mod.", 1): v for k, v in checkpoint["state_dict"].items()
-    }
-    wrapped = tmp_path / "wrapped.ckpt"
-    torch.save(checkpoint, wrapped)
-    again, _ = load_trained(wrapped)
-    for key, value in task.state_dict().items():
-        assert torch.equal(value, again.state_dict()[key])

@@ -13,9 +13,9 @@ names are good for: ``python -m <package>.models list``, ``model_config(name)``,
 its ``head`` and ``data_config`` (registry.py). The same rule builds the optimizer and the
 scheduler (training/optim.py); docs/configuration.md lists every config group.
 
-``model=resnet18``, ``model=torchvision model.name=...`` and ``model=timm model.name=...`` wrap the
-libraries' models (zoo.py; timm/torchvision are imported only then); ``model.weights=<file>``
-starts any model's backbone from a local file (weights.py).
+With the transfer feature, ``model=resnet18``, ``model=torchvision model.name=...`` and
+``model=timm model.name=...`` wrap the libraries' models (zoo.py; timm/torchvision are imported
+only then) and ``model.weights=<file>`` starts any model's backbone from a local file (weights.py).
 
 Add a model: a new module in this folder with a builder
 ``def my_model(num_outputs: int, facts: InputFacts, <options>) -> Network`` decorated by

@@ -2,13 +2,14 @@
 
 Without ``--search``: the registered models (the ladder and the zoo entries). With it: also the
 matching torchvision and timm names (shell-style pattern, e.g. ``'*convnext*'``, ``resnet*``),
-with ``--pretrained`` only those that have pretrained weights.
+with ``--pretrained`` only those that have pretrained weights (the zoo: the transfer feature).
 """
 
 from __future__ import annotations
 
 import argparse
 import fnmatch
+import importlib.util
 
 from . import list_models
 
@@ -30,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print("registered (model=<name>):", ", ".join(list_models()))
+    if importlib.util.find_spec(f"{__package__}.zoo") is None:
+        from ..training.errors import comes_with
+
+        print(comes_with("the zoo (torchvision and timm backbones)", "features", "transfer"))
+        return 2 if args.search else 0
     if not args.search:
         print(
             "zoo: model=torchvision model.name=<name> | model=timm model.name=<name>; "

@@ -6,8 +6,8 @@
 ``AutoModelForSequenceClassification`` with a new head for the data's labels; the data set then
 tokenizes with the model's own tokenizer (``data.tokenizer`` follows ``model.name``). Layer groups
 for fine-tuning: embeddings -> the encoder layers in ``groups`` chunks -> the rest (pooler and
-the new classifier), so ``finetune=fine_tune`` / ``finetune=gradual`` work as for images
-(ULMFiT's gradual unfreezing is ``finetune=gradual``).
+the new classifier), so the transfer feature's ``finetune=fine_tune`` / ``finetune=gradual``
+work as for images (ULMFiT's gradual unfreezing is ``finetune=gradual``).
 
 Offline without the files: one clear error within seconds (the hub is told it is offline before
 it is imported, as for timm). The checkpoint keeps the model's configuration with the weights:

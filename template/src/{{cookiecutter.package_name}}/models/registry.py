@@ -20,14 +20,15 @@ is registered with ``@register_model("cnn")``; registration adds what names are 
   input size and normalization the model expects (pretrained backbones);
 * every registered builder also takes ``name`` (passed on to a builder with a ``name`` parameter,
   e.g. the library's model name for the zoo; else it must be the registered name), ``weights``
-  (a local file the backbone starts from, see ``weights.py``) and ``regularize`` (False: every
-  dropout off, modes overfit and fraction).
+  (a local file the backbone starts from, see ``weights.py``: the transfer feature) and
+  ``regularize`` (False: every dropout off, modes overfit and fraction).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.util
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,9 +102,7 @@ def register_model(name: str, head: str = "pooled", data_config: Callable[..., d
                 options["name"] = name
             model = builder(num_outputs, facts, **options)
             if weights:
-                from .weights import load_backbone_weights
-
-                model.weights_info = load_backbone_weights(model.backbone, weights)
+                model.weights_info = _load_weights(model.backbone, weights)
             return model if regularize else without_dropout(model)
 
         build.spec = spec
@@ -111,6 +110,21 @@ def register_model(name: str, head: str = "pooled", data_config: Callable[..., d
         return build
 
     return decorate
+
+
+def weights_available() -> bool:
+    """Whether ``model.weights=<file>`` works here: weights.py comes with the transfer feature."""
+    return importlib.util.find_spec(f"{__package__}.weights") is not None
+
+
+def _load_weights(backbone: nn.Module, path: str) -> dict:
+    if not weights_available():
+        from ..training.errors import comes_with
+
+        raise ModelInputError(comes_with("model.weights=<file>", "features", "transfer"))
+    from .weights import load_backbone_weights
+
+    return load_backbone_weights(backbone, path)
 
 
 def _check(spec: ModelSpec, facts: InputFacts, options: dict, name: str | None) -> None:

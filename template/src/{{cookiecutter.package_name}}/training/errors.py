@@ -40,8 +40,13 @@ EXTRAS = {
 {%- set manifest = cookiecutter._task_manifest %}
 {%- set chosen = cookiecutter.__tasks.split(",") + cookiecutter.__features.split(",") %}
 {%- set extras = [] %}
+{%- set groups = [] %}
+{%- for name, entry in manifest.tasks.items() if name in chosen %}{% set _ = groups.extend(entry.groups) %}{% endfor %}
 {%- for name, entry in manifest.tasks.items()|list + manifest.features.items()|list if name in chosen %}
 {%- for key in entry.extras if key not in extras %}{% set _ = extras.append(key) %}{% endfor %}
+{%- for group, part in entry.get("with_groups", {}).items() if group in groups %}
+{%- for key in part.extras if key not in extras %}{% set _ = extras.append(key) %}{% endfor %}
+{%- endfor %}
 {%- endfor %}
 {%- for key, extra in manifest.extras.items() if key in extras %}
 {%- for module in extra.modules %}
@@ -56,15 +61,24 @@ EXTRAS = {
 {%- for name, entry in manifest.tasks.items()|list + manifest.features.items()|list if name in chosen %}
 {%- for group in entry.get("groups", []) %}{% for file in manifest.groups[group] %}{% set _ = kept.append(file) %}{% endfor %}{% endfor %}
 {%- for file in entry.files %}{% set _ = kept.append(file) %}{% endfor %}
+{%- for group, part in entry.get("with_groups", {}).items() if group in groups %}{% for file in part.files %}{% set _ = kept.append(file) %}{% endfor %}{% endfor %}
 {%- endfor %}
 {%- set missing = {} %}
 {%- for answer, parts in [("tasks", manifest.tasks), ("features", manifest.features)] %}
-{%- for name, entry in parts.items() if name not in chosen %}
+{%- for name, entry in parts.items() %}
 {%- set files = [] %}
-{%- for group in entry.get("groups", []) %}{% for file in manifest.groups[group] %}{% set _ = files.append(file) %}{% endfor %}{% endfor %}
-{%- for file in entry.files %}{% set _ = files.append(file) %}{% endfor %}
-{%- for file in files if file.startswith("configs/") and "/" in file[8:] and file.endswith(".yaml") and file not in kept and file[8:-5] not in missing %}
-{%- set _ = missing.update({file[8:-5]: (answer, name)}) %}
+{%- if name not in chosen %}
+{%- for group in entry.get("groups", []) %}{% for file in manifest.groups[group] %}{% set _ = files.append((file, answer, name)) %}{% endfor %}{% endfor %}
+{%- for file in entry.files %}{% set _ = files.append((file, answer, name)) %}{% endfor %}
+{%- endif %}
+{%- for group, part in entry.get("with_groups", {}).items() if name not in chosen or group not in groups %}
+{#- (the feature is chosen, no task of the group: the group's first task brings the part) #}
+{%- set owners = [] %}{% for task, task_entry in manifest.tasks.items() if group in task_entry.groups %}{% set _ = owners.append(task) %}{% endfor %}
+{%- set by = (answer, name) if name not in chosen else ("tasks", owners[0]) %}
+{%- for file in part.files %}{% set _ = files.append((file, by[0], by[1])) %}{% endfor %}
+{%- endfor %}
+{%- for file, by_answer, by_name in files if file.startswith("configs/") and "/" in file[8:] and file.endswith(".yaml") and file not in kept and file[8:-5] not in missing %}
+{%- set _ = missing.update({file[8:-5]: (by_answer, by_name)}) %}
 {%- endfor %}
 {%- endfor %}
 {%- endfor %}
@@ -96,10 +110,15 @@ def not_generated(group: str, option: str) -> str | None:
     """How to add the task or feature that brings ``group=option`` (None: not one of those)."""
     if f"{group}/{option}" not in NOT_GENERATED:
         return None
-    answer, name = NOT_GENERATED[f"{group}/{option}"]
+    return comes_with(f"{group}={option}", *NOT_GENERATED[f"{group}/{option}"])
+
+
+def comes_with(what: str, answer: str, name: str) -> str:
+    """``what`` comes with a task or feature (``answer``: "tasks" or "features") this project was
+    generated without: how to add it."""
     wanted = json.dumps([*CHOSEN[answer], name])
     return (
-        f"{group}={option} comes with the {name} {answer[:-1]}, which this project was generated"
+        f"{what} comes with the {name} {answer[:-1]}, which this project was generated"
         f" without: add it with copier update --defaults --data '{answer}={wanted}'"
         " (docs/maintenance.md)"
     )

@@ -124,8 +124,7 @@ def check_resumable(
     if "state_dict" not in checkpoint or "optimizer_states" not in checkpoint:
         raise CheckpointError(
             f"{path} holds no training state (weights and optimizer) to resume from: give a "
-            "checkpoint from a run's checkpoints/ folder, or start from these weights with "
-            f"model.weights={path}"
+            f"checkpoint from a run's checkpoints/ folder{_or_start_from(path, 'these')}"
         )
     saved = (checkpoint.get("hyper_parameters") or {}).get("model")
     wanted = (
@@ -146,8 +145,7 @@ def check_resumable(
     if saved_optimizer and wanted_optimizer and saved_optimizer != wanted_optimizer:
         raise CheckpointError(
             f"{path} was trained with the optimizer {saved_optimizer}, this run asks for "
-            f"{wanted_optimizer}: resume with the same optimizer, or start a new run from its "
-            f"weights with model.weights={path}"
+            f"{wanted_optimizer}: resume with the same optimizer{_or_start_from(path)}"
         )
     if module is not None:
         check_same_targets(
@@ -203,8 +201,17 @@ def _what_differs(checkpoint: dict, module: L.LightningModule) -> str:
 def _refuse(path: Path, saved: str, wanted: str) -> None:
     raise CheckpointError(
         f"{path} was trained with {saved}, this run asks for {wanted}: resume with the same "
-        f"model settings, or start a new run from its weights with model.weights={path}"
+        f"model settings{_or_start_from(path)}"
     )
+
+
+def _or_start_from(path: Path, whose: str = "its") -> str:
+    """The other way out, where model.weights=<file> exists (the transfer feature)."""
+    from ..models.registry import weights_available
+
+    if not weights_available():
+        return ""
+    return f", or start a new run from {whose} weights with model.weights={path}"
 
 
 def _describe(model: dict, keys: list[str]) -> str:

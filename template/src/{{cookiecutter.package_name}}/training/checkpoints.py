@@ -82,9 +82,17 @@ def read_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_KEYS)
         raise CheckpointError(
             f"{file} is a PyTorch file but not a checkpoint written by train.py (it has no "
             f"{', '.join(repr(k) for k in missing)}): give a checkpoint from a run's "
-            f"{CHECKPOINTS}/ folder (to start a model from other weights: model.weights=<file>)"
+            f"{CHECKPOINTS}/ folder{_from_weights()}"
         )
     return checkpoint
+
+
+def _from_weights() -> str:
+    """The hint for weights that are not a checkpoint, where ``model.weights`` exists here."""
+    from ..models.registry import weights_available
+
+    hint = " (to start a model from other weights: model.weights=<file>)"
+    return hint if weights_available() else ""
 
 
 def trained_checkpoint(path: str | Path) -> Path:

@@ -1,8 +1,9 @@
 """Benchmarks of the generated project that print ratios, measured side by side.
 
-Generates the default project into a temporary folder, then, for each benchmark, alternates the
-project's way and a plain-PyTorch baseline for several rounds and prints min / median / max of the
-ratio (never an absolute time alone: machines differ, ratios travel).
+Generates the default project (plus the transfer feature: see DEFAULT) into a temporary folder,
+then, for each benchmark, alternates the project's way and a plain-PyTorch baseline for several
+rounds and prints min / median / max of the ratio (never an absolute time alone: machines differ,
+ratios travel).
 
   loop     default `python train.py` training loop (cnn, digits, batch 64, AdamW + one-cycle, a val
            pass each epoch; progress bar, CSV logger, checkpoints as configured) vs a raw PyTorch
@@ -62,13 +63,21 @@ GOALS = {"loop": 0.8, "heavy": 0.95, "images": 0.9, "gpu": 0.95}
 
 
 # ---- the project under test -------------------------------------------------------------------
+# The default project plus the `transfer` feature, whose files only add to it: the heavy
+# workload trains model=resnet18, which comes with that feature. Everything else passes DEFAULT:
+# the transfer feature's one change to the default config undone, so that the loop and the time
+# to verdict are the default project's exactly.
+DEFAULT = ["~finetune"]
+
+
 @cache
 def project() -> Path:
-    """The default project, generated once per process; its package importable in-process."""
+    """The project under test, generated once per process; its package importable in-process."""
     from cookiecutter.main import cookiecutter
 
     out = Path(tempfile.mkdtemp(prefix="bench-"))
-    path = Path(cookiecutter(str(REPO), no_input=True, output_dir=str(out)))
+    path = Path(cookiecutter(str(REPO), no_input=True, output_dir=str(out),
+                             extra_context={"features": "transfer"}))
     sys.path.insert(0, str(path / "src"))
     return path
 
@@ -358,7 +367,8 @@ def print_split(overrides: list[str], **raw) -> None:
 def loop_overrides(smoke: bool) -> list[str]:
     # the configured epochs (30 by default): fixed costs per fit weigh as they do for a user;
     # the final evaluation is not part of the loop (evaluate.splits=[])
-    return ["mode=full", *(["trainer.max_epochs=1"] if smoke else []), "evaluate.splits=[]"]
+    return [*DEFAULT, "mode=full", *(["trainer.max_epochs=1"] if smoke else []),
+            "evaluate.splits=[]"]
 
 
 def bench_loop(rounds: int, smoke: bool) -> None:
@@ -593,7 +603,7 @@ def bench_verdict(rounds: int, smoke: bool) -> None:
     gaps, cpu_gaps = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(rounds):  # (smoke: the same run; each in a new folder)
-            overfit = ["train.py", "mode=overfit", f"hydra.run.dir={tmp}/run{index}"]
+            overfit = ["train.py", *DEFAULT, "mode=overfit", f"hydra.run.dir={tmp}/run{index}"]
             order = ("floor", "overfit") if index % 2 else ("overfit", "floor")
             times = {side: timed(*overfit) if side == "overfit" else
                      timed(*IMPORT_FLOOR) for side in order}
@@ -645,8 +655,8 @@ def ablate_verdict(rounds: int, smoke: bool) -> None:
             names = list(gaps) if index % 2 == 0 else list(gaps)[::-1]
             for name in names:
                 args = imports if name == "imports of train.py" else [
-                    "train.py", "mode=overfit", f"hydra.run.dir={tmp}/{index}-{len(name)}",
-                    *variants[name]]
+                    "train.py", *DEFAULT, "mode=overfit",
+                    f"hydra.run.dir={tmp}/{index}-{len(name)}", *variants[name]]
                 gaps[name].append(wall(args) - base)
             print(f"  round {index + 1}: floor {base:.2f} CPU s; above it: "
                   + ", ".join(f"{n} {g[-1]:.2f}" for n, g in gaps.items()), flush=True)

@@ -310,6 +310,7 @@ def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
     assert is_user_error(raised.value) and "data.cat_names" not in message, message
     assert "column 'size' expects finite numbers" in message and "'abc' in row(s) [1]" in message
     assert "column 'weight' expects finite numbers" in message and "inf in row(s) [1]" in message
+    assert message.count("inputs=") == 1, message  # the file named once, before both columns
 
 
 @pytest.mark.task("tabular")

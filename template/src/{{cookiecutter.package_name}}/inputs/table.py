@@ -134,9 +134,9 @@ class TableInput(Input):
             try:
                 conts[column] = numeric_column(frame[column], column, where, trained=True)
             except TableError as error:  # every column's problem at once, not the first's
-                problems.append(str(error))
+                problems.append(str(error).removeprefix(f"{where}: "))
         if problems:
-            raise TableError("; ".join(problems))
+            raise TableError(f"{where}: {'; '.join(problems)}")
         columns = []
         for column in state["cat_names"]:
             index = {name: i + 1 for i, name in enumerate(state["categories"][column])}

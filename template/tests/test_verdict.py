@@ -24,6 +24,21 @@ def test_rule():
     )
 
 
+def test_the_advice_names_pretrained_backbones_as_this_project_has_them():
+    """A project without the transfer feature has no pretrained backbones: the advice that
+    suggests one says how to add them; with the feature it names them plainly."""
+    import importlib.util
+
+    finetune = "{{ cookiecutter.package_name }}.training.finetune"  # a file of the feature
+    has = importlib.util.find_spec(finetune) is not None
+    good = fit_verdict("acc", 0.99, 0.98, 0.1)["advice"]
+    overfit = fit_verdict("acc", 1.0, 0.8, 0.1)["advice"]
+    for advice in (good, overfit):
+        suggests = [line for line in advice if "pretrained backbone" in line]
+        assert len(suggests) == 1, advice
+        assert ("the transfer feature adds them" in suggests[0]) is not has, suggests
+
+
 @pytest.mark.task("classification", "multilabel", "regression", "segmentation")
 def test_advice_in_fastai_order():
     from {{ cookiecutter.package_name }}.inputs.image import ImageInput

@@ -7,7 +7,16 @@ The score is the task's (accuracy, F1, R², mean IoU): higher is better and a pe
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
+
+# Pretrained backbones come with the transfer feature (training/finetune.py is one of its files):
+# the advice names them as this project has them, or says how to add them.
+PRETRAINED = (
+    "a pretrained backbone"
+    if importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.training.finetune")
+    else "a pretrained backbone (the transfer feature adds them: docs/maintenance.md)"
+)
 
 # For overfitting (high variance), in this order; what the inputs add (``Input.variance_advice``:
 # augmentation for images) comes second, after more data.
@@ -15,8 +24,7 @@ from collections.abc import Sequence
 # pointed to (a model's size options differ: width, depth, dim, n_factors...).
 OVERFIT_ADVICE = [
     "get more data (label more items)",
-    "try an architecture that generalizes better (one made for these inputs, or a pretrained "
-    "backbone)",
+    f"try an architecture that generalizes better (one made for these inputs, or {PRETRAINED})",
     "add regularization (model.dropout where the model has it, optimizer.weight_decay)",
     "use a smaller model (the size options of its configs/model/ file)",
 ]
@@ -109,7 +117,7 @@ def fit_verdict(
             [
                 "read the interpretation report for label noise and hard cases "
                 "(python eval.py ...)",
-                "try a bigger or pretrained model to go further",
+                f"try a bigger model, or {PRETRAINED}, to go further",
             ],
         )
         if fraction < 1.0:

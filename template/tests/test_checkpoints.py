@@ -14,13 +14,13 @@ import torch
 from default_task import QUICK_MODEL
 
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
-from {{ cookiecutter.package_name }}.models.registry import weights_available
 from {{ cookiecutter.package_name }}.training.checkpoints import (
     CheckpointError,
     atomic_save,
     atomic_write_text,
     read_checkpoint,
 )
+from {{ cookiecutter.package_name }}.training.errors import generated
 
 from conftest import QUICK, compose_config
 
@@ -405,7 +405,7 @@ def test_resuming_with_another_model_says_which(run_train):
     first = run_train(*LADDER, "trainer.max_epochs=1")
     # the other way out, model.weights=<file>, is named where the project has it (transfer)
     weights = r", or start a new run from its weights with model\.weights="
-    weights = weights if weights_available() else "$"
+    weights = weights if generated("models.weights") else "$"
     with pytest.raises(
         CheckpointError,
         match=r"was trained with model=linear, this run asks for model=mlp: resume with the same "

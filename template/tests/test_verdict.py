@@ -25,12 +25,12 @@ def test_rule():
 
 
 def test_the_advice_names_pretrained_backbones_as_this_project_has_them():
-    """A project without the transfer feature has no pretrained backbones: the advice that
-    suggests one says how to add them; with the feature it names them plainly."""
-    import importlib.util
+    """Pretrained backbones come with the transfer feature, and with segmentation (U-Net timm
+    encoders) and texts (hf_text) without it: elsewhere the advice that suggests one says how
+    to add them; where the project has them it names them plainly."""
+    from {{ cookiecutter.package_name }}.training.errors import CHOSEN
 
-    finetune = "{{ cookiecutter.package_name }}.training.finetune"  # a file of the feature
-    has = importlib.util.find_spec(finetune) is not None
+    has = "transfer" in CHOSEN["features"] or bool({"segmentation", "text"} & {*CHOSEN["tasks"]})
     good = fit_verdict("acc", 0.99, 0.98, 0.1)["advice"]
     overfit = fit_verdict("acc", 1.0, 0.8, 0.1)["advice"]
     for advice in (good, overfit):

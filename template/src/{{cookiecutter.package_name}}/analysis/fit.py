@@ -7,14 +7,15 @@ The score is the task's (accuracy, F1, R², mean IoU): higher is better and a pe
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 
-# Pretrained backbones come with the transfer feature (training/finetune.py is one of its files):
-# the advice names them as this project has them, or says how to add them.
+from ..training.errors import generated
+
+# The advice names pretrained backbones as this project has them (model.weights=<file> with the
+# transfer feature, the Hugging Face hub for U-Net encoders and texts), or says how to add them.
 PRETRAINED = (
     "a pretrained backbone"
-    if importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.training.finetune")
+    if generated("models.weights") or generated("models.hub")
     else "a pretrained backbone (the transfer feature adds them: docs/maintenance.md)"
 )
 

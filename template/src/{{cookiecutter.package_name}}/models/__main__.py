@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import importlib.util
 
 from . import list_models
 
@@ -31,9 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print("registered (model=<name>):", ", ".join(list_models()))
-    if importlib.util.find_spec(f"{__package__}.zoo") is None:
-        from ..training.errors import comes_with
+    from ..training.errors import comes_with, generated
 
+    if not generated("models.zoo"):
         print(comes_with("the zoo (torchvision and timm backbones)", "features", "transfer"))
         return 2 if args.search else 0
     if not args.search:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.util
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,15 +111,10 @@ def register_model(name: str, head: str = "pooled", data_config: Callable[..., d
     return decorate
 
 
-def weights_available() -> bool:
-    """Whether ``model.weights=<file>`` works here: weights.py comes with the transfer feature."""
-    return importlib.util.find_spec(f"{__package__}.weights") is not None
-
-
 def _load_weights(backbone: nn.Module, path: str) -> dict:
-    if not weights_available():
-        from ..training.errors import comes_with
+    from ..training.errors import comes_with, generated
 
+    if not generated("models.weights"):  # (the transfer feature's)
         raise ModelInputError(comes_with("model.weights=<file>", "features", "transfer"))
     from .weights import load_backbone_weights
 

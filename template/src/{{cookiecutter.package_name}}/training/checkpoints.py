@@ -89,10 +89,10 @@ def read_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_KEYS)
 
 def _from_weights() -> str:
     """The hint for weights that are not a checkpoint, where ``model.weights`` exists here."""
-    from ..models.registry import weights_available
+    from .errors import generated
 
     hint = " (to start a model from other weights: model.weights=<file>)"
-    return hint if weights_available() else ""
+    return hint if generated("models.weights") else ""
 
 
 def trained_checkpoint(path: str | Path) -> Path:

@@ -113,6 +113,14 @@ def not_generated(group: str, option: str) -> str | None:
     return comes_with(f"{group}={option}", *NOT_GENERATED[f"{group}/{option}"])
 
 
+def generated(module: str) -> bool:
+    """Whether ``<package>.<module>`` (e.g. ``models.weights``) is in this project: a task or
+    feature chosen without it leaves its files out. Found without importing it."""
+    import importlib.util
+
+    return importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.{module}") is not None
+
+
 def comes_with(what: str, answer: str, name: str) -> str:
     """``what`` comes with a task or feature (``answer``: "tasks" or "features") this project was
     generated without: how to add it."""

@@ -207,9 +207,9 @@ def _refuse(path: Path, saved: str, wanted: str) -> None:
 
 def _or_start_from(path: Path, whose: str = "its") -> str:
     """The other way out, where model.weights=<file> exists (the transfer feature)."""
-    from ..models.registry import weights_available
+    from .errors import generated
 
-    if not weights_available():
+    if not generated("models.weights"):
         return ""
     return f", or start a new run from {whose} weights with model.weights={path}"
 

@@ -253,6 +253,36 @@ def test_transfer_learning_comes_only_with_the_transfer_feature(default_project,
     assert {"finetune": "none"} in train["defaults"]
 
 
+RESUME_FILES = ["src/*/training/resume.py", "docs/resume.md", "tests/test_resume.py"]
+
+
+def callbacks(project: Path) -> set[str]:
+    return set(yaml.safe_load((project / "configs/callbacks/default.yaml").read_text()))
+
+
+def test_resuming_comes_with_the_resume_feature_and_its_module_with_cv_too(default_project,
+                                                                          tmp_path):
+    """The default project writes checkpoints (checkpoint_writer.py) but cannot resume from them:
+    no resume.py, no callbacks of it, and the docs say how to add it. features=resume has all its
+    files; features=cv has the module and its callbacks (an interrupted cross-validation resumes
+    its folds), not the feature's docs and tests."""
+    assert not [pattern for pattern in RESUME_FILES if present(default_project, pattern)]
+    assert present(default_project, "src/*/training/checkpoint_writer.py")
+    assert not {"resume", "rng_state"} & callbacks(default_project)
+    readme = (default_project / "README.md").read_text()
+    assert "resuming with `ckpt_path=last` comes with the `resume` feature" in readme
+    assert "- `resume`: resume an interrupted run: ckpt_path=last" in readme
+    scale_out = (default_project / "docs/scale-out.md").read_text()
+    assert "ckpt_path=outputs" not in scale_out and "comes with the `resume` feature" in scale_out
+    project = generate(tmp_path / "resume", features="resume")
+    assert [pattern for pattern in RESUME_FILES if not present(project, pattern)] == []
+    assert {"resume", "rng_state"} <= callbacks(project)
+    assert "docs/resume.md" in (project / "README.md").read_text()
+    cv = generate(tmp_path / "cv", features="cv")
+    assert [pattern for pattern in RESUME_FILES if present(cv, pattern)] == RESUME_FILES[:1]
+    assert {"resume", "rng_state"} <= callbacks(cv)
+
+
 def test_the_default_project_is_image_classification_named_as_before(default_project):
     assert default_project.name == "my-vision-project"
     assert sorted(p.stem for p in (default_project / "configs/task").glob("*.yaml")) == [

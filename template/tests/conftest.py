@@ -78,8 +78,10 @@ FEATURE_FILES = {
     "sweeps": "configs/hparams_search/optuna.yaml",
     "deploy": "configs/serve.yaml",
     "transfer": "configs/finetune/fine_tune.yaml",
+    # (cv brings training/resume.py too, and resumes its folds with it: a cv project resumes)
+    "resume": "src/*/training/resume.py",
 }
-PROJECT_FEATURES = {name for name, path in FEATURE_FILES.items() if (PROJECT / path).is_file()}
+PROJECT_FEATURES = {name for name, path in FEATURE_FILES.items() if any(PROJECT.glob(path))}
 
 
 def _for_absent_parts(item) -> bool:

@@ -1,11 +1,9 @@
 """Checkpoints: one clear error for every unusable file, atomic writes, a last.ckpt of the last
-epoch, resuming from best.ckpt when last.ckpt is broken, extending a finished run, and a clear
-refusal to resume into another model."""
+epoch (resuming from them: test_resume.py)."""
 
 from __future__ import annotations
 
 import errno
-import re
 import threading
 from pathlib import Path
 
@@ -135,31 +133,6 @@ def test_an_unusable_checkpoint_is_one_clear_error(tmp_path, trained, kind):
     assert not (tmp_path / "code_ran").exists()
 
 
-def test_resuming_from_a_checkpoint_crafted_to_run_code_is_refused(run_train, tmp_path):
-    first = run_train(*SHORT, "trainer.max_epochs=1")
-    marker = tmp_path / "code_ran"
-    path = crafted(checkpoints(first) / "last.ckpt", tmp_path / "crafted.ckpt", marker)
-    with pytest.raises(CheckpointError, match="not loaded, for safety") as error:
-        run_train(*SHORT, "trainer.max_epochs=2", f"ckpt_path={path}")
-    assert "\n" not in str(error.value) and "weights_only=False" not in str(error.value)
-    assert not marker.exists()
-
-
-def test_the_resumed_checkpoint_itself_is_loaded_weights_only(run_train, tmp_path, monkeypatch):
-    """Not only the check before it: Lightning's own load of the checkpoint refuses objects too,
-    even where torch's default has been turned unsafe."""
-    from {{ cookiecutter.package_name }}.training import resume
-
-    first = run_train(*SHORT, "trainer.max_epochs=1")
-    marker = tmp_path / "code_ran"
-    path = crafted(checkpoints(first) / "last.ckpt", tmp_path / "crafted.ckpt", marker)
-    monkeypatch.setattr(resume, "check_resumable", lambda *args, **kwargs: {})
-    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    with pytest.raises(Exception, match="Weights only load failed"):
-        run_train(*SHORT, "trainer.max_epochs=2", f"ckpt_path={path}")
-    assert not marker.exists()
-
-
 def test_atomic_writes_keep_the_old_file_when_a_write_fails(tmp_path):
     target = tmp_path / "state.pt"
     atomic_save({"step": torch.tensor(1)}, target)
@@ -178,15 +151,15 @@ def test_atomic_writes_keep_the_old_file_when_a_write_fails(tmp_path):
 def test_checkpoints_are_synced_and_renamed_off_the_training_thread(run_train, monkeypatch):
     """The flush to disk (0.1-0.3 s for 134 MB) overlaps training; every file is complete, in
     place and loadable when fit returns."""
-    from {{ cookiecutter.package_name }}.training import resume
+    from {{ cookiecutter.package_name }}.training import checkpoint_writer
 
-    committed, real = [], resume.commit
+    committed, real = [], checkpoint_writer.commit
 
     def recording(partial, path):
         committed.append((threading.current_thread().name, Path(path).name))
         return real(partial, path)
 
-    monkeypatch.setattr(resume, "commit", recording)
+    monkeypatch.setattr(checkpoint_writer, "commit", recording)
     folder = checkpoints(run_train(*SHORT, "trainer.max_epochs=2", *EVERY_EPOCH))
     assert committed and all(name.startswith("checkpoint-writer") for name, _ in committed)
     assert torch.load(folder / "last.ckpt", weights_only=True)["epoch"] == 1
@@ -220,7 +193,7 @@ def test_a_failed_sync_leaves_the_previous_checkpoint_and_fails_the_run(
 
 def test_a_failed_background_write_stops_the_run_at_its_next_save():
     """Not at its end: the writer's error is raised by the next operation asked of it."""
-    from {{ cookiecutter.package_name }}.training.resume import _BackgroundWrites
+    from {{ cookiecutter.package_name }}.training.checkpoint_writer import _BackgroundWrites
 
     def full_disk():
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -257,9 +230,10 @@ def test_a_checkpoint_write_cut_short_by_a_full_disk_leaves_the_previous_one(
     folder = Path(calls[0]).parent
     assert load(folder / "last.ckpt")["epoch"] == 0  # the epoch before the failed write
     assert not list(folder.glob("*.partial"))  # nor a half-written file beside it
-    resumed = run_train(*SHORT, "trainer.max_epochs=3", f"ckpt_path={folder.parent}")
-    assert resumed["status"] == "completed"
-    assert resumed["trainer"]["global_step"] == 3 * STEPS
+    if generated("training.resume"):  # (the resume feature) the run continues from it
+        resumed = run_train(*SHORT, "trainer.max_epochs=3", f"ckpt_path={folder.parent}")
+        assert resumed["status"] == "completed"
+        assert resumed["trainer"]["global_step"] == 3 * STEPS
 
 
 def test_last_is_the_last_epoch_even_when_the_metric_stopped_improving(run_train):
@@ -270,9 +244,10 @@ def test_last_is_the_last_epoch_even_when_the_metric_stopped_improving(run_train
     assert load(checkpoints(first) / "best.ckpt")["epoch"] == 0
     last = load(checkpoints(first) / "last.ckpt")
     assert last["epoch"] == 2 and last["global_step"] == 3 * STEPS
-    again = run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=3", "ckpt_path=last")
-    assert again["status"] == "completed"
-    assert again["trainer"]["global_step"] == 3 * STEPS  # a finished run: nothing trained
+    if generated("training.resume"):  # (the resume feature)
+        again = run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=3", "ckpt_path=last")
+        assert again["status"] == "completed"
+        assert again["trainer"]["global_step"] == 3 * STEPS  # a finished run: nothing trained
 
 
 @pytest.mark.parametrize(
@@ -287,7 +262,7 @@ def test_last_is_rewritten_at_most_every_interval_but_first_and_final_always(
     run_train, monkeypatch, interval, length, written
 ):
     """Short epochs: rewriting last.ckpt at each one cost more than the training."""
-    from {{ cookiecutter.package_name }}.training.resume import ResumableCheckpoint
+    from {{ cookiecutter.package_name }}.training.checkpoint_writer import ResumableCheckpoint
 
     epochs, real = [], ResumableCheckpoint._save_checkpoint
 
@@ -311,116 +286,6 @@ def test_a_last_ckpt_of_the_same_step_as_a_new_best_is_the_same_file(run_train):
     summary = run_train(*SHORT, "trainer.max_epochs=1")
     last, best = checkpoints(summary) / "last.ckpt", checkpoints(summary) / "best.ckpt"
     assert last.samefile(best) and load(last)["epoch"] == 0
-
-
-def test_an_unreadable_last_checkpoint_falls_back_to_best(run_train, capsys):
-    first = run_train(*SHORT, "optimizer.lr=0", "trainer.max_epochs=2")
-    last, best = checkpoints(first) / "last.ckpt", checkpoints(first) / "best.ckpt"
-    last.write_bytes(last.read_bytes()[:1000])  # a write cut short
-    resumed = run_train(
-        *SHORT, "optimizer.lr=0", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}"
-    )
-    assert f"{last} cannot be read (truncated or corrupt); resuming from {best}" in (
-        capsys.readouterr().out
-    )
-    assert resumed["status"] == "completed" and resumed["trainer"]["global_step"] == 2 * STEPS
-    best.write_bytes(b"")
-    with pytest.raises(CheckpointError, match="no other readable checkpoint"):
-        run_train(
-            *SHORT, "optimizer.lr=0", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}"
-        )
-    with pytest.raises(CheckpointError, match="is truncated or corrupt"):  # a file: no fallback
-        run_train(*SHORT, "trainer.max_epochs=2", f"ckpt_path={last}")
-
-
-@pytest.mark.parametrize("given", ["run folder", "checkpoint file"])
-def test_extending_a_finished_run_starts_a_new_cycle(run_train, given):
-    """docs/scale-out.md's `ckpt_path=<run> trainer.max_epochs=<more>` failed with OneCycleLR's
-    "Tried to step 7 times": the saved schedule had run its course."""
-    first = run_train(*SHORT, "trainer.max_epochs=2")
-    source = first["output_dir"] if given == "run folder" else checkpoints(first) / "last.ckpt"
-    extended = run_train(*SHORT, "trainer.max_epochs=4", f"ckpt_path={source}")
-    assert extended["status"] == "completed"
-    assert extended["trainer"]["global_step"] == 4 * STEPS
-    saved = load(checkpoints(extended) / "last.ckpt")
-    schedule = saved["lr_schedulers"][0]
-    assert schedule["total_steps"] == 2 * STEPS  # the new cycle spans the added epochs
-    assert schedule["last_epoch"] == 2 * STEPS
-    # a cycle as long as the first one, with the same peak: it ends at the same rate
-    before = load(checkpoints(first) / "last.ckpt")["optimizer_states"][0]["param_groups"]
-    after = saved["optimizer_states"][0]["param_groups"]
-    assert [g["lr"] for g in after] == pytest.approx([g["lr"] for g in before])
-    assert [g["max_lr"] for g in after] == pytest.approx([g["max_lr"] for g in before])
-
-
-@pytest.mark.task("classification")
-@pytest.mark.task("regression")
-def test_resuming_with_another_task_or_data_says_what_differs(run_train):
-    first = run_train(*LADDER, "trainer.max_epochs=1")  # digits: 10 classes
-    with pytest.raises(CheckpointError, match=r"10 targets .* has 1 \(angle\)") as error:
-        run_train(
-            *SHORT, "task=regression", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}"
-        )
-    assert "\n" not in str(error.value)
-
-
-def test_resuming_into_weights_of_another_shape_names_them(run_train, tmp_path):
-    """Same model, same target names, but weights that do not fit (another input size)."""
-    from {{ cookiecutter.package_name }}.training.resume import check_resumable
-
-    first = run_train(*SHORT, "trainer.max_epochs=1")
-    path = checkpoints(first) / "last.ckpt"
-    checkpoint = load(path)
-    key = next(k for k in checkpoint["state_dict"] if k.endswith("weight"))
-    wrong = tuple(n + 1 for n in checkpoint["state_dict"][key].shape)  # never the run's own
-    checkpoint["state_dict"][key] = torch.zeros(wrong)
-    torch.save(checkpoint, tmp_path / "other.ckpt")
-
-    from hydra.utils import get_class
-
-    from {{ cookiecutter.package_name }}.training.run import build_datamodule, build_module
-
-    cfg = compose_config("train", [*QUICK, *SHORT], tmp_path / "out")
-    task_cls = get_class(cfg.task._target_)
-    task = build_module(cfg, task_cls, build_datamodule(cfg, task_cls))
-    message = re.escape(f"does not fit this run (weights {key} {wrong}")
-    with pytest.raises(CheckpointError, match=message):
-        check_resumable(tmp_path / "other.ckpt", cfg, task)
-
-
-def test_resuming_with_another_optimizer_says_which(run_train):
-    first = run_train(*SHORT, "trainer.max_epochs=1")
-    with pytest.raises(
-        CheckpointError,
-        match=r"optimizer torch\.optim\.AdamW, this run asks "
-        r"for torch\.optim\.SGD",
-    ):
-        run_train(
-            *SHORT, "optimizer=sgd", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}"
-        )
-
-
-@pytest.mark.task("classification")
-def test_resuming_with_another_model_says_which(run_train):
-    first = run_train(*LADDER, "trainer.max_epochs=1")
-    # the other way out, model.weights=<file>, is named where the project has it (transfer)
-    weights = r", or start a new run from its weights with model\.weights="
-    weights = weights if generated("models.weights") else "$"
-    with pytest.raises(
-        CheckpointError,
-        match=r"was trained with model=linear, this run asks for model=mlp: resume with the same "
-        r"model settings" + weights,
-    ):
-        run_train(*LADDER, "model=mlp", "trainer.max_epochs=2", f"ckpt_path={first['output_dir']}")
-    wide = run_train(*LADDER, "model=mlp", "model.width=32", "trainer.max_epochs=1")
-    with pytest.raises(CheckpointError, match=r"model\.width=32.*model\.width=64"):
-        run_train(
-            *LADDER,
-            "model=mlp",
-            "model.width=64",
-            "trainer.max_epochs=2",
-            f"ckpt_path={wide['output_dir']}",
-        )
 
 
 @pytest.mark.task("classification", "multilabel", "regression", "segmentation")

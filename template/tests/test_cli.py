@@ -9,6 +9,8 @@ import sys
 import pytest
 from default_task import DATA, SCORE
 
+from {{ cookiecutter.package_name }}.training.errors import generated
+
 from conftest import PROJECT
 
 pytestmark = pytest.mark.slow
@@ -87,24 +89,34 @@ def test_a_run_starts_with_a_few_lines_and_keeps_its_config_in_the_run_folder(tm
     assert "optimizer" in shown.stdout.split("Epoch", 1)[0]  # the whole tree, when asked
 
 
-def test_a_used_run_folder_is_refused_but_resuming_into_it_works(tmp_path):
+def test_a_used_run_folder_is_refused(tmp_path):
+    """(Continuing the run in it, the resume feature: test_resume.py.)"""
     folder = tmp_path / "run"
     assert run("train.py", "mode=smoke", "logger=csv", f"hydra.run.dir={folder}").returncode == 0
     before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     again = run("train.py", "mode=smoke", "logger=csv", f"hydra.run.dir={folder}")
     assert again.returncode == 2, again.stdout + again.stderr
+    # how to continue that run, where the project can (training/resume.py)
+    resume = f" (to continue that run: ckpt_path={folder})" if generated("training.resume") else ""
     assert again.stderr.strip().splitlines() == [
         f"error: hydra.run.dir={folder} already holds a run (summary.json): each run gets a "
-        "folder of its own; leave hydra.run.dir to its default or choose a new folder (to "
-        f"continue that run: ckpt_path={folder})"
+        f"folder of its own; leave hydra.run.dir to its default or choose a new folder{resume}"
     ]
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
-    resumed = run(
-        "train.py",
-        "mode=smoke",
-        "logger=csv",
-        "trainer.max_epochs=2",
-        f"ckpt_path={folder}",
-        f"hydra.run.dir={folder}",
-    )
-    assert resumed.returncode == 0, resumed.stderr
+
+
+def test_ckpt_path_says_in_one_line_how_to_add_resuming_where_the_project_cannot_resume(tmp_path):
+    """Without training/resume.py (the resume feature, or cv's), ``ckpt_path=...`` names the
+    feature that brings it, before anything is built; with it, ``last`` looks for the run."""
+    result = run("train.py", "mode=smoke", "ckpt_path=last", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 2, result.stdout + result.stderr
+    [line] = result.stderr.strip().splitlines()
+    if generated("training.resume"):
+        assert "ckpt_path=last: no earlier run of this config" in line
+    else:
+        assert line.startswith(
+            "error: ckpt_path=... comes with the resume feature, which this project was "
+            "generated without: add it with copier update --defaults --data 'features=["
+        ), line
+        assert line.endswith('"resume"]\' (docs/maintenance.md)'), line
+        assert not (tmp_path / "summary.json").exists()  # refused before the run started

@@ -205,6 +205,7 @@ def test_an_lr_change_keeps_the_ratios():
     assert lrs == pytest.approx([0.05, 0.5 / math.sqrt(10), 0.5])
 
 
+@pytest.mark.feature("resume")
 @pytest.mark.parametrize("stop_after", [1, 2], ids=["in-frozen-stage", "in-unfrozen-stage"])
 def test_resume_restores_the_stage(run_train, stop_after: int):
     quick = [

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from {{ cookiecutter.package_name }}.training.errors import generated
 from {{ cookiecutter.package_name }}.training.guards import (
     READ_EVERY,
     WINDOW,
@@ -136,7 +137,14 @@ def test_sigterm_ends_as_interrupted_with_143_and_a_resumable_checkpoint(tmp_pat
     assert process.returncode == 143, err[-2000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["status"] == "interrupted" and summary["exit_code"] == 143
-    assert "resume with ckpt_path=last" in summary["message"] and last.exists()
+    assert last.exists()
+    if generated("training.resume"):
+        assert summary["message"].endswith("; resume with ckpt_path=last (same overrides)")
+    else:  # one line: run it again, resuming comes with the resume feature
+        assert summary["message"].endswith(
+            "; run it again (same overrides); resuming (ckpt_path=last) comes with the resume "
+            "feature"
+        )
 
 
 def test_sigterm_before_fit_ends_as_interrupted_with_143_too(tmp_path):

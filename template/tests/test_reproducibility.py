@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from {{ cookiecutter.package_name }}.training import resume
+from {{ cookiecutter.package_name }}.training import checkpoint_writer
 
 from conftest import compose_config
 
@@ -77,8 +77,8 @@ def test_default_project_metrics_for_seed_0_are_unchanged(run_train):
         assert curves["epochs"][name] == pytest.approx(pinned, abs=2e-4), name
 
 
-# checkpoint files written by a background thread (training/resume.py): the same files, complete
-# when fit returns, written off the training's thread
+# checkpoint files written by a background thread (training/checkpoint_writer.py): the same files,
+# complete when fit returns, written off the training's thread
 WRITES = (
     *SHORT,
     "seed=0",
@@ -95,13 +95,13 @@ def test_background_writes_give_the_same_complete_files_off_the_training_thread(
     run_train, monkeypatch
 ):
     writers = []
-    save_and_commit = resume._save_and_commit
+    save_and_commit = checkpoint_writer._save_and_commit
 
     def recording(*args):
         writers.append(threading.current_thread().name)
         return save_and_commit(*args)
 
-    monkeypatch.setattr(resume, "_save_and_commit", recording)
+    monkeypatch.setattr(checkpoint_writer, "_save_and_commit", recording)
     background = Path(run_train(*WRITES)["best_checkpoint"]).parent
     monkeypatch.undo()
     assert writers and all(name.startswith("checkpoint-writer") for name in writers)

@@ -357,21 +357,23 @@ RUN_RESULTS = ("summary.json", "summary.csv", "checkpoints", "*/summary.json")
 def used_folder_problem(folder: Path, key: str, config: DictConfig) -> str | None:
     """Why ``folder`` cannot take a new run: it holds another's results (None: it can). The
     other processes of a DDP run join rank 0's folder on purpose (Lightning sets their
-    LOCAL_RANK), and a run may continue in the folder of the run it resumes."""
+    LOCAL_RANK), and a run may continue in the folder of the run it resumes (where the project
+    can resume: training/resume.py)."""
     if os.environ.get("LOCAL_RANK", "0") != "0" or not folder.is_dir():
         return None
     found = next((p for pattern in RUN_RESULTS for p in folder.glob(pattern)), None)
     if found is None:
         return None
-    resumed = OmegaConf.select(config, "ckpt_path", default=None)
+    resumable = generated("training.resume")
+    resumed = OmegaConf.select(config, "ckpt_path", default=None) if resumable else None
     if resumed and str(resumed) != "last":
         resumed_path = Path(str(resumed)).expanduser().absolute()
         if resumed_path == folder.absolute() or folder.absolute() in resumed_path.parents:
             return None
     return (
         f"{key}={folder} already holds a run ({found.relative_to(folder)}): each run gets a "
-        f"folder of its own; leave {key} to its default or choose a new folder (to continue "
-        f"that run: ckpt_path={folder})"
+        f"folder of its own; leave {key} to its default or choose a new folder"
+        + (f" (to continue that run: ckpt_path={folder})" if resumable else "")
     )
 
 

@@ -6,7 +6,7 @@ they lack for this workflow lives here:
 * wandb in online mode without credentials would prompt for an API key (or fail deep inside a
   background process): we stop first with a message that says what to do;
 * in a Hydra multirun, each wandb run is named after its overrides and grouped by sweep;
-* ``ckpt_path=last`` continues the wandb run of the resumed run (same run id);
+* resuming a run (the resume feature: ``ckpt_path=last``) continues its wandb run (same id);
 * the final ``summary.json`` goes to each logger in the form it understands (wandb run summary,
   MLflow artifact, TensorBoard text), and wandb runs are finished so the next job of a sweep
   starts a new one.
@@ -39,23 +39,13 @@ def build_loggers(cfg: DictConfig, resume_from: str | None = None) -> list:
             continue
         if str(node.get("_target_", "")).endswith("WandbLogger"):
             check_wandb_credentials()
-            node = _resumed(_grouped_by_sweep(node), resume_from)
+            node = _grouped_by_sweep(node)
+            if resume_from:  # (training/resume.py: only a project that can resume gets one)
+                from .resume import continued_wandb_run
+
+                node = continued_wandb_run(node, resume_from)
         loggers.append(instantiate(node))
     return loggers
-
-
-def _resumed(node: DictConfig, resume_from: str | None) -> DictConfig:
-    """wandb keeps ``<run dir>/wandb/<offline->run-<date>-<id>``: reuse the newest id."""
-    if not resume_from or node.get("id"):
-        return node
-    runs = sorted(Path(resume_from).parent.parent.glob("wandb/*run-*-*"))
-    if not runs:
-        return node
-    node = node.copy()
-    with open_dict(node):
-        node.id = runs[-1].name.rsplit("-", 1)[-1]
-        node.resume = "allow"
-    return node
 
 
 def check_wandb_credentials() -> None:

@@ -28,7 +28,6 @@ from .guards import Interruption, StopOnDivergence
 from .loggers import build_loggers, finish_loggers, log_summary
 from .module import TaskModule
 from .progress import ProgressBar
-from .resume import resolve_ckpt_path
 from .speed import ChannelsLast, compile_model, lean_dispatch, startup_objects_frozen
 from .summary import (
     Summary,
@@ -159,7 +158,7 @@ def train(cfg: DictConfig) -> Summary:
             if cfg.get("finetune"):  # the transfer-learning schedule (configs/finetune/)
                 callbacks.append(instantiate(cfg.finetune))
             callbacks += [StopOnDivergence(), interruption]
-            resume_from = resolve_ckpt_path(cfg, module)  # ckpt_path=last|<run dir>|<file>|null
+            resume_from = _resume_from(cfg, module)
             loggers = build_loggers(cfg, resume_from)
             trainer = lean_dispatch(
                 instantiate(
@@ -232,6 +231,16 @@ def train(cfg: DictConfig) -> Summary:
     ):
         raise error  # a crash is the caller's to report; Ctrl-C also stops a whole sweep
     return summary
+
+
+def _resume_from(cfg: DictConfig, module: TaskModule) -> str | None:
+    """The checkpoint fit continues from: ``ckpt_path=last|<run dir>|<file>`` (training/resume.py,
+    the resume feature; validate_config refuses ckpt_path in a project without it), or None."""
+    if cfg.get("ckpt_path") in (None, ""):
+        return None
+    from .resume import resolve_ckpt_path
+
+    return resolve_ckpt_path(cfg, module)
 
 
 def measure(

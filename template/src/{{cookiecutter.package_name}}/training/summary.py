@@ -90,7 +90,7 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
             else ""
         )
         message = (
-            f"interrupted{where}; resume with ckpt_path=last (same overrides)"
+            f"interrupted{where}; {_how_to_continue()}"
             if summary.trainer.get("global_step")
             else "interrupted before training started; run it again (same overrides)"
         )
@@ -155,6 +155,14 @@ def is_user_error(error: BaseException | None) -> bool:
     from .errors import user_message  # (one place decides what is the user's)
 
     return error is not None and user_message(error) is not None
+
+
+def _how_to_continue() -> str:
+    from .errors import generated
+
+    if generated("training.resume"):
+        return "resume with ckpt_path=last (same overrides)"
+    return "run it again (same overrides); resuming (ckpt_path=last) comes with the resume feature"
 
 
 def _is_sigterm(error: BaseException | None) -> bool:

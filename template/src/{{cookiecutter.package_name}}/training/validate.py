@@ -157,6 +157,17 @@ def _lr_find(cfg: DictConfig) -> str | None:
     return None
 
 
+def _ckpt_path(cfg: DictConfig) -> str | None:
+    """Resuming (training/resume.py) comes with the resume feature."""
+    if _get(cfg, "ckpt_path") in (_ABSENT, None, ""):
+        return None
+    from .errors import comes_with, generated
+
+    if generated("training.resume"):
+        return None
+    return comes_with("ckpt_path=...", "features", "resume")
+
+
 _CHECKS = (
     _learning_rate,
     _number("optimizer.weight_decay", 0),
@@ -171,4 +182,5 @@ _CHECKS = (
     _task_options,
     _gpu,
     _lr_find,
+    _ckpt_path,
 )

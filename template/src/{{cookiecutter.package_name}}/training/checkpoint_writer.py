@@ -1,0 +1,278 @@
+"""Checkpoint files every run writes: ``checkpoints/best.ckpt`` and ``checkpoints/last.ckpt``.
+
+``ResumableCheckpoint`` is Lightning's ``ModelCheckpoint`` with its files written so that they
+are always complete (a temporary name renamed once written, in a writer thread or from a copy of
+the state in the background) and ``last.ckpt`` kept as the last epoch: what ``eval.py``,
+``predict.py`` and resuming a run read back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from weakref import proxy
+
+import lightning as L
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning.fabric.utilities.apply_func import apply_to_collection
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.strategies import Strategy
+
+from .checkpoints import atomic_save, commit, save_partial
+
+
+class ResumableCheckpoint(ModelCheckpoint):
+    """Lightning's ``ModelCheckpoint``, with these changes:
+
+    * a run resumed into a new folder keeps its best: Lightning forgets the best score when the
+      checkpoint folder changed (it warns and starts over), so the resumed run would call its
+      first new epoch "best" even when an epoch before the crash was better. The tracked
+      checkpoints are copied into the new folder and the state rewritten to point there;
+    * ``last.ckpt`` is the last epoch (Lightning 2.6 writes it only together with a new best),
+      rewritten at most every ``last_min_interval_s`` seconds (0: every epoch) apart from the
+      first and the final epoch;
+    * every file is written under a temporary name and renamed once complete: a full disk or a
+      kill during the write leaves the previous checkpoint intact; a ``last.ckpt`` of the same
+      step as a new ``best.ckpt`` is a hard link to it, not a second write. In one process, the
+      file is synced to disk and renamed by a writer thread, in the order asked (the sync of a
+      ResNet-18's 134 MB took 0.1-0.3 s, time the training goes on); the fit's end waits;
+    * ``background_writes`` (one process only): the files are written by a background thread
+      from a copy of the state while training goes on; the fit's end waits for the last write
+      and raises its error. ``None``: on an accelerator only, where the copy stays in its
+      memory. On the CPU the copy raised the peak memory of a ResNet-18 run by 15 % (checkpoint
+      writes inline: 5 %) for a wall-time gain of about 3 % on an idle machine (10 % when
+      other programs share the cores).
+    """
+
+    def __init__(
+        self,
+        *args,
+        last_min_interval_s: float = 0.0,
+        background_writes: bool | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.last_min_interval_s = last_min_interval_s
+        self.background_writes = background_writes
+        self._last_written: float | None = None  # when this run last wrote last.ckpt (monotonic)
+        self.best_epoch: int | None = None  # the epoch best.ckpt was saved at (summary.json)
+        self._writes = _BackgroundWrites()
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        old = state_dict.get("dirpath")
+        if old and self.dirpath and os.path.abspath(old) != os.path.abspath(self.dirpath):
+            state_dict = _moved(dict(state_dict), old, self.dirpath)
+        self.best_epoch = state_dict.get("best_epoch")
+        super().load_state_dict(state_dict)
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        super().teardown(trainer, pl_module, stage)
+        self._writes.wait()  # the files are complete when fit returns
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, error) -> None:
+        with contextlib.suppress(Exception):  # the error that stopped the run is the one to show
+            self._writes.wait()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if self._should_save_on_train_epoch_end(trainer):
+            self._save_last_of_epoch(trainer)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._save_last_of_epoch(trainer)
+
+    def _save_last_of_epoch(self, trainer: L.Trainer) -> None:
+        """Lightning skipped last.ckpt because no new best was saved at this step: save it."""
+        if (
+            not self.save_last
+            or self._should_skip_saving_checkpoint(trainer)
+            or self._last_global_step_saved == trainer.global_step
+            or self._every_n_epochs < 1
+            or (trainer.current_epoch + 1) % self._every_n_epochs != 0
+        ):
+            return
+        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def _save_last_checkpoint(self, trainer: L.Trainer, monitor_candidates: dict) -> None:
+        recent = self._last_written is not None and (
+            time.monotonic() - self._last_written < self.last_min_interval_s
+        )
+        if recent and not _training_ends_here(trainer):
+            return
+        super()._save_last_checkpoint(trainer, monitor_candidates)
+        self._last_written = time.monotonic()
+
+    def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
+        self._writes.raise_failed()  # (before a partial file is written that nothing commits)
+        source = self._last_checkpoint_saved
+        if (
+            filepath == self.last_model_path
+            and source
+            and source != filepath
+            and self._last_global_step_saved == trainer.global_step
+        ):
+            # this step's best.ckpt holds the same state: last.ckpt becomes a second name of that
+            # file instead of a second write of the weights and optimizer state (a hard link: a
+            # later best.ckpt is a new file, last.ckpt keeps this one)
+            if _one_process(trainer):
+                self._writes.submit(_link_or_copy, source, filepath)  # after the source's write
+            else:
+                if trainer.is_global_zero:
+                    _link_or_copy(source, filepath)
+                trainer.strategy.barrier("ResumableCheckpoint.link")
+        elif self._in_background(trainer):
+            # what trainer.save_checkpoint writes, copied (training goes on changing the live
+            # tensors), written by the background thread
+            checkpoint = trainer._checkpoint_connector.dump_checkpoint(self.save_weights_only)
+            copied = apply_to_collection(checkpoint, torch.Tensor, lambda t: t.detach().clone())
+            self._writes.submit(_save_and_commit, trainer.strategy, copied, filepath)
+        elif _writes_plain_files(trainer.strategy):
+            # what trainer.save_checkpoint writes, streamed into a partial file next to the target
+            # (Lightning serializes it into memory first, then writes through the system temp
+            # folder and, across file systems, copies: a full disk then truncated the target)
+            checkpoint = trainer._checkpoint_connector.dump_checkpoint(self.save_weights_only)
+            if trainer.is_global_zero:
+                os.makedirs(os.path.dirname(filepath) or ".", exist_ok=True)
+                if _one_process(trainer):  # serialized now, synced and renamed by the writer
+                    self._writes.submit(commit, save_partial(checkpoint, filepath), filepath)
+                else:
+                    atomic_save(checkpoint, filepath)
+            trainer.strategy.barrier("ResumableCheckpoint.save")
+        else:  # a strategy with a format of its own (sharded): its write, to a partial file
+            partial = f"{filepath}.partial"
+            trainer.save_checkpoint(partial, self.save_weights_only)
+            if trainer.is_global_zero:
+                commit(partial, filepath)
+        self._last_global_step_saved = trainer.global_step
+        self._last_checkpoint_saved = filepath
+        if filepath == self.best_model_path:
+            self.best_epoch = trainer.current_epoch
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                if getattr(logger, "_log_model", False):  # it uploads the files now (log_model)
+                    self._writes.wait()
+                logger.after_save_checkpoint(proxy(self))
+
+    def _in_background(self, trainer: L.Trainer) -> bool:
+        wanted = self.background_writes
+        if wanted is None:
+            wanted = trainer.strategy.root_device.type != "cpu"
+        return wanted and _one_process(trainer)
+
+    def _remove_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
+        if _one_process(trainer):  # not before the writes asked earlier (a link to it)
+            self._writes.submit(super()._remove_checkpoint, trainer, filepath)
+        else:
+            super()._remove_checkpoint(trainer, filepath)
+
+
+class _BackgroundWrites:
+    """One thread that does the checkpoint file operations in the order they were asked for."""
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
+
+    def submit(self, function, *args) -> None:
+        self.raise_failed()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="checkpoint-writer")
+        self._pending.append(self._executor.submit(function, *args))
+
+    def raise_failed(self) -> None:
+        """An operation that already failed (a full disk) raises here: the run stops at its next
+        save, not at its end."""
+        done, pending = [], []
+        for write in self._pending:  # (each looked at once: none can finish between two looks)
+            (done if write.done() else pending).append(write)
+        self._pending = pending
+        for write in done:
+            write.result()
+
+    def wait(self) -> None:
+        """Until every operation asked is done; then the first that failed raises."""
+        pending, self._pending = self._pending, []
+        failed = [error for error in (write.exception() for write in pending) if error]
+        if failed:
+            raise failed[0]
+
+    def __getstate__(self) -> dict:  # a copy of the callback: a thread cannot be copied
+        return {"_executor": None, "_pending": []}
+
+
+def _one_process(trainer: L.Trainer) -> bool:
+    """File operations go through the writer thread (DDP ranks wait for each other's files)."""
+    return trainer.world_size == 1
+
+
+def _save_and_commit(strategy, checkpoint: dict, filepath: str) -> None:
+    if _writes_plain_files(strategy):
+        os.makedirs(os.path.dirname(filepath) or ".", exist_ok=True)
+        atomic_save(checkpoint, filepath)
+        return
+    partial = f"{filepath}.partial"
+    strategy.checkpoint_io.save_checkpoint(checkpoint, partial)
+    commit(partial, filepath)
+
+
+def _writes_plain_files(strategy) -> bool:
+    """Whether the strategy saves a checkpoint as one ``torch.save`` file on rank 0 (Lightning's
+    own write), which ``atomic_save`` then does in one pass."""
+    return (
+        type(strategy).save_checkpoint is Strategy.save_checkpoint
+        and type(strategy.checkpoint_io) is TorchCheckpointIO
+    )
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    if os.path.exists(target) and os.path.samefile(source, target):
+        return  # (already: a rename between two links to one file would leave the partial name)
+    partial = f"{target}.partial"
+    if os.path.lexists(partial):
+        os.unlink(partial)
+    try:
+        os.link(source, partial)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(source, partial)
+        commit(partial, target)
+        return
+    os.replace(partial, target)
+
+
+def _training_ends_here(trainer: L.Trainer) -> bool:
+    """Whether training stops after this epoch (or step): its last.ckpt is never skipped."""
+    return bool(
+        trainer.should_stop
+        or (
+            trainer.max_epochs not in (None, -1) and trainer.current_epoch + 1 >= trainer.max_epochs
+        )
+        or (trainer.max_steps not in (None, -1) and trainer.global_step >= trainer.max_steps)
+    )
+
+
+def _moved(state: dict, old: str, new: str) -> dict:
+    def move(path):
+        if not path or not os.path.abspath(path).startswith(os.path.abspath(old) + os.sep):
+            return path
+        target = os.path.join(new, os.path.relpath(path, old))
+        if os.path.isfile(path) and not os.path.exists(target):
+            os.makedirs(new, exist_ok=True)
+            partial = f"{target}.{os.getpid()}.partial"  # DDP ranks may copy at the same time
+            shutil.copy2(path, partial)
+            os.replace(partial, target)
+        return target
+
+    state["dirpath"] = new
+    for key in ("best_model_path", "kth_best_model_path", "last_model_path"):
+        state[key] = move(state.get(key))
+    state["best_k_models"] = {move(k): v for k, v in (state.get("best_k_models") or {}).items()}
+    return state

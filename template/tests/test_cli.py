@@ -108,7 +108,8 @@ def test_a_used_run_folder_is_refused(tmp_path):
 def test_ckpt_path_says_in_one_line_how_to_add_resuming_where_the_project_cannot_resume(tmp_path):
     """Without training/resume.py (the resume feature, or cv's), ``ckpt_path=...`` names the
     feature that brings it, before anything is built; with it, ``last`` looks for the run."""
-    result = run("train.py", "mode=smoke", "ckpt_path=last", f"hydra.run.dir={tmp_path}")
+    folder = tmp_path / "runs" / "new"  # (ckpt_path=last looks beside it: other tests run there)
+    result = run("train.py", "mode=smoke", "ckpt_path=last", f"hydra.run.dir={folder}")
     assert result.returncode == 2, result.stdout + result.stderr
     [line] = result.stderr.strip().splitlines()
     if generated("training.resume"):
@@ -119,4 +120,4 @@ def test_ckpt_path_says_in_one_line_how_to_add_resuming_where_the_project_cannot
             "generated without: add it with copier update --defaults --data 'features=["
         ), line
         assert line.endswith('"resume"]\' (docs/maintenance.md)'), line
-        assert not (tmp_path / "summary.json").exists()  # refused before the run started
+        assert not (folder / "summary.json").exists()  # refused before the run started

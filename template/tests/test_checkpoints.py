@@ -262,16 +262,16 @@ def test_last_is_rewritten_at_most_every_interval_but_first_and_final_always(
     run_train, monkeypatch, interval, length, written
 ):
     """Short epochs: rewriting last.ckpt at each one cost more than the training."""
-    from {{ cookiecutter.package_name }}.training.checkpoint_writer import ResumableCheckpoint
+    from {{ cookiecutter.package_name }}.training import checkpoint_writer
 
-    epochs, real = [], ResumableCheckpoint._save_checkpoint
+    epochs, real = [], checkpoint_writer.ResumableCheckpoint._save_checkpoint
 
     def recorded(self, trainer, filepath):
         if Path(filepath).name == "last.ckpt":
             epochs.append(trainer.current_epoch)
         real(self, trainer, filepath)
 
-    monkeypatch.setattr(ResumableCheckpoint, "_save_checkpoint", recorded)
+    monkeypatch.setattr(checkpoint_writer.ResumableCheckpoint, "_save_checkpoint", recorded)
     summary = run_train(
         *SHORT, *length, f"callbacks.model_checkpoint.last_min_interval_s={interval}"
     )

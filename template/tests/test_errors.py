@@ -174,7 +174,7 @@ def test_an_option_of_a_part_left_out_says_how_to_add_it(monkeypatch):
 
     present = {str(path.relative_to(CONFIGS).with_suffix("")) for path in CONFIGS.rglob("*.yaml")}
     assert not present & errors.NOT_GENERATED.keys()  # (only options this project lacks)
-    for option, (answer, name) in errors.NOT_GENERATED.items():
+    for option, (answer, name, inputs, task) in errors.NOT_GENERATED.items():
         group, _, value = option.rpartition("/")
         override = f"{group}={value}"
         monkeypatch.setattr(sys, "argv", ["train.py", override])
@@ -187,6 +187,10 @@ def test_an_option_of_a_part_left_out_says_how_to_add_it(monkeypatch):
         wanted = [*errors.CHOSEN[answer], name]
         assert f"comes with the {name} {answer[:-1]}" in message, (override, message)
         assert f"""--data '{answer}=["{'", "'.join(wanted)}"]'""" in message, message
+        if task:  # a feature's part for inputs that no chosen task has: that task too
+            tasks = [*errors.CHOSEN["tasks"], task]
+            assert f"and an {inputs} task such as {task}," in message, message
+            assert f"""--data 'tasks=["{'", "'.join(tasks)}"]'""" in message, message
 
 
 def test_folds_come_with_the_cv_feature_or_say_how_to_add_it(tmp_path):

@@ -3,14 +3,13 @@
 See configs/train.yaml and docs/configuration.md for every option, README.md for the workflow.
 """
 
-from importlib.util import find_spec
 from types import ModuleType
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
-from {{ cookiecutter.package_name }}.training.errors import cli, run_command
+from {{ cookiecutter.package_name }}.training.errors import cli, comes_with, generated, run_command
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
@@ -50,14 +49,10 @@ def cross_validation_of(cfg: DictConfig) -> ModuleType | None:
 {%- endif %}
     if not OmegaConf.select(cfg, "cv.folds", default=0):
         return None
-    # a project generated without the `cv` feature has no training/cv.py
-    if find_spec("{{ cookiecutter.package_name }}.training.cv") is None:
+    if not generated("training.cv"):
         from {{ cookiecutter.package_name }}.training.validate import ConfigError
 
-        raise ConfigError(
-            "cv.folds: this project was generated without cross-validation; add it with "
-            "copier update --defaults --data 'features=[\"cv\"]' (plus the features you have)"
-        )
+        raise ConfigError(comes_with(f"cv.folds={cfg.cv.folds}", "features", "cv"))
     from {{ cookiecutter.package_name }}.training import cv
 
     return cv

@@ -21,7 +21,7 @@ import torch
 from default_task import QUICK_MODEL, SCORE
 from omegaconf import OmegaConf
 
-from {{ cookiecutter.package_name }}.data.split import fold_assignment
+from {{ cookiecutter.package_name }}.data.folds import fold_assignment
 from {{ cookiecutter.package_name }}.training.cv import check_cv, cross_validate
 from {{ cookiecutter.package_name }}.training.validate import ConfigError
 

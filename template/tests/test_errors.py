@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.training.errors import (
 )
 from {{ cookiecutter.package_name }}.training.validate import ConfigError
 
-from conftest import CONFIGS
+from conftest import CONFIGS, PROJECT, compose_config
 
 
 def gpu_error() -> Exception:
@@ -174,7 +174,7 @@ def test_an_option_of_a_part_left_out_says_how_to_add_it(monkeypatch):
 
     present = {str(path.relative_to(CONFIGS).with_suffix("")) for path in CONFIGS.rglob("*.yaml")}
     assert not present & errors.NOT_GENERATED.keys()  # (only options this project lacks)
-    for option, (answer, name) in errors.NOT_GENERATED.items():
+    for option, (answer, name, inputs, task) in errors.NOT_GENERATED.items():
         group, _, value = option.rpartition("/")
         override = f"{group}={value}"
         monkeypatch.setattr(sys, "argv", ["train.py", override])
@@ -187,6 +187,29 @@ def test_an_option_of_a_part_left_out_says_how_to_add_it(monkeypatch):
         wanted = [*errors.CHOSEN[answer], name]
         assert f"comes with the {name} {answer[:-1]}" in message, (override, message)
         assert f"""--data '{answer}=["{'", "'.join(wanted)}"]'""" in message, message
+        if task:  # a feature's part for inputs that no chosen task has: that task too
+            tasks = [*errors.CHOSEN["tasks"], task]
+            assert f"and an {inputs} task such as {task}," in message, message
+            assert f"""--data 'tasks=["{'", "'.join(tasks)}"]'""" in message, message
+
+
+def test_folds_come_with_the_cv_feature_or_say_how_to_add_it(tmp_path):
+    """cv.folds=5 (without cv=kfold) runs the folds where the cv feature is, and elsewhere says
+    in the words of every missing part how to add it."""
+    import importlib.util
+
+    from {{ cookiecutter.package_name }}.training.errors import CHOSEN
+
+    spec = importlib.util.spec_from_file_location("train_script", PROJECT / "train.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    cfg = compose_config("train", ["cv.folds=5"], tmp_path)
+    if "cv" in CHOSEN["features"]:
+        assert script.cross_validation_of(cfg).__name__.endswith(".training.cv")
+        return
+    wanted = r"cv.folds=5 comes with the cv feature, .* --data 'features=\[(.*, )?\"cv\"\]'"
+    with pytest.raises(ConfigError, match=wanted):
+        script.cross_validation_of(cfg)
 
 
 def test_an_old_name_of_a_data_setting_names_the_new_one(monkeypatch):

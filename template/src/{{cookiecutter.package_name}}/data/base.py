@@ -44,7 +44,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 from ..inputs.base import Input, InputFacts, build_input
 from ..training.validate import ConfigError
 from . import augment as aug
-from .split import DEFAULT_TEST_FRACTION, fold_assignment, split_indices, subset, test_share
+from .split import DEFAULT_TEST_FRACTION, split_indices, subset, test_share
 
 SPLITS = ("train", "val", "test")
 log = logging.getLogger(__name__)
@@ -290,34 +290,12 @@ class DataModule(L.LightningDataModule):
     def fold_split(
         self, indices: dict[str, list[int]], targets: torch.Tensor
     ) -> dict[str, list[int]]:
-        """Cross-validation (``folds`` > 0, training/cv.py): train and val are pooled and cut into
-        ``folds`` folds, stratified as the split is (or keeping each ``group_by`` group in one
-        fold), seeded by ``fold_seed``; fold ``fold`` validates, the others train, test is left
-        as it is. ``fold=None``: the whole pool trains, nothing validates (the refit). The fold
-        of every pooled item is kept in ``fold_of`` (data-set position -> fold)."""
-        h = self.hparams
-        pool = sorted(indices["train"] + indices["val"])
-        groups = None
-        if h.group_by is not None:
-            offered = self.item_groups()
-            if h.group_by not in offered:
-                raise ConfigError(
-                    f"cv.group_by={h.group_by}: data={self.name} has no such grouping "
-                    f"(it offers: {', '.join(offered) or 'none'})"
-                )
-            groups = [offered[h.group_by][i] for i in pool]
-        try:
-            folds = fold_assignment(
-                targets[torch.as_tensor(pool)], h.stratify, h.folds, h.fold_seed, groups
-            )
-        except ValueError as error:  # more folds than items or groups
-            raise ConfigError(str(error)) from None
-        self.fold_of = dict(zip(pool, folds.tolist(), strict=True))
-        return {
-            "train": [i for i, f in self.fold_of.items() if f != h.fold],
-            "val": [i for i, f in self.fold_of.items() if f == h.fold],
-            "test": list(indices["test"]),
-        }
+        """Cross-validation (``folds`` > 0): this fold's train and val items (data/folds.py, a
+        file of the cv feature); a data module that builds its split in a ``setup`` of its own
+        calls this too."""
+        from .folds import fold_split
+
+        return fold_split(self, indices, targets)
 
     def item_groups(self) -> dict[str, list]:
         """Groupings a cross-validation may keep together (``cv.group_by=<name>``): name -> one

@@ -55,8 +55,9 @@ EXTRAS = {
 {%- endfor %}
 }
 # the config options of the tasks and features this project was generated without (manifest.yaml):
-# "<group>/<option>" -> (the answer that adds it, its name), so that asking for one says how to
-# add it instead of "no such option"
+# "<group>/<option>" -> (the answer that adds it, its name, and where a feature's part needs a
+# task of some inputs too and none is chosen: that group and its first task; else ""), so that
+# asking for one says how to add it instead of "no such option"
 {%- set kept = [] %}
 {%- for name, entry in manifest.tasks.items()|list + manifest.features.items()|list if name in chosen %}
 {%- for group in entry.get("groups", []) %}{% for file in manifest.groups[group] %}{% set _ = kept.append(file) %}{% endfor %}{% endfor %}
@@ -68,23 +69,23 @@ EXTRAS = {
 {%- for name, entry in parts.items() %}
 {%- set files = [] %}
 {%- if name not in chosen %}
-{%- for group in entry.get("groups", []) %}{% for file in manifest.groups[group] %}{% set _ = files.append((file, answer, name)) %}{% endfor %}{% endfor %}
-{%- for file in entry.files %}{% set _ = files.append((file, answer, name)) %}{% endfor %}
+{%- for group in entry.get("groups", []) %}{% for file in manifest.groups[group] %}{% set _ = files.append((file, answer, name, "", "")) %}{% endfor %}{% endfor %}
+{%- for file in entry.files %}{% set _ = files.append((file, answer, name, "", "")) %}{% endfor %}
 {%- endif %}
 {%- for group, part in entry.get("with_groups", {}).items() if name not in chosen or group not in groups %}
 {#- (the feature is chosen, no task of the group: the group's first task brings the part) #}
 {%- set owners = [] %}{% for task, task_entry in manifest.tasks.items() if group in task_entry.groups %}{% set _ = owners.append(task) %}{% endfor %}
-{%- set by = (answer, name) if name not in chosen else ("tasks", owners[0]) %}
-{%- for file in part.files %}{% set _ = files.append((file, by[0], by[1])) %}{% endfor %}
+{%- set by = (answer, name, "", "") if group in groups else (answer, name, group, owners[0]) if name not in chosen else ("tasks", owners[0], "", "") %}
+{%- for file in part.files %}{% set _ = files.append((file, by[0], by[1], by[2], by[3])) %}{% endfor %}
 {%- endfor %}
-{%- for file, by_answer, by_name in files if file.startswith("configs/") and "/" in file[8:] and file.endswith(".yaml") and file not in kept and file[8:-5] not in missing %}
-{%- set _ = missing.update({file[8:-5]: (by_answer, by_name)}) %}
+{%- for file, by_answer, by_name, by_group, by_task in files if file.startswith("configs/") and "/" in file[8:] and file.endswith(".yaml") and file not in kept and file[8:-5] not in missing %}
+{%- set _ = missing.update({file[8:-5]: (by_answer, by_name, by_group, by_task)}) %}
 {%- endfor %}
 {%- endfor %}
 {%- endfor %}
-NOT_GENERATED: dict[str, tuple[str, str]] = {
-{%- for option, (answer, name) in missing.items() %}
-    "{{ option }}": ("{{ answer }}", "{{ name }}"),
+NOT_GENERATED: dict[str, tuple[str, str, str, str]] = {
+{%- for option, (answer, name, group, task) in missing.items() %}
+    "{{ option }}": ("{{ answer }}", "{{ name }}", "{{ group }}", "{{ task }}"),
 {%- else %}{% raw %}}{% endraw %}{#- (none: every task and feature is here) #}
 {%- endfor %}
 {%- if missing %}
@@ -121,14 +122,18 @@ def generated(module: str) -> bool:
     return importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.{module}") is not None
 
 
-def comes_with(what: str, answer: str, name: str) -> str:
+def comes_with(what: str, answer: str, name: str, group: str = "", task: str = "") -> str:
     """``what`` comes with a task or feature (``answer``: "tasks" or "features") this project was
-    generated without: how to add it."""
+    generated without: how to add it. ``group``/``task``: a feature's part that also needs a task
+    of those inputs (transfer's image backbones), none of which is here: that one too."""
     wanted = json.dumps([*CHOSEN[answer], name])
+    needs, add = f"the {name} {answer[:-1]}", f"--data '{answer}={wanted}'"
+    if task:
+        needs += f" and {'an' if group[0] in 'aeiou' else 'a'} {group} task such as {task}"
+        add += f" --data 'tasks={json.dumps([*CHOSEN['tasks'], task])}'"
     return (
-        f"{what} comes with the {name} {answer[:-1]}, which this project was generated"
-        f" without: add it with copier update --defaults --data '{answer}={wanted}'"
-        " (docs/maintenance.md)"
+        f"{what} comes with {needs}, which this project was generated without: add"
+        f" {'them' if task else 'it'} with copier update --defaults {add} (docs/maintenance.md)"
     )
 
 

@@ -756,8 +756,7 @@ def profile_overrides(overrides: list[str], top: int) -> None:
 # variant that stops logging it also turns checkpoints off).
 PARTS_OFF = ["++trainer.enable_progress_bar=false", "logger=none",
              "callbacks.model_checkpoint=null", "++trainer.enable_checkpointing=false",
-             "callbacks.rng_state=null", "trainer.enable_model_summary=false",
-             "callbacks.curves=null"]
+             "trainer.enable_model_summary=false", "callbacks.curves=null"]
 ABLATIONS = {
     "default": ([], {}),
     "no progress bar": (["++trainer.enable_progress_bar=false"], {}),
@@ -766,14 +765,13 @@ ABLATIONS = {
                        {}),
     "last.ckpt every epoch (before 2026-11-23)": (
         ["callbacks.model_checkpoint.last_min_interval_s=0"], {}),
-    "no rng-state callback": (["callbacks.rng_state=null"], {}),
     "no model summary": (["trainer.enable_model_summary=false"], {}),
     "no curves plot": (["callbacks.curves=null"], {}),
-    "all six off": (PARTS_OFF, {}),
+    "all five off": (PARTS_OFF, {}),
     "self.log every step (before 2026-11-23)": ([], {"training_step": "step_log_every_step",
                                                      "validation_step": "val_log_every_step"}),
     "no train metric": ([], {"training_step": "step_no_metric"}),
-    "bare steps, six off": (PARTS_OFF, {"training_step": "step_bare",
+    "bare steps, five off": (PARTS_OFF, {"training_step": "step_bare",
                                         "validation_step": "val_bare"}),
 }
 

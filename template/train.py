@@ -9,7 +9,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 import {{ cookiecutter.package_name }}.noise  # noqa: F401  (before Lightning: silences known third-party noise)
-from {{ cookiecutter.package_name }}.training.errors import cli, comes_with, generated, run_command
+from {{ cookiecutter.package_name }}.training.errors import cli, run_command
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
@@ -49,6 +49,8 @@ def cross_validation_of(cfg: DictConfig) -> ModuleType | None:
 {%- endif %}
     if not OmegaConf.select(cfg, "cv.folds", default=0):
         return None
+    from {{ cookiecutter.package_name }}.training.errors import comes_with, generated
+
     if not generated("training.cv"):
         from {{ cookiecutter.package_name }}.training.validate import ConfigError
 

@@ -264,8 +264,7 @@ def test_resuming_comes_with_the_resume_feature_and_its_module_with_cv_too(defau
                                                                           tmp_path):
     """The default project writes checkpoints (checkpoint_writer.py) but cannot resume from them:
     no resume.py, no callbacks of it, and the docs say how to add it. features=resume has all its
-    files; features=cv has the module and its callbacks (an interrupted cross-validation resumes
-    its folds), not the feature's docs and tests."""
+    files; so has features=cv (an interrupted cross-validation resumes its folds with it)."""
     assert not [pattern for pattern in RESUME_FILES if present(default_project, pattern)]
     assert present(default_project, "src/*/training/checkpoint_writer.py")
     assert not {"resume", "rng_state"} & callbacks(default_project)
@@ -279,8 +278,9 @@ def test_resuming_comes_with_the_resume_feature_and_its_module_with_cv_too(defau
     assert {"resume", "rng_state"} <= callbacks(project)
     assert "docs/resume.md" in (project / "README.md").read_text()
     cv = generate(tmp_path / "cv", features="cv")
-    assert [pattern for pattern in RESUME_FILES if present(cv, pattern)] == RESUME_FILES[:1]
+    assert [pattern for pattern in RESUME_FILES if not present(cv, pattern)] == []
     assert {"resume", "rng_state"} <= callbacks(cv)
+    assert "docs/resume.md" in (cv / "README.md").read_text()
 
 
 def test_the_default_project_is_image_classification_named_as_before(default_project):

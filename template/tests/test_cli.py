@@ -116,8 +116,8 @@ def test_ckpt_path_says_in_one_line_how_to_add_resuming_where_the_project_cannot
         assert "ckpt_path=last: no earlier run of this config" in line
     else:
         assert line.startswith(
-            "error: ckpt_path=... comes with the resume feature, which this project was "
-            "generated without: add it with copier update --defaults --data 'features=["
+            "error: resuming (ckpt_path=last) comes with the resume feature, which this project "
+            "was generated without: add it with copier update --defaults --data 'features=["
         ), line
         assert line.endswith('"resume"]\' (docs/maintenance.md)'), line
         assert not (folder / "summary.json").exists()  # refused before the run started

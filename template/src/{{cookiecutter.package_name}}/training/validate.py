@@ -159,13 +159,14 @@ def _lr_find(cfg: DictConfig) -> str | None:
 
 def _ckpt_path(cfg: DictConfig) -> str | None:
     """Resuming (training/resume.py) comes with the resume feature."""
-    if _get(cfg, "ckpt_path") in (_ABSENT, None, ""):
+    value = _get(cfg, "ckpt_path")
+    if value in (_ABSENT, None, ""):
         return None
     from .errors import comes_with, generated
 
     if generated("training.resume"):
         return None
-    return comes_with("ckpt_path=...", "features", "resume")
+    return comes_with(f"resuming (ckpt_path={value})", "features", "resume")
 
 
 _CHECKS = (

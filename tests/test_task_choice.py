@@ -421,21 +421,42 @@ def test_each_task_alone_imports_passes_its_fast_tier_and_overfits_from_the_comm
     assert summary["task"]["name"] == answer and summary["verdicts"]["overfit"]["reached"]
 
 
-def collected(project: Path, *args: str) -> set[str]:
-    result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n0",
-                             "-p", "no:cacheprovider", *args], cwd=project,
-                            env=render_env(project), capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:]
-    return {line for line in result.stdout.splitlines() if "::" in line}
+# One interpreter collects several times (pytest.main again and again): the test modules and
+# torch are imported once, not once per collection.
+_COLLECT_EACH = """\
+import json, sys
+import pytest
+for args in json.loads(sys.argv[1]):
+    code = pytest.main(["--collect-only", "-q", "-n0", "-p", "no:cacheprovider", *args])
+    print(f"== collected with {args}: exit {int(code)}", flush=True)
+"""
+
+
+def collected(project: Path, *selections: list[str]) -> list[set[str]]:
+    """The test ids `pytest` collects in ``project`` with each list of arguments."""
+    result = subprocess.run([sys.executable, "-c", _COLLECT_EACH, json.dumps(selections)],
+                            cwd=project, env=render_env(project), capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    runs, ids = [], set()
+    for line in result.stdout.splitlines():
+        if line.startswith("== collected with "):
+            assert line.endswith(": exit 0"), result.stdout[-3000:]
+            runs.append(ids)
+            ids = set()
+        elif "::" in line:
+            ids.add(line)
+    assert len(runs) == len(selections), result.stdout[-3000:]
+    return runs
 
 
 def test_pytest_runs_the_fast_tier_and_m_slow_the_rest(tmp_path):
     """`pytest`: unit tests and one overfit run per task; `pytest -m slow`: what runs a training,
     an evaluation or a command otherwise; together, every test."""
     project = generate(tmp_path, tasks="all", features="all")
-    fast, slow = collected(project), collected(project, "-m", "slow")
+    fast, slow, both = collected(project, [], ["-m", "slow"], ["-m", "slow or not slow"])
     assert fast and slow and not fast & slow
-    assert fast | slow == collected(project, "-m", "slow or not slow")
+    assert fast | slow == both
     overfits = {t for t in fast if "test_overfit_reaches_the_target_and_lr_zero_fails[" in t}
     assert {t.rpartition("[")[2].rstrip("]") for t in overfits} == set(TASKS)
     assert not any(name.startswith("tests/test_cli.py::") for name in fast)  # marked by hand

@@ -93,6 +93,40 @@ def test_unusable_text_data_is_one_clear_error(tmp_path, rows, options, words):
     assert all(word in str(raised.value) for word in words), str(raised.value)
 
 
+@pytest.mark.parametrize("kind", ["csv", "csv with blank lines", "parquet"])
+def test_a_table_with_a_header_but_no_rows_is_one_clear_error(tmp_path, kind):
+    if kind == "parquet":
+        import pandas as pd
+
+        path = tmp_path / "t.parquet"
+        pd.DataFrame({"text": [], "label": []}, dtype=str).to_parquet(path)
+    else:
+        path = tmp_path / "t.csv"
+        path.write_text("text,label\n" + ("\n\n" if "blank" in kind else ""))
+    with pytest.raises(text_data.TextError) as raised:  # as read, before anything is built
+        text_data.read_table(path, "text", "label", None)
+    message = str(raised.value)
+    assert is_user_error(raised.value) and "\n" not in message
+    assert str(path) in message and "no rows" in message and "add one row" in message
+
+
+@pytest.mark.parametrize(
+    ("rows", "reasons"),
+    [
+        ([["", "pos"], ["  ", "neg"]], "line 2: empty text; line 3: empty text"),
+        ([["good", ""], ["bad", " "]], "line 2: missing label; line 3: missing label"),
+    ],
+    ids=["empty texts", "missing labels"],
+)
+def test_rows_that_are_all_skipped_are_one_clear_error_with_their_reasons(tmp_path, rows, reasons):
+    path = write_csv(tmp_path / "t.csv", rows, header=("text", "label"))
+    with pytest.raises(text_data.TextError) as raised:
+        text_data.TextDataModule(path=str(path)).load()
+    message = str(raised.value)
+    assert is_user_error(raised.value) and "\n" not in message
+    assert f"data.path={path}: all 2 item(s) are bad" in message and reasons in message
+
+
 def test_parquet_reads_like_csv(tmp_path):
     import pandas as pd
 

@@ -196,6 +196,13 @@ class TextDataModule(DataModule):
                 + (" ..." if len(bad) > 10 else "")
                 + " (data.on_bad=skip skips them)"
             )
+        if bad and not good:  # (one line with the reasons, not a warning then a vague error)
+            shown = "; ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
+            hint = " or check data.text_column / data.label_column" if self.hparams.path else ""
+            raise TextError(
+                f"{self.source()}: all {len(bad)} item(s) are bad, none left to train on: "
+                f"{shown} (fix them{hint})"
+            )
         if bad:
             log.warning(
                 "%s: skipped %d bad item(s): %s%s",
@@ -327,6 +334,10 @@ def read_table(
 
         frame = pd.read_parquet(path)
         _check_columns(list(map(str, frame.columns)), wanted, path)
+        if len(frame) == 0:
+            raise TextError(
+                f"{path} has no rows: a table needs columns and rows (add one row per text)"
+            )
         frame = frame.astype(object).where(frame.notna(), None)
         rows = frame.to_dict("records")
         columns = [c for c in frame.columns if str(c) not in wanted] if others else []
@@ -363,6 +374,11 @@ def read_table(
             )
         )
         cells.append(row.get(valid_column))
+    if not records:  # (blank lines after the header are no rows either)
+        raise TextError(
+            f"{path} has a header line but no rows: a table needs a header line and rows "
+            "(add one row per text)"
+        )
     return _with_flags(records, cells, valid_column, path)
 
 

@@ -74,6 +74,7 @@ PROJECT_TASKS = {path.stem for path in (CONFIGS / "task").glob("*.yaml")}
 # The optional features this project holds (the `features` answer), known by one file each; a test
 # of one in a file every project gets says so with @pytest.mark.feature("name").
 FEATURE_FILES = {
+    "lr_find": "configs/lr_find/report.yaml",
     "cv": "configs/cv/kfold.yaml",
     "sweeps": "configs/hparams_search/optuna.yaml",
     "deploy": "configs/serve.yaml",

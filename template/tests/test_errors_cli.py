@@ -81,6 +81,7 @@ def test_train_with_values_out_of_range_builds_nothing(tmp_path):
     assert left_behind(tmp_path) == []
 
 
+@pytest.mark.feature("lr_find")
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
@@ -91,6 +92,16 @@ def test_train_with_values_out_of_range_builds_nothing(tmp_path):
 def test_a_bad_lr_finder_option_is_one_line(tmp_path, overrides, expected):
     result = run("train.py", *overrides, "mode=smoke", cwd=tmp_path)
     assert_one_line(result, expected)
+{%- if "lr_find" not in cookiecutter.__features.split(",") %}
+
+
+@pytest.mark.parametrize("override", ["+lr_find.apply=true", "lr_find.enabled=true"])
+def test_the_lr_finder_comes_with_its_feature(tmp_path, override):
+    """(lr_find=report itself: test_errors.py, with every option the project lacks)"""
+    result = run("train.py", override, "mode=smoke", cwd=tmp_path)
+    assert_one_line(result, "the LR finder (lr_find=report) comes with the lr_find feature")
+    assert left_behind(tmp_path) == []
+{%- endif %}
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")

@@ -1,5 +1,5 @@
 """The LR range test: suggestion rules, a sane suggestion on digits, group ratios kept,
-tiny data sets."""
+tiny data sets (told on image classification: the ladder's backbone stages)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
 from {{ cookiecutter.package_name }}.inputs.base import InputFacts
 from {{ cookiecutter.package_name }}.models import facts_config, model_config
-from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
 from {{ cookiecutter.package_name }}.training import lr_finder
 from {{ cookiecutter.package_name }}.training.module import TaskModule
 from {{ cookiecutter.package_name }}.training.optim import parameter_groups
@@ -23,6 +21,13 @@ from {{ cookiecutter.package_name }}.training.optim import parameter_groups
 from pngcheck import assert_png
 
 RATIOS = [0.01, 0.1, 1.0]  # input stage, middle stage, head
+on_digits = pytest.mark.task("classification")  # a cnn on the digits, scored as 10 classes
+
+
+def digits(**options):
+    from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
+
+    return DigitsDataModule(**options)
 
 
 class Discriminative(TaskModule):
@@ -35,6 +40,8 @@ class Discriminative(TaskModule):
 
 
 def make_task(cls=TaskModule, lr=3e-3):
+    from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
+
     torch.manual_seed(0)
     return cls.for_task(
         ClassificationTask,
@@ -95,8 +102,9 @@ def test_valley_lies_in_the_descent_after_a_noisy_flat_start(seed):
     assert first < 1e-2 < last  # the stretch reaches back into the flat part, not its middle
 
 
+@on_digits
 def test_lr_find_on_digits_is_sane_keeps_ratios_and_restores_weights(tmp_path):
-    datamodule = DigitsDataModule(batch_size=64)
+    datamodule = digits(batch_size=64)
     task = make_task(Discriminative)
     before = {k: v.clone() for k, v in task.state_dict().items()}
     result = lr_finder.find_lr(
@@ -136,8 +144,9 @@ def test_lr_find_on_digits_is_sane_keeps_ratios_and_restores_weights(tmp_path):
     assert_png(tmp_path / "plots" / "lr_find.png")
 
 
+@on_digits
 def test_tiny_data_is_not_cut_short_by_max_epochs(tmp_path):
-    datamodule = DigitsDataModule(batch_size=64, fraction=0.04)  # 51 images: 1 batch per epoch
+    datamodule = digits(batch_size=64, fraction=0.04)  # 51 images: 1 batch per epoch
     result = lr_finder.find_lr(
         make_task(),
         datamodule,
@@ -151,10 +160,11 @@ def test_tiny_data_is_not_cut_short_by_max_epochs(tmp_path):
     assert not result["applied"] and result["lr_after"] == result["lr_before"] == 3e-3
 
 
+@on_digits
 def test_divergence_stops_the_test(tmp_path):
     result = lr_finder.find_lr(
         make_task(),
-        DigitsDataModule(batch_size=64),
+        digits(batch_size=64),
         tmp_path,
         num_it=100,
         start_lr=1e-3,
@@ -187,12 +197,13 @@ class FreezeBackbone(L.Callback):
         trainer.strategy.setup_optimizers(trainer)  # rebuild: frozen groups are left out
 
 
+@on_digits
 def test_lr_find_with_a_frozen_backbone_restores_everything(tmp_path):
     task = make_task()
     freeze = FreezeBackbone()
     result = lr_finder.find_lr(
         task,
-        DigitsDataModule(batch_size=64),
+        digits(batch_size=64),
         tmp_path,
         num_it=30,
         end_lr=1e-2,
@@ -204,6 +215,7 @@ def test_lr_find_with_a_frozen_backbone_restores_everything(tmp_path):
     assert all(p.requires_grad for p in task.parameters())  # unfrozen again afterwards
 
 
+@on_digits
 @pytest.mark.feature("transfer")  # fine-tuning schedules and the zoo
 def test_lr_find_with_fine_tune_searches_the_frozen_first_stage(run_train):
     """fastai's order: find the LR on the frozen model, then fine-tune with it. The test runs

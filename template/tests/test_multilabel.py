@@ -232,7 +232,7 @@ def test_user_csv_trains_in_smoke_mode(run_train, tmp_path):
     assert set(summary["metrics"]["test"]) >= {"f1_micro", "exact_match", "map", "acc"}
 
 
-@pytest.mark.feature("transfer")  # fine-tuning schedules and the zoo
+@pytest.mark.feature("transfer", "lr_find")  # fine-tuning schedules, the zoo, the finder
 def test_zoo_backbone_fine_tunes_and_lr_finder_reads_the_bce_loss(run_train):
     summary = run_train(
         "task=multilabel",

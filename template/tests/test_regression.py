@@ -208,7 +208,7 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
     assert predict_run(cfg)["predicted"] == 2
 
 
-@pytest.mark.feature("transfer")  # fine-tuning schedules and the zoo
+@pytest.mark.feature("transfer", "lr_find")  # fine-tuning schedules, the zoo, the finder
 def test_zoo_fine_tune_and_lr_finder_run_on_the_regression_task(run_train):
     summary = run_train(
         "task=regression",

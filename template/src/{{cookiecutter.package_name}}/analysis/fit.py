@@ -34,14 +34,18 @@ UNDERFIT_ADVICE = [
     "use a bigger model (the size options of its configs/model/ file, or the next model up the "
     "ladder)",
     "train longer (trainer.max_epochs)",
-    "raise the learning rate (optimizer.lr), or find one with lr_find=report",
+    "raise the learning rate (optimizer.lr){{ ', or find one with lr_find=report' if 'lr_find' in cookiecutter.__features.split(',') }}",
     "reduce regularization (model.dropout, optimizer.weight_decay)",
 ]
 # For a model that learned nothing (val no better than the trivial baseline): first the learning
 # rate and the pipeline, which a bigger model or longer training would not fix.
 NOTHING_LEARNED_ADVICE = [
+{%- if "lr_find" in cookiecutter.__features.split(",") %}
     "check the learning rate with lr_find=report (too high makes the loss jump or climb, too low "
     "leaves it flat)",
+{%- else %}
+    "check the learning rate (too high makes the loss jump or climb, too low leaves it flat)",
+{%- endif %}
     "run mode=overfit: a model that cannot fit one batch has a bug or a bad learning rate",
 ]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from .lr_finder import find_lr, launched_rank
+from .distributed import launched_rank
 from .shape_check import check_shapes
 
 
@@ -39,35 +39,9 @@ def before_fit(cfg: DictConfig, module, datamodule, callbacks: list, output_dir:
                 )
             )
         }
-    options = OmegaConf.to_container(cfg.get("lr_find") or {}, resolve=True)
-    if options.pop("enabled", False) and not cfg.get("ckpt_path"):  # not when resuming
-        trainer = cfg.trainer
-        # callbacks that shape the model (a fine-tune schedule) shape it during the test too
-        keep = [
-            c.for_lr_find() if hasattr(c, "for_lr_find") else c
-            for c in callbacks
-            if getattr(c, "use_in_lr_find", False)
-        ]
-        sections["lr_find"] = find_lr(
-            module,
-            datamodule,
-            output_dir,
-            callbacks=keep,
-            trainer_options={
-                "accelerator": trainer.get("accelerator", "auto"),
-                "precision": trainer.get("precision", "32-true"),
-            },
-            **options,
-        )
-        result = sections["lr_find"]
-        result["message"] = (
-            f"lr_find: suggestion ({result['rule']}) {result['suggestion']:.2e}; "
-            + (
-                f"training with lr {result['lr_after']:.2e}"
-                if result["applied"]
-                else f"kept lr {result['lr_before']:.2e} (lr_find=apply to use it)"
-            )
-            + f"; plot: {result['plot']}"
-        )
-        print(result["message"])
+    lr_find = cfg.get("lr_find") or {}
+    if lr_find.get("enabled", False) and not cfg.get("ckpt_path"):  # not when resuming
+        from .lr_finder import lr_find_section  # (the lr_find feature's; validate_config checks)
+
+        sections["lr_find"] = lr_find_section(cfg, module, datamodule, callbacks, output_dir)
     return sections

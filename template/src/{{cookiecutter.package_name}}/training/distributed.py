@@ -18,6 +18,7 @@ makes the command line of the current job a single run in the job's own folder.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 
@@ -72,6 +73,12 @@ def eval_loaders(loaders: list[DataLoader], trainer: L.Trainer) -> list[DataLoad
             )
         )
     return result
+
+
+def launched_rank() -> int:
+    """This process's rank when a DDP launcher started it (0 otherwise); known before any
+    Trainer exists, so it also holds while one-device helper Trainers run (the LR range test)."""
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
 
 
 @contextlib.contextmanager

@@ -42,7 +42,7 @@ class Diverged(RuntimeError):
         data = ", or the inputs/targets contain NaN or inf" if nonfinite else ""
         super().__init__(
             f"diverged at epoch {epoch} step {step}: {what}. The learning rate is probably too "
-            f"high (optimizer.lr={lr:g}: lower it, or find one with lr_find=report){data}"
+            f"high (optimizer.lr={lr:g}: lower it{{ ', or find one with lr_find=report' if 'lr_find' in cookiecutter.__features.split(',') }}){data}"
         )
 
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import copy
 import csv
 import math
-import os
 from pathlib import Path
 
 import lightning as L
+from omegaconf import DictConfig, OmegaConf
 
+from .distributed import launched_rank
 from .validate import ConfigError
 
 SUGGESTIONS = ("valley", "steep", "minimum")
@@ -159,6 +160,42 @@ RULES = {"valley": suggest_valley, "steep": suggest_steep, "minimum": suggest_mi
 
 
 # ---- the job ---------------------------------------------------------------------------------
+def lr_find_section(cfg: DictConfig, module, datamodule, callbacks: list, output_dir: Path) -> dict:
+    """``lr_find=report|apply`` (``configs/lr_find/``): the test before training, its message
+    printed; returns summary.json's ``lr_find`` section."""
+    options = OmegaConf.to_container(cfg.lr_find, resolve=True)
+    options.pop("enabled")
+    trainer = cfg.trainer
+    # callbacks that shape the model (a fine-tune schedule) shape it during the test too
+    keep = [
+        c.for_lr_find() if hasattr(c, "for_lr_find") else c
+        for c in callbacks
+        if getattr(c, "use_in_lr_find", False)
+    ]
+    result = find_lr(
+        module,
+        datamodule,
+        output_dir,
+        callbacks=keep,
+        trainer_options={
+            "accelerator": trainer.get("accelerator", "auto"),
+            "precision": trainer.get("precision", "32-true"),
+        },
+        **options,
+    )
+    result["message"] = (
+        f"lr_find: suggestion ({result['rule']}) {result['suggestion']:.2e}; "
+        + (
+            f"training with lr {result['lr_after']:.2e}"
+            if result["applied"]
+            else f"kept lr {result['lr_before']:.2e} (lr_find=apply to use it)"
+        )
+        + f"; plot: {result['plot']}"
+    )
+    print(result["message"])
+    return result
+
+
 def find_lr(
     module: L.LightningModule,
     datamodule: L.LightningDataModule,
@@ -238,12 +275,6 @@ def find_lr(
         "curve": str(curve),
         "plot": str(plot),
     }
-
-
-def launched_rank() -> int:
-    """This process's rank when a DDP launcher started it (0 otherwise); known before any
-    Trainer exists, so it also holds while the range test's own one-device Trainer runs."""
-    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
 
 
 def _write_curve(path: Path, finder: LRRangeTest) -> None:

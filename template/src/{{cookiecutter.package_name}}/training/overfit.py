@@ -166,8 +166,12 @@ class OverfitCheck(L.Callback):
         if max(losses) > 3 * first or min(tail) > 1.5 * first:
             return [
                 f"the loss rose ({first:.4g} -> max {max(losses):.4g}, last {last:.4g}): the "
+{%- if "lr_find" in cookiecutter.__features.split(",") %}
                 "learning rate is too high (lower optimizer.lr, or find one with "
                 "lr_find=report)"
+{%- else %}
+                "learning rate is too high (lower optimizer.lr)"
+{%- endif %}
             ]
         chance = self.chance_loss
         if chance and all(abs(v - chance) < 0.05 * chance for v in tail):

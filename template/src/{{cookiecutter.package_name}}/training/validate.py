@@ -144,12 +144,19 @@ def _gpu(cfg: DictConfig) -> str | None:
 
 
 def _lr_find(cfg: DictConfig) -> str | None:
-    """Options of the LR finder given while it is off would be dropped without a word."""
+    """Options of the LR finder given while it is off would be dropped without a word; without
+    the lr_find feature there is no LR finder to turn on."""
     options = _get(cfg, "lr_find")
-    if not isinstance(options, DictConfig) or options.get("enabled", False):
+    if not isinstance(options, DictConfig):
         return None
-    given = sorted(key for key in options if key != "enabled")
-    if given:
+    enabled, given = options.get("enabled", False), sorted(k for k in options if k != "enabled")
+    if not (enabled or given):
+        return None
+    from .errors import comes_with, generated
+
+    if not generated("training.lr_finder"):
+        return comes_with("the LR finder (lr_find=report)", "features", "lr_find")
+    if not enabled:
         return (
             f"lr_find.{given[0]} is set but the LR finder is off: add lr_find=report (test and "
             "report) or lr_find=apply (train with its suggestion)"

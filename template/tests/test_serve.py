@@ -289,6 +289,20 @@ def test_a_table_row_is_served_as_json_like_a_predicted_csv_row(table, tmp_path)
         assert status == 422 and "need Content-Type: application/json" in error["detail"]
 
 
+@pytest.mark.task("text")
+def test_text_rows_are_served_and_rows_without_the_text_column_get_422(tmp_path_factory):
+    task, datamodule, _ = train_quickly(tmp_path_factory, "task=text", "model=text_bow")
+    json_body = {"Content-Type": "application/json"}
+    column = datamodule.input.text_column
+    good, bad = ({name: "a fine film"} for name in (column, "words"))
+    with serving(task, datamodule) as url:
+        status, answer = post(f"{url}/predict", json.dumps(good).encode(), json_body)
+        assert status == 200 and "label" in answer
+        status, error = post(f"{url}/predict", json.dumps(bad).encode(), json_body)
+    assert status == 422 and error["detail"].startswith("rows not readable: ")
+    assert column in error["detail"] and "\n" not in error["detail"]
+
+
 @pytest.mark.task("tabular")
 def test_a_number_column_takes_numbers_not_booleans_or_text(table):
     """A JSON true/false or a text sent for a number column is a 422 naming the column, what it

@@ -31,7 +31,6 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..inputs.base import JsonRows
-from ..training.validate import ConfigError
 from .predict_files import MAX_PIXELS, InputTooLarge, UnreadableInput, read_one, set_pixel_limit
 
 
@@ -176,7 +175,9 @@ def _predict_rows(task, datamodule, rows: list[dict] | dict, kind: str):
             writer.writerows(rows)
         try:
             items = datamodule.read_items(JsonRows(path, rows))
-        except ConfigError as error:  # the rows' problem (a missing column, a bad value)
+        except Exception as error:  # the rows' problem (a missing column, a bad value)
+            if not getattr(error, "user_error", False):  # (ConfigError, an input's own errors)
+                raise
             raise HTTPException(422, f"rows not readable: {error}") from None
     if items is None:
         raise HTTPException(

@@ -75,6 +75,7 @@ PROJECT_TASKS = {path.stem for path in (CONFIGS / "task").glob("*.yaml")}
 # of one in a file every project gets says so with @pytest.mark.feature("name").
 FEATURE_FILES = {
     "lr_find": "configs/lr_find/report.yaml",
+    "clean": "configs/clean.yaml",
     "cv": "configs/cv/kfold.yaml",
     "sweeps": "configs/hparams_search/optuna.yaml",
     "deploy": "configs/serve.yaml",

@@ -102,6 +102,15 @@ def test_the_lr_finder_comes_with_its_feature(tmp_path, override):
     assert_one_line(result, "the LR finder (lr_find=report) comes with the lr_find feature")
     assert left_behind(tmp_path) == []
 {%- endif %}
+{%- if "clean" not in cookiecutter.__features.split(",") %}
+
+
+def test_a_review_s_decisions_come_with_the_clean_feature(tmp_path):
+    decisions = tmp_path / "decisions.json"
+    decisions.write_text('{"delete": [], "relabel": {}}')
+    result = run("train.py", f"data.decisions={decisions}", "mode=smoke", cwd=tmp_path)
+    assert_one_line(result, "data.decisions (clean.py's review) comes with the clean feature")
+{%- endif %}
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
@@ -117,6 +126,7 @@ def test_an_outputs_folder_that_cannot_be_created(tmp_path):
     assert_one_line(result, "cannot create the run folder", "hydra.run.dir=<writable folder>")
 
 
+@pytest.mark.feature("clean")
 def test_clean_apply_and_undo_leave_no_run_folder(tmp_path):
     result = run("clean.py", "step=apply", cwd=tmp_path)
     assert_one_line(result, "step=apply needs csv=")

@@ -83,6 +83,7 @@ def test_a_camvid_folder_trains_and_reports_what_it_skipped(tmp_path, run_train)
     assert 0.0 <= summary["metrics"]["val"]["miou"] <= 1.0
 
 
+@pytest.mark.feature("clean")
 def test_review_rows_name_image_and_mask_and_delete_quarantines_both(tmp_path):
     """clean.py on segmentation data: each row names its image and its mask; ``delete`` moves
     both (an image without its mask would be skipped anyway), undo brings both back."""

@@ -10,9 +10,10 @@ It owns everything the workflow needs from data, so concrete data sets stay tiny
 * ``augment``: a policy from ``configs/augment/`` (see ``augment.py``), training split only;
   in-memory tensors are augmented as whole batches after the transfer to the device;
 * ``classes``: keep only some labels (a smaller task from the same data, class targets only);
-* ``decisions``: the clean-data review's ``decisions.json`` (``clean.py step=apply`` on data
-  without files of its own): its items are dropped from every split and relabelled; the
-  decisions are kept in the checkpoint, so eval and predict need no file;
+* ``decisions`` (the clean feature): the clean-data review's ``decisions.json`` (``clean.py
+  step=apply`` on data without files of its own, read by ``decisions.py``): its items are dropped
+  from every split and relabelled; the decisions are kept in the checkpoint, so eval and predict
+  need no file;
 * a stored split for files: data read from files names each item (``item_keys``: its path
   relative to the data's root); the checkpoint keeps which items each split held, and eval,
   predict and resume reuse exactly that assignment, however the folder changed since. Items that
@@ -151,7 +152,16 @@ class DataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         self.decisions_source = decisions if isinstance(decisions, str) else "the checkpoint"
-        decisions = read_decisions(decisions) if isinstance(decisions, str) else decisions
+        if decisions:  # (the clean feature's; without it, one line that says how to add it)
+            from ..training.errors import comes_with, generated
+
+            if not generated("data.decisions"):
+                raise ConfigError(
+                    comes_with("data.decisions (clean.py's review)", "features", "clean")
+                )
+            from .decisions import read_decisions
+
+            decisions = read_decisions(decisions) if isinstance(decisions, str) else decisions
         if not 0.0 < fraction <= 1.0:
             raise ConfigError(f"data.fraction must be in (0, 1], got {fraction}")
         test = DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction
@@ -269,6 +279,8 @@ class DataModule(L.LightningDataModule):
         # so scores after a clean-data review compare with the run before it
         targets = data.targets.clone() if self.hparams.decisions else data.targets
         if self.hparams.decisions:
+            from .decisions import apply_decisions
+
             self._dropped = apply_decisions(data, self.hparams.decisions, self.decisions_source)
         if len(targets) != len(data.inputs):
             raise ValueError(f"{self.name}: {len(data.inputs)} inputs but {len(targets)} targets")
@@ -600,58 +612,6 @@ def require_classes(names: list[str], where: str) -> None:
     if len(names) < 2:
         found = f"one class found ({names[0]})" if names else "no class found"
         raise ConfigError(f"{where}: {found}: a classifier needs two or more")
-
-
-def read_decisions(path: str) -> dict:
-    """``data.decisions=<decisions.json>``: what the clean-data review decided, as plain values."""
-    import json
-    from pathlib import Path
-
-    file = Path(path).expanduser()
-    try:
-        decisions = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ConfigError(
-            f"data.decisions={path}: not a readable decisions.json ({error}); it is written by "
-            "clean.py step=apply"
-        ) from None
-    if not isinstance(decisions, dict) or not {"delete", "relabel"} <= set(decisions):
-        raise ConfigError(f"data.decisions={path}: not a decisions.json of clean.py step=apply")
-    return decisions
-
-
-def apply_decisions(data: LoadedData, decisions: dict, source: str) -> set[int]:
-    """Relabel the decided items in place; return the items to drop. The decisions must have
-    been made on this data (same items, same classes): indices mean nothing otherwise."""
-    made_on = decisions.get("data") or {}
-    count = len(data.targets)
-    if made_on.get("items") not in (None, count) or decisions.get("class_names") not in (
-        None,
-        list(data.target_names),
-    ):
-        raise ConfigError(
-            f"data.decisions={source} was made on {made_on.get('items')} items with classes "
-            f"{decisions.get('class_names')}; this data has {count} with "
-            f"{list(data.target_names)}: use the reviewed run's data settings (data.classes, ...)"
-        )
-    relabel = {int(index): name for index, name in decisions["relabel"].items()}
-    dropped = {int(index) for index in decisions["delete"]}
-    outside = sorted(i for i in dropped | set(relabel) if not 0 <= i < count)
-    if outside:
-        raise ConfigError(f"data.decisions={source}: items {outside[:5]} are not in 0..{count - 1}")
-    if relabel:
-        if data.targets.dim() != 1 or data.targets.is_floating_point():
-            raise ConfigError(
-                f"data.decisions={source} relabels items: only single class labels can be"
-                " relabelled"
-            )
-        index = {name: i for i, name in enumerate(data.target_names)}
-        unknown = sorted({name for name in relabel.values() if name not in index})
-        if unknown:
-            raise ConfigError(f"data.decisions={source}: {unknown} are not classes of this data")
-        for item, name in relabel.items():
-            data.targets[item] = index[name]
-    return dropped
 
 
 def first_problems(problems: list[str], shown: int = 5) -> str:

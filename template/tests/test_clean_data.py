@@ -361,7 +361,7 @@ def test_apply_moves_nothing_when_a_file_is_gone(tmp_path):
 
 @pytest.mark.slow
 def test_clean_command_apply_retrain_undo_in_memory(run_train, tmp_path):
-    """The commands of docs/reading-results.md, end to end on in-memory digits: one error line
+    """The commands of docs/clean.md, end to end on in-memory digits: one error line
     for a bad edit, then apply, retrain with the decisions (counted in summary.json), undo by
     the csv."""
     trained = run_train("mode=smoke")

@@ -110,6 +110,7 @@ def test_a_review_s_decisions_come_with_the_clean_feature(tmp_path):
     decisions.write_text('{"delete": [], "relabel": {}}')
     result = run("train.py", f"data.decisions={decisions}", "mode=smoke", cwd=tmp_path)
     assert_one_line(result, "data.decisions (clean.py's review) comes with the clean feature")
+    assert left_behind(tmp_path) == []  # refused before the run starts
 {%- endif %}
 
 

@@ -294,13 +294,19 @@ def test_text_rows_are_served_and_rows_without_the_text_column_get_422(tmp_path_
     task, datamodule, _ = train_quickly(tmp_path_factory, "task=text", "model=text_bow")
     json_body = {"Content-Type": "application/json"}
     column = datamodule.input.text_column
-    good, bad = ({name: "a fine film"} for name in (column, "words"))
+    good, bad, empty = {column: "a fine film"}, {"words": "a fine film"}, {column: " "}
     with serving(task, datamodule) as url:
         status, answer = post(f"{url}/predict", json.dumps(good).encode(), json_body)
         assert status == 200 and "label" in answer
-        status, error = post(f"{url}/predict", json.dumps(bad).encode(), json_body)
-    assert status == 422 and error["detail"].startswith("rows not readable: ")
-    assert column in error["detail"] and "\n" not in error["detail"]
+        status, error = post(f"{url}/predict", json.dumps([good, bad]).encode(), json_body)
+        assert status == 422
+        example = json.dumps({column: "<the text>"})
+        assert error["detail"] == (
+            f"rows not readable: row(s) [2] have no '{column}' field (sent: ['{column}', 'words']):"
+            f" send {example} per row"
+        )  # the client's rows, not the server's temporary file or a training option
+        status, error = post(f"{url}/predict", json.dumps([good, empty]).encode(), json_body)
+    assert (status, error["detail"]) == (422, "1 of 2 row(s) not readable: row 2: empty text")
 
 
 @pytest.mark.task("tabular")

@@ -44,7 +44,8 @@ NOTHING_LEARNED_ADVICE = [
     "check the learning rate with lr_find=report (too high makes the loss jump or climb, too low "
     "leaves it flat)",
 {%- else %}
-    "check the learning rate (too high makes the loss jump or climb, too low leaves it flat)",
+    "check the learning rate, optimizer.lr (too high makes the loss jump or climb, too low "
+    "leaves it flat)",
 {%- endif %}
     "run mode=overfit: a model that cannot fit one batch has a bug or a bad learning rate",
 ]

@@ -43,7 +43,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from ..inputs.base import Input, InputFacts, build_input
-from ..training.validate import ConfigError
+from ..training.validate import ConfigError, without_clean
 from . import augment as aug
 from .split import DEFAULT_TEST_FRACTION, split_indices, subset, test_share
 
@@ -152,13 +152,9 @@ class DataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         self.decisions_source = decisions if isinstance(decisions, str) else "the checkpoint"
-        if decisions:  # (the clean feature's; without it, one line that says how to add it)
-            from ..training.errors import comes_with, generated
-
-            if not generated("data.decisions"):
-                raise ConfigError(
-                    comes_with("data.decisions (clean.py's review)", "features", "clean")
-                )
+        if decisions:  # (the clean feature's; a checkpoint's too, validate_config sees no file)
+            if problem := without_clean():
+                raise ConfigError(problem)
             from .decisions import read_decisions
 
             decisions = read_decisions(decisions) if isinstance(decisions, str) else decisions

@@ -10,13 +10,14 @@ input is fitted or restored.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import torch
 
-from .base import Input, InputFacts
+from .base import Input, InputFacts, JsonRows
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,18 @@ class TextError(ValueError):
     """Text data the user has to fix (one readable line, exit status 2)."""
 
     user_error = True
+
+
+def check_json_fields(rows: list[dict], text_column: str) -> None:
+    """Every row serve.py received names the text field (else a 422 that says so)."""
+    without = [i + 1 for i, row in enumerate(rows) if text_column not in row]
+    if without:
+        sent = sorted({str(key) for row in rows for key in row})
+        example = json.dumps({text_column: "<the text>"})
+        raise TextError(
+            f"row(s) {without[:5]} have no {text_column!r} field (sent: {sent}): send "
+            f"{example} per row"
+        )
 
 
 def decode_utf8(data: bytes) -> tuple[str, bool]:
@@ -158,10 +171,16 @@ class TextInput(Input):
             texts = [(str(f), *read_text_file(f)) for f in sorted(path.rglob("*.txt"))]
         elif path.suffix.lower() == ".txt":
             texts = [(str(path), *read_text_file(path))]
-        elif path.is_file():  # (names in predictions.csv: "new.csv line 7")
+        elif path.is_file():  # (names in predictions.csv: "new.csv line 7"; serve.py's: "row 2")
             text_column = column or self.text_column
+            sent = source.rows if isinstance(source, JsonRows) else None
+            if sent is not None:  # rows sent as JSON: told as sent, not as the file they fill
+                check_json_fields(sent, text_column)
             records = read_table(path, text_column, None, None, others=True)
-            texts = [(f"{path.name} {r.where}", r.text, None) for r in records]
+            texts = [
+                (f"row {i + 1}" if sent is not None else f"{path.name} {r.where}", r.text, None)
+                for i, r in enumerate(records)
+            ]
             columns = records[0].others if records else {}  # (every row has the same)
             cells = {c: [r.others[c] for r in records] for c in columns}
         else:

@@ -176,6 +176,21 @@ def _ckpt_path(cfg: DictConfig) -> str | None:
     return comes_with(f"resuming (ckpt_path={value})", "features", "resume")
 
 
+def _decisions(cfg: DictConfig) -> str | None:
+    value = _get(cfg, "data.decisions")
+    return None if value in (_ABSENT, None, "") else without_clean()
+
+
+def without_clean() -> str | None:
+    """A review's decisions (``data.decisions``, data/decisions.py) come with the clean feature:
+    the line that says how to add it, None where it is here."""
+    from .errors import comes_with, generated
+
+    if generated("data.decisions"):
+        return None
+    return comes_with("data.decisions (clean.py's review)", "features", "clean")
+
+
 _CHECKS = (
     _learning_rate,
     _number("optimizer.weight_decay", 0),
@@ -191,4 +206,5 @@ _CHECKS = (
     _gpu,
     _lr_find,
     _ckpt_path,
+    _decisions,
 )

@@ -49,12 +49,12 @@ def cross_validation_of(cfg: DictConfig) -> ModuleType | None:
 {%- endif %}
     if not OmegaConf.select(cfg, "cv.folds", default=0):
         return None
-    from {{ cookiecutter.package_name }}.training.errors import comes_with, generated
+    from {{ cookiecutter.package_name }}.training.errors import feature_missing
 
-    if not generated("training.cv"):
+    if missing := feature_missing("training.cv", f"cv.folds={cfg.cv.folds}", "cv"):
         from {{ cookiecutter.package_name }}.training.validate import ConfigError
 
-        raise ConfigError(comes_with(f"cv.folds={cfg.cv.folds}", "features", "cv"))
+        raise ConfigError(missing)
     from {{ cookiecutter.package_name }}.training import cv
 
     return cv

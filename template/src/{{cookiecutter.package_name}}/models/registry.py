@@ -112,10 +112,10 @@ def register_model(name: str, head: str = "pooled", data_config: Callable[..., d
 
 
 def _load_weights(backbone: nn.Module, path: str) -> dict:
-    from ..training.errors import comes_with, generated
+    from ..training.errors import feature_missing
 
-    if not generated("models.weights"):  # (the transfer feature's)
-        raise ModelInputError(comes_with("model.weights=<file>", "features", "transfer"))
+    if missing := feature_missing("models.weights", "model.weights=<file>", "transfer"):
+        raise ModelInputError(missing)
     from .weights import load_backbone_weights
 
     return load_backbone_weights(backbone, path)

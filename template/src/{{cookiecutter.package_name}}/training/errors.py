@@ -122,6 +122,12 @@ def generated(module: str) -> bool:
     return importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.{module}") is not None
 
 
+def feature_missing(module: str, what: str, feature: str) -> str | None:
+    """``what`` needs ``<package>.<module>``, a file of ``feature``: None where the project has
+    it, else the line that says how to add the feature."""
+    return None if generated(module) else comes_with(what, "features", feature)
+
+
 def comes_with(what: str, answer: str, name: str, group: str = "", task: str = "") -> str:
     """``what`` comes with a task or feature (``answer``: "tasks" or "features") this project was
     generated without: how to add it. ``group``/``task``: a feature's part that also needs a task

@@ -152,10 +152,11 @@ def _lr_find(cfg: DictConfig) -> str | None:
     enabled, given = options.get("enabled", False), sorted(k for k in options if k != "enabled")
     if not (enabled or given):
         return None
-    from .errors import comes_with, generated
+    from .errors import feature_missing
 
-    if not generated("training.lr_finder"):
-        return comes_with("the LR finder (lr_find=report)", "features", "lr_find")
+    finder = "the LR finder (lr_find=report)"
+    if missing := feature_missing("training.lr_finder", finder, "lr_find"):
+        return missing
     if not enabled:
         return (
             f"lr_find.{given[0]} is set but the LR finder is off: add lr_find=report (test and "
@@ -169,11 +170,9 @@ def _ckpt_path(cfg: DictConfig) -> str | None:
     value = _get(cfg, "ckpt_path")
     if value in (_ABSENT, None, ""):
         return None
-    from .errors import comes_with, generated
+    from .errors import feature_missing
 
-    if generated("training.resume"):
-        return None
-    return comes_with(f"resuming (ckpt_path={value})", "features", "resume")
+    return feature_missing("training.resume", f"resuming (ckpt_path={value})", "resume")
 
 
 def _decisions(cfg: DictConfig) -> str | None:
@@ -184,11 +183,9 @@ def _decisions(cfg: DictConfig) -> str | None:
 def without_clean() -> str | None:
     """A review's decisions (``data.decisions``, data/decisions.py) come with the clean feature:
     the line that says how to add it, None where it is here."""
-    from .errors import comes_with, generated
+    from .errors import feature_missing
 
-    if generated("data.decisions"):
-        return None
-    return comes_with("data.decisions (clean.py's review)", "features", "clean")
+    return feature_missing("data.decisions", "data.decisions (clean.py's review)", "clean")
 
 
 _CHECKS = (

@@ -197,6 +197,27 @@ def test_an_option_of_a_part_left_out_says_how_to_add_it(monkeypatch):
             assert f"""--data 'tasks=["{'", "'.join(tasks)}"]'""" in message, message
 
 
+def test_the_models_command_lists_the_zoo_or_says_how_to_add_it(capsys):
+    """The zoo's options (model=timm, model=torchvision) come with the transfer feature and an
+    image task: where they are missing, the command adds what is missing, never what is here."""
+    import json
+    import re
+
+    from {{ cookiecutter.package_name }}.models.__main__ import main
+    from {{ cookiecutter.package_name }}.training.errors import CHOSEN, NOT_GENERATED
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    if "model/timm" not in NOT_GENERATED:
+        assert "zoo: model=torchvision model.name=<name>" in out
+        return
+    assert "the zoo (torchvision and timm backbones) comes with the " in out
+    for answer in ("tasks", "features"):
+        for listed in re.findall(rf"--data '{answer}=(\[.*?\])'", out):
+            names = json.loads(listed)
+            assert len(names) == len(set(names)) and set(CHOSEN[answer]) < set(names), out
+
+
 def test_folds_come_with_the_cv_feature_or_say_how_to_add_it(tmp_path):
     """cv.folds=5 (without cv=kfold) runs the folds where the cv feature is, and elsewhere says
     in the words of every missing part how to add it."""

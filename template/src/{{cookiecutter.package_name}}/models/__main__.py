@@ -30,10 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print("registered (model=<name>):", ", ".join(list_models()))
-    from ..training.errors import comes_with, generated
+    from ..training.errors import NOT_GENERATED, comes_with
 
-    if not generated("models.zoo"):
-        print(comes_with("the zoo (torchvision and timm backbones)", "features", "transfer"))
+    # the zoo's options come with the transfer feature AND an image task: what is missing of them
+    if "model/timm" in NOT_GENERATED:
+        print(comes_with("the zoo (torchvision and timm backbones)", *NOT_GENERATED["model/timm"]))
         return 2 if args.search else 0
     if not args.search:
         print(

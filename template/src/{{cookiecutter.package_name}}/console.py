@@ -1,6 +1,6 @@
-"""What the user reads in the terminal: a few lines at start (what runs, where its folder is; the
-whole config tree with ``print_config=true``), the summary at the end: the last screen of a run
-is its result and verdict."""
+"""What the user reads in the terminal: a few lines at start (what runs, where its folder is), the
+whole config with ``print_config=true``, and the summary at the end (the last screen of a run is
+its result and verdict)."""
 
 from __future__ import annotations
 
@@ -19,37 +19,32 @@ from rich.tree import Tree
 console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 140)
 errors = Console(stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else 140)
 
-# Shown first, in this order; other top-level keys follow.
-CONFIG_ORDER = (
-    "mode",
-    "task",
-    "data",
-    "model",
-    "optimizer",
-    "scheduler",
-    "trainer",
-    "callbacks",
-    "logger",
-)
+# shown first, in this order; other top-level keys follow
+CONFIG_ORDER = ("mode", "task", "data", "model", "optimizer", "scheduler", "trainer", "callbacks")
+CONFIG_ORDER += ("logger",)
+COLOURS = {"completed": "green", "failed": "yellow", "interrupted": "yellow"}  # else red
+# Advice names this run's folder as <run> (analysis/fit.py): printed as the real path, so a
+# `next:` line can be copied and run; "python eval.py ..." gets the run folder as its checkpoint.
+RUN_FOLDER = "<run>"
+ELIDED = re.compile(r"python (eval|predict|export|serve|clean)\.py \.\.\.")
 
 
 def print_start(cfg: DictConfig) -> None:
     """What runs and where its run folder is, in two lines (rank 0 of a DDP run only)."""
     if os.environ.get("LOCAL_RANK", "0") != "0" or os.environ.get("NODE_RANK", "0") != "0":
         return
-    folder = OmegaConf.select(cfg, "paths.output_dir")
     from hydra.core.hydra_config import HydraConfig
 
+    folder = escape(str(OmegaConf.select(cfg, "paths.output_dir")))
     # the options chosen on the command line or by default (data configs carry no name)
     chosen = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
     facts = {
         key: chosen.get(key) or OmegaConf.select(cfg, f"{key}.name")
         for key in ("mode", "task", "data", "model")
     }
+    shown = "  ".join(f"{key} [bold]{escape(str(value))}[/bold]" for key, value in facts.items())
     console.print(
-        "  ".join(f"{key} [bold]{escape(str(value))}[/bold]" for key, value in facts.items())
-        + f"  ->  {escape(str(folder))}\n"
-        + f"[dim]the whole config: {escape(str(folder))}/.hydra/config.yaml "
+        f"{shown}  ->  {folder}\n[dim]the whole config: {folder}/.hydra/config.yaml "
         "(print_config=true prints it here)[/dim]",
         highlight=False,
         soft_wrap=True,
@@ -58,25 +53,20 @@ def print_start(cfg: DictConfig) -> None:
 
 def print_config(cfg: DictConfig) -> None:
     tree = Tree("[bold]config[/bold]")
-    keys = [k for k in CONFIG_ORDER if k in cfg] + [k for k in cfg if k not in CONFIG_ORDER]
-    for key in keys:
-        value = cfg[key]
-        if isinstance(value, DictConfig):
-            text = OmegaConf.to_yaml(value, resolve=True)
-            tree.add(f"[bold cyan]{key}[/bold cyan]").add(Syntax(text.rstrip(), "yaml"))
+    for key in [k for k in CONFIG_ORDER if k in cfg] + [k for k in cfg if k not in CONFIG_ORDER]:
+        if isinstance(cfg[key], DictConfig):
+            text = OmegaConf.to_yaml(cfg[key], resolve=True).rstrip()
+            tree.add(f"[bold cyan]{key}[/bold cyan]").add(Syntax(text, "yaml"))
         else:
-            tree.add(f"[bold cyan]{key}[/bold cyan]: {value}")
+            tree.add(f"[bold cyan]{key}[/bold cyan]: {cfg[key]}")
     console.print(tree)
 
 
 def print_summary(summary) -> None:
-    """The end-of-run report. Each section that judges something carries its own one-line
-    ``message``; this prints them as they are (it knows nothing about tasks or metrics). The
-    error line goes to stderr."""
+    """The end-of-run report: each section's own one-line ``message``, printed as is (this knows
+    nothing about tasks or metrics); the error line goes to stderr."""
     s = summary if isinstance(summary, dict) else summary.to_dict()
-    colour = {"completed": "green", "failed": "yellow", "interrupted": "yellow"}.get(
-        s["status"], "red"
-    )
+    colour = COLOURS.get(s["status"], "red")
     lines = [
         f"[bold]{s['mode']}[/bold] run [{colour}]{s['status'].upper()}[/{colour}] "
         f"in {s['wall_time_s']:.1f} s  ->  {s['output_dir']}"
@@ -102,35 +92,33 @@ def print_summary(summary) -> None:
     selection = s.get("selection") or {}
     for split, values in (s.get("metrics") or {}).items():
         shown = "  ".join(f"{k} {_number(v)}" for k, v in values.items())
-        if selection and split == selection["monitor"].partition("/")[0]:
-            # the split checkpoints were picked on: its figure is the best of every epoch
+        monitored, _, metric = selection.get("monitor", "").partition("/")
+        if selection and split == monitored:  # its figure is the best of every epoch
             epoch = selection.get("best_epoch")
             shown += (
                 f"  [dim](best epoch{'' if epoch is None else f' {epoch}'}; last epoch "
-                f"{selection['monitor'].partition('/')[2]} {_number(selection['last'])})[/dim]"
+                f"{metric} {_number(selection['last'])})[/dim]"
             )
         lines.append(f"{split:<6} {shown}")
     for key, verdict in (s.get("verdicts") or {}).items():
         if not verdict.get("message"):
             continue
-        passed = verdict.get("passed", True)
-        style = "bold" if key == "fit" else "green" if passed else "red"
+        style = "bold" if key == "fit" else "green" if verdict.get("passed", True) else "red"
         lines.append(f"[{style}]{key}: {escape(verdict['message'])}[/{style}]")
         causes = verdict.get("diagnosis")  # the overfit check's list of likely causes
         if isinstance(causes, list):
             lines += [f"  [red]- {escape(cause)}[/red]" for cause in causes]
         # the model judged: a train run's best checkpoint, or the one eval.py measured
-        model = s.get("best_checkpoint") or s.get("checkpoint")
+        judged = s.get("best_checkpoint") or s.get("checkpoint")
         lines += [
-            f"  next: {escape(runnable(advice, s['output_dir'], model))}"
+            f"  next: {escape(runnable(advice, s['output_dir'], judged))}"
             for advice in verdict.get("advice", [])
         ]
     for key in ("lr_find", "interpretation"):
-        if (s.get(key) or {}).get("message"):
-            lines.append(
-                escape(s[key]["message"])
-                + (f" -> {s[key]['folder']}" if s[key].get("folder") else "")
-            )
+        section = s.get(key) or {}
+        if section.get("message"):
+            folder = f" -> {section['folder']}" if section.get("folder") else ""
+            lines.append(escape(section["message"]) + folder)
     if selection.get("message"):
         lines.append(f"[dim]{escape(selection['message'])}[/dim]")
     if s.get("best_checkpoint"):
@@ -142,18 +130,10 @@ def print_summary(summary) -> None:
         errors.print(f"[red]error: {escape(s['error'])}[/red]", highlight=False, soft_wrap=True)
 
 
-# Advice names this run's folder as <run> (analysis/fit.py): printed as the real path, so a
-# `next:` line can be copied and run. A command written with its arguments elided
-# ("python eval.py ...") is completed with the run folder as its checkpoint.
-RUN_FOLDER = "<run>"
-ELIDED = re.compile(r"python (eval|predict|export|serve|clean)\.py \.\.\.")
-
-
 def runnable(advice: str, output_dir: str, checkpoint: str | None = None) -> str:
-    """``advice`` with this run's folder in its commands (relative when under the current
-    folder, quoted for the shell when needed). A command's ``ckpt_path`` is the run folder, or
-    ``checkpoint`` when the folder holds no checkpoints/ (a cross-validation run: its models are
-    in the fold folders)."""
+    """``advice`` with this run's folder in its commands (relative when under the current folder,
+    quoted for the shell). ``ckpt_path`` is ``checkpoint`` when the folder holds no checkpoints/
+    (an eval run; a cross-validation run, whose models are in its fold folders)."""
 
     def shown(path: str) -> str:
         relative = os.path.relpath(path)

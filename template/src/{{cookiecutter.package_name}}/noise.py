@@ -1,8 +1,7 @@
 """The one place where known third-party noise is silenced, and one slow import kept lazy.
 
-Only messages that say nothing about *this* project's code are filtered: deprecation notices
-raised inside libraries, and Lightning hints that do not apply to in-memory tensor batches.
-Import this module before Lightning (the tests apply ``silence()`` to every test as well).
+Only messages that say nothing about *this* project's code are filtered. Import this module
+before Lightning (the tests apply ``silence()`` to every test as well).
 """
 
 import importlib.util
@@ -34,11 +33,11 @@ def silence() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module=_LIBRARIES)
     for message in _LIGHTNING_HINTS:
         warnings.filterwarnings("ignore", message=message)
-    # Lightning prints its messages with a handler of its own; letting them also reach the root
-    # logger (which Hydra configures) would print every line twice.
+    # Lightning prints with a handler of its own: reaching the root logger (which Hydra
+    # configures) too would print every line twice.
     logging.getLogger("lightning.pytorch").propagate = False
     logging.getLogger("lightning.fabric").propagate = False
-    # An advertisement for a hosted service, printed at every start.
+    # an advertisement for a hosted service, printed at every start
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_no_advertisement)
 
 
@@ -47,11 +46,10 @@ def _no_advertisement(record: logging.LogRecord) -> bool:
 
 
 def keep_transformers_lazy() -> None:
-    """torchmetrics imports transformers at start whenever it is installed (for BERTScore and
-    InfoLM, which this project does not use): about 1.5 CPU seconds on every start, text or not.
-    It decides by the flags of ``torchmetrics.utilities.imports``, a small module that imports
-    nothing of torchmetrics: loaded first with the transformers flags off, it leaves the import
-    to the text models that need it (``models/hf_text.py``)."""
+    """torchmetrics imports transformers at start whenever it is installed (for metrics this
+    project does not use): 1.5 CPU seconds on every start. It decides by the flags of
+    ``torchmetrics.utilities.imports``, which imports nothing of torchmetrics: loaded first with
+    those flags off, it leaves the import to the models that need it (``models/hf_text.py``)."""
     if "torchmetrics" in sys.modules:
         return
     package = importlib.util.find_spec("torchmetrics")  # (finds it without running it)

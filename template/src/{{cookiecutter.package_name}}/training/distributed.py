@@ -1,18 +1,11 @@
 """What DDP needs beyond Lightning's defaults in this project.
 
-Training: Lightning's own sampler injection is right. Our tensor loaders yield whole batches of
-indices (``batch_size=None``); Lightning wraps that sampler in ``DistributedSamplerWrapper``, so
-each rank gets every ``world_size``-th batch, padded so that all ranks step together.
-
-Final measurement (``measure`` in run.py): padding would count a few samples twice, so eval
-loaders get ``UnrepeatedDistributedSamplerWrapper`` (each batch exactly once; ranks may get one
-batch less, harmless without gradients). A split with fewer batches than ranks is replicated on
-every rank instead: a rank without a batch would skip the end-of-epoch metric sync and hang the
-others, and identical copies leave accuracy unchanged.
-
-Hydra multirun + ``strategy=ddp``: Lightning starts the other ranks by re-running the command
-line with ``hydra.run.dir``; under ``-m`` that would start a whole new sweep. ``relaunchable``
-makes the command line of the current job a single run in the job's own folder.
+Training: Lightning wraps our loaders' batch samplers (``batch_size=None``) in
+``DistributedSamplerWrapper``: each rank gets every ``world_size``-th batch, padded so that all
+ranks step together. Final measurement: padding would count a few samples twice, so eval loaders
+get ``UnrepeatedDistributedSamplerWrapper`` (each batch once). A split with fewer batches than
+ranks is replicated on every rank instead: a rank without a batch would skip the end-of-epoch
+metric sync and hang the others, and identical copies leave the metrics unchanged.
 """
 
 from __future__ import annotations
@@ -49,29 +42,20 @@ class _Replicated(DistributedSampler):
 
 def eval_loaders(loaders: list[DataLoader], trainer: L.Trainer) -> list[DataLoader]:
     """Eval loaders that count every sample exactly once across ranks (unchanged on 1 device)."""
-    if trainer.world_size == 1:
+    world, rank = trainer.world_size, trainer.global_rank
+    if world == 1:
         return loaders
     result = []
     for loader in loaders:
-        if len(loader.sampler) >= trainer.world_size:
+        if len(loader.sampler) >= world:
             sampler = UnrepeatedDistributedSamplerWrapper(
-                loader.sampler,
-                num_replicas=trainer.world_size,
-                rank=trainer.global_rank,
-                shuffle=False,
+                loader.sampler, num_replicas=world, rank=rank, shuffle=False
             )
         else:
             sampler = _Replicated(loader.sampler)
-        result.append(
-            DataLoader(
-                loader.dataset,
-                batch_size=loader.batch_size,
-                sampler=sampler,
-                collate_fn=loader.collate_fn,
-                num_workers=loader.num_workers,
-                pin_memory=loader.pin_memory,
-            )
-        )
+        kept = ("batch_size", "collate_fn", "num_workers", "pin_memory")
+        options = {name: getattr(loader, name) for name in kept}
+        result.append(DataLoader(loader.dataset, sampler=sampler, **options))
     return result
 
 
@@ -83,7 +67,9 @@ def launched_rank() -> int:
 
 @contextlib.contextmanager
 def relaunchable() -> Iterator[None]:
-    """In a multirun job: ``sys.argv`` = this job's overrides, ``hydra.run.dir`` = its folder."""
+    """Lightning starts the other DDP ranks by re-running the command line with
+    ``hydra.run.dir``; under ``-m`` that would start a whole new sweep. In a multirun job:
+    ``sys.argv`` = this job's overrides, ``hydra.run.dir`` = its folder."""
     if not in_multirun():
         yield
         return

@@ -1,15 +1,10 @@
 """Experiment loggers: built from ``configs/logger/*.yaml``, given the final summary, closed.
 
-Lightning's loggers log the resolved config (run.py calls ``log_hyperparams``) and metrics. What
-they lack for this workflow lives here:
-
-* wandb in online mode without credentials would prompt for an API key (or fail deep inside a
-  background process): we stop first with a message that says what to do;
-* in a Hydra multirun, each wandb run is named after its overrides and grouped by sweep;
-* resuming a run (the resume feature: ``ckpt_path=last``) continues its wandb run (same id);
-* the final ``summary.json`` goes to each logger in the form it understands (wandb run summary,
-  MLflow artifact, TensorBoard text), and wandb runs are finished so the next job of a sweep
-  starts a new one.
+What Lightning's loggers lack for this workflow: wandb online without credentials would prompt for
+a key (or fail deep in a background process), so we stop first and say what to do; in a multirun
+each wandb run is named after its overrides and grouped by sweep; a resumed run continues its wandb
+run; the final summary goes to each logger in the form it understands; wandb runs are finished so
+the next job of a sweep starts a new one.
 """
 
 from __future__ import annotations
@@ -32,11 +27,8 @@ log = logging.getLogger(__name__)
 
 
 def build_loggers(cfg: DictConfig, resume_from: str | None = None) -> list:
-    """The configured loggers; resuming a run continues its wandb run (same id)."""
     loggers = []
-    for node in (cfg.get("logger") or {}).values():
-        if not node:
-            continue
+    for node in [node for node in (cfg.get("logger") or {}).values() if node]:
         if str(node.get("_target_", "")).endswith("WandbLogger"):
             check_wandb_credentials()
             node = _grouped_by_sweep(node)
@@ -113,15 +105,10 @@ def finish_loggers(loggers: list, status: str) -> None:
                 finished_wandb = True
             except Exception as error:  # never hide the run's own error behind this one
                 log.warning("could not finish the wandb run: %s", error)
-    if finished_wandb:
-        _flush_wandb()
-
-
-def _flush_wandb() -> None:
-    """``run.finish()`` only tells wandb's background service that the run is over; the service
-    writes the rest of the run's files (``run-<id>.wandb`` offline: config, metrics, summary)
-    later. Reading them right after finish() found only the file's header now and then.
-    Tearing the service down waits until every file is written; the next run starts a new one."""
+    if not finished_wandb:
+        return
+    # finish() only tells wandb's background service the run is over; it writes the run's files
+    # later (read right after, only the header now and then). Its teardown waits for them.
     try:
         import wandb
 

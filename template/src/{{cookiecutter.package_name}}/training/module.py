@@ -1,13 +1,10 @@
 """The one LightningModule: a task (what the targets are) composed with a model (the network).
 
-It runs what is the same for every task: the training/validation/test steps, per-split logging,
-``configure_optimizers`` (from the model's layer groups), ``evaluate_batches`` (the overfit check
-and the curves) and the checkpoint hook; whatever differs between tasks it asks the task
-(``tasks/base.py``: loss, metrics, decoding, ...). Its settings arrive through the constructor
-(plain values, kept in the checkpoint as its hyper-parameters: ``task`` with the task's
-``_target_`` and options, ``model``, ``inputs``, ``optimizer``, ``scheduler``, ``regularize``) or
-through a named method (``set_lr``, ``set_schedule``, ``set_eval_splits``,
-``use_channels_last``).
+It runs what every task shares (the steps, per-split logging, ``configure_optimizers`` from the
+model's layer groups, the checkpoint hook) and asks the task (``tasks/base.py``) for the rest.
+Settings arrive through the constructor (plain dicts, kept in the checkpoint as its
+hyper-parameters) or a named method (``set_lr``, ``set_schedule``, ``set_eval_splits``,
+``use_channels_last``), never as attributes set from outside.
 """
 
 from __future__ import annotations
@@ -23,14 +20,13 @@ from ..models import create_model, facts_from_config
 from ..tasks.base import Task, TaskError
 from .checkpoints import FORMAT_VERSION
 from .epoch_metrics import EpochMetric, MeanValue, per_epoch
-from .optim import build_optimizer, build_scheduler, group_learning_rates, parameter_groups
+from .optim import build_optimizer, build_scheduler, parameter_groups
 
 EVAL_SPLITS = ("train", "val", "test")
 
 
 def build_task(config: dict, regularize: bool = True) -> Task:
-    """The task a config (``_target_`` + options, plain values) describes; a task's own
-    ``TaskError`` (a bad option) as its one-line message."""
+    """The task a config (``_target_`` + options) describes; a bad option as its one line."""
     try:
         return instantiate(config, _convert_="all", _recursive_=False, regularize=regularize)
     except InstantiationException as error:
@@ -40,24 +36,16 @@ def build_task(config: dict, regularize: bool = True) -> Task:
 
 
 class TaskModule(L.LightningModule):
-    def __init__(
-        self,
-        task: dict,
-        model: dict,
-        inputs: dict,
-        optimizer: dict,
-        scheduler: dict,
-        regularize: bool = True,
-    ) -> None:
+    def __init__(self, task, model, inputs, optimizer, scheduler, regularize=True) -> None:
         super().__init__()
         # logger=False: run.py logs the whole resolved config once; Lightning would log these
-        # parts of it again at the start of every fit (one more hparams file written per fit)
+        # parts of it again at the start of every fit
         self.save_hyperparameters(logger=False)
         self.task = build_task(task, regularize)
         self.regularize = regularize
-        # the one place a model is built from its config and the data's facts
-        facts = facts_from_config(inputs)
-        self.model = create_model(model, self.task.num_outputs(), facts, regularize)
+        self.model = create_model(
+            model, self.task.num_outputs(), facts_from_config(inputs), regularize
+        )
         self.lr = optimizer["lr"]  # the head's rate; an LR finder may change it (``set_lr``)
         self.lr_ratios: list[float] | None = None  # per layer group (see ``set_schedule``)
         self.schedule_steps: int | None = None
@@ -68,8 +56,8 @@ class TaskModule(L.LightningModule):
         self.train_score = EpochMetric(self.task.metrics()[self.task.score])
         self.val_metrics = self._epoch_metrics("val/")
         self.val_loss = MeanValue()
-        # every split measured in eval mode after training (``measure`` in training/run.py)
-        # (keys are prefixed: a ModuleDict key may not shadow a method such as ``train``)
+        # every split measured after training (``measure`` in run.py); keys are prefixed: a
+        # ModuleDict key may not shadow a method such as ``train``
         self.eval_metrics = nn.ModuleDict(
             {f"split_{s}": self._epoch_metrics(f"{s}/final_") for s in EVAL_SPLITS}
         )
@@ -78,18 +66,9 @@ class TaskModule(L.LightningModule):
 
     @classmethod
     def for_task(
-        cls,
-        task: type[Task],
-        model: dict,
-        targets: dict,
-        inputs: dict,
-        optimizer: dict,
-        scheduler: dict,
-        regularize: bool = True,
-        **options,
+        cls, task: type, model, targets, inputs, optimizer, scheduler, regularize=True, **options
     ) -> TaskModule:
-        """A module for the task class ``task`` with its ``options``, its config written for
-        you (for code that holds the class, not a config: tests, notebooks)."""
+        """A module for the task class ``task`` (for code that holds the class, not a config)."""
         config = {"_target_": f"{task.__module__}.{task.__qualname__}", "targets": targets}
         return cls({**config, **options}, model, inputs, optimizer, scheduler, regularize)
 
@@ -99,13 +78,11 @@ class TaskModule(L.LightningModule):
 
     # ---- what fine-tuning, the LR finder, the speed switches and ``measure`` change -------------
     def set_lr(self, lr: float) -> None:
-        """The base learning rate (the head's; every layer group's derives from it): the LR
-        finder's suggestion, applied before training."""
+        """The head's learning rate (every layer group's derives from it)."""
         self.lr = float(lr)
 
     def set_schedule(self, lr_ratios: list[float] | None, steps: int | None) -> None:
-        """One LR multiplier per layer group and the optimizer steps the schedule spans; a
-        fine-tune stage calls this, then has ``configure_optimizers`` run again."""
+        """One LR multiplier per layer group and the optimizer steps the schedule spans."""
         self.lr_ratios = None if lr_ratios is None else list(lr_ratios)
         self.schedule_steps = steps
 
@@ -114,16 +91,12 @@ class TaskModule(L.LightningModule):
         self.eval_splits = tuple(splits)
 
     def use_channels_last(self, enabled: bool) -> None:
-        """Image batches in channels_last memory layout, as the weights (training/speed.py)."""
         self.channels_last = bool(enabled)
 
-    # ---- what the analysis asks of a trained module --------------------------------------------
     def report(self):
-        """The task's report on this module's predictions (``tasks/reports/``)."""
         return self.task.report(self)
 
     def export_info(self) -> dict:
-        """What a consumer of the exported module needs to read its outputs (the task's)."""
         return self.task.export_info()
 
     # ---- the steps -----------------------------------------------------------------------------
@@ -132,10 +105,9 @@ class TaskModule(L.LightningModule):
             x = x.contiguous(memory_format=torch.channels_last)
         return self.task.activate(self.model(x))
 
-    # Each ``self.log`` costs Lightning about a millisecond (a sizeable part of a small model's
-    # step), so the steps log only what will be read: the training loss on the steps the loggers
-    # write (``trainer.log_every_n_steps``), and each metric object once per epoch (Lightning
-    # computes and resets a logged metric at the epoch's end; ``update`` keeps every batch).
+    # Each ``self.log`` costs about a millisecond (a sizeable part of a small model's step), so
+    # the steps log only what will be read: the training loss on the steps the loggers write, and
+    # each metric object once per epoch (Lightning computes and resets it at the epoch's end).
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
         outputs = self(x)
@@ -144,13 +116,8 @@ class TaskModule(L.LightningModule):
         if _writes_logs(self._trainer):  # (plots/curves.png reads every step's loss itself)
             self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
         if self.train_score.update_count == 1:  # the epoch's first batch (also after a resume)
-            self.log(
-                f"train/{self.task.score}",
-                self.train_score,
-                on_step=False,
-                on_epoch=True,
-                batch_size=len(y),
-            )
+            name = f"train/{self.task.score}"
+            self.log(name, self.train_score, on_step=False, on_epoch=True, batch_size=len(y))
         return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
@@ -176,8 +143,8 @@ class TaskModule(L.LightningModule):
 
     @torch.no_grad()
     def evaluate_batches(self, batches, name: str) -> float:
-        """Metric ``name`` over ``batches`` in eval mode (dropout off, BatchNorm statistics);
-        the overfit check calls this after every step, so the metric is built once."""
+        """Metric ``name`` over ``batches`` in eval mode; the overfit check calls this after
+        every step, so the metric is built once."""
         probes = self.__dict__.setdefault("_probes", {})  # (not a submodule: not checkpointed)
         if name not in probes:
             probes[name] = self.task.metrics()[name]
@@ -202,32 +169,32 @@ class TaskModule(L.LightningModule):
         if datamodule is not None and hasattr(datamodule, "config"):
             checkpoint["datamodule"] = datamodule.config()
         # the checkpoint holds every weight: rebuilding it must need neither the start-from file
-        # nor a download of pretrained weights; a model may add what it needs to be rebuilt
-        # without its files (a Hugging Face model's configuration)
+        # nor a download; a model may add what it needs to be rebuilt (a Hugging Face config)
         model = checkpoint.get("hyper_parameters", {}).get("model")
         rebuild = getattr(self.model, "rebuild_options", {})
         if isinstance(model, dict) and (model.get("weights") or model.get("pretrained") or rebuild):
             start = {k: v for k, v in (("weights", None), ("pretrained", False)) if k in model}
-            checkpoint["hyper_parameters"] = {
-                **checkpoint["hyper_parameters"],
-                "model": {**model, **start, **rebuild},
-            }
+            hparams = checkpoint["hyper_parameters"]
+            checkpoint["hyper_parameters"] = {**hparams, "model": {**model, **start, **rebuild}}
 
     def configure_optimizers(self):
         """Runs again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""
         groups = self.model.layer_groups()
-        lrs = group_learning_rates(self.lr, self.lr_ratios, len(groups))
+        # ratios, not rates, are stored: an LR finder that changes ``lr`` keeps the spread
+        ratios = list(self.lr_ratios) if self.lr_ratios else [1.0] * len(groups)
+        if len(ratios) != len(groups):
+            raise ValueError(f"{len(ratios)} learning-rate ratios for {len(groups)} layer groups")
+        lrs = [self.lr * r for r in ratios]
         decay = self.hparams.optimizer.get("weight_decay", 0.0) if self.regularize else 0.0
         optimizer = build_optimizer(self.hparams.optimizer, parameter_groups(groups, lrs, decay))
         steps = self.schedule_steps or int(self.trainer.estimated_stepping_batches)
         scheduler = build_scheduler(self.hparams.scheduler, optimizer, steps)
-        return (
-            optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
-        )
+        if scheduler is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
 
 def _writes_logs(trainer) -> bool:
-    """Whether Lightning hands this training step's logged values to the loggers and the
-    progress bar (every ``log_every_n_steps`` steps; always without a trainer)."""
+    """Whether Lightning passes this step's logged values on (every ``log_every_n_steps``)."""
     connector = getattr(trainer, "_logger_connector", None)
     return connector is None or connector.should_update_logs or bool(trainer.fast_dev_run)

@@ -1,10 +1,9 @@
 """Optimizer parameter groups and learning-rate schedules, built from their configs by the one rule.
 
-``configs/optimizer/*.yaml`` and ``configs/scheduler/*.yaml`` are ``_target_`` + ``_partial_: true``
-+ options, like every config group: ``instantiate`` gives a partial that is called here with what
-only the run knows (the parameter groups; the optimizer and the number of steps). The configs stay
-plain values in the checkpoint (a partial is made at use, never stored), so checkpoints load with
-``weights_only=True`` and ``optimizer.lr`` stays a plain number an LR finder can change.
+``configs/optimizer|scheduler/*.yaml`` are ``_target_`` + ``_partial_: true`` + options: the partial
+is called here with what only the run knows (parameter groups; optimizer and number of steps). The
+configs stay plain values in the checkpoint (a partial is made at use, never stored), so checkpoints
+load with ``weights_only=True`` and ``optimizer.lr`` stays a number an LR finder can change.
 """
 
 from __future__ import annotations
@@ -15,13 +14,10 @@ import math
 import torch
 from hydra.utils import instantiate
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.instancenorm import _InstanceNorm
 
-_NORMS = (
-    nn.modules.batchnorm._BatchNorm,
-    nn.GroupNorm,
-    nn.LayerNorm,
-    nn.modules.instancenorm._InstanceNorm,
-)
+_NORMS = (_BatchNorm, nn.GroupNorm, nn.LayerNorm, _InstanceNorm)
 
 
 def parameter_groups(
@@ -34,9 +30,8 @@ def parameter_groups(
         decay, no_decay = [], []
         for sub in module.modules():
             for name, param in sub.named_parameters(recurse=False):
-                if not param.requires_grad:
-                    continue
-                (no_decay if isinstance(sub, _NORMS) or name == "bias" else decay).append(param)
+                if param.requires_grad:
+                    (no_decay if isinstance(sub, _NORMS) or name == "bias" else decay).append(param)
         groups += [
             {"params": decay, "lr": lr, "weight_decay": weight_decay},
             {"params": no_decay, "lr": lr, "weight_decay": 0.0},
@@ -45,35 +40,23 @@ def parameter_groups(
 
 
 def log_spaced_ratios(count: int, lr_mult: float) -> list[float]:
-    """``count`` learning-rate multipliers from ``1/lr_mult`` (first group, near the input) to 1
-    (the head), evenly spaced on a log scale: fastai's discriminative learning rates."""
+    """``count`` multipliers from ``1/lr_mult`` (near the input) to 1 (the head), evenly spaced on
+    a log scale: fastai's discriminative learning rates."""
     if count <= 1:
         return [1.0] * count
     return [lr_mult ** (i / (count - 1) - 1.0) for i in range(count)]
 
 
-def group_learning_rates(lr: float, ratios: list[float] | None, count: int) -> list[float]:
-    """Per-layer-group learning rates ``lr * ratio``. Ratios, not absolute rates, are stored, so an
-    LR finder that changes ``lr`` keeps the discriminative spread."""
-    ratios = list(ratios) if ratios else [1.0] * count
-    if len(ratios) != count:
-        raise ValueError(f"{len(ratios)} learning-rate ratios for {count} layer groups")
-    return [lr * r for r in ratios]
-
-
 def build_optimizer(config: dict, groups: list[dict]) -> torch.optim.Optimizer:
-    """``config``: ``{"_target_": "torch.optim.AdamW", "_partial_": True, "lr": ..., ...}``. Each
-    parameter group carries its own ``lr`` and ``weight_decay`` (``parameter_groups``), which take
-    precedence over the config's: those are the optimizer's defaults only."""
+    """Each group's own ``lr`` and ``weight_decay`` take precedence over the config's defaults."""
     return instantiate(config, _convert_="all")(groups)
 
 
 def build_scheduler(
     config: dict, optimizer: torch.optim.Optimizer, total_steps: int
 ) -> dict | None:
-    """A Lightning ``lr_scheduler`` dict (stepped every batch) from ``config``, or None when its
-    target gives no scheduler (``constant``). ``total_steps`` (optimizer steps of the whole run or
-    fine-tune stage) goes to a target that has a ``total_steps`` parameter."""
+    """A Lightning ``lr_scheduler`` dict (stepped every batch), or None (``constant``);
+    ``total_steps`` goes to a target that takes it."""
     make = instantiate(config, _convert_="all")
     wants_steps = "total_steps" in inspect.signature(make).parameters
     scheduler = make(optimizer, total_steps=total_steps) if wants_steps else make(optimizer)
@@ -82,7 +65,7 @@ def build_scheduler(
 
 # ---- schedules whose torch arguments are computed from the optimizer and the run's length -----
 def one_cycle(
-    optimizer: torch.optim.Optimizer,
+    optimizer,
     total_steps: int,
     pct_start: float,
     div_factor: float,
@@ -91,12 +74,12 @@ def one_cycle(
     base_momentum: float,
     max_momentum: float,
 ) -> torch.optim.lr_scheduler.OneCycleLR:
-    """torch's one-cycle schedule peaking at each parameter group's own rate (discriminative rates
-    keep their spread); momentum cycles only for an optimizer that has one. The values are
-    configs/scheduler/one_cycle.yaml's."""
+    """torch's one-cycle schedule peaking at each group's own rate (discriminative rates keep
+    their spread); momentum cycles only for an optimizer that has one."""
     # torch divides by zero when the warm-up ends exactly at step 1 (pct_start * steps == 1:
     # tiny runs, short fine-tune stages): plan a few more; the run then stops a bit early
     minimum = math.floor(1 / pct_start) + 2
+    defaults = optimizer.defaults
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
         max_lr=[group["lr"] for group in optimizer.param_groups],
@@ -104,28 +87,22 @@ def one_cycle(
         pct_start=pct_start,
         div_factor=div_factor,
         final_div_factor=final_div_factor,
-        cycle_momentum=cycle_momentum and _has_momentum(optimizer),
+        cycle_momentum=cycle_momentum and ("betas" in defaults or defaults.get("momentum", 0) > 0),
         base_momentum=base_momentum,
         max_momentum=max_momentum,
     )
 
 
 def cosine(
-    optimizer: torch.optim.Optimizer, total_steps: int, min_lr_ratio: float
+    optimizer, total_steps: int, min_lr_ratio: float
 ) -> torch.optim.lr_scheduler.CosineAnnealingLR:
     """Cosine decay over the run, down to ``min_lr_ratio`` x the head's rate."""
+    eta_min = optimizer.param_groups[-1]["lr"] * min_lr_ratio
     return torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer,
-        T_max=max(total_steps, 1),
-        eta_min=optimizer.param_groups[-1]["lr"] * min_lr_ratio,
+        optimizer, T_max=max(total_steps, 1), eta_min=eta_min
     )
 
 
 def constant(optimizer: torch.optim.Optimizer) -> None:
     """The rate stays where the optimizer's groups set it: no scheduler."""
     return None
-
-
-def _has_momentum(optimizer: torch.optim.Optimizer) -> bool:
-    defaults = optimizer.defaults
-    return "betas" in defaults or defaults.get("momentum", 0) > 0

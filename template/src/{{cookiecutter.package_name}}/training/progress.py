@@ -1,22 +1,12 @@
 """The progress bar of ``train.py``: Lightning's rich bar, updated at most ``refresh_rate`` times
-a second.
+a second (the last batch of an epoch always).
 
-Lightning's bar reads the logged metrics and updates itself after every batch, and redraws up to
-100 times a second: on a small model that is a noticeable share of each step, for changes faster
-than anyone reads. Here a batch updates the bar only when ``1 / refresh_rate`` seconds have passed
-since the last update; the last batch of an epoch always does. Four a second by default (rich's
-own default): on the default loop ten cost 3 % of its time, four too little to measure. The
-training loss it shows is the one logged every ``trainer.log_every_n_steps`` steps
-(tasks/base.py). Turned off as before: ``trainer.enable_progress_bar=false``.
-
-Lightning's bar keeps a refresh thread that sleeps ``1 / refresh_rate`` seconds between looks,
-and stopping the bar (the end of every fit, validation and test) joined it: up to a quarter of a
-second each time, doing nothing. Here the stopped bar lets it end on its own (a daemon thread).
-
-Under DDP, Lightning disables the bar on every rank but 0 and its batch-start hooks then return
-before noting which validation dataloader runs, so ``total_val_batches_current_dataloader``
-would assert: the totals here are read from the hook's own ``dataloader_idx`` instead, and a
-disabled bar does no work at all.
+Lightning's bar updates after every batch and redraws up to 100 times a second: on a small model a
+noticeable share of each step (ten a second cost 3 % of the default loop, four too little to
+measure). Stopping Lightning's bar (the end of every fit, validation and test) joined its refresh
+thread, up to a quarter of a second each time: here the thread ends on its own. Under DDP a
+disabled bar's batch-start hook returns before noting the validation dataloader, so totals are
+read from the hook's own ``dataloader_idx``.
 """
 
 from __future__ import annotations
@@ -47,8 +37,9 @@ class ProgressBar(RichProgressBar):
     ) -> None:
         if not self.is_enabled:  # a rank other than 0, or turned off
             return
-        sanity = trainer.sanity_checking
-        totals = trainer.num_sanity_val_batches if sanity else trainer.num_val_batches
+        totals = (
+            trainer.num_sanity_val_batches if trainer.sanity_checking else trainer.num_val_batches
+        )
         total = totals[dataloader_idx] if isinstance(totals, list) else totals
         if self._due(batch_idx, total):
             super().on_validation_batch_end(

@@ -1,8 +1,7 @@
 """The jobs behind ``train.py`` and ``eval.py``. Read top to bottom: build, fit, measure, report.
 
-Everything that differs between modes (overfit / fraction / full / smoke) arrives as configuration
-(``configs/mode/*.yaml``) and everything that differs between tasks is declared by the task
-(``tasks/base.py``); nothing here asks which mode or which task is running.
+What differs between modes arrives as configuration (``configs/mode/*.yaml``) and what differs
+between tasks is declared by the task (``tasks/base.py``): nothing here asks which one runs.
 """
 
 from __future__ import annotations
@@ -29,14 +28,8 @@ from .loggers import build_loggers, finish_loggers, log_summary
 from .module import TaskModule
 from .progress import ProgressBar
 from .speed import ChannelsLast, compile_model, lean_dispatch, startup_objects_frozen
-from .summary import (
-    Summary,
-    checkpoint_selection,
-    conclude,
-    sigterm_interrupts,
-    split_metrics,
-    write_summary,
-)
+from .summary import Summary, checkpoint_selection, conclude, sigterm_interrupts, write_summary
+from .sweep import in_multirun
 from .validate import validate_config
 
 
@@ -47,8 +40,8 @@ def plain(node) -> dict | list | None:
 
 # ---- building: data first (with what the model expects of it), then the task ------------------
 def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
-    """The data module, built once with everything it needs: its own settings, the strata the
-    task declares and what the model expects of its inputs (a backbone's size/statistics)."""
+    """The data module, built once with its settings, the task's strata and what the model
+    expects of its inputs (a backbone's size/statistics)."""
     settings = plain(cfg.data)
     cls = get_class(settings.pop("_target_"))
     refuse_renamed(cls, settings)  # (a user's yaml or +data.bad_rows=...: named, not a TypeError)
@@ -77,15 +70,11 @@ def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
 
 
 def build_module(cfg: DictConfig, task_cls: type[Task], datamodule) -> TaskModule:
-    """The training module: the task (its options, what it keeps of the training targets, the
-    verdict's tolerances) and the model, with the optimizer and schedule to train them."""
-    targets = task_cls.describe_targets(
-        datamodule.split_targets("train", full=True), datamodule.target_names
-    )
+    targets = datamodule.split_targets("train", full=True)
     evaluate = cfg.evaluate
     task = {
         **plain(cfg.task),
-        "targets": targets,
+        "targets": task_cls.describe_targets(targets, datamodule.target_names),
         "tolerances": {"bias": evaluate.bias_tolerance, "variance": evaluate.variance_tolerance},
     }
     return TaskModule(
@@ -99,22 +88,16 @@ def build_module(cfg: DictConfig, task_cls: type[Task], datamodule) -> TaskModul
 
 
 def describe_task(task: Task) -> dict:
-    return {
-        "name": task.name or type(task).__name__,
-        "target_kind": task.target_kind,
-        "score": task.score,
-        "overfit_metric": task.overfit_metric,
-        "overfit_target": task.overfit_target,
-    }
+    facts = ("target_kind", "score", "overfit_metric", "overfit_target")
+    return {"name": task.name or type(task).__name__, **{k: getattr(task, k) for k in facts}}
 
 
 # ---- the train job -----------------------------------------------------------------------------
 def train(cfg: DictConfig) -> Summary:
     """Fit, measure each split in eval mode with the best checkpoint, judge, write summary.json.
 
-    Always writes summary.json, whatever happens; the outcome (status, exit code, message) is
-    decided by ``summary.conclude``. Raises only when the run crashed (the caller decides how to
-    report it); a diverged or interrupted run returns its summary.
+    summary.json is always written; ``summary.conclude`` decides the outcome. Raises only when
+    the run crashed (or Ctrl-C in a sweep); a diverged or interrupted run returns its summary.
     """
     start = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
@@ -124,8 +107,7 @@ def train(cfg: DictConfig) -> Summary:
     trainer, loggers, callbacks, error = None, [], [], None
     interruption = Interruption()
     try:
-        # SIGTERM before fit (or between fit and test) ends the run interrupted too, as inside
-        # them; off again before the summary is written
+        # SIGTERM outside fit and test ends the run interrupted too, as inside them
         with sigterm_interrupts():
             validate_config(cfg)  # (train.py checks single runs before this; jobs of a sweep here)
             if cfg.get("print_config") and rank_zero_only.rank == 0:  # not once per DDP process
@@ -160,14 +142,10 @@ def train(cfg: DictConfig) -> Summary:
             callbacks += [StopOnDivergence(), interruption]
             resume_from = _resume_from(cfg, module)
             loggers = build_loggers(cfg, resume_from)
-            trainer = lean_dispatch(
-                instantiate(
-                    cfg.trainer,
-                    callbacks=callbacks,
-                    logger=loggers or False,
-                    default_root_dir=str(output_dir),
-                )
+            options = dict(
+                callbacks=callbacks, logger=loggers or False, default_root_dir=str(output_dir)
             )
+            trainer = lean_dispatch(instantiate(cfg.trainer, **options))
             for logger in loggers:
                 logger.log_hyperparams(plain(cfg))
 
@@ -189,15 +167,12 @@ def train(cfg: DictConfig) -> Summary:
             summary.selection = checkpoint_selection(trainer, has_test=bool(sizes.get("test")))
 
             best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
-            # (no test split: none to test)
-            splits = [s for s in cfg.evaluate.splits if sizes.get(s)]
+            splits = [s for s in cfg.evaluate.splits if sizes.get(s)]  # (no test split: none)
             summary.metrics = measure(trainer, module, datamodule, splits, best) if splits else {}
-            reference = (
-                datamodule.reference_scores(module.task, splits)
-                if cfg.evaluate.fit_verdict and splits
-                else None
-            )
-            if reference:  # the model the network has to beat, on the same split
+            reference = None
+            if cfg.evaluate.fit_verdict and splits:  # the model the network has to beat
+                reference = datamodule.reference_scores(module.task, splits)
+            if reference:
                 summary.sections["reference_model"] = reference
             if cfg.evaluate.fit_verdict and {"train", "val"} <= summary.metrics.keys():
                 summary.verdicts["fit"] = judge_fit(
@@ -207,13 +182,9 @@ def train(cfg: DictConfig) -> Summary:
             summary.model["params_trainable"] = module.model.parameter_counts()["trainable"]
             summary.best_checkpoint = best
     except BaseException as caught:  # every ending is recorded (re-raised below)
-        # Lightning turns Ctrl-C into SystemExit(1): report what really happened
-        error = (
-            interruption.exception
-            if isinstance(caught, SystemExit)
-            and isinstance(interruption.exception, KeyboardInterrupt)
-            else caught
-        )
+        error = caught  # Lightning turns Ctrl-C into SystemExit(1): report what really happened
+        if isinstance(caught, SystemExit) and isinstance(interruption.exception, KeyboardInterrupt):
+            error = interruption.exception
     finally:
         error = _wait_for_files(callbacks, error)
         if trainer is not None and not summary.trainer:
@@ -227,15 +198,15 @@ def train(cfg: DictConfig) -> Summary:
                 log_summary(loggers, summary.to_dict(), step=trainer.global_step)
         finish_loggers(loggers, summary.status)
     if summary.status == "crashed" or (
-        summary.status == "interrupted" and error is not None and _in_sweep()
+        summary.status == "interrupted" and error is not None and in_multirun()
     ):
         raise error  # a crash is the caller's to report; Ctrl-C also stops a whole sweep
     return summary
 
 
 def _resume_from(cfg: DictConfig, module: TaskModule) -> str | None:
-    """The checkpoint fit continues from: ``ckpt_path=last|<run dir>|<file>`` (training/resume.py,
-    the resume feature; validate_config refuses ckpt_path in a project without it), or None."""
+    """``ckpt_path=last|<run dir>|<file>``: training/resume.py, the resume feature (validate_config
+    refuses ckpt_path in a project without it)."""
     if cfg.get("ckpt_path") in (None, ""):
         return None
     from .resume import resolve_ckpt_path
@@ -243,44 +214,35 @@ def _resume_from(cfg: DictConfig, module: TaskModule) -> str | None:
     return resolve_ckpt_path(cfg, module)
 
 
-def measure(
-    trainer: L.Trainer,
-    module: TaskModule,
-    datamodule,
-    splits: list[str],
-    ckpt_path: str | None = None,
-) -> dict[str, dict[str, float]]:
+def measure(trainer: L.Trainer, module: TaskModule, datamodule, splits: list[str], ckpt_path=None):
     """The task's metrics and loss on each split in eval mode (no dropout, no augmentation)."""
     module.set_eval_splits(splits)
     loaders = eval_loaders(datamodule.eval_dataloaders(splits), trainer)  # each sample once
     results = trainer.test(
         module, dataloaders=loaders, ckpt_path=ckpt_path, verbose=False, weights_only=True
     )
-    return split_metrics({k: v for result in results for k, v in result.items()})
+    metrics: dict[str, dict[str, float]] = {}  # {"val/final_acc": 0.9} -> {"val": {"acc": 0.9}}
+    for key, value in (item for result in results for item in result.items()):
+        split, _, name = key.partition("/final_")
+        if name:
+            metrics.setdefault(split, {})[name] = float(value)
+    return metrics
 
 
 def judge_fit(task: Task, datamodule, metrics: dict, reference: dict | None = None) -> dict:
     """The bias/variance verdict on the task's score, against the task's trivial baseline (and
     the data module's reference model, when it has one)."""
     baseline = task.baseline(datamodule.split_targets("train"), datamodule.split_targets("val"))
-    return fit_verdict(
-        task.score,
-        metrics["train"][task.score],
-        metrics["val"][task.score],
-        baseline,
-        task.tolerances["bias"],
-        task.tolerances["variance"],
-        datamodule.hparams.fraction,
-        datamodule.input.variance_advice,
-        reference,
-        task.regularize,
-    )
+    scores = metrics["train"][task.score], metrics["val"][task.score], baseline
+    tolerances = task.tolerances["bias"], task.tolerances["variance"]
+    data = datamodule.hparams.fraction, datamodule.input.variance_advice
+    return fit_verdict(task.score, *scores, *tolerances, *data, reference, task.regularize)
 
 
 # ---- the eval job ------------------------------------------------------------------------------
 def evaluate(cfg: DictConfig) -> Summary:
-    """Rebuild the task and data split stored in the checkpoint, then measure the checkpoint on it;
-    the fit verdict uses the tolerances the run was trained with."""
+    """Measure a checkpoint on the task and data split stored in it; the fit verdict uses the
+    tolerances the run was trained with."""
     start = time.perf_counter()
     ckpt_path = Path(cfg.ckpt_path).expanduser()
     summary = Summary(mode="eval", output_dir=str(cfg.paths.output_dir), overrides=_overrides())
@@ -325,8 +287,8 @@ def evaluate(cfg: DictConfig) -> Summary:
 
 
 def _wait_for_files(callbacks: list, error: BaseException | None) -> BaseException | None:
-    """Until the files callbacks write in the background are written (plots/curves.png): the
-    run's error, or else the first of theirs."""
+    """Wait for the files callbacks write in the background (plots/curves.png); the run's error,
+    or else the first of theirs."""
     for callback in callbacks:
         if hasattr(callback, "wait_written"):
             try:
@@ -346,9 +308,3 @@ def _trainer_facts(trainer: L.Trainer) -> dict:
 
 def _overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-
-
-def _in_sweep() -> bool:
-    from .sweep import in_multirun
-
-    return in_multirun()

@@ -1,30 +1,9 @@
-"""``summary.json``: one file per run that says what ran and how it went. This module owns its
-schema (``Summary``, used by train.py and eval.py alike) and the run's outcome: the status, the
-exit code and the one-line message are decided here, together, so they always agree.
+"""``summary.json``: what ran and how it went, one file per run (train.py and eval.py alike).
 
-Statuses and exit codes:
-
-=============  ====  ==========================================================================
-completed      0     everything ran and every check passed
-failed         1     a check did not pass (the overfit target was not reached)
-diverged       3     the loss became NaN/inf: training stopped at once, no model kept as best
-interrupted    130   Ctrl-C (143 for SIGTERM: preemption, ``docker stop``); resumable
-crashed        1     an error (the ``error`` field says which); 2 for an error in what was asked
-                     (a missing file, an invalid value, a model that does not fit the data)
-=============  ====  ==========================================================================
-
-Sections (plain JSON values; each section that judges something has a one-line ``message``,
-which the console prints as is): task {name, target_kind, score, overfit_metric}, data
-{name, target_kind, sizes, full_train_size, fraction, overfit_batches, targets, input,
-skipped_files}, model {name, params_total, params_trainable}, metrics {split: {loss, <the task's
-metrics>}}, verdicts {overfit, fit, finetune, ...}, best_checkpoint, selection {monitor,
-best, best_epoch, last, last_epoch, message: the validation figure checkpoints were selected on
-is the best of every epoch, so it flatters the model; the last epoch's beside it, and the test
-split stays the honest one}, trainer {global_step, epochs, world_size}, and when they ran:
-shape_check, lr_find, plots, interpretation (eval.py), checkpoint (eval.py), reference_model
-(the data module's reference model, e.g. gradient boosting for tables: its score per split).
-``non_finite`` lists the fields whose value was NaN/inf (written as null: strict JSON). Tests,
-benchmarks, sweeps and your own scripts read this file.
+This module owns its schema (``Summary``) and the run's outcome: status, exit code and message are
+decided together in ``conclude``, so they always agree (the table: README, "How a run ends"). Each
+section that judges something carries a one-line ``message`` the console prints as is. NaN/inf
+are written as null (strict JSON) and their fields listed in ``non_finite``.
 """
 
 from __future__ import annotations
@@ -67,7 +46,6 @@ class Summary:
     sections: dict = field(default_factory=dict)  # optional: shape_check, lr_find, plots, ...
 
     def score(self, split: str) -> float | None:
-        """``metrics[split][task.score]``: the number sweeps, checkpoints and verdicts read."""
         return self.metrics.get(split, {}).get(self.task.get("score"))
 
     def to_dict(self) -> dict:
@@ -83,17 +61,12 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
         status, message = "diverged", str(error)
         summary.metrics = {}  # numbers of a diverged model mean nothing
     elif isinstance(error, KeyboardInterrupt) or _is_sigterm(error):
-        status = "interrupted"
-        where = (
-            f" at epoch {summary.trainer.get('epochs')} step {summary.trainer.get('global_step')}"
-            if summary.trainer
-            else ""
-        )
-        message = (
-            f"interrupted{where}; {_how_to_continue()}"
-            if summary.trainer.get("global_step")
-            else "interrupted before training started; run it again (same overrides)"
-        )
+        status, trainer = "interrupted", summary.trainer
+        if trainer.get("global_step"):
+            where = f"at epoch {trainer.get('epochs')} step {trainer.get('global_step')}"
+            message = f"interrupted {where}; {_how_to_continue()}"
+        else:
+            message = "interrupted before training started; run it again (same overrides)"
     elif error is not None:
         from .errors import user_message
 
@@ -112,10 +85,8 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
 
 
 def checkpoint_selection(trainer, has_test: bool = True) -> dict:
-    """The validation figure the best checkpoint was selected on, and the last epoch's (from
-    ``trainer.callback_metrics`` after fit): the best of many epochs on the same split flatters
-    the model. Empty when no checkpoint was selected on a metric. ``has_test``: whether the data
-    holds a test split (the honest figure), or the message says to hold one out."""
+    """The validation figure the best checkpoint was selected on (the best of many epochs on one
+    split flatters the model) and the last epoch's; empty when none was selected on a metric."""
     callback = trainer.checkpoint_callback
     monitor = getattr(callback, "monitor", None)
     best = getattr(callback, "best_model_score", None)
@@ -134,24 +105,23 @@ def checkpoint_selection(trainer, has_test: bool = True) -> dict:
             f"{monitor} is of {where}, {epochs}, so it flatters the model: the last epoch "
             f"reached {last:.4f}"
         )
+    honest = (
+        "the test split is the honest figure"
+        if has_test
+        else "this data has no test split: hold one out (data.test_fraction) for an honest one"
+    )
     return {
         "monitor": monitor,
         "best": best,
         "best_epoch": best_epoch,
         "last": last,
         "last_epoch": last_epoch,
-        "message": f"{message}; "
-        + (
-            "the test split is the honest figure"
-            if has_test
-            else "this data has no test split: hold one out (data.test_fraction) for an honest one"
-        ),
+        "message": f"{message}; {honest}",
     }
 
 
 def is_user_error(error: BaseException | None) -> bool:
-    """Errors in what the user asked for (a missing file, a bad value, a model that does not fit
-    the data): one readable line and exit status 2, not a stack trace."""
+    """A mistake in what was asked (a missing file, a bad value): one line and exit status 2."""
     from .errors import user_message  # (one place decides what is the user's)
 
     return error is not None and user_message(error) is not None
@@ -172,13 +142,10 @@ def _is_sigterm(error: BaseException | None) -> bool:
 
 @contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM (preemption, ``docker stop``) while a run reads its data, builds its model, runs
-    the LR finder or measures: outside Lightning's fit and test, whose own handler only lives
-    inside them, Python's default would end the process at once without summary.json. Here it
-    raises the exception Lightning raises inside fit, so the run ends ``interrupted`` (exit
-    status 143) the same way. Lightning's handler calls the one it finds too: this one leaves
-    the signal to it then (it stops fit at the end of the step, once). A SIGTERM someone else
-    handles or ignores is left alone."""
+    """SIGTERM outside Lightning's fit and test (whose own handler lives only inside them) raises
+    what Lightning raises inside fit, so the run ends ``interrupted`` (143) with its summary.json,
+    not killed at once. Inside fit Lightning's handler calls this one too: it then leaves the
+    signal to Lightning. A SIGTERM someone else handles or ignores is left alone."""
     main = threading.current_thread() is threading.main_thread()  # (signals: main thread only)
     if not main or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
@@ -197,16 +164,6 @@ def sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def split_metrics(results: dict[str, float]) -> dict[str, dict[str, float]]:
-    """``{"val/final_acc": 0.9}`` -> ``{"val": {"acc": 0.9}}``."""
-    metrics: dict[str, dict[str, float]] = {}
-    for key, value in results.items():
-        split, _, name = key.partition("/final_")
-        if name:
-            metrics.setdefault(split, {})[name] = float(value)
-    return metrics
-
-
 def strict(value: Any, path: str = "", found: list[str] | None = None) -> Any:
     """``value`` with NaN/inf replaced by None (strict JSON); their paths appended to ``found``."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -221,14 +178,13 @@ def strict(value: Any, path: str = "", found: list[str] | None = None) -> Any:
 
 
 def write_json(path: str | Path, data: Any) -> Path:
-    """Write through a temporary file and rename: a full disk or a crash never leaves a
-    half-written file where a complete one was expected."""
+    """Through a temporary file and a rename: a full disk or a crash never leaves a half-written
+    file where a complete one was expected."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(
-        json.dumps(data, indent=2, default=str, allow_nan=False) + "\n", encoding="utf-8"
-    )
+    text = json.dumps(data, indent=2, default=str, allow_nan=False) + "\n"
+    partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
     return path
 

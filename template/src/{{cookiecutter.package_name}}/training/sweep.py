@@ -1,15 +1,11 @@
 """Sweeps: what one job returns to Hydra's sweeper, and the table of every job at the end.
 
-Hydra's basic sweeper stops at the first job that raises, and the Optuna sweeper aborts the study.
-A sweep of ten runs should not die because one of them crashed or diverged, so ``run_job``
-records such a run (its ``summary.json`` says which status and why) and hands the sweeper
-``None``: the basic sweeper goes on and the Optuna sweeper marks that trial FAIL. A single run
-exits with its outcome's exit code (summary.py: 1 failed check, 2 user error, 3 diverged, 130/143
-interrupted), so the command line reports the failure; Ctrl-C stops a whole sweep.
-
-``SweepSummary`` is a Hydra callback (registered under ``hydra.callbacks`` in configs/train.yaml):
-at the end of a multirun it reads every job's ``summary.json`` into ``summary.csv`` at the sweep
-root and prints it as a table. Kept free of torch/Lightning imports: Hydra loads it at start-up.
+Hydra's basic sweeper stops at the first job that raises and the Optuna sweeper aborts the study;
+a sweep of ten runs should not die because one crashed or diverged. ``run_job`` records such a run
+(its summary.json says why) and hands the sweeper ``None``: the basic sweeper goes on, Optuna marks
+the trial FAIL. A single run exits with its outcome's exit code; Ctrl-C stops a whole sweep.
+``SweepSummary`` (a Hydra callback, configs/train.yaml) writes every job's summary.json into
+``summary.csv`` at the sweep root and prints it. No torch/Lightning imports: Hydra loads it early.
 """
 
 from __future__ import annotations
@@ -38,30 +34,13 @@ CV_CONFIG = "cv_config.yaml"  # the composed config of a cross-validation run (t
 DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
 # train/val/test: the task's score (column ``score`` names it: acc, f1_micro, r2, miou, ...);
 # a cross-validation run (cv=kfold): the means over its folds, val_std their spread, folds how many
-COLUMNS = (
-    "job",
-    "status",
-    "overrides",
-    "model",
-    "mode",
-    "task",
-    "score",
-    "train",
-    "val",
-    "val_std",
-    "folds",
-    "test",
-    "val_loss",
-    "objective",
-    "verdict",
-    "wall_time_s",
-    "error",
-    "output_dir",
+COLUMNS = tuple(
+    "job status overrides model mode task score train val val_std folds test val_loss objective "  # noqa: SIM905
+    "verdict wall_time_s error output_dir".split()
 )
 
 
 def in_multirun() -> bool:
-    """Is this process a job of a Hydra multirun (``-m``)?"""
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
@@ -101,9 +80,9 @@ def run_job(train: Callable[[DictConfig], dict], cfg: DictConfig) -> float | Non
 
 
 def _end_process_group(environment: dict[str, str | None]) -> None:
-    """A DDP job leaves its process group and its rank variables behind (with LOCAL_RANK set,
-    Lightning would wait for ranks it never starts): the next job of a sweep needs neither, and a
-    process group left to the exit of the process sometimes aborts it (gloo, seen on CPU)."""
+    """A DDP job leaves its process group and rank variables behind (with LOCAL_RANK set,
+    Lightning would wait for ranks it never starts); a process group left to the exit of the
+    process sometimes aborts it (gloo, seen on CPU)."""
     for key, value in environment.items():
         if value is None:
             os.environ.pop(key, None)
@@ -124,17 +103,22 @@ def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[
     job_dirs |= {p.parent.parent for p in sweep_dir.rglob(".hydra/overrides.yaml")}
     rows = []
     for job_dir in job_dirs:
-        if ".submitit" in job_dir.parts or job_dir == sweep_dir or _inside_cv_run(job_dir):
+        # (a fold of a cross-validation run: its parent holds the CV run's config)
+        if ".submitit" in job_dir.parts or job_dir == sweep_dir:
             continue
-        path = job_dir / "summary.json"
-        summary = (
-            json.loads(path.read_text(encoding="utf-8"))
-            if path.is_file()
-            else {"status": "missing", "overrides": _saved_overrides(job_dir)}
-        )
-        metrics = summary.get("metrics") or {}
-        score = (summary.get("task") or {}).get("score")
+        if (job_dir.parent / CV_CONFIG).is_file():
+            continue
+        path, saved = job_dir / "summary.json", job_dir / ".hydra" / "overrides.yaml"
+        if path.is_file():
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            overrides = list(OmegaConf.load(saved)) if saved.is_file() else []
+            summary = {"status": "missing", "overrides": overrides}
+        metrics, task = summary.get("metrics") or {}, summary.get("task") or {}
         cv_val = ((summary.get("cv") or {}).get("spread") or {}).get("val") or {}
+        verdict = _verdict(summary.get("verdicts") or {})
+        if not verdict and summary.get("status") not in ("completed", "crashed"):
+            verdict = summary.get("message", "")
         rows.append(
             {
                 "job": str(job_dir.relative_to(sweep_dir)),
@@ -142,19 +126,14 @@ def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[
                 "overrides": " ".join(summary.get("overrides", [])),
                 "model": (summary.get("model") or {}).get("name"),
                 "mode": summary.get("mode"),
-                "task": (summary.get("task") or {}).get("name"),
-                "score": score,
-                **{split: metrics.get(split, {}).get(score) for split in ("train", "val", "test")},
-                "val_std": cv_val.get("std"),  # (a cross-validation run: over its folds)
+                "task": task.get("name"),
+                "score": task.get("score"),
+                **{s: metrics.get(s, {}).get(task.get("score")) for s in ("train", "val", "test")},
+                "val_std": cv_val.get("std"),
                 "folds": len(cv_val.get("values", [])) or None,
                 "val_loss": metrics.get("val", {}).get("loss"),
                 "objective": metric_value(summary, optimized_metric),
-                "verdict": _verdict(summary.get("verdicts") or {})
-                or (
-                    ""
-                    if summary.get("status") in ("completed", "crashed")
-                    else summary.get("message", "")
-                ),
+                "verdict": verdict,
                 "wall_time_s": summary.get("wall_time_s"),
                 "error": summary.get("error"),
                 "output_dir": str(job_dir),
@@ -182,27 +161,25 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
     common = set.intersection(*(set(row["overrides"].split()) for row in rows)) if rows else set()
     table = Table(title=title, title_justify="left")
     for column in ("job", "status", "overrides", "train", "val", "test", "note", "s"):
-        right = column in ("train", "val", "test", "s")  # the task's score per split, seconds
+        wide = column in ("overrides", "note")
+        justify = "right" if column in ("train", "val", "test", "s") else "left"  # scores, seconds
+        width = 12 if wide else None
         table.add_column(
-            column,
-            justify="right" if right else "left",
-            overflow="fold",
-            no_wrap=column not in ("overrides", "note"),
-            min_width=12 if column in ("overrides", "note") else None,
+            column, justify=justify, overflow="fold", no_wrap=not wide, min_width=width
         )
     colours = {"completed": "green", "failed": "yellow", "interrupted": "yellow"}
     for row in rows:
         colour = colours.get(row["status"], "red")
         varying = " ".join(_short(o) for o in row["overrides"].split() if o not in common)
-        note = escape(row["verdict"] or _short_error(row["error"]))
+        spread = "" if row.get("val_std") is None else f" +- {row['val_std']:.4f}"
         table.add_row(
             row["job"],
             f"[{colour}]{row['status']}[/{colour}]",
             varying,
             _cell(row["train"]),
-            _cell(row["val"]) + ("" if row.get("val_std") is None else f" +- {row['val_std']:.4f}"),
+            _cell(row["val"]) + spread,
             _cell(row["test"]),
-            note,
+            escape(row["verdict"] or _short_error(row["error"])),
             "" if row["wall_time_s"] is None else f"{row['wall_time_s']:.1f}",
         )
     console.print(table)
@@ -239,16 +216,6 @@ def _verdict(verdicts: dict) -> str:
         if key not in ("overfit", "fit") and not value.get("passed", True)
     ]
     return "; ".join(parts)
-
-
-def _inside_cv_run(job_dir: Path) -> bool:
-    """A fold of a cross-validation run (its parent holds the CV run's config): not a job."""
-    return (job_dir.parent / CV_CONFIG).is_file()
-
-
-def _saved_overrides(job_dir: Path) -> list[str]:
-    path = job_dir / ".hydra" / "overrides.yaml"
-    return list(OmegaConf.load(path)) if path.is_file() else []
 
 
 def _job_order(name: str) -> tuple:

@@ -1,10 +1,9 @@
 """CPU threads per run when several runs share one machine.
 
-torch gives every process one thread per core. Two trainings at once on a 2-core machine then
-fight over the cores and run 5-10x slower than one after the other. When this run is one of
-several on the machine (a job of the joblib ``parallel`` launcher, a job of the local submitit
-launcher, one of N processes of DDP on the CPU), it gets its share: ``cores // concurrent``.
-``OMP_NUM_THREADS``, when set, always wins (torch reads it itself).
+torch gives every process one thread per core: two trainings at once on 2 cores then fight over
+them and run 5-10x slower than one after the other. A run that is one of several (a job of the
+joblib ``parallel`` launcher or of the local submitit launcher, one of N DDP processes on the CPU)
+gets its share, ``cores // concurrent``. ``OMP_NUM_THREADS``, when set, always wins.
 """
 
 from __future__ import annotations
@@ -27,8 +26,7 @@ def available_cores() -> int:
 def thread_count(
     cores: int, concurrent: int, environ: Mapping[str, str] | None = None
 ) -> int | None:
-    """Threads for one of ``concurrent`` runs on ``cores`` cores; None: leave torch's default
-    (a single run, or ``OMP_NUM_THREADS`` set by the user)."""
+    """Threads for one of ``concurrent`` runs; None: leave torch's default."""
     environ = os.environ if environ is None else environ
     if environ.get("OMP_NUM_THREADS") or concurrent <= 1:
         return None
@@ -39,7 +37,8 @@ def concurrent_runs(cfg: DictConfig | None, hydra_cfg: Any = None, cores: int | 
     """How many processes like this one the machine runs at the same time."""
     cores = cores or available_cores()
     runs = 1
-    launcher = _get(hydra_cfg, "launcher") if _is_multirun(hydra_cfg) else None
+    mode = _get(hydra_cfg, "mode")  # Hydra's RunMode, or its name
+    launcher = _get(hydra_cfg, "launcher") if getattr(mode, "name", mode) == "MULTIRUN" else None
     target = str(_get(launcher, "_target_") or "")
     if target.endswith("JoblibLauncher"):
         n_jobs = _get(launcher, "n_jobs")
@@ -69,28 +68,18 @@ def configure_threads(cfg: DictConfig | None = None, hydra_cfg: Any = None) -> i
 
 def _ddp_cpu_processes(cfg: DictConfig | None) -> int:
     trainer = _get(cfg, "trainer")
-    if trainer is None or str(_get(trainer, "accelerator")) != "cpu":
-        return 1
-    if "ddp" not in str(_get(trainer, "strategy") or ""):
+    if str(_get(trainer, "accelerator")) != "cpu" or "ddp" not in str(_get(trainer, "strategy")):
         return 1
     devices = _get(trainer, "devices")
     if isinstance(devices, int) and devices > 0:
         return devices
-    if isinstance(devices, list | tuple):
-        return max(1, len(devices))
-    return 1
-
-
-def _is_multirun(hydra_cfg: Any) -> bool:
-    mode = _get(hydra_cfg, "mode")
-    return getattr(mode, "name", mode) == "MULTIRUN"  # Hydra's RunMode, or its name
+    return max(1, len(devices)) if isinstance(devices, list | tuple) else 1
 
 
 def _sweep_size(hydra_cfg: Any) -> int | None:
     """Jobs of the sweep when known from the command line (``a=1,2,3 b=x,y`` -> 6)."""
-    overrides = _get(_get(hydra_cfg, "overrides"), "task") or []
     size = 1
-    for override in overrides:
+    for override in _get(_get(hydra_cfg, "overrides"), "task") or []:
         value = str(override).partition("=")[2]
         if "," in value and not value.startswith(("[", "{")):
             size *= len(value.split(","))
@@ -98,10 +87,6 @@ def _sweep_size(hydra_cfg: Any) -> int | None:
 
 
 def _get(node: Any, key: str) -> Any:
-    if node is None:
-        return None
     if isinstance(node, DictConfig):
         return OmegaConf.select(node, key, default=None)
-    if isinstance(node, Mapping):
-        return node.get(key)
-    return getattr(node, key, None)
+    return node.get(key) if isinstance(node, Mapping) else getattr(node, key, None)

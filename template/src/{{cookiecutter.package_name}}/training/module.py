@@ -1,10 +1,8 @@
-"""The one LightningModule: a task (what the targets are) composed with a model (the network).
+"""The one LightningModule: a task (``tasks/base.py``: loss, metrics, ...) composed with a model.
 
-It runs what every task shares (the steps, per-split logging, ``configure_optimizers`` from the
-model's layer groups, the checkpoint hook) and asks the task (``tasks/base.py``) for the rest.
-Settings arrive through the constructor (plain dicts, kept in the checkpoint as its
-hyper-parameters) or a named method (``set_lr``, ``set_schedule``, ``set_eval_splits``,
-``use_channels_last``), never as attributes set from outside.
+It runs what every task shares: steps, per-split logging, optimizers, the checkpoint hook. Settings
+arrive through the constructor (plain dicts, kept in the checkpoint) or a named method (``set_lr``,
+``set_schedule``, ``set_eval_splits``, ``use_channels_last``), never as attributes set from outside.
 """
 
 from __future__ import annotations
@@ -38,9 +36,7 @@ def build_task(config: dict, regularize: bool = True) -> Task:
 class TaskModule(L.LightningModule):
     def __init__(self, task, model, inputs, optimizer, scheduler, regularize=True) -> None:
         super().__init__()
-        # logger=False: run.py logs the whole resolved config once; Lightning would log these
-        # parts of it again at the start of every fit
-        self.save_hyperparameters(logger=False)
+        self.save_hyperparameters(logger=False)  # (run.py logs the whole config, once)
         self.task = build_task(task, regularize)
         self.regularize = regularize
         self.model = create_model(
@@ -77,8 +73,7 @@ class TaskModule(L.LightningModule):
         return MetricCollection(per_epoch(self.task.metrics()), prefix=prefix, compute_groups=False)
 
     # ---- what fine-tuning, the LR finder, the speed switches and ``measure`` change -------------
-    def set_lr(self, lr: float) -> None:
-        """The head's learning rate (every layer group's derives from it)."""
+    def set_lr(self, lr: float) -> None:  # the head's; every layer group's derives from it
         self.lr = float(lr)
 
     def set_schedule(self, lr_ratios: list[float] | None, steps: int | None) -> None:
@@ -86,8 +81,7 @@ class TaskModule(L.LightningModule):
         self.lr_ratios = None if lr_ratios is None else list(lr_ratios)
         self.schedule_steps = steps
 
-    def set_eval_splits(self, splits) -> None:
-        """The splits ``trainer.test`` measures, one dataloader each, in this order."""
+    def set_eval_splits(self, splits) -> None:  # what ``trainer.test`` measures, a loader each
         self.eval_splits = tuple(splits)
 
     def use_channels_last(self, enabled: bool) -> None:
@@ -130,7 +124,6 @@ class TaskModule(L.LightningModule):
             self.log_dict(self.val_metrics, batch_size=len(y))
 
     def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        """One dataloader per name in ``self.eval_splits``; logs ``<split>/final_<metric>``."""
         split = self.eval_splits[dataloader_idx]
         x, y = batch
         outputs = self(x)

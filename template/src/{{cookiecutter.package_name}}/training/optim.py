@@ -48,15 +48,14 @@ def log_spaced_ratios(count: int, lr_mult: float) -> list[float]:
 
 
 def build_optimizer(config: dict, groups: list[dict]) -> torch.optim.Optimizer:
-    """Each group's own ``lr`` and ``weight_decay`` take precedence over the config's defaults."""
+    # each group's own ``lr`` and ``weight_decay`` take precedence over the config's
     return instantiate(config, _convert_="all")(groups)
 
 
 def build_scheduler(
     config: dict, optimizer: torch.optim.Optimizer, total_steps: int
 ) -> dict | None:
-    """A Lightning ``lr_scheduler`` dict (stepped every batch), or None (``constant``);
-    ``total_steps`` goes to a target that takes it."""
+    """A Lightning ``lr_scheduler`` dict (stepped every batch), or None (``constant``)."""
     make = instantiate(config, _convert_="all")
     wants_steps = "total_steps" in inspect.signature(make).parameters
     scheduler = make(optimizer, total_steps=total_steps) if wants_steps else make(optimizer)
@@ -96,7 +95,6 @@ def one_cycle(
 def cosine(
     optimizer, total_steps: int, min_lr_ratio: float
 ) -> torch.optim.lr_scheduler.CosineAnnealingLR:
-    """Cosine decay over the run, down to ``min_lr_ratio`` x the head's rate."""
     eta_min = optimizer.param_groups[-1]["lr"] * min_lr_ratio
     return torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=max(total_steps, 1), eta_min=eta_min
@@ -104,5 +102,4 @@ def cosine(
 
 
 def constant(optimizer: torch.optim.Optimizer) -> None:
-    """The rate stays where the optimizer's groups set it: no scheduler."""
     return None

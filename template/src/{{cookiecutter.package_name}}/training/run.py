@@ -34,14 +34,12 @@ from .validate import validate_config
 
 
 def plain(node) -> dict | list | None:
-    """An OmegaConf node as plain Python values (what checkpoints and loggers may hold)."""
     return OmegaConf.to_container(node, resolve=True) if node is not None else None
 
 
 # ---- building: data first (with what the model expects of it), then the task ------------------
 def build_datamodule(cfg: DictConfig, task_cls: type[Task]):
-    """The data module, built once with its settings, the task's strata and what the model
-    expects of its inputs (a backbone's size/statistics)."""
+    """Built once with its settings, the task's strata and what the model expects of its inputs."""
     settings = plain(cfg.data)
     cls = get_class(settings.pop("_target_"))
     refuse_renamed(cls, settings)  # (a user's yaml or +data.bad_rows=...: named, not a TypeError)
@@ -77,14 +75,9 @@ def build_module(cfg: DictConfig, task_cls: type[Task], datamodule) -> TaskModul
         "targets": task_cls.describe_targets(targets, datamodule.target_names),
         "tolerances": {"bias": evaluate.bias_tolerance, "variance": evaluate.variance_tolerance},
     }
-    return TaskModule(
-        task=task,
-        model=plain(cfg.model),
-        inputs=facts_config(datamodule.input_facts()),
-        optimizer=plain(cfg.optimizer),
-        scheduler=plain(cfg.scheduler),
-        regularize=bool(cfg.regularize),
-    )
+    inputs, optimizer = facts_config(datamodule.input_facts()), plain(cfg.optimizer)
+    model, scheduler = plain(cfg.model), plain(cfg.scheduler)
+    return TaskModule(task, model, inputs, optimizer, scheduler, bool(cfg.regularize))
 
 
 def describe_task(task: Task) -> dict:
@@ -94,11 +87,8 @@ def describe_task(task: Task) -> dict:
 
 # ---- the train job -----------------------------------------------------------------------------
 def train(cfg: DictConfig) -> Summary:
-    """Fit, measure each split in eval mode with the best checkpoint, judge, write summary.json.
-
-    summary.json is always written; ``summary.conclude`` decides the outcome. Raises only when
-    the run crashed (or Ctrl-C in a sweep); a diverged or interrupted run returns its summary.
-    """
+    """Fit, measure each split in eval mode with the best checkpoint, judge, write summary.json
+    (always; ``conclude`` decides the outcome). Raises only when the run crashed."""
     start = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
     summary = Summary(
@@ -163,21 +153,18 @@ def train(cfg: DictConfig) -> Summary:
                 }
             summary.trainer = _trainer_facts(trainer)
             sizes = datamodule.sizes()
-            # val: best epoch's and last epoch's
             summary.selection = checkpoint_selection(trainer, has_test=bool(sizes.get("test")))
 
             best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
             splits = [s for s in cfg.evaluate.splits if sizes.get(s)]  # (no test split: none)
-            summary.metrics = measure(trainer, module, datamodule, splits, best) if splits else {}
-            reference = None
+            metrics = measure(trainer, module, datamodule, splits, best) if splits else {}
+            summary.metrics, reference = metrics, None
             if cfg.evaluate.fit_verdict and splits:  # the model the network has to beat
                 reference = datamodule.reference_scores(module.task, splits)
             if reference:
                 summary.sections["reference_model"] = reference
-            if cfg.evaluate.fit_verdict and {"train", "val"} <= summary.metrics.keys():
-                summary.verdicts["fit"] = judge_fit(
-                    module.task, datamodule, summary.metrics, reference
-                )
+            if cfg.evaluate.fit_verdict and {"train", "val"} <= metrics.keys():
+                summary.verdicts["fit"] = judge_fit(module.task, datamodule, metrics, reference)
             # trainable as at the end of training (a fine-tune schedule may have frozen layers)
             summary.model["params_trainable"] = module.model.parameter_counts()["trainable"]
             summary.best_checkpoint = best
@@ -205,8 +192,7 @@ def train(cfg: DictConfig) -> Summary:
 
 
 def _resume_from(cfg: DictConfig, module: TaskModule) -> str | None:
-    """``ckpt_path=last|<run dir>|<file>``: training/resume.py, the resume feature (validate_config
-    refuses ckpt_path in a project without it)."""
+    # (training/resume.py: the resume feature; validate_config refuses ckpt_path without it)
     if cfg.get("ckpt_path") in (None, ""):
         return None
     from .resume import resolve_ckpt_path
@@ -230,8 +216,7 @@ def measure(trainer: L.Trainer, module: TaskModule, datamodule, splits: list[str
 
 
 def judge_fit(task: Task, datamodule, metrics: dict, reference: dict | None = None) -> dict:
-    """The bias/variance verdict on the task's score, against the task's trivial baseline (and
-    the data module's reference model, when it has one)."""
+    """The bias/variance verdict on the task's score, against its trivial baseline."""
     baseline = task.baseline(datamodule.split_targets("train"), datamodule.split_targets("val"))
     scores = metrics["train"][task.score], metrics["val"][task.score], baseline
     tolerances = task.tolerances["bias"], task.tolerances["variance"]
@@ -241,8 +226,7 @@ def judge_fit(task: Task, datamodule, metrics: dict, reference: dict | None = No
 
 # ---- the eval job ------------------------------------------------------------------------------
 def evaluate(cfg: DictConfig) -> Summary:
-    """Measure a checkpoint on the task and data split stored in it; the fit verdict uses the
-    tolerances the run was trained with."""
+    """Measure a checkpoint on the task and data split stored in it."""
     start = time.perf_counter()
     ckpt_path = Path(cfg.ckpt_path).expanduser()
     summary = Summary(mode="eval", output_dir=str(cfg.paths.output_dir), overrides=_overrides())
@@ -287,8 +271,7 @@ def evaluate(cfg: DictConfig) -> Summary:
 
 
 def _wait_for_files(callbacks: list, error: BaseException | None) -> BaseException | None:
-    """Wait for the files callbacks write in the background (plots/curves.png); the run's error,
-    or else the first of theirs."""
+    """Waits for files written in the background (plots/curves.png): the run's error or theirs."""
     for callback in callbacks:
         if hasattr(callback, "wait_written"):
             try:
@@ -299,11 +282,8 @@ def _wait_for_files(callbacks: list, error: BaseException | None) -> BaseExcepti
 
 
 def _trainer_facts(trainer: L.Trainer) -> dict:
-    return {
-        "global_step": trainer.global_step,
-        "epochs": trainer.current_epoch,
-        "world_size": trainer.world_size,
-    }
+    step, epochs = trainer.global_step, trainer.current_epoch
+    return {"global_step": step, "epochs": epochs, "world_size": trainer.world_size}
 
 
 def _overrides() -> list[str]:

@@ -85,8 +85,8 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
 
 
 def checkpoint_selection(trainer, has_test: bool = True) -> dict:
-    """The validation figure the best checkpoint was selected on (the best of many epochs on one
-    split flatters the model) and the last epoch's; empty when none was selected on a metric."""
+    """The val figure the best checkpoint was picked on (the best of many epochs flatters the
+    model) and the last epoch's; empty when none was picked on a metric."""
     callback = trainer.checkpoint_callback
     monitor = getattr(callback, "monitor", None)
     best = getattr(callback, "best_model_score", None)
@@ -122,7 +122,7 @@ def checkpoint_selection(trainer, has_test: bool = True) -> dict:
 
 def is_user_error(error: BaseException | None) -> bool:
     """A mistake in what was asked (a missing file, a bad value): one line and exit status 2."""
-    from .errors import user_message  # (one place decides what is the user's)
+    from .errors import user_message
 
     return error is not None and user_message(error) is not None
 
@@ -178,8 +178,7 @@ def strict(value: Any, path: str = "", found: list[str] | None = None) -> Any:
 
 
 def write_json(path: str | Path, data: Any) -> Path:
-    """Through a temporary file and a rename: a full disk or a crash never leaves a half-written
-    file where a complete one was expected."""
+    """Through a temporary file and a rename: a full disk or a crash never leaves half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")

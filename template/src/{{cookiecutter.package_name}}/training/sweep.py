@@ -54,7 +54,7 @@ def metric_value(summary: dict, name: str | None) -> float | None:
 
 
 def run_job(train: Callable[[DictConfig], dict], cfg: DictConfig) -> float | None:
-    """Run ``train(cfg)`` for ``train.py`` and return the optimized metric to the sweeper."""
+    """``train(cfg)`` for train.py: the optimized metric for the sweeper."""
     from .errors import user_message  # (no heavy imports: Hydra loads this module early)
 
     multirun = in_multirun()
@@ -186,8 +186,6 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
 
 
 class SweepSummary(Callback):
-    """Writes ``<sweep dir>/summary.csv`` and prints the table when a multirun ends."""
-
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         if not sweep_dir.is_dir():

@@ -34,7 +34,6 @@ def thread_count(
 
 
 def concurrent_runs(cfg: DictConfig | None, hydra_cfg: Any = None, cores: int | None = None) -> int:
-    """How many processes like this one the machine runs at the same time."""
     cores = cores or available_cores()
     runs = 1
     mode = _get(hydra_cfg, "mode")  # Hydra's RunMode, or its name
@@ -52,7 +51,7 @@ def concurrent_runs(cfg: DictConfig | None, hydra_cfg: Any = None, cores: int | 
 
 
 def configure_threads(cfg: DictConfig | None = None, hydra_cfg: Any = None) -> int | None:
-    """Give this run its share of the cores; returns the thread count set (None: unchanged)."""
+    """Give this run its share of the cores: the thread count set (None: unchanged)."""
     if hydra_cfg is None:
         from hydra.core.hydra_config import HydraConfig
 

@@ -14,12 +14,7 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
-from ...analysis.reports import (
-    most_confused,
-    plot_confusion_matrix,
-    write_csv,
-    write_per_class,
-)
+from ...analysis.reports import most_confused, plot_confusion_matrix, write_csv, write_per_class
 from .base import Report
 
 

@@ -20,19 +20,11 @@ class Predictions:
     losses: torch.Tensor  # (N,) the task's unregularized loss per item
 
 
-def _to(value, device):
-    if isinstance(value, torch.Tensor):
-        return value.to(device)
-    if isinstance(value, (tuple, list)):
-        return type(value)(_to(v, device) for v in value)
-    if isinstance(value, dict):
-        return {k: _to(v, device) for k, v in value.items()}
-    return value
-
-
 @torch.no_grad()
 def predict(module, datamodule, split: str) -> Predictions:
     """``module`` run over ``split`` in eval mode (no shuffling, no augmentation)."""
+    from lightning.pytorch.utilities import move_data_to_device
+
     datamodule.setup()  # (once; later calls return at once)
     was_training = module.training
     module.eval()
@@ -40,7 +32,7 @@ def predict(module, datamodule, split: str) -> Predictions:
     outputs, targets, losses = [], [], []
     try:
         for x, y in datamodule.eval_dataloaders([split])[0]:
-            out = module(_to(x, device)).float()
+            out = module(move_data_to_device(x, device)).float()
             losses.append(module.task.item_losses(out, y.to(device)).cpu())
             outputs.append(out.cpu())
             targets.append(y.cpu())

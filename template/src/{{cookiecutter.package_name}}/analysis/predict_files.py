@@ -53,8 +53,7 @@ def check_pixels(source, max_pixels: int) -> None:
     start = source.tell() if hasattr(source, "tell") else None
     try:
         with Image.open(source) as image:  # reads the header only
-            width, height = image.size
-        pixels = width * height
+            pixels = image.width * image.height
     except Image.DecompressionBombError as error:  # over twice PIL's limit: refused as it opens
         claimed = re.search(r"\((\d+) pixels\)", str(error))
         pixels = int(claimed[1]) if claimed else None
@@ -81,8 +80,8 @@ def read_one(datamodule, source, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
 
 
 def list_inputs(inputs, column: str | None = None) -> list[Path]:
-    """The files to predict: a folder (its image files, recursively), a ``.txt`` list (one path
-    per line) or a ``.csv`` with a file column; relative paths are read from the list's folder."""
+    """A folder's image files (recursively), a ``.txt`` list or a ``.csv`` with a file column
+    (relative paths: from the list's folder), or one file."""
     path = Path(str(inputs)).expanduser()
     if path.is_dir():
         return sorted(

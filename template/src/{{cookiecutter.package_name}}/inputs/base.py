@@ -37,8 +37,7 @@ class InputFacts:
     kind: str
     shape: tuple[int, ...] | None = None
 
-    def describe(self) -> dict:
-        """Plain values for summary.json and the checkpoint."""
+    def describe(self) -> dict:  # plain values for summary.json and the checkpoint
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
 
@@ -91,7 +90,7 @@ class Input:
         return {}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what ``fit`` learnt (eval, predict, resume): no refit on other items."""
+        """Restore what ``fit`` learnt (eval, predict, resume): never refit on other items."""
 
     def prepare(self, inputs: torch.Tensor) -> torch.Tensor:
         """In-memory items (the whole ``(N, ...)`` tensor) as the model sees them, after ``fit``."""
@@ -115,8 +114,7 @@ class Input:
         raise InputError(f"{self.kind} inputs cannot be read from a file")
 
     def load_item(self, path: str):
-        """One item of a file source as stored, read in the loader workers (``item_transform``
-        makes the tensor)."""
+        """One item of a file source as stored, in a loader worker (``item_transform`` follows)."""
         return self.read_file(path)
 
     def check_files(self, paths: list[str]) -> dict[str, bool]:

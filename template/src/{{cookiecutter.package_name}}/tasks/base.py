@@ -103,9 +103,7 @@ class Task(nn.Module):
         """Fresh torchmetrics, by name; must contain ``score`` and ``overfit_metric``."""
         raise NotImplementedError
 
-    def metric_inputs(
-        self, outputs: torch.Tensor, targets: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def metric_inputs(self, outputs, targets) -> tuple[torch.Tensor, torch.Tensor]:
         """What the metrics are updated with (e.g. values back in original units)."""
         return outputs, targets
 
@@ -117,9 +115,7 @@ class Task(nn.Module):
         """The loss of outputs that ignore the input (None: no single level)."""
         return None
 
-    def oracle_outputs(
-        self, groups: torch.Tensor, targets: torch.Tensor, name: str
-    ) -> torch.Tensor | None:
+    def oracle_outputs(self, groups, targets, name: str) -> torch.Tensor | None:
         """Per group of identical inputs (one output for all), the output scoring best on the
         group's targets by metric ``name``; None: the task cannot tell."""
         return None
@@ -139,12 +135,11 @@ class Task(nn.Module):
         n = self.num_outputs()
         check_output_width(output, targets, n, "outputs", "output per target", f"{n} here")
 
-    def report(self, module=None) -> Report:
-        """``module``: what runs the model, for reports that read the model itself."""
+    def report(self, module=None) -> Report:  # module: for reports that read the model itself
         return self.report_class(self, module)
 
     def export_info(self) -> dict:
-        """What a consumer of an exported model needs to read its raw outputs (plain values)."""
+        """What a consumer of an exported model needs to read its raw outputs."""
         cls = type(self)
         return {
             "task": f"{cls.__module__}.{cls.__qualname__}",

@@ -37,9 +37,8 @@ class TrainingCurves(L.Callback):
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         # the rate this step uses (a per-step scheduler has moved on by the batch's end)
-        self._lr = (
-            float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers else math.nan
-        )
+        optimizers = trainer.optimizers
+        self._lr = float(optimizers[0].param_groups[0]["lr"]) if optimizers else math.nan
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs

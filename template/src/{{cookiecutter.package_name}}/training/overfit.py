@@ -37,19 +37,14 @@ class OverfitCheck(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
-        task = pl_module.task
-        self.metric = task.overfit_metric
+        task, datamodule = pl_module.task, trainer.datamodule
+        self.metric, self.chance_loss = task.overfit_metric, task.chance_loss()
         if self.target is None:
             self.target = task.overfit_target
-        self.chance_loss = task.chance_loss()
-        datamodule = trainer.datamodule
         self.num_batches = getattr(getattr(datamodule, "hparams", None), "overfit_batches", 1)
         # with several fixed batches, the target must hold on all of them at the same time
-        self._all_batches = (
-            datamodule.overfit_batches()
-            if self.num_batches > 1 and hasattr(datamodule, "overfit_batches")
-            else []
-        )
+        several = self.num_batches > 1 and hasattr(datamodule, "overfit_batches")
+        self._all_batches = datamodule.overfit_batches() if several else []
         if self._all_batches:
             xs, ys = zip(*self._all_batches, strict=True)
             self.attainable, self.conflicting = ceiling(pl_module, self.metric, xs, ys)
@@ -123,12 +118,9 @@ class OverfitCheck(L.Callback):
             if self.reached:
                 return f"{note}; reached {best} on {what} in {steps}"
             return f"{note}; did NOT reach it on {what} in {steps}; best {self.metric} {best}"
-        # a perfect score reads as a percentage; any other target as a threshold
-        goal = (
-            f"{self.target:.0%} train {self.metric}"
-            if self.target == 1.0
-            else f"train {self.metric} >= {self.target:g}"
-        )
+        goal = f"train {self.metric} >= {self.target:g}"
+        if self.target == 1.0:  # a perfect score reads as a percentage
+            goal = f"{self.target:.0%} train {self.metric}"
         if self.reached:
             return f"reached {goal} on {what} in {steps}"
         return f"did NOT reach {goal} on {what} in {steps}; best {self.metric} {best}"
@@ -145,7 +137,6 @@ class OverfitCheck(L.Callback):
             ]
         first, last = losses[0], losses[-1]
         tail = losses[-max(1, len(losses) // 10) :]
-        found = []
         if max(losses) > 3 * first or min(tail) > 1.5 * first:
             return [
                 f"the loss rose ({first:.4g} -> max {max(losses):.4g}, last {last:.4g}): the "
@@ -156,7 +147,7 @@ class OverfitCheck(L.Callback):
                 "learning rate is too high (lower optimizer.lr)"
 {%- endif %}
             ]
-        chance = self.chance_loss
+        chance, found = self.chance_loss, []
         if chance and all(abs(v - chance) < 0.05 * chance for v in tail):
             found.append(
                 f"the loss is stuck at {chance:.3f}, the loss of outputs that ignore the "
@@ -169,12 +160,10 @@ class OverfitCheck(L.Callback):
                 "learning rate (is optimizer.lr 0 or far too small?), that targets match "
                 "inputs, and that the model's output fits the targets"
             )
-        if not found:
-            found.append(
-                f"the loss decreased ({first:.4f} -> {last:.4f}) but too slowly: raise "
-                "trainer.max_steps or optimizer.lr, or use a bigger model"
-            )
-        return found
+        return found or [
+            f"the loss decreased ({first:.4f} -> {last:.4f}) but too slowly: raise "
+            "trainer.max_steps or optimizer.lr, or use a bigger model"
+        ]
 
 
 def ceiling(pl_module, metric: str, inputs: list, targets: list) -> tuple[float, int]:

@@ -54,8 +54,7 @@ class ClassificationReport(Report):
 
     def ranked_columns(self, p, d, i: int) -> dict:
         return {
-            "label": self.describe_item(p.targets[i]),
-            "prediction": self.describe_item(d["preds"][i]),
+            **super().ranked_columns(p, d, i),
             "probability": round(float(d["chosen"][i]), 6),
             "label_probability": round(float(d["probs"][i, p.targets[i]]), 6),
         }

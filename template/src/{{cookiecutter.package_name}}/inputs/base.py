@@ -128,9 +128,7 @@ class Input:
                 readable[path] = False
         return readable
 
-    def read_items(
-        self, source, column: str | None = None
-    ) -> tuple[list[str], torch.Tensor, dict] | None:
+    def read_items(self, source, column=None) -> tuple[list[str], torch.Tensor, dict] | None:
         """Many items from one source: ``(names, batch, notes)``; None when one file is one item.
 
         ``source``: a path (predict.py's ``inputs=``) or a ``JsonRows`` (serve.py); ``column``:

@@ -1,8 +1,6 @@
-"""Bias or variance? The train/val gap of the task's score read the way practitioners do, with
-advice in the order worth trying (cheapest and most effective first).
-
-The score is the task's (accuracy, F1, R², mean IoU): higher is better and a perfect model scores
-1, so one pair of tolerances reads every task.
+"""Bias or variance? The train/val gap of the task's score, with advice in the order worth trying
+(cheapest and most effective first). Every task's score is higher-is-better with 1 for a perfect
+model, so one pair of tolerances reads every task.
 """
 
 from __future__ import annotations
@@ -19,10 +17,8 @@ PRETRAINED = (
     else "a pretrained backbone (the transfer feature adds them: docs/maintenance.md)"
 )
 
-# For overfitting (high variance), in this order; what the inputs add (``Input.variance_advice``:
-# augmentation for images) comes second, after more data.
-# Every model and task reads them: the options are named where every model has them, else
-# pointed to (a model's size options differ: width, depth, dim, n_factors...).
+# For overfitting (high variance); the input's ``variance_advice`` (augmentation) comes second.
+# Options are named where every model has them, else pointed to (size options differ per model).
 OVERFIT_ADVICE = [
     "get more data (label more items)",
     f"try an architecture that generalizes better (one made for these inputs, or {PRETRAINED})",
@@ -37,8 +33,8 @@ UNDERFIT_ADVICE = [
     "raise the learning rate (optimizer.lr){{ ', or find one with lr_find=report' if 'lr_find' in cookiecutter.__features.split(',') }}",
     "reduce regularization (model.dropout, optimizer.weight_decay)",
 ]
-# For a model that learned nothing (val no better than the trivial baseline): first the learning
-# rate and the pipeline, which a bigger model or longer training would not fix.
+# For a model that learned nothing: the learning rate and the pipeline, which a bigger model or
+# longer training would not fix.
 NOTHING_LEARNED_ADVICE = [
 {%- if "lr_find" in cookiecutter.__features.split(",") %}
     "check the learning rate with lr_find=report (too high makes the loss jump or climb, too low "
@@ -64,27 +60,23 @@ def fit_verdict(
     regularized: bool = True,
 ) -> dict:
     """``train`` must be measured in eval mode (no dropout/augmentation) to be comparable.
-    ``fraction``: the share of the training split used (more data is at hand when < 1).
-    ``input_advice``: what the kind of input adds for a variance problem (its ``variance_advice``).
-    ``reference``: a reference model's scores on the same split (``name``, ``val``), compared.
-    ``regularized``: whether the run was (``regularize``): no advice to reduce what was off.
-
-    Underfitting: train score more than ``bias_tolerance`` below 1 (or val no better than the
-    trivial baseline). Overfitting: val more than ``variance_tolerance`` below train.
+    ``fraction``: the share of the training split used; ``input_advice``: the input's
+    ``variance_advice``; ``reference``: a reference model's ``name`` and ``val`` on this split;
+    ``regularized``: whether the run was (no advice to reduce what was off).
     """
     gap = train - val
     overfit_advice = [OVERFIT_ADVICE[0], *input_advice, *OVERFIT_ADVICE[1:]]
     underfit_advice = [a for a in UNDERFIT_ADVICE if regularized or "regularization" not in a]
     # (a preset may set data.fraction below 1 in mode=full too)
     all_data = f"use all the data (mode=full, data.fraction=1.0): this run saw {fraction:.1%} of it"
+    more_data = [all_data] if fraction < 1.0 else []
+    variance_advice = [*(more_data or overfit_advice[:1]), *overfit_advice[1:]]
     underfit = (1.0 - train) > bias_tolerance or val <= baseline
     overfit = gap > variance_tolerance
     if underfit and overfit and gap > 1.0 - train:
         # the gap outweighs what training misses: a bigger model or longer training would widen
         # it (noisy targets, such as ratings, never reach a train score near 1)
-        diagnosis, advice = "underfitting and overfitting", list(overfit_advice)
-        if fraction < 1.0:
-            advice[0] = all_data
+        diagnosis, advice = "underfitting and overfitting", variance_advice
         note = (
             f"fix the variance first: val {score} is {gap:.3f} below train, more than train "
             f"is below 1 ({1.0 - train:.3f}), so more capacity or training would widen the gap"
@@ -96,7 +88,7 @@ def fit_verdict(
             f"below train ({gap:.3f}); a model that cannot fit the training data cannot generalize"
         )
     elif underfit:
-        diagnosis, advice = "underfitting", list(underfit_advice)
+        diagnosis, advice = "underfitting", underfit_advice
         # nothing learned (val no better than the trivial baseline, or train barely above it:
         # e.g. a rate so high that the loss never settled): the learning rate first, not a
         # bigger model, and never "raise the learning rate"
@@ -113,21 +105,15 @@ def fit_verdict(
         else:
             note = f"train {score} {train:.3f} is low (high bias)"
     elif overfit:
-        diagnosis, advice = "overfitting", list(overfit_advice)
-        if fraction < 1.0:
-            advice[0] = all_data
+        diagnosis, advice = "overfitting", variance_advice
         note = f"val {score} is {gap:.3f} below train (high variance)"
     else:
-        diagnosis, advice = (
-            "good fit",
-            [
-                "read the interpretation report for label noise and hard cases "
-                "(python eval.py ...)",
-                f"try a bigger model, or {PRETRAINED}, to go further",
-            ],
-        )
-        if fraction < 1.0:
-            advice.insert(0, all_data)
+        diagnosis = "good fit"
+        advice = [
+            *more_data,
+            "read the interpretation report for label noise and hard cases (python eval.py ...)",
+            f"try a bigger model, or {PRETRAINED}, to go further",
+        ]
         note = f"train and val {score} are both high and close"
     message = (
         f"{diagnosis} ({score}: train {train:.4f}, val {val:.4f}, gap {gap:+.4f}, "
@@ -135,20 +121,13 @@ def fit_verdict(
     )
     compared = {}
     if reference and reference.get("val") is not None:
-        points = 100 * (val - reference["val"])
-        compared = {
-            "reference": reference["name"],
-            "reference_val": reference["val"],
-            "reference_gap": val - reference["val"],
-        }
-        where = (
-            f"{abs(points):.1f} points {'below' if points < 0 else 'above'}"
-            if round(points, 1)
-            else "level with"
-        )
-        message += (
-            f"; the network is {where} the {reference['name']} (val {score} {reference['val']:.4f})"
-        )
+        name, reference_val = reference["name"], reference["val"]
+        compared = {"reference": name, "reference_val": reference_val}
+        compared["reference_gap"] = val - reference_val
+        points, where = 100 * (val - reference_val), "level with"
+        if round(points, 1):
+            where = f"{abs(points):.1f} points {'below' if points < 0 else 'above'}"
+        message += f"; the network is {where} the {name} (val {score} {reference_val:.4f})"
     return {
         **compared,
         "diagnosis": diagnosis,

@@ -1,11 +1,6 @@
-"""Interpretation report of a trained model on one split: where and how it is wrong.
-
-The predictions of the trained module (a task and its model) are gathered here, the same way for
-every task; what the report contains is the task's report (``tasks/reports/``): per-class tables
-and a confusion matrix for classes, per-label scores for label sets, scatter and residual plots
-for numbers, per-class IoU for masks. Files go to ``<run dir>/interpret/``; the returned dict is
-summary.json's ``interpretation`` section.
-"""
+"""Interpretation report of a trained model on one split, where and how it is wrong: predictions
+gathered the same way for every task, the contents written by the task's report
+(``tasks/reports/``) into ``<run dir>/interpret/``; returns summary.json's ``interpretation``."""
 
 from __future__ import annotations
 
@@ -19,7 +14,6 @@ def interpret(
 ) -> dict:
     folder = Path(output_dir) / "interpret"
     folder.mkdir(parents=True, exist_ok=True)
-    report = module.report().interpret(
-        predict(module, datamodule, split), folder, datamodule, top_k
-    )
+    predictions = predict(module, datamodule, split)
+    report = module.report().interpret(predictions, folder, datamodule, top_k)
     return {**report, "folder": str(folder), "files": sorted(f.name for f in folder.iterdir())}

@@ -1,6 +1,5 @@
-"""Figures as PNG files: one place that sets matplotlib up for files only (Agg, no window) and
-lays out panels of images under their titles. matplotlib is imported lazily: runs without plots
-never pay for it."""
+"""Figures as PNG files: matplotlib set up for files only (Agg, no window), imported lazily (runs
+without plots never pay for it), and panels of images laid out under their titles."""
 
 from __future__ import annotations
 
@@ -39,14 +38,11 @@ def save_figure(fig, path: str | Path) -> Path:
 def panel_figure(
     rows: int, columns: int, titles: list[str], title: str = "", side: float = 1.4, fontsize=7
 ):
-    """A figure of ``rows`` x ``columns`` panels for images (axes off), panel i titled
-    ``titles[i]`` (row by row; panels past the titles untitled), under the figure's ``title``.
+    """``rows`` x ``columns`` image panels (axes off) titled row by row, under ``title``.
 
-    Sized for its titles (a panel as wide as its longest title line, lines wrapped at ``WRAP_AT``
-    characters, and as tall as its image and its title's lines) and laid out by matplotlib's
-    constrained layout, which keeps every title clear of the images and of the other titles:
-    fixed cell sizes let a three-line title run into the row above, a long one into its
-    neighbours."""
+    Sized for the titles (lines wrapped at ``WRAP_AT``) and laid out by constrained layout, which
+    keeps titles clear of images and each other: fixed cell sizes let a three-line title run into
+    the row above, a long one into its neighbours."""
     titles = [  # a long line (many labels) wraps rather than widening every panel
         "\n".join(textwrap.fill(line, WRAP_AT) for line in t.split("\n")) for t in titles
     ]
@@ -54,11 +50,8 @@ def panel_figure(
     widest = max((len(line) for t in titles for line in t.split("\n")), default=0)
     width = max(side, 0.55 * fontsize / 72 * widest)  # (a character is ~0.5 em wide)
     height = side + 1.3 * fontsize / 72 * lines
-    fig = _pyplot().figure(
-        figsize=(columns * (width + 0.1) + 0.1, rows * (height + 0.1) + (0.5 if title else 0.1)),
-        dpi=100,
-        layout="constrained",
-    )
+    size = (columns * (width + 0.1) + 0.1, rows * (height + 0.1) + (0.5 if title else 0.1))
+    fig = _pyplot().figure(figsize=size, dpi=100, layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -80,7 +73,6 @@ def show_image(ax, image: torch.Tensor) -> None:
 
 
 def grid_figure(images: torch.Tensor, titles: list[str], columns: int = 8, title: str = ""):
-    """``images``: (N, C, H, W), ``columns`` per row, each under its title."""
     n = max(1, len(images))
     columns = min(columns, n)
     fig, axes = panel_figure((n + columns - 1) // columns, columns, titles, title)
@@ -98,8 +90,7 @@ def image_grid(
 
 def show_batch(datamodule, path: str | Path, describe=str, count: int = 32) -> Path:
     """A training batch as the model sees it, augmentation included (``show_batch=true``), drawn
-    by the data's input kind (``Input.show_batch``; the caller checks ``Input.can_show``);
-    ``describe`` turns a target into a title (the task's ``describe_item``)."""
+    by ``Input.show_batch`` (the caller checks ``can_show``); ``describe``: a target's title."""
     from types import SimpleNamespace
 
     x, y = next(iter(datamodule.train_dataloader()))
@@ -109,7 +100,6 @@ def show_batch(datamodule, path: str | Path, describe=str, count: int = 32) -> P
         x, y = datamodule.on_after_batch_transfer((x, y), 0)
     finally:
         datamodule.trainer = trainer
-    policy = datamodule.augment_policy["name"]
     titles = [describe(t) for t in y[:count]]
-    title = f"training batch, augment={policy}"
+    title = f"training batch, augment={datamodule.augment_policy['name']}"
     return datamodule.input.show_batch(x[:count], titles, Path(path), title=title)

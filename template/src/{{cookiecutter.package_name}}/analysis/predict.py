@@ -1,13 +1,10 @@
-"""Predictions of a trained model on one split, in eval mode, with what each item is; and the one
-loader of trained checkpoints.
-
-Shared by interpretation, clean-data and prediction: per item its index in the data set, its file
-path (files on disk) or None (in-memory data), its target, the model's raw output and its loss.
-What the outputs *mean* is the task's business (``module.task``: ``decode``, its report).
+"""A trained model's raw outputs on one split, item by item (for interpretation, clean-data and
+prediction: what they *mean* is the task's business), and the one loader of trained checkpoints.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import torch
@@ -23,20 +20,11 @@ class Predictions:
     losses: torch.Tensor  # (N,) the task's unregularized loss per item
 
 
-def _to(value, device):
-    if isinstance(value, torch.Tensor):
-        return value.to(device)
-    if isinstance(value, (tuple, list)):
-        return type(value)(_to(v, device) for v in value)
-    if isinstance(value, dict):
-        return {k: _to(v, device) for k, v in value.items()}
-    return value
-
-
 @torch.no_grad()
 def predict(module, datamodule, split: str) -> Predictions:
-    """Run ``module`` (a task and its model) over ``split`` (no shuffling, no augmentation) on
-    the module's device."""
+    """``module`` run over ``split`` in eval mode (no shuffling, no augmentation)."""
+    from lightning.pytorch.utilities import move_data_to_device
+
     datamodule.setup()  # (once; later calls return at once)
     was_training = module.training
     module.eval()
@@ -44,7 +32,7 @@ def predict(module, datamodule, split: str) -> Predictions:
     outputs, targets, losses = [], [], []
     try:
         for x, y in datamodule.eval_dataloaders([split])[0]:
-            out = module(_to(x, device)).float()
+            out = module(move_data_to_device(x, device)).float()
             losses.append(module.task.item_losses(out, y.to(device)).cpu())
             outputs.append(out.cpu())
             targets.append(y.cpu())
@@ -52,19 +40,13 @@ def predict(module, datamodule, split: str) -> Predictions:
         module.train(was_training)
     indices = list(datamodule._split_indices(split))
     paths = getattr(datamodule, "paths", None)
-    return Predictions(
-        split=split,
-        indices=indices,
-        paths=[paths[i] for i in indices] if paths else [None] * len(indices),
-        targets=torch.cat(targets),
-        outputs=torch.cat(outputs),
-        losses=torch.cat(losses),
-    )
+    paths = [paths[i] for i in indices] if paths else [None] * len(indices)
+    targets, outputs, losses = torch.cat(targets), torch.cat(outputs), torch.cat(losses)
+    return Predictions(split, indices, paths, targets, outputs, losses)
 
 
 def item_images(datamodule, indices: list[int]) -> torch.Tensor | None:
-    """The (non-augmented) input images of the given data-set positions, for image grids; None
-    when the inputs are not images."""
+    """The (non-augmented) images at these data-set positions; None when inputs are not images."""
     inputs = datamodule.loaded.inputs
     if isinstance(inputs, torch.Tensor):
         picked = inputs[torch.as_tensor(indices, dtype=torch.long)]
@@ -77,12 +59,9 @@ def item_images(datamodule, indices: list[int]) -> torch.Tensor | None:
 
 
 def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool = True):
-    """(module, datamodule) from a checkpoint: the training module with its task (whatever its
-    kind) and its weights, and the data split they were trained on (the checkpoint carries the
-    task's class and options and the data module's settings; ``data_overrides`` change single
-    settings). ``with_data=False`` (predict, serve: new items only): the data is not read, so a
-    machine without the training data can use the model; what the input learnt comes from the
-    checkpoint."""
+    """(module, datamodule) from a checkpoint: the task, its model and weights, and the data
+    split they were trained on; ``data_overrides`` change single settings. ``with_data=False``
+    (predict, serve): the data is not read, so a machine without it can use the model."""
     from hydra.utils import get_class
 
     from ..training.checkpoints import check_same_targets, read_checkpoint, task_config
@@ -107,9 +86,8 @@ def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool 
         config[key] = {**config[key], **value} if both else value
     config.pop("_target_")
     datamodule = data_class(**config)
-    # what the data module learnt from the run's data, stored by Lightning under the class's name:
-    # the split item by item (files added since cannot leak into val/test), preprocessing learnt
-    # on the training split (applied as it was learnt)
+    # what the data module learnt, stored by Lightning under the class's name: the split item by
+    # item (files added since cannot leak into val/test), the training split's preprocessing
     datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__) or {})
     if with_data or checkpoint.get("upgraded_from") == 1:
         datamodule.setup()
@@ -128,8 +106,7 @@ def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool 
 
 
 def check_data_settings(data_class, overrides: dict) -> None:
-    """``ConfigError`` naming each ``data.<key>`` the checkpoint's data class does not take (a
-    table's data has no ``root``), and the settings it does take."""
+    """``ConfigError`` naming each ``data.<key>`` the checkpoint's data class does not take."""
     from ..training.checkpoints import refuse_renamed
     from ..training.validate import ConfigError
 
@@ -145,10 +122,7 @@ def check_data_settings(data_class, overrides: dict) -> None:
 
 
 def init_parameters(cls) -> set[str]:
-    """The keyword arguments ``cls(...)`` takes: its constructor's, and, while a constructor
-    passes ``**kwargs`` on, its base classes' ones."""
-    import inspect
-
+    """The keyword arguments ``cls(...)`` takes, following ``**kwargs`` up the base classes."""
     names: set[str] = set()
     for klass in cls.__mro__:
         if "__init__" not in vars(klass):

@@ -1,10 +1,7 @@
-"""Predict new files with a trained checkpoint: ``python predict.py ckpt_path=... inputs=...``.
-
-Preprocessing comes from the checkpoint (the data module it was trained with reads each file:
-``DataModule.read_input``); the columns come from the task's report (``prediction_row``). Files
-that cannot be read are listed in ``unreadable.txt`` and the rest are predicted; when none can be,
-the command fails with one line and writes nothing. ``read_one`` is also how serve.py reads a
-request.
+"""``python predict.py ckpt_path=... inputs=...``: new items read as the checkpoint's data module
+reads them, one row each from the task's report (``prediction_row``). Unreadable files are listed
+in ``unreadable.txt``; when none can be read, one line and nothing written. serve.py reads a
+request with ``read_one``.
 """
 
 from __future__ import annotations
@@ -31,8 +28,6 @@ MAX_PIXELS = 24_000_000
 
 
 class UnreadableInput(ValueError):
-    """An input the data module cannot read (the message: one line, why)."""
-
     user_error = True  # one line, exit status 2 (training/summary.py)
 
 
@@ -41,10 +36,9 @@ class InputTooLarge(UnreadableInput):
 
 
 def set_pixel_limit(max_pixels: int) -> None:
-    """Once, when a command starts (never per input: PIL's limit and the warning filters are
-    process-wide, and serve.py reads inputs in threads): PIL's own limit follows ``max_pixels``
-    for every image this process opens. ``read_one`` refuses larger images itself, so PIL's
-    warning for them would only repeat it."""
+    """PIL's own limit follows ``max_pixels``; once per command, never per input (PIL's limit and
+    warning filters are process-wide, serve.py reads in threads). ``read_one`` refuses larger
+    images itself, so PIL's warning would only repeat it."""
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = max_pixels
@@ -52,16 +46,14 @@ def set_pixel_limit(max_pixels: int) -> None:
 
 
 def check_pixels(source, max_pixels: int) -> None:
-    """``InputTooLarge`` for an image whose header claims more than ``max_pixels`` pixels, read
-    before anything is decoded (no shared state: safe in threads). Anything that is not an image
-    is left to the data module's reader."""
+    """``InputTooLarge`` for an image whose header claims more than ``max_pixels`` (nothing
+    decoded, no shared state: safe in threads); what is not an image is left to the reader."""
     from PIL import Image
 
     start = source.tell() if hasattr(source, "tell") else None
     try:
         with Image.open(source) as image:  # reads the header only
-            width, height = image.size
-        pixels = width * height
+            pixels = image.width * image.height
     except Image.DecompressionBombError as error:  # over twice PIL's limit: refused as it opens
         claimed = re.search(r"\((\d+) pixels\)", str(error))
         pixels = int(claimed[1]) if claimed else None
@@ -78,22 +70,18 @@ def check_pixels(source, max_pixels: int) -> None:
 
 
 def read_one(datamodule, source, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
-    """One input (a path, or a file-like request body) read by the checkpoint's data module;
-    ``UnreadableInput`` (``InputTooLarge``) with a one-line reason when it cannot be."""
+    """One input (a path or a request body) read by the checkpoint's data module."""
     check_pixels(source, max_pixels)
     try:
         return datamodule.read_input(source)
     except READ_ERRORS as error:
-        raise UnreadableInput(first_line(error)) from error
-
-
-def first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        why = str(error).strip()
+        raise UnreadableInput(why.splitlines()[0] if why else type(error).__name__) from error
 
 
 def list_inputs(inputs, column: str | None = None) -> list[Path]:
-    """The files to predict: a folder (its image files, recursively), a ``.txt`` list (one path
-    per line) or a ``.csv`` with a file column; relative paths are read from the list's folder."""
+    """A folder's image files (recursively), a ``.txt`` list or a ``.csv`` with a file column
+    (relative paths: from the list's folder), or one file."""
     path = Path(str(inputs)).expanduser()
     if path.is_dir():
         return sorted(
@@ -117,11 +105,8 @@ def list_inputs(inputs, column: str | None = None) -> list[Path]:
                 )
             entries = [row[name] for row in reader if row[name]]
     elif path.suffix.lower() == ".txt":
-        entries = [
-            line.strip()
-            for line in path.read_text().splitlines()
-            if line.strip() and not line.startswith("#")
-        ]
+        lines = path.read_text().splitlines()
+        entries = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     else:
         return [path]  # a single file
     return [_relative_to(Path(e).expanduser(), path.parent) for e in entries]
@@ -133,15 +118,9 @@ def _relative_to(entry: Path, base: Path) -> Path:
 
 @torch.no_grad()
 def predict_files(
-    task,
-    datamodule,
-    files: list[Path],
-    folder: Path,
-    batch_size: int = 64,
-    max_pixels: int = MAX_PIXELS,
+    task, datamodule, files: list[Path], folder: Path, batch_size=64, max_pixels=MAX_PIXELS
 ) -> dict:
-    """``predictions.csv`` (and ``unreadable.txt`` when some files fail) in ``folder``;
-    ``ConfigError`` naming the reasons, and nothing written, when no file can be read."""
+    """``predictions.csv`` (and ``unreadable.txt`` when some files fail) in ``folder``."""
     from rich.progress import Progress
 
     from ..data.base import unique_names
@@ -184,11 +163,9 @@ def predict_files(
 def predict_items(
     task, names: list[str], inputs: torch.Tensor, notes: dict, folder: Path, batch_size: int = 64
 ) -> dict:
-    """``predictions.csv`` for items already read: ``item``, then what the input kept to join
-    each prediction back to its row (``notes``: ``rows``, each row's position in the file, from
-    0, as ``row``; ``columns``, the cells of the columns the model does not read, in the file's
-    order), then the task's columns. A kept column named like one of those is written as
-    ``input_<name>`` (a target column ``label`` beside the predicted ``label``)."""
+    """``predictions.csv`` for items already read: ``item``, ``row`` and the kept ``columns``
+    (``notes``), then the task's columns; a kept column named like those becomes ``input_<name>``
+    (a target column ``label`` beside the predicted ``label``)."""
     if not names:
         left_out = "; ".join(str(n) for n in notes.get("left_out", [])[:3])
         raise ConfigError(
@@ -206,27 +183,21 @@ def predict_items(
             report.prediction_row(o, folder=folder, name=n)
             for n, o in zip(names[start : start + batch_size], outputs, strict=True)
         ]
-    taken = {"item", *(["row"] if numbers is not None else []), *(k for p in predicted for k in p)}
-    renamed = {}
-    for column in kept:
+    columns = {"row": numbers} if numbers is not None else {}
+    taken = {"item", *columns, *(k for p in predicted for k in p)}
+    for column, values in kept.items():
         name = column
         while name in taken:
             name = f"input_{name}"
-        renamed[column], taken = name, taken | {name}
+        columns[name], taken = values, taken | {name}
     rows = [
-        {
-            "item": n,
-            **({"row": numbers[i]} if numbers is not None else {}),
-            **{renamed[c]: values[i] for c, values in kept.items()},
-            **p,
-        }
+        {"item": n, **{c: values[i] for c, values in columns.items()}, **p}
         for i, (n, p) in enumerate(zip(names, predicted, strict=True))
     ]
     return {**write_predictions(rows, folder), **notes}
 
 
 def write_predictions(rows: list[dict], folder: Path) -> dict:
-    """``folder/predictions.csv``: one row per item, the columns in order of appearance."""
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / "predictions.csv"
     columns = list(dict.fromkeys(key for row in rows for key in row))
@@ -243,31 +214,23 @@ def run(cfg) -> dict:
 
     from .predict import load_trained
 
-    ckpt = trained_checkpoint(cfg.ckpt_path)
+    ckpt, folder = trained_checkpoint(cfg.ckpt_path), Path(cfg.paths.output_dir)
     # (new items only: the training data need not be on this machine)
     task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data), with_data=False)
     set_pixel_limit(cfg.max_pixels)
     # a file of many items (table rows), or None; column=: the input's column (new texts)
     items = datamodule.read_items(cfg.inputs, cfg.column)
     if items is not None:
-        result = predict_items(task, *items, Path(cfg.paths.output_dir), cfg.batch_size)
-        print(f"{result['predicted']} predicted -> {result['predictions']}")
-        for key, value in items[2].items():  # the data set's notes (e.g. unseen categories)
-            if value and key not in PER_ITEM_NOTES:
-                print(f"{key}: {value}")
-        return result
-    files = list_inputs(cfg.inputs, cfg.get("column"))
-    if not files:
-        raise FileNotFoundError(f"inputs={cfg.inputs}: no image files found")
-    result = predict_files(
-        task,
-        datamodule,
-        files,
-        Path(cfg.paths.output_dir),
-        cfg.batch_size,
-        cfg.max_pixels,
-    )
+        result = predict_items(task, *items, folder, cfg.batch_size)
+    else:
+        files = list_inputs(cfg.inputs, cfg.get("column"))
+        if not files:
+            raise FileNotFoundError(f"inputs={cfg.inputs}: no image files found")
+        result = predict_files(task, datamodule, files, folder, cfg.batch_size, cfg.max_pixels)
     print(f"{result['predicted']} predicted -> {result['predictions']}")
-    if result["unreadable"]:
+    for key, value in (items[2] if items else {}).items():  # e.g. unseen categories
+        if value and key not in PER_ITEM_NOTES:
+            print(f"{key}: {value}")
+    if "unreadable_list" in result:
         print(f"{result['unreadable']} unreadable -> {result['unreadable_list']}")
     return result

@@ -1,5 +1,5 @@
-"""Pieces every task's interpretation report is made of: CSV tables, a confusion-matrix figure,
-the most confused pairs, image grids of chosen items. Task-agnostic: functions of tensors."""
+"""Task-agnostic pieces of the interpretation reports: CSV and Markdown tables, the confusion
+matrix and its most confused pairs, chosen items as an image grid."""
 
 from __future__ import annotations
 
@@ -24,8 +24,7 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
 def write_per_class(
     path: Path, first: str, names: list[str], scores: dict[str, torch.Tensor], support
 ) -> Path:
-    """One row per class (or label): its name (column ``first``), each of ``scores`` (one value
-    per class, in the order given) and its support."""
+    """One row per class (or label): its name (column ``first``), each of ``scores``, support."""
     return write_csv(
         path,
         [first, *scores, "support"],
@@ -63,45 +62,31 @@ def plot_confusion_matrix(
     ax.set_title(f"confusion matrix ({split}, {int(matrix.sum())} {unit})")
     if n <= 30:
         high = float(matrix.max()) or 1.0
-        for t in range(n):
-            for q in range(n):
-                value = int(matrix[t, q])
-                if value:
-                    ax.text(
-                        q,
-                        t,
-                        str(value),
-                        ha="center",
-                        va="center",
-                        fontsize=7,
-                        color="white" if value > high / 2 else "black",
-                    )
+        for t, q in matrix.nonzero().tolist():
+            value = int(matrix[t, q])
+            colour = "white" if value > high / 2 else "black"
+            ax.text(q, t, str(value), ha="center", va="center", fontsize=7, color=colour)
     return save_figure(fig, path)
 
 
 def image_rows(
     datamodule, indices: list[int], titles: list[str], path: Path, title: str
 ) -> Path | None:
-    """The items ``indices`` (data-set positions) as an image grid; for data that is not images
-    but describes its items (table rows, texts), ``<name>_inputs.csv`` and the same as a Markdown
-    table to read (``<name>.md``); else None."""
+    """The items ``indices`` (data-set positions) as an image grid; items described in words
+    (table rows, texts) as ``<name>_inputs.csv`` and ``<name>.md``; else None."""
     images = item_images(datamodule, indices)
     if images is not None and images.dim() == 4:
         return image_grid(images, titles, path, title=title)
-    described = [datamodule.describe_input(i) for i in indices]
-    if not any(described):
+    texts = [datamodule.describe_input(i) for i in indices]
+    if not any(texts):
         return None
-    rows = [
-        [i, t.replace("\n", " "), d] for i, t, d in zip(indices, titles, described, strict=True)
-    ]
+    rows = [[i, t.replace("\n", " "), d] for i, t, d in zip(indices, titles, texts, strict=True)]
     header = ["index", "shown as", "input"]
     write_markdown(path.with_suffix(".md"), title, header, rows)
     return write_csv(path.with_name(f"{path.stem}_inputs.csv"), header, rows)
 
 
 def write_markdown(path: Path, title: str, header: list[str], rows: list[list]) -> Path:
-    """A Markdown table (readable as it is, rendered by GitHub and most editors)."""
-
     def cell(value) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
 

@@ -1,8 +1,5 @@
-"""Tasks: what the targets are. ``base.Task`` is the contract; each module here declares one kind
-of problem (loss, decoding, metrics, baseline), and ``reports/`` holds how each reads its
-predictions (interpretation, clean-data candidates, prediction rows). One training module
-(``training/module.py``) trains every task. Configs pick one by ``_target_`` (configs/task/); no
-shared module imports a task module."""
+"""Tasks: what the targets are. ``base.Task`` is the contract, one module per kind of problem;
+``reports/`` holds how each reads its predictions. Configs pick one by ``_target_``."""
 
 from .base import Task, TaskError
 

@@ -1,39 +1,15 @@
-"""The task contract: what every kind of problem declares.
+"""The task contract: what the targets are (one class, label sets, numbers, masks, ratings).
 
-A *task* is what the targets are (one class, a set of labels, numbers, a mask per pixel, ratings);
-how inputs are read (image tensors, image files, table rows, token ids) belongs to the data module.
-The shared code (run, overfit check, fit verdict, summary, sweeps, LR finder, fine-tuning, eval,
-interpretation, clean-data) reads only what this class declares; it never asks which task runs.
-The one training module (``training/module.py``) composes a task with a model and runs the
-steps, the logging, the optimizers and the checkpoint for every task.
-
-A task declares (class attributes, or methods to override):
-
-* ``target_kind``: the kind of targets it needs (the data module's ``target_kind`` must match);
-* ``head``: ``"pooled"`` (one output vector per item) or ``"dense"`` (one per pixel);
-* ``score``: the one number that says how good the model is: higher is better, a perfect model
-  scores 1 (accuracy, F1, R², mean IoU). Checkpoint monitoring, early stopping, the fit verdict,
-  the sweep table and Optuna read ``<split>/<score>``; ``overfit_metric``/``overfit_target``: what
-  the overfit check reads on the fixed batch and the value it must reach;
-* ``stratify``: how the data split stratifies (``labels``, ``label_sets``, ``quantiles``, ``none``);
-* ``describe_targets``: what it keeps of the training targets (names, scaling statistics);
-* ``num_outputs``, ``activate``, ``loss``, ``penalty``, ``item_losses``, ``decode``, ``metrics``,
-  ``metric_inputs``;
-* ``baseline``: the score of the trivial predictor (majority class, training mean, ...);
-* ``chance_loss``: the loss of outputs that ignore the input (the overfit diagnosis);
-* ``oracle_outputs``: the best outputs for a batch whose identical inputs carry different targets
-  (the overfit check's attainable ceiling, ``best_attainable``);
-* ``check_output``: a batch/output check worded in the task's own terms (the shape check);
-* ``report_class``: its report (``tasks/reports/<task>.py``): the interpretation report, what
-  makes an item suspicious (clean-data), a target and a prediction as people read them;
-* ``validate_options``: its own options checked before anything is built (``task.<option>``).
-
-Every constructor argument is a plain value (the checkpoint keeps them, ``task`` in its
-hyper-parameters); a task's own options are keyword arguments of its constructor.
+Shared code (run, overfit check, fit verdict, summary, sweeps, eval, clean-data) reads only what
+``Task`` declares and never asks which task runs; ``training/module.py`` runs the steps for every
+task. ``score`` is the one number, higher is better, 1 for a perfect model, that monitoring, early
+stopping, the verdict, sweeps and Optuna read as ``<split>/<score>``. Constructor arguments are
+plain values: the checkpoint keeps them (``task`` in its hyper-parameters).
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import ClassVar
 
 import torch
@@ -50,8 +26,7 @@ class TaskError(ValueError):
 
 
 class Task(nn.Module):
-    """(A module only so that what it keeps as tensors, such as target statistics, follows the
-    model's device; it has no weights.)"""
+    """(A module only so that its tensors, such as target statistics, follow the model's device.)"""
 
     target_kind: ClassVar[str] = ""
     head: ClassVar[str] = "pooled"
@@ -92,22 +67,20 @@ class Task(nn.Module):
 
     @classmethod
     def validate_options(cls, options: dict) -> list[str]:
-        """Problems with the task's own options (``task.<key>`` as configured), each a phrase
-        naming the key and what it accepts; checked with the rest of the run's settings."""
+        """Problems with ``task.<key>`` options, each a phrase naming the key and what it takes."""
         return []
 
     # ---- declarations: override in each task ---------------------------------------------------
     @classmethod
     def describe_targets(cls, train_targets: torch.Tensor, names: list[str]) -> dict:
-        """Plain values the task keeps about its targets, from the (full) training split."""
+        """Plain values kept about the targets (names, statistics), from the full training split."""
         return {"names": list(names)}
 
     def num_outputs(self) -> int:
         return len(self.target_info["names"])
 
     def activate(self, raw: torch.Tensor) -> torch.Tensor:
-        """The model's raw output -> the outputs the loss, ``decode`` and the metrics read (e.g.
-        squashed into a range); as it is by default."""
+        """Raw output -> what the loss, ``decode`` and metrics read (e.g. squashed into a range)."""
         return raw
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -115,7 +88,7 @@ class Task(nn.Module):
         return self.item_losses(outputs, targets).mean()
 
     def penalty(self, model: nn.Module) -> torch.Tensor | float:
-        """A regularization term on the model's weights added to the training loss (0: none)."""
+        """A regularization term on the model's weights added to the training loss."""
         return 0.0
 
     def item_losses(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -130,9 +103,7 @@ class Task(nn.Module):
         """Fresh torchmetrics, by name; must contain ``score`` and ``overfit_metric``."""
         raise NotImplementedError
 
-    def metric_inputs(
-        self, outputs: torch.Tensor, targets: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def metric_inputs(self, outputs, targets) -> tuple[torch.Tensor, torch.Tensor]:
         """What the metrics are updated with (e.g. values back in original units)."""
         return outputs, targets
 
@@ -144,19 +115,14 @@ class Task(nn.Module):
         """The loss of outputs that ignore the input (None: no single level)."""
         return None
 
-    def oracle_outputs(
-        self, groups: torch.Tensor, targets: torch.Tensor, name: str
-    ) -> torch.Tensor | None:
-        """The outputs of the best possible model on a batch where items with the same number in
-        ``groups`` have identical inputs (so any model gives them one output): per group, the
-        output that scores best on the group's targets by metric ``name``. None: the task
-        cannot tell."""
+    def oracle_outputs(self, groups, targets, name: str) -> torch.Tensor | None:
+        """Per group of identical inputs (one output for all), the output scoring best on the
+        group's targets by metric ``name``; None: the task cannot tell."""
         return None
 
     @torch.no_grad()
     def best_attainable(self, groups: torch.Tensor, targets: torch.Tensor, name: str) -> float:
-        """The highest metric ``name`` any model can reach on these targets, given which items
-        share their input (``groups``): below 1 when identical inputs have different targets."""
+        """The highest metric ``name`` any model reaches when items of one group share an input."""
         outputs = self.oracle_outputs(groups, targets, name)
         if outputs is None:
             return 1.0
@@ -165,20 +131,15 @@ class Task(nn.Module):
         return float(metric.compute())
 
     def check_output(self, inputs, targets: torch.Tensor, output: torch.Tensor) -> None:
-        """Raise ``ShapeError`` with a message in the task's terms when the batch or the output
-        does not fit (called by the shape check on one real batch)."""
+        """``ShapeError`` in the task's terms when one real batch or its output does not fit."""
         n = self.num_outputs()
         check_output_width(output, targets, n, "outputs", "output per target", f"{n} here")
 
-    def report(self, module=None) -> Report:
-        """How this task reads its predictions (``report_class``, in ``tasks/reports/``);
-        ``module``: what runs the model, for reports that read the model itself."""
+    def report(self, module=None) -> Report:  # module: for reports that read the model itself
         return self.report_class(self, module)
 
     def export_info(self) -> dict:
-        """What a consumer of an exported model needs to read its raw outputs (plain values)."""
-        import inspect
-
+        """What a consumer of an exported model needs to read its raw outputs."""
         cls = type(self)
         return {
             "task": f"{cls.__module__}.{cls.__qualname__}",
@@ -199,8 +160,7 @@ class Task(nn.Module):
 def check_output_width(
     output: torch.Tensor, targets: torch.Tensor, n: int, axis: str, each: str, detail: str
 ) -> None:
-    """``ShapeError`` unless ``output`` is ``(batch, n)``: one ``each`` (e.g. "logit per class")
-    for each of the ``n`` ``axis`` entries; ``detail`` says where ``n`` comes from."""
+    """``ShapeError`` unless ``output`` is ``(batch, n)``, one ``each`` per ``axis`` entry."""
     from ..training.shape_check import ShapeError, describe_shapes
 
     if tuple(output.shape) != (len(targets), n):
@@ -213,8 +173,7 @@ def check_output_width(
 def majority_per_group(
     groups: torch.Tensor, targets: torch.Tensor, classes: int, ignore_index: int | None = None
 ) -> torch.Tensor:
-    """Each item's most frequent class among the items of its group (per position for masks;
-    ``ignore_index`` votes for nothing), as one-hot logits with the class axis second."""
+    """Each item's group's most frequent class (per position for masks), as confident logits."""
     valid = targets != ignore_index if ignore_index is not None else torch.ones_like(targets).bool()
     votes = nn.functional.one_hot(torch.where(valid, targets, 0), classes) * valid[..., None]
     counts = votes.new_zeros((int(groups.max()) + 1, *votes.shape[1:]))

@@ -1,8 +1,4 @@
-"""Single-label classification: one class per item. Cross-entropy, accuracy as the score.
-
-Its report (``reports/classification.py``): per-class scores, the confusion matrix, the top
-losses; suspicious items for clean-data.
-"""
+"""Single-label classification: one class per item. Cross-entropy, accuracy as the score."""
 
 from __future__ import annotations
 
@@ -64,8 +60,7 @@ class ClassificationTask(Task):
             "f1_macro": MulticlassF1Score(n, average="macro"),
         }
 
-    def baseline(self, train_targets, val_targets) -> float:
-        """Accuracy of always predicting the most frequent training class."""
+    def baseline(self, train_targets, val_targets) -> float:  # always the majority class
         majority = torch.bincount(train_targets, minlength=self.num_outputs()).argmax()
         return float((val_targets == majority).float().mean())
 
@@ -73,7 +68,6 @@ class ClassificationTask(Task):
         return math.log(self.num_outputs())
 
     def oracle_outputs(self, groups, targets, name):
-        """Each group of identical inputs answered with its most frequent class."""
         return majority_per_group(groups, targets, self.num_outputs())
 
     def check_output(self, inputs, targets, output) -> None:

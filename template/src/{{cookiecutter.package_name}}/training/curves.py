@@ -1,24 +1,20 @@
-"""Training curves: every run draws its own metrics into ``plots/curves.png`` at the end of fit
-(on a thread of its own, while the run measures its splits: ``wait_written``).
+"""Training curves: every run draws its metrics into ``plots/curves.png`` at the end of fit, on a
+thread of its own while the run measures its splits (``wait_written``), and writes the numbers
+beside it (``curves.json``). Per step: the training loss and the learning rate; per epoch: the
+train loss (mean of its steps), the val loss and the task's score, as the trainer logged them.
 
-Per step: the training loss and the learning rate (first layer group); per epoch: the train loss
-(mean of the epoch's steps), the validation loss and the task's score on both splits, as the
-trainer logged them. Overfit runs that stop inside their first epoch still get the per-step curves.
-
-``step_metric`` (``mode=overfit`` sets it to the overfit check's metric): that metric is measured on
-every training batch, in eval mode, and every curve is drawn per step only. An overfit run's epochs
-repeat one batch, so a mean over an epoch (of scores measured while the weights moved) says nothing
-there: its accuracy read 0.90 while the batch was learned to 100 %.
-
-The numbers are written next to the figure (``curves.json``) to redraw or compare runs. A resumed
-run draws the epochs it ran itself.
+``step_metric`` (``mode=overfit`` sets it to the check's metric): measured on every training batch
+in eval mode, and every curve drawn per step only. An overfit run's epochs repeat one batch, so an
+epoch mean of scores measured while the weights moved says nothing: one read 0.90 while the batch
+was learned to 100 %.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import lightning as L
@@ -33,20 +29,16 @@ class TrainingCurves(L.Callback):
         self.epoch_steps: list[int] = []  # the global step at each epoch end
         self.steps: list[tuple[int, float, float]] = []  # (global step, loss, learning rate)
         self._lr = math.nan
-        self._pending: list = []  # this epoch's (step, loss tensor, lr): read once per epoch,
-        # not per step (a float() per step would wait for the GPU at every step)
-        self._drawing: _Drawing | None = None
+        # this epoch's (step, loss tensor, lr), read once per epoch: a float() per step would
+        # wait for the GPU at every step
+        self._pending: list = []
+        self._drawing: Future | None = None
         self._to_draw: tuple[str | None] | None = None  # (the task's score,) once fit has ended
-
-    def _keys(self, pl_module) -> list[str]:
-        score = getattr(pl_module.task, "score", None)  # the task's score name (acc, r2, ...)
-        return ["train/loss", "val/loss", *((f"train/{score}", f"val/{score}") if score else ())]
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         # the rate this step uses (a per-step scheduler has moved on by the batch's end)
-        self._lr = (
-            float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers else math.nan
-        )
+        optimizers = trainer.optimizers
+        self._lr = float(optimizers[0].param_groups[0]["lr"]) if optimizers else math.nan
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
@@ -58,17 +50,17 @@ class TrainingCurves(L.Callback):
             self.step_scores.append((trainer.global_step, value))
 
     def _flush(self) -> list[float]:
-        losses = [float(loss) for _, loss, _ in self._pending]
-        self.steps += [
-            (step, loss, lr) for (step, _, lr), loss in zip(self._pending, losses, strict=True)
-        ]
-        self._pending = []
+        pending, self._pending = self._pending, []
+        losses = [float(loss) for _, loss, _ in pending]
+        self.steps += [(s, loss, lr) for (s, _, lr), loss in zip(pending, losses, strict=True)]
         return losses
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         # validation of this epoch has already run: its metrics are in callback_metrics too
         logged, losses = trainer.callback_metrics, self._flush()
-        for key in self._keys(pl_module):
+        score = getattr(pl_module.task, "score", None)  # the task's score name (acc, r2, ...)
+        keys = ["train/loss", "val/loss", *((f"train/{score}", f"val/{score}") if score else ())]
+        for key in keys:
             if key == "train/loss" and losses:
                 value = sum(losses) / len(losses)
             else:
@@ -80,23 +72,12 @@ class TrainingCurves(L.Callback):
         self._flush()  # steps of an epoch that did not finish (an overfit run that stopped early)
         if trainer.is_global_zero and (self.epochs or self.steps):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # the figure (0.1-0.3 s of matplotlib) is drawn on a thread of its own while the run
-            # goes on to its final evaluation (from ``teardown``, fit's last hook: before it, the
-            # thread slowed what fit still does); ``wait_written`` returns once it is saved
+            # drawn from ``teardown``, fit's last hook (a thread started before it slowed what fit
+            # still does), while the run goes on to its final evaluation
             self._to_draw = (getattr(pl_module.task, "score", None),)
-            self.path.with_suffix(".json").write_text(
-                json.dumps(
-                    _plain(
-                        {
-                            "epochs": self.epochs,
-                            "epoch_steps": self.epoch_steps,
-                            "steps": self.steps,
-                            "step_metric": self.step_metric,
-                            "step_scores": self.step_scores,
-                        }
-                    )
-                )
-            )
+            numbers = {"epochs": self.epochs, "epoch_steps": self.epoch_steps, "steps": self.steps}
+            numbers |= {"step_metric": self.step_metric, "step_scores": self.step_scores}
+            self.path.with_suffix(".json").write_text(json.dumps(_plain(numbers)))
 
     def teardown(self, trainer, pl_module, stage: str) -> None:
         self._start_drawing()
@@ -104,7 +85,9 @@ class TrainingCurves(L.Callback):
     def _start_drawing(self) -> None:
         if self._to_draw is not None:
             (score,), self._to_draw = self._to_draw, None
-            self._drawing = _Drawing(self.draw, score)
+            pool = ThreadPoolExecutor(1, thread_name_prefix="curves-plot")
+            self._drawing = pool.submit(self.draw, score)
+            pool.shutdown(wait=False)  # (its thread ends with the drawing)
 
     def wait_written(self) -> None:
         """Until plots/curves.png is written (train.py calls this before summary.json); the
@@ -112,7 +95,7 @@ class TrainingCurves(L.Callback):
         self._start_drawing()  # (when fit stopped between its end and its teardown)
         drawing, self._drawing = self._drawing, None
         if drawing is not None:
-            drawing.wait()
+            drawing.result()
 
     def __getstate__(self) -> dict:  # a copy of the callback: a thread cannot be copied
         return {**self.__dict__, "_drawing": None}
@@ -124,9 +107,8 @@ class TrainingCurves(L.Callback):
 
     def figure(self, score: str | None):
         """Three panels: loss, the score (or ``step_metric``), learning rate; every axis named."""
-        # A bare Figure with fixed margins and legend places: tight_layout and legend
-        # placement by search measure every text and line first, which doubled the cost of a plot
-        # drawn at the end of every run (overfit checks included).
+        # A bare Figure with fixed margins and legend places: tight_layout and legend placement
+        # by search measure every text first, which doubled the cost of every run's plot.
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
 
@@ -136,37 +118,21 @@ class TrainingCurves(L.Callback):
         per_step = bool(self.step_metric)
         if self.steps:
             steps, losses, rates = zip(*self.steps, strict=True)
-            loss_ax.plot(
-                steps,
-                losses,
-                color="tab:blue",
-                alpha=1.0 if per_step else 0.3,
-                linewidth=1.2 if per_step else 0.8,
-                label="train (step)",
-            )
+            alpha, width = (1.0, 1.2) if per_step else (0.3, 0.8)
+            style = {"color": "tab:blue", "alpha": alpha, "linewidth": width}
+            loss_ax.plot(steps, losses, **style, label="train (step)")
             lr_ax.plot(steps, rates)
         if self.step_scores:
             steps, values = zip(*self.step_scores, strict=True)
             score_ax.plot(steps, values, color="tab:blue", label="train batch (step, eval mode)")
-        at = self.epoch_steps
-        for ax, key, style in (
-            (loss_ax, "train/loss", "tab:blue"),
-            (loss_ax, "val/loss", "tab:orange"),
-            (score_ax, f"train/{score}", "tab:blue"),
-            (score_ax, f"val/{score}", "tab:orange"),
-        ):
-            values = self.epochs.get(key, [])
+        for ax, split in itertools.product((loss_ax, score_ax), ("train", "val")):
+            values = self.epochs.get(f"{split}/{'loss' if ax is loss_ax else score}", [])
             if per_step or not values or all(math.isnan(v) for v in values):
                 continue
-            x = at[: len(values)] if ax is loss_ax else range(1, len(values) + 1)
-            ax.plot(
-                x,
-                values,
-                marker="o",
-                markersize=3,
-                color=style,
-                label=key.split("/")[0] + (" (epoch)" if ax is loss_ax else ""),
-            )
+            x = self.epoch_steps[: len(values)] if ax is loss_ax else range(1, len(values) + 1)
+            colour = "tab:blue" if split == "train" else "tab:orange"
+            label = split + (" (epoch)" if ax is loss_ax else "")
+            ax.plot(x, values, marker="o", markersize=3, color=colour, label=label)
         metric = self.step_metric or score or "score"
         loss_ax.set(title="loss", xlabel="step", ylabel="loss")
         score_ax.set(title=metric, xlabel="step" if per_step else "epoch", ylabel=metric)
@@ -178,27 +144,6 @@ class TrainingCurves(L.Callback):
             if ax.lines:  # the score rises
                 ax.legend(fontsize=8, loc=where)
         return fig
-
-
-class _Drawing:
-    """``function(*args)`` on a thread; ``wait`` joins it and raises what it raised."""
-
-    def __init__(self, function, *args) -> None:
-        self.error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                function(*args)
-            except BaseException as error:  # raised in the run's thread by ``wait``
-                self.error = error
-
-        self.thread = threading.Thread(target=run, name="curves-plot")
-        self.thread.start()
-
-    def wait(self) -> None:
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
 
 
 def _plain(value):

@@ -1,14 +1,10 @@
 """The overfit check: can the model learn one fixed batch by heart?
 
 Lightning's ``overfit_batches`` validates on a *validation* batch, so it cannot tell whether the
-training batch was learned. This callback measures the task's overfit metric (accuracy, exact
-match, R², pixel accuracy: ``Task.overfit_metric``) on the training batch itself, in eval mode
-(dropout off, BatchNorm running statistics), after every ``every_n_steps`` optimizer steps, stops
-training as soon as ``target`` is reached, and otherwise explains what probably went wrong.
-
-No model can tell identical inputs apart: when a batch holds identical inputs with different
-targets (a table of a few categorical columns), the task's ``best_attainable`` says the highest
-value reachable on it, and the check asks for ``target`` times that ceiling instead.
+training batch was learned. This callback measures the task's ``overfit_metric`` on the training
+batch itself, in eval mode, every ``every_n_steps`` steps, stops once ``target`` is reached and
+otherwise explains what probably went wrong. Identical inputs with different targets cap what any
+model reaches: the task's ``best_attainable`` gives that ceiling, and the goal is ``target`` of it.
 """
 
 from __future__ import annotations
@@ -32,30 +28,23 @@ class OverfitCheck(L.Callback):
         self.reached_at: int | None = None
         self.best_value = float("-inf")
         self.losses: list[float] = []
-        self.batch_size = 0
-        self.num_batches = 0
+        self.batch_size = self.num_batches = 0
         self.seconds = 0.0
         self.chance_loss: float | None = None
-        # the ceiling of each fixed batch (by batch index) and of all of them together, and how
-        # many items hold an input that also comes with another target
+        # the ceiling (value, conflicting items) of each fixed batch by index, and of all together
         self._ceilings: dict[int, tuple[float, int]] = {}
         self.attainable, self.conflicting = 1.0, 0
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
-        task = pl_module.task
-        self.metric = task.overfit_metric
+        task, datamodule = pl_module.task, trainer.datamodule
+        self.metric, self.chance_loss = task.overfit_metric, task.chance_loss()
         if self.target is None:
             self.target = task.overfit_target
-        self.chance_loss = task.chance_loss()
-        datamodule = trainer.datamodule
         self.num_batches = getattr(getattr(datamodule, "hparams", None), "overfit_batches", 1)
         # with several fixed batches, the target must hold on all of them at the same time
-        self._all_batches = (
-            datamodule.overfit_batches()
-            if self.num_batches > 1 and hasattr(datamodule, "overfit_batches")
-            else []
-        )
+        several = self.num_batches > 1 and hasattr(datamodule, "overfit_batches")
+        self._all_batches = datamodule.overfit_batches() if several else []
         if self._all_batches:
             xs, ys = zip(*self._all_batches, strict=True)
             self.attainable, self.conflicting = ceiling(pl_module, self.metric, xs, ys)
@@ -85,8 +74,7 @@ class OverfitCheck(L.Callback):
         self.seconds = time.perf_counter() - self._start
 
     def goal(self, attainable: float) -> float:
-        """The value to reach on a batch whose best attainable value is ``attainable``: the
-        target's share of it (a perfect score asks for the ceiling itself)."""
+        """The value to reach on a batch whose best attainable value is ``attainable``."""
         return self.target * attainable - 1e-6  # (float32 metrics of the same counts)
 
     # ---- verdict --------------------------------------------------------------------------
@@ -115,54 +103,40 @@ class OverfitCheck(L.Callback):
         }
 
     def message(self) -> str:
-        what = f"{self.num_batches_text()} of {self.batch_size}"
+        n = max(1, self.num_batches)
+        what = f"{n} batch{'es' if n > 1 else ''} of {self.batch_size}"
         best = f"{self.best_value:.4g}" if math.isfinite(self.best_value) else "none"
+        steps = self.reached_at if self.reached else len(self.losses)
+        steps = f"{steps} steps ({self.seconds:.1f} s)"
         if self.attainable < 1.0:
             batch = "this batch holds" if self.num_batches <= 1 else "these batches hold"
-            ceiling_note = (
+            note = (
                 f"{batch} {self.conflicting} identical inputs with different targets: the best "
                 f"attainable train {self.metric} is {self.attainable:.4g}"
                 + ("" if self.target == 1.0 else f" (target: {self.target:g} of it)")
             )
             if self.reached:
-                return (
-                    f"{ceiling_note}; reached {best} on {what} in {self.reached_at} steps "
-                    f"({self.seconds:.1f} s)"
-                )
-            return (
-                f"{ceiling_note}; did NOT reach it on {what} in {len(self.losses)} steps "
-                f"({self.seconds:.1f} s); best {self.metric} {best}"
-            )
-        # a perfect score reads as a percentage; any other target as a threshold
-        goal = (
-            f"{self.target:.0%} train {self.metric}"
-            if self.target == 1.0
-            else f"train {self.metric} >= {self.target:g}"
-        )
+                return f"{note}; reached {best} on {what} in {steps}"
+            return f"{note}; did NOT reach it on {what} in {steps}; best {self.metric} {best}"
+        goal = f"train {self.metric} >= {self.target:g}"
+        if self.target == 1.0:  # a perfect score reads as a percentage
+            goal = f"{self.target:.0%} train {self.metric}"
         if self.reached:
-            return f"reached {goal} on {what} in {self.reached_at} steps ({self.seconds:.1f} s)"
-        return (
-            f"did NOT reach {goal} on {what} in {len(self.losses)} steps "
-            f"({self.seconds:.1f} s); best {self.metric} {best}"
-        )
-
-    def num_batches_text(self) -> str:
-        n = max(1, self.num_batches)
-        return f"{n} batch" + ("es" if n > 1 else "")
+            return f"reached {goal} on {what} in {steps}"
+        return f"did NOT reach {goal} on {what} in {steps}; best {self.metric} {best}"
 
     def diagnosis(self) -> list[str]:
         """Likely causes, most specific first."""
         losses = self.losses
         if not losses:
             return ["no training step ran: check trainer.max_steps / limit_train_batches"]
-        if any(math.isnan(v) or math.isinf(v) for v in losses):
+        if not all(map(math.isfinite, losses)):
             return [
                 "the loss became NaN/inf: the learning rate is too high (lower optimizer.lr), "
                 "or the inputs contain NaN"
             ]
         first, last = losses[0], losses[-1]
         tail = losses[-max(1, len(losses) // 10) :]
-        found = []
         if max(losses) > 3 * first or min(tail) > 1.5 * first:
             return [
                 f"the loss rose ({first:.4g} -> max {max(losses):.4g}, last {last:.4g}): the "
@@ -173,7 +147,7 @@ class OverfitCheck(L.Callback):
                 "learning rate is too high (lower optimizer.lr)"
 {%- endif %}
             ]
-        chance = self.chance_loss
+        chance, found = self.chance_loss, []
         if chance and all(abs(v - chance) < 0.05 * chance for v in tail):
             found.append(
                 f"the loss is stuck at {chance:.3f}, the loss of outputs that ignore the "
@@ -186,24 +160,18 @@ class OverfitCheck(L.Callback):
                 "learning rate (is optimizer.lr 0 or far too small?), that targets match "
                 "inputs, and that the model's output fits the targets"
             )
-        if not found:
-            found.append(
-                f"the loss decreased ({first:.4f} -> {last:.4f}) but too slowly: raise "
-                "trainer.max_steps or optimizer.lr, or use a bigger model"
-            )
-        return found
+        return found or [
+            f"the loss decreased ({first:.4f} -> {last:.4f}) but too slowly: raise "
+            "trainer.max_steps or optimizer.lr, or use a bigger model"
+        ]
 
 
 def ceiling(pl_module, metric: str, inputs: list, targets: list) -> tuple[float, int]:
     """(the best value of ``metric`` any model can reach on these batches, how many of their
     items share their input with an item of another target)."""
     groups = identical_items(inputs)
-    rows = item_bytes(targets)
-    conflicting = sum(
-        len(members)
-        for members in _members(groups)
-        if len({rows[i].tobytes() for i in members}) > 1
-    )
+    seen = np.unique(np.stack([groups, identical_items(targets)], axis=1), axis=0)
+    conflicting = int((np.bincount(seen[:, 0])[groups] > 1).sum())  # groups of several targets
     if not conflicting:
         return 1.0, 0
     y = torch.cat([t.to(pl_module.device) for t in targets])
@@ -213,26 +181,17 @@ def ceiling(pl_module, metric: str, inputs: list, targets: list) -> tuple[float,
 
 def identical_items(batches: list) -> np.ndarray:
     """One group number per item of ``batches`` (concatenated): the same number for the same
-    input, whatever the input is made of (a tensor, or a tuple or dict of tensors)."""
-    _, groups = np.unique(item_bytes(batches), axis=0, return_inverse=True)
+    input, whatever it is made of (a tensor, or a tuple or dict of tensors)."""
+    rows = np.concatenate([np.concatenate(_parts(batch), axis=1) for batch in batches], axis=0)
+    _, groups = np.unique(rows, axis=0, return_inverse=True)
     return groups.reshape(-1)
 
 
-def item_bytes(batches: list) -> np.ndarray:
-    """``(items, bytes)``: each item's raw bytes, every part of it side by side."""
-    parts = [_parts(batch) for batch in batches]
-    return np.concatenate([np.concatenate(p, axis=1) for p in parts], axis=0)
-
-
 def _parts(batch) -> list[np.ndarray]:
+    """Each part of a batch as ``(items, bytes)``."""
     if isinstance(batch, dict):
         return [a for value in batch.values() for a in _parts(value)]
     if isinstance(batch, (list, tuple)):
         return [a for value in batch for a in _parts(value)]
     values = torch.as_tensor(batch).detach().cpu().contiguous()
     return [values.reshape(len(values), -1).view(torch.uint8).numpy()]
-
-
-def _members(groups: np.ndarray) -> list[np.ndarray]:
-    order = np.argsort(groups, kind="stable")
-    return np.split(order, np.flatnonzero(np.diff(groups[order])) + 1)

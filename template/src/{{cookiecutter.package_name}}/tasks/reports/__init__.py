@@ -1,8 +1,5 @@
-"""How each task reads its predictions: one file per task (``classification.py``, ...), each a
-``Report`` (``base.py``, the shared skeleton). A report writes the interpretation report
-(eval.py's ``interpret=true``), picks the clean-data candidates (clean.py, the clean feature),
-and turns one target or one raw output into what a person or a client reads (plot titles,
-predict.py's CSV, serve.py's JSON). A task names its report class in ``Task.report_class``."""
+"""How each task reads its predictions (interpretation, clean-data candidates, predict.py's rows
+and serve.py's JSON): one ``Report`` per task, on the skeleton in ``base.py``."""
 
 from .base import Report
 

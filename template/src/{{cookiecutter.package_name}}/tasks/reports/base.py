@@ -1,21 +1,9 @@
 """The skeleton every task's report runs on.
 
-``interpret`` always writes the same things in the same order: the task's own tables and plots
-(``tables``), then the ranked items (the highest losses, the largest errors, the worst masks) as a
-CSV and a figure, and returns summary.json's ``interpretation`` section: ``split``, ``items``, what
-``tables`` returned (with a one-line ``message``). ``suspicious`` gathers, per item, every reason
-the task gives (``reasons``) and the same item columns as the ranked CSV.
-
-A report declares (override in a subclass):
-
-* ``derive``: what is computed once per split from the predictions (decoded predictions,
-  probabilities, errors), handed to every other hook as ``d``;
-* ``tables``: the task's own files and summary fields;
-* ``ranked``/``ranked_file``/``ranked_title``/``ranked_header``/``ranked_columns``/``caption``:
-  which items the ranked CSV and figure show, and how;
-* ``reasons``: why an item is worth a second look (clean-data), as ``(reason, items)`` pairs;
-* ``review_columns``: an item's columns in clean-data's review (by default the ranked ones);
-* ``describe_item`` and ``prediction_row``: one target, one raw output, as read by people.
+``interpret`` writes the task's own tables and plots (``tables``), then the ranked items (highest
+losses, largest errors, worst masks) as a CSV and a figure, and returns summary.json's
+``interpretation`` section. ``suspicious`` gathers, per item, every reason the task gives
+(``reasons``) for clean-data. ``derive`` computes once per split what the other hooks read (``d``).
 """
 
 from __future__ import annotations
@@ -35,8 +23,7 @@ class Report:
     ranked_header: ClassVar[tuple[str, ...]] = ("label", "prediction")
 
     def __init__(self, task, module=None) -> None:
-        """``module``: what runs the task's model (reports that read the model itself, such as
-        learned item vectors, ask it); the task alone is enough for everything else."""
+        """``module``: what runs the task's model, for reports that read the model itself."""
         self.task, self.module = task, module
 
     # ---- declarations ------------------------------------------------------------------------
@@ -61,16 +48,11 @@ class Report:
         return f"{row['prediction']}\n{row['label']}"
 
     def show_ranked(self, p, d: dict, rows: list[dict], path: Path, datamodule) -> None:
-        """The ranked items as a figure (an image grid, or a table of described inputs)."""
-        image_rows(
-            datamodule,
-            [row["index"] for row in rows],
-            [self.caption(row) for row in rows],
-            path,
-            self.ranked_title.format(split=p.split),
-        )
+        indices, captions = [row["index"] for row in rows], [self.caption(row) for row in rows]
+        image_rows(datamodule, indices, captions, path, self.ranked_title.format(split=p.split))
 
     def reasons(self, p, d: dict, top_k: int, **options) -> list[tuple[str, list[int]]]:
+        """Why items are worth a second look (clean-data): ``(reason, items)`` pairs."""
         raise NotImplementedError
 
     def review_columns(self, p, d: dict, i: int) -> dict:
@@ -81,10 +63,9 @@ class Report:
         return str(target.tolist())
 
     def prediction_row(self, output: torch.Tensor, folder=None, name: str = "") -> dict:
-        """One new item's prediction from its raw output: a row of predict.py's CSV, and the JSON
-        answer serve.py gives (``folder`` None), so plain values typed as they are (numbers as
-        numbers). A task whose prediction is not a row (a mask) may save it into ``folder`` as a
-        file called after ``name`` and give the file's path, and serve it encoded."""
+        """One new item's prediction: a row of predict.py's CSV and serve.py's JSON (``folder``
+        None), so values typed as they are. A prediction that is no row (a mask) may be saved
+        into ``folder`` as a file called after ``name``, the row giving its path."""
         return {"prediction": self.describe_item(self.task.decode(output[None])[0])}
 
     # ---- the skeleton ------------------------------------------------------------------------
@@ -93,7 +74,6 @@ class Report:
         return {"index": p.indices[i], "path": p.paths[i] or ""}
 
     def interpret(self, p, folder: Path, datamodule, top_k: int) -> dict:
-        """Write the report into ``folder``; return summary.json's ``interpretation`` section."""
         d = self.derive(p)
         section = self.tables(p, d, folder, datamodule, top_k)
         rows = [
@@ -108,21 +88,16 @@ class Report:
         return {"split": p.split, "items": len(p.targets), **section}
 
     def suspicious(self, p, top_k: int, **options) -> list[dict]:
-        """Items worth a second look: review rows (``label``, ``prediction``, the task's columns,
-        ``loss``, ``reasons``, ``item``: the position in ``p``), for clean-data."""
+        """Review rows for clean-data: the task's columns, ``loss``, ``reasons``, ``item`` (the
+        position in ``p``)."""
         d = self.derive(p, **options)
         reasons: dict[int, list[str]] = {}
         for why, items in self.reasons(p, d, top_k, **options):
             for i in items:
                 reasons.setdefault(int(i), []).append(why)
         return [
-            {
-                **self.review_columns(p, d, i),
-                "loss": _loss(p, i),
-                "reasons": "+".join(why),
-                "item": i,
-            }
-            for i, why in reasons.items()
+            {**self.review_columns(p, d, i), "loss": _loss(p, i), "reasons": "+".join(w), "item": i}
+            for i, w in reasons.items()
         ]
 
     @staticmethod

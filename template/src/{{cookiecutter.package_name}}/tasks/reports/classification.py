@@ -14,12 +14,7 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
-from ...analysis.reports import (
-    most_confused,
-    plot_confusion_matrix,
-    write_csv,
-    write_per_class,
-)
+from ...analysis.reports import most_confused, plot_confusion_matrix, write_csv, write_per_class
 from .base import Report
 
 
@@ -59,8 +54,7 @@ class ClassificationReport(Report):
 
     def ranked_columns(self, p, d, i: int) -> dict:
         return {
-            "label": self.describe_item(p.targets[i]),
-            "prediction": self.describe_item(d["preds"][i]),
+            **super().ranked_columns(p, d, i),
             "probability": round(float(d["chosen"][i]), 6),
             "label_probability": round(float(d["probs"][i, p.targets[i]]), 6),
         }

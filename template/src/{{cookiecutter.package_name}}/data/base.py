@@ -1,15 +1,10 @@
-"""One DataModule base for every data set, whatever the task: a concrete data set (a *source*)
-only says what its items and targets are (``load``) and which kind of targets (``target_kind``).
+"""One DataModule base for every data set: it owns the seeded split (``split.py``), the
+``fraction``, the ``overfit_batches``, augmentation and ``classes``; a concrete data set only
+loads its items and targets (``load``). What one item is belongs to ``self.input`` (``inputs/``).
 
-The base owns the seeded split (``split_seed``, stratified as the task says: ``split.py``), the
-fixed ``fraction`` of the training split, the ``overfit_batches``, ``augment``ation (training
-only), ``classes`` and the clean feature's ``decisions``. In-memory tensors are served as whole
-batches by tensor indexing. Data read from files names each item (``item_keys``): the checkpoint
-keeps which items each split held, so eval, predict and resume reuse that split however the
-folder changed; new items are left out, gone ones counted (``split_changes``), rather than val/test
-items silently moving into training. What one item is belongs to ``self.input`` (``inputs/``):
-it learns its preprocessing on the training split, augments, reads new items and describes
-itself to a model; the base never asks which kind it is.
+Data read from files names each item (``item_keys``): the checkpoint keeps the split by name, so
+eval, predict and resume reuse it however the folder changed; new items are left out and gone
+ones counted (``split_changes``) rather than val/test items silently moving into training.
 """
 
 from __future__ import annotations
@@ -35,10 +30,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class LoadedData:
-    """All items, their targets and the targets' names. ``inputs``: an ``(N, ...)`` tensor, or a
-    ``Dataset`` of ``(input, target)``; ``val_indices``: the data set's own validation items;
-    ``item_keys``: a stable name per item (a path under the data's root) for data that can change
-    between runs: checkpoints keep the split by these names."""
+    """``inputs``: an ``(N, ...)`` tensor, or a ``Dataset`` of ``(input, target)``;
+    ``val_indices``: the data set's own validation items; ``item_keys``: a stable name per item
+    (a path under the data's root) for data that can change between runs."""
 
     inputs: torch.Tensor | Dataset
     targets: torch.Tensor
@@ -409,8 +403,7 @@ class DataModule(L.LightningDataModule):
         }
 
     def notes(self) -> list[str]:
-        """What a person should know about how the data was read, one line each (the console
-        prints them under the data line)."""
+        """What a person should know about how the data was read, one line each."""
         notes = self.input.notes()
 {%- if "clean" in cookiecutter.__features.split(",") %}
         if self.hparams.decisions:

@@ -1,10 +1,6 @@
 """Images: in-memory tensors (``ImageInput``) or files read item by item (``ImageFileInput``).
-
-Both are shown as picture grids, tell a model ``InputFacts(kind="image", shape=(C, H, W))`` and
-say what augmentation may do to them (options of the data yaml's ``input:``): ``hflip_ok`` (not
-digits), ``geometric_ok`` (not when targets are angles or positions) and, for tensors, ``masks``
-(per-pixel targets, moved with their image).
-"""
+Options say what augmentation may do: ``hflip_ok`` (not digits), ``geometric_ok`` (not when
+targets are angles or positions) and, for tensors, ``masks`` (moved with their image)."""
 
 from __future__ import annotations
 
@@ -115,9 +111,7 @@ class ImageInput(Input):
 
 class ImageFileInput(ImageInput):
     """Image files read in the loader workers: resized to ``image_size`` (shorter side, then a
-    centre crop), normalized with ``mean``/``std``, augmented per item (torchvision v2). Left at
-    null, these follow a pretrained model, else the data: the training images' median shorter
-    side (``data/image_folder.py``; kept in the checkpoint) and ImageNet's statistics."""
+    centre crop), normalized with ``mean``/``std``, augmented per item (torchvision v2)."""
 
     size_settings = "data.image_size, data.channels"
     resize_text = "shorter side to {height}, then center crop {height}x{width}"

@@ -1,13 +1,12 @@
-"""Data sets (sources). ``base.DataModule`` owns splitting, the fraction subset and the overfit
-batch; a concrete source only says what its items and targets are (and which kind of targets);
-what one item is belongs to its input (``inputs/``)."""
+"""Data sets (sources): ``base.DataModule`` owns splitting, the fraction and the overfit batches;
+a source says what its items and targets are; what one item is, its input (``inputs/``)."""
 
 from .base import DataModule, LoadedData
 
 __all__ = ["DataModule", "LoadedData", "upgrade_config"]
 
-# data classes merged into one source since: the data config an older checkpoint stores names
-# them (module.class under this package -> the source now, and the settings that select them)
+# classes since merged into one source, as older checkpoints' data configs name them (module.class
+# under this package -> the source now, and the target kind that selects them)
 MERGED = {
     "digits_multilabel.DigitsMultiLabelDataModule": ("digits.DigitsDataModule", "multilabel"),
     "digits_regression.DigitsRegressionDataModule": ("digits.DigitsDataModule", "continuous"),
@@ -16,12 +15,9 @@ MERGED = {
 
 
 def upgrade_config(config: dict) -> dict:
-    """A data config as stored in a checkpoint, naming the source as it is now called (the same
-    items, split and targets); other configs are returned as they are."""
-    prefix = f"{__name__}."
-    target = str(config.get("_target_", ""))
+    """A checkpoint's data config naming the source as it is now called; others as they are."""
+    prefix, target = f"{__name__}.", str(config.get("_target_", ""))
     merged = MERGED.get(target.removeprefix(prefix)) if target.startswith(prefix) else None
     if merged is None:
         return config
-    source, target_kind = merged
-    return {**config, "_target_": prefix + source, "target_kind": target_kind}
+    return {**config, "_target_": prefix + merged[0], "target_kind": merged[1]}

@@ -1,15 +1,9 @@
-"""Augmentation policies (``configs/augment/*.yaml``), read the way each kind of data needs them.
-
-One policy, two executions, because the data decides what is cheap:
-
-* in-memory tensors (digits): the whole batch is transformed at once, on the device, after the
-  transfer (``batch_augment``) - per-item transforms would undo the tensor-batch speed-up;
-* image files: torchvision v2 transforms per item, in the loader workers (``item_transforms``).
-
-A policy is a plain dict (it travels in checkpoints); ``True``/``False`` are accepted for old
-configs and mean ``light``/``none``. Targets decide what may move: a data set whose targets are
-positions or angles sets the input's ``geometric_ok: false``; masks are transformed with their
-images (``joint_augment``) when the input says its targets are masks (``inputs/image.py``).
+"""Augmentation policies (``configs/augment/*.yaml``), run the way each kind of data needs them:
+in-memory tensors as whole batches on the device after the transfer (``batch_augment``: per-item
+transforms would undo the tensor-batch speed-up), image files per item with torchvision v2 in the
+loader workers (``item_transforms``). A policy is a plain dict (it travels in checkpoints);
+``True``/``False`` (old configs) mean ``light``/``none``. Targets that are positions or angles
+forbid moving the image (``geometric_ok``); masks move with their images (``joint_augment``).
 """
 
 from __future__ import annotations
@@ -21,16 +15,8 @@ from torch.nn import functional as F
 
 from ..training.validate import ConfigError
 
-DEFAULTS = {
-    "name": "none",
-    "shift": 0.0,
-    "rotate": 0.0,
-    "scale": [1.0, 1.0],
-    "crop_scale": [1.0, 1.0],
-    "flip": False,
-    "color": 0.0,
-    "erase": 0.0,
-}
+DEFAULTS = {"name": "none", "shift": 0.0, "rotate": 0.0, "scale": [1.0, 1.0]}
+DEFAULTS |= {"crop_scale": [1.0, 1.0], "flip": False, "color": 0.0, "erase": 0.0}
 LIGHT = {**DEFAULTS, "name": "light", "shift": 0.125, "crop_scale": [0.5, 1.0], "flip": True}
 
 
@@ -42,8 +28,7 @@ def policy(augment: dict | bool | str | None) -> dict:
         return dict(DEFAULTS)
     if isinstance(augment, str):
         raise ConfigError(f"unknown augmentation '{augment}': use augment=none|light|strong")
-    unknown = set(augment) - set(DEFAULTS) - {"show_batch"}
-    if unknown:
+    if unknown := set(augment) - set(DEFAULTS) - {"show_batch"}:
         raise ConfigError(
             f"unknown augmentation option(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}"
         )
@@ -58,38 +43,34 @@ def is_active(p: dict) -> bool:
 def batch_augment(
     images: torch.Tensor, p: dict, flip_ok: bool = False, geometric_ok: bool = True
 ) -> torch.Tensor:
-    """Random shift/rotation/zoom (one ``grid_sample``), optional flips and erasing, per image.
-    ``geometric_ok=False`` (targets that are positions or angles: moving the image would make
-    them lie) keeps only erasing."""
+    """Random shift/rotation/zoom (one ``grid_sample``), flips and erasing, per image;
+    ``geometric_ok=False`` keeps only erasing."""
     n, _, h, w = images.shape
-    device = images.device
-    if not geometric_ok:
-        pass
-    elif p["rotate"] or tuple(p["scale"]) != (1.0, 1.0):
-        images = _affine(images, p)
-    elif p["shift"]:
-        images = random_shift(images, max_shift=max(1, round(p["shift"] * min(h, w))))
-    if p["flip"] and flip_ok and geometric_ok:
-        flip = torch.rand(n, device=device) < 0.5
-        images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+    if geometric_ok:
+        if p["rotate"] or tuple(p["scale"]) != (1.0, 1.0):
+            theta = _theta(p, n, images.device)
+            grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+            images = F.grid_sample(images, grid, padding_mode="border", align_corners=False)
+        elif p["shift"]:
+            images = random_shift(images, max_shift=max(1, round(p["shift"] * min(h, w))))
+        if p["flip"] and flip_ok:
+            flip = torch.rand(n, device=images.device) < 0.5
+            images = torch.where(flip[:, None, None, None], images.flip(-1), images)
     if p["erase"]:
         images = _erase(images, p["erase"])
     return images
 
 
-def _affine(images: torch.Tensor, p: dict) -> torch.Tensor:
-    n = images.shape[0]
-    device = images.device
+def _theta(p: dict, n: int, device) -> torch.Tensor:
+    """``(n, 2, 3)`` random rotations, zooms and shifts (output to input grid coordinates)."""
     angle = (torch.rand(n, device=device) * 2 - 1) * math.radians(p["rotate"])
     low, high = p["scale"]
     zoom = low + torch.rand(n, device=device) * (high - low)
     shift = (torch.rand(n, 2, device=device) * 2 - 1) * 2 * p["shift"]  # grid units span 2
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack(
+    return torch.stack(
         [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
     )
-    grid = torch.nn.functional.affine_grid(theta, list(images.shape), align_corners=False)
-    return torch.nn.functional.grid_sample(images, grid, padding_mode="border", align_corners=False)
 
 
 def _erase(images: torch.Tensor, probability: float) -> torch.Tensor:
@@ -102,68 +83,41 @@ def _erase(images: torch.Tensor, probability: float) -> torch.Tensor:
     left = (torch.rand(n, device=device) * (w - ew + 1)).long()
     rows = torch.arange(h, device=device)[None, :]
     cols = torch.arange(w, device=device)[None, :]
-    inside = ((rows >= top[:, None]) & (rows < (top + eh)[:, None]))[:, :, None] & (
-        (cols >= left[:, None]) & (cols < (left + ew)[:, None])
-    )[:, None, :]
+    in_rows = (rows >= top[:, None]) & (rows < (top + eh)[:, None])
+    in_cols = (cols >= left[:, None]) & (cols < (left + ew)[:, None])
     chosen = torch.rand(n, device=device) < probability
-    mask = (inside & chosen[:, None, None])[:, None]
+    mask = (in_rows[:, :, None] & in_cols[:, None, :] & chosen[:, None, None])[:, None]
     return images.masked_fill(mask, 0.0)
 
 
 def random_shift(images: torch.Tensor, max_shift: int) -> torch.Tensor:
     """Translate each image by up to ``max_shift`` pixels (edge padding), all in one gather."""
-    n, _, h, w = images.shape
-    padded = torch.nn.functional.pad(images, [max_shift] * 4, mode="replicate")
-    dy = torch.randint(0, 2 * max_shift + 1, (n,), device=images.device)
-    dx = torch.randint(0, 2 * max_shift + 1, (n,), device=images.device)
-    rows = (dy[:, None] + torch.arange(h, device=images.device))[:, None, :, None]
-    cols = (dx[:, None] + torch.arange(w, device=images.device))[:, None, None, :]
-    batch = torch.arange(n, device=images.device)[:, None, None, None]
-    channels = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
-    return padded[batch, channels, rows, cols]
+    (n, c, h, w), device = images.shape, images.device
+    padded = F.pad(images, [max_shift] * 4, mode="replicate")
+    dy = torch.randint(0, 2 * max_shift + 1, (n,), device=device)
+    dx = torch.randint(0, 2 * max_shift + 1, (n,), device=device)
+    rows = (dy[:, None] + torch.arange(h, device=device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=device))[:, None, None, :]
+    batch = torch.arange(n, device=device)[:, None, None, None]
+    return padded[batch, torch.arange(c, device=device)[None, :, None, None], rows, cols]
 
 
 def joint_augment(
     images: torch.Tensor, masks: torch.Tensor, p: dict, flip_ok: bool, ignore_index: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The same random affine transform and flip for each image ``(N, C, H, W)`` and its mask
-    ``(N, H, W)``: the image bilinear, the mask nearest-neighbour (classes never blend); mask pixels
-    that come from outside the image become ``ignore_index`` (void: in no loss or metric).
-    Erasing is left out: it would hide pixels the mask still labels."""
+    ``(N, H, W)``: the mask nearest-neighbour (classes never blend), pixels from outside the image
+    ``ignore_index``. No erasing: it would hide pixels the mask still labels."""
     n, device = images.shape[0], images.device
-    angle = (torch.rand(n, device=device) * 2 - 1) * math.radians(p["rotate"])
-    low, high = p["scale"]
-    zoom = low + torch.rand(n, device=device) * (high - low)
-    shift = (torch.rand(n, 2, device=device) * 2 - 1) * 2 * p["shift"]  # grid units span 2
-    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    flip = (
-        (torch.rand(n, device=device) < 0.5)
-        if (p["flip"] and flip_ok)
-        else torch.zeros(n, dtype=torch.bool, device=device)
-    )
-    mirror = torch.where(flip, -1.0, 1.0)  # flipping = mirroring the sampling grid's x
-    theta = torch.stack(
-        [
-            torch.stack([cos * mirror, -sin, shift[:, 0]], 1),
-            torch.stack([sin * mirror, cos, shift[:, 1]], 1),
-        ],
-        1,
-    )
+    theta = _theta(p, n, device)
+    if p["flip"] and flip_ok:  # flipping = mirroring the sampling grid's x
+        flip = torch.rand(n, device=device) < 0.5
+        theta[:, :, 0] *= torch.where(flip, -1.0, 1.0)[:, None]
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     moved = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
     # classes + 1 so that 0 marks "from outside the image" after zero padding
-    labels = (
-        F.grid_sample(
-            (masks + 1).float()[:, None],
-            grid,
-            mode="nearest",
-            padding_mode="zeros",
-            align_corners=False,
-        )[:, 0]
-        .round()
-        .long()
-        - 1
-    )
+    labels = F.grid_sample((masks + 1).float()[:, None], grid, mode="nearest", align_corners=False)
+    labels = labels[:, 0].round().long() - 1
     return moved, torch.where(labels < 0, ignore_index, labels)
 
 

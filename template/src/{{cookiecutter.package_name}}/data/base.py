@@ -1,33 +1,10 @@
-"""One DataModule base for every data set, whatever the task.
+"""One DataModule base for every data set: it owns the seeded split (``split.py``), the
+``fraction``, the ``overfit_batches``, augmentation and ``classes``; a concrete data set only
+loads its items and targets (``load``). What one item is belongs to ``self.input`` (``inputs/``).
 
-It owns everything the workflow needs from data, so concrete data sets stay tiny:
-
-* a seeded train/val/test split (``split_seed``, independent of the training seed), stratified as
-  the task declares (``stratify``: labels, label sets, quantile bins or none; see ``split.py``);
-* ``fraction``: a fixed, seeded subset of the *training* split (val/test untouched);
-* ``overfit_batches``: a fixed set of training batches served again and again (no shuffling);
-* in-memory tensors served as whole batches by tensor indexing, not item by item;
-* ``augment``: a policy from ``configs/augment/`` (see ``augment.py``), training split only;
-  in-memory tensors are augmented as whole batches after the transfer to the device;
-* ``classes``: keep only some labels (a smaller task from the same data, class targets only);
-* ``decisions`` (the clean feature): the clean-data review's ``decisions.json`` (``clean.py
-  step=apply`` on data without files of its own, read by ``decisions.py``): its items are dropped
-  from every split and relabelled; the decisions are kept in the checkpoint, so eval and predict
-  need no file;
-* a stored split for files: data read from files names each item (``item_keys``: its path
-  relative to the data's root); the checkpoint keeps which items each split held, and eval,
-  predict and resume reuse exactly that assignment, however the folder changed since. Items that
-  appeared since are left out of every split, items that disappeared are counted; both are
-  reported (``split_changes`` in summary.json) instead of silently moving val/test items into
-  training.
-
-A concrete data set is a *source*: it says what its items and targets are (``load``) and which
-kind of targets it has (``target_kind``, checked against the task's). What one item is (an image,
-a table row, a text, a signal) is the *input*'s business: ``self.input``, built from the data
-config's ``input:`` entry (``_target_`` + options; ``inputs/``) or the source's
-``default_input``. The base asks it to learn its preprocessing on the training split (kept in the
-checkpoint), to augment training batches, to read new items and to describe itself to a model
-(``input_facts``); it never asks which kind it is.
+Data read from files names each item (``item_keys``): the checkpoint keeps the split by name, so
+eval, predict and resume reuse it however the folder changed; new items are left out and gone
+ones counted (``split_changes``) rather than val/test items silently moving into training.
 """
 
 from __future__ import annotations
@@ -53,17 +30,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class LoadedData:
-    """What a concrete data set provides: all items, their targets and the targets' names.
-
-    ``inputs`` is an ``(N, ...)`` tensor for data that fits in memory (served as tensor batches),
-    or a ``Dataset`` of ``(input, target)`` pairs otherwise. ``targets``: ``(N,)`` class indices,
-    ``(N, L)`` multi-hot label sets, ``(N, K)`` numbers, ``(N, H, W)`` masks, ... as the task
-    expects. ``target_names``: the class / label / target-column names. ``val_indices``: the
-    data set's own validation items (e.g. a CSV's ``is_valid`` column), used as the val split;
-    train and test are then split, seeded, from the other items. ``item_keys``: a stable name per
-    item (a file's path relative to the data's root) for data that can change between runs:
-    checkpoints keep the split by these names.
-    """
+    """``inputs``: an ``(N, ...)`` tensor, or a ``Dataset`` of ``(input, target)``;
+    ``val_indices``: the data set's own validation items; ``item_keys``: a stable name per item
+    (a path under the data's root) for data that can change between runs."""
 
     inputs: torch.Tensor | Dataset
     targets: torch.Tensor
@@ -91,8 +60,7 @@ class TensorBatches(Dataset):
 
 
 class FileItems(Dataset):
-    """``(item as stored, target)`` pairs read from ``paths`` when asked for; ``load`` reads one
-    file (the input's ``load_item``)."""
+    """``(item as stored, target)`` pairs, each file read by ``load`` when asked for."""
 
     def __init__(self, paths: list[str], targets: torch.Tensor, load) -> None:
         self.paths, self.targets, self.load = paths, targets, load
@@ -122,13 +90,11 @@ class ItemSubset(Dataset):
 
 
 class DataModule(L.LightningDataModule):
-    """Subclasses implement ``load()`` and name their input kind (``default_input``, or the
-    config's ``input:``)."""
+    """Subclasses implement ``load()`` and name their input (``default_input`` or ``input:``)."""
 
     name = "data"
     target_kind = "class"  # what the targets are; the task says which kind it needs
-    # the ``input:`` entry used when the config gives none (``inputs.base.input_spec``)
-    default_input: ClassVar[dict | None] = None
+    default_input: ClassVar[dict | None] = None  # the ``input:`` entry when the config has none
 
     def __init__(
         self,
@@ -151,13 +117,16 @@ class DataModule(L.LightningDataModule):
         input: dict | Input | None = None,
     ) -> None:
         super().__init__()
+        # (a checkpoint's decisions too: validate_config sees no file)
+        if decisions and (problem := without_clean()):
+            raise ConfigError(problem)
+{%- if "clean" in cookiecutter.__features.split(",") %}
         self.decisions_source = decisions if isinstance(decisions, str) else "the checkpoint"
-        if decisions:  # (the clean feature's; a checkpoint's too, validate_config sees no file)
-            if problem := without_clean():
-                raise ConfigError(problem)
+        if decisions:
             from .decisions import read_decisions
 
             decisions = read_decisions(decisions) if isinstance(decisions, str) else decisions
+{%- endif %}
         if not 0.0 < fraction <= 1.0:
             raise ConfigError(f"data.fraction must be in (0, 1], got {fraction}")
         test = DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction
@@ -168,12 +137,11 @@ class DataModule(L.LightningDataModule):
             )
         if batch_size < 1 or overfit_batches < 0:
             raise ConfigError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
-        # plain values: the checkpoint can rebuild the same split (not logged: run.py logs the
-        # whole config)
+        # plain values, so a checkpoint rebuilds the same split (run.py logs the whole config)
         self.save_hyperparameters(logger=False)
         self.hparams["decisions"] = decisions  # what the file said: eval and predict need no file
-        # the input kind: the config's (a dict, or built already by hydra's recursive
-        # instantiate), else the source's own; no kind at all: the contract's defaults
+        # the config's input (a dict, or built already by hydra's recursive instantiate), else
+        # the source's own, else the contract's defaults
         spec = input or self.default_input
         self.input: Input = spec if isinstance(spec, Input) else build_input(spec or {})
         if isinstance(input, Input):
@@ -185,23 +153,22 @@ class DataModule(L.LightningDataModule):
         self._input_restored = False  # a checkpoint's input state: new items need no data
         self._stored_split: dict[str, list[str]] | None = None  # from a checkpoint
         self.split_changes: dict = {}  # items that appeared / disappeared since the checkpoint
+{%- if "clean" in cookiecutter.__features.split(",") %}
         self._dropped: set[int] = set()  # items the clean-data decisions delete
+{%- endif %}
 
     def config(self) -> dict:
         """Plain values that rebuild this data module (stored in checkpoints)."""
         cls = type(self)
         return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **dict(self.hparams)}
 
-    # ---- what a concrete data set provides -------------------------------------------------
     def load(self) -> LoadedData:
         raise NotImplementedError
 
     @classmethod
     def settings_from_model(cls, settings: dict, model_config: dict) -> dict:
-        """Settings this data set takes from the model (a zoo backbone's input size and
-        normalization), for the keys ``settings`` leaves unset: the input's options
-        (``Input.settings_from_model``). Called before construction, so the data module never
-        changes afterwards."""
+        """The input's options that ``settings`` leaves unset, from the model (a zoo backbone's
+        input size, normalization); called before construction: the module never changes after."""
         from hydra.utils import get_class
 
         spec = settings.get("input") or cls.default_input
@@ -212,38 +179,32 @@ class DataModule(L.LightningDataModule):
         return {"input": {**spec, **chosen}} if chosen else {}
 
     def reference_scores(self, task, splits: list[str]) -> dict | None:
-        """A reference model to compare the network with, fitted on the same training items
-        (e.g. gradient boosting for tables): ``{"name", "metric", <split>: score}`` with the
-        task's score, or None (the default: no reference)."""
+        """A reference model fitted on the same training items (e.g. gradient boosting for
+        tables): ``{"name", "metric", <split>: score}``, or None (no reference)."""
         return None
 
     def item_transform(self, train: bool):
         """Per-item transform for ``Dataset`` inputs (files); unused for tensors."""
         return self.input.item_transform(train, self.augment_policy)
 
-    # ---- new inputs (predict.py, export) -----------------------------------------------------
+    # ---- new inputs (predict.py, export) ---------------------------------------------------------
     def read_input(self, path) -> torch.Tensor:
-        """One input file (a path or a request body) as the model sees it, preprocessed like an
-        evaluation item of this data (``Input.read_file``). Raises ``OSError``/``ValueError``
-        (``InputError``) for a bad file."""
+        """One input file (a path or a request body) preprocessed like an evaluation item;
+        ``OSError``/``ValueError`` (``InputError``) for a bad file."""
         self._input_ready()
         return self.input.read_file(path)
 
     def describe_input(self, index: int) -> str:
-        """Item ``index`` as a person reads it in a review CSV ("" for items shown as pictures,
-        or by their file path)."""
+        """Item ``index`` as a person reads it in a review CSV ("" for pictures and files)."""
         inputs = self.loaded.inputs
-        return self.input.describe_item(
-            inputs.paths[index] if isinstance(inputs, FileItems) else inputs[index]
-        )
+        item = inputs.paths[index] if isinstance(inputs, FileItems) else inputs[index]
+        return self.input.describe_item(item)
 
     def read_items(
         self, inputs, column: str | None = None
     ) -> tuple[list[str], torch.Tensor, dict] | None:
-        """New items that one input file holds (the rows of a table): (item names, model inputs,
-        notes for the report). None: ``inputs`` names files, each one item read by
-        ``read_input``. ``column``: the input's one column, named by the user (new texts). What
-        ``inputs`` and the notes may be: ``Input.read_items`` (inputs/base.py)."""
+        """New items that one input file holds (a table's rows): (names, model inputs, notes);
+        None: ``inputs`` names files, read by ``read_input``. See ``Input.read_items``."""
         self._input_ready()
         return self.input.read_items(inputs, column)
 
@@ -253,44 +214,43 @@ class DataModule(L.LightningDataModule):
         return self.input.preprocessing()
 
     def restore_input_facts(self, facts: dict) -> None:
-        """The item shape the model was built for (``inputs`` of the checkpoint), where the
-        input learns it from the training items (in-memory images) rather than storing it."""
+        """The item shape the model was built for (the checkpoint's ``inputs``), where the input
+        learns it from the training items rather than storing it."""
         if facts.get("shape") is not None and getattr(self.input, "shape", None) is None:
             self.input.shape = tuple(facts["shape"])
 
     def _input_ready(self) -> None:
-        """What the input learnt on the training split, for new items: restored from a
-        checkpoint (predict and serve need no training data), else learnt by setting up."""
+        # restored from a checkpoint (predict and serve need no training data), else learnt
         if not self._input_restored:
             self.loaded  # noqa: B018
 
-    # ---- splitting ---------------------------------------------------------------------------
+    # ---- splitting -------------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
         if self._loaded is not None:
             return
         self._loaded = data = self.load()
-        if self.hparams.classes is not None:
-            self._loaded = data = keep_classes(data, list(self.hparams.classes))
-        # the split (and folds) drawn on the labels as read: a relabelled item stays where it was,
-        # so scores after a clean-data review compare with the run before it
-        targets = data.targets.clone() if self.hparams.decisions else data.targets
-        if self.hparams.decisions:
+        h = self.hparams
+        if h.classes is not None:
+            self._loaded = data = keep_classes(data, list(h.classes))
+{%- if "clean" in cookiecutter.__features.split(",") %}
+        # split on the labels as read: a relabelled item stays where it was, so scores after a
+        # clean-data review compare with the run before it
+        targets = data.targets.clone() if h.decisions else data.targets
+        if h.decisions:
             from .decisions import apply_decisions
 
-            self._dropped = apply_decisions(data, self.hparams.decisions, self.decisions_source)
+            self._dropped = apply_decisions(data, h.decisions, self.decisions_source)
+{%- else %}
+        targets = data.targets
+{%- endif %}
         if len(targets) != len(data.inputs):
             raise ValueError(f"{self.name}: {len(data.inputs)} inputs but {len(targets)} targets")
         if data.item_keys is not None:
             data.item_keys = unique_names(data.item_keys)
         self.indices = split_indices(
-            targets,
-            self.hparams.stratify,
-            self.hparams.val_fraction,
-            self.hparams.test_fraction,
-            self.hparams.split_seed,
-            fixed_val=data.val_indices,
+            targets, h.stratify, h.val_fraction, h.test_fraction, h.split_seed, data.val_indices
         )
-        if self.hparams.folds:
+        if h.folds:
             self.indices = self.fold_split(self.indices, targets)
         self._reuse_stored_split()
         self._prepare_inputs(data.inputs)
@@ -298,9 +258,8 @@ class DataModule(L.LightningDataModule):
     def fold_split(
         self, indices: dict[str, list[int]], targets: torch.Tensor
     ) -> dict[str, list[int]]:
-        """Cross-validation (``folds`` > 0): this fold's train and val items (data/folds.py, a
-        file of the cv feature); a data module that builds its split in a ``setup`` of its own
-        calls this too."""
+        """This cross-validation fold's train and val items (data/folds.py, the cv feature's);
+        a data module with a ``setup`` of its own calls this too."""
         from .folds import fold_split
 
         return fold_split(self, indices, targets)
@@ -323,69 +282,58 @@ class DataModule(L.LightningDataModule):
             known = {key for names in stored.values() for key in names}
             appeared = [key for key in keys if key not in known]
             gone = sorted(known - set(position))
-            self.split_changes = (
-                {
+            self.split_changes = {}
+            if appeared or gone:
+                self.split_changes = {
                     "appeared": len(appeared),
                     "disappeared": len(gone),
                     "appeared_examples": appeared[:5],
                     "disappeared_examples": gone[:5],
                 }
-                if appeared or gone
-                else {}
-            )
-            if self.split_changes:
                 log.warning(
-                    "%s: the split is the checkpoint's; since then %d item(s) appeared "
-                    "(left out of every split: %s) and %d disappeared (%s)",
-                    self.name,
-                    len(appeared),
-                    ", ".join(appeared[:3]) or "-",
-                    len(gone),
-                    ", ".join(gone[:3]) or "-",
+                    f"{self.name}: the split is the checkpoint's; since then {len(appeared)} "
+                    f"item(s) appeared (left out of every split: {', '.join(appeared[:3]) or '-'}) "
+                    f"and {len(gone)} disappeared ({', '.join(gone[:3]) or '-'})"
                 )
+{%- if "clean" in cookiecutter.__features.split(",") %}
         if self._dropped:  # deleted by the clean-data review: in no split
             self.indices = {
                 split: [i for i in items if i not in self._dropped]
                 for split, items in self.indices.items()
             }
+{%- endif %}
         self._full_train = list(self.indices["train"])
         self.full_train_size = len(self._full_train)
-        if self.hparams.fraction < 1.0:
+        h = self.hparams
+        if h.fraction < 1.0:
             self.indices["train"] = subset(
-                self.indices["train"],
-                self._loaded.targets,
-                self.hparams.stratify,
-                self.hparams.fraction,
-                self.hparams.split_seed,
+                self.indices["train"], self._loaded.targets, h.stratify, h.fraction, h.split_seed
             )
 
-    # ---- the split in checkpoints (Lightning saves and restores a data module's state) ----------
+    # ---- the split in checkpoints (Lightning saves and restores a data module's state) ---------
     def state_dict(self) -> dict:
-        """Which items each split holds, by name (data read from files only), and what the
-        input learnt on the training split."""
+        """Which items each split holds, by name (file data only), and what the input learnt."""
         state = {"input": learnt} if (learnt := self.input.state_dict()) else {}
         keys = self._loaded.item_keys if self._loaded is not None else None
-        if keys is None:
-            return state
-        full = {"train": self._full_train, "val": self.indices["val"], "test": self.indices["test"]}
-        return {
-            **state,
-            "split_items": {split: [keys[i] for i in indices] for split, indices in full.items()},
-        }
+        if keys is not None:
+            full = {**self.indices, "train": self._full_train}
+            state["split_items"] = {split: [keys[i] for i in full[split]] for split in SPLITS}
+        return state
 
     def load_state_dict(self, state: dict) -> None:
-        """Use the stored split and the input's learnt preprocessing from now on (also when
-        already set up: Lightning restores a resumed run's data module state after ``setup``)."""
-        self.input.load_state_dict((state or {}).get("input") or {})
-        self._input_restored = bool((state or {}).get("input"))
-        self._stored_split = (state or {}).get("split_items")
+        """Use the stored split and input state from now on (also when set up already:
+        Lightning restores a resumed run's data module state after ``setup``)."""
+        state = state or {}
+        self.input.load_state_dict(state.get("input") or {})
+        self._input_restored = bool(state.get("input"))
+        self._stored_split = state.get("split_items")
         if self._loaded is not None and self._stored_split is not None:
             self._reuse_stored_split()
 
     def _prepare_inputs(self, inputs) -> None:
-        """Called once the split is known: the input learns its preprocessing from the full
-        training split, whatever ``fraction`` (so every mode sees the same inputs); in-memory
-        items are then prepared once, files item by item (``item_transform``)."""
+        """Once the split is known: the input learns its preprocessing from the full training
+        split, whatever ``fraction`` (every mode sees the same inputs); tensors are then prepared
+        once, files item by item (``item_transform``)."""
         train = self._full_train
         if isinstance(inputs, torch.Tensor):
             self.input.fit(inputs[torch.as_tensor(train, dtype=torch.long)])
@@ -393,7 +341,7 @@ class DataModule(L.LightningDataModule):
         else:
             self.input.fit(inputs.subset(train) if isinstance(inputs, FileItems) else inputs)
 
-    # ---- facts the model and the summary need ------------------------------------------------
+    # ---- facts the model and the summary need ----------------------------------------------------
     @property
     def loaded(self) -> LoadedData:
         if self._loaded is None:
@@ -409,7 +357,6 @@ class DataModule(L.LightningDataModule):
         return self.target_names
 
     def input_facts(self) -> InputFacts:
-        """What a model needs to know about one item (the input's facts, after ``fit``)."""
         self.loaded  # noqa: B018 (facts are known once the input has seen the training split)
         return self.input.facts()
 
@@ -428,22 +375,25 @@ class DataModule(L.LightningDataModule):
         return {split: len(self._split_indices(split)) for split in SPLITS}
 
     def split_targets(self, split: str, full: bool = False) -> torch.Tensor:
-        """The targets of ``split`` (``full``: the whole training split, whatever the fraction:
-        statistics such as target scaling use it, so every mode sees the same scale)."""
+        """The targets of ``split`` (``full``: the whole training split, whatever the fraction,
+        for statistics such as target scaling: every mode sees the same scale)."""
         indices = self._full_train if full and split == "train" else self.indices[split]
         return self.loaded.targets[torch.as_tensor(indices, dtype=torch.long)]
 
     def describe(self) -> dict:
         """The data section of summary.json."""
+        h = self.hparams
         return {
             "name": self.name,
             "target_kind": self.target_kind,
             "sizes": self.sizes(),
             "full_train_size": self.full_train_size,
-            "fraction": self.hparams.fraction,
+            "fraction": h.fraction,
             "split": self.split_origin(),
-            **({"decisions": self.decisions_applied()} if self.hparams.decisions else {}),
-            "overfit_batches": self.hparams.overfit_batches,
+{%- if "clean" in cookiecutter.__features.split(",") %}
+            **({"decisions": self.decisions_applied()} if h.decisions else {}),
+{%- endif %}
+            "overfit_batches": h.overfit_batches,
             "targets": len(self.target_names),
             "input": self.input_facts().describe(),
             **self.input.describe(),
@@ -453,16 +403,17 @@ class DataModule(L.LightningDataModule):
         }
 
     def notes(self) -> list[str]:
-        """What a person should know about how the data was read (one line each: the console
-        prints them under the data line): a size chosen for them, a split they gave, ..."""
-        notes = []
+        """What a person should know about how the data was read, one line each."""
+        notes = self.input.notes()
+{%- if "clean" in cookiecutter.__features.split(",") %}
         if self.hparams.decisions:
             applied = self.decisions_applied()
-            notes.append(
+            decided = (
                 f"clean-data decisions from {applied['file']}: {applied['dropped']} item(s) "
                 f"dropped, {applied['relabelled']} relabelled"
             )
-        notes += self.input.notes()
+            notes = [decided, *notes]
+{%- endif %}
         origin = self.split_origin()
         if not origin["val_given"]:
             return notes
@@ -474,6 +425,8 @@ class DataModule(L.LightningDataModule):
         )
         return [*notes, f"validation split given by the data ({self.val_source()}); {test}"]
 
+{%- if "clean" in cookiecutter.__features.split(",") %}
+
     def decisions_applied(self) -> dict:
         decisions = self.hparams.decisions
         return {
@@ -481,10 +434,10 @@ class DataModule(L.LightningDataModule):
             "dropped": len(decisions["delete"]),
             "relabelled": len(decisions["relabel"]),
         }
+{%- endif %}
 
     def split_origin(self) -> dict:
-        """Where the split comes from: a validation split the data gives (a column, a list file,
-        a folder layout) or seeded fractions; and the test fraction used."""
+        """Where the validation split comes from (given by the data, or seeded); the test share."""
         given = self.loaded.val_indices is not None
         test = test_share(self.hparams.test_fraction, given_val=given)
         val = self.val_source() if given else "seeded"
@@ -494,7 +447,7 @@ class DataModule(L.LightningDataModule):
         """How the data names its own validation items (a data set that can says so)."""
         return "the data set's own validation items"
 
-    # ---- loaders -----------------------------------------------------------------------------
+    # ---- loaders ---------------------------------------------------------------------------------
     def _split_indices(self, split: str) -> list[int]:
         """The items a split trains or evaluates on (in overfit mode: the fixed batches)."""
         if split == "train" and self.hparams.overfit_batches:
@@ -515,10 +468,8 @@ class DataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         if self.hparams.overfit_batches:
-            fixed = self._overfit_indices()
-            batches = [
-                fixed[i : i + self.batch_size] for i in range(0, len(fixed), self.batch_size)
-            ]
+            fixed, size = self._overfit_indices(), self.batch_size
+            batches = [fixed[i : i + size] for i in range(0, len(fixed), size)]
             # the same batches, in the same order, ``overfit_repeats`` times per epoch
             return self._loader(batches * self.hparams.overfit_repeats, batch_sampler=True)
         return self._loader(self.indices["train"], shuffle=True, augment=True)
@@ -536,18 +487,15 @@ class DataModule(L.LightningDataModule):
     def _loader(
         self, indices, shuffle: bool = False, batch_sampler: bool = False, augment: bool = False
     ) -> DataLoader:
-        """``indices`` of items (or, with ``batch_sampler``, a list of fixed batches of them);
-        ``augment``: per-item augmentation of items read from files (tensors: see
-        ``on_after_batch_transfer``)."""
+        """``indices`` of items (``batch_sampler``: a list of fixed batches of them); ``augment``:
+        per-item augmentation of files (tensors: ``on_after_batch_transfer``)."""
         data = self.loaded
-        # a training batch of one item would stop any BatchNorm layer ("Expected more than 1
-        # value per channel"): when the shuffled split leaves exactly one over, that one waits
-        # for the next epoch (evaluation keeps every item)
+        # a training batch of one item stops any BatchNorm layer ("Expected more than 1 value per
+        # channel"): a lone item left over by the shuffled split waits for the next epoch
         lone = shuffle and not batch_sampler and len(indices) % self.batch_size == 1
         if isinstance(data.inputs, torch.Tensor):
-            if batch_sampler:  # indices is already a list of batches
-                sampler = indices
-            else:
+            sampler = indices  # with ``batch_sampler``: already a list of batches
+            if not batch_sampler:
                 order = RandomSampler(indices) if shuffle else SequentialSampler(indices)
                 sampler = _MappedBatchSampler(indices, order, self.batch_size, drop_last=lone)
             # batch_size=None: each sampled "item" is a whole batch of indices, fetched at once
@@ -555,37 +503,25 @@ class DataModule(L.LightningDataModule):
                 TensorBatches(data.inputs, data.targets), sampler=sampler, batch_size=None
             )
         transform = self.item_transform(train=augment)
-        pin = torch.cuda.is_available()  # worker batches reach a GPU faster from page-locked memory
+        # page-locked memory: worker batches reach a GPU faster
+        workers = {"num_workers": self.hparams.num_workers, "pin_memory": torch.cuda.is_available()}
         if batch_sampler:  # fixed batches, kept as they are (not re-chunked)
             everything = ItemSubset(data.inputs, range(len(data.targets)), transform)
-            return DataLoader(
-                everything,
-                batch_sampler=indices,
-                num_workers=self.hparams.num_workers,
-                pin_memory=pin,
-            )
-        dataset = ItemSubset(data.inputs, indices, transform)
+            return DataLoader(everything, batch_sampler=indices, **workers)
         return DataLoader(
-            dataset,
+            ItemSubset(data.inputs, indices, transform),
             batch_size=self.batch_size,
             shuffle=shuffle,
             drop_last=lone,
-            num_workers=self.hparams.num_workers,
-            pin_memory=pin,
             persistent_workers=self.hparams.num_workers > 0,
+            **workers,
         )
 
-    # ---- augmentation ------------------------------------------------------------------------
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """Training batches augmented on the device by the input (in-memory tensors; items read
-        from files are augmented in ``item_transform`` instead)."""
-        # (the model summary also sends its example input through here: a bare tensor)
-        if (
-            aug.is_active(self.augment_policy)
-            and self.trainer is not None
-            and self.trainer.training
-            and isinstance(batch, (tuple, list))
-        ):
+        """Training batches of tensors augmented on the device by the input (files: per item, in
+        ``item_transform``). The model summary sends a bare tensor through here too."""
+        training = self.trainer is not None and self.trainer.training
+        if aug.is_active(self.augment_policy) and training and isinstance(batch, (tuple, list)):
             inputs, targets = batch
             batch = tuple(self.input.augment_batch(inputs, targets, self.augment_policy))
         return batch
@@ -611,14 +547,14 @@ def require_classes(names: list[str], where: str) -> None:
 
 
 def first_problems(problems: list[str], shown: int = 5) -> str:
-    """The first problems of a list on one line (a user error is one line; a log has them all)."""
+    """The first problems on one line (a user error is one line; a log has them all)."""
     more = len(problems) - shown
     return "; ".join(problems[:shown]) + (f"; ... {more} more" if more > 0 else "")
 
 
 def unique_names(names: list[str]) -> list[str]:
-    """The names, a repeated one numbered from its second occurrence on (``a.jpg#2``): a CSV
-    may list a file twice."""
+    """A repeated name numbered from its second occurrence on (``a.jpg#2``): a CSV may list a
+    file twice."""
     seen: dict[str, int] = {}
     unique = []
     for name in names:

@@ -1,22 +1,14 @@
-"""scikit-learn's handwritten digits: 1797 grey 8x8 images, shipped inside the package (no
-download), small enough to live in memory as one tensor; one source for four kinds of targets
-(``target_kind``, one data config each):
+"""scikit-learn's handwritten digits: 1797 grey 8x8 images shipped inside the package (no
+download), held in memory as one tensor; one source for four kinds of targets (``target_kind``,
+one data config each), generated images seeded by ``data_seed`` (the same in every run):
 
 * ``class`` (``data=digits``): the digit, 10 classes;
-* ``multilabel`` (``data=digits_multilabel``): a *set* of labels per image, derived from the digit:
-  "even", "greater_than_4", "closed_loop" (0, 4, 6, 8, 9) and "prime" (2, 3, 5, 7). Most images
-  carry several labels (8: even, greater_than_4, closed_loop), the digit 1 none; the labels can
-  only be read from the image, so a CNN clearly beats the per-label majority;
-* ``continuous`` (``data=digits_regression``): by how many degrees was each digit rotated? Each
-  digit is upscaled to ``size`` pixels and rotated by a seeded random angle in
-  ``[-max_angle, max_angle]``; the target is that angle (one column, ``angle``). The answer is in
-  the image only (the mean predictor scores R² 0). Shifting, rotating or mirroring the image would
-  make the target lie: its input allows no geometric augmentation (``geometric_ok: false``);
-* ``mask`` (``data=digits_segmentation``): each digit upscaled and placed on a noisy 16x16
-  background; the mask labels each ink pixel with its digit's class (1..10 = digits 0..9) and
-  every other pixel as background (0). Its input moves each mask with its image (``masks: true``).
-
-Generated images are seeded (``data_seed``): identical in every run.
+* ``multilabel`` (``data=digits_multilabel``): labels derived from the digit (``LABELS``; the
+  digit 1 has none), readable only from the image, so a CNN clearly beats the majority;
+* ``continuous`` (``data=digits_regression``): the angle each upscaled digit was rotated by, in
+  ``[-max_angle, max_angle]``; moving the image would make it lie (``geometric_ok: false``);
+* ``mask`` (``data=digits_segmentation``): digits on a noisy background, each ink pixel labelled
+  with its digit's class (1..10), the rest background (0); masks move with their images.
 """
 
 import gzip
@@ -33,30 +25,6 @@ from ..inputs.image import ImageInput
 from ..training.validate import ConfigError
 from .base import DataModule, LoadedData
 
-
-def load_digit_images() -> tuple[torch.Tensor, torch.Tensor]:
-    """``(images (N, 1, 8, 8) in [0, 1], labels (N,))``.
-
-    Read straight from the CSV file scikit-learn ships, without importing ``sklearn.datasets``:
-    that import pulls in SciPy and pandas, about two seconds at every start, which is most of
-    what ``mode=overfit`` would otherwise spend before its verdict. Falls back to
-    ``load_digits`` should a scikit-learn release move the file."""
-    spec = importlib.util.find_spec("sklearn")
-    roots = spec.submodule_search_locations if spec else None
-    path = Path(roots[0], "datasets", "data", "digits.csv.gz") if roots else None
-    if path is not None and path.is_file():
-        with gzip.open(path, "rt") as file:
-            table = np.loadtxt(file, delimiter=",", dtype=np.float32)
-        pixels, labels = table[:, :-1], table[:, -1].astype(np.int64)
-    else:
-        from sklearn.datasets import load_digits
-
-        digits = load_digits()
-        pixels, labels = digits.data.astype(np.float32), digits.target.astype(np.int64)
-    images = torch.from_numpy(pixels).reshape(-1, 1, 8, 8) / 16.0
-    return images, torch.from_numpy(labels)
-
-
 # the data set's name (summary.json, messages) for each kind of targets it gives
 NAMES = {
     "class": "digits",
@@ -70,9 +38,28 @@ LABELS = {
     "closed_loop": {0, 4, 6, 8, 9},
     "prime": {2, 3, 5, 7},
 }
-# segmentation: image side, digit side (the digit sits at a random place inside); small on
-# purpose: a U-Net's step costs pixels, and 16x16 keeps mode=overfit at seconds on a laptop CPU
+# segmentation: image side, digit side (placed at random inside); small because a U-Net's step
+# costs pixels, and 16x16 keeps mode=overfit at seconds on a laptop CPU
 SIZE, DIGIT = 16, 12
+
+
+def load_digit_images() -> tuple[torch.Tensor, torch.Tensor]:
+    """``(images (N, 1, 8, 8) in [0, 1], labels (N,))``, read straight from the CSV file
+    scikit-learn ships: importing ``sklearn.datasets`` pulls in SciPy and pandas, about two
+    seconds at every start. ``load_digits`` if a release moves the file."""
+    spec = importlib.util.find_spec("sklearn")
+    roots = spec.submodule_search_locations if spec else None
+    path = Path(roots[0], "datasets", "data", "digits.csv.gz") if roots else None
+    if path is not None and path.is_file():
+        with gzip.open(path, "rt") as file:
+            table = np.loadtxt(file, delimiter=",", dtype=np.float32)
+        pixels, labels = table[:, :-1], table[:, -1].astype(np.int64)
+    else:
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        pixels, labels = digits.data.astype(np.float32), digits.target.astype(np.int64)
+    return torch.from_numpy(pixels).reshape(-1, 1, 8, 8) / 16.0, torch.from_numpy(labels)
 
 
 class DigitsDataModule(DataModule):
@@ -88,21 +75,18 @@ class DigitsDataModule(DataModule):
         ignore_index: int = 255,
         **kwargs,
     ) -> None:
-        """``max_angle``, ``size``: the rotated digits (``continuous``); ``noise``: the
-        background of the segmentation images (``mask``); ``data_seed``: the generated images;
-        ``ignore_index``: void mask pixels (augmentation marks pixels moved in from outside)."""
+        """``max_angle``, ``size``: the rotated digits; ``noise``: the segmentation background;
+        ``ignore_index``: void mask pixels (augmentation marks those moved in from outside)."""
         if target_kind not in NAMES:
             raise ConfigError(f"data.target_kind={target_kind}: use one of {', '.join(NAMES)}")
         self.name, self.target_kind = NAMES[target_kind], target_kind
-        # (the task says how to stratify; built directly, angles in bins, masks unstratified)
+        # built directly, without a task to say how to stratify
         strata = {"continuous": "quantiles", "mask": "none"}
         kwargs.setdefault("stratify", strata.get(target_kind, "labels"))
         if target_kind == "continuous" and (not 0 < max_angle < 180 or size < 8):
             raise ConfigError(
                 f"data.max_angle must be in (0, 180) and data.size >= 8, got {max_angle} and {size}"
             )
-        # a rotated or shifted digit would no longer match its angle; mirrored digits are other
-        # shapes; masks move with their images
         options = {
             "continuous": {"geometric_ok": False},
             "mask": {"masks": True, "ignore_index": ignore_index},
@@ -114,13 +98,10 @@ class DigitsDataModule(DataModule):
         images, labels = load_digit_images()
         h = self.hparams
         if self.target_kind == "multilabel":
-            table = torch.tensor(
-                [[float(d in members) for members in LABELS.values()] for d in range(10)]
-            )  # (10 digits, 4 labels)
+            table = torch.tensor([[float(d in ds) for ds in LABELS.values()] for d in range(10)])
             return LoadedData(images, table[labels], list(LABELS))
         if self.target_kind == "continuous":
             images = F.interpolate(images, size=h.size, mode="bilinear", align_corners=False)
-            # (its own seed: the images stay the same whatever the split or the training seed)
             generator = torch.Generator().manual_seed(h.data_seed)
             degrees = (torch.rand(len(images), generator=generator) * 2 - 1) * h.max_angle
             return LoadedData(rotate(images, degrees), degrees[:, None], ["angle"])
@@ -135,12 +116,10 @@ class DigitsDataModule(DataModule):
         images = torch.rand(n, 1, SIZE, SIZE, generator=generator) * self.hparams.noise
         masks = torch.zeros(n, SIZE, SIZE, dtype=torch.long)
         offsets = torch.randint(0, SIZE - DIGIT + 1, (n, 2), generator=generator).tolist()
-        classes = labels + 1
         for i, (top, left) in enumerate(offsets):
-            ink = big[i, 0] > 0.4
             window = (slice(top, top + DIGIT), slice(left, left + DIGIT))
             images[i, 0][window] = torch.maximum(images[i, 0][window], big[i, 0])
-            masks[i][window][ink] = classes[i]
+            masks[i][window][big[i, 0] > 0.4] = labels[i] + 1
         return LoadedData(images, masks, ["background", *(str(d) for d in range(10))])
 
 

@@ -1,20 +1,12 @@
 """Files in class folders: ``root/<class name>/<file>`` (torchvision's ImageFolder layout), for
-any input kind read from files (``input.suffixes`` says which files are items; ``input.load_item``
-reads one). Images are one such kind (``image_folder.py``); a new kind pairs with this source
-through one yaml (docs/inputs.md).
+any input kind read from files (``input.suffixes`` says which files are items, ``input.load_item``
+reads one); images are one (``image_folder.py``), a new kind pairs with this source in a yaml.
 
-A validation split of your own, either way (test is then split from the rest only when
-``test_fraction`` asks for it)::
-
-    root/valid.txt                 a list file: one item per line, its path under root
-                                   (cat/12.jpg); ``valid`` names another file
-    root/train/<class>/<file>      or a train/ + valid/ layout (fastai's grandparent splitter):
-    root/valid/<class>/<file>      valid/ holds the validation items (``train_folder``,
-                                   ``valid_folder`` name other folders; other folders are not read)
-
-Every file is checked before training (``input.check_files``): an unreadable one (corrupt, cut
-short, empty) is skipped and listed in ``skipped_files`` instead of killing a DataLoader worker
-mid-epoch.
+A validation split of your own (test is then split from the rest only if ``test_fraction`` asks):
+a list file ``root/valid.txt`` (``valid``), one path under root per line (cat/12.jpg); or a
+``root/train/<class>/`` + ``root/valid/<class>/`` layout (``train_folder``, ``valid_folder``;
+other folders are not read). Every file is checked before training (``input.check_files``): an
+unreadable one is skipped and listed in ``skipped_files`` instead of killing a DataLoader worker.
 """
 
 from __future__ import annotations
@@ -49,18 +41,26 @@ class FolderDataModule(DataModule):
     def load(self) -> LoadedData:
         from torchvision.datasets.folder import make_dataset  # heavy: only when this is used
 
-        what = self.input.item_name
+        what, suffixes = self.input.item_name, self.input.suffixes
         if not self.root.is_dir():
-            example = f"1{self.input.suffixes[0]}" if self.input.suffixes else "1"
+            example = f"1{suffixes[0]}" if suffixes else "1"
             raise FileNotFoundError(
                 f"data.root={self.root} is not a folder. Expected one sub-folder per class, "
                 f"e.g. data.root=$HOME/pets with $HOME/pets/cat/{example}, $HOME/pets/dog/..."
             )
         layout = self._train_valid_layout()
         base = layout[0] if layout else self.root
-        classes = self._reject_empty_classes(base)
+        classes = sorted(d.name for d in base.iterdir() if d.is_dir())
+        if not classes:  # the most common mistake: every item in the folder itself
+            loose = sum(1 for f in base.iterdir() if f.suffix.lower() in suffixes)
+            raise FileNotFoundError(
+                f"{base} has no class sub-folders ({loose} {what}(s) in the folder itself): "
+                f"put each class's {what}s in a sub-folder named after it, e.g. "
+                f"{base}/cat/1{suffixes[0] if suffixes else ''}, {base}/dog/..."
+            )
         class_to_idx = {name: i for i, name in enumerate(classes)}
-        samples = make_dataset(str(base), class_to_idx, self.input.suffixes, allow_empty=True)
+        samples = make_dataset(str(base), class_to_idx, suffixes, allow_empty=True)
+        self._reject_empty_classes(base, samples, classes)
         if layout:  # the valid/ items join the samples, by class name
             samples = samples + self._valid_samples(layout[1], class_to_idx)
         if not samples:
@@ -69,12 +69,11 @@ class FolderDataModule(DataModule):
         self.skipped_files = [path for path, _ in samples if not readable[path]]
         if self.skipped_files:
             samples = [(path, label) for path, label in samples if readable[path]]
+            skipped = self.skipped_files
             log.warning(
-                "%d unreadable %s file(s) skipped (corrupt, cut short or empty): %s",
-                len(self.skipped_files),
-                what,
-                ", ".join(self.skipped_files[:5])
-                + (", ..." if len(self.skipped_files) > 5 else ""),
+                f"{len(skipped)} unreadable {what} file(s) skipped (corrupt, cut short or empty): "
+                + ", ".join(skipped[:5])
+                + (", ..." if len(skipped) > 5 else "")
             )
             self._reject_empty_classes(self.root, samples, classes)
         require_classes(classes, f"data.root={self.root}")
@@ -86,57 +85,26 @@ class FolderDataModule(DataModule):
         else:
             val = self._listed_valid(keys)
         targets = torch.tensor([label for _, label in samples], dtype=torch.long)
-        return LoadedData(
-            FileItems(self.paths, targets, self.input.load_item),
-            targets,
-            classes,
-            val_indices=val,
-            item_keys=keys,
-        )
+        items = FileItems(self.paths, targets, self.input.load_item)
+        return LoadedData(items, targets, classes, val_indices=val, item_keys=keys)
 
-    def _reject_empty_classes(
-        self, root: Path, samples: list[tuple[str, int]] | None = None, classes=None
-    ) -> list[str]:
-        """The class names (sorted sub-folders); a class folder without (readable) items: say
-        which, and what to do."""
-        suffixes = self.input.suffixes
-        if samples is None:
-            classes = sorted(d.name for d in root.iterdir() if d.is_dir())
-            if not classes:  # the most common mistake: every item in the folder itself
-                what = self.input.item_name
-                loose = sum(1 for f in root.iterdir() if f.suffix.lower() in suffixes)
-                raise FileNotFoundError(
-                    f"{root} has no class sub-folders ({loose} {what}(s) in the folder itself): "
-                    f"put each class's {what}s in a sub-folder named after it, e.g. "
-                    f"{root}/cat/1{suffixes[0] if suffixes else ''}, {root}/dog/..."
-                )
-            counts = {
-                name: sum(
-                    1
-                    for f in (root / name).rglob("*")
-                    if f.is_file() and f.suffix.lower() in suffixes
-                )
-                for name in classes
-            }
-        else:
-            counts = dict.fromkeys(classes or [], 0)
-            for _, label in samples:
-                counts[classes[label]] += 1
-        empty = [name for name, count in counts.items() if count == 0]
-        if empty:
+    def _reject_empty_classes(self, root: Path, samples: list[tuple[str, int]], classes) -> None:
+        """A class folder without (readable) items: say which, and what to do."""
+        counts = dict.fromkeys(classes, 0)
+        for _, label in samples:
+            counts[classes[label]] += 1
+        if empty := [name for name, count in counts.items() if count == 0]:
             what = self.input.item_name
             folders = ", ".join(str(root / name) for name in empty)
             raise FileNotFoundError(
                 f"class folder(s) without readable {what}s: {folders}. Remove the folder(s) or "
-                f"add {what}s ({', '.join(sorted(suffixes))})"
+                f"add {what}s ({', '.join(sorted(self.input.suffixes))})"
             )
-        return classes
 
     def class_folders(self) -> list[Path]:
         """The folders whose sub-folders are the classes, as ``load`` reads them: root, or its
         train and valid folders (clean.py moves a relabelled file to this level, not above it)."""
-        layout = self._train_valid_layout()
-        return list(layout) if layout else [self.root]
+        return list(self._train_valid_layout() or [self.root])
 
     # ---- a given validation split --------------------------------------------------------------
     def _train_valid_layout(self) -> tuple[Path, Path] | None:
@@ -149,10 +117,9 @@ class FolderDataModule(DataModule):
     def _valid_samples(self, valid: Path, class_to_idx: dict[str, int]) -> list[tuple[str, int]]:
         from torchvision.datasets.folder import make_dataset
 
-        unknown = sorted(
+        if unknown := sorted(
             d.name for d in valid.iterdir() if d.is_dir() and d.name not in class_to_idx
-        )
-        if unknown:
+        ):
             train = self.root / self.hparams.train_folder
             raise ConfigError(
                 f"{valid}: class folder(s) {unknown} are not in {train} (its classes: "
@@ -161,8 +128,7 @@ class FolderDataModule(DataModule):
         return make_dataset(str(valid), class_to_idx, self.input.suffixes, allow_empty=True)
 
     def _listed_valid(self, keys: list[str]) -> list[int] | None:
-        """The items a list file (``valid``, one path under root per line) names; None when
-        there is no such file."""
+        """The items the list file ``valid`` names; None without such a file."""
         if not self.hparams.valid:
             return None
         listing = Path(self.hparams.valid).expanduser()
@@ -183,11 +149,8 @@ class FolderDataModule(DataModule):
             )
         if missing:
             log.warning(
-                "%s: %d listed validation %s(s) not found or unreadable, left out: %s",
-                listing,
-                len(missing),
-                what,
-                ", ".join(missing[:5]),
+                f"{listing}: {len(missing)} listed validation {what}(s) not found or unreadable, "
+                f"left out: {', '.join(missing[:5])}"
             )
         return sorted({position[key] for key in wanted if key in position})
 

@@ -1,18 +1,12 @@
-"""Your own images: ``root/<class name>/<image file>`` (torchvision's ImageFolder layout): the
-folder source (``folder.py``: class folders, a given validation split, unreadable files skipped)
-with image files (``inputs.image.ImageFileInput``).
+"""Your own images: ``root/<class name>/<image file>`` (torchvision's ImageFolder layout), the
+folder source (``folder.py``) with image files (``inputs.image.ImageFileInput``).
 
-Images are read from disk item by item (they rarely fit in memory), resized to ``image_size``
-and normalized with ``mean``/``std``. Left at null, these follow the chosen model when it was
-pretrained (a zoo backbone's input size and statistics), else the data: the training images'
-median shorter side (measured on up to 64 files spread over them; at most 224 px), and ImageNet's
-statistics. 25x25 crops train at 25 px, not upscaled to 224 (80 times the pixels, for nothing).
-Which size was used and why is in summary.json (``data.image_size``, ``data.image_size_from``).
-
-Every file is decoded once before training (JPEGs at a reduced scale: fast): an unreadable one
-(corrupt, cut short, empty) is skipped and listed in ``skipped_files``. The verdicts are cached
-by path, size and modification time in ``$XDG_CACHE_HOME/<package>/image-checks/`` (default
-``~/.cache``), so the next run pays only for new or changed files.
+Size and normalization left at null follow a pretrained model, else the data: the training
+images' median shorter side (up to 64 files, at most 224 px: 25x25 crops are not upscaled to 80
+times the pixels for nothing) and ImageNet's statistics; summary.json says which and why. Every
+file is decoded once before training (JPEGs at a reduced scale); the verdicts are cached by path,
+size and modification time in ``$XDG_CACHE_HOME/<package>/image-checks/`` (default ``~/.cache``),
+so the next run pays only for new or changed files.
 """
 
 from __future__ import annotations
@@ -48,11 +42,9 @@ class ImageFolderDataModule(FolderDataModule):
         geometric_ok: bool = True,
         **kwargs,
     ) -> None:
-        """``image_size_from``: why ``image_size`` is what it is, filled in by the workflow (the
-        model's pretrained size); a size given without it was the user's. ``hflip_ok``,
-        ``geometric_ok``: may augmentation mirror / crop, rotate, flip the images (not when the
-        targets are angles or positions)?"""
-        # (the input these settings make, unless the config names another: data.input)
+        """``image_size_from``: why ``image_size`` is what it is (the workflow fills it in; a
+        size without it was the user's). ``hflip_ok``, ``geometric_ok``: may augmentation
+        mirror / crop, rotate, flip the images? The input they make, unless ``data.input``."""
         self.default_input = image_files(
             image_size=image_size,
             channels=channels,
@@ -66,8 +58,8 @@ class ImageFolderDataModule(FolderDataModule):
 
     @classmethod
     def settings_from_model(cls, settings: dict, model_config: dict) -> dict:
-        """The image settings left at null, from the model's pretrained configuration (they are
-        hyperparameters, so checkpoints and summary.json keep what was used)."""
+        """The image settings left at null, from the model's pretrained configuration (kept in
+        checkpoints and summary.json as hyperparameters)."""
         if settings.get("input"):
             return super().settings_from_model(settings, model_config)
         given = {key: settings.get(key) for key in IMAGE_SETTINGS}
@@ -75,8 +67,8 @@ class ImageFolderDataModule(FolderDataModule):
 
 
 def image_files(**options) -> dict:
-    """The ``input:`` entry of an image source from its flat image settings (``data.image_size``,
-    ``data.channels``, ...: the names users and old checkpoints give them), null ones left out."""
+    """The ``input:`` entry of an image source from its flat settings (``data.image_size``, ...:
+    as users and old checkpoints name them), null ones left out."""
     return input_spec(ImageFileInput, **{k: v for k, v in options.items() if v is not None})
 
 
@@ -85,9 +77,8 @@ def size_from_files(paths: list[str]) -> tuple[int, str]:
     ``paths`` (their headers only), at most the pretrained default (224 px)."""
     from PIL import Image
 
-    step = max(1, len(paths) // SIZE_SAMPLE)
     sides = []
-    for path in paths[::step][:SIZE_SAMPLE]:
+    for path in paths[:: max(1, len(paths) // SIZE_SAMPLE)][:SIZE_SAMPLE]:
         with Image.open(path) as image:
             sides.append(min(image.size))
     median = int(statistics.median(sides))
@@ -108,14 +99,12 @@ def verify_images(paths: list[str], cache_dir: Path | None = None) -> dict[str, 
             verdicts[path] = bool(entry[2])  # same size and modification time: same verdict
         else:
             todo.append(path)
-    workers = min(8, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # decoding releases the GIL
-        for path, readable in zip(todo, pool.map(is_readable_image, todo), strict=True):
-            verdicts[path] = readable
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        # (decoding releases the GIL)
+        verdicts.update(zip(todo, pool.map(is_readable_image, todo), strict=True))
     if todo and cache_file is not None:
         for path in todo:
-            stamp = _stamp(path)
-            if stamp is not None:
+            if (stamp := _stamp(path)) is not None:
                 cache[path] = [*stamp, verdicts[path]]
         _write_cache(cache_file, {p: cache[p] for p in paths if p in cache})
     return verdicts
@@ -155,10 +144,8 @@ def _cache_file(paths: list[str], cache_dir: Path | None) -> Path | None:
 
 
 def _read_cache(path: Path | None) -> dict:
-    if path is None or not path.is_file():
-        return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8")) if path and path.is_file() else {}
     except (OSError, ValueError):
         return {}
 

@@ -1,13 +1,7 @@
-"""Seeded train/val/test splits and the fixed fraction subset, stratified on what the task says.
-
-The task declares its strata by name (``task.stratify``); these are plain functions of the target
-tensor, so the data module needs to know nothing about tasks:
-
-* ``labels``: one integer class per item (single-label classification);
-* ``label_sets``: multi-hot rows: each item's rarest label (items without labels form their own
-  stratum), so rare labels reach every split;
-* ``quantiles``: continuous targets: five quantile bins of the first target column;
-* ``none``: a plain seeded shuffle (masks, ratings, ...).
+"""Seeded train/val/test splits and the fixed fraction subset, stratified as the task declares
+(``task.stratify``), as plain functions of the targets: ``labels`` (one class per item),
+``label_sets`` (multi-hot rows: each item's rarest label, so rare labels reach every split),
+``quantiles`` (five bins of the first target column) or ``none`` (a seeded shuffle).
 """
 
 from __future__ import annotations
@@ -20,9 +14,12 @@ import torch
 from ..training.validate import ConfigError
 
 STRATA = ("labels", "label_sets", "quantiles", "none")
-# the test share when none is set; 0 when the data gives its validation split (a given split is
-# the user's: nothing of the training items is taken for a test split unless asked)
+# the test share when none is set; 0 beside a validation split the data gives (that split is
+# the user's: no training items are taken for a test split unless asked)
 DEFAULT_TEST_FRACTION = 0.15
+# what marks a row of a given validation split (an ``is_valid``-style column), in every source
+VALID_FLAGS = frozenset({"true", "1", "yes", "y", "t", "1.0"})
+NOT_VALID_FLAGS = frozenset({"false", "0", "no", "n", "f", "0.0", ""})
 
 
 def strata(targets: torch.Tensor, kind: str) -> np.ndarray | None:
@@ -30,23 +27,16 @@ def strata(targets: torch.Tensor, kind: str) -> np.ndarray | None:
         raise ConfigError(f"stratify='{kind}': use one of {', '.join(STRATA)}")
     if kind == "labels":  # (rows of several values: each distinct row is a stratum)
         values = targets.numpy()
-        return (
-            values
-            if values.ndim == 1
-            else np.unique(values.reshape(len(values), -1), axis=0, return_inverse=True)[1].reshape(
-                -1
-            )
-        )
-    if kind == "label_sets":
+        if values.ndim == 1:
+            return values
+        return np.unique(values.reshape(len(values), -1), axis=0, return_inverse=True)[1].ravel()
+    if kind == "label_sets":  # items without labels form a stratum of their own
         multi_hot = targets.float()
-        counts = multi_hot.sum(dim=0)
-        rarity = torch.where(multi_hot > 0, counts.expand_as(multi_hot), torch.inf)
-        rarest = rarity.argmin(dim=1)
-        return torch.where(multi_hot.sum(dim=1) > 0, rarest, -1).numpy()
+        rarity = torch.where(multi_hot > 0, multi_hot.sum(dim=0).expand_as(multi_hot), torch.inf)
+        return torch.where(multi_hot.sum(dim=1) > 0, rarity.argmin(dim=1), -1).numpy()
     if kind == "quantiles":
         first = targets.float().reshape(len(targets), -1)[:, 0].numpy()
-        edges = np.quantile(first, [0.2, 0.4, 0.6, 0.8])
-        return np.digitize(first, edges)
+        return np.digitize(first, np.quantile(first, [0.2, 0.4, 0.6, 0.8]))
     return None
 
 
@@ -70,9 +60,8 @@ def split_indices(
     seed: int,
     fixed_val: list[int] | None = None,
 ) -> dict[str, list[int]]:
-    """Seeded train/val/test indices, stratified on ``strata(targets, stratify)``; with
-    ``fixed_val`` (the data set's own validation items), test is split from the other items.
-    ``test_fraction=None``: ``DEFAULT_TEST_FRACTION``, or 0 with ``fixed_val``."""
+    """Seeded train/val/test indices; with ``fixed_val`` (the data set's own validation items),
+    test is drawn from the other items."""
     test_fraction = test_share(test_fraction, given_val=fixed_val is not None)
     groups = strata(targets, stratify)
     if stratify != "labels":  # approximate strata: tiny ones are merged rather than fatal
@@ -82,18 +71,12 @@ def split_indices(
         return _split_around(everything, groups, sorted(set(fixed_val)), test_fraction, seed)
     every = "both" if stratify == "labels" else ""  # every class in every split, or an error
     try:
-        rest, test = (
-            (everything, everything[:0])
-            if test_fraction == 0
-            else draw(everything, groups, math.ceil(test_fraction * len(everything)), seed, every)
-        )
-        train, val = draw(
-            rest,
-            None if groups is None else groups[rest],
-            math.ceil(val_fraction / (1.0 - test_fraction) * len(rest)),
-            seed + 1,
-            every,
-        )
+        rest, test = everything, everything[:0]
+        if test_fraction != 0:
+            test_size = math.ceil(test_fraction * len(everything))
+            rest, test = draw(everything, groups, test_size, seed, every)
+        val_size = math.ceil(val_fraction / (1.0 - test_fraction) * len(rest))
+        train, val = draw(rest, None if groups is None else groups[rest], val_size, seed + 1, every)
     except ValueError as error:
         counts = np.bincount(groups) if groups is not None and groups.min() >= 0 else []
         smallest = f" (the smallest has {min(counts)})" if len(counts) else ""
@@ -106,27 +89,21 @@ def split_indices(
     return {"train": train.tolist(), "val": val.tolist(), "test": test.tolist()}
 
 
-# What marks a row of a given validation split (an ``is_valid``-style column), in every source.
-VALID_FLAGS = frozenset({"true", "1", "yes", "y", "t", "1.0"})
-NOT_VALID_FLAGS = frozenset({"false", "0", "no", "n", "f", "0.0", ""})
-
-
 def valid_flag(value) -> bool | None:
-    """One cell of a validation column: True (validation), False (training; an empty or missing
-    cell too), None for anything else ("valid", "nan" written out, ...)."""
+    """One cell of a validation column: True (validation), False (training; empty or missing
+    too), None for anything else ("valid", "nan" written out, ...)."""
     missing = value is None or (isinstance(value, float) and math.isnan(value))
     text = "" if missing else str(value).strip().lower()
     return True if text in VALID_FLAGS else False if text in NOT_VALID_FLAGS else None
 
 
 def valid_flags(values, column: str, where: str, rows: list[str] | None = None) -> list[bool]:
-    """The cells of a validation column as flags; ``ConfigError`` naming the first rows that
-    are neither true nor false (taken for training without a word, they would put validation
-    items into training). ``rows``: the rows' names (default: their CSV lines, from 2)."""
+    """The cells of a validation column as flags; ``ConfigError`` naming the first that are
+    neither (taken for training, they would put validation items into training). ``rows``: the
+    rows' names (default: their CSV lines, from 2)."""
     values = list(values)
     flags = [valid_flag(value) for value in values]
-    bad = [i for i, flag in enumerate(flags) if flag is None]
-    if bad:
+    if bad := [i for i, flag in enumerate(flags) if flag is None]:
         shown = ", ".join(
             f"{rows[i] if rows else f'line {i + 2}'} '{values[i]}'" for i in bad[:5]
         ) + (f", ... {len(bad) - 5} more" if len(bad) > 5 else "")
@@ -151,9 +128,8 @@ def draw(
     ``groups`` in proportion to its size (largest remainders). ``every_stratum="both"``: each
     stratum on both sides, or ``ValueError``; ``"drawn"``: each stratum among the drawn items.
 
-    Written here rather than taken from scikit-learn's ``train_test_split``: importing
-    ``sklearn.model_selection`` pulls in SciPy and pandas, about two seconds at every start of
-    every run, more than ``mode=overfit`` needs for its whole verdict."""
+    Not scikit-learn's ``train_test_split``: importing ``sklearn.model_selection`` pulls in SciPy
+    and pandas, about two seconds at every start, more than ``mode=overfit`` needs in all."""
     rng = np.random.default_rng(seed)
     if groups is None:
         order = rng.permutation(len(items))
@@ -175,13 +151,12 @@ def draw(
         take = _rebalance(take, quota, low=1, high=counts)
     drawn = np.zeros(len(items), dtype=bool)
     for stratum, count in enumerate(take):
-        members = np.flatnonzero(inverse == stratum)
-        drawn[rng.permutation(members)[:count]] = True
+        drawn[rng.permutation(np.flatnonzero(inverse == stratum))[:count]] = True
     return np.sort(items[~drawn]), np.sort(items[drawn])
 
 
 def _rebalance(take: np.ndarray, quota: np.ndarray, low: int, high: np.ndarray) -> np.ndarray:
-    """Clip each stratum's draws to ``[low, high]`` and move draws between strata until the
+    """Clip each stratum's draws to ``[low, high]``, then move draws between strata until the
     total is back (the strata furthest from their quota give or get first)."""
     total = int(take.sum())
     take = np.clip(take, low, high)
@@ -195,20 +170,15 @@ def _rebalance(take: np.ndarray, quota: np.ndarray, low: int, high: np.ndarray) 
 
 
 def _split_around(
-    everything: np.ndarray,
-    groups: np.ndarray | None,
-    val: list[int],
-    test_fraction: float,
-    seed: int,
+    everything: np.ndarray, groups: np.ndarray | None, val: list[int], test_fraction: float, seed
 ) -> dict[str, list[int]]:
     """The given val items; test (``test_fraction`` of all items) seeded from the rest."""
     rest = np.setdiff1d(everything, val)
     test_size = round(test_fraction * len(everything))
     if not val or len(rest) - test_size < 1:
         raise ConfigError(
-            f"the data set's own validation split has {len(val)} of "
-            f"{len(everything)} items: it must leave items for training and be "
-            "non-empty"
+            f"the data set's own validation split has {len(val)} of {len(everything)} items: "
+            "it must leave items for training and be non-empty"
         )
     rest_groups = None if groups is None else _mergeable(groups[rest], 2)
     rest, test = draw(rest, rest_groups, test_size, seed)

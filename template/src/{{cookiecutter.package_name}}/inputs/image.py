@@ -1,11 +1,6 @@
 """Images: in-memory tensors (``ImageInput``) or files read item by item (``ImageFileInput``).
-
-Both are shown as picture grids, tell a model ``InputFacts(kind="image", shape=(C, H, W))`` and
-say what augmentation may do to them, whatever the source: ``hflip_ok`` (may an image be
-mirrored? not digits), ``geometric_ok`` (may it be shifted, rotated, zoomed? not when the targets
-are angles or positions) and, for tensors, ``masks`` (the targets are per-pixel masks: they move
-with their image). These are options of the input, set in the data yaml's ``input:`` entry.
-"""
+Options say what augmentation may do: ``hflip_ok`` (not digits), ``geometric_ok`` (not when
+targets are angles or positions) and, for tensors, ``masks`` (moved with their image)."""
 
 from __future__ import annotations
 
@@ -19,8 +14,7 @@ from ..data import augment as aug
 from .base import Input, InputError, InputFacts
 
 log = logging.getLogger(__name__)
-# images need no facts beyond ``InputFacts(kind="image", shape=(C, H, W))``
-ImageFacts = InputFacts
+ImageFacts = InputFacts  # images need no facts beyond kind and shape
 
 AUGMENT_ADVICE = "add data augmentation (augment=light, or augment=strong if it already has some)"
 # what pretrained torchvision/timm models mostly expect (the statistics also serve other models)
@@ -30,14 +24,15 @@ IMAGE_FILES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff",
 
 
 class ImageInput(Input):
-    """Images held in memory as one ``(N, C, H, W)`` tensor with values in [0, 1]: standardized
-    per channel with the training split's statistics, augmented as whole batches on the device."""
+    """Images in memory as one ``(N, C, H, W)`` tensor in [0, 1]: standardized per channel with
+    the training split's statistics, augmented as whole batches on the device."""
 
     kind = "image"
     suffixes: ClassVar[tuple[str, ...]] = IMAGE_FILES  # what read_file takes (predict.py)
     item_name = "image"
     size_settings = "the data's image size (data.image_size or data.size), data.channels"
     variance_advice = (AUGMENT_ADVICE,)
+    resize_text = "to {height}x{width} (height x width)"  # (preprocessing)
 
     def __init__(
         self,
@@ -51,7 +46,6 @@ class ImageInput(Input):
         self.mean: torch.Tensor | None = None  # (C, 1, 1), learnt on the training split
         self.std: torch.Tensor | None = None
 
-    # ---- statistics of the training split ------------------------------------------------------
     def fit(self, train_inputs: torch.Tensor) -> None:
         super().fit(train_inputs)  # (the shape)
         if self.mean is None:
@@ -77,18 +71,15 @@ class ImageInput(Input):
             raise InputError(f"inputs of shape {shape} are not images (1 or 3 channels, H, W)")
         return shape
 
-    # ---- new items -----------------------------------------------------------------------------
     def read_file(self, source) -> torch.Tensor:
-        """Read grey or RGB to the data's channels, resized to its size, scaled to [0, 1] and
-        standardized with the training split's statistics."""
+        """Grey or RGB to the data's channels and size, in [0, 1], standardized."""
         from PIL import Image
 
         channels, height, width = self.image_shape()
         with Image.open(source) as image:
             image.load()  # decode now: a truncated file fails here, not in the batch
-            image = image.convert("L" if channels == 1 else "RGB").resize(
-                (width, height), Image.Resampling.BILINEAR
-            )
+            image = image.convert("L" if channels == 1 else "RGB")
+            image = image.resize((width, height), Image.Resampling.BILINEAR)
             x = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).float() / 255.0
         return self.prepare(x.view(height, width, channels).permute(2, 0, 1))
 
@@ -98,19 +89,17 @@ class ImageInput(Input):
             "input": self.kind,
             "input_shape": [channels, height, width],
             "channels": channels,
-            "resize": f"to {height}x{width} (height x width)",
+            "resize": self.resize_text.format(height=height, width=width),
             "scale": "pixel / 255",
             "mean": self.mean.flatten().tolist(),
             "std": self.std.flatten().tolist(),
         }
 
-    # ---- augmentation --------------------------------------------------------------------------
     def augment_batch(self, inputs, targets, policy: dict):
         if self.masks:  # what moves an image moves its mask
             return aug.joint_augment(inputs, targets, policy, self.hflip_ok, self.ignore_index)
         return aug.batch_augment(inputs, policy, self.hflip_ok, self.geometric_ok), targets
 
-    # ---- showing -------------------------------------------------------------------------------
     def show_batch(self, inputs: torch.Tensor, titles: list[str], path: Path, title: str = ""):
         from ..analysis.plots import image_grid
 
@@ -121,13 +110,11 @@ class ImageInput(Input):
 
 
 class ImageFileInput(ImageInput):
-    """Image files read item by item in the loader workers: resized to ``image_size`` (shorter
-    side, then a centre crop), normalized with ``mean``/``std``, augmented per item (torchvision
-    v2). Left at null, these follow the chosen model when it was pretrained (its input size and
-    statistics), else the data: the training images' median shorter side (measured on up to 64
-    files; at most 224 px; kept in the checkpoint), and ImageNet's statistics."""
+    """Image files read in the loader workers: resized to ``image_size`` (shorter side, then a
+    centre crop), normalized with ``mean``/``std``, augmented per item (torchvision v2)."""
 
     size_settings = "data.image_size, data.channels"
+    resize_text = "shorter side to {height}, then center crop {height}x{width}"
 
     def __init__(
         self,
@@ -141,15 +128,14 @@ class ImageFileInput(ImageInput):
     ) -> None:
         super().__init__(hflip_ok=hflip_ok, geometric_ok=geometric_ok)
         self.channels = channels
-        # a size given without a reason was the user's
-        self._set_size(image_size, image_size_from or "data.image_size")
+        self._set_size(image_size, image_size_from or "data.image_size")  # else the user's
         self.mean = torch.tensor((mean or IMAGENET["mean"])[:channels]).view(-1, 1, 1)
         self.std = torch.tensor((std or IMAGENET["std"])[:channels]).view(-1, 1, 1)
 
     @classmethod
     def settings_from_model(cls, options: dict, model_config: dict) -> dict:
         """The options left at null, from the model's pretrained configuration (statistics:
-        else ImageNet's). A model without a preference leaves the size to the images (``fit``)."""
+        else ImageNet's); a model without a preference leaves the size to the images."""
         chosen = {
             key: model_config.get(key) or IMAGENET[key]
             for key in ("mean", "std")
@@ -161,17 +147,13 @@ class ImageFileInput(ImageInput):
         return chosen
 
     def fit(self, train_inputs) -> None:
-        """No statistics to learn (they are given); the size, when nobody chose one: the
-        training images' own (their headers only)."""
+        """The statistics are given; the size, when nobody chose one, is the training images'."""
         if self.size is None:
             from ..data.image_folder import size_from_files
 
             self._set_size(*size_from_files(train_inputs.paths))
-            log.info(
-                "images resized to %d px (%s; set data.image_size to choose)",
-                self.size,
-                self.size_from,
-            )
+            why = self.size_from
+            log.info("images resized to %d px (%s; set data.image_size to choose)", self.size, why)
 
     def state_dict(self) -> dict:
         return {"image_size": self.size, "image_size_from": self.size_from}
@@ -213,34 +195,15 @@ class ImageFileInput(ImageInput):
         steps, after = [colour, v2.Resize(size), v2.CenterCrop(size)], []
         # the per-item policy crops, rotates and flips: none of it may move targets' content
         if train and aug.is_active(policy) and self.geometric_ok:
-            before, after = aug.item_transforms(
-                {**policy, "flip": policy["flip"] and self.hflip_ok}, size
-            )
+            flip = policy["flip"] and self.hflip_ok
+            before, after = aug.item_transforms({**policy, "flip": flip}, size)
             steps = [colour, *before]
-        return v2.Compose(
-            [
-                *steps,
-                v2.ToImage(),
-                v2.ToDtype(torch.float32, scale=True),
-                v2.Normalize(self.mean.flatten().tolist(), self.std.flatten().tolist()),
-                *after,
-            ]
-        )
+        mean, std = self.mean.flatten().tolist(), self.std.flatten().tolist()
+        scaled = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
+        return v2.Compose([*steps, *scaled, *after])
 
     def augment_batch(self, inputs, targets, policy: dict):
         return inputs, targets  # augmented per item, in item_transform
-
-    def preprocessing(self) -> dict:
-        size = self.image_shape()[1]
-        return {
-            "input": self.kind,
-            "input_shape": self.image_shape(),
-            "channels": self.channels,
-            "resize": f"shorter side to {size}, then center crop {size}x{size}",
-            "scale": "pixel / 255",
-            "mean": self.mean.flatten().tolist(),
-            "std": self.std.flatten().tolist(),
-        }
 
     def describe(self) -> dict:
         return {"image_size": self.size, "image_size_from": self.size_from}

@@ -1,9 +1,5 @@
-"""``python -m <package>.models list [--search PATTERN]``: which model names you can use.
-
-Without ``--search``: the registered models (the ladder and the zoo entries). With it: also the
-matching torchvision and timm names (shell-style pattern, e.g. ``'*convnext*'``, ``resnet*``),
-with ``--pretrained`` only those that have pretrained weights (the zoo: the transfer feature).
-"""
+"""``python -m <package>.models list [--search PATTERN] [--pretrained]``: the model names you can
+use, registered ones and (with the zoo: the transfer feature) matching torchvision/timm names."""
 
 from __future__ import annotations
 
@@ -17,8 +13,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=f"python -m {__package__}", description="List the models this project can build."
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    listing = sub.add_parser("list", help="list model names")
+    listing = parser.add_subparsers(dest="command", required=True).add_parser(
+        "list", help="list model names"
+    )
     listing.add_argument(
         "--search", metavar="PATTERN", help="also list torchvision and timm models matching PATTERN"
     )

@@ -9,11 +9,8 @@ from ..inputs.base import InputFacts
 
 
 class Network(nn.Module):
-    """``head(backbone(x))``.
-
-    ``groups`` are the backbone's parameter groups ordered from input to output; the head is always
-    the last group. Freezing (fine-tuning) and discriminative learning rates work on these groups.
-    """
+    """``head(backbone(adapter(x)))``. ``groups``: the backbone's parameter groups from input to
+    output (the head comes last), what freezing and discriminative learning rates work on."""
 
     def __init__(
         self,
@@ -24,11 +21,10 @@ class Network(nn.Module):
         data_config: dict | None = None,
     ) -> None:
         super().__init__()
-        self.backbone = backbone
-        self.head = head
+        self.backbone, self.head = backbone, head
         self._groups = groups if groups is not None else [backbone]
-        # parameter-free input adaptation in front of the backbone (e.g. resize to the size the
-        # backbone was pretrained at), and that size / normalization as plain values
+        # parameter-free input adaptation (e.g. resize to the size the backbone was pretrained at),
+        # and that size / normalization as plain values
         self.adapter = adapter if adapter is not None else nn.Identity()
         self.data_config = data_config or {}
 
@@ -37,8 +33,7 @@ class Network(nn.Module):
 
     def layer_groups(self) -> list[nn.Module]:
         """Modules from input to output, head last; groups without parameters are left out."""
-        groups = [*self._groups, self.head]
-        return [g for g in groups if any(True for _ in g.parameters())]
+        return [g for g in [*self._groups, self.head] if any(True for _ in g.parameters())]
 
     def parameter_counts(self) -> dict[str, int]:
         params = list(self.parameters())
@@ -66,10 +61,9 @@ def fixed_shape(facts: InputFacts, model: str, dims: int | None = None) -> tuple
 def linear_head(
     in_features: int, num_outputs: int, dropout: float = 0.0, hidden: int = 0, bn: bool = False
 ) -> nn.Sequential:
-    """Dropout -> Linear; with ``hidden > 0``:
-    Dropout -> Linear -> BN -> ReLU -> Dropout -> Linear (fastai's head, without the pooling);
-    ``bn`` puts a BatchNorm on the incoming features first, as fastai does for pretrained bodies.
-    (Zoo models choose the pooling: timm's ``pool=catavgmax`` is fastai's concat pooling.)"""
+    """Dropout -> Linear; with ``hidden``: fastai's head without the pooling (Dropout -> Linear ->
+    BN -> ReLU -> Dropout -> Linear); ``bn``: a BatchNorm first, as fastai does for pretrained
+    bodies. (Zoo models choose the pooling: timm's ``pool=catavgmax`` is fastai's concat pool.)"""
     first = [nn.BatchNorm1d(in_features)] if bn else []
     if hidden <= 0:
         return nn.Sequential(*first, nn.Dropout(dropout), nn.Linear(in_features, num_outputs))

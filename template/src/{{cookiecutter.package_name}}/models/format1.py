@@ -1,11 +1,7 @@
-"""Configs as checkpoints of format 1 hold them, in today's form (``_target_`` + ``_partial_``).
-
-Before config groups followed one rule, a checkpoint kept the model as ``{"name": "cnn", ...}``
-(``zoo: timm`` for the library models), the scheduler as ``{"name": "one_cycle", ...}``, an
-optimizer without ``_partial_``, and the data's facts as a dict matched to builder parameters by
-name. ``configs_from_format1`` rewrites those four hyper-parameters, so such a checkpoint loads
-(training/checkpoints.py); ``facts_from_input_info`` reads that old facts dict.
-"""
+"""The configs of a format-1 checkpoint (training/checkpoints.py) in today's form (``_target_`` +
+``_partial_``). It kept the model as ``{"name": "cnn", ...}`` (``zoo: timm`` for the libraries'),
+the scheduler as ``{"name": "one_cycle", ...}``, the optimizer without ``_partial_`` and the
+data's facts as a dict matched to builder parameters by name."""
 
 from __future__ import annotations
 
@@ -31,11 +27,9 @@ def configs_from_format1(hparams: dict) -> dict:
 
 
 def facts_from_input_info(info: dict) -> InputFacts:
-    """The typed facts of a format-1 facts dict (the data modules' former ``input_info()``),
-    told apart by the keys each kind gave. A kind's module is imported only for its own facts:
-    a project holds only the input kinds of its tasks."""
+    """The typed facts of a format-1 facts dict (the former ``input_info()``), told apart by their
+    keys; a kind is imported only for its own facts (a project holds only its tasks' kinds)."""
     shape = tuple(info["shape"]) if "shape" in info else None
-    # (each kind's facts are imported where they are read: a project holds only its tasks' kinds)
     if "vocab_size" in info:
         from ..inputs.text import TextFacts
 

@@ -26,11 +26,8 @@ def mlp(
     """``depth`` hidden layers of ``width`` units (Linear -> BN -> ReLU)."""
     blocks, features = [], math.prod(fixed_shape(facts, "mlp"))
     for _ in range(depth):
-        blocks.append(
-            nn.Sequential(
-                nn.Linear(features, width, bias=False), nn.BatchNorm1d(width), nn.ReLU(inplace=True)
-            )
-        )
+        linear = nn.Linear(features, width, bias=False)
+        blocks.append(nn.Sequential(linear, nn.BatchNorm1d(width), nn.ReLU(inplace=True)))
         features = width
     backbone = nn.Sequential(nn.Flatten(), *blocks)
     return Network(backbone, linear_head(features, num_outputs, dropout), blocks)
@@ -48,8 +45,8 @@ def conv_block(c_in: int, c_out: int) -> nn.Sequential:
 def cnn(
     num_outputs: int, facts: ImageFacts, width: int = 32, depth: int = 3, dropout: float = 0.0
 ) -> Network:
-    """``depth`` stages of two 3x3 conv blocks, width doubling and resolution halving per stage
-    (while the image is larger than 2x2), then global average pooling."""
+    """``depth`` stages of two 3x3 conv blocks, width doubling and resolution halving (while over
+    2x2) per stage, then global average pooling."""
     shape = fixed_shape(facts, "cnn", dims=3)
     channels, size = shape[0], min(shape[1:])
     stages = []

@@ -1,27 +1,15 @@
 """Registered model builders, and the one way a model config becomes a model.
 
-A model yaml names its builder and its options, like every other config group::
-
-    _target_: <package>.models.ladder.cnn
-    _partial_: true          # num_outputs and facts come at run time
-    name: cnn                # what messages, summary.json and sweeps call the model
-    width: 16
-
-``create_model`` instantiates that (a ``functools.partial`` of the builder) and calls it with the
-head's size (``num_outputs``) and the data's ``facts`` (one typed ``InputFacts`` object). A builder
-is registered with ``@register_model("cnn")``; registration adds what names are good for:
-
-* the builder's first two parameters are ``(num_outputs, facts)``; the annotation of ``facts``
-  (``InputFacts``, or ``TableFacts``/``TextFacts``/``PairFacts`` ... when it needs their fields)
-  is what it accepts: other inputs are refused in one line, before anything is built;
-* ``head``: ``"pooled"`` (one vector per item: classification, regression) or ``"dense"`` (one
-  vector per pixel: segmentation); the run checks it against the task's head;
-* ``data_config``: a function of the model's options that tells, *before* any data is loaded, the
-  input size and normalization the model expects (pretrained backbones);
-* every registered builder also takes ``name`` (passed on to a builder with a ``name`` parameter,
-  e.g. the library's model name for the zoo; else it must be the registered name), ``weights``
-  (a local file the backbone starts from, see ``weights.py``: the transfer feature) and
-  ``regularize`` (False: every dropout off, modes overfit and fraction).
+A model yaml names its builder and options like every config group (``_target_:
+<package>.models.ladder.cnn``, ``_partial_: true``, ``name: cnn``, ``width: 16``). ``create_model``
+instantiates that partial and calls it with the head's size and the data's ``facts`` (one typed
+``InputFacts``). ``@register_model("cnn")`` records what names are good for: the annotation of the
+builder's ``facts`` (``InputFacts``, ``TableFacts``...) is what it accepts, other inputs are refused
+in one line before anything is built; ``head`` ("pooled": a vector per item, "dense": per pixel)
+is checked against the task's; ``data_config`` tells the input size and normalization a model
+expects (pretrained backbones) before any data is loaded. Every builder also takes ``name``,
+``weights`` (a local file for the backbone: the transfer feature) and ``regularize`` (False: every
+dropout off, modes overfit and fraction).
 """
 
 from __future__ import annotations
@@ -39,8 +27,7 @@ from ..inputs.base import InputFacts
 from .base import Network
 
 HEADS = ("pooled", "dense")
-# options every registered builder takes besides its own (see ``register_model``)
-COMMON_OPTIONS = ("name", "weights")
+COMMON_OPTIONS = ("name", "weights")  # what every registered builder takes besides its own
 
 
 class ModelInputError(ValueError):
@@ -58,10 +45,6 @@ class ModelSpec:
     data_config: Callable[..., dict] | None
     facts: type[InputFacts]  # the facts type the builder accepts
     options: tuple[str, ...]  # the builder's own options (after num_outputs and facts)
-
-    def inputs(self) -> str:
-        """``PairFacts`` -> "pair": how messages name the inputs this model needs."""
-        return self.facts.__name__.removesuffix("Facts").lower()
 
 
 _BUILDERS: dict[str, Callable[..., Network]] = {}
@@ -96,7 +79,19 @@ def register_model(name: str, head: str = "pooled", data_config: Callable[..., d
             regularize: bool = True,
             **options,
         ) -> Network:
-            _check(spec, facts, options, name)
+            _check_name_matches(spec, name)
+            if unknown := sorted(set(options) - set(spec.options)):
+                raise ValueError(
+                    f"model '{name or spec.name}' has no option(s) {unknown}; its options: "
+                    f"{sorted([*spec.options, *COMMON_OPTIONS])}"
+                )
+            if not isinstance(facts, spec.facts):
+                raise ModelInputError(
+                    f"model '{name or spec.name}' needs "
+                    f"{spec.facts.__name__.removesuffix('Facts').lower()} inputs; the data gives "
+                    f"{facts.kind} inputs: pick a model made for this data (python -m "
+                    f"{__package__} list)"
+                )
             if name is not None and "name" in spec.options:
                 options["name"] = name
             model = builder(num_outputs, facts, **options)
@@ -121,22 +116,6 @@ def _load_weights(backbone: nn.Module, path: str) -> dict:
     return load_backbone_weights(backbone, path)
 
 
-def _check(spec: ModelSpec, facts: InputFacts, options: dict, name: str | None) -> None:
-    _check_name_matches(spec, name)
-    unknown = sorted(set(options) - set(spec.options))
-    if unknown:
-        raise ValueError(
-            f"model '{name or spec.name}' has no option(s) {unknown}; its options: "
-            f"{sorted([*spec.options, *COMMON_OPTIONS])}"
-        )
-    if not isinstance(facts, spec.facts):
-        raise ModelInputError(
-            f"model '{name or spec.name}' needs {spec.inputs()} inputs; the data gives "
-            f"{facts.kind} inputs: pick a model made for this data (python -m "
-            f"{__package__} list)"
-        )
-
-
 def _check_name(name: str) -> None:
     if name not in _BUILDERS:
         raise ValueError(f"unknown model '{name}'. Known models: {', '.join(list_models())}")
@@ -158,16 +137,12 @@ def list_models() -> list[str]:
 
 
 def model_config(registered: str, /, **options) -> dict:
-    """The config of the model registered as ``registered``, as its yaml would give it, with
+    """The config of the model registered as ``registered``, as its yaml gives it, with
     ``options`` (``model_config("timm", name="convnext_tiny")``)."""
     _check_name(registered)
     builder = _BUILDERS[registered]
-    return {
-        "_target_": f"{builder.__module__}.{builder.__qualname__}",
-        "_partial_": True,
-        "name": registered,
-        **options,
-    }
+    target = f"{builder.__module__}.{builder.__qualname__}"
+    return {"_target_": target, "_partial_": True, "name": registered, **options}
 
 
 def model_spec(config: dict) -> ModelSpec:
@@ -202,18 +177,15 @@ def model_data_config(config: dict) -> dict:
 def create_model(
     config: dict, num_outputs: int, facts: InputFacts, regularize: bool = True
 ) -> Network:
-    """The model ``config`` (a model yaml, plain values) describes, with ``num_outputs`` outputs,
-    for inputs described by ``facts``. ``regularize=False`` (modes overfit and fraction) turns
-    every dropout of the built network off, whatever the model's options are called."""
+    """The model ``config`` (a model yaml, plain values) describes, for inputs like ``facts``."""
     model_spec(config)  # a config that is not a registered builder's: one clear line
     build = instantiate(config, _convert_="all")
     return build(num_outputs=num_outputs, facts=facts, regularize=regularize)
 
 
 def facts_config(facts: InputFacts) -> dict:
-    """Typed facts as plain values under the same rule (``_target_`` + fields): what the
-    checkpoint keeps; ``facts_from_config`` gives the typed object back. A field left at a
-    default of None (a shape that varies) is left out."""
+    """Typed facts as plain values, ``_target_`` + fields (what the checkpoint keeps); a field left
+    at a default of None (a shape that varies) is left out."""
     cls = type(facts)
     unset = {f.name for f in dataclasses.fields(cls) if f.default is None}
     values = {k: v for k, v in facts.describe().items() if not (v is None and k in unset)}

@@ -1,10 +1,6 @@
 """What runs between building the task and ``trainer.fit``, each switched by configuration:
-
-* ``shape_check`` (default on): one batch through the model, a readable message on a mismatch;
-* ``show_batch``: ``plots/augmented_batch.png``, a training batch as the model sees it;
-* ``lr_find``: the LR range test (``configs/lr_find/``), optionally applying its suggestion.
-
-Returns the sections they add to summary.json.
+``shape_check`` (on by default), ``show_batch`` (``plots/augmented_batch.png``, a training batch
+as the model sees it) and ``lr_find`` (``configs/lr_find/``). Returns their summary.json sections.
 """
 
 from __future__ import annotations
@@ -30,14 +26,9 @@ def before_fit(cfg: DictConfig, module, datamodule, callbacks: list, output_dir:
     elif cfg.get("show_batch") and launched_rank() == 0:
         from ..analysis.plots import show_batch
 
+        path = output_dir / "plots" / "augmented_batch.png"
         sections["plots"] = {
-            "augmented_batch": str(
-                show_batch(
-                    datamodule,
-                    output_dir / "plots" / "augmented_batch.png",
-                    module.report().describe_item,
-                )
-            )
+            "augmented_batch": str(show_batch(datamodule, path, module.report().describe_item))
         }
     lr_find = cfg.get("lr_find") or {}
     if lr_find.get("enabled", False) and not cfg.get("ckpt_path"):  # not when resuming

@@ -1,10 +1,5 @@
-"""Checkpoint files every run writes: ``checkpoints/best.ckpt`` and ``checkpoints/last.ckpt``.
-
-``ResumableCheckpoint`` is Lightning's ``ModelCheckpoint`` with its files written so that they
-are always complete (a temporary name renamed once written, in a writer thread or from a copy of
-the state in the background) and ``last.ckpt`` kept as the last epoch: what ``eval.py``,
-``predict.py`` and resuming a run read back.
-"""
+"""The checkpoint files every run writes (``checkpoints/best.ckpt``, ``last.ckpt``), always
+complete: what ``eval.py``, ``predict.py`` and resuming a run read back."""
 
 from __future__ import annotations
 
@@ -26,40 +21,29 @@ from .checkpoints import atomic_save, commit, save_partial
 
 
 class ResumableCheckpoint(ModelCheckpoint):
-    """Lightning's ``ModelCheckpoint``, with these changes:
+    """Lightning's ``ModelCheckpoint``, except that:
 
     * a run resumed into a new folder keeps its best: Lightning forgets the best score when the
-      checkpoint folder changed (it warns and starts over), so the resumed run would call its
-      first new epoch "best" even when an epoch before the crash was better. The tracked
-      checkpoints are copied into the new folder and the state rewritten to point there;
-    * ``last.ckpt`` is the last epoch (Lightning 2.6 writes it only together with a new best),
-      rewritten at most every ``last_min_interval_s`` seconds (0: every epoch) apart from the
-      first and the final epoch;
-    * every file is written under a temporary name and renamed once complete: a full disk or a
-      kill during the write leaves the previous checkpoint intact; a ``last.ckpt`` of the same
-      step as a new ``best.ckpt`` is a hard link to it, not a second write. In one process, the
-      file is synced to disk and renamed by a writer thread, in the order asked (the sync of a
-      ResNet-18's 134 MB took 0.1-0.3 s, time the training goes on); the fit's end waits;
-    * ``background_writes`` (one process only): the files are written by a background thread
-      from a copy of the state while training goes on; the fit's end waits for the last write
-      and raises its error. ``None``: on an accelerator only, where the copy stays in its
-      memory. On the CPU the copy raised the peak memory of a ResNet-18 run by 15 % (checkpoint
-      writes inline: 5 %) for a wall-time gain of about 3 % on an idle machine (10 % when
-      other programs share the cores).
+      folder changed, so the first new epoch was "best" even when an earlier one was better. The
+      tracked checkpoints are copied over and the state rewritten to point there;
+    * ``last.ckpt`` is the last epoch (Lightning 2.6 writes it only with a new best), at most every
+      ``last_min_interval_s`` seconds (0: every epoch) apart from the first and the final epoch;
+    * files are written under a temporary name, renamed once complete (a full disk or a kill leaves
+      the previous one); a ``last.ckpt`` of a new ``best.ckpt``'s step is a hard link to it. In one
+      process a writer thread syncs and renames, in order, while training goes on; fit's end waits;
+    * ``background_writes`` (one process): that thread also writes, from a copy of the state.
+      ``None``: on an accelerator only; on the CPU the copy raised a ResNet-18 run's peak memory by
+      15 % (inline writes: 5 %) for about 3 % of wall time (10 % when other programs share cores).
     """
 
     def __init__(
-        self,
-        *args,
-        last_min_interval_s: float = 0.0,
-        background_writes: bool | None = None,
-        **kwargs,
+        self, *args, last_min_interval_s: float = 0.0, background_writes: bool | None = None, **kw
     ) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kw)
         self.last_min_interval_s = last_min_interval_s
         self.background_writes = background_writes
-        self._last_written: float | None = None  # when this run last wrote last.ckpt (monotonic)
-        self.best_epoch: int | None = None  # the epoch best.ckpt was saved at (summary.json)
+        self._last_written: float | None = None  # (monotonic) when this run last wrote last.ckpt
+        self.best_epoch: int | None = None  # the epoch of best.ckpt (summary.json)
         self._writes = _BackgroundWrites()
 
     def state_dict(self) -> dict:
@@ -91,7 +75,7 @@ class ResumableCheckpoint(ModelCheckpoint):
             self._save_last_of_epoch(trainer)
 
     def _save_last_of_epoch(self, trainer: L.Trainer) -> None:
-        """Lightning skipped last.ckpt because no new best was saved at this step: save it."""
+        """(Lightning skipped last.ckpt because no new best was saved at this step.)"""
         if (
             not self.save_last
             or self._should_skip_saving_checkpoint(trainer)
@@ -120,9 +104,8 @@ class ResumableCheckpoint(ModelCheckpoint):
             and source != filepath
             and self._last_global_step_saved == trainer.global_step
         ):
-            # this step's best.ckpt holds the same state: last.ckpt becomes a second name of that
-            # file instead of a second write of the weights and optimizer state (a hard link: a
-            # later best.ckpt is a new file, last.ckpt keeps this one)
+            # this step's best.ckpt holds the same state: a hard link, not a second write (a later
+            # best.ckpt is a new file, last.ckpt keeps this one)
             if _one_process(trainer):
                 self._writes.submit(_link_or_copy, source, filepath)  # after the source's write
             else:
@@ -130,15 +113,13 @@ class ResumableCheckpoint(ModelCheckpoint):
                     _link_or_copy(source, filepath)
                 trainer.strategy.barrier("ResumableCheckpoint.link")
         elif self._in_background(trainer):
-            # what trainer.save_checkpoint writes, copied (training goes on changing the live
-            # tensors), written by the background thread
+            # what trainer.save_checkpoint writes, copied (training goes on changing the tensors)
             checkpoint = trainer._checkpoint_connector.dump_checkpoint(self.save_weights_only)
             copied = apply_to_collection(checkpoint, torch.Tensor, lambda t: t.detach().clone())
             self._writes.submit(_save_and_commit, trainer.strategy, copied, filepath)
         elif _writes_plain_files(trainer.strategy):
-            # what trainer.save_checkpoint writes, streamed into a partial file next to the target
-            # (Lightning serializes it into memory first, then writes through the system temp
-            # folder and, across file systems, copies: a full disk then truncated the target)
+            # streamed into a partial file next to the target (Lightning writes through the system
+            # temp folder and, across file systems, copies: a full disk truncated the target)
             checkpoint = trainer._checkpoint_connector.dump_checkpoint(self.save_weights_only)
             if trainer.is_global_zero:
                 os.makedirs(os.path.dirname(filepath) or ".", exist_ok=True)
@@ -164,9 +145,9 @@ class ResumableCheckpoint(ModelCheckpoint):
 
     def _in_background(self, trainer: L.Trainer) -> bool:
         wanted = self.background_writes
-        if wanted is None:
-            wanted = trainer.strategy.root_device.type != "cpu"
-        return wanted and _one_process(trainer)
+        return _one_process(trainer) and (
+            trainer.strategy.root_device.type != "cpu" if wanted is None else wanted
+        )
 
     def _remove_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
         if _one_process(trainer):  # not before the writes asked earlier (a link to it)
@@ -189,8 +170,7 @@ class _BackgroundWrites:
         self._pending.append(self._executor.submit(function, *args))
 
     def raise_failed(self) -> None:
-        """An operation that already failed (a full disk) raises here: the run stops at its next
-        save, not at its end."""
+        """An operation that failed (a full disk) raises here: the run stops at its next save."""
         done, pending = [], []
         for write in self._pending:  # (each looked at once: none can finish between two looks)
             (done if write.done() else pending).append(write)
@@ -201,8 +181,7 @@ class _BackgroundWrites:
     def wait(self) -> None:
         """Until every operation asked is done; then the first that failed raises."""
         pending, self._pending = self._pending, []
-        failed = [error for error in (write.exception() for write in pending) if error]
-        if failed:
+        if failed := [error for error in (write.exception() for write in pending) if error]:
             raise failed[0]
 
     def __getstate__(self) -> dict:  # a copy of the callback: a thread cannot be copied
@@ -225,8 +204,7 @@ def _save_and_commit(strategy, checkpoint: dict, filepath: str) -> None:
 
 
 def _writes_plain_files(strategy) -> bool:
-    """Whether the strategy saves a checkpoint as one ``torch.save`` file on rank 0 (Lightning's
-    own write), which ``atomic_save`` then does in one pass."""
+    """Whether the strategy saves one ``torch.save`` file on rank 0: ``atomic_save`` can do it."""
     return (
         type(strategy).save_checkpoint is Strategy.save_checkpoint
         and type(strategy.checkpoint_io) is TorchCheckpointIO
@@ -248,14 +226,12 @@ def _link_or_copy(source: str, target: str) -> None:
     os.replace(partial, target)
 
 
-def _training_ends_here(trainer: L.Trainer) -> bool:
-    """Whether training stops after this epoch (or step): its last.ckpt is never skipped."""
+def _training_ends_here(trainer: L.Trainer) -> bool:  # (its last.ckpt is never skipped)
+    epochs, steps = trainer.max_epochs, trainer.max_steps
     return bool(
         trainer.should_stop
-        or (
-            trainer.max_epochs not in (None, -1) and trainer.current_epoch + 1 >= trainer.max_epochs
-        )
-        or (trainer.max_steps not in (None, -1) and trainer.global_step >= trainer.max_steps)
+        or (epochs not in (None, -1) and trainer.current_epoch + 1 >= epochs)
+        or (steps not in (None, -1) and trainer.global_step >= steps)
     )
 
 

@@ -1,21 +1,17 @@
 """Reading and writing checkpoints safely.
 
-``read_checkpoint`` accepts a ``.ckpt`` file or a run folder and turns every way a checkpoint can
-be unusable (missing, truncated by a full disk, a text file, a checkpoint of another program) into
-one ``CheckpointError`` whose message names the file and says what to do. Files are loaded with
-``weights_only=True``: plain tensors and values only, never code.
+``read_checkpoint`` takes a ``.ckpt`` file or a run folder and turns every way a checkpoint can be
+unusable (missing, truncated, not a checkpoint) into one ``CheckpointError`` naming the file and
+what to do. Files load with ``weights_only=True``: tensors and values, never code.
 
-Checkpoints carry their format (``format_version``): 2 since the training module
-(``training/module.py``) holds the task, whose class and options are the ``task`` entry of the
-hyper-parameters. A checkpoint without one was written before (format 1: the task was the module,
-its class in ``checkpoint["task"]``, its options among the hyper-parameters) and is read as format
-2 (``upgrade``); one of a later format ends with one line naming it. A data setting renamed
-since (``RENAMED_DATA_SETTINGS``) is read under its new name, whatever the format.
+Format (``format_version``) 2: the task's class and options are the ``task`` hyper-parameter. A
+checkpoint without one is format 1 (the task was the module, its class in ``checkpoint["task"]``)
+and is rearranged by ``upgrade``; a later format ends in one line naming it. Data settings renamed
+since (``RENAMED_DATA_SETTINGS``) are read under their new names, whatever the format.
 
-``atomic_save`` / ``atomic_write`` write to a temporary name in the same folder, flush it to disk
-and rename it over the target: a crash or a full disk leaves the old file or the new one, never a
-truncated one. ``save_partial`` + ``commit`` are the same two halves apart, so that the flush to
-disk (0.1-0.3 s for a ResNet-18's 134 MB) can run on another thread while training goes on.
+``atomic_save`` = ``save_partial`` (a temporary name in the same folder) + ``commit`` (sync, rename
+over the target): a crash or a full disk leaves the old file or the new, never a truncated one.
+Apart, the sync (0.1-0.3 s for a ResNet-18's 134 MB) can run on another thread during training.
 """
 
 from __future__ import annotations
@@ -26,21 +22,21 @@ from pathlib import Path
 
 import torch
 
+from .errors import generated
 from .speed import strip_compile_prefix
 from .validate import ConfigError
 
 # what train.py's checkpoints hold besides Lightning's own keys (training/module.py writes them)
 REQUIRED_KEYS = ("hyper_parameters", "state_dict", "datamodule")
-FORMAT_VERSION = 2  # (1: before the format was written; read by ``upgrade``)
-# the training module's own constructor arguments; the rest of a format-1 checkpoint's
-# hyper-parameters were the task's
+FORMAT_VERSION = 2
+# the training module's own arguments; the rest of a format-1 checkpoint's hparams were the task's
 MODULE_KEYS = ("model", "inputs", "optimizer", "scheduler", "regularize")
-# data settings renamed since (the name an older checkpoint or config gives -> today's): a
-# checkpoint's data config is read with today's names (``upgrade``, whatever its format); a user's
-# config that gives an old name is refused, naming the new one (``refuse_renamed``), never ignored
+# old data setting name -> today's: a checkpoint's data config is read with today's names
+# (``upgrade``); a user's config with an old name is refused, naming the new (``refuse_renamed``)
 RENAMED_DATA_SETTINGS = {"bad_rows": "on_bad", "on_bad_rows": "on_bad"}
 CHECKPOINTS = "checkpoints"
 PREFERRED = ("best.ckpt", "last.ckpt")  # for a run folder: the best weights, else the latest
+_WRITES = itertools.count()
 
 
 class CheckpointError(Exception):
@@ -50,8 +46,8 @@ class CheckpointError(Exception):
 
 
 def checkpoint_file(path: str | Path, preferred: tuple[str, ...] = PREFERRED) -> Path:
-    """``path`` itself when it is a file; for a run folder (or its ``checkpoints/`` folder) the
-    first of ``preferred`` that exists."""
+    """``path`` when it is a file; for a run folder (or its ``checkpoints/``) the first of
+    ``preferred`` there."""
     path = Path(path).expanduser()
     if path.is_file():
         return path
@@ -79,26 +75,18 @@ def read_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_KEYS)
     if "hyper_parameters" in required and not task_config(checkpoint).get("_target_"):
         missing.append("task")
     if missing:
+        weights = " (to start a model from other weights: model.weights=<file>)"
         raise CheckpointError(
             f"{file} is a PyTorch file but not a checkpoint written by train.py (it has no "
             f"{', '.join(repr(k) for k in missing)}): give a checkpoint from a run's "
-            f"{CHECKPOINTS}/ folder{_from_weights()}"
+            f"{CHECKPOINTS}/ folder{weights if generated('models.weights') else ''}"
         )
     return checkpoint
 
 
-def _from_weights() -> str:
-    """The hint for weights that are not a checkpoint, where ``model.weights`` exists here."""
-    from .errors import generated
-
-    hint = " (to start a model from other weights: model.weights=<file>)"
-    return hint if generated("models.weights") else ""
-
-
 def trained_checkpoint(path: str | Path) -> Path:
-    """The checkpoint file of ``path`` (a file or a run folder: its best), once it is known to be
-    a readable checkpoint written by train.py: what every command that loads a trained model
-    checks first (eval, predict, export, serve, clean)."""
+    """The checkpoint file of ``path`` (a file, or a run folder's best), once known to be readable
+    and written by train.py: what every command that loads a trained model checks first."""
     file = checkpoint_file(path)
     read_checkpoint(file)
     return file
@@ -107,9 +95,8 @@ def trained_checkpoint(path: str | Path) -> Path:
 def check_same_targets(
     checkpoint: dict, names: list[str] | None, where: str, file: str | Path
 ) -> None:
-    """The targets a checkpoint was trained on (class names, label names, target columns) must
-    be the data's: a 3-class model measured on a 2-class folder would report a meaningless
-    accuracy, and one with the same count in another order would swap every label."""
+    """The checkpoint's targets (class names, labels, target columns) must be the data's: another
+    count makes the metrics meaningless, the same count in another order swaps every label."""
     saved = (task_config(checkpoint).get("targets") or {}).get("names")
     if saved is None or names is None or list(saved) == list(names):
         return
@@ -130,8 +117,7 @@ def check_same_targets(
 
 
 def load_file(file: Path) -> dict:
-    """``torch.load`` with one clear error for a file that is empty, cut short or not a
-    checkpoint at all."""
+    """``torch.load`` with one clear error for a file that is empty, cut short or no checkpoint."""
     try:
         checkpoint = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as error:  # garbage makes torch's unpickler fail in many ways (KeyError, ...)
@@ -146,9 +132,8 @@ def load_file(file: Path) -> dict:
 
 
 def upgrade(checkpoint: dict, file: str | Path) -> dict:
-    """``checkpoint`` in the current format: a format-1 one rearranged (its task's class and
-    options become the ``task`` hyper-parameter; ``upgraded_from`` says it was); one of a later
-    format than this code reads: ``CheckpointError``."""
+    """``checkpoint`` in the current format (a format-1 one rearranged, ``upgraded_from`` says so);
+    one of a later format than this code reads: ``CheckpointError``."""
     version = checkpoint.get("format_version", 1)
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(
@@ -166,12 +151,10 @@ def upgrade(checkpoint: dict, file: str | Path) -> dict:
         hparams = configs_from_format1(hparams)  # model, optimizer, scheduler, facts: one rule
         if isinstance(checkpoint.get("datamodule"), dict):  # sources merged since
             checkpoint["datamodule"] = upgrade_config(checkpoint["datamodule"])
+        options = {key: value for key, value in hparams.items() if key not in MODULE_KEYS}
         checkpoint["hyper_parameters"] = {
             **{key: hparams[key] for key in MODULE_KEYS if key in hparams},
-            "task": {
-                "_target_": task["_target_"],
-                **{key: value for key, value in hparams.items() if key not in MODULE_KEYS},
-            },
+            "task": {"_target_": task["_target_"], **options},
         }
         del checkpoint["task"]
         checkpoint["format_version"], checkpoint["upgraded_from"] = FORMAT_VERSION, version
@@ -180,35 +163,27 @@ def upgrade(checkpoint: dict, file: str | Path) -> dict:
 
 def renamed_settings(config: dict) -> dict:
     """A stored data config with today's setting names (``RENAMED_DATA_SETTINGS``)."""
-    old = [key for key in config if key in RENAMED_DATA_SETTINGS]
-    renamed = {key: value for key, value in config.items() if key not in old}
-    for key in old:
-        renamed.setdefault(RENAMED_DATA_SETTINGS[key], config[key])
+    renamed = {key: value for key, value in config.items() if key not in RENAMED_DATA_SETTINGS}
+    for key, value in config.items():
+        if key in RENAMED_DATA_SETTINGS:
+            renamed.setdefault(RENAMED_DATA_SETTINGS[key], value)
     return renamed
 
 
 def refuse_renamed(data_class: type, settings: dict) -> None:
-    """Settings for ``data_class`` that give one it takes by an old name (``data.bad_rows=skip``
-    in a user's yaml or as ``+data.bad_rows=skip``): ``ConfigError`` naming the new one, instead
-    of a TypeError. Checked where a data module is built from settings: train's
-    (``run.build_datamodule``) and eval/predict's (``analysis.predict.check_data_settings``); a
-    class without the new setting is left to say the old name is no setting of it."""
+    """``ConfigError`` for settings that give one ``data_class`` takes by an old name (instead of a
+    TypeError); a class without the new setting is left to say the old one is no setting of it."""
     from ..analysis.predict import init_parameters
 
     takes = init_parameters(data_class)
-    messages = [
-        renamed_message(key, value)
-        for key, value in settings.items()
-        if RENAMED_DATA_SETTINGS.get(key) in takes
-    ]
-    if messages:
-        raise ConfigError("; ".join(messages))
+    renamed = [k for k in settings if RENAMED_DATA_SETTINGS.get(k) in takes]
+    if renamed:
+        raise ConfigError("; ".join(renamed_message(k, settings[k]) for k in renamed))
 
 
 def renamed_message(key: str, value: object = "...") -> str | None:
     """The line that tells a user ``data.<key>`` is now called otherwise (None: it is not)."""
-    new = RENAMED_DATA_SETTINGS.get(key)
-    if new is None:
+    if (new := RENAMED_DATA_SETTINGS.get(key)) is None:
         return None
     return (
         f"data.{key} was renamed data.{new}: set data.{new}={value} instead (in your own data "
@@ -222,7 +197,6 @@ def task_config(checkpoint: dict) -> dict:
 
 
 def is_readable(file: str | Path) -> bool:
-    """Can ``file`` be loaded at all (without keeping it in memory)?"""
     try:
         load_file(Path(file))
     except CheckpointError:
@@ -253,43 +227,24 @@ def _why_unreadable(file: Path, error: Exception) -> str:
     return "is not a PyTorch checkpoint (not the format torch.save writes)"
 
 
-def atomic_write(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path``: a temporary file in the same folder, synced, then renamed."""
-    return _atomic(path, lambda handle: handle.write(data))
-
-
 def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, text.encode("utf-8"))
+    return atomic_save(text.encode("utf-8"), path, lambda data, handle: handle.write(data))
 
 
-def atomic_save(obj, path: str | Path) -> Path:
-    """``torch.save`` that never leaves a truncated file behind. It streams into the temporary
-    file: serializing into memory first (as Lightning does) cost a copy of the whole checkpoint
-    in memory and twice the time."""
-    return _atomic(path, lambda handle: torch.save(obj, handle))
+def atomic_save(obj, path: str | Path, save=None) -> Path:
+    """``torch.save`` (or ``save``) that never leaves a truncated file: it streams into the partial
+    file (serializing into memory first, as Lightning does, cost a copy and twice the time)."""
+    commit(save_partial(obj, path, save), path)
+    return Path(path)
 
 
-def _atomic(path: str | Path, write) -> Path:
-    path = Path(path)
-    partial = _partial_name(path)
-    try:
-        with partial.open("wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
-
-
-def save_partial(obj, path: str | Path) -> Path:
+def save_partial(obj, path: str | Path, save=None) -> Path:
     """``torch.save`` into a new temporary file next to ``path``, not yet synced nor renamed:
     ``commit`` finishes it (a failed write removes the file and raises)."""
     partial = _partial_name(Path(path))
     try:
         with partial.open("wb") as handle:
-            torch.save(obj, handle)
+            (save or torch.save)(obj, handle)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -297,8 +252,8 @@ def save_partial(obj, path: str | Path) -> Path:
 
 
 def commit(partial: str | Path, path: str | Path) -> None:
-    """Sync a fully written ``partial`` file and rename it to ``path`` (same folder: atomic); a
-    failed sync (a full disk) removes the partial file and raises, ``path`` is left as it was."""
+    """Sync a fully written ``partial`` file and rename it to ``path``; a failed sync (a full disk)
+    removes the partial file and raises, ``path`` is left as it was."""
     try:
         with open(partial, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -311,6 +266,3 @@ def commit(partial: str | Path, path: str | Path) -> None:
 def _partial_name(path: Path) -> Path:
     # unique per write: a write may wait for its commit while the next one of the same file starts
     return path.with_name(f".{path.name}.{os.getpid()}.{next(_WRITES)}.partial")
-
-
-_WRITES = itertools.count()

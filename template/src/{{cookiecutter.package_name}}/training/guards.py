@@ -1,13 +1,9 @@
 """Guards that let a run end honestly (summary.py turns what they saw into the outcome).
 
-``StopOnDivergence``: stop a run whose loss became NaN/inf or exploded; a diverged run must never
-look like a finished one.
-Without this, training goes on with NaN weights to the last epoch, the metrics come out NaN (or
-chance level), a NaN model can be saved as "best" and the verdict advises raising the learning
-rate. Here a NaN/inf training loss - or validation loss, which catches weights that broke on the
-last step of an epoch - or a training loss that stays finite but explodes raises ``Diverged``
-before any checkpoint of that model is written; the run ends with status ``diverged``
-(summary.py).
+``StopOnDivergence``: a NaN/inf training or validation loss (the latter catches weights broken on
+an epoch's last step), or a finite training loss that explodes, raises ``Diverged`` before any
+checkpoint of that model is written; the run ends ``diverged``. Without it training went on with
+NaN weights, a NaN model could be saved as "best" and the verdict advised a higher learning rate.
 """
 
 from __future__ import annotations
@@ -18,24 +14,22 @@ from collections import deque
 import lightning as L
 import torch
 
-# The finite explosion: the mean training loss of the last WINDOW steps above EXPLODED times the
-# reference, the larger of the task's chance loss (outputs that ignore the input) and the run's
-# first loss (the larger, so that a run that starts high is not stopped for it). A workable
-# learning rate stays far below: the default CNN even at lr=100 peaks at ~50x for an epoch, then
-# recovers; an exploded run goes to 1e3-1e15x. The mean over steps keeps one outlier batch (a
-# rare large target) from deciding.
+# Exploded: the mean training loss of the last WINDOW steps above EXPLODED x the larger of the
+# task's chance loss and the run's first loss (so a run that starts high is not stopped for it).
+# The default CNN even at lr=100 peaks at ~50x for an epoch, then recovers; an exploded run goes to
+# 1e3-1e15x. The mean keeps one outlier batch (a rare large target) from deciding.
 EXPLODED = 100.0
 WINDOW = 50
-# Reading a loss on a GPU waits for the device: the losses are read together every READ_EVERY
-# steps, before each validation and before any checkpoint (so none of a broken model is written).
-# On the CPU reading costs nothing: every step, so that a NaN stops the run at once. The
-# explosion rule is judged at the same points on every device.
+# Reading a loss on a GPU waits for the device: losses are read together every READ_EVERY steps,
+# before each validation and before any checkpoint (none of a broken model is written). On the CPU
+# reading is free: every step, so a NaN stops the run at once. Explosions are judged at the same
+# points on every device.
 READ_EVERY = 50
 
 
 class Diverged(RuntimeError):
-    """``what``: what the loss did ("the training loss became nan"); ``nonfinite``: NaN/inf, which
-    bad inputs can also cause."""
+    """``what`` the loss did ("the training loss became nan"); ``nonfinite``: NaN/inf, which bad
+    inputs can also cause."""
 
     def __init__(self, what: str, epoch: int, step: int, lr: float, nonfinite: bool = True) -> None:
         self.epoch, self.step = epoch, step
@@ -107,33 +101,25 @@ class StopOnDivergence(L.Callback):
         # Lightning runs checkpoint callbacks last: this check comes before a broken model is kept
         loss = trainer.callback_metrics.get("val/loss")
         if loss is not None and not trainer.sanity_checking and not math.isfinite(float(loss)):
-            raise Diverged(
-                f"the validation loss became {float(loss)}",
-                trainer.current_epoch,
-                trainer.global_step,
-                _lr(pl_module),
-            )
+            what = f"the validation loss became {float(loss)}"
+            self._stop(pl_module, (trainer.current_epoch, trainer.global_step, what, True))
 
     def _check(self, trainer, pl_module) -> None:
-        """Read the pending losses and apply the explosion rule: at the same steps on every
-        device, so that where a run runs does not decide whether it diverged."""
+        """Read the pending losses and apply the explosion rule, at the same steps on every
+        device: where a run runs does not decide whether it diverged."""
         finding = (self._read() if self._pending else None) or self._exploded(trainer)
         # with several processes all stop together, or the others wait for this one forever
         if trainer.world_size > 1 and trainer.strategy.reduce_boolean_decision(
             finding is not None, all=False
         ):
-            finding = finding or (
-                trainer.current_epoch,
-                trainer.global_step,
-                "the training loss diverged in another process",
-                True,
-            )
+            what = "the training loss diverged in another process"
+            finding = finding or (trainer.current_epoch, trainer.global_step, what, True)
         self._stop(pl_module, finding)
 
     def _stop(self, pl_module, finding: tuple[int, int, str, bool] | None) -> None:
         if finding is not None:
             epoch, step, what, nonfinite = finding
-            raise Diverged(what, epoch, step, _lr(pl_module), nonfinite)
+            raise Diverged(what, epoch, step, getattr(pl_module, "lr", float("nan")), nonfinite)
 
     def _read(self) -> tuple[int, int, str, bool] | None:
         """The pending losses, read at once (one wait for the device): the first NaN/inf."""
@@ -149,18 +135,15 @@ class StopOnDivergence(L.Callback):
         if not math.isfinite(value):
             return False
         value *= self._scale
-        if self._limit is None:  # (the first loss)
-            self._limit = self._reference(value)
+        if self._limit is None:  # EXPLODED x the larger of the first loss and chance, its name
+            candidates = [(value, "the loss at the start of training")]
+            if self._chance is not None:
+                candidates.append((self._chance, "the loss of outputs that ignore the input"))
+            reference, name = max(candidates)
+            if reference > 0:
+                self._limit = (EXPLODED * reference, f"{name} ({reference:.3g})")
         self._recent.append(value)
         return True
-
-    def _reference(self, first: float) -> tuple[float, str] | None:
-        """EXPLODED x the larger reference, and what the reference is."""
-        candidates = [(first, "the loss at the start of training")]
-        if self._chance is not None:
-            candidates.append((self._chance, "the loss of outputs that ignore the input"))
-        reference, name = max(candidates)
-        return (EXPLODED * reference, f"{name} ({reference:.3g})") if reference > 0 else None
 
     def _exploded(self, trainer) -> tuple[int, int, str, bool] | None:
         if self._limit is None or not self._recent:
@@ -168,23 +151,15 @@ class StopOnDivergence(L.Callback):
         mean = sum(self._recent) / len(self._recent)
         if mean <= self._limit[0]:
             return None
-        return (
-            trainer.current_epoch,
-            trainer.global_step,
-            (
-                f"the training loss exploded to {mean:.3g} (mean of the last "
-                f"{len(self._recent)} steps), over {EXPLODED:g}x {self._limit[1]}"
-            ),
-            False,
+        what = (
+            f"the training loss exploded to {mean:.3g} (mean of the last {len(self._recent)} "
+            f"steps), over {EXPLODED:g}x {self._limit[1]}"
         )
+        return trainer.current_epoch, trainer.global_step, what, False
 
 
 def _nonfinite(epoch: int, step: int, value: float) -> tuple[int, int, str, bool]:
     return epoch, step, f"the training loss became {value}", True
-
-
-def _lr(pl_module) -> float:
-    return getattr(pl_module, "lr", float("nan"))
 
 
 class Interruption(L.Callback):

@@ -1,10 +1,8 @@
 """Shape check: one real batch through the model before training.
 
-A shape bug otherwise surfaces as a long stack trace from deep inside torch, minutes into a run.
-Here forward hooks record every layer's input and output shapes; when a layer fails, the message
-names that layer, its input shapes and what it expected. Then the task checks the output and the
-targets in its own terms (classes, labels, target columns, mask classes). (Per-layer shapes of a
-working model: Lightning's model summary, which uses the module's ``example_input_array``.)
+A shape bug otherwise surfaces minutes into a run as a long stack trace from deep inside torch.
+Forward hooks record each layer's input and output shapes, so a failing layer is named with its
+inputs; then the task checks output and targets in its own terms (classes, labels, mask classes).
 """
 
 from __future__ import annotations
@@ -28,10 +26,8 @@ def describe_shapes(value) -> str:
 
 
 def check_shapes(task_module, batch, size_settings: str = "") -> dict:
-    """Forward one batch (eval mode, no gradients); raise ``ShapeError`` on any mismatch. The
-    layer-by-layer part is the same for every model; the output/target part is the task's own
-    check (``Task.check_output``), worded in its terms. ``size_settings``: the settings that decide
-    an item's size (the input's ``size_settings``), named when a layer does not fit."""
+    """Forward one batch (eval mode, no gradients); raise ``ShapeError`` on a mismatch, then run the
+    task's ``check_output``. ``size_settings``: what decides an item's size, named when it fails."""
     model = task_module.model
     inputs, targets = batch
     trace: list[tuple[str, str, str]] = []  # (layer, input shapes, output shapes)
@@ -55,17 +51,17 @@ def check_shapes(task_module, batch, size_settings: str = "") -> dict:
         with torch.no_grad():
             output = model(inputs)
     except RuntimeError as error:
+        torch_says = (str(error).strip() or type(error).__name__).splitlines()[0]
         if not running:
             raise ShapeError(
-                f"the model fails on a batch of shape {describe_shapes(inputs)}: "
-                f"{_first_line(error)}"
+                f"the model fails on a batch of shape {describe_shapes(inputs)}: {torch_says}"
             ) from None
         name, module, shapes = running[-1]
         before = f" (the layer before, '{trace[-1][0]}', output {trace[-1][2]})" if trace else ""
         settings = f" ({size_settings})" if size_settings else ""
         raise ShapeError(
             f"shape mismatch in layer '{name}' = {module}: it got input {shapes}{before}; "
-            f"torch says: {_first_line(error)}. Input batch: {describe_shapes(inputs)}. Check that "
+            f"torch says: {torch_says}. Input batch: {describe_shapes(inputs)}. Check that "
             f"the model's input size matches the data{settings} and the layer sizes in "
             "configs/model/."
         ) from None
@@ -74,15 +70,11 @@ def check_shapes(task_module, batch, size_settings: str = "") -> dict:
             hook.remove()
         model.train(was_training)
     task_module.task.check_output(inputs, targets, output)
+    shapes = f"{describe_shapes(inputs)} -> {describe_shapes(output)}"
     return {
         "passed": True,
         "input": describe_shapes(inputs),
         "output": describe_shapes(output),
         "layers": len(trace),
-        "message": f"shape check passed: {describe_shapes(inputs)} -> "
-        f"{describe_shapes(output)} through {len(trace)} layers",
+        "message": f"shape check passed: {shapes} through {len(trace)} layers",
     }
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -12,6 +12,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from .errors import feature_missing
+
 _ABSENT = object()
 
 
@@ -23,8 +25,7 @@ class ConfigError(ValueError):
 
 def validate_config(cfg: DictConfig) -> None:
     """Raise ``ConfigError`` listing every setting of ``cfg`` that is out of range."""
-    problems = [problem for check in _CHECKS if (problem := check(cfg))]
-    if problems:
+    if problems := [problem for check in _CHECKS if (problem := check(cfg))]:
         raise ConfigError("; ".join(problems))
 
 
@@ -65,11 +66,9 @@ def _number(key: str, minimum: float, maximum: float | None = None, include_mini
 def _integer(key: str, minimum: int):
     def check(cfg: DictConfig) -> str | None:
         value = _get(cfg, key)
-        if value is _ABSENT or value is None:
+        if value is _ABSENT or value is None or (_is_int(value) and value >= minimum):
             return None
-        if not _is_int(value) or value < minimum:
-            return f"{key} must be an integer >= {minimum}, got {value!r}"
-        return None
+        return f"{key} must be an integer >= {minimum}, got {value!r}"
 
     return check
 
@@ -94,8 +93,7 @@ def _epochs(cfg: DictConfig) -> str | None:
         return f"trainer.max_steps must be an integer >= 1 or -1 (no limit), got {steps!r}"
     if epochs is not None and not _is_int(epochs):
         return f"trainer.max_epochs must be an integer >= 1, got {epochs!r}"
-    has_steps = _is_int(steps) and steps > 0
-    if epochs in (None, -1) and has_steps:
+    if epochs in (None, -1) and _is_int(steps) and steps > 0:
         return None
     if epochs is None or epochs < 1:
         return (
@@ -144,16 +142,14 @@ def _gpu(cfg: DictConfig) -> str | None:
 
 
 def _lr_find(cfg: DictConfig) -> str | None:
-    """Options of the LR finder given while it is off would be dropped without a word; without
-    the lr_find feature there is no LR finder to turn on."""
+    """LR finder options given while it is off would be dropped without a word; without the
+    lr_find feature there is no LR finder to turn on."""
     options = _get(cfg, "lr_find")
     if not isinstance(options, DictConfig):
         return None
     enabled, given = options.get("enabled", False), sorted(k for k in options if k != "enabled")
     if not (enabled or given):
         return None
-    from .errors import feature_missing
-
     finder = "the LR finder (lr_find=report)"
     if missing := feature_missing("training.lr_finder", finder, "lr_find"):
         return missing
@@ -170,21 +166,16 @@ def _ckpt_path(cfg: DictConfig) -> str | None:
     value = _get(cfg, "ckpt_path")
     if value in (_ABSENT, None, ""):
         return None
-    from .errors import feature_missing
-
     return feature_missing("training.resume", f"resuming (ckpt_path={value})", "resume")
 
 
 def _decisions(cfg: DictConfig) -> str | None:
-    value = _get(cfg, "data.decisions")
-    return None if value in (_ABSENT, None, "") else without_clean()
+    return None if _get(cfg, "data.decisions") in (_ABSENT, None, "") else without_clean()
 
 
 def without_clean() -> str | None:
-    """A review's decisions (``data.decisions``, data/decisions.py) come with the clean feature:
-    the line that says how to add it, None where it is here."""
-    from .errors import feature_missing
-
+    """A review's decisions (``data.decisions``) come with the clean feature: how to add it (None:
+    it is here)."""
     return feature_missing("data.decisions", "data.decisions (clean.py's review)", "clean")
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import torch
 
+{% if cookiecutter.__tasks.split(",") | select("in", ["collab", "tabular", "tabular_regression", "text"]) | list -%}
 from ..inputs.base import PER_ITEM_NOTES
+{% endif -%}
 from ..training.checkpoints import trained_checkpoint
 from ..training.validate import ConfigError
 
@@ -158,6 +160,8 @@ def predict_files(
         result["unreadable_list"] = str(listing)
     return result
 
+{%- if cookiecutter.__tasks.split(",") | select("in", ["collab", "tabular", "tabular_regression", "text"]) | list %}
+
 
 @torch.no_grad()
 def predict_items(
@@ -195,6 +199,7 @@ def predict_items(
         for i, (n, p) in enumerate(zip(names, predicted, strict=True))
     ]
     return {**write_predictions(rows, folder), **notes}
+{%- endif %}
 
 
 def write_predictions(rows: list[dict], folder: Path) -> dict:
@@ -218,6 +223,7 @@ def run(cfg) -> dict:
     # (new items only: the training data need not be on this machine)
     task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data), with_data=False)
     set_pixel_limit(cfg.max_pixels)
+{%- if cookiecutter.__tasks.split(",") | select("in", ["collab", "tabular", "tabular_regression", "text"]) | list %}
     # a file of many items (table rows), or None; column=: the input's column (new texts)
     items = datamodule.read_items(cfg.inputs, cfg.column)
     if items is not None:
@@ -231,6 +237,13 @@ def run(cfg) -> dict:
     for key, value in (items[2] if items else {}).items():  # e.g. unseen categories
         if value and key not in PER_ITEM_NOTES:
             print(f"{key}: {value}")
+{%- else %}
+    files = list_inputs(cfg.inputs, cfg.get("column"))
+    if not files:
+        raise FileNotFoundError(f"inputs={cfg.inputs}: no image files found")
+    result = predict_files(task, datamodule, files, folder, cfg.batch_size, cfg.max_pixels)
+    print(f"{result['predicted']} predicted -> {result['predictions']}")
+{%- endif %}
     if "unreadable_list" in result:
         print(f"{result['unreadable']} unreadable -> {result['unreadable_list']}")
     return result

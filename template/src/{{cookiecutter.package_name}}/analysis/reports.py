@@ -77,6 +77,7 @@ def image_rows(
     images = item_images(datamodule, indices)
     if images is not None and images.dim() == 4:
         return image_grid(images, titles, path, title=title)
+{%- if cookiecutter.__tasks.split(",") | select("in", ["tabular", "tabular_regression", "text"]) | list %}
     texts = [datamodule.describe_input(i) for i in indices]
     if not any(texts):
         return None
@@ -95,3 +96,6 @@ def write_markdown(path: Path, title: str, header: list[str], rows: list[list]) 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+{%- else %}
+    return None
+{%- endif %}

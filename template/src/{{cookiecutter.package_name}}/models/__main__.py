@@ -4,7 +4,6 @@ use, registered ones and (with the zoo: the transfer feature) matching torchvisi
 from __future__ import annotations
 
 import argparse
-import fnmatch
 
 from . import list_models
 
@@ -27,12 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print("registered (model=<name>):", ", ".join(list_models()))
-    from ..training.errors import NOT_GENERATED, comes_with
-
-    # the zoo's options come with the transfer feature AND an image task: what is missing of them
-    if "model/timm" in NOT_GENERATED:
-        print(comes_with("the zoo (torchvision and timm backbones)", *NOT_GENERATED["model/timm"]))
-        return 2 if args.search else 0
+{%- if "transfer" in cookiecutter.__features.split(",") and cookiecutter.__tasks.split(",") | select("in", ["classification", "multilabel", "regression", "segmentation"]) | list %}
     if not args.search:
         print(
             "zoo: model=torchvision model.name=<name> | model=timm model.name=<name>; "
@@ -40,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     pattern = args.search if any(c in args.search for c in "*?[") else f"*{args.search}*"
+    import fnmatch
+
     from torchvision import models
 
     names = [n for n in models.list_models(module=models) if fnmatch.fnmatch(n, pattern)]
@@ -51,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"timm ({len(names)}; model=timm model.name=<name>):")
     print("  " + (", ".join(names) or "-"))
     return 0
+{%- else %}
+    from ..training.errors import NOT_GENERATED, comes_with
+
+    # the zoo comes with the transfer feature AND an image task: what is missing of them
+    print(comes_with("the zoo (torchvision and timm backbones)", *NOT_GENERATED["model/timm"]))
+    return 2 if args.search else 0
+{%- endif %}
 
 
 if __name__ == "__main__":

@@ -28,16 +28,21 @@ def configs_from_format1(hparams: dict) -> dict:
 
 def facts_from_input_info(info: dict) -> InputFacts:
     """The typed facts of a format-1 facts dict (the former ``input_info()``), told apart by their
-    keys; a kind is imported only for its own facts (a project holds only its tasks' kinds)."""
+    keys (this project's input kinds only)."""
     shape = tuple(info["shape"]) if "shape" in info else None
+{%- if "text" in cookiecutter.__tasks.split(",") %}
     if "vocab_size" in info:
         from ..inputs.text import TextFacts
 
         return TextFacts("text", None, info["vocab_size"], info["pad_id"], info["max_length"])
+{%- endif %}
+{%- if "collab" in cookiecutter.__tasks.split(",") %}
     if "n_users" in info:
         from ..inputs.pair import PairFacts
 
         return PairFacts("pair", (2,), info["n_users"], info["n_items"])
+{%- endif %}
+{%- if cookiecutter.__tasks.split(",") | select("in", ["tabular", "tabular_regression"]) | list %}
     if "cardinalities" in info:
         from ..inputs.table import TableFacts
 
@@ -48,4 +53,5 @@ def facts_from_input_info(info: dict) -> InputFacts:
             tuple(info.get("cat_names", ())),
             tuple(info.get("cont_names", ())),
         )
+{%- endif %}
     return InputFacts("image", shape)

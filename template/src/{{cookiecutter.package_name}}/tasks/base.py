@@ -1,15 +1,11 @@
-"""The task contract: what the targets are (one class, label sets, numbers, masks, ratings).
-
-Shared code (run, overfit check, fit verdict, summary, sweeps, eval, clean-data) reads only what
-``Task`` declares and never asks which task runs; ``training/module.py`` runs the steps for every
-task. ``score`` is the one number, higher is better, 1 for a perfect model, that monitoring, early
-stopping, the verdict, sweeps and Optuna read as ``<split>/<score>``. Constructor arguments are
-plain values: the checkpoint keeps them (``task`` in its hyper-parameters).
+"""The task contract: what the targets are. Shared code reads only what ``Task`` declares and never
+asks which task runs; ``training/module.py`` runs the steps. ``score`` is the one number, higher is
+better, 1 for a perfect model, that monitoring, the verdict and sweeps read as ``<split>/<score>``.
+Constructor arguments are plain values: the checkpoint keeps them (``task`` in its hparams).
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import ClassVar
 
 import torch
@@ -137,9 +133,12 @@ class Task(nn.Module):
 
     def report(self, module=None) -> Report:  # module: for reports that read the model itself
         return self.report_class(self, module)
+{%- if "deploy" in cookiecutter.__features.split(",") or cookiecutter.__tasks.split(",") | select("in", ["multilabel", "regression"]) | list %}
 
     def export_info(self) -> dict:
         """What a consumer of an exported model needs to read its raw outputs."""
+        import inspect
+
         cls = type(self)
         return {
             "task": f"{cls.__module__}.{cls.__qualname__}",
@@ -155,6 +154,7 @@ class Task(nn.Module):
     def decode_parameters(self) -> dict:
         """The numbers ``decode`` uses (a threshold, a scale), for a consumer of the export."""
         return {}
+{%- endif %}
 
 
 def check_output_width(

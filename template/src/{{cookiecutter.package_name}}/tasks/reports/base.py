@@ -1,10 +1,6 @@
-"""The skeleton every task's report runs on.
-
-``interpret`` writes the task's own tables and plots (``tables``), then the ranked items (highest
-losses, largest errors, worst masks) as a CSV and a figure, and returns summary.json's
-``interpretation`` section. ``suspicious`` gathers, per item, every reason the task gives
-(``reasons``) for clean-data. ``derive`` computes once per split what the other hooks read (``d``).
-"""
+"""The skeleton every task's report runs on: ``interpret`` writes the task's own tables and plots
+(``tables``), then the ranked items as a CSV and a figure, and returns summary.json's
+``interpretation``. ``derive`` computes once per split what the other hooks read (``d``)."""
 
 from __future__ import annotations
 
@@ -22,13 +18,11 @@ class Report:
     identity_header: ClassVar[tuple[str, ...]] = ("index", "path")
     ranked_header: ClassVar[tuple[str, ...]] = ("label", "prediction")
 
-    def __init__(self, task, module=None) -> None:
-        """``module``: what runs the task's model, for reports that read the model itself."""
+    def __init__(self, task, module=None) -> None:  # module: for reports that read the model
         self.task, self.module = task, module
 
     # ---- declarations ------------------------------------------------------------------------
-    def derive(self, p, **options) -> dict:
-        """``options``: clean-data's thresholds (``suspicious``), none for ``interpret``."""
+    def derive(self, p, **options) -> dict:  # options: clean-data's thresholds
         return {"preds": self.task.decode(p.outputs)}
 
     def tables(self, p, d: dict, folder: Path, datamodule, top_k: int) -> dict:
@@ -50,13 +44,6 @@ class Report:
     def show_ranked(self, p, d: dict, rows: list[dict], path: Path, datamodule) -> None:
         indices, captions = [row["index"] for row in rows], [self.caption(row) for row in rows]
         image_rows(datamodule, indices, captions, path, self.ranked_title.format(split=p.split))
-
-    def reasons(self, p, d: dict, top_k: int, **options) -> list[tuple[str, list[int]]]:
-        """Why items are worth a second look (clean-data): ``(reason, items)`` pairs."""
-        raise NotImplementedError
-
-    def review_columns(self, p, d: dict, i: int) -> dict:
-        return self.ranked_columns(p, d, i)
 
     def describe_item(self, target: torch.Tensor) -> str:
         """A target or a decoded prediction as a person reads it (for CSVs and plot titles)."""
@@ -87,6 +74,15 @@ class Report:
         self.show_ranked(p, d, rows, folder / f"{self.ranked_file}.png", datamodule)
         return {"split": p.split, "items": len(p.targets), **section}
 
+{%- if "clean" in cookiecutter.__features.split(",") or "multilabel" in cookiecutter.__tasks.split(",") %}
+
+    def reasons(self, p, d: dict, top_k: int, **options) -> list[tuple[str, list[int]]]:
+        """Why items are worth a second look (clean-data): ``(reason, items)`` pairs."""
+        raise NotImplementedError
+
+    def review_columns(self, p, d: dict, i: int) -> dict:
+        return self.ranked_columns(p, d, i)
+
     def suspicious(self, p, top_k: int, **options) -> list[dict]:
         """Review rows for clean-data: the task's columns, ``loss``, ``reasons``, ``item`` (the
         position in ``p``)."""
@@ -99,6 +95,7 @@ class Report:
             {**self.review_columns(p, d, i), "loss": _loss(p, i), "reasons": "+".join(w), "item": i}
             for i, w in reasons.items()
         ]
+{%- endif %}
 
     @staticmethod
     def highest_losses(p, top_k: int) -> list[int]:

@@ -1,12 +1,10 @@
 """Single-label classification's report: per-class precision/recall/F1, the confusion matrix, the
-most confused pairs and the top losses. Suspicious items: the highest losses, confident
-predictions that disagree with the label (likely mislabelled) and correct but unsure ones."""
+most confused pairs and the top losses."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from torchmetrics.classification import (
     MulticlassConfusionMatrix,
     MulticlassF1Score,
@@ -61,6 +59,7 @@ class ClassificationReport(Report):
 
     def caption(self, row: dict) -> str:
         return f"{row['prediction']}/{row['label']}\n{row['loss']:.2f}/{row['probability']:.2f}"
+{%- if "clean" in cookiecutter.__features.split(",") %}
 
     def reasons(self, p, d, top_k: int, confident: float = 0.9, unsure: float = 0.5, **_):
         """The highest losses, confident mistakes (likely mislabelled), unsure right answers."""
@@ -72,9 +71,10 @@ class ClassificationReport(Report):
             ("likely_mislabelled", mislabelled.tolist()),
             (
                 "low_confidence_correct",
-                right_but_unsure[torch.argsort(chosen[right_but_unsure])[:top_k]].tolist(),
+                right_but_unsure[chosen[right_but_unsure].argsort()[:top_k]].tolist(),
             ),
         ]
+{%- endif %}
 
     def describe_item(self, target) -> str:
         return self.task.class_names[int(target)]

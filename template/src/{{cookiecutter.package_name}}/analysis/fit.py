@@ -1,7 +1,5 @@
-"""Bias or variance? The train/val gap of the task's score, with advice in the order worth trying
-(cheapest and most effective first). Every task's score is higher-is-better with 1 for a perfect
-model, so one pair of tolerances reads every task.
-"""
+"""Bias or variance? The train/val gap of the task's score (higher is better, 1 is perfect: one pair
+of tolerances reads every task), with advice in the order worth trying."""
 
 from __future__ import annotations
 
@@ -59,11 +57,9 @@ def fit_verdict(
     reference: dict | None = None,
     regularized: bool = True,
 ) -> dict:
-    """``train`` must be measured in eval mode (no dropout/augmentation) to be comparable.
-    ``fraction``: the share of the training split used; ``input_advice``: the input's
-    ``variance_advice``; ``reference``: a reference model's ``name`` and ``val`` on this split;
-    ``regularized``: whether the run was (no advice to reduce what was off).
-    """
+    """``train``: measured in eval mode; ``fraction``: the share of the training split used;
+    ``input_advice``: the input's ``variance_advice``; ``reference``: a reference model's ``name``
+    and ``val``; ``regularized``: whether the run was (no advice to reduce what was off)."""
     gap = train - val
     overfit_advice = [OVERFIT_ADVICE[0], *input_advice, *OVERFIT_ADVICE[1:]]
     underfit_advice = [a for a in UNDERFIT_ADVICE if regularized or "regularization" not in a]

@@ -20,8 +20,7 @@ def _pyplot():
     return plt
 
 
-def new_figure(width: float, height: float, columns: int = 1):
-    """(figure, axes): one panel, or a row of ``columns`` panels (axes: an array of them)."""
+def new_figure(width: float, height: float, columns: int = 1):  # (figure, axes)
     return _pyplot().subplots(1, columns, figsize=(width, height), dpi=100)
 
 
@@ -38,10 +37,8 @@ def save_figure(fig, path: str | Path) -> Path:
 def panel_figure(
     rows: int, columns: int, titles: list[str], title: str = "", side: float = 1.4, fontsize=7
 ):
-    """``rows`` x ``columns`` image panels (axes off) titled row by row, under ``title``.
-
-    Sized for the titles (lines wrapped at ``WRAP_AT``) and laid out by constrained layout, which
-    keeps titles clear of images and each other: fixed cell sizes let a three-line title run into
+    """``rows`` x ``columns`` image panels (axes off) titled row by row, under ``title``, sized for
+    the titles and laid out by constrained layout: fixed cell sizes let a three-line title run into
     the row above, a long one into its neighbours."""
     titles = [  # a long line (many labels) wraps rather than widening every panel
         "\n".join(textwrap.fill(line, WRAP_AT) for line in t.split("\n")) for t in titles

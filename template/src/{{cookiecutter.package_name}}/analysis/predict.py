@@ -1,6 +1,5 @@
-"""A trained model's raw outputs on one split, item by item (for interpretation, clean-data and
-prediction: what they *mean* is the task's business), and the one loader of trained checkpoints.
-"""
+"""A trained model's raw outputs on one split, item by item (what they mean is the task's
+business), and the one loader of trained checkpoints."""
 
 from __future__ import annotations
 

@@ -1,14 +1,7 @@
-"""The model zoo: one rule from config to model, one model API.
-
-A model yaml is ``_target_`` (a builder registered with ``@register_model``) + ``_partial_: true``
-+ its options; ``create_model`` calls the partial with what only the run knows, the head's size and
-the data's facts (``inputs/``)::
+"""The model zoo: one rule from config to model (registry.py), one model API::
 
     model = create_model(model_config("cnn", width=32), 10, InputFacts("image", (1, 8, 8)))
     model.backbone, model.head, model.layer_groups()   # the same questions for every model
-
-With the transfer feature, ``model=resnet18|torchvision|timm`` wrap the libraries' models (zoo.py)
-and ``model.weights=<file>`` starts a backbone from a local file (weights.py).
 
 Add a model: a module here with ``@register_model("my_model") def my_model(num_outputs: int,
 facts: InputFacts, <options>) -> Network`` (every module here is imported, so it registers itself)

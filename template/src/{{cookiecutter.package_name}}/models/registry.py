@@ -1,15 +1,8 @@
-"""Registered model builders, and the one way a model config becomes a model.
-
-A model yaml names its builder and options like every config group (``_target_:
-<package>.models.ladder.cnn``, ``_partial_: true``, ``name: cnn``, ``width: 16``). ``create_model``
-instantiates that partial and calls it with the head's size and the data's ``facts`` (one typed
-``InputFacts``). ``@register_model("cnn")`` records what names are good for: the annotation of the
-builder's ``facts`` (``InputFacts``, ``TableFacts``...) is what it accepts, other inputs are refused
-in one line before anything is built; ``head`` ("pooled": a vector per item, "dense": per pixel)
-is checked against the task's; ``data_config`` tells the input size and normalization a model
-expects (pretrained backbones) before any data is loaded. Every builder also takes ``name``,
-``weights`` (a local file for the backbone: the transfer feature) and ``regularize`` (False: every
-dropout off, modes overfit and fraction).
+"""Registered model builders, and the one way a model config becomes a model: ``create_model``
+calls the config's partial (``_target_`` a builder, ``_partial_: true``) with the head's size and
+the data's ``facts``. ``@register_model`` records what a name is good for: the ``facts`` annotation
+(other inputs are refused in one line), ``head`` (checked against the task's) and ``data_config``
+(the input size and normalization a pretrained backbone expects, known before data is loaded).
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """What runs between building the task and ``trainer.fit``, each switched by configuration:
-``shape_check`` (on by default), ``show_batch`` (``plots/augmented_batch.png``, a training batch
-as the model sees it) and ``lr_find`` (``configs/lr_find/``). Returns their summary.json sections.
-"""
+``shape_check``, ``show_batch`` (``plots/augmented_batch.png``) and ``lr_find``; returns their
+summary.json sections."""
 
 from __future__ import annotations
 

@@ -1,12 +1,10 @@
-"""Training curves: every run draws its metrics into ``plots/curves.png`` at the end of fit, on a
-thread of its own while the run measures its splits (``wait_written``), and writes the numbers
-beside it (``curves.json``). Per step: the training loss and the learning rate; per epoch: the
-train loss (mean of its steps), the val loss and the task's score, as the trainer logged them.
+"""Training curves: ``plots/curves.png`` drawn at the end of fit on a thread of its own while the
+run measures its splits (``wait_written``), the numbers beside it (``curves.json``). Per step: the
+training loss and learning rate; per epoch: train loss, val loss and the task's score.
 
-``step_metric`` (``mode=overfit`` sets it to the check's metric): measured on every training batch
-in eval mode, and every curve drawn per step only. An overfit run's epochs repeat one batch, so an
-epoch mean of scores measured while the weights moved says nothing: one read 0.90 while the batch
-was learned to 100 %.
+``step_metric`` (``mode=overfit``): measured on every training batch in eval mode, every curve
+drawn per step only: an overfit run's epoch mean of scores measured while the weights moved says
+nothing (one read 0.90 while the batch was learned to 100 %).
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
-"""The overfit check: can the model learn one fixed batch by heart?
-
-Lightning's ``overfit_batches`` validates on a *validation* batch, so it cannot tell whether the
-training batch was learned. This callback measures the task's ``overfit_metric`` on the training
-batch itself, in eval mode, every ``every_n_steps`` steps, stops once ``target`` is reached and
-otherwise explains what probably went wrong. Identical inputs with different targets cap what any
-model reaches: the task's ``best_attainable`` gives that ceiling, and the goal is ``target`` of it.
+"""The overfit check: can the model learn one fixed batch by heart? (Lightning's
+``overfit_batches`` validates on a validation batch.) The task's ``overfit_metric`` is measured on
+the training batch itself, in eval mode, every ``every_n_steps`` steps; the run stops at ``target``
+or explains what went wrong. Identical inputs with different targets cap what any model reaches:
+the goal is ``target`` of the task's ``best_attainable``.
 """
 
 from __future__ import annotations
@@ -73,9 +71,8 @@ class OverfitCheck(L.Callback):
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.seconds = time.perf_counter() - self._start
 
-    def goal(self, attainable: float) -> float:
-        """The value to reach on a batch whose best attainable value is ``attainable``."""
-        return self.target * attainable - 1e-6  # (float32 metrics of the same counts)
+    def goal(self, attainable: float) -> float:  # (-1e-6: float32 metrics of the same counts)
+        return self.target * attainable - 1e-6
 
     # ---- verdict --------------------------------------------------------------------------
     @property
@@ -125,8 +122,7 @@ class OverfitCheck(L.Callback):
             return f"reached {goal} on {what} in {steps}"
         return f"did NOT reach {goal} on {what} in {steps}; best {self.metric} {best}"
 
-    def diagnosis(self) -> list[str]:
-        """Likely causes, most specific first."""
+    def diagnosis(self) -> list[str]:  # likely causes, most specific first
         losses = self.losses
         if not losses:
             return ["no training step ran: check trainer.max_steps / limit_train_batches"]
@@ -187,8 +183,7 @@ def identical_items(batches: list) -> np.ndarray:
     return groups.reshape(-1)
 
 
-def _parts(batch) -> list[np.ndarray]:
-    """Each part of a batch as ``(items, bytes)``."""
+def _parts(batch) -> list[np.ndarray]:  # each part of a batch as (items, bytes)
     if isinstance(batch, dict):
         return [a for value in batch.values() for a in _parts(value)]
     if isinstance(batch, (list, tuple)):

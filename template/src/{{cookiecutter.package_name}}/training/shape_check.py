@@ -1,8 +1,6 @@
-"""Shape check: one real batch through the model before training.
-
-A shape bug otherwise surfaces minutes into a run as a long stack trace from deep inside torch.
-Forward hooks record each layer's input and output shapes, so a failing layer is named with its
-inputs; then the task checks output and targets in its own terms (classes, labels, mask classes).
+"""Shape check: one real batch through the model before training, not a stack trace minutes into
+a run. Forward hooks record each layer's shapes, so a failing layer is named with its inputs; then
+the task checks output and targets in its own terms.
 """
 
 from __future__ import annotations

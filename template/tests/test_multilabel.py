@@ -90,11 +90,18 @@ def test_describe_item_and_decode():
     assert task.report().describe_item(torch.zeros(4)) == "-"
     logits = torch.logit(torch.tensor([[0.8, 0.6, 0.1, 0.95]]))
     assert task.decode(logits).tolist() == [[1, 0, 0, 1]]  # the threshold is the task's
+
+
+@pytest.mark.feature("deploy")
+def test_export_info_states_the_decoding_threshold():
+    task = make_task(threshold=0.7)
+    logits = torch.logit(torch.tensor([[0.8, 0.6, 0.1, 0.95]]))
     info = task.export_info()  # what an export's consumer reads: the rule and its threshold
     assert info["threshold"] == 0.7 and "sigmoid" in info["decode"]
     assert ((logits.sigmoid() > info["threshold"]).long() == task.decode(logits)).all()
 
 
+@pytest.mark.feature("clean")
 def test_suspicious_names_missing_and_wrong_labels():
     task = make_task()
     targets = torch.tensor([[1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]]).float()

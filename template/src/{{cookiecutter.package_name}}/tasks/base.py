@@ -133,7 +133,7 @@ class Task(nn.Module):
 
     def report(self, module=None) -> Report:  # module: for reports that read the model itself
         return self.report_class(self, module)
-{%- if "deploy" in cookiecutter.__features.split(",") or cookiecutter.__tasks.split(",") | select("in", ["multilabel", "regression"]) | list %}
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def export_info(self) -> dict:
         """What a consumer of an exported model needs to read its raw outputs."""

@@ -63,9 +63,11 @@ class MultiLabelTask(Task):
         """Outputs are one logit per label (in target_names order): the sigmoid of each is its
         probability, and a label is predicted where that probability is above ``threshold``."""
         return (outputs.float().sigmoid() > self.threshold).long()
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def decode_parameters(self) -> dict:
         return {"threshold": self.threshold}
+{%- endif %}
 
     def metrics(self) -> dict[str, Metric]:
         n, t = self.num_outputs(), self.threshold

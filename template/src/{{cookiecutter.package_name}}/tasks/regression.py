@@ -116,9 +116,11 @@ class RegressionTask(Task):
         return outputs.float() * self.target_std.to(outputs.device) + self.target_mean.to(
             outputs.device
         )
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def decode_parameters(self) -> dict:
         return {"target_mean": self.target_mean.tolist(), "target_std": self.target_std.tolist()}
+{%- endif %}
 
     def metrics(self) -> dict[str, Metric]:
         # MAE/RMSE over every value (all columns); R²: the mean of the per-column R²

@@ -74,7 +74,7 @@ class Report:
         self.show_ranked(p, d, rows, folder / f"{self.ranked_file}.png", datamodule)
         return {"split": p.split, "items": len(p.targets), **section}
 
-{%- if "clean" in cookiecutter.__features.split(",") or "multilabel" in cookiecutter.__tasks.split(",") %}
+{%- if "clean" in cookiecutter.__features.split(",") %}
 
     def reasons(self, p, d: dict, top_k: int, **options) -> list[tuple[str, list[int]]]:
         """Why items are worth a second look (clean-data): ``(reason, items)`` pairs."""

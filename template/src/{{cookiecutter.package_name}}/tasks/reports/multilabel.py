@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from torchmetrics.classification import (
     MultilabelF1Score,
     MultilabelPrecision,
@@ -93,6 +92,7 @@ class MultiLabelReport(Report):
 
     def caption(self, row: dict) -> str:
         return f"{row['prediction']}\n{row['labels']}\n{row['loss']:.2f}"
+{%- if "clean" in cookiecutter.__features.split(",") %}
 
     def reasons(self, p, d, top_k: int, **_):
         """The highest losses; a label predicted with probability >= ``confident`` but absent
@@ -106,7 +106,7 @@ class MultiLabelReport(Report):
         ):
             items = mask.any(dim=1).nonzero()[:, 0]
             worst = (strength * mask).amax(dim=1)[items]
-            found.append((why, items[torch.argsort(worst, descending=True)[:top_k]].tolist()))
+            found.append((why, items[worst.argsort(descending=True)[:top_k]].tolist()))
         return found
 
     def review_columns(self, p, d, i: int) -> dict:
@@ -119,6 +119,7 @@ class MultiLabelReport(Report):
 
     def _names(self, mask) -> str:
         return " ".join(self.task.label_names[c] for c in mask.nonzero()[:, 0].tolist())
+{%- endif %}
 
     def describe_item(self, target) -> str:
         """A label set as a person reads it: "even prime"; "-" for no label."""

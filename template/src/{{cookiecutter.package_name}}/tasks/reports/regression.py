@@ -83,6 +83,7 @@ class RegressionReport(Report):
 
     def caption(self, row: dict) -> str:
         return f"{row['prediction']}\n/{row['label']}"
+{%- if "clean" in cookiecutter.__features.split(",") %}
 
     def reasons(self, p, d, top_k: int, outlier: float = 3.0, **_):
         """The largest residuals; ``outlier``: also any residual above that many RMSEs (a likely
@@ -94,6 +95,7 @@ class RegressionReport(Report):
             outliers = ((errors / rmse) > outlier).any(dim=1).nonzero()[:, 0]
             found.append(("outlier", outliers.tolist()))
         return found
+{%- endif %}
 
     def describe_item(self, target) -> str:
         values = target.reshape(-1).tolist()

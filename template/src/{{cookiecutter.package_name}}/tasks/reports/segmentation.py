@@ -98,11 +98,13 @@ class SegmentationReport(Report):
             f"worst images by IoU on {p.split}: image | true mask | predicted mask",
         )
         save_figure(fig, path)
+{%- if "clean" in cookiecutter.__features.split(",") %}
 
     def reasons(self, p, d, top_k: int, **_):
         """The images whose prediction disagrees most with their mask (lowest IoU) and the
         highest losses: a wrong or sloppy mask, or a hard image."""
         return [("low_iou", self.ranked(p, d, top_k)), ("high_loss", self.highest_losses(p, top_k))]
+{%- endif %}
 
     def describe_item(self, target) -> str:
         names = self.task.class_names

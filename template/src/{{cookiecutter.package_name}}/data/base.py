@@ -110,10 +110,12 @@ class DataModule(L.LightningDataModule):
         classes: list[int] | None = None,
         stratify: str = "labels",
         decisions: str | dict | None = None,
-        folds: int = 0,
+        folds: int = 0,  # cross-validation (the cv feature): 0, none
+{%- if "cv" in cookiecutter.__features.split(",") %}
         fold: int | None = None,
         fold_seed: int = 0,
         group_by: str | None = None,
+{%- endif %}
         input: dict | Input | None = None,
     ) -> None:
         super().__init__()
@@ -250,10 +252,13 @@ class DataModule(L.LightningDataModule):
         self.indices = split_indices(
             targets, h.stratify, h.val_fraction, h.test_fraction, h.split_seed, data.val_indices
         )
+{%- if "cv" in cookiecutter.__features.split(",") %}
         if h.folds:
             self.indices = self.fold_split(self.indices, targets)
+{%- endif %}
         self._reuse_stored_split()
         self._prepare_inputs(data.inputs)
+{%- if "cv" in cookiecutter.__features.split(",") %}
 
     def fold_split(
         self, indices: dict[str, list[int]], targets: torch.Tensor
@@ -268,6 +273,7 @@ class DataModule(L.LightningDataModule):
         """Groupings a cross-validation may keep together (``cv.group_by=<name>``): name -> one
         value per item (e.g. ratings: the user of each rating). None here."""
         return {}
+{%- endif %}
 
     def _reuse_stored_split(self) -> None:
         """The split a checkpoint stored (by item name), where there is one; then the subset."""

@@ -299,20 +299,30 @@ def test_each_digits_config_pairs_the_source_with_an_image_input_whose_options_i
         assert {k: getattr(datamodule.input, k) for k in options} == options
 
 
-def test_regression_digits_keep_their_geometry_and_masks_move_with_their_images():
+def shifting(target_kind: str) -> DigitsDataModule:
+    """Digits of ``target_kind`` set up with a shifting augmentation, in training."""
     from types import SimpleNamespace
 
     from {{ cookiecutter.package_name }}.data import augment as aug
 
-    shift = aug.policy({"name": "shift", "shift": 0.25})
-    angles = DigitsDataModule(target_kind="continuous", augment=shift)
-    angles.setup()
-    angles.trainer = SimpleNamespace(training=True)
+    datamodule = DigitsDataModule(
+        target_kind=target_kind, augment=aug.policy({"name": "shift", "shift": 0.25})
+    )
+    datamodule.setup()
+    datamodule.trainer = SimpleNamespace(training=True)
+    return datamodule
+
+
+@pytest.mark.task("regression")
+def test_regression_digits_keep_their_geometry():
+    angles = shifting("continuous")
     x, y = next(iter(angles.train_dataloader()))
     assert torch.equal(angles.on_after_batch_transfer((x, y), 0)[0], x)  # no shift: true angles
-    masks = DigitsDataModule(target_kind="mask", augment=shift)
-    masks.setup()
-    masks.trainer = SimpleNamespace(training=True)
+
+
+@pytest.mark.task("segmentation")
+def test_masks_move_with_their_images():
+    masks = shifting("mask")
     torch.manual_seed(0)
     x, y = next(iter(masks.train_dataloader()))
     moved, moved_masks = masks.on_after_batch_transfer((x, y), 0)
@@ -321,6 +331,7 @@ def test_regression_digits_keep_their_geometry_and_masks_move_with_their_images(
     assert moved[:, 0][ink].mean() > moved[:, 0][~ink & (moved_masks != 255)].mean() + 0.3
 
 
+@pytest.mark.task("multilabel")  # an older multi-label digits checkpoint
 def test_a_data_config_of_an_older_checkpoint_names_the_merged_source():
     from {{ cookiecutter.package_name }}.data import upgrade_config
 

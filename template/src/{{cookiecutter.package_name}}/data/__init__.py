@@ -1,9 +1,11 @@
+{%- set merged = cookiecutter.__tasks.split(",") | select("in", ["multilabel", "regression", "segmentation"]) | list -%}
 """Data sets (sources): ``base.DataModule`` owns splitting, the fraction and the overfit batches;
 a source says what its items and targets are; what one item is, its input (``inputs/``)."""
 
 from .base import DataModule, LoadedData
 
 __all__ = ["DataModule", "LoadedData", "upgrade_config"]
+{%- if merged %}
 
 # classes since merged into one source, as older checkpoints' data configs name them (module.class
 # under this package -> the source now, and the target kind that selects them)
@@ -21,3 +23,10 @@ def upgrade_config(config: dict) -> dict:
     if merged is None:
         return config
     return {**config, "_target_": prefix + merged[0], "target_kind": merged[1]}
+{%- else %}
+
+
+def upgrade_config(config: dict) -> dict:
+    """A checkpoint's data config as this version names its source: no source was renamed."""
+    return config
+{%- endif %}

@@ -1,17 +1,25 @@
-"""Augmentation policies (``configs/augment/*.yaml``), run the way each kind of data needs them:
-in-memory tensors as whole batches on the device after the transfer (``batch_augment``: per-item
-transforms would undo the tensor-batch speed-up), image files per item with torchvision v2 in the
-loader workers (``item_transforms``). A policy is a plain dict (it travels in checkpoints);
-``True``/``False`` (old configs) mean ``light``/``none``. Targets that are positions or angles
-forbid moving the image (``geometric_ok``); masks move with their images (``joint_augment``).
+{%- set tasks = cookiecutter.__tasks.split(",") -%}
+{%- set images = tasks | select("in", ["classification", "multilabel", "regression", "segmentation"]) | list -%}
+"""Augmentation policies (``configs/augment/*.yaml``), applied by each input kind as its data
+needs (``Input.augment_batch``, ``Input.item_transform``). A policy is a plain dict (it travels in
+checkpoints); ``True``/``False`` (old configs) mean ``light``/``none``.
+{%- if images %}
+
+Images: in-memory tensors as whole batches on the device after the transfer (``batch_augment``:
+per-item transforms would undo the tensor-batch speed-up), image files per item with torchvision
+v2 in the loader workers (``item_transforms``). Targets that are positions or angles forbid moving
+the image (``geometric_ok``){{ "; masks move with their images (``joint_augment``)" if "segmentation" in tasks }}.
+{%- endif %}
 """
 
 from __future__ import annotations
+{%- if images %}
 
 import math
 
 import torch
 from torch.nn import functional as F
+{%- endif %}
 
 from ..training.validate import ConfigError
 
@@ -37,6 +45,7 @@ def policy(augment: dict | bool | str | None) -> dict:
 
 def is_active(p: dict) -> bool:
     return p["name"] != "none"
+{%- if images %}
 
 
 # ---- in-memory tensors: whole batches ---------------------------------------------------------
@@ -100,6 +109,7 @@ def random_shift(images: torch.Tensor, max_shift: int) -> torch.Tensor:
     cols = (dx[:, None] + torch.arange(w, device=device))[:, None, None, :]
     batch = torch.arange(n, device=device)[:, None, None, None]
     return padded[batch, torch.arange(c, device=device)[None, :, None, None], rows, cols]
+{%- if "segmentation" in tasks %}
 
 
 def joint_augment(
@@ -119,6 +129,7 @@ def joint_augment(
     labels = F.grid_sample((masks + 1).float()[:, None], grid, mode="nearest", align_corners=False)
     labels = labels[:, 0].round().long() - 1
     return moved, torch.where(labels < 0, ignore_index, labels)
+{%- endif %}
 
 
 # ---- image files: torchvision v2, per item ------------------------------------------------------
@@ -135,3 +146,4 @@ def item_transforms(p: dict, size: int) -> tuple[list, list]:
         before.append(v2.ColorJitter(p["color"], p["color"], p["color"]))
     after = [v2.RandomErasing(p=p["erase"])] if p["erase"] else []
     return before, after
+{%- endif %}

@@ -40,10 +40,6 @@ class LoadedData:
     val_indices: list[int] | None = None
     item_keys: list[str] | None = None
 
-    @property
-    def class_names(self) -> list[str]:
-        return self.target_names
-
 
 class TensorBatches(Dataset):
     """Items are whole batches: ``dataset[list_of_indices] -> (x[idx], y[idx])``."""
@@ -110,10 +106,12 @@ class DataModule(L.LightningDataModule):
         classes: list[int] | None = None,
         stratify: str = "labels",
         decisions: str | dict | None = None,
-        folds: int = 0,
+        folds: int = 0,  # cross-validation (the cv feature): 0, none
+{%- if "cv" in cookiecutter.__features.split(",") %}
         fold: int | None = None,
         fold_seed: int = 0,
         group_by: str | None = None,
+{%- endif %}
         input: dict | Input | None = None,
     ) -> None:
         super().__init__()
@@ -203,13 +201,11 @@ class DataModule(L.LightningDataModule):
     def read_items(
         self, inputs, column: str | None = None
     ) -> tuple[list[str], torch.Tensor, dict] | None:
-        """New items that one input file holds (a table's rows): (names, model inputs, notes);
-        None: ``inputs`` names files, read by ``read_input``. See ``Input.read_items``."""
+        """New items that one input file holds (a table's rows): see ``Input.read_items``."""
         self._input_ready()
         return self.input.read_items(inputs, column)
 
-    def preprocessing(self) -> dict:
-        """How a raw item becomes the model's input, as plain values (the export's JSON)."""
+    def preprocessing(self) -> dict:  # (``Input.preprocessing``)
         self._input_ready()
         return self.input.preprocessing()
 
@@ -250,10 +246,13 @@ class DataModule(L.LightningDataModule):
         self.indices = split_indices(
             targets, h.stratify, h.val_fraction, h.test_fraction, h.split_seed, data.val_indices
         )
+{%- if "cv" in cookiecutter.__features.split(",") %}
         if h.folds:
             self.indices = self.fold_split(self.indices, targets)
+{%- endif %}
         self._reuse_stored_split()
         self._prepare_inputs(data.inputs)
+{%- if "cv" in cookiecutter.__features.split(",") %}
 
     def fold_split(
         self, indices: dict[str, list[int]], targets: torch.Tensor
@@ -268,6 +267,7 @@ class DataModule(L.LightningDataModule):
         """Groupings a cross-validation may keep together (``cv.group_by=<name>``): name -> one
         value per item (e.g. ratings: the user of each rating). None here."""
         return {}
+{%- endif %}
 
     def _reuse_stored_split(self) -> None:
         """The split a checkpoint stored (by item name), where there is one; then the subset."""
@@ -544,12 +544,14 @@ def require_classes(names: list[str], where: str) -> None:
     if len(names) < 2:
         found = f"one class found ({names[0]})" if names else "no class found"
         raise ConfigError(f"{where}: {found}: a classifier needs two or more")
+{%- if cookiecutter.__tasks.split(",") | select("in", ["multilabel", "regression", "segmentation"]) | list or "clean" in cookiecutter.__features.split(",") %}
 
 
 def first_problems(problems: list[str], shown: int = 5) -> str:
     """The first problems on one line (a user error is one line; a log has them all)."""
     more = len(problems) - shown
     return "; ".join(problems[:shown]) + (f"; ... {more} more" if more > 0 else "")
+{%- endif %}
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -570,11 +572,11 @@ def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
         raise ConfigError(
             "data.classes selects class labels: this data set's targets are not single class labels"
         )
-    unknown = [c for c in classes if not 0 <= c < len(data.class_names)]
+    names = data.target_names
+    unknown = [c for c in classes if not 0 <= c < len(names)]
     if unknown or not classes:
-        last = len(data.class_names) - 1
-        raise ConfigError(f"data.classes={classes}: labels must be in 0..{last}")
-    relabel = torch.full((len(data.class_names),), -1, dtype=torch.long)
+        raise ConfigError(f"data.classes={classes}: labels must be in 0..{len(names) - 1}")
+    relabel = torch.full((len(names),), -1, dtype=torch.long)
     relabel[torch.as_tensor(classes)] = torch.arange(len(classes))
     keep = torch.nonzero(relabel[data.targets] >= 0).flatten()
     if not isinstance(data.inputs, torch.Tensor):
@@ -582,6 +584,4 @@ def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
             "data.classes works for in-memory data sets; for folders of files, point "
             "data.root at a folder that holds only the classes you want"
         )
-    return LoadedData(
-        data.inputs[keep], relabel[data.targets[keep]], [data.class_names[c] for c in classes]
-    )
+    return LoadedData(data.inputs[keep], relabel[data.targets[keep]], [names[c] for c in classes])

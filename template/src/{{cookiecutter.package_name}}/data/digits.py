@@ -1,24 +1,22 @@
+{%- set tasks = cookiecutter.__tasks.split(",") -%}
+{%- set multilabel, regression, segmentation = "multilabel" in tasks, "regression" in tasks, "segmentation" in tasks -%}
 """scikit-learn's handwritten digits: 1797 grey 8x8 images shipped inside the package (no
-download), held in memory as one tensor; one source for four kinds of targets (``target_kind``,
-one data config each), generated images seeded by ``data_seed`` (the same in every run):
-
-* ``class`` (``data=digits``): the digit, 10 classes;
-* ``multilabel`` (``data=digits_multilabel``): labels derived from the digit (``LABELS``; the
-  digit 1 has none), readable only from the image, so a CNN clearly beats the majority;
-* ``continuous`` (``data=digits_regression``): the angle each upscaled digit was rotated by, in
-  ``[-max_angle, max_angle]``; moving the image would make it lie (``geometric_ok: false``);
-* ``mask`` (``data=digits_segmentation``): digits on a noisy background, each ink pixel labelled
-  with its digit's class (1..10), the rest background (0); masks move with their images.
+download), held in memory as one tensor; ``target_kind`` says what the targets are (one data
+config each, ``NAMES``): ``class`` (``data=digits``), the digit, 10 classes.
+{%- if multilabel or regression or segmentation %} The other kinds are
+built by the method of their name below.
+{%- endif %}
 """
 
 import gzip
 import importlib.util
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
+{%- if regression or segmentation %}
 from torch.nn import functional as F
+{%- endif %}
 
 from ..inputs.base import input_spec
 from ..inputs.image import ImageInput
@@ -28,19 +26,16 @@ from .base import DataModule, LoadedData
 # the data set's name (summary.json, messages) for each kind of targets it gives
 NAMES = {
     "class": "digits",
+{%- if multilabel %}
     "multilabel": "digits_multilabel",
+{%- endif %}
+{%- if regression %}
     "continuous": "digits_regression",
+{%- endif %}
+{%- if segmentation %}
     "mask": "digits_segmentation",
+{%- endif %}
 }
-LABELS = {
-    "even": {0, 2, 4, 6, 8},
-    "greater_than_4": {5, 6, 7, 8, 9},
-    "closed_loop": {0, 4, 6, 8, 9},
-    "prime": {2, 3, 5, 7},
-}
-# segmentation: image side, digit side (placed at random inside); small because a U-Net's step
-# costs pixels, and 16x16 keeps mode=overfit at seconds on a laptop CPU
-SIZE, DIGIT = 16, 12
 
 
 def load_digit_images() -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,67 +63,99 @@ class DigitsDataModule(DataModule):
     def __init__(
         self,
         target_kind: str = "class",
+{%- if regression %}
         max_angle: float = 45.0,
         size: int = 16,
+{%- endif %}
+{%- if segmentation %}
         noise: float = 0.3,
+{%- endif %}
+{%- if regression or segmentation %}
         data_seed: int = 0,
+{%- endif %}
+{%- if segmentation %}
         ignore_index: int = 255,
+{%- endif %}
         **kwargs,
     ) -> None:
-        """``max_angle``, ``size``: the rotated digits; ``noise``: the segmentation background;
-        ``ignore_index``: void mask pixels (augmentation marks those moved in from outside)."""
         if target_kind not in NAMES:
             raise ConfigError(f"data.target_kind={target_kind}: use one of {', '.join(NAMES)}")
         self.name, self.target_kind = NAMES[target_kind], target_kind
-        # built directly, without a task to say how to stratify
-        strata = {"continuous": "quantiles", "mask": "none"}
-        kwargs.setdefault("stratify", strata.get(target_kind, "labels"))
+        stratify, options = "labels", {}  # the split's strata, the image input's options
+{%- if regression %}
         if target_kind == "continuous" and (not 0 < max_angle < 180 or size < 8):
             raise ConfigError(
                 f"data.max_angle must be in (0, 180) and data.size >= 8, got {max_angle} and {size}"
             )
-        options = {
-            "continuous": {"geometric_ok": False},
-            "mask": {"masks": True, "ignore_index": ignore_index},
-        }
-        self.default_input = input_spec(ImageInput, **options.get(target_kind, {}))
+        if target_kind == "continuous":  # moving the image would make its angle lie
+            stratify, options = "quantiles", {"geometric_ok": False}
+{%- endif %}
+{%- if segmentation %}
+        if target_kind == "mask":  # void mask pixels: ignore_index (moved in from outside)
+            stratify, options = "none", {"masks": True, "ignore_index": ignore_index}
+{%- endif %}
+        kwargs.setdefault("stratify", stratify)  # built directly, without a task to say how
+        self.default_input = input_spec(ImageInput, **options)
         super().__init__(**kwargs)
 
     def load(self) -> LoadedData:
         images, labels = load_digit_images()
-        h = self.hparams
-        if self.target_kind == "multilabel":
-            table = torch.tensor([[float(d in ds) for ds in LABELS.values()] for d in range(10)])
-            return LoadedData(images, table[labels], list(LABELS))
-        if self.target_kind == "continuous":
-            images = F.interpolate(images, size=h.size, mode="bilinear", align_corners=False)
-            generator = torch.Generator().manual_seed(h.data_seed)
-            degrees = (torch.rand(len(images), generator=generator) * 2 - 1) * h.max_angle
-            return LoadedData(rotate(images, degrees), degrees[:, None], ["angle"])
-        if self.target_kind == "mask":
-            return self._segmentation(images, labels)
+{%- if multilabel or regression or segmentation %}
+        if self.target_kind != "class":
+            return getattr(self, f"_{self.target_kind}")(images, labels)
+{%- endif %}
         return LoadedData(images, labels, [str(d) for d in range(10)])
+{%- if multilabel %}
 
-    def _segmentation(self, small: torch.Tensor, labels: torch.Tensor) -> LoadedData:
-        big = F.interpolate(small, size=(DIGIT, DIGIT), mode="bilinear", align_corners=False)
+    def _multilabel(self, images: torch.Tensor, labels: torch.Tensor) -> LoadedData:
+        """Labels derived from the digit (the digit 1 has none), readable only from the image: a
+        CNN clearly beats the majority."""
+        sets = {
+            "even": {0, 2, 4, 6, 8},
+            "greater_than_4": {5, 6, 7, 8, 9},
+            "closed_loop": {0, 4, 6, 8, 9},
+            "prime": {2, 3, 5, 7},
+        }
+        table = torch.tensor([[float(d in ds) for ds in sets.values()] for d in range(10)])
+        return LoadedData(images, table[labels], list(sets))
+{%- endif %}
+{%- if regression %}
+
+    def _continuous(self, images: torch.Tensor, labels: torch.Tensor) -> LoadedData:
+        """The angle each digit, upscaled to ``size``, was rotated by (about its centre,
+        counter-clockwise as displayed, bilinear, zeros outside): seeded by ``data_seed``, in
+        ``[-max_angle, max_angle]``."""
+        h = self.hparams
+        images = F.interpolate(images, size=h.size, mode="bilinear", align_corners=False)
+        generator = torch.Generator().manual_seed(h.data_seed)
+        degrees = (torch.rand(len(images), generator=generator) * 2 - 1) * h.max_angle
+        radians = degrees * torch.pi / 180.0
+        cos, sin, zero = torch.cos(radians), torch.sin(radians), torch.zeros_like(radians)
+        # affine_grid maps output to input coordinates: the inverse rotation
+        theta = torch.stack(
+            [torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1
+        )
+        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+        rotated = F.grid_sample(images, grid, align_corners=False)
+        return LoadedData(rotated, degrees[:, None], ["angle"])
+{%- endif %}
+{%- if segmentation %}
+
+    def _mask(self, small: torch.Tensor, labels: torch.Tensor) -> LoadedData:
+        """Digits at a random place on a noisy background (seeded by ``data_seed``), each ink
+        pixel labelled with its digit's class (1..10), the rest background (0)."""
+        # image side, digit side: small because a U-Net's step costs pixels, and 16x16 keeps
+        # mode=overfit at seconds on a laptop CPU
+        size, side = 16, 12
+        big = F.interpolate(small, size=(side, side), mode="bilinear", align_corners=False)
         n = len(big)
         generator = torch.Generator().manual_seed(self.hparams.data_seed)
-        images = torch.rand(n, 1, SIZE, SIZE, generator=generator) * self.hparams.noise
-        masks = torch.zeros(n, SIZE, SIZE, dtype=torch.long)
-        offsets = torch.randint(0, SIZE - DIGIT + 1, (n, 2), generator=generator).tolist()
+        images = torch.rand(n, 1, size, size, generator=generator) * self.hparams.noise
+        masks = torch.zeros(n, size, size, dtype=torch.long)
+        offsets = torch.randint(0, size - side + 1, (n, 2), generator=generator).tolist()
         for i, (top, left) in enumerate(offsets):
-            window = (slice(top, top + DIGIT), slice(left, left + DIGIT))
+            window = (slice(top, top + side), slice(left, left + side))
             images[i, 0][window] = torch.maximum(images[i, 0][window], big[i, 0])
             masks[i][window][big[i, 0] > 0.4] = labels[i] + 1
         return LoadedData(images, masks, ["background", *(str(d) for d in range(10))])
-
-
-def rotate(images: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
-    """Each image of ``(N, C, H, W)`` rotated about its centre by its own angle
-    (counter-clockwise as displayed), bilinear, zeros outside."""
-    radians = degrees * math.pi / 180.0
-    cos, sin, zero = torch.cos(radians), torch.sin(radians), torch.zeros_like(radians)
-    # affine_grid maps output to input coordinates: the inverse rotation
-    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    return F.grid_sample(images, grid, align_corners=False)
+{%- endif %}

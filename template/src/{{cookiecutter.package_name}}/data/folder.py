@@ -100,11 +100,13 @@ class FolderDataModule(DataModule):
                 f"class folder(s) without readable {what}s: {folders}. Remove the folder(s) or "
                 f"add {what}s ({', '.join(sorted(self.input.suffixes))})"
             )
+{%- if "clean" in cookiecutter.__features.split(",") %}
 
     def class_folders(self) -> list[Path]:
         """The folders whose sub-folders are the classes, as ``load`` reads them: root, or its
         train and valid folders (clean.py moves a relabelled file to this level, not above it)."""
         return list(self._train_valid_layout() or [self.root])
+{%- endif %}
 
     # ---- a given validation split --------------------------------------------------------------
     def _train_valid_layout(self) -> tuple[Path, Path] | None:

@@ -23,7 +23,8 @@ from ..inputs.image import IMAGENET, ImageFileInput
 from .folder import FolderDataModule
 
 SIZE_SAMPLE = 64  # files measured for the size that follows the data
-# the image settings of the image sources: the options of their input (``ImageFileInput``)
+# the image settings of the image sources (flat, as users and old checkpoints name them): the
+# options of their input (``ImageFileInput``)
 IMAGE_SETTINGS = ("image_size", "channels", "mean", "std", "image_size_from")
 
 
@@ -44,16 +45,12 @@ class ImageFolderDataModule(FolderDataModule):
     ) -> None:
         """``image_size_from``: why ``image_size`` is what it is (the workflow fills it in; a
         size without it was the user's). ``hflip_ok``, ``geometric_ok``: may augmentation
-        mirror / crop, rotate, flip the images? The input they make, unless ``data.input``."""
-        self.default_input = image_files(
-            image_size=image_size,
-            channels=channels,
-            mean=mean,
-            std=std,
-            image_size_from=image_size_from,
-            hflip_ok=hflip_ok,
-            geometric_ok=geometric_ok,
-        )
+        mirror / crop, rotate, flip the images? The input they make (null ones left out), unless
+        ``data.input``."""
+        names = (*IMAGE_SETTINGS, "hflip_ok", "geometric_ok")
+        values = (image_size, channels, mean, std, image_size_from, hflip_ok, geometric_ok)
+        given = {k: v for k, v in zip(names, values, strict=True) if v is not None}
+        self.default_input = input_spec(ImageFileInput, **given)
         super().__init__(root=root, **kwargs)
 
     @classmethod
@@ -64,12 +61,6 @@ class ImageFolderDataModule(FolderDataModule):
             return super().settings_from_model(settings, model_config)
         given = {key: settings.get(key) for key in IMAGE_SETTINGS}
         return ImageFileInput.settings_from_model(given, model_config)
-
-
-def image_files(**options) -> dict:
-    """The ``input:`` entry of an image source from its flat settings (``data.image_size``, ...:
-    as users and old checkpoints name them), null ones left out."""
-    return input_spec(ImageFileInput, **{k: v for k, v in options.items() if v is not None})
 
 
 def size_from_files(paths: list[str]) -> tuple[int, str]:

@@ -17,9 +17,6 @@ STRATA = ("labels", "label_sets", "quantiles", "none")
 # the test share when none is set; 0 beside a validation split the data gives (that split is
 # the user's: no training items are taken for a test split unless asked)
 DEFAULT_TEST_FRACTION = 0.15
-# what marks a row of a given validation split (an ``is_valid``-style column), in every source
-VALID_FLAGS = frozenset({"true", "1", "yes", "y", "t", "1.0"})
-NOT_VALID_FLAGS = frozenset({"false", "0", "no", "n", "f", "0.0", ""})
 
 
 def strata(targets: torch.Tensor, kind: str) -> np.ndarray | None:
@@ -87,6 +84,12 @@ def split_indices(
             f"split gets one item per class ({error})"
         ) from None
     return {"train": train.tolist(), "val": val.tolist(), "test": test.tolist()}
+{%- if cookiecutter.__tasks.split(",") | select("in", ["multilabel", "regression", "collab", "tabular", "tabular_regression", "text"]) | list %}
+
+
+# what marks a row of a given validation split (an ``is_valid``-style column), in every source
+VALID_FLAGS = frozenset({"true", "1", "yes", "y", "t", "1.0"})
+NOT_VALID_FLAGS = frozenset({"false", "0", "no", "n", "f", "0.0", ""})
 
 
 def valid_flag(value) -> bool | None:
@@ -112,6 +115,7 @@ def valid_flags(values, column: str, where: str, rows: list[str] | None = None) 
             f"true nor false ({shown}): use true/false, 1/0 or yes/no (empty: training)"
         )
     return flags
+{%- endif %}
 
 
 def test_share(test_fraction: float | None, given_val: bool) -> float:

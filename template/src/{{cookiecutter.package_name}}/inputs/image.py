@@ -1,6 +1,6 @@
 """Images: in-memory tensors (``ImageInput``) or files read item by item (``ImageFileInput``).
-Options say what augmentation may do: ``hflip_ok`` (not digits), ``geometric_ok`` (not when
-targets are angles or positions) and, for tensors, ``masks`` (moved with their image)."""
+Options say what augmentation may do: ``hflip_ok`` (not digits){{ "," if "segmentation" in cookiecutter.__tasks.split(",") else " and" }} ``geometric_ok`` (not when
+targets are angles or positions){{ " and, for tensors, ``masks`` (moved with their image)" if "segmentation" in cookiecutter.__tasks.split(",") else "" }}."""
 
 from __future__ import annotations
 
@@ -38,11 +38,15 @@ class ImageInput(Input):
         self,
         hflip_ok: bool = False,
         geometric_ok: bool = True,
+{%- if "segmentation" in cookiecutter.__tasks.split(",") %}
         masks: bool = False,
         ignore_index: int = 255,
+{%- endif %}
     ) -> None:
         self.hflip_ok, self.geometric_ok = hflip_ok, geometric_ok
+{%- if "segmentation" in cookiecutter.__tasks.split(",") %}
         self.masks, self.ignore_index = masks, ignore_index
+{%- endif %}
         self.mean: torch.Tensor | None = None  # (C, 1, 1), learnt on the training split
         self.std: torch.Tensor | None = None
 
@@ -96,8 +100,10 @@ class ImageInput(Input):
         }
 
     def augment_batch(self, inputs, targets, policy: dict):
+{%- if "segmentation" in cookiecutter.__tasks.split(",") %}
         if self.masks:  # what moves an image moves its mask
             return aug.joint_augment(inputs, targets, policy, self.hflip_ok, self.ignore_index)
+{%- endif %}
         return aug.batch_augment(inputs, policy, self.hflip_ok, self.geometric_ok), targets
 
     def show_batch(self, inputs: torch.Tensor, titles: list[str], path: Path, title: str = ""):

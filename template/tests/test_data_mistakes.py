@@ -198,3 +198,15 @@ def test_train_on_an_empty_csv_and_a_one_class_folder_exits_2(tmp_path):
         assert result.returncode == 2 and "Traceback" not in output, output
         errors = [line for line in output.splitlines() if line.startswith("error: ")]
         assert len(errors) == 1 and expected in errors[0], output
+{%- if "cv" not in cookiecutter.__features.split(",") %}
+
+
+@pytest.mark.task(*IMAGE_TASKS)
+def test_folds_without_the_cv_feature_say_how_to_add_it():
+    # cv=kfold sets data.folds; set by hand where cv is not, it would be silently ignored
+    from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
+
+    with pytest.raises(Exception) as caught:
+        DigitsDataModule(folds=5)
+    one_line_user_error(caught.value, "data.folds comes with the cv feature", "copier update")
+{%- endif %}

@@ -4,6 +4,7 @@ business), and the one loader of trained checkpoints."""
 from __future__ import annotations
 
 import inspect
+import logging
 from dataclasses import dataclass
 
 import torch
@@ -84,7 +85,15 @@ def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool 
         both = isinstance(value, dict) and isinstance(config.get(key), dict)
         config[key] = {**config[key], **value} if both else value
     config.pop("_target_")
-    datamodule = data_class(**config)
+    # settings of a task or feature this project was generated without (or updated to leave
+    # out): the class no longer takes them, so they are set aside, said, not a TypeError
+    left_out = sorted(set(config) - init_parameters(data_class))
+    if left_out:
+        logging.getLogger(__name__).warning(
+            f"{ckpt_path}: data setting(s) {', '.join(left_out)} are of a task or feature this "
+            f"project does not hold ({data_class.__name__} takes none of them): ignored"
+        )
+    datamodule = data_class(**{k: v for k, v in config.items() if k not in left_out})
     # what the data module learnt, stored by Lightning under the class's name: the split item by
     # item (files added since cannot leak into val/test), the training split's preprocessing
     datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__) or {})

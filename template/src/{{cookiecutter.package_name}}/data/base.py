@@ -118,6 +118,12 @@ class DataModule(L.LightningDataModule):
         # (a checkpoint's decisions too: validate_config sees no file)
         if decisions and (problem := without_clean()):
             raise ConfigError(problem)
+{%- if "cv" not in cookiecutter.__features.split(",") %}
+        if folds:  # (set by cv=kfold: by hand, here, it would be silently ignored)
+            from ..training.errors import comes_with
+
+            raise ConfigError(comes_with("data.folds", "features", "cv"))
+{%- endif %}
 {%- if "clean" in cookiecutter.__features.split(",") %}
         self.decisions_source = decisions if isinstance(decisions, str) else "the checkpoint"
         if decisions:

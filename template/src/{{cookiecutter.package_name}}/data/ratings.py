@@ -190,8 +190,10 @@ class RatingsDataModule(DataModule):
             self.indices = split_indices(
                 ratings, "none", h.val_fraction, h.test_fraction, h.split_seed
             )
+{%- if "cv" in cookiecutter.__features.split(",") %}
         if h.folds:  # cv=kfold: this fold's train/val from the pooled train+val (base.py)
             self.indices = self.fold_split(self.indices, ratings)
+{%- endif %}
         self._full_train = list(self.indices["train"])
         self.full_train_size = len(self._full_train)
         train = self._full_train  # (a vocabulary a checkpoint gave back is kept)

@@ -194,6 +194,7 @@ def renamed_message(key: str, value: object = "...") -> str | None:
 def task_config(checkpoint: dict) -> dict:
     """The task's ``_target_`` and options a checkpoint was trained with ({} if none)."""
     return (checkpoint.get("hyper_parameters") or {}).get("task") or {}
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
 
 
 def is_readable(file: str | Path) -> bool:
@@ -202,6 +203,7 @@ def is_readable(file: str | Path) -> bool:
     except CheckpointError:
         return False
     return True
+{%- endif %}
 
 
 def _why_unreadable(file: Path, error: Exception) -> str:

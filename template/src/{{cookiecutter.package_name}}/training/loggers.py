@@ -24,18 +24,26 @@ from .sweep import in_multirun
 
 OFFLINE_MODES = ("offline", "disabled", "dryrun")
 log = logging.getLogger(__name__)
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
 
 
 def build_loggers(cfg: DictConfig, resume_from: str | None = None) -> list:
+{%- else %}
+
+
+def build_loggers(cfg: DictConfig) -> list:
+{%- endif %}
     loggers = []
     for node in [node for node in (cfg.get("logger") or {}).values() if node]:
         if str(node.get("_target_", "")).endswith("WandbLogger"):
             check_wandb_credentials()
             node = _grouped_by_sweep(node)
-            if resume_from:  # (training/resume.py: only a project that can resume gets one)
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
+            if resume_from:
                 from .resume import continued_wandb_run
 
                 node = continued_wandb_run(node, resume_from)
+{%- endif %}
         loggers.append(instantiate(node))
     return loggers
 

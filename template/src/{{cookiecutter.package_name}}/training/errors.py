@@ -62,9 +62,8 @@ EXTRAS = {
 }
 {%- endif %}
 # the options of the tasks and features left out (manifest.yaml), so that asking for one says how
-# to add it: "<answer> <name>" (the answer that adds the part: tasks/features; for a feature's part
-# that also needs a task of some inputs, none chosen: "<answer> <name> <inputs> <their first task>")
-# -> its "<group>/<option>"s
+# to add it: "<answer> <name>" (tasks/features and its name; a feature's part that also needs a task
+# of inputs none chosen has: "<answer> <name> <inputs> <their first task>") -> "<group>/<option>"s
 {%- set kept = [] %}
 {%- for name, entry in manifest.tasks.items()|list + manifest.features.items()|list if name in chosen %}
 {%- for group in entry.get("groups", []) %}{% for file in manifest.groups[group] %}{% set _ = kept.append(file) %}{% endfor %}{% endfor %}

@@ -2,9 +2,11 @@
 
 What Lightning's loggers lack for this workflow: wandb online without credentials would prompt for
 a key (or fail deep in a background process), so we stop first and say what to do; in a multirun
-each wandb run is named after its overrides and grouped by sweep; a resumed run continues its wandb
-run; the final summary goes to each logger in the form it understands; wandb runs are finished so
-the next job of a sweep starts a new one.
+each wandb run is named after its overrides and grouped by sweep, and finished so the next job
+starts a new one; the final summary goes to each logger in the form it understands.
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
+A resumed run continues its wandb run.
+{%- endif %}
 """
 
 from __future__ import annotations

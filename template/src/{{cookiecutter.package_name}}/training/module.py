@@ -1,8 +1,8 @@
 """The one LightningModule: a task (``tasks/base.py``: loss, metrics, ...) composed with a model.
 
 It runs what every task shares: steps, per-split logging, optimizers, the checkpoint hook. Settings
-arrive through the constructor (plain dicts, kept in the checkpoint) or a named method (``set_lr``,
-``set_schedule``, ``set_eval_splits``, ``use_channels_last``), never as attributes set from outside.
+arrive through the constructor (plain dicts, kept in the checkpoint) or a named ``set_...`` or
+``use_...`` method, never as attributes set from outside.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """CPU threads per run when several runs share one machine.
 
 torch gives every process one thread per core: two trainings at once on 2 cores then fight over
-them and run 5-10x slower than one after the other. A run that is one of several (a job of the
-joblib ``parallel`` launcher or of the local submitit launcher, one of N DDP processes on the CPU)
-gets its share, ``cores // concurrent``. ``OMP_NUM_THREADS``, when set, always wins.
+them and run 5-10x slower than one after the other. A run that is one of several gets its share,
+``cores // concurrent`` (one of N DDP processes on the CPU
+{%- if "sweeps" in cookiecutter.__features.split(",") %}, a job of the joblib ``parallel`` or the
+local submitit launcher
+{%- endif %}).
+``OMP_NUM_THREADS``, when set, always wins.
 """
 
 from __future__ import annotations

@@ -74,16 +74,12 @@ def print_summary(summary) -> None:
     data, model, task = s.get("data") or {}, s.get("model") or {}, s.get("task") or {}
     if data:
         sizes = ", ".join(f"{k} {v}" for k, v in data["sizes"].items())
-{%- if "multilabel" in cookiecutter.__tasks.split(",") or "regression" in cookiecutter.__tasks.split(",") %}
-        skipped = (  # (data/image_csv.py)
+        skipped = (
             f", {data['skipped_files']} items skipped (unreadable or bad: skipped_files.txt)"
             if data.get("skipped_files")
             else ""
         )
         lines.append(f"data   {data['name']}: {sizes} (fraction {data['fraction']}){skipped}")
-{%- else %}
-        lines.append(f"data   {data['name']}: {sizes} (fraction {data['fraction']})")
-{%- endif %}
         # what the data module decided for the user (an image size, a given split, ...), said once
         lines += [f"       [dim]{escape(note)}[/dim]" for note in data.get("notes", [])]
     if task:

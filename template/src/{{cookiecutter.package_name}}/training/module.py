@@ -42,7 +42,7 @@ class TaskModule(L.LightningModule):
         self.model = create_model(
             model, self.task.num_outputs(), facts_from_config(inputs), regularize
         )
-        self.lr = optimizer["lr"]  # the head's rate; an LR finder may change it (``set_lr``)
+        self.lr = optimizer["lr"]  # the head's rate; every layer group's derives from it
 {%- if "transfer" in cookiecutter.__features.split(",") %}
         self.lr_ratios: list[float] | None = None  # per layer group (see ``set_schedule``)
         self.schedule_steps: int | None = None

@@ -108,14 +108,11 @@ def train(cfg: DictConfig) -> Summary:
             task_cls = get_class(cfg.task._target_)
             datamodule = build_datamodule(cfg, task_cls)
             summary.data = datamodule.describe()
-{%- if "multilabel" in cookiecutter.__tasks.split(",") or "regression" in cookiecutter.__tasks.split(",") %}
-            # (data/image_csv.py: rows whose image is unreadable or bad, left out of the run)
             if getattr(datamodule, "skipped_files", None) and rank_zero_only.rank == 0:
-                skipped = output_dir / "skipped_files.txt"
+                skipped = output_dir / "skipped_files.txt"  # unreadable files, left out of the run
                 skipped.parent.mkdir(parents=True, exist_ok=True)
                 skipped.write_text("\n".join(map(str, datamodule.skipped_files)) + "\n")
                 summary.data["skipped_files_list"] = str(skipped)
-{%- endif %}
             module = build_module(cfg, task_cls, datamodule)
             summary.task = describe_task(module.task)
             counts = module.model.parameter_counts()

@@ -22,8 +22,7 @@ from .checkpoints import atomic_save, commit, save_partial
 
 class ResumableCheckpoint(ModelCheckpoint):
     """Lightning's ``ModelCheckpoint``, except that:
-{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
-
+{% if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
     * a run resumed into a new folder keeps its best: Lightning forgets the best score when the
       folder changed, so the first new epoch was "best" even when an earlier one was better. The
       tracked checkpoints are copied over and the state rewritten to point there;

@@ -178,7 +178,8 @@ def test_an_option_of_a_part_left_out_says_how_to_add_it(monkeypatch):
     tried = {}
     for option, part in errors.NOT_GENERATED.items():
         tried.setdefault((option.rpartition("/")[0], part), option)
-    for (group, (answer, name, inputs, task)), option in tried.items():
+    for (group, (answer, name, *needs)), option in tried.items():
+        inputs, task = needs or ("", "")
         value = option.rpartition("/")[2]
         override = f"{group}={value}"
         monkeypatch.setattr(sys, "argv", ["train.py", override])

@@ -6,10 +6,13 @@ import pytest
 from omegaconf import OmegaConf
 
 from {{ cookiecutter.package_name }}.training.threads import concurrent_runs, thread_count
+{%- if "sweeps" in cookiecutter.__features.split(",") %}
 
+# the sweeps feature's launchers
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 SUBMITIT_LOCAL = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"
 SUBMITIT_SLURM = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+{%- endif %}
 
 
 def hydra(launcher: dict | None = None, mode: str = "MULTIRUN", overrides=()) -> dict:
@@ -37,6 +40,9 @@ def test_omp_num_threads_always_wins():
 CASES = {
     "single run": (trainer(), hydra(mode="RUN"), 1),
     "basic launcher, one job at a time": (trainer(), hydra({"_target_": "BasicLauncher"}), 1),
+    "ddp on 2 CPU processes": (trainer("cpu", "ddp", 2), hydra(mode="RUN"), 2),
+    "ddp on GPUs": (trainer("gpu", "ddp", 4), hydra(mode="RUN"), 1),
+{%- if "sweeps" in cookiecutter.__features.split(",") %}
     "joblib n_jobs=2": (trainer(), hydra({"_target_": JOBLIB, "n_jobs": 2}), 2),
     "joblib n_jobs=-1 (every core)": (trainer(), hydra({"_target_": JOBLIB, "n_jobs": -1}), 8),
     "joblib n_jobs=-2": (trainer(), hydra({"_target_": JOBLIB, "n_jobs": -2}), 7),
@@ -46,13 +52,12 @@ CASES = {
         3,
     ),
     "submitit on SLURM: its own node share": (trainer(), hydra({"_target_": SUBMITIT_SLURM}), 1),
-    "ddp on 2 CPU processes": (trainer("cpu", "ddp", 2), hydra(mode="RUN"), 2),
-    "ddp on GPUs": (trainer("gpu", "ddp", 4), hydra(mode="RUN"), 1),
     "joblib x ddp on the CPU": (
         trainer("cpu", "ddp_spawn", 2),
         hydra({"_target_": JOBLIB, "n_jobs": 2}),
         4,
     ),
+{%- endif %}
 }
 
 

@@ -38,11 +38,9 @@ def silence() -> None:
     logging.getLogger("lightning.pytorch").propagate = False
     logging.getLogger("lightning.fabric").propagate = False
     # an advertisement for a hosted service, printed at every start
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_no_advertisement)
-
-
-def _no_advertisement(record: logging.LogRecord) -> bool:
-    return "litlogger" not in record.getMessage().lower()
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+        lambda record: "litlogger" not in record.getMessage().lower()
+    )
 
 
 def keep_transformers_lazy() -> None:

@@ -22,10 +22,11 @@ from .checkpoints import atomic_save, commit, save_partial
 
 class ResumableCheckpoint(ModelCheckpoint):
     """Lightning's ``ModelCheckpoint``, except that:
-
+{% if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
     * a run resumed into a new folder keeps its best: Lightning forgets the best score when the
       folder changed, so the first new epoch was "best" even when an earlier one was better. The
       tracked checkpoints are copied over and the state rewritten to point there;
+{%- endif %}
     * ``last.ckpt`` is the last epoch (Lightning 2.6 writes it only with a new best), at most every
       ``last_min_interval_s`` seconds (0: every epoch) apart from the first and the final epoch;
     * files are written under a temporary name, renamed once complete (a full disk or a kill leaves
@@ -48,13 +49,15 @@ class ResumableCheckpoint(ModelCheckpoint):
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "best_epoch": self.best_epoch}
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
 
-    def load_state_dict(self, state_dict: dict) -> None:
+    def load_state_dict(self, state_dict: dict) -> None:  # (resuming)
         old = state_dict.get("dirpath")
         if old and self.dirpath and os.path.abspath(old) != os.path.abspath(self.dirpath):
             state_dict = _moved(dict(state_dict), old, self.dirpath)
         self.best_epoch = state_dict.get("best_epoch")
         super().load_state_dict(state_dict)
+{%- endif %}
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         super().teardown(trainer, pl_module, stage)
@@ -233,6 +236,7 @@ def _training_ends_here(trainer: L.Trainer) -> bool:  # (its last.ckpt is never 
         or (epochs not in (None, -1) and trainer.current_epoch + 1 >= epochs)
         or (steps not in (None, -1) and trainer.global_step >= steps)
     )
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
 
 
 def _moved(state: dict, old: str, new: str) -> dict:
@@ -252,3 +256,4 @@ def _moved(state: dict, old: str, new: str) -> dict:
         state[key] = move(state.get(key))
     state["best_k_models"] = {move(k): v for k, v in (state.get("best_k_models") or {}).items()}
     return state
+{%- endif %}

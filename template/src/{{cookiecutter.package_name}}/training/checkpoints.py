@@ -194,6 +194,7 @@ def renamed_message(key: str, value: object = "...") -> str | None:
 def task_config(checkpoint: dict) -> dict:
     """The task's ``_target_`` and options a checkpoint was trained with ({} if none)."""
     return (checkpoint.get("hyper_parameters") or {}).get("task") or {}
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
 
 
 def is_readable(file: str | Path) -> bool:
@@ -202,6 +203,7 @@ def is_readable(file: str | Path) -> bool:
     except CheckpointError:
         return False
     return True
+{%- endif %}
 
 
 def _why_unreadable(file: Path, error: Exception) -> str:
@@ -241,7 +243,9 @@ def atomic_save(obj, path: str | Path, save=None) -> Path:
 def save_partial(obj, path: str | Path, save=None) -> Path:
     """``torch.save`` into a new temporary file next to ``path``, not yet synced nor renamed:
     ``commit`` finishes it (a failed write removes the file and raises)."""
-    partial = _partial_name(Path(path))
+    # unique per write: a write may wait for its commit while the next one of the same file starts
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{next(_WRITES)}.partial")
     try:
         with partial.open("wb") as handle:
             (save or torch.save)(obj, handle)
@@ -261,8 +265,3 @@ def commit(partial: str | Path, path: str | Path) -> None:
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
-
-
-def _partial_name(path: Path) -> Path:
-    # unique per write: a write may wait for its commit while the next one of the same file starts
-    return path.with_name(f".{path.name}.{os.getpid()}.{next(_WRITES)}.partial")

@@ -30,8 +30,10 @@ USER_ERROR = 2  # the exit status of a command the user has to change
 HYDRA_FILES = {".hydra"}  # what Hydra writes into every run folder (and <job name>.log)
 # what a run or a sweep leaves in its folder (a command that failed at once: only Hydra's files)
 RUN_RESULTS = ("summary.json", "summary.csv", "checkpoints", "*/summary.json")
+{%- if "sweeps" in cookiecutter.__features.split(",") %}
 # what Optuna raises when the sweeper asks for the best trial and every trial failed
 OPTUNA_NOTHING_COMPLETED = "No trials are completed yet."
+{%- endif %}
 # optional dependencies: module (or dotted prefix) -> the pyproject extra that brings it (the
 # tasks' and features' extras are written from manifest.yaml)
 {%- set manifest = cookiecutter._task_manifest %}
@@ -59,42 +61,55 @@ EXTRAS = {
 {%- endfor %}
 }
 {%- endif %}
-# options of the tasks and features left out (manifest.yaml): "<group>/<option>" -> (the answer
-# that adds it, its name, and for a feature's part that also needs a task of some inputs, none
-# chosen: that group and its first task; else ""), so asking for one says how to add it
+# the options of the tasks and features left out (manifest.yaml), so that asking for one says how
+# to add it: "<answer> <name>" (tasks/features and its name; a feature's part that also needs a task
+# of inputs none chosen has: "<answer> <name> <inputs> <their first task>") -> "<group>/<option>"s
 {%- set kept = [] %}
 {%- for name, entry in manifest.tasks.items()|list + manifest.features.items()|list if name in chosen %}
 {%- for group in entry.get("groups", []) %}{% for file in manifest.groups[group] %}{% set _ = kept.append(file) %}{% endfor %}{% endfor %}
 {%- for file in entry.files %}{% set _ = kept.append(file) %}{% endfor %}
 {%- for group, part in entry.get("with_groups", {}).items() if group in groups %}{% for file in part.files %}{% set _ = kept.append(file) %}{% endfor %}{% endfor %}
 {%- endfor %}
-{%- set missing = {} %}
-{%- for answer, parts in [("tasks", manifest.tasks), ("features", manifest.features)] %}
-{%- for name, entry in parts.items() %}
+{%- set seen, parts = [], {} %}
+{%- for answer, entries in [("tasks", manifest.tasks), ("features", manifest.features)] %}
+{%- for name, entry in entries.items() %}
 {%- set files = [] %}
 {%- if name not in chosen %}
-{%- for group in entry.get("groups", []) %}{% for file in manifest.groups[group] %}{% set _ = files.append((file, answer, name, "", "")) %}{% endfor %}{% endfor %}
-{%- for file in entry.files %}{% set _ = files.append((file, answer, name, "", "")) %}{% endfor %}
+{%- for group in entry.get("groups", []) %}{% for file in manifest.groups[group] %}{% set _ = files.append((file, answer ~ " " ~ name)) %}{% endfor %}{% endfor %}
+{%- for file in entry.files %}{% set _ = files.append((file, answer ~ " " ~ name)) %}{% endfor %}
 {%- endif %}
 {%- for group, part in entry.get("with_groups", {}).items() if name not in chosen or group not in groups %}
 {#- (the feature is chosen, no task of the group: the group's first task brings the part) #}
 {%- set owners = [] %}{% for task, task_entry in manifest.tasks.items() if group in task_entry.groups %}{% set _ = owners.append(task) %}{% endfor %}
-{%- set by = (answer, name, "", "") if group in groups else (answer, name, group, owners[0]) if name not in chosen else ("tasks", owners[0], "", "") %}
-{%- for file in part.files %}{% set _ = files.append((file, by[0], by[1], by[2], by[3])) %}{% endfor %}
+{%- set by = [answer, name] if group in groups else [answer, name, group, owners[0]] if name not in chosen else ["tasks", owners[0]] %}
+{%- for file in part.files %}{% set _ = files.append((file, by | join(" "))) %}{% endfor %}
 {%- endfor %}
-{%- for file, by_answer, by_name, by_group, by_task in files if file.startswith("configs/") and "/" in file[8:] and file.endswith(".yaml") and file not in kept and file[8:-5] not in missing %}
-{%- set _ = missing.update({file[8:-5]: (by_answer, by_name, by_group, by_task)}) %}
+{%- for file, by in files if file.startswith("configs/") and "/" in file[8:] and file.endswith(".yaml") and file not in kept and file[8:-5] not in seen %}
+{%- set _ = seen.append(file[8:-5]) %}
+{%- set _ = parts.setdefault(by, []).append(file[8:-5]) %}
 {%- endfor %}
 {%- endfor %}
 {%- endfor %}
-NOT_GENERATED: dict[str, tuple[str, str, str, str]] = {
-{%- for option, (answer, name, group, task) in missing.items() %}
-    "{{ option }}": ("{{ answer }}", "{{ name }}", "{{ group }}", "{{ task }}"),
+{#- one entry per part, its options wrapped as ruff formats them: '"a b"' then '" c",' #}
+_LEFT_OUT: dict[str, str] = {
+{%- for by, options in parts.items() %}
+{%- set line = namespace(text='    "%s": "' % by) %}
+{%- for option in options %}
+{%- set piece = option if loop.first else " " ~ option %}
+{%- if (line.text ~ piece) | length > 98 %}
+{{ line.text }}"
+{%- set line.text = '    "' ~ piece %}
+{%- else %}
+{%- set line.text = line.text ~ piece %}
+{%- endif %}
+{%- endfor %}
+{{ line.text }}",
 {%- else %}{% raw %}}{% endraw %}{#- (none: every task and feature is here) #}
 {%- endfor %}
-{%- if missing %}
+{%- if parts %}
 }
 {%- endif %}
+NOT_GENERATED = {o: tuple(by.split()) for by, options in _LEFT_OUT.items() for o in options.split()}
 {#- (CHOSEN and EXTRAS on one line where it fits, as ruff format writes them) #}
 {%- set tasks, features = cookiecutter.__tasks.split(",") | select | list, cookiecutter.__features.split(",") | select | list %}
 {%- set line = 'CHOSEN: dict[str, list[str]] = {"tasks": %s, "features": %s}' % (tasks | tojson, features | tojson) %}
@@ -164,11 +179,13 @@ def user_message(error: BaseException) -> str | None:
         if isinstance(cause, MissingMandatoryValue):
             key = getattr(cause, "full_key", None) or "a value"
             return f"{key} is required: add {key}=... to the command"
+{%- if "sweeps" in cookiecutter.__features.split(",") %}
         if isinstance(cause, ValueError) and str(cause) == OPTUNA_NOTHING_COMPLETED:
             return (
                 "no trial of the Optuna sweep completed: each job's summary.json (in the sweep "
                 "folder, multirun/<date>_<time>/<job>/) says why it failed"
             )
+{%- endif %}
         if "No supported gpu backend found" in str(cause):
             return (
                 "trainer=gpu asks for a GPU, but no GPU is visible to PyTorch "
@@ -222,12 +239,15 @@ def hydra_message(error: BaseException) -> str | None:
         group, _, option = (error.missing_cfg_file or "").rpartition("/")
         if added := not_generated(group, option):
             return added
+{%- if "sweeps" in cookiecutter.__features.split(",") %}
+        # (the sweeps feature's launchers: hydra_plugins.hydra_joblib_launcher, ...)
         plugin = f"hydra_plugins.hydra_{option.split('_')[0]}_{group.rpartition('/')[2]}"
         if group.startswith("hydra/") and (extra := missing_extra(plugin)):
             return (
                 f"{group}={option} is a Hydra plugin that is not installed: install the {extra}"
                 f" extra, pip install -e '.[{extra}]'"
             )
+{%- endif %}
         folder = "" if group.startswith("hydra/") else f" (configs/{group}/)"
         return (
             f"{group}={option}: no such option{_did_you_mean(option, error.options, group + '=')};"
@@ -387,24 +407,30 @@ class OutputCheck(Callback):
 
 def used_folder_problem(folder: Path, key: str, config: DictConfig) -> str | None:
     """Why ``folder`` cannot take a new run: it holds another's results (None: it can). DDP's other
-    processes join rank 0's folder on purpose (Lightning sets their LOCAL_RANK), and a resumed run
+    processes join rank 0's folder on purpose (Lightning sets their LOCAL_RANK)
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}, and a resumed run
     may continue in its own folder (training/resume.py)."""
+{%- else %}."""
+{%- endif %}
     if os.environ.get("LOCAL_RANK", "0") != "0" or not folder.is_dir():
         return None
     found = next((p for pattern in RUN_RESULTS for p in folder.glob(pattern)), None)
     if found is None:
         return None
-    resumable = generated("training.resume")
-    resumed = OmegaConf.select(config, "ckpt_path", default=None) if resumable else None
+    message = (
+        f"{key}={folder} already holds a run ({found.relative_to(folder)}): each run gets a "
+        f"folder of its own; leave {key} to its default or choose a new folder"
+    )
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
+    resumed = OmegaConf.select(config, "ckpt_path", default=None)
     if resumed and str(resumed) != "last":
         resumed_path = Path(str(resumed)).expanduser().absolute()
         if resumed_path == folder.absolute() or folder.absolute() in resumed_path.parents:
             return None
-    return (
-        f"{key}={folder} already holds a run ({found.relative_to(folder)}): each run gets a "
-        f"folder of its own; leave {key} to its default or choose a new folder"
-        + (f" (to continue that run: ckpt_path={folder})" if resumable else "")
-    )
+    return f"{message} (to continue that run: ckpt_path={folder})"
+{%- else %}
+    return message
+{%- endif %}
 
 
 def output_problem(folder: Path) -> str | None:

@@ -2,9 +2,11 @@
 
 What Lightning's loggers lack for this workflow: wandb online without credentials would prompt for
 a key (or fail deep in a background process), so we stop first and say what to do; in a multirun
-each wandb run is named after its overrides and grouped by sweep; a resumed run continues its wandb
-run; the final summary goes to each logger in the form it understands; wandb runs are finished so
-the next job of a sweep starts a new one.
+each wandb run is named after its overrides and grouped by sweep, and finished so the next job
+starts a new one; the final summary goes to each logger in the form it understands.
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
+A resumed run continues its wandb run.
+{%- endif %}
 """
 
 from __future__ import annotations
@@ -24,18 +26,26 @@ from .sweep import in_multirun
 
 OFFLINE_MODES = ("offline", "disabled", "dryrun")
 log = logging.getLogger(__name__)
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
 
 
 def build_loggers(cfg: DictConfig, resume_from: str | None = None) -> list:
+{%- else %}
+
+
+def build_loggers(cfg: DictConfig) -> list:
+{%- endif %}
     loggers = []
     for node in [node for node in (cfg.get("logger") or {}).values() if node]:
         if str(node.get("_target_", "")).endswith("WandbLogger"):
             check_wandb_credentials()
             node = _grouped_by_sweep(node)
-            if resume_from:  # (training/resume.py: only a project that can resume gets one)
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
+            if resume_from:
                 from .resume import continued_wandb_run
 
                 node = continued_wandb_run(node, resume_from)
+{%- endif %}
         loggers.append(instantiate(node))
     return loggers
 

@@ -1,8 +1,8 @@
 """The one LightningModule: a task (``tasks/base.py``: loss, metrics, ...) composed with a model.
 
 It runs what every task shares: steps, per-split logging, optimizers, the checkpoint hook. Settings
-arrive through the constructor (plain dicts, kept in the checkpoint) or a named method (``set_lr``,
-``set_schedule``, ``set_eval_splits``, ``use_channels_last``), never as attributes set from outside.
+arrive through the constructor (plain dicts, kept in the checkpoint) or a named ``set_...`` or
+``use_...`` method, never as attributes set from outside.
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ class TaskModule(L.LightningModule):
         self.model = create_model(
             model, self.task.num_outputs(), facts_from_config(inputs), regularize
         )
-        self.lr = optimizer["lr"]  # the head's rate; an LR finder may change it (``set_lr``)
+        self.lr = optimizer["lr"]  # the head's rate; every layer group's derives from it
+{%- if "transfer" in cookiecutter.__features.split(",") %}
         self.lr_ratios: list[float] | None = None  # per layer group (see ``set_schedule``)
         self.schedule_steps: int | None = None
+{%- endif %}
         self.channels_last = False
         if "shape" in inputs:  # per-layer shapes in Lightning's model summary
             self.example_input_array = torch.zeros(2, *inputs["shape"])
@@ -73,13 +75,17 @@ class TaskModule(L.LightningModule):
         return MetricCollection(per_epoch(self.task.metrics()), prefix=prefix, compute_groups=False)
 
     # ---- what fine-tuning, the LR finder, the speed switches and ``measure`` change -------------
+{%- if "lr_find" in cookiecutter.__features.split(",") or "transfer" in cookiecutter.__features.split(",") %}
     def set_lr(self, lr: float) -> None:  # the head's; every layer group's derives from it
         self.lr = float(lr)
+{%- endif %}
+{%- if "transfer" in cookiecutter.__features.split(",") %}
 
     def set_schedule(self, lr_ratios: list[float] | None, steps: int | None) -> None:
         """One LR multiplier per layer group and the optimizer steps the schedule spans."""
         self.lr_ratios = None if lr_ratios is None else list(lr_ratios)
         self.schedule_steps = steps
+{%- endif %}
 
     def set_eval_splits(self, splits) -> None:  # what ``trainer.test`` measures, a loader each
         self.eval_splits = tuple(splits)
@@ -89,9 +95,11 @@ class TaskModule(L.LightningModule):
 
     def report(self):
         return self.task.report(self)
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def export_info(self) -> dict:
         return self.task.export_info()
+{%- endif %}
 
     # ---- the steps -----------------------------------------------------------------------------
     def forward(self, x) -> torch.Tensor:
@@ -161,6 +169,7 @@ class TaskModule(L.LightningModule):
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
         if datamodule is not None and hasattr(datamodule, "config"):
             checkpoint["datamodule"] = datamodule.config()
+{%- if "transfer" in cookiecutter.__features.split(",") or "segmentation" in cookiecutter.__tasks.split(",") or "text" in cookiecutter.__tasks.split(",") %}
         # the checkpoint holds every weight: rebuilding it must need neither the start-from file
         # nor a download; a model may add what it needs to be rebuilt (a Hugging Face config)
         model = checkpoint.get("hyper_parameters", {}).get("model")
@@ -169,18 +178,24 @@ class TaskModule(L.LightningModule):
             start = {k: v for k, v in (("weights", None), ("pretrained", False)) if k in model}
             hparams = checkpoint["hyper_parameters"]
             checkpoint["hyper_parameters"] = {**hparams, "model": {**model, **start, **rebuild}}
+{%- endif %}
 
     def configure_optimizers(self):
         """Runs again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""
         groups = self.model.layer_groups()
+{%- if "transfer" in cookiecutter.__features.split(",") %}
         # ratios, not rates, are stored: an LR finder that changes ``lr`` keeps the spread
         ratios = list(self.lr_ratios) if self.lr_ratios else [1.0] * len(groups)
         if len(ratios) != len(groups):
             raise ValueError(f"{len(ratios)} learning-rate ratios for {len(groups)} layer groups")
         lrs = [self.lr * r for r in ratios]
+        steps = self.schedule_steps or int(self.trainer.estimated_stepping_batches)
+{%- else %}
+        lrs = [float(self.lr)] * len(groups)
+        steps = int(self.trainer.estimated_stepping_batches)
+{%- endif %}
         decay = self.hparams.optimizer.get("weight_decay", 0.0) if self.regularize else 0.0
         optimizer = build_optimizer(self.hparams.optimizer, parameter_groups(groups, lrs, decay))
-        steps = self.schedule_steps or int(self.trainer.estimated_stepping_batches)
         scheduler = build_scheduler(self.hparams.scheduler, optimizer, steps)
         if scheduler is None:
             return optimizer

@@ -37,6 +37,7 @@ def parameter_groups(
             {"params": no_decay, "lr": lr, "weight_decay": 0.0},
         ]
     return [g for g in groups if g["params"]]
+{%- if "transfer" in cookiecutter.__features.split(",") %}
 
 
 def log_spaced_ratios(count: int, lr_mult: float) -> list[float]:
@@ -45,6 +46,7 @@ def log_spaced_ratios(count: int, lr_mult: float) -> list[float]:
     if count <= 1:
         return [1.0] * count
     return [lr_mult ** (i / (count - 1) - 1.0) for i in range(count)]
+{%- endif %}
 
 
 def build_optimizer(config: dict, groups: list[dict]) -> torch.optim.Optimizer:

@@ -127,11 +127,17 @@ def train(cfg: DictConfig) -> Summary:
             callbacks.append(ChannelsLast(cfg.get("channels_last")))
             if cfg.trainer.get("enable_progress_bar", True):  # (else Lightning's own)
                 callbacks.append(ProgressBar())
+{%- if "transfer" in cookiecutter.__features.split(",") %}
             if cfg.get("finetune"):  # the transfer-learning schedule (configs/finetune/)
                 callbacks.append(instantiate(cfg.finetune))
+{%- endif %}
             callbacks += [StopOnDivergence(), interruption]
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
             resume_from = _resume_from(cfg, module)
             loggers = build_loggers(cfg, resume_from)
+{%- else %}
+            loggers = build_loggers(cfg)
+{%- endif %}
             options = dict(
                 callbacks=callbacks, logger=loggers or False, default_root_dir=str(output_dir)
             )
@@ -143,10 +149,14 @@ def train(cfg: DictConfig) -> Summary:
             try:
                 # relaunchable: DDP under a Hydra multirun, the other ranks join this job
                 with relaunchable(), startup_objects_frozen():
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
                     # weights_only: a resumed checkpoint is loaded as safely as every other one
                     trainer.fit(
                         module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True
                     )
+{%- else %}
+                    trainer.fit(module, datamodule=datamodule)
+{%- endif %}
             finally:  # the checks' verdicts, also when fit stopped early (diverged, interrupted)
                 summary.verdicts = {
                     cb.summary_key: cb.summary() for cb in callbacks if hasattr(cb, "summary_key")
@@ -189,15 +199,16 @@ def train(cfg: DictConfig) -> Summary:
     ):
         raise error  # a crash is the caller's to report; Ctrl-C also stops a whole sweep
     return summary
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
 
 
 def _resume_from(cfg: DictConfig, module: TaskModule) -> str | None:
-    # (training/resume.py: the resume feature; validate_config refuses ckpt_path without it)
     if cfg.get("ckpt_path") in (None, ""):
         return None
     from .resume import resolve_ckpt_path
 
     return resolve_ckpt_path(cfg, module)
+{%- endif %}
 
 
 def measure(trainer: L.Trainer, module: TaskModule, datamodule, splits: list[str], ckpt_path=None):

@@ -22,6 +22,13 @@ from typing import Any
 SUMMARY_FILE = "summary.json"
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "interrupted": 130, "crashed": 1}
 SIGTERM_EXIT = 143
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
+HOW_TO_CONTINUE = "resume with ckpt_path=last (same overrides)"  # an interrupted run
+{%- else %}
+HOW_TO_CONTINUE = (  # an interrupted run
+    "run it again (same overrides); resuming (ckpt_path=last) comes with the resume feature"
+)
+{%- endif %}
 
 
 @dataclass
@@ -64,7 +71,7 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
         status, trainer = "interrupted", summary.trainer
         if trainer.get("global_step"):
             where = f"at epoch {trainer.get('epochs')} step {trainer.get('global_step')}"
-            message = f"interrupted {where}; {_how_to_continue()}"
+            message = f"interrupted {where}; {HOW_TO_CONTINUE}"
         else:
             message = "interrupted before training started; run it again (same overrides)"
     elif error is not None:
@@ -125,14 +132,6 @@ def is_user_error(error: BaseException | None) -> bool:
     from .errors import user_message
 
     return error is not None and user_message(error) is not None
-
-
-def _how_to_continue() -> str:
-    from .errors import generated
-
-    if generated("training.resume"):
-        return "resume with ckpt_path=last (same overrides)"
-    return "run it again (same overrides); resuming (ckpt_path=last) comes with the resume feature"
 
 
 def _is_sigterm(error: BaseException | None) -> bool:

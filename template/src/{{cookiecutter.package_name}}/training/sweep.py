@@ -29,15 +29,24 @@ from omegaconf import DictConfig, OmegaConf
 log = logging.getLogger(__name__)
 
 SUMMARY_CSV = "summary.csv"
+{%- if "cv" in cookiecutter.__features.split(",") %}
 CV_CONFIG = "cv_config.yaml"  # the composed config of a cross-validation run (training/cv.py)
+{%- endif %}
 # set by Lightning's DDP launcher in the launching process
 DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
-# train/val/test: the task's score (column ``score`` names it: acc, f1_micro, r2, miou, ...);
+# train/val/test: the task's score (column ``score`` names it: acc, f1_micro, r2, miou, ...)
+{%- if "cv" in cookiecutter.__features.split(",") %}
 # a cross-validation run (cv=kfold): the means over its folds, val_std their spread, folds how many
 COLUMNS = tuple(
     "job status overrides model mode task score train val val_std folds test val_loss objective "  # noqa: SIM905
     "verdict wall_time_s error output_dir".split()
 )
+{%- else %}
+COLUMNS = tuple(
+    "job status overrides model mode task score train val test val_loss objective verdict "  # noqa: SIM905
+    "wall_time_s error output_dir".split()
+)
+{%- endif %}
 
 
 def in_multirun() -> bool:
@@ -103,11 +112,12 @@ def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[
     job_dirs |= {p.parent.parent for p in sweep_dir.rglob(".hydra/overrides.yaml")}
     rows = []
     for job_dir in job_dirs:
-        # (a fold of a cross-validation run: its parent holds the CV run's config)
         if ".submitit" in job_dir.parts or job_dir == sweep_dir:
             continue
-        if (job_dir.parent / CV_CONFIG).is_file():
+{%- if "cv" in cookiecutter.__features.split(",") %}
+        if (job_dir.parent / CV_CONFIG).is_file():  # a fold of a cross-validation run
             continue
+{%- endif %}
         path, saved = job_dir / "summary.json", job_dir / ".hydra" / "overrides.yaml"
         if path.is_file():
             summary = json.loads(path.read_text(encoding="utf-8"))
@@ -115,7 +125,9 @@ def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[
             overrides = list(OmegaConf.load(saved)) if saved.is_file() else []
             summary = {"status": "missing", "overrides": overrides}
         metrics, task = summary.get("metrics") or {}, summary.get("task") or {}
+{%- if "cv" in cookiecutter.__features.split(",") %}
         cv_val = ((summary.get("cv") or {}).get("spread") or {}).get("val") or {}
+{%- endif %}
         verdict = _verdict(summary.get("verdicts") or {})
         if not verdict and summary.get("status") not in ("completed", "crashed"):
             verdict = summary.get("message", "")
@@ -129,8 +141,10 @@ def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[
                 "task": task.get("name"),
                 "score": task.get("score"),
                 **{s: metrics.get(s, {}).get(task.get("score")) for s in ("train", "val", "test")},
+{%- if "cv" in cookiecutter.__features.split(",") %}
                 "val_std": cv_val.get("std"),
                 "folds": len(cv_val.get("values", [])) or None,
+{%- endif %}
                 "val_loss": metrics.get("val", {}).get("loss"),
                 "objective": metric_value(summary, optimized_metric),
                 "verdict": verdict,
@@ -171,13 +185,15 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
     for row in rows:
         colour = colours.get(row["status"], "red")
         varying = " ".join(_short(o) for o in row["overrides"].split() if o not in common)
+{%- if "cv" in cookiecutter.__features.split(",") %}
         spread = "" if row.get("val_std") is None else f" +- {row['val_std']:.4f}"
+{%- endif %}
         table.add_row(
             row["job"],
             f"[{colour}]{row['status']}[/{colour}]",
             varying,
             _cell(row["train"]),
-            _cell(row["val"]) + spread,
+            _cell(row["val"]){{ " + spread" if "cv" in cookiecutter.__features.split(",") }},
             _cell(row["test"]),
             escape(row["verdict"] or _short_error(row["error"])),
             "" if row["wall_time_s"] is None else f"{row['wall_time_s']:.1f}",

@@ -1,9 +1,12 @@
 """CPU threads per run when several runs share one machine.
 
 torch gives every process one thread per core: two trainings at once on 2 cores then fight over
-them and run 5-10x slower than one after the other. A run that is one of several (a job of the
-joblib ``parallel`` launcher or of the local submitit launcher, one of N DDP processes on the CPU)
-gets its share, ``cores // concurrent``. ``OMP_NUM_THREADS``, when set, always wins.
+them and run 5-10x slower than one after the other. A run that is one of several gets its share,
+``cores // concurrent`` (one of N DDP processes on the CPU
+{%- if "sweeps" in cookiecutter.__features.split(",") %}, a job of the joblib ``parallel`` or the
+local submitit launcher
+{%- endif %}).
+``OMP_NUM_THREADS``, when set, always wins.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ def thread_count(
 
 
 def concurrent_runs(cfg: DictConfig | None, hydra_cfg: Any = None, cores: int | None = None) -> int:
+{%- if "sweeps" in cookiecutter.__features.split(",") %}
     cores = cores or available_cores()
     runs = 1
     mode = _get(hydra_cfg, "mode")  # Hydra's RunMode, or its name
@@ -48,14 +52,19 @@ def concurrent_runs(cfg: DictConfig | None, hydra_cfg: Any = None, cores: int | 
         runs = int(_get(launcher, "array_parallelism") or 256)
         runs = min(runs, _sweep_size(hydra_cfg) or runs)
     return runs * _ddp_cpu_processes(cfg)
+{%- else %}
+    return _ddp_cpu_processes(cfg)  # (a launcher's parallel jobs: the sweeps feature)
+{%- endif %}
 
 
 def configure_threads(cfg: DictConfig | None = None, hydra_cfg: Any = None) -> int | None:
     """Give this run its share of the cores: the thread count set (None: unchanged)."""
+{%- if "sweeps" in cookiecutter.__features.split(",") %}
     if hydra_cfg is None:
         from hydra.core.hydra_config import HydraConfig
 
         hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
+{%- endif %}
     cores = available_cores()
     threads = thread_count(cores, concurrent_runs(cfg, hydra_cfg, cores))
     if threads is not None:
@@ -73,6 +82,7 @@ def _ddp_cpu_processes(cfg: DictConfig | None) -> int:
     if isinstance(devices, int) and devices > 0:
         return devices
     return max(1, len(devices)) if isinstance(devices, list | tuple) else 1
+{%- if "sweeps" in cookiecutter.__features.split(",") %}
 
 
 def _sweep_size(hydra_cfg: Any) -> int | None:
@@ -83,6 +93,7 @@ def _sweep_size(hydra_cfg: Any) -> int | None:
         if "," in value and not value.startswith(("[", "{")):
             size *= len(value.split(","))
     return size if size > 1 else None
+{%- endif %}
 
 
 def _get(node: Any, key: str) -> Any:

@@ -142,23 +142,26 @@ def _gpu(cfg: DictConfig) -> str | None:
 
 
 def _lr_find(cfg: DictConfig) -> str | None:
-    """LR finder options given while it is off would be dropped without a word; without the
-    lr_find feature there is no LR finder to turn on."""
+    """LR finder options given while it is off would be dropped without a word."""
     options = _get(cfg, "lr_find")
     if not isinstance(options, DictConfig):
         return None
     enabled, given = options.get("enabled", False), sorted(k for k in options if k != "enabled")
     if not (enabled or given):
         return None
+{%- if "lr_find" not in cookiecutter.__features.split(",") %}
+    # (no LR finder to turn on without the lr_find feature)
     finder = "the LR finder (lr_find=report)"
     if missing := feature_missing("training.lr_finder", finder, "lr_find"):
         return missing
+{%- endif %}
     if not enabled:
         return (
             f"lr_find.{given[0]} is set but the LR finder is off: add lr_find=report (test and "
             "report) or lr_find=apply (train with its suggestion)"
         )
     return None
+{%- if "resume" not in cookiecutter.__features.split(",") and "cv" not in cookiecutter.__features.split(",") %}
 
 
 def _ckpt_path(cfg: DictConfig) -> str | None:
@@ -167,6 +170,7 @@ def _ckpt_path(cfg: DictConfig) -> str | None:
     if value in (_ABSENT, None, ""):
         return None
     return feature_missing("training.resume", f"resuming (ckpt_path={value})", "resume")
+{%- endif %}
 
 
 def _decisions(cfg: DictConfig) -> str | None:
@@ -193,6 +197,8 @@ _CHECKS = (
     _task_options,
     _gpu,
     _lr_find,
+{%- if "resume" not in cookiecutter.__features.split(",") and "cv" not in cookiecutter.__features.split(",") %}
     _ckpt_path,
+{%- endif %}
     _decisions,
 )

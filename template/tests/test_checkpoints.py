@@ -71,6 +71,22 @@ def test_a_run_folder_or_a_file(trained):
     assert read_checkpoint(trained / "checkpoints" / "last.ckpt")["epoch"] == 1
 
 
+def test_data_settings_of_a_task_or_feature_left_out_are_set_aside_with_a_warning(
+    trained, tmp_path, caplog
+):
+    """A checkpoint written before the project was updated to leave a task or feature out keeps
+    settings its data class no longer takes: loaded all the same, and said (not a TypeError)."""
+    checkpoint = load(trained / "checkpoints" / "best.ckpt")
+    checkpoint["datamodule"]["setting_of_a_removed_feature"] = 3
+    torch.save(checkpoint, tmp_path / "older.ckpt")
+    module, datamodule = load_trained(tmp_path / "older.ckpt")
+    assert "setting_of_a_removed_feature are of a task or feature" in caplog.text
+    reference, same_data = load_trained(trained / "checkpoints" / "best.ckpt")
+    assert datamodule.sizes() == same_data.sizes()
+    for key, value in reference.state_dict().items():
+        assert torch.equal(value, module.state_dict()[key])
+
+
 def unusable(kind: str, folder: Path, real: Path) -> Path:
     """A checkpoint path that cannot be used, of the given kind."""
     path = folder / f"{kind.replace(' ', '_')}.ckpt"

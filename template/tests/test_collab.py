@@ -126,6 +126,14 @@ def test_a_ratings_file_that_cannot_be_used_is_one_line_exit_2(tmp_path, text, s
         RatingsDataModule(path=str(path), **settings).setup()
     assert is_user_error(raised.value)  # one line, exit status 2
     assert all(word in str(raised.value) for word in words), str(raised.value)
+{%- if "clean" in cookiecutter.__features.split(",") %}
+
+
+def test_a_review_s_decisions_are_refused_for_ratings_not_ignored(tmp_path):
+    with pytest.raises(ConfigError, match="not applied to ratings") as caught:
+        RatingsDataModule(decisions=str(tmp_path / "decisions.json"))
+    assert is_user_error(caught.value)
+{%- endif %}
 
 
 def test_a_given_validation_column_is_the_val_split_and_leaves_no_test_by_default(tmp_path):

@@ -105,6 +105,16 @@ def test_the_lr_finder_comes_with_its_feature(tmp_path, override):
 {%- if "clean" not in cookiecutter.__features.split(",") %}
 
 
+# (the ratings' config has no decisions key: a review is not applied to ratings)
+@pytest.mark.task(
+    "classification",
+    "multilabel",
+    "regression",
+    "segmentation",
+    "tabular",
+    "tabular_regression",
+    "text",
+)
 def test_a_review_s_decisions_come_with_the_clean_feature(tmp_path):
     decisions = tmp_path / "decisions.json"
     decisions.write_text('{"delete": [], "relabel": {}}')

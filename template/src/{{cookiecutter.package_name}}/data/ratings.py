@@ -64,6 +64,13 @@ class RatingsDataModule(DataModule):
         input: dict | None = None,
         **kwargs,
     ) -> None:
+{%- if "clean" in cookiecutter.__features.split(",") %}
+        if kwargs.get("decisions"):  # (setup below builds its own split: they would be ignored)
+            raise ConfigError(
+                "data.decisions: a review's decisions are not applied to ratings; drop or fix "
+                "those rows in the ratings file itself (data.path=...)"
+            )
+{%- endif %}
         kwargs.setdefault("stratify", "none")
         kwargs.pop("classes", None)
         kwargs["augment"] = None  # (ratings are not augmented)

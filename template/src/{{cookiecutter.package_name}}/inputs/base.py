@@ -1,10 +1,6 @@
-"""The input contract: what one kind of input owns, whatever the task and the source.
-
-A data set is a source (``data/``: lists items and targets) x an input kind (this package: reads
-one item, learns its preprocessing on the training split, augments, shows a batch, reads a request
-body, tells the model its ``facts()``) x a task (``tasks/``). Shared code asks the input through
-these methods and never asks which kind it is; the defaults suit fixed-shape tensors.
-"""
+"""The input contract: what one kind of input owns (reading, preprocessing, augmenting, showing,
+the model's ``facts()``), whatever the task (``tasks/``) and the source (``data/``). Shared code
+never asks which kind it is; the defaults suit fixed-shape tensors."""
 
 from __future__ import annotations
 
@@ -30,20 +26,17 @@ class InputError(ValueError):
 
 @dataclass(frozen=True)
 class InputFacts:
-    """What a model builder may know about its inputs. ``shape``: one item's shape when fixed.
-    A kind with more to say subclasses it (``TableFacts``); a builder annotating ``facts`` with
-    that class gets refused other inputs by the registry."""
+    """What a model builder may know about its inputs (a kind with more to say subclasses it)."""
 
     kind: str
-    shape: tuple[int, ...] | None = None
+    shape: tuple[int, ...] | None = None  # one item's shape when fixed
 
     def describe(self) -> dict:  # plain values for summary.json and the checkpoint
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
 
 class Input:
-    """One kind of input, built from ``data.input`` (``_target_`` + options); the options are
-    kept as plain values (``spec()``) to rebuild it from a checkpoint."""
+    """Built from ``data.input``; its options kept as plain values (``spec()``) for checkpoints."""
 
     kind: ClassVar[str] = "input"  # facts.kind and summary.json's data.input
     item_name: ClassVar[str] = "item"  # what one input is called in messages ("image", "text")
@@ -74,15 +67,12 @@ class Input:
 
     @classmethod
     def settings_from_model(cls, options: dict, model_config: dict) -> dict:
-        """Options taken from the model (a pretrained backbone's input size and statistics) for
-        those ``options`` leaves unset; called before construction."""
+        """Options unset in ``options`` from the model (a pretrained backbone's statistics)."""
         return {}
 
     # ---- preprocessing learnt on the training split (kept in the checkpoint) ----------------
     def fit(self, train_inputs) -> None:
-        """Learn the preprocessing from the whole training split, once, before any batch:
-        an ``(N, ...)`` tensor, or ``data.base.FileItems`` (read by ``load_item``). Never sees val
-        or test; what ``load_state_dict`` restored is kept. Default: the items' shape."""
+        """Learn from the training split (tensor or ``FileItems``) once; keep what was restored."""
         if isinstance(train_inputs, torch.Tensor):
             self.shape = tuple(train_inputs.shape[1:])
 
@@ -92,19 +82,16 @@ class Input:
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``fit`` learnt (eval, predict, resume): never refit on other items."""
 
-    def prepare(self, inputs: torch.Tensor) -> torch.Tensor:
-        """In-memory items (the whole ``(N, ...)`` tensor) as the model sees them, after ``fit``."""
+    def prepare(self, inputs: torch.Tensor) -> torch.Tensor:  # the whole (N, ...) tensor
         return inputs
 
     def facts(self) -> InputFacts:
         return InputFacts(kind=self.kind, shape=self.shape)
 
-    def describe(self) -> dict:
-        """Plain values for summary.json's ``data`` section, beside ``input`` (the facts)."""
+    def describe(self) -> dict:  # for summary.json's data section
         return {}
 
-    def notes(self) -> list[str]:
-        """One line each about how items were read (a size chosen), printed under the data line."""
+    def notes(self) -> list[str]:  # how items were read (a size chosen), under the data line
         return []
 
     # ---- new items: predict.py, serve.py, export ---------------------------------------------
@@ -146,19 +133,16 @@ class Input:
         """How a raw item becomes the model's input, as plain values (the export's JSON)."""
         return {"input": self.kind}
 
-    # ---- augmentation (training split only) --------------------------------------------------
+    # ---- augmentation (training split only) and showing ---------------------------------------
     def augment_batch(self, inputs, targets, policy: dict):
         """A training batch augmented on the device; targets that move with inputs (masks) too."""
         return inputs, targets
 
-    def item_transform(self, train: bool, policy: dict) -> Callable | None:
-        """Per-item transform for items read from files, in the loader workers (None: none)."""
+    def item_transform(self, train: bool, policy: dict) -> Callable | None:  # in loader workers
         return None
 
-    # ---- showing ------------------------------------------------------------------------------
     def show_batch(self, inputs: torch.Tensor, titles: list[str], path: Path, title: str = ""):
-        """Draw a batch to ``path`` and return it; None when this kind is not shown as pictures."""
-        return None
+        return None  # (the path drawn to; None: this kind is not shown as pictures)
 
     def can_show(self) -> bool:
         return False
@@ -177,13 +161,11 @@ class JsonRows(str):
         return self
 
 
-def input_spec(cls: type[Input], **options) -> dict:
-    """The ``input:`` entry (plain values) that builds ``cls(**options)``: a source's default."""
+def input_spec(cls: type[Input], **options) -> dict:  # the input: entry building cls(**options)
     return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **options}
 
 
-def build_input(spec: dict) -> Input:
-    """The input a data config's ``input:`` names (no ``_target_``: the contract's defaults)."""
+def build_input(spec: dict) -> Input:  # (no _target_: the contract's defaults)
     from hydra.utils import get_class
 
     options = dict(spec)

@@ -140,20 +140,15 @@ class ImageFileInput(ImageInput):
 
     @classmethod
     def settings_from_model(cls, options: dict, model_config: dict) -> dict:
-        """The options left at null, from the model's pretrained configuration (statistics:
-        else ImageNet's); a model without a preference leaves the size to the images."""
-        chosen = {
-            key: model_config.get(key) or IMAGENET[key]
-            for key in ("mean", "std")
-            if options.get(key) is None
-        }
+        """Statistics: else ImageNet's; a model with no preference leaves the size to the images."""
+        unset = [key for key in ("mean", "std") if options.get(key) is None]
+        chosen = {key: model_config.get(key) or IMAGENET[key] for key in unset}
         if options.get("image_size") is None and model_config.get("input_size"):
             chosen["image_size"] = int(model_config["input_size"])
             chosen["image_size_from"] = "the model's pretrained input size"
         return chosen
 
-    def fit(self, train_inputs) -> None:
-        """The statistics are given; the size, when nobody chose one, is the training images'."""
+    def fit(self, train_inputs) -> None:  # the size, when nobody chose one, is the images'
         if self.size is None:
             from ..data.image_folder import size_from_files
 

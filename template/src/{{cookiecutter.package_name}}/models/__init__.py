@@ -1,13 +1,8 @@
-"""The model zoo: one rule from config to model (registry.py), one model API::
-
-    model = create_model(model_config("cnn", width=32), 10, InputFacts("image", (1, 8, 8)))
-    model.backbone, model.head, model.layer_groups()   # the same questions for every model
+"""The model zoo: ``create_model(model_config("cnn"), 10, InputFacts("image", (1, 8, 8)))``.
 
 Add a model: a module here with ``@register_model("my_model") def my_model(num_outputs: int,
-facts: InputFacts, <options>) -> Network`` (every module here is imported, so it registers itself)
-and ``configs/model/my_model.yaml``: ``_target_: <package>.models.<module>.my_model``, ``_partial_:
-true``, ``name: my_model`` and the options.
-"""
+facts: InputFacts, <options>) -> Network`` and ``configs/model/my_model.yaml``: ``_target_:
+<package>.models.<module>.my_model``, ``_partial_: true``, ``name: my_model`` and the options."""
 
 import importlib
 import pkgutil

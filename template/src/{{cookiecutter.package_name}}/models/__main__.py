@@ -9,20 +9,14 @@ from . import list_models
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog=f"python -m {__package__}", description="List the models this project can build."
-    )
-    listing = parser.add_subparsers(dest="command", required=True).add_parser(
-        "list", help="list model names"
-    )
-    listing.add_argument(
-        "--search", metavar="PATTERN", help="also list torchvision and timm models matching PATTERN"
-    )
-    listing.add_argument(
-        "--pretrained",
-        action="store_true",
-        help="with --search: only timm models with pretrained weights",
-    )
+    about = "List the models this project can build."
+    parser = argparse.ArgumentParser(prog=f"python -m {__package__}", description=about)
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="list model names")
+    search = "also list torchvision and timm models matching PATTERN"
+    listing.add_argument("--search", metavar="PATTERN", help=search)
+    pretrained = "with --search: only timm models with pretrained weights"
+    listing.add_argument("--pretrained", action="store_true", help=pretrained)
     args = parser.parse_args(argv)
 
     print("registered (model=<name>):", ", ".join(list_models()))

@@ -10,42 +10,30 @@ from ..inputs.base import InputFacts
 
 class Network(nn.Module):
     """``head(backbone(adapter(x)))``. ``groups``: the backbone's parameter groups from input to
-    output (the head comes last), what freezing and discriminative learning rates work on."""
+    output, what freezing and discriminative learning rates work on. ``adapter``: parameter-free
+    (a resize to the pretrained size), ``data_config``: that size and normalization."""
 
-    def __init__(
-        self,
-        backbone: nn.Module,
-        head: nn.Module,
-        groups: list[nn.Module] | None = None,
-        adapter: nn.Module | None = None,
-        data_config: dict | None = None,
-    ) -> None:
+    def __init__(self, backbone, head, groups=None, adapter=None, data_config=None) -> None:
         super().__init__()
         self.backbone, self.head = backbone, head
         self._groups = groups if groups is not None else [backbone]
-        # parameter-free input adaptation (e.g. resize to the size the backbone was pretrained at),
-        # and that size / normalization as plain values
         self.adapter = adapter if adapter is not None else nn.Identity()
         self.data_config = data_config or {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(self.adapter(x)))
 
-    def layer_groups(self) -> list[nn.Module]:
-        """Modules from input to output, head last; groups without parameters are left out."""
+    def layer_groups(self) -> list[nn.Module]:  # head last; groups without parameters left out
         return [g for g in [*self._groups, self.head] if any(True for _ in g.parameters())]
 
     def parameter_counts(self) -> dict[str, int]:
         params = list(self.parameters())
-        return {
-            "total": sum(p.numel() for p in params),
-            "trainable": sum(p.numel() for p in params if p.requires_grad),
-        }
+        trainable = sum(p.numel() for p in params if p.requires_grad)
+        return {"total": sum(p.numel() for p in params), "trainable": trainable}
 
 
 def fixed_shape(facts: InputFacts, model: str, dims: int | None = None) -> tuple[int, ...]:
-    """One item's tensor shape, for a model that needs it fixed (flattening), with ``dims`` axes
-    (3 for 2-D convolutions: channels, height, width)."""
+    """One item's shape, for a model that needs it fixed, with ``dims`` axes (3: C, H, W)."""
     if facts.shape is None or (dims is not None and len(facts.shape) != dims):
         from .registry import ModelInputError
 
@@ -61,9 +49,8 @@ def fixed_shape(facts: InputFacts, model: str, dims: int | None = None) -> tuple
 def linear_head(
     in_features: int, num_outputs: int, dropout: float = 0.0, hidden: int = 0, bn: bool = False
 ) -> nn.Sequential:
-    """Dropout -> Linear; with ``hidden``: fastai's head without the pooling (Dropout -> Linear ->
-    BN -> ReLU -> Dropout -> Linear); ``bn``: a BatchNorm first, as fastai does for pretrained
-    bodies. (Zoo models choose the pooling: timm's ``pool=catavgmax`` is fastai's concat pool.)"""
+    """Dropout -> Linear; with ``hidden``: fastai's head without the pooling; ``bn``: a BatchNorm
+    first, as fastai does for pretrained bodies (timm's ``pool=catavgmax`` is its concat pool)."""
     first = [nn.BatchNorm1d(in_features)] if bn else []
     if hidden <= 0:
         return nn.Sequential(*first, nn.Dropout(dropout), nn.Linear(in_features, num_outputs))

@@ -20,9 +20,7 @@ def linear(num_outputs: int, facts: InputFacts, dropout: float = 0.0) -> Network
 
 
 @register_model("mlp")
-def mlp(
-    num_outputs: int, facts: InputFacts, width: int = 256, depth: int = 2, dropout: float = 0.0
-) -> Network:
+def mlp(num_outputs: int, facts: InputFacts, width: int = 256, depth: int = 2, dropout=0.0):
     """``depth`` hidden layers of ``width`` units (Linear -> BN -> ReLU)."""
     blocks, features = [], math.prod(fixed_shape(facts, "mlp"))
     for _ in range(depth):
@@ -34,17 +32,12 @@ def mlp(
 
 
 def conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-    )
+    conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+    return nn.Sequential(conv, nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
 @register_model("cnn")
-def cnn(
-    num_outputs: int, facts: ImageFacts, width: int = 32, depth: int = 3, dropout: float = 0.0
-) -> Network:
+def cnn(num_outputs: int, facts: ImageFacts, width: int = 32, depth: int = 3, dropout=0.0):
     """``depth`` stages of two 3x3 conv blocks, width doubling and resolution halving (while over
     2x2) per stage, then global average pooling."""
     shape = fixed_shape(facts, "cnn", dims=3)

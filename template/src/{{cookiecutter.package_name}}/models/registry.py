@@ -1,9 +1,4 @@
-"""Registered model builders, and the one way a model config becomes a model: ``create_model``
-calls the config's partial (``_target_`` a builder, ``_partial_: true``) with the head's size and
-the data's ``facts``. ``@register_model`` records what a name is good for: the ``facts`` annotation
-(other inputs are refused in one line), ``head`` (checked against the task's) and ``data_config``
-(the input size and normalization a pretrained backbone expects, known before data is loaded).
-"""
+"""Registered model builders, and the one way a model config (a partial) becomes a model."""
 
 from __future__ import annotations
 
@@ -30,12 +25,10 @@ class ModelInputError(ValueError):
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """What registration records on a builder (``builder.spec``)."""
-
+class ModelSpec:  # what registration records on a builder (``builder.spec``)
     name: str
     head: str
-    data_config: Callable[..., dict] | None
+    data_config: Callable[..., dict] | None  # the input size and statistics a backbone expects
     facts: type[InputFacts]  # the facts type the builder accepts
     options: tuple[str, ...]  # the builder's own options (after num_outputs and facts)
 
@@ -64,14 +57,7 @@ def register_model(name: str, head: str = "pooled", data_config: Callable[..., d
         spec = ModelSpec(name, head, data_config, accepted, tuple(parameters)[2:])
 
         @functools.wraps(builder)
-        def build(
-            num_outputs: int,
-            facts: InputFacts,
-            name: str | None = None,
-            weights: str | None = None,
-            regularize: bool = True,
-            **options,
-        ) -> Network:
+        def build(num_outputs, facts, name=None, weights=None, regularize=True, **options):
             _check_name_matches(spec, name)
             if unknown := sorted(set(options) - set(spec.options)):
                 raise ValueError(
@@ -115,7 +101,7 @@ def _check_name(name: str) -> None:
 
 
 def _check_name_matches(spec: ModelSpec, name: str | None) -> None:
-    """A config's ``name`` is its builder's registered name, unless the builder takes a name."""
+    # a config's name is its builder's registered name, unless the builder takes a name
     if name is None or name == spec.name or "name" in spec.options:
         return
     _check_name(name)
@@ -130,8 +116,7 @@ def list_models() -> list[str]:
 
 
 def model_config(registered: str, /, **options) -> dict:
-    """The config of the model registered as ``registered``, as its yaml gives it, with
-    ``options`` (``model_config("timm", name="convnext_tiny")``)."""
+    """As its yaml gives it, with ``options`` (``model_config("timm", name="convnext_tiny")``)."""
     _check_name(registered)
     builder = _BUILDERS[registered]
     target = f"{builder.__module__}.{builder.__qualname__}"
@@ -139,7 +124,6 @@ def model_config(registered: str, /, **options) -> dict:
 
 
 def model_spec(config: dict) -> ModelSpec:
-    """The registration of the builder ``config["_target_"]`` names, without building anything."""
     target = config.get("_target_")
     if not target or not config.get("_partial_"):
         raise ValueError(
@@ -158,8 +142,7 @@ def model_head(config: dict) -> str:
 
 
 def model_data_config(config: dict) -> dict:
-    """What the model expects of its inputs (``input_size``, ``mean``, ``std``), known without
-    building it; ``{}`` when it has no preference (models trained from scratch)."""
+    """``input_size``, ``mean``, ``std`` known before building; ``{}``: no preference."""
     spec = model_spec(config)
     if spec.data_config is None:
         return {}
@@ -167,18 +150,14 @@ def model_data_config(config: dict) -> dict:
     return spec.data_config(**{k: v for k, v in config.items() if k in accepted})
 
 
-def create_model(
-    config: dict, num_outputs: int, facts: InputFacts, regularize: bool = True
-) -> Network:
-    """The model ``config`` (a model yaml, plain values) describes, for inputs like ``facts``."""
+def create_model(config: dict, num_outputs: int, facts: InputFacts, regularize=True) -> Network:
     model_spec(config)  # a config that is not a registered builder's: one clear line
     build = instantiate(config, _convert_="all")
     return build(num_outputs=num_outputs, facts=facts, regularize=regularize)
 
 
 def facts_config(facts: InputFacts) -> dict:
-    """Typed facts as plain values, ``_target_`` + fields (what the checkpoint keeps); a field left
-    at a default of None (a shape that varies) is left out."""
+    """``_target_`` + fields, for the checkpoint; a field at its default None is left out."""
     cls = type(facts)
     unset = {f.name for f in dataclasses.fields(cls) if f.default is None}
     values = {k: v for k, v in facts.describe().items() if not (v is None and k in unset)}
@@ -186,7 +165,6 @@ def facts_config(facts: InputFacts) -> dict:
 
 
 def facts_from_config(config: dict) -> InputFacts:
-    """The facts ``facts_config`` wrote (its lists back to tuples); other keys are ignored."""
     cls = get_class(config["_target_"])
     values = {f.name: config[f.name] for f in dataclasses.fields(cls) if f.name in config}
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

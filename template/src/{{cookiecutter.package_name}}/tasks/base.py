@@ -1,8 +1,6 @@
-"""The task contract: what the targets are. Shared code reads only what ``Task`` declares and never
-asks which task runs; ``training/module.py`` runs the steps. ``score`` is the one number, higher is
-better, 1 for a perfect model, that monitoring, the verdict and sweeps read as ``<split>/<score>``.
-Constructor arguments are plain values: the checkpoint keeps them (``task`` in its hparams).
-"""
+"""The task contract: what the targets are; shared code never asks which task runs. ``score``: the
+one number (higher is better, 1 when perfect) read as ``<split>/<score>``. Constructor arguments
+are plain values: the checkpoint keeps them."""
 
 from __future__ import annotations
 
@@ -49,17 +47,15 @@ class Task(nn.Module):
         self.name = name
         self.score = score or self.default_score
         self.overfit_metric = overfit_metric or self.default_overfit_metric or self.score
-        self.overfit_target = (
-            self.default_overfit_target if overfit_target is None else overfit_target
-        )
+        default_target = self.default_overfit_target
+        self.overfit_target = default_target if overfit_target is None else overfit_target
         # how the fit verdict reads this run (kept in the checkpoint: eval.py judges alike)
         self.tolerances = {"bias": 0.05, "variance": 0.05, **(tolerances or {})}
         names = set(self.metrics())
         for key, value in (("score", self.score), ("overfit_metric", self.overfit_metric)):
             if value not in names:
-                raise TaskError(
-                    f"task.{key}={value}: {type(self).__name__} measures {', '.join(sorted(names))}"
-                )
+                measured = ", ".join(sorted(names))
+                raise TaskError(f"task.{key}={value}: {type(self).__name__} measures {measured}")
 
     @classmethod
     def validate_options(cls, options: dict) -> list[str]:
@@ -69,7 +65,7 @@ class Task(nn.Module):
     # ---- declarations: override in each task ---------------------------------------------------
     @classmethod
     def describe_targets(cls, train_targets: torch.Tensor, names: list[str]) -> dict:
-        """Plain values kept about the targets (names, statistics), from the full training split."""
+        """Plain values kept about the targets (statistics), from the full training split."""
         return {"names": list(names)}
 
     def num_outputs(self) -> int:
@@ -83,8 +79,7 @@ class Task(nn.Module):
         """The training loss (may include regularization such as label smoothing)."""
         return self.item_losses(outputs, targets).mean()
 
-    def penalty(self, model: nn.Module) -> torch.Tensor | float:
-        """A regularization term on the model's weights added to the training loss."""
+    def penalty(self, model: nn.Module) -> torch.Tensor | float:  # added to the training loss
         return 0.0
 
     def item_losses(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -112,8 +107,7 @@ class Task(nn.Module):
         return None
 
     def oracle_outputs(self, groups, targets, name: str) -> torch.Tensor | None:
-        """Per group of identical inputs (one output for all), the output scoring best on the
-        group's targets by metric ``name``; None: the task cannot tell."""
+        """Per group of identical inputs, the output scoring best by ``name`` (None: can't tell)."""
         return None
 
     @torch.no_grad()
@@ -157,9 +151,7 @@ class Task(nn.Module):
 {%- endif %}
 
 
-def check_output_width(
-    output: torch.Tensor, targets: torch.Tensor, n: int, axis: str, each: str, detail: str
-) -> None:
+def check_output_width(output, targets, n: int, axis: str, each: str, detail: str) -> None:
     """``ShapeError`` unless ``output`` is ``(batch, n)``, one ``each`` per ``axis`` entry."""
     from ..training.shape_check import ShapeError, describe_shapes
 
@@ -170,9 +162,7 @@ def check_output_width(
         )
 
 
-def majority_per_group(
-    groups: torch.Tensor, targets: torch.Tensor, classes: int, ignore_index: int | None = None
-) -> torch.Tensor:
+def majority_per_group(groups, targets, classes: int, ignore_index: int | None = None):
     """Each item's group's most frequent class (per position for masks), as confident logits."""
     valid = targets != ignore_index if ignore_index is not None else torch.ones_like(targets).bool()
     votes = nn.functional.one_hot(torch.where(valid, targets, 0), classes) * valid[..., None]

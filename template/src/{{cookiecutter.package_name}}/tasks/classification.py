@@ -23,9 +23,8 @@ class ClassificationTask(Task):
     def __init__(self, *args, label_smoothing: float = 0.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # label smoothing is regularization: off when the mode switches regularization off
-        self.criterion = nn.CrossEntropyLoss(
-            label_smoothing=label_smoothing if self.regularize else 0.0
-        )
+        smoothing = label_smoothing if self.regularize else 0.0
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=smoothing)
 
     @classmethod
     def validate_options(cls, options: dict) -> list[str]:
@@ -74,9 +73,8 @@ class ClassificationTask(Task):
         from ..training.shape_check import ShapeError, describe_shapes
 
         n = self.num_outputs()
-        check_output_width(
-            output, targets, n, "classes", "logit per class", f"the data has {n} classes"
-        )
+        classes = f"the data has {n} classes"
+        check_output_width(output, targets, n, "classes", "logit per class", classes)
         if targets.dim() != 1 or targets.is_floating_point():
             raise ShapeError(
                 f"targets have shape {describe_shapes(targets)}, expected "

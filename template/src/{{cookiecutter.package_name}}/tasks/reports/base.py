@@ -1,6 +1,5 @@
-"""The skeleton every task's report runs on: ``interpret`` writes the task's own tables and plots
-(``tables``), then the ranked items as a CSV and a figure, and returns summary.json's
-``interpretation``. ``derive`` computes once per split what the other hooks read (``d``)."""
+"""The skeleton every task's report runs on: ``interpret`` writes the task's ``tables``, then the
+ranked items as a CSV and a figure; ``derive`` computes once what the other hooks read (``d``)."""
 
 from __future__ import annotations
 
@@ -31,12 +30,9 @@ class Report:
     def ranked(self, p, d: dict, top_k: int) -> list[int]:
         return self.highest_losses(p, top_k)
 
-    def ranked_columns(self, p, d: dict, i: int) -> dict:
-        """One ranked item's columns between its identity and its loss (``ranked_header``)."""
-        return {
-            "label": self.describe_item(p.targets[i]),
-            "prediction": self.describe_item(d["preds"][i]),
-        }
+    def ranked_columns(self, p, d: dict, i: int) -> dict:  # (ranked_header)
+        label, prediction = p.targets[i], d["preds"][i]
+        return {"label": self.describe_item(label), "prediction": self.describe_item(prediction)}
 
     def caption(self, row: dict) -> str:
         return f"{row['prediction']}\n{row['label']}"
@@ -45,19 +41,16 @@ class Report:
         indices, captions = [row["index"] for row in rows], [self.caption(row) for row in rows]
         image_rows(datamodule, indices, captions, path, self.ranked_title.format(split=p.split))
 
-    def describe_item(self, target: torch.Tensor) -> str:
-        """A target or a decoded prediction as a person reads it (for CSVs and plot titles)."""
+    def describe_item(self, target: torch.Tensor) -> str:  # a target or a decoded prediction
         return str(target.tolist())
 
     def prediction_row(self, output: torch.Tensor, folder=None, name: str = "") -> dict:
-        """One new item's prediction: a row of predict.py's CSV and serve.py's JSON (``folder``
-        None), so values typed as they are. A prediction that is no row (a mask) may be saved
-        into ``folder`` as a file called after ``name``, the row giving its path."""
+        """A row of predict.py's CSV and serve.py's JSON (``folder`` None), values typed; a mask may
+        be saved into ``folder`` as a file called after ``name``, the row giving its path."""
         return {"prediction": self.describe_item(self.task.decode(output[None])[0])}
 
     # ---- the skeleton ------------------------------------------------------------------------
-    def identity(self, p, i: int, datamodule) -> dict:
-        """Which item a ranked row is (``identity_header``)."""
+    def identity(self, p, i: int, datamodule) -> dict:  # (identity_header)
         return {"index": p.indices[i], "path": p.paths[i] or ""}
 
     def interpret(self, p, folder: Path, datamodule, top_k: int) -> dict:
@@ -68,9 +61,8 @@ class Report:
             for i in self.ranked(p, d, top_k)
         ]
         header = [*self.identity_header, *self.ranked_header, "loss"]
-        write_csv(
-            folder / f"{self.ranked_file}.csv", header, [[r[k] for k in header] for r in rows]
-        )
+        table = [[row[key] for key in header] for row in rows]
+        write_csv(folder / f"{self.ranked_file}.csv", header, table)
         self.show_ranked(p, d, rows, folder / f"{self.ranked_file}.png", datamodule)
         return {"split": p.split, "items": len(p.targets), **section}
 

@@ -1,5 +1,4 @@
-"""Single-label classification's report: per-class precision/recall/F1, the confusion matrix, the
-most confused pairs and the top losses."""
+"""Single-label classification's report: per-class scores, confusion matrix, most confused pairs."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""Experiment loggers: built from ``configs/logger/*.yaml``, given the final summary, closed.
-
-What Lightning's loggers lack for this workflow: wandb online without credentials would prompt for
-a key (or fail deep in a background process), so we stop first and say what to do; in a multirun
-each wandb run is named after its overrides and grouped by sweep, and finished so the next job
-starts a new one; the final summary goes to each logger in the form it understands.
+"""Experiment loggers, with what Lightning's lack: wandb online without credentials would prompt
+for a key (or fail deep in a background process), so we stop first; in a multirun each wandb run
+is named after its overrides, grouped by sweep and finished so the next job starts a new one.
 {%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
 A resumed run continues its wandb run.
 {%- endif %}
@@ -39,7 +36,12 @@ def build_loggers(cfg: DictConfig) -> list:
     for node in [node for node in (cfg.get("logger") or {}).values() if node]:
         if str(node.get("_target_", "")).endswith("WandbLogger"):
             check_wandb_credentials()
-            node = _grouped_by_sweep(node)
+            if in_multirun():
+                hydra_cfg, node = HydraConfig.get(), node.copy()
+                with open_dict(node):
+                    node.group = str(hydra_cfg.sweep.dir)
+                    if not node.get("name"):
+                        node.name = " ".join(hydra_cfg.overrides.task) or f"job {hydra_cfg.job.num}"
 {%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
             if resume_from:
                 from .resume import continued_wandb_run
@@ -69,18 +71,6 @@ def check_wandb_credentials() -> None:
         "WANDB_MODE=offline (upload later with `wandb sync`), or pick another logger "
         "(logger=csv)."
     )
-
-
-def _grouped_by_sweep(node: DictConfig) -> DictConfig:
-    if not in_multirun():
-        return node
-    hydra_cfg = HydraConfig.get()
-    node = node.copy()
-    with open_dict(node):
-        node.group = str(hydra_cfg.sweep.dir)
-        if not node.get("name"):
-            node.name = " ".join(hydra_cfg.overrides.task) or f"job {hydra_cfg.job.num}"
-    return node
 
 
 def log_summary(loggers: list, summary: dict, step: int) -> None:

@@ -1,9 +1,5 @@
-"""The one LightningModule: a task (``tasks/base.py``: loss, metrics, ...) composed with a model.
-
-It runs what every task shares: steps, per-split logging, optimizers, the checkpoint hook. Settings
-arrive through the constructor (plain dicts, kept in the checkpoint) or a named ``set_...`` or
-``use_...`` method, never as attributes set from outside.
-"""
+"""The one LightningModule: a task (loss, metrics, ...) composed with a model. Settings arrive
+through the constructor (plain dicts, kept in the checkpoint) or a ``set_...``/``use_...`` call."""
 
 from __future__ import annotations
 
@@ -15,7 +11,7 @@ from torch import nn
 from torchmetrics import MetricCollection
 
 from ..models import create_model, facts_from_config
-from ..tasks.base import Task, TaskError
+from ..tasks.base import TaskError
 from .checkpoints import FORMAT_VERSION
 from .epoch_metrics import EpochMetric, MeanValue, per_epoch
 from .optim import build_optimizer, build_scheduler, parameter_groups
@@ -23,25 +19,19 @@ from .optim import build_optimizer, build_scheduler, parameter_groups
 EVAL_SPLITS = ("train", "val", "test")
 
 
-def build_task(config: dict, regularize: bool = True) -> Task:
-    """The task a config (``_target_`` + options) describes; a bad option as its one line."""
-    try:
-        return instantiate(config, _convert_="all", _recursive_=False, regularize=regularize)
-    except InstantiationException as error:
-        if isinstance(error.__cause__, TaskError):
-            raise error.__cause__ from None
-        raise
-
-
 class TaskModule(L.LightningModule):
     def __init__(self, task, model, inputs, optimizer, scheduler, regularize=True) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)  # (run.py logs the whole config, once)
-        self.task = build_task(task, regularize)
+        try:
+            self.task = instantiate(task, _convert_="all", _recursive_=False, regularize=regularize)
+        except InstantiationException as error:  # a bad option: its one line
+            if isinstance(error.__cause__, TaskError):
+                raise error.__cause__ from None
+            raise
         self.regularize = regularize
-        self.model = create_model(
-            model, self.task.num_outputs(), facts_from_config(inputs), regularize
-        )
+        facts = facts_from_config(inputs)
+        self.model = create_model(model, self.task.num_outputs(), facts, regularize)
         self.lr = optimizer["lr"]  # the head's rate; every layer group's derives from it
 {%- if "transfer" in cookiecutter.__features.split(",") %}
         self.lr_ratios: list[float] | None = None  # per layer group (see ``set_schedule``)
@@ -107,15 +97,16 @@ class TaskModule(L.LightningModule):
             x = x.contiguous(memory_format=torch.channels_last)
         return self.task.activate(self.model(x))
 
-    # Each ``self.log`` costs about a millisecond (a sizeable part of a small model's step), so
-    # the steps log only what will be read: the training loss on the steps the loggers write, and
-    # each metric object once per epoch (Lightning computes and resets it at the epoch's end).
+    # Each ``self.log`` costs about a millisecond (a sizeable part of a small model's step): log
+    # the loss only on steps the loggers write, each metric object once per epoch.
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
         outputs = self(x)
         loss = self.task.loss(outputs, y) + self.task.penalty(self.model)
         self.train_score.update(*self.task.metric_inputs(outputs.detach(), y))
-        if _writes_logs(self._trainer):  # (plots/curves.png reads every step's loss itself)
+        # whether Lightning passes this step's values on (plots/curves.png reads every step's loss)
+        logs = getattr(self._trainer, "_logger_connector", None)
+        if logs is None or logs.should_update_logs or bool(self._trainer.fast_dev_run):
             self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
         if self.train_score.update_count == 1:  # the epoch's first batch (also after a resume)
             name = f"train/{self.task.score}"
@@ -144,8 +135,7 @@ class TaskModule(L.LightningModule):
 
     @torch.no_grad()
     def evaluate_batches(self, batches, name: str) -> float:
-        """Metric ``name`` over ``batches`` in eval mode; the overfit check calls this after
-        every step, so the metric is built once."""
+        """Metric ``name`` over ``batches`` in eval mode (built once: called after every step)."""
         probes = self.__dict__.setdefault("_probes", {})  # (not a submodule: not checkpointed)
         if name not in probes:
             probes[name] = self.task.metrics()[name]
@@ -197,12 +187,4 @@ class TaskModule(L.LightningModule):
         decay = self.hparams.optimizer.get("weight_decay", 0.0) if self.regularize else 0.0
         optimizer = build_optimizer(self.hparams.optimizer, parameter_groups(groups, lrs, decay))
         scheduler = build_scheduler(self.hparams.scheduler, optimizer, steps)
-        if scheduler is None:
-            return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": scheduler}
-
-
-def _writes_logs(trainer) -> bool:
-    """Whether Lightning passes this step's logged values on (every ``log_every_n_steps``)."""
-    connector = getattr(trainer, "_logger_connector", None)
-    return connector is None or connector.should_update_logs or bool(trainer.fast_dev_run)
+        return {"optimizer": optimizer, "lr_scheduler": scheduler} if scheduler else optimizer

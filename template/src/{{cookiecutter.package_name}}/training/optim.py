@@ -1,10 +1,6 @@
-"""Optimizer parameter groups and learning-rate schedules, built from their configs by the one rule.
-
-``configs/optimizer|scheduler/*.yaml`` are ``_target_`` + ``_partial_: true`` + options: the partial
-is called here with what only the run knows (parameter groups; optimizer and number of steps). The
-configs stay plain values in the checkpoint (a partial is made at use, never stored), so checkpoints
-load with ``weights_only=True`` and ``optimizer.lr`` stays a number an LR finder can change.
-"""
+"""Optimizer parameter groups and LR schedules, built from ``_partial_`` configs with what only the
+run knows. The configs stay plain values (a partial is made at use, never stored): checkpoints
+load with ``weights_only=True`` and ``optimizer.lr`` stays a number an LR finder can change."""
 
 from __future__ import annotations
 
@@ -20,11 +16,9 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 _NORMS = (_BatchNorm, nn.GroupNorm, nn.LayerNorm, _InstanceNorm)
 
 
-def parameter_groups(
-    layer_groups: list[nn.Module], lrs: list[float], weight_decay: float
-) -> list[dict]:
-    """Two optimizer groups per layer group: with weight decay, and without it for norm layers and
-    biases (decaying those only hurts). Frozen parameters are left out."""
+def parameter_groups(layer_groups, lrs: list[float], weight_decay: float) -> list[dict]:
+    """Per layer group: with weight decay, and without for norm layers and biases (decaying those
+    only hurts). Frozen parameters are left out."""
     groups = []
     for module, lr in zip(layer_groups, lrs, strict=True):
         decay, no_decay = [], []
@@ -54,9 +48,7 @@ def build_optimizer(config: dict, groups: list[dict]) -> torch.optim.Optimizer:
     return instantiate(config, _convert_="all")(groups)
 
 
-def build_scheduler(
-    config: dict, optimizer: torch.optim.Optimizer, total_steps: int
-) -> dict | None:
+def build_scheduler(config: dict, optimizer, total_steps: int) -> dict | None:
     """A Lightning ``lr_scheduler`` dict (stepped every batch), or None (``constant``)."""
     make = instantiate(config, _convert_="all")
     wants_steps = "total_steps" in inspect.signature(make).parameters
@@ -94,14 +86,10 @@ def one_cycle(
     )
 
 
-def cosine(
-    optimizer, total_steps: int, min_lr_ratio: float
-) -> torch.optim.lr_scheduler.CosineAnnealingLR:
+def cosine(optimizer, total_steps: int, min_lr_ratio: float):
     eta_min = optimizer.param_groups[-1]["lr"] * min_lr_ratio
-    return torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=max(total_steps, 1), eta_min=eta_min
-    )
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(total_steps, 1), eta_min)
 
 
-def constant(optimizer: torch.optim.Optimizer) -> None:
+def constant(optimizer) -> None:
     return None

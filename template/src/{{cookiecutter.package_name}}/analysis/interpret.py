@@ -1,6 +1,4 @@
-"""Interpretation report of a trained model on one split, where and how it is wrong: predictions
-gathered the same way for every task, the contents written by the task's report
-(``tasks/reports/``) into ``<run dir>/interpret/``; returns summary.json's ``interpretation``."""
+"""Where and how a trained model is wrong on one split: the task's report, in ``interpret/``."""
 
 from __future__ import annotations
 
@@ -9,9 +7,7 @@ from pathlib import Path
 from .predict import predict
 
 
-def interpret(
-    module, datamodule, output_dir: str | Path, split: str = "test", top_k: int = 16
-) -> dict:
+def interpret(module, datamodule, output_dir: str | Path, split="test", top_k=16) -> dict:
     folder = Path(output_dir) / "interpret"
     folder.mkdir(parents=True, exist_ok=True)
     predictions = predict(module, datamodule, split)

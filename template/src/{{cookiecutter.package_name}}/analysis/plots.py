@@ -1,5 +1,4 @@
-"""Figures as PNG files: matplotlib set up for files only (Agg, no window), imported lazily (runs
-without plots never pay for it), and panels of images laid out under their titles."""
+"""Figures as PNG files: matplotlib imported lazily (runs without plots never pay for it)."""
 
 from __future__ import annotations
 
@@ -7,8 +6,6 @@ import textwrap
 from pathlib import Path
 
 import torch
-
-WRAP_AT = 40  # characters of a panel title's line
 
 
 def _pyplot():
@@ -34,15 +31,11 @@ def save_figure(fig, path: str | Path) -> Path:
     return path
 
 
-def panel_figure(
-    rows: int, columns: int, titles: list[str], title: str = "", side: float = 1.4, fontsize=7
-):
-    """``rows`` x ``columns`` image panels (axes off) titled row by row, under ``title``, sized for
-    the titles and laid out by constrained layout: fixed cell sizes let a three-line title run into
-    the row above, a long one into its neighbours."""
-    titles = [  # a long line (many labels) wraps rather than widening every panel
-        "\n".join(textwrap.fill(line, WRAP_AT) for line in t.split("\n")) for t in titles
-    ]
+def panel_figure(rows: int, columns: int, titles: list[str], title="", side=1.4, fontsize=7):
+    """Image panels titled row by row, sized for the titles, by constrained layout: fixed cell
+    sizes let a three-line title run into the row above, a long one into its neighbours."""
+    # a long line (many labels) wraps at 40 characters rather than widening every panel
+    titles = ["\n".join(textwrap.fill(line, 40) for line in t.split("\n")) for t in titles]
     lines = max((t.count("\n") + 1 for t in titles if t), default=0)
     widest = max((len(line) for t in titles for line in t.split("\n")), default=0)
     width = max(side, 0.55 * fontsize / 72 * widest)  # (a character is ~0.5 em wide)
@@ -78,16 +71,13 @@ def grid_figure(images: torch.Tensor, titles: list[str], columns: int = 8, title
     return fig
 
 
-def image_grid(
-    images: torch.Tensor, titles: list[str], path: str | Path, columns: int = 8, title: str = ""
-) -> Path:
+def image_grid(images, titles: list[str], path: str | Path, columns: int = 8, title="") -> Path:
     """``images``: (N, C, H, W), any scale (each image is stretched to its own min..max)."""
     return save_figure(grid_figure(images, titles, columns, title), path)
 
 
 def show_batch(datamodule, path: str | Path, describe=str, count: int = 32) -> Path:
-    """A training batch as the model sees it, augmentation included (``show_batch=true``), drawn
-    by ``Input.show_batch`` (the caller checks ``can_show``); ``describe``: a target's title."""
+    """A training batch as the model sees it, augmentation on; ``describe``: a target's title."""
     from types import SimpleNamespace
 
     x, y = next(iter(datamodule.train_dataloader()))

@@ -41,8 +41,7 @@ def predict(module, datamodule, split: str) -> Predictions:
     indices = list(datamodule._split_indices(split))
     paths = getattr(datamodule, "paths", None)
     paths = [paths[i] for i in indices] if paths else [None] * len(indices)
-    targets, outputs, losses = torch.cat(targets), torch.cat(outputs), torch.cat(losses)
-    return Predictions(split, indices, paths, targets, outputs, losses)
+    return Predictions(split, indices, paths, *map(torch.cat, (targets, outputs, losses)))
 
 
 def item_images(datamodule, indices: list[int]) -> torch.Tensor | None:
@@ -59,9 +58,8 @@ def item_images(datamodule, indices: list[int]) -> torch.Tensor | None:
 
 
 def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool = True):
-    """(module, datamodule) from a checkpoint: the task, its model and weights, and the data
-    split they were trained on; ``data_overrides`` change single settings. ``with_data=False``
-    (predict, serve): the data is not read, so a machine without it can use the model."""
+    """(module, datamodule) from a checkpoint, with the data split they were trained on.
+    ``with_data=False`` (predict, serve): the data is not read; a machine without it can predict."""
     from hydra.utils import get_class
 
     from ..training.checkpoints import check_same_targets, read_checkpoint, task_config
@@ -87,8 +85,7 @@ def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool 
     config.pop("_target_")
     # settings of a task or feature this project was generated without (or updated to leave
     # out): the class no longer takes them, so they are set aside, said, not a TypeError
-    left_out = sorted(set(config) - init_parameters(data_class))
-    if left_out:
+    if left_out := sorted(set(config) - init_parameters(data_class)):
         logging.getLogger(__name__).warning(
             f"{ckpt_path}: data setting(s) {', '.join(left_out)} are of a task or feature this "
             f"project does not hold ({data_class.__name__} takes none of them): ignored"
@@ -114,14 +111,12 @@ def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool 
 
 
 def check_data_settings(data_class, overrides: dict) -> None:
-    """``ConfigError`` naming each ``data.<key>`` the checkpoint's data class does not take."""
     from ..training.checkpoints import refuse_renamed
     from ..training.validate import ConfigError
 
     refuse_renamed(data_class, overrides)  # an old name: the new one, not "no such setting"
     accepted = init_parameters(data_class)
-    unknown = sorted(set(overrides) - accepted)
-    if unknown:
+    if unknown := sorted(set(overrides) - accepted):
         raise ConfigError(
             f"{', '.join(f'data.{k}' for k in unknown)}: this checkpoint's data "
             f"({data_class.__name__}) has no such setting; it takes "

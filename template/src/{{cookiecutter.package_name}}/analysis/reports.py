@@ -1,5 +1,4 @@
-"""Task-agnostic pieces of the interpretation reports: CSV and Markdown tables, the confusion
-matrix and its most confused pairs, chosen items as an image grid."""
+"""Task-agnostic pieces of the interpretation reports: tables, the confusion matrix, image grids."""
 
 from __future__ import annotations
 
@@ -21,18 +20,12 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
     return path
 
 
-def write_per_class(
-    path: Path, first: str, names: list[str], scores: dict[str, torch.Tensor], support
-) -> Path:
+def write_per_class(path: Path, first: str, names, scores: dict[str, torch.Tensor], support):
     """One row per class (or label): its name (column ``first``), each of ``scores``, support."""
-    return write_csv(
-        path,
-        [first, *scores, "support"],
-        [
-            [name, *(round(float(values[c]), 6) for values in scores.values()), int(support[c])]
-            for c, name in enumerate(names)
-        ],
-    )
+    rows = []
+    for c, name in enumerate(names):
+        rows.append([name, *(round(float(v[c]), 6) for v in scores.values()), int(support[c])])
+    return write_csv(path, [first, *scores, "support"], rows)
 
 
 def most_confused(matrix: torch.Tensor, names: list[str], min_count: int = 1) -> list[list]:
@@ -46,9 +39,7 @@ def most_confused(matrix: torch.Tensor, names: list[str], min_count: int = 1) ->
     return sorted(pairs, key=lambda row: -row[2])
 
 
-def plot_confusion_matrix(
-    matrix: torch.Tensor, names: list[str], path: Path, split: str, unit: str = "items"
-) -> Path:
+def plot_confusion_matrix(matrix, names: list[str], path: Path, split: str, unit="items") -> Path:
     """Rows = true class, columns = predicted class, counts written in non-empty cells."""
     n = len(names)
     side = min(12.0, 2.0 + 0.45 * n)
@@ -69,9 +60,7 @@ def plot_confusion_matrix(
     return save_figure(fig, path)
 
 
-def image_rows(
-    datamodule, indices: list[int], titles: list[str], path: Path, title: str
-) -> Path | None:
+def image_rows(datamodule, indices: list[int], titles: list[str], path: Path, title: str):
     """The items ``indices`` (data-set positions) as an image grid; items described in words
     (table rows, texts) as ``<name>_inputs.csv`` and ``<name>.md``; else None."""
     images = item_images(datamodule, indices)

@@ -1,6 +1,4 @@
-"""Images: in-memory tensors (``ImageInput``) or files read item by item (``ImageFileInput``).
-Options say what augmentation may do: ``hflip_ok`` (not digits){{ "," if "segmentation" in cookiecutter.__tasks.split(",") else " and" }} ``geometric_ok`` (not when
-targets are angles or positions){{ " and, for tensors, ``masks`` (moved with their image)" if "segmentation" in cookiecutter.__tasks.split(",") else "" }}."""
+"""Images: in-memory tensors (``ImageInput``) or files read item by item (``ImageFileInput``)."""
 
 from __future__ import annotations
 
@@ -34,15 +32,8 @@ class ImageInput(Input):
     variance_advice = (AUGMENT_ADVICE,)
     resize_text = "to {height}x{width} (height x width)"  # (preprocessing)
 
-    def __init__(
-        self,
-        hflip_ok: bool = False,
-        geometric_ok: bool = True,
-{%- if "segmentation" in cookiecutter.__tasks.split(",") %}
-        masks: bool = False,
-        ignore_index: int = 255,
-{%- endif %}
-    ) -> None:
+    # what augmentation may do: hflip_ok (not digits), geometric_ok (not for angles or positions)
+    def __init__(self, hflip_ok=False, geometric_ok=True{{ ", masks=False, ignore_index=255" if "segmentation" in cookiecutter.__tasks.split(",") }}) -> None:
         self.hflip_ok, self.geometric_ok = hflip_ok, geometric_ok
 {%- if "segmentation" in cookiecutter.__tasks.split(",") %}
         self.masks, self.ignore_index = masks, ignore_index

@@ -71,18 +71,16 @@ class Task(nn.Module):
     def num_outputs(self) -> int:
         return len(self.target_info["names"])
 
-    def activate(self, raw: torch.Tensor) -> torch.Tensor:
-        """Raw output -> what the loss, ``decode`` and metrics read (e.g. squashed into a range)."""
+    def activate(self, raw: torch.Tensor) -> torch.Tensor:  # e.g. squashed into a range
         return raw
 
-    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """The training loss (may include regularization such as label smoothing)."""
+    def loss(self, outputs, targets) -> torch.Tensor:  # may regularize (label smoothing)
         return self.item_losses(outputs, targets).mean()
 
     def penalty(self, model: nn.Module) -> torch.Tensor | float:  # added to the training loss
         return 0.0
 
-    def item_losses(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def item_losses(self, outputs, targets) -> torch.Tensor:
         """One unregularized loss per item ``(N,)``: eval loss, top losses, clean-data."""
         raise NotImplementedError
 
@@ -94,16 +92,14 @@ class Task(nn.Module):
         """Fresh torchmetrics, by name; must contain ``score`` and ``overfit_metric``."""
         raise NotImplementedError
 
-    def metric_inputs(self, outputs, targets) -> tuple[torch.Tensor, torch.Tensor]:
-        """What the metrics are updated with (e.g. values back in original units)."""
+    def metric_inputs(self, outputs, targets) -> tuple:  # e.g. values back in original units
         return outputs, targets
 
     def baseline(self, train_targets: torch.Tensor, val_targets: torch.Tensor) -> float:
         """The score on ``val_targets`` of the trivial predictor fitted on ``train_targets``."""
         raise NotImplementedError
 
-    def chance_loss(self) -> float | None:
-        """The loss of outputs that ignore the input (None: no single level)."""
+    def chance_loss(self) -> float | None:  # of outputs that ignore the input (None: no level)
         return None
 
     def oracle_outputs(self, groups, targets, name: str) -> torch.Tensor | None:
@@ -120,7 +116,7 @@ class Task(nn.Module):
         metric.update(*self.metric_inputs(outputs, targets))
         return float(metric.compute())
 
-    def check_output(self, inputs, targets: torch.Tensor, output: torch.Tensor) -> None:
+    def check_output(self, inputs, targets, output) -> None:
         """``ShapeError`` in the task's terms when one real batch or its output does not fit."""
         n = self.num_outputs()
         check_output_width(output, targets, n, "outputs", "output per target", f"{n} here")

@@ -46,9 +46,8 @@ class TaskModule(L.LightningModule):
         self.val_loss = MeanValue()
         # every split measured after training (``measure`` in run.py); keys are prefixed: a
         # ModuleDict key may not shadow a method such as ``train``
-        self.eval_metrics = nn.ModuleDict(
-            {f"split_{s}": self._epoch_metrics(f"{s}/final_") for s in EVAL_SPLITS}
-        )
+        metrics = {f"split_{s}": self._epoch_metrics(f"{s}/final_") for s in EVAL_SPLITS}
+        self.eval_metrics = nn.ModuleDict(metrics)
         self.eval_losses = nn.ModuleDict({f"split_{s}": MeanValue() for s in EVAL_SPLITS})
         self.eval_splits: tuple[str, ...] = ("test",)
 
@@ -65,7 +64,13 @@ class TaskModule(L.LightningModule):
         return MetricCollection(per_epoch(self.task.metrics()), prefix=prefix, compute_groups=False)
 
     # ---- what fine-tuning, the LR finder, the speed switches and ``measure`` change -------------
+    def set_eval_splits(self, splits) -> None:  # what ``trainer.test`` measures, a loader each
+        self.eval_splits = tuple(splits)
+
+    def use_channels_last(self, enabled: bool) -> None:
+        self.channels_last = bool(enabled)
 {%- if "lr_find" in cookiecutter.__features.split(",") or "transfer" in cookiecutter.__features.split(",") %}
+
     def set_lr(self, lr: float) -> None:  # the head's; every layer group's derives from it
         self.lr = float(lr)
 {%- endif %}
@@ -76,12 +81,6 @@ class TaskModule(L.LightningModule):
         self.lr_ratios = None if lr_ratios is None else list(lr_ratios)
         self.schedule_steps = steps
 {%- endif %}
-
-    def set_eval_splits(self, splits) -> None:  # what ``trainer.test`` measures, a loader each
-        self.eval_splits = tuple(splits)
-
-    def use_channels_last(self, enabled: bool) -> None:
-        self.channels_last = bool(enabled)
 
     def report(self):
         return self.task.report(self)

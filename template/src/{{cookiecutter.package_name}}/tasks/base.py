@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torchmetrics import Metric
 
-from .reports import Report
+from .reports.base import Report
 
 
 class TaskError(ValueError):

@@ -1,5 +1,1 @@
 """How each task reads its predictions: one ``Report`` per task, on the skeleton in ``base.py``."""
-
-from .base import Report
-
-__all__ = ["Report"]

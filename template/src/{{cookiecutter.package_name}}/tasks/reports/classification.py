@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from torchmetrics.classification import (
-    MulticlassConfusionMatrix,
-    MulticlassF1Score,
-    MulticlassPrecision,
-    MulticlassRecall,
-)
+from torchmetrics import classification as metrics
 
 from ...analysis.reports import most_confused, plot_confusion_matrix, write_csv, write_per_class
 from .base import Report
@@ -28,12 +23,13 @@ class ClassificationReport(Report):
         """per_class.csv, confusion_matrix.png, most_confused.csv."""
         names, n = self.task.class_names, self.task.num_outputs()
         preds, targets = d["preds"], p.targets
+        each = {"average": None, "zero_division": 0}  # one value per class
         per_class = {
-            "precision": MulticlassPrecision(n, average=None, zero_division=0)(preds, targets),
-            "recall": MulticlassRecall(n, average=None, zero_division=0)(preds, targets),
-            "f1": MulticlassF1Score(n, average=None, zero_division=0)(preds, targets),
+            "precision": metrics.MulticlassPrecision(n, **each)(preds, targets),
+            "recall": metrics.MulticlassRecall(n, **each)(preds, targets),
+            "f1": metrics.MulticlassF1Score(n, **each)(preds, targets),
         }
-        matrix = MulticlassConfusionMatrix(n)(preds, targets)
+        matrix = metrics.MulticlassConfusionMatrix(n)(preds, targets)
         write_per_class(folder / "per_class.csv", "class", names, per_class, matrix.sum(dim=1))
         confused = most_confused(matrix, names)
         write_csv(folder / "most_confused.csv", ["true", "predicted", "count"], confused)
@@ -41,13 +37,10 @@ class ClassificationReport(Report):
         accuracy = float((preds == targets).float().mean()) if len(targets) else 0.0
         macro_f1 = float(per_class["f1"].mean())
         pairs = ", ".join(f"{t}->{q} ({c})" for t, q, c in confused[:3])
-        return {
-            "accuracy": accuracy,
-            "macro_f1": macro_f1,
-            "most_confused": confused[:5],
-            "message": f"{p.split}: accuracy {accuracy:.1%}, macro F1 {macro_f1:.3f}"
-            + (f"; most confused {pairs}" if pairs else ""),
-        }
+        message = f"{p.split}: accuracy {accuracy:.1%}, macro F1 {macro_f1:.3f}"
+        message += f"; most confused {pairs}" if pairs else ""
+        summary = {"accuracy": accuracy, "macro_f1": macro_f1, "most_confused": confused[:5]}
+        return {**summary, "message": message}
 
     def ranked_columns(self, p, d, i: int) -> dict:
         return {
@@ -83,8 +76,5 @@ class ClassificationReport(Report):
         names = self.task.class_names
         probs = output.float().softmax(dim=0)
         best = int(probs.argmax())
-        return {
-            "label": names[best],
-            "probability": round(float(probs[best]), 6),
-            **{f"p_{c}": round(float(q), 6) for c, q in zip(names, probs, strict=True)},
-        }
+        every = {f"p_{c}": round(float(q), 6) for c, q in zip(names, probs, strict=True)}
+        return {"label": names[best], "probability": round(float(probs[best]), 6), **every}

@@ -101,9 +101,8 @@ def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool 
         datamodule.restore_input_facts(checkpoint["hyper_parameters"].get("inputs") or {})
     if checkpoint.get("upgraded_from") == 1:  # what the task keeps of its targets may have grown
         task = task_config(checkpoint)
-        described = get_class(task["_target_"]).describe_targets(
-            datamodule.split_targets("train", full=True), datamodule.target_names
-        )
+        train = datamodule.split_targets("train", full=True)
+        described = get_class(task["_target_"]).describe_targets(train, datamodule.target_names)
         task["targets"] = {**described, **task["targets"]}
     module = TaskModule(**checkpoint["hyper_parameters"])
     module.load_state_dict(checkpoint["state_dict"])

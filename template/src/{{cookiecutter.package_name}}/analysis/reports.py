@@ -30,13 +30,9 @@ def write_per_class(path: Path, first: str, names, scores: dict[str, torch.Tenso
 
 def most_confused(matrix: torch.Tensor, names: list[str], min_count: int = 1) -> list[list]:
     """Off-diagonal (true, predicted, count) with count >= ``min_count``, largest first."""
-    pairs = [
-        [names[t], names[q], int(matrix[t, q])]
-        for t in range(len(names))
-        for q in range(len(names))
-        if t != q and int(matrix[t, q]) >= min_count
-    ]
-    return sorted(pairs, key=lambda row: -row[2])
+    n = len(names)
+    pairs = [[names[t], names[q], int(matrix[t, q])] for t in range(n) for q in range(n) if t != q]
+    return sorted([row for row in pairs if row[2] >= min_count], key=lambda row: -row[2])
 
 
 def plot_confusion_matrix(matrix, names: list[str], path: Path, split: str, unit="items") -> Path:

@@ -1,5 +1,4 @@
-"""The input contract: what one kind of input owns (reading, preprocessing, augmenting, showing,
-the model's ``facts()``), whatever the task (``tasks/``) and the source (``data/``). Shared code
+"""The input contract: what one kind of input owns, whatever the task and the source. Shared code
 never asks which kind it is; the defaults suit fixed-shape tensors."""
 
 from __future__ import annotations
@@ -42,12 +41,9 @@ class Input:
     item_name: ClassVar[str] = "item"  # what one input is called in messages ("image", "text")
     # axes of a batch whose size varies: an exported model accepts any size along them
     dynamic_axes: ClassVar[dict[int, str]] = {0: "batch"}
-    # the settings that decide an item's size, named when a model's input size does not match
-    size_settings: ClassVar[str] = ""
-    # what the fit verdict adds to its advice for a variance problem (e.g. more augmentation)
-    variance_advice: ClassVar[tuple[str, ...]] = ()
-    # kinds read from files: the file name endings (lower case) a folder source takes as items
-    suffixes: ClassVar[tuple[str, ...]] = ()
+    size_settings: ClassVar[str] = ""  # what decides an item's size, named on a size mismatch
+    variance_advice: ClassVar[tuple[str, ...]] = ()  # the fit verdict's advice for variance
+    suffixes: ClassVar[tuple[str, ...]] = ()  # (lower case) what a folder source takes as items
 
     shape: tuple[int, ...] | None = None  # one in-memory item's shape, seen by ``fit``
 

@@ -1,7 +1,5 @@
 """Where and how a trained model is wrong on one split: the task's report, in ``interpret/``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from .predict import predict

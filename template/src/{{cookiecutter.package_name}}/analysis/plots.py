@@ -1,7 +1,5 @@
 """Figures as PNG files: matplotlib imported lazily (runs without plots never pay for it)."""
 
-from __future__ import annotations
-
 import textwrap
 from pathlib import Path
 

@@ -1,8 +1,6 @@
 """A trained model's raw outputs on one split, item by item (what they mean is the task's
 business), and the one loader of trained checkpoints."""
 
-from __future__ import annotations
-
 import inspect
 import logging
 from dataclasses import dataclass

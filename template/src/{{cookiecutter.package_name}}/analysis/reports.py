@@ -1,7 +1,5 @@
 """Task-agnostic pieces of the interpretation reports: tables, the confusion matrix, image grids."""
 
-from __future__ import annotations
-
 import csv
 from pathlib import Path
 

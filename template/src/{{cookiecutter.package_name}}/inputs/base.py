@@ -1,8 +1,6 @@
 """The input contract: what one kind of input owns, whatever the task and the source. Shared code
 never asks which kind it is; the defaults suit fixed-shape tensors."""
 
-from __future__ import annotations
-
 import inspect
 from collections.abc import Callable
 from dataclasses import asdict, dataclass

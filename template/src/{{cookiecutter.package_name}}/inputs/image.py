@@ -1,7 +1,5 @@
 """Images: in-memory tensors (``ImageInput``) or files read item by item (``ImageFileInput``)."""
 
-from __future__ import annotations
-
 import logging
 from pathlib import Path
 from typing import ClassVar

@@ -1,8 +1,6 @@
 """``python -m <package>.models list [--search PATTERN] [--pretrained]``: the model names you can
 use, registered ones and (with the zoo: the transfer feature) matching torchvision/timm names."""
 
-from __future__ import annotations
-
 import argparse
 
 from . import list_models

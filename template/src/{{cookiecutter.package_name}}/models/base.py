@@ -1,7 +1,5 @@
 """The interface every model answers, ladder or zoo: backbone -> head, and its layer groups."""
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 

@@ -1,7 +1,5 @@
 """Start simple and grow: linear -> MLP -> small CNN. Pretrained zoo backbones come after these."""
 
-from __future__ import annotations
-
 import math
 
 from torch import nn

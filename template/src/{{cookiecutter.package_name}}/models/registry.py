@@ -1,7 +1,5 @@
 """Registered model builders, and the one way a model config (a partial) becomes a model."""
 
-from __future__ import annotations
-
 import dataclasses
 import functools
 import inspect

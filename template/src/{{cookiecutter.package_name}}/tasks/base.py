@@ -2,8 +2,6 @@
 one number (higher is better, 1 when perfect) read as ``<split>/<score>``. Constructor arguments
 are plain values: the checkpoint keeps them."""
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 import torch

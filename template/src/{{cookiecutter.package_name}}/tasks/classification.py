@@ -1,7 +1,5 @@
 """Single-label classification: one class per item. Cross-entropy, accuracy as the score."""
 
-from __future__ import annotations
-
 import math
 
 import torch

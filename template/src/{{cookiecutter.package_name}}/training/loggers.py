@@ -6,8 +6,6 @@ A resumed run continues its wandb run.
 {%- endif %}
 """
 
-from __future__ import annotations
-
 import json
 import logging
 import netrc

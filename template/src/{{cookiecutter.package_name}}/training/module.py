@@ -1,8 +1,6 @@
 """The one LightningModule: a task (loss, metrics, ...) composed with a model. Settings arrive
 through the constructor (plain dicts, kept in the checkpoint) or a ``set_...``/``use_...`` call."""
 
-from __future__ import annotations
-
 import lightning as L
 import torch
 from hydra.errors import InstantiationException
@@ -54,7 +52,7 @@ class TaskModule(L.LightningModule):
     @classmethod
     def for_task(
         cls, task: type, model, targets, inputs, optimizer, scheduler, regularize=True, **options
-    ) -> TaskModule:
+    ) -> "TaskModule":
         """A module for the task class ``task`` (for code that holds the class, not a config)."""
         config = {"_target_": f"{task.__module__}.{task.__qualname__}", "targets": targets}
         return cls({**config, **options}, model, inputs, optimizer, scheduler, regularize)

@@ -2,8 +2,6 @@
 run knows. The configs stay plain values (a partial is made at use, never stored): checkpoints
 load with ``weights_only=True`` and ``optimizer.lr`` stays a number an LR finder can change."""
 
-from __future__ import annotations
-
 import inspect
 import math
 

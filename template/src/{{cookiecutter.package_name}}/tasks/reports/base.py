@@ -1,8 +1,6 @@
 """The skeleton every task's report runs on: ``interpret`` writes the task's ``tables``, then the
 ranked items as a CSV and a figure; ``derive`` computes once what the other hooks read (``d``)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import ClassVar
 

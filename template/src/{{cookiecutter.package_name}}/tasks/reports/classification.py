@@ -1,7 +1,5 @@
 """Single-label classification's report: per-class scores, confusion matrix, most confused pairs."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from torchmetrics import classification as metrics

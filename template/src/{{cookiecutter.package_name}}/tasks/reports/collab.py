@@ -4,8 +4,6 @@ known users), the most similar items by cosine similarity of their vectors, a PC
 vectors, and the worst-predicted ratings; RMSE against the global-mean and the per-item-mean
 baselines. Suspicious ratings: regression's (the largest residuals, outliers)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import torch

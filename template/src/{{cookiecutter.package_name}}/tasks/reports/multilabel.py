@@ -4,8 +4,6 @@ interpreted split. Suspicious items: the highest losses, labels predicted with h
 absent (likely a missing label) and labels present but given a very low probability (likely a
 wrong label)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from torchmetrics.classification import (

@@ -2,8 +2,6 @@
 and the items with the largest absolute errors (every value in the targets' original units).
 Suspicious items: the largest residuals, and residuals far above the typical error (outliers)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import torch

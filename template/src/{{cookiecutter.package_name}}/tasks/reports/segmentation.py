@@ -2,8 +2,6 @@
 IoU as image | true mask | predicted mask. Suspicious items: images whose prediction disagrees
 most with their mask (the lowest IoU, the highest loss)."""
 
-from __future__ import annotations
-
 import math
 from pathlib import Path
 

@@ -70,7 +70,6 @@ def grid_figure(images: torch.Tensor, titles: list[str], columns: int = 8, title
 
 
 def image_grid(images, titles: list[str], path: str | Path, columns: int = 8, title="") -> Path:
-    """``images``: (N, C, H, W), any scale (each image is stretched to its own min..max)."""
     return save_figure(grid_figure(images, titles, columns, title), path)
 
 

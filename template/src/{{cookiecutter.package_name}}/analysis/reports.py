@@ -27,14 +27,12 @@ def write_per_class(path: Path, first: str, names, scores: dict[str, torch.Tenso
 
 
 def most_confused(matrix: torch.Tensor, names: list[str], min_count: int = 1) -> list[list]:
-    """Off-diagonal (true, predicted, count) with count >= ``min_count``, largest first."""
     n = len(names)
     pairs = [[names[t], names[q], int(matrix[t, q])] for t in range(n) for q in range(n) if t != q]
     return sorted([row for row in pairs if row[2] >= min_count], key=lambda row: -row[2])
 
 
 def plot_confusion_matrix(matrix, names: list[str], path: Path, split: str, unit="items") -> Path:
-    """Rows = true class, columns = predicted class, counts written in non-empty cells."""
     n = len(names)
     side = min(12.0, 2.0 + 0.45 * n)
     fig, ax = new_figure(side + 1, side)

@@ -36,8 +36,7 @@ class ImageInput(Input):
 {%- if "segmentation" in cookiecutter.__tasks.split(",") %}
         self.masks, self.ignore_index = masks, ignore_index
 {%- endif %}
-        self.mean: torch.Tensor | None = None  # (C, 1, 1), learnt on the training split
-        self.std: torch.Tensor | None = None
+        self.mean = self.std = None  # (C, 1, 1) tensors, learnt on the training split
 
     def fit(self, train_inputs: torch.Tensor) -> None:
         super().fit(train_inputs)  # (the shape)

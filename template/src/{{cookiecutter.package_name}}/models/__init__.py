@@ -25,15 +25,5 @@ for _module in pkgutil.iter_modules(__path__):
     if _module.name not in ("base", "registry", "weights", "__main__"):
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = [
-    "ModelInputError",
-    "Network",
-    "create_model",
-    "facts_config",
-    "facts_from_config",
-    "list_models",
-    "model_config",
-    "model_data_config",
-    "model_head",
-    "register_model",
-]
+__all__ = ["ModelInputError", "Network", "create_model", "facts_config", "facts_from_config"]
+__all__ += ["list_models", "model_config", "model_data_config", "model_head", "register_model"]

@@ -7,9 +7,8 @@ from ..inputs.base import InputFacts
 
 
 class Network(nn.Module):
-    """``head(backbone(adapter(x)))``. ``groups``: the backbone's parameter groups from input to
-    output, what freezing and discriminative learning rates work on. ``adapter``: parameter-free
-    (a resize to the pretrained size), ``data_config``: that size and normalization."""
+    """``groups``: the backbone's from input to output, what freezing and discriminative rates
+    work on; ``adapter``: parameter-free (a resize), ``data_config``: pretrained size and stats."""
 
     def __init__(self, backbone, head, groups=None, adapter=None, data_config=None) -> None:
         super().__init__()

@@ -19,7 +19,6 @@ def linear(num_outputs: int, facts: InputFacts, dropout: float = 0.0) -> Network
 
 @register_model("mlp")
 def mlp(num_outputs: int, facts: InputFacts, width: int = 256, depth: int = 2, dropout=0.0):
-    """``depth`` hidden layers of ``width`` units (Linear -> BN -> ReLU)."""
     blocks, features = [], math.prod(fixed_shape(facts, "mlp"))
     for _ in range(depth):
         linear = nn.Linear(features, width, bias=False)
@@ -36,8 +35,7 @@ def conv_block(c_in: int, c_out: int) -> nn.Sequential:
 
 @register_model("cnn")
 def cnn(num_outputs: int, facts: ImageFacts, width: int = 32, depth: int = 3, dropout=0.0):
-    """``depth`` stages of two 3x3 conv blocks, width doubling and resolution halving (while over
-    2x2) per stage, then global average pooling."""
+    """Stages of two 3x3 conv blocks, width doubling, resolution halving (while over 2x2)."""
     shape = fixed_shape(facts, "cnn", dims=3)
     channels, size = shape[0], min(shape[1:])
     stages = []

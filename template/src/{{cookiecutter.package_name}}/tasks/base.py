@@ -146,7 +146,6 @@ class Task(nn.Module):
 
 
 def check_output_width(output, targets, n: int, axis: str, each: str, detail: str) -> None:
-    """``ShapeError`` unless ``output`` is ``(batch, n)``, one ``each`` per ``axis`` entry."""
     from ..training.shape_check import ShapeError, describe_shapes
 
     if tuple(output.shape) != (len(targets), n):

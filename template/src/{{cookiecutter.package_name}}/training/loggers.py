@@ -52,9 +52,8 @@ def build_loggers(cfg: DictConfig) -> list:
 
 def check_wandb_credentials() -> None:
     """Raise (never prompt) when wandb would go online without an API key."""
-    if os.environ.get("WANDB_MODE", "online").lower() in OFFLINE_MODES:
-        return
-    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
+    offline = os.environ.get("WANDB_MODE", "online").lower() in OFFLINE_MODES
+    if offline or os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
         return
     host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
     path = Path(os.environ.get("NETRC", Path.home() / ".netrc"))

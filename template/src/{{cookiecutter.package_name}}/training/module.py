@@ -53,7 +53,6 @@ class TaskModule(L.LightningModule):
     def for_task(
         cls, task: type, model, targets, inputs, optimizer, scheduler, regularize=True, **options
     ) -> "TaskModule":
-        """A module for the task class ``task`` (for code that holds the class, not a config)."""
         config = {"_target_": f"{task.__module__}.{task.__qualname__}", "targets": targets}
         return cls({**config, **options}, model, inputs, optimizer, scheduler, regularize)
 

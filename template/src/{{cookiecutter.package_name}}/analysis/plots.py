@@ -2,6 +2,7 @@
 
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -75,8 +76,6 @@ def image_grid(images, titles: list[str], path: str | Path, columns: int = 8, ti
 
 def show_batch(datamodule, path: str | Path, describe=str, count: int = 32) -> Path:
     """A training batch as the model sees it, augmentation on; ``describe``: a target's title."""
-    from types import SimpleNamespace
-
     x, y = next(iter(datamodule.train_dataloader()))
     trainer = datamodule.trainer
     datamodule.trainer = SimpleNamespace(training=True)  # as during fit: augmentation on

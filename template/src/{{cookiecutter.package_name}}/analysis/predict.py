@@ -81,16 +81,15 @@ def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool 
         both = isinstance(value, dict) and isinstance(config.get(key), dict)
         config[key] = {**config[key], **value} if both else value
     config.pop("_target_")
-    # settings of a task or feature this project was generated without (or updated to leave
-    # out): the class no longer takes them, so they are set aside, said, not a TypeError
+    # settings of a task or feature this project does not hold: set aside, said, not a TypeError
     if left_out := sorted(set(config) - init_parameters(data_class)):
         logging.getLogger(__name__).warning(
             f"{ckpt_path}: data setting(s) {', '.join(left_out)} are of a task or feature this "
             f"project does not hold ({data_class.__name__} takes none of them): ignored"
         )
     datamodule = data_class(**{k: v for k, v in config.items() if k not in left_out})
-    # what the data module learnt, stored by Lightning under the class's name: the split item by
-    # item (files added since cannot leak into val/test), the training split's preprocessing
+    # what it learnt, under its class name: the split item by item (new files cannot leak into
+    # val/test), the training split's preprocessing
     datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__) or {})
     if with_data or checkpoint.get("upgraded_from") == 1:
         datamodule.setup()

@@ -43,9 +43,7 @@ def fixed_shape(facts: InputFacts, model: str, dims: int | None = None) -> tuple
     return tuple(facts.shape)
 
 
-def linear_head(
-    in_features: int, num_outputs: int, dropout: float = 0.0, hidden: int = 0, bn: bool = False
-) -> nn.Sequential:
+def linear_head(in_features: int, num_outputs: int, dropout=0.0, hidden=0, bn=False):
     """Dropout -> Linear; with ``hidden``: fastai's head without the pooling; ``bn``: a BatchNorm
     first, as fastai does for pretrained bodies (timm's ``pool=catavgmax`` is its concat pool)."""
     first = [nn.BatchNorm1d(in_features)] if bn else []

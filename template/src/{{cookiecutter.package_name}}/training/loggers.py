@@ -104,8 +104,7 @@ def finish_loggers(loggers: list, status: str) -> None:
                 log.warning("could not finish the wandb run: %s", error)
     if not finished_wandb:
         return
-    # finish() only tells wandb's background service the run is over; it writes the run's files
-    # later (read right after, only the header now and then). Its teardown waits for them.
+    # finish() only tells wandb's service the run is over (files written later): teardown waits
     try:
         import wandb
 

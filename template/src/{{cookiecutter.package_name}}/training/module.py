@@ -42,8 +42,7 @@ class TaskModule(L.LightningModule):
         self.train_score = EpochMetric(self.task.metrics()[self.task.score])
         self.val_metrics = self._epoch_metrics("val/")
         self.val_loss = MeanValue()
-        # every split measured after training (``measure`` in run.py); keys are prefixed: a
-        # ModuleDict key may not shadow a method such as ``train``
+        # every split measured after training; prefixed: a ModuleDict key may not shadow ``train``
         metrics = {f"split_{s}": self._epoch_metrics(f"{s}/final_") for s in EVAL_SPLITS}
         self.eval_metrics = nn.ModuleDict(metrics)
         self.eval_losses = nn.ModuleDict({f"split_{s}": MeanValue() for s in EVAL_SPLITS})
@@ -87,7 +86,6 @@ class TaskModule(L.LightningModule):
         return self.task.export_info()
 {%- endif %}
 
-    # ---- the steps -----------------------------------------------------------------------------
     def forward(self, x) -> torch.Tensor:
         if self.channels_last and isinstance(x, torch.Tensor) and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -147,10 +145,8 @@ class TaskModule(L.LightningModule):
         finally:
             self.train(was_training)
 
-    # ---- checkpoints and optimizers ------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        # the format of what follows (training/checkpoints.py reads older ones), and the data
-        # split, which travels with the weights: eval/predict rebuild both
+        # the format (checkpoints.py reads older ones) and the data split: eval/predict rebuild both
         checkpoint["format_version"] = FORMAT_VERSION
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
         if datamodule is not None and hasattr(datamodule, "config"):

@@ -24,10 +24,8 @@ def parameter_groups(layer_groups, lrs: list[float], weight_decay: float) -> lis
             for name, param in sub.named_parameters(recurse=False):
                 if param.requires_grad:
                     (no_decay if isinstance(sub, _NORMS) or name == "bias" else decay).append(param)
-        groups += [
-            {"params": decay, "lr": lr, "weight_decay": weight_decay},
-            {"params": no_decay, "lr": lr, "weight_decay": 0.0},
-        ]
+        groups.append({"params": decay, "lr": lr, "weight_decay": weight_decay})
+        groups.append({"params": no_decay, "lr": lr, "weight_decay": 0.0})
     return [g for g in groups if g["params"]]
 {%- if "transfer" in cookiecutter.__features.split(",") %}
 
@@ -54,7 +52,7 @@ def build_scheduler(config: dict, optimizer, total_steps: int) -> dict | None:
     return None if scheduler is None else {"scheduler": scheduler, "interval": "step"}
 
 
-# ---- schedules whose torch arguments are computed from the optimizer and the run's length -----
+# schedules whose torch arguments are computed from the optimizer and the run's length
 def one_cycle(
     optimizer,
     total_steps: int,
@@ -67,8 +65,7 @@ def one_cycle(
 ) -> torch.optim.lr_scheduler.OneCycleLR:
     """torch's one-cycle schedule peaking at each group's own rate (discriminative rates keep
     their spread); momentum cycles only for an optimizer that has one."""
-    # torch divides by zero when the warm-up ends exactly at step 1 (pct_start * steps == 1:
-    # tiny runs, short fine-tune stages): plan a few more; the run then stops a bit early
+    # torch divides by zero if warm-up ends at step 1 (tiny runs, short stages): plan a few more
     minimum = math.floor(1 / pct_start) + 2
     defaults = optimizer.defaults
     return torch.optim.lr_scheduler.OneCycleLR(

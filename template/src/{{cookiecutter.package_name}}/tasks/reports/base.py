@@ -18,7 +18,6 @@ class Report:
     def __init__(self, task, module=None) -> None:  # module: for reports that read the model
         self.task, self.module = task, module
 
-    # ---- declarations ------------------------------------------------------------------------
     def derive(self, p, **options) -> dict:  # options: clean-data's thresholds
         return {"preds": self.task.decode(p.outputs)}
 
@@ -47,7 +46,6 @@ class Report:
         be saved into ``folder`` as a file called after ``name``, the row giving its path."""
         return {"prediction": self.describe_item(self.task.decode(output[None])[0])}
 
-    # ---- the skeleton ------------------------------------------------------------------------
     def identity(self, p, i: int, datamodule) -> dict:  # (identity_header)
         return {"index": p.indices[i], "path": p.paths[i] or ""}
 

@@ -51,8 +51,7 @@ def panel_figure(rows: int, columns: int, titles: list[str], title="", side=1.4,
     return fig, axes
 
 
-def show_image(ax, image: torch.Tensor) -> None:
-    """``image``: (C, H, W), any scale, stretched to its own min..max (grey for one channel)."""
+def show_image(ax, image: torch.Tensor) -> None:  # (C, H, W), stretched to its own min..max
     image = image.detach().float().cpu()
     image = (image - image.min()) / (image.max() - image.min()).clamp_min(1e-8)
     if image.shape[0] == 1:

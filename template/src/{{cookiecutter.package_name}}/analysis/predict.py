@@ -19,8 +19,7 @@ class Predictions:
 
 
 @torch.no_grad()
-def predict(module, datamodule, split: str) -> Predictions:
-    """``module`` run over ``split`` in eval mode (no shuffling, no augmentation)."""
+def predict(module, datamodule, split: str) -> Predictions:  # eval mode, no augmentation
     from lightning.pytorch.utilities import move_data_to_device
 
     datamodule.setup()  # (once; later calls return at once)
@@ -120,8 +119,7 @@ def check_data_settings(data_class, overrides: dict) -> None:
         )
 
 
-def init_parameters(cls) -> set[str]:
-    """The keyword arguments ``cls(...)`` takes, following ``**kwargs`` up the base classes."""
+def init_parameters(cls) -> set[str]:  # following **kwargs up the base classes
     names: set[str] = set()
     for klass in cls.__mro__:
         if "__init__" not in vars(klass):

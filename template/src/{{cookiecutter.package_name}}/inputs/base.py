@@ -65,8 +65,7 @@ class Input:
         return {}
 
     # ---- preprocessing learnt on the training split (kept in the checkpoint) ----------------
-    def fit(self, train_inputs) -> None:
-        """Learn from the training split (tensor or ``FileItems``) once; keep what was restored."""
+    def fit(self, train_inputs) -> None:  # once, on the training split; keep what was restored
         if isinstance(train_inputs, torch.Tensor):
             self.shape = tuple(train_inputs.shape[1:])
 
@@ -128,8 +127,7 @@ class Input:
         return {"input": self.kind}
 
     # ---- augmentation (training split only) and showing ---------------------------------------
-    def augment_batch(self, inputs, targets, policy: dict):
-        """A training batch augmented on the device; targets that move with inputs (masks) too."""
+    def augment_batch(self, inputs, targets, policy: dict):  # on the device; masks move too
         return inputs, targets
 
     def item_transform(self, train: bool, policy: dict) -> Callable | None:  # in loader workers

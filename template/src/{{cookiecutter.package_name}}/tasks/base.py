@@ -56,14 +56,12 @@ class Task(nn.Module):
                 raise TaskError(f"task.{key}={value}: {type(self).__name__} measures {measured}")
 
     @classmethod
-    def validate_options(cls, options: dict) -> list[str]:
-        """Problems with ``task.<key>`` options, each a phrase naming the key and what it takes."""
+    def validate_options(cls, options: dict) -> list[str]:  # problems, each naming its task.<key>
         return []
 
     # ---- declarations: override in each task ---------------------------------------------------
     @classmethod
-    def describe_targets(cls, train_targets: torch.Tensor, names: list[str]) -> dict:
-        """Plain values kept about the targets (statistics), from the full training split."""
+    def describe_targets(cls, train_targets, names: list[str]) -> dict:  # on the full train split
         return {"names": list(names)}
 
     def num_outputs(self) -> int:
@@ -78,23 +76,20 @@ class Task(nn.Module):
     def penalty(self, model: nn.Module) -> torch.Tensor | float:  # added to the training loss
         return 0.0
 
-    def item_losses(self, outputs, targets) -> torch.Tensor:
-        """One unregularized loss per item ``(N,)``: eval loss, top losses, clean-data."""
+    def item_losses(self, outputs, targets) -> torch.Tensor:  # (N,) unregularized: eval, top losses
         raise NotImplementedError
 
     def decode(self, outputs: torch.Tensor) -> torch.Tensor:
         """Raw outputs -> predictions in the targets' own terms."""
         raise NotImplementedError
 
-    def metrics(self) -> dict[str, Metric]:
-        """Fresh torchmetrics, by name; must contain ``score`` and ``overfit_metric``."""
+    def metrics(self) -> dict[str, Metric]:  # fresh, by name, with score and overfit_metric
         raise NotImplementedError
 
     def metric_inputs(self, outputs, targets) -> tuple:  # e.g. values back in original units
         return outputs, targets
 
-    def baseline(self, train_targets: torch.Tensor, val_targets: torch.Tensor) -> float:
-        """The score on ``val_targets`` of the trivial predictor fitted on ``train_targets``."""
+    def baseline(self, train_targets, val_targets) -> float:  # a trivial predictor's val score
         raise NotImplementedError
 
     def chance_loss(self) -> float | None:  # of outputs that ignore the input (None: no level)
@@ -114,8 +109,7 @@ class Task(nn.Module):
         metric.update(*self.metric_inputs(outputs, targets))
         return float(metric.compute())
 
-    def check_output(self, inputs, targets, output) -> None:
-        """``ShapeError`` in the task's terms when one real batch or its output does not fit."""
+    def check_output(self, inputs, targets, output) -> None:  # ShapeError in the task's terms
         n = self.num_outputs()
         check_output_width(output, targets, n, "outputs", "output per target", f"{n} here")
 

@@ -50,8 +50,7 @@ def build_loggers(cfg: DictConfig) -> list:
     return loggers
 
 
-def check_wandb_credentials() -> None:
-    """Raise (never prompt) when wandb would go online without an API key."""
+def check_wandb_credentials() -> None:  # raise (never prompt) when online without an API key
     offline = os.environ.get("WANDB_MODE", "online").lower() in OFFLINE_MODES
     if offline or os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
         return
@@ -92,8 +91,7 @@ def log_summary(loggers: list, summary: dict, step: int) -> None:
         logger.save()
 
 
-def finish_loggers(loggers: list, status: str) -> None:
-    """Close runs that outlive the Trainer (wandb), so a sweep's next job starts a new run."""
+def finish_loggers(loggers: list, status: str) -> None:  # so a sweep's next job starts a new run
     finished_wandb = False
     for logger in loggers:
         if type(logger).__name__ == "WandbLogger" and logger._experiment is not None:

@@ -162,8 +162,7 @@ class TaskModule(L.LightningModule):
             checkpoint["hyper_parameters"] = {**hparams, "model": {**model, **start, **rebuild}}
 {%- endif %}
 
-    def configure_optimizers(self):
-        """Runs again at each fine-tune stage: fresh groups (frozen ones left out), fresh cycle."""
+    def configure_optimizers(self):  # again at each fine-tune stage: fresh groups, fresh cycle
         groups = self.model.layer_groups()
 {%- if "transfer" in cookiecutter.__features.split(",") %}
         # ratios, not rates, are stored: an LR finder that changes ``lr`` keeps the spread

@@ -1,5 +1,4 @@
-"""A trained model's raw outputs on one split, item by item (what they mean is the task's
-business), and the one loader of trained checkpoints."""
+"""A trained model's raw outputs on one split, item by item, and the one checkpoint loader."""
 
 import inspect
 import logging

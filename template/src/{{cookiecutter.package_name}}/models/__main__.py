@@ -1,5 +1,4 @@
-"""``python -m <package>.models list [--search PATTERN] [--pretrained]``: the model names you can
-use, registered ones and (with the zoo: the transfer feature) matching torchvision/timm names."""
+"""``python -m <package>.models list [--search PATTERN] [--pretrained]``: the model names."""
 
 import argparse
 

@@ -1,6 +1,5 @@
-"""The task contract: what the targets are; shared code never asks which task runs. ``score``: the
-one number (higher is better, 1 when perfect) read as ``<split>/<score>``. Constructor arguments
-are plain values: the checkpoint keeps them."""
+"""The task contract: what the targets are. ``score``: the one number (higher is better, 1 when
+perfect) read as ``<split>/<score>``. Constructor arguments are plain values, checkpointed."""
 
 from typing import ClassVar
 

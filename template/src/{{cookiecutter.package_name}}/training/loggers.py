@@ -1,11 +1,8 @@
 """Experiment loggers, with what Lightning's lack: wandb online without credentials would prompt
 for a key (or fail deep in a background process), so we stop first; in a multirun each wandb run
-is named after its overrides, grouped by sweep and finished so the next job starts a new one.
-{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
-A resumed run continues its wandb run.
-{%- endif %}
-"""
+is named after its overrides, grouped by sweep and finished so the next job starts a new one."""
 
+import contextlib
 import json
 import logging
 import netrc
@@ -56,11 +53,9 @@ def check_wandb_credentials() -> None:  # raise (never prompt) when online witho
         return
     host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
     path = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
-    try:
+    with contextlib.suppress(netrc.NetrcParseError, OSError):
         if path.is_file() and netrc.netrc(path).authenticators(host):
             return
-    except (netrc.NetrcParseError, OSError):
-        pass
     raise RuntimeError(
         f"logger=wandb is in online mode but no wandb API key was found (WANDB_API_KEY, or "
         f"{host} in {path}). Run `wandb login` once, or set WANDB_API_KEY, or log locally with "
@@ -71,11 +66,8 @@ def check_wandb_credentials() -> None:  # raise (never prompt) when online witho
 
 def log_summary(loggers: list, summary: dict, step: int) -> None:
     """Final metrics as ``summary/<split>/<metric>``, and the whole summary where it fits."""
-    flat = {
-        f"summary/{split}/{name}": value
-        for split, values in summary.get("metrics", {}).items()
-        for name, value in values.items()
-    }
+    metrics = summary.get("metrics", {})
+    flat = {f"summary/{s}/{k}": v for s, values in metrics.items() for k, v in values.items()}
     text = json.dumps(summary, indent=2, default=str)
     for logger in loggers:
         if flat:

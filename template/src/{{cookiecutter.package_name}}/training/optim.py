@@ -1,6 +1,5 @@
-"""Optimizer parameter groups and LR schedules, built from ``_partial_`` configs with what only the
-run knows. The configs stay plain values (a partial is made at use, never stored): checkpoints
-load with ``weights_only=True`` and ``optimizer.lr`` stays a number an LR finder can change."""
+"""Parameter groups and LR schedules from ``_partial_`` configs (a partial is made at use, never
+stored: checkpoints load with ``weights_only=True``, ``optimizer.lr`` stays a plain number)."""
 
 import inspect
 import math

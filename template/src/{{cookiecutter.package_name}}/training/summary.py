@@ -48,9 +48,6 @@ class Summary:
     error: str | None = None
     sections: dict = field(default_factory=dict)  # optional: shape_check, lr_find, plots, ...
 
-    def score(self, split: str) -> float | None:
-        return self.metrics.get(split, {}).get(self.task.get("score"))
-
     def to_dict(self) -> dict:
         data = asdict(self)
         return {**{k: v for k, v in data.items() if k != "sections"}, **data["sections"]}

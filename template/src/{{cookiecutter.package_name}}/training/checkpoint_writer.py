@@ -103,8 +103,7 @@ class ResumableCheckpoint(ModelCheckpoint):
             and source != filepath
             and self._last_global_step_saved == trainer.global_step
         ):
-            # this step's best.ckpt holds the same state: a hard link, not a second write (a later
-            # best.ckpt is a new file, last.ckpt keeps this one)
+            # this step's best.ckpt holds the same state (a later best.ckpt is a new file)
             if _one_process(trainer):
                 self._writes.submit(_link_or_copy, source, filepath)  # after the source's write
             else:
@@ -117,8 +116,7 @@ class ResumableCheckpoint(ModelCheckpoint):
             copied = apply_to_collection(checkpoint, torch.Tensor, lambda t: t.detach().clone())
             self._writes.submit(_save_and_commit, trainer.strategy, copied, filepath)
         elif _writes_plain_files(trainer.strategy):
-            # streamed into a partial file next to the target (Lightning writes through the system
-            # temp folder and, across file systems, copies: a full disk truncated the target)
+            # (Lightning writes through the system temp folder and copies: a full disk truncated)
             checkpoint = trainer._checkpoint_connector.dump_checkpoint(self.save_weights_only)
             if trainer.is_global_zero:
                 os.makedirs(os.path.dirname(filepath) or ".", exist_ok=True)
@@ -218,8 +216,8 @@ def _link_or_copy(source: str, target: str) -> None:
     except OSError:  # a file system without hard links
         shutil.copyfile(source, partial)
         commit(partial, target)
-        return
-    os.replace(partial, target)
+    else:
+        os.replace(partial, target)
 
 
 def _training_ends_here(trainer: L.Trainer) -> bool:  # (its last.ckpt is never skipped)

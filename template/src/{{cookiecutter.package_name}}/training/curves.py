@@ -25,9 +25,7 @@ class TrainingCurves(L.Callback):
         self.epoch_steps: list[int] = []  # the global step at each epoch end
         self.steps: list[tuple[int, float, float]] = []  # (global step, loss, learning rate)
         self._lr = math.nan
-        # this epoch's (step, loss tensor, lr), read once per epoch: a float() per step would
-        # wait for the GPU at every step
-        self._pending: list = []
+        self._pending: list = []  # read once per epoch: a float() per step waits for the GPU
         self._drawing: Future | None = None
         self._to_draw: tuple[str | None] | None = None  # (the task's score,) once fit has ended
 
@@ -68,8 +66,7 @@ class TrainingCurves(L.Callback):
         self._flush()  # steps of an epoch that did not finish (an overfit run that stopped early)
         if trainer.is_global_zero and (self.epochs or self.steps):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # drawn from ``teardown``, fit's last hook (a thread started before it slowed what fit
-            # still does), while the run goes on to its final evaluation
+            # drawn from teardown, fit's last hook: a thread started earlier slowed what fit does
             self._to_draw = (getattr(pl_module.task, "score", None),)
             numbers = {"epochs": self.epochs, "epoch_steps": self.epoch_steps, "steps": self.steps}
             numbers |= {"step_metric": self.step_metric, "step_scores": self.step_scores}
@@ -100,8 +97,7 @@ class TrainingCurves(L.Callback):
         return self.path
 
     def figure(self, score: str | None):
-        # A bare Figure with fixed margins and legend places: tight_layout and legend placement
-        # by search measure every text first, which doubled the cost of every run's plot.
+        # fixed margins and legend places: tight_layout and legend search doubled a plot's cost
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
 

@@ -45,9 +45,7 @@ class OverfitCheck(L.Callback):
             xs, ys = zip(*self._all_batches, strict=True)
             self.attainable, self.conflicting = ceiling(pl_module, self.metric, xs, ys)
 
-    def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int
-    ) -> None:
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         x, y = batch
         self.batch_size = len(y)
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs

@@ -30,14 +30,11 @@ class ProgressBar(RichProgressBar):
     def on_validation_batch_end(
         self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int = 0
     ) -> None:
-        if not self.is_enabled:  # a rank other than 0, or turned off
-            return
-        # (a disabled bar under DDP never noted the dataloader: the hook's own dataloader_idx)
-        totals = (
-            trainer.num_sanity_val_batches if trainer.sanity_checking else trainer.num_val_batches
-        )
+        # (a disabled bar, a rank other than 0, never noted the dataloader: the hook's own index)
+        sanity = trainer.sanity_checking
+        totals = trainer.num_sanity_val_batches if sanity else trainer.num_val_batches
         total = totals[dataloader_idx] if isinstance(totals, list) else totals
-        if self._due(batch_idx, total):
+        if self.is_enabled and self._due(batch_idx, total):
             super().on_validation_batch_end(
                 trainer, pl_module, outputs, batch, batch_idx, dataloader_idx
             )

@@ -1,8 +1,6 @@
 """Bias or variance? The train/val gap of the task's score (higher is better, 1 is perfect: one pair
 of tolerances reads every task), with advice in the order worth trying."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 from ..training.errors import generated

@@ -1,8 +1,6 @@
 """The checkpoint files every run writes (``checkpoints/best.ckpt``, ``last.ckpt``), always
 complete: what ``eval.py``, ``predict.py`` and resuming a run read back."""
 
-from __future__ import annotations
-
 import contextlib
 import os
 import shutil

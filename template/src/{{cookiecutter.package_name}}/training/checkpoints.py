@@ -7,8 +7,6 @@ rename): a crash or a full disk leaves the old file or the new, never a truncate
 sync (0.1-0.3 s for a ResNet-18's 134 MB) can run on another thread during training.
 """
 
-from __future__ import annotations
-
 import itertools
 import os
 from pathlib import Path

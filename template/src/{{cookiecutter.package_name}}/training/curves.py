@@ -3,8 +3,6 @@ numbers (``curves.json``). ``step_metric`` (``mode=overfit``): every curve per s
 epoch mean of scores measured while the weights moved says nothing (0.90 on a batch learned fully).
 """
 
-from __future__ import annotations
-
 import itertools
 import json
 import math

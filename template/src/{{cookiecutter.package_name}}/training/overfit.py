@@ -3,8 +3,6 @@ in eval mode (Lightning's ``overfit_batches`` validates on a validation batch)? 
 with different targets cap what any model reaches: the goal is ``target`` of ``best_attainable``.
 """
 
-from __future__ import annotations
-
 import math
 import time
 

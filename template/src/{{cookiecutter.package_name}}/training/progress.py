@@ -4,8 +4,6 @@ last batch. Stopping it (every fit, validation and test) joined its refresh thre
 each time: here the thread ends on its own.
 """
 
-from __future__ import annotations
-
 import time
 
 from lightning.pytorch.callbacks import RichProgressBar

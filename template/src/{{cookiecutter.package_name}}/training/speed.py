@@ -1,7 +1,5 @@
 """Speed: ``compile``, ``channels_last``, the garbage collector, Lightning's per-hook dispatch."""
 
-from __future__ import annotations
-
 import contextlib
 import gc
 

@@ -2,8 +2,6 @@
 code and message, decided together in ``conclude`` so they always agree (README, "How a run ends").
 """
 
-from __future__ import annotations
-
 import json
 import math
 import os

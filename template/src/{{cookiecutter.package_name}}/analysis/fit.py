@@ -6,11 +6,9 @@ from collections.abc import Sequence
 from ..training.errors import generated
 
 # pretrained backbones as this project has them, or how to add them
-PRETRAINED = (
-    "a pretrained backbone"
-    if generated("models.weights") or generated("models.hub")
-    else "a pretrained backbone (the transfer feature adds them: docs/maintenance.md)"
-)
+PRETRAINED = "a pretrained backbone"
+if not (generated("models.weights") or generated("models.hub")):
+    PRETRAINED += " (the transfer feature adds them: docs/maintenance.md)"
 
 # high variance (the input's ``variance_advice``, augmentation, comes second); options are named
 # where every model has them, else pointed to

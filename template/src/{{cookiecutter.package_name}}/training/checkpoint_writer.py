@@ -1,5 +1,4 @@
-"""The checkpoint files every run writes (``checkpoints/best.ckpt``, ``last.ckpt``), always
-complete: what ``eval.py``, ``predict.py`` and resuming a run read back."""
+"""``checkpoints/best.ckpt`` and ``last.ckpt``, always complete."""
 
 import contextlib
 import os
@@ -25,12 +24,10 @@ class ResumableCheckpoint(ModelCheckpoint):
       folder changed): the tracked checkpoints are copied over and the state points there;
 {%- endif %}
     * ``last.ckpt`` is the last epoch (Lightning 2.6 writes it only with a new best), at most every
-      ``last_min_interval_s`` seconds (0: every epoch) apart from the first and the final epoch;
-    * files are written under a temporary name, renamed once complete; a ``last.ckpt`` of a new
-      ``best.ckpt``'s step is a hard link to it; in one process a writer thread syncs and renames;
-    * ``background_writes`` (one process): that thread also writes, from a copy of the state.
-      ``None``: on an accelerator only; on the CPU the copy raised a ResNet-18 run's peak memory by
-      15 % (inline writes: 5 %) for about 3 % of wall time (10 % when other programs share cores).
+      ``last_min_interval_s`` seconds apart from the first and the final epoch;
+    * files are renamed once complete, by a writer thread in one process; ``background_writes``:
+      it also writes, from a copy (``None``: on an accelerator only; on the CPU the copy raised a
+      ResNet-18 run's peak memory by 15 %, inline writes 5 %, for about 3 % of wall time).
     """
 
     def __init__(

@@ -1,10 +1,6 @@
-"""Reading checkpoints (every way one is unusable: one ``CheckpointError`` naming the file and what
-to do; ``weights_only=True``: values, never code) and writing them safely.
-
-Format 2: the task's class and options are the ``task`` hyper-parameter; format 1 (the task was
-the module) is rearranged by ``upgrade``. ``atomic_save`` = ``save_partial`` + ``commit`` (sync,
-rename): a crash or a full disk leaves the old file or the new, never a truncated one; apart, the
-sync (0.1-0.3 s for a ResNet-18's 134 MB) can run on another thread during training.
+"""Checkpoints read (``weights_only=True``: values, never code; format 1, the task as the module,
+rearranged) and written safely: ``atomic_save`` = ``save_partial`` + ``commit`` (sync, rename),
+whose sync (0.1-0.3 s for a ResNet-18's 134 MB) can run on another thread during training.
 """
 
 import itertools
@@ -69,7 +65,6 @@ def read_checkpoint(path: str | Path) -> dict:
 
 
 def trained_checkpoint(path: str | Path) -> Path:
-    """What every command that loads a trained model checks first."""
     file = checkpoint_file(path)
     read_checkpoint(file)
     return file

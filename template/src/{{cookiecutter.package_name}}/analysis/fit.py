@@ -10,8 +10,7 @@ PRETRAINED = "a pretrained backbone"
 if not (generated("models.weights") or generated("models.hub")):
     PRETRAINED += " (the transfer feature adds them: docs/maintenance.md)"
 
-# high variance (the input's ``variance_advice``, augmentation, comes second); options are named
-# where every model has them, else pointed to
+# high variance (the input's augmentation advice comes second); options every model has, named
 OVERFIT_ADVICE = [
     "get more data (label more items)",
     f"try an architecture that generalizes better (one made for these inputs, or {PRETRAINED})",

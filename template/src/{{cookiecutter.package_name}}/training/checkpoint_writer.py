@@ -70,8 +70,7 @@ class ResumableCheckpoint(ModelCheckpoint):
         if not self._should_save_on_train_epoch_end(trainer):
             self._save_last_of_epoch(trainer)
 
-    def _save_last_of_epoch(self, trainer: L.Trainer) -> None:
-        """(Lightning skipped last.ckpt because no new best was saved at this step.)"""
+    def _save_last_of_epoch(self, trainer: L.Trainer) -> None:  # (Lightning's needs a new best)
         if (
             not self.save_last
             or self._should_skip_saving_checkpoint(trainer)

@@ -9,8 +9,7 @@ from torchmetrics import Metric
 
 
 class EpochMetric(Metric):
-    """Updates the metric it wraps once, when read or past ``max_elements``: the same result, for
-    every metric the tasks use sums counts or keeps values."""
+    """One update when read or past ``max_elements``: every task metric sums counts or keeps all."""
 
     full_state_update = False
 

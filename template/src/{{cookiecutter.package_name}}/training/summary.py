@@ -82,8 +82,7 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
 
 
 def checkpoint_selection(trainer, has_test: bool = True) -> dict:
-    """The val figure the best checkpoint was picked on (the best of many epochs flatters the
-    model) and the last epoch's."""
+    """The val figure best.ckpt was picked on (the best of many epochs flatters) and the last's."""
     callback = trainer.checkpoint_callback
     monitor = getattr(callback, "monitor", None)
     best = getattr(callback, "best_model_score", None)

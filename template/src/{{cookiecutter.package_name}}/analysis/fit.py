@@ -1,29 +1,23 @@
 """Bias or variance? The train/val gap of the task's score (higher is better, 1 is perfect: one pair
 of tolerances reads every task), with advice in the order worth trying."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 from ..training.errors import generated
 
-# The advice names pretrained backbones as this project has them (model.weights=<file> with the
-# transfer feature, the Hugging Face hub for U-Net encoders and texts), or says how to add them.
-PRETRAINED = (
-    "a pretrained backbone"
-    if generated("models.weights") or generated("models.hub")
-    else "a pretrained backbone (the transfer feature adds them: docs/maintenance.md)"
-)
+# pretrained backbones as this project has them, or how to add them
+PRETRAINED = "a pretrained backbone"
+if not (generated("models.weights") or generated("models.hub")):
+    PRETRAINED += " (the transfer feature adds them: docs/maintenance.md)"
 
-# For overfitting (high variance); the input's ``variance_advice`` (augmentation) comes second.
-# Options are named where every model has them, else pointed to (size options differ per model).
+# high variance (the input's augmentation advice comes second); options every model has, named
 OVERFIT_ADVICE = [
     "get more data (label more items)",
     f"try an architecture that generalizes better (one made for these inputs, or {PRETRAINED})",
     "add regularization (model.dropout where the model has it, optimizer.weight_decay)",
     "use a smaller model (the size options of its configs/model/ file)",
 ]
-# For underfitting (high bias).
+# high bias
 UNDERFIT_ADVICE = [
     "use a bigger model (the size options of its configs/model/ file, or the next model up the "
     "ladder)",
@@ -31,8 +25,7 @@ UNDERFIT_ADVICE = [
     "raise the learning rate (optimizer.lr){{ ', or find one with lr_find=report' if 'lr_find' in cookiecutter.__features.split(',') }}",
     "reduce regularization (model.dropout, optimizer.weight_decay)",
 ]
-# For a model that learned nothing: the learning rate and the pipeline, which a bigger model or
-# longer training would not fix.
+# nothing learned: the learning rate and the pipeline, which a bigger model would not fix
 NOTHING_LEARNED_ADVICE = [
 {%- if "lr_find" in cookiecutter.__features.split(",") %}
     "check the learning rate with lr_find=report (too high makes the loss jump or climb, too low "
@@ -58,8 +51,7 @@ def fit_verdict(
     regularized: bool = True,
 ) -> dict:
     """``train``: measured in eval mode; ``fraction``: the share of the training split used;
-    ``input_advice``: the input's ``variance_advice``; ``reference``: a reference model's ``name``
-    and ``val``; ``regularized``: whether the run was (no advice to reduce what was off)."""
+    ``reference``: a reference model's ``name`` and ``val``."""
     gap = train - val
     overfit_advice = [OVERFIT_ADVICE[0], *input_advice, *OVERFIT_ADVICE[1:]]
     underfit_advice = [a for a in UNDERFIT_ADVICE if regularized or "regularization" not in a]
@@ -85,9 +77,8 @@ def fit_verdict(
         )
     elif underfit:
         diagnosis, advice = "underfitting", underfit_advice
-        # nothing learned (val no better than the trivial baseline, or train barely above it:
-        # e.g. a rate so high that the loss never settled): the learning rate first, not a
-        # bigger model, and never "raise the learning rate"
+        # nothing learned (e.g. a rate so high that the loss never settled): the learning rate
+        # first, not a bigger model, and never "raise the learning rate"
         barely = train - baseline < bias_tolerance
         if val <= baseline or barely:
             advice = [*NOTHING_LEARNED_ADVICE, *(a for a in advice if "learning rate" not in a)]
@@ -117,13 +108,12 @@ def fit_verdict(
     )
     compared = {}
     if reference and reference.get("val") is not None:
-        name, reference_val = reference["name"], reference["val"]
-        compared = {"reference": name, "reference_val": reference_val}
-        compared["reference_gap"] = val - reference_val
-        points, where = 100 * (val - reference_val), "level with"
+        name, other = reference["name"], reference["val"]
+        compared = {"reference": name, "reference_val": other, "reference_gap": val - other}
+        points, where = 100 * (val - other), "level with"
         if round(points, 1):
             where = f"{abs(points):.1f} points {'below' if points < 0 else 'above'}"
-        message += f"; the network is {where} the {name} (val {score} {reference_val:.4f})"
+        message += f"; the network is {where} the {name} (val {score} {other:.4f})"
     return {
         **compared,
         "diagnosis": diagnosis,

@@ -1,7 +1,4 @@
-"""The checkpoint files every run writes (``checkpoints/best.ckpt``, ``last.ckpt``), always
-complete: what ``eval.py``, ``predict.py`` and resuming a run read back."""
-
-from __future__ import annotations
+"""``checkpoints/best.ckpt`` and ``last.ckpt``, always complete."""
 
 import contextlib
 import os
@@ -23,18 +20,14 @@ from .checkpoints import atomic_save, commit, save_partial
 class ResumableCheckpoint(ModelCheckpoint):
     """Lightning's ``ModelCheckpoint``, except that:
 {% if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
-    * a run resumed into a new folder keeps its best: Lightning forgets the best score when the
-      folder changed, so the first new epoch was "best" even when an earlier one was better. The
-      tracked checkpoints are copied over and the state rewritten to point there;
+    * a run resumed into a new folder keeps its best (Lightning forgot the best score when the
+      folder changed): the tracked checkpoints are copied over and the state points there;
 {%- endif %}
     * ``last.ckpt`` is the last epoch (Lightning 2.6 writes it only with a new best), at most every
-      ``last_min_interval_s`` seconds (0: every epoch) apart from the first and the final epoch;
-    * files are written under a temporary name, renamed once complete (a full disk or a kill leaves
-      the previous one); a ``last.ckpt`` of a new ``best.ckpt``'s step is a hard link to it. In one
-      process a writer thread syncs and renames, in order, while training goes on; fit's end waits;
-    * ``background_writes`` (one process): that thread also writes, from a copy of the state.
-      ``None``: on an accelerator only; on the CPU the copy raised a ResNet-18 run's peak memory by
-      15 % (inline writes: 5 %) for about 3 % of wall time (10 % when other programs share cores).
+      ``last_min_interval_s`` seconds apart from the first and the final epoch;
+    * files are renamed once complete, by a writer thread in one process; ``background_writes``:
+      it also writes, from a copy (``None``: on an accelerator only; on the CPU the copy raised a
+      ResNet-18 run's peak memory by 15 %, inline writes 5 %, for about 3 % of wall time).
     """
 
     def __init__(
@@ -43,7 +36,7 @@ class ResumableCheckpoint(ModelCheckpoint):
         super().__init__(*args, **kw)
         self.last_min_interval_s = last_min_interval_s
         self.background_writes = background_writes
-        self._last_written: float | None = None  # (monotonic) when this run last wrote last.ckpt
+        self._last_written = float("-inf")  # (monotonic) when this run last wrote last.ckpt
         self.best_epoch: int | None = None  # the epoch of best.ckpt (summary.json)
         self._writes = _BackgroundWrites()
 
@@ -77,8 +70,7 @@ class ResumableCheckpoint(ModelCheckpoint):
         if not self._should_save_on_train_epoch_end(trainer):
             self._save_last_of_epoch(trainer)
 
-    def _save_last_of_epoch(self, trainer: L.Trainer) -> None:
-        """(Lightning skipped last.ckpt because no new best was saved at this step.)"""
+    def _save_last_of_epoch(self, trainer: L.Trainer) -> None:  # (Lightning's needs a new best)
         if (
             not self.save_last
             or self._should_skip_saving_checkpoint(trainer)
@@ -90,9 +82,7 @@ class ResumableCheckpoint(ModelCheckpoint):
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def _save_last_checkpoint(self, trainer: L.Trainer, monitor_candidates: dict) -> None:
-        recent = self._last_written is not None and (
-            time.monotonic() - self._last_written < self.last_min_interval_s
-        )
+        recent = time.monotonic() - self._last_written < self.last_min_interval_s
         if recent and not _training_ends_here(trainer):
             return
         super()._save_last_checkpoint(trainer, monitor_candidates)
@@ -107,8 +97,7 @@ class ResumableCheckpoint(ModelCheckpoint):
             and source != filepath
             and self._last_global_step_saved == trainer.global_step
         ):
-            # this step's best.ckpt holds the same state: a hard link, not a second write (a later
-            # best.ckpt is a new file, last.ckpt keeps this one)
+            # this step's best.ckpt holds the same state (a later best.ckpt is a new file)
             if _one_process(trainer):
                 self._writes.submit(_link_or_copy, source, filepath)  # after the source's write
             else:
@@ -121,8 +110,7 @@ class ResumableCheckpoint(ModelCheckpoint):
             copied = apply_to_collection(checkpoint, torch.Tensor, lambda t: t.detach().clone())
             self._writes.submit(_save_and_commit, trainer.strategy, copied, filepath)
         elif _writes_plain_files(trainer.strategy):
-            # streamed into a partial file next to the target (Lightning writes through the system
-            # temp folder and, across file systems, copies: a full disk truncated the target)
+            # (Lightning writes through the system temp folder and copies: a full disk truncated)
             checkpoint = trainer._checkpoint_connector.dump_checkpoint(self.save_weights_only)
             if trainer.is_global_zero:
                 os.makedirs(os.path.dirname(filepath) or ".", exist_ok=True)
@@ -160,7 +148,7 @@ class ResumableCheckpoint(ModelCheckpoint):
 
 
 class _BackgroundWrites:
-    """One thread that does the checkpoint file operations in the order they were asked for."""
+    """One thread: the checkpoint file operations in the order they were asked for."""
 
     def __init__(self) -> None:
         self._executor: ThreadPoolExecutor | None = None
@@ -174,10 +162,8 @@ class _BackgroundWrites:
 
     def raise_failed(self) -> None:
         """An operation that failed (a full disk) raises here: the run stops at its next save."""
-        done, pending = [], []
-        for write in self._pending:  # (each looked at once: none can finish between two looks)
-            (done if write.done() else pending).append(write)
-        self._pending = pending
+        done = [write for write in self._pending if write.done()]
+        self._pending = [write for write in self._pending if write not in done]
         for write in done:
             write.result()
 
@@ -191,8 +177,7 @@ class _BackgroundWrites:
         return {"_executor": None, "_pending": []}
 
 
-def _one_process(trainer: L.Trainer) -> bool:
-    """File operations go through the writer thread (DDP ranks wait for each other's files)."""
+def _one_process(trainer: L.Trainer) -> bool:  # (else no writer thread: ranks wait for files)
     return trainer.world_size == 1
 
 
@@ -225,8 +210,8 @@ def _link_or_copy(source: str, target: str) -> None:
     except OSError:  # a file system without hard links
         shutil.copyfile(source, partial)
         commit(partial, target)
-        return
-    os.replace(partial, target)
+    else:
+        os.replace(partial, target)
 
 
 def _training_ends_here(trainer: L.Trainer) -> bool:  # (its last.ckpt is never skipped)

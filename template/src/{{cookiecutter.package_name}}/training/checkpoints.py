@@ -1,20 +1,7 @@
-"""Reading and writing checkpoints safely.
-
-``read_checkpoint`` takes a ``.ckpt`` file or a run folder and turns every way a checkpoint can be
-unusable (missing, truncated, not a checkpoint) into one ``CheckpointError`` naming the file and
-what to do. Files load with ``weights_only=True``: tensors and values, never code.
-
-Format (``format_version``) 2: the task's class and options are the ``task`` hyper-parameter. A
-checkpoint without one is format 1 (the task was the module, its class in ``checkpoint["task"]``)
-and is rearranged by ``upgrade``; a later format ends in one line naming it. Data settings renamed
-since (``RENAMED_DATA_SETTINGS``) are read under their new names, whatever the format.
-
-``atomic_save`` = ``save_partial`` (a temporary name in the same folder) + ``commit`` (sync, rename
-over the target): a crash or a full disk leaves the old file or the new, never a truncated one.
-Apart, the sync (0.1-0.3 s for a ResNet-18's 134 MB) can run on another thread during training.
+"""Checkpoints read (``weights_only=True``: values, never code; format 1, the task as the module,
+rearranged) and written safely: ``atomic_save`` = ``save_partial`` + ``commit`` (sync, rename),
+whose sync (0.1-0.3 s for a ResNet-18's 134 MB) can run on another thread during training.
 """
-
-from __future__ import annotations
 
 import itertools
 import os
@@ -26,13 +13,11 @@ from .errors import generated
 from .speed import strip_compile_prefix
 from .validate import ConfigError
 
-# what train.py's checkpoints hold besides Lightning's own keys (training/module.py writes them)
 REQUIRED_KEYS = ("hyper_parameters", "state_dict", "datamodule")
 FORMAT_VERSION = 2
 # the training module's own arguments; the rest of a format-1 checkpoint's hparams were the task's
 MODULE_KEYS = ("model", "inputs", "optimizer", "scheduler", "regularize")
-# old data setting name -> today's: a checkpoint's data config is read with today's names
-# (``upgrade``); a user's config with an old name is refused, naming the new (``refuse_renamed``)
+# old data setting name -> today's (a checkpoint's are read renamed, a user's config refused)
 RENAMED_DATA_SETTINGS = {"bad_rows": "on_bad", "on_bad_rows": "on_bad"}
 CHECKPOINTS = "checkpoints"
 PREFERRED = ("best.ckpt", "last.ckpt")  # for a run folder: the best weights, else the latest
@@ -40,14 +25,10 @@ _WRITES = itertools.count()
 
 
 class CheckpointError(Exception):
-    """A checkpoint that cannot be used; the message says which file and what to do."""
-
     user_error = True  # one line, exit status 2 (training/summary.py)
 
 
-def checkpoint_file(path: str | Path, preferred: tuple[str, ...] = PREFERRED) -> Path:
-    """``path`` when it is a file; for a run folder (or its ``checkpoints/``) the first of
-    ``preferred`` there."""
+def checkpoint_file(path: str | Path) -> Path:
     path = Path(path).expanduser()
     if path.is_file():
         return path
@@ -57,22 +38,21 @@ def checkpoint_file(path: str | Path, preferred: tuple[str, ...] = PREFERRED) ->
             f"or a checkpoint file in its {CHECKPOINTS}/ folder"
         )
     folder = path if path.name == CHECKPOINTS else path / CHECKPOINTS
-    for name in preferred:
+    for name in PREFERRED:
         if (folder / name).is_file():
             return folder / name
-    names = " or ".join(f"{CHECKPOINTS}/{name}" for name in preferred)
+    names = " or ".join(f"{CHECKPOINTS}/{name}" for name in PREFERRED)
     raise CheckpointError(
         f"ckpt_path={path} is a folder without {names}: give the run folder "
         "of a training run, or a .ckpt file"
     )
 
 
-def read_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_KEYS) -> dict:
-    """The checkpoint at ``path`` (a file or a run folder), loaded on the CPU."""
+def read_checkpoint(path: str | Path) -> dict:
     file = checkpoint_file(path)
     checkpoint = load_file(file)
-    missing = [key for key in required if key not in checkpoint]
-    if "hyper_parameters" in required and not task_config(checkpoint).get("_target_"):
+    missing = [key for key in REQUIRED_KEYS if key not in checkpoint]
+    if not task_config(checkpoint).get("_target_"):
         missing.append("task")
     if missing:
         weights = " (to start a model from other weights: model.weights=<file>)"
@@ -85,18 +65,13 @@ def read_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_KEYS)
 
 
 def trained_checkpoint(path: str | Path) -> Path:
-    """The checkpoint file of ``path`` (a file, or a run folder's best), once known to be readable
-    and written by train.py: what every command that loads a trained model checks first."""
     file = checkpoint_file(path)
     read_checkpoint(file)
     return file
 
 
-def check_same_targets(
-    checkpoint: dict, names: list[str] | None, where: str, file: str | Path
-) -> None:
-    """The checkpoint's targets (class names, labels, target columns) must be the data's: another
-    count makes the metrics meaningless, the same count in another order swaps every label."""
+def check_same_targets(checkpoint: dict, names: list | None, where: str, file: str | Path) -> None:
+    """Another count of targets makes the metrics meaningless, another order swaps every label."""
     saved = (task_config(checkpoint).get("targets") or {}).get("names")
     if saved is None or names is None or list(saved) == list(names):
         return
@@ -117,7 +92,6 @@ def check_same_targets(
 
 
 def load_file(file: Path) -> dict:
-    """``torch.load`` with one clear error for a file that is empty, cut short or no checkpoint."""
     try:
         checkpoint = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as error:  # garbage makes torch's unpickler fail in many ways (KeyError, ...)
@@ -132,8 +106,6 @@ def load_file(file: Path) -> dict:
 
 
 def upgrade(checkpoint: dict, file: str | Path) -> dict:
-    """``checkpoint`` in the current format (a format-1 one rearranged, ``upgraded_from`` says so);
-    one of a later format than this code reads: ``CheckpointError``."""
     version = checkpoint.get("format_version", 1)
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(
@@ -162,7 +134,6 @@ def upgrade(checkpoint: dict, file: str | Path) -> dict:
 
 
 def renamed_settings(config: dict) -> dict:
-    """A stored data config with today's setting names (``RENAMED_DATA_SETTINGS``)."""
     renamed = {key: value for key, value in config.items() if key not in RENAMED_DATA_SETTINGS}
     for key, value in config.items():
         if key in RENAMED_DATA_SETTINGS:
@@ -171,8 +142,7 @@ def renamed_settings(config: dict) -> dict:
 
 
 def refuse_renamed(data_class: type, settings: dict) -> None:
-    """``ConfigError`` for settings that give one ``data_class`` takes by an old name (instead of a
-    TypeError); a class without the new setting is left to say the old one is no setting of it."""
+    """(A class without the new setting is left to say the old one is no setting of it.)"""
     from ..analysis.predict import init_parameters
 
     takes = init_parameters(data_class)
@@ -181,10 +151,8 @@ def refuse_renamed(data_class: type, settings: dict) -> None:
         raise ConfigError("; ".join(renamed_message(k, settings[k]) for k in renamed))
 
 
-def renamed_message(key: str, value: object = "...") -> str | None:
-    """The line that tells a user ``data.<key>`` is now called otherwise (None: it is not)."""
-    if (new := RENAMED_DATA_SETTINGS.get(key)) is None:
-        return None
+def renamed_message(key: str, value: object) -> str:
+    new = RENAMED_DATA_SETTINGS[key]
     return (
         f"data.{key} was renamed data.{new}: set data.{new}={value} instead (in your own data "
         "config too)"
@@ -192,7 +160,6 @@ def renamed_message(key: str, value: object = "...") -> str | None:
 
 
 def task_config(checkpoint: dict) -> dict:
-    """The task's ``_target_`` and options a checkpoint was trained with ({} if none)."""
     return (checkpoint.get("hyper_parameters") or {}).get("task") or {}
 {%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
 
@@ -234,15 +201,13 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 def atomic_save(obj, path: str | Path, save=None) -> Path:
-    """``torch.save`` (or ``save``) that never leaves a truncated file: it streams into the partial
-    file (serializing into memory first, as Lightning does, cost a copy and twice the time)."""
+    # streamed into the partial file (serializing into memory first, as Lightning does, cost a
+    # copy and twice the time)
     commit(save_partial(obj, path, save), path)
     return Path(path)
 
 
 def save_partial(obj, path: str | Path, save=None) -> Path:
-    """``torch.save`` into a new temporary file next to ``path``, not yet synced nor renamed:
-    ``commit`` finishes it (a failed write removes the file and raises)."""
     # unique per write: a write may wait for its commit while the next one of the same file starts
     path = Path(path)
     partial = path.with_name(f".{path.name}.{os.getpid()}.{next(_WRITES)}.partial")
@@ -256,8 +221,6 @@ def save_partial(obj, path: str | Path, save=None) -> Path:
 
 
 def commit(partial: str | Path, path: str | Path) -> None:
-    """Sync a fully written ``partial`` file and rename it to ``path``; a failed sync (a full disk)
-    removes the partial file and raises, ``path`` is left as it was."""
     try:
         with open(partial, "rb+") as handle:
             os.fsync(handle.fileno())

@@ -1,13 +1,7 @@
-"""Training curves: ``plots/curves.png`` drawn at the end of fit on a thread of its own while the
-run measures its splits (``wait_written``), the numbers beside it (``curves.json``). Per step: the
-training loss and learning rate; per epoch: train loss, val loss and the task's score.
-
-``step_metric`` (``mode=overfit``): measured on every training batch in eval mode, every curve
-drawn per step only: an overfit run's epoch mean of scores measured while the weights moved says
-nothing (one read 0.90 while the batch was learned to 100 %).
+"""``plots/curves.png``, drawn on a thread of its own while the run measures its splits, and its
+numbers (``curves.json``). ``step_metric`` (``mode=overfit``): every curve per step only, for an
+epoch mean of scores measured while the weights moved says nothing (0.90 on a batch learned fully).
 """
-
-from __future__ import annotations
 
 import itertools
 import json
@@ -16,6 +10,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import lightning as L
+
+from .summary import strict
 
 
 class TrainingCurves(L.Callback):
@@ -27,9 +23,7 @@ class TrainingCurves(L.Callback):
         self.epoch_steps: list[int] = []  # the global step at each epoch end
         self.steps: list[tuple[int, float, float]] = []  # (global step, loss, learning rate)
         self._lr = math.nan
-        # this epoch's (step, loss tensor, lr), read once per epoch: a float() per step would
-        # wait for the GPU at every step
-        self._pending: list = []
+        self._pending: list = []  # read once per epoch: a float() per step waits for the GPU
         self._drawing: Future | None = None
         self._to_draw: tuple[str | None] | None = None  # (the task's score,) once fit has ended
 
@@ -70,12 +64,11 @@ class TrainingCurves(L.Callback):
         self._flush()  # steps of an epoch that did not finish (an overfit run that stopped early)
         if trainer.is_global_zero and (self.epochs or self.steps):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # drawn from ``teardown``, fit's last hook (a thread started before it slowed what fit
-            # still does), while the run goes on to its final evaluation
+            # drawn from teardown, fit's last hook: a thread started earlier slowed what fit does
             self._to_draw = (getattr(pl_module.task, "score", None),)
             numbers = {"epochs": self.epochs, "epoch_steps": self.epoch_steps, "steps": self.steps}
             numbers |= {"step_metric": self.step_metric, "step_scores": self.step_scores}
-            self.path.with_suffix(".json").write_text(json.dumps(_plain(numbers)))
+            self.path.with_suffix(".json").write_text(json.dumps(strict(numbers)))
 
     def teardown(self, trainer, pl_module, stage: str) -> None:
         self._start_drawing()
@@ -88,8 +81,7 @@ class TrainingCurves(L.Callback):
             pool.shutdown(wait=False)  # (its thread ends with the drawing)
 
     def wait_written(self) -> None:
-        """Until plots/curves.png is written (train.py calls this before summary.json); the
-        drawing's error, if it failed, is raised here."""
+        """Until plots/curves.png is written; the drawing's error, if it failed, raises here."""
         self._start_drawing()  # (when fit stopped between its end and its teardown)
         drawing, self._drawing = self._drawing, None
         if drawing is not None:
@@ -98,15 +90,12 @@ class TrainingCurves(L.Callback):
     def __getstate__(self) -> dict:  # a copy of the callback: a thread cannot be copied
         return {**self.__dict__, "_drawing": None}
 
-    def draw(self, score: str | None) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def draw(self, score: str | None) -> Path:  # (on_fit_end made the folder)
         self.figure(score).savefig(self.path)  # (no pyplot: a Figure of its own picks Agg)
         return self.path
 
     def figure(self, score: str | None):
-        """Three panels: loss, the score (or ``step_metric``), learning rate; every axis named."""
-        # A bare Figure with fixed margins and legend places: tight_layout and legend placement
-        # by search measure every text first, which doubled the cost of every run's plot.
+        # fixed margins and legend places: tight_layout and legend search doubled a plot's cost
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
 
@@ -142,12 +131,3 @@ class TrainingCurves(L.Callback):
             if ax.lines:  # the score rises
                 ax.legend(fontsize=8, loc=where)
         return fig
-
-
-def _plain(value):
-    """JSON without NaN (not valid JSON): a value that was not logged becomes null."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return None if isinstance(value, float) and math.isnan(value) else value

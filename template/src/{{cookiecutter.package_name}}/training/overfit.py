@@ -1,11 +1,7 @@
-"""The overfit check: can the model learn one fixed batch by heart? (Lightning's
-``overfit_batches`` validates on a validation batch.) The task's ``overfit_metric`` is measured on
-the training batch itself, in eval mode, every ``every_n_steps`` steps; the run stops at ``target``
-or explains what went wrong. Identical inputs with different targets cap what any model reaches:
-the goal is ``target`` of the task's ``best_attainable``.
+"""The overfit check: can the model learn one fixed batch by heart, measured on that training batch
+in eval mode (Lightning's ``overfit_batches`` validates on a validation batch)? Identical inputs
+with different targets cap what any model reaches: the goal is ``target`` of ``best_attainable``.
 """
-
-from __future__ import annotations
 
 import math
 import time
@@ -47,9 +43,7 @@ class OverfitCheck(L.Callback):
             xs, ys = zip(*self._all_batches, strict=True)
             self.attainable, self.conflicting = ceiling(pl_module, self.metric, xs, ys)
 
-    def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int
-    ) -> None:
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         x, y = batch
         self.batch_size = len(y)
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
@@ -74,7 +68,6 @@ class OverfitCheck(L.Callback):
     def goal(self, attainable: float) -> float:  # (-1e-6: float32 metrics of the same counts)
         return self.target * attainable - 1e-6
 
-    # ---- verdict --------------------------------------------------------------------------
     @property
     def reached(self) -> bool:
         return self.reached_at is not None
@@ -163,21 +156,19 @@ class OverfitCheck(L.Callback):
 
 
 def ceiling(pl_module, metric: str, inputs: list, targets: list) -> tuple[float, int]:
-    """(the best value of ``metric`` any model can reach on these batches, how many of their
-    items share their input with an item of another target)."""
+    """(the best ``metric`` any model reaches here, the items whose input has several targets)"""
     groups = identical_items(inputs)
     seen = np.unique(np.stack([groups, identical_items(targets)], axis=1), axis=0)
     conflicting = int((np.bincount(seen[:, 0])[groups] > 1).sum())  # groups of several targets
     if not conflicting:
         return 1.0, 0
     y = torch.cat([t.to(pl_module.device) for t in targets])
-    groups_tensor = torch.as_tensor(groups, device=pl_module.device)
-    return pl_module.task.best_attainable(groups_tensor, y, metric), conflicting
+    groups = torch.as_tensor(groups, device=pl_module.device)
+    return pl_module.task.best_attainable(groups, y, metric), conflicting
 
 
 def identical_items(batches: list) -> np.ndarray:
-    """One group number per item of ``batches`` (concatenated): the same number for the same
-    input, whatever it is made of (a tensor, or a tuple or dict of tensors)."""
+    """One group number per item: the same for the same input (tensors, tuples or dicts of them)."""
     rows = np.concatenate([np.concatenate(_parts(batch), axis=1) for batch in batches], axis=0)
     _, groups = np.unique(rows, axis=0, return_inverse=True)
     return groups.reshape(-1)

@@ -1,14 +1,4 @@
-"""Speed: ``compile`` and ``channels_last`` (train.yaml), the garbage collector kept off the objects
-that exist before training, and Lightning's per-hook dispatch without the costs that buy nothing.
-
-``compile`` compiles the network *in place* (``nn.Module.compile``): wrapping it
-(``torch.compile(model)``) renames every state-dict key to ``_orig_mod.<key>``, and such a
-checkpoint no longer loads into a plain model (those from elsewhere are read through
-``strip_compile_prefix``). ``channels_last``: image batches and weights in NHWC, which GPU
-convolutions under mixed precision run fastest on; ``null``: on a GPU only.
-"""
-
-from __future__ import annotations
+"""Speed: ``compile``, ``channels_last``, the garbage collector, Lightning's per-hook dispatch."""
 
 import contextlib
 import gc
@@ -21,7 +11,8 @@ COMPILE_PREFIX = "_orig_mod."
 
 
 def compile_model(module, option) -> dict | None:
-    """``option``: false/null (off), true (torch's defaults) or torch.compile's arguments."""
+    """In place: ``torch.compile(model)`` renamed every state-dict key to ``_orig_mod.<key>``, a
+    checkpoint that no longer loads into a plain model (``strip_compile_prefix`` reads those)."""
     if not option:
         return None
     options = {} if option is True else {str(k): v for k, v in dict(option).items()}
@@ -34,8 +25,7 @@ def strip_compile_prefix(state: dict) -> dict:
 
 
 class ChannelsLast(L.Callback):
-    """At the start of fit, the weights to channels_last where wanted (``forward`` converts each
-    4-D batch)."""
+    """NHWC, what GPU convolutions under mixed precision run fastest on; ``None``: GPU only."""
 
     def __init__(self, enabled: bool | None = None) -> None:
         self.enabled = enabled
@@ -48,9 +38,7 @@ class ChannelsLast(L.Callback):
 
 
 class _NoProfiler(PassThroughProfiler):
-    """Lightning's default profiler wraps every hook call (about 150 per training step) in a
-    context manager made from a generator each time (about 2 % of a default fit); this one hands
-    out the same do-nothing context every time."""
+    """The default one built a context manager per hook call: about 2 % of a default fit."""
 
     _nothing = contextlib.nullcontext()
 
@@ -68,8 +56,6 @@ PER_BATCH_HOOKS = [
 
 
 def lean_dispatch(trainer: L.Trainer) -> L.Trainer:
-    """``trainer`` without the default profiler's cost (one asked for is kept) and without calls
-    to the per-batch hooks its callbacks do not override (a callback added later is called)."""
     if type(trainer.profiler) is PassThroughProfiler:
         trainer.profiler = _NoProfiler()
     for callback in trainer.callbacks:
@@ -82,9 +68,7 @@ def lean_dispatch(trainer: L.Trainer) -> L.Trainer:
 
 @contextlib.contextmanager
 def startup_objects_frozen():
-    """Full garbage collections walk every object alive (after importing torch, Lightning and
-    Hydra: 0.1-0.2 s each on 2 cores); frozen, the objects that exist before training are left
-    out of those walks, and collected as before once unfrozen."""
+    """Full garbage collections walk every object alive: 0.1-0.2 s each after the imports."""
     gc.freeze()
     try:
         yield

@@ -1,12 +1,6 @@
-"""``summary.json``: what ran and how it went, one file per run (train.py and eval.py alike).
-
-This module owns its schema (``Summary``) and the run's outcome: status, exit code and message are
-decided together in ``conclude``, so they always agree (the table: README, "How a run ends"). Each
-section that judges something carries a one-line ``message`` the console prints as is. NaN/inf
-are written as null (strict JSON) and their fields listed in ``non_finite``.
+"""``summary.json``, what ran and how it went: its schema (``Summary``) and the run's status, exit
+code and message, decided together in ``conclude`` so they always agree (README, "How a run ends").
 """
-
-from __future__ import annotations
 
 import json
 import math
@@ -52,16 +46,12 @@ class Summary:
     error: str | None = None
     sections: dict = field(default_factory=dict)  # optional: shape_check, lr_find, plots, ...
 
-    def score(self, split: str) -> float | None:
-        return self.metrics.get(split, {}).get(self.task.get("score"))
-
     def to_dict(self) -> dict:
         data = asdict(self)
         return {**{k: v for k, v in data.items() if k != "sections"}, **data["sections"]}
 
 
 def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
-    """Decide status, exit code and message from the verdicts and the error, in one place."""
     from .guards import Diverged
 
     if isinstance(error, Diverged):
@@ -92,8 +82,7 @@ def conclude(summary: Summary, error: BaseException | None = None) -> Summary:
 
 
 def checkpoint_selection(trainer, has_test: bool = True) -> dict:
-    """The val figure the best checkpoint was picked on (the best of many epochs flatters the
-    model) and the last epoch's; empty when none was picked on a metric."""
+    """The val figure best.ckpt was picked on (the best of many epochs flatters) and the last's."""
     callback = trainer.checkpoint_callback
     monitor = getattr(callback, "monitor", None)
     best = getattr(callback, "best_model_score", None)
@@ -112,11 +101,9 @@ def checkpoint_selection(trainer, has_test: bool = True) -> dict:
             f"{monitor} is of {where}, {epochs}, so it flatters the model: the last epoch "
             f"reached {last:.4f}"
         )
-    honest = (
-        "the test split is the honest figure"
-        if has_test
-        else "this data has no test split: hold one out (data.test_fraction) for an honest one"
-    )
+    honest = "the test split is the honest figure"
+    if not has_test:
+        honest = "this data has no test split: hold one out (data.test_fraction) for an honest one"
     return {
         "monitor": monitor,
         "best": best,
@@ -141,17 +128,15 @@ def _is_sigterm(error: BaseException | None) -> bool:
 
 @contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM outside Lightning's fit and test (whose own handler lives only inside them) raises
-    what Lightning raises inside fit, so the run ends ``interrupted`` (143) with its summary.json,
-    not killed at once. Inside fit Lightning's handler calls this one too: it then leaves the
-    signal to Lightning. A SIGTERM someone else handles or ignores is left alone."""
+    """SIGTERM outside Lightning's fit and test (its handler lives only inside them) raises what
+    Lightning raises inside fit: the run ends ``interrupted`` (143) with its summary.json."""
     main = threading.current_thread() is threading.main_thread()  # (signals: main thread only)
     if not main or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
 
     def interrupt(signum: int, frame) -> None:
-        if signal.getsignal(signal.SIGTERM) is interrupt:  # (not called by Lightning's)
+        if signal.getsignal(signal.SIGTERM) is interrupt:  # (not called by Lightning's handler)
             from lightning.pytorch.utilities.exceptions import SIGTERMException
 
             raise SIGTERMException
@@ -164,7 +149,7 @@ def sigterm_interrupts() -> Iterator[None]:
 
 
 def strict(value: Any, path: str = "", found: list[str] | None = None) -> Any:
-    """``value`` with NaN/inf replaced by None (strict JSON); their paths appended to ``found``."""
+    """NaN/inf replaced by None (strict JSON); their paths appended to ``found``."""
     if isinstance(value, float) and not math.isfinite(value):
         if found is not None:
             found.append(path)

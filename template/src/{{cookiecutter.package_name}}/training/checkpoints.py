@@ -196,10 +196,6 @@ def _why_unreadable(file: Path, error: Exception) -> str:
     return "is not a PyTorch checkpoint (not the format torch.save writes)"
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_save(text.encode("utf-8"), path, lambda data, handle: handle.write(data))
-
-
 def atomic_save(obj, path: str | Path, save=None) -> Path:
     # streamed into the partial file (serializing into memory first, as Lightning does, cost a
     # copy and twice the time)

@@ -1,10 +1,8 @@
 """Guards that let a run end honestly (summary.py turns what they saw into the outcome).
 
-``StopOnDivergence``: a NaN/inf training or validation loss (the latter catches weights broken on
-an epoch's last step), or a finite training loss that explodes, raises ``Diverged`` before any
-checkpoint of that model is written; the run ends ``diverged``. Without it training went on with
-NaN weights, a NaN model could be saved as "best" and the verdict advised a higher learning rate.
-"""
+``StopOnDivergence`` raises ``Diverged`` on a NaN/inf training or validation loss (weights broken
+on an epoch's last step) or an exploding one, before a checkpoint of that model is written. Without
+it a NaN model could be saved as "best" and the verdict advised a higher learning rate."""
 
 from __future__ import annotations
 
@@ -28,9 +26,6 @@ READ_EVERY = 50
 
 
 class Diverged(RuntimeError):
-    """``what`` the loss did ("the training loss became nan"); ``nonfinite``: NaN/inf, which bad
-    inputs can also cause."""
-
     def __init__(self, what: str, epoch: int, step: int, lr: float, nonfinite: bool = True) -> None:
         self.epoch, self.step = epoch, step
         data = ", or the inputs/targets contain NaN or inf" if nonfinite else ""
@@ -94,8 +89,7 @@ class StopOnDivergence(L.Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self._check(trainer, pl_module)
 
-    def on_train_end(self, trainer, pl_module) -> None:
-        self._check(trainer, pl_module)  # (a run stopped within an epoch)
+    on_train_end = on_train_epoch_end  # (a run stopped within an epoch)
 
     def on_validation_end(self, trainer, pl_module) -> None:
         # Lightning runs checkpoint callbacks last: this check comes before a broken model is kept
@@ -105,8 +99,7 @@ class StopOnDivergence(L.Callback):
             self._stop(pl_module, (trainer.current_epoch, trainer.global_step, what, True))
 
     def _check(self, trainer, pl_module) -> None:
-        """Read the pending losses and apply the explosion rule, at the same steps on every
-        device: where a run runs does not decide whether it diverged."""
+        """Read the pending losses, apply the explosion rule: at the same steps on every device."""
         finding = (self._read() if self._pending else None) or self._exploded(trainer)
         # with several processes all stop together, or the others wait for this one forever
         if trainer.world_size > 1 and trainer.strategy.reduce_boolean_decision(

@@ -44,10 +44,8 @@ def keep_transformers_lazy() -> None:
     """torchmetrics imports transformers whenever installed (for metrics unused here): 1.5 CPU s
     every start. It decides by the flags of ``torchmetrics.utilities.imports``, which imports none
     of torchmetrics: loaded first with them off, it leaves the import to ``models/hf_text.py``."""
-    if "torchmetrics" in sys.modules:
-        return
     package = importlib.util.find_spec("torchmetrics")  # (finds it without running it)
-    if package is None or not package.submodule_search_locations:
+    if "torchmetrics" in sys.modules or package is None or not package.submodule_search_locations:
         return
     path = Path(package.submodule_search_locations[0]) / "utilities" / "imports.py"
     spec = importlib.util.spec_from_file_location("torchmetrics.utilities.imports", path)

@@ -8,6 +8,7 @@ import difflib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable, Iterable
@@ -351,11 +352,9 @@ def reject_unknown_keys(
             for group in entry:
                 known.add(str(group).split("@", 1)[0].split("/", 1)[0].replace("override ", ""))
     known.discard("_self_")
-    unknown = []
-    for override in overrides:
-        key = override.lstrip("+~").split("=", 1)[0].split("@", 1)[0]
-        if key.split(".", 1)[0].split("/", 1)[0] not in (*known, "hydra", ""):
-            unknown.append(override)
+    accepted = (*known, "hydra", "")
+    # an override's top-level key: what comes before its first =, @, . or /
+    unknown = [o for o in overrides if re.split("[=@./]", o.lstrip("+~"))[0] not in accepted]
     if unknown:
         raise ConfigError(
             f"{', '.join(unknown)}: {primary_config.stem}.py has no such setting; it accepts "
@@ -398,10 +397,6 @@ def used_folder_problem(folder: Path, key: str, config: DictConfig) -> str | Non
     found = next((p for pattern in RUN_RESULTS for p in folder.glob(pattern)), None)
     if found is None:
         return None
-    message = (
-        f"{key}={folder} already holds a run ({found.relative_to(folder)}): each run gets a "
-        f"folder of its own; leave {key} to its default or choose a new folder"
-    )
 {%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
     # a resumed run may continue in its own folder (training/resume.py)
     resumed = OmegaConf.select(config, "ckpt_path", default=None)
@@ -409,10 +404,14 @@ def used_folder_problem(folder: Path, key: str, config: DictConfig) -> str | Non
         resumed_path = Path(str(resumed)).expanduser().absolute()
         if resumed_path == folder.absolute() or folder.absolute() in resumed_path.parents:
             return None
-    return f"{message} (to continue that run: ckpt_path={folder})"
-{%- else %}
-    return message
 {%- endif %}
+    return (
+        f"{key}={folder} already holds a run ({found.relative_to(folder)}): each run gets a "
+        f"folder of its own; leave {key} to its default or choose a new folder"
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
+        f" (to continue that run: ckpt_path={folder})"
+{%- endif %}
+    )
 
 
 def output_problem(folder: Path) -> str | None:

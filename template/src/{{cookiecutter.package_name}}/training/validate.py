@@ -51,12 +51,12 @@ def _number(key: str, minimum: float, maximum: float | None = None, include_mini
     return check
 
 
-def _integer(key: str, minimum: int):
+def _integer(key: str, minimum: float, allowed: str = ""):
     def check(cfg: DictConfig) -> str | None:
         value = _get(cfg, key)
         if value is _ABSENT or value is None or (_is(value, int) and value >= minimum):
             return None
-        return f"{key} must be an integer >= {minimum}, got {value!r}"
+        return f"{key} must be {allowed or f'an integer >= {minimum}'}, got {value!r}"
 
     return check
 
@@ -88,13 +88,6 @@ def _epochs(cfg: DictConfig) -> str | None:
     return None
 
 
-def _seed(cfg: DictConfig) -> str | None:
-    value = _get(cfg, "seed")
-    if value is _ABSENT or value is None or _is(value, int):
-        return None
-    return f"seed must be an integer or null (no seeding), got {value!r}"
-
-
 def _task_options(cfg: DictConfig) -> str | None:
     """The task's own options, checked by the task (``Task.validate_options``)."""
     target = _get(cfg, "task._target_")
@@ -106,8 +99,7 @@ def _task_options(cfg: DictConfig) -> str | None:
         task_class = get_class(target)
     except Exception:  # an unknown task: building it names the problem
         return None
-    values = {key: _get(cfg, f"task.{key}") for key in cfg.task}
-    options = {key: value for key, value in values.items() if value is not _ABSENT}
+    options = {key: v for key in cfg.task if (v := _get(cfg, f"task.{key}")) is not _ABSENT}
     return "; ".join(task_class.validate_options(options)) or None
 
 
@@ -170,7 +162,7 @@ _CHECKS = (
     _learning_rate,
     _number("optimizer.weight_decay", 0),
     _epochs,
-    _seed,
+    _integer("seed", -math.inf, "an integer or null (no seeding)"),
     _integer("data.batch_size", 1),
     _integer("data.num_workers", 0),
     _number("data.fraction", 0, 1, include_minimum=False),

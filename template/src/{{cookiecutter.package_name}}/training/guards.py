@@ -75,11 +75,8 @@ class StopOnDivergence(L.Callback):
                 self._stop(pl_module, _nonfinite(trainer.current_epoch, trainer.global_step, value))
         # (counted the same in every process, also when a step returned no loss: see _check)
         self._batches += 1
-        if (
-            self._batches % READ_EVERY == 0
-            or self._timed_saves
-            or (self._saves_every and any(trainer.global_step % n == 0 for n in self._saves_every))
-        ):
+        saves = self._timed_saves or any(trainer.global_step % n == 0 for n in self._saves_every)
+        if self._batches % READ_EVERY == 0 or saves:
             self._check(trainer, pl_module)
 
     def on_validation_start(self, trainer, pl_module) -> None:

@@ -252,8 +252,7 @@ def hydra_message(error: BaseException) -> str | None:
     cause = error.__cause__
     if not (isinstance(cause, ConfigKeyError | ConfigAttributeError) and cause.full_key):
         return " ".join(str(error).split())
-    parent = getattr(cause, "parent_node", None)
-    known = [str(k) for k in parent] if parent is not None else []
+    known = [str(k) for k in getattr(cause, "parent_node", None) or []]
     for override in sys.argv[1:]:
         key, _, option = override.partition("=")
         if key != cause.full_key:

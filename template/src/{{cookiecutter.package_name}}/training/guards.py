@@ -19,15 +19,13 @@ import torch
 EXPLODED = 100.0
 WINDOW = 50
 # Reading a loss on a GPU waits for the device: losses are read together every READ_EVERY steps,
-# before each validation and before any checkpoint (none of a broken model is written). On the CPU
-# reading is free: every step, so a NaN stops the run at once. Explosions are judged at the same
-# points on every device.
+# before each validation and before any checkpoint (none of a broken model is written); on the CPU,
+# free, every step (a NaN stops the run at once). Explosions are judged at the same points anywhere.
 READ_EVERY = 50
 
 
 class Diverged(RuntimeError):
-    def __init__(self, what: str, epoch: int, step: int, lr: float, nonfinite: bool = True) -> None:
-        self.epoch, self.step = epoch, step
+    def __init__(self, epoch: int, step: int, what: str, nonfinite: bool, lr: float) -> None:
         data = ", or the inputs/targets contain NaN or inf" if nonfinite else ""
         super().__init__(
             f"diverged at epoch {epoch} step {step}: {what}. The learning rate is probably too "
@@ -107,9 +105,8 @@ class StopOnDivergence(L.Callback):
         self._stop(pl_module, finding)
 
     def _stop(self, pl_module, finding: tuple[int, int, str, bool] | None) -> None:
-        if finding is not None:
-            epoch, step, what, nonfinite = finding
-            raise Diverged(what, epoch, step, getattr(pl_module, "lr", float("nan")), nonfinite)
+        if finding is not None:  # (epoch, step, what the loss did, whether it became NaN/inf)
+            raise Diverged(*finding, getattr(pl_module, "lr", float("nan")))
 
     def _read(self) -> tuple[int, int, str, bool] | None:
         """The pending losses, read at once (one wait for the device): the first NaN/inf."""

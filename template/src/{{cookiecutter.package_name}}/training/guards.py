@@ -67,10 +67,9 @@ class StopOnDivergence(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if loss is not None:
-            if not self._at_once:
-                self._pending.append((trainer.current_epoch, trainer.global_step, loss))
-            elif not self._take(value := float(loss)):
-                self._stop(pl_module, _nonfinite(trainer.current_epoch, trainer.global_step, value))
+            self._pending.append((trainer.current_epoch, trainer.global_step, loss))
+            if self._at_once:
+                self._stop(pl_module, self._read())
         # (counted the same in every process, also when a step returned no loss: see _check)
         self._batches += 1
         saves = self._timed_saves or any(trainer.global_step % n == 0 for n in self._saves_every)
@@ -114,7 +113,7 @@ class StopOnDivergence(L.Callback):
         values = torch.stack([torch.as_tensor(loss) for _, _, loss in pending]).tolist()
         for (epoch, step, _), value in zip(pending, values, strict=True):
             if not self._take(value):
-                return _nonfinite(epoch, step, value)
+                return epoch, step, f"the training loss became {value}", True
         return None
 
     def _take(self, value: float) -> bool:
@@ -143,10 +142,6 @@ class StopOnDivergence(L.Callback):
             f"steps), over {EXPLODED:g}x {self._limit[1]}"
         )
         return trainer.current_epoch, trainer.global_step, what, False
-
-
-def _nonfinite(epoch: int, step: int, value: float) -> tuple[int, int, str, bool]:
-    return epoch, step, f"the training loss became {value}", True
 
 
 class Interruption(L.Callback):

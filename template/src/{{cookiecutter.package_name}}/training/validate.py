@@ -89,7 +89,6 @@ def _epochs(cfg: DictConfig) -> str | None:
 
 
 def _task_options(cfg: DictConfig) -> str | None:
-    """The task's own options, checked by the task (``Task.validate_options``)."""
     target = _get(cfg, "task._target_")
     if not isinstance(target, str):
         return None

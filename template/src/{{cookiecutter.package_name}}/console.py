@@ -1,6 +1,5 @@
-"""What the user reads in the terminal: a few lines at start (what runs, where its folder is), the
-whole config with ``print_config=true``, and the summary at the end (the last screen of a run is
-its result and verdict)."""
+"""What the user reads in the terminal: what runs and where at start, the config with
+``print_config=true``, the summary at the end (a run's last screen is its result and verdict)."""
 
 from __future__ import annotations
 
@@ -63,8 +62,7 @@ def print_config(cfg: DictConfig) -> None:
 
 
 def print_summary(summary) -> None:
-    """The end-of-run report: each section's own one-line ``message``, printed as is (this knows
-    nothing about tasks or metrics); the error line goes to stderr."""
+    """Each section's own one-line ``message``, as is (this knows nothing of tasks or metrics)."""
     s = summary if isinstance(summary, dict) else summary.to_dict()
     colour = COLOURS.get(s["status"], "red")
     lines = [
@@ -74,12 +72,9 @@ def print_summary(summary) -> None:
     data, model, task = s.get("data") or {}, s.get("model") or {}, s.get("task") or {}
     if data:
         sizes = ", ".join(f"{k} {v}" for k, v in data["sizes"].items())
-        skipped = (
-            f", {data['skipped_files']} items skipped (unreadable or bad: skipped_files.txt)"
-            if data.get("skipped_files")
-            else ""
-        )
-        lines.append(f"data   {data['name']}: {sizes} (fraction {data['fraction']}){skipped}")
+        skipped = data.get("skipped_files")
+        bad = f", {skipped} items skipped (unreadable or bad: skipped_files.txt)" if skipped else ""
+        lines.append(f"data   {data['name']}: {sizes} (fraction {data['fraction']}){bad}")
         # what the data module decided for the user (an image size, a given split, ...), said once
         lines += [f"       [dim]{escape(note)}[/dim]" for note in data.get("notes", [])]
     if task:
@@ -131,9 +126,8 @@ def print_summary(summary) -> None:
 
 
 def runnable(advice: str, output_dir: str, checkpoint: str | None = None) -> str:
-    """``advice`` with this run's folder in its commands (relative when under the current folder,
-    quoted for the shell). ``ckpt_path`` is ``checkpoint`` when the folder holds no checkpoints/
-    (an eval run; a cross-validation run, whose models are in its fold folders)."""
+    """``advice`` with this run's folder in its commands; ``ckpt_path`` is ``checkpoint`` when the
+    folder holds no checkpoints/ (an eval run; a cross-validation run's are in its fold folders)."""
 
     def shown(path: str) -> str:
         relative = os.path.relpath(path)

@@ -1,8 +1,5 @@
-"""The one place where known third-party noise is silenced, and one slow import kept lazy.
-
-Only messages that say nothing about *this* project's code are filtered. Import this module
-before Lightning (the tests apply ``silence()`` to every test as well).
-"""
+"""The one place where known third-party noise (nothing about *this* project's code) is silenced,
+and one slow import kept lazy. Import it before Lightning (the tests apply ``silence()`` too)."""
 
 import importlib.util
 import logging
@@ -44,14 +41,11 @@ def silence() -> None:
 
 
 def keep_transformers_lazy() -> None:
-    """torchmetrics imports transformers at start whenever it is installed (for metrics this
-    project does not use): 1.5 CPU seconds on every start. It decides by the flags of
-    ``torchmetrics.utilities.imports``, which imports nothing of torchmetrics: loaded first with
-    those flags off, it leaves the import to the models that need it (``models/hf_text.py``)."""
-    if "torchmetrics" in sys.modules:
-        return
+    """torchmetrics imports transformers whenever installed (for metrics unused here): 1.5 CPU s
+    every start. It decides by the flags of ``torchmetrics.utilities.imports``, which imports none
+    of torchmetrics: loaded first with them off, it leaves the import to ``models/hf_text.py``."""
     package = importlib.util.find_spec("torchmetrics")  # (finds it without running it)
-    if package is None or not package.submodule_search_locations:
+    if "torchmetrics" in sys.modules or package is None or not package.submodule_search_locations:
         return
     path = Path(package.submodule_search_locations[0]) / "utilities" / "imports.py"
     spec = importlib.util.spec_from_file_location("torchmetrics.utilities.imports", path)

@@ -1,7 +1,6 @@
-"""The configs of a format-1 checkpoint (training/checkpoints.py) in today's form (``_target_`` +
-``_partial_``). It kept the model as ``{"name": "cnn", ...}`` (``zoo: timm`` for the libraries'),
-the scheduler as ``{"name": "one_cycle", ...}``, the optimizer without ``_partial_`` and the
-data's facts as a dict matched to builder parameters by name."""
+"""A format-1 checkpoint's configs in today's form (``_target_`` + ``_partial_``): it kept the model
+as ``{"name": "cnn", ...}`` (``zoo: timm`` for the libraries'), the scheduler as ``{"name":
+"one_cycle", ...}``, the optimizer without ``_partial_`` and the data's facts as a dict."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ _OPTIM = __package__.rsplit(".", 1)[0] + ".training.optim"  # where the schedule
 
 
 def configs_from_format1(hparams: dict) -> dict:
-    """``hparams`` with ``model``, ``optimizer``, ``scheduler`` and ``inputs`` in today's form."""
     model = dict(hparams["model"])
     library = model.pop("zoo", None)  # timm / torchvision / hf_text: ``name`` is the library's
     scheduler = dict(hparams["scheduler"])
@@ -27,8 +25,7 @@ def configs_from_format1(hparams: dict) -> dict:
 
 
 def facts_from_input_info(info: dict) -> InputFacts:
-    """The typed facts of a format-1 facts dict (the former ``input_info()``), told apart by their
-    keys (this project's input kinds only)."""
+    """The former ``input_info()``'s dict as typed facts, told apart by its keys."""
     shape = tuple(info["shape"]) if "shape" in info else None
 {%- if "text" in cookiecutter.__tasks.split(",") %}
     if "vocab_size" in info:

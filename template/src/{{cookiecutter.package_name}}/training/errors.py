@@ -1,12 +1,6 @@
-"""How every command (train, eval, predict, export, serve, clean, sweeps) ends on an error.
-
-A user's mistake (a bad checkpoint or value, no GPU for ``trainer=gpu``, an unwritable outputs
-folder, a missing extra, an unknown option or key) ends with one line ``error: ...`` saying what
-to do, and exit status 2; anything else is a bug and keeps its traceback. A command that failed
-before writing anything leaves no empty run folder. Every script ends in ``cli(main)``, which also
-shows Hydra's own errors (raised while composing, before ``main``) this way. No torch/Lightning
-imports here: ``OutputCheck`` is a Hydra callback, loaded at start-up.
-"""
+"""How every command ends on an error: a user's mistake as one line ``error: ...`` saying what to
+do and exit status 2, a bug with its traceback; a command that failed before writing anything
+leaves no run folder. No torch/Lightning imports: ``OutputCheck`` is loaded at Hydra's start-up."""
 
 from __future__ import annotations
 
@@ -14,6 +8,7 @@ import difflib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable, Iterable
@@ -166,7 +161,11 @@ def comes_with(what: str, answer: str, name: str, group: str = "", task: str = "
 
 def user_message(error: BaseException) -> str | None:
     """The one-line message for an error the user can fix; None for anything else (a bug)."""
-    for cause in _chain(error):
+    causes: list[BaseException] = []  # (Hydra wraps the errors of _target_s it instantiates)
+    while error is not None and error not in causes:
+        causes.append(error)
+        error = error.__cause__ or error.__context__
+    for cause in causes:
         if type(cause).__name__ == "ShapeError":  # training/shape_check.py: model vs data
             return f"shape check failed: {cause}"
         if getattr(cause, "user_error", False):  # ConfigError, CheckpointError, ...
@@ -203,24 +202,13 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
-def _chain(error: BaseException) -> list[BaseException]:
-    """The error and its causes (Hydra wraps the errors of ``_target_``s it instantiates)."""
-    seen: list[BaseException] = []
-    while error is not None and error not in seen:
-        seen.append(error)
-        error = error.__cause__ or error.__context__
-    return seen
-
-
 def missing_extra(module: str | None) -> str | None:
-    """The extra that installs ``module`` (None: not an optional dependency)."""
     name = f"{module or ''}."
     return next((e for prefix, e in EXTRAS.items() if name.startswith(f"{prefix}.")), None)
 
 
 def cli(main: Callable[[], Any]) -> None:
-    """Run a ``@hydra.main`` function; Hydra's own errors (``model=nope``, a misspelt key, an
-    unparsable override) end as one line with exit status 2, like every other mistake."""
+    """Run a ``@hydra.main`` function: Hydra's own errors (``model=nope``) end as one line too."""
     # Hydra prints its errors itself unless HYDRA_FULL_ERROR is set; set, they reach us
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")
     try:
@@ -264,8 +252,7 @@ def hydra_message(error: BaseException) -> str | None:
     cause = error.__cause__
     if not (isinstance(cause, ConfigKeyError | ConfigAttributeError) and cause.full_key):
         return " ".join(str(error).split())
-    parent = getattr(cause, "parent_node", None)
-    known = [str(k) for k in parent] if parent is not None else []
+    known = [str(k) for k in getattr(cause, "parent_node", None) or []]
     for override in sys.argv[1:]:
         key, _, option = override.partition("=")
         if key != cause.full_key:
@@ -295,8 +282,8 @@ def _did_you_mean(word: str, choices: Iterable[str], prefix: str = "") -> str:
 def run_command(
     job: Callable[[], Any], cfg: DictConfig | None = None, keep_empty_run_dir: bool = True
 ) -> Any:
-    """``job()``; a user error -> one line on stderr and exit 2. A failed command (or any, with
-    ``keep_empty_run_dir=False``) that wrote nothing but Hydra's files removes its run folder."""
+    """``job()``; a failed command (or any, ``keep_empty_run_dir=False``) that wrote nothing but
+    Hydra's files removes its run folder."""
     if HydraConfig.initialized():
         run_dir = Path(HydraConfig.get().runtime.output_dir)
     else:
@@ -323,7 +310,7 @@ def run_command(
 def _remove_if_empty(run_dir: Path | None) -> None:
     if run_dir is None or not run_dir.is_dir():
         return
-    if not all(p.name in HYDRA_FILES or p.name.endswith(".log") for p in run_dir.iterdir()):
+    if any(p.name not in HYDRA_FILES and not p.name.endswith(".log") for p in run_dir.iterdir()):
         return
     shutil.rmtree(run_dir, ignore_errors=True)
     # and the folders Hydra made for it (outputs/eval/), when nothing else is in them
@@ -364,11 +351,9 @@ def reject_unknown_keys(
             for group in entry:
                 known.add(str(group).split("@", 1)[0].split("/", 1)[0].replace("override ", ""))
     known.discard("_self_")
-    unknown = []
-    for override in overrides:
-        key = override.lstrip("+~").split("=", 1)[0].split("@", 1)[0]
-        if key.split(".", 1)[0].split("/", 1)[0] not in (*known, "hydra", ""):
-            unknown.append(override)
+    accepted = (*known, "hydra", "")
+    # an override's top-level key: what comes before its first =, @, . or /
+    unknown = [o for o in overrides if re.split("[=@./]", o.lstrip("+~"))[0] not in accepted]
     if unknown:
         raise ConfigError(
             f"{', '.join(unknown)}: {primary_config.stem}.py has no such setting; it accepts "
@@ -377,8 +362,7 @@ def reject_unknown_keys(
 
 
 def drop_unset(cfg: DictConfig, key: str) -> None:
-    """Settings listed as null only so that ``key.<name>=`` works without ``+``: removed, so what
-    is passed on holds only what the user set."""
+    """Drop the nulls listed only so that ``key.<name>=`` works without ``+``."""
     node = cfg.get(key)
     if node is not None:
         values = OmegaConf.to_container(node, resolve=True)
@@ -387,9 +371,8 @@ def drop_unset(cfg: DictConfig, key: str) -> None:
 
 
 class OutputCheck(Callback):
-    """Before Hydra creates the run folder: a clear message when it cannot (read-only outputs)
-    instead of a traceback from ``mkdir``, and a refusal to run in a folder that already holds a
-    run (two runs in one ``hydra.run.dir`` mix files; the second crashes on the first's logs)."""
+    """Before Hydra creates the run folder: one line instead of ``mkdir``'s traceback, and no run
+    in a folder holding one (two runs in one folder mix files; the second crashes on its logs)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config, "hydra.run.dir")
@@ -406,31 +389,28 @@ class OutputCheck(Callback):
 
 
 def used_folder_problem(folder: Path, key: str, config: DictConfig) -> str | None:
-    """Why ``folder`` cannot take a new run: it holds another's results (None: it can). DDP's other
-    processes join rank 0's folder on purpose (Lightning sets their LOCAL_RANK)
-{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}, and a resumed run
-    may continue in its own folder (training/resume.py)."""
-{%- else %}."""
-{%- endif %}
+    """Why ``folder`` cannot take a new run: it holds another's results (None: it can)."""
+    # DDP's other processes join rank 0's folder on purpose (Lightning sets their LOCAL_RANK)
     if os.environ.get("LOCAL_RANK", "0") != "0" or not folder.is_dir():
         return None
     found = next((p for pattern in RUN_RESULTS for p in folder.glob(pattern)), None)
     if found is None:
         return None
-    message = (
-        f"{key}={folder} already holds a run ({found.relative_to(folder)}): each run gets a "
-        f"folder of its own; leave {key} to its default or choose a new folder"
-    )
 {%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
+    # a resumed run may continue in its own folder (training/resume.py)
     resumed = OmegaConf.select(config, "ckpt_path", default=None)
     if resumed and str(resumed) != "last":
         resumed_path = Path(str(resumed)).expanduser().absolute()
         if resumed_path == folder.absolute() or folder.absolute() in resumed_path.parents:
             return None
-    return f"{message} (to continue that run: ckpt_path={folder})"
-{%- else %}
-    return message
 {%- endif %}
+    return (
+        f"{key}={folder} already holds a run ({found.relative_to(folder)}): each run gets a "
+        f"folder of its own; leave {key} to its default or choose a new folder"
+{%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
+        f" (to continue that run: ckpt_path={folder})"
+{%- endif %}
+    )
 
 
 def output_problem(folder: Path) -> str | None:
@@ -439,13 +419,9 @@ def output_problem(folder: Path) -> str | None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        return (
-            f"cannot create the run folder {folder}: {existing} is not a folder; choose "
-            "another with hydra.run.dir=<writable folder>"
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return (
-            f"cannot create the run folder {folder}: {existing} is read-only; run where "
-            "you can write, or choose another with hydra.run.dir=<writable folder>"
-        )
-    return None
+        problem = f"{existing} is not a folder; choose another"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{existing} is read-only; run where you can write, or choose another"
+    else:
+        return None
+    return f"cannot create the run folder {folder}: {problem} with hydra.run.dir=<writable folder>"

@@ -1,10 +1,8 @@
 """Guards that let a run end honestly (summary.py turns what they saw into the outcome).
 
-``StopOnDivergence``: a NaN/inf training or validation loss (the latter catches weights broken on
-an epoch's last step), or a finite training loss that explodes, raises ``Diverged`` before any
-checkpoint of that model is written; the run ends ``diverged``. Without it training went on with
-NaN weights, a NaN model could be saved as "best" and the verdict advised a higher learning rate.
-"""
+``StopOnDivergence`` raises ``Diverged`` on a NaN/inf training or validation loss (weights broken
+on an epoch's last step) or an exploding one, before a checkpoint of that model is written. Without
+it a NaN model could be saved as "best" and the verdict advised a higher learning rate."""
 
 from __future__ import annotations
 
@@ -21,18 +19,13 @@ import torch
 EXPLODED = 100.0
 WINDOW = 50
 # Reading a loss on a GPU waits for the device: losses are read together every READ_EVERY steps,
-# before each validation and before any checkpoint (none of a broken model is written). On the CPU
-# reading is free: every step, so a NaN stops the run at once. Explosions are judged at the same
-# points on every device.
+# before each validation and before any checkpoint (none of a broken model is written); on the CPU,
+# free, every step (a NaN stops the run at once). Explosions are judged at the same points anywhere.
 READ_EVERY = 50
 
 
 class Diverged(RuntimeError):
-    """``what`` the loss did ("the training loss became nan"); ``nonfinite``: NaN/inf, which bad
-    inputs can also cause."""
-
-    def __init__(self, what: str, epoch: int, step: int, lr: float, nonfinite: bool = True) -> None:
-        self.epoch, self.step = epoch, step
+    def __init__(self, epoch: int, step: int, what: str, nonfinite: bool, lr: float) -> None:
         data = ", or the inputs/targets contain NaN or inf" if nonfinite else ""
         super().__init__(
             f"diverged at epoch {epoch} step {step}: {what}. The learning rate is probably too "
@@ -74,17 +67,13 @@ class StopOnDivergence(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if loss is not None:
-            if not self._at_once:
-                self._pending.append((trainer.current_epoch, trainer.global_step, loss))
-            elif not self._take(value := float(loss)):
-                self._stop(pl_module, _nonfinite(trainer.current_epoch, trainer.global_step, value))
+            self._pending.append((trainer.current_epoch, trainer.global_step, loss))
+            if self._at_once:
+                self._stop(pl_module, self._read())
         # (counted the same in every process, also when a step returned no loss: see _check)
         self._batches += 1
-        if (
-            self._batches % READ_EVERY == 0
-            or self._timed_saves
-            or (self._saves_every and any(trainer.global_step % n == 0 for n in self._saves_every))
-        ):
+        saves = self._timed_saves or any(trainer.global_step % n == 0 for n in self._saves_every)
+        if self._batches % READ_EVERY == 0 or saves:
             self._check(trainer, pl_module)
 
     def on_validation_start(self, trainer, pl_module) -> None:
@@ -94,8 +83,7 @@ class StopOnDivergence(L.Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self._check(trainer, pl_module)
 
-    def on_train_end(self, trainer, pl_module) -> None:
-        self._check(trainer, pl_module)  # (a run stopped within an epoch)
+    on_train_end = on_train_epoch_end  # (a run stopped within an epoch)
 
     def on_validation_end(self, trainer, pl_module) -> None:
         # Lightning runs checkpoint callbacks last: this check comes before a broken model is kept
@@ -105,8 +93,7 @@ class StopOnDivergence(L.Callback):
             self._stop(pl_module, (trainer.current_epoch, trainer.global_step, what, True))
 
     def _check(self, trainer, pl_module) -> None:
-        """Read the pending losses and apply the explosion rule, at the same steps on every
-        device: where a run runs does not decide whether it diverged."""
+        """Read the pending losses, apply the explosion rule: at the same steps on every device."""
         finding = (self._read() if self._pending else None) or self._exploded(trainer)
         # with several processes all stop together, or the others wait for this one forever
         if trainer.world_size > 1 and trainer.strategy.reduce_boolean_decision(
@@ -117,9 +104,8 @@ class StopOnDivergence(L.Callback):
         self._stop(pl_module, finding)
 
     def _stop(self, pl_module, finding: tuple[int, int, str, bool] | None) -> None:
-        if finding is not None:
-            epoch, step, what, nonfinite = finding
-            raise Diverged(what, epoch, step, getattr(pl_module, "lr", float("nan")), nonfinite)
+        if finding is not None:  # (epoch, step, what the loss did, whether it became NaN/inf)
+            raise Diverged(*finding, getattr(pl_module, "lr", float("nan")))
 
     def _read(self) -> tuple[int, int, str, bool] | None:
         """The pending losses, read at once (one wait for the device): the first NaN/inf."""
@@ -127,7 +113,7 @@ class StopOnDivergence(L.Callback):
         values = torch.stack([torch.as_tensor(loss) for _, _, loss in pending]).tolist()
         for (epoch, step, _), value in zip(pending, values, strict=True):
             if not self._take(value):
-                return _nonfinite(epoch, step, value)
+                return epoch, step, f"the training loss became {value}", True
         return None
 
     def _take(self, value: float) -> bool:
@@ -156,10 +142,6 @@ class StopOnDivergence(L.Callback):
             f"steps), over {EXPLODED:g}x {self._limit[1]}"
         )
         return trainer.current_epoch, trainer.global_step, what, False
-
-
-def _nonfinite(epoch: int, step: int, value: float) -> tuple[int, int, str, bool]:
-    return epoch, step, f"the training loss became {value}", True
 
 
 class Interruption(L.Callback):

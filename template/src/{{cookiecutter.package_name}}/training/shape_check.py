@@ -1,7 +1,5 @@
-"""Shape check: one real batch through the model before training, not a stack trace minutes into
-a run. Forward hooks record each layer's shapes, so a failing layer is named with its inputs; then
-the task checks output and targets in its own terms.
-"""
+"""One real batch through the model before training, not a stack trace minutes into a run: forward
+hooks name a failing layer with its inputs, then the task checks output and targets in its terms."""
 
 from __future__ import annotations
 
@@ -10,9 +8,7 @@ from torch import nn
 
 
 class ShapeError(ValueError):
-    """A readable shape mismatch (printed as one line, exit status 2)."""
-
-    user_error = True
+    user_error = True  # one line, exit status 2 (training/errors.py)
 
 
 def describe_shapes(value) -> str:
@@ -24,10 +20,10 @@ def describe_shapes(value) -> str:
 
 
 def check_shapes(task_module, batch, size_settings: str = "") -> dict:
-    """Forward one batch (eval mode, no gradients); raise ``ShapeError`` on a mismatch, then run the
-    task's ``check_output``. ``size_settings``: what decides an item's size, named when it fails."""
+    """``size_settings``: what decides an item's size, named when the model fails."""
     model = task_module.model
     inputs, targets = batch
+    given = describe_shapes(inputs)
     trace: list[tuple[str, str, str]] = []  # (layer, input shapes, output shapes)
     running: list[tuple[str, nn.Module, str]] = []
     hooks = []
@@ -51,28 +47,20 @@ def check_shapes(task_module, batch, size_settings: str = "") -> dict:
     except RuntimeError as error:
         torch_says = (str(error).strip() or type(error).__name__).splitlines()[0]
         if not running:
-            raise ShapeError(
-                f"the model fails on a batch of shape {describe_shapes(inputs)}: {torch_says}"
-            ) from None
+            raise ShapeError(f"the model fails on a batch of shape {given}: {torch_says}") from None
         name, module, shapes = running[-1]
         before = f" (the layer before, '{trace[-1][0]}', output {trace[-1][2]})" if trace else ""
         settings = f" ({size_settings})" if size_settings else ""
         raise ShapeError(
-            f"shape mismatch in layer '{name}' = {module}: it got input {shapes}{before}; "
-            f"torch says: {torch_says}. Input batch: {describe_shapes(inputs)}. Check that "
-            f"the model's input size matches the data{settings} and the layer sizes in "
-            "configs/model/."
+            f"shape mismatch in layer '{name}' = {module}: it got input {shapes}{before}; torch "
+            f"says: {torch_says}. Input batch: {given}. Check that the model's input size matches "
+            f"the data{settings} and the layer sizes in configs/model/."
         ) from None
     finally:
         for hook in hooks:
             hook.remove()
         model.train(was_training)
     task_module.task.check_output(inputs, targets, output)
-    shapes = f"{describe_shapes(inputs)} -> {describe_shapes(output)}"
-    return {
-        "passed": True,
-        "input": describe_shapes(inputs),
-        "output": describe_shapes(output),
-        "layers": len(trace),
-        "message": f"shape check passed: {shapes} through {len(trace)} layers",
-    }
+    out, layers = describe_shapes(output), len(trace)
+    message = f"shape check passed: {given} -> {out} through {layers} layers"
+    return {"passed": True, "input": given, "output": out, "layers": layers, "message": message}

@@ -1,9 +1,6 @@
-"""Check a run's settings before anything is built: a wrong value is named with its allowed range.
-
-Without this, ``optimizer.lr=-1`` trains (and the verdict advises raising the rate),
-``trainer.max_epochs=0`` "completes" with an untrained model, and ``optimizer.lr=abc`` ends in a
-TypeError deep inside torch that names no key.
-"""
+"""Check a run's settings before anything is built, naming a wrong value with its allowed range:
+unchecked, ``optimizer.lr=-1`` trains (the verdict advising a higher rate), ``trainer.max_epochs=0``
+"completes" untrained, and ``optimizer.lr=abc`` ends in a TypeError deep in torch naming no key."""
 
 from __future__ import annotations
 
@@ -18,13 +15,10 @@ _ABSENT = object()
 
 
 class ConfigError(ValueError):
-    """One or more settings out of range; the message names each key and what it accepts."""
-
-    user_error = True  # one line, exit status 2 (training/summary.py)
+    user_error = True  # one line, exit status 2 (training/errors.py)
 
 
 def validate_config(cfg: DictConfig) -> None:
-    """Raise ``ConfigError`` listing every setting of ``cfg`` that is out of range."""
     if problems := [problem for check in _CHECKS if (problem := check(cfg))]:
         raise ConfigError("; ".join(problems))
 
@@ -36,22 +30,16 @@ def _get(cfg: DictConfig, key: str) -> Any:
         return _ABSENT
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _is(value: Any, kind: type) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool)  # (True is an int)
 
 
 def _number(key: str, minimum: float, maximum: float | None = None, include_minimum: bool = True):
-    """A check that ``key``, when set, is a finite number in [minimum, maximum]."""
-
     def check(cfg: DictConfig) -> str | None:
         value = _get(cfg, key)
         if value is _ABSENT or value is None:
             return None
-        if not _is_number(value):
+        if not _is(value, int | float):
             return f"{key} must be a number, got {value!r}"
         low = ">=" if include_minimum else ">"
         allowed = f"{low} {minimum:g}" + (f" and <= {maximum:g}" if maximum is not None else "")
@@ -63,37 +51,34 @@ def _number(key: str, minimum: float, maximum: float | None = None, include_mini
     return check
 
 
-def _integer(key: str, minimum: int):
+def _integer(key: str, minimum: float, allowed: str = ""):
     def check(cfg: DictConfig) -> str | None:
         value = _get(cfg, key)
-        if value is _ABSENT or value is None or (_is_int(value) and value >= minimum):
+        if value is _ABSENT or value is None or (_is(value, int) and value >= minimum):
             return None
-        return f"{key} must be an integer >= {minimum}, got {value!r}"
+        return f"{key} must be {allowed or f'an integer >= {minimum}'}, got {value!r}"
 
     return check
 
 
 def _learning_rate(cfg: DictConfig) -> str | None:
     value = _get(cfg, "optimizer.lr")
-    if value is _ABSENT:
-        return None
-    if not _is_number(value):
+    if value is _ABSENT or (_is(value, int | float) and math.isfinite(value) and value >= 0):
+        return None  # 0 is allowed on purpose: the overfit check's own test trains with lr=0
+    if not _is(value, int | float):
         return f"optimizer.lr must be a number, got {value!r}"
-    # 0 is allowed on purpose: the overfit check's own test trains with lr=0 to see it fail
-    if not math.isfinite(value) or value < 0:
-        return f"optimizer.lr must be a number >= 0 (e.g. 3e-3), got {value!r}"
-    return None
+    return f"optimizer.lr must be a number >= 0 (e.g. 3e-3), got {value!r}"
 
 
 def _epochs(cfg: DictConfig) -> str | None:
     epochs, steps = _get(cfg, "trainer.max_epochs"), _get(cfg, "trainer.max_steps")
     if epochs is _ABSENT:
         return None
-    if steps not in (_ABSENT, None) and (not _is_int(steps) or (steps < 1 and steps != -1)):
+    if steps not in (_ABSENT, None) and (not _is(steps, int) or (steps < 1 and steps != -1)):
         return f"trainer.max_steps must be an integer >= 1 or -1 (no limit), got {steps!r}"
-    if epochs is not None and not _is_int(epochs):
+    if epochs is not None and not _is(epochs, int):
         return f"trainer.max_epochs must be an integer >= 1, got {epochs!r}"
-    if epochs in (None, -1) and _is_int(steps) and steps > 0:
+    if epochs in (None, -1) and _is(steps, int) and steps > 0:
         return None
     if epochs is None or epochs < 1:
         return (
@@ -103,15 +88,7 @@ def _epochs(cfg: DictConfig) -> str | None:
     return None
 
 
-def _seed(cfg: DictConfig) -> str | None:
-    value = _get(cfg, "seed")
-    if value is _ABSENT or value is None or _is_int(value):
-        return None
-    return f"seed must be an integer or null (no seeding), got {value!r}"
-
-
 def _task_options(cfg: DictConfig) -> str | None:
-    """The task's own options, checked by the task (``Task.validate_options``)."""
     target = _get(cfg, "task._target_")
     if not isinstance(target, str):
         return None
@@ -121,8 +98,7 @@ def _task_options(cfg: DictConfig) -> str | None:
         task_class = get_class(target)
     except Exception:  # an unknown task: building it names the problem
         return None
-    values = {key: _get(cfg, f"task.{key}") for key in cfg.task}
-    options = {key: value for key, value in values.items() if value is not _ABSENT}
+    options = {key: v for key in cfg.task if (v := _get(cfg, f"task.{key}")) is not _ABSENT}
     return "; ".join(task_class.validate_options(options)) or None
 
 
@@ -165,7 +141,6 @@ def _lr_find(cfg: DictConfig) -> str | None:
 
 
 def _ckpt_path(cfg: DictConfig) -> str | None:
-    """Resuming (training/resume.py) comes with the resume feature."""
     value = _get(cfg, "ckpt_path")
     if value in (_ABSENT, None, ""):
         return None
@@ -178,8 +153,7 @@ def _decisions(cfg: DictConfig) -> str | None:
 
 
 def without_clean() -> str | None:
-    """A review's decisions (``data.decisions``) come with the clean feature: how to add it (None:
-    it is here)."""
+    """How to add the clean feature that ``data.decisions`` (a review's) comes with (None: here)."""
     return feature_missing("data.decisions", "data.decisions (clean.py's review)", "clean")
 
 
@@ -187,7 +161,7 @@ _CHECKS = (
     _learning_rate,
     _number("optimizer.weight_decay", 0),
     _epochs,
-    _seed,
+    _integer("seed", -math.inf, "an integer or null (no seeding)"),
     _integer("data.batch_size", 1),
     _integer("data.num_workers", 0),
     _number("data.fraction", 0, 1, include_minimum=False),

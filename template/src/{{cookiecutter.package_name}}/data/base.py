@@ -1,11 +1,8 @@
-"""One DataModule base for every data set: it owns the seeded split (``split.py``), the
-``fraction``, the overfit batches, augmentation and ``classes``; a data set only loads its items
-(``load``), and what one item is belongs to ``self.input`` (``inputs/``).
-
-Data read from files names each item (``item_keys``): the checkpoint keeps the split by name, so
-new items are left out and gone ones counted (``split_changes``) rather than val/test items
-silently moving into training when the folder changes.
-"""
+"""One DataModule base for every data set: it owns the seeded split, the ``fraction``, the
+overfit batches, augmentation and ``classes``; a data set only loads its items (``load``), and what
+one item is belongs to ``self.input`` (``inputs/``). Data read from files names each item
+(``item_keys``): the checkpoint keeps the split by name, so new items are left out and gone ones
+counted (``split_changes``) rather than val/test items silently moving into training."""
 
 from __future__ import annotations
 
@@ -430,11 +427,9 @@ class DataModule(L.LightningDataModule):
 
     def _overfit_indices(self) -> list[int]:
         """The first ``overfit_batches`` batches of a seeded shuffle of the training split."""
+        train, count = self.indices["train"], self.hparams.overfit_batches * self.batch_size
         generator = torch.Generator().manual_seed(self.hparams.split_seed)
-        train = self.indices["train"]
-        order = torch.randperm(len(train), generator=generator).tolist()
-        count = min(len(train), self.hparams.overfit_batches * self.batch_size)
-        return [train[i] for i in order[:count]]
+        return [train[i] for i in torch.randperm(len(train), generator=generator)[:count].tolist()]
 
     def overfit_batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The fixed overfit batches, once each, as the model sees them."""
@@ -473,20 +468,15 @@ class DataModule(L.LightningDataModule):
             # batch_size=None: each sampled "item" is a whole batch of indices, fetched at once
             batches = torch.utils.data.TensorDataset(data.inputs, data.targets)
             return DataLoader(batches, sampler=sampler, batch_size=None)
-        transform = self.item_transform(train=augment)
+        transform, workers = self.item_transform(train=augment), self.hparams.num_workers
         # page-locked memory: worker batches reach a GPU faster
-        workers = {"num_workers": self.hparams.num_workers, "pin_memory": torch.cuda.is_available()}
+        options = {"num_workers": workers, "pin_memory": torch.cuda.is_available()}
         if batch_sampler:  # fixed batches, kept as they are (not re-chunked)
             everything = ItemSubset(data.inputs, range(len(data.targets)), transform)
-            return DataLoader(everything, batch_sampler=indices, **workers)
-        return DataLoader(
-            ItemSubset(data.inputs, indices, transform),
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            drop_last=lone,
-            persistent_workers=self.hparams.num_workers > 0,
-            **workers,
-        )
+            return DataLoader(everything, batch_sampler=indices, **options)
+        items = ItemSubset(data.inputs, indices, transform)
+        options |= {"shuffle": shuffle, "drop_last": lone, "persistent_workers": workers > 0}
+        return DataLoader(items, batch_size=self.batch_size, **options)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         """Training batches of tensors augmented on the device by the input (files: per item, in

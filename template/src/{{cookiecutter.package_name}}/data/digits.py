@@ -1,12 +1,10 @@
 {%- set tasks = cookiecutter.__tasks.split(",") -%}
 {%- set multilabel, regression, segmentation = "multilabel" in tasks, "regression" in tasks, "segmentation" in tasks -%}
-"""scikit-learn's handwritten digits: 1797 grey 8x8 images shipped inside the package (no
-download), held in memory as one tensor; ``target_kind`` says what the targets are (one data
-config each, ``NAMES``): ``class`` (``data=digits``), the digit, 10 classes.
-{%- if multilabel or regression or segmentation %} The other kinds are
-built by the method of their name below.
-{%- endif %}
-"""
+"""scikit-learn's handwritten digits: 1797 grey 8x8 images shipped inside the package, held in
+memory as one tensor; ``target_kind`` says what the targets are (``class``: the digit).
+{%- if multilabel or regression or segmentation %}
+The other kinds are built by the method of their name below.
+{%- endif %}"""
 
 import gzip
 import importlib.util
@@ -39,9 +37,8 @@ NAMES = {
 
 
 def load_digit_images() -> tuple[torch.Tensor, torch.Tensor]:
-    """``(images (N, 1, 8, 8) in [0, 1], labels (N,))``, read straight from the CSV file
-    scikit-learn ships: importing ``sklearn.datasets`` pulls in SciPy and pandas, about two
-    seconds at every start. ``load_digits`` if a release moves the file."""
+    """Read straight from the CSV file scikit-learn ships: importing ``sklearn.datasets`` pulls in
+    SciPy and pandas, about two seconds at every start (``load_digits`` if a release moves it)."""
     spec = importlib.util.find_spec("sklearn")
     roots = spec.submodule_search_locations if spec else None
     path = Path(roots[0], "datasets", "data", "digits.csv.gz") if roots else None

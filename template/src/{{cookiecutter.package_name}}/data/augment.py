@@ -73,9 +73,8 @@ def _theta(p: dict, n: int, device) -> torch.Tensor:
     zoom = low + torch.rand(n, device=device) * (high - low)
     shift = (torch.rand(n, 2, device=device) * 2 - 1) * 2 * p["shift"]  # grid units span 2
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    return torch.stack(
-        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
-    )
+    rows = [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)]
+    return torch.stack(rows, 1)
 
 
 def _erase(images: torch.Tensor, probability: float) -> torch.Tensor:

@@ -123,7 +123,9 @@ class DataModule(L.LightningDataModule):
             raise ConfigError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
         # plain values, so a checkpoint rebuilds the same split (run.py logs the whole config)
         self.save_hyperparameters(logger=False)
+{%- if "clean" in cookiecutter.__features.split(",") %}
         self.hparams["decisions"] = decisions  # what the file said: eval and predict need no file
+{%- endif %}
         # the config's input (a dict, or built by hydra's recursive instantiate), else the source's
         spec = input or self.default_input
         self.input: Input = spec if isinstance(spec, Input) else build_input(spec or {})
@@ -291,8 +293,7 @@ class DataModule(L.LightningDataModule):
     def state_dict(self) -> dict:
         """Which items each split holds, by name (file data only), and what the input learnt."""
         state = {"input": learnt} if (learnt := self.input.state_dict()) else {}
-        keys = self._loaded.item_keys if self._loaded is not None else None
-        if keys is not None:
+        if self._loaded is not None and (keys := self._loaded.item_keys) is not None:
             full = {**self.indices, "train": self._full_train}
             state["split_items"] = {split: [keys[i] for i in full[split]] for split in SPLITS}
         return state
@@ -337,7 +338,6 @@ class DataModule(L.LightningDataModule):
 
     @property
     def input_shape(self) -> list[int]:
-        """One item's shape as the model sees it: the input's facts, else the first item's."""
         if (shape := self.input_facts().shape) is not None:
             return list(shape)
         first = self.loaded.inputs[0]

@@ -120,10 +120,9 @@ class FolderDataModule(DataModule):
 
     def _listed_valid(self, keys: list[str]) -> list[int] | None:
         """The items the list file ``valid`` names; None without such a file."""
-        if not self.hparams.valid:
-            return None
-        listing = self.root / Path(self.hparams.valid).expanduser()  # (an absolute one as is)
-        if not listing.is_file():
+        valid = self.hparams.valid
+        listing = self.root / Path(valid).expanduser() if valid else None  # (absolute: as is)
+        if listing is None or not listing.is_file():
             return None
         position = {key: i for i, key in enumerate(keys)}
         lines = listing.read_text(encoding="utf-8-sig").splitlines()
@@ -145,8 +144,7 @@ class FolderDataModule(DataModule):
         return sorted({position[key] for key in wanted if key in position})
 
     def val_source(self) -> str:
-        layout = self._train_valid_layout()
-        if layout:
+        if layout := self._train_valid_layout():
             return f"the {layout[1].name}/ folder next to {layout[0].name}/"
         return f"the list {self.hparams.valid}"
 

@@ -20,7 +20,7 @@ from ..inputs.image import IMAGENET, ImageFileInput
 from .folder import FolderDataModule
 
 SIZE_SAMPLE = 64  # files measured for the size that follows the data
-# the options of their input (``ImageFileInput``), flat as users and old checkpoints name them
+# the image sources' settings, flat as users and old checkpoints name them (ImageFileInput's)
 IMAGE_SETTINGS = ("image_size", "channels", "mean", "std", "image_size_from")
 
 

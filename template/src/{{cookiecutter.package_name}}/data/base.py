@@ -1,8 +1,7 @@
 """One DataModule base for every data set: it owns the seeded split, the ``fraction``, the
-overfit batches, augmentation and ``classes``; a data set only loads its items (``load``), and what
-one item is belongs to ``self.input`` (``inputs/``). Data read from files names each item
-(``item_keys``): the checkpoint keeps the split by name, so new items are left out and gone ones
-counted (``split_changes``) rather than val/test items silently moving into training."""
+overfit batches, augmentation and ``classes``; a data set only loads its items (``load``). File
+data names each item (``item_keys``): a checkpoint keeps the split by name, so new items are left
+out and gone ones counted (``split_changes``) rather than val/test items moving into training."""
 
 from __future__ import annotations
 
@@ -27,10 +26,10 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class LoadedData:
-    """``inputs``: an ``(N, ...)`` tensor, or a ``Dataset`` of ``(input, target)``; ``item_keys``:
-    a stable name per item (a path under the data's root) for data that can change between runs."""
+    """``item_keys``: a stable name per item (a path under the data's root) for data that can
+    change between runs."""
 
-    inputs: torch.Tensor | Dataset
+    inputs: torch.Tensor | Dataset  # an (N, ...) tensor, or a Dataset of (input, target)
     targets: torch.Tensor
     target_names: list[str]
     val_indices: list[int] | None = None  # the data set's own validation items
@@ -532,8 +531,7 @@ def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
             "data.classes selects class labels: this data set's targets are not single class labels"
         )
     names = data.target_names
-    unknown = [c for c in classes if not 0 <= c < len(names)]
-    if unknown or not classes:
+    if not classes or any(not 0 <= c < len(names) for c in classes):
         raise ConfigError(f"data.classes={classes}: labels must be in 0..{len(names) - 1}")
     relabel = torch.full((len(names),), -1, dtype=torch.long)
     relabel[torch.as_tensor(classes)] = torch.arange(len(classes))

@@ -22,18 +22,16 @@ from ..training.validate import ConfigError
 from .base import DataModule, LoadedData
 
 # the data set's name (summary.json, messages) for each kind of targets it gives
-NAMES = {
-    "class": "digits",
+NAMES = {"class": "digits"}
 {%- if multilabel %}
-    "multilabel": "digits_multilabel",
+NAMES["multilabel"] = "digits_multilabel"
 {%- endif %}
 {%- if regression %}
-    "continuous": "digits_regression",
+NAMES["continuous"] = "digits_regression"
 {%- endif %}
 {%- if segmentation %}
-    "mask": "digits_segmentation",
+NAMES["mask"] = "digits_segmentation"
 {%- endif %}
-}
 
 
 def load_digit_images() -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,6 +54,7 @@ def load_digit_images() -> tuple[torch.Tensor, torch.Tensor]:
 
 class DigitsDataModule(DataModule):
     name = "digits"
+{%- if regression or segmentation %}
 
     def __init__(
         self,
@@ -75,6 +74,10 @@ class DigitsDataModule(DataModule):
 {%- endif %}
         **kwargs,
     ) -> None:
+{%- else %}
+
+    def __init__(self, target_kind: str = "class", **kwargs) -> None:
+{%- endif %}
         if target_kind not in NAMES:
             raise ConfigError(f"data.target_kind={target_kind}: use one of {', '.join(NAMES)}")
         self.name, self.target_kind = NAMES[target_kind], target_kind

@@ -1,10 +1,7 @@
 """Files in class folders: ``root/<class name>/<file>`` (torchvision's ImageFolder layout), for
-any input kind read from files (``input.suffixes``, ``input.load_item``); images are one
-(``image_folder.py``), a new kind pairs with this source in a yaml.
-
-A validation split of your own: a list file ``root/valid.txt`` (``valid``), one path under root
-per line (cat/12.jpg), or ``root/train/<class>/`` + ``root/valid/<class>/`` (``train_folder``,
-``valid_folder``; other folders are not read). Every file is checked before training: an
+any input kind read from files; images are one (``image_folder.py``), a new kind pairs with this
+source in a yaml. A validation split of your own: a list file (``valid``) or the ``train_folder``
++ ``valid_folder`` layout (other folders are not read). Every file is checked before training: an
 unreadable one is skipped and listed in ``skipped_files`` instead of killing a DataLoader worker.
 """
 

@@ -45,9 +45,7 @@ def is_active(p: dict) -> bool:
 
 
 # ---- in-memory tensors: whole batches ---------------------------------------------------------
-def batch_augment(
-    images: torch.Tensor, p: dict, flip_ok: bool = False, geometric_ok: bool = True
-) -> torch.Tensor:
+def batch_augment(images: torch.Tensor, p: dict, flip_ok=False, geometric_ok=True) -> torch.Tensor:
     """Random shift/rotation/zoom (one ``grid_sample``), flips and erasing, per image;
     ``geometric_ok=False`` (targets that are positions or angles) keeps only erasing."""
     n, _, h, w = images.shape

@@ -89,8 +89,7 @@ def verify_images(paths: list[str]) -> dict[str, bool]:
             verdicts[path] = bool(entry[2])  # same size and modification time: same verdict
         else:
             todo.append(path)
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        # (decoding releases the GIL)
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # PIL frees the GIL
         verdicts.update(zip(todo, pool.map(is_readable_image, todo), strict=True))
     if todo and cache_dir.is_dir():
         for path in todo:

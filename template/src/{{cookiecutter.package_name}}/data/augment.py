@@ -44,7 +44,6 @@ def is_active(p: dict) -> bool:
 {%- if images %}
 
 
-# ---- in-memory tensors: whole batches ---------------------------------------------------------
 def batch_augment(images: torch.Tensor, p: dict, flip_ok=False, geometric_ok=True) -> torch.Tensor:
     """Random shift/rotation/zoom (one ``grid_sample``), flips and erasing, per image;
     ``geometric_ok=False`` (targets that are positions or angles) keeps only erasing."""
@@ -123,7 +122,6 @@ def joint_augment(
 {%- endif %}
 
 
-# ---- image files: torchvision v2, per item ------------------------------------------------------
 def item_transforms(p: dict, size: int) -> tuple[list, list]:
     """(transforms on the PIL image replacing resize+crop, transforms on the normalized tensor)."""
     from torchvision.transforms import v2

@@ -107,7 +107,6 @@ class FolderDataModule(DataModule):
         return list(self._train_valid_layout() or [self.root])
 {%- endif %}
 
-    # ---- a given validation split --------------------------------------------------------------
     def _train_valid_layout(self) -> tuple[Path, Path] | None:
         """(train folder, valid folder) when root holds both, else None (classes under root)."""
         h = self.hparams

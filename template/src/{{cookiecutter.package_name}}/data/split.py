@@ -39,7 +39,10 @@ def _mergeable(groups: np.ndarray | None, minimum: int) -> np.ndarray | None:
     if groups is None:
         return None
     values, counts = np.unique(groups, return_counts=True)
-    merged = np.where(np.isin(groups, values[counts < minimum]), values.max() + 1, groups)
+    rare = values[counts < minimum]
+    if len(rare) == 0:
+        return groups
+    merged = np.where(np.isin(groups, rare), values.max() + 1, groups)
     return merged if (np.unique(merged, return_counts=True)[1] >= minimum).all() else None
 
 

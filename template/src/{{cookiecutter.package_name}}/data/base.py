@@ -26,14 +26,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class LoadedData:
-    """``item_keys``: a stable name per item (a path under the data's root) for data that can
-    change between runs."""
-
     inputs: torch.Tensor | Dataset  # an (N, ...) tensor, or a Dataset of (input, target)
     targets: torch.Tensor
     target_names: list[str]
     val_indices: list[int] | None = None  # the data set's own validation items
-    item_keys: list[str] | None = None
+    item_keys: list[str] | None = None  # stable names (paths under the root): data can change
 
 
 class FileItems(Dataset):
@@ -141,8 +138,7 @@ class DataModule(L.LightningDataModule):
         self._dropped: set[int] = set()  # items the clean-data decisions delete
 {%- endif %}
 
-    def config(self) -> dict:
-        """Plain values that rebuild this data module (stored in checkpoints)."""
+    def config(self) -> dict:  # plain values that rebuild this data module (in checkpoints)
         cls = type(self)
         return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **dict(self.hparams)}
 

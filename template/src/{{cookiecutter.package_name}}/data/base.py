@@ -295,7 +295,6 @@ class DataModule(L.LightningDataModule):
 
     def load_state_dict(self, state: dict) -> None:
         # also when set up already: Lightning restores a resumed run's state after ``setup``
-        state = state or {}
         self.input.load_state_dict(state.get("input") or {})
         self._input_restored = bool(state.get("input"))
         self._stored_split = state.get("split_items")

@@ -37,10 +37,9 @@ NAMES["mask"] = "digits_segmentation"
 def load_digit_images() -> tuple[torch.Tensor, torch.Tensor]:
     """Read straight from the CSV file scikit-learn ships: importing ``sklearn.datasets`` pulls in
     SciPy and pandas, about two seconds at every start (``load_digits`` if a release moves it)."""
-    spec = importlib.util.find_spec("sklearn")
-    roots = spec.submodule_search_locations if spec else None
-    path = Path(roots[0], "datasets", "data", "digits.csv.gz") if roots else None
-    if path is not None and path.is_file():
+    roots = importlib.util.find_spec("sklearn").submodule_search_locations  # (a dependency)
+    path = Path(roots[0], "datasets", "data", "digits.csv.gz")
+    if path.is_file():
         with gzip.open(path, "rt") as file:
             table = np.loadtxt(file, delimiter=",", dtype=np.float32)
         pixels, labels = table[:, :-1], table[:, -1].astype(np.int64)

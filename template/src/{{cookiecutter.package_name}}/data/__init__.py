@@ -1,6 +1,5 @@
 {%- set merged = cookiecutter.__tasks.split(",") | select("in", ["multilabel", "regression", "segmentation"]) | list -%}
-"""Data sets (sources): ``base.DataModule`` owns splitting, the fraction and the overfit batches;
-a source says what its items and targets are; what one item is, its input (``inputs/``)."""
+"""Data sets (sources): each says what its items and targets are; ``base.DataModule`` the rest."""
 
 from .base import DataModule, LoadedData
 

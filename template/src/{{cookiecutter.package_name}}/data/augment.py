@@ -1,14 +1,11 @@
 {%- set tasks = cookiecutter.__tasks.split(",") -%}
 {%- set images = tasks | select("in", ["classification", "multilabel", "regression", "segmentation"]) | list -%}
 """Augmentation policies (``configs/augment/*.yaml``), applied by each input kind as its data
-needs (``Input.augment_batch``, ``Input.item_transform``). A policy is a plain dict (it travels in
-checkpoints); ``True``/``False`` (old configs) mean ``light``/``none``.
-{%- if images %}
-
-Images: in-memory tensors as whole batches on the device after the transfer (``batch_augment``:
-per-item transforms would undo the tensor-batch speed-up), image files per item with torchvision
-v2 in the loader workers (``item_transforms``). Targets that are positions or angles forbid moving
-the image (``geometric_ok``){{ "; masks move with their images (``joint_augment``)" if "segmentation" in tasks }}.
+needs; a policy is a plain dict (it travels in checkpoints), ``True``/``False`` (old configs) mean
+``light``/``none``.
+{%- if images %} Image tensors: whole batches on the device (``batch_augment``: per-item
+transforms would undo the tensor-batch speed-up); image files: per item with torchvision v2 in the
+loader workers (``item_transforms``).
 {%- endif %}
 """
 
@@ -29,7 +26,6 @@ LIGHT = {**DEFAULTS, "name": "light", "shift": 0.125, "crop_scale": [0.5, 1.0], 
 
 
 def policy(augment: dict | bool | str | None) -> dict:
-    """A complete policy dict from whatever the config holds."""
     if augment is True or augment == "light":
         return dict(LIGHT)
     if not augment or augment == "none":
@@ -48,12 +44,9 @@ def is_active(p: dict) -> bool:
 {%- if images %}
 
 
-# ---- in-memory tensors: whole batches ---------------------------------------------------------
-def batch_augment(
-    images: torch.Tensor, p: dict, flip_ok: bool = False, geometric_ok: bool = True
-) -> torch.Tensor:
+def batch_augment(images: torch.Tensor, p: dict, flip_ok=False, geometric_ok=True) -> torch.Tensor:
     """Random shift/rotation/zoom (one ``grid_sample``), flips and erasing, per image;
-    ``geometric_ok=False`` keeps only erasing."""
+    ``geometric_ok=False`` (targets that are positions or angles) keeps only erasing."""
     n, _, h, w = images.shape
     if geometric_ok:
         if p["rotate"] or tuple(p["scale"]) != (1.0, 1.0):
@@ -77,23 +70,20 @@ def _theta(p: dict, n: int, device) -> torch.Tensor:
     zoom = low + torch.rand(n, device=device) * (high - low)
     shift = (torch.rand(n, 2, device=device) * 2 - 1) * 2 * p["shift"]  # grid units span 2
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    return torch.stack(
-        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
-    )
+    rows = [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)]
+    return torch.stack(rows, 1)
 
 
 def _erase(images: torch.Tensor, probability: float) -> torch.Tensor:
     """Set a random rectangle (up to half of each side) to 0, i.e. the mean after standardizing."""
-    n, _, h, w = images.shape
-    device = images.device
+    (n, _, h, w), device = images.shape, images.device
     eh = (torch.rand(n, device=device) * h / 2).long() + 1
     ew = (torch.rand(n, device=device) * w / 2).long() + 1
     top = (torch.rand(n, device=device) * (h - eh + 1)).long()
     left = (torch.rand(n, device=device) * (w - ew + 1)).long()
-    rows = torch.arange(h, device=device)[None, :]
-    cols = torch.arange(w, device=device)[None, :]
-    in_rows = (rows >= top[:, None]) & (rows < (top + eh)[:, None])
-    in_cols = (cols >= left[:, None]) & (cols < (left + ew)[:, None])
+    rows = torch.arange(h, device=device)[None, :] - top[:, None]  # (n, h): from the top edge
+    cols = torch.arange(w, device=device)[None, :] - left[:, None]
+    in_rows, in_cols = (rows >= 0) & (rows < eh[:, None]), (cols >= 0) & (cols < ew[:, None])
     chosen = torch.rand(n, device=device) < probability
     mask = (in_rows[:, :, None] & in_cols[:, None, :] & chosen[:, None, None])[:, None]
     return images.masked_fill(mask, 0.0)
@@ -132,7 +122,6 @@ def joint_augment(
 {%- endif %}
 
 
-# ---- image files: torchvision v2, per item ------------------------------------------------------
 def item_transforms(p: dict, size: int) -> tuple[list, list]:
     """(transforms on the PIL image replacing resize+crop, transforms on the normalized tensor)."""
     from torchvision.transforms import v2

@@ -1,11 +1,7 @@
-"""One DataModule base for every data set: it owns the seeded split (``split.py``), the
-``fraction``, the ``overfit_batches``, augmentation and ``classes``; a concrete data set only
-loads its items and targets (``load``). What one item is belongs to ``self.input`` (``inputs/``).
-
-Data read from files names each item (``item_keys``): the checkpoint keeps the split by name, so
-eval, predict and resume reuse it however the folder changed; new items are left out and gone
-ones counted (``split_changes``) rather than val/test items silently moving into training.
-"""
+"""One DataModule base for every data set: it owns the seeded split, the ``fraction``, the
+overfit batches, augmentation and ``classes``; a data set only loads its items (``load``). File
+data names each item (``item_keys``): a checkpoint keeps the split by name, so new items are left
+out and gone ones counted (``split_changes``) rather than val/test items moving into training."""
 
 from __future__ import annotations
 
@@ -30,29 +26,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class LoadedData:
-    """``inputs``: an ``(N, ...)`` tensor, or a ``Dataset`` of ``(input, target)``;
-    ``val_indices``: the data set's own validation items; ``item_keys``: a stable name per item
-    (a path under the data's root) for data that can change between runs."""
-
-    inputs: torch.Tensor | Dataset
+    inputs: torch.Tensor | Dataset  # an (N, ...) tensor, or a Dataset of (input, target)
     targets: torch.Tensor
     target_names: list[str]
-    val_indices: list[int] | None = None
-    item_keys: list[str] | None = None
-
-
-class TensorBatches(Dataset):
-    """Items are whole batches: ``dataset[list_of_indices] -> (x[idx], y[idx])``."""
-
-    def __init__(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
-        self.inputs, self.targets = inputs, targets
-
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        index = torch.as_tensor(indices)
-        return self.inputs[index], self.targets[index]
+    val_indices: list[int] | None = None  # the data set's own validation items
+    item_keys: list[str] | None = None  # stable names (paths under the root): data can change
 
 
 class FileItems(Dataset):
@@ -72,9 +50,7 @@ class FileItems(Dataset):
 
 
 class ItemSubset(Dataset):
-    """Items ``indices`` of ``dataset``; with ``transform`` applied to each input."""
-
-    def __init__(self, dataset: Dataset, indices: Sequence[int], transform=None) -> None:
+    def __init__(self, dataset: Dataset, indices: Sequence[int], transform) -> None:
         self.dataset, self.indices, self.transform = dataset, indices, transform
 
     def __len__(self) -> int:
@@ -143,9 +119,10 @@ class DataModule(L.LightningDataModule):
             raise ConfigError("data.batch_size must be >= 1 and data.overfit_batches >= 0")
         # plain values, so a checkpoint rebuilds the same split (run.py logs the whole config)
         self.save_hyperparameters(logger=False)
+{%- if "clean" in cookiecutter.__features.split(",") %}
         self.hparams["decisions"] = decisions  # what the file said: eval and predict need no file
-        # the config's input (a dict, or built already by hydra's recursive instantiate), else
-        # the source's own, else the contract's defaults
+{%- endif %}
+        # the config's input (a dict, or built by hydra's recursive instantiate), else the source's
         spec = input or self.default_input
         self.input: Input = spec if isinstance(spec, Input) else build_input(spec or {})
         if isinstance(input, Input):
@@ -161,8 +138,7 @@ class DataModule(L.LightningDataModule):
         self._dropped: set[int] = set()  # items the clean-data decisions delete
 {%- endif %}
 
-    def config(self) -> dict:
-        """Plain values that rebuild this data module (stored in checkpoints)."""
+    def config(self) -> dict:  # plain values that rebuild this data module (in checkpoints)
         cls = type(self)
         return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **dict(self.hparams)}
 
@@ -171,8 +147,8 @@ class DataModule(L.LightningDataModule):
 
     @classmethod
     def settings_from_model(cls, settings: dict, model_config: dict) -> dict:
-        """The input's options that ``settings`` leaves unset, from the model (a zoo backbone's
-        input size, normalization); called before construction: the module never changes after."""
+        """The input's options left unset, from the model (a zoo backbone's input size,
+        normalization): called before construction, so the module never changes after."""
         from hydra.utils import get_class
 
         spec = settings.get("input") or cls.default_input
@@ -183,12 +159,10 @@ class DataModule(L.LightningDataModule):
         return {"input": {**spec, **chosen}} if chosen else {}
 
     def reference_scores(self, task, splits: list[str]) -> dict | None:
-        """A reference model fitted on the same training items (e.g. gradient boosting for
-        tables): ``{"name", "metric", <split>: score}``, or None (no reference)."""
+        """A reference model on the same training items: ``{"name", "metric", <split>: score}``."""
         return None
 
-    def item_transform(self, train: bool):
-        """Per-item transform for ``Dataset`` inputs (files); unused for tensors."""
+    def item_transform(self, train: bool):  # per item, for files (tensors: whole batches)
         return self.input.item_transform(train, self.augment_policy)
 
     # ---- new inputs (predict.py, export) ---------------------------------------------------------
@@ -288,14 +262,10 @@ class DataModule(L.LightningDataModule):
             known = {key for names in stored.values() for key in names}
             appeared = [key for key in keys if key not in known]
             gone = sorted(known - set(position))
-            self.split_changes = {}
+            counts = {"appeared": len(appeared), "disappeared": len(gone)}
+            examples = {"appeared_examples": appeared[:5], "disappeared_examples": gone[:5]}
+            self.split_changes = {**counts, **examples} if appeared or gone else {}
             if appeared or gone:
-                self.split_changes = {
-                    "appeared": len(appeared),
-                    "disappeared": len(gone),
-                    "appeared_examples": appeared[:5],
-                    "disappeared_examples": gone[:5],
-                }
                 log.warning(
                     f"{self.name}: the split is the checkpoint's; since then {len(appeared)} "
                     f"item(s) appeared (left out of every split: {', '.join(appeared[:3]) or '-'}) "
@@ -308,28 +278,23 @@ class DataModule(L.LightningDataModule):
                 for split, items in self.indices.items()
             }
 {%- endif %}
-        self._full_train = list(self.indices["train"])
-        self.full_train_size = len(self._full_train)
-        h = self.hparams
+        self._full_train = train = list(self.indices["train"])
+        self.full_train_size = len(train)
+        h, targets = self.hparams, self._loaded.targets
         if h.fraction < 1.0:
-            self.indices["train"] = subset(
-                self.indices["train"], self._loaded.targets, h.stratify, h.fraction, h.split_seed
-            )
+            self.indices["train"] = subset(train, targets, h.stratify, h.fraction, h.split_seed)
 
     # ---- the split in checkpoints (Lightning saves and restores a data module's state) ---------
     def state_dict(self) -> dict:
         """Which items each split holds, by name (file data only), and what the input learnt."""
         state = {"input": learnt} if (learnt := self.input.state_dict()) else {}
-        keys = self._loaded.item_keys if self._loaded is not None else None
-        if keys is not None:
+        if self._loaded is not None and (keys := self._loaded.item_keys) is not None:
             full = {**self.indices, "train": self._full_train}
             state["split_items"] = {split: [keys[i] for i in full[split]] for split in SPLITS}
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        """Use the stored split and input state from now on (also when set up already:
-        Lightning restores a resumed run's data module state after ``setup``)."""
-        state = state or {}
+        # also when set up already: Lightning restores a resumed run's state after ``setup``
         self.input.load_state_dict(state.get("input") or {})
         self._input_restored = bool(state.get("input"))
         self._stored_split = state.get("split_items")
@@ -337,9 +302,8 @@ class DataModule(L.LightningDataModule):
             self._reuse_stored_split()
 
     def _prepare_inputs(self, inputs) -> None:
-        """Once the split is known: the input learns its preprocessing from the full training
-        split, whatever ``fraction`` (every mode sees the same inputs); tensors are then prepared
-        once, files item by item (``item_transform``)."""
+        # the input learns from the full training split whatever the fraction (every mode sees
+        # the same inputs); tensors are prepared once, files item by item (``item_transform``)
         train = self._full_train
         if isinstance(inputs, torch.Tensor):
             self.input.fit(inputs[torch.as_tensor(train, dtype=torch.long)])
@@ -368,9 +332,7 @@ class DataModule(L.LightningDataModule):
 
     @property
     def input_shape(self) -> list[int]:
-        """One item's shape as the model sees it: the input's facts, else the first item's."""
-        shape = self.input_facts().shape
-        if shape is not None:
+        if (shape := self.input_facts().shape) is not None:
             return list(shape)
         first = self.loaded.inputs[0]
         item = first if isinstance(first, torch.Tensor) else self.item_transform(False)(first[0])
@@ -381,13 +343,12 @@ class DataModule(L.LightningDataModule):
         return {split: len(self._split_indices(split)) for split in SPLITS}
 
     def split_targets(self, split: str, full: bool = False) -> torch.Tensor:
-        """The targets of ``split`` (``full``: the whole training split, whatever the fraction,
-        for statistics such as target scaling: every mode sees the same scale)."""
+        """``full``: the whole training split whatever the fraction, for statistics such as
+        target scaling (every mode sees the same scale)."""
         indices = self._full_train if full and split == "train" else self.indices[split]
         return self.loaded.targets[torch.as_tensor(indices, dtype=torch.long)]
 
-    def describe(self) -> dict:
-        """The data section of summary.json."""
+    def describe(self) -> dict:  # summary.json's data section
         h = self.hparams
         return {
             "name": self.name,
@@ -443,14 +404,12 @@ class DataModule(L.LightningDataModule):
 {%- endif %}
 
     def split_origin(self) -> dict:
-        """Where the validation split comes from (given by the data, or seeded); the test share."""
         given = self.loaded.val_indices is not None
         test = test_share(self.hparams.test_fraction, given_val=given)
         val = self.val_source() if given else "seeded"
         return {"val_given": given, "val": val, "test_fraction": test}
 
-    def val_source(self) -> str:
-        """How the data names its own validation items (a data set that can says so)."""
+    def val_source(self) -> str:  # (a data set that can says where its own split comes from)
         return "the data set's own validation items"
 
     # ---- loaders ---------------------------------------------------------------------------------
@@ -462,11 +421,9 @@ class DataModule(L.LightningDataModule):
 
     def _overfit_indices(self) -> list[int]:
         """The first ``overfit_batches`` batches of a seeded shuffle of the training split."""
+        train, count = self.indices["train"], self.hparams.overfit_batches * self.batch_size
         generator = torch.Generator().manual_seed(self.hparams.split_seed)
-        train = self.indices["train"]
-        order = torch.randperm(len(train), generator=generator).tolist()
-        count = min(len(train), self.hparams.overfit_batches * self.batch_size)
-        return [train[i] for i in order[:count]]
+        return [train[i] for i in torch.randperm(len(train), generator=generator)[:count].tolist()]
 
     def overfit_batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The fixed overfit batches, once each, as the model sees them."""
@@ -490,9 +447,7 @@ class DataModule(L.LightningDataModule):
         """Loaders without shuffling or augmentation, to measure each split in eval mode."""
         return [self._loader(self._split_indices(split)) for split in splits]
 
-    def _loader(
-        self, indices, shuffle: bool = False, batch_sampler: bool = False, augment: bool = False
-    ) -> DataLoader:
+    def _loader(self, indices, shuffle=False, batch_sampler=False, augment=False) -> DataLoader:
         """``indices`` of items (``batch_sampler``: a list of fixed batches of them); ``augment``:
         per-item augmentation of files (tensors: ``on_after_batch_transfer``)."""
         data = self.loaded
@@ -505,23 +460,17 @@ class DataModule(L.LightningDataModule):
                 order = RandomSampler(indices) if shuffle else SequentialSampler(indices)
                 sampler = _MappedBatchSampler(indices, order, self.batch_size, drop_last=lone)
             # batch_size=None: each sampled "item" is a whole batch of indices, fetched at once
-            return DataLoader(
-                TensorBatches(data.inputs, data.targets), sampler=sampler, batch_size=None
-            )
-        transform = self.item_transform(train=augment)
+            batches = torch.utils.data.TensorDataset(data.inputs, data.targets)
+            return DataLoader(batches, sampler=sampler, batch_size=None)
+        transform, workers = self.item_transform(train=augment), self.hparams.num_workers
         # page-locked memory: worker batches reach a GPU faster
-        workers = {"num_workers": self.hparams.num_workers, "pin_memory": torch.cuda.is_available()}
+        options = {"num_workers": workers, "pin_memory": torch.cuda.is_available()}
         if batch_sampler:  # fixed batches, kept as they are (not re-chunked)
             everything = ItemSubset(data.inputs, range(len(data.targets)), transform)
-            return DataLoader(everything, batch_sampler=indices, **workers)
-        return DataLoader(
-            ItemSubset(data.inputs, indices, transform),
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            drop_last=lone,
-            persistent_workers=self.hparams.num_workers > 0,
-            **workers,
-        )
+            return DataLoader(everything, batch_sampler=indices, **options)
+        items = ItemSubset(data.inputs, indices, transform)
+        options |= {"shuffle": shuffle, "drop_last": lone, "persistent_workers": workers > 0}
+        return DataLoader(items, batch_size=self.batch_size, **options)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         """Training batches of tensors augmented on the device by the input (files: per item, in
@@ -546,7 +495,6 @@ class _MappedBatchSampler(BatchSampler):
 
 
 def require_classes(names: list[str], where: str) -> None:
-    """Class targets need two classes or more (a single class leaves nothing to learn)."""
     if len(names) < 2:
         found = f"one class found ({names[0]})" if names else "no class found"
         raise ConfigError(f"{where}: {found}: a classifier needs two or more")
@@ -561,8 +509,7 @@ def first_problems(problems: list[str], shown: int = 5) -> str:
 
 
 def unique_names(names: list[str]) -> list[str]:
-    """A repeated name numbered from its second occurrence on (``a.jpg#2``): a CSV may list a
-    file twice."""
+    """A repeated name numbered from its second on (``a.jpg#2``): a CSV may list a file twice."""
     seen: dict[str, int] = {}
     unique = []
     for name in names:
@@ -579,8 +526,7 @@ def keep_classes(data: LoadedData, classes: list[int]) -> LoadedData:
             "data.classes selects class labels: this data set's targets are not single class labels"
         )
     names = data.target_names
-    unknown = [c for c in classes if not 0 <= c < len(names)]
-    if unknown or not classes:
+    if not classes or any(not 0 <= c < len(names) for c in classes):
         raise ConfigError(f"data.classes={classes}: labels must be in 0..{len(names) - 1}")
     relabel = torch.full((len(names),), -1, dtype=torch.long)
     relabel[torch.as_tensor(classes)] = torch.arange(len(classes))

@@ -1,12 +1,10 @@
 {%- set tasks = cookiecutter.__tasks.split(",") -%}
 {%- set multilabel, regression, segmentation = "multilabel" in tasks, "regression" in tasks, "segmentation" in tasks -%}
-"""scikit-learn's handwritten digits: 1797 grey 8x8 images shipped inside the package (no
-download), held in memory as one tensor; ``target_kind`` says what the targets are (one data
-config each, ``NAMES``): ``class`` (``data=digits``), the digit, 10 classes.
-{%- if multilabel or regression or segmentation %} The other kinds are
-built by the method of their name below.
-{%- endif %}
-"""
+"""scikit-learn's handwritten digits: 1797 grey 8x8 images shipped inside the package, held in
+memory as one tensor; ``target_kind`` says what the targets are (``class``: the digit).
+{%- if multilabel or regression or segmentation %}
+The other kinds are built by the method of their name below.
+{%- endif %}"""
 
 import gzip
 import importlib.util
@@ -24,28 +22,24 @@ from ..training.validate import ConfigError
 from .base import DataModule, LoadedData
 
 # the data set's name (summary.json, messages) for each kind of targets it gives
-NAMES = {
-    "class": "digits",
+NAMES = {"class": "digits"}
 {%- if multilabel %}
-    "multilabel": "digits_multilabel",
+NAMES["multilabel"] = "digits_multilabel"
 {%- endif %}
 {%- if regression %}
-    "continuous": "digits_regression",
+NAMES["continuous"] = "digits_regression"
 {%- endif %}
 {%- if segmentation %}
-    "mask": "digits_segmentation",
+NAMES["mask"] = "digits_segmentation"
 {%- endif %}
-}
 
 
 def load_digit_images() -> tuple[torch.Tensor, torch.Tensor]:
-    """``(images (N, 1, 8, 8) in [0, 1], labels (N,))``, read straight from the CSV file
-    scikit-learn ships: importing ``sklearn.datasets`` pulls in SciPy and pandas, about two
-    seconds at every start. ``load_digits`` if a release moves the file."""
-    spec = importlib.util.find_spec("sklearn")
-    roots = spec.submodule_search_locations if spec else None
-    path = Path(roots[0], "datasets", "data", "digits.csv.gz") if roots else None
-    if path is not None and path.is_file():
+    """Read straight from the CSV file scikit-learn ships: importing ``sklearn.datasets`` pulls in
+    SciPy and pandas, about two seconds at every start (``load_digits`` if a release moves it)."""
+    roots = importlib.util.find_spec("sklearn").submodule_search_locations  # (a dependency)
+    path = Path(roots[0], "datasets", "data", "digits.csv.gz")
+    if path.is_file():
         with gzip.open(path, "rt") as file:
             table = np.loadtxt(file, delimiter=",", dtype=np.float32)
         pixels, labels = table[:, :-1], table[:, -1].astype(np.int64)
@@ -59,6 +53,7 @@ def load_digit_images() -> tuple[torch.Tensor, torch.Tensor]:
 
 class DigitsDataModule(DataModule):
     name = "digits"
+{%- if regression or segmentation %}
 
     def __init__(
         self,
@@ -78,6 +73,10 @@ class DigitsDataModule(DataModule):
 {%- endif %}
         **kwargs,
     ) -> None:
+{%- else %}
+
+    def __init__(self, target_kind: str = "class", **kwargs) -> None:
+{%- endif %}
         if target_kind not in NAMES:
             raise ConfigError(f"data.target_kind={target_kind}: use one of {', '.join(NAMES)}")
         self.name, self.target_kind = NAMES[target_kind], target_kind

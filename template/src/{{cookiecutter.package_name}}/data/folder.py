@@ -1,11 +1,7 @@
 """Files in class folders: ``root/<class name>/<file>`` (torchvision's ImageFolder layout), for
-any input kind read from files (``input.suffixes`` says which files are items, ``input.load_item``
-reads one); images are one (``image_folder.py``), a new kind pairs with this source in a yaml.
-
-A validation split of your own (test is then split from the rest only if ``test_fraction`` asks):
-a list file ``root/valid.txt`` (``valid``), one path under root per line (cat/12.jpg); or a
-``root/train/<class>/`` + ``root/valid/<class>/`` layout (``train_folder``, ``valid_folder``;
-other folders are not read). Every file is checked before training (``input.check_files``): an
+any input kind read from files; images are one (``image_folder.py``), a new kind pairs with this
+source in a yaml. A validation split of your own: a list file (``valid``) or the ``train_folder``
++ ``valid_folder`` layout (other folders are not read). Every file is checked before training: an
 unreadable one is skipped and listed in ``skipped_files`` instead of killing a DataLoader worker.
 """
 
@@ -42,8 +38,8 @@ class FolderDataModule(DataModule):
         from torchvision.datasets.folder import make_dataset  # heavy: only when this is used
 
         what, suffixes = self.input.item_name, self.input.suffixes
+        example = f"1{suffixes[0]}" if suffixes else "1"
         if not self.root.is_dir():
-            example = f"1{suffixes[0]}" if suffixes else "1"
             raise FileNotFoundError(
                 f"data.root={self.root} is not a folder. Expected one sub-folder per class, "
                 f"e.g. data.root=$HOME/pets with $HOME/pets/cat/{example}, $HOME/pets/dog/..."
@@ -56,24 +52,30 @@ class FolderDataModule(DataModule):
             raise FileNotFoundError(
                 f"{base} has no class sub-folders ({loose} {what}(s) in the folder itself): "
                 f"put each class's {what}s in a sub-folder named after it, e.g. "
-                f"{base}/cat/1{suffixes[0] if suffixes else ''}, {base}/dog/..."
+                f"{base}/cat/{example}, {base}/dog/..."
             )
         class_to_idx = {name: i for i, name in enumerate(classes)}
         samples = make_dataset(str(base), class_to_idx, suffixes, allow_empty=True)
         self._reject_empty_classes(base, samples, classes)
         if layout:  # the valid/ items join the samples, by class name
-            samples = samples + self._valid_samples(layout[1], class_to_idx)
+            valid = layout[1]
+            folders = {d.name for d in valid.iterdir() if d.is_dir()}
+            if unknown := sorted(folders - set(classes)):
+                raise ConfigError(
+                    f"{valid}: class folder(s) {unknown} are not in {base} (its classes: "
+                    f"{classes}): a validation class must also be trained on"
+                )
+            samples += make_dataset(str(valid), class_to_idx, suffixes, allow_empty=True)
         if not samples:
             raise FileNotFoundError(f"no {what}s found under {self.root}")
         readable = self.input.check_files([path for path, _ in samples])
-        self.skipped_files = [path for path, _ in samples if not readable[path]]
-        if self.skipped_files:
+        self.skipped_files = skipped = [path for path, _ in samples if not readable[path]]
+        if skipped:
             samples = [(path, label) for path, label in samples if readable[path]]
-            skipped = self.skipped_files
+            more = ", ..." if len(skipped) > 5 else ""
             log.warning(
                 f"{len(skipped)} unreadable {what} file(s) skipped (corrupt, cut short or empty): "
-                + ", ".join(skipped[:5])
-                + (", ..." if len(skipped) > 5 else "")
+                f"{', '.join(skipped[:5])}{more}"
             )
             self._reject_empty_classes(self.root, samples, classes)
         require_classes(classes, f"data.root={self.root}")
@@ -89,11 +91,8 @@ class FolderDataModule(DataModule):
         return LoadedData(items, targets, classes, val_indices=val, item_keys=keys)
 
     def _reject_empty_classes(self, root: Path, samples: list[tuple[str, int]], classes) -> None:
-        """A class folder without (readable) items: say which, and what to do."""
-        counts = dict.fromkeys(classes, 0)
-        for _, label in samples:
-            counts[classes[label]] += 1
-        if empty := [name for name, count in counts.items() if count == 0]:
+        found = {classes[label] for _, label in samples}
+        if empty := [name for name in classes if name not in found]:
             what = self.input.item_name
             folders = ", ".join(str(root / name) for name in empty)
             raise FileNotFoundError(
@@ -108,7 +107,6 @@ class FolderDataModule(DataModule):
         return list(self._train_valid_layout() or [self.root])
 {%- endif %}
 
-    # ---- a given validation split --------------------------------------------------------------
     def _train_valid_layout(self) -> tuple[Path, Path] | None:
         """(train folder, valid folder) when root holds both, else None (classes under root)."""
         h = self.hparams
@@ -116,26 +114,11 @@ class FolderDataModule(DataModule):
         valid = self.root / h.valid_folder if h.valid_folder else None
         return (train, valid) if train.is_dir() and valid is not None and valid.is_dir() else None
 
-    def _valid_samples(self, valid: Path, class_to_idx: dict[str, int]) -> list[tuple[str, int]]:
-        from torchvision.datasets.folder import make_dataset
-
-        if unknown := sorted(
-            d.name for d in valid.iterdir() if d.is_dir() and d.name not in class_to_idx
-        ):
-            train = self.root / self.hparams.train_folder
-            raise ConfigError(
-                f"{valid}: class folder(s) {unknown} are not in {train} (its classes: "
-                f"{sorted(class_to_idx)}): a validation class must also be trained on"
-            )
-        return make_dataset(str(valid), class_to_idx, self.input.suffixes, allow_empty=True)
-
     def _listed_valid(self, keys: list[str]) -> list[int] | None:
         """The items the list file ``valid`` names; None without such a file."""
-        if not self.hparams.valid:
-            return None
-        listing = Path(self.hparams.valid).expanduser()
-        listing = listing if listing.is_absolute() else self.root / listing
-        if not listing.is_file():
+        valid = self.hparams.valid
+        listing = self.root / Path(valid).expanduser() if valid else None  # (absolute: as is)
+        if listing is None or not listing.is_file():
             return None
         position = {key: i for i, key in enumerate(keys)}
         lines = listing.read_text(encoding="utf-8-sig").splitlines()
@@ -157,8 +140,7 @@ class FolderDataModule(DataModule):
         return sorted({position[key] for key in wanted if key in position})
 
     def val_source(self) -> str:
-        layout = self._train_valid_layout()
-        if layout:
+        if layout := self._train_valid_layout():
             return f"the {layout[1].name}/ folder next to {layout[0].name}/"
         return f"the list {self.hparams.valid}"
 

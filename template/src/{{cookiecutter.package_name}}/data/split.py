@@ -1,8 +1,7 @@
 """Seeded train/val/test splits and the fixed fraction subset, stratified as the task declares
-(``task.stratify``), as plain functions of the targets: ``labels`` (one class per item),
-``label_sets`` (multi-hot rows: each item's rarest label, so rare labels reach every split),
-``quantiles`` (five bins of the first target column) or ``none`` (a seeded shuffle).
-"""
+(``task.stratify``): ``labels`` (one class per item), ``label_sets`` (multi-hot rows: each item's
+rarest label, so rare labels reach every split), ``quantiles`` (five bins of the first target
+column) or ``none`` (a seeded shuffle)."""
 
 from __future__ import annotations
 
@@ -14,9 +13,7 @@ import torch
 from ..training.validate import ConfigError
 
 STRATA = ("labels", "label_sets", "quantiles", "none")
-# the test share when none is set; 0 beside a validation split the data gives (that split is
-# the user's: no training items are taken for a test split unless asked)
-DEFAULT_TEST_FRACTION = 0.15
+DEFAULT_TEST_FRACTION = 0.15  # when none is set (see ``test_share``)
 
 
 def strata(targets: torch.Tensor, kind: str) -> np.ndarray | None:
@@ -57,15 +54,23 @@ def split_indices(
     seed: int,
     fixed_val: list[int] | None = None,
 ) -> dict[str, list[int]]:
-    """Seeded train/val/test indices; with ``fixed_val`` (the data set's own validation items),
-    test is drawn from the other items."""
     test_fraction = test_share(test_fraction, given_val=fixed_val is not None)
     groups = strata(targets, stratify)
     if stratify != "labels":  # approximate strata: tiny ones are merged rather than fatal
         groups = _mergeable(groups, 3)
     everything = np.arange(len(targets))
-    if fixed_val is not None:
-        return _split_around(everything, groups, sorted(set(fixed_val)), test_fraction, seed)
+    if fixed_val is not None:  # the data set's own validation items: test seeded from the rest
+        val = sorted(set(fixed_val))
+        rest = np.setdiff1d(everything, val)
+        test_size = round(test_fraction * len(everything))
+        if not val or len(rest) - test_size < 1:
+            raise ConfigError(
+                f"the data set's own validation split has {len(val)} of {len(everything)} items: "
+                "it must leave items for training and be non-empty"
+            )
+        rest_groups = None if groups is None else _mergeable(groups[rest], 2)
+        train, test = draw(rest, rest_groups, test_size, seed)
+        return {"train": train.tolist(), "val": val, "test": test.tolist()}
     every = "both" if stratify == "labels" else ""  # every class in every split, or an error
     try:
         rest, test = everything, everything[:0]
@@ -119,7 +124,8 @@ def valid_flags(values, column: str, where: str, rows: list[str] | None = None) 
 
 
 def test_share(test_fraction: float | None, given_val: bool) -> float:
-    """The test fraction used: as set, else 0 beside a given validation split, else the default."""
+    """The test fraction used: as set, else 0 beside a validation split the data gives (that
+    split is the user's: no training items are taken for a test split unless asked)."""
     if test_fraction is not None:
         return test_fraction
     return 0.0 if given_val else DEFAULT_TEST_FRACTION
@@ -128,12 +134,10 @@ def test_share(test_fraction: float | None, given_val: bool) -> float:
 def draw(
     items: np.ndarray, groups: np.ndarray | None, size: int, seed: int, every_stratum: str = ""
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(rest, drawn)``: ``size`` of ``items`` drawn at random (seeded), each stratum of
-    ``groups`` in proportion to its size (largest remainders). ``every_stratum="both"``: each
-    stratum on both sides, or ``ValueError``; ``"drawn"``: each stratum among the drawn items.
-
-    Not scikit-learn's ``train_test_split``: importing ``sklearn.model_selection`` pulls in SciPy
-    and pandas, about two seconds at every start, more than ``mode=overfit`` needs in all."""
+    """``(rest, drawn)``: ``size`` of ``items`` drawn seeded, each stratum in proportion (largest
+    remainders); ``every_stratum``: each stratum on "both" sides (or an error), or "drawn". Not
+    sklearn's ``train_test_split``: importing ``sklearn.model_selection`` pulls in SciPy and
+    pandas, about two seconds at every start, more than ``mode=overfit`` needs in all."""
     rng = np.random.default_rng(seed)
     if groups is None:
         order = rng.permutation(len(items))
@@ -160,8 +164,7 @@ def draw(
 
 
 def _rebalance(take: np.ndarray, quota: np.ndarray, low: int, high: np.ndarray) -> np.ndarray:
-    """Clip each stratum's draws to ``[low, high]``, then move draws between strata until the
-    total is back (the strata furthest from their quota give or get first)."""
+    """Draws clipped to ``[low, high]``, then moved back to the total, furthest from quota first."""
     total = int(take.sum())
     take = np.clip(take, low, high)
     while take.sum() > total:
@@ -171,22 +174,6 @@ def _rebalance(take: np.ndarray, quota: np.ndarray, low: int, high: np.ndarray) 
         candidates = np.flatnonzero(take < high)
         take[candidates[np.argmax((quota - take)[candidates])]] += 1
     return take
-
-
-def _split_around(
-    everything: np.ndarray, groups: np.ndarray | None, val: list[int], test_fraction: float, seed
-) -> dict[str, list[int]]:
-    """The given val items; test (``test_fraction`` of all items) seeded from the rest."""
-    rest = np.setdiff1d(everything, val)
-    test_size = round(test_fraction * len(everything))
-    if not val or len(rest) - test_size < 1:
-        raise ConfigError(
-            f"the data set's own validation split has {len(val)} of {len(everything)} items: "
-            "it must leave items for training and be non-empty"
-        )
-    rest_groups = None if groups is None else _mergeable(groups[rest], 2)
-    rest, test = draw(rest, rest_groups, test_size, seed)
-    return {"train": rest.tolist(), "val": list(val), "test": test.tolist()}
 
 
 def subset(

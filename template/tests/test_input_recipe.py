@@ -55,7 +55,9 @@ def test_the_recipe_adds_one_input_file_and_one_yaml():
         "make_signals.py",
         *["train.py"] * 3,
         "eval.py",
+{%- if "deploy" in cookiecutter.__features.split(",") %}
         "predict.py",
+{%- endif %}
 {%- if "clean" in cookiecutter.__features.split(",") %}
         "clean.py",
 {%- endif %}
@@ -108,7 +110,7 @@ def test_the_recipe_runs_the_whole_workflow(tmp_path):
         PROJECT / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
     )
     shutil.copytree(PROJECT / "configs", copy / "configs")
-    for script in ("train.py", "eval.py", "predict.py"{{ ', "clean.py"' if "clean" in cookiecutter.__features.split(",") }}):
+    for script in ("train.py", "eval.py"{{ ', "predict.py"' if "deploy" in cookiecutter.__features.split(",") }}{{ ', "clean.py"' if "clean" in cookiecutter.__features.split(",") }}):
         shutil.copy(PROJECT / script, copy)
     files, commands = files_and_commands()
     for path, code in files.items():

@@ -22,7 +22,9 @@ from ..models import facts_config, model_data_config, model_head
 from ..tasks.base import Task, TaskError
 from .before_fit import before_fit
 from .checkpoints import refuse_renamed
+{%- if "ddp" in cookiecutter.__features.split(",") %}
 from .distributed import eval_loaders, relaunchable
+{%- endif %}
 from .guards import Interruption, StopOnDivergence
 from .loggers import build_loggers, finish_loggers, log_summary
 from .module import TaskModule
@@ -147,8 +149,12 @@ def train(cfg: DictConfig) -> Summary:
 
             summary.sections.update(before_fit(cfg, module, datamodule, callbacks, output_dir))
             try:
+{%- if "ddp" in cookiecutter.__features.split(",") %}
                 # relaunchable: DDP under a Hydra multirun, the other ranks join this job
                 with relaunchable(), startup_objects_frozen():
+{%- else %}
+                with startup_objects_frozen():
+{%- endif %}
 {%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
                     # weights_only: a resumed checkpoint is loaded as safely as every other one
                     trainer.fit(
@@ -214,7 +220,11 @@ def _resume_from(cfg: DictConfig, module: TaskModule) -> str | None:
 def measure(trainer: L.Trainer, module: TaskModule, datamodule, splits: list[str], ckpt_path=None):
     """The task's metrics and loss on each split in eval mode (no dropout, no augmentation)."""
     module.set_eval_splits(splits)
+{%- if "ddp" in cookiecutter.__features.split(",") %}
     loaders = eval_loaders(datamodule.eval_dataloaders(splits), trainer)  # each sample once
+{%- else %}
+    loaders = datamodule.eval_dataloaders(splits)
+{%- endif %}
     results = trainer.test(
         module, dataloaders=loaders, ckpt_path=ckpt_path, verbose=False, weights_only=True
     )

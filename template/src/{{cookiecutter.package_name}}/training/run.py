@@ -12,7 +12,9 @@ from pathlib import Path
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class, instantiate
+{%- if "ddp" in cookiecutter.__features.split(",") %}
 from lightning.pytorch.utilities import rank_zero_only
+{%- endif %}
 from omegaconf import DictConfig, OmegaConf
 
 from ..analysis.fit import fit_verdict
@@ -102,7 +104,11 @@ def train(cfg: DictConfig) -> Summary:
         # SIGTERM outside fit and test ends the run interrupted too, as inside them
         with sigterm_interrupts():
             validate_config(cfg)  # (train.py checks single runs before this; jobs of a sweep here)
+{%- if "ddp" in cookiecutter.__features.split(",") %}
             if cfg.get("print_config") and rank_zero_only.rank == 0:  # not once per DDP process
+{%- else %}
+            if cfg.get("print_config"):
+{%- endif %}
                 print_config(cfg)
             if cfg.get("seed") is not None:  # `if cfg.seed:` would ignore seed 0
                 L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -110,7 +116,7 @@ def train(cfg: DictConfig) -> Summary:
             task_cls = get_class(cfg.task._target_)
             datamodule = build_datamodule(cfg, task_cls)
             summary.data = datamodule.describe()
-            if getattr(datamodule, "skipped_files", None) and rank_zero_only.rank == 0:
+            if getattr(datamodule, "skipped_files", None){{ " and rank_zero_only.rank == 0" if "ddp" in cookiecutter.__features.split(",") }}:
                 skipped = output_dir / "skipped_files.txt"  # unreadable files, left out of the run
                 skipped.parent.mkdir(parents=True, exist_ok=True)
                 skipped.write_text("\n".join(map(str, datamodule.skipped_files)) + "\n")

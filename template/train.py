@@ -16,7 +16,9 @@ from {{ cookiecutter.package_name }}.training.errors import cli, run_command
 def main(cfg: DictConfig) -> float | None:
     from {{ cookiecutter.package_name }}.console import print_start
     from {{ cookiecutter.package_name }}.training.sweep import in_multirun
+{%- if "ddp" in cookiecutter.__features.split(",") or "sweeps" in cookiecutter.__features.split(",") %}
     from {{ cookiecutter.package_name }}.training.threads import configure_threads
+{%- endif %}
     from {{ cookiecutter.package_name }}.training.validate import validate_config
 
     def job() -> float | None:
@@ -25,7 +27,9 @@ def main(cfg: DictConfig) -> float | None:
             validate_config(cfg)
             if cross_validation:
                 cross_validation.check_cv(cfg)
+{%- if "ddp" in cookiecutter.__features.split(",") or "sweeps" in cookiecutter.__features.split(",") %}
         configure_threads(cfg)  # several runs on one machine: each its share of the cores
+{%- endif %}
         # heavy imports only now, after Hydra has parsed the command line
         from {{ cookiecutter.package_name }}.training.run import train
         from {{ cookiecutter.package_name }}.training.sweep import run_job

@@ -339,6 +339,42 @@ def test_resuming_comes_with_the_resume_feature_and_its_module_with_cv_too(defau
     assert "docs/resume.md" in (cv / "README.md").read_text()
 
 
+PREDICT_FILES = ["predict.py", "configs/predict.yaml", "src/*/analysis/predict_files.py",
+                 "docs/deploy.md"]
+DDP_FILES = ["src/*/training/distributed.py", "src/*/training/threads.py",
+             "configs/trainer/ddp.yaml", "configs/trainer/ddp_cpu.yaml", "tests/test_ddp.py",
+             "tests/test_threads.py"]
+
+
+def project_text(project: Path) -> str:
+    """The README and every page of docs/, as one text."""
+    pages = [project / "README.md", *sorted((project / "docs").rglob("*.md"))]
+    return "\n".join(page.read_text() for page in pages)
+
+
+def test_predicting_and_ddp_come_with_their_features(default_project, tmp_path):
+    """The default project has neither predict.py nor the DDP code, and its README and docs say
+    which feature brings them; features=deploy,ddp has all their files and names them."""
+    assert not [p for p in PREDICT_FILES + DDP_FILES if present(default_project, p)]
+    text = project_text(default_project)
+    assert "predict.py" not in text and "python train.py trainer=ddp" not in text
+    assert "(`trainer=ddp`, `trainer=ddp_cpu`) come with the\n`ddp` feature" in text
+    assert "Predicting new files,\nexporting and serving come with the `deploy` feature" in text
+    assert "- `deploy`: predict new files, export to ONNX" in text
+    assert "- `ddp`: several GPUs or CPU processes with Lightning DDP" in text
+    [errors] = default_project.glob("src/*/training/errors.py")
+    assert '"features ddp": "trainer/ddp trainer/ddp_cpu",' in errors.read_text()
+    project = generate(tmp_path, features="deploy,ddp")
+    assert [p for p in PREDICT_FILES + DDP_FILES if not present(project, p)] == []
+    text = project_text(project)
+    assert "python predict.py ckpt_path=" in text and "## Several GPUs or nodes (DDP)" in text
+    # threads.py: also with the sweeps feature's parallel launcher, or cv.parallel
+    for feature in ("sweeps", "cv"):
+        project = generate(tmp_path / feature, features=feature)
+        assert present(project, "src/*/training/threads.py"), feature
+        assert not present(project, "src/*/training/distributed.py"), feature
+
+
 def test_the_default_project_is_image_classification_named_as_before(default_project):
     assert default_project.name == "my-vision-project"
     assert sorted(p.stem for p in (default_project / "configs/task").glob("*.yaml")) == [

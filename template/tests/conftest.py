@@ -20,7 +20,6 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from {{ cookiecutter.package_name }} import noise
-from {{ cookiecutter.package_name }}.training.threads import available_cores
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONFIGS = PROJECT / "configs"
@@ -78,6 +77,7 @@ FEATURE_FILES = {
     "clean": "configs/clean.yaml",
     "cv": "configs/cv/kfold.yaml",
     "sweeps": "configs/hparams_search/optuna.yaml",
+    "ddp": "configs/trainer/ddp.yaml",
     "deploy": "configs/serve.yaml",
     "transfer": "configs/finetune/fine_tune.yaml",
     # (cv brings training/resume.py too, and resumes its folds with it: a cv project resumes)
@@ -108,7 +108,10 @@ def pytest_collection_modifyitems(config, items: list) -> None:
 def pytest_xdist_auto_num_workers(config) -> int:
     """``-n auto``: the cores this process may use (xdist would count physical cores, which is 1
     on many 2-vCPU machines)."""
-    return available_cores()
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 @pytest.fixture(autouse=True)

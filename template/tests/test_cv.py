@@ -475,6 +475,7 @@ def test_fraction_trains_each_fold_on_a_fraction_of_its_training_part(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.feature("ddp")
 def test_ddp_folds_train_on_every_rank_and_rank_zero_writes(tmp_path):
     run = tmp_path / "run"
     done = train_cli(run, "cv.folds=2", "mode=smoke", "trainer=ddp_cpu")
@@ -488,6 +489,7 @@ def test_ddp_folds_train_on_every_rank_and_rank_zero_writes(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.feature("ddp")
 def test_a_ddp_cv_run_resumes_with_process_zero_copying_the_finished_folds(tmp_path):
     settings = ["cv.folds=2", "mode=smoke", "trainer=ddp_cpu"]
     done = train_cli(tmp_path / "earlier", *settings)

@@ -56,6 +56,7 @@ def test_unusable_tables_are_one_line(tmp_path, content, words):
 
 
 @pytest.mark.task(*TABLE_TASKS, "collab")
+@pytest.mark.feature("deploy")
 @pytest.mark.parametrize("content", ["", 'a,y\n"1,0\n', b"a,y\n\xff\xfe,1\n"])
 def test_unreadable_rows_to_predict_are_a_user_error(tmp_path, content):
     """predict.py and serve.py show an input problem in one line, and any other ValueError

@@ -17,7 +17,8 @@ from conftest import CONFIGS, PROJECT
 
 # the scripts of the `deploy` feature: tested where the project has them
 DEPLOY_SCRIPTS = [
-    pytest.param(name, marks=pytest.mark.feature("deploy")) for name in ("export.py", "serve.py")
+    pytest.param(name, marks=pytest.mark.feature("deploy"))
+    for name in ("predict.py", "export.py", "serve.py")
 ]
 
 pytestmark = pytest.mark.slow
@@ -185,7 +186,7 @@ def test_eval_data_overrides_work_as_the_readme_writes_them(tmp_path, run_train)
     assert sum(evaluated["data"]["sizes"].values()) == 24
 
 
-@pytest.mark.parametrize("script", ["eval.py", "predict.py", *DEPLOY_SCRIPTS])
+@pytest.mark.parametrize("script", ["eval.py", *DEPLOY_SCRIPTS])
 def test_every_command_on_a_truncated_checkpoint(tmp_path, script):
     (tmp_path / "model.ckpt").write_bytes(b"PK\x03\x04cut short")
     inputs = ["inputs=."] if script == "predict.py" else []
@@ -194,7 +195,7 @@ def test_every_command_on_a_truncated_checkpoint(tmp_path, script):
     assert left_behind(tmp_path) == []
 
 
-@pytest.mark.parametrize("script", ["predict.py", *DEPLOY_SCRIPTS])
+@pytest.mark.parametrize("script", DEPLOY_SCRIPTS)
 def test_a_command_without_its_checkpoint(tmp_path, script):
     assert_one_line(run(script, cwd=tmp_path), "ckpt_path is required: add ckpt_path=")
     assert left_behind(tmp_path) == []

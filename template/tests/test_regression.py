@@ -6,7 +6,9 @@ folder of images with a CSV of numbers trains, its bad rows reported by line.
 from __future__ import annotations
 
 import csv
+{% if "deploy" in cookiecutter.__features.split(",") -%}
 import shutil
+{% endif -%}
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,9 @@ from PIL import Image
 
 from {{ cookiecutter.package_name }}.analysis.interpret import interpret
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 from {{ cookiecutter.package_name }}.analysis.predict_files import run as predict_run
+{%- endif %}
 from {{ cookiecutter.package_name }}.data.image_csv_regression import (
     ImageCSVRegressionDataModule,
 )
@@ -196,6 +200,7 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
     assert one.target_names == ["brightness"] and one.loaded.targets.shape == (59, 1)
     assert len(one.skipped_files) == 2 and one.skipped_files[0].startswith("line 6:")
     assert not one.input.geometric_ok and not one.input.hflip_ok
+{%- if "deploy" in cookiecutter.__features.split(",") %}
     # predicting new images needs the checkpoint only: not the training CSV nor its images
     new = tmp_path / "new"
     new.mkdir()
@@ -208,6 +213,7 @@ def test_user_images_with_a_csv_train_and_bad_rows_are_reported(run_train, tmp_p
         tmp_path / "predict",
     )
     assert predict_run(cfg)["predicted"] == 2
+{%- endif %}
 
 
 @pytest.mark.feature("transfer", "lr_find")  # fine-tuning schedules, the zoo, the finder

@@ -199,9 +199,15 @@ def test_slurm_preset_follows_the_trainer():
             "train",
             overrides=[
                 "hydra/launcher=slurm",
+{%- if "ddp" in cookiecutter.__features.split(",") %}
                 "trainer=ddp",
                 "trainer.devices=4",
                 "trainer.num_nodes=2",
+{%- else %}
+                "trainer=gpu",
+                "trainer.devices=4",
+                "+trainer.num_nodes=2",
+{%- endif %}
                 "hydra.launcher.partition=gpu",
             ],
             return_hydra_config=True,

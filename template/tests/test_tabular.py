@@ -12,7 +12,9 @@ import pytest
 from hydra.utils import get_class
 
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 from {{ cookiecutter.package_name }}.analysis.predict_files import run as predict_run
+{%- endif %}
 from {{ cookiecutter.package_name }}.data.tabular import TabularDataModule
 from {{ cookiecutter.package_name }}.data.tabular_errors import TableError
 from {{ cookiecutter.package_name }}.inputs.table import TableFacts, TableInput, TableRows
@@ -264,6 +266,7 @@ def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
     write_table(path, shift=5.0)  # the file changes after training: the checkpoint's
     datamodule = load_trained(summary["best_checkpoint"])[1]  # preprocessing still holds
     assert datamodule.input.state_dict() == trained
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     rows = tmp_path / "new.csv"  # with an ID, a target and a "row" of the user's own
     rows.write_text(
@@ -311,6 +314,7 @@ def test_raw_rows_go_through_the_checkpoints_preprocessing(tmp_path, run_train):
     assert "column 'size' expects finite numbers" in message and "'abc' in row(s) [1]" in message
     assert "column 'weight' expects finite numbers" in message and "inf in row(s) [1]" in message
     assert message.count("inputs=") == 1, message  # the file named once, before both columns
+{%- endif %}
 
 
 @pytest.mark.task("tabular")
@@ -351,6 +355,7 @@ def test_id_and_date_columns_are_left_out_unless_listed(tmp_path, caplog):
     note = next(n for n in data["notes"] if "left out" in n)
     assert "'customer_id'" in note and "'signup_date'" in note and "data.cat_names" in note
     assert any("'customer_id' (60 values)" in r.getMessage() for r in caplog.records)
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     # rows to predict keep what the model left out, as written (IDs with their leading zeros)
     new = tmp_path / "new.csv"
@@ -358,6 +363,7 @@ def test_id_and_date_columns_are_left_out_unless_listed(tmp_path, caplog):
     names, inputs, notes = datamodule.input.read_items(new)
     assert len(names) == len(inputs) == 2 and notes["rows"] == [0, 1]
     assert notes["columns"] == {"customer_id": ["0042", "0043"], "signup_date": ["2025-01-01", ""]}
+{%- endif %}
 
     listed = ["customer_id", "signup_date", "plan"]
     datamodule = table(
@@ -397,6 +403,8 @@ def test_a_semicolon_separated_file_is_told_and_read_with_data_sep(tmp_path):
     cfg = compose_config("train", [*overrides, "data.sep=';'"], tmp_path)
     datamodule = build_datamodule(cfg, get_class(cfg.task._target_))
     assert datamodule.cat_names == ["plan"] and datamodule.target_names == ["leaves", "stays"]
+{%- if "deploy" in cookiecutter.__features.split(",") %}
     with pytest.raises(TableError) as raised:  # new rows to predict: the same line
         TableInput().read_items(path)
     assert "separated by ';'" in str(raised.value)
+{%- endif %}

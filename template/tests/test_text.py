@@ -18,7 +18,9 @@ import pytest
 import torch
 
 from {{ cookiecutter.package_name }}.analysis.predict import load_trained
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 from {{ cookiecutter.package_name }}.analysis.predict_files import run as predict_run
+{%- endif %}
 from {{ cookiecutter.package_name }}.data import text as text_data
 from {{ cookiecutter.package_name }}.data.text_reviews import make_reviews
 from {{ cookiecutter.package_name }}.inputs.text import TextFacts, TextInput
@@ -337,6 +339,7 @@ def test_offline_without_the_files_is_a_clear_error_within_seconds(tmp_path, mon
     assert "model.name=<folder>" in str(raised.value)
     with pytest.raises(HubModelError, match="no such folder"):
         check_available(str(tmp_path / "missing"))
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
 
 def test_new_texts_are_predicted_and_bad_ones_listed(tmp_path, run_train):
@@ -368,6 +371,7 @@ def test_new_texts_are_predicted_and_bad_ones_listed(tmp_path, run_train):
             tmp_path / f"predict-{len(overrides[0])}",
         )
         assert predict_run(cfg)["predicted"] == 2, overrides
+{%- endif %}
 
 
 @pytest.mark.feature("deploy")

@@ -40,8 +40,10 @@ def test_omp_num_threads_always_wins():
 CASES = {
     "single run": (trainer(), hydra(mode="RUN"), 1),
     "basic launcher, one job at a time": (trainer(), hydra({"_target_": "BasicLauncher"}), 1),
+{%- if "ddp" in cookiecutter.__features.split(",") %}
     "ddp on 2 CPU processes": (trainer("cpu", "ddp", 2), hydra(mode="RUN"), 2),
     "ddp on GPUs": (trainer("gpu", "ddp", 4), hydra(mode="RUN"), 1),
+{%- endif %}
 {%- if "sweeps" in cookiecutter.__features.split(",") %}
     "joblib n_jobs=2": (trainer(), hydra({"_target_": JOBLIB, "n_jobs": 2}), 2),
     "joblib n_jobs=-1 (every core)": (trainer(), hydra({"_target_": JOBLIB, "n_jobs": -1}), 8),
@@ -52,11 +54,13 @@ CASES = {
         3,
     ),
     "submitit on SLURM: its own node share": (trainer(), hydra({"_target_": SUBMITIT_SLURM}), 1),
+{%- if "ddp" in cookiecutter.__features.split(",") %}
     "joblib x ddp on the CPU": (
         trainer("cpu", "ddp_spawn", 2),
         hydra({"_target_": JOBLIB, "n_jobs": 2}),
         4,
     ),
+{%- endif %}
 {%- endif %}
 }
 

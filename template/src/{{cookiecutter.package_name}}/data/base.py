@@ -165,18 +165,25 @@ class DataModule(L.LightningDataModule):
     def item_transform(self, train: bool):  # per item, for files (tensors: whole batches)
         return self.input.item_transform(train, self.augment_policy)
 
+    def describe_input(self, index: int) -> str:
+        """Item ``index`` as a person reads it in a review CSV ("" for pictures and files)."""
+        inputs = self.loaded.inputs
+        item = inputs.paths[index] if isinstance(inputs, FileItems) else inputs[index]
+        return self.input.describe_item(item)
+
+    def restore_input_facts(self, facts: dict) -> None:
+        """The item shape the model was built for (the checkpoint's ``inputs``), where the input
+        learns it from the training items rather than storing it."""
+        if facts.get("shape") is not None and getattr(self.input, "shape", None) is None:
+            self.input.shape = tuple(facts["shape"])
+{%- if "deploy" in cookiecutter.__features.split(",") %}
+
     # ---- new inputs (predict.py, export) ---------------------------------------------------------
     def read_input(self, path) -> torch.Tensor:
         """One input file (a path or a request body) preprocessed like an evaluation item;
         ``OSError``/``ValueError`` (``InputError``) for a bad file."""
         self._input_ready()
         return self.input.read_file(path)
-
-    def describe_input(self, index: int) -> str:
-        """Item ``index`` as a person reads it in a review CSV ("" for pictures and files)."""
-        inputs = self.loaded.inputs
-        item = inputs.paths[index] if isinstance(inputs, FileItems) else inputs[index]
-        return self.input.describe_item(item)
 
     def read_items(
         self, inputs, column: str | None = None
@@ -189,16 +196,11 @@ class DataModule(L.LightningDataModule):
         self._input_ready()
         return self.input.preprocessing()
 
-    def restore_input_facts(self, facts: dict) -> None:
-        """The item shape the model was built for (the checkpoint's ``inputs``), where the input
-        learns it from the training items rather than storing it."""
-        if facts.get("shape") is not None and getattr(self.input, "shape", None) is None:
-            self.input.shape = tuple(facts["shape"])
-
     def _input_ready(self) -> None:
         # restored from a checkpoint (predict and serve need no training data), else learnt
         if not self._input_restored:
             self.loaded  # noqa: B018
+{%- endif %}
 
     # ---- splitting -------------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:

@@ -10,9 +10,11 @@ from typing import ClassVar
 import torch
 
 from ..training.validate import ConfigError
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
 # the notes of ``Input.read_items`` that hold one value per item (see there)
 PER_ITEM_NOTES = ("rows", "columns")
+{%- endif %}
 
 
 class InputError(ValueError):
@@ -86,8 +88,13 @@ class Input:
 
     def notes(self) -> list[str]:  # how items were read (a size chosen), under the data line
         return []
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     # ---- new items: predict.py, serve.py, export ---------------------------------------------
+{%- else %}
+
+    # ---- items read from files ---------------------------------------------------------------
+{%- endif %}
     def read_file(self, source) -> torch.Tensor:
         """One item from a path or a binary file object, preprocessed like an evaluation item;
         ``InputError`` (one line) for something unreadable."""
@@ -107,6 +114,7 @@ class Input:
             except Exception:  # readers raise many kinds (OSError, ValueError, EOFError, ...)
                 readable[path] = False
         return readable
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def read_items(self, source, column=None) -> tuple[list[str], torch.Tensor, dict] | None:
         """Many items from one source: ``(names, batch, notes)``; None when one file is one item.
@@ -117,14 +125,17 @@ class Input:
         refuses them); and ``PER_ITEM_NOTES``, one value per name, written into predictions.csv:
         ``rows`` (position in the file) and ``columns`` (``{column: cells}`` the model ignores)."""
         return None
+{%- endif %}
 
     def describe_item(self, raw) -> str:
         """One item as a person reads it in a review CSV ("" when it is shown as a picture)."""
         return ""
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def preprocessing(self) -> dict:
         """How a raw item becomes the model's input, as plain values (the export's JSON)."""
         return {"input": self.kind}
+{%- endif %}
 
     # ---- augmentation (training split only) and showing ---------------------------------------
     def augment_batch(self, inputs, targets, policy: dict):  # on the device; masks move too
@@ -138,6 +149,7 @@ class Input:
 
     def can_show(self) -> bool:
         return False
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
 
 class JsonRows(str):
@@ -151,6 +163,7 @@ class JsonRows(str):
         self = super().__new__(cls, str(path))
         self.rows = rows
         return self
+{%- endif %}
 
 
 def input_spec(cls: type[Input], **options) -> dict:  # the input: entry building cls(**options)

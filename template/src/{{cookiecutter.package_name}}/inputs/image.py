@@ -62,6 +62,7 @@ class ImageInput(Input):
         if len(shape) != 3 or shape[0] not in (1, 3):
             raise InputError(f"inputs of shape {shape} are not images (1 or 3 channels, H, W)")
         return shape
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def read_file(self, source) -> torch.Tensor:
         """Grey or RGB to the data's channels and size, in [0, 1], standardized."""
@@ -86,6 +87,7 @@ class ImageInput(Input):
             "mean": self.mean.flatten().tolist(),
             "std": self.std.flatten().tolist(),
         }
+{%- endif %}
 
     def augment_batch(self, inputs, targets, policy: dict):
 {%- if "segmentation" in cookiecutter.__tasks.split(",") %}
@@ -168,6 +170,7 @@ class ImageFileInput(ImageInput):
         from ..data.image_folder import verify_images
 
         return verify_images(paths)  # (decoded once, verdicts cached)
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def read_file(self, source) -> torch.Tensor:
         from PIL import Image
@@ -175,6 +178,7 @@ class ImageFileInput(ImageInput):
         with Image.open(source) as image:
             image.load()  # decode now: a truncated file fails here, not in the batch
             return self.item_transform(train=False, policy={})(image.convert("RGB"))
+{%- endif %}
 
     def item_transform(self, train: bool, policy: dict):
         from torchvision.transforms import v2

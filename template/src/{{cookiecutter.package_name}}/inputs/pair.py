@@ -10,11 +10,14 @@ exactly as training did, even if the file has grown since.
 from __future__ import annotations
 
 from dataclasses import dataclass
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 from pathlib import Path
+{%- endif %}
 
 import torch
-
+{% if "deploy" in cookiecutter.__features.split(",") %}
 from ..training.validate import ConfigError
+{%- endif %}
 from .base import Input, InputFacts
 
 UNKNOWN = "<unknown>"
@@ -76,6 +79,7 @@ class PairInput(Input):
         return PairFacts(
             kind=self.kind, shape=(2,), n_users=len(self.user_names), n_items=len(self.item_names)
         )
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     # ---- new pairs: predict.py, serve.py ------------------------------------------------------
     def read_file(self, source) -> torch.Tensor:
@@ -123,6 +127,7 @@ class PairInput(Input):
             "users": self.user_names,
             "items": self.item_names,
         }
+{%- endif %}
 
 
 def first_seen(values: list) -> list[str]:

@@ -15,16 +15,24 @@ column plays which role is the source's business (``TableRows``): the input lear
 
 from __future__ import annotations
 
+{% if "deploy" in cookiecutter.__features.split(",") -%}
 import json
+{% endif -%}
 import math
 from dataclasses import dataclass, replace
+{% if "deploy" in cookiecutter.__features.split(",") -%}
 from pathlib import Path
+{% endif -%}
 from typing import Any
 
 import torch
 
+{% if "deploy" in cookiecutter.__features.split(",") -%}
 from ..data.tabular_errors import TableError, check_columns, numeric_column, separator_in_name
-from .base import Input, InputFacts, JsonRows
+{% else -%}
+from ..data.tabular_errors import TableError, check_columns, numeric_column
+{% endif -%}
+from .base import Input, InputFacts{{ ", JsonRows" if "deploy" in cookiecutter.__features.split(",") }}
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,7 @@ class TableInput(Input):
 
     def describe(self) -> dict:
         return {"missing_filled": list(self.state["na_columns"])}
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     # ---- new rows: predict.py, serve.py, export -----------------------------------------------
     def read_file(self, source) -> torch.Tensor:
@@ -223,10 +232,12 @@ class TableInput(Input):
                 "columns": other_cells(path, frame, others, parquet),
             },
         )
+{%- endif %}
 
     def describe_item(self, raw) -> str:
         """A row's raw values (before preprocessing; ``raw``: a pandas Series)."""
         return ", ".join(f"{name}={value}" for name, value in raw.items())
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def preprocessing(self) -> dict:
         return {
@@ -234,6 +245,8 @@ class TableInput(Input):
             "layout": "category indices first, then continuous columns",
             **self.state,
         }
+{%- endif %}
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
 
 def other_cells(path: Path, frame, columns: list[str], parquet: bool) -> dict[str, list]:
@@ -292,3 +305,4 @@ def _finite_or_nan(value: int | float) -> bool:
         return not math.isinf(value)
     except OverflowError:  # an integer beyond any float
         return False
+{%- endif %}

@@ -10,14 +10,18 @@ input is fitted or restored.
 
 from __future__ import annotations
 
+{% if "deploy" in cookiecutter.__features.split(",") -%}
 import json
+{% endif -%}
 from dataclasses import dataclass
+{% if "deploy" in cookiecutter.__features.split(",") -%}
 from pathlib import Path
+{% endif -%}
 from typing import ClassVar
 
 import torch
 
-from .base import Input, InputFacts, JsonRows
+from .base import Input, InputFacts{{ ", JsonRows" if "deploy" in cookiecutter.__features.split(",") }}
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class TextError(ValueError):
     """Text data the user has to fix (one readable line, exit status 2)."""
 
     user_error = True
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
 
 def check_json_fields(rows: list[dict], text_column: str) -> None:
@@ -45,6 +50,7 @@ def check_json_fields(rows: list[dict], text_column: str) -> None:
             f"row(s) {without[:5]} have no {text_column!r} field (sent: {sent}): send "
             f"{example} per row"
         )
+{%- endif %}
 
 
 def decode_utf8(data: bytes) -> tuple[str, bool]:
@@ -147,6 +153,7 @@ class TextInput(Input):
 
     def describe(self) -> dict:
         return {"tokenizer": self.state["source"]}
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     # ---- new texts: predict.py, serve.py, export ----------------------------------------------
     def read_file(self, source) -> torch.Tensor:
@@ -203,11 +210,14 @@ class TextInput(Input):
             notes["rows"] = positions
             notes["columns"] = {c: [values[i] for i in positions] for c, values in cells.items()}
         return names, ids, notes
+{%- endif %}
 
     def describe_item(self, raw: str) -> str:
         """The text itself (long ones cut at 500 characters), for review tables."""
         text = " ".join(raw.split())
         return text if len(text) <= 500 else text[:499] + "…"
+
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def preprocessing(self) -> dict:
         return {
@@ -217,3 +227,4 @@ class TextInput(Input):
             "max_length": self.max_length,
             "input": "token ids (batch, length) int64; padded positions hold pad_id",
         }
+{%- endif %}

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+{% if "ddp" in cookiecutter.__features.split(",") -%}
 from .distributed import launched_rank
+{% endif -%}
 from .shape_check import check_shapes
 
 
@@ -22,7 +24,7 @@ def before_fit(cfg: DictConfig, module, datamodule, callbacks: list, output_dir:
             "message": f"show_batch: the {datamodule.input.item_name} inputs of "
             f"data={datamodule.name} are not drawn as pictures, nothing to show"
         }
-    elif cfg.get("show_batch") and launched_rank() == 0:
+    elif cfg.get("show_batch"){{ " and launched_rank() == 0" if "ddp" in cookiecutter.__features.split(",") }}:
         from ..analysis.plots import show_batch
 
         path = output_dir / "plots" / "augmented_batch.png"

@@ -12,7 +12,9 @@ from pathlib import Path
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class, instantiate
+{%- if "ddp" in cookiecutter.__features.split(",") %}
 from lightning.pytorch.utilities import rank_zero_only
+{%- endif %}
 from omegaconf import DictConfig, OmegaConf
 
 from ..analysis.fit import fit_verdict
@@ -22,7 +24,9 @@ from ..models import facts_config, model_data_config, model_head
 from ..tasks.base import Task, TaskError
 from .before_fit import before_fit
 from .checkpoints import refuse_renamed
+{%- if "ddp" in cookiecutter.__features.split(",") %}
 from .distributed import eval_loaders, relaunchable
+{%- endif %}
 from .guards import Interruption, StopOnDivergence
 from .loggers import build_loggers, finish_loggers, log_summary
 from .module import TaskModule
@@ -100,7 +104,11 @@ def train(cfg: DictConfig) -> Summary:
         # SIGTERM outside fit and test ends the run interrupted too, as inside them
         with sigterm_interrupts():
             validate_config(cfg)  # (train.py checks single runs before this; jobs of a sweep here)
+{%- if "ddp" in cookiecutter.__features.split(",") %}
             if cfg.get("print_config") and rank_zero_only.rank == 0:  # not once per DDP process
+{%- else %}
+            if cfg.get("print_config"):
+{%- endif %}
                 print_config(cfg)
             if cfg.get("seed") is not None:  # `if cfg.seed:` would ignore seed 0
                 L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -108,7 +116,7 @@ def train(cfg: DictConfig) -> Summary:
             task_cls = get_class(cfg.task._target_)
             datamodule = build_datamodule(cfg, task_cls)
             summary.data = datamodule.describe()
-            if getattr(datamodule, "skipped_files", None) and rank_zero_only.rank == 0:
+            if getattr(datamodule, "skipped_files", None){{ " and rank_zero_only.rank == 0" if "ddp" in cookiecutter.__features.split(",") }}:
                 skipped = output_dir / "skipped_files.txt"  # unreadable files, left out of the run
                 skipped.parent.mkdir(parents=True, exist_ok=True)
                 skipped.write_text("\n".join(map(str, datamodule.skipped_files)) + "\n")
@@ -147,8 +155,12 @@ def train(cfg: DictConfig) -> Summary:
 
             summary.sections.update(before_fit(cfg, module, datamodule, callbacks, output_dir))
             try:
+{%- if "ddp" in cookiecutter.__features.split(",") %}
                 # relaunchable: DDP under a Hydra multirun, the other ranks join this job
                 with relaunchable(), startup_objects_frozen():
+{%- else %}
+                with startup_objects_frozen():
+{%- endif %}
 {%- if "resume" in cookiecutter.__features.split(",") or "cv" in cookiecutter.__features.split(",") %}
                     # weights_only: a resumed checkpoint is loaded as safely as every other one
                     trainer.fit(
@@ -214,7 +226,11 @@ def _resume_from(cfg: DictConfig, module: TaskModule) -> str | None:
 def measure(trainer: L.Trainer, module: TaskModule, datamodule, splits: list[str], ckpt_path=None):
     """The task's metrics and loss on each split in eval mode (no dropout, no augmentation)."""
     module.set_eval_splits(splits)
+{%- if "ddp" in cookiecutter.__features.split(",") %}
     loaders = eval_loaders(datamodule.eval_dataloaders(splits), trainer)  # each sample once
+{%- else %}
+    loaders = datamodule.eval_dataloaders(splits)
+{%- endif %}
     results = trainer.test(
         module, dataloaders=loaders, ckpt_path=ckpt_path, verbose=False, weights_only=True
     )

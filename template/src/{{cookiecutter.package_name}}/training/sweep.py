@@ -14,7 +14,9 @@ import csv
 import json
 import logging
 import math
+{% if "ddp" in cookiecutter.__features.split(",") -%}
 import os
+{% endif -%}
 import sys
 import traceback
 from collections.abc import Callable
@@ -32,8 +34,10 @@ SUMMARY_CSV = "summary.csv"
 {%- if "cv" in cookiecutter.__features.split(",") %}
 CV_CONFIG = "cv_config.yaml"  # the composed config of a cross-validation run (training/cv.py)
 {%- endif %}
+{%- if "ddp" in cookiecutter.__features.split(",") %}
 # set by Lightning's DDP launcher in the launching process
 DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+{%- endif %}
 # train/val/test: the task's score (column ``score`` names it: acc, f1_micro, r2, miou, ...)
 {%- if "cv" in cookiecutter.__features.split(",") %}
 # a cross-validation run (cv=kfold): the means over its folds, val_std their spread, folds how many
@@ -67,7 +71,9 @@ def run_job(train: Callable[[DictConfig], dict], cfg: DictConfig) -> float | Non
     from .errors import user_message  # (no heavy imports: Hydra loads this module early)
 
     multirun = in_multirun()
+{%- if "ddp" in cookiecutter.__features.split(",") %}
     environment = {key: os.environ.get(key) for key in DDP_ENVIRONMENT}
+{%- endif %}
     try:
         summary = train(cfg)
     except Exception as error:
@@ -79,13 +85,16 @@ def run_job(train: Callable[[DictConfig], dict], cfg: DictConfig) -> float | Non
         if mistake:
             sys.exit(2)
         raise
+{%- if "ddp" in cookiecutter.__features.split(",") %}
     finally:
         _end_process_group(environment)
+{%- endif %}
     if summary.status != "completed":
         if not multirun:
             sys.exit(summary.exit_code)
         return None  # failed, diverged: recorded in summary.csv, the sweep goes on
     return metric_value(summary.to_dict(), cfg.get("optimized_metric"))
+{%- if "ddp" in cookiecutter.__features.split(",") %}
 
 
 def _end_process_group(environment: dict[str, str | None]) -> None:
@@ -103,6 +112,7 @@ def _end_process_group(environment: dict[str, str | None]) -> None:
 
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+{%- endif %}
 
 
 def collect(sweep_dir: str | Path, optimized_metric: str | None = None) -> list[dict[str, Any]]:

@@ -1,11 +1,10 @@
+{%- set features = cookiecutter.__features.split(",") -%}
+{%- set whose = (["one of N DDP processes on the CPU"] if "ddp" in features else []) + (["a job of the joblib ``parallel`` or the\nlocal submitit launcher"] if "sweeps" in features else []) + (["a fold of ``cv.parallel``"] if "cv" in features else []) -%}
 """CPU threads per run when several runs share one machine.
 
 torch gives every process one thread per core: two trainings at once on 2 cores then fight over
 them and run 5-10x slower than one after the other. A run that is one of several gets its share,
-``cores // concurrent`` (one of N DDP processes on the CPU
-{%- if "sweeps" in cookiecutter.__features.split(",") %}, a job of the joblib ``parallel`` or the
-local submitit launcher
-{%- endif %}).
+``cores // concurrent`` ({{ whose | join(", ") }}).
 ``OMP_NUM_THREADS``, when set, always wins.
 """
 
@@ -13,9 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+{%- if "ddp" in features or "sweeps" in features %}
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+{%- endif %}
 
 
 def available_cores() -> int:
@@ -34,10 +35,11 @@ def thread_count(
     if environ.get("OMP_NUM_THREADS") or concurrent <= 1:
         return None
     return max(1, cores // concurrent)
+{%- if "ddp" in features or "sweeps" in features %}
 
 
 def concurrent_runs(cfg: DictConfig | None, hydra_cfg: Any = None, cores: int | None = None) -> int:
-{%- if "sweeps" in cookiecutter.__features.split(",") %}
+{%- if "sweeps" in features %}
     cores = cores or available_cores()
     runs = 1
     mode = _get(hydra_cfg, "mode")  # Hydra's RunMode, or its name
@@ -51,7 +53,11 @@ def concurrent_runs(cfg: DictConfig | None, hydra_cfg: Any = None, cores: int | 
         # the local executor starts the jobs of a sweep at once, up to array_parallelism
         runs = int(_get(launcher, "array_parallelism") or 256)
         runs = min(runs, _sweep_size(hydra_cfg) or runs)
+{%- if "ddp" in features %}
     return runs * _ddp_cpu_processes(cfg)
+{%- else %}
+    return runs  # (DDP processes on the CPU: the ddp feature)
+{%- endif %}
 {%- else %}
     return _ddp_cpu_processes(cfg)  # (a launcher's parallel jobs: the sweeps feature)
 {%- endif %}
@@ -59,7 +65,7 @@ def concurrent_runs(cfg: DictConfig | None, hydra_cfg: Any = None, cores: int | 
 
 def configure_threads(cfg: DictConfig | None = None, hydra_cfg: Any = None) -> int | None:
     """Give this run its share of the cores: the thread count set (None: unchanged)."""
-{%- if "sweeps" in cookiecutter.__features.split(",") %}
+{%- if "sweeps" in features %}
     if hydra_cfg is None:
         from hydra.core.hydra_config import HydraConfig
 
@@ -72,6 +78,7 @@ def configure_threads(cfg: DictConfig | None = None, hydra_cfg: Any = None) -> i
 
         torch.set_num_threads(threads)
     return threads
+{%- if "ddp" in features %}
 
 
 def _ddp_cpu_processes(cfg: DictConfig | None) -> int:
@@ -82,7 +89,8 @@ def _ddp_cpu_processes(cfg: DictConfig | None) -> int:
     if isinstance(devices, int) and devices > 0:
         return devices
     return max(1, len(devices)) if isinstance(devices, list | tuple) else 1
-{%- if "sweeps" in cookiecutter.__features.split(",") %}
+{%- endif %}
+{%- if "sweeps" in features %}
 
 
 def _sweep_size(hydra_cfg: Any) -> int | None:
@@ -100,3 +108,4 @@ def _get(node: Any, key: str) -> Any:
     if isinstance(node, DictConfig):
         return OmegaConf.select(node, key, default=None)
     return node.get(key) if isinstance(node, Mapping) else getattr(node, key, None)
+{%- endif %}

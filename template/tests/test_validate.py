@@ -91,3 +91,23 @@ def test_a_task_checks_its_own_options(override, message):
     assert message in str(error.value) and "seed must be" in str(error.value)
     assert "label_smoothing" not in Path(validate.__file__).read_text(encoding="utf-8")
     validate_config(config("task.label_smoothing=0.1"))
+{%- if "ddp" not in cookiecutter.__features.split(",") %}
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "trainer.devices=2",
+        "trainer.devices=[0,1]",
+        "trainer.devices='0,1'",
+        "trainer.devices=-1",
+        "+trainer.strategy=ddp",
+        "+trainer.num_nodes=2",
+    ],
+)
+def test_several_devices_say_that_ddp_comes_with_its_feature(override):
+    """Lightning would start DDP by itself, without what the ddp feature adds to it."""
+    with pytest.raises(ConfigError, match=r"Lightning DDP\) comes with the ddp feature"):
+        validate_config(config(override))
+    validate_config(config("trainer.devices=[0]"))  # one device, given by its index
+{%- endif %}

@@ -24,7 +24,9 @@ from pathlib import Path
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
+{% if "ddp" in cookiecutter.__features.split(",") -%}
 from .distributed import launched_rank
+{% endif -%}
 from .validate import ConfigError
 
 SUGGESTIONS = ("valley", "steep", "minimum")
@@ -254,9 +256,14 @@ def find_lr(
     chosen = suggestions[suggestion]
     output_dir = Path(output_dir)
     curve, plot = output_dir / "lr_find.csv", output_dir / "plots" / "lr_find.png"
+{%- if "ddp" in cookiecutter.__features.split(",") %}
     if launched_rank() == 0:  # under strategy=ddp every process runs the (same) test
         _write_curve(curve, finder)
         plot_lr_find(finder.lrs, finder.smoothed, suggestions, suggestion, plot)
+{%- else %}
+    _write_curve(curve, finder)
+    plot_lr_find(finder.lrs, finder.smoothed, suggestions, suggestion, plot)
+{%- endif %}
     if apply:
         module.set_lr(chosen)
     ratios = [lr / finder.group_lrs[0][-1] for lr in finder.group_lrs[0]]

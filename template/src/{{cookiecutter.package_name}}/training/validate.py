@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import feature_missing
+from .errors import {{ "" if "ddp" in cookiecutter.__features.split(",") else "comes_with, " }}feature_missing
 
 _ABSENT = object()
 
@@ -111,12 +111,36 @@ def _gpu(cfg: DictConfig) -> str | None:
     if torch.cuda.is_available():
         return None
     return (
-        f"trainer.accelerator={accelerator} (trainer=gpu, ddp) asks for a GPU, but no GPU is "
+        f"trainer.accelerator={accelerator} (trainer=gpu{{ ", ddp" if "ddp" in cookiecutter.__features.split(",") }}) asks for a GPU, but no GPU is "
         "visible to PyTorch (torch.cuda.is_available() is False): use trainer=cpu, or "
         "trainer=default (a GPU when there is one, else the CPU)"
     )
 
 
+{% if "ddp" not in cookiecutter.__features.split(",") -%}
+def _several_devices(cfg: DictConfig) -> str | None:
+    # Lightning would start DDP by itself for several devices or nodes, without the loaders and
+    # relaunching that the ddp feature adds (each sample evaluated once, one run folder)
+    devices = str(_get(cfg, "trainer.devices")).strip("[], ")
+    strategy, nodes = _get(cfg, "trainer.strategy"), _get(cfg, "trainer.num_nodes")
+    if devices == "auto":
+        import torch
+
+        several = torch.cuda.device_count() > 1
+    else:  # a count ("2"; -1: all) or device indices ("0,1", [0, 1])
+        several = devices == "-1" or "," in devices or (devices.isdigit() and int(devices) > 1)
+    if isinstance(strategy, str) and "ddp" in strategy:
+        what = f"trainer.strategy={strategy}"
+    elif several:
+        what = f"trainer.devices={_get(cfg, 'trainer.devices')}"
+    elif _is(nodes, int) and nodes > 1:
+        what = f"trainer.num_nodes={nodes}"
+    else:
+        return None
+    return comes_with(f"{what} (several devices: Lightning DDP)", "features", "ddp")
+
+
+{% endif -%}
 def _lr_find(cfg: DictConfig) -> str | None:
     """LR finder options given while it is off would be dropped without a word."""
     options = _get(cfg, "lr_find")
@@ -170,6 +194,9 @@ _CHECKS = (
     _integer("data.overfit_batches", 0),
     _task_options,
     _gpu,
+{%- if "ddp" not in cookiecutter.__features.split(",") %}
+    _several_devices,
+{%- endif %}
     _lr_find,
 {%- if "resume" not in cookiecutter.__features.split(",") and "cv" not in cookiecutter.__features.split(",") %}
     _ckpt_path,

@@ -1,7 +1,5 @@
 """Shared fixtures: compose the real configs with Hydra and run the jobs in-process (fast)."""
 
-from __future__ import annotations
-
 {% if "deploy" in cookiecutter.__features.split(",") -%}
 import contextlib
 {% endif -%}

@@ -4,8 +4,6 @@ those tests. ``QUICK_MODEL``: the linear model of the family of the task's own m
 family has one (image ladder: linear, tables: tabular_linear; seconds per run, and no batch
 statistics that move with lr=0), else the task's own model."""
 
-from __future__ import annotations
-
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 

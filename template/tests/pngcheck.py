@@ -1,7 +1,5 @@
 """Is a file a real PNG image of a sensible size? (shared by the plot tests)"""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 

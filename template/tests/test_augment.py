@@ -1,7 +1,5 @@
 """Augmentation: a config group, task-aware, provably off where a fixed batch must stay fixed."""
 
-from __future__ import annotations
-
 from types import SimpleNamespace
 
 import pytest

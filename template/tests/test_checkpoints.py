@@ -1,8 +1,6 @@
 """Checkpoints: one clear error for every unusable file, atomic writes, a last.ckpt of the last
 epoch (resuming from them: test_resume.py)."""
 
-from __future__ import annotations
-
 import errno
 import threading
 from pathlib import Path

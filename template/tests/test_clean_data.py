@@ -2,8 +2,6 @@
 undo restores them (checked first, re-runnable, never outside the data root), nothing is ever
 lost; data without files gets indices that a retraining run applies (data.decisions=)."""
 
-from __future__ import annotations
-
 import csv
 import hashlib
 import json

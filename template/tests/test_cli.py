@@ -1,7 +1,5 @@
 """The command line itself (one Python start each, so a few seconds per test)."""
 
-from __future__ import annotations
-
 import json
 import subprocess
 import sys

@@ -2,8 +2,6 @@
 contract, a full run against the mean-rating baselines and the interpretation files. (The task
 contract itself, overfit/lr=0/fraction/checkpoint/eval/clean-data, runs in test_tasks.py.)"""
 
-from __future__ import annotations
-
 import csv
 from pathlib import Path
 

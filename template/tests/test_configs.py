@@ -1,7 +1,5 @@
 """Every option of every config group composes (and every model builds and runs)."""
 
-from __future__ import annotations
-
 import json
 
 import pytest

@@ -2,8 +2,6 @@
 the aggregate summary with the spread, out-of-fold predictions, the test ensemble or refit,
 failed folds, the overfit refusal, resume after a kill and sweeps ranked by the CV mean."""
 
-from __future__ import annotations
-
 import csv
 import json
 import math

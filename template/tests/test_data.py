@@ -1,7 +1,5 @@
 """The data module owns the split, the fraction subset and the overfit batch: check each."""
 
-from __future__ import annotations
-
 import numpy as np
 import pytest
 import torch

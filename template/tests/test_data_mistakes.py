@@ -1,8 +1,6 @@
 """Data the user has to fix, said in one line (exit status 2): an empty or header-only table, a
 single class; and a warning for a numeric column that a few text cells turn categorical."""
 
-from __future__ import annotations
-
 import logging
 import os
 import subprocess

@@ -1,8 +1,6 @@
 """DDP on two CPU processes (gloo): one run folder, each rank trains on its own shard, rank 0
 alone writes, the final metrics count every test sample exactly once."""
 
-from __future__ import annotations
-
 import json
 import os
 import subprocess

@@ -1,7 +1,5 @@
 """Using a trained model: training curves, predicting files, exporting (ONNX, torch.export)."""
 
-from __future__ import annotations
-
 import csv
 import json
 

@@ -1,7 +1,5 @@
 """User mistakes become one line and exit status 2; failed commands leave no empty run folder."""
 
-from __future__ import annotations
-
 import pytest
 from omegaconf import OmegaConf
 

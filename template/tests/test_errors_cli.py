@@ -1,8 +1,6 @@
 """The command line after a user's mistake: one line `error: ...`, exit status 2, no traceback,
 no run folder left behind (one Python start each: a few seconds per call)."""
 
-from __future__ import annotations
-
 import json
 import os
 import subprocess

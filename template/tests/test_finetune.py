@@ -1,7 +1,5 @@
 """Fine-tune schedules: what is frozen, which learning rates each stage gets, resume per stage."""
 
-from __future__ import annotations
-
 import math
 from pathlib import Path
 

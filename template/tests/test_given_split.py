@@ -1,8 +1,6 @@
 """A validation split the user gives (a list file, a train/ + valid/ layout, a column) is used as
 given, and no test split is carved out of the training items unless data.test_fraction asks."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import numpy as np

@@ -1,8 +1,6 @@
 """Bad image files: verified before training, skipped and listed, verdicts cached; an empty
 class folder is named; the input size follows the images unless a pretrained model needs its own."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import numpy as np

@@ -2,8 +2,6 @@
 first line says, into a copy of the project, and its commands run there. Nothing else is added: if
 the recipe's code or commands are wrong, this fails."""
 
-from __future__ import annotations
-
 import importlib
 import json
 import os

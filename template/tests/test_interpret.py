@@ -1,7 +1,5 @@
 """The interpretation report: files exist, are valid, and agree with the measured metrics."""
 
-from __future__ import annotations
-
 import csv
 import math
 from pathlib import Path

@@ -1,8 +1,6 @@
 """Experiment loggers: wandb offline writes a run with the config and the final summary; wandb
 online without an API key stops at once with a clear message (no prompt, no hang)."""
 
-from __future__ import annotations
-
 import sqlite3
 
 import pytest

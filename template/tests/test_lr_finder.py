@@ -1,8 +1,6 @@
 """The LR range test: suggestion rules, a sane suggestion on digits, group ratios kept,
 tiny data sets (told on image classification: the ladder's backbone stages)."""
 
-from __future__ import annotations
-
 import csv
 import itertools
 import math

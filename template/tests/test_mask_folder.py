@@ -1,8 +1,6 @@
 """Segmentation data in fastai's CamVid layout, from real PNG files: bad pairs are listed by file
 name before training and left out, the void code is ignored, valid.txt is the val split."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import numpy as np

@@ -1,8 +1,6 @@
 """Each mode through the real configs: on the embedded digits (image classification) where a test
 reads their figures, else on the project's default task."""
 
-from __future__ import annotations
-
 import csv
 import json
 import math

@@ -2,8 +2,6 @@
 digits' derived labels beats the per-label majority clearly, user data in fastai's CSV format
 (with bad rows and a fixed validation column) trains, and the interpretation adds up."""
 
-from __future__ import annotations
-
 import csv
 import math
 

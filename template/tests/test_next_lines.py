@@ -1,8 +1,6 @@
 """The `next:` lines of a verdict are commands that can be copied and run: this run's folder in
 them, not `...`."""
 
-from __future__ import annotations
-
 import shlex
 
 from {{ cookiecutter.package_name }}.console import print_summary

@@ -1,8 +1,6 @@
 """notebooks/quickstart.ipynb runs top to bottom, headless, on this interpreter (four real runs:
 marked slow)."""
 
-from __future__ import annotations
-
 import json
 import sys
 from pathlib import Path

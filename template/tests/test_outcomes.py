@@ -1,7 +1,5 @@
 """How a run ends, from the command line: exit code, summary.json status and message agree."""
 
-from __future__ import annotations
-
 import json
 import os
 import shutil

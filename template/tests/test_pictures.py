@@ -3,8 +3,6 @@ colours stand for classes, named axes, whole-number ticks, per-step curves where
 nothing. Asserted on the figure objects as drawn (layout and image aspect applied), not on
 pixels."""
 
-from __future__ import annotations
-
 import importlib
 import itertools
 import json

@@ -2,8 +2,6 @@
 hooks must then do nothing (a DDP run crashed on rank 1 reading the current dataloader); and
 stopping the bar does not wait for its refresh thread to wake up."""
 
-from __future__ import annotations
-
 import threading
 from types import SimpleNamespace
 

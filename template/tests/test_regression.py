@@ -3,8 +3,6 @@ predictor, numbers come back in the targets' own units, ``y_range`` bounds the o
 folder of images with a CSV of numbers trains, its bad rows reported by line.
 (Overfit, lr=0, fraction, checkpoint round trip and clean-data: ``test_tasks.py``.)"""
 
-from __future__ import annotations
-
 import csv
 {% if "deploy" in cookiecutter.__features.split(",") -%}
 import shutil

@@ -1,7 +1,5 @@
 """Seeds, checkpoints and the eval round trip."""
 
-from __future__ import annotations
-
 import json
 import threading
 from pathlib import Path

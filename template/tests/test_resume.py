@@ -3,8 +3,6 @@
 from best.ckpt when last.ckpt is broken, extending a finished run, a clear refusal to resume into
 another model, task, data or optimizer."""
 
-from __future__ import annotations
-
 import json
 import re
 import signal

@@ -1,8 +1,6 @@
 """The one-cycle schedule follows fastai's settings; the training switches (mixed precision,
 gradient clipping, early stopping, best + last checkpoints) are plain configuration."""
 
-from __future__ import annotations
-
 import math
 from pathlib import Path
 

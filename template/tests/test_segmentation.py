@@ -3,8 +3,6 @@ and eval interpretation come from test_tasks.py): the embedded masks, joint augm
 mean-IoU baseline, the U-Net over a timm encoder (fine-tuned with the transfer feature), and the
 head check."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import pytest

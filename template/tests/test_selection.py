@@ -1,8 +1,6 @@
 """The validation figure is the one the best checkpoint was selected on: summary.json and the
 console say so, with the last epoch's figure beside it."""
 
-from __future__ import annotations
-
 import csv
 from pathlib import Path
 

@@ -1,8 +1,6 @@
 """Serving over HTTP on loopback (API key, size and pixel limits, table rows, load), and the
 answers each task gives to served and predicted items."""
 
-from __future__ import annotations
-
 import csv
 import functools
 import http.client

@@ -1,7 +1,5 @@
 """A shape bug gives one readable message naming the layer and the shapes, not a stack trace."""
 
-from __future__ import annotations
-
 import os
 import subprocess
 import sys

@@ -2,8 +2,6 @@
 run goes on, a checkpoint is serialized once, straight into its file; and the trainer's
 do-nothing profiler makes nothing per hook call."""
 
-from __future__ import annotations
-
 import threading
 from pathlib import Path
 from types import SimpleNamespace

@@ -2,8 +2,6 @@
 which split, so files added or removed later never move a val/test item into training, and a
 checkpoint is refused on data whose class names differ."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import numpy as np

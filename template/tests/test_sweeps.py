@@ -1,8 +1,6 @@
 """Sweeps: a failing run does not stop a multirun, summary.csv lists every run, Optuna studies
 return their best value, resume from their storage and survive a crashing trial; launchers."""
 
-from __future__ import annotations
-
 import csv
 import importlib.util
 import logging

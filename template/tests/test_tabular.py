@@ -2,8 +2,6 @@
 through the predict path, bad input as one clear error, gradient boosting as the baseline to beat.
 (The task contract over task=tabular / tabular_regression runs in test_tasks.py.)"""
 
-from __future__ import annotations
-
 import csv
 import math
 import random

@@ -3,8 +3,6 @@ each task's overfit check reaches its target and fails with lr=0, a fraction run
 on the task's score, the checkpoint rebuilds the task and reproduces the metrics, eval writes the
 task's interpretation{{ ", clean-data finds items" if "clean" in cookiecutter.__features.split(",") }}. A new task file + yaml is covered automatically."""
 
-from __future__ import annotations
-
 {% if "clean" in cookiecutter.__features.split(",") %}import csv
 {% endif %}import json
 from pathlib import Path

@@ -3,8 +3,6 @@ learnt on the training split and kept in the checkpoint, IMDB's folder layout, t
 from bag of words to a sequence model, and a local pretrained model fine-tuned offline.
 (The task contract over task=text runs in test_tasks.py.)"""
 
-from __future__ import annotations
-
 import csv
 import io
 import json

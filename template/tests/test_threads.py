@@ -1,7 +1,5 @@
 """Threads per run when several runs share the machine (no speed measured: the decision only)."""
 
-from __future__ import annotations
-
 import pytest
 from omegaconf import OmegaConf
 

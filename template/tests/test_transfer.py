@@ -1,7 +1,5 @@
 """Transfer learning on embedded data: pretrain on digits 0-4, fine-tune on few images of 5-9."""
 
-from __future__ import annotations
-
 import functools
 
 import pytest

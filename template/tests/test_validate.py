@@ -1,7 +1,5 @@
 """Settings are checked before anything is built: a wrong value is named with its allowed range."""
 
-from __future__ import annotations
-
 import pytest
 from hydra import compose, initialize_config_dir
 

@@ -1,7 +1,5 @@
 """The bias/variance verdict: the rule itself, and real runs that must be judged correctly."""
 
-from __future__ import annotations
-
 import pytest
 
 from {{ cookiecutter.package_name }}.analysis import fit

@@ -3,8 +3,6 @@
 Tiny models and inputs only; nothing here downloads (pre-filled caches are built in tmp_path).
 """
 
-from __future__ import annotations
-
 import subprocess
 import sys
 import time

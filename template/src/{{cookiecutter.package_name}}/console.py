@@ -1,8 +1,6 @@
 """What the user reads in the terminal: what runs and where at start, the config with
 ``print_config=true``, the summary at the end (a run's last screen is its result and verdict)."""
 
-from __future__ import annotations
-
 import os
 import re
 import shlex

@@ -16,8 +16,6 @@
    applies with ``data.decisions=<file>`` (``undo`` renames it, so it is applied no more).
 """
 
-from __future__ import annotations
-
 import csv
 import json
 import os

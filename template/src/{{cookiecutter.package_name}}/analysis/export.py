@@ -9,8 +9,6 @@ is deleted.
 Needs the ``[export]`` extra (onnx, onnxscript, onnxruntime) for the ONNX file.
 """
 
-from __future__ import annotations
-
 import json
 import logging
 from pathlib import Path

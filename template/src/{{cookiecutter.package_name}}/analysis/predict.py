@@ -53,9 +53,14 @@ def item_images(datamodule, indices: list[int]) -> torch.Tensor | None:
     return torch.stack(images) if images and images[0].dim() == 3 else None
 
 
+{% if "deploy" in cookiecutter.__features.split(",") -%}
 def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool = True):
     """(module, datamodule) from a checkpoint, with the data split they were trained on.
     ``with_data=False`` (predict, serve): the data is not read; a machine without it can predict."""
+{%- else -%}
+def load_trained(ckpt_path, data_overrides: dict | None = None):
+    """(module, datamodule) from a checkpoint, with the data split they were trained on."""
+{%- endif %}
     from hydra.utils import get_class
 
     from ..training.checkpoints import check_same_targets, read_checkpoint, task_config
@@ -89,11 +94,16 @@ def load_trained(ckpt_path, data_overrides: dict | None = None, with_data: bool 
     # what it learnt, under its class name: the split item by item (new files cannot leak into
     # val/test), the training split's preprocessing
     datamodule.load_state_dict(checkpoint.get(type(datamodule).__qualname__) or {})
+{%- if "deploy" in cookiecutter.__features.split(",") %}
     if with_data or checkpoint.get("upgraded_from") == 1:
         datamodule.setup()
         check_same_targets(checkpoint, datamodule.target_names, "the data", ckpt_path)
     else:  # what one item looks like, as the model was told (what setup would have learnt)
         datamodule.restore_input_facts(checkpoint["hyper_parameters"].get("inputs") or {})
+{%- else %}
+    datamodule.setup()
+    check_same_targets(checkpoint, datamodule.target_names, "the data", ckpt_path)
+{%- endif %}
     if checkpoint.get("upgraded_from") == 1:  # what the task keeps of its targets may have grown
         task = task_config(checkpoint)
         train = datamodule.split_targets("train", full=True)

@@ -4,8 +4,6 @@ in ``unreadable.txt``; when none can be read, one line and nothing written. serv
 request with ``read_one``.
 """
 
-from __future__ import annotations
-
 import csv
 import re
 import struct

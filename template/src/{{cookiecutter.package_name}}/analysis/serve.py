@@ -13,8 +13,6 @@ the API key (when one is set), 413 for a body over ``max_request_mb`` or an imag
 readable input.
 """
 
-from __future__ import annotations
-
 import csv
 import hmac
 import io

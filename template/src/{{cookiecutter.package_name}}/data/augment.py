@@ -9,7 +9,6 @@ loader workers (``item_transforms``).
 {%- endif %}
 """
 
-from __future__ import annotations
 {%- if images %}
 
 import math

@@ -3,8 +3,6 @@ overfit batches, augmentation and ``classes``; a data set only loads its items (
 data names each item (``item_keys``): a checkpoint keeps the split by name, so new items are left
 out and gone ones counted (``split_changes``) rather than val/test items moving into training."""
 
-from __future__ import annotations
-
 import itertools
 import logging
 from collections.abc import Sequence
@@ -45,7 +43,7 @@ class FileItems(Dataset):
     def __getitem__(self, i: int):
         return self.load(self.paths[i]), self.targets[i]
 
-    def subset(self, indices: Sequence[int]) -> FileItems:
+    def subset(self, indices: Sequence[int]) -> "FileItems":
         return FileItems([self.paths[i] for i in indices], self.targets[list(indices)], self.load)
 
 
@@ -131,7 +129,9 @@ class DataModule(L.LightningDataModule):
         self.augment_policy = aug.policy(augment)
         self.indices: dict[str, list[int]] = {}
         self._loaded: LoadedData | None = None
+{%- if "deploy" in cookiecutter.__features.split(",") %}
         self._input_restored = False  # a checkpoint's input state: new items need no data
+{%- endif %}
         self._stored_split: dict[str, list[str]] | None = None  # from a checkpoint
         self.split_changes: dict = {}  # items that appeared / disappeared since the checkpoint
 {%- if "clean" in cookiecutter.__features.split(",") %}
@@ -170,13 +170,13 @@ class DataModule(L.LightningDataModule):
         inputs = self.loaded.inputs
         item = inputs.paths[index] if isinstance(inputs, FileItems) else inputs[index]
         return self.input.describe_item(item)
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def restore_input_facts(self, facts: dict) -> None:
         """The item shape the model was built for (the checkpoint's ``inputs``), where the input
         learns it from the training items rather than storing it."""
         if facts.get("shape") is not None and getattr(self.input, "shape", None) is None:
             self.input.shape = tuple(facts["shape"])
-{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     # ---- new inputs (predict.py, export) ---------------------------------------------------------
     def read_input(self, path) -> torch.Tensor:
@@ -298,7 +298,9 @@ class DataModule(L.LightningDataModule):
     def load_state_dict(self, state: dict) -> None:
         # also when set up already: Lightning restores a resumed run's state after ``setup``
         self.input.load_state_dict(state.get("input") or {})
+{%- if "deploy" in cookiecutter.__features.split(",") %}
         self._input_restored = bool(state.get("input"))
+{%- endif %}
         self._stored_split = state.get("split_items")
         if self._loaded is not None and self._stored_split is not None:
             self._reuse_stored_split()

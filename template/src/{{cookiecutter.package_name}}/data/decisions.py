@@ -1,8 +1,6 @@
 """``data.decisions=<decisions.json>``: the clean-data review's decisions (``clean.py step=apply``
 on data without files of its own) applied by the data module to the items it loaded."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 

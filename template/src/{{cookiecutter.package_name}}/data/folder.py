@@ -5,8 +5,6 @@ source in a yaml. A validation split of your own: a list file (``valid``) or the
 unreadable one is skipped and listed in ``skipped_files`` instead of killing a DataLoader worker.
 """
 
-from __future__ import annotations
-
 import logging
 import os
 from pathlib import Path

@@ -3,8 +3,6 @@ in each fold. Seeded and stratified as the split is (data/split.py), or keeping 
 group in one fold; test is never pooled.
 """
 
-from __future__ import annotations
-
 import numpy as np
 import torch
 

@@ -13,8 +13,6 @@ a row too short to have a labels cell, is reported with its line number in the C
 Images are read, resized and normalized as ``image_folder`` does (``inputs.image.ImageFileInput``).
 """
 
-from __future__ import annotations
-
 import csv
 import logging
 from pathlib import Path

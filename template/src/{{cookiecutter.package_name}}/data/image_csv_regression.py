@@ -14,8 +14,6 @@ true/false), when the CSV has it, names the validation split. Images are read it
 resized like an image folder (a pretrained backbone's input size and statistics unless set).
 """
 
-from __future__ import annotations
-
 import csv
 import logging
 import math

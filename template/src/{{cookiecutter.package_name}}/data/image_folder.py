@@ -6,8 +6,6 @@ is decoded once before training; the verdicts are cached by path, size and modif
 ``$XDG_CACHE_HOME/<package>/image-checks/``, so the next run pays only for new or changed files.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os

@@ -19,8 +19,6 @@ with their images (``inputs.image.ImageInput``, ``masks: true``; mirroring allow
 street is a street).
 """
 
-from __future__ import annotations
-
 import logging
 from pathlib import Path
 

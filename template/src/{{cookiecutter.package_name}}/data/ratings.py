@@ -21,8 +21,6 @@ the rating; the collaborative-filtering task and models (``task=collab``) learn 
   ratings) is a ``ConfigError``: one line, exit status 2.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import numpy as np

@@ -14,8 +14,6 @@ Because the truth is known, the best possible RMSE is about the noise level (``n
 mean rating (always predicting the training mean) is the baseline a model must beat.
 """
 
-from __future__ import annotations
-
 import torch
 
 

@@ -3,8 +3,6 @@
 rarest label, so rare labels reach every split), ``quantiles`` (five bins of the first target
 column) or ``none`` (a seeded shuffle)."""
 
-from __future__ import annotations
-
 import math
 
 import numpy as np

@@ -8,8 +8,6 @@
   disease progression score one year later): regression.
 """
 
-from __future__ import annotations
-
 
 def breast_cancer():
     from sklearn.datasets import load_breast_cancer

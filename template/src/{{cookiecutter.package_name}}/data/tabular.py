@@ -7,8 +7,6 @@ the *training split only*, keeps it in checkpoints (``state_dict``) and applies 
 eval/predict. Rows are not augmented.
 """
 
-from __future__ import annotations
-
 import logging
 import time
 from pathlib import Path

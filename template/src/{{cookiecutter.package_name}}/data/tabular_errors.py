@@ -2,8 +2,6 @@
 numbers, a file not separated by commas; and the checks behind the warnings for a column of
 numbers with a few text cells (read as categories otherwise unnoticed) and for an ID-like column."""
 
-from __future__ import annotations
-
 from ..training.validate import ConfigError
 
 

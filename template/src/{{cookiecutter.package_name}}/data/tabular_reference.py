@@ -6,8 +6,6 @@ features (category indices declared categorical), and scored with the task's own
 two numbers compare directly.
 """
 
-from __future__ import annotations
-
 import numpy as np
 import torch
 

@@ -18,8 +18,6 @@ texts of similar length (fastai's sort-ish sampling: shuffled, then sorted by le
 of 50 batches), so little compute goes to padding.
 """
 
-from __future__ import annotations
-
 import csv
 import io
 import logging

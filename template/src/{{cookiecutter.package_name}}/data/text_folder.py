@@ -9,8 +9,6 @@ training texts (as fastai's ``TextDataLoaders.from_folder(valid='test')`` uses I
 is named by its path under ``root``: the checkpoint keeps the split by these names.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from .text import Record, TextError, read_text_file

@@ -15,8 +15,6 @@ model of word counts cannot express "not" flipping whichever adjective follows i
 bag of words stays well below a model that reads the order (measured in docs/tasks/text.md).
 """
 
-from __future__ import annotations
-
 import random
 
 from .text import Record

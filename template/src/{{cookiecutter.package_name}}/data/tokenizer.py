@@ -11,8 +11,6 @@ brings its tokenizer along: eval, predict and resume never retrain nor download 
 libraries are imported only here, only when a text data set is set up.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import torch

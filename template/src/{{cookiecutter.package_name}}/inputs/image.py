@@ -24,11 +24,13 @@ class ImageInput(Input):
     the training split's statistics, augmented as whole batches on the device."""
 
     kind = "image"
-    suffixes: ClassVar[tuple[str, ...]] = IMAGE_FILES  # what read_file takes (predict.py)
+    suffixes: ClassVar[tuple[str, ...]] = IMAGE_FILES  # what read_file takes
     item_name = "image"
     size_settings = "the data's image size (data.image_size or data.size), data.channels"
     variance_advice = (AUGMENT_ADVICE,)
+{%- if "deploy" in cookiecutter.__features.split(",") %}
     resize_text = "to {height}x{width} (height x width)"  # (preprocessing)
+{%- endif %}
 
     # what augmentation may do: hflip_ok (not digits), geometric_ok (not for angles or positions)
     def __init__(self, hflip_ok=False, geometric_ok=True{{ ", masks=False, ignore_index=255" if "segmentation" in cookiecutter.__tasks.split(",") }}) -> None:
@@ -110,7 +112,9 @@ class ImageFileInput(ImageInput):
     centre crop), normalized with ``mean``/``std``, augmented per item (torchvision v2)."""
 
     size_settings = "data.image_size, data.channels"
+{%- if "deploy" in cookiecutter.__features.split(",") %}
     resize_text = "shorter side to {height}, then center crop {height}x{width}"
+{%- endif %}
 
     def __init__(
         self,

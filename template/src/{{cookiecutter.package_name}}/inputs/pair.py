@@ -7,8 +7,6 @@ side. The vocabularies are the input's state (kept in the checkpoint): eval enco
 exactly as training did, even if the file has grown since.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 {%- if "deploy" in cookiecutter.__features.split(",") %}
 from pathlib import Path

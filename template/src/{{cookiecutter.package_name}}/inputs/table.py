@@ -13,8 +13,6 @@ columns), then the continuous columns (``TableFacts`` describes that layout to t
 column plays which role is the source's business (``TableRows``): the input learns and applies.
 """
 
-from __future__ import annotations
-
 {% if "deploy" in cookiecutter.__features.split(",") -%}
 import json
 {% endif -%}
@@ -58,7 +56,7 @@ class TableRows:
     def __len__(self) -> int:
         return len(self.frame)
 
-    def subset(self, indices) -> TableRows:
+    def subset(self, indices) -> "TableRows":
         return replace(self, frame=self.frame.iloc[list(indices)])
 
 

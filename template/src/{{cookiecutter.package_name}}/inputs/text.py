@@ -8,8 +8,6 @@ longer than ``max_length`` tokens are cut. The tokenizer libraries are imported 
 input is fitted or restored.
 """
 
-from __future__ import annotations
-
 {% if "deploy" in cookiecutter.__features.split(",") -%}
 import json
 {% endif -%}

@@ -14,8 +14,6 @@ Both answer ``item_factors()`` (item vectors, for similarity and the PCA plot) a
 ``item_biases()`` (learned per-item bias, or None): the task's interpretation reads them.
 """
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 

@@ -2,8 +2,6 @@
 as ``{"name": "cnn", ...}`` (``zoo: timm`` for the libraries'), the scheduler as ``{"name":
 "one_cycle", ...}``, the optimizer without ``_partial_`` and the data's facts as a dict."""
 
-from __future__ import annotations
-
 from ..inputs.base import InputFacts
 from .registry import facts_config, model_config
 

@@ -15,8 +15,6 @@ eval and predict rebuild it without the folder or a download. transformers is im
 this model is built.
 """
 
-from __future__ import annotations
-
 import itertools
 import os
 from pathlib import Path

@@ -6,8 +6,6 @@ it sets ``HF_HUB_OFFLINE`` so that cached files load at once and missing ones fa
 Used by the zoo (timm, the U-Net's encoders) and by Hugging Face text models alike.
 """
 
-from __future__ import annotations
-
 import os
 import socket
 import sys

@@ -6,8 +6,6 @@ The input is one float tensor per batch: the category indices first (one column 
 shape.
 """
 
-from __future__ import annotations
-
 import math
 
 import torch

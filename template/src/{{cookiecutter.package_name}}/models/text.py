@@ -10,8 +10,6 @@ The ladder's first two rungs (the third, any pretrained Hugging Face model, is `
   layer -> head, for freezing, discriminative learning rates and gradual unfreezing.
 """
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 

@@ -17,8 +17,6 @@ A U-Net over timm's ``features_only`` is a few lines, uses the same offline-awar
 weights as ``model=timm`` (zoo.py) and the same layer-group splitting.
 """
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 from torch.nn import functional as F

@@ -8,8 +8,6 @@ the head is always new, sized for the current classes, so a file with another nu
 (grey images), the first convolution's kernels are summed over channels, as timm does.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import torch

@@ -21,8 +21,6 @@ network is unreachable, we say so within seconds, before the libraries retry for
 timm and torchvision are imported only when one of these models is built.
 """
 
-from __future__ import annotations
-
 import itertools
 import os
 from pathlib import Path

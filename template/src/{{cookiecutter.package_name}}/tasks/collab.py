@@ -12,8 +12,6 @@ Its report (``reports/collab.py``): what the embeddings learned (item biases, si
 map of the item vectors) and the worst-predicted ratings.
 """
 
-from __future__ import annotations
-
 import logging
 
 import torch

@@ -5,8 +5,6 @@ Its report (``reports/multilabel.py``): per-label scores, the best threshold, th
 suspicious items for clean-data.
 """
 
-from __future__ import annotations
-
 import math
 
 import torch

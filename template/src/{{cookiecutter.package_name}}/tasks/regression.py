@@ -10,8 +10,6 @@ Its report (``reports/regression.py``): predicted vs true, residuals, per-target
 largest errors; suspicious items for clean-data.
 """
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric, R2Score

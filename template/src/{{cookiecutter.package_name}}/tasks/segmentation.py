@@ -6,8 +6,6 @@ Its report (``reports/segmentation.py``): per-class IoU, the pixel confusion mat
 images beside their masks; suspicious items for clean-data.
 """
 
-from __future__ import annotations
-
 import math
 
 import torch

@@ -2,8 +2,6 @@
 ``shape_check``, ``show_batch`` (``plots/augmented_batch.png``) and ``lr_find``; returns their
 summary.json sections."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from omegaconf import DictConfig

@@ -20,8 +20,6 @@ picks its items, ``DataModule.fold_split``). This module only orchestrates:
 Kept free of torch/Lightning imports at module level: train.py checks ``cv`` before they load.
 """
 
-from __future__ import annotations
-
 import csv
 import json
 import math

@@ -8,8 +8,6 @@ ranks is replicated on every rank instead: a rank without a batch would skip the
 metric sync and hang the others, and identical copies leave the metrics unchanged.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 import sys

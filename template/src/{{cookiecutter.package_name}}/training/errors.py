@@ -2,8 +2,6 @@
 do and exit status 2, a bug with its traceback; a command that failed before writing anything
 leaves no run folder. No torch/Lightning imports: ``OutputCheck`` is loaded at Hydra's start-up."""
 
-from __future__ import annotations
-
 import difflib
 import importlib.util
 import json

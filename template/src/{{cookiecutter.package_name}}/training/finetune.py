@@ -24,8 +24,6 @@ While frozen, normalization layers stay trainable (and keep updating their stati
 Parameters the model's builder froze (``requires_grad=False``) stay frozen in every stage.
 """
 
-from __future__ import annotations
-
 import gc
 import math
 from dataclasses import asdict, dataclass
@@ -78,7 +76,7 @@ class FineTune(L.Callback):
         self._user_frozen: set[int] = set()
         self._stage_frozen: set[int] = set()
 
-    def for_lr_find(self) -> FineTune:
+    def for_lr_find(self) -> "FineTune":
         """A copy for the LR range test: it freezes like the first stage and stays there (a
         stage change mid-search would rebuild the optimizer under the test's feet)."""
         copy = FineTune(

@@ -4,8 +4,6 @@
 on an epoch's last step) or an exploding one, before a checkpoint of that model is written. Without
 it a NaN model could be saved as "best" and the verdict advised a higher learning rate."""
 
-from __future__ import annotations
-
 import math
 from collections import deque
 

@@ -14,8 +14,6 @@ derives every group's LR from it, so the ratios stay as configured.
 Writes ``plots/lr_find.png`` and ``lr_find.csv`` (lr, loss, smoothed loss) in the run folder.
 """
 
-from __future__ import annotations
-
 import copy
 import csv
 import math

@@ -8,8 +8,6 @@ exactly like ``TPESampler(seed=seed)``, a resumed one continues with new trials,
 sequence of commands always suggests the same trials. Imported only by the Optuna preset.
 """
 
-from __future__ import annotations
-
 import numpy as np
 from optuna.samplers import RandomSampler, TPESampler
 

@@ -24,8 +24,6 @@ What else can go wrong when resuming, and what happens here instead:
   OneCycleLR's "Tried to step ... times".
 """
 
-from __future__ import annotations
-
 import random
 from pathlib import Path
 

@@ -4,8 +4,6 @@ What differs between modes arrives as configuration (``configs/mode/*.yaml``) an
 between tasks is declared by the task (``tasks/base.py``): nothing here asks which one runs.
 """
 
-from __future__ import annotations
-
 import time
 from pathlib import Path
 

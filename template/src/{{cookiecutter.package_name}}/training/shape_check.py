@@ -1,8 +1,6 @@
 """One real batch through the model before training, not a stack trace minutes into a run: forward
 hooks name a failing layer with its inputs, then the task checks output and targets in its terms."""
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 

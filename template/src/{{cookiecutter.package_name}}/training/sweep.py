@@ -8,8 +8,6 @@ the trial FAIL. A single run exits with its outcome's exit code; Ctrl-C stops a 
 ``summary.csv`` at the sweep root and prints it. No torch/Lightning imports: Hydra loads it early.
 """
 
-from __future__ import annotations
-
 import csv
 import json
 import logging

@@ -8,8 +8,6 @@ them and run 5-10x slower than one after the other. A run that is one of several
 ``OMP_NUM_THREADS``, when set, always wins.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Mapping
 {%- if "ddp" in features or "sweeps" in features %}

@@ -2,8 +2,6 @@
 unchecked, ``optimizer.lr=-1`` trains (the verdict advising a higher rate), ``trainer.max_epochs=0``
 "completes" untrained, and ``optimizer.lr=abc`` ends in a TypeError deep in torch naming no key."""
 
-from __future__ import annotations
-
 import math
 from typing import Any
 

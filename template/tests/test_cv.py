@@ -474,9 +474,11 @@ def test_fraction_trains_each_fold_on_a_fraction_of_its_training_part(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.feature("ddp")
-def test_ddp_folds_train_on_every_rank_and_rank_zero_writes(tmp_path):
-    run = tmp_path / "run"
-    done = train_cli(run, "cv.folds=2", "mode=smoke", "trainer=ddp_cpu")
+def test_ddp_folds_train_on_every_rank_rank_zero_writes_and_resumes_them(tmp_path):
+    """Then the run resumes with process zero alone copying the finished folds."""
+    settings = ["cv.folds=2", "mode=smoke", "trainer=ddp_cpu"]
+    run = tmp_path / "earlier"
+    done = train_cli(run, *settings)
     assert done.returncode == 0, done.stderr
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed"
@@ -485,13 +487,6 @@ def test_ddp_folds_train_on_every_rank_and_rank_zero_writes(tmp_path):
     assert summary["cv"]["oof"]["items"] == len(read_csv(run / "oof_predictions.csv"))
     assert done.stdout.count("fold runs completed") == 1  # one summary, not one per rank
 
-
-@pytest.mark.slow
-@pytest.mark.feature("ddp")
-def test_a_ddp_cv_run_resumes_with_process_zero_copying_the_finished_folds(tmp_path):
-    settings = ["cv.folds=2", "mode=smoke", "trainer=ddp_cpu"]
-    done = train_cli(tmp_path / "earlier", *settings)
-    assert done.returncode == 0, done.stderr
     shutil.rmtree(tmp_path / "earlier" / "fold_1")  # as if killed before fold 1 started
     (tmp_path / "earlier" / "summary.json").unlink()
     resume = [*QUICK, "cv=kfold", *settings, "ckpt_path=last", f"hydra.run.dir={tmp_path}/resumed"]

@@ -56,14 +56,18 @@ def test_eval_without_a_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content",
-    [b"", b"just some text\n", b"PK\x03\x04cut short"],
+    ("content", "why"),
+    [
+        (b"", "is empty (0 bytes)"),
+        (b"just some text\n", "is not a PyTorch checkpoint"),
+        (b"PK\x03\x04cut short", "is truncated or corrupt"),
+    ],
     ids=["empty", "text", "truncated"],
 )
-def test_eval_with_an_unusable_checkpoint(tmp_path, content):
+def test_eval_with_an_unusable_checkpoint(tmp_path, content, why):
     (tmp_path / "model.ckpt").write_bytes(content)
     result = run("eval.py", "ckpt_path=model.ckpt", cwd=tmp_path)
-    assert_one_line(result, "model.ckpt ")
+    assert_one_line(result, f"model.ckpt {why}")
     assert left_behind(tmp_path) == []
 
 
@@ -184,7 +188,7 @@ def test_eval_data_overrides_work_as_the_readme_writes_them(tmp_path, run_train)
     assert sum(evaluated["data"]["sizes"].values()) == 24
 
 
-@pytest.mark.parametrize("script", ["eval.py", *DEPLOY_SCRIPTS])
+@pytest.mark.parametrize("script", DEPLOY_SCRIPTS)  # (eval.py's: above)
 def test_every_command_on_a_truncated_checkpoint(tmp_path, script):
     (tmp_path / "model.ckpt").write_bytes(b"PK\x03\x04cut short")
     inputs = ["inputs=."] if script == "predict.py" else []

@@ -148,8 +148,9 @@ def test_the_manifest_lists_every_task_option_and_only_template_files():
     assert sorted(TASKS) == TASK_OPTIONS
     for task in TASKS:
         entry = MANIFEST["tasks"][task]
-        assert set(entry) == {"domain", "title", "groups", "files", "dependencies", "extras",
-                              "search", "ladder", "own_data"}, task
+        assert set(entry) == {"domain", "title", "inputs", "groups", "files", "dependencies",
+                              "extras", "search", "ladder", "own_data"}, task
+        assert (REPO / f"template/src/{PACKAGE_DIR}/inputs/{entry['inputs']}.py").is_file(), task
         assert entry["search"].startswith("model."), task  # an option of the task's model
         # the ladder's models are the task's own (experiment=ladder trains them)
         assert entry["ladder"] and all(f"configs/model/{m}.yaml" in task_files(task)

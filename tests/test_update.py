@@ -97,7 +97,8 @@ def test_copier_questions_match_cookiecutter_prompts():
             assert question["default"] == default, name
     # the computed `cookiecutter` value passes every answer on (one `key: {{ ... }}` per line)
     computed = {line.split(":")[0] for line in questions["cookiecutter"]["default"].splitlines()}
-    assert computed == asked | {"__year", "__tasks", "__features", "_task_manifest"}
+    assert computed == asked | {"__year", "__tasks", "__features", "__inputs",
+                                "_task_manifest"}
 
 
 ANSWER_SETS = [

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-{% if cookiecutter.__tasks.split(",") | select("in", ["collab", "tabular", "tabular_regression", "text"]) | list -%}
+{% if cookiecutter.__inputs.split(",") | select("in", ["pair", "table", "text"]) | list -%}
 from ..inputs.base import PER_ITEM_NOTES
 {% endif -%}
 from ..training.checkpoints import trained_checkpoint
@@ -158,7 +158,7 @@ def predict_files(
         result["unreadable_list"] = str(listing)
     return result
 
-{%- if cookiecutter.__tasks.split(",") | select("in", ["collab", "tabular", "tabular_regression", "text"]) | list %}
+{%- if cookiecutter.__inputs.split(",") | select("in", ["pair", "table", "text"]) | list %}
 
 
 @torch.no_grad()
@@ -221,7 +221,7 @@ def run(cfg) -> dict:
     # (new items only: the training data need not be on this machine)
     task, datamodule = load_trained(ckpt, OmegaConf.to_container(cfg.data), with_data=False)
     set_pixel_limit(cfg.max_pixels)
-{%- if cookiecutter.__tasks.split(",") | select("in", ["collab", "tabular", "tabular_regression", "text"]) | list %}
+{%- if cookiecutter.__inputs.split(",") | select("in", ["pair", "table", "text"]) | list %}
     # a file of many items (table rows), or None; column=: the input's column (new texts)
     items = datamodule.read_items(cfg.inputs, cfg.column)
     if items is not None:

@@ -58,7 +58,7 @@ def image_rows(datamodule, indices: list[int], titles: list[str], path: Path, ti
     images = item_images(datamodule, indices)
     if images is not None and images.dim() == 4:
         return image_grid(images, titles, path, title=title)
-{%- if cookiecutter.__tasks.split(",") | select("in", ["tabular", "tabular_regression", "text"]) | list %}
+{%- if cookiecutter.__inputs.split(",") | select("in", ["table", "text"]) | list %}
     texts = [datamodule.describe_input(i) for i in indices]
     if not any(texts):
         return None

@@ -1,5 +1,5 @@
 {%- set tasks = cookiecutter.__tasks.split(",") -%}
-{%- set images = tasks | select("in", ["classification", "multilabel", "regression", "segmentation"]) | list -%}
+{%- set images = "image" in cookiecutter.__inputs.split(",") -%}
 """Augmentation policies (``configs/augment/*.yaml``), applied by each input kind as its data
 needs; a policy is a plain dict (it travels in checkpoints), ``True``/``False`` (old configs) mean
 ``light``/``none``.

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print("registered (model=<name>):", ", ".join(list_models()))
-{%- if "transfer" in cookiecutter.__features.split(",") and cookiecutter.__tasks.split(",") | select("in", ["classification", "multilabel", "regression", "segmentation"]) | list %}
+{%- if "transfer" in cookiecutter.__features.split(",") and "image" in cookiecutter.__inputs.split(",") %}
     if not args.search:
         print(
             "zoo: model=torchvision model.name=<name> | model=timm model.name=<name>; "

@@ -37,7 +37,7 @@ def facts_from_input_info(info: dict) -> InputFacts:
 
         return PairFacts("pair", (2,), info["n_users"], info["n_items"])
 {%- endif %}
-{%- if cookiecutter.__tasks.split(",") | select("in", ["tabular", "tabular_regression"]) | list %}
+{%- if "table" in cookiecutter.__inputs.split(",") %}
     if "cardinalities" in info:
         from ..inputs.table import TableFacts
 

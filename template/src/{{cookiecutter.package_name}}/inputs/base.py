@@ -39,8 +39,10 @@ class Input:
 
     kind: ClassVar[str] = "input"  # facts.kind and summary.json's data.input
     item_name: ClassVar[str] = "item"  # what one input is called in messages ("image", "text")
+{%- if "deploy" in cookiecutter.__features.split(",") %}
     # axes of a batch whose size varies: an exported model accepts any size along them
     dynamic_axes: ClassVar[dict[int, str]] = {0: "batch"}
+{%- endif %}
     size_settings: ClassVar[str] = ""  # what decides an item's size, named on a size mismatch
     variance_advice: ClassVar[tuple[str, ...]] = ()  # the fit verdict's advice for variance
     suffixes: ClassVar[tuple[str, ...]] = ()  # (lower case) what a folder source takes as items

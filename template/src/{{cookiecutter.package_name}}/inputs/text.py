@@ -14,9 +14,8 @@ import json
 from dataclasses import dataclass
 {% if "deploy" in cookiecutter.__features.split(",") -%}
 from pathlib import Path
-{% endif -%}
 from typing import ClassVar
-
+{% endif %}
 import torch
 
 from .base import Input, InputFacts{{ ", JsonRows" if "deploy" in cookiecutter.__features.split(",") }}
@@ -80,7 +79,9 @@ class TextInput(Input):
 
     kind = "text"
     item_name = "text"
+{%- if "deploy" in cookiecutter.__features.split(",") %}
     dynamic_axes: ClassVar[dict[int, str]] = {0: "batch", 1: "length"}  # (any text length)
+{%- endif %}
 
     def __init__(
         self,

@@ -40,11 +40,13 @@ class Report:
 
     def describe_item(self, target: torch.Tensor) -> str:  # a target or a decoded prediction
         return str(target.tolist())
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def prediction_row(self, output: torch.Tensor, folder=None, name: str = "") -> dict:
         """A row of predict.py's CSV and serve.py's JSON (``folder`` None), values typed; a mask may
         be saved into ``folder`` as a file called after ``name``, the row giving its path."""
         return {"prediction": self.describe_item(self.task.decode(output[None])[0])}
+{%- endif %}
 
     def identity(self, p, i: int, datamodule) -> dict:  # (identity_header)
         return {"index": p.indices[i], "path": p.paths[i] or ""}

@@ -68,6 +68,7 @@ class ClassificationReport(Report):
 
     def describe_item(self, target) -> str:
         return self.task.class_names[int(target)]
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def prediction_row(self, output, folder=None, name: str = "") -> dict:
         """The predicted label, its probability and every class's probability (``p_<class>``)."""
@@ -76,3 +77,4 @@ class ClassificationReport(Report):
         best = int(probs.argmax())
         every = {f"p_{c}": round(float(q), 6) for c, q in zip(names, probs, strict=True)}
         return {"label": names[best], "probability": round(float(probs[best]), 6), **every}
+{%- endif %}

@@ -123,6 +123,7 @@ class MultiLabelReport(Report):
         """A label set as a person reads it: "even prime"; "-" for no label."""
         names = [self.task.label_names[i] for i, v in enumerate(target.tolist()) if v > 0.5]
         return " ".join(names) or "-"
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def prediction_row(self, output, folder=None, name: str = "") -> dict:
         """The predicted labels (``describe_item``: space-separated, "-" for none) and every
@@ -135,3 +136,4 @@ class MultiLabelReport(Report):
                 for n, q in zip(self.task.label_names, probs, strict=True)
             },
         }
+{%- endif %}

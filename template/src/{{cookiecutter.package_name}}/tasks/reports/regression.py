@@ -101,6 +101,7 @@ class RegressionReport(Report):
             return f"{values[0]:.4g}"
         names = self.task.target_names
         return ", ".join(f"{n}={v:.4g}" for n, v in zip(names, values, strict=True))
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def prediction_row(self, output, folder=None, name: str = "") -> dict:
         """The predicted value as a number, in the targets' units: ``prediction`` (one target)
@@ -110,6 +111,7 @@ class RegressionReport(Report):
             return {"prediction": values[0]}
         names = self.task.target_names
         return {f"prediction_{n}": v for n, v in zip(names, values, strict=True)}
+{%- endif %}
 
     def _plot_scatter(self, preds, targets, path: Path, split: str) -> Path:
         k, names = preds.shape[1], self.task.target_names

@@ -110,6 +110,7 @@ class SegmentationReport(Report):
             return names[int(target)]
         present = torch.unique(target[target != self.task.ignore_index]).tolist()
         return "+".join(names[c] for c in present if c) or names[0]
+{%- if "deploy" in cookiecutter.__features.split(",") %}
 
     def prediction_row(self, output, folder=None, name: str = "") -> dict:
         """The classes present (``classes``, as ``describe_item``) and the predicted mask, at the
@@ -137,6 +138,7 @@ class SegmentationReport(Report):
                 "class_names": list(self.task.class_names),
             },
         }
+{%- endif %}
 
 
 def mask_figure(
